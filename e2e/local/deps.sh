@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the local cluster and the image builds need,
+# once per machine (a no-op when every command is already present).
+set -euo pipefail
+# command -> Debian package
+declare -A need=(
+  [containerd]=containerd [runc]=runc [ctr]=containerd
+  [etcd]=etcd-server [etcdctl]=etcd-client
+  [iptables]=iptables [conntrack]=conntrack [ethtool]=ethtool [socat]=socat
+  [debootstrap]=debootstrap [umoci]=umoci [buildah]=buildah [skopeo]=skopeo
+  [openssl]=openssl [curl]=curl [ip]=iproute2 [nsenter]=util-linux
+)
+missing=()
+for cmd in "${!need[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
+done
+[ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+if [ ${#missing[@]} -gt 0 ]; then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  echo "[deps] installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi

@@ -1,0 +1,101 @@
+"""The local cluster provider's own promises: cluster-up is idempotent, and
+cluster-down leaves no process, mount, network namespace, bridge, iptables rule
+or state file of its own behind. These run last (marker `teardown`)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from e2e.cluster import Cluster
+
+VARDIR = "/var/lib/kappa-local"
+RUNDIR = "/run/kappa-local"
+PID_DIR = Path(RUNDIR) / "pids"
+
+
+@pytest.fixture
+def local(cluster: Cluster) -> Cluster:
+    if not cluster.is_local:
+        pytest.skip("KUBECONFIG names an external cluster; the local provider is not in use")
+    return cluster
+
+
+def component_pids() -> dict[str, str]:
+    return {p.stem: p.read_text().strip() for p in sorted(PID_DIR.glob("*.pid"))}
+
+
+def our_processes(state_dir: Path) -> list[str]:
+    """Command lines that name any directory the local cluster owns."""
+    markers = (VARDIR, RUNDIR, str(state_dir) + "/")
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # the process ended while we looked
+        if any(m in argv for m in markers) and "pytest" not in argv:
+            found.append(argv)
+    return found
+
+
+def our_mounts(netns: set[str]) -> list[str]:
+    points = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    return [p for p in points if p.startswith((VARDIR, RUNDIR)) or p in netns]
+
+
+def iptables_rules() -> list[str]:
+    out = subprocess.run(["iptables-save"], check=True, capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "KUBE-" in line or "CNI-" in line]
+
+
+def pod_cgroups() -> list[Path]:
+    return [*Path("/sys/fs/cgroup").glob("*/kubepods"), *Path("/sys/fs/cgroup").glob("kubepods")]
+
+
+def stale_shim_sockets() -> list[str]:
+    """Sockets containerd 1.6 leaves in /run/containerd/s that no process listens on."""
+    shown = subprocess.run(["ss", "-xlnH"], check=True, capture_output=True, text=True)
+    listening = {line.split()[4] for line in shown.stdout.splitlines() if len(line.split()) > 4}
+    sockets = Path("/run/containerd/s").glob("*")
+    return [str(s) for s in sockets if str(s) not in listening]
+
+
+def bridge_exists() -> bool:
+    shown = subprocess.run(["ip", "link", "show", "kappa0"], check=False, capture_output=True)
+    return shown.returncode == 0
+
+
+def test_cluster_up_again_keeps_every_running_component(local: Cluster) -> None:
+    before = component_pids()
+    assert set(before) >= {"containerd", "etcd", "kube-apiserver", "kubelet", "kube-proxy"}
+    subprocess.run([str(local.repo / "e2e/local/cluster-up.sh")], check=True)
+    assert component_pids() == before
+
+
+@pytest.mark.teardown
+def test_cluster_down_leaves_nothing_of_its_own_behind(local: Cluster) -> None:
+    state = local.repo / ".local-cluster"
+    # Precondition: the cluster made all the kinds of things down must remove.
+    netns = {str(p) for p in Path("/run/netns").glob("cni-*")}
+    assert our_processes(state)
+    assert our_mounts(netns)
+    assert netns
+    assert bridge_exists()
+    assert iptables_rules()
+    assert pod_cgroups()
+
+    subprocess.run([str(local.repo / "e2e/local/cluster-down.sh")], check=True)
+
+    assert our_processes(state) == []
+    assert our_mounts(netns) == []
+    assert [ns for ns in netns if Path(ns).exists()] == []
+    assert not bridge_exists()
+    assert pod_cgroups() == []
+    assert stale_shim_sockets() == []
+    assert iptables_rules() == []
+    assert not Path(VARDIR).exists()
+    assert not Path(RUNDIR).exists()
+    assert sorted(p.name for p in state.iterdir()) == ["logs"]

@@ -1,0 +1,5 @@
+"""Make ``python -m kappa`` behave exactly like the ``kappa`` console script."""
+
+from kappa.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Names Kappa shares with the cluster: API group, version and label keys.
+
+Every object made for a Function carries ``kappa.dev/function: <name>`` so that
+``kubectl logs -l kappa.dev/function=NAME`` finds it; the label value has the
+same limits as a DNS-1123 label, which is why Function names are checked here
+rather than failing later at the API server.
+"""
+
+import re
+from typing import Final
+
+GROUP: Final = "kappa.dev"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+
+FUNCTION_LABEL: Final = f"{GROUP}/function"
+COMPONENT_LABEL: Final = f"{GROUP}/component"
+FUNCTION_COMPONENT: Final = "function"
+
+DNS1123_LABEL_MAX_LENGTH: Final = 63
+
+_ALLOWED_CHARACTERS: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+_DNS1123_LABEL: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def _dns1123_label_problem(value: str) -> str | None:
+    """Say what makes ``value`` not a DNS-1123 label, or None when it is one.
+
+    Checks run from the most to the least actionable, so the message names the
+    first thing a user has to change.
+    """
+    if not value:
+        return "it is empty"
+    if len(value) > DNS1123_LABEL_MAX_LENGTH:
+        return f"it is {len(value)} characters long, the maximum is {DNS1123_LABEL_MAX_LENGTH}"
+    bad = sorted({c for c in value if c not in _ALLOWED_CHARACTERS})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        hint = " (use lowercase)" if any(c.isupper() for c in bad) else ""
+        return (
+            f"it contains {shown}; only lowercase letters a-z, digits 0-9 and '-' are allowed{hint}"
+        )
+    if not _DNS1123_LABEL.fullmatch(value):
+        return "it must start and end with a lowercase letter or a digit"
+    return None
+
+
+def validate_dns1123_label(value: str) -> str:
+    """Return ``value`` unchanged if it is a DNS-1123 label; raise ValueError saying why not."""
+    problem = _dns1123_label_problem(value)
+    if problem is not None:
+        raise ValueError(f"{value!r} is not a valid DNS-1123 label: {problem}")
+    return value
+
+
+def function_labels(name: str) -> dict[str, str]:
+    """Labels for every object Kappa makes on behalf of the Function ``name``.
+
+    Returns a fresh dict each call, so callers may add their own labels to it.
+    """
+    validate_dns1123_label(name)
+    return {FUNCTION_LABEL: name, COMPONENT_LABEL: FUNCTION_COMPONENT}

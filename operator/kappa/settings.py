@@ -1,0 +1,83 @@
+"""Operator, gateway and agent settings, parsed once from the environment.
+
+This is the only module that reads environment variables (ruff's banned-api
+rule holds everyone else to that). Everything below it takes a ``Settings``,
+so tests pass values instead of patching the process environment, and a bad
+value stops the process at start-up with the variable's name in the message.
+"""
+
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Final, Self
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from kappa.api.names import validate_dns1123_label
+
+# Which environment variable sets which field.
+ENV_VARS: Final[Mapping[str, str]] = {
+    "namespace": "KAPPA_NAMESPACE",
+    "log_level": "KAPPA_LOG_LEVEL",
+}
+
+
+class LogLevel(StrEnum):
+    """Log levels a user may set; the names match the :mod:`logging` levels."""
+
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+    CRITICAL = "CRITICAL"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value Kappa cannot use."""
+
+
+class Settings(BaseModel):
+    """Validated, immutable settings shared by every Kappa component."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    namespace: str = "kappa-system"
+    log_level: LogLevel = LogLevel.INFO
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace_is_dns1123_label(cls, value: str) -> str:
+        return validate_dns1123_label(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level_ignores_case(cls, value: object) -> object:
+        # `debug` and `DEBUG` are the same wish; refusing one would only annoy.
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Self:
+        """Build settings from ``env``; unset variables take their defaults.
+
+        Raises SettingsError naming every variable whose value is invalid.
+        """
+        values = {field: env[var] for field, var in ENV_VARS.items() if var in env}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise SettingsError(_describe(exc, env)) from None
+
+
+def _describe(exc: ValidationError, env: Mapping[str, str]) -> str:
+    """Rephrase pydantic's errors in terms of environment variables, one per line."""
+    lines = []
+    for error in exc.errors():
+        var = ENV_VARS[str(error["loc"][0])]
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{var}={env[var]!r} is invalid: {message}")
+    return "\n".join(lines)
+
+
+def load() -> Settings:
+    """Load the settings of this process from its environment."""
+    return Settings.from_env(os.environ)

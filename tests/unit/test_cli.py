@@ -1,0 +1,62 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import kappa
+from kappa import cli
+
+SOURCE_ROOT = Path(__file__).resolve().parents[2] / "operator"
+
+
+def test_version_via_main_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["version"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == f"{kappa.__version__}\n"
+    assert captured.err == ""
+
+
+def test_version_via_python_dash_m_prints_the_package_version(tmp_path: Path) -> None:
+    # PYTHONPATH pins the source tree under test, whatever copy of kappa is installed.
+    result = subprocess.run(
+        [sys.executable, "-m", "kappa", "version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(SOURCE_ROOT), "PATH": ""},
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{kappa.__version__}\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param("operator", id="operator"),
+        pytest.param("gateway", id="gateway"),
+        pytest.param("agent", id="agent"),
+    ],
+)
+def test_unbuilt_component_says_so_and_fails(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main([command]) == cli.EXIT_NOT_IMPLEMENTED
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"not implemented yet: {command}\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param([], id="no-command"),
+        pytest.param(["frobnicate"], id="unknown-command"),
+    ],
+)
+def test_bad_usage_exits_with_status_2(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as excinfo:
+        cli.main(argv)
+    assert excinfo.value.code == 2

@@ -1,0 +1,50 @@
+"""Guards of the source layout that the design relies on."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+import kappa
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SOURCE_ROOT = REPO_ROOT / "operator"
+PACKAGE_DIR = SOURCE_ROOT / "kappa"
+
+# Names that say nothing about what a module holds; the design asks for nouns.
+GRAB_BAG_NAMES = frozenset({"utils", "util", "helpers", "misc", "common"})
+
+
+def _module_names() -> list[str]:
+    """Every module and package name inside kappa, as its last dotted component."""
+    found = {path.stem for path in PACKAGE_DIR.rglob("*.py")}
+    found |= {path.parent.name for path in PACKAGE_DIR.rglob("__init__.py")}
+    return sorted(name for name in found if not name.startswith("__"))
+
+
+def test_operator_folder_is_not_a_package() -> None:
+    # A package named `operator` would shadow the stdlib module of that name.
+    assert not (SOURCE_ROOT / "__init__.py").exists()
+
+
+def test_kappa_is_imported_from_this_checkout() -> None:
+    # A stale editable install of another clone would otherwise be tested silently.
+    assert Path(kappa.__file__).resolve().parent == PACKAGE_DIR
+
+
+def test_there_are_modules_to_check() -> None:
+    assert {"kappa", "cli", "settings", "api", "names"} <= set(_module_names())
+
+
+@pytest.mark.parametrize("name", _module_names())
+def test_module_does_not_shadow_stdlib(name: str) -> None:
+    assert name not in sys.stdlib_module_names
+
+
+@pytest.mark.parametrize("name", _module_names())
+def test_module_is_named_after_what_it_holds(name: str) -> None:
+    assert name not in GRAB_BAG_NAMES
+
+
+def test_package_ships_its_type_marker() -> None:
+    assert (PACKAGE_DIR / "py.typed").is_file()

@@ -1,0 +1,97 @@
+from collections.abc import Mapping
+
+import pydantic
+import pytest
+
+from kappa.settings import LogLevel, Settings, SettingsError, load
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        pytest.param({}, Settings(), id="empty-env-gives-defaults"),
+        pytest.param(
+            {"KAPPA_NAMESPACE": "team-a"},
+            Settings(namespace="team-a"),
+            id="namespace",
+        ),
+        pytest.param(
+            {"KAPPA_LOG_LEVEL": "debug"},
+            Settings(log_level=LogLevel.DEBUG),
+            id="log-level-any-case",
+        ),
+        pytest.param(
+            {"KAPPA_LOG_LEVEL": " Warning "},
+            Settings(log_level=LogLevel.WARNING),
+            id="log-level-stripped",
+        ),
+        pytest.param(
+            {"KAPPA_NAMESPACE": "ns1", "KAPPA_LOG_LEVEL": "ERROR", "HOME": "/root"},
+            Settings(namespace="ns1", log_level=LogLevel.ERROR),
+            id="unrelated-variables-ignored",
+        ),
+    ],
+)
+def test_from_env(env: Mapping[str, str], expected: Settings) -> None:
+    assert Settings.from_env(env) == expected
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.namespace == "kappa-system"
+    assert settings.log_level is LogLevel.INFO
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        pytest.param(
+            {"KAPPA_NAMESPACE": ""},
+            "KAPPA_NAMESPACE='' is invalid: '' is not a valid DNS-1123 label: it is empty",
+            id="empty-namespace",
+        ),
+        pytest.param(
+            {"KAPPA_NAMESPACE": "Kappa"},
+            "KAPPA_NAMESPACE='Kappa' is invalid",
+            id="uppercase-namespace",
+        ),
+        pytest.param(
+            {"KAPPA_LOG_LEVEL": "LOUD"},
+            "KAPPA_LOG_LEVEL='LOUD' is invalid",
+            id="unknown-log-level",
+        ),
+    ],
+)
+def test_invalid_value_names_the_variable(env: Mapping[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as excinfo:
+        Settings.from_env(env)
+    assert str(excinfo.value).startswith(message)
+
+
+def test_every_invalid_variable_is_reported_at_once() -> None:
+    with pytest.raises(SettingsError) as excinfo:
+        Settings.from_env({"KAPPA_NAMESPACE": "-x", "KAPPA_LOG_LEVEL": "LOUD"})
+    lines = str(excinfo.value).splitlines()
+    assert [line.split("=", 1)[0] for line in lines] == ["KAPPA_NAMESPACE", "KAPPA_LOG_LEVEL"]
+
+
+def test_settings_error_is_a_value_error() -> None:
+    assert issubclass(SettingsError, ValueError)
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings()
+    with pytest.raises(pydantic.ValidationError):
+        settings.namespace = "other"  # type: ignore[misc]
+
+
+def test_load_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAPPA_NAMESPACE", "from-process")
+    monkeypatch.delenv("KAPPA_LOG_LEVEL", raising=False)
+    assert load() == Settings(namespace="from-process")
+
+
+def test_direct_construction_validates_too() -> None:
+    # Code that builds Settings by hand (tests, embedding) gets the same checks as from_env.
+    with pytest.raises(pydantic.ValidationError, match="DNS-1123"):
+        Settings(namespace="Not_Valid")
