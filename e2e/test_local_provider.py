@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from kubernetes import client
 
 from e2e.cluster import Cluster
 
@@ -73,6 +74,47 @@ def test_cluster_up_again_keeps_every_running_component(local: Cluster) -> None:
     assert set(before) >= {"containerd", "etcd", "kube-apiserver", "kubelet", "kube-proxy"}
     subprocess.run([str(local.repo / "e2e/local/cluster-up.sh")], check=True)
     assert component_pids() == before
+
+
+def test_kwok_adds_simulated_nodes_that_run_only_pods_tolerating_them(
+    local: Cluster, core: client.CoreV1Api, namespace: str
+) -> None:
+    subprocess.run([str(local.repo / "e2e/local/kwok.sh"), "2"], check=True)
+    nodes = core.list_node(label_selector="type=kwok").items
+    assert sorted(n.metadata.name for n in nodes) == ["kwok-node-0", "kwok-node-1"]
+    container = client.V1Container(name="main", image="kappa.local/base:dev")
+    toleration = client.V1Toleration(key="kwok.x-k8s.io/node", operator="Exists")
+    simulated = client.V1PodSpec(
+        containers=[container], node_selector={"type": "kwok"}, tolerations=[toleration]
+    )
+    core.create_namespaced_pod(
+        namespace, client.V1Pod(metadata=client.V1ObjectMeta(name="sim"), spec=simulated)
+    )
+    core.create_namespaced_pod(
+        namespace,
+        client.V1Pod(
+            metadata=client.V1ObjectMeta(name="plain"),
+            spec=client.V1PodSpec(
+                containers=[
+                    client.V1Container(
+                        name="main",
+                        image="kappa.local/base:dev",
+                        image_pull_policy="Never",
+                        command=["sleep", "3600"],
+                    )
+                ]
+            ),
+        ),
+    )
+
+    def running(name: str) -> client.V1Pod | None:
+        pod = core.read_namespaced_pod(name, namespace)
+        return pod if pod.status.phase == "Running" else None
+
+    sim = Cluster.wait(lambda: running("sim"), "pod sim Running on a kwok node", 60)
+    assert sim.spec.node_name.startswith("kwok-node-")
+    plain = Cluster.wait(lambda: running("plain"), "pod plain Running", 60)
+    assert plain.spec.node_name == "kappa-node"  # the taint keeps real pods off simulated nodes
 
 
 @pytest.mark.teardown

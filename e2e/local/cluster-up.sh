@@ -33,12 +33,16 @@ export PATH=$BIN:$PATH
 components=(containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 any_alive=0
 for c in "${components[@]}"; do pid_alive "$c" && any_alive=1; done
+if [ $any_alive = 1 ] && [ "$(cat "$RUNDIR/owner" 2>/dev/null)" != "$STATE" ]; then
+  die "a local cluster of $(cat "$RUNDIR/owner" 2>/dev/null || echo 'another checkout') runs on this machine (one per machine): run its cluster-down first"
+fi
 if [ $any_alive = 0 ]; then
   # Nothing of ours runs: whatever a killed earlier cluster left (mounts,
   # netns, bridge, iptables rules, stale state) goes before a clean start.
   "$here/cluster-down.sh" --quiet
 fi
 mkdir -p "$STATE" "$LOGS" "$VARDIR" "$RUNDIR/pids" "$RUNDIR/cni/net.d"
+echo "$STATE" >"$RUNDIR/owner"
 make_pki
 
 # start NAME CMD...: runs CMD in its own session unless NAME already runs.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Adds N simulated nodes (kwok) beside the real one, for scale tests:
+# Makes N simulated nodes (kwok) run beside the real one, for scale tests:
 #   kwok.sh N
 # kwok is built from Go modules (pinned below) into $KAPPA_CACHE. v0.8.0 ships
 # no default stages, so the node-initialize, node-heartbeat (lease), pod-ready,
@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 n=${1:?usage: kwok.sh N}
 version=v0.8.0
 export GOMODCACHE=${GOMODCACHE:-$KAPPA_CACHE/go/mod} GOCACHE=${GOCACHE:-$KAPPA_CACHE/go/build}
-export GOFLAGS=-mod=mod GOTOOLCHAIN=local
+export GOFLAGS="-mod=mod -buildvcs=false" GOTOOLCHAIN=local
 bin=$KAPPA_CACHE/kwok-$version/bin
 if [ ! -x "$bin/kwok" ]; then
   log "building kwok $version (first time on this machine)"
@@ -52,5 +52,9 @@ status:
   capacity: {cpu: "32", memory: 256Gi, pods: "110"}
 EOF
 done | "$kubectl" apply -f - >/dev/null
+# Exactly N: simulated nodes from an earlier, larger call go.
+for node in $("$kubectl" get nodes -l type=kwok -o name); do
+  [ "${node##*-}" -lt "$n" ] || "$kubectl" delete "$node" >/dev/null
+done
 "$kubectl" wait --for=condition=Ready node -l type=kwok --timeout=120s >/dev/null
 log "$n kwok nodes Ready"
