@@ -13,6 +13,7 @@
 # kappa.local/<name>:<tag> (tag in images.txt).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")  # the build context of every image (see .dockerignore)
 cache=${KAPPA_CACHE:-/var/cache/kappa}
 builder=${KAPPA_IMAGE_BUILDER:-buildah}
 out=$cache/images
@@ -61,13 +62,16 @@ while read -r name tag; do
   ref=kappa.local/$name:$tag
   # The archive's name carries a hash of its inputs: the build context, the
   # Debian base and the image built before it (later images build on earlier).
-  key=$( (cd "$here/$name" && find . -type f -print0 | sort -z | xargs -0 sha256sum; echo "$base_id $prev") |
-    sha256sum | cut -c1-16)
+  # An image dir's `inputs` file names the other repo paths its build copies.
+  inputs=("runtime-images/$name")
+  [ -f "$here/$name/inputs" ] && mapfile -t -O 1 inputs < <(grep -v '^#' "$here/$name/inputs")
+  key=$( (cd "$repo" && find "${inputs[@]}" -type f ! -path '*/__pycache__/*' -print0 | sort -z |
+    xargs -0 sha256sum; echo "$base_id $prev") | sha256sum | cut -c1-16)
   archive=$out/$name-$tag-$key.tar
   if [ ! -f "$archive" ]; then
     log "building $ref"
     bld --build-arg "BASE=$base" --build-arg "KAPPA_BASE=kappa.local/base:$(awk '$1=="base"{print $2}' "$here/images.txt")" \
-      -t "$ref" "$here/$name" >&2
+      -f "$here/$name/Dockerfile" -t "$ref" "$repo" >&2
     save "$ref" "$archive.tmp"
     mv "$archive.tmp" "$archive"
     # Older archives of the same image are superseded.
