@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,3 +59,70 @@ def namespace(core: client.CoreV1Api) -> Iterator[str]:
     Cluster.wait(lambda: core.list_namespaced_service_account(name).items, "default SA", 60)
     yield name
     core.delete_namespace(name, propagation_policy="Background")
+
+
+@pytest.fixture(scope="session")
+def kappa_crds(cluster: Cluster) -> list[str]:
+    """Kappa's CRDs applied (server-side) and Established; their names."""
+    kubectl = _kubectl(cluster)
+    subprocess.run([*kubectl, "apply", "--server-side", "-f", str(REPO / "crds")], check=True)
+    names = subprocess.run(
+        [*kubectl, "get", "-f", str(REPO / "crds"), "-o", "name"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    subprocess.run(
+        [*kubectl, "wait", "--for=condition=Established", "--timeout=60s", *names], check=True
+    )
+    return names
+
+
+class OperatorProcess:
+    """`kappa operator` running against the cluster, as a process of this session.
+
+    (The Helm chart runs it in-cluster; here it runs beside the tests so that
+    its log is at hand, and a test can restart it.)
+    """
+
+    def __init__(self, kubeconfig: Path, log: Path) -> None:
+        self.log = log
+        self._env = {**os.environ, "KUBECONFIG": str(kubeconfig), "KAPPA_LOG_LEVEL": "INFO"}
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("a") as out:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "kappa", "operator"],
+                env=self._env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=30)
+            self._process = None
+
+
+@pytest.fixture(scope="session")
+def operator(
+    cluster: Cluster, kappa_crds: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    process = OperatorProcess(
+        cluster.kubeconfig, tmp_path_factory.mktemp("operator") / "operator.log"
+    )
+    process.start()
+    yield process
+    process.stop()
+
+
+def _kubectl(cluster: Cluster) -> list[str]:
+    binary = "kubectl"
+    if cluster.is_local:
+        built = subprocess.run(
+            [str(REPO / "e2e/local/build-k8s.sh")], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        binary = f"{built}/kubectl"
+    return [binary, "--kubeconfig", str(cluster.kubeconfig)]

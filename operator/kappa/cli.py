@@ -1,4 +1,4 @@
-"""Command line entry point: ``kappa operator|gateway|agent|version``.
+"""Command line entry point: ``kappa operator|gateway|agent|crds|version``.
 
 Wiring only. Each component is one subcommand of one executable so that a
 single image can run the operator, the gateway and the in-pod agent.
@@ -9,6 +9,7 @@ pretending to start.
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from kappa import __version__
 
@@ -17,10 +18,13 @@ from kappa import __version__
 EXIT_NOT_IMPLEMENTED = 2
 
 _PENDING_COMPONENTS = {
-    "operator": "reconcile Function, EventSourceMapping and ConcurrencyQuota objects",
     "gateway": "serve the HTTP trigger and the Lambda Invoke API",
-    "agent": "serve the Lambda Runtime API inside a function pod",
 }
+_OPERATOR_SUMMARY = "reconcile Function objects into pods (kopf; uses KUBECONFIG or in-cluster)"
+_AGENT_SUMMARY = "serve the Lambda Runtime API and /invoke inside a function pod"
+
+
+_CRDS_SUMMARY = "print Kappa's CustomResourceDefinitions as YAML"
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -31,6 +35,14 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, summary in _PENDING_COMPONENTS.items():
         commands.add_parser(name, help=summary, description=summary)
+    commands.add_parser("agent", help=_AGENT_SUMMARY, description=_AGENT_SUMMARY)
+    commands.add_parser("operator", help=_OPERATOR_SUMMARY, description=_OPERATOR_SUMMARY)
+    crds = commands.add_parser(
+        "crds", help=_CRDS_SUMMARY, description=f"{_CRDS_SUMMARY} (generated from kappa.api)."
+    )
+    crds.add_argument(
+        "--out", type=Path, metavar="DIR", help="write one DIR/<name>.yaml per CRD instead"
+    )
     commands.add_parser("version", help="print the version and exit")
     return parser
 
@@ -46,5 +58,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "version":
         print(__version__)
         return 0
+    if command == "crds":
+        return _crds(args.out)
+    if command == "agent":
+        # Imported on use: the agent's cold start pays for its own modules only.
+        from kappa.agent.app import main as agent_main  # noqa: PLC0415
+
+        return agent_main()
+    if command == "operator":
+        from kappa.controller.main import main as operator_main  # noqa: PLC0415
+
+        return operator_main()
     print(f"not implemented yet: {command}", file=sys.stderr)
     return EXIT_NOT_IMPLEMENTED
+
+
+def _crds(out: Path | None) -> int:
+    # Imported on use, as the agent is: pydantic and YAML are no part of other commands' start.
+    from kappa.api import crd  # noqa: PLC0415
+
+    documents = [(crd.file_name(c), crd.render(c)) for c in crd.all_crds()]
+    if out is None:
+        print("---\n".join(text for _, text in documents), end="")
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in documents:
+        (out / name).write_text(text, encoding="utf-8")
+        print(out / name)
+    return 0

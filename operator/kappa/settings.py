@@ -19,6 +19,10 @@ from kappa.api.names import validate_dns1123_label
 ENV_VARS: Final[Mapping[str, str]] = {
     "namespace": "KAPPA_NAMESPACE",
     "log_level": "KAPPA_LOG_LEVEL",
+    "image_prefix": "KAPPA_IMAGE_PREFIX",
+    "image_tag": "KAPPA_IMAGE_TAG",
+    "image_pull_policy": "KAPPA_IMAGE_PULL_POLICY",
+    "region": "KAPPA_REGION",
 }
 
 
@@ -32,6 +36,14 @@ class LogLevel(StrEnum):
     CRITICAL = "CRITICAL"
 
 
+class PullPolicy(StrEnum):
+    """Kubernetes image pull policies."""
+
+    ALWAYS = "Always"
+    IF_NOT_PRESENT = "IfNotPresent"
+    NEVER = "Never"
+
+
 class SettingsError(ValueError):
     """An environment variable holds a value Kappa cannot use."""
 
@@ -43,6 +55,12 @@ class Settings(BaseModel):
 
     namespace: str = "kappa-system"
     log_level: LogLevel = LogLevel.INFO
+    # Runtime images are <prefix>/runtime-<runtime>:<tag>; the agent's is <prefix>/base:<tag>.
+    image_prefix: str = "kappa.local"
+    image_tag: str = "dev"
+    image_pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT
+    # The region in ARNs and in AWS_REGION inside functions.
+    region: str = "us-east-1"
 
     @field_validator("namespace")
     @classmethod

@@ -35,9 +35,7 @@ def test_version_via_python_dash_m_prints_the_package_version(tmp_path: Path) ->
 @pytest.mark.parametrize(
     "command",
     [
-        pytest.param("operator", id="operator"),
         pytest.param("gateway", id="gateway"),
-        pytest.param("agent", id="agent"),
     ],
 )
 def test_unbuilt_component_says_so_and_fails(

@@ -1,0 +1,1191 @@
+"""The ``Function`` resource (``kappa.dev/v1alpha1``): pydantic models of its spec and status.
+
+These models are the single source of the Function API. ``kappa.api.crd``
+generates the CRD (``crds/functions.kappa.dev.yaml``) from them, and the
+operator parses every Function it sees with them, so both must refuse the
+same manifests with the same words. Each validation rule is therefore one
+`Rule`: a CEL expression for the API server's ``x-kubernetes-validations``
+and a Python predicate for the models, side by side, with one message that
+says what to change. Bounds (``ge``/``le``, lengths, item counts) are plain
+pydantic constraints, which both sides enforce from the same numbers.
+
+Limits Kappa chose where Lambda has none that fits (see each constant):
+
+- Function names are DNS-1123 labels of at most 63 characters: the name is
+  the value of the ``kappa.dev/function`` label and prefixes the names of the
+  pods and ConfigMaps made for the Function.
+- Inline code is at most 128 KiB (file names plus contents, UTF-8): it is
+  copied into a ConfigMap (1 MiB at most), and client-side ``kubectl apply``
+  keeps the whole manifest, JSON-escaped, in an annotation (256 KiB at most).
+  Larger code belongs in a ``configMap`` of its own or a ``url`` archive.
+- Literal environment values are at most 4 KiB in total (Lambda's limit;
+  Lambda also counts the names, Kappa does not). Values from Secrets and
+  ConfigMaps (``valueFrom``) do not count.
+- Code archive URLs may be ``http://`` as well as ``https://``: the mandatory
+  ``sha256`` is what makes a download trustworthy, and in-cluster servers
+  (MinIO, nginx) rarely have certificates.
+- ``scaling.scaleToZeroAfterSeconds: 0`` removes an idle pod as soon as the
+  autoscaler sees it idle; to keep pods warm, set ``concurrency.provisioned``.
+
+Pure: no I/O, no kopf, no kubernetes client, no clock.
+"""
+
+import enum
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Final, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
+
+from kappa.api.names import DNS1123_LABEL_MAX_LENGTH
+
+KIND: Final = "Function"
+PLURAL: Final = "functions"
+SINGULAR: Final = "function"
+SHORT_NAMES: Final = ("fn",)
+CATEGORIES: Final = ("kappa",)
+
+MEMORY_MB_MIN: Final = 128
+MEMORY_MB_MAX: Final = 10240
+MEMORY_MB_DEFAULT: Final = 128
+TIMEOUT_SECONDS_MIN: Final = 1
+TIMEOUT_SECONDS_MAX: Final = 900
+TIMEOUT_SECONDS_DEFAULT: Final = 3
+EPHEMERAL_STORAGE_MB_MIN: Final = 512
+EPHEMERAL_STORAGE_MB_MAX: Final = 10240
+EPHEMERAL_STORAGE_MB_DEFAULT: Final = 512
+
+INLINE_CODE_MAX_BYTES: Final = 128 * 1024
+"""File names plus contents (UTF-8) of ``spec.code.inline``; see the module docstring."""
+INLINE_CODE_MAX_FILES: Final = 128
+ENV_VALUES_MAX_BYTES: Final = 4096
+"""Literal ``spec.env[].value`` bytes (UTF-8) in total, Lambda's limit."""
+ENV_MAX_ITEMS: Final = 256
+ENV_NAME_MAX_LENGTH: Final = 256
+HANDLER_MAX_LENGTH: Final = 128  # Lambda's limit
+OBJECT_NAME_MAX_LENGTH: Final = 253
+URL_MAX_LENGTH: Final = 2048
+IMAGE_MAX_LENGTH: Final = 512
+NATS_SUBJECT_MAX_LENGTH: Final = 256
+PER_POD_MAX: Final = 64
+CONCURRENCY_MAX: Final = 1_000_000
+"""Bounds reserved, provisioned and maxReplicas so that CEL arithmetic cannot overflow."""
+
+# Environment variables the pod's Lambda environment defines itself (LAMBDA-COMPAT.md,
+# docs/internals/function-pods.md). Lambda refuses these keys, and so does Kappa. Unlike
+# Lambda, Kappa lets users set AWS credentials (AWS_ACCESS_KEY_ID...), from a Secret: it
+# injects none of its own. AWS_LAMBDA_* (Kappa sets several; AWS_LAMBDA_EXEC_WRAPPER is not
+# supported yet) and KAPPA_* (the agent's own settings) are reserved as prefixes.
+RESERVED_ENV_NAMES: Final = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_REGION",
+        "LAMBDA_RUNTIME_DIR",
+        "LAMBDA_TASK_ROOT",
+    }
+)
+RESERVED_ENV_PREFIXES: Final = ("AWS_LAMBDA_", "KAPPA_")
+
+# fieldRef paths the kubelet resolves for a container's environment.
+POD_FIELD_PATHS: Final = (
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+    "spec.nodeName",
+    "spec.serviceAccountName",
+    "status.hostIP",
+    "status.hostIPs",
+    "status.podIP",
+    "status.podIPs",
+)
+POD_FIELD_PATH_PREFIXES: Final = ("metadata.labels['", "metadata.annotations['")
+
+# Regular expressions shared by Python (re.fullmatch) and CEL (RE2, anchored by `_matches`):
+# only syntax both read alike, and explicit ASCII classes instead of \s or \w.
+DNS1123_LABEL_PATTERN: Final = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+DNS1123_SUBDOMAIN_PATTERN: Final = rf"{DNS1123_LABEL_PATTERN}(\.{DNS1123_LABEL_PATTERN})*"
+CONFIG_MAP_KEY_PATTERN: Final = r"[-._a-zA-Z0-9]+"
+INLINE_FILE_PATTERN: Final = r"[-._a-zA-Z0-9]+(/[-._a-zA-Z0-9]+)*"
+ENV_NAME_PATTERN: Final = r"[A-Za-z_][A-Za-z0-9_]*"
+HANDLER_PATTERN: Final = r"[!-~]+"  # printable ASCII, no spaces
+PYTHON_HANDLER_PATTERN: Final = r"[A-Za-z0-9_][-A-Za-z0-9_/.]*\.[A-Za-z_][A-Za-z0-9_]*"
+NODEJS_HANDLER_PATTERN: Final = r"[A-Za-z0-9_][-A-Za-z0-9_/.]*\.[A-Za-z_$][A-Za-z0-9_$]*"
+URL_PATTERN: Final = r"https?://[A-Za-z0-9]([-.A-Za-z0-9]*[A-Za-z0-9])?(:[0-9]+)?(/[!-~]*)?"
+SHA256_PATTERN: Final = r"[0-9a-f]{64}"
+_NATS_SUBJECT_PART: Final = r"[!-)+,\-/-=?-~]+"  # printable ASCII but '*', '.' and '>'
+NATS_SUBJECT_PATTERN: Final = rf"{_NATS_SUBJECT_PART}(\.{_NATS_SUBJECT_PART})*"
+# The grammar of github.com/distribution/reference (without IPv6 hosts).
+_IMAGE_DOMAIN: Final = (
+    r"([a-zA-Z0-9]|[a-zA-Z0-9][-a-zA-Z0-9]*[a-zA-Z0-9])"
+    r"(\.([a-zA-Z0-9]|[a-zA-Z0-9][-a-zA-Z0-9]*[a-zA-Z0-9]))*(:[0-9]+)?"
+)
+_IMAGE_PATH: Final = r"[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*"
+IMAGE_PATTERN: Final = (
+    rf"({_IMAGE_DOMAIN}/)?{_IMAGE_PATH}(/{_IMAGE_PATH})*"
+    r"(:[A-Za-z0-9_][-.A-Za-z0-9_]{0,127})?(@sha256:[0-9a-f]{64})?"
+)
+
+
+# ------------------------------------------------------------------ rules
+
+
+def cel_string(value: str) -> str:
+    """``value`` as a CEL string literal, quoted so as to need the fewest escapes."""
+    quote = '"' if "'" in value and '"' not in value else "'"
+    return quote + value.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote
+
+
+def _cel_list(values: tuple[str, ...] | frozenset[str]) -> str:
+    return "[" + ", ".join(cel_string(v) for v in sorted(values)) + "]"
+
+
+def _matches(pattern: str) -> str:
+    """The argument of CEL's ``matches`` that holds only when the whole string matches."""
+    return cel_string(f"^({pattern})$")
+
+
+class Reason(enum.StrEnum):
+    """The ``reason`` of a CEL rule: how ``kubectl`` words the refusal."""
+
+    INVALID = "FieldValueInvalid"
+    REQUIRED = "FieldValueRequired"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A validation rule, for the API server (CEL) and for the models (Python) alike.
+
+    ``problem`` returns None when the value is valid, else the message, which
+    must be what ``message_expression`` (or ``message``) makes of the same value.
+    As ``Annotated`` metadata it checks a field; listed in a model's ``rules``
+    it checks the model. ``cel`` is None for a rule the schema itself enforces
+    in another way (then the API server words the refusal).
+    """
+
+    cel: str | None
+    message: str
+    problem: Callable[[Any], str | None]
+    message_expression: str | None = None
+    field_path: str | None = None
+    reason: Reason = Reason.INVALID
+
+    def validation(self) -> dict[str, str] | None:
+        """This rule as an entry of ``x-kubernetes-validations`` (None: not a CEL rule)."""
+        if self.cel is None:
+            return None
+        entry = {"rule": self.cel, "message": self.message}
+        if self.message_expression is not None:
+            entry["messageExpression"] = self.message_expression
+        if self.field_path is not None:
+            entry["fieldPath"] = self.field_path
+        if self.reason is not Reason.INVALID:
+            entry["reason"] = str(self.reason)
+        return entry
+
+    def check(self, value: Any) -> None:
+        """Raise ValueError with the rule's message when ``value`` breaks it."""
+        problem = self.problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        def check(value: Any) -> Any:
+            self.check(value)
+            return value
+
+        return core_schema.no_info_after_validator_function(check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        _add_validations(handler.resolve_ref_schema(json_schema), (self,))
+        return json_schema
+
+
+def _add_validations(json_schema: JsonSchemaValue, rules: tuple[Rule, ...]) -> None:
+    entries = [entry for rule in rules if (entry := rule.validation()) is not None]
+    if entries:
+        json_schema.setdefault("x-kubernetes-validations", []).extend(entries)
+
+
+def pattern_rule(pattern: str, message: str) -> Rule:
+    """A rule that the whole string matches ``pattern``."""
+    compiled = re.compile(pattern)
+    return Rule(
+        cel=f"self.matches({_matches(pattern)})",
+        message=message,
+        problem=lambda value: None if compiled.fullmatch(value) else message,
+    )
+
+
+def _exactly_one(names: tuple[str, ...], message: str) -> Rule:
+    """A model rule: exactly one of the (camelCase) fields ``names`` is set."""
+    attributes = tuple(_snake(name) for name in names)
+    count = " + ".join(f"(has(self.{name}) ? 1 : 0)" for name in names)
+    return Rule(
+        cel=f"{count} == 1",
+        message=message,
+        problem=lambda model: (
+            None if sum(getattr(model, a) is not None for a in attributes) == 1 else message
+        ),
+    )
+
+
+def _snake(camel: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", camel).lower()
+
+
+# ---------------------------------------------------------------- base model
+
+
+def _model_rules_schema(schema: dict[str, Any], model: type[Any]) -> None:
+    _add_validations(schema, getattr(model, "rules", ()))
+
+
+class KappaModel(BaseModel):
+    """Base of the API models: camelCase on the wire, frozen, strict, no unknown fields.
+
+    Strict so that a string never passes for a number, as with the API server;
+    enum and timestamp fields opt out, since they arrive as strings.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        extra="forbid",
+        strict=True,
+        json_schema_extra=_model_rules_schema,
+    )
+
+    rules: ClassVar[tuple[Rule, ...]] = ()
+    """Rules on the model as a whole, checked after its fields."""
+
+    @model_validator(mode="after")
+    def _check_rules(self) -> Self:
+        for rule in self.rules:
+            rule.check(self)
+        return self
+
+
+# --------------------------------------------------------------- reusable types
+
+ObjectName = Annotated[
+    str,
+    Field(max_length=OBJECT_NAME_MAX_LENGTH),
+    pattern_rule(
+        DNS1123_SUBDOMAIN_PATTERN,
+        "must be a Kubernetes object name: lowercase letters, digits, '-' and '.', "
+        "starting and ending with a letter or a digit",
+    ),
+]
+
+FunctionName = Annotated[
+    str,
+    Field(max_length=DNS1123_LABEL_MAX_LENGTH),
+    pattern_rule(
+        DNS1123_LABEL_PATTERN,
+        "must be the name of a Function: lowercase letters, digits and '-', "
+        "starting and ending with a letter or a digit",
+    ),
+]
+
+ConfigMapKey = Annotated[
+    str,
+    Field(max_length=OBJECT_NAME_MAX_LENGTH),
+    pattern_rule(
+        CONFIG_MAP_KEY_PATTERN,
+        "must be a key of a Secret or ConfigMap: letters, digits, '-', '_', '.'",
+    ),
+]
+
+
+# --------------------------------------------------------------------- enums
+
+
+class Runtime(enum.StrEnum):
+    """The language runtime that runs the handler (image: the image brings its own)."""
+
+    PYTHON_3_11 = "python3.11"
+    PYTHON_3_12 = "python3.12"
+    PYTHON_3_13 = "python3.13"
+    NODEJS_20 = "nodejs20"
+    NODEJS_22 = "nodejs22"
+    PROVIDED = "provided"
+    IMAGE = "image"
+
+    @property
+    def is_python(self) -> bool:
+        """Whether handlers are ``module.function``, run by awslambdaric."""
+        return self.value.startswith("python")
+
+    @property
+    def is_nodejs(self) -> bool:
+        """Whether handlers are ``file.export``, run by the Node.js runtime client."""
+        return self.value.startswith("nodejs")
+
+    @property
+    def needs_handler(self) -> bool:
+        """Whether ``spec.handler`` is required (``provided``/``image`` may use it or not)."""
+        return self.is_python or self.is_nodejs
+
+
+PYTHON_RUNTIMES: Final = tuple(r.value for r in Runtime if r.is_python)
+NODEJS_RUNTIMES: Final = tuple(r.value for r in Runtime if r.is_nodejs)
+HANDLER_RUNTIMES: Final = tuple(r.value for r in Runtime if r.needs_handler)
+
+
+class CodeSource(enum.StrEnum):
+    """Where a Function's code comes from: the field of ``spec.code`` that is set."""
+
+    INLINE = "inline"
+    CONFIG_MAP = "configMap"
+    URL = "url"
+    IMAGE = "image"
+
+
+# ---------------------------------------------------------------------- code
+
+
+def _bad_inline_names(files: Mapping[str, str]) -> list[str]:
+    compiled = re.compile(INLINE_FILE_PATTERN)
+    return [
+        name for name in files if not compiled.fullmatch(name) or {".", ".."} & set(name.split("/"))
+    ]
+
+
+def _inline_bytes(files: Mapping[str, str]) -> int:
+    return sum(len(name.encode()) + len(content.encode()) for name, content in files.items())
+
+
+_INLINE_EMPTY_MESSAGE: Final = (
+    "spec.code.inline has no files: add at least one, as file name: content"
+)
+_INLINE_NOT_EMPTY: Final = Rule(
+    cel="size(self) > 0",
+    message=_INLINE_EMPTY_MESSAGE,
+    problem=lambda files: None if files else _INLINE_EMPTY_MESSAGE,
+)
+
+_INLINE_NAMES_MESSAGE: Final = (
+    "spec.code.inline file names must be relative paths of letters, digits, '-', '_' and '.' "
+    "separated by '/', without '.' or '..' parts"
+)
+_INLINE_NAMES: Final = Rule(
+    cel=(
+        f"self.all(f, f.matches({_matches(INLINE_FILE_PATTERN)})"
+        " && !('/' + f + '/').contains('/./') && !('/' + f + '/').contains('/../'))"
+    ),
+    message=_INLINE_NAMES_MESSAGE,
+    problem=lambda files: _INLINE_NAMES_MESSAGE if _bad_inline_names(files) else None,
+)
+
+_INLINE_SIZE_MESSAGE: Final = (
+    f"spec.code.inline is too large: file names and contents may hold at most "
+    f"{INLINE_CODE_MAX_BYTES} bytes (128 KiB); put larger code in a ConfigMap "
+    "(spec.code.configMap) or a zip archive (spec.code.url)"
+)
+_INLINE_SIZE: Final = Rule(
+    cel=f"self.map(f, size(bytes(f)) + size(bytes(self[f]))).sum() <= {INLINE_CODE_MAX_BYTES}",
+    message=_INLINE_SIZE_MESSAGE,
+    problem=lambda files: (
+        _INLINE_SIZE_MESSAGE if _inline_bytes(files) > INLINE_CODE_MAX_BYTES else None
+    ),
+)
+
+
+class ConfigMapCode(KappaModel):
+    """Code in a ConfigMap of the Function's namespace: each key is a file of the task root."""
+
+    name: ObjectName = Field(description="Name of the ConfigMap, in the Function's namespace.")
+
+
+class UrlCode(KappaModel):
+    """A zip archive that the function pods download and check before they start."""
+
+    url: Annotated[
+        str,
+        Field(max_length=URL_MAX_LENGTH),
+        pattern_rule(
+            URL_PATTERN,
+            "spec.code.url.url must be an http:// or https:// URL (host[:port]/path, "
+            "no credentials, no spaces) of a zip archive",
+        ),
+    ] = Field(
+        description=(
+            "http:// or https:// URL of a zip archive of the task root. http is allowed "
+            "because the sha256 is checked: in-cluster servers rarely have certificates."
+        )
+    )
+    sha256: Annotated[
+        str,
+        Field(max_length=64),
+        pattern_rule(
+            SHA256_PATTERN,
+            "spec.code.url.sha256 must be the SHA-256 of the archive as 64 lowercase "
+            "hexadecimal digits (what sha256sum prints)",
+        ),
+    ] = Field(
+        description="SHA-256 of the archive, 64 lowercase hex digits; a mismatch fails the pods."
+    )
+
+
+class Code(KappaModel):
+    """Where the code comes from: exactly one of inline, configMap, url, image."""
+
+    rules: ClassVar = (
+        _exactly_one(
+            ("inline", "configMap", "url", "image"),
+            "spec.code must set exactly one of inline, configMap, url, image",
+        ),
+    )
+
+    inline: (
+        Annotated[
+            dict[
+                str,
+                Annotated[
+                    str, Field(max_length=INLINE_CODE_MAX_BYTES, description="Content of the file.")
+                ],
+            ],
+            Field(max_length=INLINE_CODE_MAX_FILES),
+            _INLINE_NOT_EMPTY,
+            _INLINE_NAMES,
+            _INLINE_SIZE,
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description=(
+            "Source files, file name (a relative path) to content, kept in a ConfigMap the "
+            f"Function owns. At most {INLINE_CODE_MAX_BYTES} bytes (128 KiB) of names and "
+            "contents: larger code belongs in configMap or url."
+        ),
+    )
+    config_map: ConfigMapCode | None = Field(
+        default=None, description="A ConfigMap of the Function's namespace that holds the code."
+    )
+    url: UrlCode | None = Field(
+        default=None, description="A zip archive downloaded by the pods and checked by sha256."
+    )
+    image: (
+        Annotated[
+            str,
+            Field(max_length=IMAGE_MAX_LENGTH),
+            pattern_rule(
+                IMAGE_PATTERN,
+                "spec.code.image must be an image reference such as registry.example/fn:1 "
+                "(lowercase repository, optional :tag and @sha256:digest)",
+            ),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description=(
+            "A container image holding the function and a Lambda Runtime API client "
+            "(as a Lambda container image); only with runtime image."
+        ),
+    )
+
+    @property
+    def source(self) -> CodeSource:
+        """Which of the code sources is set."""
+        if self.inline is not None:
+            return CodeSource.INLINE
+        if self.config_map is not None:
+            return CodeSource.CONFIG_MAP
+        if self.url is not None:
+            return CodeSource.URL
+        return CodeSource.IMAGE
+
+
+# ----------------------------------------------------------------------- env
+
+
+def _reserved_env_name(name: str) -> bool:
+    return name in RESERVED_ENV_NAMES or name.startswith(RESERVED_ENV_PREFIXES)
+
+
+_ENV_RESERVED_MESSAGE: Final = (
+    "is reserved: Kappa sets it in every function pod, as Lambda does; choose another name "
+    f"(reserved: {', '.join(sorted(RESERVED_ENV_NAMES))} and names starting with "
+    f"{' or '.join(RESERVED_ENV_PREFIXES)})"
+)
+_ENV_RESERVED: Final = Rule(
+    cel=(
+        f"!(self in {_cel_list(RESERVED_ENV_NAMES)})"
+        + "".join(f" && !self.startsWith({cel_string(p)})" for p in RESERVED_ENV_PREFIXES)
+    ),
+    message=f"spec.env name {_ENV_RESERVED_MESSAGE}",
+    message_expression=f"'spec.env name ' + self + ' ' + {cel_string(_ENV_RESERVED_MESSAGE)}",
+    problem=lambda name: (
+        f"spec.env name {name} {_ENV_RESERVED_MESSAGE}" if _reserved_env_name(name) else None
+    ),
+)
+
+
+class KeySelector(KappaModel):
+    """A key of a Secret or ConfigMap in the Function's namespace."""
+
+    name: ObjectName = Field(description="Name of the Secret or ConfigMap.")
+    key: ConfigMapKey = Field(description="The key whose value becomes the variable's value.")
+    optional: bool | None = Field(
+        default=None, description="Start the pods even when the object or the key is missing."
+    )
+
+
+def _pod_field_path(path: str) -> bool:
+    return path in POD_FIELD_PATHS or (
+        path.startswith(POD_FIELD_PATH_PREFIXES) and path.endswith("']")
+    )
+
+
+_POD_FIELD_MESSAGE: Final = (
+    f"must be one of {', '.join(POD_FIELD_PATHS)}, metadata.labels['KEY'] "
+    "or metadata.annotations['KEY']"
+)
+
+
+class PodFieldSelector(KappaModel):
+    """A field of the function pod, as Kubernetes' fieldRef."""
+
+    api_version: Literal["v1"] | None = Field(
+        default=None, description="API version of fieldPath's schema; only v1."
+    )
+    field_path: Annotated[
+        str,
+        Field(max_length=OBJECT_NAME_MAX_LENGTH),
+        Rule(
+            cel=(
+                f"self in {_cel_list(POD_FIELD_PATHS)} || ("
+                + " || ".join(f"self.startsWith({cel_string(p)})" for p in POD_FIELD_PATH_PREFIXES)
+                + ') && self.endsWith("\']")'
+            ),
+            message=_POD_FIELD_MESSAGE,
+            problem=lambda path: None if _pod_field_path(path) else _POD_FIELD_MESSAGE,
+        ),
+    ] = Field(description="The pod field, e.g. metadata.name or status.podIP.")
+
+
+class EnvVarSource(KappaModel):
+    """Where a variable's value comes from: exactly one of the three references."""
+
+    rules: ClassVar = (
+        _exactly_one(
+            ("secretKeyRef", "configMapKeyRef", "fieldRef"),
+            "valueFrom must set exactly one of secretKeyRef, configMapKeyRef, fieldRef",
+        ),
+    )
+
+    secret_key_ref: KeySelector | None = Field(default=None, description="A key of a Secret.")
+    config_map_key_ref: KeySelector | None = Field(
+        default=None, description="A key of a ConfigMap."
+    )
+    field_ref: PodFieldSelector | None = Field(default=None, description="A field of the pod.")
+
+
+_ENV_VALUE_OR_FROM: Final = "an env variable takes either value or valueFrom, not both: remove one"
+
+
+class EnvVar(KappaModel):
+    """An environment variable of the function, as Kubernetes' EnvVar (no resourceFieldRef)."""
+
+    rules: ClassVar = (
+        Rule(
+            cel="!has(self.value) || !has(self.valueFrom)",
+            message=_ENV_VALUE_OR_FROM,
+            problem=lambda var: (
+                _ENV_VALUE_OR_FROM if var.value is not None and var.value_from is not None else None
+            ),
+        ),
+    )
+
+    name: Annotated[
+        str,
+        Field(min_length=1, max_length=ENV_NAME_MAX_LENGTH),
+        pattern_rule(
+            ENV_NAME_PATTERN,
+            "spec.env name must start with a letter or '_' and hold only letters, digits and '_'",
+        ),
+        _ENV_RESERVED,
+    ] = Field(description="Name of the variable; Lambda's reserved names are refused.")
+    value: Annotated[str, Field(max_length=ENV_VALUES_MAX_BYTES)] | None = Field(
+        default=None,
+        description=(
+            f"Literal value. All literal values together: at most {ENV_VALUES_MAX_BYTES} bytes."
+        ),
+    )
+    value_from: EnvVarSource | None = Field(
+        default=None, description="Take the value from a Secret, a ConfigMap or the pod."
+    )
+
+
+def _env_bytes(env: tuple[EnvVar, ...]) -> int:
+    return sum(len(var.value.encode()) for var in env if var.value is not None)
+
+
+def _duplicate_env_names(env: tuple[EnvVar, ...]) -> list[str]:
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    for var in env:
+        if var.name in seen and var.name not in duplicates:
+            duplicates.append(var.name)
+        seen.add(var.name)
+    return duplicates
+
+
+_ENV_SIZE_MESSAGE: Final = (
+    f"spec.env literal values may hold at most {ENV_VALUES_MAX_BYTES} bytes in total (as in "
+    "Lambda): move large values to a Secret or ConfigMap and use valueFrom"
+)
+_ENV_SIZE: Final = Rule(
+    cel=f"self.map(e, has(e.value) ? size(bytes(e.value)) : 0).sum() <= {ENV_VALUES_MAX_BYTES}",
+    message=_ENV_SIZE_MESSAGE,
+    problem=lambda env: _ENV_SIZE_MESSAGE if _env_bytes(env) > ENV_VALUES_MAX_BYTES else None,
+)
+# The API server checks uniqueness itself (list type map, keyed by name): no CEL needed.
+_ENV_UNIQUE: Final = Rule(
+    cel=None,
+    message="spec.env names must be unique",
+    problem=lambda env: (
+        f"spec.env names must be unique: {', '.join(dup)} appears more than once"
+        if (dup := _duplicate_env_names(env))
+        else None
+    ),
+)
+
+
+# ---------------------------------------------------------- concurrency & co.
+
+
+_PROVISIONED_MESSAGE: Final = (
+    "spec.concurrency.provisioned must not exceed spec.concurrency.reserved: "
+    "lower provisioned or raise reserved"
+)
+
+
+class Concurrency(KappaModel):
+    """How many invocations the function runs at once, as Lambda's concurrency controls."""
+
+    rules: ClassVar = (
+        Rule(
+            cel="!has(self.reserved) || self.provisioned <= self.reserved",
+            message=_PROVISIONED_MESSAGE,
+            field_path=".provisioned",
+            problem=lambda c: (
+                _PROVISIONED_MESSAGE
+                if c.reserved is not None and c.provisioned > c.reserved
+                else None
+            ),
+        ),
+    )
+
+    reserved: int | None = Field(
+        default=None,
+        ge=0,
+        le=CONCURRENCY_MAX,
+        description=(
+            "Concurrent invocations reserved for this function and its cap; 0 throttles every "
+            "invocation. Unset: the function shares the unreserved pool."
+        ),
+    )
+    provisioned: int = Field(
+        default=0,
+        ge=0,
+        le=CONCURRENCY_MAX,
+        description=(
+            "Execution environments kept initialised even when idle (Lambda's provisioned "
+            "concurrency); at most reserved."
+        ),
+    )
+    per_pod: int = Field(
+        default=1,
+        ge=1,
+        le=PER_POD_MAX,
+        description=(
+            "Runtime processes (concurrent invocations) per pod; 1 is Lambda's one invocation "
+            "per environment."
+        ),
+    )
+
+
+class Scaling(KappaModel):
+    """How the autoscaler sizes the function's pods."""
+
+    target_utilization: float = Field(
+        default=0.7,
+        ge=0.1,
+        le=1.0,
+        description="Fraction of the pods' slots the autoscaler aims to keep busy.",
+    )
+    scale_to_zero_after_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=3600,
+        description=(
+            "Idle seconds before the last on-demand pod goes; 0 removes idle pods at once. "
+            "To keep pods warm, set concurrency.provisioned."
+        ),
+    )
+    max_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        le=CONCURRENCY_MAX,
+        description="Upper bound on pods; unset: bounded by reserved concurrency and quotas.",
+    )
+
+
+class Destination(KappaModel):
+    """Where the outcome of an asynchronous invocation goes: a Function or a NATS subject."""
+
+    rules: ClassVar = (
+        _exactly_one(
+            ("function", "natsSubject"),
+            "a destination must set exactly one of function, natsSubject",
+        ),
+    )
+
+    function: FunctionName | None = Field(
+        default=None, description="A Function of the same namespace, invoked with the record."
+    )
+    nats_subject: (
+        Annotated[
+            str,
+            Field(max_length=NATS_SUBJECT_MAX_LENGTH),
+            pattern_rule(
+                NATS_SUBJECT_PATTERN,
+                "natsSubject must be a NATS subject: non-empty '.'-separated tokens without "
+                "spaces or the wildcards '*' and '>'",
+            ),
+        ]
+        | None
+    ) = Field(default=None, description="A NATS subject the record is published to.")
+
+
+class Async(KappaModel):
+    """Asynchronous invocation (Event): retries, event age and destinations, as in Lambda."""
+
+    maximum_retry_attempts: int = Field(
+        default=2, ge=0, le=2, description="Retries after a function error (Lambda: 0-2)."
+    )
+    maximum_event_age_seconds: int = Field(
+        default=21600,
+        ge=60,
+        le=21600,
+        description="Oldest event still invoked, in seconds (Lambda: 60-21600).",
+    )
+    on_success: Destination | None = Field(
+        default=None, description="Destination of records of successful invocations."
+    )
+    on_failure: Destination | None = Field(
+        default=None, description="Destination of records of events that failed for good."
+    )
+
+
+# ---------------------------------------------------------------------- spec
+
+
+def _handler_problem(
+    spec: "FunctionSpec", runtimes: tuple[str, ...], pattern: str, message: str
+) -> str | None:
+    handler = spec.handler
+    if spec.runtime.value not in runtimes or handler is None or re.fullmatch(pattern, handler):
+        return None
+    return message
+
+
+_HANDLER_REQUIRED_MESSAGE: Final = (
+    "set it to module.function for python (e.g. app.handler) or file.export for nodejs "
+    "(e.g. index.handler)"
+)
+_PYTHON_HANDLER_MESSAGE: Final = (
+    "spec.handler must be module.function for python runtimes, e.g. app.handler or pkg/app.handler"
+)
+_NODEJS_HANDLER_MESSAGE: Final = (
+    "spec.handler must be file.export for nodejs runtimes, e.g. index.handler or src/index.handler"
+)
+_IMAGE_CODE_MESSAGE: Final = (
+    "runtime image takes its code from spec.code.image: set spec.code.image to the function's image"
+)
+_IMAGE_RUNTIME_MESSAGE: Final = (
+    "spec.code.image needs runtime image: set spec.runtime to image, or give the code as "
+    "inline, configMap or url"
+)
+
+
+_MAX_REPLICAS_MESSAGE: Final = (
+    "spec.scaling.maxReplicas x spec.concurrency.perPod is less than "
+    "spec.concurrency.provisioned: raise maxReplicas or lower provisioned"
+)
+
+
+def _max_replicas_problem(spec: "FunctionSpec") -> str | None:
+    max_replicas = spec.scaling.max_replicas
+    per_pod, provisioned = spec.concurrency.per_pod, spec.concurrency.provisioned
+    if max_replicas is None or max_replicas * per_pod >= provisioned:
+        return None
+    return _MAX_REPLICAS_MESSAGE
+
+
+class FunctionSpec(KappaModel):
+    """What the function is and how it runs: runtime, handler, code, limits, concurrency."""
+
+    rules: ClassVar = (
+        Rule(
+            cel=f"!(self.runtime in {_cel_list(HANDLER_RUNTIMES)}) || has(self.handler)",
+            message=(
+                f"spec.handler is required for python and nodejs runtimes: "
+                f"{_HANDLER_REQUIRED_MESSAGE}"
+            ),
+            message_expression=(
+                "'spec.handler is required for runtime ' + self.runtime + ': ' + "
+                f"{cel_string(_HANDLER_REQUIRED_MESSAGE)}"
+            ),
+            field_path=".handler",
+            reason=Reason.REQUIRED,
+            problem=lambda spec: (
+                f"spec.handler is required for runtime {spec.runtime}: {_HANDLER_REQUIRED_MESSAGE}"
+                if spec.runtime.needs_handler and spec.handler is None
+                else None
+            ),
+        ),
+        Rule(
+            cel=(
+                f"!(self.runtime in {_cel_list(PYTHON_RUNTIMES)}) || !has(self.handler)"
+                f" || self.handler.matches({_matches(PYTHON_HANDLER_PATTERN)})"
+            ),
+            message=_PYTHON_HANDLER_MESSAGE,
+            field_path=".handler",
+            problem=lambda spec: _handler_problem(
+                spec, PYTHON_RUNTIMES, PYTHON_HANDLER_PATTERN, _PYTHON_HANDLER_MESSAGE
+            ),
+        ),
+        Rule(
+            cel=(
+                f"!(self.runtime in {_cel_list(NODEJS_RUNTIMES)}) || !has(self.handler)"
+                f" || self.handler.matches({_matches(NODEJS_HANDLER_PATTERN)})"
+            ),
+            message=_NODEJS_HANDLER_MESSAGE,
+            field_path=".handler",
+            problem=lambda spec: _handler_problem(
+                spec, NODEJS_RUNTIMES, NODEJS_HANDLER_PATTERN, _NODEJS_HANDLER_MESSAGE
+            ),
+        ),
+        Rule(
+            cel="self.runtime != 'image' || has(self.code.image)",
+            message=_IMAGE_CODE_MESSAGE,
+            field_path=".code",
+            problem=lambda spec: (
+                _IMAGE_CODE_MESSAGE
+                if spec.runtime is Runtime.IMAGE and spec.code.image is None
+                else None
+            ),
+        ),
+        Rule(
+            cel="!has(self.code.image) || self.runtime == 'image'",
+            message=_IMAGE_RUNTIME_MESSAGE,
+            field_path=".runtime",
+            problem=lambda spec: (
+                _IMAGE_RUNTIME_MESSAGE
+                if spec.runtime is not Runtime.IMAGE and spec.code.image is not None
+                else None
+            ),
+        ),
+        Rule(
+            cel=(
+                "!has(self.scaling.maxReplicas) || self.concurrency.provisioned <= "
+                "self.scaling.maxReplicas * self.concurrency.perPod"
+            ),
+            message=_MAX_REPLICAS_MESSAGE,
+            field_path=".scaling.maxReplicas",
+            problem=_max_replicas_problem,
+        ),
+    )
+
+    runtime: Runtime = Field(
+        strict=False,
+        description=(
+            "Language runtime: python3.11-3.13 (awslambdaric), nodejs20/22, provided (a "
+            "bootstrap executable in the code), or image (spec.code.image brings its own)."
+        ),
+    )
+    handler: (
+        Annotated[
+            str,
+            Field(max_length=HANDLER_MAX_LENGTH),
+            pattern_rule(HANDLER_PATTERN, "spec.handler must not be empty or hold spaces"),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description=(
+            "Entry point: module.function for python (app.handler), file.export for nodejs "
+            "(index.handler). Required for those runtimes; for provided and image it is "
+            "passed on as _HANDLER."
+        ),
+    )
+    code: Code = Field(description="The function's code: exactly one of its four sources.")
+    memory_mb: int = Field(
+        default=MEMORY_MB_DEFAULT,
+        ge=MEMORY_MB_MIN,
+        le=MEMORY_MB_MAX,
+        alias="memoryMB",
+        description=(
+            f"Memory in MiB ({MEMORY_MB_MIN}-{MEMORY_MB_MAX}): the pod's memory request and "
+            "limit; CPU is proportional to it (1769 MiB = 1 vCPU), as in Lambda."
+        ),
+    )
+    timeout_seconds: int = Field(
+        default=TIMEOUT_SECONDS_DEFAULT,
+        ge=TIMEOUT_SECONDS_MIN,
+        le=TIMEOUT_SECONDS_MAX,
+        description=(
+            f"Longest an invocation may run, in seconds ({TIMEOUT_SECONDS_MIN}-"
+            f"{TIMEOUT_SECONDS_MAX})."
+        ),
+    )
+    ephemeral_storage_mb: int = Field(
+        default=EPHEMERAL_STORAGE_MB_DEFAULT,
+        ge=EPHEMERAL_STORAGE_MB_MIN,
+        le=EPHEMERAL_STORAGE_MB_MAX,
+        alias="ephemeralStorageMB",
+        description=(
+            f"Size of /tmp in MiB ({EPHEMERAL_STORAGE_MB_MIN}-{EPHEMERAL_STORAGE_MB_MAX})."
+        ),
+    )
+    env: Annotated[
+        tuple[EnvVar, ...],
+        Field(max_length=ENV_MAX_ITEMS, strict=False),
+        _ENV_SIZE,
+        _ENV_UNIQUE,
+    ] = Field(
+        default=(),
+        description=(
+            "Environment variables (literal, or from Secrets, ConfigMaps and the pod); "
+            f"literal values at most {ENV_VALUES_MAX_BYTES} bytes in total."
+        ),
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+        },
+    )
+    service_account_name: ObjectName | None = Field(
+        default=None,
+        description=(
+            "Service account of the pods (the execution role); without it no token is mounted."
+        ),
+    )
+    concurrency: Concurrency = Field(
+        default_factory=Concurrency,
+        description="Reserved and provisioned concurrency, and invocations per pod.",
+        json_schema_extra={"default": {}},
+    )
+    scaling: Scaling = Field(
+        default_factory=Scaling,
+        description="Autoscaling: target utilisation, scale to zero, maximum pods.",
+        json_schema_extra={"default": {}},
+    )
+    async_: Async = Field(
+        default_factory=Async,
+        alias="async",
+        description="Asynchronous invocation: retries, maximum event age, destinations.",
+        json_schema_extra={"default": {}},
+    )
+
+    @property
+    def needs_handler(self) -> bool:
+        """Whether the runtime requires ``handler``."""
+        return self.runtime.needs_handler
+
+    @property
+    def code_source(self) -> CodeSource:
+        """Which of the code sources is set."""
+        return self.code.source
+
+    @property
+    def env_value_bytes(self) -> int:
+        """Bytes of literal environment values, the quantity bounded by 4 KiB."""
+        return _env_bytes(self.env)
+
+
+# -------------------------------------------------------------------- status
+
+
+class ConditionStatus(enum.StrEnum):
+    """The status of a condition, as in Kubernetes' metav1.Condition."""
+
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class ConditionType(enum.StrEnum):
+    """Condition types the operator writes (kstatus reads ``Ready``)."""
+
+    READY = "Ready"
+    CODE_READY = "CodeReady"
+    SCALED = "Scaled"
+
+
+class Condition(KappaModel):
+    """One aspect of the Function's state, as Kubernetes' metav1.Condition."""
+
+    type: Annotated[
+        str,
+        Field(min_length=1, max_length=316),
+        pattern_rule(
+            r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+            r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])",
+            "a condition type is CamelCase, optionally prefixed by a domain and '/'",
+        ),
+    ] = Field(description="Type of the condition, e.g. Ready or CodeReady.")
+    status: ConditionStatus = Field(strict=False, description="True, False or Unknown.")
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="metadata.generation the condition was set from."
+    )
+    last_transition_time: datetime = Field(
+        strict=False, description="When the status last changed."
+    )
+    reason: Annotated[
+        str,
+        Field(min_length=1, max_length=1024),
+        pattern_rule(
+            r"[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?",
+            "a condition reason is CamelCase: letters, digits, '_', ',' and ':'",
+        ),
+    ] = Field(description="Why the condition has its status, CamelCase, e.g. InitError.")
+    message: str = Field(
+        max_length=32768, description="What happened and, when it is a problem, what to do."
+    )
+
+
+class FunctionStatus(KappaModel):
+    """What the operator observed of the Function; written by Kappa only."""
+
+    conditions: Annotated[tuple[Condition, ...], Field(max_length=32, strict=False)] = Field(
+        default=(),
+        description="Ready, CodeReady, Scaled... with the generation they were set from.",
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+        },
+    )
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="metadata.generation the status was written from."
+    )
+    replicas: int | None = Field(default=None, ge=0, description="Pods of the Function.")
+    ready_replicas: int | None = Field(
+        default=None, ge=0, description="Pods ready to take invocations."
+    )
+    provisioned_ready: int | None = Field(
+        default=None, ge=0, description="Provisioned execution environments ready."
+    )
+    desired_replicas: int | None = Field(
+        default=None, ge=0, description="Pods the autoscaler (or the provisioned floor) asks for."
+    )
+    in_flight: int | None = Field(
+        default=None, ge=0, description="Invocations running when the status was written."
+    )
+    url: str | None = Field(default=None, description="HTTP trigger URL of the function.")
+    arn: str | None = Field(
+        default=None,
+        description="Lambda-style ARN: arn:aws:lambda:REGION:NAMESPACE:function:NAME.",
+    )
+    code_sha256: str | None = Field(
+        default=None, description="SHA-256 of the code the pods run (inline or url code)."
+    )
+    last_scale_time: datetime | None = Field(
+        default=None, strict=False, description="When the number of pods last changed."
+    )
+
+    def condition(self, type_: str) -> Condition | None:
+        """The condition of type ``type_``, if there is one."""
+        return next((c for c in self.conditions if c.type == type_), None)
+
+
+# ------------------------------------------------------------------ Function
+
+
+class ObjectMeta(BaseModel):
+    """The parts of a Function's metadata Kappa reads; the API server owns the rest."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore"
+    )
+
+    name: str
+    namespace: str | None = None
+    uid: str | None = None
+    generation: int | None = None
+
+
+_NAME_LENGTH_MESSAGE: Final = (
+    f"metadata.name must be at most {DNS1123_LABEL_MAX_LENGTH} characters: it becomes the "
+    "value of the kappa.dev/function label"
+)
+_NAME_PATTERN_MESSAGE: Final = (
+    "metadata.name must be a DNS-1123 label: lowercase letters, digits and '-' (no '.'), "
+    "starting and ending with a letter or a digit, since it names the function's pods"
+)
+
+
+class Function(KappaModel):
+    """A function run Lambda-style: invoked over HTTP or the Lambda Invoke API, scaled by load."""
+
+    rules: ClassVar = (
+        Rule(
+            cel=f"size(self.metadata.name) <= {DNS1123_LABEL_MAX_LENGTH}",
+            message=_NAME_LENGTH_MESSAGE,
+            field_path=".metadata.name",
+            problem=lambda fn: (
+                _NAME_LENGTH_MESSAGE if len(fn.metadata.name) > DNS1123_LABEL_MAX_LENGTH else None
+            ),
+        ),
+        Rule(
+            cel=f"self.metadata.name.matches({_matches(DNS1123_LABEL_PATTERN)})",
+            message=_NAME_PATTERN_MESSAGE,
+            field_path=".metadata.name",
+            problem=lambda fn: (
+                None
+                if re.fullmatch(DNS1123_LABEL_PATTERN, fn.metadata.name)
+                else _NAME_PATTERN_MESSAGE
+            ),
+        ),
+    )
+
+    api_version: Literal["kappa.dev/v1alpha1"] = Field(
+        default="kappa.dev/v1alpha1", description="kappa.dev/v1alpha1."
+    )
+    kind: Literal["Function"] = Field(default=KIND, description="Function.")
+    metadata: ObjectMeta = Field(description="Standard object metadata.")
+    spec: FunctionSpec = Field(description="What the function is and how it runs.")
+    status: FunctionStatus | None = Field(
+        default=None, description="What Kappa observed; written by the operator."
+    )
+
+    @property
+    def name(self) -> str:
+        """The Function's name."""
+        return self.metadata.name
+
+    def code_source(self) -> CodeSource:
+        """Which of the code sources the spec sets."""
+        return self.spec.code_source

@@ -1,0 +1,109 @@
+"""Status conditions of a Function, computed from what its pods show.
+
+Pure. Conditions follow the Kubernetes convention (and kstatus): `Ready` is the
+summary, `CodeReady` says whether the code could be loaded, and every
+condition carries the `observedGeneration` it describes. A condition keeps its
+`lastTransitionTime` while its status does not change.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from kappa.controller.observed import PodView
+
+# Lambda error types that mean the code itself could not be had or loaded.
+_CODE_ERRORS: Final = (
+    "Runtime.ImportModuleError",
+    "Runtime.HandlerNotFound",
+    "Runtime.UserCodeSyntaxError",
+    "Kappa.Code",
+)
+_IMAGE_REASONS: Final = frozenset(
+    {"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"}
+)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One status condition, in the API's terms."""
+
+    type: str
+    status: str  # "True" | "False" | "Unknown"
+    reason: str
+    message: str
+
+    def as_dict(
+        self, *, generation: int, now: datetime, previous: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """The API form; keeps the previous transition time when the status is unchanged."""
+        before = next((c for c in previous if c.get("type") == self.type), None)
+        since = now.isoformat().replace("+00:00", "Z")
+        if before and before.get("status") == self.status and before.get("lastTransitionTime"):
+            since = str(before["lastTransitionTime"])
+        return {
+            "type": self.type,
+            "status": self.status,
+            "reason": self.reason,
+            "message": self.message,
+            "observedGeneration": generation,
+            "lastTransitionTime": since,
+        }
+
+
+def function_conditions(
+    pods: Sequence[PodView], *, revision: str, desired: int, code_problem: Condition | None = None
+) -> list[Condition]:
+    """Ready and CodeReady for a Function whose pods are `pods`.
+
+    `code_problem` is a CodeReady=False found before any pod could run (a missing
+    ConfigMap, say); it also makes Ready False with the same reason.
+    """
+    current = [p for p in pods if p.revision == revision and not p.terminating]
+    ready = sum(1 for p in current if p.ready and p.live)
+    failure = next((p.failure for p in current if p.failure), None)
+    waiting = next((p for p in current if p.waiting_reason), None)
+
+    if code_problem is not None:
+        code = code_problem
+    elif failure and failure.error_type.startswith(_CODE_ERRORS):
+        code = Condition(
+            "CodeReady", "False", "InitError", f"{failure.error_type}: {failure.message}"
+        )
+    elif ready:
+        code = Condition("CodeReady", "True", "Loaded", "the runtime initialised with this code")
+    else:
+        code = Condition(
+            "CodeReady", "Unknown", "Pending", "no environment has loaded the code yet"
+        )
+
+    if code_problem is not None:
+        summary = Condition("Ready", "False", code_problem.reason, code_problem.message)
+    elif ready >= desired > 0:
+        summary = Condition(
+            "Ready", "True", "EnvironmentsReady", f"{ready}/{desired} environments ready"
+        )
+    elif failure:
+        summary = Condition(
+            "Ready", "False", "InitError", f"{failure.error_type}: {failure.message}"
+        )
+    elif waiting and waiting.waiting_reason in _IMAGE_REASONS:
+        summary = Condition(
+            "Ready",
+            "False",
+            "ImagePullFailed",
+            f"{waiting.waiting_reason}: {waiting.waiting_message or ''}".strip(),
+        )
+    elif waiting:
+        summary = Condition(
+            "Ready",
+            "False",
+            str(waiting.waiting_reason),
+            waiting.waiting_message or "a container cannot start",
+        )
+    else:
+        summary = Condition(
+            "Ready", "False", "EnvironmentsStarting", f"{ready}/{desired} environments ready"
+        )
+    return [summary, code]

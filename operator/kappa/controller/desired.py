@@ -1,0 +1,151 @@
+"""What a Function asks for, worked out from its spec.
+
+Pod parameters, revision, code ConfigMap and replica count.
+
+Pure: the Function's body and the operator settings in, a `DesiredFunction` out.
+"""
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from kappa.api.function import FunctionSpec
+from kappa.controller.conditions import Condition
+from kappa.resources.code_configmap import code_configmap_name, code_sha256, make_code_configmap
+from kappa.resources.pods import CodeMount, PodParams, make_pod, revision_of
+from kappa.settings import Settings
+
+
+def function_arn(*, region: str, namespace: str, name: str) -> str:
+    """Lambda's ARN shape, with the namespace in the account field."""
+    return f"arn:aws:lambda:{region}:{namespace}:function:{name}"
+
+
+@dataclass(frozen=True)
+class DesiredFunction:
+    """The desired state of one Function."""
+
+    params: PodParams | None
+    revision: str
+    replicas: int
+    provisioned: int
+    arn: str
+    code_sha256: str | None = None
+    code_configmap: Mapping[str, Any] | None = None
+    referenced_configmap: str | None = None
+    code_problem: Condition | None = None
+
+    @property
+    def per_pod(self) -> int:
+        """Environments (slots) in one pod."""
+        return 1 if self.params is None else self.params.per_pod
+
+    @property
+    def code_configmap_name(self) -> str | None:
+        """Name of the ConfigMap Kappa made for inline code, if any."""
+        return None if self.code_configmap is None else str(self.code_configmap["metadata"]["name"])
+
+    def pod(self, name: str, *, attempt: int) -> dict[str, Any]:
+        """The manifest of a new pod named `name`."""
+        if self.params is None:
+            msg = "no pod can be made for an invalid Function"
+            raise ValueError(msg)
+        return make_pod(self.params, name=name, revision=self.revision, attempt=attempt)
+
+    def check_referenced(self, keys: Sequence[str] | None) -> Condition | None:
+        """CodeReady=False when the referenced ConfigMap is missing or empty."""
+        if keys is None:
+            return Condition(
+                "CodeReady",
+                "False",
+                "ConfigMapNotFound",
+                f"ConfigMap {self.referenced_configmap!r} (spec.code.configMap.name) does not "
+                "exist in this namespace: create it or fix the name",
+            )
+        if not keys:
+            return Condition(
+                "CodeReady",
+                "False",
+                "ConfigMapEmpty",
+                f"ConfigMap {self.referenced_configmap!r} holds no files: add the handler's code",
+            )
+        return None
+
+
+def _invalid(body: Mapping[str, Any], settings: Settings, message: str) -> DesiredFunction:
+    meta = body["metadata"]
+    arn = function_arn(region=settings.region, namespace=meta["namespace"], name=meta["name"])
+    problem = Condition("CodeReady", "False", "InvalidSpec", message)
+    return DesiredFunction(
+        params=None, revision="invalid", replicas=0, provisioned=0, arn=arn, code_problem=problem
+    )
+
+
+def desired_function(body: Mapping[str, Any], settings: Settings) -> DesiredFunction:
+    """Work out the desired state of the Function in `body`."""
+    meta = body["metadata"]
+    name, namespace, uid = str(meta["name"]), str(meta["namespace"]), str(meta["uid"])
+    try:
+        spec = FunctionSpec.model_validate(body.get("spec") or {})
+    except ValidationError as exc:
+        # The CRD schema refuses most of this at apply time; what gets through shows here.
+        return _invalid(body, settings, f"spec is invalid: {exc.errors()[0]['msg']}")
+    arn = function_arn(region=settings.region, namespace=namespace, name=name)
+    runtime = str(spec.runtime)
+    code = spec.code
+    configmap: dict[str, Any] | None = None
+    sha: str | None = None
+    referenced: str | None = None
+    if code.inline is not None:
+        configmap = make_code_configmap(
+            function=name, namespace=namespace, uid=uid, files=code.inline
+        )
+        sha = code_sha256(code.inline)
+        mount = CodeMount(
+            config_map=code_configmap_name(name, code.inline), files=tuple(sorted(code.inline))
+        )
+    elif code.config_map is not None:
+        referenced = code.config_map.name
+        mount = CodeMount(config_map=referenced)
+    elif code.url is not None:
+        sha = code.url.sha256
+        mount = CodeMount(url=code.url.url, sha256=code.url.sha256)
+    else:
+        mount = CodeMount()
+    prefix, tag = settings.image_prefix, settings.image_tag
+    image = code.image if code.image is not None else f"{prefix}/runtime-{runtime}:{tag}"
+    params = PodParams(
+        function=name,
+        namespace=namespace,
+        uid=uid,
+        runtime=runtime,
+        handler=spec.handler or "",
+        image=image,
+        agent_image=f"{prefix}/base:{tag}",
+        code=mount,
+        memory_mb=spec.memory_mb,
+        timeout_seconds=spec.timeout_seconds,
+        ephemeral_storage_mb=spec.ephemeral_storage_mb,
+        per_pod=spec.concurrency.per_pod,
+        arn=arn,
+        region=settings.region,
+        pull_policy=str(settings.image_pull_policy),
+        service_account_name=spec.service_account_name,
+        env=tuple(e.model_dump(by_alias=True, exclude_none=True) for e in spec.env),
+    )
+    provisioned = spec.concurrency.provisioned
+    return DesiredFunction(
+        params=params,
+        revision=revision_of(params),
+        # Until the autoscaler decides, a Function keeps max(1, provisioned) environments;
+        # a pod holds `perPod` of them.
+        replicas=max(1, math.ceil(provisioned / spec.concurrency.per_pod)),
+        provisioned=provisioned,
+        arn=arn,
+        code_sha256=sha,
+        code_configmap=configmap,
+        referenced_configmap=referenced,
+    )

@@ -1,0 +1,40 @@
+"""`kappa operator`: connect to the cluster and run the kopf handlers."""
+
+import asyncio
+import logging
+from typing import Any
+
+import kopf
+from kubernetes import client, config
+
+from kappa.controller.handlers import State, register
+from kappa.k8s.objects import Objects
+from kappa.settings import load
+
+
+def _api_client() -> client.ApiClient:
+    try:
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
+    except config.ConfigException:
+        config.load_kube_config()  # type: ignore[no-untyped-call]  # KUBECONFIG, as kubectl does
+    return client.ApiClient()
+
+
+def main() -> int:
+    """Run the operator until it is stopped; return the exit status."""
+    settings = load()
+    logging.basicConfig(
+        level=settings.log_level.value,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    state = State(objects=Objects(_api_client()), settings=settings)
+    register(state)
+
+    @kopf.on.startup()
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        # Events for what users act on; kopf's own chatter stays in the log.
+        settings.posting.level = logging.WARNING
+        settings.watching.server_timeout = 300
+
+    asyncio.run(kopf.operator(clusterwide=True, standalone=True))
+    return 0

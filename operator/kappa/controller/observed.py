@@ -1,0 +1,121 @@
+"""What the controller sees of a Function's pods, reduced to what its decisions need.
+
+`pod_view` turns a raw pod (as the API returns it) into a `PodView`, so the
+planner and the status writer never touch raw dicts.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from kappa.resources.pods import ATTEMPT_ANNOTATION, REVISION_LABEL
+
+
+class Phase(StrEnum):
+    """Pod phases (the API's own names)."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    UNKNOWN = "Unknown"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why an environment ended: Lambda's error type and message (from the agent)."""
+
+    error_type: str
+    message: str
+
+
+@dataclass(frozen=True)
+class PodView:
+    """One pod of a Function, as the controller needs to see it."""
+
+    name: str
+    revision: str
+    phase: Phase
+    ready: bool
+    terminating: bool
+    created: datetime
+    attempt: int = 0
+    finished: datetime | None = None
+    failure: Failure | None = None
+    # Why a container cannot start yet (ErrImageNeverPull, CreateContainerConfigError…).
+    waiting_reason: str | None = None
+    waiting_message: str | None = None
+
+    @property
+    def live(self) -> bool:
+        """Still starting or serving: counts towards the desired pods."""
+        return not self.terminating and self.phase in {Phase.PENDING, Phase.RUNNING}
+
+
+# Waiting reasons that are normal steps of a start, not problems to report.
+_BENIGN_WAITING = frozenset({"ContainerCreating", "PodInitializing"})
+
+
+def _time(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return None
+
+
+def _failure(terminated: Mapping[str, Any]) -> Failure:
+    message = str(terminated.get("message") or "").strip()
+    try:
+        parsed = json.loads(message) if message else {}
+    except json.JSONDecodeError:
+        parsed = {}
+    if isinstance(parsed, dict) and "errorType" in parsed:
+        return Failure(str(parsed["errorType"]), str(parsed.get("errorMessage", "")))
+    reason = str(terminated.get("reason") or "Error")
+    code = terminated.get("exitCode")
+    detail = message or f"the container exited with code {code}"
+    if reason == "OOMKilled":
+        return Failure("Runtime.OutOfMemory", f"the environment ran out of memory ({detail})")
+    return Failure(f"Runtime.{reason}", detail)
+
+
+def pod_view(pod: Mapping[str, Any]) -> PodView:
+    """Reduce a raw pod to a PodView."""
+    meta = pod.get("metadata") or {}
+    status = pod.get("status") or {}
+    conditions = status.get("conditions") or []
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    failure = None
+    finished = None
+    waiting_reason = waiting_message = None
+    for container in status.get("containerStatuses") or []:
+        state = container.get("state") or {}
+        if terminated := state.get("terminated"):
+            finished = _time(terminated.get("finishedAt")) or finished
+            if terminated.get("exitCode") != 0 and failure is None:
+                failure = _failure(terminated)
+        elif (waiting := state.get("waiting")) and waiting.get("reason") not in _BENIGN_WAITING:
+            waiting_reason = waiting.get("reason")
+            waiting_message = waiting.get("message")
+    created = _time(meta.get("creationTimestamp"))
+    try:
+        attempt = int((meta.get("annotations") or {}).get(ATTEMPT_ANNOTATION, 0))
+    except ValueError:
+        attempt = 0
+    return PodView(
+        name=str(meta.get("name")),
+        revision=str((meta.get("labels") or {}).get(REVISION_LABEL, "")),
+        phase=Phase(status.get("phase") or "Pending"),
+        ready=ready,
+        terminating=meta.get("deletionTimestamp") is not None,
+        created=created or datetime.fromtimestamp(0).astimezone(),
+        attempt=attempt,
+        finished=finished,
+        failure=failure,
+        waiting_reason=waiting_reason,
+        waiting_message=waiting_message,
+    )

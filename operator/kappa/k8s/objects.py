@@ -1,0 +1,79 @@
+"""Create, delete and patch the objects the operator manages.
+
+Thin and idempotent: creating what exists or deleting what is gone is not an
+error, because a reconcile after an operator restart may repeat either. The
+kubernetes client is synchronous, so calls run in a worker thread.
+"""
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from kappa.api.names import GROUP, VERSION
+
+_NOT_FOUND = 404
+_CONFLICT = 409
+
+
+class Objects:
+    """Typed access to pods, ConfigMaps and Function status."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self._core = client.CoreV1Api(api)
+        self._custom = client.CustomObjectsApi(api)
+
+    async def create_pod(self, manifest: Mapping[str, Any]) -> None:
+        """Create a pod; one that already exists is left as it is."""
+        namespace = manifest["metadata"]["namespace"]
+        await _tolerating(_CONFLICT, self._core.create_namespaced_pod, namespace, dict(manifest))
+
+    async def delete_pod(self, namespace: str, name: str) -> None:
+        """Delete a pod gracefully (its agent drains); a missing one is fine."""
+        await _tolerating(_NOT_FOUND, self._core.delete_namespaced_pod, name, namespace)
+
+    async def create_configmap(self, manifest: Mapping[str, Any]) -> None:
+        """Create a ConfigMap; one that already exists is left as it is."""
+        namespace = manifest["metadata"]["namespace"]
+        await _tolerating(
+            _CONFLICT, self._core.create_namespaced_config_map, namespace, dict(manifest)
+        )
+
+    async def delete_configmap(self, namespace: str, name: str) -> None:
+        """Delete a ConfigMap; a missing one is fine."""
+        await _tolerating(_NOT_FOUND, self._core.delete_namespaced_config_map, name, namespace)
+
+    async def configmap_keys(self, namespace: str, name: str) -> list[str] | None:
+        """The keys of a ConfigMap, or None when it does not exist."""
+        try:
+            found = await asyncio.to_thread(self._core.read_namespaced_config_map, name, namespace)
+        except ApiException as exc:
+            if exc.status == _NOT_FOUND:
+                return None
+            raise
+        return sorted({**(found.data or {}), **(found.binary_data or {})})
+
+    async def patch_function_status(
+        self, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> None:
+        """Merge-patch a Function's status subresource."""
+        await _tolerating(
+            _NOT_FOUND,
+            self._custom.patch_namespaced_custom_object_status,
+            GROUP,
+            VERSION,
+            namespace,
+            "functions",
+            name,
+            {"status": dict(status)},
+        )
+
+
+async def _tolerating(status: int, call: Any, *args: Any) -> None:
+    try:
+        await asyncio.to_thread(call, *args)
+    except ApiException as exc:
+        if exc.status != status:
+            raise

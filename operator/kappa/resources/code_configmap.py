@@ -1,0 +1,55 @@
+"""The ConfigMap that holds a Function's inline code, named after its content.
+
+Naming the ConfigMap by a hash of its content makes every code change a new
+object: pods of the old revision keep their old code until they are gone, and
+a rollout never mixes two versions of the code inside one pod.
+"""
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+from kappa.api.names import function_labels
+from kappa.resources.owner import owner_reference
+
+CODE_HASH_LENGTH: Final = 10
+
+
+def code_sha256(files: Mapping[str, str]) -> str:
+    """Hex SHA-256 of a set of files, independent of their order."""
+    canonical = json.dumps(dict(sorted(files.items())), separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def code_configmap_name(function: str, files: Mapping[str, str]) -> str:
+    """``<function>-code-<hash>``: a new name for every new content."""
+    return f"{function}-code-{code_sha256(files)[:CODE_HASH_LENGTH]}"
+
+
+def config_map_key(path: str) -> str:
+    """ConfigMap keys cannot hold '/': nested paths are flattened and mapped back by `items`.
+
+    '_' escapes ('_' → '_u', '/' → '_s'), so two different paths never share a key.
+    """
+    return path.replace("_", "_u").replace("/", "_s")
+
+
+def make_code_configmap(
+    *, function: str, namespace: str, uid: str, files: Mapping[str, str]
+) -> dict[str, Any]:
+    """The immutable ConfigMap of inline code, owned by its Function."""
+    labels = function_labels(function)
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": code_configmap_name(function, files),
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": {"kappa.dev/code-sha256": code_sha256(files)},
+            "ownerReferences": [owner_reference(function, uid)],
+        },
+        "immutable": True,
+        "data": {config_map_key(path): content for path, content in sorted(files.items())},
+    }

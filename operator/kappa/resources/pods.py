@@ -1,0 +1,214 @@
+"""The pod of a Function: one Lambda execution environment group.
+
+See docs/internals/function-pods.md for the contract with the agent and the
+runtime images. The builder is pure: everything it needs comes in `PodParams`.
+"""
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final
+
+from kappa.api.names import function_labels
+from kappa.resources.code_configmap import config_map_key
+from kappa.resources.owner import owner_reference
+
+REVISION_LABEL: Final = "kappa.dev/revision"
+ATTEMPT_ANNOTATION: Final = "kappa.dev/attempt"
+AGENT_PORT: Final = 8080
+TASK_ROOT: Final = "/var/task"
+RUN_AS_USER: Final = 1000
+# Lambda gives 1 vCPU at 1,769 MB and scales CPU linearly with memory.
+MB_PER_VCPU: Final = 1769
+# Time the agent gets after SIGTERM beyond the longest invocation, to drain.
+DRAIN_GRACE_SECONDS: Final = 5
+
+
+@dataclass(frozen=True)
+class CodeMount:
+    """Where a pod's code comes from: a ConfigMap, an archive URL, or nothing (image)."""
+
+    config_map: str | None = None
+    files: Sequence[str] = ()  # paths inside the ConfigMap (keys are flattened paths)
+    url: str | None = None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class PodParams:
+    """Everything that shapes a Function's pod; the revision hash covers all but the name."""
+
+    function: str
+    namespace: str
+    uid: str
+    runtime: str
+    handler: str
+    image: str  # the runtime image, or the user's image for runtime `image`
+    agent_image: str
+    code: CodeMount
+    memory_mb: int
+    timeout_seconds: int
+    ephemeral_storage_mb: int
+    per_pod: int
+    arn: str
+    region: str
+    pull_policy: str = "IfNotPresent"
+    service_account_name: str | None = None
+    env: Sequence[Mapping[str, Any]] = ()
+    extra_labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def cpu_millicores(memory_mb: int) -> int:
+    """CPU proportional to memory, as Lambda allots it; never below 10m."""
+    return max(10, round(memory_mb * 1000 / MB_PER_VCPU))
+
+
+def reserved_env(
+    params: PodParams, pod_name: str, initialization_type: str
+) -> list[dict[str, Any]]:
+    """Lambda's reserved variables plus Kappa's agent settings."""
+    values = {
+        "KAPPA_RUNTIME": params.runtime,
+        "KAPPA_SLOTS": str(params.per_pod),
+        "KAPPA_TIMEOUT_SECONDS": str(params.timeout_seconds),
+        "KAPPA_FUNCTION_ARN": params.arn,
+        "_HANDLER": params.handler,
+        "AWS_LAMBDA_FUNCTION_NAME": params.function,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(params.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{params.function}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": pod_name,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": initialization_type,
+        "AWS_REGION": params.region,
+        "AWS_DEFAULT_REGION": params.region,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{params.runtime}",
+        "LAMBDA_TASK_ROOT": TASK_ROOT,
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "TZ": "UTC",
+    }
+    if params.code.url:
+        values["KAPPA_CODE_URL"] = params.code.url
+        values["KAPPA_CODE_SHA256"] = params.code.sha256 or ""
+    return [{"name": k, "value": v} for k, v in values.items()]
+
+
+def _security_context() -> dict[str, Any]:
+    # The restricted Pod Security profile, plus a read-only root filesystem.
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": RUN_AS_USER,
+        "runAsGroup": RUN_AS_USER,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def _volumes(params: PodParams) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(volumes, mounts for the container that runs the code)."""
+    volumes: list[dict[str, Any]] = [
+        {"name": "tmp", "emptyDir": {"sizeLimit": f"{params.ephemeral_storage_mb}Mi"}}
+    ]
+    mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108 - Lambda's /tmp
+    if params.code.config_map:
+        items = [{"key": config_map_key(p), "path": p} for p in params.code.files]
+        source: dict[str, Any] = {"name": params.code.config_map}
+        if items:
+            source["items"] = items
+        volumes.append({"name": "code", "configMap": source})
+        mounts.append({"name": "code", "mountPath": TASK_ROOT, "readOnly": True})
+    elif params.code.url:
+        volumes.append({"name": "code", "emptyDir": {}})
+        mounts.append({"name": "code", "mountPath": TASK_ROOT})
+    return volumes, mounts
+
+
+def make_pod(
+    params: PodParams, *, name: str, revision: str, attempt: int = 0, provisioned: bool = False
+) -> dict[str, Any]:
+    """The pod manifest for one environment of the Function in `params`."""
+    init_type = "provisioned-concurrency" if provisioned else "on-demand"
+    env = reserved_env(params, name, init_type) + [dict(e) for e in params.env]
+    memory = f"{params.memory_mb}Mi"
+    cpu = f"{cpu_millicores(params.memory_mb)}m"
+    resources = {"requests": {"memory": memory, "cpu": cpu}, "limits": {"memory": memory}}
+    volumes, mounts = _volumes(params)
+    probe = {
+        "httpGet": {"path": "/readyz", "port": "invoke"},
+        "periodSeconds": 1,
+        "failureThreshold": 1,
+        "successThreshold": 1,
+    }
+    agent_port = [{"name": "invoke", "containerPort": AGENT_PORT, "protocol": "TCP"}]
+    common = {
+        "imagePullPolicy": params.pull_policy,
+        "securityContext": _security_context(),
+        "terminationMessagePolicy": "File",
+    }
+    if params.runtime == "image":
+        # The user's image carries its own Runtime API client; the agent runs beside it.
+        containers = [
+            {
+                "name": "agent",
+                "image": params.agent_image,
+                "command": ["python3", "-m", "kappa", "agent"],
+                "env": env,
+                "ports": agent_port,
+                "readinessProbe": probe,
+                "resources": {"requests": {"memory": "32Mi", "cpu": "10m"}},
+                **common,
+            },
+            {
+                "name": "function",
+                "image": params.image,
+                "env": [*env, {"name": "AWS_LAMBDA_RUNTIME_API", "value": "127.0.0.1:9001"}],
+                "volumeMounts": mounts,
+                "resources": resources,
+                **common,
+            },
+        ]
+    else:
+        containers = [
+            {
+                "name": "function",
+                "image": params.image,
+                "env": env,
+                "ports": agent_port,
+                "readinessProbe": probe,
+                "volumeMounts": mounts,
+                "resources": resources,
+                **common,
+            }
+        ]
+    labels = {**function_labels(params.function), REVISION_LABEL: revision, **params.extra_labels}
+    spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "containers": containers,
+        "volumes": volumes,
+        "automountServiceAccountToken": params.service_account_name is not None,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": params.timeout_seconds + DRAIN_GRACE_SECONDS,
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+    }
+    if params.service_account_name:
+        spec["serviceAccountName"] = params.service_account_name
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": params.namespace,
+            "labels": labels,
+            "annotations": {ATTEMPT_ANNOTATION: str(attempt)},
+            "ownerReferences": [owner_reference(params.function, params.uid)],
+        },
+        "spec": spec,
+    }
+
+
+def revision_of(params: PodParams) -> str:
+    """A short hash of everything that shapes the pod: a new value rolls the pods."""
+    canonical = json.dumps(asdict(params), sort_keys=True, separators=(",", ":"), default=list)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:10]

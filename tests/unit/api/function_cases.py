@@ -1,0 +1,633 @@
+"""Function manifests the API must refuse or accept: one table for the models and the API server.
+
+tests/unit/api/test_function.py checks the pydantic models against it;
+e2e/test_function_crd.py applies the same manifests (server-side dry run) to a
+real API server with the generated CRD. Each refusal names a substring of the
+message that tells the user what to fix: ``says`` when the models and the API
+server word it alike (Kappa's CEL rules, and bounds, which both phrase as
+"greater than or equal to N"), ``apiserver_says``/``model_says`` where each
+side has its own wording (enums, required fields, types, lengths), and
+``server_side_apply_says`` where server-side apply refuses the manifest
+before validation, while building its typed patch (types, duplicate keys,
+unknown fields).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+HANDLER_PY = "def handler(event, context):\n    return event\n"
+HANDLER_JS = "exports.handler = async (event) => event;\n"
+SHA = "0123456789abcdef" * 4
+
+_BASE_SPEC: dict[str, Any] = {
+    "runtime": "python3.12",
+    "handler": "app.handler",
+    "code": {"inline": {"app.py": HANDLER_PY}},
+}
+
+_DELETE = object()
+
+
+def manifest(name: str = "fn", **spec: Any) -> dict[str, Any]:
+    """A Function manifest: a valid python3.12 one, with `spec` fields replaced (`DELETE` drops)."""
+    body = copy.deepcopy(_BASE_SPEC)
+    for key, value in spec.items():
+        if value is _DELETE:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return {
+        "apiVersion": "kappa.dev/v1alpha1",
+        "kind": "Function",
+        "metadata": {"name": name},
+        "spec": body,
+    }
+
+
+@dataclass(frozen=True)
+class Refusal:
+    manifest: dict[str, Any]
+    says: str | None = None
+    apiserver_says: str | None = None
+    model_says: str | None = None
+    server_side_apply_says: str | None = None
+
+    @property
+    def server_side_apply_expects(self) -> str:
+        return self.server_side_apply_says or self.apiserver_expects
+
+    @property
+    def apiserver_expects(self) -> str:
+        expected = self.apiserver_says or self.says
+        assert expected is not None
+        return expected
+
+    @property
+    def model_expects(self) -> str:
+        expected = self.model_says or self.says
+        assert expected is not None
+        return expected
+
+
+def _env(*entries: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(entries)
+
+
+def _refused(case_id: str, refusal: Refusal) -> Any:
+    return pytest.param(refusal, id=case_id)
+
+
+REFUSED = [
+    # --- bounds
+    _refused("memory-below-128", Refusal(manifest(memoryMB=127), "greater than or equal to 128")),
+    _refused(
+        "memory-above-10240", Refusal(manifest(memoryMB=10241), "less than or equal to 10240")
+    ),
+    _refused(
+        "memory-as-string",
+        Refusal(
+            manifest(memoryMB="256"),
+            apiserver_says="must be of type integer",
+            model_says="Input should be a valid integer",
+            server_side_apply_says=".spec.memoryMB: expected numeric (int or float), got string",
+        ),
+    ),
+    _refused("timeout-zero", Refusal(manifest(timeoutSeconds=0), "greater than or equal to 1")),
+    _refused(
+        "timeout-above-900", Refusal(manifest(timeoutSeconds=901), "less than or equal to 900")
+    ),
+    _refused(
+        "ephemeral-storage-below-512",
+        Refusal(manifest(ephemeralStorageMB=511), "greater than or equal to 512"),
+    ),
+    _refused(
+        "ephemeral-storage-above-10240",
+        Refusal(manifest(ephemeralStorageMB=10241), "less than or equal to 10240"),
+    ),
+    _refused(
+        "per-pod-zero",
+        Refusal(manifest(concurrency={"perPod": 0}), "greater than or equal to 1"),
+    ),
+    _refused(
+        "per-pod-above-64",
+        Refusal(manifest(concurrency={"perPod": 65}), "less than or equal to 64"),
+    ),
+    _refused(
+        "reserved-negative",
+        Refusal(manifest(concurrency={"reserved": -1}), "greater than or equal to 0"),
+    ),
+    _refused(
+        "target-utilization-below-0.1",
+        Refusal(manifest(scaling={"targetUtilization": 0.05}), "greater than or equal to 0.1"),
+    ),
+    _refused(
+        "target-utilization-above-1",
+        Refusal(manifest(scaling={"targetUtilization": 1.5}), "less than or equal to 1"),
+    ),
+    _refused(
+        "scale-to-zero-above-3600",
+        Refusal(manifest(scaling={"scaleToZeroAfterSeconds": 3601}), "less than or equal to 3600"),
+    ),
+    _refused(
+        "max-replicas-zero",
+        Refusal(manifest(scaling={"maxReplicas": 0}), "greater than or equal to 1"),
+    ),
+    _refused(
+        "async-retries-above-2",
+        Refusal(manifest(**{"async": {"maximumRetryAttempts": 3}}), "less than or equal to 2"),
+    ),
+    _refused(
+        "async-event-age-below-60",
+        Refusal(
+            manifest(**{"async": {"maximumEventAgeSeconds": 59}}), "greater than or equal to 60"
+        ),
+    ),
+    # --- runtime and handler
+    _refused(
+        "runtime-unknown",
+        Refusal(
+            manifest(runtime="python2.7"),
+            apiserver_says='supported values: "python3.11", "python3.12"',
+            model_says="Input should be 'python3.11', 'python3.12'",
+        ),
+    ),
+    _refused(
+        "runtime-missing",
+        Refusal(
+            manifest(runtime=_DELETE),
+            apiserver_says="spec.runtime: Required value",
+            model_says="Field required",
+        ),
+    ),
+    _refused(
+        "handler-missing-python",
+        Refusal(manifest(handler=_DELETE), "spec.handler is required for runtime python3.12"),
+    ),
+    _refused(
+        "handler-missing-nodejs",
+        Refusal(
+            manifest(
+                runtime="nodejs20", handler=_DELETE, code={"inline": {"index.js": HANDLER_JS}}
+            ),
+            "spec.handler is required for runtime nodejs20",
+        ),
+    ),
+    _refused(
+        "handler-python-without-function",
+        Refusal(manifest(handler="app"), "spec.handler must be module.function for python"),
+    ),
+    _refused(
+        "handler-nodejs-function-with-dash",
+        Refusal(
+            manifest(
+                runtime="nodejs22", handler="index.my-handler", code={"inline": {"index.js": "x"}}
+            ),
+            "spec.handler must be file.export for nodejs",
+        ),
+    ),
+    _refused(
+        "handler-with-space",
+        Refusal(manifest(handler="app. handler"), "spec.handler must not be empty or hold spaces"),
+    ),
+    _refused(
+        "handler-empty",
+        Refusal(
+            manifest(runtime="provided", handler=""),
+            "spec.handler must not be empty or hold spaces",
+        ),
+    ),
+    # --- code sources
+    _refused(
+        "code-two-sources",
+        Refusal(
+            manifest(code={"inline": {"app.py": HANDLER_PY}, "configMap": {"name": "code"}}),
+            "spec.code must set exactly one of inline, configMap, url, image",
+        ),
+    ),
+    _refused(
+        "code-no-source",
+        Refusal(
+            manifest(code={}), "spec.code must set exactly one of inline, configMap, url, image"
+        ),
+    ),
+    _refused(
+        "code-missing",
+        Refusal(
+            manifest(code=_DELETE),
+            apiserver_says="spec.code: Required value",
+            model_says="Field required",
+        ),
+    ),
+    _refused(
+        "inline-no-files",
+        Refusal(manifest(code={"inline": {}}), "spec.code.inline has no files"),
+    ),
+    _refused(
+        "inline-parent-directory",
+        Refusal(
+            manifest(code={"inline": {"app.py": HANDLER_PY, "../escape.py": "x"}}),
+            "spec.code.inline file names must be relative paths",
+        ),
+    ),
+    _refused(
+        "inline-absolute-path",
+        Refusal(
+            manifest(code={"inline": {"/etc/app.py": HANDLER_PY}}),
+            "spec.code.inline file names must be relative paths",
+        ),
+    ),
+    _refused(
+        # 40,000 two-byte characters + 60,000 ASCII: 100,000 characters, 140,000+ bytes.
+        "inline-over-128KiB-in-utf8-bytes",
+        Refusal(
+            manifest(code={"inline": {"app.py": "é" * 40_000, "data.txt": "x" * 60_000}}),
+            "spec.code.inline is too large",
+        ),
+    ),
+    _refused(
+        "url-ftp-scheme",
+        Refusal(
+            manifest(code={"url": {"url": "ftp://files.example/fn.zip", "sha256": SHA}}),
+            "spec.code.url.url must be an http:// or https:// URL",
+        ),
+    ),
+    _refused(
+        "url-with-credentials",
+        Refusal(
+            manifest(code={"url": {"url": "https://user:pw@files.example/fn.zip", "sha256": SHA}}),
+            "spec.code.url.url must be an http:// or https:// URL",
+        ),
+    ),
+    _refused(
+        "url-sha256-63-digits",
+        Refusal(
+            manifest(code={"url": {"url": "https://files.example/fn.zip", "sha256": SHA[:63]}}),
+            "spec.code.url.sha256 must be the SHA-256 of the archive as 64 lowercase",
+        ),
+    ),
+    _refused(
+        "url-sha256-uppercase",
+        Refusal(
+            manifest(code={"url": {"url": "https://files.example/fn.zip", "sha256": SHA.upper()}}),
+            "spec.code.url.sha256 must be the SHA-256 of the archive as 64 lowercase",
+        ),
+    ),
+    _refused(
+        "url-without-sha256",
+        Refusal(
+            manifest(code={"url": {"url": "https://files.example/fn.zip"}}),
+            apiserver_says="spec.code.url.sha256: Required value",
+            model_says="Field required",
+        ),
+    ),
+    _refused(
+        "config-map-bad-name",
+        Refusal(
+            manifest(code={"configMap": {"name": "My_Code"}}),
+            "must be a Kubernetes object name",
+        ),
+    ),
+    _refused(
+        "image-code-with-python-runtime",
+        Refusal(
+            manifest(code={"image": "registry.example/fn:1"}),
+            "spec.code.image needs runtime image",
+        ),
+    ),
+    _refused(
+        "image-runtime-with-inline-code",
+        Refusal(
+            manifest(runtime="image", handler=_DELETE),
+            "runtime image takes its code from spec.code.image",
+        ),
+    ),
+    _refused(
+        "image-reference-uppercase-repository",
+        Refusal(
+            manifest(runtime="image", handler=_DELETE, code={"image": "registry.example/MyFn:1"}),
+            "spec.code.image must be an image reference",
+        ),
+    ),
+    _refused(
+        "image-reference-with-space",
+        Refusal(
+            manifest(runtime="image", handler=_DELETE, code={"image": "registry.example/fn :1"}),
+            "spec.code.image must be an image reference",
+        ),
+    ),
+    # --- environment
+    _refused(
+        "env-literal-values-over-4KiB",
+        Refusal(
+            manifest(
+                env=_env({"name": "A", "value": "a" * 2048}, {"name": "B", "value": "b" * 2049})
+            ),
+            "spec.env literal values may hold at most 4096 bytes in total",
+        ),
+    ),
+    _refused(
+        "env-literal-values-over-4KiB-in-utf8-bytes",
+        Refusal(
+            manifest(env=_env({"name": "A", "value": "é" * 2049})),
+            "spec.env literal values may hold at most 4096 bytes in total",
+        ),
+    ),
+    _refused(
+        "env-one-value-over-4KiB",
+        Refusal(
+            manifest(env=_env({"name": "A", "value": "a" * 4097})),
+            apiserver_says="spec.env[0].value: Too long",
+            model_says="String should have at most 4096 characters",
+        ),
+    ),
+    _refused(
+        "env-name-with-dash",
+        Refusal(
+            manifest(env=_env({"name": "MY-VAR", "value": "1"})),
+            "spec.env name must start with a letter or '_'",
+        ),
+    ),
+    _refused(
+        "env-name-starts-with-digit",
+        Refusal(
+            manifest(env=_env({"name": "1VAR", "value": "1"})),
+            "spec.env name must start with a letter or '_'",
+        ),
+    ),
+    _refused(
+        "env-reserved-aws-region",
+        Refusal(
+            manifest(env=_env({"name": "AWS_REGION", "value": "eu-west-1"})),
+            "spec.env name AWS_REGION is reserved",
+        ),
+    ),
+    _refused(
+        "env-reserved-handler",
+        Refusal(
+            manifest(env=_env({"name": "_HANDLER", "value": "x.y"})),
+            "spec.env name _HANDLER is reserved",
+        ),
+    ),
+    _refused(
+        "env-reserved-aws-lambda-prefix",
+        Refusal(
+            manifest(env=_env({"name": "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "value": "1"})),
+            "spec.env name AWS_LAMBDA_FUNCTION_MEMORY_SIZE is reserved",
+        ),
+    ),
+    _refused(
+        "env-reserved-kappa-prefix",
+        Refusal(
+            manifest(env=_env({"name": "KAPPA_SLOTS", "value": "8"})),
+            "spec.env name KAPPA_SLOTS is reserved",
+        ),
+    ),
+    _refused(
+        "env-duplicate-name",
+        Refusal(
+            manifest(env=_env({"name": "A", "value": "1"}, {"name": "A", "value": "2"})),
+            apiserver_says="spec.env[1]: Duplicate value",
+            model_says="spec.env names must be unique: A appears more than once",
+            server_side_apply_says='.spec.env: duplicate entries for key [name="A"]',
+        ),
+    ),
+    _refused(
+        "env-value-and-value-from",
+        Refusal(
+            manifest(
+                env=_env(
+                    {
+                        "name": "A",
+                        "value": "1",
+                        "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+                    }
+                )
+            ),
+            "an env variable takes either value or valueFrom, not both",
+        ),
+    ),
+    _refused(
+        "env-value-from-empty",
+        Refusal(
+            manifest(env=_env({"name": "A", "valueFrom": {}})),
+            "valueFrom must set exactly one of secretKeyRef, configMapKeyRef, fieldRef",
+        ),
+    ),
+    _refused(
+        "env-field-ref-unsupported-path",
+        Refusal(
+            manifest(
+                env=_env({"name": "A", "valueFrom": {"fieldRef": {"fieldPath": "spec.containers"}}})
+            ),
+            "must be one of metadata.name, metadata.namespace",
+        ),
+    ),
+    _refused(
+        "env-secret-ref-without-key",
+        Refusal(
+            manifest(env=_env({"name": "A", "valueFrom": {"secretKeyRef": {"name": "creds"}}})),
+            apiserver_says="spec.env[0].valueFrom.secretKeyRef.key: Required value",
+            model_says="Field required",
+        ),
+    ),
+    _refused(
+        "service-account-bad-name",
+        Refusal(manifest(serviceAccountName="Runner_SA"), "must be a Kubernetes object name"),
+    ),
+    # --- names
+    _refused(
+        "name-with-dot",
+        Refusal(manifest(name="my.function"), "metadata.name must be a DNS-1123 label"),
+    ),
+    _refused(
+        "name-64-characters",
+        Refusal(manifest(name="f" * 64), "metadata.name must be at most 63 characters"),
+    ),
+    _refused(
+        "name-uppercase",
+        Refusal(manifest(name="MyFunction"), "metadata.name must be a DNS-1123 label"),
+    ),
+    # --- concurrency and scaling
+    _refused(
+        "provisioned-above-reserved",
+        Refusal(
+            manifest(concurrency={"reserved": 2, "provisioned": 3}),
+            "spec.concurrency.provisioned must not exceed spec.concurrency.reserved",
+        ),
+    ),
+    _refused(
+        "provisioned-above-reserved-zero",
+        Refusal(
+            manifest(concurrency={"reserved": 0, "provisioned": 1}),
+            "spec.concurrency.provisioned must not exceed spec.concurrency.reserved",
+        ),
+    ),
+    _refused(
+        "max-replicas-cannot-hold-provisioned",
+        Refusal(
+            manifest(concurrency={"provisioned": 10, "perPod": 2}, scaling={"maxReplicas": 4}),
+            "spec.scaling.maxReplicas x spec.concurrency.perPod is less than",
+        ),
+    ),
+    # --- async destinations
+    _refused(
+        "destination-function-and-nats",
+        Refusal(
+            manifest(**{"async": {"onFailure": {"function": "dlq", "natsSubject": "fn.failed"}}}),
+            "a destination must set exactly one of function, natsSubject",
+        ),
+    ),
+    _refused(
+        "destination-empty",
+        Refusal(
+            manifest(**{"async": {"onSuccess": {}}}),
+            "a destination must set exactly one of function, natsSubject",
+        ),
+    ),
+    _refused(
+        "destination-nats-wildcard",
+        Refusal(
+            manifest(**{"async": {"onFailure": {"natsSubject": "orders.*"}}}),
+            "natsSubject must be a NATS subject",
+        ),
+    ),
+    _refused(
+        "destination-function-bad-name",
+        Refusal(
+            manifest(**{"async": {"onFailure": {"function": "Dead_Letters"}}}),
+            "must be the name of a Function",
+        ),
+    ),
+    # --- unknown fields (refused under kubectl's default, --validate=strict)
+    _refused(
+        "unknown-field-memoryMb-typo",
+        Refusal(
+            manifest(memoryMb=256),
+            apiserver_says='unknown field "spec.memoryMb"',
+            model_says="Extra inputs are not permitted",
+            server_side_apply_says=".spec.memoryMb: field not declared in schema",
+        ),
+    ),
+]
+
+
+def _accepted(case_id: str, body: dict[str, Any]) -> Any:
+    return pytest.param(body, id=case_id)
+
+
+ACCEPTED = [
+    _accepted("python-inline-minimal", manifest()),
+    _accepted(
+        "bounds-low",
+        manifest(
+            memoryMB=128,
+            timeoutSeconds=1,
+            ephemeralStorageMB=512,
+            scaling={"targetUtilization": 0.1, "scaleToZeroAfterSeconds": 0},
+            **{"async": {"maximumRetryAttempts": 0, "maximumEventAgeSeconds": 60}},
+        ),
+    ),
+    _accepted(
+        "bounds-high",
+        manifest(
+            memoryMB=10240,
+            timeoutSeconds=900,
+            ephemeralStorageMB=10240,
+            concurrency={"reserved": 1000, "provisioned": 1000, "perPod": 64},
+            scaling={"targetUtilization": 1, "scaleToZeroAfterSeconds": 3600, "maxReplicas": 16},
+        ),
+    ),
+    _accepted("name-63-characters", manifest(name="f" * 63)),
+    _accepted(
+        "nodejs-nested-files-and-env-sources",
+        manifest(
+            runtime="nodejs22",
+            handler="src/index.handler",
+            code={"inline": {"src/index.js": HANDLER_JS, "src/lib/util.js": "x", ".npmrc": ""}},
+            env=[
+                {"name": "MODE", "value": "prod"},
+                {"name": "EMPTY"},
+                {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "token"}}},
+                {
+                    "name": "LEVEL",
+                    "valueFrom": {
+                        "configMapKeyRef": {"name": "cfg", "key": "log.level", "optional": True}
+                    },
+                },
+                {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                {
+                    "name": "TEAM",
+                    "valueFrom": {
+                        "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.labels['team']"}
+                    },
+                },
+                {
+                    "name": "AWS_ACCESS_KEY_ID",
+                    "valueFrom": {"secretKeyRef": {"name": "aws", "key": "id"}},
+                },
+                {"name": "TZ", "value": "Europe/Paris"},
+            ],
+        ),
+    ),
+    _accepted(
+        "env-literal-values-exactly-4KiB",
+        manifest(env=[{"name": "A", "value": "a" * 2048}, {"name": "B", "value": "b" * 2048}]),
+    ),
+    _accepted(
+        "inline-exactly-128KiB",
+        manifest(code={"inline": {"app.py": "#" * (128 * 1024 - len("app.py"))}}),
+    ),
+    _accepted(
+        "python-handler-in-package",
+        manifest(runtime="python3.11", handler="pkg/sub.mod.handler_v2"),
+    ),
+    _accepted(
+        "provided-url-http-without-handler",
+        manifest(
+            runtime="provided",
+            handler=_DELETE,
+            code={"url": {"url": "http://minio.storage:9000/code/fn.zip?v=2", "sha256": SHA}},
+        ),
+    ),
+    _accepted(
+        "provided-with-free-form-handler",
+        manifest(
+            runtime="provided",
+            handler="function.handler",
+            code={"configMap": {"name": "bootstrap-code"}},
+        ),
+    ),
+    _accepted(
+        "image-with-digest",
+        manifest(
+            runtime="image",
+            handler=_DELETE,
+            code={"image": f"localhost:5000/team/fn-image:v1.2@sha256:{SHA}"},
+        ),
+    ),
+    _accepted(
+        "everything",
+        manifest(
+            runtime="python3.13",
+            code={"configMap": {"name": "fn-code.v2"}},
+            serviceAccountName="fn-runner",
+            concurrency={"reserved": 50, "provisioned": 5, "perPod": 4},
+            scaling={"maxReplicas": 20},
+            **{
+                "async": {
+                    "maximumRetryAttempts": 1,
+                    "maximumEventAgeSeconds": 3600,
+                    "onSuccess": {"natsSubject": "fn.results"},
+                    "onFailure": {"function": "dead-letters"},
+                }
+            },
+        ),
+    ),
+]
+
+DELETE = _DELETE

@@ -1,0 +1,109 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from kappa.controller.conditions import Condition, function_conditions
+from kappa.controller.observed import Failure, Phase, PodView
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def pod(
+    *,
+    ready: bool = False,
+    phase: Phase = Phase.RUNNING,
+    failure: Failure | None = None,
+    waiting: str | None = None,
+    revision: str = "r",
+) -> PodView:
+    return PodView(
+        name="p",
+        revision=revision,
+        phase=phase,
+        ready=ready,
+        terminating=False,
+        created=NOW,
+        failure=failure,
+        waiting_reason=waiting,
+        waiting_message="detail",
+    )
+
+
+@pytest.mark.parametrize(
+    ("pods", "ready", "code"),
+    [
+        pytest.param(
+            [pod(ready=True)], ("True", "EnvironmentsReady"), ("True", "Loaded"), id="ready"
+        ),
+        pytest.param(
+            [pod()], ("False", "EnvironmentsStarting"), ("Unknown", "Pending"), id="starting"
+        ),
+        pytest.param(
+            [pod(phase=Phase.FAILED, failure=Failure("Runtime.ImportModuleError", "No module"))],
+            ("False", "InitError"),
+            ("False", "InitError"),
+            id="import-error",
+        ),
+        pytest.param(
+            [pod(phase=Phase.FAILED, failure=Failure("Runtime.OutOfMemory", "oom"))],
+            ("False", "InitError"),
+            ("Unknown", "Pending"),
+            id="oom-is-not-a-code-problem",
+        ),
+        pytest.param(
+            [pod(phase=Phase.PENDING, waiting="ErrImageNeverPull")],
+            ("False", "ImagePullFailed"),
+            ("Unknown", "Pending"),
+            id="image-missing",
+        ),
+        pytest.param(
+            [pod(phase=Phase.PENDING, waiting="CreateContainerConfigError")],
+            ("False", "CreateContainerConfigError"),
+            ("Unknown", "Pending"),
+            id="missing-secret",
+        ),
+        pytest.param(
+            [pod(ready=True, revision="old")],
+            ("False", "EnvironmentsStarting"),
+            ("Unknown", "Pending"),
+            id="only-old-revision-ready",
+        ),
+    ],
+)
+def test_conditions(pods: list[PodView], ready: tuple[str, str], code: tuple[str, str]) -> None:
+    summary, code_ready = function_conditions(pods, revision="r", desired=1)
+    assert (summary.type, summary.status, summary.reason) == ("Ready", *ready)
+    assert (code_ready.type, code_ready.status, code_ready.reason) == ("CodeReady", *code)
+
+
+def test_init_error_message_names_lambdas_error_type() -> None:
+    failed = pod(
+        phase=Phase.FAILED, failure=Failure("Runtime.HandlerNotFound", "app.nope is undefined")
+    )
+    summary, _ = function_conditions([failed], revision="r", desired=1)
+    assert summary.message == "Runtime.HandlerNotFound: app.nope is undefined"
+
+
+def test_code_problem_overrides_pods() -> None:
+    problem = Condition("CodeReady", "False", "ConfigMapNotFound", "create it")
+    summary, code = function_conditions(
+        [pod(ready=True)], revision="r", desired=1, code_problem=problem
+    )
+    assert (summary.status, summary.reason, summary.message) == (
+        "False",
+        "ConfigMapNotFound",
+        "create it",
+    )
+    assert code == problem
+
+
+def test_transition_time_kept_while_status_unchanged() -> None:
+    condition = Condition("Ready", "True", "EnvironmentsReady", "1/1")
+    before = [{"type": "Ready", "status": "True", "lastTransitionTime": "2025-12-31T00:00:00Z"}]
+    assert condition.as_dict(generation=3, now=NOW, previous=before)["lastTransitionTime"] == (
+        "2025-12-31T00:00:00Z"
+    )
+    flipped = [{"type": "Ready", "status": "False", "lastTransitionTime": "2025-12-31T00:00:00Z"}]
+    result = condition.as_dict(generation=3, now=NOW, previous=flipped)
+    assert result["lastTransitionTime"] == "2026-01-01T00:00:00Z"
+    assert result["observedGeneration"] == 3

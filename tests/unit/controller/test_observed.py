@@ -1,0 +1,97 @@
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from kappa.controller.observed import Failure, Phase, pod_view
+
+
+def raw(
+    phase: str = "Running", *, ready: bool = True, state: dict | None = None, **meta: object
+) -> dict:
+    return {
+        "metadata": {
+            "name": "fn-abc-1",
+            "labels": {"kappa.dev/revision": "r1"},
+            "annotations": {"kappa.dev/attempt": "2"},
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            **meta,
+        },
+        "status": {
+            "phase": phase,
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+            "containerStatuses": [{"name": "function", "state": state or {"running": {}}}],
+        },
+    }
+
+
+def test_running_ready_pod() -> None:
+    view = pod_view(raw())
+    assert (view.name, view.revision, view.phase, view.ready, view.attempt) == (
+        "fn-abc-1",
+        "r1",
+        Phase.RUNNING,
+        True,
+        2,
+    )
+    assert view.created == datetime(2026, 1, 1, tzinfo=UTC)
+    assert view.live
+    assert view.failure is None
+
+
+@pytest.mark.parametrize(
+    ("terminated", "failure"),
+    [
+        pytest.param(
+            {
+                "exitCode": 1,
+                "message": json.dumps(
+                    {
+                        "errorType": "Runtime.ImportModuleError",
+                        "errorMessage": "No module named 'app'",
+                    }
+                ),
+            },
+            Failure("Runtime.ImportModuleError", "No module named 'app'"),
+            id="agent-termination-message",
+        ),
+        pytest.param(
+            {"exitCode": 137, "reason": "OOMKilled"},
+            Failure(
+                "Runtime.OutOfMemory",
+                "the environment ran out of memory (the container exited with code 137)",
+            ),
+            id="oom",
+        ),
+        pytest.param(
+            {"exitCode": 2, "reason": "Error", "message": "not json"},
+            Failure("Runtime.Error", "not json"),
+            id="plain-message",
+        ),
+    ],
+)
+def test_failed_pod_carries_its_failure(terminated: dict, failure: Failure) -> None:
+    state = {"terminated": {"finishedAt": "2026-01-01T00:01:00Z", **terminated}}
+    view = pod_view(raw("Failed", ready=False, state=state))
+    assert view.failure == failure
+    assert view.finished == datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
+    assert not view.live
+
+
+def test_waiting_reason_is_kept_unless_benign() -> None:
+    pulling = pod_view(
+        raw(
+            "Pending",
+            ready=False,
+            state={"waiting": {"reason": "ErrImageNeverPull", "message": "no"}},
+        )
+    )
+    assert (pulling.waiting_reason, pulling.waiting_message) == ("ErrImageNeverPull", "no")
+    creating = pod_view(
+        raw("Pending", ready=False, state={"waiting": {"reason": "ContainerCreating"}})
+    )
+    assert creating.waiting_reason is None
+
+
+def test_terminating_pod_is_not_live() -> None:
+    assert not pod_view(raw(deletionTimestamp="2026-01-01T00:02:00Z")).live

@@ -1,0 +1,170 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kappa.controller.observed import Failure, Phase, PodView
+from kappa.controller.planner import BACKOFF_MAX, backoff, plan
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def pod(
+    name: str,
+    revision: str = "new",
+    *,
+    phase: Phase = Phase.RUNNING,
+    ready: bool = True,
+    terminating: bool = False,
+    age: float = 60,
+    attempt: int = 0,
+    finished_ago: float | None = None,
+) -> PodView:
+    failed = phase is Phase.FAILED
+    return PodView(
+        name=name,
+        revision=revision,
+        phase=phase,
+        ready=ready and not failed,
+        terminating=terminating,
+        created=NOW - timedelta(seconds=age),
+        attempt=attempt,
+        finished=None if finished_ago is None else NOW - timedelta(seconds=finished_ago),
+        failure=Failure("Runtime.ImportModuleError", "boom") if failed else None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("pods", "desired", "create", "delete", "attempt"),
+    [
+        pytest.param([], 1, 1, set(), 0, id="nothing-runs-create-one"),
+        pytest.param([pod("a")], 1, 0, set(), 0, id="steady"),
+        pytest.param([pod("a", ready=False, phase=Phase.PENDING)], 1, 0, set(), 0, id="starting"),
+        pytest.param([pod("a")], 3, 2, set(), 0, id="scale-up"),
+        pytest.param(
+            [pod("a", age=10), pod("b", age=50), pod("c", ready=False, age=60)],
+            1,
+            0,
+            {"a", "c"},
+            0,
+            id="scale-down-not-ready-and-newest-first",
+        ),
+        pytest.param([pod("o", "old")], 1, 1, set(), 0, id="rollout-starts-old-stays"),
+        pytest.param(
+            [pod("o", "old"), pod("n", ready=False, phase=Phase.PENDING)],
+            1,
+            0,
+            set(),
+            0,
+            id="rollout-old-stays-until-new-ready",
+        ),
+        pytest.param([pod("o", "old"), pod("n")], 1, 0, {"o"}, 0, id="rollout-new-ready-old-goes"),
+        pytest.param(
+            [pod("o1", "old", age=90), pod("o2", "old", age=80), pod("n1")],
+            2,
+            1,
+            {"o1"},
+            0,
+            id="rollout-one-old-per-new-ready-oldest-first",
+        ),
+        pytest.param(
+            [pod("o", "old", phase=Phase.FAILED, finished_ago=1)],
+            1,
+            1,
+            {"o"},
+            0,
+            id="failed-old-revision-goes-at-once",
+        ),
+        pytest.param(
+            [pod("f", phase=Phase.FAILED, finished_ago=5)],
+            1,
+            0,
+            set(),
+            0,
+            id="failed-waits-backoff",
+        ),
+        pytest.param(
+            [pod("f", phase=Phase.FAILED, finished_ago=11)],
+            1,
+            1,
+            {"f"},
+            1,
+            id="failed-after-backoff-replaced-with-next-attempt",
+        ),
+        pytest.param(
+            [pod("f", phase=Phase.FAILED, attempt=2, finished_ago=30)],
+            1,
+            0,
+            set(),
+            0,
+            id="third-failure-waits-40s",
+        ),
+        pytest.param([pod("t", terminating=True)], 1, 1, set(), 0, id="terminating-does-not-count"),
+        pytest.param([pod("s", phase=Phase.SUCCEEDED)], 1, 1, {"s"}, 0, id="ended-pod-removed"),
+    ],
+)
+def test_plan(
+    pods: list[PodView], desired: int, create: int, delete: set[str], attempt: int
+) -> None:
+    result = plan(pods, revision="new", desired=desired, now=NOW)
+    assert result.create == create
+    assert set(result.delete) == delete
+    assert result.attempt == attempt
+
+
+def test_failed_pod_requeues_when_its_backoff_ends() -> None:
+    result = plan(
+        [pod("f", phase=Phase.FAILED, finished_ago=4)], revision="new", desired=1, now=NOW
+    )
+    assert result.requeue_after == timedelta(seconds=6)
+
+
+@pytest.mark.parametrize(
+    ("attempt", "seconds"),
+    [
+        pytest.param(0, 10, id="first"),
+        pytest.param(1, 20, id="second"),
+        pytest.param(5, 300, id="capped"),
+    ],
+)
+def test_backoff(attempt: int, seconds: float) -> None:
+    assert backoff(attempt) == timedelta(seconds=seconds)
+
+
+revisions = st.sampled_from(["new", "old"])
+phases = st.sampled_from(list(Phase))
+
+
+@given(
+    st.lists(
+        st.builds(
+            lambda i, r, ph, ready, term: pod(
+                f"p{i}", r, phase=ph, ready=ready and ph is Phase.RUNNING, terminating=term, age=i
+            ),
+            st.integers(0, 1000),
+            revisions,
+            phases,
+            st.booleans(),
+            st.booleans(),
+        ),
+        max_size=12,
+        unique_by=lambda p: p.name,
+    ),
+    st.integers(0, 6),
+)
+def test_plan_never_lowers_ready_pods_below_desired(pods: list[PodView], desired: int) -> None:
+    result = plan(pods, revision="new", desired=desired, now=NOW)
+    names = {p.name for p in pods}
+    assert set(result.delete) <= names
+    assert len(result.delete) == len(set(result.delete))
+    ready_before = [p for p in pods if p.ready and p.live]
+    ready_after = [p for p in ready_before if p.name not in result.delete]
+    # Surge rollout: never delete ready pods while that leaves fewer ready than desired.
+    assert len(ready_after) >= min(len(ready_before), desired)
+    live_current = [p for p in pods if p.live and p.revision == "new"]
+    assert result.create <= max(0, desired - len(live_current))
+
+
+def test_backoff_is_capped() -> None:
+    assert backoff(100) == BACKOFF_MAX

@@ -1,0 +1,138 @@
+from dataclasses import replace
+
+import pytest
+
+from kappa.resources.pods import CodeMount, PodParams, cpu_millicores, make_pod, revision_of
+
+PARAMS = PodParams(
+    function="hello",
+    namespace="team-a",
+    uid="uid-1",
+    runtime="python3.11",
+    handler="app.handler",
+    image="kappa.local/runtime-python3.11:dev",
+    agent_image="kappa.local/base:dev",
+    code=CodeMount(config_map="hello-code-0123456789", files=("app.py", "lib/util.py")),
+    memory_mb=256,
+    timeout_seconds=30,
+    ephemeral_storage_mb=512,
+    per_pod=1,
+    arn="arn:aws:lambda:us-east-1:team-a:function:hello",
+    region="us-east-1",
+    env=(
+        {"name": "GREETING", "value": "hi"},
+        {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+    ),
+)
+
+
+def env_of(container: dict) -> dict[str, object]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def test_pod_is_owned_labelled_and_never_restarted_by_the_kubelet() -> None:
+    pod = make_pod(PARAMS, name="hello-abc", revision="r1", attempt=2)
+    meta = pod["metadata"]
+    assert meta["labels"] == {
+        "kappa.dev/function": "hello",
+        "kappa.dev/component": "function",
+        "kappa.dev/revision": "r1",
+    }
+    assert meta["ownerReferences"][0]["uid"] == "uid-1"
+    assert meta["ownerReferences"][0]["controller"] is True
+    assert meta["annotations"]["kappa.dev/attempt"] == "2"
+    assert pod["spec"]["restartPolicy"] == "Never"
+    assert pod["spec"]["terminationGracePeriodSeconds"] == 35
+
+
+def test_restricted_security_and_no_token_without_a_service_account() -> None:
+    pod = make_pod(PARAMS, name="p", revision="r")
+    (container,) = pod["spec"]["containers"]
+    assert container["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 1000,
+        "runAsGroup": 1000,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert pod["spec"]["automountServiceAccountToken"] is False
+    with_sa = make_pod(replace(PARAMS, service_account_name="reader"), name="p", revision="r")
+    assert with_sa["spec"]["automountServiceAccountToken"] is True
+    assert with_sa["spec"]["serviceAccountName"] == "reader"
+
+
+@pytest.mark.parametrize(
+    ("memory", "cpu"),
+    [
+        pytest.param(128, 72, id="128MB"),
+        pytest.param(1769, 1000, id="1-vcpu"),
+        pytest.param(10240, 5789, id="max"),
+    ],
+)
+def test_cpu_follows_memory_like_lambda(memory: int, cpu: int) -> None:
+    assert cpu_millicores(memory) == cpu
+    container = make_pod(replace(PARAMS, memory_mb=memory), name="p", revision="r")["spec"][
+        "containers"
+    ][0]
+    assert container["resources"]["requests"] == {"memory": f"{memory}Mi", "cpu": f"{cpu}m"}
+    assert container["resources"]["limits"] == {"memory": f"{memory}Mi"}
+
+
+def test_tmp_is_sized_and_code_mounted_read_only() -> None:
+    pod = make_pod(PARAMS, name="p", revision="r")
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["tmp"]["emptyDir"] == {"sizeLimit": "512Mi"}
+    assert volumes["code"]["configMap"]["items"] == [
+        {"key": "app.py", "path": "app.py"},
+        {"key": "lib_sutil.py", "path": "lib/util.py"},
+    ]
+    mounts = {m["mountPath"]: m for m in pod["spec"]["containers"][0]["volumeMounts"]}
+    assert mounts["/var/task"]["readOnly"] is True
+    assert "/tmp" in mounts
+
+
+def test_reserved_variables_then_the_users_env() -> None:
+    env = env_of(
+        make_pod(PARAMS, name="hello-abc", revision="r", provisioned=True)["spec"]["containers"][0]
+    )
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == "hello"
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
+    assert env["AWS_LAMBDA_LOG_STREAM_NAME"] == "hello-abc"
+    assert env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "provisioned-concurrency"
+    assert env["_HANDLER"] == "app.handler"
+    assert env["KAPPA_FUNCTION_ARN"] == PARAMS.arn
+    assert env["GREETING"] == "hi"
+    assert env["TOKEN"] == {"secretKeyRef": {"name": "s", "key": "k"}}
+
+
+def test_url_code_goes_to_a_writable_task_root_and_the_agent_fetches_it() -> None:
+    url = replace(PARAMS, code=CodeMount(url="https://example.com/fn.zip", sha256="a" * 64))
+    pod = make_pod(url, name="p", revision="r")
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["code"] == {"name": "code", "emptyDir": {}}
+    env = env_of(pod["spec"]["containers"][0])
+    assert (env["KAPPA_CODE_URL"], env["KAPPA_CODE_SHA256"]) == (
+        "https://example.com/fn.zip",
+        "a" * 64,
+    )
+
+
+def test_image_functions_run_the_agent_beside_the_users_image() -> None:
+    image = replace(PARAMS, runtime="image", image="registry.example/fn:1", code=CodeMount())
+    containers = {
+        c["name"]: c for c in make_pod(image, name="p", revision="r")["spec"]["containers"]
+    }
+    assert containers["agent"]["image"] == "kappa.local/base:dev"
+    assert containers["agent"]["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert containers["function"]["image"] == "registry.example/fn:1"
+    assert env_of(containers["function"])["AWS_LAMBDA_RUNTIME_API"] == "127.0.0.1:9001"
+
+
+def test_revision_changes_with_anything_that_shapes_the_pod() -> None:
+    base = revision_of(PARAMS)
+    assert revision_of(PARAMS) == base
+    assert revision_of(replace(PARAMS, memory_mb=512)) != base
+    assert revision_of(replace(PARAMS, env=())) != base
+    assert revision_of(replace(PARAMS, code=CodeMount(config_map="hello-code-other"))) != base
