@@ -72,8 +72,9 @@ while read -r name tag; do
     log "building $ref"
     bld --build-arg "BASE=$base" --build-arg "KAPPA_BASE=kappa.local/base:$(awk '$1=="base"{print $2}' "$here/images.txt")" \
       -f "$here/$name/Dockerfile" -t "$ref" "$repo" >&2
-    save "$ref" "$archive.tmp"
-    mv "$archive.tmp" "$archive"
+    tmp=$(mktemp "$archive.XXXXXX")  # concurrent builds must not share it
+    save "$ref" "$tmp"
+    mv "$tmp" "$archive"
     # Older archives of the same image are superseded.
     find "$out" -name "$name-$tag-*.tar" ! -path "$archive" -delete
   fi

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the local cluster and the image builds need,
+# Installs the Debian packages the local cluster, the image builds and the
+# integration tests need,
 # once per machine (a no-op when every command is already present).
 set -euo pipefail
 # command -> Debian package
@@ -8,13 +9,17 @@ declare -A need=(
   [etcd]=etcd-server [etcdctl]=etcd-client
   [iptables]=iptables [conntrack]=conntrack [ethtool]=ethtool [socat]=socat
   [debootstrap]=debootstrap [umoci]=umoci [buildah]=buildah [skopeo]=skopeo
-  [openssl]=openssl [curl]=curl [ip]=iproute2 [nsenter]=util-linux
+  [openssl]=openssl [curl]=curl [ip]=iproute2 [nsenter]=util-linux [unshare]=util-linux
+  # Integration tests: the pause binary (static), aws-lambda-ric's native build (node-gyp).
+  [gcc]=gcc [g++]=g++ [make]=make [cmake]=cmake [autoreconf]=autoconf [automake]=automake
+  [libtoolize]=libtool
 )
 missing=()
 for cmd in "${!need[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
 done
 [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing+=(libc6-dev)
 if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   echo "[deps] installing: ${missing[*]}" >&2

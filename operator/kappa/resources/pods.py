@@ -114,7 +114,8 @@ def _volumes(params: PodParams) -> tuple[list[dict[str, Any]], list[dict[str, An
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108 - Lambda's /tmp
     if params.code.config_map:
         items = [{"key": config_map_key(p), "path": p} for p in params.code.files]
-        source: dict[str, Any] = {"name": params.code.config_map}
+        # Executable, as files in a Lambda zip may be: a `provided` bootstrap must be.
+        source: dict[str, Any] = {"name": params.code.config_map, "defaultMode": 0o755}
         if items:
             source["items"] = items
         volumes.append({"name": "code", "configMap": source})

@@ -1,0 +1,189 @@
+"""The agent process: wiring of settings, listeners, slots and the pod's lifecycle.
+
+Start-up order matters for cold starts and for the operator: the agent port
+listens first (``/healthz`` and ``/status`` answer during init), then the code
+is put in place, then every slot's runtime starts at once. ``/readyz`` turns
+200 when all have reached ``/next``. An init error is written to the
+termination log and ends the process with status 1 (the pod ends ``Failed``;
+the operator reads the message). SIGTERM stops taking invocations, lets those
+in flight finish, then ends the runtimes.
+"""
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Final
+
+from kappa.agent.clock import Clock, SystemClock
+from kappa.agent.errors import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, LambdaError
+from kappa.agent.http11 import Request, Response, Server
+from kappa.agent.invoke import InvokeHandler
+from kappa.agent.logsink import LogSink
+from kappa.agent.metrics import AgentMetrics
+from kappa.agent.runtime_api import RuntimeApi
+from kappa.agent.settings import AgentSettings, SettingsError, load
+from kappa.agent.slots import PoolState, SlotPool
+
+_TEXT: Final = [("Content-Type", "text/plain; charset=utf-8")]
+_JSON: Final = [("Content-Type", "application/json")]
+
+
+class Agent:
+    """One pod's agent; ``run`` returns the process's exit status."""
+
+    def __init__(self, settings: AgentSettings, *, clock: Clock, sink: LogSink) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._sink = sink
+        self._metrics = AgentMetrics()
+        self._pool = SlotPool(settings, clock=clock, sink=sink, metrics=self._metrics)
+        self._invoke = InvokeHandler(
+            settings, self._pool, clock=clock, sink=sink, metrics=self._metrics
+        )
+        self._stop = asyncio.Event()
+
+    async def run(self) -> int:
+        """Serve until SIGTERM (status 0) or an init error (status 1)."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        started = self._clock.monotonic()
+        settings = self._settings
+        servers = [Server(self._route, max_body=MAX_REQUEST_BYTES, on_error=self._server_error)]
+        try:
+            port = await servers[0].start(settings.agent_host, settings.agent_port)
+            self._sink.log("INFO", f"listening on {settings.agent_host}:{port}")
+            if await self._install_code():
+                await self._start_runtime_apis(servers)
+                await self._pool.start()
+                await self._until_changed()
+                if self._pool.state is PoolState.READY:
+                    elapsed_ms = (self._clock.monotonic() - started) * 1000
+                    self._sink.log(
+                        "INFO", f"ready: {settings.slots} slot(s) in {elapsed_ms:.1f} ms"
+                    )
+                    await self._until_changed()
+            return await self._shut_down()
+        finally:
+            await self._pool.stop()
+            for server in servers:
+                await server.close()
+
+    async def _start_runtime_apis(self, servers: list[Server]) -> None:
+        """One Runtime API listener per slot: the port tells the agent which runtime is calling."""
+        settings = self._settings
+        for slot, port in zip(self._pool.slots, settings.runtime_api_ports(), strict=True):
+            server = Server(
+                RuntimeApi(slot, settings.function_arn),
+                max_body=MAX_RESPONSE_BYTES,
+                on_error=self._server_error,
+            )
+            servers.append(server)
+            slot.port = await server.start("127.0.0.1", port)
+            self._sink.log("INFO", f"slot {slot.index} Runtime API on 127.0.0.1:{slot.port}")
+
+    async def _install_code(self) -> bool:
+        settings = self._settings
+        if settings.code_url is None or settings.code_sha256 is None:
+            return True
+        # Imported here: zipfile and urllib are not needed by pods without a code URL.
+        from kappa.agent import code_archive  # noqa: PLC0415
+
+        try:
+            files = await asyncio.to_thread(
+                code_archive.install, settings.code_url, settings.code_sha256, settings.task_root
+            )
+        except code_archive.CodeError as exc:
+            self._pool.fail(exc.error)
+            return False
+        self._sink.log("INFO", f"code: {files} file(s) unpacked into {settings.task_root}")
+        return True
+
+    async def _until_changed(self) -> None:
+        """Wait for the pool to change state or for a stop signal."""
+        self._pool.changed.clear()
+        if self._pool.state is PoolState.INIT_ERROR:
+            return
+        waits = [
+            asyncio.ensure_future(self._pool.changed.wait()),
+            asyncio.ensure_future(self._stop.wait()),
+        ]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+
+    async def _shut_down(self) -> int:
+        pool = self._pool
+        status = 0
+        if pool.state is PoolState.INIT_ERROR and pool.error is not None:
+            self._write_termination_log(pool.error)
+            status = 1
+        else:
+            pool.state = PoolState.STOPPING
+            self._sink.log("INFO", "stopping: waiting for invocations in flight")
+        # The gateway stops routing on the readiness change; what is in flight may finish.
+        await pool.wait_idle(self._settings.timeout_seconds + 1)
+        return status
+
+    def _write_termination_log(self, error: LambdaError) -> None:
+        write_termination_log(self._settings.termination_log, error, self._sink)
+
+    def _server_error(self, message: str) -> None:
+        self._sink.log("ERROR", message)
+
+    async def _route(self, request: Request) -> Response:  # noqa: PLR0911 - a route table
+        path = request.path
+        if path == "/invoke":
+            if request.method != "POST":
+                return Response(405, b"", _TEXT)
+            return await self._invoke(request)
+        if path == "/readyz":
+            ready = self._pool.state is PoolState.READY
+            return Response(200 if ready else 503, self._pool.state.value.encode(), _TEXT)
+        if path == "/healthz":
+            return Response(200, b"ok", _TEXT)
+        if path == "/status":
+            return Response(200, self._status(), _JSON)
+        if path == "/metrics":
+            await asyncio.to_thread(self._metrics.prepare)
+            body, content_type = self._metrics.render(
+                slots=len(self._pool.slots), busy=self._pool.busy
+            )
+            return Response(200, body, [("Content-Type", content_type)])
+        return Response(404, b"not found", _TEXT)
+
+    def _status(self) -> bytes:
+        pool = self._pool
+        error = None
+        if pool.error is not None:
+            error = {"errorType": pool.error.error_type, "errorMessage": pool.error.message}
+        return json.dumps(
+            {"state": pool.state.value, "slots": len(pool.slots), "busy": pool.busy, "error": error}
+        ).encode()
+
+
+def write_termination_log(path: Path, error: LambdaError, sink: LogSink) -> None:
+    """Leave the init error where the kubelet reads a container's termination message."""
+    try:
+        path.write_bytes(error.termination_message())
+    except OSError as exc:
+        sink.log("WARNING", f"cannot write the termination log {path}: {exc}")
+
+
+def main() -> int:
+    """Run the agent of this pod; return its exit status."""
+    clock = SystemClock()
+    sink = LogSink(sys.stdout.buffer, clock)
+    try:
+        settings = load()
+    except SettingsError as exc:
+        error = LambdaError("Kappa.InvalidSettings", str(exc))
+        sink.log("ERROR", f"invalid settings: {exc}")
+        write_termination_log(exc.termination_log, error, sink)
+        return 1
+    return asyncio.run(Agent(settings, clock=clock, sink=sink).run())

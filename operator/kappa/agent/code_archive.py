@@ -1,0 +1,180 @@
+"""The function's code archive: fetch ``KAPPA_CODE_URL``, check its sha256, unzip it.
+
+The archive comes from a URL the function's author chose, so it is untrusted:
+no member may land outside the task root (absolute names, ``..``, symlinks
+pointing out, writing through a symlink), and the unpacked size is capped at
+Lambda's 250 MB. The path checks are pure functions; the rest is I/O, run by
+the agent in a thread before the runtimes start.
+"""
+
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+import urllib.request
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Final
+
+from kappa.agent.errors import LambdaError
+
+# Lambda's limits: 250 MB unzipped; a URL archive is held to the same.
+MAX_UNZIPPED_BYTES: Final = 250 * 1024 * 1024
+MAX_ARCHIVE_BYTES: Final = 250 * 1024 * 1024
+FETCH_TIMEOUT_SECONDS: Final = 60.0
+_CHUNK: Final = 1024 * 1024
+
+
+class CodeError(Exception):
+    """The code could not be put in place; carries the init error to report."""
+
+    def __init__(self, error: LambdaError) -> None:
+        super().__init__(f"{error.error_type}: {error.message}")
+        self.error = error
+
+
+class UnsafeMemberError(ValueError):
+    """An archive member would land outside the task root."""
+
+
+def member_path(name: str) -> PurePosixPath:
+    """The relative path a zip member unpacks to; raises UnsafeMemberError if it would escape."""
+    if "\\" in name or "\x00" in name:
+        raise UnsafeMemberError(f"{name!r}: backslashes and NULs are not allowed in member names")
+    path = PurePosixPath(name)
+    if path.is_absolute() or not path.parts:
+        raise UnsafeMemberError(f"{name!r}: absolute or empty member name")
+    if any(part == ".." for part in path.parts):
+        raise UnsafeMemberError(f"{name!r}: '..' in member name")
+    if path.parts[0].endswith(":"):
+        raise UnsafeMemberError(f"{name!r}: drive-like first component")
+    return path
+
+
+def symlink_stays_inside(link: PurePosixPath, target: str) -> bool:
+    """Whether a symlink at ``link`` (relative to the root) pointing to ``target`` stays inside."""
+    if not target or target.startswith("/") or "\x00" in target:
+        return False
+    depth = len(link.parts) - 1  # directories above the link, inside the root
+    for part in PurePosixPath(target).parts:
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return False
+        elif part != ".":
+            depth += 1
+    return True
+
+
+def file_mode(external_attr: int) -> int:
+    """Permissions for an unpacked file: readable; executable if the archive says so; nothing else.
+
+    Zips made on Unix carry the mode in the high 16 bits (a ``bootstrap``
+    needs its x bits); set-id and write-for-others bits are never kept.
+    """
+    mode = (external_attr >> 16) & 0o777
+    return 0o755 if mode & 0o111 else 0o644
+
+
+def is_symlink(external_attr: int) -> bool:
+    """Whether a member is a symlink (its target is the member's content)."""
+    return stat.S_ISLNK(external_attr >> 16)
+
+
+def fetch(url: str, destination: Path) -> bytes:
+    """Download ``url`` to ``destination``; return its sha256 digest."""
+    if not url.startswith(("http://", "https://")):
+        raise CodeError(LambdaError("Kappa.CodeFetchFailed", f"unsupported code URL {url!r}"))
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with (
+            urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as response,  # noqa: S310 - scheme checked above
+            destination.open("wb") as out,
+        ):
+            while chunk := response.read(_CHUNK):
+                size += len(chunk)
+                if size > MAX_ARCHIVE_BYTES:
+                    raise CodeError(
+                        LambdaError(
+                            "Kappa.CodeTooLarge", f"code archive over {MAX_ARCHIVE_BYTES} bytes"
+                        )
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+    except OSError as exc:  # URLError and HTTPError are OSErrors
+        raise CodeError(LambdaError("Kappa.CodeFetchFailed", f"fetching {url}: {exc}")) from exc
+    return digest.digest()
+
+
+def unpack(archive: Path, root: Path) -> int:
+    """Unzip ``archive`` into ``root`` safely; return the number of files written."""
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            return _unpack_members(zipped, root)
+    except zipfile.BadZipFile as exc:
+        raise CodeError(
+            LambdaError("Kappa.CodeArchiveInvalid", f"not a zip archive: {exc}")
+        ) from exc
+    except UnsafeMemberError as exc:
+        raise CodeError(LambdaError("Kappa.CodeArchiveInvalid", str(exc))) from exc
+
+
+def _unpack_members(zipped: zipfile.ZipFile, root: Path) -> int:
+    root = root.resolve()
+    written = 0
+    total = 0
+    for info in zipped.infolist():
+        relative = member_path(info.filename)
+        target = root.joinpath(*relative.parts)
+        if info.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.parent.resolve().is_relative_to(root):
+            raise UnsafeMemberError(f"{info.filename!r}: its directory leads outside the code root")
+        if is_symlink(info.external_attr):
+            link_target = zipped.read(info).decode("utf-8", "replace")
+            if not symlink_stays_inside(relative, link_target):
+                raise UnsafeMemberError(
+                    f"{info.filename!r}: symlink to {link_target!r} leaves the root"
+                )
+            target.symlink_to(link_target)
+            continue
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        with zipped.open(info) as source, os.fdopen(os.open(target, flags, 0o600), "wb") as out:
+            while chunk := source.read(_CHUNK):
+                total += len(chunk)
+                if total > MAX_UNZIPPED_BYTES:
+                    raise CodeError(
+                        LambdaError(
+                            "Kappa.CodeTooLarge", f"code unpacks to over {MAX_UNZIPPED_BYTES} bytes"
+                        )
+                    )
+                out.write(chunk)
+        target.chmod(file_mode(info.external_attr))
+        written += 1
+    return written
+
+
+def install(url: str, expected_sha256: bytes, root: Path) -> int:
+    """Fetch, check and unpack the code into ``root``; return the number of files.
+
+    Raises CodeError with ``Kappa.CodeChecksumMismatch`` when the digest differs.
+    """
+    scratch = Path(tempfile.mkdtemp(prefix="kappa-code-"))
+    try:
+        archive = scratch / "code.zip"
+        digest = fetch(url, archive)
+        if digest != expected_sha256:
+            raise CodeError(
+                LambdaError(
+                    "Kappa.CodeChecksumMismatch",
+                    f"code archive sha256 is {digest.hex()}, expected {expected_sha256.hex()}",
+                )
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        return unpack(archive, root)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,251 @@
+"""The agent's settings, parsed once from the pod's environment.
+
+This is the agent's only reader of environment variables. It is a frozen
+dataclass rather than a pydantic model because the agent starts on every cold
+start and pydantic's import alone costs more than the agent's whole start-up.
+``AgentSettings.from_env`` is pure: tests hand it a mapping. The variables and
+their defaults are the table in docs/internals/function-pods.md.
+"""
+
+import base64
+import binascii
+import os
+import shlex
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Final
+
+
+class Runtime(StrEnum):
+    """The runtimes a Function may name (``spec.runtime``)."""
+
+    PYTHON311 = "python3.11"
+    PYTHON312 = "python3.12"
+    PYTHON313 = "python3.13"
+    NODEJS20 = "nodejs20"
+    NODEJS22 = "nodejs22"
+    PROVIDED = "provided"
+    IMAGE = "image"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the agent cannot use.
+
+    Carries the termination-log path, so that even this error reaches the operator.
+    """
+
+    def __init__(self, message: str, termination_log: Path) -> None:
+        super().__init__(message)
+        self.termination_log = termination_log
+
+
+# The runtime command of the managed runtimes, installed by their images.
+RUNTIME_BOOTSTRAP: Final = "/var/runtime/bootstrap"
+# Lambda's largest values, so that a typo cannot make an agent wait for a day.
+MAX_TIMEOUT_SECONDS: Final = 900.0
+MAX_SLOTS: Final = 1000
+# Variables meant for the agent alone; runtimes never see them.
+_AGENT_PREFIX: Final = "KAPPA_"
+_MAX_PORT: Final = 65535
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    """Validated settings of one agent.
+
+    ``bootstrap`` is the argv of the runtime command, or None when the runtime
+    runs outside the agent (``runtime: image``: the user's container calls the
+    Runtime API itself). ``runtime_env`` is the environment every runtime
+    process starts with, before the agent adds ``AWS_LAMBDA_RUNTIME_API``.
+    """
+
+    runtime: Runtime
+    function_arn: str
+    bootstrap: tuple[str, ...] | None
+    runtime_env: Mapping[str, str] = field(default_factory=dict)
+    handler: str = ""
+    slots: int = 1
+    timeout_seconds: float = 3.0
+    init_timeout_seconds: float = 10.0
+    agent_host: str = "0.0.0.0"  # noqa: S104 - the gateway reaches the pod on its IP
+    agent_port: int = 8080
+    runtime_api_port: int = 9001
+    task_root: Path = Path("/var/task")
+    code_url: str | None = None
+    code_sha256: bytes | None = None
+    termination_log: Path = Path("/dev/termination-log")
+    memory_size_mb: int = 128
+    function_version: str = "$LATEST"
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str], *, agent_bin_dir: str | None = None
+    ) -> "AgentSettings":
+        """Build settings from ``env``; unset variables take their defaults.
+
+        ``agent_bin_dir`` is the agent's own venv ``bin`` directory, taken off
+        the runtimes' PATH so that a runtime's ``python3`` is the system one,
+        not the agent's. Raises SettingsError naming every bad variable.
+        """
+        return _Parser(env).parse(agent_bin_dir)
+
+    def runtime_api_ports(self) -> list[int]:
+        """The Runtime API port of each slot: one listener per slot tells the slots apart.
+
+        Port 0 asks the system for a free port per slot (tests).
+        """
+        if self.runtime_api_port == 0:
+            return [0] * self.slots
+        return [self.runtime_api_port + index for index in range(self.slots)]
+
+
+class _Parser:
+    """Reads one variable at a time, collecting every problem before failing."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def parse(self, agent_bin_dir: str | None) -> AgentSettings:
+        env = self.env
+        runtime = self._runtime()
+        task_root = Path(env.get("LAMBDA_TASK_ROOT") or "/var/task")
+        slots = self._int("KAPPA_SLOTS", 1, low=1, high=MAX_SLOTS)
+        api_port = self._int("KAPPA_RUNTIME_API_PORT", 9001, low=0, high=_MAX_PORT)
+        if api_port and api_port + slots - 1 > _MAX_PORT:
+            self._problem("KAPPA_RUNTIME_API_PORT", f"{api_port} + {slots} slots passes 65535")
+        code_url = env.get("KAPPA_CODE_URL") or None
+        code_sha256 = self._sha256(required=code_url is not None)
+        arn = env.get("KAPPA_FUNCTION_ARN", "")
+        if not arn.startswith("arn:"):
+            self._problem("KAPPA_FUNCTION_ARN", "is required and must be a function ARN")
+        settings = AgentSettings(
+            runtime=runtime or Runtime.PROVIDED,
+            function_arn=arn,
+            bootstrap=self._bootstrap(runtime, task_root),
+            runtime_env=runtime_env(env, agent_bin_dir=agent_bin_dir, task_root=task_root),
+            handler=env.get("_HANDLER", ""),
+            slots=slots,
+            timeout_seconds=self._seconds("KAPPA_TIMEOUT_SECONDS", 3.0),
+            init_timeout_seconds=self._seconds("KAPPA_INIT_TIMEOUT_SECONDS", 10.0),
+            agent_host=env.get("KAPPA_AGENT_HOST") or "0.0.0.0",  # noqa: S104 - see AgentSettings
+            agent_port=self._int("KAPPA_AGENT_PORT", 8080, low=0, high=_MAX_PORT),
+            runtime_api_port=api_port,
+            task_root=task_root,
+            code_url=code_url,
+            code_sha256=code_sha256,
+            termination_log=Path(env.get("KAPPA_TERMINATION_LOG") or "/dev/termination-log"),
+            memory_size_mb=self._int("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 128, low=1, high=1 << 20),
+            function_version=env.get("AWS_LAMBDA_FUNCTION_VERSION") or "$LATEST",
+        )
+        if self.problems:
+            raise SettingsError("\n".join(self.problems), settings.termination_log)
+        return settings
+
+    def _problem(self, var: str, message: str) -> None:
+        shown = f"={self.env[var]!r}" if var in self.env else ""
+        self.problems.append(f"{var}{shown}: {message}")
+
+    def _runtime(self) -> Runtime | None:
+        value = self.env.get("KAPPA_RUNTIME", "")
+        try:
+            return Runtime(value)
+        except ValueError:
+            choices = ", ".join(runtime.value for runtime in Runtime)
+            self._problem("KAPPA_RUNTIME", f"is required, one of {choices}")
+            return None
+
+    def _int(self, var: str, default: int, *, low: int, high: int) -> int:
+        raw = self.env.get(var, "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self._problem(var, "is not an integer")
+            return default
+        if not low <= value <= high:
+            self._problem(var, f"must be between {low} and {high}")
+            return default
+        return value
+
+    def _seconds(self, var: str, default: float) -> float:
+        raw = self.env.get(var, "").strip()
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            self._problem(var, "is not a number of seconds")
+            return default
+        if not 0 < value <= MAX_TIMEOUT_SECONDS:
+            self._problem(var, f"must be more than 0 and at most {MAX_TIMEOUT_SECONDS:g}")
+            return default
+        return value
+
+    def _sha256(self, *, required: bool) -> bytes | None:
+        raw = self.env.get("KAPPA_CODE_SHA256", "").strip()
+        if not raw:
+            if required:
+                self._problem("KAPPA_CODE_SHA256", "is required with KAPPA_CODE_URL")
+            return None
+        digest = parse_sha256(raw)
+        if digest is None:
+            self._problem("KAPPA_CODE_SHA256", "is neither 64 hex digits nor base64 of 32 bytes")
+        return digest
+
+    def _bootstrap(self, runtime: Runtime | None, task_root: Path) -> tuple[str, ...] | None:
+        raw = self.env.get("KAPPA_BOOTSTRAP")
+        if raw is not None and raw.strip():
+            try:
+                return tuple(shlex.split(raw))
+            except ValueError as exc:
+                self._problem("KAPPA_BOOTSTRAP", f"cannot be split into words: {exc}")
+                return None
+        if runtime is Runtime.IMAGE:
+            return None
+        if runtime is Runtime.PROVIDED:
+            return (str(task_root / "bootstrap"),)
+        return (RUNTIME_BOOTSTRAP,)
+
+
+def parse_sha256(text: str) -> bytes | None:
+    """The digest in ``text``: hex (as ``sha256sum`` prints) or base64 (Lambda's CodeSha256)."""
+    if len(text) == 64:  # noqa: PLR2004 - hex digits of a sha256
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            return None
+    try:
+        digest = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return digest if len(digest) == 32 else None  # noqa: PLR2004 - bytes of a sha256
+
+
+def runtime_env(
+    env: Mapping[str, str], *, agent_bin_dir: str | None, task_root: Path
+) -> dict[str, str]:
+    """The environment runtimes start with: the pod's, less the agent's own parts.
+
+    The operator puts Lambda's reserved variables and the user's ``env`` in the
+    container's environment; they pass through. ``KAPPA_*`` variables are the
+    agent's; the agent's venv is taken off PATH.
+    """
+    result = {name: value for name, value in env.items() if not name.startswith(_AGENT_PREFIX)}
+    if agent_bin_dir and "PATH" in result:
+        kept = [part for part in result["PATH"].split(os.pathsep) if part != agent_bin_dir]
+        result["PATH"] = os.pathsep.join(kept)
+    result.pop("VIRTUAL_ENV", None)
+    result["LAMBDA_TASK_ROOT"] = str(task_root)
+    return result
+
+
+def load() -> AgentSettings:
+    """Load this process's settings from its environment."""
+    in_venv = sys.prefix != sys.base_prefix
+    agent_bin_dir = str(Path(sys.prefix) / "bin") if in_venv else None
+    return AgentSettings.from_env(os.environ, agent_bin_dir=agent_bin_dir)

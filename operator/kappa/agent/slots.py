@@ -1,0 +1,552 @@
+"""Runtime slots: one runtime process per slot, and the hand-off of invocations to it.
+
+A slot is one Lambda execution environment: one runtime process at a time
+(``generation`` counts them), one invocation at a time. Each slot has its own
+Runtime API listener, so the agent knows which process a request comes from
+without guessing. How a slot reacts:
+
+=====================  ===============================  ===================================
+event                  condition                        effect
+=====================  ===============================  ===================================
+process started                                         init timer runs
+``/next``              first of this process            initialised; Init Duration noted;
+                                                        the pool may become ready
+``/next``              an invocation waits for it       delivered at once
+``/next``              otherwise                        waits for ``assign``
+``assign``             the runtime waits in ``/next``   delivered at once
+``/response``          id of the delivered invocation   finished: success
+``/error``             id of the delivered invocation   finished: function error
+deadline               invocation still unanswered      finished: timeout; the process is
+                                                        killed (a fresh one starts)
+process exits          an invocation was delivered      finished: Runtime.ExitError; restart
+process exits          before its first ``/next``       init error: the slot fails the pool
+process exits          otherwise                        a fresh process starts
+init timer fires       no ``/next`` yet                 init error (Sandbox.Timedout)
+=====================  ===============================  ===================================
+
+An external runtime (``runtime: image``) has no process here: the slot waits
+for it to call ``/next`` and, after a timeout, for it to come back.
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+from collections import deque
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+from kappa.agent.clock import Clock
+from kappa.agent.errors import (
+    LambdaError,
+    init_error_from_post,
+    response_too_large_error,
+    runtime_error_body,
+    runtime_exit_error,
+)
+from kappa.agent.logsink import LogSink
+from kappa.agent.metrics import AgentMetrics, Outcome
+from kappa.agent.report import LogTail, max_memory_used_mb, timeout_message
+from kappa.agent.settings import AgentSettings
+
+_READ_BYTES: Final = 64 * 1024
+_STOP_GRACE_SECONDS: Final = 2.0
+# A runtime that keeps dying right after its first /next is restarted no faster than this.
+_RESTART_BACKOFF_SECONDS: Final = 0.1
+_JSON: Final = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """How an invocation ended, with what its REPORT line needs."""
+
+    outcome: Outcome
+    body: bytes
+    content_type: str
+    finished: float  # monotonic seconds
+    init_duration_ms: float | None
+    max_memory_mb: int
+    error_type: str | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Invocation:
+    """One event on its way through a slot; ``done`` resolves with its Result."""
+
+    request_id: str
+    event: bytes
+    deadline_ms: int
+    client_context: str | None
+    cognito_identity: str | None
+    trace_id: str | None
+    started: float  # monotonic seconds
+    done: "asyncio.Future[Result]"
+    tail: LogTail
+    delivered_to: int = 0  # generation of the process that got it; 0 = not yet delivered
+
+
+class SlotEvents(Protocol):
+    """What a slot tells its pool."""
+
+    def slot_ready(self, slot: "Slot") -> None:
+        """The slot's runtime reached ``/next`` for the first time."""
+        ...
+
+    def slot_failed(self, slot: "Slot", error: LambdaError) -> None:
+        """The slot's runtime failed to initialise; the pod cannot serve."""
+        ...
+
+
+class Slot:
+    """One runtime process and the invocation it holds. See the module docstring."""
+
+    def __init__(  # noqa: PLR0913 - collaborators are injected, by keyword
+        self,
+        index: int,
+        settings: AgentSettings,
+        *,
+        clock: Clock,
+        sink: LogSink,
+        metrics: AgentMetrics,
+        events: SlotEvents,
+    ) -> None:
+        self.index = index
+        self.port = 0
+        self.generation = 0
+        self.initialised = False
+        self.current: Invocation | None = None
+        self.failed: LambdaError | None = None
+        self._settings = settings
+        self._clock = clock
+        self._sink = sink
+        self._metrics = metrics
+        self._events = events
+        self._process: asyncio.subprocess.Process | None = None
+        self._output_fd: int | None = None
+        self._waiter: asyncio.Future[Invocation] | None = None
+        self._init_started = 0.0
+        self._init_timer: asyncio.TimerHandle | None = None
+        self._pending_init_ms: float | None = None
+        self._posted_init_error: LambdaError | None = None
+        self._awaiting_runtime = False
+        self._abandoned: deque[str] = deque(maxlen=16)
+        self._stopping = False
+        self._max_memory_mb = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def free(self) -> bool:
+        """Whether an invocation may be assigned (possibly waiting for a restarting runtime)."""
+        return (
+            self.current is None
+            and self.failed is None
+            and not self._awaiting_runtime
+            and not self._stopping
+        )
+
+    # ------------------------------------------------------------------ processes
+
+    async def start(self) -> None:
+        """Start the first runtime process (or, for an external runtime, wait for it)."""
+        await self._start_generation()
+
+    async def _start_generation(self) -> None:
+        self.generation += 1
+        self.initialised = False
+        self._posted_init_error = None
+        self._init_started = self._clock.monotonic()
+        generation = self.generation
+        loop = asyncio.get_running_loop()
+        self._init_timer = loop.call_later(
+            self._settings.init_timeout_seconds, self._init_timed_out, generation
+        )
+        argv = self._settings.bootstrap
+        if argv is None:
+            return  # external runtime: it calls /next when it is ready
+        env = runtime_api_env(self._settings.runtime_env, self.port)
+        read_fd, write_fd = os.pipe()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=write_fd,
+                stderr=write_fd,
+                cwd=self._settings.task_root,
+                env=env,
+                start_new_session=True,  # so a timeout can kill what the runtime started too
+            )
+        except OSError as exc:
+            os.close(read_fd)
+            self._fail(_entrypoint_error(argv[0], exc))
+            return
+        finally:
+            os.close(write_fd)
+        self._metrics.runtime_starts += 1
+        self._process = process
+        self._output_fd = read_fd
+        os.set_blocking(read_fd, False)
+        loop.add_reader(read_fd, self._drain_output)
+        self._spawn_task(self._watch(process, generation))
+
+    async def _watch(self, process: asyncio.subprocess.Process, generation: int) -> None:
+        returncode = await process.wait()
+        self._exited(generation, returncode)
+
+    def _exited(self, generation: int, returncode: int) -> None:
+        self._drain_output()
+        self._close_output()
+        self._process = None
+        if self._waiter is not None:
+            self._waiter.cancel()  # its connection belonged to the dead process
+            self._waiter = None
+        if self._stopping or self.failed is not None or generation != self.generation:
+            return
+        if not self.initialised:
+            self._fail(self._posted_init_error or runtime_exit_error(None, returncode))
+            return
+        invocation = self.current
+        if invocation is not None and invocation.delivered_to == generation:
+            error = runtime_exit_error(invocation.request_id, returncode)
+            self._sink.log("ERROR", error.message, invocation.request_id)
+            self._finish(
+                invocation, Outcome.RUNTIME_EXIT, error.body(), error_type=error.error_type
+            )
+        self._spawn_task(self._restart())
+
+    async def _restart(self) -> None:
+        await asyncio.sleep(_RESTART_BACKOFF_SECONDS if self.current is None else 0)
+        if not self._stopping and self.failed is None:
+            await self._start_generation()
+
+    def _init_timed_out(self, generation: int) -> None:
+        if generation != self.generation or self.initialised or self._stopping:
+            return
+        seconds = self._settings.init_timeout_seconds
+        self._kill()
+        self._fail(
+            LambdaError("Sandbox.Timedout", f"Runtime init timed out after {seconds:.2f} seconds")
+        )
+
+    def _fail(self, error: LambdaError) -> None:
+        if self.failed is not None:
+            return
+        self.failed = error
+        if self._init_timer is not None:
+            self._init_timer.cancel()
+        invocation = self.current
+        if invocation is not None:
+            # Lambda returns an init error to the invocation that was waiting for the runtime.
+            self._finish(invocation, Outcome.ERROR, error.body(), error_type=error.error_type)
+        self._events.slot_failed(self, error)
+
+    def _kill(self, sig: signal.Signals = signal.SIGKILL) -> None:
+        if self._process is not None and self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, sig)
+
+    async def stop(self) -> None:
+        """End the runtime process (SIGTERM, then SIGKILL after a grace period)."""
+        self._stopping = True
+        if self._init_timer is not None:
+            self._init_timer.cancel()
+        process = self._process
+        if process is not None:
+            self._kill(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), _STOP_GRACE_SECONDS)
+            except TimeoutError:
+                self._kill()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._drain_output()
+        self._close_output()
+
+    def _spawn_task(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -------------------------------------------------------------------- output
+
+    def _drain_output(self) -> None:
+        """Copy what the runtime wrote to the agent's stdout and the current invocation's tail.
+
+        Runs when the pipe is readable and, synchronously, before an invocation
+        is finished: a runtime writes its logs before it posts its answer, so
+        they are in the pipe by then and belong to that invocation.
+        """
+        fd = self._output_fd
+        while fd is not None:
+            try:
+                data = os.read(fd, _READ_BYTES)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._close_output()
+                return
+            self._sink.raw(data)
+            invocation = self.current
+            if invocation is not None and invocation.delivered_to:
+                invocation.tail.append(data)
+
+    def _close_output(self) -> None:
+        fd, self._output_fd = self._output_fd, None
+        if fd is not None:
+            asyncio.get_running_loop().remove_reader(fd)
+            os.close(fd)
+
+    def _memory_mb(self) -> int:
+        process = self._process
+        if process is not None:
+            try:
+                status = Path(f"/proc/{process.pid}/status").read_text()
+            except OSError:
+                status = ""
+            used = max_memory_used_mb(status)
+            if used is not None:
+                self._max_memory_mb = max(self._max_memory_mb, used)
+        return self._max_memory_mb
+
+    # ---------------------------------------------------------------- invocations
+
+    def assign(self, invocation: Invocation) -> None:
+        """Give the slot an invocation; the caller checked ``free``."""
+        self.current = invocation
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            self._waiter = None
+            invocation.delivered_to = self.generation
+            waiter.set_result(invocation)
+
+    def time_out(self, invocation: Invocation) -> None:
+        """The invocation's deadline passed: end it as Lambda does and replace the runtime."""
+        if self.current is not invocation:
+            return
+        elapsed = self._clock.monotonic() - invocation.started
+        message = timeout_message(self._clock.wall_ms(), invocation.request_id, elapsed)
+        delivered = invocation.delivered_to == self.generation
+        self._abandoned.append(invocation.request_id)
+        self._finish(
+            invocation,
+            Outcome.TIMEOUT,
+            LambdaError("Sandbox.Timedout", message).body(),
+            error_type="Sandbox.Timedout",
+        )
+        if not delivered:
+            return  # the runtime was still starting; it gets the next invocation
+        if self._settings.bootstrap is None:
+            self._awaiting_runtime = True  # cannot kill it: wait for its next /next
+        else:
+            self._kill()  # _exited starts a fresh process
+
+    def _finish(
+        self,
+        invocation: Invocation,
+        outcome: Outcome,
+        body: bytes,
+        *,
+        content_type: str = _JSON,
+        error_type: str | None = None,
+    ) -> None:
+        self._drain_output()
+        init_ms = None
+        if invocation.delivered_to == self.generation:
+            init_ms, self._pending_init_ms = self._pending_init_ms, None
+        if self.current is invocation:
+            self.current = None
+        if not invocation.done.done():
+            invocation.done.set_result(
+                Result(
+                    outcome=outcome,
+                    body=body,
+                    content_type=content_type,
+                    finished=self._clock.monotonic(),
+                    init_duration_ms=init_ms,
+                    max_memory_mb=self._memory_mb(),
+                    error_type=error_type,
+                )
+            )
+
+    # ---------------------------------------------------------------- Runtime API
+
+    async def next_invocation(self) -> Invocation:
+        """``GET /next``: the next invocation for this slot's runtime, however long it takes."""
+        if not self.initialised:
+            self._initialised()
+        self._awaiting_runtime = False
+        invocation = self.current
+        if invocation is not None:
+            if not invocation.delivered_to:
+                invocation.delivered_to = self.generation
+                return invocation
+            # The runtime asks for more without answering what it holds.
+            error = LambdaError(
+                "Runtime.InvalidResponse",
+                f"RequestId: {invocation.request_id} Error: the runtime asked for the next "
+                "invocation without answering this one",
+            )
+            self._finish(invocation, Outcome.ERROR, error.body(), error_type=error.error_type)
+        waiter: asyncio.Future[Invocation] = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        try:
+            return await waiter
+        finally:
+            if self._waiter is waiter:
+                self._waiter = None
+
+    def _initialised(self) -> None:
+        self.initialised = True
+        if self._init_timer is not None:
+            self._init_timer.cancel()
+        init_ms = (self._clock.monotonic() - self._init_started) * 1000
+        self._pending_init_ms = init_ms
+        self._metrics.init_duration.observe(init_ms / 1000)
+        self._events.slot_ready(self)
+
+    def _delivered(self, request_id: str) -> Invocation | None:
+        invocation = self.current
+        if invocation is None or invocation.request_id != request_id:
+            return None
+        return invocation if invocation.delivered_to else None
+
+    def respond(self, request_id: str, body: bytes, content_type: str | None) -> int:
+        """``POST /response``: the function's result. Returns the HTTP status for the runtime."""
+        invocation = self._delivered(request_id)
+        if invocation is None:
+            return 202 if request_id in self._abandoned else 400
+        self._finish(invocation, Outcome.SUCCESS, body, content_type=content_type or _JSON)
+        return 202
+
+    def respond_too_large(self, request_id: str) -> int:
+        """``POST /response`` with a body over Lambda's limit: the caller gets Lambda's error."""
+        invocation = self._delivered(request_id)
+        if invocation is not None:
+            error = response_too_large_error()
+            self._sink.log("ERROR", error.message, request_id)
+            self._finish(invocation, Outcome.TOO_LARGE, error.body(), error_type=error.error_type)
+        return 413
+
+    def report_error(self, request_id: str, body: bytes, header_type: str | None) -> int:
+        """``POST /error``: the function failed; its error JSON goes back to the caller."""
+        invocation = self._delivered(request_id)
+        if invocation is None:
+            return 202 if request_id in self._abandoned else 400
+        error_body = runtime_error_body(body, header_type)
+        self._finish(
+            invocation, Outcome.ERROR, error_body, error_type=_error_type(error_body, header_type)
+        )
+        return 202
+
+    def report_init_error(self, body: bytes, header_type: str | None) -> int:
+        """``POST /init/error``: kept for when the runtime exits, which it does next."""
+        if self.initialised:
+            return 403
+        self._posted_init_error = init_error_from_post(body, header_type)
+        return 202
+
+
+def _error_type(body: bytes, header_type: str | None) -> str | None:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return header_type
+    if isinstance(parsed, dict) and isinstance(parsed.get("errorType"), str):
+        return str(parsed["errorType"])
+    return header_type
+
+
+def _entrypoint_error(command: str, exc: OSError) -> LambdaError:
+    """Lambda's error for a bootstrap that cannot be started."""
+    if isinstance(exc, FileNotFoundError):
+        return LambdaError(
+            "Runtime.InvalidEntrypoint", f"Couldn't find valid bootstrap(s): [{command}]"
+        )
+    return LambdaError("Runtime.InvalidEntrypoint", f"fork/exec {command}: {exc.strerror}")
+
+
+class PoolState(StrEnum):
+    """The agent's state, as ``/status`` shows it."""
+
+    INITIALIZING = "initializing"
+    READY = "ready"
+    INIT_ERROR = "init_error"
+    STOPPING = "stopping"
+
+
+class SlotPool:
+    """The slots of one pod: readiness once all have initialised, failure once one cannot."""
+
+    def __init__(
+        self,
+        settings: AgentSettings,
+        *,
+        clock: Clock,
+        sink: LogSink,
+        metrics: AgentMetrics,
+    ) -> None:
+        self.state = PoolState.INITIALIZING
+        self.error: LambdaError | None = None
+        self.changed = asyncio.Event()
+        self._sink = sink
+        self._clock = clock
+        self.slots = [
+            Slot(index, settings, clock=clock, sink=sink, metrics=metrics, events=self)
+            for index in range(settings.slots)
+        ]
+
+    @property
+    def busy(self) -> int:
+        """Slots holding an invocation."""
+        return sum(1 for slot in self.slots if slot.current is not None)
+
+    def acquire(self) -> Slot | None:
+        """A slot free for an invocation, or None when every slot is busy."""
+        for slot in self.slots:
+            if slot.free:
+                return slot
+        return None
+
+    async def start(self) -> None:
+        """Start every slot's runtime at once."""
+        await asyncio.gather(*(slot.start() for slot in self.slots))
+
+    def slot_ready(self, slot: Slot) -> None:  # noqa: ARG002 - part of SlotEvents
+        """Ready once every slot has initialised once."""
+        if self.state is PoolState.INITIALIZING and all(s.initialised for s in self.slots):
+            self.state = PoolState.READY
+            self.changed.set()
+
+    def slot_failed(self, slot: Slot, error: LambdaError) -> None:
+        """One slot's init error fails the pod (Lambda: the environment is not usable)."""
+        self._sink.log("ERROR", f"slot {slot.index}: {error.error_type}: {error.message}")
+        self.fail(error)
+
+    def fail(self, error: LambdaError) -> None:
+        """The pod cannot serve: ``/readyz`` fails and the agent ends with ``error``."""
+        if self.state in (PoolState.INITIALIZING, PoolState.READY):
+            self.state = PoolState.INIT_ERROR
+            self.error = error
+            self.changed.set()
+
+    async def wait_idle(self, limit_seconds: float) -> None:
+        """Wait until no invocation is in flight, at most ``limit_seconds``."""
+        end = self._clock.monotonic() + limit_seconds
+        while self.busy and self._clock.monotonic() < end:
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        """End every runtime."""
+        await asyncio.gather(*(slot.stop() for slot in self.slots))
+
+
+def runtime_api_env(env: Mapping[str, str], port: int) -> dict[str, str]:
+    """A runtime's environment with the address of its slot's Runtime API."""
+    result = dict(env)
+    result["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{port}"
+    return result

@@ -1,0 +1,142 @@
+"""Helpers to run the real agent (`python -m kappa agent`) as a subprocess on loopback."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:default:function:demo"
+LISTENING = re.compile(r"listening on [\d.]+:(\d+)")
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> object:
+        return json.loads(self.body)
+
+    @property
+    def log_tail(self) -> str:
+        return base64.b64decode(self.headers["x-amz-log-result"]).decode()
+
+
+@dataclass
+class Agent:
+    process: subprocess.Popen[bytes]
+    termination_log: Path
+    lines: list[str] = field(default_factory=list)
+    port: int = 0
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+    _reader: threading.Thread | None = None
+
+    def start_reading(self) -> None:
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            with self._changed:
+                self.lines.append(raw.decode("utf-8", "replace"))
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_for(self, pattern: str, timeout: float = 20) -> re.Match[str]:
+        """The first stdout line matching `pattern`, waiting for it to be printed."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        seen = 0
+        with self._changed:
+            while True:
+                for line in self.lines[seen:]:
+                    if match := regex.search(line):
+                        return match
+                seen = len(self.lines)
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.process.poll() is not None and not self._reading()):
+                    output = "".join(self.lines)
+                    raise AssertionError(f"no line matching {pattern!r} in:\n{output}")
+                self._changed.wait(min(left, 0.2))
+
+    def _reading(self) -> bool:
+        return self._reader is not None and self._reader.is_alive()
+
+    def output(self) -> str:
+        with self._changed:
+            return "".join(self.lines)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30,
+    ) -> Reply:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            connection.request(method, path, body=body, headers=dict(headers or {}))
+            response = connection.getresponse()
+            data = response.read()
+            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, data)
+        finally:
+            connection.close()
+
+    def invoke(
+        self,
+        event: object = None,
+        *,
+        raw: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30,
+    ) -> Reply:
+        body = raw if raw is not None else json.dumps(event).encode()
+        return self.request("POST", "/invoke", body, headers, timeout)
+
+    def runtime_api_port(self, slot: int = 0) -> int:
+        return int(self.wait_for(rf"slot {slot} Runtime API on 127\.0\.0\.1:(\d+)").group(1))
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 15) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        finally:
+            if self._reader is not None:
+                self._reader.join(5)
+
+    def exit_status(self, timeout: float = 20) -> int:
+        status = self.process.wait(timeout)
+        if self._reader is not None:
+            self._reader.join(5)
+        return status
+
+    def termination_message(self) -> dict[str, str]:
+        parsed = json.loads(self.termination_log.read_text())
+        assert isinstance(parsed, dict)
+        return parsed
+
+
+StartAgent = Callable[..., Agent]
+
+
+def python_bootstrap(directory: Path) -> Path:
+    """A runtime command as the python3.11 image's, with this interpreter and its awslambdaric."""
+    path = directory / "bootstrap-python"
+    path.write_text(f'#!/bin/sh\nexec {sys.executable} -m awslambdaric "$_HANDLER"\n')
+    path.chmod(0o755)
+    return path

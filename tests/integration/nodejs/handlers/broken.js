@@ -1,0 +1,4 @@
+// Does not parse: Runtime.UserCodeSyntaxError at init.
+exports.handler = async (event) => {
+  return { event: ;
+};

@@ -1,0 +1,2 @@
+// Does not parse: Runtime.UserCodeSyntaxError at init.
+export const handler = async () => ({ ok: true ;

@@ -1,0 +1,2 @@
+// Fails while loading.
+throw new Error("init failed on purpose");

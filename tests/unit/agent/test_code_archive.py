@@ -1,0 +1,153 @@
+import io
+import stat
+import warnings
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from kappa.agent.code_archive import (
+    CodeError,
+    UnsafeMemberError,
+    file_mode,
+    is_symlink,
+    member_path,
+    symlink_stays_inside,
+    unpack,
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        pytest.param("app.py", PurePosixPath("app.py"), id="file"),
+        pytest.param("pkg/mod.py", PurePosixPath("pkg/mod.py"), id="nested"),
+        pytest.param("pkg/", PurePosixPath("pkg"), id="directory"),
+        pytest.param("./app.py", PurePosixPath("app.py"), id="dot"),
+        pytest.param("a..b/c", PurePosixPath("a..b/c"), id="dots-inside-a-name"),
+    ],
+)
+def test_member_path_accepts(name: str, path: PurePosixPath) -> None:
+    assert member_path(name) == path
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("/etc/passwd", id="absolute"),
+        pytest.param("../evil.py", id="parent"),
+        pytest.param("pkg/../../evil.py", id="parent-inside"),
+        pytest.param("..", id="just-parent"),
+        pytest.param("", id="empty"),
+        pytest.param("..\\evil.py", id="backslash"),
+        pytest.param("C:/evil.py", id="drive"),
+        pytest.param("a\x00b", id="nul"),
+    ],
+)
+def test_member_path_refuses(name: str) -> None:
+    with pytest.raises(UnsafeMemberError):
+        member_path(name)
+
+
+@pytest.mark.parametrize(
+    ("link", "target", "inside"),
+    [
+        pytest.param("bin/tool", "../lib/tool.py", True, id="sibling-dir"),
+        pytest.param("tool", "lib/tool.py", True, id="down"),
+        pytest.param("a/b/c", "../../x", True, id="up-to-root"),
+        pytest.param("tool", "../outside", False, id="up-out"),
+        pytest.param("a/b", "../../x", False, id="up-out-nested"),
+        pytest.param("tool", "/etc/passwd", False, id="absolute"),
+        pytest.param("tool", "", False, id="empty"),
+        pytest.param("a/tool", "./../x", True, id="dot-segments"),
+    ],
+)
+def test_symlink_stays_inside(link: str, target: str, *, inside: bool) -> None:
+    assert symlink_stays_inside(PurePosixPath(link), target) is inside
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        pytest.param(0o100755, 0o755, id="executable"),
+        pytest.param(0o100644, 0o644, id="regular"),
+        pytest.param(0o104777, 0o755, id="setuid-and-world-writable-dropped"),
+        pytest.param(0, 0o644, id="no-unix-mode"),
+        pytest.param(0o100700, 0o755, id="owner-exec"),
+    ],
+)
+def test_file_mode(mode: int, expected: int) -> None:
+    assert file_mode(mode << 16) == expected
+
+
+def test_is_symlink() -> None:
+    assert is_symlink((stat.S_IFLNK | 0o777) << 16)
+    assert not is_symlink((stat.S_IFREG | 0o644) << 16)
+
+
+def make_zip(path: Path, members: list[tuple[str, bytes, int]]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # duplicate names are one of the attacks
+        for name, data, mode in members:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = mode << 16
+            archive.writestr(info, data)
+    return path
+
+
+def test_unpack_writes_files_with_modes(tmp_path: Path) -> None:
+    archive = make_zip(
+        tmp_path / "code.zip",
+        [
+            ("bootstrap", b"#!/bin/sh\n", stat.S_IFREG | 0o755),
+            ("pkg/app.py", b"x = 1\n", stat.S_IFREG | 0o644),
+            ("bin/link", b"../bootstrap", stat.S_IFLNK | 0o777),
+        ],
+    )
+    root = tmp_path / "task"
+    assert unpack(archive, root) == 2
+    assert (root / "bootstrap").stat().st_mode & 0o777 == 0o755
+    assert (root / "pkg/app.py").read_bytes() == b"x = 1\n"
+    assert (root / "pkg/app.py").stat().st_mode & 0o777 == 0o644
+    assert (root / "bin/link").readlink() == Path("../bootstrap")
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        pytest.param([("../evil", b"x", stat.S_IFREG | 0o644)], id="traversal"),
+        pytest.param([("/abs", b"x", stat.S_IFREG | 0o644)], id="absolute"),
+        pytest.param([("out", b"../../etc", stat.S_IFLNK | 0o777)], id="symlink-out"),
+        pytest.param(
+            [
+                ("dir", b".", stat.S_IFLNK | 0o777),
+                ("dir", b"overwrite through the link", stat.S_IFREG | 0o644),
+            ],
+            id="write-through-symlink",
+        ),
+    ],
+)
+def test_unpack_refuses_what_would_escape(
+    tmp_path: Path, members: list[tuple[str, bytes, int]]
+) -> None:
+    archive = make_zip(tmp_path / "code.zip", members)
+    root = tmp_path / "deep" / "task"
+    root.mkdir(parents=True)
+    with pytest.raises((CodeError, OSError)):
+        unpack(archive, root)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["code.zip", "deep"]
+
+
+def test_unpack_of_a_non_zip_is_a_code_error(tmp_path: Path) -> None:
+    archive = tmp_path / "code.zip"
+    archive.write_bytes(b"not a zip")
+    with pytest.raises(CodeError) as excinfo:
+        unpack(archive, tmp_path / "task")
+    assert excinfo.value.error.error_type == "Kappa.CodeArchiveInvalid"
+
+
+def test_make_zip_round_trips() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.py", b"")
+    assert zipfile.ZipFile(buffer).namelist() == ["a.py"]

@@ -1,0 +1,174 @@
+from pathlib import Path
+
+import pytest
+
+from kappa.agent.settings import (
+    RUNTIME_BOOTSTRAP,
+    AgentSettings,
+    Runtime,
+    SettingsError,
+    parse_sha256,
+    runtime_env,
+)
+
+ARN = "arn:aws:lambda:us-east-1:default:function:demo"
+SHA_HEX = "ab" * 32
+
+
+def settings(**env: str) -> AgentSettings:
+    return AgentSettings.from_env({"KAPPA_RUNTIME": "python3.11", "KAPPA_FUNCTION_ARN": ARN, **env})
+
+
+def test_defaults_are_the_contracts() -> None:
+    parsed = settings()
+    assert parsed.runtime is Runtime.PYTHON311
+    assert parsed.bootstrap == (RUNTIME_BOOTSTRAP,)
+    assert parsed.slots == 1
+    assert parsed.timeout_seconds == 3.0
+    assert parsed.init_timeout_seconds == 10.0
+    assert (parsed.agent_host, parsed.agent_port) == ("0.0.0.0", 8080)  # noqa: S104
+    assert parsed.runtime_api_port == 9001
+    assert parsed.task_root == Path("/var/task")
+    assert parsed.termination_log == Path("/dev/termination-log")
+    assert parsed.code_url is None
+    assert parsed.memory_size_mb == 128
+    assert parsed.function_version == "$LATEST"
+
+
+@pytest.mark.parametrize(
+    ("env", "bootstrap"),
+    [
+        pytest.param({}, (RUNTIME_BOOTSTRAP,), id="managed-runtime"),
+        pytest.param(
+            {"KAPPA_RUNTIME": "provided", "LAMBDA_TASK_ROOT": "/code"},
+            ("/code/bootstrap",),
+            id="provided",
+        ),
+        pytest.param({"KAPPA_RUNTIME": "image"}, None, id="image-is-external"),
+        pytest.param(
+            {"KAPPA_BOOTSTRAP": "/bin/sh -c 'exec x'"}, ("/bin/sh", "-c", "exec x"), id="explicit"
+        ),
+    ],
+)
+def test_bootstrap(env: dict[str, str], bootstrap: tuple[str, ...] | None) -> None:
+    assert settings(**env).bootstrap == bootstrap
+
+
+def test_values_are_parsed() -> None:
+    parsed = settings(
+        KAPPA_SLOTS="4",
+        KAPPA_TIMEOUT_SECONDS="900",
+        KAPPA_INIT_TIMEOUT_SECONDS="0.5",
+        KAPPA_AGENT_PORT="0",
+        KAPPA_RUNTIME_API_PORT="9100",
+        KAPPA_CODE_URL="http://example.test/code.zip",
+        KAPPA_CODE_SHA256=SHA_HEX,
+        KAPPA_TERMINATION_LOG="/tmp/term",
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE="1769",
+        _HANDLER="app.handler",
+    )
+    assert parsed.slots == 4
+    assert parsed.timeout_seconds == 900.0
+    assert parsed.init_timeout_seconds == 0.5
+    assert parsed.agent_port == 0
+    assert parsed.runtime_api_ports() == [9100, 9101, 9102, 9103]
+    assert parsed.code_sha256 == bytes.fromhex(SHA_HEX)
+    assert parsed.termination_log == Path("/tmp/term")
+    assert parsed.memory_size_mb == 1769
+    assert parsed.handler == "app.handler"
+
+
+def test_port_zero_gives_every_slot_a_free_port() -> None:
+    assert settings(KAPPA_SLOTS="3", KAPPA_RUNTIME_API_PORT="0").runtime_api_ports() == [0, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        pytest.param(
+            {"KAPPA_RUNTIME": "cobol"}, "KAPPA_RUNTIME='cobol': is required", id="runtime"
+        ),
+        pytest.param({"KAPPA_FUNCTION_ARN": "demo"}, "KAPPA_FUNCTION_ARN='demo'", id="arn"),
+        pytest.param({"KAPPA_SLOTS": "0"}, "KAPPA_SLOTS='0': must be between 1", id="no-slots"),
+        pytest.param(
+            {"KAPPA_SLOTS": "two"}, "KAPPA_SLOTS='two': is not an integer", id="slots-nan"
+        ),
+        pytest.param(
+            {"KAPPA_TIMEOUT_SECONDS": "901"}, "KAPPA_TIMEOUT_SECONDS='901': must be", id="timeout"
+        ),
+        pytest.param(
+            {"KAPPA_TIMEOUT_SECONDS": "soon"}, "is not a number of seconds", id="timeout-nan"
+        ),
+        pytest.param({"KAPPA_AGENT_PORT": "70000"}, "KAPPA_AGENT_PORT='70000'", id="port"),
+        pytest.param(
+            {"KAPPA_RUNTIME_API_PORT": "65535", "KAPPA_SLOTS": "2"},
+            "passes 65535",
+            id="ports-run-out",
+        ),
+        pytest.param(
+            {"KAPPA_CODE_URL": "http://x/code.zip"},
+            "KAPPA_CODE_SHA256: is required",
+            id="sha-missing",
+        ),
+        pytest.param(
+            {"KAPPA_CODE_SHA256": "abc"}, "KAPPA_CODE_SHA256='abc': is neither", id="sha-bad"
+        ),
+        pytest.param({"KAPPA_BOOTSTRAP": "'unclosed"}, "KAPPA_BOOTSTRAP=", id="bootstrap"),
+    ],
+)
+def test_invalid_values_are_named(env: dict[str, str], problem: str) -> None:
+    with pytest.raises(SettingsError) as excinfo:
+        settings(**env)
+    assert problem in str(excinfo.value)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(SettingsError) as excinfo:
+        AgentSettings.from_env({"KAPPA_SLOTS": "x", "KAPPA_TERMINATION_LOG": "/tmp/t"})
+    lines = str(excinfo.value).splitlines()
+    assert [line.split(":")[0].split("=")[0] for line in lines] == [
+        "KAPPA_RUNTIME",
+        "KAPPA_SLOTS",
+        "KAPPA_FUNCTION_ARN",
+    ]
+    assert excinfo.value.termination_log == Path("/tmp/t")
+
+
+@pytest.mark.parametrize(
+    ("text", "digest"),
+    [
+        pytest.param(SHA_HEX, bytes.fromhex(SHA_HEX), id="hex"),
+        pytest.param(SHA_HEX.upper(), bytes.fromhex(SHA_HEX), id="hex-upper"),
+        pytest.param("qqqq" * 10, None, id="base64-wrong-length"),
+        pytest.param("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", bytes(range(32)), id="base64"),
+        pytest.param("zz" * 32, None, id="hex-garbage"),
+        pytest.param("", None, id="empty"),
+    ],
+)
+def test_parse_sha256(text: str, digest: bytes | None) -> None:
+    assert parse_sha256(text) == digest
+
+
+def test_runtime_env_leaves_out_the_agents_own_parts() -> None:
+    env = {
+        "PATH": "/opt/kappa/bin:/usr/bin:/bin",
+        "KAPPA_SLOTS": "2",
+        "KAPPA_CODE_URL": "http://x",
+        "VIRTUAL_ENV": "/opt/kappa",
+        "_HANDLER": "app.handler",
+        "AWS_REGION": "eu-west-1",
+        "USER_SETTING": "kept",
+    }
+    assert runtime_env(env, agent_bin_dir="/opt/kappa/bin", task_root=Path("/var/task")) == {
+        "PATH": "/usr/bin:/bin",
+        "_HANDLER": "app.handler",
+        "AWS_REGION": "eu-west-1",
+        "USER_SETTING": "kept",
+        "LAMBDA_TASK_ROOT": "/var/task",
+    }
+
+
+def test_settings_carry_the_runtime_env() -> None:
+    parsed = settings(USER_SETTING="x")
+    assert parsed.runtime_env["USER_SETTING"] == "x"
+    assert "KAPPA_RUNTIME" not in parsed.runtime_env
