@@ -7,7 +7,7 @@ LOCAL_KUBECONFIG := $(CURDIR)/.local-cluster/kubeconfig
 KWOK_NODES ?= 0
 
 .PHONY: help up test test-unit test-integration test-e2e lint venv deps k8s-binaries \
-        cluster-up cluster-down images crds gateway-url bench-cluster clean
+        cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -75,3 +75,6 @@ bench-cluster: venv ## cluster-up timings: from down (warm caches), idempotent r
 
 clean: cluster-down ## cluster-down, then remove logs and the venv
 	rm -rf .local-cluster $(VENV) .test-results
+
+bench-coldstart: venv ## pod creation → first response, and apply → Ready (medians; BENCH_RUNTIME, BENCH_RUNS)
+	$(PY) bench/coldstart.py --runtime $${BENCH_RUNTIME:-python3.11} --runs $${BENCH_RUNS:-5}

@@ -825,6 +825,11 @@ _NODEJS_HANDLER_MESSAGE: Final = (
 _IMAGE_CODE_MESSAGE: Final = (
     "runtime image takes its code from spec.code.image: set spec.code.image to the function's image"
 )
+# The user's image runs one Runtime API client, on the one port the agent gives it.
+_IMAGE_PER_POD_MESSAGE: Final = (
+    "spec.concurrency.perPod must be 1 for runtime image: the image runs a single runtime "
+    "client; scale out with more pods instead"
+)
 _IMAGE_RUNTIME_MESSAGE: Final = (
     "spec.code.image needs runtime image: set spec.runtime to image, or give the code as "
     "inline, configMap or url"
@@ -906,6 +911,16 @@ class FunctionSpec(KappaModel):
             problem=lambda spec: (
                 _IMAGE_RUNTIME_MESSAGE
                 if spec.runtime is not Runtime.IMAGE and spec.code.image is not None
+                else None
+            ),
+        ),
+        Rule(
+            cel="self.runtime != 'image' || self.concurrency.perPod == 1",
+            message=_IMAGE_PER_POD_MESSAGE,
+            field_path=".concurrency.perPod",
+            problem=lambda spec: (
+                _IMAGE_PER_POD_MESSAGE
+                if spec.runtime is Runtime.IMAGE and spec.concurrency.per_pod != 1
                 else None
             ),
         ),

@@ -307,6 +307,18 @@ REFUSED = [
         ),
     ),
     _refused(
+        "image-runtime-with-two-slots",
+        Refusal(
+            manifest(
+                runtime="image",
+                handler=_DELETE,
+                code={"image": "registry.example/fn:1"},
+                concurrency={"perPod": 2},
+            ),
+            "spec.concurrency.perPod must be 1 for runtime image",
+        ),
+    ),
+    _refused(
         "image-reference-uppercase-repository",
         Refusal(
             manifest(runtime="image", handler=_DELETE, code={"image": "registry.example/MyFn:1"}),
