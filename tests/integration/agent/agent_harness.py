@@ -29,6 +29,10 @@ class Reply:
         return json.loads(self.body)
 
     @property
+    def function_error(self) -> str | None:
+        return self.headers.get("x-amz-function-error")
+
+    @property
     def log_tail(self) -> str:
         return base64.b64decode(self.headers["x-amz-log-result"]).decode()
 
@@ -110,20 +114,27 @@ class Agent:
     def runtime_api_port(self, slot: int = 0) -> int:
         return int(self.wait_for(rf"slot {slot} Runtime API on 127\.0\.0\.1:(\d+)").group(1))
 
-    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 15) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout)
-        finally:
-            if self._reader is not None:
-                self._reader.join(5)
-
     def exit_status(self, timeout: float = 20) -> int:
         status = self.process.wait(timeout)
         if self._reader is not None:
             self._reader.join(5)
         return status
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it lingers; the pipe is closed either way."""
+        try:
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+                try:
+                    self.process.wait(15)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(5)
+            if self._reader is not None:
+                self._reader.join(5)
+        finally:
+            if self.process.stdout is not None:
+                self.process.stdout.close()
 
     def termination_message(self) -> dict[str, str]:
         parsed = json.loads(self.termination_log.read_text())
@@ -132,6 +143,46 @@ class Agent:
 
 
 StartAgent = Callable[..., Agent]
+LaunchAgent = Callable[..., Agent]
+
+
+def pod_environment(
+    *,
+    path: str,
+    home: Path,
+    runtime: str,
+    handler: str,
+    task_root: Path,
+    bootstrap: Path | str | None = None,
+    settings: Mapping[str, str | int | float] | None = None,
+) -> dict[str, str]:
+    """An agent container's environment: `settings` are its KAPPA_* variables (`slots=2`).
+
+    KAPPA_TERMINATION_LOG is left to the `launch_agent` fixture.
+    """
+    env = {
+        "PATH": path,
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "TZ": "UTC",
+        "KAPPA_RUNTIME": runtime,
+        "KAPPA_FUNCTION_ARN": FUNCTION_ARN,
+        "KAPPA_AGENT_HOST": "127.0.0.1",
+        "KAPPA_AGENT_PORT": "0",
+        "KAPPA_RUNTIME_API_PORT": "0",
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "_HANDLER": handler,
+        "AWS_LAMBDA_FUNCTION_NAME": "demo",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/demo",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "demo-pod",
+        "AWS_REGION": "us-east-1",
+    }
+    if bootstrap is not None:
+        env["KAPPA_BOOTSTRAP"] = str(bootstrap)
+    env.update({f"KAPPA_{name.upper()}": str(value) for name, value in (settings or {}).items()})
+    return env
 
 
 def python_bootstrap(directory: Path) -> Path:

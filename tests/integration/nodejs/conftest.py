@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
-from tests.integration.nodejs.harness import (
-    FUNCTION_ARN,
-    LISTENING,
-    RUNTIMES,
+from tests.integration.agent.agent_harness import (
     Agent,
-    NodeRuntime,
+    LaunchAgent,
     StartAgent,
-    build_node_runtime,
+    pod_environment,
 )
+from tests.integration.nodejs.harness import RUNTIMES, NodeRuntime, build_node_runtime
 
 HANDLERS = Path(__file__).parent / "handlers"
 
@@ -48,9 +44,10 @@ def task_root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def start_agent(node_runtime: NodeRuntime, task_root: Path, tmp_path: Path) -> Iterator[StartAgent]:
+def start_agent(
+    launch_agent: LaunchAgent, node_runtime: NodeRuntime, task_root: Path, tmp_path: Path
+) -> StartAgent:
     """Start agents running `handler` with the Node runtime; all are stopped at the end."""
-    started: list[Agent] = []
 
     def start(
         handler: str,
@@ -60,47 +57,17 @@ def start_agent(node_runtime: NodeRuntime, task_root: Path, tmp_path: Path) -> I
         **settings: str | int | float,
     ) -> Agent:
         """`settings` are the agent's KAPPA_* variables; `env` more of the pod's environment."""
-        termination_log = tmp_path / f"termination-log-{len(started)}"
-        pod_env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(tmp_path),
-            "LANG": "C.UTF-8",
-            "TZ": "UTC",
-            "KAPPA_RUNTIME": node_runtime.name,
-            "KAPPA_BOOTSTRAP": str(node_runtime.bootstrap),
-            "KAPPA_FUNCTION_ARN": FUNCTION_ARN,
-            "KAPPA_AGENT_HOST": "127.0.0.1",
-            "KAPPA_AGENT_PORT": "0",
-            "KAPPA_RUNTIME_API_PORT": "0",
-            "KAPPA_TERMINATION_LOG": str(termination_log),
-            "LAMBDA_TASK_ROOT": str(task_root),
-            "_HANDLER": handler,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{node_runtime.name}",
-            "AWS_LAMBDA_FUNCTION_NAME": "demo",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/demo",
-            "AWS_LAMBDA_LOG_STREAM_NAME": "demo-pod",
-            "AWS_REGION": "us-east-1",
-        }
-        pod_env.update({f"KAPPA_{name.upper()}": str(value) for name, value in settings.items()})
-        pod_env.update(env or {})
-        process = subprocess.Popen(
-            [sys.executable, "-m", "kappa", "agent"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=pod_env,
-            cwd=tmp_path,
+        pod_env = pod_environment(
+            path="/usr/local/bin:/usr/bin:/bin",
+            home=tmp_path,
+            runtime=node_runtime.name,
+            handler=handler,
+            task_root=task_root,
+            bootstrap=node_runtime.bootstrap,
+            settings=settings,
         )
-        agent = Agent(process, termination_log)
-        started.append(agent)
-        agent.start_reading()
-        agent.port = int(agent.wait_for(LISTENING.pattern).group(1))
-        if wait_ready:
-            agent.wait_for("kappa-agent: ready")
-        return agent
+        pod_env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{node_runtime.name}"
+        pod_env.update(env or {})
+        return launch_agent(pod_env, wait_ready=wait_ready, timeout=30)
 
-    yield start
-    for agent in started:
-        agent.stop()
+    return start

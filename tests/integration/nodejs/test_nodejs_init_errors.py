@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.nodejs.harness import StartAgent
+from tests.integration.agent.agent_harness import StartAgent
 
 pytestmark = pytest.mark.timeout(60, func_only=True)
 
 
 def init_error(start_agent: StartAgent, handler: str) -> dict[str, str]:
     agent = start_agent(handler, wait_ready=False)
-    assert agent.exit_status() == 1
+    assert agent.exit_status(timeout=30) == 1
     assert "kappa-agent: ready" not in agent.output()
     return agent.termination_message()
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.nodejs.harness import FUNCTION_ARN, NodeRuntime, Reply, StartAgent
+from tests.integration.agent.agent_harness import FUNCTION_ARN, Reply, StartAgent
+from tests.integration.nodejs.harness import NodeRuntime
 
 # The first test of a session may wait minutes for the runtime's build (a
 # fixture); the time limit is on the test itself.
