@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,44 +77,43 @@ def kappa_crds(cluster: Cluster) -> list[str]:
     return names
 
 
-class OperatorProcess:
-    """`kappa operator` running against the cluster, as a process of this session.
+class Operator:
+    """Kappa's operator as installed in the cluster from deploy/operator.yaml."""
 
-    (The Helm chart runs it in-cluster; here it runs beside the tests so that
-    its log is at hand, and a test can restart it.)
-    """
+    SELECTOR = "app.kubernetes.io/name=kappa,app.kubernetes.io/component=operator"
 
-    def __init__(self, kubeconfig: Path, log: Path) -> None:
-        self.log = log
-        self._env = {**os.environ, "KUBECONFIG": str(kubeconfig), "KAPPA_LOG_LEVEL": "INFO"}
-        self._process: subprocess.Popen[bytes] | None = None
+    def __init__(self, kubectl: list[str]) -> None:
+        self._kubectl = [*kubectl, "-n", "kappa-system"]
 
-    def start(self) -> None:
-        with self.log.open("a") as out:
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "kappa", "operator"],
-                env=self._env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+    def _run(self, *args: str) -> str:
+        done = subprocess.run([*self._kubectl, *args], check=True, capture_output=True, text=True)
+        return done.stdout
+
+    def install(self) -> None:
+        """Apply the manifests and restart, so a freshly imported image is the one that runs."""
+        subprocess.run(
+            [*self._kubectl, "apply", "-f", str(REPO / "deploy/operator.yaml")], check=True
+        )
+        self._run("rollout", "restart", "deployment/kappa-operator")
+        self._run("rollout", "status", "deployment/kappa-operator", "--timeout=180s")
 
     def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            self._process.wait(timeout=30)
-            self._process = None
+        self._run("scale", "deployment/kappa-operator", "--replicas=0")
+        self._run("wait", "--for=delete", "pod", "-l", self.SELECTOR, "--timeout=120s")
+
+    def start(self) -> None:
+        self._run("scale", "deployment/kappa-operator", "--replicas=1")
+        self._run("rollout", "status", "deployment/kappa-operator", "--timeout=180s")
+
+    def logs(self) -> str:
+        return self._run("logs", "-l", self.SELECTOR, "--tail=200")
 
 
 @pytest.fixture(scope="session")
-def operator(
-    cluster: Cluster, kappa_crds: list[str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(
-        cluster.kubeconfig, tmp_path_factory.mktemp("operator") / "operator.log"
-    )
-    process.start()
-    yield process
-    process.stop()
+def operator(cluster: Cluster, kappa_crds: list[str]) -> Operator:
+    installed = Operator(_kubectl(cluster))
+    installed.install()
+    return installed
 
 
 def _kubectl(cluster: Cluster) -> list[str]:

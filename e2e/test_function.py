@@ -17,7 +17,7 @@ import pytest
 from kubernetes import client
 
 from e2e.cluster import Cluster
-from e2e.conftest import OperatorProcess
+from e2e.conftest import Operator
 
 GROUP, VERSION, PLURAL = "kappa.dev", "v1alpha1", "functions"
 
@@ -47,9 +47,7 @@ def function(
 
 
 @pytest.fixture
-def functions(
-    api: client.ApiClient, namespace: str, operator: OperatorProcess
-) -> client.CustomObjectsApi:
+def functions(api: client.ApiClient, namespace: str, operator: Operator) -> client.CustomObjectsApi:
     return client.CustomObjectsApi(api)
 
 
@@ -258,7 +256,7 @@ def test_operator_restart_converges_without_duplicate_or_orphan_pods(
     functions: client.CustomObjectsApi,
     core: client.CoreV1Api,
     namespace: str,
-    operator: OperatorProcess,
+    operator: Operator,
 ) -> None:
     functions.create_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, function("steady", concurrency={"provisioned": 2})

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import kopf
 
@@ -43,7 +43,7 @@ class State:
     settings: Settings
     wakeups: dict[Key, asyncio.Event] = field(default_factory=dict)
     expected: dict[Key, dict[str, tuple[str, datetime]]] = field(default_factory=dict)
-    reported_failures: set[str] = field(default_factory=set)
+    reported_failures: dict[Key, set[str]] = field(default_factory=dict)
     bodies: dict[Key, dict[str, Any]] = field(default_factory=dict)
     tasks: dict[Key, "asyncio.Task[None]"] = field(default_factory=dict)
 
@@ -89,6 +89,7 @@ def register(state: State) -> None:
             if task := state.tasks.pop(key, None):
                 task.cancel()
             state.bodies.pop(key, None)
+            state.reported_failures.pop(key, None)
             return
         state.bodies[key] = dict(body)
         if key not in state.tasks:
@@ -177,17 +178,21 @@ async def reconcile(
         state.expected.setdefault(key, {})[pod_name] = (desired.revision, now)
         await state.objects.create_pod(manifest)
     if decision.create:
-        kopf.info(
-            cast("kopf.Body", body),
+        await state.objects.post_event(
+            body,
             reason="PodsCreated",
             message=f"created {decision.create} pod(s) of revision {desired.revision}",
         )
+    # Each failed pod is reported once; names of pods that are gone are forgotten.
+    reported = state.reported_failures.setdefault(key, set())
+    reported &= {p.name for p in pods}
     for failed in pods:
-        if failed.failure and failed.name not in state.reported_failures:
-            state.reported_failures.add(failed.name)
-            kopf.warn(
-                cast("kopf.Body", body),
+        if failed.failure and failed.name not in reported:
+            reported.add(failed.name)
+            await state.objects.post_event(
+                body,
                 reason="InitError",
+                warning=True,
                 message=f"{failed.name}: {failed.failure.error_type}: {failed.failure.message}",
             )
 

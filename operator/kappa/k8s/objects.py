@@ -7,7 +7,8 @@ kubernetes client is synchronous, so calls run in a worker thread.
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
@@ -54,6 +55,34 @@ class Objects:
                 return None
             raise
         return sorted({**(found.data or {}), **(found.binary_data or {})})
+
+    async def post_event(
+        self, body: Mapping[str, Any], *, reason: str, message: str, warning: bool = False
+    ) -> None:
+        """Record an Event on a Function, as `kubectl describe function` shows it."""
+        meta = body["metadata"]
+        now = datetime.now(UTC)
+        event = {
+            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+            "involvedObject": {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "Function",
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta["uid"],
+            },
+            "reason": reason,
+            "message": message[:1024],
+            "type": "Warning" if warning else "Normal",
+            "source": {"component": "kappa-operator"},
+            "firstTimestamp": now.isoformat(),
+            "lastTimestamp": now.isoformat(),
+            "count": 1,
+        }
+        # The client takes plain manifests; its type hints only know its models.
+        await asyncio.to_thread(
+            self._core.create_namespaced_event, meta["namespace"], cast("Any", event)
+        )
 
     async def patch_function_status(
         self, namespace: str, name: str, status: Mapping[str, Any]
