@@ -30,13 +30,12 @@ example: ## apply examples/hello-python, wait for Ready and invoke it once
 	  echo "invoking hello-python at $$ip:8080/invoke:" && \
 	  curl -sS --fail-with-body -X POST "http://$$ip:8080/invoke" -d '{"name": "Kappa"}' && echo
 
-$(PY): pyproject.toml
+$(PY): pyproject.toml constraints.txt | deps
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	@touch $(PY)
 
-venv: $(PY) ## the Python environment (.venv) with kappa and its dev tools
+venv: $(PY) ## the Python environment (.venv) with kappa and its dev tools, pinned by constraints.txt
 
 deps: ## Debian packages the cluster and image builds need (once per machine)
 	e2e/local/deps.sh

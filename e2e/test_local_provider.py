@@ -5,6 +5,7 @@ or state file of its own behind. These run last (marker `teardown`)."""
 from __future__ import annotations
 
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -42,14 +43,29 @@ def our_processes(state_dir: Path) -> list[str]:
     return found
 
 
-def our_mounts(netns: set[str]) -> list[str]:
+def our_mounts() -> list[str]:
+    """Mount points under our directories (pods' netns included) or in /run/netns/cni-*."""
     points = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
-    return [p for p in points if p.startswith((VARDIR, RUNDIR)) or p in netns]
+    return [p for p in points if p.startswith((VARDIR, RUNDIR, "/run/netns/cni-"))]
+
+
+def netns_mounts() -> list[str]:
+    """Network namespaces held by mounts (fstype nsfs), i.e. pods' sandboxes."""
+    found = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        fstype = fields[fields.index("-") + 1]
+        if fstype == "nsfs" and "net:" in fields[3]:
+            found.append(fields[4])
+    return found
 
 
 def iptables_rules() -> list[str]:
-    out = subprocess.run(["iptables-save"], check=True, capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if "KUBE-" in line or "CNI-" in line]
+    rules = []
+    for family in ("iptables-save", "ip6tables-save"):
+        out = subprocess.run([family], check=True, capture_output=True, text=True).stdout
+        rules += [line for line in out.splitlines() if "KUBE-" in line or "CNI-" in line]
+    return rules
 
 
 def pod_cgroups() -> list[Path]:
@@ -118,13 +134,36 @@ def test_kwok_adds_simulated_nodes_that_run_only_pods_tolerating_them(
 
 
 @pytest.mark.teardown
-def test_cluster_down_leaves_nothing_of_its_own_behind(local: Cluster) -> None:
+def test_cluster_down_leaves_nothing_of_its_own_behind(
+    local: Cluster, core: client.CoreV1Api
+) -> None:
     state = local.repo / ".local-cluster"
-    # Precondition: the cluster made all the kinds of things down must remove.
-    netns = {str(p) for p in Path("/run/netns").glob("cni-*")}
+    # Precondition: a running pod, so the cluster holds every kind of thing down
+    # must remove (its netns, mounts, cgroups, CNI rules, shim).
+    sleeper = client.V1Pod(
+        metadata=client.V1ObjectMeta(name=f"teardown-{uuid.uuid4().hex[:6]}"),
+        spec=client.V1PodSpec(
+            containers=[
+                client.V1Container(
+                    name="main",
+                    image="kappa.local/base:dev",
+                    image_pull_policy="Never",
+                    command=["sleep", "3600"],
+                )
+            ]
+        ),
+    )
+    core.create_namespaced_pod("default", sleeper)
+    Cluster.wait(
+        lambda: (
+            core.read_namespaced_pod(sleeper.metadata.name, "default").status.phase == "Running"
+        ),
+        "the sleeper pod Running",
+        120,
+    )
     assert our_processes(state)
-    assert our_mounts(netns)
-    assert netns
+    assert our_mounts()
+    assert [m for m in netns_mounts() if m.startswith(RUNDIR)]
     assert bridge_exists()
     assert iptables_rules()
     assert pod_cgroups()
@@ -132,8 +171,8 @@ def test_cluster_down_leaves_nothing_of_its_own_behind(local: Cluster) -> None:
     subprocess.run([str(local.repo / "e2e/local/cluster-down.sh")], check=True)
 
     assert our_processes(state) == []
-    assert our_mounts(netns) == []
-    assert [ns for ns in netns if Path(ns).exists()] == []
+    assert our_mounts() == []
+    assert [m for m in netns_mounts() if m.startswith((RUNDIR, "/run/netns/cni-"))] == []
     assert not bridge_exists()
     assert pod_cgroups() == []
     assert stale_shim_sockets() == []

@@ -34,12 +34,15 @@ else
     rootfs=$cache/debootstrap/bookworm
     if [ ! -x "$rootfs/bin/sh" ]; then
       log "debootstrapping Debian bookworm into $rootfs (once per machine)"
-      rm -rf "$rootfs.tmp"
+      # A debootstrap killed midway may leave proc/sys mounted in its tree.
+      findmnt -rno TARGET | grep -F "$rootfs.tmp/" | sort -r | xargs -r -n1 umount -l
+      rm -rf --one-file-system "$rootfs.tmp"
       debootstrap --variant=minbase bookworm "$rootfs.tmp" http://deb.debian.org/debian >&2
       mv "$rootfs.tmp" "$rootfs"
     fi
     log "committing $base"
     tarball=$(mktemp --suffix=.tar)
+    trap 'rm -f "$tarball"' EXIT
     # Leave out what is host-specific or regenerated in every container.
     tar -C "$rootfs" --exclude=./proc/* --exclude=./sys/* --exclude=./dev/* \
       --exclude=./var/cache/apt/archives/*.deb -cf "$tarball" .

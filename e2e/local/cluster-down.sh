@@ -9,9 +9,24 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
-quiet=0
-[ "${1:-}" = --quiet ] && quiet=1
+quiet=0 force=0
+for arg in "$@"; do
+  case $arg in
+    --quiet) quiet=1 ;;
+    --force) force=1 ;;  # take down a cluster another checkout brought up
+    *) die "unknown argument $arg (usage: cluster-down.sh [--quiet] [--force])" ;;
+  esac
+done
 say() { [ $quiet = 1 ] || log "$@"; }
+
+owner=$(cat "$RUNDIR/owner" 2>/dev/null || true)
+if [ -n "$owner" ] && [ "$owner" != "$STATE" ] && [ $force = 0 ]; then
+  for c in containerd etcd kube-apiserver kubelet; do
+    if pid_alive "$c"; then
+      die "the running local cluster belongs to $owner; run its cluster-down (or this one with --force)"
+    fi
+  done
+fi
 
 # Network namespaces of our sandboxes, read while containerd still answers.
 netns_list=$(mktemp)
@@ -61,8 +76,20 @@ if [ -d /run/containerd/s ]; then
   done
   rmdir /run/containerd/s /run/containerd 2>/dev/null
 fi
-# Processes left by an earlier cluster whose pid files are gone.
-pkill -KILL -f "$VARDIR|$RUNDIR|$STATE/" 2>/dev/null
+# Processes left by an earlier cluster whose pid files are gone: those whose
+# command line names our directories (fixed strings, not patterns), except
+# this script's own ancestry.
+for cmdline in /proc/[0-9]*/cmdline; do
+  pid=${cmdline#/proc/}; pid=${pid%/cmdline}
+  [ "$pid" = $$ ] || [ "$pid" = "$PPID" ] && continue
+  argv=$(tr '\0' ' ' <"$cmdline" 2>/dev/null) || continue
+  case $argv in
+    *cluster-down.sh*|*cluster-up.sh*|*pytest*) continue ;;
+  esac
+  for dir in "$VARDIR" "$RUNDIR" "$STATE/"; do
+    if [[ $argv == *"$dir"* ]]; then kill -KILL "$pid" 2>/dev/null; break; fi
+  done
+done
 sleep 0.2
 
 # Mounts under our directories (deepest first), then the sandboxes' netns.
@@ -93,13 +120,16 @@ if ip link show "$BRIDGE" >/dev/null 2>&1; then
   ip link delete "$BRIDGE"
 fi
 
-# iptables: kube-proxy's KUBE-* chains and the CNI plugins' CNI-* chains.
-for table in nat filter mangle; do
-  if iptables-save -t "$table" 2>/dev/null | grep -qE 'KUBE-|CNI-'; then
-    say "removing KUBE-/CNI- rules from iptables table $table"
-    # Restoring a table replaces it whole: every other rule is kept as saved.
-    iptables-save -t "$table" | grep -vE 'KUBE-|CNI-' | iptables-restore -T "$table"
-  fi
+# iptables (IPv4 and IPv6): kube-proxy's KUBE-* chains and the CNI plugins' CNI-* chains.
+for family in iptables ip6tables; do
+  command -v "$family-save" >/dev/null || continue
+  for table in nat filter mangle; do
+    if "$family-save" -t "$table" 2>/dev/null | grep -qE 'KUBE-|CNI-'; then
+      say "removing KUBE-/CNI- rules from $family table $table"
+      # Restoring a table replaces it whole: every other rule is kept as saved.
+      "$family-save" -t "$table" | grep -vE 'KUBE-|CNI-' | "$family-restore" -T "$table"
+    fi
+  done
 done
 
 if [ -f "$RUNDIR/sysctl.saved" ]; then

@@ -81,6 +81,16 @@ wait_for() {
   done
 }
 
+# --- kernel: bridged pod traffic must pass iptables (kube-proxy), overlayfs --
+for module in br_netfilter overlay; do
+  if ! grep -qw "$module" /proc/modules 2>/dev/null && command -v modprobe >/dev/null; then
+    modprobe "$module" 2>/dev/null || true  # built in on some kernels: checked below
+  fi
+done
+[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] ||
+  die "no /proc/sys/net/bridge: the kernel needs br_netfilter (modprobe br_netfilter)"
+grep -qw overlay /proc/filesystems || die "no overlay filesystem: the kernel needs overlayfs"
+
 # --- host network: a bridge that carries the node IP and the pod network ----
 if [ ! -f "$RUNDIR/sysctl.saved" ]; then
   for k in net/ipv4/ip_forward net/bridge/bridge-nf-call-iptables; do
@@ -135,6 +145,9 @@ state = "$RUNDIR/containerd"
   # oom_score_adj (the kubelet asks -998 for sandboxes) then fails every pod.
   # Clamp requests at containerd's own score instead.
   restrict_oom_score_adj = $restrict_oom
+  # Pods' network namespaces under our state dir, so cluster-down finds them
+  # even when containerd is gone.
+  netns_mounts_under_state_dir = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"

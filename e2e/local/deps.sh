@@ -12,7 +12,7 @@ declare -A need=(
   [openssl]=openssl [curl]=curl [ip]=iproute2 [nsenter]=util-linux [unshare]=util-linux
   # Integration tests: the pause binary (static), aws-lambda-ric's native build (node-gyp).
   [gcc]=gcc [g++]=g++ [make]=make [cmake]=cmake [autoreconf]=autoconf [automake]=automake
-  [libtoolize]=libtool
+  [libtoolize]=libtool [modprobe]=kmod
 )
 missing=()
 for cmd in "${!need[@]}"; do
@@ -20,6 +20,8 @@ for cmd in "${!need[@]}"; do
 done
 [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing+=(libc6-dev)
+# `python3 -m venv` on Debian's python3 needs python3-venv.
+python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   echo "[deps] installing: ${missing[*]}" >&2

@@ -2,24 +2,15 @@
 
 Wiring only. Each component is one subcommand of one executable so that a
 single image can run the operator, the gateway and the in-pod agent.
-Components that do not exist yet say so and exit non-zero instead of
-pretending to start.
 """
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from kappa import __version__
 
-# Exit status for a subcommand that is not built yet; 2 is argparse's own
-# "usage error" status, the closest conventional meaning.
-EXIT_NOT_IMPLEMENTED = 2
-
-_PENDING_COMPONENTS = {
-    "gateway": "serve the HTTP trigger and the Lambda Invoke API",
-}
+_GATEWAY_SUMMARY = "serve the HTTP trigger and the Lambda Invoke API"
 _OPERATOR_SUMMARY = "reconcile Function objects into pods (kopf; uses KUBECONFIG or in-cluster)"
 _AGENT_SUMMARY = "serve the Lambda Runtime API and /invoke inside a function pod"
 
@@ -33,8 +24,13 @@ def _build_parser() -> argparse.ArgumentParser:
         description="AWS-Lambda-style functions on Kubernetes.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, summary in _PENDING_COMPONENTS.items():
-        commands.add_parser(name, help=summary, description=summary)
+    gateway = commands.add_parser("gateway", help=_GATEWAY_SUMMARY, description=_GATEWAY_SUMMARY)
+    gateway.add_argument(
+        "--registry",
+        type=Path,
+        metavar="FILE",
+        help="serve the Functions and pods listed in this JSON file (re-read when it changes)",
+    )
     commands.add_parser("agent", help=_AGENT_SUMMARY, description=_AGENT_SUMMARY)
     commands.add_parser("operator", help=_OPERATOR_SUMMARY, description=_OPERATOR_SUMMARY)
     crds = commands.add_parser(
@@ -69,8 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kappa.controller.main import main as operator_main  # noqa: PLC0415
 
         return operator_main()
-    print(f"not implemented yet: {command}", file=sys.stderr)
-    return EXIT_NOT_IMPLEMENTED
+    # The gateway is the only command left.
+    from kappa.gateway.app import main as gateway_main  # noqa: PLC0415
+
+    registry: Path | None = args.registry
+    return gateway_main(registry)
 
 
 def _crds(out: Path | None) -> int:

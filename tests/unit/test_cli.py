@@ -32,19 +32,11 @@ def test_version_via_python_dash_m_prints_the_package_version(tmp_path: Path) ->
     assert result.stdout == f"{kappa.__version__}\n"
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        pytest.param("gateway", id="gateway"),
-    ],
-)
-def test_unbuilt_component_says_so_and_fails(
-    command: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert cli.main([command]) == cli.EXIT_NOT_IMPLEMENTED
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err == f"not implemented yet: {command}\n"
+def test_gateway_help_names_the_registry_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as excinfo:
+        cli.main(["gateway", "--help"])
+    assert excinfo.value.code == 0
+    assert "--registry FILE" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,472 @@
+"""The gateway process: the Lambda Invoke API, the HTTP trigger and the probes, on aiohttp.
+
+Routes::
+
+    POST /2015-03-31/functions/{FunctionName}/invocations   Invoke
+    GET  /2015-03-31/functions                              ListFunctions (Marker, MaxItems)
+    GET  /2015-03-31/functions/{FunctionName}               GetFunction
+    GET  /2016-08-19/account-settings                       GetAccountSettings
+    ANY  /fn/{namespace}/{name}[/{path}]                    HTTP trigger (payload 2.0)
+    GET  /healthz /readyz /metrics
+
+Every answer carries ``x-amzn-RequestId``: the request id the function sees
+(``context.aws_request_id``) and that the gateway's and agent's logs carry.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
+from typing import Any, Final
+
+import aiohttp
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from kappa.gateway import catalog
+from kappa.gateway.client_context import check_client_context
+from kappa.gateway.dispatch import AgentReply, Call, CapacityHook, Dispatcher
+from kappa.gateway.errors import (
+    GatewayError,
+    function_not_found,
+    invalid_parameter,
+    invalid_request_content,
+    request_too_large,
+)
+from kappa.gateway.events import HttpRequest, http_event, http_response
+from kappa.gateway.function_name import LATEST, function_arn, parse_function_name
+from kappa.gateway.metrics import GatewayMetrics, Outcome
+from kappa.gateway.registry import FunctionSpec, Registry, RegistryFileError, StaticRegistry
+from kappa.gateway.settings import GatewaySettings, SettingsError, load
+
+log = logging.getLogger("kappa.gateway")
+
+# Lambda's payload limits: 6 MB synchronous, 1 MB asynchronous (bytes, as Lambda counts them).
+MAX_SYNC_PAYLOAD: Final = 6 * 1024 * 1024
+MAX_ASYNC_PAYLOAD: Final = 1024 * 1024
+_INVOCATION_TYPES: Final = frozenset({"RequestResponse", "Event", "DryRun"})
+_LOG_TYPES: Final = frozenset({"None", "Tail"})
+_PASSED_HEADERS: Final = ("X-Amz-Client-Context", "X-Amzn-Trace-Id")
+_REGISTRY_POLL_SECONDS: Final = 0.5
+_HTTP_ERROR_MESSAGES: Final = {
+    404: "Not Found",
+    413: "Request Entity Too Large",
+    429: "Too Many Requests",
+}
+
+DISPATCHER: Final = web.AppKey("dispatcher", Dispatcher)
+Handler = Callable[[web.Request], Coroutine[Any, Any, web.StreamResponse]]
+
+
+class Gateway:
+    """The HTTP surface over a Dispatcher; one per process (tests may build several)."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        registry: Registry,
+        *,
+        capacity: CapacityHook | None = None,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.metrics = GatewayMetrics()
+        self._capacity = capacity
+        self._background: set[asyncio.Task[None]] = set()
+        self._dispatcher: Dispatcher | None = None
+        self.ready = False
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """The dispatcher, once the app has started."""
+        assert self._dispatcher is not None, "the gateway has not started"  # noqa: S101
+        return self._dispatcher
+
+    def app(self) -> web.Application:
+        """The aiohttp application."""
+        app = web.Application()
+        app.cleanup_ctx.append(self._lifetime)
+        functions = "/2015-03-31/functions"
+        app.router.add_post(functions + "/{function_name}/invocations", self.invoke)
+        for path in (functions, functions + "/"):
+            app.router.add_get(path, self.list_functions, allow_head=False)
+        app.router.add_get(functions + "/{function_name}", self.get_function, allow_head=False)
+        for path in ("/2016-08-19/account-settings", "/2016-08-19/account-settings/"):
+            app.router.add_get(path, self.account_settings, allow_head=False)
+        app.router.add_route("*", "/fn/{namespace}/{name}", self.http_trigger)
+        app.router.add_route("*", "/fn/{namespace}/{name}/{path:.*}", self.http_trigger)
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/readyz", self.readyz)
+        app.router.add_get("/metrics", self.prometheus)
+        return app
+
+    async def _lifetime(self, _app: web.Application) -> AsyncIterator[None]:
+        # One session for every call to agents: keep-alive connections, no per-request setup.
+        connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30, enable_cleanup_closed=True)
+        async with aiohttp.ClientSession(
+            connector=connector, skip_auto_headers=("User-Agent",), auto_decompress=False
+        ) as session:
+            self._dispatcher = Dispatcher(
+                self.registry, self.settings, session, self.metrics, capacity=self._capacity
+            )
+            self.ready = True
+            yield
+            self.ready = False
+            longest = max((s.timeout_seconds for s in self.registry.functions()), default=3.0)
+            if self._background:
+                await asyncio.wait(set(self._background), timeout=longest + 5)
+            await self._dispatcher.close(timeout=longest + self.settings.timeout_grace_seconds)
+
+    # -------------------------------------------------------------- Invoke API
+
+    async def invoke(self, request: web.Request) -> web.Response:
+        """``Invoke``: RequestResponse (200), Event (202), DryRun (204)."""
+        request_id = str(uuid.uuid4())
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        outcome = Outcome.CLIENT_ERROR
+        try:
+            spec = self._function(
+                request.match_info["function_name"], request.query.get("Qualifier")
+            )
+            headers = request.headers
+            invocation_type = headers.get("X-Amz-Invocation-Type", "RequestResponse")
+            if invocation_type not in _INVOCATION_TYPES:
+                raise invalid_parameter(
+                    f"Invalid InvocationType {invocation_type!r}: use RequestResponse, Event "
+                    "or DryRun."
+                )
+            log_type = headers.get("X-Amz-Log-Type", "None")
+            if log_type not in _LOG_TYPES:
+                raise invalid_parameter(f"Invalid LogType {log_type!r}: use None or Tail.")
+            if (client_context := headers.get("X-Amz-Client-Context")) is not None:
+                check_client_context(client_context)
+            limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
+            payload = await _read_body(request, limit)
+            _check_json(payload)
+            dispatcher = self.dispatcher
+            if invocation_type == "DryRun":
+                dispatcher.check(spec)
+                outcome = Outcome.SUCCESS
+                return web.Response(status=204, headers=_ids(request_id))
+            call = Call(
+                payload, request_id, {h: headers[h] for h in _PASSED_HEADERS if h in headers}
+            )
+            if invocation_type == "Event":
+                self._in_background(spec, call)
+                outcome = Outcome.ACCEPTED
+                return web.Response(status=202, headers=_ids(request_id))
+            reply = await dispatcher.invoke(spec, call)
+        except GatewayError as error:
+            if error.status == 429:  # noqa: PLR2004
+                outcome = Outcome.THROTTLED
+            elif error.status >= 500:  # noqa: PLR2004
+                outcome = Outcome.UPSTREAM_ERROR
+            log.info("%s: %s", request_id, error)
+            return _error_response(error, request_id)
+        finally:
+            self._count("invoke", outcome, loop.time() - started)
+        outcome = Outcome.FUNCTION_ERROR if reply.function_error else Outcome.SUCCESS
+        return _invoke_response(reply, request_id, tail=log_type == "Tail")
+
+    def _in_background(self, spec: FunctionSpec, call: Call) -> None:
+        # Not durable: the event lives in this process until it has run once. Durable
+        # delivery (NATS JetStream, retries, DLQ, destinations) is the async issue's.
+        # It runs through the same admission, routing and queue as a synchronous call.
+        task = asyncio.ensure_future(self._run_event(spec, call))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _run_event(self, spec: FunctionSpec, call: Call) -> None:
+        try:
+            reply = await self.dispatcher.invoke(spec, call)
+        except GatewayError as error:
+            log.warning("%s: async event of %s dropped: %s", call.request_id, spec.arn, error)
+            return
+        if reply.function_error:
+            log.info("%s: async event of %s ended in a function error", call.request_id, spec.arn)
+
+    def _function(self, function_name: str, qualifier: str | None) -> FunctionSpec:
+        ref = parse_function_name(function_name, qualifier)
+        spec = self.registry.function(ref.key)
+        if spec is None:
+            arn = function_arn(self.settings.region, ref.namespace, ref.name)
+            raise function_not_found(arn)
+        return spec
+
+    def _count(self, surface: str, outcome: Outcome, seconds: float) -> None:
+        self.metrics.invocations.labels(surface, outcome.value).inc()
+        self.metrics.duration.labels(surface).observe(seconds)
+
+    # ----------------------------------------------------------- read-only APIs
+
+    async def list_functions(self, request: web.Request) -> web.Response:
+        """``ListFunctions`` with ``Marker``/``MaxItems`` paging."""
+        request_id = str(uuid.uuid4())
+        try:
+            max_items = catalog.parse_max_items(request.query.get("MaxItems"))
+            page = catalog.list_page(
+                self.registry.functions(), request.query.get("Marker"), max_items
+            )
+        except GatewayError as error:
+            return _error_response(error, request_id)
+        return _json(catalog.list_functions(page), request_id)
+
+    async def get_function(self, request: web.Request) -> web.Response:
+        """``GetFunction``."""
+        request_id = str(uuid.uuid4())
+        try:
+            spec = self._function(
+                request.match_info["function_name"], request.query.get("Qualifier")
+            )
+        except GatewayError as error:
+            return _error_response(error, request_id)
+        return _json(catalog.get_function(spec), request_id)
+
+    async def account_settings(self, _request: web.Request) -> web.Response:
+        """``GetAccountSettings``."""
+        body = catalog.account_settings(
+            limit=self.settings.concurrency_limit,
+            reserved_total=self.registry.reserved_total(),
+            function_count=len(self.registry.functions()),
+        )
+        return _json(body, str(uuid.uuid4()))
+
+    # ---------------------------------------------------------------- HTTP trigger
+
+    async def http_trigger(self, request: web.Request) -> web.Response:
+        """``ANY /fn/{namespace}/{name}/{path}``: payload 2.0 event in, function URL rules out."""
+        request_id = str(uuid.uuid4())
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        outcome = Outcome.CLIENT_ERROR
+        try:
+            namespace = request.match_info["namespace"]
+            name = request.match_info["name"]
+            spec = self.registry.function((namespace, name))
+            if spec is None:
+                raise function_not_found(function_arn(self.settings.region, namespace, name))
+            body = await _read_body(request, MAX_SYNC_PAYLOAD)
+            event = http_event(
+                HttpRequest(
+                    method=request.method,
+                    path="/" + request.match_info.get("path", ""),
+                    raw_query=request.query_string,
+                    headers=list(request.headers.items()),
+                    body=body,
+                    source_ip=request.remote or "",
+                    protocol=f"HTTP/{request.version.major}.{request.version.minor}",
+                    request_id=request_id,
+                    time_epoch_ms=_wall_ms(),
+                    namespace=namespace,
+                    api_id=name,
+                )
+            )
+            payload = json.dumps(event).encode()
+            if len(payload) > MAX_SYNC_PAYLOAD:
+                raise request_too_large(MAX_SYNC_PAYLOAD)
+            call = Call(payload, request_id, {})
+            reply = await self.dispatcher.invoke(spec, call)
+        except GatewayError as error:
+            if error.status == 429:  # noqa: PLR2004
+                outcome = Outcome.THROTTLED
+            elif error.status >= 500:  # noqa: PLR2004
+                outcome = Outcome.UPSTREAM_ERROR
+            log.info("%s: %s", request_id, error)
+            return _http_error(error, request_id)
+        finally:
+            self._count("http", outcome, loop.time() - started)
+        outcome = Outcome.FUNCTION_ERROR if reply.function_error else Outcome.SUCCESS
+        answer = http_response(reply.body, function_error=reply.function_error is not None)
+        response = web.Response(status=answer.status, body=answer.body)
+        for header, value in answer.headers:
+            response.headers.add(header, value)
+        response.headers["x-amzn-RequestId"] = request_id
+        return response
+
+    # ---------------------------------------------------------------- probes
+
+    async def healthz(self, _request: web.Request) -> web.Response:
+        """200 while the process serves."""
+        return web.Response(text="ok\n")
+
+    async def readyz(self, _request: web.Request) -> web.Response:
+        """200 once started, 503 while stopping."""
+        if self.ready:
+            return web.Response(text="ready\n")
+        return web.Response(status=503, text="not ready\n")
+
+    async def prometheus(self, _request: web.Request) -> web.Response:
+        """Prometheus text exposition."""
+        response = web.Response(body=generate_latest(self.metrics.registry))
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return response
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    """The request body, or 413 past ``limit`` bytes (aiohttp discards the rest)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise request_too_large(limit)
+    chunks = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise request_too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _check_json(payload: bytes) -> None:
+    if not payload:
+        return
+    try:
+        json.loads(payload)
+    except ValueError as exc:
+        raise invalid_request_content(
+            f"Could not parse request body into json: {exc.__class__.__name__}: {exc}"
+        ) from None
+
+
+def _ids(request_id: str) -> dict[str, str]:
+    return {"x-amzn-RequestId": request_id}
+
+
+def _invoke_response(reply: AgentReply, request_id: str, *, tail: bool) -> web.Response:
+    response = web.Response(status=200, body=reply.body)
+    headers = response.headers
+    headers["Content-Type"] = reply.content_type
+    headers["x-amzn-RequestId"] = request_id
+    headers["X-Amz-Executed-Version"] = LATEST
+    if reply.function_error:
+        headers["X-Amz-Function-Error"] = reply.function_error
+    if tail and reply.log_result is not None:
+        headers["X-Amz-Log-Result"] = reply.log_result
+    return response
+
+
+def _error_response(error: GatewayError, request_id: str) -> web.Response:
+    status, headers, body = error.render()
+    response = web.Response(status=status, body=body)
+    for header, value in headers:
+        response.headers[header] = value
+    response.headers["x-amzn-RequestId"] = request_id
+    return response
+
+
+def _http_error(error: GatewayError, request_id: str) -> web.Response:
+    """API Gateway's terse error bodies for the HTTP trigger."""
+    message = _HTTP_ERROR_MESSAGES.get(error.status, "Internal Server Error")
+    status = error.status if error.status < 500 else 502  # noqa: PLR2004
+    response = web.json_response({"message": message}, status=status)
+    for header, value in error.headers:
+        response.headers[header] = value
+    response.headers["x-amzn-RequestId"] = request_id
+    return response
+
+
+def _json(body: object, request_id: str) -> web.Response:
+    return web.json_response(body, headers=_ids(request_id))
+
+
+def _drop_client_protocol_errors(record: logging.LogRecord) -> bool:
+    """Keep aiohttp's tracebacks for malformed requests (header floods…) out of the log.
+
+    The caller got its 400 already; a traceback per hostile request would let anyone
+    flood the gateway's log.
+    """
+    error = record.exc_info[1] if record.exc_info else None
+    return not (isinstance(error, HttpProcessingError) and (error.code or 0) < 500)  # noqa: PLR2004
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+# ------------------------------------------------------------------ process
+
+
+def main(registry_file: Path | None = None) -> int:
+    """Run the gateway until SIGTERM/SIGINT; return the exit status."""
+    try:
+        settings = load()
+    except SettingsError as exc:
+        print(f"kappa gateway: invalid settings:\n{exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    # The gateway's own lines at the chosen level; libraries' (aiohttp logs every malformed
+    # request with a traceback at DEBUG) at WARNING, so hostile callers cannot flood the log.
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="[%(levelname)s]\t%(asctime)s\tkappa-gateway: %(message)s",
+        stream=sys.stdout,
+    )
+    log.setLevel(settings.log_level)
+    logging.getLogger("aiohttp.server").addFilter(_drop_client_protocol_errors)
+    registry = StaticRegistry()
+    path = registry_file or settings.registry_file
+    if path is not None:
+        try:
+            registry.load(path, settings.region)
+        except RegistryFileError as exc:
+            log.error("%s", exc)  # noqa: TRY400 - the message says it all
+            return 2
+    return asyncio.run(_serve(settings, registry, path))
+
+
+async def _serve(settings: GatewaySettings, registry: StaticRegistry, path: Path | None) -> int:
+    gateway = Gateway(settings, registry)
+    # handler_cancellation: a caller that disconnects while queued leaves the queue.
+    runner = web.AppRunner(gateway.app(), access_log=None, handler_cancellation=True)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, backlog=1024)
+    await site.start()
+    for address in runner.addresses:
+        log.info("listening on %s:%s", address[0], address[1])
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    watcher = None if path is None else asyncio.ensure_future(_watch(registry, path, settings))
+    try:
+        await stop.wait()
+        log.info("stopping: finishing the invocations in flight")
+        gateway.ready = False
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        await runner.cleanup()
+    return 0
+
+
+async def _watch(registry: StaticRegistry, path: Path, settings: GatewaySettings) -> None:
+    """Re-read the registry file whenever it changes (StaticRegistry's stand-in for a watch)."""
+    seen = _stamp(path)
+    while True:
+        await asyncio.sleep(_REGISTRY_POLL_SECONDS)
+        stamp = _stamp(path)
+        if stamp == seen:
+            continue
+        seen = stamp
+        try:
+            registry.load(path, settings.region)
+        except RegistryFileError as exc:
+            log.warning("%s (keeping the previous registry)", exc)
+        else:
+            log.info("registry reloaded from %s", path)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)

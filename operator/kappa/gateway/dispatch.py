@@ -1,0 +1,377 @@
+"""One invocation from admission to the agent's answer: the gateway's imperative core.
+
+    admit (this gateway's counts) ─ throttle ──────────────────────────► 429
+      │ admit
+    a free slot? (FIFO: only when nobody waits) ─ yes ─► POST agent /invoke
+      │ no                                                  │ 429/503 (slot taken by
+    when_full ─ throttle (slots at their cap) ─► 429        │ another replica, pod not
+      │ wait                                                │ ready): hold the pod a
+    queue (bounded; capacity_wanted() at once) ─ full ─► 429│ moment, back to "a free slot?"
+      │ a slot is handed to the head: on release,           ▼
+      │ endpoint change, or a hold's end          answer (200, function error,
+      └─ waited too long ─► 429                   Sandbox.Timedout, 502 lost pod)
+
+A caller that goes away while queued leaves the queue at once. One that goes
+away during the call does not stop the function (an agent cannot abandon an
+invocation, as Lambda does not); the call to the agent is shielded and the
+slot is released when the agent answers, so the count stays true.
+"""
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+import aiohttp
+
+from kappa.gateway import admission
+from kappa.gateway.errors import GatewayError, ThrottleReason, service_error, too_many_requests
+from kappa.gateway.metrics import GatewayMetrics, ThrottleCause
+from kappa.gateway.registry import FunctionSpec, Registry
+from kappa.gateway.routing import FunctionKey, Lease, Pick, SlotTable
+from kappa.gateway.settings import GatewaySettings
+from kappa.gateway.waiters import QueueBounds, WaitQueue
+
+log = logging.getLogger("kappa.gateway")
+
+# Agent answers that mean "this pod cannot take it now; another may".
+_AGENT_BUSY: Final = frozenset({429, 503})
+# A pod that refused the connection is probably gone; try it again only after this.
+_UNREACHABLE_HOLD_SECONDS: Final = 1.0
+# X-Kappa-Deadline-Ms is the function timeout plus this: the agent's own timer (started
+# when the invocation reaches the runtime, Lambda's "Task timed out after N.NN seconds")
+# binds normally; the header binds only for a pod whose timeout is longer than the
+# Function's current one. The slack absorbs the hop and wall-clock skew between nodes.
+_DEADLINE_SLACK_SECONDS: Final = 0.25
+_CAUSE: Final = {
+    admission.RESERVED: ThrottleCause.RESERVED,
+    admission.CONCURRENT: ThrottleCause.CONCURRENCY,
+}
+
+
+class CapacityHook(Protocol):
+    """Told at once when an invocation has to wait for a slot (the autoscaler plugs in)."""
+
+    def capacity_wanted(self, function: FunctionKey) -> None:
+        """``function`` needs more slots than it has."""
+        ...
+
+
+class CountingCapacityHook:
+    """The hook until the autoscaler exists: a metric and a debug line."""
+
+    def __init__(self, metrics: GatewayMetrics) -> None:
+        self._metrics = metrics
+
+    def capacity_wanted(self, function: FunctionKey) -> None:
+        """Count the request."""
+        self._metrics.capacity_requests.inc()
+        log.debug("capacity wanted for %s/%s", *function)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentReply:
+    """The agent's answer to one invocation."""
+
+    body: bytes
+    content_type: str
+    function_error: str | None
+    log_result: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What to send to the agent."""
+
+    payload: bytes
+    request_id: str
+    headers: Mapping[str, str]  # passed through: client context, trace id, cognito identity
+
+
+class _AgentBusyError(Exception):
+    """The agent had no free slot (or was not ready): try elsewhere."""
+
+
+class Dispatcher:
+    """Admission, slot routing, per-function wait queues and the calls to agents."""
+
+    def __init__(  # noqa: PLR0913 - collaborators, injected
+        self,
+        registry: Registry,
+        settings: GatewaySettings,
+        session: aiohttp.ClientSession,
+        metrics: GatewayMetrics,
+        *,
+        capacity: CapacityHook | None = None,
+        pick: Pick | None = None,
+    ) -> None:
+        self._registry = registry
+        self._settings = settings
+        self._session = session
+        self._metrics = metrics
+        self._capacity = capacity or CountingCapacityHook(metrics)
+        self._table = SlotTable(pick or random.choice)
+        self._bounds = QueueBounds(settings.queue_max_waiters, settings.queue_max_wait_seconds)
+        self._queues: dict[FunctionKey, WaitQueue[asyncio.Future[Lease]]] = {}
+        self._timers: dict[FunctionKey, asyncio.TimerHandle] = {}
+        self._unreserved_in_flight = 0
+        self._calls: set[asyncio.Task[AgentReply]] = set()
+        registry.subscribe(self._endpoints_changed)
+
+    @property
+    def in_flight(self) -> int:
+        """Invocations this gateway has running on agents."""
+        return self._table.total
+
+    def check(self, spec: FunctionSpec) -> None:
+        """Raise the 429 that an invocation of ``spec`` would get now (DryRun)."""
+        decision = self._admit(spec)
+        if isinstance(decision, admission.Throttle):
+            raise self._throttle(decision.reason, _CAUSE[decision.reason], decision.message)
+
+    async def invoke(self, spec: FunctionSpec, call: Call) -> AgentReply:
+        """Run ``call`` on a slot of ``spec``; raise GatewayError for 429s and lost pods."""
+        self.check(spec)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._bounds.max_wait
+        while True:
+            lease = await self._acquire(spec, deadline)
+            task = asyncio.ensure_future(self._call_agent(spec, lease, call))
+            self._calls.add(task)
+            task.add_done_callback(self._call_done)
+            try:
+                return await asyncio.shield(task)
+            except _AgentBusyError:
+                continue
+
+    async def close(self, timeout: float) -> None:
+        """Let calls in flight finish (up to ``timeout`` seconds), then cancel the rest."""
+        if self._calls:
+            _, pending = await asyncio.wait(set(self._calls), timeout=timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+
+    # ---------------------------------------------------------------- admission
+
+    def _admit(self, spec: FunctionSpec) -> admission.Admit | admission.Throttle:
+        limits = admission.Limits(
+            cluster=self._settings.concurrency_limit,
+            reserved_total=self._registry.reserved_total(),
+        )
+        load = admission.Load(
+            cluster=self._table.total,
+            unreserved=self._unreserved_in_flight,
+            function=self._table.in_flight(spec.key),
+        )
+        return admission.admit(reserved=spec.reserved, load=load, limits=limits)
+
+    def _throttle(self, reason: ThrottleReason, cause: ThrottleCause, message: str) -> GatewayError:
+        self._metrics.throttles.labels(cause.value).inc()
+        return too_many_requests(
+            reason, message, retry_after_seconds=self._settings.retry_after_seconds
+        )
+
+    # ------------------------------------------------------------------ routing
+
+    def _take(self, spec: FunctionSpec, now: float) -> Lease | None:
+        if spec.reserved is not None and self._table.in_flight(spec.key) >= spec.reserved:
+            return None
+        lease = self._table.acquire(spec.key, self._registry.endpoints(spec.key), now)
+        if lease is not None:
+            self._metrics.concurrent.inc()
+            if spec.reserved is None:
+                self._unreserved_in_flight += 1
+        return lease
+
+    def _release(self, spec: FunctionSpec, lease: Lease, *, hold_until: float | None) -> None:
+        if hold_until is None:
+            self._table.release(lease)
+        else:
+            self._table.hold(lease, hold_until)
+        self._metrics.concurrent.dec()
+        if spec.reserved is None:
+            self._unreserved_in_flight -= 1
+        self._pump(spec.key)
+
+    async def _acquire(self, spec: FunctionSpec, deadline: float) -> Lease:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        queue = self._queues.get(spec.key)
+        if not queue and (lease := self._take(spec, now)) is not None:
+            return lease
+        decision = admission.when_full(
+            reserved=spec.reserved,
+            function_slots=sum(
+                endpoint.slots
+                for endpoint in self._registry.endpoints(spec.key)
+                if endpoint.ready and not endpoint.terminating
+            ),
+            cluster_slots=self._registry.cluster_slots(),
+            cluster_limit=self._settings.concurrency_limit,
+        )
+        if isinstance(decision, admission.Throttle):
+            raise self._throttle(decision.reason, _CAUSE[decision.reason], decision.message)
+        if queue is None:
+            queue = self._queues[spec.key] = WaitQueue(self._bounds)
+        waiter: asyncio.Future[Lease] = loop.create_future()
+        if now >= deadline or not queue.push(waiter, now):
+            raise self._throttle(
+                admission.CONCURRENT,
+                ThrottleCause.QUEUE_FULL,
+                "Too many invocations are waiting for this function's capacity.",
+            )
+        self._metrics.queued.inc()
+        self._capacity.capacity_wanted(spec.key)
+        self._pump(spec.key)
+        try:
+            return await asyncio.wait_for(waiter, deadline - now)
+        except TimeoutError:
+            raise self._throttle(
+                admission.CONCURRENT,
+                ThrottleCause.QUEUE_TIMEOUT,
+                "No capacity became free for this function in time.",
+            ) from None
+        except asyncio.CancelledError:
+            # The caller went away; a slot handed over at that very moment goes back.
+            if waiter.done() and not waiter.cancelled():
+                self._release(spec, waiter.result(), hold_until=None)
+            raise
+        finally:
+            queue.remove(waiter)
+            self._metrics.queued.dec()
+            self._metrics.queue_wait.observe(loop.time() - now)
+            self._forget_queue(spec.key)
+
+    def _pump(self, key: FunctionKey) -> None:
+        """Hand free slots of ``key`` to its waiters, oldest first."""
+        queue = self._queues.get(key)
+        if not queue:
+            return
+        spec = self._registry.function(key)
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while (head := queue.head()) is not None:
+            if head.done():  # timed out or cancelled, not yet removed by its owner
+                queue.remove(head)
+                continue
+            lease = None if spec is None else self._take(spec, now)
+            if lease is None:
+                break
+            queue.remove(head)
+            head.set_result(lease)
+        if queue and key not in self._timers:
+            hold_end = self._table.next_hold_end(key, now)
+            if hold_end is not None:
+                self._timers[key] = loop.call_at(hold_end, self._hold_ended, key)
+
+    def _hold_ended(self, key: FunctionKey) -> None:
+        self._timers.pop(key, None)
+        self._pump(key)
+
+    def _forget_queue(self, key: FunctionKey) -> None:
+        queue = self._queues.get(key)
+        if queue is not None and not queue:
+            del self._queues[key]
+            timer = self._timers.pop(key, None)
+            if timer is not None:
+                timer.cancel()
+
+    def _endpoints_changed(self, key: FunctionKey) -> None:
+        self._table.forget_holds(key, {e.pod for e in self._registry.endpoints(key)})
+        self._pump(key)
+
+    # ------------------------------------------------------------- agent call
+
+    async def _call_agent(self, spec: FunctionSpec, lease: Lease, call: Call) -> AgentReply:
+        """POST the invocation to the leased pod; the lease is given back however it ends."""
+        loop = asyncio.get_running_loop()
+        hold_until: float | None = None
+        timeout = spec.timeout_seconds
+        headers = {
+            **call.headers,
+            "Content-Type": "application/json",
+            "X-Kappa-Request-Id": call.request_id,
+            "X-Kappa-Deadline-Ms": str(
+                time.time_ns() // 1_000_000 + round((timeout + _DEADLINE_SLACK_SECONDS) * 1000)
+            ),
+        }
+        try:
+            async with self._session.post(
+                f"http://{lease.address}/invoke",
+                data=call.payload,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=timeout + self._settings.timeout_grace_seconds),
+            ) as response:
+                body = await response.read()
+                if response.status in _AGENT_BUSY:
+                    self._metrics.agent_busy.inc()
+                    hold_until = loop.time() + self._settings.busy_backoff_seconds
+                    log.debug(
+                        "%s: pod %s answered %s; trying again",
+                        call.request_id, lease.pod, response.status,
+                    )  # fmt: skip
+                    raise _AgentBusyError
+                if response.status != 200:  # noqa: PLR2004
+                    raise _agent_refusal(response.status, body)
+                if "x-kappa-init-duration-ms" in response.headers:
+                    self._metrics.cold_starts.inc()
+                return AgentReply(
+                    body=body,
+                    content_type=response.headers.get("Content-Type", "application/json"),
+                    function_error=response.headers.get("X-Amz-Function-Error"),
+                    log_result=response.headers.get("X-Amz-Log-Result"),
+                )
+        except aiohttp.ClientConnectorError as exc:
+            # Nothing was sent: the pod is gone or not listening; another may take it.
+            log.warning("%s: pod %s unreachable: %s", call.request_id, lease.pod, exc)
+            hold_until = loop.time() + _UNREACHABLE_HOLD_SECONDS
+            raise _AgentBusyError from None
+        except TimeoutError:
+            log.warning("%s: pod %s did not answer in time", call.request_id, lease.pod)
+            return _timed_out(call.request_id, timeout)
+        except aiohttp.ClientError as exc:
+            log.warning("%s: lost pod %s mid-invocation: %s", call.request_id, lease.pod, exc)
+            raise service_error(
+                f"The function's pod went away during the invocation ({exc.__class__.__name__});"
+                " it may or may not have run.",
+                status=502,
+            ) from None
+        finally:
+            self._release(spec, lease, hold_until=hold_until)
+
+    def _call_done(self, task: asyncio.Task[AgentReply]) -> None:
+        self._calls.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a caller that went away leaves it unread
+
+
+def _agent_refusal(status: int, body: bytes) -> GatewayError:
+    """The agent refused the request itself (bad client context, too large): pass it on."""
+    try:
+        parsed = json.loads(body)
+        error_type = str(parsed.get("errorType", "ServiceException"))
+        message = str(parsed.get("errorMessage", ""))
+    except (ValueError, AttributeError):
+        error_type, message = "ServiceException", body[:200].decode("utf-8", "replace")
+    if status < 500:  # noqa: PLR2004
+        return GatewayError(status, error_type, {"Type": "User", "message": message})
+    return service_error(f"The function's agent failed: {error_type}: {message}", status=502)
+
+
+def _timed_out(request_id: str, timeout: float) -> AgentReply:
+    """Lambda's timeout error, for an agent that did not end the call itself."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    body = {
+        "errorMessage": f"{stamp}Z {request_id} Task timed out after {timeout:.2f} seconds",
+        "errorType": "Sandbox.Timedout",
+    }
+    return AgentReply(json.dumps(body).encode(), "application/json", "Unhandled", None)

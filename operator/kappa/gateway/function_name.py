@@ -1,0 +1,111 @@
+"""Which Function an Invoke API ``FunctionName`` (and ``Qualifier``) names.
+
+Accepted forms, as Lambda's (the account field of an ARN is the namespace)::
+
+    name                                       → ("default", name)
+    namespace/name                             (boto3 sends it as namespace%2Fname)
+    arn:aws:lambda:<region>:<namespace>:function:<name>[:<qualifier>]
+    <namespace>:function:<name>[:<qualifier>]  (partial ARN)
+    name:<qualifier>
+
+Only ``$LATEST`` (or no qualifier) is served until versions and aliases exist.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from kappa.gateway.errors import GatewayError, invalid_parameter, not_found
+
+DEFAULT_NAMESPACE: Final = "default"
+LATEST: Final = "$LATEST"
+# Lambda's own bound on FunctionName (botocore's model: 1..256 characters).
+MAX_FUNCTION_NAME_LENGTH: Final = 256
+
+_LABEL: Final = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_QUALIFIER: Final = re.compile(r"\$LATEST|[a-zA-Z0-9_-]{1,128}")
+_ARN: Final = re.compile(
+    r"arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]*):(?P<namespace>[^:]+):function:"
+    r"(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?"
+)
+_PARTIAL_ARN: Final = re.compile(
+    r"(?P<namespace>[^:/]+):function:(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?"
+)
+_SHORT: Final = re.compile(r"(?:(?P<namespace>[^:/]+)/)?(?P<name>[^:/]+)(?::(?P<qualifier>[^:]+))?")
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionRef:
+    """A Function by namespace and name, and the qualifier the caller asked for."""
+
+    namespace: str
+    name: str
+    qualifier: str = LATEST
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(namespace, name): the Function, whatever the qualifier."""
+        return (self.namespace, self.name)
+
+
+def parse_function_name(function_name: str, qualifier: str | None = None) -> FunctionRef:
+    """The Function that ``function_name`` (already URL-decoded) and ``qualifier`` name.
+
+    Raises GatewayError: 400 ``InvalidParameterValueException`` for a name that
+    is not one of the accepted forms or names no possible Function, 404
+    ``ResourceNotFoundException`` for a qualifier other than ``$LATEST``.
+    """
+    if not function_name or len(function_name) > MAX_FUNCTION_NAME_LENGTH:
+        raise invalid_parameter(
+            f"FunctionName must be 1 to {MAX_FUNCTION_NAME_LENGTH} characters long."
+        )
+    match = (
+        _ARN.fullmatch(function_name)
+        or _PARTIAL_ARN.fullmatch(function_name)
+        or _SHORT.fullmatch(function_name)
+    )
+    if match is None:
+        raise invalid_parameter(_form_message(function_name))
+    namespace = match.group("namespace") or DEFAULT_NAMESPACE
+    name = match.group("name")
+    for what, value in (("namespace", namespace), ("function name", name)):
+        if not _LABEL.fullmatch(value):
+            raise invalid_parameter(
+                f"Invalid {what} {value!r} in FunctionName {function_name!r}: it must be a "
+                "DNS-1123 label (lowercase letters, digits and '-', at most 63 characters)."
+            )
+    in_name = match.group("qualifier")
+    if in_name is not None and qualifier is not None and in_name != qualifier:
+        raise invalid_parameter(
+            f"The derived qualifier from the function name {in_name!r} does not match "
+            f"the specified qualifier {qualifier!r}."
+        )
+    chosen = in_name if in_name is not None else qualifier
+    if chosen is None or chosen == "":
+        chosen = LATEST
+    if not _QUALIFIER.fullmatch(chosen):
+        raise invalid_parameter(f"Invalid Qualifier {chosen!r}.")
+    ref = FunctionRef(namespace, name, chosen)
+    if chosen != LATEST:
+        raise unsupported_qualifier(ref)
+    return ref
+
+
+def unsupported_qualifier(ref: FunctionRef) -> GatewayError:
+    """The 404 for a version or alias: Kappa serves ``$LATEST`` only, for now."""
+    return not_found(
+        f"Function not found: {ref.namespace}/{ref.name}:{ref.qualifier} "
+        "(versions and aliases are not supported yet; use $LATEST)"
+    )
+
+
+def function_arn(region: str, namespace: str, name: str) -> str:
+    """The Lambda-style ARN of a Function: the account field is its namespace."""
+    return f"arn:aws:lambda:{region}:{namespace}:function:{name}"
+
+
+def _form_message(function_name: str) -> str:
+    return (
+        f"Invalid FunctionName {function_name!r}: use name, namespace/name, "
+        "arn:aws:lambda:<region>:<namespace>:function:<name> or <namespace>:function:<name>."
+    )

@@ -1,0 +1,246 @@
+"""What the gateway knows of Functions and of their ready pods, behind one small interface.
+
+The gateway reads a ``Registry`` on every request, so reads are in-memory
+look-ups; nothing here calls the Kubernetes API per request.
+
+``StaticRegistry`` holds what it is given in code or in a JSON file
+(``kappa gateway --registry FILE``; the file is re-read when it changes), for
+tests and development. The in-cluster implementation is a Kubernetes watch
+(a later issue) that must provide the same:
+
+- ``function(key)``: the Function's summary from its spec (and its ARN), or
+  None when it does not exist (→ 404);
+- ``endpoints(key)``: its pods with the agent's ``address`` (pod IP and the
+  ``invoke`` port), ``slots`` (``concurrency.perPod``), ``ready`` (the pod's
+  Ready condition) and ``terminating`` (``deletionTimestamp`` set: no new work,
+  in-flight calls finish);
+- ``reserved_total()`` and ``cluster_slots()``: sums kept up to date as events
+  arrive (never recomputed per request);
+- change notifications: call every ``subscribe``d listener with the function's
+  key after its endpoints (or spec) changed, on the gateway's event loop, so
+  that waiting invocations try again at once when a pod turns ready.
+"""
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from kappa.gateway.function_name import function_arn
+from kappa.gateway.routing import Endpoint, FunctionKey
+
+Listener = Callable[[FunctionKey], None]
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncConfig:
+    """``spec.async``: what the async path (a later issue) will retry and for how long."""
+
+    maximum_retry_attempts: int = 2
+    maximum_event_age_seconds: int = 21600
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSpec:
+    """The parts of a Function's spec and status the gateway needs."""
+
+    namespace: str
+    name: str
+    arn: str
+    runtime: str = "python3.11"
+    handler: str = ""
+    memory_mb: int = 128
+    timeout_seconds: float = 3.0
+    reserved: int | None = None
+    per_pod: int = 1
+    async_config: AsyncConfig = field(default_factory=AsyncConfig)
+    code_sha256: str = ""
+    last_modified: str = ""
+    description: str = ""
+
+    @property
+    def key(self) -> FunctionKey:
+        """(namespace, name)."""
+        return (self.namespace, self.name)
+
+
+class Registry(Protocol):
+    """What the gateway reads; see the module docstring for the contract."""
+
+    def function(self, key: FunctionKey) -> FunctionSpec | None:
+        """The Function ``key``, or None when there is no such Function."""
+        ...
+
+    def functions(self) -> Sequence[FunctionSpec]:
+        """Every Function, ordered by (namespace, name)."""
+        ...
+
+    def endpoints(self, key: FunctionKey) -> Sequence[Endpoint]:
+        """The pods of ``key`` (ready or not, terminating or not)."""
+        ...
+
+    def reserved_total(self) -> int:
+        """The sum of every Function's reserved concurrency."""
+        ...
+
+    def cluster_slots(self) -> int:
+        """Slots of every ready, non-terminating pod of every Function."""
+        ...
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(key)`` after the endpoints or spec of ``key`` change."""
+        ...
+
+
+class RegistryFileError(ValueError):
+    """The registry file is not what ``StaticRegistry.parse`` expects."""
+
+
+class StaticRegistry:
+    """A Registry holding what it is given; ``replace`` swaps all of it and notifies."""
+
+    def __init__(
+        self,
+        functions: Iterable[FunctionSpec] = (),
+        endpoints: Mapping[FunctionKey, Sequence[Endpoint]] | None = None,
+    ) -> None:
+        self._functions: dict[FunctionKey, FunctionSpec] = {}
+        self._endpoints: dict[FunctionKey, tuple[Endpoint, ...]] = {}
+        self._ordered: tuple[FunctionSpec, ...] = ()
+        self._reserved_total = 0
+        self._cluster_slots = 0
+        self._listeners: list[Listener] = []
+        self.replace(functions, endpoints or {})
+
+    def function(self, key: FunctionKey) -> FunctionSpec | None:
+        """See Registry."""
+        return self._functions.get(key)
+
+    def functions(self) -> Sequence[FunctionSpec]:
+        """See Registry."""
+        return self._ordered
+
+    def endpoints(self, key: FunctionKey) -> Sequence[Endpoint]:
+        """See Registry."""
+        return self._endpoints.get(key, ())
+
+    def reserved_total(self) -> int:
+        """See Registry."""
+        return self._reserved_total
+
+    def cluster_slots(self) -> int:
+        """See Registry."""
+        return self._cluster_slots
+
+    def subscribe(self, listener: Listener) -> None:
+        """See Registry."""
+        self._listeners.append(listener)
+
+    def replace(
+        self,
+        functions: Iterable[FunctionSpec],
+        endpoints: Mapping[FunctionKey, Sequence[Endpoint]],
+    ) -> None:
+        """Hold exactly ``functions`` and ``endpoints`` now; notify for every key that changed."""
+        new_functions = {spec.key: spec for spec in functions}
+        new_endpoints = {key: tuple(found) for key, found in endpoints.items() if found}
+        everything = (
+            new_functions.keys() | self._functions.keys() | new_endpoints.keys()
+        ) | self._endpoints.keys()
+        changed = {
+            key
+            for key in everything
+            if new_functions.get(key) != self._functions.get(key)
+            or new_endpoints.get(key, ()) != self._endpoints.get(key, ())
+        }
+        self._functions = new_functions
+        self._endpoints = new_endpoints
+        self._ordered = tuple(sorted(new_functions.values(), key=lambda spec: spec.key))
+        self._reserved_total = sum(spec.reserved or 0 for spec in new_functions.values())
+        self._cluster_slots = sum(
+            endpoint.slots
+            for found in new_endpoints.values()
+            for endpoint in found
+            if endpoint.ready and not endpoint.terminating
+        )
+        for key in sorted(changed):
+            for listener in self._listeners:
+                listener(key)
+
+    def set_endpoints(self, key: FunctionKey, endpoints: Sequence[Endpoint]) -> None:
+        """Replace the endpoints of one function (and notify)."""
+        self.replace(self._functions.values(), {**self._endpoints, key: tuple(endpoints)})
+
+    def load(self, path: Path, region: str) -> None:
+        """Replace everything with the contents of the JSON file at ``path``."""
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise RegistryFileError(f"cannot read the registry file {path}: {exc}") from None
+        self.replace(*parse(document, region))
+
+
+def parse(
+    document: object, region: str
+) -> tuple[list[FunctionSpec], dict[FunctionKey, list[Endpoint]]]:
+    """Functions and endpoints from a registry document (the ``--registry`` file's JSON).
+
+    ``{"functions": [{"namespace": "default", "name": "echo", "runtime": "python3.11",
+    "handler": "app.echo", "memoryMB": 256, "timeoutSeconds": 3,
+    "concurrency": {"reserved": 10, "perPod": 1},
+    "async": {"maximumRetryAttempts": 2, "maximumEventAgeSeconds": 21600},
+    "endpoints": [{"pod": "echo-0", "address": "127.0.0.1:8080", "slots": 1,
+    "ready": true, "terminating": false}]}]}``; everything but ``name`` is optional.
+    """
+    if not isinstance(document, dict) or not isinstance(document.get("functions", []), list):
+        raise RegistryFileError('the registry must be an object {"functions": [...]}')
+    functions: list[FunctionSpec] = []
+    endpoints: dict[FunctionKey, list[Endpoint]] = {}
+    for index, item in enumerate(document.get("functions", [])):
+        where = f"functions[{index}]"
+        try:
+            spec, found = _function(item, region)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RegistryFileError(f"{where}: {exc!r}") from None
+        functions.append(spec)
+        endpoints[spec.key] = found
+    return functions, endpoints
+
+
+def _function(item: Any, region: str) -> tuple[FunctionSpec, list[Endpoint]]:
+    namespace = str(item.get("namespace", "default"))
+    name = str(item["name"])
+    concurrency = item.get("concurrency") or {}
+    reserved = concurrency.get("reserved")
+    per_pod = int(concurrency.get("perPod", 1))
+    asynchronous = item.get("async") or {}
+    spec = FunctionSpec(
+        namespace=namespace,
+        name=name,
+        arn=str(item.get("arn") or function_arn(region, namespace, name)),
+        runtime=str(item.get("runtime", "python3.11")),
+        handler=str(item.get("handler", "")),
+        memory_mb=int(item.get("memoryMB", 128)),
+        timeout_seconds=float(item.get("timeoutSeconds", 3)),
+        reserved=None if reserved is None else int(reserved),
+        per_pod=per_pod,
+        async_config=AsyncConfig(
+            maximum_retry_attempts=int(asynchronous.get("maximumRetryAttempts", 2)),
+            maximum_event_age_seconds=int(asynchronous.get("maximumEventAgeSeconds", 21600)),
+        ),
+        code_sha256=str(item.get("codeSha256", "")),
+        last_modified=str(item.get("lastModified", "")),
+        description=str(item.get("description", "")),
+    )
+    found = [
+        Endpoint(
+            pod=str(raw["pod"]),
+            address=str(raw["address"]),
+            slots=int(raw.get("slots", per_pod)),
+            ready=bool(raw.get("ready", True)),
+            terminating=bool(raw.get("terminating", False)),
+        )
+        for raw in item.get("endpoints", [])
+    ]
+    return spec, found

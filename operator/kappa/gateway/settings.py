@@ -1,0 +1,133 @@
+"""The gateway's settings, parsed once from the environment (its only reader of it).
+
+- ``KAPPA_GATEWAY_HOST`` (0.0.0.0), ``KAPPA_GATEWAY_PORT`` (8000; 0 = any free port, logged);
+- ``KAPPA_GATEWAY_REGISTRY``: a registry JSON file for StaticRegistry (``--registry`` wins);
+- ``KAPPA_GATEWAY_CONCURRENCY_LIMIT`` (1000): cluster-wide concurrent executions, as
+  Lambda's account limit; ``KAPPA_GATEWAY_UNRESERVED_MINIMUM`` (100): what reservations
+  must leave unreserved;
+- ``KAPPA_GATEWAY_QUEUE_MAX_WAITERS`` (100) and ``KAPPA_GATEWAY_QUEUE_MAX_WAIT_SECONDS``
+  (10): the per-function wait queue's bounds;
+- ``KAPPA_GATEWAY_BUSY_BACKOFF_MS`` (20): how long a pod that answered "no free slot"
+  counts as full;
+- ``KAPPA_GATEWAY_TIMEOUT_GRACE_SECONDS`` (2): the client timeout to an agent beyond the
+  function's timeout;
+- ``KAPPA_GATEWAY_RETRY_AFTER_SECONDS`` (1): ``Retry-After`` of a 429;
+- ``KAPPA_REGION`` (us-east-1): the region in ARNs; ``KAPPA_LOG_LEVEL`` (INFO).
+
+A frozen dataclass, not pydantic: the whole table is a few numbers.
+"""
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, TypeVar
+
+_MAX_PORT: Final = 65535
+_MAX_WAIT_SECONDS: Final = 900.0
+_MAX_BACKOFF_MS: Final = 10_000.0
+_MIN_GRACE_SECONDS: Final = 0.5
+_MAX_GRACE_SECONDS: Final = 60.0
+_DEFAULT_HOST: Final = "0.0.0.0"  # noqa: S104 - a Service reaches the pod on its IP
+_LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """One or more variables hold values the gateway cannot use (all are named)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySettings:
+    """Validated gateway settings."""
+
+    host: str = _DEFAULT_HOST
+    port: int = 8000
+    registry_file: Path | None = None
+    concurrency_limit: int = 1000
+    unreserved_minimum: int = 100
+    queue_max_waiters: int = 100
+    queue_max_wait_seconds: float = 10.0
+    busy_backoff_seconds: float = 0.02
+    timeout_grace_seconds: float = 2.0
+    retry_after_seconds: int = 1
+    region: str = "us-east-1"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "GatewaySettings":
+        """Settings from ``env``; raises SettingsError naming every bad variable."""
+        problems: list[str] = []
+
+        def read(name: str, convert: Callable[[str], T], default: T, ok: Callable[[T], bool]) -> T:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                value = convert(raw.strip())
+            except ValueError:
+                problems.append(f"{name}={raw!r} is not a valid value")
+                return default
+            if not ok(value):
+                problems.append(f"{name}={raw!r} is out of range")
+                return default
+            return value
+
+        registry = env.get("KAPPA_GATEWAY_REGISTRY") or None
+        level = env.get("KAPPA_LOG_LEVEL", "INFO").strip().upper()
+        if level not in _LOG_LEVELS:
+            problems.append(f"KAPPA_LOG_LEVEL={level!r} is not one of {', '.join(_LOG_LEVELS)}")
+            level = "INFO"
+        settings = cls(
+            host=env.get("KAPPA_GATEWAY_HOST") or _DEFAULT_HOST,
+            port=read("KAPPA_GATEWAY_PORT", int, 8000, lambda v: 0 <= v <= _MAX_PORT),
+            registry_file=None if registry is None else Path(registry),
+            concurrency_limit=read("KAPPA_GATEWAY_CONCURRENCY_LIMIT", int, 1000, _positive),
+            unreserved_minimum=read("KAPPA_GATEWAY_UNRESERVED_MINIMUM", int, 100, _natural),
+            queue_max_waiters=read("KAPPA_GATEWAY_QUEUE_MAX_WAITERS", int, 100, _natural),
+            queue_max_wait_seconds=read(
+                "KAPPA_GATEWAY_QUEUE_MAX_WAIT_SECONDS",
+                float,
+                10.0,
+                lambda v: 0 <= v <= _MAX_WAIT_SECONDS,
+            ),
+            busy_backoff_seconds=read(
+                "KAPPA_GATEWAY_BUSY_BACKOFF_MS", float, 20.0, lambda v: 0 < v <= _MAX_BACKOFF_MS
+            )
+            / 1000,
+            timeout_grace_seconds=read(
+                "KAPPA_GATEWAY_TIMEOUT_GRACE_SECONDS",
+                float,
+                2.0,
+                lambda v: 0 < v <= _MAX_GRACE_SECONDS,
+            ),
+            retry_after_seconds=read("KAPPA_GATEWAY_RETRY_AFTER_SECONDS", int, 1, _natural),
+            region=env.get("KAPPA_REGION", "us-east-1") or "us-east-1",
+            log_level=level,
+        )
+        if problems:
+            raise SettingsError("\n".join(problems))
+        return settings
+
+
+def _positive(value: int) -> bool:
+    return value > 0
+
+
+def _wait_ok(value: float) -> bool:
+    return 0 <= value <= _MAX_WAIT_SECONDS
+
+
+def _grace_ok(value: float) -> bool:
+    # Above the dispatcher's deadline slack (0.25 s), so the agent's timeout answers first.
+    return _MIN_GRACE_SECONDS <= value <= _MAX_GRACE_SECONDS
+
+
+def _natural(value: int) -> bool:
+    return value >= 0
+
+
+def load() -> GatewaySettings:
+    """This process's gateway settings."""
+    return GatewaySettings.from_env(os.environ)

@@ -1,0 +1,57 @@
+"""Python handlers run by the real awslambdaric behind the gateway in its integration tests."""
+
+# ruff: noqa: T201 - Lambda handlers log with print, as most do
+
+import base64
+import os
+import time
+
+
+def echo(event, context):
+    print(f"echo handler got {event!r}")
+    client_context = context.client_context
+    return {
+        "event": event,
+        "request_id": context.aws_request_id,
+        "function_arn": context.invoked_function_arn,
+        "client_context": None
+        if client_context is None
+        else {"custom": client_context.custom, "env": client_context.env},
+    }
+
+
+def fail(event, context):
+    print("about to fail")
+    raise ValueError(f"bad thing: {event.get('why', 'no reason')}")
+
+
+def interval(event, context):
+    """Sleep, and say when (wall clock) it started and ended, and in which process."""
+    started = time.time()
+    time.sleep(event.get("seconds", 0))
+    return {"start": started, "end": time.time(), "pid": os.getpid(), "tag": event.get("tag")}
+
+
+def http(event, context):
+    """Answer an HTTP trigger event as the event asks (query `shape`)."""
+    query = event.get("queryStringParameters") or {}
+    shape = query.get("shape", "echo")
+    if shape == "plain":
+        return ["a", 1, None]
+    if shape == "dict":
+        return {"hello": "world"}
+    if shape == "binary":
+        return {
+            "statusCode": 201,
+            "headers": {"content-type": "image/png", "x-custom": "yes"},
+            "cookies": ["a=1; Path=/", "b=2"],
+            "body": base64.b64encode(b"\x89PNG\x00\xff").decode(),
+            "isBase64Encoded": True,
+        }
+    if shape == "fail":
+        raise RuntimeError("boom")
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json", "x-echo": "1"},
+        "body": __import__("json").dumps(event),
+    }

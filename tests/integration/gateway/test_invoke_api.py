@@ -1,0 +1,217 @@
+"""The Lambda Invoke API through real boto3 against the real gateway and real agents."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from tests.integration.gateway.conftest import LambdaClient, StartFunctionAgent, StartGateway
+from tests.integration.gateway.gateway_harness import arn, function_entry
+
+
+def test_request_response_returns_the_result(
+    start_agent: StartFunctionAgent, start_gateway: StartGateway, lambda_client: LambdaClient
+) -> None:
+    agent = start_agent()
+    gateway = start_gateway([function_entry("echo", [agent])])
+    client = lambda_client(gateway)
+    response = client.invoke(FunctionName="echo", Payload=json.dumps({"hello": "world"}))
+    assert response["StatusCode"] == 200
+    assert response["ExecutedVersion"] == "$LATEST"
+    assert "FunctionError" not in response
+    assert "LogResult" not in response
+    result = json.loads(response["Payload"].read())
+    assert result["event"] == {"hello": "world"}
+    assert result["function_arn"] == arn("echo")
+    request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    assert result["request_id"] == request_id
+
+
+def test_tail_log_result_holds_the_report_line(
+    start_agent: StartFunctionAgent, start_gateway: StartGateway, lambda_client: LambdaClient
+) -> None:
+    gateway = start_gateway([function_entry("echo", [start_agent()])])
+    response = lambda_client(gateway).invoke(FunctionName="echo", LogType="Tail", Payload=b"{}")
+    request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    log = base64.b64decode(response["LogResult"]).decode()
+    assert f"START RequestId: {request_id} Version: $LATEST" in log
+    assert "echo handler got {}" in log
+    assert f"REPORT RequestId: {request_id}\tDuration: " in log
+
+
+def test_function_error_is_200_with_function_error_unhandled(
+    start_agent: StartFunctionAgent, start_gateway: StartGateway, lambda_client: LambdaClient
+) -> None:
+    gateway = start_gateway([function_entry("fail", [start_agent("fns.fail", name="fail")])])
+    response = lambda_client(gateway).invoke(FunctionName="fail", Payload=b'{"why": "test"}')
+    assert response["StatusCode"] == 200
+    assert response["FunctionError"] == "Unhandled"
+    error = json.loads(response["Payload"].read())
+    assert error["errorType"] == "ValueError"
+    assert error["errorMessage"] == "bad thing: test"
+
+
+def test_client_context_reaches_the_handler(
+    start_agent: StartFunctionAgent, start_gateway: StartGateway, lambda_client: LambdaClient
+) -> None:
+    gateway = start_gateway([function_entry("echo", [start_agent()])])
+    context = {"custom": {"user": "ann"}, "env": {"locale": "en"}}
+    response = lambda_client(gateway).invoke(
+        FunctionName="echo",
+        ClientContext=base64.b64encode(json.dumps(context).encode()).decode(),
+        Payload=b"{}",
+    )
+    result = json.loads(response["Payload"].read())
+    assert result["client_context"] == {"custom": {"user": "ann"}, "env": {"locale": "en"}}
+
+
+@pytest.mark.parametrize(
+    "function_name",
+    [
+        pytest.param("team-a/echo", id="namespace-slash-name"),
+        pytest.param("arn:aws:lambda:us-east-1:team-a:function:echo", id="arn"),
+        pytest.param("arn:aws:lambda:us-east-1:team-a:function:echo:$LATEST", id="arn-latest"),
+        pytest.param("team-a:function:echo", id="partial-arn"),
+    ],
+)
+def test_function_names_with_a_namespace(
+    function_name: str,
+    start_agent: StartFunctionAgent,
+    start_gateway: StartGateway,
+    lambda_client: LambdaClient,
+) -> None:
+    agent = start_agent(namespace="team-a")
+    gateway = start_gateway([function_entry("echo", [agent], namespace="team-a")])
+    response = lambda_client(gateway).invoke(FunctionName=function_name, Payload=b"{}")
+    assert response["StatusCode"] == 200
+    result = json.loads(response["Payload"].read())
+    assert result["function_arn"] == arn("echo", "team-a")
+
+
+def test_missing_function_and_unsupported_qualifier_are_resource_not_found(
+    start_agent: StartFunctionAgent, start_gateway: StartGateway, lambda_client: LambdaClient
+) -> None:
+    gateway = start_gateway([function_entry("echo", [start_agent()])])
+    client = lambda_client(gateway)
+    with pytest.raises(client.exceptions.ResourceNotFoundException) as missing:
+        client.invoke(FunctionName="nope", Payload=b"{}")
+    assert missing.value.response["Error"]["Message"] == f"Function not found: {arn('nope')}"
+    assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    with pytest.raises(client.exceptions.ResourceNotFoundException) as qualified:
+        client.invoke(FunctionName="echo", Qualifier="v1", Payload=b"{}")
+    assert (
+        "versions and aliases are not supported yet" in qualified.value.response["Error"]["Message"]
+    )
+    assert client.invoke(FunctionName="echo", Qualifier="$LATEST")["StatusCode"] == 200
+
+
+def test_bad_function_name_is_invalid_parameter_value(
+    start_agent: StartFunctionAgent, start_gateway: StartGateway, lambda_client: LambdaClient
+) -> None:
+    gateway = start_gateway([function_entry("echo", [start_agent()])])
+    client = lambda_client(gateway)
+    with pytest.raises(client.exceptions.InvalidParameterValueException):
+        client.invoke(FunctionName="Not_A_Label", Payload=b"{}")
+
+
+def test_payload_limits_give_request_too_large(
+    start_agent: StartFunctionAgent, start_gateway: StartGateway, lambda_client: LambdaClient
+) -> None:
+    gateway = start_gateway([function_entry("echo", [start_agent()])])
+    client = lambda_client(gateway)
+    too_big_sync = b'"' + b"x" * (6 * 1024 * 1024 - 1) + b'"'
+    with pytest.raises(client.exceptions.RequestTooLargeException) as sync:
+        client.invoke(FunctionName="echo", Payload=too_big_sync)
+    assert sync.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+    too_big_async = b'"' + b"x" * (1024 * 1024 - 1) + b'"'
+    with pytest.raises(client.exceptions.RequestTooLargeException):
+        client.invoke(FunctionName="echo", InvocationType="Event", Payload=too_big_async)
+    # Just under the synchronous limit goes through; the gateway keeps serving.
+    fits = b'"' + b"x" * (1024 * 1024) + b'"'
+    assert client.invoke(FunctionName="echo", Payload=fits)["StatusCode"] == 200
+
+
+def test_event_is_accepted_and_runs_in_the_background(
+    start_agent: StartFunctionAgent, start_gateway: StartGateway, lambda_client: LambdaClient
+) -> None:
+    agent = start_agent()
+    gateway = start_gateway([function_entry("echo", [agent])])
+    response = lambda_client(gateway).invoke(
+        FunctionName="echo", InvocationType="Event", Payload=b'{"async": 1}'
+    )
+    assert response["StatusCode"] == 202
+    agent.wait_for(r"echo handler got \{'async': 1\}")
+
+
+def test_dry_run_checks_existence_and_admission(
+    start_agent: StartFunctionAgent, start_gateway: StartGateway, lambda_client: LambdaClient
+) -> None:
+    agent = start_agent()
+    gateway = start_gateway(
+        [function_entry("echo", [agent]), function_entry("off", [], reserved=0)]
+    )
+    client = lambda_client(gateway)
+    assert client.invoke(FunctionName="echo", InvocationType="DryRun")["StatusCode"] == 204
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.invoke(FunctionName="nope", InvocationType="DryRun")
+    with pytest.raises(client.exceptions.TooManyRequestsException):
+        client.invoke(FunctionName="off", InvocationType="DryRun")
+    assert "echo handler got" not in agent.output()
+
+
+def test_timeout_is_lambdas_sandbox_timedout_error(
+    start_agent: StartFunctionAgent, start_gateway: StartGateway, lambda_client: LambdaClient
+) -> None:
+    agent = start_agent("fns.interval", name="slow", timeout=1)
+    gateway = start_gateway([function_entry("slow", [agent], timeout=1)])
+    response = lambda_client(gateway).invoke(FunctionName="slow", Payload=b'{"seconds": 5}')
+    assert response["FunctionError"] == "Unhandled"
+    error = json.loads(response["Payload"].read())
+    assert error["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in error["errorMessage"]
+
+
+def test_read_apis(
+    start_agent: StartFunctionAgent, start_gateway: StartGateway, lambda_client: LambdaClient
+) -> None:
+    agent = start_agent()
+    gateway = start_gateway(
+        [
+            function_entry("echo", [agent], reserved=5),
+            function_entry("alpha", [], namespace="team-a"),
+            function_entry("beta", [], namespace="team-a"),
+        ]
+    )
+    client = lambda_client(gateway)
+    configuration = client.get_function(FunctionName="echo")["Configuration"]
+    assert configuration["FunctionName"] == "echo"
+    assert configuration["FunctionArn"] == arn("echo")
+    assert configuration["Runtime"] == "python3.11"
+    assert configuration["Handler"] == "fns.echo"
+    assert configuration["MemorySize"] == 256
+    assert configuration["Timeout"] == 3
+    assert configuration["State"] == "Active"
+    assert client.get_function(FunctionName="echo")["Concurrency"] == {
+        "ReservedConcurrentExecutions": 5
+    }
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_function(FunctionName="nope")
+    first = client.list_functions(MaxItems=2)
+    assert [f["FunctionName"] for f in first["Functions"]] == ["echo", "team-a/alpha"]
+    second = client.list_functions(MaxItems=2, Marker=first["NextMarker"])
+    assert [f["FunctionName"] for f in second["Functions"]] == ["team-a/beta"]
+    assert "NextMarker" not in second
+    names = [
+        f["FunctionArn"]
+        for page in client.get_paginator("list_functions").paginate(
+            PaginationConfig={"PageSize": 1}
+        )
+        for f in page["Functions"]
+    ]
+    assert names == [arn("echo"), arn("alpha", "team-a"), arn("beta", "team-a")]
+    settings = client.get_account_settings()
+    assert settings["AccountLimit"]["ConcurrentExecutions"] == 1000
+    assert settings["AccountLimit"]["UnreservedConcurrentExecutions"] == 995
+    assert settings["AccountUsage"]["FunctionCount"] == 3

@@ -1,0 +1,87 @@
+from pathlib import Path
+
+import pytest
+
+from kappa.gateway.registry import FunctionSpec, RegistryFileError, StaticRegistry, parse
+from kappa.gateway.routing import Endpoint
+
+DOCUMENT = {
+    "functions": [
+        {
+            "namespace": "team-a",
+            "name": "web",
+            "handler": "app.handler",
+            "memoryMB": 512,
+            "timeoutSeconds": 10,
+            "concurrency": {"reserved": 3, "perPod": 2},
+            "endpoints": [
+                {"pod": "web-1", "address": "10.0.0.1:8080"},
+                {"pod": "web-2", "address": "10.0.0.2:8080", "ready": False},
+            ],
+        },
+        {"name": "echo"},
+    ]
+}
+
+
+def test_parse() -> None:
+    functions, endpoints = parse(DOCUMENT, "eu-west-1")
+    web = functions[0]
+    assert web.key == ("team-a", "web")
+    assert web.arn == "arn:aws:lambda:eu-west-1:team-a:function:web"
+    assert (web.memory_mb, web.timeout_seconds, web.reserved, web.per_pod) == (512, 10.0, 3, 2)
+    assert endpoints[web.key] == [
+        Endpoint("web-1", "10.0.0.1:8080", 2),
+        Endpoint("web-2", "10.0.0.2:8080", 2, ready=False),
+    ]
+    assert functions[1].key == ("default", "echo")
+    assert functions[1].reserved is None
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param([], id="not-an-object"),
+        pytest.param({"functions": {}}, id="functions-not-a-list"),
+        pytest.param({"functions": [{}]}, id="no-name"),
+        pytest.param({"functions": [{"name": "x", "memoryMB": "lots"}]}, id="bad-number"),
+        pytest.param({"functions": [{"name": "x", "endpoints": [{"pod": "p"}]}]}, id="no-address"),
+    ],
+)
+def test_bad_documents(document: object) -> None:
+    with pytest.raises(RegistryFileError):
+        parse(document, "us-east-1")
+
+
+def test_sums_and_notifications() -> None:
+    registry = StaticRegistry()
+    seen: list[tuple[str, str]] = []
+    registry.subscribe(seen.append)
+    functions, endpoints = parse(DOCUMENT, "us-east-1")
+    registry.replace(functions, endpoints)
+    assert sorted(seen) == [("default", "echo"), ("team-a", "web")]
+    assert registry.reserved_total() == 3
+    assert registry.cluster_slots() == 2  # the unready pod does not count
+    assert [spec.name for spec in registry.functions()] == ["echo", "web"]
+    seen.clear()
+    registry.set_endpoints(("default", "echo"), [Endpoint("echo-1", "10.0.0.3:8080", 1)])
+    assert seen == [("default", "echo")]
+    assert registry.cluster_slots() == 3
+    seen.clear()
+    keys = [("default", "echo"), ("team-a", "web")]
+    registry.replace(registry.functions(), {key: registry.endpoints(key) for key in keys})
+    assert seen == []  # nothing changed, nobody woken
+
+
+def test_load_file(tmp_path: Path) -> None:
+    path = tmp_path / "registry.json"
+    path.write_text('{"functions": [{"name": "echo"}]}')
+    registry = StaticRegistry()
+    registry.load(path, "us-east-1")
+    assert registry.function(("default", "echo")) == FunctionSpec(
+        "default", "echo", "arn:aws:lambda:us-east-1:default:function:echo"
+    )
+    path.write_text("{not json")
+    with pytest.raises(RegistryFileError):
+        registry.load(path, "us-east-1")
+    assert registry.function(("default", "echo")) is not None

@@ -1,0 +1,45 @@
+from pathlib import Path
+
+import pytest
+
+from kappa.gateway.settings import GatewaySettings, SettingsError
+
+
+def test_defaults() -> None:
+    settings = GatewaySettings.from_env({})
+    assert settings == GatewaySettings()
+    assert settings.port == 8000
+    assert settings.queue_max_waiters == 100
+    assert settings.queue_max_wait_seconds == 10.0
+
+
+def test_values() -> None:
+    settings = GatewaySettings.from_env(
+        {
+            "KAPPA_GATEWAY_PORT": "0",
+            "KAPPA_GATEWAY_REGISTRY": "/r.json",
+            "KAPPA_GATEWAY_QUEUE_MAX_WAIT_SECONDS": "0.5",
+            "KAPPA_GATEWAY_BUSY_BACKOFF_MS": "50",
+            "KAPPA_LOG_LEVEL": "debug",
+        }
+    )
+    assert settings.port == 0
+    assert settings.registry_file == Path("/r.json")
+    assert settings.queue_max_wait_seconds == 0.5
+    assert settings.busy_backoff_seconds == 0.05
+    assert settings.log_level == "DEBUG"
+
+
+def test_every_bad_variable_is_named() -> None:
+    with pytest.raises(SettingsError) as refused:
+        GatewaySettings.from_env(
+            {
+                "KAPPA_GATEWAY_PORT": "70000",
+                "KAPPA_GATEWAY_CONCURRENCY_LIMIT": "many",
+                "KAPPA_LOG_LEVEL": "loud",
+            }
+        )
+    message = str(refused.value)
+    assert "KAPPA_GATEWAY_PORT" in message
+    assert "KAPPA_GATEWAY_CONCURRENCY_LIMIT" in message
+    assert "KAPPA_LOG_LEVEL" in message
