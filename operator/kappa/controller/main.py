@@ -14,9 +14,9 @@ from kappa.settings import load
 
 def _api_client() -> client.ApiClient:
     try:
-        config.load_incluster_config()  # type: ignore[no-untyped-call]
+        config.load_incluster_config()
     except config.ConfigException:
-        config.load_kube_config()  # type: ignore[no-untyped-call]  # KUBECONFIG, as kubectl does
+        config.load_kube_config()  # KUBECONFIG, as kubectl does
     return client.ApiClient()
 
 
