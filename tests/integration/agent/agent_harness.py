@@ -170,6 +170,9 @@ def pod_environment(
         "KAPPA_AGENT_HOST": "127.0.0.1",
         "KAPPA_AGENT_PORT": "0",
         "KAPPA_RUNTIME_API_PORT": "0",
+        # A loaded 2-core machine can take seconds to start node; tests that are
+        # about the init timeout set their own.
+        "KAPPA_INIT_TIMEOUT_SECONDS": "60",
         "LAMBDA_TASK_ROOT": str(task_root),
         "_HANDLER": handler,
         "AWS_LAMBDA_FUNCTION_NAME": "demo",
