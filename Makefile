@@ -56,8 +56,9 @@ crds: ## apply Kappa's CRDs to the cluster in KUBECONFIG (default: the local clu
 	$(KUBECTL) apply --server-side -f crds/
 	$(KUBECTL) wait --for=condition=Established --timeout=60s -f crds/
 
-gateway-url: ## print the gateway's URL (nothing until the gateway exists)
-	@true
+gateway-url: ## print the gateway's URL (nothing while the gateway is not installed)
+	@$(KUBECTL) -n kappa-system get service kappa-gateway \
+	  -o jsonpath='http://{.spec.clusterIP}{"\n"}' 2>/dev/null || true
 
 lint: venv ## ruff, mypy --strict, import-linter, shellcheck-free bash -n
 	$(VENV)/bin/ruff check operator tests e2e bench

@@ -89,6 +89,11 @@ def ready_pods(core: client.CoreV1Api, namespace: str, name: str) -> list[client
     ]
 
 
+def code_configmaps(core: client.CoreV1Api, namespace: str, name: str) -> list[str]:
+    maps = core.list_namespaced_config_map(namespace, label_selector=f"kappa.dev/function={name}")
+    return [m.metadata.name for m in maps.items]
+
+
 def invoke(pod_ip: str, event: Any) -> tuple[int, dict[str, str], Any]:
     request = urllib.request.Request(
         f"http://{pod_ip}:8080/invoke", data=json.dumps(event).encode(), method="POST"
@@ -126,6 +131,8 @@ def test_new_code_rolls_pods_without_a_failed_call(
 ) -> None:
     functions.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, function("roll"))
     wait_condition(functions, namespace, "roll", "Ready", "True")
+    old_maps = code_configmaps(core, namespace, "roll")
+    assert len(old_maps) == 1
     results: list[int] = []
     errors: list[str] = []
     stop = threading.Event()
@@ -167,26 +174,17 @@ def test_new_code_rolls_pods_without_a_failed_call(
     # Once the new code answered, the old never did again: no mixing after the switch.
     assert 1 not in results[results.index(2) :]
     wait_condition(functions, namespace, "roll", "Ready", "True")
-    maps = core.list_namespaced_config_map(
-        namespace, label_selector="kappa.dev/function=roll"
-    ).items
-    Cluster.wait(
-        lambda: (
-            len(
-                core.list_namespaced_config_map(
-                    namespace, label_selector="kappa.dev/function=roll"
-                ).items
-            )
-            == 1
-        ),
+    (new_map,) = Cluster.wait(
+        lambda: maps if len(maps := code_configmaps(core, namespace, "roll")) == 1 else None,
         "the old code ConfigMap to go",
         60,
     )
-    assert maps
+    # The one left is the new code's, not the old one kept by mistake.
+    assert new_map not in old_maps
 
 
 def test_broken_handler_shows_init_error_in_status(
-    functions: client.CustomObjectsApi, namespace: str
+    functions: client.CustomObjectsApi, core: client.CoreV1Api, namespace: str
 ) -> None:
     broken = function("broken", code={"inline": {"app.py": "import no_such_module\n"}})
     functions.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, broken)
@@ -204,6 +202,16 @@ def test_broken_handler_shows_init_error_in_status(
     assert ready["message"].startswith("Runtime.ImportModuleError")
     assert "no_such_module" in ready["message"]
     assert condition(fn, "CodeReady")["status"] == "False"
+
+    # Back-off, not a crash loop: the failed pod waits 10 s before its replacement, so
+    # in the next 8 s at most two pods of the Function ever exist.
+    seen: set[str] = set()
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        pods = core.list_namespaced_pod(namespace, label_selector="kappa.dev/function=broken")
+        seen |= {p.metadata.name for p in pods.items}
+        time.sleep(0.2)
+    assert 1 <= len(seen) <= 2, sorted(seen)
 
 
 def test_missing_configmap_is_reported_and_no_pod_is_made(

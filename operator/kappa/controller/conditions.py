@@ -52,26 +52,36 @@ class Condition:
         }
 
 
-def function_conditions(
-    pods: Sequence[PodView], *, revision: str, desired: int, code_problem: Condition | None = None
+def function_conditions(  # noqa: PLR0912 - one branch per reason, in priority order
+    pods: Sequence[PodView],
+    *,
+    revision: str,
+    desired: int,
+    code_problem: Condition | None = None,
+    create_error: str | None = None,
 ) -> list[Condition]:
     """Ready and CodeReady for a Function whose pods are `pods`.
 
     `code_problem` is a CodeReady=False found before any pod could run (a missing
-    ConfigMap, say); it also makes Ready False with the same reason.
+    ConfigMap, say); it also makes Ready False with the same reason. `create_error`
+    is the API server's message when it refused a pod this pass (a quota, an
+    admission policy): Ready=False, reason PodCreateFailed.
     """
     current = [p for p in pods if p.revision == revision and not p.terminating]
     ready = sum(1 for p in current if p.ready and p.live)
-    failure = next((p.failure for p in current if p.failure), None)
+    init_failure = next((p.failure for p in current if p.failure and not p.was_ready), None)
+    crashed = next((p for p in current if p.failure and p.was_ready), None)
+    # Evicted, Unschedulable…: the pod as a whole, so it comes before its containers.
+    pod_problem = next((p for p in current if p.pod_reason and not p.ready), None)
     waiting = next((p for p in current if p.waiting_reason), None)
 
     if code_problem is not None:
         code = code_problem
-    elif failure and failure.error_type.startswith(_CODE_ERRORS):
+    elif init_failure and init_failure.error_type.startswith(_CODE_ERRORS):
         code = Condition(
-            "CodeReady", "False", "InitError", f"{failure.error_type}: {failure.message}"
+            "CodeReady", "False", "InitError", f"{init_failure.error_type}: {init_failure.message}"
         )
-    elif ready:
+    elif ready or any(p.was_ready for p in current):
         code = Condition("CodeReady", "True", "Loaded", "the runtime initialised with this code")
     else:
         code = Condition(
@@ -84,9 +94,25 @@ def function_conditions(
         summary = Condition(
             "Ready", "True", "EnvironmentsReady", f"{ready}/{desired} environments ready"
         )
-    elif failure:
+    elif create_error is not None:
+        summary = Condition("Ready", "False", "PodCreateFailed", create_error)
+    elif pod_problem is not None:
         summary = Condition(
-            "Ready", "False", "InitError", f"{failure.error_type}: {failure.message}"
+            "Ready",
+            "False",
+            str(pod_problem.pod_reason),
+            pod_problem.pod_message or "the pod cannot run",
+        )
+    elif init_failure:
+        summary = Condition(
+            "Ready", "False", "InitError", f"{init_failure.error_type}: {init_failure.message}"
+        )
+    elif crashed and crashed.failure:
+        summary = Condition(
+            "Ready",
+            "False",
+            "EnvironmentFailed",
+            f"{crashed.failure.error_type}: {crashed.failure.message}",
         )
     elif waiting and waiting.waiting_reason in _IMAGE_REASONS:
         summary = Condition(

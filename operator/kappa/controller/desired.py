@@ -2,11 +2,12 @@
 
 Pod parameters, revision, code ConfigMap and replica count.
 
-Pure: the Function's body and the operator settings in, a `DesiredFunction` out.
+Pure: the Function's body, the operator settings and the data of the ConfigMap the
+Function's code refers to (if any) in, a `DesiredFunction` out.
 """
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,16 @@ class DesiredFunction:
     code_problem: Condition | None = None
 
     @property
+    def hold(self) -> bool:
+        """The spec or its code is broken: make no pods, keep those that may serve."""
+        return self.code_problem is not None
+
+    @property
+    def provisioned_pods(self) -> int:
+        """Pods that count towards provisioned concurrency."""
+        return math.ceil(self.provisioned / self.per_pod)
+
+    @property
     def per_pod(self) -> int:
         """Environments (slots) in one pod."""
         return 1 if self.params is None else self.params.per_pod
@@ -48,31 +59,50 @@ class DesiredFunction:
         """Name of the ConfigMap Kappa made for inline code, if any."""
         return None if self.code_configmap is None else str(self.code_configmap["metadata"]["name"])
 
-    def pod(self, name: str, *, attempt: int) -> dict[str, Any]:
+    def pod(self, name: str, *, attempt: int, provisioned: bool = False) -> dict[str, Any]:
         """The manifest of a new pod named `name`."""
         if self.params is None:
             msg = "no pod can be made for an invalid Function"
             raise ValueError(msg)
-        return make_pod(self.params, name=name, revision=self.revision, attempt=attempt)
+        return make_pod(
+            self.params,
+            name=name,
+            revision=self.revision,
+            attempt=attempt,
+            provisioned=provisioned,
+        )
 
-    def check_referenced(self, keys: Sequence[str] | None) -> Condition | None:
-        """CodeReady=False when the referenced ConfigMap is missing or empty."""
-        if keys is None:
-            return Condition(
-                "CodeReady",
-                "False",
-                "ConfigMapNotFound",
-                f"ConfigMap {self.referenced_configmap!r} (spec.code.configMap.name) does not "
-                "exist in this namespace: create it or fix the name",
-            )
-        if not keys:
-            return Condition(
-                "CodeReady",
-                "False",
-                "ConfigMapEmpty",
-                f"ConfigMap {self.referenced_configmap!r} holds no files: add the handler's code",
-            )
-        return None
+
+def referenced_configmap(body: Mapping[str, Any]) -> str | None:
+    """The name of the ConfigMap that holds the Function's code (spec.code.configMap), if any.
+
+    Read before `desired_function`, so that the caller can fetch that ConfigMap's data.
+    """
+    spec = body.get("spec")
+    code = spec.get("code") if isinstance(spec, Mapping) else None
+    source = code.get("configMap") if isinstance(code, Mapping) else None
+    name = source.get("name") if isinstance(source, Mapping) else None
+    return name if isinstance(name, str) and name else None
+
+
+def _check_referenced(name: str, data: Mapping[str, str] | None) -> Condition | None:
+    """CodeReady=False when the referenced ConfigMap is missing or empty."""
+    if data is None:
+        return Condition(
+            "CodeReady",
+            "False",
+            "ConfigMapNotFound",
+            f"ConfigMap {name!r} (spec.code.configMap.name) does not "
+            "exist in this namespace: create it or fix the name",
+        )
+    if not data:
+        return Condition(
+            "CodeReady",
+            "False",
+            "ConfigMapEmpty",
+            f"ConfigMap {name!r} holds no files: add the handler's code",
+        )
+    return None
 
 
 def _invalid(body: Mapping[str, Any], settings: Settings, message: str) -> DesiredFunction:
@@ -84,8 +114,18 @@ def _invalid(body: Mapping[str, Any], settings: Settings, message: str) -> Desir
     )
 
 
-def desired_function(body: Mapping[str, Any], settings: Settings) -> DesiredFunction:
-    """Work out the desired state of the Function in `body`."""
+def desired_function(
+    body: Mapping[str, Any],
+    settings: Settings,
+    *,
+    referenced_data: Mapping[str, str] | None = None,
+) -> DesiredFunction:
+    """Work out the desired state of the Function in `body`.
+
+    `referenced_data` is the content (data and binaryData) of the ConfigMap named by
+    `referenced_configmap(body)`, None when it does not exist. Its hash is part of the
+    revision, so changing the ConfigMap rolls the pods.
+    """
     meta = body["metadata"]
     name, namespace, uid = str(meta["name"]), str(meta["namespace"]), str(meta["uid"])
     try:
@@ -99,6 +139,7 @@ def desired_function(body: Mapping[str, Any], settings: Settings) -> DesiredFunc
     configmap: dict[str, Any] | None = None
     sha: str | None = None
     referenced: str | None = None
+    problem: Condition | None = None
     if code.inline is not None:
         configmap = make_code_configmap(
             function=name, namespace=namespace, uid=uid, files=code.inline
@@ -109,7 +150,10 @@ def desired_function(body: Mapping[str, Any], settings: Settings) -> DesiredFunc
         )
     elif code.config_map is not None:
         referenced = code.config_map.name
-        mount = CodeMount(config_map=referenced)
+        problem = _check_referenced(referenced, referenced_data)
+        sha = None if referenced_data is None else code_sha256(referenced_data)
+        # The hash only shapes the revision: the pod mounts the ConfigMap by name.
+        mount = CodeMount(config_map=referenced, sha256=sha)
     elif code.url is not None:
         sha = code.url.sha256
         mount = CodeMount(url=code.url.url, sha256=code.url.sha256)
@@ -148,4 +192,5 @@ def desired_function(body: Mapping[str, Any], settings: Settings) -> DesiredFunc
         code_sha256=sha,
         code_configmap=configmap,
         referenced_configmap=referenced,
+        code_problem=problem,
     )

@@ -1,38 +1,54 @@
 """kopf wiring: indexes of pods and code ConfigMaps, and one daemon per Function.
 
 Thin by design. Each Function has a task that reconciles whenever something
-about it changes (its spec, one of its pods) and otherwise every
-`RESYNC_SECONDS`; the decisions are made by the pure planner and condition
-functions, this module only gathers observations and applies the plan.
+about it changes (its spec or deletion, one of its pods; not its status, which
+the task writes itself) and otherwise every `RESYNC_SECONDS`; the decisions
+are made by the pure planner and condition functions, this module only gathers
+observations and applies the plan.
 """
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
-from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import kopf
+from kubernetes.client.exceptions import ApiException
 
 from kappa.api.names import COMPONENT_LABEL, FUNCTION_COMPONENT, FUNCTION_LABEL, GROUP, VERSION
-from kappa.controller.conditions import function_conditions
-from kappa.controller.desired import DesiredFunction, desired_function
+from kappa.controller.conditions import Condition, function_conditions
+from kappa.controller.desired import DesiredFunction, desired_function, referenced_configmap
 from kappa.controller.observed import Phase, PodView, pod_view
-from kappa.controller.planner import plan
+from kappa.controller.planner import Plan, plan
 from kappa.k8s.objects import Objects
 from kappa.settings import Settings
 
 log = logging.getLogger(__name__)
 
 RESYNC_SECONDS: Final = 30.0
-# A pod we created but the watch has not shown yet counts as Pending this long.
+# After the API server refused a pod, try again this soon (a quota may have been raised).
+CREATE_RETRY_SECONDS: Final = 10.0
+# A pod we created but the watch has not shown yet counts as Pending; after this long
+# the API server is asked whether it exists before it is forgotten.
 EXPECTATION_TTL: Final = timedelta(seconds=60)
 _FUNCTION_PODS: Final = {COMPONENT_LABEL: FUNCTION_COMPONENT}
 
 Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class _Expected:
+    """A pod created but not yet shown by the watch."""
+
+    revision: str
+    created: datetime
+    since: datetime  # when it was created, or last found to exist
+    provisioned: bool
 
 
 @dataclass
@@ -42,8 +58,10 @@ class State:
     objects: Objects
     settings: Settings
     wakeups: dict[Key, asyncio.Event] = field(default_factory=dict)
-    expected: dict[Key, dict[str, tuple[str, datetime]]] = field(default_factory=dict)
+    expected: dict[Key, dict[str, _Expected]] = field(default_factory=dict)
     reported_failures: dict[Key, set[str]] = field(default_factory=dict)
+    # Pods seen Ready once: a later end of theirs is no init error (PodView.was_ready).
+    seen_ready: dict[Key, set[str]] = field(default_factory=dict)
     bodies: dict[Key, dict[str, Any]] = field(default_factory=dict)
     tasks: dict[Key, "asyncio.Task[None]"] = field(default_factory=dict)
 
@@ -90,14 +108,27 @@ def register(state: State) -> None:
                 task.cancel()
             state.bodies.pop(key, None)
             state.reported_failures.pop(key, None)
+            state.seen_ready.pop(key, None)
             return
+        before = state.bodies.get(key)
         state.bodies[key] = dict(body)
         if key not in state.tasks:
             state.tasks[key] = asyncio.create_task(
                 _run(state, key, function_pods, code_configmaps),
                 name=f"function {namespace}/{name}",
             )
-        state.wake(key)
+        elif before is None or _wants_a_pass(before, body):
+            state.wake(key)
+
+
+def _wants_a_pass(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    """Whether a change of a Function asks for a pass: its spec or its deletion changed.
+
+    Status changes, most of them our own patches, only refresh the stored body: waking
+    on them would turn a status that changes every pass into a busy loop.
+    """
+    old, new = before.get("metadata") or {}, after.get("metadata") or {}
+    return any(old.get(k) != new.get(k) for k in ("generation", "deletionTimestamp", "uid"))
 
 
 async def _run(
@@ -122,28 +153,101 @@ async def _run(
         state.expected.pop(key, None)
 
 
-def _pods_with_expectations(
+async def _pods_with_expectations(
     state: State, key: Key, bodies: list[dict[str, Any]], now: datetime
 ) -> list[PodView]:
-    views = [pod_view(b) for b in bodies]
+    """The pods the index shows, plus those created but not shown yet (as Pending)."""
+    seen_ready = state.seen_ready.setdefault(key, set())
+    views = []
+    for body in bodies:
+        view = pod_view(body)
+        if view.ready:
+            seen_ready.add(view.name)
+        elif view.name in seen_ready and not view.was_ready:
+            view = replace(view, was_ready=True)
+        views.append(view)
     seen = {v.name for v in views}
+    seen_ready &= seen
     expected = state.expected.setdefault(key, {})
     for pod_name in list(expected):
-        revision, created = expected[pod_name]
-        if pod_name in seen or now - created > EXPECTATION_TTL:
+        pending = expected[pod_name]
+        if pod_name in seen:  # the index has it now, and will show its deletion
             del expected[pod_name]
-        else:
-            views.append(
-                PodView(
-                    name=pod_name,
-                    revision=revision,
-                    phase=Phase.PENDING,
-                    ready=False,
-                    terminating=False,
-                    created=created,
-                )
+            continue
+        if now - pending.since > EXPECTATION_TTL:
+            # The watch may just be slow: ask before forgetting (a duplicate pod would
+            # run unnoticed, and be deleted as surplus once seen).
+            try:
+                exists = await state.objects.pod_exists(key[0], pod_name)
+            except ApiException as exc:
+                log.warning("cannot check pod %s/%s: %s", key[0], pod_name, _api_message(exc))
+                exists = True
+            if not exists:
+                del expected[pod_name]
+                continue
+            expected[pod_name] = pending = replace(pending, since=now)
+        views.append(
+            PodView(
+                name=pod_name,
+                revision=pending.revision,
+                phase=Phase.PENDING,
+                ready=False,
+                terminating=False,
+                created=pending.created,
+                provisioned=pending.provisioned,
             )
+        )
     return views
+
+
+def _api_message(exc: ApiException) -> str:
+    """The API server's own words for a refusal (its Status message), else the HTTP reason."""
+    try:
+        message = json.loads(exc.body or "{}").get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return str(message or f"{exc.status} {exc.reason}")
+
+
+async def _post_event(
+    state: State, body: Mapping[str, Any], *, reason: str, message: str, warning: bool = False
+) -> None:
+    """Post an Event; one that cannot be posted (namespace terminating…) is only logged."""
+    try:
+        await state.objects.post_event(body, reason=reason, message=message, warning=warning)
+    except Exception as exc:  # noqa: BLE001 - an Event is never worth a failed pass
+        meta = body["metadata"]
+        log.warning(
+            "cannot post event %s on Function %s/%s: %s",
+            reason,
+            meta["namespace"],
+            meta["name"],
+            _api_message(exc) if isinstance(exc, ApiException) else repr(exc),
+        )
+
+
+async def _create_pods(
+    state: State, key: Key, desired: DesiredFunction, decision: Plan, now: datetime
+) -> tuple[int, str | None]:
+    """Create the planned pods; (how many were created, the API's refusal if one was)."""
+    namespace, name = key
+    created = 0
+    for index in range(decision.create):
+        pod_name = f"{name}-{desired.revision[:6]}-{secrets.token_hex(3)}"
+        provisioned = index < decision.provisioned
+        manifest = desired.pod(pod_name, attempt=decision.attempt, provisioned=provisioned)
+        try:
+            await state.objects.create_pod(manifest)
+        except ApiException as exc:
+            # A quota, an admission policy…: the next ones would be refused alike.
+            message = _api_message(exc)
+            log.warning("creating pod %s/%s was refused: %s", namespace, pod_name, message)
+            return created, message
+        state.expected.setdefault(key, {})[pod_name] = _Expected(
+            revision=desired.revision, created=now, since=now, provisioned=provisioned
+        )
+        created += 1
+    return created, None
 
 
 async def reconcile(
@@ -156,58 +260,125 @@ async def reconcile(
     now = datetime.now(UTC)
     generation = int(meta.get("generation") or 0)
     previous = list((body.get("status") or {}).get("conditions") or [])
+    # Being deleted (foreground: the garbage collector removes its pods first): report only.
+    deleting = meta.get("deletionTimestamp") is not None
 
-    desired: DesiredFunction = desired_function(body, state.settings)
-    code_problem = desired.code_problem
-    if desired.code_configmap is not None:
-        await state.objects.create_configmap(desired.code_configmap)
-    elif desired.referenced_configmap is not None:
-        keys = await state.objects.configmap_keys(namespace, desired.referenced_configmap)
-        code_problem = desired.check_referenced(keys)
+    referenced_data = None
+    if (referenced := referenced_configmap(body)) is not None:
+        referenced_data = await state.objects.configmap_data(namespace, referenced)
+    desired = desired_function(body, state.settings, referenced_data=referenced_data)
 
-    pods = _pods_with_expectations(state, key, pod_bodies, now)
-    decision = plan(pods, revision=desired.revision, desired=desired.replicas, now=now)
-    if code_problem is not None:
-        decision = plan(pods, revision=desired.revision, desired=0, now=now)
+    pods = await _pods_with_expectations(state, key, pod_bodies, now)
+    decision = plan(
+        pods,
+        revision=desired.revision,
+        desired=desired.replicas,
+        now=now,
+        provisioned=desired.provisioned_pods,
+        hold=desired.hold,
+    )
+    if deleting:
+        decision = Plan()
+
+    create_error: str | None = None
+    code_map = desired.code_configmap
+    if code_map is not None and not deleting and desired.code_configmap_name not in code_maps:
+        try:
+            await state.objects.create_configmap(code_map)
+        except ApiException as exc:
+            create_error = f"ConfigMap {desired.code_configmap_name}: {_api_message(exc)}"
+            log.warning("creating a code ConfigMap in %s was refused: %s", namespace, create_error)
+            decision = replace(decision, create=0)  # its pods could not mount their code
 
     for pod_name in decision.delete:
-        await state.objects.delete_pod(namespace, pod_name)
-    for _ in range(decision.create):
-        pod_name = f"{name}-{desired.revision[:6]}-{secrets.token_hex(3)}"
-        manifest = desired.pod(pod_name, attempt=decision.attempt)
-        state.expected.setdefault(key, {})[pod_name] = (desired.revision, now)
-        await state.objects.create_pod(manifest)
-    if decision.create:
-        await state.objects.post_event(
+        try:
+            await state.objects.delete_pod(namespace, pod_name)
+        except ApiException as exc:
+            log.warning("deleting pod %s/%s failed: %s", namespace, pod_name, _api_message(exc))
+    created, refused = await _create_pods(state, key, desired, decision, now)
+    create_error = create_error or refused
+    if created:
+        await _post_event(
+            state,
             body,
             reason="PodsCreated",
-            message=f"created {decision.create} pod(s) of revision {desired.revision}",
+            message=f"created {created} pod(s) of revision {desired.revision}",
         )
-    # Each failed pod is reported once; names of pods that are gone are forgotten.
+    # Once per refusal streak: the retries every CREATE_RETRY_SECONDS would flood the Events.
+    was_refused = any(
+        c.get("type") == "Ready" and c.get("reason") == "PodCreateFailed" for c in previous
+    )
+    if refused and not was_refused:
+        await _post_event(state, body, reason="PodCreateFailed", warning=True, message=refused)
+    await _report_failures(state, key, body, pods)
+    if not deleting:
+        await _collect_configmaps(state, namespace, desired, pod_bodies, code_maps)
+
+    conditions = function_conditions(
+        pods,
+        revision=desired.revision,
+        desired=desired.replicas,
+        code_problem=desired.code_problem,
+        create_error=create_error,
+    )
+    status = _status(desired, pods, conditions, generation=generation, now=now, previous=previous)
+    current = body.get("status") or {}
+    if any(current.get(k) != v for k, v in status.items()):
+        await state.objects.patch_function_status(namespace, name, status)
+    if create_error is not None:
+        return CREATE_RETRY_SECONDS
+    if decision.requeue_after is not None:
+        return min(RESYNC_SECONDS, decision.requeue_after.total_seconds())
+    return RESYNC_SECONDS
+
+
+async def _report_failures(
+    state: State, key: Key, body: Mapping[str, Any], pods: list[PodView]
+) -> None:
+    """An Event per failed pod, once; names of pods that are gone are forgotten."""
     reported = state.reported_failures.setdefault(key, set())
     reported &= {p.name for p in pods}
     for failed in pods:
         if failed.failure and failed.name not in reported:
             reported.add(failed.name)
-            await state.objects.post_event(
+            await _post_event(
+                state,
                 body,
-                reason="InitError",
+                reason="EnvironmentFailed" if failed.was_ready else "InitError",
                 warning=True,
                 message=f"{failed.name}: {failed.failure.error_type}: {failed.failure.message}",
             )
 
-    # Code ConfigMaps of earlier revisions go once no pod mounts them.
+
+async def _collect_configmaps(
+    state: State,
+    namespace: str,
+    desired: DesiredFunction,
+    pod_bodies: list[dict[str, Any]],
+    code_maps: list[str],
+) -> None:
+    """Delete code ConfigMaps of earlier revisions once no pod mounts them."""
     in_use = {desired.code_configmap_name} | _mounted_configmaps(pod_bodies)
     for cm in code_maps:
         if cm not in in_use:
-            await state.objects.delete_configmap(namespace, cm)
+            try:
+                await state.objects.delete_configmap(namespace, cm)
+            except ApiException as exc:
+                log.warning("deleting ConfigMap %s/%s failed: %s", namespace, cm, _api_message(exc))
 
-    conditions = function_conditions(
-        pods, revision=desired.revision, desired=desired.replicas, code_problem=code_problem
-    )
+
+def _status(  # noqa: PLR0913 - what the status is made of
+    desired: DesiredFunction,
+    pods: list[PodView],
+    conditions: list[Condition],
+    *,
+    generation: int,
+    now: datetime,
+    previous: list[Mapping[str, Any]],
+) -> dict[str, Any]:
     live = [p for p in pods if p.live]
     ready = [p for p in live if p.ready]
-    status: MutableMapping[str, Any] = {
+    return {
         "observedGeneration": generation,
         "conditions": [
             c.as_dict(generation=generation, now=now, previous=previous) for c in conditions
@@ -219,12 +390,6 @@ async def reconcile(
         "arn": desired.arn,
         "codeSha256": desired.code_sha256,
     }
-    current = body.get("status") or {}
-    if any(current.get(k) != v for k, v in status.items()):
-        await state.objects.patch_function_status(namespace, name, status)
-    if decision.requeue_after is not None:
-        return min(RESYNC_SECONDS, decision.requeue_after.total_seconds())
-    return RESYNC_SECONDS
 
 
 def _mounted_configmaps(pod_bodies: list[dict[str, Any]]) -> set[str]:

@@ -7,11 +7,11 @@ planner and the status writer never touch raw dicts.
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from kappa.resources.pods import ATTEMPT_ANNOTATION, REVISION_LABEL
+from kappa.resources.pods import ATTEMPT_ANNOTATION, PROVISIONED_LABEL, REVISION_LABEL
 
 
 class Phase(StrEnum):
@@ -48,6 +48,15 @@ class PodView:
     # Why a container cannot start yet (ErrImageNeverPull, CreateContainerConfigError…).
     waiting_reason: str | None = None
     waiting_message: str | None = None
+    # Why the pod as a whole cannot run or ended: status.reason (Evicted…) or, while it
+    # waits for a node, the PodScheduled condition's reason (Unschedulable).
+    pod_reason: str | None = None
+    pod_message: str | None = None
+    # Has been Ready at some point: its code loaded, so a later end is not an init error.
+    was_ready: bool = False
+    # Counted towards provisioned concurrency (made with AWS_LAMBDA_INITIALIZATION_TYPE
+    # provisioned-concurrency).
+    provisioned: bool = False
 
     @property
     def live(self) -> bool:
@@ -57,6 +66,9 @@ class PodView:
 
 # Waiting reasons that are normal steps of a start, not problems to report.
 _BENIGN_WAITING = frozenset({"ContainerCreating", "PodInitializing"})
+# The kubelet writes Initialized and Ready (False) in one status update, microseconds apart,
+# at one-second resolution; a Ready=False that moved this much later went through True.
+_READY_HISTORY_MARGIN = timedelta(seconds=2)
 
 
 def _time(value: object) -> datetime | None:
@@ -83,12 +95,46 @@ def _failure(terminated: Mapping[str, Any]) -> Failure:
     return Failure(f"Runtime.{reason}", detail)
 
 
+def _was_ready(conditions: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether the Ready condition was True once, read from its transition time.
+
+    Pods never restart (restartPolicy Never), so Ready goes False → True → False at
+    most once. The kubelet keeps a condition's lastTransitionTime while its status
+    stays the same: a pod that never became Ready keeps the time of its first status,
+    when Initialized was set too; one that was Ready and ended shows a later time.
+    """
+    ready = conditions.get("Ready") or {}
+    if ready.get("status") == "True":
+        return True
+    since = _time(ready.get("lastTransitionTime"))
+    initialized = _time((conditions.get("Initialized") or {}).get("lastTransitionTime"))
+    if ready.get("status") != "False" or since is None or initialized is None:
+        return False
+    return since - initialized >= _READY_HISTORY_MARGIN
+
+
+def _pod_problem(
+    status: Mapping[str, Any], conditions: Mapping[str, Mapping[str, Any]]
+) -> tuple[str | None, str | None]:
+    """(reason, message) of what keeps the whole pod from running, if anything."""
+    if status.get("reason"):
+        return str(status["reason"]), str(status.get("message") or "") or None
+    scheduled = conditions.get("PodScheduled") or {}
+    if scheduled.get("status") == "False" and scheduled.get("reason"):
+        return str(scheduled["reason"]), str(scheduled.get("message") or "") or None
+    return None, None
+
+
 def pod_view(pod: Mapping[str, Any]) -> PodView:
     """Reduce a raw pod to a PodView."""
     meta = pod.get("metadata") or {}
+    labels = meta.get("labels") or {}
     status = pod.get("status") or {}
-    conditions = status.get("conditions") or []
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    conditions = {
+        str(c.get("type")): c for c in status.get("conditions") or [] if isinstance(c, Mapping)
+    }
+    ready = (conditions.get("Ready") or {}).get("status") == "True"
+    pod_reason, pod_message = _pod_problem(status, conditions)
     failure = None
     finished = None
     waiting_reason = waiting_message = None
@@ -108,7 +154,7 @@ def pod_view(pod: Mapping[str, Any]) -> PodView:
         attempt = 0
     return PodView(
         name=str(meta.get("name")),
-        revision=str((meta.get("labels") or {}).get(REVISION_LABEL, "")),
+        revision=str(labels.get(REVISION_LABEL, "")),
         phase=Phase(status.get("phase") or "Pending"),
         ready=ready,
         terminating=meta.get("deletionTimestamp") is not None,
@@ -118,4 +164,8 @@ def pod_view(pod: Mapping[str, Any]) -> PodView:
         failure=failure,
         waiting_reason=waiting_reason,
         waiting_message=waiting_message,
+        pod_reason=pod_reason,
+        pod_message=pod_message,
+        was_ready=_was_ready(conditions),
+        provisioned=labels.get(PROVISIONED_LABEL) == "true",
     )

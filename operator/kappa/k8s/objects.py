@@ -6,6 +6,7 @@ kubernetes client is synchronous, so calls run in a worker thread.
 """
 
 import asyncio
+import base64
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -46,15 +47,29 @@ class Objects:
         """Delete a ConfigMap; a missing one is fine."""
         await _tolerating(_NOT_FOUND, self._core.delete_namespaced_config_map, name, namespace)
 
-    async def configmap_keys(self, namespace: str, name: str) -> list[str] | None:
-        """The keys of a ConfigMap, or None when it does not exist."""
+    async def configmap_data(self, namespace: str, name: str) -> dict[str, str] | None:
+        """The content of a ConfigMap (data, and binaryData as base64), or None when missing."""
         try:
             found = await asyncio.to_thread(self._core.read_namespaced_config_map, name, namespace)
         except ApiException as exc:
             if exc.status == _NOT_FOUND:
                 return None
             raise
-        return sorted({**(found.data or {}), **(found.binary_data or {})})
+        binary = {
+            key: value if isinstance(value, str) else base64.b64encode(value).decode()
+            for key, value in (found.binary_data or {}).items()
+        }
+        return {**(found.data or {}), **binary}
+
+    async def pod_exists(self, namespace: str, name: str) -> bool:
+        """Whether the pod exists (asked of the API server, not of a watch)."""
+        try:
+            await asyncio.to_thread(self._core.read_namespaced_pod, name, namespace)
+        except ApiException as exc:
+            if exc.status == _NOT_FOUND:
+                return False
+            raise
+        return True
 
     async def post_event(
         self, body: Mapping[str, Any], *, reason: str, message: str, warning: bool = False

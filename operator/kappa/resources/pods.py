@@ -15,6 +15,8 @@ from kappa.resources.code_configmap import config_map_key
 from kappa.resources.owner import owner_reference
 
 REVISION_LABEL: Final = "kappa.dev/revision"
+# "true" on pods made for provisioned concurrency (absent on on-demand ones).
+PROVISIONED_LABEL: Final = "kappa.dev/provisioned"
 ATTEMPT_ANNOTATION: Final = "kappa.dev/attempt"
 AGENT_PORT: Final = 8080
 TASK_ROOT: Final = "/var/task"
@@ -23,6 +25,12 @@ RUN_AS_USER: Final = 1000
 MB_PER_VCPU: Final = 1769
 # Time the agent gets after SIGTERM beyond the longest invocation, to drain.
 DRAIN_GRACE_SECONDS: Final = 5
+# The Runtime API the agent serves a `runtime: image` function (one slot, first port).
+IMAGE_RUNTIME_API: Final = "127.0.0.1:9001"
+# Readiness: checked every second; three misses in a row take a pod out of service, so
+# one slow answer (a busy node, a GC pause) does not.
+READINESS_PERIOD_SECONDS: Final = 1
+READINESS_FAILURE_THRESHOLD: Final = 3
 
 
 @dataclass(frozen=True)
@@ -64,15 +72,23 @@ def cpu_millicores(memory_mb: int) -> int:
     return max(10, round(memory_mb * 1000 / MB_PER_VCPU))
 
 
-def reserved_env(
-    params: PodParams, pod_name: str, initialization_type: str
-) -> list[dict[str, Any]]:
-    """Lambda's reserved variables plus Kappa's agent settings."""
+def agent_env(params: PodParams) -> list[dict[str, Any]]:
+    """Kappa's agent settings (KAPPA_*, and _HANDLER, which the agent passes on)."""
     values = {
         "KAPPA_RUNTIME": params.runtime,
         "KAPPA_SLOTS": str(params.per_pod),
         "KAPPA_TIMEOUT_SECONDS": str(params.timeout_seconds),
         "KAPPA_FUNCTION_ARN": params.arn,
+    }
+    if params.code.url:
+        values["KAPPA_CODE_URL"] = params.code.url
+        values["KAPPA_CODE_SHA256"] = params.code.sha256 or ""
+    return [{"name": k, "value": v} for k, v in values.items()]
+
+
+def lambda_env(params: PodParams, pod_name: str, initialization_type: str) -> list[dict[str, Any]]:
+    """Lambda's reserved variables, as a function's runtime sees them."""
+    values = {
         "_HANDLER": params.handler,
         "AWS_LAMBDA_FUNCTION_NAME": params.function,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(params.memory_mb),
@@ -87,10 +103,14 @@ def reserved_env(
         "LAMBDA_RUNTIME_DIR": "/var/runtime",
         "TZ": "UTC",
     }
-    if params.code.url:
-        values["KAPPA_CODE_URL"] = params.code.url
-        values["KAPPA_CODE_SHA256"] = params.code.sha256 or ""
     return [{"name": k, "value": v} for k, v in values.items()]
+
+
+def reserved_env(
+    params: PodParams, pod_name: str, initialization_type: str
+) -> list[dict[str, Any]]:
+    """The agent's environment before the user's: its settings, then Lambda's variables."""
+    return agent_env(params) + lambda_env(params, pod_name, initialization_type)
 
 
 def _security_context() -> dict[str, Any]:
@@ -131,15 +151,21 @@ def make_pod(
 ) -> dict[str, Any]:
     """The pod manifest for one environment of the Function in `params`."""
     init_type = "provisioned-concurrency" if provisioned else "on-demand"
-    env = reserved_env(params, name, init_type) + [dict(e) for e in params.env]
+    # The user's variables come last, so `$(VAR)` references in them can use the reserved
+    # ones (the CRD refuses reserved names, so none is overridden).
+    user_env = [dict(e) for e in params.env]
+    env = reserved_env(params, name, init_type) + user_env
     memory = f"{params.memory_mb}Mi"
     cpu = f"{cpu_millicores(params.memory_mb)}m"
+    # No CPU limit, on purpose: the request gives Lambda's share under contention, and a
+    # limit that small (72m at 128 MB) would throttle the agent and the runtime's start
+    # (CFS quota) far below what Lambda gives; idle CPU is free to use.
     resources = {"requests": {"memory": memory, "cpu": cpu}, "limits": {"memory": memory}}
     volumes, mounts = _volumes(params)
     probe = {
         "httpGet": {"path": "/readyz", "port": "invoke"},
-        "periodSeconds": 1,
-        "failureThreshold": 1,
+        "periodSeconds": READINESS_PERIOD_SECONDS,
+        "failureThreshold": READINESS_FAILURE_THRESHOLD,
         "successThreshold": 1,
     }
     agent_port = [{"name": "invoke", "containerPort": AGENT_PORT, "protocol": "TCP"}]
@@ -164,7 +190,12 @@ def make_pod(
             {
                 "name": "function",
                 "image": params.image,
-                "env": [*env, {"name": "AWS_LAMBDA_RUNTIME_API", "value": "127.0.0.1:9001"}],
+                # Lambda's variables only: the agent's settings are not the function's business.
+                "env": [
+                    *lambda_env(params, name, init_type),
+                    {"name": "AWS_LAMBDA_RUNTIME_API", "value": IMAGE_RUNTIME_API},
+                    *user_env,
+                ],
                 "volumeMounts": mounts,
                 "resources": resources,
                 **common,
@@ -184,6 +215,8 @@ def make_pod(
             }
         ]
     labels = {**function_labels(params.function), REVISION_LABEL: revision, **params.extra_labels}
+    if provisioned:
+        labels[PROVISIONED_LABEL] = "true"
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "containers": containers,

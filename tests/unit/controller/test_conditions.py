@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -107,3 +108,42 @@ def test_transition_time_kept_while_status_unchanged() -> None:
     result = condition.as_dict(generation=3, now=NOW, previous=flipped)
     assert result["lastTransitionTime"] == "2026-01-01T00:00:00Z"
     assert result["observedGeneration"] == 3
+
+
+def test_refused_pod_create_shows_the_apis_message() -> None:
+    summary, _ = function_conditions(
+        [], revision="r", desired=1, create_error='pods "fn-1" is forbidden: exceeded quota'
+    )
+    assert (summary.status, summary.reason, summary.message) == (
+        "False",
+        "PodCreateFailed",
+        'pods "fn-1" is forbidden: exceeded quota',
+    )
+
+
+def test_failure_after_ready_is_an_environment_failure_not_an_init_error() -> None:
+    crashed = replace(
+        pod(phase=Phase.FAILED, failure=Failure("Runtime.OutOfMemory", "oom")), was_ready=True
+    )
+    summary, code = function_conditions([crashed], revision="r", desired=1)
+    assert (summary.reason, summary.message) == ("EnvironmentFailed", "Runtime.OutOfMemory: oom")
+    assert (code.status, code.reason) == ("True", "Loaded")
+
+
+@pytest.mark.parametrize(
+    ("reason", "message", "phase"),
+    [
+        pytest.param(
+            "Unschedulable", "0/1 nodes: Insufficient memory", Phase.PENDING, id="unschedulable"
+        ),
+        pytest.param("Evicted", "low on memory", Phase.FAILED, id="evicted"),
+    ],
+)
+def test_pod_level_reason_is_shown(reason: str, message: str, phase: Phase) -> None:
+    view = replace(
+        pod(phase=phase, failure=Failure("Runtime.Error", "137")),
+        pod_reason=reason,
+        pod_message=message,
+    )
+    summary, _ = function_conditions([view], revision="r", desired=1)
+    assert (summary.status, summary.reason, summary.message) == ("False", reason, message)

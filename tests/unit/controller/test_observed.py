@@ -95,3 +95,69 @@ def test_waiting_reason_is_kept_unless_benign() -> None:
 
 def test_terminating_pod_is_not_live() -> None:
     assert not pod_view(raw(deletionTimestamp="2026-01-01T00:02:00Z")).live
+
+
+def with_conditions(pod: dict, *conditions: dict, **status: object) -> dict:
+    pod["status"]["conditions"] = list(conditions)
+    pod["status"].update(status)
+    return pod
+
+
+def test_a_pod_that_never_became_ready_was_not_ready() -> None:
+    failed = with_conditions(
+        raw("Failed", ready=False, state={"terminated": {"exitCode": 1}}),
+        {"type": "Initialized", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"},
+        {"type": "Ready", "status": "False", "lastTransitionTime": "2026-01-01T00:00:01Z"},
+    )
+    assert not pod_view(failed).was_ready
+
+
+def test_a_pod_that_was_ready_and_ended_was_ready() -> None:
+    oom = with_conditions(
+        raw("Failed", ready=False, state={"terminated": {"exitCode": 137, "reason": "OOMKilled"}}),
+        {"type": "Initialized", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"},
+        {"type": "Ready", "status": "False", "lastTransitionTime": "2026-01-01T00:05:00Z"},
+    )
+    view = pod_view(oom)
+    assert view.was_ready
+    assert view.failure is not None
+    assert view.failure.error_type == "Runtime.OutOfMemory"
+    assert pod_view(raw()).was_ready  # ready now
+
+
+def test_unschedulable_pod_says_why() -> None:
+    pending = with_conditions(
+        raw("Pending", ready=False, state={}),
+        {
+            "type": "PodScheduled",
+            "status": "False",
+            "reason": "Unschedulable",
+            "message": "0/1 nodes are available: 1 Insufficient memory.",
+        },
+    )
+    pending["status"]["containerStatuses"] = []
+    view = pod_view(pending)
+    assert (view.pod_reason, view.pod_message) == (
+        "Unschedulable",
+        "0/1 nodes are available: 1 Insufficient memory.",
+    )
+
+
+def test_evicted_pod_says_why() -> None:
+    evicted = raw(
+        "Failed",
+        ready=False,
+        state={"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown"}},
+    )
+    evicted["status"].update(reason="Evicted", message="The node was low on resource: memory.")
+    view = pod_view(evicted)
+    assert (view.pod_reason, view.pod_message) == (
+        "Evicted",
+        "The node was low on resource: memory.",
+    )
+
+
+def test_provisioned_label_is_read() -> None:
+    labels = {"kappa.dev/revision": "r1", "kappa.dev/provisioned": "true"}
+    assert pod_view(raw(labels=labels)).provisioned
+    assert not pod_view(raw()).provisioned

@@ -20,6 +20,8 @@ def pod(
     age: float = 60,
     attempt: int = 0,
     finished_ago: float | None = None,
+    was_ready: bool = False,
+    provisioned: bool = False,
 ) -> PodView:
     failed = phase is Phase.FAILED
     return PodView(
@@ -32,6 +34,8 @@ def pod(
         attempt=attempt,
         finished=None if finished_ago is None else NOW - timedelta(seconds=finished_ago),
         failure=Failure("Runtime.ImportModuleError", "boom") if failed else None,
+        was_ready=was_ready or (ready and not failed),
+        provisioned=provisioned,
     )
 
 
@@ -102,6 +106,49 @@ def pod(
         ),
         pytest.param([pod("t", terminating=True)], 1, 1, set(), 0, id="terminating-does-not-count"),
         pytest.param([pod("s", phase=Phase.SUCCEEDED)], 1, 1, {"s"}, 0, id="ended-pod-removed"),
+        pytest.param(
+            [pod("o", "old", ready=False), pod("n", ready=False, phase=Phase.PENDING)],
+            1,
+            0,
+            set(),
+            0,
+            id="old-running-not-ready-is-kept-while-new-starts",
+        ),
+        pytest.param(
+            [pod("o", "old", ready=False), pod("n")],
+            1,
+            0,
+            {"o"},
+            0,
+            id="old-running-not-ready-goes-once-new-ready",
+        ),
+        pytest.param(
+            [pod("o", "old", ready=False, phase=Phase.PENDING)],
+            1,
+            1,
+            {"o"},
+            0,
+            id="old-pending-goes-at-once",
+        ),
+        pytest.param(
+            [pod("c", phase=Phase.FAILED, attempt=3, finished_ago=1, was_ready=True)],
+            1,
+            1,
+            {"c"},
+            0,
+            id="crash-after-ready-replaced-at-once-attempt-0",
+        ),
+        pytest.param(
+            [
+                pod("c", phase=Phase.FAILED, finished_ago=1, was_ready=True),
+                pod("f", phase=Phase.FAILED, attempt=1, finished_ago=1),
+            ],
+            1,
+            0,
+            {"c"},
+            0,
+            id="crashed-goes-but-init-failure-back-off-holds-creation",
+        ),
     ],
 )
 def test_plan(
@@ -111,6 +158,46 @@ def test_plan(
     assert result.create == create
     assert set(result.delete) == delete
     assert result.attempt == attempt
+
+
+def test_hold_creates_nothing_and_keeps_what_may_serve() -> None:
+    pods = [
+        pod("ready-old", "old"),
+        pod("flapping-old", "old", ready=False),
+        pod("starting", ready=False, phase=Phase.PENDING),
+        pod("ready-current"),
+        pod("failed", phase=Phase.FAILED, finished_ago=1),
+        pod("done", "old", phase=Phase.SUCCEEDED),
+    ]
+    result = plan(pods, revision="new", desired=3, now=NOW, hold=True)
+    assert result.create == 0
+    assert set(result.delete) == {"failed", "done"}
+    assert result.requeue_after is None
+
+
+@pytest.mark.parametrize(
+    ("pods", "desired", "provisioned", "create", "expected"),
+    [
+        pytest.param([], 2, 2, 2, 2, id="all-new-pods-provisioned"),
+        pytest.param([], 1, 0, 1, 0, id="none-provisioned"),
+        pytest.param([pod("p", provisioned=True)], 3, 2, 2, 1, id="tops-up-provisioned-first"),
+        pytest.param([pod("p", provisioned=True)], 2, 1, 1, 0, id="enough-provisioned"),
+        pytest.param(
+            [pod("p", "old", provisioned=True)], 1, 1, 1, 1, id="old-revision-does-not-count"
+        ),
+    ],
+)
+def test_plan_says_how_many_new_pods_are_provisioned(
+    pods: list[PodView], desired: int, provisioned: int, create: int, expected: int
+) -> None:
+    result = plan(pods, revision="new", desired=desired, provisioned=provisioned, now=NOW)
+    assert (result.create, result.provisioned) == (create, expected)
+
+
+def test_surplus_keeps_provisioned_pods() -> None:
+    pods = [pod("p", provisioned=True, age=10), pod("d", age=60)]
+    result = plan(pods, revision="new", desired=1, provisioned=1, now=NOW)
+    assert result.delete == ("d",)
 
 
 def test_failed_pod_requeues_when_its_backoff_ends() -> None:
@@ -164,6 +251,10 @@ def test_plan_never_lowers_ready_pods_below_desired(pods: list[PodView], desired
     assert len(ready_after) >= min(len(ready_before), desired)
     live_current = [p for p in pods if p.live and p.revision == "new"]
     assert result.create <= max(0, desired - len(live_current))
+    # Held, nothing is made and nothing that may serve (Pending or Running) goes.
+    held = plan(pods, revision="new", desired=desired, now=NOW, hold=True)
+    assert held.create == 0
+    assert not {p.name for p in pods if p.live} & set(held.delete)
 
 
 def test_backoff_is_capped() -> None:

@@ -94,9 +94,14 @@ def test_tmp_is_sized_and_code_mounted_read_only() -> None:
 
 
 def test_reserved_variables_then_the_users_env() -> None:
-    env = env_of(
-        make_pod(PARAMS, name="hello-abc", revision="r", provisioned=True)["spec"]["containers"][0]
-    )
+    (container,) = make_pod(PARAMS, name="hello-abc", revision="r", provisioned=True)["spec"][
+        "containers"
+    ]
+    names = [e["name"] for e in container["env"]]
+    # Reserved first, the user's last (in their order), so $(VAR) in theirs sees ours.
+    assert names[-2:] == ["GREETING", "TOKEN"]
+    assert {"KAPPA_RUNTIME", "_HANDLER", "AWS_LAMBDA_FUNCTION_NAME", "TZ"} <= set(names[:-2])
+    env = env_of(container)
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == "hello"
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
     assert env["AWS_LAMBDA_LOG_STREAM_NAME"] == "hello-abc"
@@ -126,8 +131,32 @@ def test_image_functions_run_the_agent_beside_the_users_image() -> None:
     }
     assert containers["agent"]["image"] == "kappa.local/base:dev"
     assert containers["agent"]["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert env_of(containers["agent"])["KAPPA_RUNTIME"] == "image"
     assert containers["function"]["image"] == "registry.example/fn:1"
-    assert env_of(containers["function"])["AWS_LAMBDA_RUNTIME_API"] == "127.0.0.1:9001"
+    function_env = [e["name"] for e in containers["function"]["env"]]
+    # Lambda's variables and the Runtime API address, then the user's; none of the agent's.
+    assert not [n for n in function_env if n.startswith("KAPPA_")]
+    assert function_env[-3:] == ["AWS_LAMBDA_RUNTIME_API", "GREETING", "TOKEN"]
+    env = env_of(containers["function"])
+    assert env["AWS_LAMBDA_RUNTIME_API"] == "127.0.0.1:9001"
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == "hello"
+    assert env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
+    assert env["_HANDLER"] == "app.handler"
+
+
+def test_provisioned_pods_are_labelled_and_say_so() -> None:
+    provisioned = make_pod(PARAMS, name="p", revision="r", provisioned=True)
+    assert provisioned["metadata"]["labels"]["kappa.dev/provisioned"] == "true"
+    on_demand = make_pod(PARAMS, name="p", revision="r")
+    assert "kappa.dev/provisioned" not in on_demand["metadata"]["labels"]
+    assert env_of(on_demand["spec"]["containers"][0])["AWS_LAMBDA_INITIALIZATION_TYPE"] == (
+        "on-demand"
+    )
+
+
+def test_readiness_tolerates_one_slow_answer() -> None:
+    probe = make_pod(PARAMS, name="p", revision="r")["spec"]["containers"][0]["readinessProbe"]
+    assert (probe["periodSeconds"], probe["failureThreshold"]) == (1, 3)
 
 
 def test_revision_changes_with_anything_that_shapes_the_pod() -> None:

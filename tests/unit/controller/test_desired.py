@@ -1,0 +1,121 @@
+from typing import Any
+
+import pytest
+
+from kappa.controller.desired import desired_function, referenced_configmap
+from kappa.resources.code_configmap import code_sha256
+from kappa.settings import Settings
+
+SETTINGS = Settings()
+HANDLER = "def handler(event, context):\n    return event\n"
+SHA = "0123456789abcdef" * 4
+
+
+def body(code: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "fn", "namespace": "team-a", "uid": "uid-1", "generation": 1},
+        "spec": {"runtime": "python3.11", "handler": "app.handler", "code": code, **spec},
+    }
+
+
+def volumes(pod: dict[str, Any]) -> dict[str, Any]:
+    return {v["name"]: v for v in pod["spec"]["volumes"]}
+
+
+def test_inline_code_gets_its_configmap_mounted() -> None:
+    desired = desired_function(body({"inline": {"app.py": HANDLER}}), SETTINGS)
+    assert desired.code_problem is None
+    assert not desired.hold
+    assert desired.code_sha256 == code_sha256({"app.py": HANDLER})
+    assert desired.code_configmap is not None
+    assert desired.code_configmap_name == desired.code_configmap["metadata"]["name"]
+    assert desired.code_configmap_name.startswith("fn-code-")
+    assert desired.referenced_configmap is None
+    assert desired.arn == "arn:aws:lambda:us-east-1:team-a:function:fn"
+    assert (desired.replicas, desired.provisioned, desired.provisioned_pods) == (1, 0, 0)
+    pod = desired.pod("fn-abc", attempt=0)
+    assert volumes(pod)["code"]["configMap"]["name"] == desired.code_configmap_name
+    assert pod["metadata"]["labels"]["kappa.dev/revision"] == desired.revision
+    assert pod["spec"]["containers"][0]["image"] == "kappa.local/runtime-python3.11:dev"
+
+
+def test_new_inline_code_is_a_new_revision() -> None:
+    one = desired_function(body({"inline": {"app.py": HANDLER}}), SETTINGS)
+    two = desired_function(body({"inline": {"app.py": HANDLER + "# 2\n"}}), SETTINGS)
+    assert one.revision != two.revision
+    assert one.code_configmap_name != two.code_configmap_name
+
+
+def test_referenced_configmap_content_is_part_of_the_revision() -> None:
+    manifest = body({"configMap": {"name": "my-code"}})
+    assert referenced_configmap(manifest) == "my-code"
+    one = desired_function(manifest, SETTINGS, referenced_data={"app.py": HANDLER})
+    two = desired_function(manifest, SETTINGS, referenced_data={"app.py": HANDLER + "# 2\n"})
+    assert one.code_problem is None
+    assert one.referenced_configmap == "my-code"
+    assert one.code_configmap is None
+    assert one.code_sha256 == code_sha256({"app.py": HANDLER})
+    assert one.revision != two.revision
+    assert volumes(one.pod("p", attempt=0))["code"]["configMap"]["name"] == "my-code"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        pytest.param(None, "ConfigMapNotFound", id="missing"),
+        pytest.param({}, "ConfigMapEmpty", id="empty"),
+    ],
+)
+def test_unusable_referenced_configmap_holds_the_function(
+    data: dict[str, str] | None, reason: str
+) -> None:
+    desired = desired_function(
+        body({"configMap": {"name": "my-code"}}), SETTINGS, referenced_data=data
+    )
+    assert desired.code_problem is not None
+    assert (desired.code_problem.status, desired.code_problem.reason) == ("False", reason)
+    assert "my-code" in desired.code_problem.message
+    assert desired.hold
+
+
+def test_url_code_is_fetched_by_the_agent() -> None:
+    desired = desired_function(
+        body({"url": {"url": "https://example.com/fn.zip", "sha256": SHA}}), SETTINGS
+    )
+    assert desired.code_sha256 == SHA
+    assert desired.code_configmap is None
+    assert referenced_configmap(body({"url": {"url": "https://x.example/a.zip"}})) is None
+    env = {
+        e["name"]: e["value"] for e in desired.pod("p", attempt=0)["spec"]["containers"][0]["env"]
+    }
+    assert (env["KAPPA_CODE_URL"], env["KAPPA_CODE_SHA256"]) == ("https://example.com/fn.zip", SHA)
+
+
+def test_image_code_runs_the_users_image() -> None:
+    manifest = body({"image": "registry.example/fn:1"}, runtime="image")
+    del manifest["spec"]["handler"]
+    desired = desired_function(manifest, SETTINGS)
+    assert desired.code_problem is None
+    assert desired.code_sha256 is None
+    containers = {c["name"]: c for c in desired.pod("p", attempt=0)["spec"]["containers"]}
+    assert containers["function"]["image"] == "registry.example/fn:1"
+    assert containers["agent"]["image"] == "kappa.local/base:dev"
+
+
+def test_provisioned_concurrency_sets_replicas_and_provisioned_pods() -> None:
+    manifest = body({"inline": {"app.py": HANDLER}}, concurrency={"provisioned": 5, "perPod": 2})
+    desired = desired_function(manifest, SETTINGS)
+    assert (desired.replicas, desired.provisioned_pods, desired.per_pod) == (3, 3, 2)
+    pod = desired.pod("p", attempt=1, provisioned=True)
+    assert pod["metadata"]["labels"]["kappa.dev/provisioned"] == "true"
+    assert pod["metadata"]["annotations"]["kappa.dev/attempt"] == "1"
+
+
+def test_invalid_spec_is_a_code_problem_and_makes_no_pod() -> None:
+    desired = desired_function(body({"inline": {"app.py": HANDLER}}, memoryMB=1), SETTINGS)
+    assert desired.code_problem is not None
+    assert desired.code_problem.reason == "InvalidSpec"
+    assert desired.hold
+    assert (desired.replicas, desired.params) == (0, None)
+    with pytest.raises(ValueError, match="invalid Function"):
+        desired.pod("p", attempt=0)

@@ -1,0 +1,272 @@
+"""The reconcile shell against a fake `Objects`: what it calls, and the status it writes."""
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+from kappa.controller import handlers
+from kappa.controller.desired import desired_function
+from kappa.controller.handlers import (
+    EXPECTATION_TTL,
+    State,
+    _Expected,
+    _wants_a_pass,
+    reconcile,
+)
+from kappa.settings import Settings
+
+SETTINGS = Settings()
+HANDLER = "def handler(event, context):\n    return event\n"
+NS = "team-a"
+
+
+def refusal(status: int, message: str) -> ApiException:
+    exc = ApiException(status=status, reason="Refused")
+    exc.body = json.dumps({"kind": "Status", "message": message})
+    return exc
+
+
+@dataclass
+class FakeObjects:
+    """Records every call; `fail_*` make the matching call raise."""
+
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    namespaces: set[str] = field(default_factory=set)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    configmaps: dict[str, dict[str, str]] = field(default_factory=dict)
+    existing_pods: set[str] = field(default_factory=set)
+    fail_create_pod: ApiException | None = None
+    fail_post_event: Exception | None = None
+    warnings: int = 0
+
+    def named(self, call: str) -> list[Any]:
+        return [arg for name, arg in self.calls if name == call]
+
+    async def create_pod(self, manifest: dict[str, Any]) -> None:
+        self.calls.append(("create_pod", manifest))
+        if self.fail_create_pod is not None:
+            raise self.fail_create_pod
+
+    async def delete_pod(self, namespace: str, name: str) -> None:
+        self.namespaces.add(namespace)
+        self.calls.append(("delete_pod", name))
+
+    async def create_configmap(self, manifest: dict[str, Any]) -> None:
+        self.calls.append(("create_configmap", manifest["metadata"]["name"]))
+
+    async def delete_configmap(self, namespace: str, name: str) -> None:
+        self.namespaces.add(namespace)
+        self.calls.append(("delete_configmap", name))
+
+    async def configmap_data(self, namespace: str, name: str) -> dict[str, str] | None:
+        self.namespaces.add(namespace)
+        self.calls.append(("configmap_data", name))
+        return self.configmaps.get(name)
+
+    async def pod_exists(self, namespace: str, name: str) -> bool:
+        self.namespaces.add(namespace)
+        self.calls.append(("pod_exists", name))
+        return name in self.existing_pods
+
+    async def post_event(
+        self, body: dict[str, Any], *, reason: str, message: str, warning: bool = False
+    ) -> None:
+        assert body["metadata"]["name"] == "fn"
+        assert message
+        self.calls.append(("post_event", reason))
+        self.warnings += warning
+        if self.fail_post_event is not None:
+            raise self.fail_post_event
+
+    async def patch_function_status(
+        self, namespace: str, name: str, status: dict[str, Any]
+    ) -> None:
+        self.namespaces.add(namespace)
+        self.calls.append(("patch_function_status", name))
+        self.statuses.append(status)
+
+
+def function(code: dict[str, Any] | None = None, **meta: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "fn", "namespace": NS, "uid": "uid-1", "generation": 2, **meta},
+        "spec": {
+            "runtime": "python3.11",
+            "handler": "app.handler",
+            "code": code or {"inline": {"app.py": HANDLER}},
+        },
+    }
+
+
+def ready_pod(name: str, revision: str, configmap: str | None = None) -> dict[str, Any]:
+    volumes = [{"name": "code", "configMap": {"name": configmap}}] if configmap else []
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": NS,
+            "labels": {"kappa.dev/function": "fn", "kappa.dev/revision": revision},
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+        },
+        "spec": {"volumes": volumes},
+        "status": {
+            "phase": "Running",
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [{"name": "function", "state": {"running": {}}}],
+        },
+    }
+
+
+def run(
+    objects: FakeObjects,
+    body: dict[str, Any],
+    pods: list[dict[str, Any]] | None = None,
+    maps: list[str] | None = None,
+    state: State | None = None,
+) -> tuple[State, float]:
+    state = state or State(objects=objects, settings=SETTINGS)  # type: ignore[arg-type]
+    requeue = asyncio.run(reconcile(state, body, pods or [], maps or []))
+    return state, requeue
+
+
+def ready_condition(objects: FakeObjects) -> dict[str, Any]:
+    (status,) = objects.statuses
+    return next(c for c in status["conditions"] if c["type"] == "Ready")
+
+
+def test_creates_the_code_configmap_and_a_pod_then_reports() -> None:
+    objects = FakeObjects()
+    state, _ = run(objects, function())
+    assert len(objects.named("create_configmap")) == 1
+    (pod,) = objects.named("create_pod")
+    assert pod["metadata"]["labels"]["kappa.dev/function"] == "fn"
+    assert pod["metadata"]["name"] in state.expected[(NS, "fn")]
+    assert ready_condition(objects)["reason"] == "EnvironmentsStarting"
+
+
+def test_refused_pod_create_is_reported_not_raised() -> None:
+    objects = FakeObjects(
+        fail_create_pod=refusal(403, 'pods "fn-x" is forbidden: exceeded quota: compute')
+    )
+    state, requeue = run(objects, function())
+    assert len(objects.named("create_pod")) == 1
+    assert state.expected[(NS, "fn")] == {}  # nothing expected that was never made
+    ready = ready_condition(objects)
+    assert (ready["status"], ready["reason"]) == ("False", "PodCreateFailed")
+    assert ready["message"] == 'pods "fn-x" is forbidden: exceeded quota: compute'
+    assert "PodCreateFailed" in objects.named("post_event")
+    assert objects.warnings == 1
+    assert objects.namespaces == {NS}
+    assert requeue == handlers.CREATE_RETRY_SECONDS
+
+
+def test_failing_events_never_skip_the_status() -> None:
+    objects = FakeObjects(fail_post_event=refusal(403, "namespace team-a is being terminated"))
+    run(objects, function())
+    assert objects.named("post_event") == ["PodsCreated"]
+    assert len(objects.statuses) == 1
+
+
+def test_a_function_being_deleted_only_gets_its_status() -> None:
+    objects = FakeObjects()
+    body = function(deletionTimestamp="2026-01-01T00:00:00Z")
+    # Out of date and unused: any other pass would create a pod and delete both.
+    run(objects, body, pods=[ready_pod("old", "other-revision")], maps=["fn-code-old"])
+    assert [name for name, _ in objects.calls] == ["patch_function_status"]
+    assert objects.statuses[0]["replicas"] == 1
+
+
+def test_code_configmap_already_indexed_is_not_created_again() -> None:
+    objects = FakeObjects()
+    name = desired_function(function(), SETTINGS).code_configmap_name
+    assert name is not None
+    run(objects, function(), maps=[name])
+    assert objects.named("create_configmap") == []
+    assert objects.named("delete_configmap") == []
+    assert len(objects.named("create_pod")) == 1
+
+
+def test_missing_referenced_configmap_keeps_serving_pods() -> None:
+    objects = FakeObjects()
+    body = function({"configMap": {"name": "my-code"}})
+    run(objects, body, pods=[ready_pod("serving", "some-revision", configmap="my-code")])
+    assert objects.named("configmap_data") == ["my-code"]
+    assert objects.named("create_pod") == []
+    assert objects.named("delete_pod") == []
+    assert ready_condition(objects)["reason"] == "ConfigMapNotFound"
+
+
+def test_referenced_configmap_sets_the_code_hash() -> None:
+    objects = FakeObjects(configmaps={"my-code": {"app.py": HANDLER}})
+    run(objects, function({"configMap": {"name": "my-code"}}))
+    assert objects.statuses[0]["codeSha256"] is not None
+    assert len(objects.named("create_pod")) == 1
+
+
+def test_provisioned_pods_are_created_provisioned() -> None:
+    objects = FakeObjects()
+    body = function()
+    body["spec"]["concurrency"] = {"provisioned": 2}
+    run(objects, body)
+    pods = objects.named("create_pod")
+    assert len(pods) == 2
+    assert all(p["metadata"]["labels"]["kappa.dev/provisioned"] == "true" for p in pods)
+
+
+@pytest.mark.parametrize(
+    ("exists", "created"),
+    [
+        pytest.param(True, 0, id="still-there-no-duplicate"),
+        pytest.param(False, 1, id="really-gone-replaced"),
+    ],
+)
+def test_an_expectation_is_checked_before_it_is_forgotten(*, exists: bool, created: int) -> None:
+    objects = FakeObjects()
+    state = State(objects=objects, settings=SETTINGS)  # type: ignore[arg-type]
+    revision = desired_function(function(), SETTINGS).revision
+    long_ago = datetime.now(UTC) - EXPECTATION_TTL - timedelta(seconds=1)
+    state.expected[(NS, "fn")] = {
+        "slow": _Expected(revision, long_ago, long_ago, provisioned=False)
+    }
+    if exists:
+        objects.existing_pods.add("slow")
+    run(objects, function(), state=state)
+    assert objects.named("pod_exists") == ["slow"]
+    assert len(objects.named("create_pod")) == created
+    assert ("slow" in state.expected[(NS, "fn")]) is exists
+
+
+def test_an_expectation_is_dropped_once_the_index_shows_the_pod() -> None:
+    objects = FakeObjects()
+    state = State(objects=objects, settings=SETTINGS)  # type: ignore[arg-type]
+    revision = desired_function(function(), SETTINGS).revision
+    now = datetime.now(UTC)
+    state.expected[(NS, "fn")] = {"seen": _Expected(revision, now, now, provisioned=False)}
+    run(objects, function(), pods=[ready_pod("seen", revision)], state=state)
+    assert state.expected[(NS, "fn")] == {}
+    assert objects.named("create_pod") == []
+
+
+def test_a_refusal_streak_posts_one_event() -> None:
+    objects = FakeObjects(fail_create_pod=refusal(403, "exceeded quota"))
+    body = function()
+    body["status"] = {
+        "conditions": [{"type": "Ready", "status": "False", "reason": "PodCreateFailed"}]
+    }
+    run(objects, body)
+    assert "PodCreateFailed" not in objects.named("post_event")
+    assert ready_condition(objects)["reason"] == "PodCreateFailed"
+
+
+def test_only_spec_or_deletion_changes_wake_a_function() -> None:
+    before = function()
+    before["metadata"]["resourceVersion"] = "1"
+    status_only = function()
+    status_only["metadata"]["resourceVersion"] = "2"
+    status_only["status"] = {"conditions": [{"type": "Ready", "message": "new words"}]}
+    assert not _wants_a_pass(before, status_only)
+    assert _wants_a_pass(before, function(generation=3))
+    assert _wants_a_pass(before, function(deletionTimestamp="2026-01-01T00:00:00Z"))
