@@ -6,14 +6,15 @@ PY := $(VENV)/bin/python
 LOCAL_KUBECONFIG := $(CURDIR)/.local-cluster/kubeconfig
 KWOK_NODES ?= 0
 
-.PHONY: help up operator example test test-unit test-integration test-e2e lint venv deps k8s-binaries \
+.PHONY: help up operator gateway example test test-unit test-integration test-e2e lint venv deps k8s-binaries \
         cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-up: venv cluster-up crds operator example ## fresh machine → local cluster, Kappa installed, example invoked
-	@echo "Kappa is up. export KUBECONFIG=$(LOCAL_KUBECONFIG); kubectl is in $$(e2e/local/build-k8s.sh)"
+up: venv cluster-up crds operator gateway example ## fresh machine → local cluster, Kappa installed, example invoked
+	@echo "Kappa is up. Gateway: $$($(MAKE) -s gateway-url)"
+	@echo "export KUBECONFIG=$(LOCAL_KUBECONFIG); kubectl is in $$(e2e/local/build-k8s.sh)"
 
 KUBECTL = KUBECONFIG=$${KUBECONFIG:-$(LOCAL_KUBECONFIG)} "$$(e2e/local/build-k8s.sh)/kubectl"
 
@@ -22,13 +23,18 @@ operator: ## install (or restart) the operator in the cluster from deploy/operat
 	$(KUBECTL) -n kappa-system rollout restart deployment/kappa-operator
 	$(KUBECTL) -n kappa-system rollout status deployment/kappa-operator --timeout=180s
 
-example: ## apply examples/hello-python, wait for Ready and invoke it once
+gateway: ## install (or restart) the gateway in the cluster from deploy/gateway.yaml
+	$(KUBECTL) apply -f deploy/gateway.yaml
+	$(KUBECTL) -n kappa-system rollout restart deployment/kappa-gateway
+	$(KUBECTL) -n kappa-system rollout status deployment/kappa-gateway --timeout=180s
+
+example: ## apply examples/hello-python, wait for Ready and invoke it once through the gateway
 	$(KUBECTL) apply -f examples/hello-python/function.yaml
 	$(KUBECTL) wait --for=condition=Ready function/hello-python --timeout=180s
-	@ip=$$($(KUBECTL) get pod -l kappa.dev/function=hello-python \
-	  -o jsonpath='{.items[?(@.status.phase=="Running")].status.podIP}' | cut -d' ' -f1) && \
-	  echo "invoking hello-python at $$ip:8080/invoke:" && \
-	  curl -sS --fail-with-body -X POST "http://$$ip:8080/invoke" -d '{"name": "Kappa"}' && echo
+	@url=$$($(MAKE) -s gateway-url) && \
+	  echo "POST $$url/2015-03-31/functions/hello-python/invocations" && \
+	  curl -sS --fail-with-body --retry 10 --retry-all-errors --retry-delay 1 -X POST \
+	    "$$url/2015-03-31/functions/hello-python/invocations" -d '{"name": "Kappa"}' && echo
 
 $(PY): pyproject.toml constraints.txt | deps
 	python3 -m venv $(VENV)

@@ -29,7 +29,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "--registry",
         type=Path,
         metavar="FILE",
-        help="serve the Functions and pods listed in this JSON file (re-read when it changes)",
+        help=(
+            "serve the Functions and pods listed in this JSON file (re-read when it changes); "
+            "without it, watch them in the cluster (in-cluster service account, else KUBECONFIG)"
+        ),
     )
     commands.add_parser("agent", help=_AGENT_SUMMARY, description=_AGENT_SUMMARY)
     commands.add_parser("operator", help=_OPERATOR_SUMMARY, description=_OPERATOR_SUMMARY)

@@ -74,9 +74,13 @@ class Gateway:
         registry: Registry,
         *,
         capacity: CapacityHook | None = None,
+        registry_ready: Callable[[], bool] | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
+        # Whether the registry has its first full picture (a watch's first list); /readyz
+        # answers 503 until then, so a new replica gets no traffic it would 404.
+        self._registry_ready = registry_ready or (lambda: True)
         self.metrics = GatewayMetrics()
         self._capacity = capacity
         self._background: set[asyncio.Task[None]] = set()
@@ -298,8 +302,8 @@ class Gateway:
         return web.Response(text="ok\n")
 
     async def readyz(self, _request: web.Request) -> web.Response:
-        """200 once started, 503 while stopping."""
-        if self.ready:
+        """200 once started and the registry is filled, 503 before that and while stopping."""
+        if self.ready and self._registry_ready():
             return web.Response(text="ready\n")
         return web.Response(status=503, text="not ready\n")
 
@@ -394,7 +398,11 @@ def _wall_ms() -> int:
 
 
 def main(registry_file: Path | None = None) -> int:
-    """Run the gateway until SIGTERM/SIGINT; return the exit status."""
+    """Run the gateway until SIGTERM/SIGINT; return the exit status.
+
+    With a registry file (``--registry`` or ``KAPPA_GATEWAY_REGISTRY``) it serves what
+    the file lists; without one it watches the cluster (in-cluster, else KUBECONFIG).
+    """
     try:
         settings = load()
     except SettingsError as exc:
@@ -409,19 +417,34 @@ def main(registry_file: Path | None = None) -> int:
     )
     log.setLevel(settings.log_level)
     logging.getLogger("aiohttp.server").addFilter(_drop_client_protocol_errors)
-    registry = StaticRegistry()
     path = registry_file or settings.registry_file
-    if path is not None:
+    if path is None:
+        # Imported on use: the kubernetes client is no part of a gateway fed by a file.
+        from kappa.gateway import kube_registry  # noqa: PLC0415
+
         try:
-            registry.load(path, settings.region)
-        except RegistryFileError as exc:
-            log.error("%s", exc)  # noqa: TRY400 - the message says it all
+            kube = kube_registry.KubeRegistry.connect(settings.region)
+        except kube_registry.KubeConfigError as exc:
+            log.error("%s; or give a registry file with --registry", exc)  # noqa: TRY400
             return 2
-    return asyncio.run(_serve(settings, registry, path))
+        return asyncio.run(_serve(settings, kube, kube.run, kube.synced))
+    static = StaticRegistry()
+    try:
+        static.load(path, settings.region)
+    except RegistryFileError as exc:
+        log.error("%s", exc)  # noqa: TRY400 - the message says it all
+        return 2
+    return asyncio.run(_serve(settings, static, lambda: _watch(static, path, settings)))
 
 
-async def _serve(settings: GatewaySettings, registry: StaticRegistry, path: Path | None) -> int:
-    gateway = Gateway(settings, registry)
+async def _serve(
+    settings: GatewaySettings,
+    registry: Registry,
+    feed: Callable[[], Coroutine[Any, Any, None]],
+    registry_ready: Callable[[], bool] | None = None,
+) -> int:
+    """Serve until SIGTERM/SIGINT while ``feed()`` keeps ``registry`` current."""
+    gateway = Gateway(settings, registry, registry_ready=registry_ready)
     # handler_cancellation: a caller that disconnects while queued leaves the queue.
     runner = web.AppRunner(gateway.app(), access_log=None, handler_cancellation=True)
     await runner.setup()
@@ -433,17 +456,18 @@ async def _serve(settings: GatewaySettings, registry: StaticRegistry, path: Path
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    watcher = None if path is None else asyncio.ensure_future(_watch(registry, path, settings))
+    feeder = asyncio.ensure_future(feed())
     try:
         await stop.wait()
         log.info("stopping: finishing the invocations in flight")
         gateway.ready = False
     finally:
-        if watcher is not None:
-            watcher.cancel()
+        try:
+            await runner.cleanup()  # the registry stays current while calls in flight finish
+        finally:
+            feeder.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-        await runner.cleanup()
+                await feeder
     return 0
 
 

@@ -5,8 +5,8 @@ look-ups; nothing here calls the Kubernetes API per request.
 
 ``StaticRegistry`` holds what it is given in code or in a JSON file
 (``kappa gateway --registry FILE``; the file is re-read when it changes), for
-tests and development. The in-cluster implementation is a Kubernetes watch
-(a later issue) that must provide the same:
+tests and development. In the cluster, ``kube_registry.KubeRegistry`` (a
+watch of Functions and function pods) provides the same:
 
 - ``function(key)``: the Function's summary from its spec (and its ARN), or
   None when it does not exist (→ 404);

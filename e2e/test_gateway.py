@@ -1,0 +1,254 @@
+"""The gateway in the cluster (deploy/gateway.yaml, two replicas behind a ClusterIP Service),
+fed by its watches of Functions and pods, driven by the real boto3 and AWS CLI: invoke by
+`namespace/name` and by ARN, function errors, ListFunctions, the HTTP trigger, 404 and 429.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from kubernetes import client
+
+from e2e.cluster import Cluster
+from e2e.conftest import REPO, Operator, _kubectl
+
+GROUP, VERSION, PLURAL = "kappa.dev", "v1alpha1", "functions"
+AWS = Path(sys.executable).with_name("aws")
+SELECTOR = "app.kubernetes.io/name=kappa,app.kubernetes.io/component=gateway"
+
+HANDLER = """
+import json
+
+def handler(event, context):
+    if isinstance(event, dict) and event.get("fail"):
+        raise ValueError("asked to fail")
+    if isinstance(event, dict) and "rawPath" in event:
+        return {
+            "statusCode": 201,
+            "headers": {"content-type": "application/json", "x-kappa": "yes"},
+            "body": json.dumps({
+                "method": event["requestContext"]["http"]["method"],
+                "path": event["rawPath"],
+                "query": event.get("queryStringParameters"),
+            }),
+        }
+    return {"event": event, "function": context.function_name,
+            "arn": context.invoked_function_arn}
+"""
+
+
+def manifest(name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Function",
+        "metadata": {"name": name},
+        "spec": {
+            "runtime": "python3.11",
+            "handler": "app.handler",
+            "code": {"inline": {"app.py": HANDLER}},
+            **spec,
+        },
+    }
+
+
+def ready(functions: client.CustomObjectsApi, namespace: str, name: str) -> bool:
+    fn = functions.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+    conditions = (fn.get("status") or {}).get("conditions") or []
+    return any(
+        c["type"] == "Ready"
+        and c["status"] == "True"
+        and c.get("observedGeneration") == fn["metadata"]["generation"]
+        for c in conditions
+    )
+
+
+class Gateway:
+    """The installed gateway: its Service's URL and logs."""
+
+    def __init__(self, kubectl: list[str], url: str) -> None:
+        self._kubectl = [*kubectl, "-n", "kappa-system"]
+        self.url = url
+
+    def lambda_client(self) -> Any:
+        return boto3.client(
+            "lambda",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",  # noqa: S106 - dummy: Kappa does not check
+            # No retries: a 429 must reach the test as it is.
+            config=Config(retries={"total_max_attempts": 1}, read_timeout=60),
+        )
+
+    def knows(self, namespace: str, name: str) -> bool:
+        """Whether GetFunction finds it (the watch has seen it)."""
+        lam = self.lambda_client()
+        try:
+            lam.get_function(FunctionName=f"{namespace}/{name}")
+        except lam.exceptions.ResourceNotFoundException:
+            return False
+        return True
+
+    def logs(self) -> str:
+        done = subprocess.run(
+            [*self._kubectl, "logs", "-l", SELECTOR, "--tail=100", "--prefix"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.stdout + done.stderr
+
+
+@pytest.fixture(scope="session")
+def gateway(cluster: Cluster, core: client.CoreV1Api, operator: Operator) -> Gateway:
+    """deploy/gateway.yaml applied, restarted (so a freshly imported image runs), rolled out."""
+    kubectl = _kubectl(cluster)
+    system = [*kubectl, "-n", "kappa-system"]
+    subprocess.run([*kubectl, "apply", "-f", str(REPO / "deploy/gateway.yaml")], check=True)
+    subprocess.run([*system, "rollout", "restart", "deployment/kappa-gateway"], check=True)
+    subprocess.run(
+        [*system, "rollout", "status", "deployment/kappa-gateway", "--timeout=180s"], check=True
+    )
+    service = core.read_namespaced_service("kappa-gateway", "kappa-system")
+    url = f"http://{service.spec.cluster_ip}"
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/2016-08-19/account-settings", timeout=5) as r:
+                return r.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    Cluster.wait(answers, f"the gateway Service at {url} to answer", 60)
+    return Gateway(kubectl, url)
+
+
+@pytest.fixture(scope="module")
+def hello(
+    core: client.CoreV1Api, api: client.ApiClient, gateway: Gateway
+) -> Iterator[tuple[str, str]]:
+    """A ready python Function `hello` in a namespace of this module's own: (namespace, name)."""
+    namespace = f"e2e-gw-{uuid.uuid4().hex[:8]}"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    try:
+        Cluster.wait(lambda: core.list_namespaced_service_account(namespace).items, "SA", 60)
+        functions = client.CustomObjectsApi(api)
+        functions.create_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, manifest("hello")
+        )
+        Cluster.wait(lambda: ready(functions, namespace, "hello"), "Function hello Ready", 180)
+        Cluster.wait(lambda: gateway.knows(namespace, "hello"), "the gateway to see hello", 30)
+        yield namespace, "hello"
+    finally:
+        core.delete_namespace(namespace, propagation_policy="Background")
+
+
+def test_invoke_by_namespace_and_name(gateway: Gateway, hello: tuple[str, str]) -> None:
+    namespace, name = hello
+    response = gateway.lambda_client().invoke(
+        FunctionName=f"{namespace}/{name}", Payload=json.dumps({"n": 1})
+    )
+    assert response["StatusCode"] == 200, gateway.logs()
+    assert "FunctionError" not in response
+    assert json.loads(response["Payload"].read()) == {
+        "event": {"n": 1},
+        "function": name,
+        "arn": f"arn:aws:lambda:us-east-1:{namespace}:function:{name}",
+    }
+
+
+def test_invoke_by_arn(gateway: Gateway, hello: tuple[str, str]) -> None:
+    namespace, name = hello
+    arn = f"arn:aws:lambda:us-east-1:{namespace}:function:{name}"
+    response = gateway.lambda_client().invoke(FunctionName=arn, Payload=b'"by-arn"')
+    assert response["StatusCode"] == 200
+    assert json.loads(response["Payload"].read())["event"] == "by-arn"
+
+
+def test_function_error(gateway: Gateway, hello: tuple[str, str]) -> None:
+    namespace, name = hello
+    response = gateway.lambda_client().invoke(
+        FunctionName=f"{namespace}/{name}", Payload=json.dumps({"fail": True})
+    )
+    assert response["StatusCode"] == 200
+    assert response["FunctionError"] == "Unhandled"
+    body = json.loads(response["Payload"].read())
+    assert body["errorType"] == "ValueError"
+    assert body["errorMessage"] == "asked to fail"
+
+
+def test_aws_cli_invoke(gateway: Gateway, hello: tuple[str, str], tmp_path: Path) -> None:
+    namespace, name = hello
+    out = tmp_path / "out.json"
+    env = {
+        "PATH": str(AWS.parent),
+        "HOME": str(tmp_path),
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+    }
+    result = subprocess.run(
+        [str(AWS), "lambda", "invoke", "--endpoint-url", gateway.url,
+         "--function-name", f"{namespace}/{name}", "--payload", '{"from": "cli"}', str(out)],
+        capture_output=True, text=True, env=env, check=False, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["StatusCode"] == 200
+    assert json.loads(out.read_text())["event"] == {"from": "cli"}
+
+
+def test_list_functions_shows_the_function(gateway: Gateway, hello: tuple[str, str]) -> None:
+    namespace, name = hello
+    lam = gateway.lambda_client()
+    found = [
+        f for page in lam.get_paginator("list_functions").paginate() for f in page["Functions"]
+    ]
+    (mine,) = [f for f in found if f["FunctionName"] == f"{namespace}/{name}"]
+    assert mine["FunctionArn"] == f"arn:aws:lambda:us-east-1:{namespace}:function:{name}"
+    assert mine["Runtime"] == "python3.11"
+    assert mine["Handler"] == "app.handler"
+
+
+def test_http_trigger(gateway: Gateway, hello: tuple[str, str]) -> None:
+    namespace, name = hello
+    with urllib.request.urlopen(f"{gateway.url}/fn/{namespace}/{name}/hello?x=1", timeout=60) as r:
+        status, headers, body = r.status, r.headers, json.loads(r.read())
+    assert status == 201
+    assert headers["x-kappa"] == "yes"
+    assert body == {"method": "GET", "path": "/hello", "query": {"x": "1"}}
+
+
+def test_missing_function_is_resource_not_found(gateway: Gateway, namespace: str) -> None:
+    lam = gateway.lambda_client()
+    with pytest.raises(lam.exceptions.ResourceNotFoundException) as raised:
+        lam.invoke(FunctionName=f"{namespace}/nothing-here", Payload=b"{}")
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_reserved_concurrency_zero_throttles(
+    gateway: Gateway, api: client.ApiClient, namespace: str, operator: Operator
+) -> None:
+    functions = client.CustomObjectsApi(api)
+    functions.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, manifest("off", concurrency={"reserved": 0})
+    )
+    Cluster.wait(lambda: gateway.knows(namespace, "off"), "the gateway to see off", 30)
+    lam = gateway.lambda_client()
+    with pytest.raises(lam.exceptions.TooManyRequestsException) as raised:
+        lam.invoke(FunctionName=f"{namespace}/off", Payload=b"{}")
+    error = raised.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert error["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"

@@ -1,0 +1,305 @@
+"""The Registry's data made from what Kubernetes watches report: pure, no client, no clock.
+
+``kappa.gateway.kube_registry`` lists and watches Functions (all namespaces) and
+function pods (``kappa.dev/component=function``) and hands every object, as the
+API server's JSON (a dict), to a ``KubeView``. The view turns them into what
+the gateway reads:
+
+- a Function → its summary (``registry.FunctionSpec``), from the spec parsed by
+  the API's own model (``kappa.api.function.FunctionSpec``), the ARN from
+  ``status.arn`` (or made from the region), ``status.codeSha256``, and
+  ``LastModified`` from the last write of ``spec`` (``managedFields``). A spec
+  the model refuses leaves the Function out (404), with a problem to log;
+- a pod → an ``Endpoint``: ``<podIP>:<port named invoke, else 8080>``, slots
+  from the ``KAPPA_SLOTS`` of its containers (1 when unset, as the agent),
+  ``ready`` = its ``Ready`` condition is ``True``, ``terminating`` =
+  ``deletionTimestamp`` set. Pods without an IP yet and pods that ended
+  (``Succeeded``/``Failed``) are no endpoints.
+
+Sums (reserved concurrency, ready slots) are kept as objects come and go, and
+every change names the Function keys whose summary or endpoints changed, so
+the shell can wake the callers waiting for them.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from kappa.api import function as api
+from kappa.gateway.function_name import function_arn
+from kappa.gateway.registry import AsyncConfig, FunctionSpec
+from kappa.gateway.routing import Endpoint, FunctionKey
+
+FUNCTION_LABEL: Final = "kappa.dev/function"
+COMPONENT_LABEL: Final = "kappa.dev/component"
+POD_SELECTOR: Final = f"{COMPONENT_LABEL}=function"
+AGENT_PORT: Final = 8080
+AGENT_PORT_NAME: Final = "invoke"
+SLOTS_VARIABLE: Final = "KAPPA_SLOTS"
+_ENDED_PHASES: Final = frozenset({"Succeeded", "Failed"})
+
+PodKey = tuple[str, str]  # (namespace, pod name)
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What one object (or a resync) changed: the Function keys to notify, problems to log."""
+
+    changed: frozenset[FunctionKey] = frozenset()
+    problems: tuple[str, ...] = ()
+
+
+# ----------------------------------------------------------------- Functions
+
+
+def function_summary(obj: Mapping[str, Any], region: str) -> FunctionSpec | str:
+    """The summary of the Function ``obj`` (API JSON), or the problem that makes it unusable."""
+    metadata = obj.get("metadata") or {}
+    namespace, name = str(metadata.get("namespace") or ""), str(metadata.get("name") or "")
+    if not namespace or not name:
+        return "a Function without namespace or name"
+    try:
+        spec = api.FunctionSpec.model_validate(obj.get("spec") or {})
+    except ValidationError as exc:
+        errors = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'spec'}: {error['msg']}"
+            for error in exc.errors(include_url=False)
+        )
+        return f"Function {namespace}/{name} has a spec the gateway cannot use: {errors}"
+    status = obj.get("status") or {}
+    arn = status.get("arn")
+    code_sha256 = status.get("codeSha256")
+    return FunctionSpec(
+        namespace=namespace,
+        name=name,
+        arn=arn if isinstance(arn, str) and arn else function_arn(region, namespace, name),
+        runtime=spec.runtime.value,
+        handler=spec.handler or "",
+        memory_mb=spec.memory_mb,
+        timeout_seconds=float(spec.timeout_seconds),
+        reserved=spec.concurrency.reserved,
+        per_pod=spec.concurrency.per_pod,
+        async_config=AsyncConfig(
+            maximum_retry_attempts=spec.async_.maximum_retry_attempts,
+            maximum_event_age_seconds=spec.async_.maximum_event_age_seconds,
+        ),
+        code_sha256=code_sha256 if isinstance(code_sha256, str) else "",
+        last_modified=last_modified(metadata),
+    )
+
+
+def last_modified(metadata: Mapping[str, Any]) -> str:
+    """Lambda's ``LastModified`` (``2024-05-01T12:00:00.000+0000``) of a Function.
+
+    The latest write of ``spec`` recorded in ``managedFields`` (not status
+    writes), else ``creationTimestamp``; empty when neither is there.
+    """
+    times = [
+        str(entry["time"])
+        for entry in metadata.get("managedFields") or ()
+        if isinstance(entry, Mapping)
+        and entry.get("time")
+        and not entry.get("subresource")
+        and "f:spec" in (entry.get("fieldsV1") or {})
+    ]
+    stamp = max(times, default=str(metadata.get("creationTimestamp") or ""))
+    return _lambda_time(stamp)
+
+
+def _lambda_time(stamp: str) -> str:
+    # RFC 3339 as Kubernetes writes it (second precision, UTC "Z") → Lambda's form.
+    if not stamp.endswith("Z") or "." in stamp:
+        return stamp
+    return stamp[:-1] + ".000+0000"
+
+
+# ---------------------------------------------------------------------- pods
+
+
+def pod_key(obj: Mapping[str, Any]) -> PodKey:
+    """(namespace, name) of the pod ``obj``."""
+    metadata = obj.get("metadata") or {}
+    return (str(metadata.get("namespace") or ""), str(metadata.get("name") or ""))
+
+
+def pod_endpoint(obj: Mapping[str, Any]) -> tuple[FunctionKey, Endpoint] | None:
+    """The Function the pod ``obj`` serves and its agent endpoint, or None if it serves none."""
+    metadata = obj.get("metadata") or {}
+    function = (metadata.get("labels") or {}).get(FUNCTION_LABEL)
+    namespace, name = pod_key(obj)
+    status = obj.get("status") or {}
+    ip = status.get("podIP")
+    if not function or not namespace or not name or not ip or status.get("phase") in _ENDED_PHASES:
+        return None
+    containers = (obj.get("spec") or {}).get("containers") or ()
+    host = f"[{ip}]" if ":" in ip else ip
+    endpoint = Endpoint(
+        pod=name,
+        address=f"{host}:{_agent_port(containers)}",
+        slots=_slots(containers),
+        ready=any(
+            condition.get("type") == "Ready" and condition.get("status") == "True"
+            for condition in status.get("conditions") or ()
+        ),
+        terminating=metadata.get("deletionTimestamp") is not None,
+    )
+    return (namespace, str(function)), endpoint
+
+
+def _agent_port(containers: Iterable[Mapping[str, Any]]) -> int:
+    for container in containers:
+        for port in container.get("ports") or ():
+            if port.get("name") == AGENT_PORT_NAME and isinstance(port.get("containerPort"), int):
+                return int(port["containerPort"])
+    return AGENT_PORT
+
+
+def _slots(containers: Iterable[Mapping[str, Any]]) -> int:
+    for container in containers:
+        for variable in container.get("env") or ():
+            if variable.get("name") == SLOTS_VARIABLE and isinstance(variable.get("value"), str):
+                try:
+                    slots = int(variable["value"].strip())
+                except ValueError:
+                    return 1
+                return max(slots, 1)
+    return 1  # the agent's default
+
+
+# ---------------------------------------------------------------------- view
+
+
+class KubeView:
+    """Functions and endpoints as the watches last reported them, with the sums kept current.
+
+    Not thread-safe: the shell applies every event on the gateway's event loop,
+    where the gateway reads.
+    """
+
+    def __init__(self, region: str) -> None:
+        self._region = region
+        self._functions: dict[FunctionKey, FunctionSpec] = {}
+        self._ordered: tuple[FunctionSpec, ...] | None = ()
+        self._pods: dict[PodKey, tuple[FunctionKey, Endpoint]] = {}
+        self._by_function: dict[FunctionKey, dict[str, Endpoint]] = {}
+        self._endpoints: dict[FunctionKey, tuple[Endpoint, ...]] = {}
+        self._reserved_total = 0
+        self._cluster_slots = 0
+
+    # ------------------------------------------------------------- reads
+
+    def function(self, key: FunctionKey) -> FunctionSpec | None:
+        """The Function ``key``'s summary."""
+        return self._functions.get(key)
+
+    def functions(self) -> Sequence[FunctionSpec]:
+        """Every Function, ordered by (namespace, name)."""
+        if self._ordered is None:
+            self._ordered = tuple(sorted(self._functions.values(), key=lambda spec: spec.key))
+        return self._ordered
+
+    def endpoints(self, key: FunctionKey) -> Sequence[Endpoint]:
+        """The endpoints of ``key``, ordered by pod name."""
+        return self._endpoints.get(key, ())
+
+    def reserved_total(self) -> int:
+        """The sum of reserved concurrency."""
+        return self._reserved_total
+
+    def cluster_slots(self) -> int:
+        """Slots of ready, non-terminating pods."""
+        return self._cluster_slots
+
+    # ------------------------------------------------------------ writes
+
+    def function_event(self, event_type: str, obj: Mapping[str, Any]) -> Applied:
+        """Apply a watch event (``ADDED``, ``MODIFIED``, ``DELETED``) of a Function."""
+        metadata = obj.get("metadata") or {}
+        key = (str(metadata.get("namespace") or ""), str(metadata.get("name") or ""))
+        if event_type == "DELETED":
+            return Applied(self._set_function(key, None))
+        summary = function_summary(obj, self._region)
+        if isinstance(summary, str):
+            return Applied(self._set_function(key, None), (summary,))
+        return Applied(self._set_function(key, summary))
+
+    def pod_event(self, event_type: str, obj: Mapping[str, Any]) -> Applied:
+        """Apply a watch event (``ADDED``, ``MODIFIED``, ``DELETED``) of a function pod."""
+        found = None if event_type == "DELETED" else pod_endpoint(obj)
+        return Applied(self._set_pod(pod_key(obj), found))
+
+    def resync_functions(self, objs: Iterable[Mapping[str, Any]]) -> Applied:
+        """Hold exactly the Functions ``objs`` (a fresh list): what changed since is notified."""
+        seen: set[FunctionKey] = set()
+        changed: set[FunctionKey] = set()
+        problems: list[str] = []
+        for obj in objs:
+            applied = self.function_event("ADDED", obj)
+            metadata = obj.get("metadata") or {}
+            seen.add((str(metadata.get("namespace") or ""), str(metadata.get("name") or "")))
+            changed |= applied.changed
+            problems.extend(applied.problems)
+        for key in self._functions.keys() - seen:
+            changed |= self._set_function(key, None)
+        return Applied(frozenset(changed), tuple(problems))
+
+    def resync_pods(self, objs: Iterable[Mapping[str, Any]]) -> Applied:
+        """Hold exactly the pods ``objs`` (a fresh list): what changed since is notified."""
+        seen: set[PodKey] = set()
+        changed: set[FunctionKey] = set()
+        for obj in objs:
+            seen.add(pod_key(obj))
+            changed |= self.pod_event("ADDED", obj).changed
+        for key in self._pods.keys() - seen:
+            changed |= self._set_pod(key, None)
+        return Applied(frozenset(changed))
+
+    def _set_function(
+        self, key: FunctionKey, summary: FunctionSpec | None
+    ) -> frozenset[FunctionKey]:
+        old = self._functions.get(key)
+        if old == summary:
+            return frozenset()
+        if old is not None:
+            self._reserved_total -= old.reserved or 0
+        if summary is None:
+            del self._functions[key]
+        else:
+            self._functions[key] = summary
+            self._reserved_total += summary.reserved or 0
+        self._ordered = None
+        return frozenset({key})
+
+    def _set_pod(
+        self, pod: PodKey, found: tuple[FunctionKey, Endpoint] | None
+    ) -> frozenset[FunctionKey]:
+        old = self._pods.get(pod)
+        if old == found:
+            return frozenset()
+        changed: set[FunctionKey] = set()
+        if old is not None:
+            key, endpoint = old
+            del self._pods[pod]
+            self._cluster_slots -= _serving_slots(endpoint)
+            del self._by_function[key][endpoint.pod]
+            changed.add(key)
+        if found is not None:
+            key, endpoint = found
+            self._pods[pod] = found
+            self._cluster_slots += _serving_slots(endpoint)
+            self._by_function.setdefault(key, {})[endpoint.pod] = endpoint
+            changed.add(key)
+        for key in changed:
+            pods = self._by_function.get(key)
+            if pods:
+                self._endpoints[key] = tuple(pods[name] for name in sorted(pods))
+            else:
+                self._by_function.pop(key, None)
+                self._endpoints.pop(key, None)
+        return frozenset(changed)
+
+
+def _serving_slots(endpoint: Endpoint) -> int:
+    return endpoint.slots if endpoint.ready and not endpoint.terminating else 0

@@ -1,0 +1,315 @@
+from typing import Any
+
+import pytest
+
+from kappa.gateway.kube_view import (
+    KubeView,
+    function_summary,
+    last_modified,
+    pod_endpoint,
+)
+from kappa.gateway.registry import AsyncConfig, FunctionSpec
+from kappa.gateway.routing import Endpoint
+
+REGION = "eu-west-1"
+ARN = "arn:aws:lambda:eu-west-1:team:function:echo"
+
+
+def fn(
+    name: str = "echo", namespace: str = "team", *, status: Any = None, **spec: Any
+) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "apiVersion": "kappa.dev/v1alpha1",
+        "kind": "Function",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "creationTimestamp": "2024-05-01T12:00:00Z",
+        },
+        "spec": {
+            key: value
+            for key, value in {
+                "runtime": "python3.12",
+                "handler": "app.handler",
+                "code": {"inline": {"app.py": "def handler(e, c): return e\n"}},
+                **spec,
+            }.items()
+            if value is not None  # None: leave the field out
+        },
+    }
+    if status is not None:
+        obj["status"] = status
+    return obj
+
+
+def pod(
+    name: str = "echo-abc",
+    function: str | None = "echo",
+    namespace: str = "team",
+    *,
+    ip: str | None = "10.0.0.7",
+    ready: str | None = "True",
+    phase: str = "Running",
+    deleting: bool = False,
+    env: list[dict[str, Any]] | None = None,
+    ports: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    labels = {"kappa.dev/component": "function"}
+    if function is not None:
+        labels["kappa.dev/function"] = function
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": labels}
+    if deleting:
+        metadata["deletionTimestamp"] = "2024-05-01T12:00:00Z"
+    status: dict[str, Any] = {"phase": phase}
+    if ip is not None:
+        status["podIP"] = ip
+    if ready is not None:
+        status["conditions"] = [
+            {"type": "Initialized", "status": "True"},
+            {"type": "Ready", "status": ready},
+        ]
+    container = {
+        "name": "function",
+        "env": [{"name": "KAPPA_RUNTIME", "value": "python3.12"}, *(env or [])],
+        "ports": ports if ports is not None else [{"name": "invoke", "containerPort": 8080}],
+    }
+    return {"metadata": metadata, "spec": {"containers": [container]}, "status": status}
+
+
+def slots(value: str) -> list[dict[str, Any]]:
+    return [{"name": "KAPPA_SLOTS", "value": value}]
+
+
+# ----------------------------------------------------------------- Functions
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        pytest.param(
+            fn(),
+            FunctionSpec("team", "echo", ARN, runtime="python3.12", handler="app.handler",
+                         last_modified="2024-05-01T12:00:00.000+0000"),
+            id="defaults",
+        ),
+        pytest.param(
+            fn(memoryMB=512, timeoutSeconds=30,
+               concurrency={"reserved": 4, "perPod": 3, "provisioned": 1},
+               **{"async": {"maximumRetryAttempts": 0, "maximumEventAgeSeconds": 60}}),
+            FunctionSpec("team", "echo", ARN, runtime="python3.12", handler="app.handler",
+                         memory_mb=512, timeout_seconds=30.0, reserved=4, per_pod=3,
+                         async_config=AsyncConfig(0, 60),
+                         last_modified="2024-05-01T12:00:00.000+0000"),
+            id="limits-concurrency-async",
+        ),
+        pytest.param(
+            fn(concurrency={"reserved": 0}),
+            FunctionSpec("team", "echo", ARN, runtime="python3.12", handler="app.handler",
+                         reserved=0, last_modified="2024-05-01T12:00:00.000+0000"),
+            id="reserved-zero",
+        ),
+        pytest.param(
+            fn(status={"arn": "arn:aws:lambda:us-west-2:team:function:echo", "codeSha256": "ab12"}),
+            FunctionSpec("team", "echo", "arn:aws:lambda:us-west-2:team:function:echo",
+                         runtime="python3.12", handler="app.handler", code_sha256="ab12",
+                         last_modified="2024-05-01T12:00:00.000+0000"),
+            id="status-arn-and-sha",
+        ),
+        pytest.param(
+            fn(runtime="image", handler=None, code={"image": "example.com/fn:1"}),
+            FunctionSpec("team", "echo", ARN, runtime="image", handler="",
+                         last_modified="2024-05-01T12:00:00.000+0000"),
+            id="image-runtime-no-handler",
+        ),
+    ],
+)  # fmt: skip
+def test_function_summary(obj: dict[str, Any], expected: FunctionSpec) -> None:
+    assert function_summary(obj, REGION) == expected
+
+
+@pytest.mark.parametrize(
+    ("obj", "problem"),
+    [
+        pytest.param(fn(memoryMB="lots"), "memoryMB", id="bad-number"),
+        pytest.param(fn(runtime="cobol"), "runtime", id="unknown-runtime"),
+        pytest.param(fn(surprise=1), "surprise", id="unknown-field"),
+        pytest.param(fn(handler="no spaces"), "handler", id="bad-handler"),
+        pytest.param({"metadata": {"name": "x"}, "spec": {}}, "without namespace", id="no-namespace"),
+    ],
+)  # fmt: skip
+def test_function_summary_problems(obj: dict[str, Any], problem: str) -> None:
+    found = function_summary(obj, REGION)
+    assert isinstance(found, str)
+    assert problem in found
+
+
+@pytest.mark.parametrize(
+    ("metadata", "expected"),
+    [
+        pytest.param({}, "", id="nothing"),
+        pytest.param({"creationTimestamp": "2024-05-01T12:00:00Z"}, "2024-05-01T12:00:00.000+0000",
+                     id="created"),
+        pytest.param(
+            {"creationTimestamp": "2024-05-01T12:00:00Z", "managedFields": [
+                {"manager": "kubectl", "operation": "Update", "time": "2024-05-02T08:00:00Z",
+                 "fieldsV1": {"f:spec": {}}},
+                {"manager": "kappa", "operation": "Update", "subresource": "status",
+                 "time": "2024-05-03T08:00:00Z", "fieldsV1": {"f:status": {}}},
+                {"manager": "kopf", "operation": "Update", "time": "2024-05-04T08:00:00Z",
+                 "fieldsV1": {"f:metadata": {}}},
+            ]},
+            "2024-05-02T08:00:00.000+0000",
+            id="last-spec-write-not-status-or-metadata",
+        ),
+    ],
+)  # fmt: skip
+def test_last_modified(metadata: dict[str, Any], expected: str) -> None:
+    assert last_modified(metadata) == expected
+
+
+# ---------------------------------------------------------------------- pods
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        pytest.param(pod(), Endpoint("echo-abc", "10.0.0.7:8080", 1), id="ready-default-slot"),
+        pytest.param(pod(env=slots("4")), Endpoint("echo-abc", "10.0.0.7:8080", 4), id="slots"),
+        pytest.param(pod(env=slots("zero")), Endpoint("echo-abc", "10.0.0.7:8080", 1),
+                     id="bad-slots-count-one"),
+        pytest.param(pod(ready="False"), Endpoint("echo-abc", "10.0.0.7:8080", 1, ready=False),
+                     id="not-ready"),
+        pytest.param(pod(ready=None), Endpoint("echo-abc", "10.0.0.7:8080", 1, ready=False),
+                     id="no-conditions-yet"),
+        pytest.param(pod(deleting=True), Endpoint("echo-abc", "10.0.0.7:8080", 1, terminating=True),
+                     id="terminating"),
+        pytest.param(pod(ports=[{"name": "invoke", "containerPort": 9090}]),
+                     Endpoint("echo-abc", "10.0.0.7:9090", 1), id="named-port"),
+        pytest.param(pod(ports=[]), Endpoint("echo-abc", "10.0.0.7:8080", 1), id="no-ports"),
+        pytest.param(pod(ip="fd00::7"), Endpoint("echo-abc", "[fd00::7]:8080", 1), id="ipv6"),
+        pytest.param(pod(ip=None), None, id="no-ip-yet"),
+        pytest.param(pod(phase="Failed", ready="False"), None, id="ended-failed"),
+        pytest.param(pod(phase="Succeeded", ready="False"), None, id="ended-succeeded"),
+        pytest.param(pod(function=None), None, id="no-function-label"),
+    ],
+)  # fmt: skip
+def test_pod_endpoint(obj: dict[str, Any], expected: Endpoint | None) -> None:
+    found = pod_endpoint(obj)
+    if expected is None:
+        assert found is None
+    else:
+        assert found == (("team", "echo"), expected)
+
+
+def test_image_pod_takes_slots_from_the_agent_container() -> None:
+    obj = pod()
+    obj["spec"]["containers"] = [
+        {"name": "agent", "env": slots("1"), "ports": [{"name": "invoke", "containerPort": 8080}]},
+        {"name": "function", "env": [{"name": "AWS_LAMBDA_RUNTIME_API", "value": "x"}]},
+    ]
+    assert pod_endpoint(obj) == (("team", "echo"), Endpoint("echo-abc", "10.0.0.7:8080", 1))
+
+
+# ---------------------------------------------------------------------- view
+
+ECHO = ("team", "echo")
+WEB = ("team", "web")
+
+
+def test_function_events_keep_the_reserved_sum_and_order() -> None:
+    view = KubeView(REGION)
+    assert view.function_event("ADDED", fn("web", concurrency={"reserved": 3})).changed == {WEB}
+    assert view.function_event("ADDED", fn(concurrency={"reserved": 2})).changed == {ECHO}
+    assert [spec.name for spec in view.functions()] == ["echo", "web"]
+    assert view.reserved_total() == 5
+    # The same object again (a resync, an unrelated metadata write) changes nothing.
+    assert view.function_event("MODIFIED", fn(concurrency={"reserved": 2})).changed == set()
+    assert view.function_event("MODIFIED", fn(concurrency={"reserved": 7})).changed == {ECHO}
+    assert view.reserved_total() == 10
+    assert view.function_event("DELETED", fn("web")).changed == {WEB}
+    assert view.reserved_total() == 7
+    assert [spec.name for spec in view.functions()] == ["echo"]
+    assert view.function(WEB) is None
+
+
+def test_a_spec_turned_unusable_drops_the_function_and_says_why() -> None:
+    view = KubeView(REGION)
+    view.function_event("ADDED", fn(concurrency={"reserved": 2}))
+    applied = view.function_event("MODIFIED", fn(memoryMB="lots"))
+    assert applied.changed == {ECHO}
+    assert len(applied.problems) == 1
+    assert "team/echo" in applied.problems[0]
+    assert view.function(ECHO) is None
+    assert view.reserved_total() == 0
+
+
+@pytest.mark.parametrize(
+    ("events", "endpoints", "slots_total"),
+    [
+        pytest.param([("ADDED", pod(ip=None, ready=None))], [], 0, id="pending-no-ip"),
+        pytest.param([("ADDED", pod(ip=None, ready=None)), ("MODIFIED", pod(ready="False"))],
+                     [Endpoint("echo-abc", "10.0.0.7:8080", 1, ready=False)], 0,
+                     id="got-ip-not-ready"),
+        pytest.param([("ADDED", pod(ready="False")), ("MODIFIED", pod(env=slots("2")))],
+                     [Endpoint("echo-abc", "10.0.0.7:8080", 2)], 2, id="turned-ready"),
+        pytest.param([("ADDED", pod(env=slots("2"))), ("MODIFIED", pod(env=slots("2"), deleting=True))],
+                     [Endpoint("echo-abc", "10.0.0.7:8080", 2, terminating=True)], 0,
+                     id="terminating-keeps-endpoint-loses-slots"),
+        pytest.param([("ADDED", pod()), ("DELETED", pod())], [], 0, id="deleted"),
+        pytest.param([("ADDED", pod()), ("MODIFIED", pod(phase="Failed", ready="False"))], [], 0,
+                     id="ended"),
+        pytest.param([("ADDED", pod("echo-b", ip="10.0.0.8")), ("ADDED", pod("echo-a"))],
+                     [Endpoint("echo-a", "10.0.0.7:8080", 1), Endpoint("echo-b", "10.0.0.8:8080", 1)],
+                     2, id="two-pods-ordered-by-name"),
+    ],
+)  # fmt: skip
+def test_pod_events(
+    events: list[tuple[str, dict[str, Any]]], endpoints: list[Endpoint], slots_total: int
+) -> None:
+    view = KubeView(REGION)
+    for event_type, obj in events:
+        view.pod_event(event_type, obj)
+    assert list(view.endpoints(ECHO)) == endpoints
+    assert view.cluster_slots() == slots_total
+
+
+def test_pod_events_name_the_function_whose_endpoints_changed() -> None:
+    view = KubeView(REGION)
+    assert view.pod_event("ADDED", pod(ip=None, ready=None)).changed == set()
+    assert view.pod_event("MODIFIED", pod(ready="False")).changed == {ECHO}
+    assert view.pod_event("MODIFIED", pod(ready="False")).changed == set()
+    assert view.pod_event("MODIFIED", pod()).changed == {ECHO}
+    assert view.pod_event("ADDED", pod("web-1", "web", ip="10.0.0.9")).changed == {WEB}
+    assert view.cluster_slots() == 2
+    assert view.pod_event("DELETED", pod()).changed == {ECHO}
+    assert view.endpoints(ECHO) == ()
+    assert view.cluster_slots() == 1
+
+
+def test_resync_replaces_everything_and_names_only_what_changed() -> None:
+    view = KubeView(REGION)
+    view.resync_functions([fn(concurrency={"reserved": 1}), fn("web")])
+    view.resync_pods([pod(), pod("web-1", "web", ip="10.0.0.9")])
+    assert view.cluster_slots() == 2
+    # After a 410: echo's reservation changed, web went away, a new function came.
+    functions = view.resync_functions([fn(concurrency={"reserved": 5}), fn("new")])
+    assert functions.changed == {ECHO, WEB, ("team", "new")}
+    assert [spec.name for spec in view.functions()] == ["echo", "new"]
+    assert view.reserved_total() == 5
+    # echo's pod unchanged, web's pod gone, a second echo pod appeared.
+    pods = view.resync_pods([pod(), pod("echo-b", ip="10.0.0.8", ready="False")])
+    assert pods.changed == {ECHO, WEB}
+    assert [e.pod for e in view.endpoints(ECHO)] == ["echo-abc", "echo-b"]
+    assert view.endpoints(WEB) == ()
+    assert view.cluster_slots() == 1
+    assert view.resync_pods([pod(), pod("echo-b", ip="10.0.0.8", ready="False")]).changed == set()
+
+
+def test_endpoints_do_not_need_the_function() -> None:
+    # Pods and Functions arrive on separate watches, in any order.
+    view = KubeView(REGION)
+    view.pod_event("ADDED", pod())
+    assert view.function(ECHO) is None
+    assert [e.pod for e in view.endpoints(ECHO)] == ["echo-abc"]
+    view.function_event("ADDED", fn())
+    assert view.function(ECHO) is not None
