@@ -137,14 +137,15 @@ def test_valid_manifest_is_accepted_and_defaulted_as_the_models_do(
 
 
 def _get(api: client.ApiClient, path: str, accept: str = "application/json") -> Any:
-    request = api.param_serialize(
-        method="GET",
-        resource_path=path,
+    response = api.call_api(
+        path,
+        "GET",
         header_params={"Accept": accept},
         auth_settings=["BearerToken"],
+        _preload_content=False,
+        _return_http_data_only=True,
+        _request_timeout=30,
     )
-    response = api.call_api(*request, _request_timeout=30)
-    response.read()
     return json.loads(response.data)
 
 

@@ -124,10 +124,14 @@ fi
 for family in iptables ip6tables; do
   command -v "$family-save" >/dev/null || continue
   for table in nat filter mangle; do
-    if "$family-save" -t "$table" 2>/dev/null | grep -qE 'KUBE-|CNI-'; then
+    # Saved first, then searched: `save | grep -q` under pipefail fails by SIGPIPE
+    # as soon as grep stops reading a long table.
+    saved=$("$family-save" -t "$table" 2>/dev/null) || continue
+    if grep -qE 'KUBE-|CNI-' <<<"$saved"; then
       say "removing KUBE-/CNI- rules from $family table $table"
       # Restoring a table replaces it whole: every other rule is kept as saved.
-      "$family-save" -t "$table" | grep -vE 'KUBE-|CNI-' | "$family-restore" -T "$table"
+      grep -vE 'KUBE-|CNI-' <<<"$saved" | "$family-restore" -T "$table" ||
+        log "warning: could not restore $family table $table without KUBE-/CNI- rules"
     fi
   done
 done

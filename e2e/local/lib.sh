@@ -35,7 +35,9 @@ pid_alive() {
   local f=$RUNDIR/pids/$1.pid pid
   [ -f "$f" ] || return 1
   pid=$(cat "$f")
-  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$1"
+  kill -0 "$pid" 2>/dev/null || return 1
+  # Read whole, then matched (a pipe into grep -q can fail by SIGPIPE under pipefail).
+  [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == *"$1"* ]]
 }
 
 ctr_k8s() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
