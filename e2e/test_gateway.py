@@ -1,6 +1,7 @@
 """The gateway in the cluster (deploy/gateway.yaml, two replicas behind a ClusterIP Service),
 fed by its watches of Functions and pods, driven by the real boto3 and AWS CLI: invoke by
-`namespace/name` and by ARN, function errors, ListFunctions, the HTTP trigger, 404 and 429.
+`namespace/name` and by ARN, function errors, ListFunctions, the HTTP trigger, 404 and 429,
+reserved concurrency held across both replicas, and a pod lost mid-call.
 """
 
 from __future__ import annotations
@@ -8,16 +9,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from kubernetes import client
 
 from e2e.cluster import Cluster
@@ -45,6 +50,18 @@ def handler(event, context):
         }
     return {"event": event, "function": context.function_name,
             "arn": context.invoked_function_arn}
+"""
+
+
+# Sleeps as asked; says when it ran (wall clock: every pod is on the one node) and where.
+SLEEPER = """
+import socket
+import time
+
+def handler(event, context):
+    start = time.time()
+    time.sleep(event.get("sleep", 0))
+    return {"start": start, "end": time.time(), "pod": socket.gethostname()}
 """
 
 
@@ -252,3 +269,180 @@ def test_reserved_concurrency_zero_throttles(
     error = raised.value.response
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 429
     assert error["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+
+
+def sleeper(name: str, **spec: Any) -> dict[str, Any]:
+    fn = manifest(name, timeoutSeconds=30, **spec)
+    fn["spec"]["code"] = {"inline": {"app.py": SLEEPER}}
+    return fn
+
+
+def lambda_client_at(url: str) -> Any:
+    """A boto3 client for one gateway pod (or the Service), retries off."""
+    return boto3.client(
+        "lambda",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",  # noqa: S106 - dummy: Kappa does not check
+        config=Config(retries={"max_attempts": 0}, read_timeout=60),
+    )
+
+
+def ready_pods(core: client.CoreV1Api, namespace: str, selector: str) -> list[client.V1Pod]:
+    return [
+        p
+        for p in core.list_namespaced_pod(namespace, label_selector=selector).items
+        if p.metadata.deletion_timestamp is None
+        and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+    ]
+
+
+def gateway_pod_urls(api: client.ApiClient, core: client.CoreV1Api) -> list[str]:
+    """The gateway pods themselves (by the Deployment's selector), not the Service."""
+    deployment = client.AppsV1Api(api).read_namespaced_deployment("kappa-gateway", "kappa-system")
+    labels = deployment.spec.selector.match_labels
+    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    pods = Cluster.wait(
+        lambda: found if len(found := ready_pods(core, "kappa-system", selector)) == 2 else None,
+        "two ready gateway pods",
+        60,
+    )
+    return [f"http://{p.status.pod_ip}:8000" for p in pods]
+
+
+def create_ready(
+    api: client.ApiClient, namespace: str, fn: dict[str, Any], replicas: int
+) -> client.CustomObjectsApi:
+    functions = client.CustomObjectsApi(api)
+    name = fn["metadata"]["name"]
+    functions.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, fn)
+
+    def up() -> bool:
+        got = functions.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+        return (
+            ready(functions, namespace, name)
+            and (got.get("status") or {}).get("readyReplicas") == replicas
+        )
+
+    Cluster.wait(up, f"Function {name} Ready with {replicas} pods", 180)
+    return functions
+
+
+def max_overlap(intervals: list[tuple[float, float]]) -> int:
+    """The most intervals that hold one instant (checked at every start)."""
+    return max(sum(1 for s, e in intervals if s <= t < e) for t, _ in intervals)
+
+
+def test_reserved_concurrency_holds_across_both_replicas(
+    gateway: Gateway,
+    api: client.ApiClient,
+    core: client.CoreV1Api,
+    namespace: str,
+    operator: Operator,
+) -> None:
+    # Two pods of one slot: the function's slots are at its reserved cap, so (per
+    # kappa.gateway.admission.when_full) a call that finds no free slot is throttled at
+    # once rather than queued, whichever replica it reaches.
+    create_ready(api, namespace, sleeper("pair", concurrency={"reserved": 2, "provisioned": 2}), 2)
+    urls = gateway_pod_urls(api, core)
+    name = f"{namespace}/pair"
+    for url in urls:  # both replicas know it and both pods are warm
+        Cluster.wait(lambda u=url: _knows(u, name), f"{url} to see pair", 30)
+    time.sleep(2)  # the pod watch of each replica has both (Ready) pods
+    for url in urls:
+        for _ in range(2):
+            assert (
+                lambda_client_at(url).invoke(FunctionName=name, Payload=b"{}")["StatusCode"] == 200
+            )
+
+    clients = [lambda_client_at(url) for url in urls for _ in range(3)]
+    barrier = threading.Barrier(len(clients))
+
+    def call(lam: Any) -> tuple[str, Any, float]:
+        barrier.wait()
+        began = time.monotonic()
+        try:
+            response = lam.invoke(FunctionName=name, Payload=json.dumps({"sleep": 3}))
+        except ClientError as exc:
+            return "error", exc.response, time.monotonic() - began
+        return "ok", json.loads(response["Payload"].read()), time.monotonic() - began
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        results = list(pool.map(call, clients))
+
+    ran = [body for kind, body, _ in results if kind == "ok"]
+    refused = [(body, took) for kind, body, took in results if kind == "error"]
+    assert all("errorType" not in body for body in ran), results
+    intervals = [(body["start"], body["end"]) for body in ran]
+    assert max_overlap(intervals) <= 2, results
+    # Both slots were used, once each; the other four were throttled, not queued.
+    assert len(ran) == 2, (results, gateway.logs())
+    assert len({body["pod"] for body in ran}) == 2, results
+    assert len(refused) == 4, results
+    for error, took in refused:
+        assert error["ResponseMetadata"]["HTTPStatusCode"] == 429, error
+        assert error["Error"]["Code"] == "TooManyRequestsException", error
+        assert error["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded", error
+        assert error["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "1", error
+        assert took < 2.5, error  # at once: it did not wait for a slot to end
+
+
+def _knows(url: str, name: str) -> bool:
+    lam = lambda_client_at(url)
+    try:
+        lam.get_function(FunctionName=name)
+    except lam.exceptions.ResourceNotFoundException:
+        return False
+    return True
+
+
+def test_pod_deleted_mid_call_gives_a_clear_error_then_recovers(
+    gateway: Gateway,
+    api: client.ApiClient,
+    core: client.CoreV1Api,
+    namespace: str,
+    operator: Operator,
+) -> None:
+    create_ready(api, namespace, sleeper("doomed"), 1)
+    name = f"{namespace}/doomed"
+    Cluster.wait(lambda: gateway.knows(namespace, "doomed"), "the gateway to see doomed", 30)
+    lam = lambda_client_at(gateway.url)
+    warm = json.loads(lam.invoke(FunctionName=name, Payload=b"{}")["Payload"].read())
+    (pod,) = ready_pods(core, namespace, "kappa.dev/function=doomed")
+    assert warm["pod"] == pod.metadata.name
+
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        began = time.monotonic()
+        try:
+            outcome["response"] = lam.invoke(FunctionName=name, Payload=b'{"sleep": 5}')
+        except ClientError as exc:
+            outcome["error"] = exc.response
+        outcome["took"] = time.monotonic() - began
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    time.sleep(1.5)  # the call is in the handler's sleep
+    assert thread.is_alive()
+    core.delete_namespaced_pod(pod.metadata.name, namespace, grace_period_seconds=0)
+    thread.join(60)
+    assert not thread.is_alive()
+    assert "response" not in outcome, (outcome, gateway.logs())
+    error = outcome["error"]
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 502, error
+    assert error["Error"]["Code"] == "ServiceException", error
+    assert "pod went away during the invocation" in error["Error"]["Message"], error
+    assert outcome["took"] < 5, outcome  # the loss ended the call; it did not run out its time
+
+    replacement = Cluster.wait(
+        lambda: [p for p in ready_pods(core, namespace, "kappa.dev/function=doomed")
+                 if p.metadata.name != pod.metadata.name],
+        "the replacement pod to be Ready",
+        180,
+    )  # fmt: skip
+    response = lam.invoke(FunctionName=name, Payload=b"{}")
+    assert response["StatusCode"] == 200
+    assert "FunctionError" not in response
+    assert json.loads(response["Payload"].read())["pod"] == replacement[0].metadata.name
