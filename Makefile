@@ -7,7 +7,7 @@ LOCAL_KUBECONFIG := $(CURDIR)/.local-cluster/kubeconfig
 KWOK_NODES ?= 0
 
 .PHONY: help up operator gateway example test test-unit test-integration test-e2e lint venv deps k8s-binaries \
-        cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart clean
+        cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-gateway clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -95,3 +95,6 @@ clean: cluster-down ## cluster-down, then remove logs and the venv
 
 bench-coldstart: venv ## pod creation → first response, and apply → Ready (medians; BENCH_RUNTIME, BENCH_RUNS)
 	$(PY) bench/coldstart.py --runtime $${BENCH_RUNTIME:-python3.11} --runs $${BENCH_RUNS:-5}
+
+bench-gateway: venv ## warm invokes: gateway vs agent vs bare server vs of-watchdog; gateway RSS under 10x overload
+	$(PY) bench/gateway.py
