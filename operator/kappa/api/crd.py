@@ -14,11 +14,13 @@ writes whole.
 Pure: models in, dicts and text out.
 """
 
+from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
 import yaml
 from pydantic import BaseModel
 
+from kappa.api import event_source_mapping as esm
 from kappa.api.function import CATEGORIES, KIND, PLURAL, SHORT_NAMES, SINGULAR, Function
 from kappa.api.names import GROUP, VERSION
 
@@ -97,6 +99,49 @@ PRINTER_COLUMNS: Final = (
         "jsonPath": ".status.inFlight",
         "priority": 1,
         "description": "Invocations running.",
+    },
+)
+
+
+def _ready_column(description: str) -> JsonObject:
+    return {
+        "name": "Ready",
+        "type": "string",
+        "jsonPath": f"{_READY}.status",
+        "description": description,
+    }
+
+
+_REASON_COLUMN: Final = {
+    "name": "Reason",
+    "type": "string",
+    "jsonPath": f"{_READY}.reason",
+    "priority": 1,
+    "description": "Reason of the Ready condition.",
+}
+ESM_PRINTER_COLUMNS: Final = (
+    _ready_column("Status of the Ready condition: True when records flow to the function."),
+    {"name": "Function", "type": "string", "jsonPath": ".spec.functionRef.name"},
+    {
+        "name": "State",
+        "type": "string",
+        "jsonPath": ".status.state",
+        "description": "Creating, Enabled or Disabled.",
+    },
+    {
+        "name": "Backlog",
+        "type": "integer",
+        "jsonPath": ".status.source.backlog",
+        "description": "Records waiting in the source.",
+    },
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    _REASON_COLUMN,
+    {
+        "name": "Last-Result",
+        "type": "string",
+        "jsonPath": ".status.source.lastProcessingResult",
+        "priority": 1,
+        "description": "Result of the last batch, as Lambda's LastProcessingResult.",
     },
 )
 
@@ -190,7 +235,12 @@ def _without_defaults(node: JsonObject) -> JsonObject:
 
 def function_schema() -> JsonObject:
     """The ``openAPIV3Schema`` of the Function CRD."""
-    root = structural_schema(Function)
+    return resource_schema(Function)
+
+
+def resource_schema(model: type[BaseModel]) -> JsonObject:
+    """The ``openAPIV3Schema`` of a top-level resource ``model`` (spec required, status bare)."""
+    root = structural_schema(model)
     properties = root["properties"]
     # The API server owns these three: a CRD may not constrain them, but for metadata.name,
     # which the root's rules check (declared here so that their fieldPath may point at it).
@@ -215,22 +265,50 @@ def function_schema() -> JsonObject:
 
 def function_crd() -> JsonObject:
     """The CustomResourceDefinition of ``Function`` (``functions.kappa.dev``)."""
+    return _crd(
+        Names(KIND, PLURAL, SINGULAR, SHORT_NAMES, CATEGORIES),
+        function_schema(),
+        PRINTER_COLUMNS,
+    )
+
+
+def event_source_mapping_crd() -> JsonObject:
+    """The CustomResourceDefinition of ``EventSourceMapping``."""
+    return _crd(
+        Names(esm.KIND, esm.PLURAL, esm.SINGULAR, esm.SHORT_NAMES, esm.CATEGORIES),
+        resource_schema(esm.EventSourceMapping),
+        ESM_PRINTER_COLUMNS,
+    )
+
+
+@dataclass(frozen=True)
+class Names:
+    """The names of a resource kind."""
+
+    kind: str
+    plural: str
+    singular: str
+    short_names: tuple[str, ...]
+    categories: tuple[str, ...]
+
+
+def _crd(names: Names, schema: JsonObject, columns: tuple[JsonObject, ...]) -> JsonObject:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
         "metadata": {
-            "name": f"{PLURAL}.{GROUP}",
+            "name": f"{names.plural}.{GROUP}",
             "labels": {"app.kubernetes.io/part-of": "kappa"},
         },
         "spec": {
             "group": GROUP,
             "names": {
-                "kind": KIND,
-                "listKind": f"{KIND}List",
-                "plural": PLURAL,
-                "singular": SINGULAR,
-                "shortNames": list(SHORT_NAMES),
-                "categories": list(CATEGORIES),
+                "kind": names.kind,
+                "listKind": f"{names.kind}List",
+                "plural": names.plural,
+                "singular": names.singular,
+                "shortNames": list(names.short_names),
+                "categories": list(names.categories),
             },
             "scope": "Namespaced",
             "versions": [
@@ -238,9 +316,9 @@ def function_crd() -> JsonObject:
                     "name": VERSION,
                     "served": True,
                     "storage": True,
-                    "schema": {"openAPIV3Schema": function_schema()},
+                    "schema": {"openAPIV3Schema": schema},
                     "subresources": {"status": {}},
-                    "additionalPrinterColumns": [dict(c) for c in PRINTER_COLUMNS],
+                    "additionalPrinterColumns": [dict(c) for c in columns],
                 }
             ],
         },
@@ -249,7 +327,7 @@ def function_crd() -> JsonObject:
 
 def all_crds() -> list[JsonObject]:
     """Every CRD Kappa defines, in the order they are applied."""
-    return [function_crd()]
+    return [function_crd(), event_source_mapping_crd()]
 
 
 def file_name(crd: JsonObject) -> str:
