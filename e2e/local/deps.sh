@@ -13,6 +13,8 @@ declare -A need=(
   # Integration tests: the pause binary (static), aws-lambda-ric's native build (node-gyp).
   [gcc]=gcc [g++]=g++ [make]=make [cmake]=cmake [autoreconf]=autoconf [automake]=automake
   [libtoolize]=libtool [modprobe]=kmod
+  # Event source tests: ElasticMQ (an SQS server) from Maven Central, run with Java.
+  [java]=default-jre-headless [mvn]=maven
 )
 missing=()
 for cmd in "${!need[@]}"; do
