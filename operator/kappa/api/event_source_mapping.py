@@ -670,3 +670,20 @@ class EventSourceMapping(KappaModel):
     status: EventSourceMappingStatus | None = Field(
         default=None, description="What Kappa observed; written by the operator and the poller."
     )
+
+
+def secret_refs(block: KappaModel) -> dict[str, SecretKeyRef]:
+    """The credentials a source block names, by field name (nested blocks included).
+
+    ``{"username": SecretKeyRef(...), "password": ...}`` for Kafka SASL, say:
+    the poller receives each as ``KAPPA_ESM_SECRET_<FIELD>``.
+    """
+    found: dict[str, SecretKeyRef] = {}
+    for name, info in type(block).model_fields.items():
+        value = getattr(block, name)
+        alias = info.alias or name
+        if isinstance(value, SecretValue):
+            found[alias] = value.secret_key_ref
+        elif isinstance(value, KappaModel):
+            found.update(secret_refs(value))
+    return found

@@ -99,11 +99,11 @@ class ElasticMq:
     endpoint: str
 
 
-def run_elasticmq(log: Path) -> Iterator[ElasticMq]:
-    port = free_port()
+def run_elasticmq(log: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[ElasticMq]:
+    port = port or free_port()
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [str(ELASTICMQ), "run", "127.0.0.1", str(port)],
+            [str(ELASTICMQ), "run", host, str(port)],
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -112,11 +112,7 @@ def run_elasticmq(log: Path) -> Iterator[ElasticMq]:
         wait_until(
             lambda: "started in" in log.read_text(errors="replace"), 90, "ElasticMQ to start"
         )
-        yield ElasticMq(process, f"http://127.0.0.1:{port}")
+        yield ElasticMq(process, f"http://{host}:{port}")
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        process.kill()  # a throwaway in-memory server: nothing to flush
+        process.wait(10)
