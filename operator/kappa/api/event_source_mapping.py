@@ -72,7 +72,7 @@ URL_PATTERN: Final = r"(https?|amqps?|nats|tls|rediss?)://[!-~]+"
 HOST_PORT_PATTERN: Final = r"[A-Za-z0-9]([-.A-Za-z0-9]*[A-Za-z0-9])?:[0-9]{1,5}"
 # A queue, topic, stream or subject name: printable ASCII without spaces.
 SOURCE_NAME_PATTERN: Final = r"[!-~]+"
-CRON_PATTERN: Final = r"[-*/,0-9A-Za-z?]+( +[-*/,0-9A-Za-z?]+){4}"
+CRON_PATTERN: Final = r"[-*/,0-9A-Za-z?]+( +[-*/,0-9A-Za-z?]+){4,5}"
 TIME_ZONE_PATTERN: Final = r"[A-Za-z][-+_/A-Za-z0-9]*"
 
 
@@ -257,9 +257,14 @@ class ScheduleSource(KappaModel):
         pattern_rule(
             CRON_PATTERN,
             "spec.schedule.cron must have five fields: minute hour day-of-month month "
-            "day-of-week, e.g. '*/5 * * * *' or '0 9 * * MON-FRI'",
+            "day-of-week, e.g. '*/5 * * * *' or '0 9 * * MON-FRI' (or six, seconds first)",
         ),
-    ] = Field(description="Five-field cron expression: minute hour day-of-month month weekday.")
+    ] = Field(
+        description=(
+            "Cron expression: minute hour day-of-month month day-of-week (crontab), or six "
+            "fields with seconds first."
+        )
+    )
     time_zone: Annotated[
         str,
         Field(max_length=64),

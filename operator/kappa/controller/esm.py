@@ -23,6 +23,8 @@ from pydantic import ValidationError
 from kappa.api.event_source_mapping import PLURAL, EventSourceMapping
 from kappa.api.names import GROUP, VERSION
 from kappa.controller.esm_status import Observed, mapping_conditions, mapping_state
+from kappa.eventsources.cron import CronError, zone
+from kappa.eventsources.cron import parse as parse_cron
 from kappa.eventsources.filters import FilterPatternError, parse_all
 from kappa.resources.poller_deployment import (
     TEMPLATE_HASH_ANNOTATION,
@@ -163,11 +165,16 @@ def _spec_problem(body: Mapping[str, Any]) -> tuple[EventSourceMapping | None, s
         return None, "; ".join(
             f"spec.{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in error.errors()
         )
-    if mapping.spec.filter_criteria is not None:
-        try:
+    try:
+        if mapping.spec.filter_criteria is not None:
             parse_all([f.pattern for f in mapping.spec.filter_criteria.filters])
-        except FilterPatternError as error:
-            return None, str(error)
+        if mapping.spec.schedule is not None:
+            parse_cron(mapping.spec.schedule.cron)
+            zone(mapping.spec.schedule.time_zone)
+    except FilterPatternError as error:
+        return None, str(error)
+    except CronError as error:
+        return None, f"spec.schedule: {error}"
     return mapping, None
 
 
