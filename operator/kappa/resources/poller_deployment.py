@@ -39,6 +39,7 @@ MAPPING_LABEL: Final = f"{GROUP}/event-source-mapping"
 POLLER_COMPONENT: Final = "poller"
 POLLER_SERVICE_ACCOUNT: Final = "kappa-poller"
 TEMPLATE_HASH_ANNOTATION: Final = f"{GROUP}/template-hash"
+METRICS_PORT: Final = 9102
 
 
 def poller_name(mapping: str) -> str:
@@ -93,6 +94,7 @@ def _env(mapping: EventSourceMapping, params: PollerParams) -> list[dict[str, An
         {"name": "KAPPA_REGION", "value": params.region},
         {"name": "KAPPA_LOG_LEVEL", "value": params.log_level},
         {"name": "KAPPA_POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "KAPPA_ESM_METRICS_PORT", "value": str(METRICS_PORT)},
     ]
     if params.gateway_url is not None:
         env.append({"name": "KAPPA_GATEWAY_URL", "value": params.gateway_url})
@@ -119,6 +121,11 @@ def poller_deployment(mapping: EventSourceMapping, params: PollerParams) -> dict
                     "imagePullPolicy": params.pull_policy,
                     "args": ["poller"],
                     "env": _env(mapping, params),
+                    "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
+                    "readinessProbe": {
+                        "httpGet": {"path": "/healthz", "port": "metrics"},
+                        "periodSeconds": 5,
+                    },
                     "resources": {
                         "requests": {"cpu": "20m", "memory": "64Mi"},
                         "limits": {"memory": "256Mi"},
