@@ -1,0 +1,60 @@
+"""Brokers started once per test session (tests/integration/brokers.py), stopped at its end."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.brokers import (
+    Broker,
+    start_kafka,
+    start_nats,
+    start_rabbitmq,
+    start_redis,
+)
+from tests.integration.eventsources.harness import (
+    Harness,
+    KafkaHarness,
+    NatsHarness,
+    RabbitMqHarness,
+    RedisHarness,
+)
+
+
+def _session_broker(start: Callable[[Path], Broker], name: str) -> Any:
+    @pytest.fixture(scope="session", name=name)
+    def fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+        broker = start(tmp_path_factory.mktemp(name))
+        yield broker
+        broker.stop()
+
+    return fixture
+
+
+kafka_broker = _session_broker(start_kafka, "kafka_broker")
+rabbitmq_broker = _session_broker(start_rabbitmq, "rabbitmq_broker")
+nats_server = _session_broker(start_nats, "nats_server")
+redis_server = _session_broker(start_redis, "redis_server")
+
+
+_HARNESSES = {
+    "kafka": (KafkaHarness, "kafka", "kafka_broker"),
+    "rabbitmq": (RabbitMqHarness, "rabbitmq", "rabbitmq_broker"),
+    "nats": (NatsHarness, "nats", "nats_server"),
+    "redis": (RedisHarness, "redis_streams", "redis_server"),
+}
+
+
+@pytest.fixture(params=list(_HARNESSES))
+def harness(request: pytest.FixtureRequest) -> Harness:
+    """A fresh topic/queue/stream (and its dead-letter target) on each broker in turn."""
+    cls, module, broker_fixture = _HARNESSES[request.param]
+    made: Harness = cls(
+        kind=request.param, module_name=module, broker=request.getfixturevalue(broker_fixture)
+    )
+    asyncio.run(made.create())
+    return made
