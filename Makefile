@@ -7,7 +7,7 @@ LOCAL_KUBECONFIG := $(CURDIR)/.local-cluster/kubeconfig
 KWOK_NODES ?= 0
 
 .PHONY: help up operator gateway example test test-unit test-integration test-e2e lint venv deps k8s-binaries \
-        cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-gateway clean
+        cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-gateway bench-eventsources-brokers clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -98,3 +98,6 @@ bench-coldstart: venv ## pod creation → first response, and apply → Ready (m
 
 bench-gateway: venv ## warm invokes: gateway vs agent vs bare server vs of-watchdog; gateway RSS under 10x overload
 	$(PY) bench/gateway.py
+
+bench-eventsources-brokers: venv ## Kafka, RabbitMQ, NATS, Redis sources: events/s drained in batches, low-load latency
+	PYTHONPATH=. $(PY) bench/eventsources_brokers.py

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -193,7 +194,7 @@ class RabbitMqHarness(Harness):
                         body,
                         message_id=f"m-{n}",
                         content_type="application/json",
-                        headers={"origin": "harness", "n": n},
+                        headers={"origin": "harness", "n": n, "sent_ms": int(time.time() * 1000)},
                     ),
                     routing_key=self.name,
                 )
