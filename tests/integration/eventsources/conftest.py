@@ -49,12 +49,22 @@ _HARNESSES = {
 }
 
 
-@pytest.fixture(params=list(_HARNESSES))
-def harness(request: pytest.FixtureRequest) -> Harness:
-    """A fresh topic/queue/stream (and its dead-letter target) on each broker in turn."""
+def _made(request: pytest.FixtureRequest) -> Harness:
     cls, module, broker_fixture = _HARNESSES[request.param]
     made: Harness = cls(
         kind=request.param, module_name=module, broker=request.getfixturevalue(broker_fixture)
     )
     asyncio.run(made.create())
     return made
+
+
+@pytest.fixture(params=list(_HARNESSES))
+def harness(request: pytest.FixtureRequest) -> Harness:
+    """A fresh topic/queue/stream (and its dead-letter target) on each broker in turn."""
+    return _made(request)
+
+
+@pytest.fixture(params=["kafka", "nats", "redis"])
+def stream_harness(request: pytest.FixtureRequest) -> Harness:
+    """Like ``harness``, for the sources with a starting position."""
+    return _made(request)
