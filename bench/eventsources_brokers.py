@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.brokers import Broker, start_kafka, start_nats, start_rabbitmq, start_redis
-from tests.integration.eventsources.harness import (
+from tests.integration.eventsources.brokers.broker_harness import (
     Harness,
     KafkaHarness,
     NatsHarness,

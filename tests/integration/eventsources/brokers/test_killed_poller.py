@@ -11,7 +11,7 @@ from typing import Any
 
 from kappa.eventsources.source import Record
 from tests.integration.brokers import REPO
-from tests.integration.eventsources.harness import Harness, drive, message_body, payload_of
+from tests.integration.eventsources.brokers.broker_harness import Harness, drive, message_body, payload_of
 
 # What makes the broker hand a dead consumer's records to another one quickly:
 # NATS redelivers after the consumer's ack wait, Redis entries are claimed once idle.
@@ -30,7 +30,7 @@ def test_poller_killed_mid_batch_loses_nothing(harness: Harness) -> None:
     block = harness.block()
     child = subprocess.Popen(
         [
-            sys.executable, "-m", "tests.integration.eventsources.poller_process",
+            sys.executable, "-m", "tests.integration.eventsources.brokers.poller_process",
             harness.module_name, type(block).__name__, block.model_dump_json(by_alias=True),
             group, str(batch_size), json.dumps(_CHILD_OPTIONS.get(harness.kind, {})),
         ],

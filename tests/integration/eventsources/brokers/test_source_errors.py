@@ -23,7 +23,7 @@ from kappa.eventsources.source import (
     SourceUnreachableError,
 )
 from tests.integration.brokers import RabbitMqBroker, free_port
-from tests.integration.eventsources.harness import Harness, source_config
+from tests.integration.eventsources.brokers.broker_harness import Harness, source_config
 
 
 def _open(module: Any, block: Any, credentials: dict[str, str] | None = None) -> SourceError:

@@ -13,7 +13,7 @@ import json
 import sys
 
 from kappa.api import event_source_mapping
-from tests.integration.eventsources.harness import source_config
+from tests.integration.eventsources.brokers.broker_harness import source_config
 
 ACKED = 2
 

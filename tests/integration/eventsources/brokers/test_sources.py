@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 
 from kappa.eventsources.source import Record
-from tests.integration.eventsources.harness import (
+from tests.integration.eventsources.brokers.broker_harness import (
     KEYS,
     Harness,
     drive,

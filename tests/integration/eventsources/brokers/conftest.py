@@ -16,7 +16,7 @@ from tests.integration.brokers import (
     start_rabbitmq,
     start_redis,
 )
-from tests.integration.eventsources.harness import (
+from tests.integration.eventsources.brokers.broker_harness import (
     Harness,
     KafkaHarness,
     NatsHarness,
