@@ -13,9 +13,11 @@ declare -A need=(
   # Integration tests: the pause binary (static), aws-lambda-ric's native build (node-gyp).
   [gcc]=gcc [g++]=g++ [make]=make [cmake]=cmake [autoreconf]=autoconf [automake]=automake
   [libtoolize]=libtool [modprobe]=kmod
+  # Event source tests: ElasticMQ (an SQS server) from Maven Central, run with Java.
+  [java]=default-jre-headless [mvn]=maven
   # Event source brokers the integration tests start (Kafka's jars: e2e/local/fetch-brokers.sh).
-  [java]=openjdk-17-jre-headless [mvn]=maven [redis-server]=redis-server
-  [rabbitmq-server]=rabbitmq-server [epmd]=erlang-base [nats-server]=nats-server
+  [redis-server]=redis-server [rabbitmq-server]=rabbitmq-server [epmd]=erlang-base
+  [nats-server]=nats-server
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -15,6 +15,7 @@ _OPERATOR_SUMMARY = "reconcile Function objects into pods (kopf; uses KUBECONFIG
 _AGENT_SUMMARY = "serve the Lambda Runtime API and /invoke inside a function pod"
 
 
+_POLLER_SUMMARY = "feed a Function from one EventSourceMapping's source (a poller pod)"
 _CRDS_SUMMARY = "print Kappa's CustomResourceDefinitions as YAML"
 
 
@@ -42,6 +43,18 @@ def _build_parser() -> argparse.ArgumentParser:
     crds.add_argument(
         "--out", type=Path, metavar="DIR", help="write one DIR/<name>.yaml per CRD instead"
     )
+    poller = commands.add_parser("poller", help=_POLLER_SUMMARY, description=_POLLER_SUMMARY)
+    poller.add_argument(
+        "--mapping",
+        type=Path,
+        metavar="FILE",
+        help="run the EventSourceMapping in this JSON file, reporting on stdout "
+        "(default: KAPPA_ESM_MAPPING, reporting to the mapping's status)",
+    )
+    poller.add_argument("--gateway", metavar="URL", help="the gateway's base URL")
+    poller.add_argument(
+        "--state", type=Path, metavar="FILE", help="with --mapping: keep the sources' state here"
+    )
     commands.add_parser("version", help="print the version and exit")
     return parser
 
@@ -68,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kappa.controller.main import main as operator_main  # noqa: PLC0415
 
         return operator_main()
+    if command == "poller":
+        from kappa.eventsources.poller import main as poller_main  # noqa: PLC0415
+
+        return poller_main(args.mapping, args.gateway, args.state)
     # The gateway is the only command left.
     from kappa.gateway.app import main as gateway_main  # noqa: PLC0415
 

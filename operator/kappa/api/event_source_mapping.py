@@ -524,7 +524,8 @@ class EventSourceMappingSpec(KappaModel):
         ),
     )
     function_response_types: Annotated[
-        tuple[FunctionResponseType, ...], Field(max_length=1, strict=False)
+        tuple[Annotated[FunctionResponseType, Field(strict=False)], ...],
+        Field(max_length=1, strict=False),
     ] = Field(
         default=(),
         description=(

@@ -11,7 +11,12 @@ from typing import Any
 
 from kappa.eventsources.source import Record
 from tests.integration.brokers import REPO
-from tests.integration.eventsources.brokers.broker_harness import Harness, drive, message_body, payload_of
+from tests.integration.eventsources.brokers.broker_harness import (
+    Harness,
+    drive,
+    message_body,
+    payload_of,
+)
 
 # What makes the broker hand a dead consumer's records to another one quickly:
 # NATS redelivers after the consumer's ack wait, Redis entries are claimed once idle.

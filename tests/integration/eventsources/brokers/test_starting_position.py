@@ -9,7 +9,12 @@ import json
 import pytest
 
 from kappa.eventsources.source import Record
-from tests.integration.eventsources.brokers.broker_harness import Harness, drive, message_body, payload_of
+from tests.integration.eventsources.brokers.broker_harness import (
+    Harness,
+    drive,
+    message_body,
+    payload_of,
+)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,81 @@
+"""The poller's settings, parsed once from the environment (its only reader of it).
+
+- ``KAPPA_ESM_MAPPING``: the EventSourceMapping as JSON (metadata name, namespace,
+  uid and the spec): the operator writes it into the poller's Deployment, so a
+  spec change rolls the pods. ``kappa poller --mapping FILE`` reads a file instead.
+- ``KAPPA_ESM_SECRET_<FIELD>``: credentials, from the Secrets the spec names
+  (``secretKeyRef`` in the pod's env): ``KAPPA_ESM_SECRET_PASSWORD``...
+- ``KAPPA_GATEWAY_URL``, or else ``KAPPA_GATEWAY_SERVICE_HOST`` and
+  ``KAPPA_GATEWAY_SERVICE_PORT`` (the kubelet sets them for the kappa-gateway
+  Service of the pod's namespace; the operator copies them for other namespaces).
+- ``KAPPA_POD_NAME`` (the consumer name), ``KAPPA_REGION`` (us-east-1),
+  ``KAPPA_LOG_LEVEL`` (INFO), ``KAPPA_ESM_REPORT_SECONDS`` (5): how often the
+  poller writes ``status.source``.
+"""
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+SECRET_PREFIX: Final = "KAPPA_ESM_SECRET_"  # noqa: S105 - a variable name, no secret
+
+
+class SettingsError(ValueError):
+    """A variable holds a value the poller cannot use."""
+
+
+@dataclass(frozen=True)
+class PollerSettings:
+    """Validated poller settings."""
+
+    mapping_json: str | None
+    gateway_url: str | None
+    credentials: Mapping[str, str]
+    pod_name: str = "poller"
+    region: str = "us-east-1"
+    log_level: str = "INFO"
+    report_seconds: float = 5.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "PollerSettings":
+        """Settings from ``env``."""
+        gateway = env.get("KAPPA_GATEWAY_URL")
+        if gateway is None and "KAPPA_GATEWAY_SERVICE_HOST" in env:
+            port = env.get("KAPPA_GATEWAY_SERVICE_PORT", "80")
+            gateway = f"http://{env['KAPPA_GATEWAY_SERVICE_HOST']}:{port}"
+        try:
+            report = float(env.get("KAPPA_ESM_REPORT_SECONDS", "5"))
+        except ValueError:
+            msg = "KAPPA_ESM_REPORT_SECONDS must be a number of seconds"
+            raise SettingsError(msg) from None
+        return cls(
+            mapping_json=env.get("KAPPA_ESM_MAPPING"),
+            gateway_url=gateway,
+            credentials={
+                field_name(var): value
+                for var, value in env.items()
+                if var.startswith(SECRET_PREFIX)
+            },
+            pod_name=env.get("KAPPA_POD_NAME", "poller"),
+            region=env.get("KAPPA_REGION", "us-east-1"),
+            log_level=env.get("KAPPA_LOG_LEVEL", "INFO").upper(),
+            report_seconds=report,
+        )
+
+
+def secret_variable(field: str) -> str:
+    """The variable of a credential field: ``accessKeyId`` → ``KAPPA_ESM_SECRET_ACCESS_KEY_ID``."""
+    return SECRET_PREFIX + re.sub(r"(?<!^)(?=[A-Z])", "_", field).upper()
+
+
+def field_name(variable: str) -> str:
+    """The credential field of a variable (inverse of ``secret_variable``)."""
+    head, *rest = variable.removeprefix(SECRET_PREFIX).lower().split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def load() -> PollerSettings:
+    """The settings of this process."""
+    return PollerSettings.from_env(os.environ)

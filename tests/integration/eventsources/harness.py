@@ -1,0 +1,122 @@
+"""Real ElasticMQ, real gateway + agents + awslambdaric, and `kappa poller` processes on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.integration.agent.agent_harness import Agent
+
+REPO = Path(__file__).resolve().parents[3]
+ELASTICMQ = REPO / "e2e" / "local" / "elasticmq.sh"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@dataclass
+class Poller:
+    """A `kappa poller --mapping FILE` process."""
+
+    reader: Agent
+
+    def kill(self) -> None:
+        self.reader.process.kill()
+        self.reader.process.wait(10)
+
+    def stop(self) -> None:
+        self.reader.stop()
+
+    def statuses(self) -> list[dict[str, Any]]:
+        return [
+            json.loads(line)["status"]
+            for line in self.reader.output().splitlines()
+            if line.startswith('{"status"')
+        ]
+
+
+def start_poller(
+    tmp_path: Path, mapping: dict[str, Any], gateway_url: str, *, state: Path | None = None
+) -> Poller:
+    index = len(list(tmp_path.glob("mapping-*.json")))
+    mapping_file = tmp_path / f"mapping-{index}.json"
+    mapping_file.write_text(json.dumps(mapping))
+    argv = [sys.executable, "-m", "kappa", "poller", "--mapping", str(mapping_file)]
+    argv += ["--gateway", gateway_url]
+    if state is not None:
+        argv += ["--state", str(state)]
+    process = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(tmp_path),
+            "LANG": "C.UTF-8",
+            "KAPPA_LOG_LEVEL": "DEBUG",
+            "KAPPA_ESM_REPORT_SECONDS": "0.5",
+            "KAPPA_POD_NAME": f"poller-{index}",
+        },
+        cwd=tmp_path,
+    )
+    reader = Agent(process, tmp_path / "unused")
+    reader.start_reading()
+    return Poller(reader)
+
+
+@dataclass
+class ElasticMq:
+    process: subprocess.Popen[bytes]
+    endpoint: str
+
+
+def run_elasticmq(log: Path) -> Iterator[ElasticMq]:
+    port = free_port()
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(ELASTICMQ), "run", "127.0.0.1", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(
+            lambda: "started in" in log.read_text(errors="replace"), 90, "ElasticMQ to start"
+        )
+        yield ElasticMq(process, f"http://127.0.0.1:{port}")
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
