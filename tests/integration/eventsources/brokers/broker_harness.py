@@ -247,6 +247,9 @@ class NatsHarness(Harness):
         try:
             js = client.jetstream()
             got = []
+            async with asyncio.timeout(30):
+                while (await js.stream_info(self.dlq)).state.messages < count:
+                    await asyncio.sleep(0.1)
             for seq in range(1, count + 1):
                 message = await js.get_msg(self.dlq, seq)
                 got.append(
@@ -275,7 +278,9 @@ class RedisHarness(Harness):
     async def dead_letters(self, count: int) -> list[tuple[bytes, dict[str, str]]]:
         client = redis.asyncio.Redis.from_url(self.broker.url)
         try:
-            entries = await client.xrange(self.dlq, count=count)
+            async with asyncio.timeout(30):
+                while len(entries := await client.xrange(self.dlq, count=count)) < count:
+                    await asyncio.sleep(0.1)
         finally:
             await client.aclose()
         return [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from tests.integration.eventsources.brokers.broker_harness import (
     RabbitMqHarness,
     RedisHarness,
 )
+from tests.integration.gateway.gateway_harness import Gateway, function_entry
 
 
 def _session_broker(start: Callable[[Path], Broker], name: str) -> Any:
@@ -68,3 +70,38 @@ def harness(request: pytest.FixtureRequest) -> Harness:
 def stream_harness(request: pytest.FixtureRequest) -> Harness:
     """Like ``harness``, for the sources with a starting position."""
     return _made(request)
+
+
+BROKER_HANDLERS = Path(__file__).parent / "handlers"
+
+
+@pytest.fixture
+def task_root(task_root: Path) -> Path:
+    """The event source handlers' task root, with the broker handler beside them."""
+    for source in BROKER_HANDLERS.glob("*.py"):
+        shutil.copy(source, task_root / source.name)
+    return task_root
+
+
+@pytest.fixture
+def broker_gateway(start_agent: Any, start_gateway: Any) -> Gateway:
+    """`worker` (broker_fns.record_batch, 2 slots) behind a real gateway."""
+    worker = start_agent("broker_fns.record_batch", name="worker", slots=2, timeout=30)
+    return start_gateway(
+        [function_entry("worker", [worker], handler="broker_fns.record_batch", slots=2, timeout=30)]
+    )
+
+
+@pytest.fixture
+def harness_of(request: pytest.FixtureRequest) -> Callable[[str], Harness]:
+    """Make a harness of a named broker inside a test (for tests of some brokers only)."""
+
+    def make(kind: str) -> Harness:
+        cls, module, broker_fixture = _HARNESSES[kind]
+        made: Harness = cls(
+            kind=kind, module_name=module, broker=request.getfixturevalue(broker_fixture)
+        )
+        asyncio.run(made.create())
+        return made
+
+    return make
