@@ -2,17 +2,20 @@
 
 For each broker (started privately on loopback, as the integration tests do):
 
-- throughput: N messages published up front, then drained by the source in
-  batches of ``--batch-size``; each batch's Lambda event is built and
-  JSON-encoded (what the runner sends to the gateway), then acked; no function
-  is invoked, so this is the source's ceiling, events/s;
+- into a no-op function: N messages published first, then a real
+  `kappa poller --mapping` starts, feeding one agent (4 slots, awslambdaric)
+  through the real gateway (bench/eventsources.py's stack) with batchSize 100;
+  events/s = N / (poller start -> its status reports N records processed);
+- the source's ceiling: the same N drained by the source alone in batches of
+  ``--batch-size``, each batch's Lambda event built and JSON-encoded, acked,
+  no function invoked;
 - latency at low load: one message at a time, ``--probes`` times, from when
   it was sent (the record's own stamp: Kafka's CreateTime from the producer,
   the NATS store time, the Redis entry id; for RabbitMQ a ``sent_ms`` header
   the publisher sets) to the moment ``fetch`` returned it (p50/p95, ms; epoch
   milliseconds on one machine's clock), the source polling with a 1 s wait.
 
-    PYTHONPATH=. .venv/bin/python bench/eventsources_brokers.py [--messages 5000]
+    .venv/bin/python bench/eventsources_brokers.py [--messages 5000]
 
 Prints figures; asserts nothing.
 """
@@ -23,13 +26,24 @@ import argparse
 import asyncio
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from tests.integration.brokers import Broker, start_kafka, start_nats, start_rabbitmq, start_redis
-from tests.integration.eventsources.brokers.broker_harness import (
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from eventsources import function_stack  # noqa: E402 - bench/eventsources.py's gateway + agent
+from tests.integration.brokers import (  # noqa: E402
+    Broker,
+    start_kafka,
+    start_nats,
+    start_rabbitmq,
+    start_redis,
+)
+from tests.integration.eventsources.brokers.broker_harness import (  # noqa: E402
     Harness,
     KafkaHarness,
     NatsHarness,
@@ -38,8 +52,11 @@ from tests.integration.eventsources.brokers.broker_harness import (
     drive,
     message_body,
 )
+from tests.integration.eventsources.harness import start_poller, wait_until  # noqa: E402
 
-from kappa.eventsources.source import Record
+from kappa.eventsources.source import Record  # noqa: E402
+
+_BLOCKS = {"kafka": "kafka", "rabbitmq": "rabbitmq", "nats": "nats", "redis": "redisStreams"}
 
 BROKERS: dict[str, tuple[Any, type[Harness], str]] = {
     "kafka": (start_kafka, KafkaHarness, "kafka"),
@@ -47,6 +64,40 @@ BROKERS: dict[str, tuple[Any, type[Harness], str]] = {
     "nats": (start_nats, NatsHarness, "nats"),
     "redis": (start_redis, RedisHarness, "redis_streams"),
 }
+
+
+def into_function(harness: Harness, messages: int, work: Path) -> float:
+    """events/s through a real poller, gateway and no-op function."""
+    asyncio.run(harness.publish([message_body(i) for i in range(messages)]))
+    spec: dict[str, Any] = {
+        "functionRef": {"name": "fn"},
+        _BLOCKS[harness.kind]: harness.block().model_dump(
+            mode="json", by_alias=True, exclude_none=True
+        ),
+        "batchSize": 100,
+    }
+    if harness.kind != "rabbitmq":
+        spec["startingPosition"] = "TRIM_HORIZON"
+    mapping = {
+        "apiVersion": "kappa.dev/v1alpha1",
+        "kind": "EventSourceMapping",
+        "metadata": {"name": harness.name, "namespace": "default"},
+        "spec": spec,
+    }
+    work.mkdir(parents=True)
+    with function_stack(work, "noop") as gateway:
+        started = time.monotonic()
+        poller = start_poller(work, mapping, gateway)
+        try:
+            wait_until(
+                lambda: any(s.get("recordsProcessed", 0) >= messages for s in poller.statuses()),
+                600,
+                "every record processed",
+            )
+            elapsed = time.monotonic() - started
+        finally:
+            poller.stop()
+    return messages / elapsed
 
 
 async def throughput(harness: Harness, messages: int, batch_size: int) -> float:
@@ -92,10 +143,16 @@ async def latency(harness: Harness, probes: int) -> list[float]:
 async def measure(harness: Harness, args: argparse.Namespace) -> dict[str, float]:
     await harness.create()
     rate = await throughput(harness, args.messages, args.batch_size)
+    harness.name += "-fn"
+    await harness.create()
+    function_rate = await asyncio.to_thread(
+        into_function, harness, args.messages, args.work / harness.name
+    )
     harness.name += "-lat"
     await harness.create()
     samples = sorted(await latency(harness, args.probes))
     return {
+        "function_events_per_s": function_rate,
         "events_per_s": rate,
         "p50_ms": statistics.median(samples),
         "p95_ms": samples[int(len(samples) * 0.95) - 1],
@@ -113,8 +170,12 @@ def main() -> None:
         f"{args.messages} messages, batches of {args.batch_size}; latency: {args.probes} probes, "
         "one message at a time"
     )
-    print(f"{'broker':<10} {'start (s)':>9} {'events/s':>9} {'p50 (ms)':>9} {'p95 (ms)':>9}")
+    print(
+        f"{'broker':<10} {'start (s)':>9} {'into fn/s':>9} {'ceiling/s':>9} "
+        f"{'p50 (ms)':>9} {'p95 (ms)':>9}"
+    )
     with tempfile.TemporaryDirectory(prefix="kappa-bench-brokers-") as tmp:
+        args.work = Path(tmp) / "work"
         for name in args.brokers.split(","):
             start, harness_class, module = BROKERS[name]
             began = time.perf_counter()
@@ -126,7 +187,8 @@ def main() -> None:
             finally:
                 broker.stop()
             print(
-                f"{name:<10} {startup:>9.1f} {figures['events_per_s']:>9.0f} "
+                f"{name:<10} {startup:>9.1f} {figures['function_events_per_s']:>9.0f} "
+                f"{figures['events_per_s']:>9.0f} "
                 f"{figures['p50_ms']:>9.1f} {figures['p95_ms']:>9.1f}",
                 flush=True,
             )

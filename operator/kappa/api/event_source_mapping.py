@@ -72,7 +72,7 @@ URL_PATTERN: Final = r"(https?|amqps?|nats|tls|rediss?)://[!-~]+"
 HOST_PORT_PATTERN: Final = r"[A-Za-z0-9]([-.A-Za-z0-9]*[A-Za-z0-9])?:[0-9]{1,5}"
 # A queue, topic, stream or subject name: printable ASCII without spaces.
 SOURCE_NAME_PATTERN: Final = r"[!-~]+"
-CRON_PATTERN: Final = r"[-*/,0-9A-Za-z?]+( +[-*/,0-9A-Za-z?]+){4}"
+CRON_PATTERN: Final = r"[-*/,0-9A-Za-z?]+( +[-*/,0-9A-Za-z?]+){4,5}"
 TIME_ZONE_PATTERN: Final = r"[A-Za-z][-+_/A-Za-z0-9]*"
 
 
@@ -257,9 +257,14 @@ class ScheduleSource(KappaModel):
         pattern_rule(
             CRON_PATTERN,
             "spec.schedule.cron must have five fields: minute hour day-of-month month "
-            "day-of-week, e.g. '*/5 * * * *' or '0 9 * * MON-FRI'",
+            "day-of-week, e.g. '*/5 * * * *' or '0 9 * * MON-FRI' (or six, seconds first)",
         ),
-    ] = Field(description="Five-field cron expression: minute hour day-of-month month weekday.")
+    ] = Field(
+        description=(
+            "Cron expression: minute hour day-of-month month day-of-week (crontab), or six "
+            "fields with seconds first."
+        )
+    )
     time_zone: Annotated[
         str,
         Field(max_length=64),
@@ -670,3 +675,20 @@ class EventSourceMapping(KappaModel):
     status: EventSourceMappingStatus | None = Field(
         default=None, description="What Kappa observed; written by the operator and the poller."
     )
+
+
+def secret_refs(block: KappaModel) -> dict[str, SecretKeyRef]:
+    """The credentials a source block names, by field name (nested blocks included).
+
+    ``{"username": SecretKeyRef(...), "password": ...}`` for Kafka SASL, say:
+    the poller receives each as ``KAPPA_ESM_SECRET_<FIELD>``.
+    """
+    found: dict[str, SecretKeyRef] = {}
+    for name, info in type(block).model_fields.items():
+        value = getattr(block, name)
+        alias = info.alias or name
+        if isinstance(value, SecretValue):
+            found[alias] = value.secret_key_ref
+        elif isinstance(value, KappaModel):
+            found.update(secret_refs(value))
+    return found

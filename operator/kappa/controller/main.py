@@ -7,6 +7,7 @@ from typing import Any
 import kopf
 from kubernetes import client, config
 
+from kappa.controller.esm import register_esm
 from kappa.controller.handlers import State, register
 from kappa.k8s.objects import Objects
 from kappa.settings import load
@@ -27,8 +28,10 @@ def main() -> int:
         level=settings.log_level.value,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    state = State(objects=Objects(_api_client()), settings=settings)
+    api = _api_client()
+    state = State(objects=Objects(api), settings=settings)
     register(state)
+    register_esm(api, settings)
 
     @kopf.on.startup()
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:

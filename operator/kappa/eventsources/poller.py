@@ -21,10 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
 
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
 from kappa.api.event_source_mapping import EventSourceMapping, SourceStatus
 from kappa.eventsources.batching import BatchPolicy
 from kappa.eventsources.filters import FilterPatternError, parse_all
 from kappa.eventsources.invoker import GatewayInvoker
+from kappa.eventsources.metrics import PollerMetrics
 from kappa.eventsources.outcome import RetryPolicy
 from kappa.eventsources.registry import SourceModule
 from kappa.eventsources.registry import load as load_module
@@ -196,6 +200,7 @@ class Poller:
         self._reporter = reporter
         self._state = state
         self._clock = SystemClock()
+        self.metrics = PollerMetrics()
 
     async def _open(self, stop: asyncio.Event) -> tuple[Source, FailureDestination | None] | None:
         module = load_module(self._mapping.spec.kind)
@@ -243,6 +248,7 @@ class Poller:
             config=runner_config(self._mapping),
             clock=self._clock,
             destination=destination,
+            metrics=self.metrics,
         )
         log.info(
             "polling %s for %s/%s through %s",
@@ -266,8 +272,12 @@ class Poller:
             try:
                 backlog = await source.backlog()
             except SourceError as error:
+                self.metrics.connected.set(0)
                 await self._reporter.report(_status(runner.status, error, None))
             else:
+                self.metrics.connected.set(runner.status.source_error is None)
+                if backlog is not None:
+                    self.metrics.backlog.set(backlog)
                 await self._reporter.report(_status(runner.status, None, backlog))
             if stop.is_set():
                 return
@@ -295,12 +305,36 @@ def parse_mapping(document: Mapping[str, Any]) -> EventSourceMapping:
     return EventSourceMapping.model_validate({k: v for k, v in document.items() if k != "status"})
 
 
-async def _serve(poller: Poller) -> None:
+async def _serve(poller: Poller, metrics_port: int) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await poller.run(stop)
+    runner = None
+    if metrics_port:
+        runner = web.AppRunner(_metrics_app(poller.metrics))
+        await runner.setup()
+        await web.TCPSite(runner, "0.0.0.0", metrics_port).start()  # noqa: S104 - pod IP
+    try:
+        await poller.run(stop)
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+
+
+def _metrics_app(metrics: PollerMetrics) -> web.Application:
+    async def healthz(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def exposition(_: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", exposition)
+    return app
 
 
 def main(mapping_file: Path | None, gateway: str | None, state_file: Path | None) -> int:
@@ -338,5 +372,5 @@ def main(mapping_file: Path | None, gateway: str | None, state_file: Path | None
     else:
         reporter = LogReporter()
         state = None if state_file is None else FileStateStore(state_file)
-    asyncio.run(_serve(Poller(mapping, settings, reporter, state)))
+    asyncio.run(_serve(Poller(mapping, settings, reporter, state), settings.metrics_port))
     return 0

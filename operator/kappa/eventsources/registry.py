@@ -22,7 +22,7 @@ from kappa.eventsources.source import (
     SourceConfig,
 )
 
-Shape = Callable[[Sequence[Record], EventContext], dict[str, object]]
+Shape = Callable[[Sequence[Record], EventContext], object]
 FilterView = Callable[[Record, EventContext], dict[str, Any]]
 OpenSource = Callable[[SourceConfig], Awaitable[Source]]
 OpenDestination = Callable[[SourceConfig, str], Awaitable[FailureDestination]]

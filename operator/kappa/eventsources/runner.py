@@ -23,6 +23,7 @@ from typing import Any, Final, Protocol
 from kappa.eventsources.batching import BatchPolicy, split
 from kappa.eventsources.failure_record import failure_record
 from kappa.eventsources.filters import Pattern, matches_any
+from kappa.eventsources.metrics import PollerMetrics
 from kappa.eventsources.outcome import (
     BatchOutcome,
     InvokeResult,
@@ -139,6 +140,7 @@ class Runner:
         config: RunnerConfig,
         clock: Clock,
         destination: FailureDestination | None = None,
+        metrics: PollerMetrics | None = None,
     ) -> None:
         self._source = source
         self._shape = shape
@@ -151,6 +153,7 @@ class Runner:
         self._attempts: OrderedDict[str, int] = OrderedDict()
         self._not_invoked = 0
         self.status = RunnerStatus()
+        self._metrics = metrics or PollerMetrics()
 
     # ----------------------------------------------------------------- loops
 
@@ -214,6 +217,7 @@ class Runner:
         dropped = [r for r in records if r.id not in kept_ids]
         if dropped:
             self.status.records_filtered += len(dropped)
+            self._metrics.records.labels("filtered").inc(len(dropped))
             await self._source.ack(dropped)
         now_ms = self._clock.now_ms()
         expired = [r for r in kept if self._config.retry.expired(r, now_ms)]
@@ -235,9 +239,11 @@ class Runner:
             if not batch:
                 return set()
         event = self._shape(batch, self._context)
+        started = self._clock.monotonic()
         result = await self._invoker.invoke(
             self._config.namespace, self._config.function_name, event
         )
+        self._metrics.invoke_seconds.observe(self._clock.monotonic() - started)
         self.status.batches += 1
         outcome = judge(
             batch,
@@ -246,6 +252,7 @@ class Runner:
             ordered=self._source.ordered,
         )
         self.status.last_result = outcome.detail
+        self._metrics.batches.labels(str(outcome.verdict)).inc()
         if outcome.verdict is Verdict.TOO_LARGE:
             return await self._too_large(batch, result)
         if outcome.verdict is Verdict.NOT_INVOKED:
@@ -278,6 +285,7 @@ class Runner:
         if outcome.succeeded:
             await self._source.ack(outcome.succeeded)
             self.status.records_processed += len(outcome.succeeded)
+            self._metrics.records.labels("succeeded").inc(len(outcome.succeeded))
             self._forget(outcome.succeeded)
         for record in outcome.failed:
             counted = max(self._attempts.pop(record.id, 0) + 1, record.attempt)
@@ -291,6 +299,7 @@ class Runner:
             await self._dead_letter(dead, condition, result)
         retry = (*settlement.retry, *outcome.released)
         if retry:
+            self._metrics.records.labels("retried").inc(len(retry))
             await self._source.release(retry)
 
     async def _dead_letter(
@@ -317,6 +326,7 @@ class Runner:
         log.info("%d records to the failure destination: %s", len(records), condition)
         await self._source.ack(records)
         self.status.records_dead_lettered += len(records)
+        self._metrics.records.labels("dead_lettered").inc(len(records))
         self._forget(records)
 
     async def _deliver(self, records: Sequence[Record], failure: Failure) -> None:

@@ -10,7 +10,8 @@
   Service of the pod's namespace; the operator copies them for other namespaces).
 - ``KAPPA_POD_NAME`` (the consumer name), ``KAPPA_REGION`` (us-east-1),
   ``KAPPA_LOG_LEVEL`` (INFO), ``KAPPA_ESM_REPORT_SECONDS`` (5): how often the
-  poller writes ``status.source``.
+  poller writes ``status.source``; ``KAPPA_ESM_METRICS_PORT`` (0: none): where
+  ``/metrics`` and ``/healthz`` are served.
 """
 
 import os
@@ -37,6 +38,7 @@ class PollerSettings:
     region: str = "us-east-1"
     log_level: str = "INFO"
     report_seconds: float = 5.0
+    metrics_port: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "PollerSettings":
@@ -47,8 +49,12 @@ class PollerSettings:
             gateway = f"http://{env['KAPPA_GATEWAY_SERVICE_HOST']}:{port}"
         try:
             report = float(env.get("KAPPA_ESM_REPORT_SECONDS", "5"))
+            metrics_port = int(env.get("KAPPA_ESM_METRICS_PORT", "0"))
         except ValueError:
-            msg = "KAPPA_ESM_REPORT_SECONDS must be a number of seconds"
+            msg = (
+                "KAPPA_ESM_REPORT_SECONDS must be a number of seconds and "
+                "KAPPA_ESM_METRICS_PORT a port number"
+            )
             raise SettingsError(msg) from None
         return cls(
             mapping_json=env.get("KAPPA_ESM_MAPPING"),
@@ -62,6 +68,7 @@ class PollerSettings:
             region=env.get("KAPPA_REGION", "us-east-1"),
             log_level=env.get("KAPPA_LOG_LEVEL", "INFO").upper(),
             report_seconds=report,
+            metrics_port=metrics_port,
         )
 
 

@@ -1,7 +1,8 @@
-"""SQS source: any SQS-compatible endpoint (AWS, ElasticMQ...), through botocore.
+"""SQS source: any SQS-compatible endpoint (AWS, ElasticMQ...), over SQS's JSON protocol.
 
-botocore is synchronous: each call runs in a worker thread, so concurrent
-``fetch`` calls (``parallelizationFactor`` loops) long-poll side by side.
+An aiohttp client of its own (``SqsClient``, SigV4-signed) rather than
+botocore: it is asynchronous, so a long poll is cancelled at once when the
+poller stops, and it keeps the control-plane image free of botocore's pins.
 
 - ``fetch``: ReceiveMessage (long poll up to 20 s, at most 10 per call, as
   SQS allows), all attributes and message attributes.
@@ -13,23 +14,17 @@ botocore is synchronous: each call runs in a worker thread, so concurrent
   endpoint) that receives the failed messages' bodies and attributes.
 """
 
-import asyncio
-import functools
+import json
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any, Final, TypeVar
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
 from urllib.parse import urlsplit
 
-import botocore.session
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    EndpointConnectionError,
-    NoCredentialsError,
-)
+import aiohttp
 
 from kappa.api.event_source_mapping import SqsSource as SqsBlock
+from kappa.eventsources.sigv4 import Credentials, sign
 from kappa.eventsources.source import (
     Failure,
     FailureDestination,
@@ -48,8 +43,7 @@ log = logging.getLogger(__name__)
 
 RECEIVE_MAX: Final = 10
 """SQS returns at most 10 messages per ReceiveMessage and deletes 10 per batch call."""
-LONG_POLL_MAX_SECONDS: Final = 5
-"""Shorter than SQS's 20 s: a stopping poller waits for a receive in flight (a thread)."""
+LONG_POLL_MAX_SECONDS: Final = 20
 _NOT_FOUND_CODES: Final = frozenset(
     {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NonExistentQueue"}
 )
@@ -61,56 +55,87 @@ _AUTH_CODES: Final = frozenset(
         "AccessDeniedException",
         "UnrecognizedClientException",
         "InvalidAccessKeyId",
+        "MissingAuthenticationToken",
     }
 )
-T = TypeVar("T")
 
 
 def _endpoint(block: SqsBlock) -> str:
     if block.endpoint_url is not None:
         return block.endpoint_url
     parts = urlsplit(block.queue_url)
-    return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc}/"
 
 
-def _client(block: SqsBlock, config: SourceConfig) -> Any:
-    session = botocore.session.get_session()
-    return session.create_client(
-        "sqs",
-        endpoint_url=_endpoint(block),
-        region_name=block.region or config.region,
-        # Sources without credentials (ElasticMQ) still need some to sign with.
-        aws_access_key_id=config.credentials.get("accessKeyId", "kappa"),
-        aws_secret_access_key=config.credentials.get("secretAccessKey", "kappa"),
-        config=Config(
-            retries={"max_attempts": 2, "mode": "standard"},
-            connect_timeout=5,
-            read_timeout=LONG_POLL_MAX_SECONDS + 10,
-            max_pool_connections=32,
-        ),
-    )
-
-
-def _translate(error: Exception, what: str) -> SourceError:
-    if isinstance(error, ClientError):
-        code = str(error.response.get("Error", {}).get("Code", ""))
-        if code in _NOT_FOUND_CODES:
-            return SourceNotFoundError(f"{what}: the queue does not exist ({code})")
-        if code in _AUTH_CODES:
-            return SourceCredentialsError(f"{what}: the credentials were refused ({code})")
-        return SourceError(f"{what}: {code or error}")
-    if isinstance(error, NoCredentialsError):
-        return SourceCredentialsError(f"{what}: no credentials")
-    if isinstance(error, EndpointConnectionError):
-        return SourceUnreachableError(f"{what}: cannot connect: {error}")
-    return SourceUnreachableError(f"{what}: {error}")
-
-
-async def _call(what: str, call: Callable[..., T], /, **kwargs: Any) -> T:
+def _error_code(status: int, body: bytes, headers: Any) -> str:
+    query_error = headers.get("x-amzn-query-error")
+    if query_error:
+        return str(query_error).split(";")[0]
     try:
-        return await asyncio.to_thread(functools.partial(call, **kwargs))
-    except (BotoCoreError, ClientError) as error:
-        raise _translate(error, what) from error
+        parsed = json.loads(body)
+    except ValueError:
+        return f"HTTP {status}"
+    code = str(parsed.get("__type") or parsed.get("code") or f"HTTP {status}")
+    return code.rsplit("#", 1)[-1]
+
+
+class SqsClient:
+    """The few SQS actions the source needs, as signed JSON-protocol calls."""
+
+    def __init__(self, endpoint: str, region: str, credentials: Credentials) -> None:
+        self._endpoint = endpoint
+        self._region = region
+        self._credentials = credentials
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=LONG_POLL_MAX_SECONDS + 15, sock_connect=5)
+        )
+
+    async def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Call ``action``; raise a SourceError subclass saying what went wrong."""
+        body = json.dumps(params).encode()
+        headers = sign(
+            method="POST",
+            url=self._endpoint,
+            headers={
+                "Content-Type": "application/x-amz-json-1.0",
+                "X-Amz-Target": f"AmazonSQS.{action}",
+            },
+            body=body,
+            credentials=self._credentials,
+            region=self._region,
+            service="sqs",
+            now=datetime.now(UTC),
+        )
+        try:
+            async with self._session.post(self._endpoint, data=body, headers=headers) as response:
+                answer = await response.read()
+                if response.status == 200:  # noqa: PLR2004 - HTTP OK
+                    return dict(json.loads(answer or b"{}"))
+                code = _error_code(response.status, answer, response.headers)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            msg = f"{action}: cannot reach {self._endpoint}: {str(error) or type(error).__name__}"
+            raise SourceUnreachableError(msg) from error
+        if code in _NOT_FOUND_CODES:
+            msg = f"{action}: the queue does not exist ({code}): check spec.sqs.queueUrl"
+            raise SourceNotFoundError(msg)
+        if code in _AUTH_CODES or response.status in {401, 403}:
+            msg = f"{action}: the credentials were refused ({code}): check the Secret"
+            raise SourceCredentialsError(msg)
+        msg = f"{action}: {code}: {answer[:300].decode('utf-8', 'replace')}"
+        raise SourceError(msg)
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._session.close()
+
+
+def _client(block: SqsBlock, config: SourceConfig) -> SqsClient:
+    # Sources without credentials (ElasticMQ) still need some to sign with.
+    credentials = Credentials(
+        config.credentials.get("accessKeyId", "kappa"),
+        config.credentials.get("secretAccessKey", "kappa"),
+    )
+    return SqsClient(_endpoint(block), block.region or config.region, credentials)
 
 
 def _record(message: dict[str, Any]) -> Record:
@@ -135,7 +160,7 @@ class SqsSource:
 
     ordered = False
 
-    def __init__(self, client: Any, block: SqsBlock, region: str) -> None:
+    def __init__(self, client: SqsClient, block: SqsBlock, region: str) -> None:
         self._client = client
         self._block = block
         self.event_source_arn = queue_arn(block.queue_url, block.region or region)
@@ -151,21 +176,22 @@ class SqsSource:
         }
         if self._block.visibility_timeout_seconds is not None:
             kwargs["VisibilityTimeout"] = self._block.visibility_timeout_seconds
-        answer = await _call("ReceiveMessage", self._client.receive_message, **kwargs)
+        answer = await self._client.call("ReceiveMessage", kwargs)
         return [_record(m) for m in answer.get("Messages", [])]
 
     async def ack(self, records: Sequence[Record]) -> None:
         """DeleteMessageBatch, 10 at a time; entries SQS refuses are logged (they come back)."""
         for start in range(0, len(records), RECEIVE_MAX):
             chunk = records[start : start + RECEIVE_MAX]
-            answer = await _call(
+            answer = await self._client.call(
                 "DeleteMessageBatch",
-                self._client.delete_message_batch,
-                QueueUrl=self._block.queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": r.source_fields["receiptHandle"]}
-                    for i, r in enumerate(chunk)
-                ],
+                {
+                    "QueueUrl": self._block.queue_url,
+                    "Entries": [
+                        {"Id": str(i), "ReceiptHandle": r.source_fields["receiptHandle"]}
+                        for i, r in enumerate(chunk)
+                    ],
+                },
             )
             for failed in answer.get("Failed", []):
                 log.warning("delete refused for a message: %s", failed.get("Message", failed))
@@ -175,17 +201,15 @@ class SqsSource:
 
     async def backlog(self) -> int | None:
         """ApproximateNumberOfMessages of the queue."""
-        answer = await _call(
+        answer = await self._client.call(
             "GetQueueAttributes",
-            self._client.get_queue_attributes,
-            QueueUrl=self._block.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages"],
+            {"QueueUrl": self._block.queue_url, "AttributeNames": ["ApproximateNumberOfMessages"]},
         )
         return int(answer.get("Attributes", {}).get("ApproximateNumberOfMessages", "0"))
 
     async def close(self) -> None:
         """Close the client's connection pool."""
-        self._client.close()
+        await self._client.close()
 
 
 async def open_source(config: SourceConfig) -> SqsSource:
@@ -200,7 +224,7 @@ async def open_source(config: SourceConfig) -> SqsSource:
 class SqsDestination:
     """A queue receiving failed messages as they were (a dead-letter queue)."""
 
-    def __init__(self, client: Any, queue_url: str) -> None:
+    def __init__(self, client: SqsClient, queue_url: str) -> None:
         self._client = client
         self._queue_url = queue_url
 
@@ -222,11 +246,8 @@ class SqsDestination:
                 }
                 for i, r in enumerate(chunk)
             ]
-            answer = await _call(
-                "SendMessageBatch",
-                self._client.send_message_batch,
-                QueueUrl=self._queue_url,
-                Entries=entries,
+            answer = await self._client.call(
+                "SendMessageBatch", {"QueueUrl": self._queue_url, "Entries": entries}
             )
             if answer.get("Failed"):
                 msg = f"SendMessageBatch to the failure queue refused: {answer['Failed']}"
@@ -234,7 +255,7 @@ class SqsDestination:
 
     async def close(self) -> None:
         """Close the client's connection pool."""
-        self._client.close()
+        await self._client.close()
 
 
 async def open_failure_destination(config: SourceConfig, target: str) -> FailureDestination:
@@ -244,5 +265,5 @@ async def open_failure_destination(config: SourceConfig, target: str) -> Failure
     client = _client(block, config)
     if "://" in target:
         return SqsDestination(client, target)
-    answer = await _call("GetQueueUrl", client.get_queue_url, QueueName=target)
+    answer = await client.call("GetQueueUrl", {"QueueName": target})
     return SqsDestination(client, str(answer["QueueUrl"]))

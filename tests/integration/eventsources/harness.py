@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,11 @@ class Poller:
     """A `kappa poller --mapping FILE` process."""
 
     reader: Agent
+    metrics_port: int
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics") as answer:
+            return str(answer.read().decode())
 
     def kill(self) -> None:
         self.reader.process.kill()
@@ -67,6 +73,7 @@ def start_poller(
     tmp_path: Path, mapping: dict[str, Any], gateway_url: str, *, state: Path | None = None
 ) -> Poller:
     index = len(list(tmp_path.glob("mapping-*.json")))
+    metrics_port = free_port()
     mapping_file = tmp_path / f"mapping-{index}.json"
     mapping_file.write_text(json.dumps(mapping))
     argv = [sys.executable, "-m", "kappa", "poller", "--mapping", str(mapping_file)]
@@ -85,12 +92,13 @@ def start_poller(
             "KAPPA_LOG_LEVEL": "DEBUG",
             "KAPPA_ESM_REPORT_SECONDS": "0.5",
             "KAPPA_POD_NAME": f"poller-{index}",
+            "KAPPA_ESM_METRICS_PORT": str(metrics_port),
         },
         cwd=tmp_path,
     )
     reader = Agent(process, tmp_path / "unused")
     reader.start_reading()
-    return Poller(reader)
+    return Poller(reader, metrics_port)
 
 
 @dataclass
@@ -99,11 +107,11 @@ class ElasticMq:
     endpoint: str
 
 
-def run_elasticmq(log: Path) -> Iterator[ElasticMq]:
-    port = free_port()
+def run_elasticmq(log: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[ElasticMq]:
+    port = port or free_port()
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [str(ELASTICMQ), "run", "127.0.0.1", str(port)],
+            [str(ELASTICMQ), "run", host, str(port)],
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -112,11 +120,7 @@ def run_elasticmq(log: Path) -> Iterator[ElasticMq]:
         wait_until(
             lambda: "started in" in log.read_text(errors="replace"), 90, "ElasticMQ to start"
         )
-        yield ElasticMq(process, f"http://127.0.0.1:{port}")
+        yield ElasticMq(process, f"http://{host}:{port}")
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        process.kill()  # a throwaway in-memory server: nothing to flush
+        process.wait(10)

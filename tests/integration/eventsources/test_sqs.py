@@ -62,6 +62,9 @@ def test_every_message_is_delivered_in_batches_of_at_most_batch_size(world: Worl
     )[-1]
     assert status["connected"] is True
     assert status["lastProcessingResult"] == "OK"
+    metrics = poller.metrics()
+    assert f'kappa_esm_records_total{{fate="succeeded"}} {len(bodies)}.0' in metrics
+    assert 'kappa_esm_batches_total{verdict="Success"}' in metrics
 
 
 def test_a_failing_record_is_retried_then_sent_to_the_failure_queue(world: World) -> None:

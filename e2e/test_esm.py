@@ -1,0 +1,264 @@
+"""EventSourceMappings on a real cluster: the CRD refuses bad manifests, and an SQS mapping feeds
+a Function through the gateway.
+
+ElasticMQ runs on the host, bound to the node's address (10.88.0.1 on the local
+cluster), which pods reach; the poller Deployment the operator makes reads it
+and invokes the Function through the gateway's Service IP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from kubernetes import client
+from tests.integration.eventsources.harness import ElasticMq, free_port, run_elasticmq
+from tests.unit.api.esm_cases import ACCEPTED, REFUSED
+from tests.unit.api.function_cases import Refusal
+
+from e2e.cluster import Cluster
+from e2e.test_gateway import Gateway, gateway, ready  # noqa: F401 - gateway is a fixture
+from kappa.api.event_source_mapping import EventSourceMapping
+
+GROUP, VERSION, PLURAL = "kappa.dev", "v1alpha1", "eventsourcemappings"
+NODE_ADDRESS = os.environ.get("KAPPA_E2E_NODE_ADDRESS", "10.88.0.1")
+
+# Prints each record it gets: the test reads the function pods' logs.
+WORKER = """
+def handler(event, context):
+    for record in event["Records"]:
+        print("got-record " + record["body"] + " from " + record["eventSource"])
+    return {"batchItemFailures": []}
+"""
+
+
+@pytest.fixture(scope="module")
+def esm_namespace(core: client.CoreV1Api) -> Iterator[str]:
+    name = f"esm-e2e-{uuid.uuid4().hex[:8]}"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    Cluster.wait(lambda: core.list_namespaced_service_account(name).items, "default SA", 60)
+    yield name
+    core.delete_namespace(name, propagation_policy="Background")
+
+
+@pytest.fixture(scope="module")
+def mappings(api: client.ApiClient, kappa_crds: list[str]) -> client.CustomObjectsApi:
+    assert f"customresourcedefinition.apiextensions.k8s.io/{PLURAL}.{GROUP}" in kappa_crds
+    return client.CustomObjectsApi(api)
+
+
+def _refusal(send: Callable[[], Any]) -> str:
+    try:
+        send()
+    except client.ApiException as error:
+        return str(json.loads(error.body)["message"])
+    return ""
+
+
+def _dry_run(objects: client.CustomObjectsApi, namespace: str, body: dict[str, Any]) -> Any:
+    return objects.create_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        namespace,
+        PLURAL,
+        {**body, "metadata": {**body["metadata"], "namespace": namespace}},
+        dry_run="All",
+        field_validation="Strict",
+    )
+
+
+@pytest.mark.parametrize("refusal", REFUSED)
+def test_the_api_server_refuses_saying_what_to_fix(
+    mappings: client.CustomObjectsApi, esm_namespace: str, refusal: Refusal
+) -> None:
+    message = Cluster.wait(
+        lambda: _refusal(lambda: _dry_run(mappings, esm_namespace, refusal.manifest)),
+        "a refusal (the CRD's schema may take a moment to apply)",
+        30,
+    )
+    assert refusal.apiserver_expects in message
+
+
+@pytest.mark.parametrize("body", ACCEPTED)
+def test_valid_mappings_are_accepted_and_defaulted_as_the_models_do(
+    mappings: client.CustomObjectsApi, esm_namespace: str, body: dict[str, Any]
+) -> None:
+    stored = _dry_run(mappings, esm_namespace, body)
+    assert (
+        EventSourceMapping.model_validate(stored).spec
+        == EventSourceMapping.model_validate(body).spec
+    )
+
+
+# ------------------------------------------------------------------ SQS feed
+
+
+@pytest.fixture(scope="module")
+def elasticmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ElasticMq]:
+    log = tmp_path_factory.mktemp("elasticmq") / "elasticmq.log"
+    yield from run_elasticmq(log, host=NODE_ADDRESS, port=free_port())
+
+
+@pytest.fixture(scope="module")
+def sqs(elasticmq: ElasticMq) -> Any:
+    return boto3.client(
+        "sqs",
+        endpoint_url=elasticmq.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # noqa: S106 - ElasticMQ takes any
+    )
+
+
+def _function(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Function",
+        "metadata": {"name": name},
+        "spec": {
+            "runtime": "python3.11",
+            "handler": "app.handler",
+            "code": {"inline": {"app.py": WORKER}},
+        },
+    }
+
+
+def _mapping(name: str, function: str, queue_url: str) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "EventSourceMapping",
+        "metadata": {"name": name},
+        "spec": {
+            "functionRef": {"name": function},
+            "sqs": {"queueUrl": queue_url},
+            "batchSize": 5,
+            "functionResponseTypes": ["ReportBatchItemFailures"],
+        },
+    }
+
+
+def _ready(mappings: client.CustomObjectsApi, namespace: str, name: str) -> dict[str, Any]:
+    body = mappings.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+    conditions = (body.get("status") or {}).get("conditions") or []
+    return next((c for c in conditions if c["type"] == "Ready"), {})
+
+
+def _logged_bodies(core: client.CoreV1Api, namespace: str, function: str) -> set[str]:
+    bodies: set[str] = set()
+    pods = core.list_namespaced_pod(namespace, label_selector=f"kappa.dev/function={function}")
+    for pod in pods.items:
+        try:
+            log = core.read_namespaced_pod_log(pod.metadata.name, namespace, container="function")
+        except client.ApiException:
+            continue
+        bodies |= {line.split()[1] for line in log.splitlines() if line.startswith("got-record ")}
+    return bodies
+
+
+def _empty(sqs: Any, url: str) -> bool:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return set(attributes.values()) == {"0"}
+
+
+def test_an_sqs_mapping_feeds_a_function_through_the_gateway(
+    core: client.CoreV1Api,
+    mappings: client.CustomObjectsApi,
+    esm_namespace: str,
+    gateway: Gateway,  # noqa: F811 - the fixture
+    sqs: Any,
+    elasticmq: ElasticMq,
+) -> None:
+    url = sqs.create_queue(QueueName=f"orders-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    assert NODE_ADDRESS in url
+    mappings.create_namespaced_custom_object(
+        "kappa.dev", "v1alpha1", esm_namespace, "functions", _function("worker")
+    )
+    Cluster.wait(lambda: ready(mappings, esm_namespace, "worker"), "Function worker Ready", 180)
+    mappings.create_namespaced_custom_object(
+        GROUP, VERSION, esm_namespace, PLURAL, _mapping("orders", "worker", url)
+    )
+    bodies = {f"order-{i}" for i in range(12)}
+    for body in sorted(bodies):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    Cluster.wait(
+        lambda: _logged_bodies(core, esm_namespace, "worker") >= bodies,
+        "every message in the function's log",
+        180,
+    )
+    Cluster.wait(lambda: _empty(sqs, url), "the queue to be empty", 60)
+    ready_condition = Cluster.wait(
+        lambda: (c := _ready(mappings, esm_namespace, "orders")).get("status") == "True" and c,
+        "the mapping to be Ready",
+        60,
+    )
+    assert ready_condition["reason"] == "Polling"
+    status = mappings.get_namespaced_custom_object(GROUP, VERSION, esm_namespace, PLURAL, "orders")[
+        "status"
+    ]
+    assert status["state"] == "Enabled"
+    assert status["source"]["connected"] is True
+
+
+def test_a_mapping_to_a_missing_function_says_so_and_recovers(
+    core: client.CoreV1Api,
+    mappings: client.CustomObjectsApi,
+    esm_namespace: str,
+    gateway: Gateway,  # noqa: F811 - the fixture
+    sqs: Any,
+    elasticmq: ElasticMq,
+) -> None:
+    url = sqs.create_queue(QueueName=f"late-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="waited-for-its-function")
+    mappings.create_namespaced_custom_object(
+        GROUP, VERSION, esm_namespace, PLURAL, _mapping("late", "late-worker", url)
+    )
+    condition = Cluster.wait(
+        lambda: (
+            (c := _ready(mappings, esm_namespace, "late")).get("reason") == "FunctionNotFound" and c
+        ),
+        "Ready=False FunctionNotFound",
+        60,
+    )
+    assert condition["status"] == "False"
+    assert "late-worker does not exist" in condition["message"]
+    mappings.create_namespaced_custom_object(
+        "kappa.dev", "v1alpha1", esm_namespace, "functions", _function("late-worker")
+    )
+    Cluster.wait(
+        lambda: "waited-for-its-function" in _logged_bodies(core, esm_namespace, "late-worker"),
+        "the waiting message to reach the function",
+        240,
+    )
+    Cluster.wait(
+        lambda: _ready(mappings, esm_namespace, "late").get("status") == "True",
+        "the mapping to recover",
+        60,
+    )
+
+
+def test_an_unreachable_queue_shows_as_a_condition(
+    mappings: client.CustomObjectsApi,
+    esm_namespace: str,
+    gateway: Gateway,  # noqa: F811 - the fixture
+) -> None:
+    closed = f"http://{NODE_ADDRESS}:{free_port()}/000000000000/nowhere"
+    mappings.create_namespaced_custom_object(
+        GROUP, VERSION, esm_namespace, PLURAL, _mapping("nowhere", "worker", closed)
+    )
+    condition = Cluster.wait(
+        lambda: (
+            (c := _ready(mappings, esm_namespace, "nowhere")).get("reason") == "SourceUnreachable"
+            and c
+        ),
+        "Ready=False SourceUnreachable",
+        120,
+    )
+    assert "cannot reach" in condition["message"]

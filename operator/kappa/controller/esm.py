@@ -1,0 +1,263 @@
+"""kopf wiring for EventSourceMappings: one poller Deployment per mapping, and its status.
+
+Thin: each pass parses the mapping, makes sure the namespace has the
+pollers' ServiceAccount/Role/RoleBinding, creates or replaces the
+Deployment that ``kappa.resources.poller_deployment`` builds, and writes the
+conditions ``kappa.controller.esm_status`` computes from the Function's
+existence, the poller pods and what the poller reported (``status.source``).
+It runs on every spec change and every ``RESYNC_SECONDS`` (so a Function
+created later, a fixed Secret or a broker back up show within seconds).
+"""
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import kopf
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from pydantic import ValidationError
+
+from kappa.api.event_source_mapping import PLURAL, EventSourceMapping
+from kappa.api.names import GROUP, VERSION
+from kappa.controller.esm_status import Observed, mapping_conditions, mapping_state
+from kappa.eventsources.cron import CronError, zone
+from kappa.eventsources.cron import parse as parse_cron
+from kappa.eventsources.filters import FilterPatternError, parse_all
+from kappa.resources.poller_deployment import (
+    TEMPLATE_HASH_ANNOTATION,
+    PollerParams,
+    poller_deployment,
+    poller_labels,
+    poller_name,
+    poller_rbac,
+    replicas,
+)
+from kappa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RESYNC_SECONDS: Final = 5.0
+GATEWAY_SERVICE: Final = "kappa-gateway"
+_NOT_FOUND: Final = 404
+_CONFLICT: Final = 409
+# Pod states that mean the poller cannot start until the user fixes something.
+_STUCK_REASONS: Final = frozenset(
+    {
+        "CreateContainerConfigError",
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "ErrImageNeverPull",
+        "InvalidImageName",
+        "CrashLoopBackOff",
+    }
+)
+
+
+class EsmCluster:
+    """The API calls the mapping handlers make (synchronous client, run in threads)."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self._apps = client.AppsV1Api(api)
+        self._core = client.CoreV1Api(api)
+        self._rbac = client.RbacAuthorizationV1Api(api)
+        self._custom = client.CustomObjectsApi(api)
+        self._rbac_done: set[str] = set()
+
+    async def ensure_rbac(self, namespace: str) -> None:
+        """The pollers' ServiceAccount, Role and RoleBinding (once per namespace)."""
+        if namespace in self._rbac_done:
+            return
+        creators = {
+            "ServiceAccount": self._core.create_namespaced_service_account,
+            "Role": self._rbac.create_namespaced_role,
+            "RoleBinding": self._rbac.create_namespaced_role_binding,
+        }
+        for manifest in poller_rbac(namespace):
+            try:
+                await asyncio.to_thread(creators[manifest["kind"]], namespace, dict(manifest))
+            except ApiException as error:
+                if error.status != _CONFLICT:
+                    raise
+        self._rbac_done.add(namespace)
+
+    async def gateway_url(self, namespace: str) -> str | None:
+        """``http://CLUSTER-IP:PORT`` of the gateway Service (the cluster may have no DNS)."""
+        try:
+            service = await asyncio.to_thread(
+                self._core.read_namespaced_service, GATEWAY_SERVICE, namespace
+            )
+        except ApiException as error:
+            if error.status == _NOT_FOUND:
+                return None
+            raise
+        port = service.spec.ports[0].port if service.spec.ports else 80
+        return f"http://{service.spec.cluster_ip}:{port}"
+
+    async def function_exists(self, namespace: str, name: str) -> bool:
+        """Whether the Function exists."""
+        try:
+            await asyncio.to_thread(
+                self._custom.get_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                namespace,
+                "functions",
+                name,
+            )
+        except ApiException as error:
+            if error.status == _NOT_FOUND:
+                return False
+            raise
+        return True
+
+    async def apply_deployment(self, manifest: Mapping[str, Any]) -> Any:
+        """Create the Deployment, or replace it when its template hash differs; return it."""
+        meta = manifest["metadata"]
+        namespace, name = meta["namespace"], meta["name"]
+        try:
+            found = await asyncio.to_thread(self._apps.read_namespaced_deployment, name, namespace)
+        except ApiException as error:
+            if error.status != _NOT_FOUND:
+                raise
+            return await asyncio.to_thread(
+                self._apps.create_namespaced_deployment, namespace, dict(manifest)
+            )
+        annotations = found.metadata.annotations or {}
+        same = annotations.get(TEMPLATE_HASH_ANNOTATION) == meta["annotations"][
+            TEMPLATE_HASH_ANNOTATION
+        ] and (found.spec.replicas == manifest["spec"]["replicas"])
+        if same:
+            return found
+        return await asyncio.to_thread(
+            self._apps.patch_namespaced_deployment, name, namespace, dict(manifest)
+        )
+
+    async def delete_deployment(self, namespace: str, name: str) -> None:
+        """Delete the Deployment; a missing one is fine."""
+        try:
+            await asyncio.to_thread(self._apps.delete_namespaced_deployment, name, namespace)
+        except ApiException as error:
+            if error.status != _NOT_FOUND:
+                raise
+
+    async def pod_problem(self, namespace: str, mapping: str) -> tuple[str, str] | None:
+        """The first poller container stuck in a state a user must fix, if any."""
+        selector = ",".join(f"{k}={v}" for k, v in poller_labels(mapping).items())
+        pods = await asyncio.to_thread(
+            self._core.list_namespaced_pod, namespace, label_selector=selector
+        )
+        for pod in pods.items:
+            for status in pod.status.container_statuses or []:
+                waiting = status.state.waiting if status.state else None
+                if waiting is not None and waiting.reason in _STUCK_REASONS:
+                    return str(waiting.reason), str(waiting.message or "")
+        return None
+
+
+def _spec_problem(body: Mapping[str, Any]) -> tuple[EventSourceMapping | None, str | None]:
+    document = {k: v for k, v in body.items() if k in {"apiVersion", "kind", "metadata", "spec"}}
+    try:
+        mapping = EventSourceMapping.model_validate(document)
+    except ValidationError as error:
+        return None, "; ".join(
+            f"spec.{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in error.errors()
+        )
+    try:
+        if mapping.spec.filter_criteria is not None:
+            parse_all([f.pattern for f in mapping.spec.filter_criteria.filters])
+        if mapping.spec.schedule is not None:
+            parse_cron(mapping.spec.schedule.cron)
+            zone(mapping.spec.schedule.time_zone)
+    except FilterPatternError as error:
+        return None, str(error)
+    except CronError as error:
+        return None, f"spec.schedule: {error}"
+    return mapping, None
+
+
+async def reconcile(
+    cluster: EsmCluster, settings: Settings, body: kopf.Body, patch: kopf.Patch
+) -> None:
+    """One pass over a mapping (see the module doc)."""
+    meta = body["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    spec = body.get("spec", {})
+    status = dict(body.get("status") or {})
+    mapping, problem = _spec_problem(body)
+    deployment = None
+    desired = 0
+    if mapping is not None:
+        desired = replicas(mapping)
+        if desired == 0:
+            await cluster.delete_deployment(namespace, poller_name(name))
+        else:
+            await cluster.ensure_rbac(namespace)
+            params = PollerParams(
+                image=f"{settings.image_prefix}/kappa:{settings.image_tag}",
+                pull_policy=settings.image_pull_policy.value,
+                gateway_url=await cluster.gateway_url(settings.namespace),
+                region=settings.region,
+                log_level=settings.log_level.value,
+            )
+            deployment = await cluster.apply_deployment(poller_deployment(mapping, params))
+    function = str(spec.get("functionRef", {}).get("name", ""))
+    observed = Observed(
+        spec_problem=problem,
+        enabled=bool(spec.get("enabled", True)),
+        function=function,
+        function_exists=await cluster.function_exists(namespace, function),
+        desired_pollers=desired,
+        ready_pollers=int(getattr(getattr(deployment, "status", None), "ready_replicas", 0) or 0),
+        pod_problem=await cluster.pod_problem(namespace, name) if desired else None,
+        source=status.get("source"),
+    )
+    generation = int(meta.get("generation") or 0)
+    now = datetime.now(UTC)
+    previous = list(status.get("conditions") or [])
+    conditions = [
+        c.as_dict(generation=generation, now=now, previous=previous)
+        for c in mapping_conditions(observed)
+    ]
+    new = {
+        "conditions": conditions,
+        "observedGeneration": generation,
+        "state": str(mapping_state(observed)),
+        "pollers": observed.ready_pollers,
+        "uuid": meta.get("uid"),
+    }
+    if any(status.get(k) != v for k, v in new.items()):
+        _announce(body, previous, conditions)
+        for key, value in new.items():
+            patch.status[key] = value
+
+
+def _announce(
+    body: kopf.Body, previous: list[dict[str, Any]], conditions: list[dict[str, Any]]
+) -> None:
+    """An Event when Ready changes (what `kubectl describe esm` lists)."""
+    before = next((c for c in previous if c.get("type") == "Ready"), {})
+    ready = conditions[0]
+    if (before.get("status"), before.get("reason")) == (ready["status"], ready["reason"]):
+        return
+    if ready["status"] == "True":
+        kopf.info(body, reason=ready["reason"], message=ready["message"])
+    else:
+        kopf.warn(body, reason=ready["reason"], message=ready["message"])
+
+
+def register_esm(api: client.ApiClient, settings: Settings) -> None:
+    """Register the EventSourceMapping handlers with kopf's default registry."""
+    cluster = EsmCluster(api)
+
+    @kopf.on.resume(GROUP, VERSION, PLURAL)
+    @kopf.on.create(GROUP, VERSION, PLURAL)
+    @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+    async def changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
+        await reconcile(cluster, settings, body, patch)
+
+    @kopf.timer(GROUP, VERSION, PLURAL, interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)
+    async def resync(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
+        await reconcile(cluster, settings, body, patch)

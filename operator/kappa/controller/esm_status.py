@@ -1,0 +1,125 @@
+"""Status of an EventSourceMapping: conditions and state from what the operator observed.
+
+Decision table for ``Ready`` (the first row that holds wins):
+
+==========================  ======  ====================  ==================================
+observed                    Ready   reason                message says
+==========================  ======  ====================  ==================================
+spec the operator refuses   False   InvalidSpec           what to fix (a filter pattern...)
+enabled: false              False   Disabled              set enabled: true to poll
+Function missing            False   FunctionNotFound      create it or fix functionRef.name
+poller pod can't start      False   PollerNotStarted      the pod's reason (a missing Secret)
+no poller pod ready yet     False   PollerNotReady        waiting for the poller's pods
+poller can't use source     False   <the source's>        SourceUnreachable, CredentialsRejected,
+                                                          SourceNotFound and the broker's words
+no report from the poller   False   SourceNotReported     waiting for the poller's first report
+otherwise                   True    Polling               records flow to the function
+==========================  ======  ====================  ==================================
+
+``FunctionFound``, ``PollerReady`` and ``SourceConnected`` say the same things
+one aspect at a time. Pure: observations in, conditions out.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kappa.api.event_source_mapping import MappingState
+from kappa.controller.conditions import Condition
+
+TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the operator saw of a mapping this pass."""
+
+    spec_problem: str | None
+    enabled: bool
+    function: str
+    function_exists: bool
+    desired_pollers: int
+    ready_pollers: int
+    pod_problem: tuple[str, str] | None
+    """(reason, message) of a poller pod that cannot start, e.g. CreateContainerConfigError."""
+    source: Mapping[str, Any] | None
+    """``status.source`` as the poller reported it."""
+
+
+def _function(observed: Observed) -> Condition:
+    if observed.function_exists:
+        return Condition("FunctionFound", TRUE, "Found", f"Function {observed.function} exists")
+    return Condition(
+        "FunctionFound",
+        FALSE,
+        "FunctionNotFound",
+        f"Function {observed.function} does not exist in this namespace: create it, or fix "
+        "spec.functionRef.name",
+    )
+
+
+def _poller(observed: Observed) -> Condition:
+    if not observed.enabled:
+        return Condition("PollerReady", FALSE, "Disabled", "spec.enabled is false: no poller runs")
+    if observed.pod_problem is not None:
+        reason, message = observed.pod_problem
+        return Condition(
+            "PollerReady",
+            FALSE,
+            "PollerNotStarted",
+            f"the poller pod cannot start: {reason}: {message} (check the Secrets the spec names)",
+        )
+    if observed.ready_pollers < max(1, observed.desired_pollers):
+        return Condition(
+            "PollerReady",
+            FALSE,
+            "PollerNotReady",
+            f"{observed.ready_pollers} of {observed.desired_pollers} poller pods ready",
+        )
+    return Condition("PollerReady", TRUE, "Running", f"{observed.ready_pollers} poller pods ready")
+
+
+def _source(observed: Observed) -> Condition:
+    source = observed.source or {}
+    connected = source.get("connected")
+    if connected is True:
+        return Condition("SourceConnected", TRUE, "Connected", "the poller reads the source")
+    if connected is False:
+        return Condition(
+            "SourceConnected",
+            FALSE,
+            str(source.get("reason") or "SourceError"),
+            str(source.get("message") or "the poller cannot read the source"),
+        )
+    return Condition(
+        "SourceConnected", UNKNOWN, "SourceNotReported", "waiting for the poller's first report"
+    )
+
+
+def mapping_conditions(observed: Observed) -> list[Condition]:
+    """Ready, FunctionFound, PollerReady and SourceConnected (see the module's table)."""
+    if observed.spec_problem is not None:
+        ready = Condition("Ready", FALSE, "InvalidSpec", observed.spec_problem)
+        return [ready]
+    aspects = [_function(observed), _poller(observed), _source(observed)]
+    if not observed.enabled:
+        ready = Condition(
+            "Ready", FALSE, "Disabled", "spec.enabled is false: set it to true to poll"
+        )
+    else:
+        problem = next((c for c in aspects if c.status != TRUE), None)
+        ready = (
+            Condition("Ready", TRUE, "Polling", "records flow from the source to the function")
+            if problem is None
+            else Condition("Ready", FALSE, problem.reason, problem.message)
+        )
+    return [ready, *aspects]
+
+
+def mapping_state(observed: Observed) -> MappingState:
+    """Lambda's State of the mapping."""
+    if not observed.enabled:
+        return MappingState.DISABLED
+    if observed.ready_pollers >= max(1, observed.desired_pollers):
+        return MappingState.ENABLED
+    return MappingState.CREATING

@@ -1,0 +1,106 @@
+from dataclasses import replace
+
+import pytest
+
+from kappa.api.event_source_mapping import MappingState
+from kappa.controller.esm_status import Observed, mapping_conditions, mapping_state
+
+HEALTHY = Observed(
+    spec_problem=None,
+    enabled=True,
+    function="worker",
+    function_exists=True,
+    desired_pollers=1,
+    ready_pollers=1,
+    pod_problem=None,
+    source={"connected": True},
+)
+
+
+@pytest.mark.parametrize(
+    ("observed", "status", "reason", "says"),
+    [
+        pytest.param(HEALTHY, "True", "Polling", "records flow", id="healthy"),
+        pytest.param(
+            replace(HEALTHY, spec_problem="spec.filterCriteria.filters[0].pattern: bad"),
+            "False",
+            "InvalidSpec",
+            "filters[0]",
+            id="invalid-spec",
+        ),
+        pytest.param(
+            replace(HEALTHY, enabled=False), "False", "Disabled", "enabled", id="disabled"
+        ),
+        pytest.param(
+            replace(HEALTHY, function_exists=False),
+            "False",
+            "FunctionNotFound",
+            "Function worker does not exist",
+            id="missing-function",
+        ),
+        pytest.param(
+            replace(
+                HEALTHY,
+                ready_pollers=0,
+                pod_problem=("CreateContainerConfigError", 'secret "aws" not found'),
+            ),
+            "False",
+            "PollerNotStarted",
+            'secret "aws" not found',
+            id="missing-secret",
+        ),
+        pytest.param(
+            replace(HEALTHY, ready_pollers=0), "False", "PollerNotReady", "0 of 1", id="starting"
+        ),
+        pytest.param(
+            replace(
+                HEALTHY,
+                source={"connected": False, "reason": "SourceUnreachable", "message": "refused"},
+            ),
+            "False",
+            "SourceUnreachable",
+            "refused",
+            id="broker-down",
+        ),
+        pytest.param(
+            replace(
+                HEALTHY,
+                source={"connected": False, "reason": "CredentialsRejected", "message": "no"},
+            ),
+            "False",
+            "CredentialsRejected",
+            "no",
+            id="bad-credentials",
+        ),
+        pytest.param(
+            replace(HEALTHY, source=None), "False", "SourceNotReported", "first report", id="new"
+        ),
+    ],
+)
+def test_ready(observed: Observed, status: str, reason: str, says: str) -> None:
+    ready = mapping_conditions(observed)[0]
+    assert (ready.type, ready.status, ready.reason) == ("Ready", status, reason)
+    assert says in ready.message
+
+
+def test_aspects_are_reported_one_by_one() -> None:
+    conditions = mapping_conditions(replace(HEALTHY, function_exists=False, source=None))
+    by_type = {c.type: c.status for c in conditions}
+    assert by_type == {
+        "Ready": "False",
+        "FunctionFound": "False",
+        "PollerReady": "True",
+        "SourceConnected": "Unknown",
+    }
+
+
+@pytest.mark.parametrize(
+    ("observed", "state"),
+    [
+        pytest.param(HEALTHY, MappingState.ENABLED, id="enabled"),
+        pytest.param(replace(HEALTHY, ready_pollers=0), MappingState.CREATING, id="creating"),
+        pytest.param(replace(HEALTHY, enabled=False), MappingState.DISABLED, id="disabled"),
+    ],
+)
+def test_state(observed: Observed, state: MappingState) -> None:
+    assert mapping_state(observed) is state
