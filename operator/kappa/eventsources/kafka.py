@@ -1,9 +1,9 @@
 """Kafka source: a consumer group member of the mapping's group; ordered per partition.
 
-Offsets are committed only for records done for good (``ack``: offset + 1 of
-the highest one per partition); a ``release`` seeks the partition back to its
-lowest released record, so it and everything after it is fetched again, in
-order (Lambda's checkpoint). A poller that dies leaves its offsets
+Offsets are committed only for records done for good, never past a record
+still in hand or to be fetched again (``kafka_offsets``); a ``release`` seeks
+the partition back to its lowest released record, so it and everything after
+it is fetched again, in order (Lambda's checkpoint). A poller that dies leaves its offsets
 uncommitted: the group's next owner of the partition starts from the last
 commit, so nothing is lost (at-least-once).
 
@@ -32,6 +32,7 @@ from aiokafka.errors import (
 from kappa.api.event_source_mapping import KafkaSource
 from kappa.eventsources import kafka_shape
 from kappa.eventsources.dead_letter import failure_headers
+from kappa.eventsources.kafka_offsets import PartitionProgress
 from kappa.eventsources.source import (
     Failure,
     Record,
@@ -45,6 +46,7 @@ from kappa.eventsources.source import (
 log = logging.getLogger(__name__)
 
 shape = kafka_shape.shape
+filter_view = kafka_shape.filter_view
 
 _AUTH_ERRORS = (
     AuthenticationFailedError,
@@ -93,18 +95,25 @@ def _source_error(error: BaseException, block: KafkaSource) -> SourceError:
     )
 
 
-class _StartAtTimestamp(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Seeks newly assigned partitions without a committed offset to a timestamp."""
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Forgets revoked partitions; seeks new ones without a commit to a start timestamp."""
 
-    def __init__(self, consumer: AIOKafkaConsumer, timestamp_ms: int) -> None:
+    def __init__(
+        self, consumer: AIOKafkaConsumer, progress: PartitionProgress, timestamp_ms: int | None
+    ) -> None:
         self._consumer = consumer
+        self._progress = progress
         self._timestamp_ms = timestamp_ms
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        """Nothing to do: uncommitted records return to the partition's next owner."""
+        """Uncommitted records return to the partitions' next owners: forget them here."""
+        for tp in revoked:
+            self._progress.forget((tp.topic, tp.partition))
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         """Seek partitions the group never committed to the first offset at the timestamp."""
+        if self._timestamp_ms is None:
+            return
         fresh = [tp for tp in assigned if await self._consumer.committed(tp) is None]
         if not fresh:
             return
@@ -122,9 +131,16 @@ class KafkaTopicSource:
 
     ordered = True
 
-    def __init__(self, consumer: AIOKafkaConsumer, block: KafkaSource, arn: str) -> None:
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        block: KafkaSource,
+        arn: str,
+        progress: PartitionProgress,
+    ) -> None:
         self._consumer = consumer
         self._block = block
+        self._progress = progress
         self.event_source_arn = arn
 
     async def fetch(self, max_records: int, wait_seconds: float) -> list[Record]:
@@ -135,6 +151,8 @@ class KafkaTopicSource:
             )
         except KafkaError as error:
             raise _source_error(error, self._block) from error
+        for tp, messages in batches.items():
+            self._progress.fetched((tp.topic, tp.partition), [m.offset for m in messages])
         return [
             kafka_shape.to_record(
                 topic=message.topic,
@@ -160,13 +178,13 @@ class KafkaTopicSource:
         return offsets
 
     async def ack(self, records: Sequence[Record]) -> None:
-        """Commit, per partition, the offset after the highest acked record."""
+        """Commit, per partition, as far as every record before the point is done."""
         assigned = self._consumer.assignment()
-        commits = {
-            tp: max(offsets) + 1
-            for tp, offsets in self._by_partition(records).items()
-            if tp in assigned
-        }
+        commits = {}
+        for tp, offsets in self._by_partition(records).items():
+            point = self._progress.acked((tp.topic, tp.partition), offsets)
+            if point is not None and tp in assigned:
+                commits[tp] = point
         if not commits:
             return
         try:
@@ -182,8 +200,9 @@ class KafkaTopicSource:
         """Seek each partition back to its lowest released offset (fetched again, in order)."""
         assigned = self._consumer.assignment()
         for tp, offsets in self._by_partition(records).items():
+            seek = self._progress.released((tp.topic, tp.partition), offsets)
             if tp in assigned:
-                self._consumer.seek(tp, min(offsets))
+                self._consumer.seek(tp, seek)
 
     async def backlog(self) -> int | None:
         """Consumer lag: end offsets minus committed offsets of the assigned partitions."""
@@ -230,15 +249,11 @@ async def open_source(config: SourceConfig) -> KafkaTopicSource:
             "create it or fix kafka.topic"
         )
         raise SourceNotFoundError(msg)
-    listener = None
-    if position == "AT_TIMESTAMP" and config.starting_position_timestamp_ms is not None:
-        listener = _StartAtTimestamp(consumer, config.starting_position_timestamp_ms)
-    if listener is None:
-        consumer.subscribe([block.topic])
-    else:
-        consumer.subscribe([block.topic], listener=listener)
+    progress = PartitionProgress()
+    start_ms = config.starting_position_timestamp_ms if position == "AT_TIMESTAMP" else None
+    consumer.subscribe([block.topic], listener=_Rebalance(consumer, progress, start_ms))
     arn = kafka_shape.event_source_arn(config.region, config.namespace, block.topic)
-    return KafkaTopicSource(consumer, block, arn)
+    return KafkaTopicSource(consumer, block, arn, progress)
 
 
 class KafkaTopicDestination:

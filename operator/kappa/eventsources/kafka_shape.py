@@ -15,6 +15,7 @@ import base64
 from collections.abc import Sequence
 from typing import Any, Final
 
+from kappa.eventsources.filter_payload import parsed
 from kappa.eventsources.source import EventContext, Record
 
 EVENT_SOURCE: Final = "SelfManagedKafka"
@@ -88,6 +89,13 @@ def lambda_record(record: Record) -> dict[str, Any]:
         entry["value"] = base64.b64encode(record.body).decode()
     entry["headers"] = [dict(h) for h in fields["headers"]]
     return entry
+
+
+def filter_view(record: Record, context: EventContext) -> dict[str, Any]:  # noqa: ARG001
+    """What filter patterns see: the event's record, ``value`` parsed (``{"value": {...}}``)."""
+    view = lambda_record(record)
+    view["value"] = None if record.source_fields["valueIsNull"] else parsed(record.body)
+    return view
 
 
 def shape(records: Sequence[Record], context: EventContext) -> dict[str, object]:

@@ -43,6 +43,7 @@ from kappa.eventsources.source import (
 log = logging.getLogger(__name__)
 
 shape = nats_shape.shape
+filter_view = nats_shape.filter_view
 
 ACK_WAIT_SECONDS: Final = 60.0
 CONNECT_TIMEOUT: Final = 5.0

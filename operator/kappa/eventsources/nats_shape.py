@@ -17,6 +17,7 @@ import base64
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from kappa.eventsources.filter_payload import parsed
 from kappa.eventsources.source import EventContext, Record
 
 EVENT_SOURCE: Final = "kappa:nats"
@@ -62,6 +63,13 @@ def lambda_record(record: Record) -> dict[str, Any]:
         "headers": {name: list(values) for name, values in fields["headers"].items()},
         "data": base64.b64encode(record.body).decode(),
     }
+
+
+def filter_view(record: Record, context: EventContext) -> dict[str, Any]:  # noqa: ARG001
+    """What filter patterns see: the event's record, ``data`` parsed (``{"data": {...}}``)."""
+    view = lambda_record(record)
+    view["data"] = parsed(record.body)
+    return view
 
 
 def shape(records: Sequence[Record], context: EventContext) -> dict[str, object]:

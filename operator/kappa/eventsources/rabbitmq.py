@@ -41,6 +41,7 @@ from kappa.eventsources.source import (
 log = logging.getLogger(__name__)
 
 shape = rabbitmq_shape.shape
+filter_view = rabbitmq_shape.filter_view
 
 PREFETCH_BATCHES: Final = 2
 CONNECT_TIMEOUT: Final = 10.0

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
+from kappa.eventsources.filter_payload import parsed
 from kappa.eventsources.source import EventContext, Record
 
 EVENT_SOURCE: Final = "aws:rmq"
@@ -153,17 +154,27 @@ def to_record(  # noqa: PLR0913 - a delivery has this many parts
     )
 
 
+def message_entry(record: Record) -> dict[str, Any]:
+    """One message of the event's ``rmqMessagesByQueue`` lists."""
+    return {
+        "basicProperties": record.source_fields["basicProperties"],
+        "redelivered": record.source_fields["redelivered"],
+        "data": base64.b64encode(record.body).decode(),
+    }
+
+
+def filter_view(record: Record, context: EventContext) -> dict[str, Any]:  # noqa: ARG001
+    """What filter patterns see: the event's message, ``data`` parsed (``{"data": {...}}``)."""
+    view = message_entry(record)
+    view["data"] = parsed(record.body)
+    return view
+
+
 def shape(records: Sequence[Record], context: EventContext) -> dict[str, object]:
     """Lambda's Amazon MQ (RabbitMQ) event for ``records``."""
     by_queue: dict[str, list[dict[str, Any]]] = {}
     for record in records:
-        by_queue.setdefault(record.key, []).append(
-            {
-                "basicProperties": record.source_fields["basicProperties"],
-                "redelivered": record.source_fields["redelivered"],
-                "data": base64.b64encode(record.body).decode(),
-            }
-        )
+        by_queue.setdefault(record.key, []).append(message_entry(record))
     return {
         "eventSource": EVENT_SOURCE,
         "eventSourceArn": context.event_source_arn,

@@ -45,6 +45,7 @@ from kappa.eventsources.source import (
 log = logging.getLogger(__name__)
 
 shape = redis_streams_shape.shape
+filter_view = redis_streams_shape.filter_view
 
 CLAIM_IDLE_MS: Final = 60_000
 _MAX_SEQ: Final = 18_446_744_073_709_551_615  # 2**64 - 1: the last id of a millisecond

@@ -19,6 +19,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Final
 
+from kappa.eventsources.filter_payload import parsed
 from kappa.eventsources.source import EventContext, Record
 
 EVENT_SOURCE: Final = "kappa:redis-streams"
@@ -80,6 +81,18 @@ def lambda_record(record: Record) -> dict[str, Any]:
             for k, v in record.source_fields["fields"]
         },
     }
+
+
+def filter_view(record: Record, context: EventContext) -> dict[str, Any]:  # noqa: ARG001
+    """What filter patterns see: the event's record, each field parsed (``{"fields": {...}}``)."""
+    view = lambda_record(record)
+    view["fields"] = {k: parsed(v) for k, v in raw_fields_text(record)}
+    return view
+
+
+def raw_fields_text(record: Record) -> list[tuple[str, bytes]]:
+    """The entry's fields, names as text."""
+    return [(k.decode(errors="replace"), v) for k, v in raw_fields(record)]
 
 
 def shape(records: Sequence[Record], context: EventContext) -> dict[str, object]:

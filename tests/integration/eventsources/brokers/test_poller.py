@@ -132,3 +132,33 @@ def test_a_poller_killed_mid_batch_loses_nothing(
         90,
         "every message after the kill",
     )
+
+
+_KEEP = {
+    "kafka": '{"value": {"keep": [true]}}',
+    "rabbitmq": '{"data": {"keep": [true]}}',
+    "nats": '{"data": {"keep": [true]}}',
+    "redis": '{"fields": {"payload": {"keep": [true]}}}',
+}
+
+
+def test_filtered_out_records_are_acknowledged_without_invoking(
+    harness: Harness, broker_gateway: Gateway, pollers: Callable[..., Poller], task_root: Path
+) -> None:
+    count = 10
+    kept = {str(i): {"keep": True} for i in range(count) if i % 2 == 0}
+    asyncio.run(harness.publish(_bodies(count, **kept)))
+    poller = pollers(
+        _mapping(harness, filterCriteria={"filters": [{"pattern": _KEEP[harness.kind]}]}),
+        broker_gateway,
+    )
+    wait_until(lambda: len(_delivered(task_root)) >= 5, 60, "the kept records")
+    # The dropped ones were acknowledged too: the source reports nothing waiting.
+    wait_until(
+        lambda: [
+            s for s in poller.statuses() if s.get("backlog") == 0 and s.get("recordsProcessed")
+        ],
+        60,
+        "an empty backlog",
+    )
+    assert sorted(r["payload"]["n"] for r in _delivered(task_root)) == [0, 2, 4, 6, 8]
