@@ -16,7 +16,7 @@ failed records to a topic of the same cluster with ``kappa-*`` headers.
 import logging
 import ssl
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import (
@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 shape = kafka_shape.shape
 filter_view = kafka_shape.filter_view
+
+MAX_POLL_INTERVAL_MS: Final = 960_000
 
 _AUTH_ERRORS = (
     AuthenticationFailedError,
@@ -234,6 +236,9 @@ async def open_source(config: SourceConfig) -> KafkaTopicSource:
         enable_auto_commit=False,
         auto_offset_reset="earliest" if position == "TRIM_HORIZON" else "latest",
         max_poll_records=config.batch_size,
+        # A batch may take a function's longest timeout (900 s) between two polls;
+        # a dead poller still leaves the group after the session timeout (10 s).
+        max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
         **_client_options(block, config),
     )
     try:
