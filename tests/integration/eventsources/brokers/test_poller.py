@@ -162,3 +162,43 @@ def test_filtered_out_records_are_acknowledged_without_invoking(
         "an empty backlog",
     )
     assert sorted(r["payload"]["n"] for r in _delivered(task_root)) == [0, 2, 4, 6, 8]
+
+
+def test_a_function_error_is_bisected_down_to_the_bad_record(
+    stream_harness: Harness,
+    broker_gateway: Gateway,
+    pollers: Callable[..., Poller],
+    task_root: Path,
+) -> None:
+    harness = stream_harness
+    count, poison = 8, 5
+    asyncio.run(harness.publish(_bodies(count, **{str(poison): {"raise": True}})))
+    pollers(
+        _mapping(
+            harness,
+            batchSize=count,
+            maximumBatchingWindowSeconds=1,
+            bisectBatchOnFunctionError=True,
+            maximumRetryAttempts=1,
+            destinationConfig={"onFailure": {"target": harness.dlq}},
+        ),
+        broker_gateway,
+    )
+    (body, headers), *_ = asyncio.run(harness.dead_letters(1))
+    assert json.loads(body)["n"] == poison
+    assert headers["kappa-function-error"] == "Unhandled"
+    wait_until(
+        lambda: (
+            {
+                r["payload"]["n"]
+                for b in read_jsonl(task_root / "broker_batches.jsonl")
+                if not b["raised"]
+                for r in b["records"]
+            }
+            == set(range(count)) - {poison}
+        ),
+        60,
+        "every other record in a batch that succeeded",
+    )
+    raised = [b for b in read_jsonl(task_root / "broker_batches.jsonl") if b["raised"]]
+    assert len(raised[0]["records"]) > len(raised[-1]["records"]) == 1  # halved down to it

@@ -2,8 +2,9 @@
 
 It reads the four broker event shapes (Kafka, RabbitMQ, NATS, Redis Streams),
 writes what it received to broker_batches.jsonl in the task root, sleeps
-``sleep`` seconds for a payload that asks, and reports records whose payload
-has ``"fail": true`` in ``batchItemFailures``.
+``sleep`` seconds for a payload that asks, raises when a payload has
+``"raise": true`` (a function error for the whole batch), and reports records
+whose payload has ``"fail": true`` in ``batchItemFailures``.
 """
 
 import base64
@@ -33,11 +34,15 @@ def _records(event):
 
 def record_batch(event, context):
     records = [{"id": i, "key": k, "payload": json.loads(p)} for i, k, p in _records(event)]
+    raised = any(r["payload"].get("raise") for r in records)
     path = Path(os.environ["LAMBDA_TASK_ROOT"]) / "broker_batches.jsonl"
     with path.open("a", encoding="utf-8") as sink:
-        sink.write(json.dumps({"source": event["eventSource"], "records": records}) + "\n")
+        line = {"source": event["eventSource"], "records": records, "raised": raised}
+        sink.write(json.dumps(line) + "\n")
     for r in records:
         time.sleep(r["payload"].get("sleep", 0))
+    if raised:
+        raise RuntimeError("a record asked the handler to fail")
     return {
         "batchItemFailures": [
             {"itemIdentifier": r["id"]} for r in records if r["payload"].get("fail")
