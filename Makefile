@@ -8,7 +8,7 @@ KWOK_NODES ?= 0
 
 .PHONY: help up operator gateway example test test-unit test-integration test-e2e lint venv deps k8s-binaries \
         cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-gateway clean \
-        bench-eventsources
+        bench-eventsources bench-eventsources-brokers
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -103,3 +103,7 @@ bench-gateway: venv ## warm invokes: gateway vs agent vs bare server vs of-watch
 bench-eventsources: venv ## events/s per event source into a no-op function, end-to-end latency at low load
 	e2e/local/elasticmq.sh fetch >/dev/null
 	$(PY) bench/eventsources.py
+	$(MAKE) -s bench-eventsources-brokers
+
+bench-eventsources-brokers: venv ## Kafka, RabbitMQ, NATS, Redis: events/s into a no-op function, source ceiling, latency
+	$(PY) bench/eventsources_brokers.py

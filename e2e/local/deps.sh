@@ -15,6 +15,9 @@ declare -A need=(
   [libtoolize]=libtool [modprobe]=kmod
   # Event source tests: ElasticMQ (an SQS server) from Maven Central, run with Java.
   [java]=default-jre-headless [mvn]=maven
+  # Event source brokers the integration tests start (Kafka's jars: e2e/local/fetch-brokers.sh).
+  [redis-server]=redis-server [rabbitmq-server]=rabbitmq-server [epmd]=erlang-base
+  [nats-server]=nats-server
 )
 missing=()
 for cmd in "${!need[@]}"; do

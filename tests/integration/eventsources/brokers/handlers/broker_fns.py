@@ -1,0 +1,50 @@
+"""The handler the broker pollers feed in the integration tests (run by awslambdaric).
+
+It reads the four broker event shapes (Kafka, RabbitMQ, NATS, Redis Streams),
+writes what it received to broker_batches.jsonl in the task root, sleeps
+``sleep`` seconds for a payload that asks, raises when a payload has
+``"raise": true`` (a function error for the whole batch), and reports records
+whose payload has ``"fail": true`` in ``batchItemFailures``.
+"""
+
+import base64
+import json
+import os
+import time
+from pathlib import Path
+
+
+def _records(event):
+    source = event["eventSource"]
+    if source == "SelfManagedKafka":
+        for key, records in event["records"].items():
+            for r in records:
+                yield f"{key}:{r['offset']}", key, base64.b64decode(r["value"])
+    elif source == "aws:rmq":
+        for key, messages in event["rmqMessagesByQueue"].items():
+            for m in messages:
+                yield m["basicProperties"]["messageId"], key, base64.b64decode(m["data"])
+    elif source == "kappa:nats":
+        for r in event["records"]:
+            yield str(r["sequence"]), r["subject"], base64.b64decode(r["data"])
+    elif source == "kappa:redis-streams":
+        for r in event["records"]:
+            yield r["id"], event["stream"], base64.b64decode(r["fields"]["payload"])
+
+
+def record_batch(event, context):
+    records = [{"id": i, "key": k, "payload": json.loads(p)} for i, k, p in _records(event)]
+    raised = any(r["payload"].get("raise") for r in records)
+    path = Path(os.environ["LAMBDA_TASK_ROOT"]) / "broker_batches.jsonl"
+    with path.open("a", encoding="utf-8") as sink:
+        line = {"source": event["eventSource"], "records": records, "raised": raised}
+        sink.write(json.dumps(line) + "\n")
+    for r in records:
+        time.sleep(r["payload"].get("sleep", 0))
+    if raised:
+        raise RuntimeError("a record asked the handler to fail")
+    return {
+        "batchItemFailures": [
+            {"itemIdentifier": r["id"]} for r in records if r["payload"].get("fail")
+        ]
+    }

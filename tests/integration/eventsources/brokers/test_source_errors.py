@@ -1,0 +1,95 @@
+"""Problems a user fixes outside the poller come out as the contract's SourceError kinds."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from kappa.api.event_source_mapping import (
+    KafkaSource,
+    NatsSource,
+    RabbitMqSource,
+    RedisStreamsSource,
+    SecretKeyRef,
+    SecretValue,
+)
+from kappa.eventsources import kafka, nats, rabbitmq, redis_streams
+from kappa.eventsources.source import (
+    SourceCredentialsError,
+    SourceError,
+    SourceNotFoundError,
+    SourceUnreachableError,
+)
+from tests.integration.brokers import RabbitMqBroker, free_port
+from tests.integration.eventsources.brokers.broker_harness import Harness, source_config
+
+
+def _open(module: Any, block: Any, credentials: dict[str, str] | None = None) -> SourceError:
+    config = source_config(block, group="g-errors", batch_size=10)
+    if credentials:
+        config = type(config)(**{**config.__dict__, "credentials": credentials})
+
+    async def attempt() -> None:
+        source = await module.open_source(config)
+        await source.close()
+
+    with pytest.raises(SourceError) as caught:
+        asyncio.run(attempt())
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("module", "block"),
+    [
+        pytest.param(kafka, lambda a: KafkaSource(bootstrap_servers=(a,), topic="t"), id="kafka"),
+        pytest.param(
+            rabbitmq, lambda a: RabbitMqSource(url=f"amqp://{a}/", queue="q"), id="rabbitmq"
+        ),
+        pytest.param(nats, lambda a: NatsSource(servers=(f"nats://{a}",), stream="s"), id="nats"),
+        pytest.param(
+            redis_streams, lambda a: RedisStreamsSource(url=f"redis://{a}", stream="s"), id="redis"
+        ),
+    ],
+)
+def test_nothing_listening_is_unreachable(module: Any, block: Any) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    error = _open(module, block(address))
+    assert isinstance(error, SourceUnreachableError)
+    assert error.reason == "SourceUnreachable"
+    assert address in str(error)
+
+
+def test_missing_topic_queue_or_stream_is_not_found(harness: Harness) -> None:
+    if harness.kind == "redis":
+        # Redis makes a stream on first write: a new group makes it (MKSTREAM) instead.
+        async def open_and_close() -> int | None:
+            source = await harness.open(harness.config(batch_size=1))
+            try:
+                return await source.backlog()
+            finally:
+                await source.close()
+
+        assert asyncio.run(open_and_close()) == 0
+        return
+    block = harness.block().model_copy(
+        update={
+            "topic"
+            if harness.kind == "kafka"
+            else "queue"
+            if harness.kind == "rabbitmq"
+            else "stream": "missing"
+        }
+    )
+    error = _open(harness.module, block)
+    assert isinstance(error, SourceNotFoundError)
+    assert "'missing'" in str(error)
+
+
+def test_rabbitmq_wrong_password_is_a_credentials_error(rabbitmq_broker: RabbitMqBroker) -> None:
+    ref = SecretValue(secret_key_ref=SecretKeyRef(name="s", key="k"))
+    block = RabbitMqSource(url=rabbitmq_broker.url, queue="q", username=ref, password=ref)
+    error = _open(rabbitmq, block, {"username": "guest", "password": "wrong"})
+    assert isinstance(error, SourceCredentialsError)
+    assert error.reason == "CredentialsRejected"
