@@ -19,6 +19,7 @@ from typing import Any, Final, TypeAlias
 import yaml
 from pydantic import BaseModel
 
+from kappa.api import quota
 from kappa.api.function import CATEGORIES, KIND, PLURAL, SHORT_NAMES, SINGULAR, Function
 from kappa.api.names import GROUP, VERSION
 
@@ -54,13 +55,26 @@ _KEYWORD_ORDER: Final = (
 _DROPPED: Final = frozenset({"title"})
 
 _READY: Final = '.status.conditions[?(@.type=="Ready")]'
-PRINTER_COLUMNS: Final = (
-    {
+_REASON_COLUMN: Final = {
+    "name": "Reason",
+    "type": "string",
+    "jsonPath": f"{_READY}.reason",
+    "priority": 1,
+    "description": "Reason of the Ready condition.",
+}
+
+
+def _ready_column(description: str) -> JsonObject:
+    return {
         "name": "Ready",
         "type": "string",
         "jsonPath": f"{_READY}.status",
-        "description": "Status of the Ready condition: True when the function takes invocations.",
-    },
+        "description": description,
+    }
+
+
+PRINTER_COLUMNS: Final = (
+    _ready_column("Status of the Ready condition: True when the function takes invocations."),
     {"name": "Runtime", "type": "string", "jsonPath": ".spec.runtime"},
     {
         "name": "Replicas",
@@ -75,13 +89,7 @@ PRINTER_COLUMNS: Final = (
         "description": "Provisioned concurrency: environments kept initialised.",
     },
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-    {
-        "name": "Reason",
-        "type": "string",
-        "jsonPath": f"{_READY}.reason",
-        "priority": 1,
-        "description": "Reason of the Ready condition.",
-    },
+    _REASON_COLUMN,
     {"name": "Memory", "type": "integer", "jsonPath": ".spec.memoryMB", "priority": 1},
     {"name": "Timeout", "type": "integer", "jsonPath": ".spec.timeoutSeconds", "priority": 1},
     {
@@ -190,7 +198,11 @@ def _without_defaults(node: JsonObject) -> JsonObject:
 
 def function_schema() -> JsonObject:
     """The ``openAPIV3Schema`` of the Function CRD."""
-    root = structural_schema(Function)
+    return _resource_schema(Function)
+
+
+def _resource_schema(model: type[BaseModel]) -> JsonObject:
+    root = structural_schema(model)
     properties = root["properties"]
     # The API server owns these three: a CRD may not constrain them, but for metadata.name,
     # which the root's rules check (declared here so that their fieldPath may point at it).
@@ -215,22 +227,94 @@ def function_schema() -> JsonObject:
 
 def function_crd() -> JsonObject:
     """The CustomResourceDefinition of ``Function`` (``functions.kappa.dev``)."""
+    return _namespaced_crd(
+        kind=KIND,
+        plural=PLURAL,
+        singular=SINGULAR,
+        short_names=SHORT_NAMES,
+        categories=CATEGORIES,
+        schema=function_schema(),
+        columns=PRINTER_COLUMNS,
+    )
+
+
+QUOTA_PRINTER_COLUMNS: Final = (
+    _ready_column("True while the namespace's Functions fit the quota."),
+    {"name": "Max", "type": "integer", "jsonPath": ".spec.maxConcurrency"},
+    {
+        "name": "Slots",
+        "type": "integer",
+        "jsonPath": ".status.slots",
+        "description": "Invocation slots of the namespace's ready pods.",
+    },
+    {
+        "name": "Reserved",
+        "type": "integer",
+        "jsonPath": ".status.reserved",
+        "description": "Reserved concurrency of the namespace's Functions, summed.",
+    },
+    {
+        "name": "Provisioned",
+        "type": "integer",
+        "jsonPath": ".status.provisioned",
+        "description": "Provisioned concurrency of the namespace's Functions, summed.",
+    },
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    _REASON_COLUMN,
+    {"name": "Max-Reserved", "type": "integer", "jsonPath": ".spec.maxReserved", "priority": 1},
+    {
+        "name": "Max-Provisioned",
+        "type": "integer",
+        "jsonPath": ".spec.maxProvisioned",
+        "priority": 1,
+    },
+)
+
+
+def quota_schema() -> JsonObject:
+    """The ``openAPIV3Schema`` of the ConcurrencyQuota CRD."""
+    return _resource_schema(quota.ConcurrencyQuota)
+
+
+def quota_crd() -> JsonObject:
+    """The CustomResourceDefinition of ``ConcurrencyQuota`` (``concurrencyquotas.kappa.dev``)."""
+    return _namespaced_crd(
+        kind=quota.KIND,
+        plural=quota.PLURAL,
+        singular=quota.SINGULAR,
+        short_names=quota.SHORT_NAMES,
+        categories=quota.CATEGORIES,
+        schema=quota_schema(),
+        columns=QUOTA_PRINTER_COLUMNS,
+    )
+
+
+def _namespaced_crd(  # noqa: PLR0913 - the names of a kind, its schema and its columns
+    *,
+    kind: str,
+    plural: str,
+    singular: str,
+    short_names: tuple[str, ...],
+    categories: tuple[str, ...],
+    schema: JsonObject,
+    columns: tuple[JsonObject, ...],
+) -> JsonObject:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
         "metadata": {
-            "name": f"{PLURAL}.{GROUP}",
+            "name": f"{plural}.{GROUP}",
             "labels": {"app.kubernetes.io/part-of": "kappa"},
         },
         "spec": {
             "group": GROUP,
             "names": {
-                "kind": KIND,
-                "listKind": f"{KIND}List",
-                "plural": PLURAL,
-                "singular": SINGULAR,
-                "shortNames": list(SHORT_NAMES),
-                "categories": list(CATEGORIES),
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": singular,
+                "shortNames": list(short_names),
+                "categories": list(categories),
             },
             "scope": "Namespaced",
             "versions": [
@@ -238,9 +322,9 @@ def function_crd() -> JsonObject:
                     "name": VERSION,
                     "served": True,
                     "storage": True,
-                    "schema": {"openAPIV3Schema": function_schema()},
+                    "schema": {"openAPIV3Schema": schema},
                     "subresources": {"status": {}},
-                    "additionalPrinterColumns": [dict(c) for c in PRINTER_COLUMNS],
+                    "additionalPrinterColumns": [dict(c) for c in columns],
                 }
             ],
         },
@@ -249,7 +333,7 @@ def function_crd() -> JsonObject:
 
 def all_crds() -> list[JsonObject]:
     """Every CRD Kappa defines, in the order they are applied."""
-    return [function_crd()]
+    return [function_crd(), quota_crd()]
 
 
 def file_name(crd: JsonObject) -> str:

@@ -61,10 +61,11 @@ def test_rendering_is_yaml_of_the_manifest_without_anchors() -> None:
 
 def test_cli_writes_the_committed_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["crds", "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
     for generated in crd.all_crds():
         written = tmp_path / "out" / crd.file_name(generated)
         assert written.read_text(encoding="utf-8") == crd.render(generated)
-        assert str(written) in capsys.readouterr().out
+        assert str(written) in out
 
 
 def test_cli_prints_the_crds(capsys: pytest.CaptureFixture[str]) -> None:
