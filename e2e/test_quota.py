@@ -1,5 +1,7 @@
 """ConcurrencyQuota on a real cluster: invalid quotas refused by the API server, a namespace at
-its quota throttled by the gateway (both replicas) while another namespace is not.
+its quota throttled by the gateway (both replicas) while another namespace is not, a Function
+over its namespace's quota refused at `kubectl apply` by the operator's admission webhook, and
+the quota's status: the namespace's use, and a quota lowered below it holding the Function.
 
 The throttle needs no autoscaler: the namespace's Function has exactly as many slots as the
 quota allows (provisioned pods), so a call that finds every slot busy is throttled at once
@@ -9,6 +11,7 @@ quota allows (provisioned pods), so a call that finds every slot busy is throttl
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 import uuid
@@ -23,6 +26,7 @@ from tests.unit.api.function_cases import Refusal
 from tests.unit.api.quota_cases import ACCEPTED, REFUSED, quota
 
 from e2e.cluster import Cluster
+from e2e.conftest import Operator, _kubectl
 from e2e.test_function_crd import _refusal
 from e2e.test_gateway import (
     Gateway,
@@ -32,10 +36,11 @@ from e2e.test_gateway import (
     gateway_pod_urls,
     lambda_client_at,
     max_overlap,
+    ready,
     sleeper,
 )
 
-GROUP, VERSION, QUOTAS = "kappa.dev", "v1alpha1", "concurrencyquotas"
+GROUP, VERSION, QUOTAS, FUNCTIONS = "kappa.dev", "v1alpha1", "concurrencyquotas", "functions"
 
 
 @pytest.fixture
@@ -145,3 +150,137 @@ def test_a_namespace_at_its_quota_is_throttled_while_another_is_not(
     # The same burst in a namespace without a quota: the extra calls wait for a slot.
     results = _burst(f"{free}/pair", urls, 3, sleep=1)
     assert [kind for kind, _, _ in results] == ["ok"] * 6, (results, gateway.logs())
+
+
+def _apply(
+    kubectl: list[str], namespace: str, body: dict[str, Any]
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*kubectl, "apply", "-n", namespace, "-f", "-"],
+        input=json.dumps(body),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_a_function_over_its_namespace_quota_is_refused_at_apply(
+    cluster: Cluster,
+    api: client.ApiClient,
+    quotas: client.CustomObjectsApi,
+    operator: Operator,
+    namespaces: Callable[[], str],
+) -> None:
+    namespace = namespaces()
+    kubectl = _kubectl(cluster)
+    quotas.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, QUOTAS, quota(maxConcurrency=10, maxReserved=2)
+    )
+    functions = client.CustomObjectsApi(api)
+    functions.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, FUNCTIONS, sleeper("first", concurrency={"reserved": 2})
+    )
+    second = sleeper("second", concurrency={"reserved": 1})
+    expected = (
+        f"spec.concurrency.reserved 1 would bring the reserved concurrency of namespace "
+        f"{namespace} to 3, over its ConcurrencyQuota's maxReserved 2 (0 left): lower reserved "
+        "or raise the quota"
+    )
+    # The operator serves the webhook once it has started and seen `first`.
+    Cluster.wait(
+        lambda: expected in _refusal(lambda: _dry_run_function(functions, namespace, second)),
+        "the quota webhook to refuse",
+        60,
+    )
+    done = _apply(kubectl, namespace, second)
+    assert done.returncode != 0, done.stdout
+    assert 'admission webhook "quota.kappa.dev" denied the request' in done.stderr, done.stderr
+    assert expected in done.stderr, done.stderr
+    # Within the quota it is accepted; lowering what a Function asks for always is.
+    second["spec"]["concurrency"] = {"reserved": 0}
+    assert _apply(kubectl, namespace, second).returncode == 0
+    first = sleeper("first", concurrency={"reserved": 1})
+    assert _apply(kubectl, namespace, first).returncode == 0
+
+
+def _dry_run_function(
+    functions: client.CustomObjectsApi, namespace: str, body: dict[str, Any]
+) -> Any:
+    return functions.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, FUNCTIONS, body, dry_run="All"
+    )
+
+
+def _get(objects: client.CustomObjectsApi, namespace: str, plural: str, name: str) -> Any:
+    return objects.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+
+
+def _ready(obj: dict[str, Any]) -> dict[str, Any]:
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return next((c for c in conditions if c["type"] == "Ready"), {})
+
+
+def test_quota_status_shows_use_and_a_lowered_quota_holds_functions(
+    api: client.ApiClient,
+    core: client.CoreV1Api,
+    quotas: client.CustomObjectsApi,
+    operator: Operator,
+    namespaces: Callable[[], str],
+) -> None:
+    namespace = namespaces()
+    quotas.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, QUOTAS, quota(maxConcurrency=4)
+    )
+    functions = create_ready(api, namespace, sleeper("warm", concurrency={"provisioned": 1}), 1)
+
+    def status() -> dict[str, Any]:
+        return dict(_get(quotas, namespace, QUOTAS, "default").get("status") or {})
+
+    def use_shown() -> bool:
+        got = status()
+        return (
+            got.get("functions"),
+            got.get("provisioned"),
+            got.get("reserved"),
+            got.get("slots"),
+        ) == (1, 1, 0, 1) and _ready({"status": got}).get("reason") == "WithinQuota"
+
+    Cluster.wait(use_shown, "the quota's status to show the namespace's use", 60)
+    assert status()["observedGeneration"] == 1
+    assert _ready({"status": status()})["message"] == (
+        "reserved 0 of 4, provisioned 1 of 4, ready slots 1 of 4"
+    )
+
+    # Lowered below what the namespace holds: the quota says so, the Function is held.
+    quotas.patch_namespaced_custom_object(
+        GROUP, VERSION, namespace, QUOTAS, "default", {"spec": {"maxProvisioned": 0}}
+    )
+
+    def held() -> bool:
+        got = status()
+        function = _get(functions, namespace, FUNCTIONS, "warm")
+        return (
+            _ready({"status": got}).get("reason") == "OverQuota"
+            and got.get("overQuota") == ["warm"]
+            and _ready(function).get("reason") == "QuotaExceeded"
+        )
+
+    Cluster.wait(held, "the quota to show it is over, and warm to be held", 60)
+    over = _ready({"status": status()})
+    assert over["status"] == "False"
+    assert over["observedGeneration"] == 2
+    assert over["message"].startswith("1 Function(s) do not fit and are held at Ready=False: warm.")
+    function = _ready(_get(functions, namespace, FUNCTIONS, "warm"))
+    assert function["status"] == "False"
+    assert "over its ConcurrencyQuota's maxProvisioned 0" in function["message"]
+    events = core.list_namespaced_event(namespace, field_selector="reason=QuotaExceeded").items
+    assert [e.involved_object.name for e in events] == ["warm"]
+
+    # Raised again: the Function is Ready once more.
+    quotas.patch_namespaced_custom_object(
+        GROUP, VERSION, namespace, QUOTAS, "default", {"spec": {"maxProvisioned": None}}
+    )
+    Cluster.wait(lambda: ready(functions, namespace, "warm"), "warm Ready again", 60)
+    Cluster.wait(
+        lambda: _ready({"status": status()}).get("reason") == "WithinQuota", "quota within", 60
+    )

@@ -7,6 +7,7 @@ from typing import Any
 import kopf
 from kubernetes import client, config
 
+from kappa.controller import quota
 from kappa.controller.handlers import State, register
 from kappa.k8s.objects import Objects
 from kappa.settings import load
@@ -29,6 +30,7 @@ def main() -> int:
     )
     state = State(objects=Objects(_api_client()), settings=settings)
     register(state)
+    quota.register(state)
 
     @kopf.on.startup()
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:

@@ -23,6 +23,7 @@ adds nothing to the sums. A Function that claims nothing is never held.
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from kappa.quota.limits import ClusterLimits, NamespaceLimits
 
@@ -50,6 +51,42 @@ class Claim:
         return self.provisioned if self.reserved is None else self.reserved
 
 
+def claim_of(obj: Mapping[str, Any]) -> Claim:
+    """The claim of the Function ``obj`` (API JSON); values the schema forbids count as unset."""
+    metadata = obj.get("metadata") or {}
+    concurrency = (obj.get("spec") or {}).get("concurrency") or {}
+    reserved = concurrency.get("reserved")
+    provisioned = concurrency.get("provisioned")
+    return Claim(
+        namespace=str(metadata.get("namespace") or ""),
+        name=str(metadata.get("name") or ""),
+        reserved=_count(reserved),
+        provisioned=_count(provisioned) or 0,
+        created=str(metadata.get("creationTimestamp") or ""),
+    )
+
+
+def _count(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def grows(new: Claim, old: Claim | None) -> bool:
+    """Whether ``new`` asks for more than ``old`` did (a new Function: whether it claims at all).
+
+    An update that asks for no more is always let through, even in a namespace already
+    over its quota, so that a user can always lower what a Function holds.
+    """
+    if old is None:
+        return new.claimed > 0
+    return (
+        (new.reserved or 0) > (old.reserved or 0)
+        or new.provisioned > old.provisioned
+        or new.claimed > old.claimed
+    )
+
+
 @dataclass(slots=True)
 class Sums:
     """Reserved, provisioned and claimed concurrency of a set of Functions."""
@@ -59,12 +96,19 @@ class Sums:
     claimed: int = 0
     functions: int = 0
 
-    def add(self, claim: Claim) -> None:
-        """Count ``claim`` in."""
-        self.reserved += claim.reserved or 0
-        self.provisioned += claim.provisioned
-        self.claimed += claim.claimed
-        self.functions += 1
+    def add(self, claim: Claim, sign: int = 1) -> None:
+        """Count ``claim`` in (``sign`` -1: out)."""
+        self.reserved += sign * (claim.reserved or 0)
+        self.provisioned += sign * claim.provisioned
+        self.claimed += sign * claim.claimed
+        self.functions += sign
+
+    def without(self, claim: Claim | None) -> "Sums":
+        """These sums less ``claim`` (counted in them), as a new Sums."""
+        rest = Sums(self.reserved, self.provisioned, self.claimed, self.functions)
+        if claim is not None:
+            rest.add(claim, -1)
+        return rest
 
     @classmethod
     def of(cls, claims: Iterable[Claim]) -> "Sums":
@@ -120,6 +164,26 @@ def problem(
             "platform team to raise the cluster limit"
         )
     return None
+
+
+def refusal(  # noqa: PLR0913 - the Function, before and after, and what it must fit
+    new: Claim,
+    old: Claim | None,
+    *,
+    namespace: Sums,
+    cluster: Sums,
+    limits: NamespaceLimits | None,
+    cluster_limits: ClusterLimits,
+) -> str | None:
+    """The admission webhook's answer: why ``new`` is refused, or None.
+
+    ``namespace`` and ``cluster`` are the sums of the other Functions (not this one).
+    """
+    if not grows(new, old):
+        return None
+    return problem(
+        new, namespace=namespace, cluster=cluster, limits=limits, cluster_limits=cluster_limits
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kappa.quota.claims import Claim, Sums, held, problem
+from kappa.quota.claims import Claim, Sums, claim_of, grows, held, problem, refusal
 from kappa.quota.limits import ClusterLimits, NamespaceLimits
 
 QUOTA = NamespaceLimits(concurrency=10, reserved=6, provisioned=4)
@@ -146,3 +146,73 @@ def test_what_is_not_held_fits_every_limit(
     assert Sums.of(kept).claimed <= cluster.reservable
     # Nothing that claims nothing is held.
     assert all(c.claimed for c in claims if c.key in result.messages)
+
+
+def fn_obj(name: str = "fn", **concurrency: object) -> dict[str, object]:
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": "team",
+            "creationTimestamp": "2026-11-27T08:00:00Z",
+        },
+        "spec": {"concurrency": concurrency},
+    }
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        pytest.param(fn_obj(), Claim("team", "fn", None, 0, "2026-11-27T08:00:00Z"), id="none"),
+        pytest.param(
+            fn_obj(reserved=3, provisioned=2),
+            Claim("team", "fn", 3, 2, "2026-11-27T08:00:00Z"),
+            id="both",
+        ),
+        pytest.param(
+            fn_obj(reserved="3", provisioned=True),
+            Claim("team", "fn", None, 0, "2026-11-27T08:00:00Z"),
+            id="wrong-types-count-as-unset",
+        ),
+        pytest.param({"metadata": {}}, Claim("", ""), id="empty"),
+    ],
+)
+def test_claim_of(obj: dict[str, object], expected: Claim) -> None:
+    assert claim_of(obj) == expected
+
+
+@pytest.mark.parametrize(
+    ("new", "old", "grows_"),
+    [
+        pytest.param(claim(), None, False, id="new-claims-nothing"),
+        pytest.param(claim(provisioned=1), None, True, id="new-claims"),
+        pytest.param(claim(reserved=2), claim(reserved=3), False, id="lowered"),
+        pytest.param(claim(reserved=3), claim(reserved=3), False, id="same"),
+        pytest.param(claim(reserved=4), claim(reserved=3), True, id="raised"),
+        pytest.param(
+            claim(reserved=2, provisioned=2), claim(reserved=2), True, id="more-provisioned"
+        ),
+        pytest.param(claim(provisioned=1), claim(reserved=0), True, id="reserved-zero-to-unset"),
+        pytest.param(claim(reserved=0), claim(provisioned=1), False, id="unset-to-reserved-zero"),
+    ],
+)
+def test_grows(new: Claim, old: Claim | None, grows_: bool) -> None:  # noqa: FBT001
+    assert grows(new, old) is grows_
+
+
+def test_refusal_lets_through_what_does_not_grow_even_over_quota() -> None:
+    over = Sums(reserved=50, claimed=50)
+
+    def answer(new: Claim, old: Claim) -> str | None:
+        return refusal(new, old, namespace=over, cluster=over, limits=QUOTA, cluster_limits=CLUSTER)
+
+    assert answer(claim(reserved=4), claim(reserved=5)) is None
+    refused = answer(claim(reserved=6), claim(reserved=5))
+    assert refused is not None
+    assert "maxReserved 6" in refused
+
+
+def test_sums_without_takes_a_claim_out() -> None:
+    sums = Sums.of([claim("a", reserved=3, provisioned=1), claim("b", provisioned=2)])
+    assert sums == Sums(reserved=3, provisioned=3, claimed=5, functions=2)
+    assert sums.without(claim("b", provisioned=2)) == Sums(3, 1, 3, 1)
+    assert sums.without(None) == sums
