@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Final, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kappa.api.names import validate_dns1123_label
 
@@ -23,6 +23,10 @@ ENV_VARS: Final[Mapping[str, str]] = {
     "image_tag": "KAPPA_IMAGE_TAG",
     "image_pull_policy": "KAPPA_IMAGE_PULL_POLICY",
     "region": "KAPPA_REGION",
+    "concurrency_limit": "KAPPA_CONCURRENCY_LIMIT",
+    "unreserved_minimum": "KAPPA_UNRESERVED_MINIMUM",
+    "webhook_service": "KAPPA_WEBHOOK_SERVICE",
+    "webhook_port": "KAPPA_WEBHOOK_PORT",
 }
 
 
@@ -61,11 +65,25 @@ class Settings(BaseModel):
     image_pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT
     # The region in ARNs and in AWS_REGION inside functions.
     region: str = "us-east-1"
+    # Cluster-wide concurrent executions (Lambda's account limit), and how much of it
+    # Functions may never set aside (reserved, else provisioned concurrency); the gateway's
+    # KAPPA_GATEWAY_CONCURRENCY_LIMIT and KAPPA_GATEWAY_UNRESERVED_MINIMUM must match.
+    concurrency_limit: int = Field(default=1000, ge=1)
+    unreserved_minimum: int = Field(default=100, ge=0)
+    # The Service in `namespace` through which the API server reaches the operator's
+    # admission webhook (quotas checked at apply time); empty: no webhook.
+    webhook_service: str = ""
+    webhook_port: int = Field(default=9443, ge=1, le=65535)
 
     @field_validator("namespace")
     @classmethod
     def _namespace_is_dns1123_label(cls, value: str) -> str:
         return validate_dns1123_label(value)
+
+    @field_validator("webhook_service")
+    @classmethod
+    def _service_is_dns1123_label(cls, value: str) -> str:
+        return validate_dns1123_label(value) if value else value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -30,6 +30,21 @@ from kappa.settings import LogLevel, Settings, SettingsError, load
             Settings(namespace="ns1", log_level=LogLevel.ERROR),
             id="unrelated-variables-ignored",
         ),
+        pytest.param(
+            {
+                "KAPPA_CONCURRENCY_LIMIT": "3000",
+                "KAPPA_UNRESERVED_MINIMUM": "0",
+                "KAPPA_WEBHOOK_SERVICE": "kappa-operator",
+                "KAPPA_WEBHOOK_PORT": "8443",
+            },
+            Settings(
+                concurrency_limit=3000,
+                unreserved_minimum=0,
+                webhook_service="kappa-operator",
+                webhook_port=8443,
+            ),
+            id="limits-and-webhook",
+        ),
     ],
 )
 def test_from_env(env: Mapping[str, str], expected: Settings) -> None:
@@ -40,6 +55,8 @@ def test_defaults() -> None:
     settings = Settings.from_env({})
     assert settings.namespace == "kappa-system"
     assert settings.log_level is LogLevel.INFO
+    assert (settings.concurrency_limit, settings.unreserved_minimum) == (1000, 100)
+    assert settings.webhook_service == ""
 
 
 @pytest.mark.parametrize(
@@ -59,6 +76,21 @@ def test_defaults() -> None:
             {"KAPPA_LOG_LEVEL": "LOUD"},
             "KAPPA_LOG_LEVEL='LOUD' is invalid",
             id="unknown-log-level",
+        ),
+        pytest.param(
+            {"KAPPA_CONCURRENCY_LIMIT": "0"},
+            "KAPPA_CONCURRENCY_LIMIT='0' is invalid: Input should be greater than or equal to 1",
+            id="zero-cluster-limit",
+        ),
+        pytest.param(
+            {"KAPPA_UNRESERVED_MINIMUM": "-1"},
+            "KAPPA_UNRESERVED_MINIMUM='-1' is invalid",
+            id="negative-unreserved-minimum",
+        ),
+        pytest.param(
+            {"KAPPA_WEBHOOK_SERVICE": "Kappa_Op"},
+            "KAPPA_WEBHOOK_SERVICE='Kappa_Op' is invalid",
+            id="webhook-service-not-a-label",
         ),
     ],
 )

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel
 
 from kappa.api import event_source_mapping as esm
+from kappa.api import quota
 from kappa.api.function import CATEGORIES, KIND, PLURAL, SHORT_NAMES, SINGULAR, Function
 from kappa.api.names import GROUP, VERSION
 
@@ -56,13 +57,26 @@ _KEYWORD_ORDER: Final = (
 _DROPPED: Final = frozenset({"title"})
 
 _READY: Final = '.status.conditions[?(@.type=="Ready")]'
-PRINTER_COLUMNS: Final = (
-    {
+_REASON_COLUMN: Final = {
+    "name": "Reason",
+    "type": "string",
+    "jsonPath": f"{_READY}.reason",
+    "priority": 1,
+    "description": "Reason of the Ready condition.",
+}
+
+
+def _ready_column(description: str) -> JsonObject:
+    return {
         "name": "Ready",
         "type": "string",
         "jsonPath": f"{_READY}.status",
-        "description": "Status of the Ready condition: True when the function takes invocations.",
-    },
+        "description": description,
+    }
+
+
+PRINTER_COLUMNS: Final = (
+    _ready_column("Status of the Ready condition: True when the function takes invocations."),
     {"name": "Runtime", "type": "string", "jsonPath": ".spec.runtime"},
     {
         "name": "Replicas",
@@ -77,13 +91,7 @@ PRINTER_COLUMNS: Final = (
         "description": "Provisioned concurrency: environments kept initialised.",
     },
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-    {
-        "name": "Reason",
-        "type": "string",
-        "jsonPath": f"{_READY}.reason",
-        "priority": 1,
-        "description": "Reason of the Ready condition.",
-    },
+    _REASON_COLUMN,
     {"name": "Memory", "type": "integer", "jsonPath": ".spec.memoryMB", "priority": 1},
     {"name": "Timeout", "type": "integer", "jsonPath": ".spec.timeoutSeconds", "priority": 1},
     {
@@ -103,22 +111,6 @@ PRINTER_COLUMNS: Final = (
 )
 
 
-def _ready_column(description: str) -> JsonObject:
-    return {
-        "name": "Ready",
-        "type": "string",
-        "jsonPath": f"{_READY}.status",
-        "description": description,
-    }
-
-
-_REASON_COLUMN: Final = {
-    "name": "Reason",
-    "type": "string",
-    "jsonPath": f"{_READY}.reason",
-    "priority": 1,
-    "description": "Reason of the Ready condition.",
-}
 ESM_PRINTER_COLUMNS: Final = (
     _ready_column("Status of the Ready condition: True when records flow to the function."),
     {"name": "Function", "type": "string", "jsonPath": ".spec.functionRef.name"},
@@ -281,6 +273,53 @@ def event_source_mapping_crd() -> JsonObject:
     )
 
 
+QUOTA_PRINTER_COLUMNS: Final = (
+    _ready_column("True while the namespace's Functions fit the quota."),
+    {"name": "Max", "type": "integer", "jsonPath": ".spec.maxConcurrency"},
+    {
+        "name": "Slots",
+        "type": "integer",
+        "jsonPath": ".status.slots",
+        "description": "Invocation slots of the namespace's ready pods.",
+    },
+    {
+        "name": "Reserved",
+        "type": "integer",
+        "jsonPath": ".status.reserved",
+        "description": "Reserved concurrency of the namespace's Functions, summed.",
+    },
+    {
+        "name": "Provisioned",
+        "type": "integer",
+        "jsonPath": ".status.provisioned",
+        "description": "Provisioned concurrency of the namespace's Functions, summed.",
+    },
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    _REASON_COLUMN,
+    {"name": "Max-Reserved", "type": "integer", "jsonPath": ".spec.maxReserved", "priority": 1},
+    {
+        "name": "Max-Provisioned",
+        "type": "integer",
+        "jsonPath": ".spec.maxProvisioned",
+        "priority": 1,
+    },
+)
+
+
+def quota_schema() -> JsonObject:
+    """The ``openAPIV3Schema`` of the ConcurrencyQuota CRD."""
+    return resource_schema(quota.ConcurrencyQuota)
+
+
+def quota_crd() -> JsonObject:
+    """The CustomResourceDefinition of ``ConcurrencyQuota`` (``concurrencyquotas.kappa.dev``)."""
+    return _crd(
+        Names(quota.KIND, quota.PLURAL, quota.SINGULAR, quota.SHORT_NAMES, quota.CATEGORIES),
+        quota_schema(),
+        QUOTA_PRINTER_COLUMNS,
+    )
+
+
 @dataclass(frozen=True)
 class Names:
     """The names of a resource kind."""
@@ -327,7 +366,7 @@ def _crd(names: Names, schema: JsonObject, columns: tuple[JsonObject, ...]) -> J
 
 def all_crds() -> list[JsonObject]:
     """Every CRD Kappa defines, in the order they are applied."""
-    return [function_crd(), event_source_mapping_crd()]
+    return [function_crd(), event_source_mapping_crd(), quota_crd()]
 
 
 def file_name(crd: JsonObject) -> str:

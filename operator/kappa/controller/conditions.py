@@ -52,20 +52,23 @@ class Condition:
         }
 
 
-def function_conditions(  # noqa: PLR0912 - one branch per reason, in priority order
+def function_conditions(  # noqa: PLR0912, PLR0913 - one branch (and input) per reason
     pods: Sequence[PodView],
     *,
     revision: str,
     desired: int,
     code_problem: Condition | None = None,
     create_error: str | None = None,
+    quota_problem: str | None = None,
 ) -> list[Condition]:
     """Ready and CodeReady for a Function whose pods are `pods`.
 
     `code_problem` is a CodeReady=False found before any pod could run (a missing
     ConfigMap, say); it also makes Ready False with the same reason. `create_error`
     is the API server's message when it refused a pod this pass (a quota, an
-    admission policy): Ready=False, reason PodCreateFailed.
+    admission policy): Ready=False, reason PodCreateFailed. `quota_problem` says why the
+    Function does not fit its namespace's ConcurrencyQuota or the cluster's limits (see
+    kappa.quota.claims): Ready=False, reason QuotaExceeded, whatever its pods show.
     """
     current = [p for p in pods if p.revision == revision and not p.terminating]
     ready = sum(1 for p in current if p.ready and p.live)
@@ -90,6 +93,8 @@ def function_conditions(  # noqa: PLR0912 - one branch per reason, in priority o
 
     if code_problem is not None:
         summary = Condition("Ready", "False", code_problem.reason, code_problem.message)
+    elif quota_problem is not None:
+        summary = Condition("Ready", "False", "QuotaExceeded", quota_problem)
     elif ready >= desired > 0:
         summary = Condition(
             "Ready", "True", "EnvironmentsReady", f"{ready}/{desired} environments ready"

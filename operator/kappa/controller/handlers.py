@@ -64,6 +64,8 @@ class State:
     seen_ready: dict[Key, set[str]] = field(default_factory=dict)
     bodies: dict[Key, dict[str, Any]] = field(default_factory=dict)
     tasks: dict[Key, "asyncio.Task[None]"] = field(default_factory=dict)
+    # Functions that do not fit their quota (kappa.controller.quota): held, no new pods.
+    quota_holds: dict[Key, str] = field(default_factory=dict)
 
     def wake(self, key: Key) -> None:
         """Make the Function's daemon reconcile now."""
@@ -279,6 +281,9 @@ async def reconcile(
     )
     if deleting:
         decision = Plan()
+    # Held by its quota (kappa.controller.quota): no new pods; those it has keep serving.
+    quota_problem = None if deleting else state.quota_holds.get(key)
+    decision = replace(decision, create=0 if quota_problem else decision.create)
 
     create_error: str | None = None
     code_map = desired.code_configmap
@@ -320,6 +325,7 @@ async def reconcile(
         desired=desired.replicas,
         code_problem=desired.code_problem,
         create_error=create_error,
+        quota_problem=quota_problem,
     )
     status = _status(desired, pods, conditions, generation=generation, now=now, previous=previous)
     current = body.get("status") or {}

@@ -7,6 +7,7 @@ from typing import Any
 import kopf
 from kubernetes import client, config
 
+from kappa.controller import quota
 from kappa.controller.esm import register_esm
 from kappa.controller.handlers import State, register
 from kappa.k8s.objects import Objects
@@ -32,6 +33,7 @@ def main() -> int:
     state = State(objects=Objects(api), settings=settings)
     register(state)
     register_esm(api, settings)
+    quota.register(state)
 
     @kopf.on.startup()
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:

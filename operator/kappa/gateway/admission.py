@@ -14,6 +14,7 @@
 ``when_full`` runs when admitted but no slot is free right now::
 
     reserved set and the function's slots >= reserved   Throttle Reserved…LimitExceeded
+    namespace quota given and its slots >= limit        Throttle ConcurrentInvocationLimitExceeded
     cluster slots >= cluster limit                      Throttle ConcurrentInvocationLimitExceeded
     otherwise                                           Wait (capacity may come: scale-up)
 
@@ -24,8 +25,14 @@ more than its limit), and an agent refuses work beyond its slots; so when every
 slot is busy and the slots are already at the cap, no capacity is coming and
 the caller is throttled at once, with the reason of the cap that binds.
 
-Namespace quotas plug in through ``NamespaceQuota`` (the autoscaling issue
-adds ConcurrencyQuota objects; the registry will report them).
+A namespace's ConcurrencyQuota holds the same way: the registry reports the
+namespace's ``maxConcurrency`` (the tightest of its quotas) with the slots of
+its ready pods (``NamespaceQuota``); ``admit`` throttles on this gateway's count
+of the namespace's invocations, and ``when_full`` once the namespace's slots
+reach its limit, which the autoscaler never exceeds
+(``kappa.quota.headroom.namespace_headroom``). Where the slots exceed the limit
+(pods made before the quota was lowered, or several slots per pod), each
+replica still holds the namespace to the limit on its own count.
 """
 
 from dataclasses import dataclass
@@ -57,10 +64,11 @@ class Load:
 
 @dataclass(frozen=True, slots=True)
 class NamespaceQuota:
-    """A namespace's concurrency quota and its use (the seam for ConcurrencyQuota)."""
+    """A namespace's concurrency quota (``maxConcurrency``) and its use."""
 
     limit: int
-    in_flight: int
+    in_flight: int  # as this gateway counts them
+    slots: int = 0  # of the namespace's ready, non-terminating pods
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +122,13 @@ def when_full(
     function_slots: int,
     cluster_slots: int,
     cluster_limit: int,
+    quota: NamespaceQuota | None = None,
 ) -> Wait | Throttle:
     """Wait or throttle per the second table of the module docstring."""
     if reserved is not None and function_slots >= reserved:
         return Throttle(RESERVED, _RATE_MESSAGE)
+    if quota is not None and quota.slots >= quota.limit:
+        return Throttle(CONCURRENT, _RATE_MESSAGE)
     if cluster_slots >= cluster_limit:
         return Throttle(CONCURRENT, _RATE_MESSAGE)
     return Wait()

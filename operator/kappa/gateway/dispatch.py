@@ -172,7 +172,19 @@ class Dispatcher:
             unreserved=self._unreserved_in_flight,
             function=self._table.in_flight(spec.key),
         )
-        return admission.admit(reserved=spec.reserved, load=load, limits=limits)
+        return admission.admit(
+            reserved=spec.reserved, load=load, limits=limits, quota=self._quota(spec.namespace)
+        )
+
+    def _quota(self, namespace: str) -> admission.NamespaceQuota | None:
+        limit = self._registry.namespace_limit(namespace)
+        if limit is None:
+            return None
+        return admission.NamespaceQuota(
+            limit=limit,
+            in_flight=self._table.namespace_in_flight(namespace),
+            slots=self._registry.namespace_slots(namespace),
+        )
 
     def _throttle(self, reason: ThrottleReason, cause: ThrottleCause, message: str) -> GatewayError:
         self._metrics.throttles.labels(cause.value).inc()
@@ -184,6 +196,9 @@ class Dispatcher:
 
     def _take(self, spec: FunctionSpec, now: float) -> Lease | None:
         if spec.reserved is not None and self._table.in_flight(spec.key) >= spec.reserved:
+            return None
+        quota = self._quota(spec.namespace)
+        if quota is not None and quota.in_flight >= quota.limit:
             return None
         lease = self._table.acquire(spec.key, self._registry.endpoints(spec.key), now)
         if lease is not None:
@@ -217,6 +232,7 @@ class Dispatcher:
             ),
             cluster_slots=self._registry.cluster_slots(),
             cluster_limit=self._settings.concurrency_limit,
+            quota=self._quota(spec.namespace),
         )
         if isinstance(decision, admission.Throttle):
             raise self._throttle(decision.reason, _CAUSE[decision.reason], decision.message)

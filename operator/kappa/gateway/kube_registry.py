@@ -5,7 +5,7 @@ without a cluster). Two daemon threads, one per kind, run the kubernetes
 client's blocking list-then-watch loop:
 
 - Functions in every namespace, and pods labelled ``kappa.dev/component=function``
-  in every namespace;
+  in every namespace (and ConcurrencyQuotas in every namespace, a third thread);
 - a list (paged) gives the full state and a ``resourceVersion``; a watch from it
   (with bookmarks, ended by the server every few minutes) gives the changes;
 - ``410 Gone`` (the version is too old) → list again, and the view replaces what
@@ -32,6 +32,7 @@ from typing import Any, Final
 
 from kubernetes import client, config, watch
 
+from kappa.api import quota
 from kappa.api.function import PLURAL
 from kappa.api.names import GROUP, VERSION
 from kappa.gateway.kube_view import POD_SELECTOR, Applied, KubeView
@@ -90,15 +91,19 @@ class KubeRegistry:
         region: str,
         list_functions: Callable[..., Any],
         list_pods: Callable[..., Any],
+        list_quotas: Callable[..., Any] | None = None,
     ) -> None:
-        """Watch what the list calls return (the client's, bound to their kind: see ``connect``)."""
+        """Watch what the list calls return (the client's, bound to their kind: see ``connect``).
+
+        Without ``list_quotas`` no ConcurrencyQuota is watched (no namespace has a quota).
+        """
         self._view = KubeView(region)
         self._listeners: list[Listener] = []
         self._stop = threading.Event()
         self._watches: set[watch.Watch] = set()
         self._watches_lock = threading.Lock()
         self._synced: set[str] = set()
-        self._kinds = (
+        self._kinds: tuple[_Kind, ...] = (
             _Kind(
                 "functions",
                 list_functions,
@@ -107,6 +112,10 @@ class KubeRegistry:
             ),
             _Kind("pods", list_pods, self._view.resync_pods, self._view.pod_event),
         )
+        if list_quotas is not None:
+            self._kinds += (
+                _Kind(quota.PLURAL, list_quotas, self._view.resync_quotas, self._view.quota_event),
+            )
 
     @classmethod
     def connect(cls, region: str) -> "KubeRegistry":
@@ -119,6 +128,12 @@ class KubeRegistry:
             ),
             partial(
                 client.CoreV1Api(kube).list_pod_for_all_namespaces, label_selector=POD_SELECTOR
+            ),
+            partial(
+                client.CustomObjectsApi(kube).list_cluster_custom_object,
+                GROUP,
+                VERSION,
+                quota.PLURAL,
             ),
         )
 
@@ -144,6 +159,14 @@ class KubeRegistry:
         """See Registry."""
         return self._view.cluster_slots()
 
+    def namespace_limit(self, namespace: str) -> int | None:
+        """See Registry."""
+        return self._view.namespace_limit(namespace)
+
+    def namespace_slots(self, namespace: str) -> int:
+        """See Registry."""
+        return self._view.namespace_slots(namespace)
+
     def subscribe(self, listener: Listener) -> None:
         """See Registry."""
         self._listeners.append(listener)
@@ -151,7 +174,7 @@ class KubeRegistry:
     # ----------------------------------------------------------- lifetime
 
     def synced(self) -> bool:
-        """Whether both kinds have been listed once (the gateway is ready from then on)."""
+        """Whether every kind has been listed once (the gateway is ready from then on)."""
         return len(self._synced) == len(self._kinds)
 
     async def run(self) -> None:

@@ -14,11 +14,15 @@ the gateway reads:
   from the ``KAPPA_SLOTS`` of its containers (1 when unset, as the agent),
   ``ready`` = its ``Ready`` condition is ``True``, ``terminating`` =
   ``deletionTimestamp`` set. Pods without an IP yet and pods that ended
-  (``Succeeded``/``Failed``) are no endpoints.
+  (``Succeeded``/``Failed``) are no endpoints;
+- a ConcurrencyQuota → its spec (parsed by ``kappa.api.quota``); a namespace's
+  limit is the tightest ``maxConcurrency`` of its quotas (``kappa.quota.limits``),
+  read with the slots of the namespace's ready pods by ``admission``. A quota
+  the model refuses counts as absent, with a problem to log.
 
-Sums (reserved concurrency, ready slots) are kept as objects come and go, and
-every change names the Function keys whose summary or endpoints changed, so
-the shell can wake the callers waiting for them.
+Sums (reserved concurrency, ready slots, per cluster and per namespace) are kept
+as objects come and go, and every change names the Function keys whose summary
+or endpoints changed, so the shell can wake the callers waiting for them.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,9 +32,11 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from kappa.api import function as api
+from kappa.api.quota import ConcurrencyQuotaSpec
 from kappa.gateway.function_name import function_arn
 from kappa.gateway.registry import AsyncConfig, FunctionSpec
 from kappa.gateway.routing import Endpoint, FunctionKey
+from kappa.quota.limits import effective
 
 FUNCTION_LABEL: Final = "kappa.dev/function"
 COMPONENT_LABEL: Final = "kappa.dev/component"
@@ -41,6 +47,7 @@ SLOTS_VARIABLE: Final = "KAPPA_SLOTS"
 _ENDED_PHASES: Final = frozenset({"Succeeded", "Failed"})
 
 PodKey = tuple[str, str]  # (namespace, pod name)
+QuotaKey = tuple[str, str]  # (namespace, quota name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +175,19 @@ def _slots(containers: Iterable[Mapping[str, Any]]) -> int:
     return 1  # the agent's default
 
 
+# -------------------------------------------------------------------- quotas
+
+
+def quota_spec(obj: Mapping[str, Any]) -> ConcurrencyQuotaSpec | str:
+    """The spec of the ConcurrencyQuota ``obj`` (API JSON), or why it cannot be used."""
+    namespace, name = pod_key(obj)
+    try:
+        return ConcurrencyQuotaSpec.model_validate(obj.get("spec") or {})
+    except ValidationError as exc:
+        errors = "; ".join(str(error["msg"]) for error in exc.errors(include_url=False))
+        return f"ConcurrencyQuota {namespace}/{name} is ignored, its spec is invalid: {errors}"
+
+
 # ---------------------------------------------------------------------- view
 
 
@@ -187,6 +207,9 @@ class KubeView:
         self._endpoints: dict[FunctionKey, tuple[Endpoint, ...]] = {}
         self._reserved_total = 0
         self._cluster_slots = 0
+        self._namespace_slots: dict[str, int] = {}
+        self._quotas: dict[QuotaKey, ConcurrencyQuotaSpec] = {}
+        self._namespace_limits: dict[str, int] = {}
 
     # ------------------------------------------------------------- reads
 
@@ -212,7 +235,48 @@ class KubeView:
         """Slots of ready, non-terminating pods."""
         return self._cluster_slots
 
+    def namespace_limit(self, namespace: str) -> int | None:
+        """The namespace's ``maxConcurrency`` (the tightest of its quotas); None: no quota."""
+        return self._namespace_limits.get(namespace)
+
+    def namespace_slots(self, namespace: str) -> int:
+        """Slots of the namespace's ready, non-terminating pods."""
+        return self._namespace_slots.get(namespace, 0)
+
     # ------------------------------------------------------------ writes
+
+    def quota_event(self, event_type: str, obj: Mapping[str, Any]) -> Applied:
+        """Apply a watch event (``ADDED``, ``MODIFIED``, ``DELETED``) of a ConcurrencyQuota."""
+        key = pod_key(obj)
+        found = None if event_type == "DELETED" else quota_spec(obj)
+        if isinstance(found, str):
+            self._set_quota(key, None)
+            return Applied(problems=(found,))
+        self._set_quota(key, found)
+        return Applied()
+
+    def resync_quotas(self, objs: Iterable[Mapping[str, Any]]) -> Applied:
+        """Hold exactly the ConcurrencyQuotas ``objs`` (a fresh list)."""
+        seen: set[QuotaKey] = set()
+        problems: list[str] = []
+        for obj in objs:
+            seen.add(pod_key(obj))
+            problems.extend(self.quota_event("ADDED", obj).problems)
+        for key in self._quotas.keys() - seen:
+            self._set_quota(key, None)
+        return Applied(problems=tuple(problems))
+
+    def _set_quota(self, key: QuotaKey, spec: ConcurrencyQuotaSpec | None) -> None:
+        if spec is None:
+            self._quotas.pop(key, None)
+        else:
+            self._quotas[key] = spec
+        namespace = key[0]
+        limits = effective(q for (ns, _), q in self._quotas.items() if ns == namespace)
+        if limits is None:
+            self._namespace_limits.pop(namespace, None)
+        else:
+            self._namespace_limits[namespace] = limits.concurrency
 
     def function_event(self, event_type: str, obj: Mapping[str, Any]) -> Applied:
         """Apply a watch event (``ADDED``, ``MODIFIED``, ``DELETED``) of a Function."""
@@ -283,12 +347,14 @@ class KubeView:
             key, endpoint = old
             del self._pods[pod]
             self._cluster_slots -= _serving_slots(endpoint)
+            self._add_namespace_slots(key[0], -_serving_slots(endpoint))
             del self._by_function[key][endpoint.pod]
             changed.add(key)
         if found is not None:
             key, endpoint = found
             self._pods[pod] = found
             self._cluster_slots += _serving_slots(endpoint)
+            self._add_namespace_slots(key[0], _serving_slots(endpoint))
             self._by_function.setdefault(key, {})[endpoint.pod] = endpoint
             changed.add(key)
         for key in changed:
@@ -299,6 +365,13 @@ class KubeView:
                 self._by_function.pop(key, None)
                 self._endpoints.pop(key, None)
         return frozenset(changed)
+
+    def _add_namespace_slots(self, namespace: str, slots: int) -> None:
+        total = self._namespace_slots.get(namespace, 0) + slots
+        if total:
+            self._namespace_slots[namespace] = total
+        else:
+            self._namespace_slots.pop(namespace, None)
 
 
 def _serving_slots(endpoint: Endpoint) -> int:

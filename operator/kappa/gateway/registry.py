@@ -16,6 +16,9 @@ watch of Functions and function pods) provides the same:
   in-flight calls finish);
 - ``reserved_total()`` and ``cluster_slots()``: sums kept up to date as events
   arrive (never recomputed per request);
+- ``namespace_limit(namespace)`` (the namespace's ConcurrencyQuota
+  ``maxConcurrency``, None without one) and ``namespace_slots(namespace)``
+  (slots of its ready, non-terminating pods), likewise kept up to date;
 - change notifications: call every ``subscribe``d listener with the function's
   key after its endpoints (or spec) changed, on the gateway's event loop, so
   that waiting invocations try again at once when a pod turns ready.
@@ -88,6 +91,14 @@ class Registry(Protocol):
         """Slots of every ready, non-terminating pod of every Function."""
         ...
 
+    def namespace_limit(self, namespace: str) -> int | None:
+        """The namespace's concurrency quota; None when it has none."""
+        ...
+
+    def namespace_slots(self, namespace: str) -> int:
+        """Slots of every ready, non-terminating pod of the namespace's Functions."""
+        ...
+
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener(key)`` after the endpoints or spec of ``key`` change."""
         ...
@@ -104,7 +115,10 @@ class StaticRegistry:
         self,
         functions: Iterable[FunctionSpec] = (),
         endpoints: Mapping[FunctionKey, Sequence[Endpoint]] | None = None,
+        namespace_limits: Mapping[str, int] | None = None,
     ) -> None:
+        self.namespace_limits: dict[str, int] = dict(namespace_limits or {})
+        self._namespace_slots: dict[str, int] = {}
         self._functions: dict[FunctionKey, FunctionSpec] = {}
         self._endpoints: dict[FunctionKey, tuple[Endpoint, ...]] = {}
         self._ordered: tuple[FunctionSpec, ...] = ()
@@ -133,6 +147,14 @@ class StaticRegistry:
         """See Registry."""
         return self._cluster_slots
 
+    def namespace_limit(self, namespace: str) -> int | None:
+        """See Registry (``namespace_limits``, which tests may change)."""
+        return self.namespace_limits.get(namespace)
+
+    def namespace_slots(self, namespace: str) -> int:
+        """See Registry."""
+        return self._namespace_slots.get(namespace, 0)
+
     def subscribe(self, listener: Listener) -> None:
         """See Registry."""
         self._listeners.append(listener)
@@ -158,12 +180,11 @@ class StaticRegistry:
         self._endpoints = new_endpoints
         self._ordered = tuple(sorted(new_functions.values(), key=lambda spec: spec.key))
         self._reserved_total = sum(spec.reserved or 0 for spec in new_functions.values())
-        self._cluster_slots = sum(
-            endpoint.slots
-            for found in new_endpoints.values()
-            for endpoint in found
-            if endpoint.ready and not endpoint.terminating
-        )
+        self._namespace_slots = {}
+        for (namespace, _), found in new_endpoints.items():
+            serving = sum(e.slots for e in found if e.ready and not e.terminating)
+            self._namespace_slots[namespace] = self._namespace_slots.get(namespace, 0) + serving
+        self._cluster_slots = sum(self._namespace_slots.values())
         for key in sorted(changed):
             for listener in self._listeners:
                 listener(key)

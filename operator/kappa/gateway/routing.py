@@ -96,6 +96,7 @@ class SlotTable:
         self._pick = pick
         self._pods: dict[tuple[FunctionKey, str], _PodLoad] = {}
         self._functions: dict[FunctionKey, int] = {}
+        self._namespaces: dict[str, int] = {}
         self._total = 0
 
     @property
@@ -106,6 +107,10 @@ class SlotTable:
     def in_flight(self, function: FunctionKey) -> int:
         """Invocations of ``function`` in flight through this gateway."""
         return self._functions.get(function, 0)
+
+    def namespace_in_flight(self, namespace: str) -> int:
+        """Invocations of the namespace's Functions in flight through this gateway."""
+        return self._namespaces.get(namespace, 0)
 
     def candidates(self, function: FunctionKey, endpoints: Sequence[Endpoint]) -> list[Candidate]:
         """``endpoints`` with this gateway's load on them."""
@@ -129,6 +134,7 @@ class SlotTable:
         load = self._pods.setdefault((function, pod), _PodLoad())
         load.in_flight += 1
         self._functions[function] = self._functions.get(function, 0) + 1
+        self._namespaces[function[0]] = self._namespaces.get(function[0], 0) + 1
         self._total += 1
         return Lease(function, pod, chosen.endpoint.address)
 
@@ -145,6 +151,11 @@ class SlotTable:
             self._functions[lease.function] = remaining
         else:
             del self._functions[lease.function]
+        namespace = lease.function[0]
+        if self._namespaces[namespace] > 1:
+            self._namespaces[namespace] -= 1
+        else:
+            del self._namespaces[namespace]
         self._total -= 1
 
     def hold(self, lease: Lease, until: float) -> None:

@@ -103,13 +103,24 @@ class Objects:
         self, namespace: str, name: str, status: Mapping[str, Any]
     ) -> None:
         """Merge-patch a Function's status subresource."""
+        await self._patch_status("functions", namespace, name, status)
+
+    async def patch_quota_status(
+        self, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> None:
+        """Merge-patch a ConcurrencyQuota's status subresource."""
+        await self._patch_status("concurrencyquotas", namespace, name, status)
+
+    async def _patch_status(
+        self, plural: str, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> None:
         await _tolerating(
             _NOT_FOUND,
             self._custom.patch_namespaced_custom_object_status,
             GROUP,
             VERSION,
             namespace,
-            "functions",
+            plural,
             name,
             {"status": dict(status)},
         )

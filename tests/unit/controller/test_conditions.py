@@ -147,3 +147,15 @@ def test_pod_level_reason_is_shown(reason: str, message: str, phase: Phase) -> N
     )
     summary, _ = function_conditions([view], revision="r", desired=1)
     assert (summary.status, summary.reason, summary.message) == ("False", reason, message)
+
+
+def test_a_function_held_by_its_quota_is_not_ready_whatever_its_pods_show() -> None:
+    why = "spec.concurrency.provisioned 1 would bring ... over its ConcurrencyQuota's maxProvisioned 0"
+    ready, _ = function_conditions([pod()], revision="r1", desired=1, quota_problem=why)
+    assert (ready.status, ready.reason, ready.message) == ("False", "QuotaExceeded", why)
+    # A broken spec or code says more about what to fix first.
+    problem = Condition("CodeReady", "False", "ConfigMapNotFound", "ConfigMap 'x' does not exist")
+    ready, _ = function_conditions(
+        [], revision="r1", desired=1, code_problem=problem, quota_problem=why
+    )
+    assert ready.reason == "ConfigMapNotFound"

@@ -53,23 +53,34 @@ def test_admit(
 
 
 @pytest.mark.parametrize(
-    ("reserved", "function_slots", "cluster_slots", "expected"),
+    ("reserved", "function_slots", "cluster_slots", "quota", "expected"),
     [
-        pytest.param(None, 0, 0, None, id="scale-from-zero-waits"),
-        pytest.param(None, 4, 10, None, id="room-to-grow"),
-        pytest.param(2, 1, 10, None, id="below-reserved-waits"),
-        pytest.param(2, 2, 10, RESERVED, id="at-reserved-cap"),
-        pytest.param(None, 4, 1000, CONCURRENT, id="cluster-cap"),
+        pytest.param(None, 0, 0, None, None, id="scale-from-zero-waits"),
+        pytest.param(None, 4, 10, None, None, id="room-to-grow"),
+        pytest.param(2, 1, 10, None, None, id="below-reserved-waits"),
+        pytest.param(2, 2, 10, None, RESERVED, id="at-reserved-cap"),
+        pytest.param(None, 4, 1000, None, CONCURRENT, id="cluster-cap"),
+        pytest.param(None, 2, 10, NamespaceQuota(2, 0, slots=2), CONCURRENT, id="namespace-cap"),
+        pytest.param(None, 2, 10, NamespaceQuota(3, 0, slots=2), None, id="namespace-room"),
+        pytest.param(None, 0, 10, NamespaceQuota(0, 0, slots=0), CONCURRENT, id="namespace-zero"),
+        pytest.param(
+            2, 2, 10, NamespaceQuota(2, 0, slots=2), RESERVED, id="reserved-binds-before-namespace"
+        ),
     ],
 )
 def test_when_full(
-    reserved: int | None, function_slots: int, cluster_slots: int, expected: object
+    reserved: int | None,
+    function_slots: int,
+    cluster_slots: int,
+    quota: NamespaceQuota | None,
+    expected: object,
 ) -> None:
     decision = when_full(
         reserved=reserved,
         function_slots=function_slots,
         cluster_slots=cluster_slots,
         cluster_limit=1000,
+        quota=quota,
     )
     if expected is None:
         assert decision == Wait()

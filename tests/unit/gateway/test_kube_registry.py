@@ -127,8 +127,11 @@ def test_lists_then_watches_and_wakes_listeners_on_the_loop() -> None:
 
     asyncio.run(scenario())
     # Watches resume from the last version seen (event or bookmark); after 410, a new list's.
-    assert functions.watched_from == ["10", "11", "11", "21"]
-    assert pods.watched_from == ["10", "13"]
+    # (Released at the end, a thread may start one more watch before it sees the stop.)
+    assert functions.watched_from[:4] == ["10", "11", "11", "21"]
+    assert set(functions.watched_from[4:]) <= {"21"}
+    assert pods.watched_from[:2] == ["10", "13"]
+    assert set(pods.watched_from[2:]) <= {"13"}
     assert registry.function(ECHO) is None  # gone in the list after the 410
     assert registry.function(WEB) is not None
     assert registry.reserved_total() == 0
@@ -158,4 +161,6 @@ def test_an_api_error_backs_off_and_retries() -> None:
                 await runner
 
     asyncio.run(scenario())
-    assert functions.watched_from == ["1", "1", "1"]
+    # (Released at the end, the thread may watch again before it sees the stop.)
+    assert functions.watched_from[:3] == ["1", "1", "1"]
+    assert set(functions.watched_from) == {"1"}

@@ -313,3 +313,57 @@ def test_endpoints_do_not_need_the_function() -> None:
     assert [e.pod for e in view.endpoints(ECHO)] == ["echo-abc"]
     view.function_event("ADDED", fn())
     assert view.function(ECHO) is not None
+
+
+def cq(name: str = "default", namespace: str = "team", **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "kappa.dev/v1alpha1",
+        "kind": "ConcurrencyQuota",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def test_quota_events_give_the_tightest_limit_of_the_namespace() -> None:
+    view = KubeView(REGION)
+    assert view.namespace_limit("team") is None
+    view.quota_event("ADDED", cq(maxConcurrency=10))
+    view.quota_event("ADDED", cq("tenant", maxConcurrency=4))
+    view.quota_event("ADDED", cq(namespace="other", maxConcurrency=1))
+    assert view.namespace_limit("team") == 4
+    view.quota_event("MODIFIED", cq("tenant", maxConcurrency=40))
+    assert view.namespace_limit("team") == 10
+    view.quota_event("DELETED", cq())
+    view.quota_event("DELETED", cq("tenant"))
+    assert view.namespace_limit("team") is None
+    assert view.namespace_limit("other") == 1
+
+
+def test_an_invalid_quota_counts_as_absent_and_says_why() -> None:
+    view = KubeView(REGION)
+    view.quota_event("ADDED", cq(maxConcurrency=10))
+    applied = view.quota_event("MODIFIED", cq(maxConcurrency=1, maxReserved=2))
+    assert view.namespace_limit("team") is None
+    (problem,) = applied.problems
+    assert "ConcurrencyQuota team/default is ignored" in problem
+    assert "maxReserved is greater than spec.maxConcurrency" in problem
+
+
+def test_resync_quotas_forgets_those_gone() -> None:
+    view = KubeView(REGION)
+    view.resync_quotas([cq(maxConcurrency=3), cq(namespace="other", maxConcurrency=5)])
+    view.resync_quotas([cq(namespace="other", maxConcurrency=6)])
+    assert view.namespace_limit("team") is None
+    assert view.namespace_limit("other") == 6
+
+
+def test_namespace_slots_count_ready_pods_of_the_namespace() -> None:
+    view = KubeView(REGION)
+    view.pod_event("ADDED", pod())
+    view.pod_event("ADDED", pod("web-1", "web", ip="10.0.0.9", env=slots("3")))
+    view.pod_event("ADDED", pod("x-1", "x", namespace="other", ip="10.0.0.10"))
+    view.pod_event("ADDED", pod("echo-b", ip="10.0.0.11", ready="False"))
+    assert (view.namespace_slots("team"), view.namespace_slots("other")) == (4, 1)
+    view.pod_event("MODIFIED", pod(deleting=True))
+    view.pod_event("DELETED", pod("x-1", "x", namespace="other"))
+    assert (view.namespace_slots("team"), view.namespace_slots("other")) == (3, 0)

@@ -85,3 +85,13 @@ def test_load_file(tmp_path: Path) -> None:
     with pytest.raises(RegistryFileError):
         registry.load(path, "us-east-1")
     assert registry.function(("default", "echo")) is not None
+
+
+def test_static_registry_namespace_limits_and_slots() -> None:
+    registry = StaticRegistry(*parse(DOCUMENT, "us-east-1"), namespace_limits={"team-a": 3})
+    assert registry.namespace_limit("team-a") == 3
+    assert registry.namespace_limit("default") is None
+    # web-1 is ready (perPod 2 → 2 slots); web-2 is not.
+    assert registry.namespace_slots("team-a") == 2
+    assert registry.namespace_slots("default") == 0
+    assert registry.cluster_slots() == 2

@@ -120,3 +120,16 @@ def test_forget_holds_of_pods_gone() -> None:
 )
 def test_free(candidate: Candidate, free: bool) -> None:  # noqa: FBT001
     assert candidate.free(5.0) is free
+
+
+def test_namespace_in_flight_counts_every_function_of_the_namespace() -> None:
+    table = SlotTable()
+    web, other = (FN[0], "web"), ("other", "fn")
+    pods = [endpoint("p", 2)]
+    leases = [table.acquire(FN, pods, 0.0), table.acquire(web, pods, 0.0)]
+    leases.append(table.acquire(other, pods, 0.0))
+    assert [table.namespace_in_flight(ns) for ns in (FN[0], "other", "none")] == [2, 1, 0]
+    for lease in leases:
+        assert lease is not None
+        table.release(lease)
+    assert table.namespace_in_flight(FN[0]) == 0

@@ -1,0 +1,164 @@
+"""The ``ConcurrencyQuota`` resource (``kappa.dev/v1alpha1``): a namespace's concurrency limits.
+
+A namespace is to Kappa what an account is to Lambda (the account field of a
+Function's ARN is its namespace), so a ConcurrencyQuota is a namespace's
+account limits:
+
+- ``maxConcurrency``: invocations the namespace's Functions may run at once;
+  the gateway throttles beyond it (429 ``ConcurrentInvocationLimitExceeded``);
+- ``maxReserved``: the most the namespace's Functions may reserve in total
+  (``spec.concurrency.reserved``); unset means up to ``maxConcurrency``;
+- ``maxProvisioned``: the most provisioned concurrency in total
+  (``spec.concurrency.provisioned``); unset means up to ``maxConcurrency``.
+
+Several ConcurrencyQuotas in one namespace all apply, as ResourceQuotas do: the
+tightest value of each field binds (so a platform team's quota cannot be
+widened by a second one a tenant adds). A namespace without any has no quota;
+the cluster's limits (operator settings) still hold.
+
+Pure: no I/O, no kopf, no kubernetes client, no clock.
+"""
+
+from typing import ClassVar, Final, Literal
+
+from pydantic import Field
+
+from kappa.api.function import (
+    CONCURRENCY_MAX,
+    Condition,
+    KappaModel,
+    ObjectMeta,
+    Rule,
+)
+
+KIND: Final = "ConcurrencyQuota"
+PLURAL: Final = "concurrencyquotas"
+SINGULAR: Final = "concurrencyquota"
+SHORT_NAMES: Final = ("cq",)
+CATEGORIES: Final = ("kappa",)
+
+_RESERVED_MESSAGE: Final = (
+    "spec.maxReserved is greater than spec.maxConcurrency: Functions cannot reserve more "
+    "than the namespace may run; lower maxReserved or raise maxConcurrency"
+)
+_PROVISIONED_MESSAGE: Final = (
+    "spec.maxProvisioned is greater than spec.maxConcurrency: provisioned environments "
+    "count against the namespace's concurrency; lower maxProvisioned or raise maxConcurrency"
+)
+
+
+def _above(limit: int | None, concurrency: int, message: str) -> str | None:
+    return message if limit is not None and limit > concurrency else None
+
+
+class ConcurrencyQuotaSpec(KappaModel):
+    """The namespace's limits; unset ones are bounded by ``maxConcurrency`` alone."""
+
+    rules: ClassVar = (
+        Rule(
+            cel="!has(self.maxReserved) || self.maxReserved <= self.maxConcurrency",
+            message=_RESERVED_MESSAGE,
+            field_path=".maxReserved",
+            problem=lambda q: _above(q.max_reserved, q.max_concurrency, _RESERVED_MESSAGE),
+        ),
+        Rule(
+            cel="!has(self.maxProvisioned) || self.maxProvisioned <= self.maxConcurrency",
+            message=_PROVISIONED_MESSAGE,
+            field_path=".maxProvisioned",
+            problem=lambda q: _above(q.max_provisioned, q.max_concurrency, _PROVISIONED_MESSAGE),
+        ),
+    )
+
+    max_concurrency: int = Field(
+        ge=0,
+        le=CONCURRENCY_MAX,
+        description=(
+            "Invocations the namespace's Functions may run at once; beyond it the gateway "
+            "answers 429 ConcurrentInvocationLimitExceeded. 0 throttles every invocation."
+        ),
+    )
+    max_reserved: int | None = Field(
+        default=None,
+        ge=0,
+        le=CONCURRENCY_MAX,
+        description=(
+            "The most reserved concurrency the namespace's Functions may hold in total; "
+            "unset: up to maxConcurrency."
+        ),
+    )
+    max_provisioned: int | None = Field(
+        default=None,
+        ge=0,
+        le=CONCURRENCY_MAX,
+        description=(
+            "The most provisioned concurrency the namespace's Functions may hold in total; "
+            "unset: up to maxConcurrency."
+        ),
+    )
+
+    @property
+    def reserved_limit(self) -> int:
+        """``maxReserved``, or ``maxConcurrency`` when unset."""
+        return self.max_concurrency if self.max_reserved is None else self.max_reserved
+
+    @property
+    def provisioned_limit(self) -> int:
+        """``maxProvisioned``, or ``maxConcurrency`` when unset."""
+        return self.max_concurrency if self.max_provisioned is None else self.max_provisioned
+
+
+class ConcurrencyQuotaStatus(KappaModel):
+    """The namespace's use as the operator last saw it; written by Kappa only."""
+
+    conditions: tuple[Condition, ...] = Field(
+        default=(),
+        max_length=8,
+        strict=False,
+        description="Ready: True while the namespace's Functions fit the quota.",
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+        },
+    )
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="metadata.generation the status was written from."
+    )
+    functions: int | None = Field(default=None, ge=0, description="Functions in the namespace.")
+    reserved: int | None = Field(
+        default=None, ge=0, description="Reserved concurrency of the namespace's Functions, summed."
+    )
+    provisioned: int | None = Field(
+        default=None,
+        ge=0,
+        description="Provisioned concurrency of the namespace's Functions, summed.",
+    )
+    slots: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Invocation slots of the namespace's ready pods: the most that can run at once now."
+        ),
+    )
+    in_flight: int | None = Field(
+        default=None, ge=0, description="Invocations running, as the gateways last reported."
+    )
+    over_quota: tuple[str, ...] = Field(
+        default=(),
+        max_length=64,
+        strict=False,
+        description="Functions held at Ready=False because they do not fit (the first 64).",
+    )
+
+
+class ConcurrencyQuota(KappaModel):
+    """A namespace's concurrency limits, as Lambda's account limits (see the module docstring)."""
+
+    api_version: Literal["kappa.dev/v1alpha1"] = Field(
+        default="kappa.dev/v1alpha1", description="kappa.dev/v1alpha1."
+    )
+    kind: Literal["ConcurrencyQuota"] = Field(default=KIND, description="ConcurrencyQuota.")
+    metadata: ObjectMeta = Field(description="Standard object metadata.")
+    spec: ConcurrencyQuotaSpec = Field(description="The namespace's limits.")
+    status: ConcurrencyQuotaStatus | None = Field(
+        default=None, description="The namespace's use; written by the operator."
+    )

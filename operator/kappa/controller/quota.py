@@ -1,0 +1,272 @@
+"""kopf wiring of concurrency quotas: what Functions claim, the quotas' status, the webhook.
+
+Thin by design; the decisions are ``kappa.quota`` (pure) and ``quota_status``.
+
+- Watches (kopf events) keep three small maps: each Function's claim (reserved,
+  provisioned, creation time), each ConcurrencyQuota's spec, and the slots of
+  each ready function pod; with the sums of the claims per namespace and for
+  the cluster kept as they change.
+- A loop, woken by any change (at most every ``SETTLE_SECONDS``), works out
+  which Functions do not fit (``claims.held``: first come, first served) and
+  hands them to the Function reconciler (``State.quota_holds``: Ready=False
+  QuotaExceeded, no new pods, a Warning Event once), and writes every quota's
+  status where it changed.
+- With ``KAPPA_WEBHOOK_SERVICE`` set, a validating admission webhook refuses
+  at ``kubectl apply`` a Function that asks for more than its namespace's
+  quota or the cluster leaves (``claims.refusal``). kopf serves it (TLS with a
+  certificate made at start-up, ``certificate.py``, in a private folder of
+  the temporary directory, whence kopf loads it) and keeps the
+  ValidatingWebhookConfiguration ``kappa.dev`` pointing at the Service.
+
+Failure policy ``Ignore``: while the operator is down (or restarting), Functions
+are still accepted, so GitOps syncs and fixes never block on it. Nothing is lost
+by that: what the webhook did not refuse, the loop holds once the operator is
+back, and the gateway throttles a namespace at its quota whatever its Functions
+ask for. The webhook answers from the watches' maps, so two Functions applied
+within the same instant may both pass; the later one is then held.
+"""
+
+import asyncio
+import logging
+import tempfile
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import kopf
+from kubernetes.client.exceptions import ApiException
+
+from kappa.api import quota as api
+from kappa.api.names import COMPONENT_LABEL, FUNCTION_COMPONENT, GROUP, VERSION
+from kappa.controller.certificate import self_signed, service_names
+from kappa.controller.handlers import Key, State
+from kappa.controller.quota_status import quota_status
+from kappa.gateway.kube_view import pod_endpoint, quota_spec
+from kappa.quota.claims import Claim, Sums, claim_of, held, refusal
+from kappa.quota.limits import ClusterLimits, NamespaceLimits, effective
+
+log = logging.getLogger(__name__)
+
+SETTLE_SECONDS: Final = 0.5
+WEBHOOK_CONFIGURATION: Final = "kappa.dev"
+_FUNCTION_PODS: Final = {COMPONENT_LABEL: FUNCTION_COMPONENT}
+
+
+@dataclass
+class _Quota:
+    generation: int
+    spec: api.ConcurrencyQuotaSpec | None
+    status: Mapping[str, Any]
+
+
+@dataclass
+class Quotas:
+    """What the watches showed of claims, quotas and slots, and the sums of the claims."""
+
+    cluster_limits: ClusterLimits
+    claims: dict[Key, Claim] = field(default_factory=dict)
+    quotas: dict[Key, _Quota] = field(default_factory=dict)
+    pod_slots: dict[Key, int] = field(default_factory=dict)
+    namespace_sums: dict[str, Sums] = field(default_factory=dict)
+    cluster_sums: Sums = field(default_factory=Sums)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def set_claim(self, key: Key, claim: Claim | None) -> None:
+        """Hold ``claim`` for the Function ``key`` (None: it is gone)."""
+        old = self.claims.get(key)
+        if old == claim:
+            return
+        sums = self.namespace_sums.setdefault(key[0], Sums())
+        if old is not None:
+            sums.add(old, -1)
+            self.cluster_sums.add(old, -1)
+            del self.claims[key]
+        if claim is not None:
+            sums.add(claim)
+            self.cluster_sums.add(claim)
+            self.claims[key] = claim
+        self.changed.set()
+
+    def limits(self, namespace: str) -> NamespaceLimits | None:
+        """The namespace's effective limits (the tightest of its quotas)."""
+        return effective(
+            q.spec for (ns, _), q in self.quotas.items() if ns == namespace and q.spec is not None
+        )
+
+    def slots(self, namespace: str) -> int:
+        """Slots of the namespace's ready, non-terminating function pods."""
+        return sum(n for (ns, _), n in self.pod_slots.items() if ns == namespace)
+
+    def admission(self, new: Claim, old: Claim | None) -> str | None:
+        """Why the webhook refuses ``new`` (``old``: the Function before an update), or None."""
+        mine = self.claims.get(new.key)
+        return refusal(
+            new,
+            old,
+            namespace=self.namespace_sums.get(new.namespace, Sums()).without(mine),
+            cluster=self.cluster_sums.without(mine),
+            limits=self.limits(new.namespace),
+            cluster_limits=self.cluster_limits,
+        )
+
+
+def register(state: State) -> Quotas:
+    """Register the quota handlers (and the webhook, when configured) with kopf."""
+    settings = state.settings
+    quotas = Quotas(ClusterLimits(settings.concurrency_limit, settings.unreserved_minimum))
+
+    @kopf.on.event(GROUP, VERSION, "functions", id="quota_claims")
+    def function_claim(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+        claim = claim_of(body)
+        quotas.set_claim(claim.key, None if event.get("type") == "DELETED" else claim)
+
+    @kopf.on.event(GROUP, VERSION, api.PLURAL)  # type: ignore[arg-type]
+    def quota_changed(
+        event: kopf.RawEvent, body: kopf.Body, namespace: str, name: str, **_: Any
+    ) -> None:
+        if event.get("type") == "DELETED":
+            quotas.quotas.pop((namespace, name), None)
+        else:
+            spec = quota_spec(body)
+            if isinstance(spec, str):
+                log.warning("%s", spec)
+            quotas.quotas[namespace, name] = _Quota(
+                generation=int(body["metadata"].get("generation") or 0),
+                spec=None if isinstance(spec, str) else spec,
+                status=dict(body.get("status") or {}),
+            )
+        quotas.changed.set()
+
+    @kopf.on.event("pods", labels=_FUNCTION_PODS, id="quota_slots")  # type: ignore[arg-type]
+    def pod_slots(
+        event: kopf.RawEvent, body: kopf.Body, namespace: str, name: str, **_: Any
+    ) -> None:
+        found = None if event.get("type") == "DELETED" else pod_endpoint(body)
+        endpoint = None if found is None else found[1]
+        slots = endpoint.slots if endpoint and endpoint.ready and not endpoint.terminating else 0
+        key = (namespace, name)
+        if quotas.pod_slots.get(key, 0) != slots:
+            if slots:
+                quotas.pod_slots[key] = slots
+            else:
+                quotas.pod_slots.pop(key, None)
+            if any(ns == namespace for ns, _ in quotas.quotas):
+                quotas.changed.set()
+
+    tasks: set[asyncio.Task[None]] = set()
+
+    @kopf.on.startup(id="quotas")
+    async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
+        tasks.add(asyncio.create_task(_loop(state, quotas), name="quotas"))
+        operator = state.settings
+        if operator.webhook_service:
+            # Serve the webhook and keep its ValidatingWebhookConfiguration current.
+            settings.admission.server = ServiceWebhookServer(
+                service=operator.webhook_service,
+                namespace=operator.namespace,
+                port=operator.webhook_port,
+                folder=Path(tempfile.gettempdir()) / "kappa-webhook",
+            )
+            settings.admission.managed = WEBHOOK_CONFIGURATION
+
+    if settings.webhook_service:
+        _register_webhook(quotas)
+    return quotas
+
+
+def _register_webhook(quotas: Quotas) -> None:
+    @kopf.on.validate(  # type: ignore[arg-type]
+        GROUP,
+        VERSION,
+        "functions",
+        id="quota",
+        operations=["CREATE", "UPDATE"],
+        ignore_failures=True,
+    )
+    def admit(body: kopf.Body, old: kopf.Body | None, **_: Any) -> None:
+        why = quotas.admission(claim_of(body), claim_of(old) if old else None)
+        if why is not None:
+            raise kopf.AdmissionError(why, code=403)
+
+
+class ServiceWebhookServer(kopf.WebhookServer):
+    """kopf's HTTPS server, announced to the API server by Service instead of by URL.
+
+    There is no cluster DNS; the API server resolves a Service reference itself (to its
+    ClusterIP), so the configuration stays right when the operator's pod moves.
+    """
+
+    def __init__(self, *, service: str, namespace: str, port: int, folder: Path) -> None:
+        certificate = self_signed(service_names(service, namespace), datetime.now(UTC))
+        cert, key = folder / "tls.crt", folder / "tls.key"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key.touch(mode=0o600)
+        key.write_bytes(certificate.key_pem)
+        cert.write_bytes(certificate.cert_pem)
+        super().__init__(addr="0.0.0.0", port=port, certfile=str(cert), pkeyfile=str(key))  # noqa: S104
+        self._service = {"name": service, "namespace": namespace, "port": 443}
+
+    async def __call__(self, fn: Any) -> AsyncIterator[Any]:
+        """Kopf's client configs, with the Service in place of the URL."""
+        async for config in super().__call__(fn):
+            yield {"caBundle": config.get("caBundle"), "service": dict(self._service)}
+
+
+async def _loop(state: State, quotas: Quotas) -> None:
+    while True:
+        await quotas.changed.wait()
+        quotas.changed.clear()
+        try:
+            await _settle(state, quotas)
+        except Exception:  # a failed pass must not end the loop
+            log.exception("settling the quotas failed")
+            quotas.changed.set()
+        await asyncio.sleep(SETTLE_SECONDS)
+
+
+async def _settle(state: State, quotas: Quotas) -> None:
+    """Hold the Functions that do not fit; write the quotas' status where it changed."""
+    namespaces = {ns for ns, _ in quotas.quotas}
+    limits = {ns: got for ns in namespaces if (got := quotas.limits(ns)) is not None}
+    result = held(list(quotas.claims.values()), limits, quotas.cluster_limits)
+    for key in state.quota_holds.keys() - result.messages.keys():
+        del state.quota_holds[key]
+        state.wake(key)
+    for key, message in result.messages.items():
+        if state.quota_holds.get(key) != message:
+            fresh = key not in state.quota_holds
+            state.quota_holds[key] = message
+            state.wake(key)
+            body = state.bodies.get(key)
+            if fresh and body is not None:
+                await _post_event(state, body, message)
+    now = datetime.now(UTC)
+    for (namespace, name), found in list(quotas.quotas.items()):
+        if found.spec is None:
+            continue
+        held_here = {n: m for (ns, n), m in result.messages.items() if ns == namespace}
+        status = quota_status(
+            found.spec,
+            quotas.namespace_sums.get(namespace, Sums()),
+            held_here,
+            quotas.slots(namespace),
+            generation=found.generation,
+            now=now,
+            previous=list(found.status.get("conditions") or []),
+        )
+        if any(found.status.get(k) != v for k, v in status.items()):
+            try:
+                await state.objects.patch_quota_status(namespace, name, status)
+            except ApiException as exc:
+                log.warning("cannot write the status of quota %s/%s: %s", namespace, name, exc)
+                continue
+            found.status = status
+
+
+async def _post_event(state: State, body: Mapping[str, Any], message: str) -> None:
+    try:
+        await state.objects.post_event(body, reason="QuotaExceeded", message=message, warning=True)
+    except ApiException as exc:
+        log.warning("cannot post QuotaExceeded on %s: %s", body["metadata"]["name"], exc.reason)

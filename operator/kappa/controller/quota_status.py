@@ -1,0 +1,77 @@
+"""The status of a ConcurrencyQuota: the namespace's use and whether its Functions fit.
+
+Pure: the quota, the namespace's sums, the Functions held and the slots in;
+the status subresource (a dict in the API's terms) out::
+
+    condition (first that holds)                  Ready
+    Functions of the namespace are held           False OverQuota (names and the first reason)
+    ready slots > this quota's maxConcurrency     False OverQuota (the gateway throttles anyway)
+    otherwise                                     True  WithinQuota (use of each limit)
+"""
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from kappa.api.quota import ConcurrencyQuotaSpec
+from kappa.controller.conditions import Condition
+from kappa.quota.claims import Sums
+
+OVER_QUOTA_LISTED: Final = 64  # status.overQuota's bound in the CRD
+_NAMED: Final = 10  # Functions the Ready message names
+
+
+def quota_condition(
+    spec: ConcurrencyQuotaSpec, sums: Sums, held: Mapping[str, str], slots: int
+) -> Condition:
+    """Ready, per the table of the module docstring; ``held`` maps names to the reason."""
+    if held:
+        names = sorted(held)
+        more = len(names) - _NAMED
+        shown = ", ".join(names[:_NAMED]) + (f" and {more} more" if more > 0 else "")
+        return Condition(
+            "Ready",
+            "False",
+            "OverQuota",
+            f"{len(names)} Function(s) do not fit and are held at Ready=False: {shown}. "
+            f"{names[0]}: {held[names[0]]}",
+        )
+    if slots > spec.max_concurrency:
+        return Condition(
+            "Ready",
+            "False",
+            "OverQuota",
+            f"the namespace's ready pods have {slots} invocation slots, more than maxConcurrency "
+            f"{spec.max_concurrency}: the gateway throttles beyond {spec.max_concurrency}; lower "
+            "provisioned concurrency or raise the quota",
+        )
+    return Condition(
+        "Ready",
+        "True",
+        "WithinQuota",
+        f"reserved {sums.reserved} of {spec.reserved_limit}, provisioned {sums.provisioned} of "
+        f"{spec.provisioned_limit}, ready slots {slots} of {spec.max_concurrency}",
+    )
+
+
+def quota_status(  # noqa: PLR0913 - what the status is made of
+    spec: ConcurrencyQuotaSpec,
+    sums: Sums,
+    held: Mapping[str, str],
+    slots: int,
+    *,
+    generation: int,
+    now: datetime,
+    previous: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """The status subresource of a quota (``previous``: its conditions as they are now)."""
+    condition = quota_condition(spec, sums, held, slots)
+    return {
+        "observedGeneration": generation,
+        "conditions": [condition.as_dict(generation=generation, now=now, previous=previous)],
+        "functions": sums.functions,
+        "reserved": sums.reserved,
+        "provisioned": sums.provisioned,
+        "slots": slots,
+        "overQuota": sorted(held)[:OVER_QUOTA_LISTED],
+    }

@@ -1,0 +1,88 @@
+"""The quota shell against a fake `Objects`: sums kept as claims change, the webhook's answer,
+which Functions it holds (and wakes), and the status it writes."""
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from kappa.api.quota import ConcurrencyQuotaSpec
+from kappa.controller.handlers import State
+from kappa.controller.quota import Quotas, _Quota, _settle
+from kappa.quota.claims import Claim, Sums
+from kappa.quota.limits import ClusterLimits
+from kappa.settings import Settings
+
+
+@dataclass
+class FakeObjects:
+    statuses: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    events: list[tuple[str, str]] = field(default_factory=list)
+
+    async def patch_quota_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        self.statuses.append((namespace, name, status))
+
+    async def post_event(self, body: dict[str, Any], *, reason: str, **_: Any) -> None:
+        self.events.append((body["metadata"]["name"], reason))
+
+
+def quotas_with(*claims: Claim) -> Quotas:
+    quotas = Quotas(ClusterLimits(1000, 100))
+    for claim in claims:
+        quotas.set_claim(claim.key, claim)
+    return quotas
+
+
+def test_sums_follow_claims_as_they_change() -> None:
+    quotas = quotas_with(Claim("a", "x", reserved=3), Claim("a", "y", provisioned=2))
+    quotas.set_claim(("b", "z"), Claim("b", "z", reserved=1))
+    quotas.set_claim(("a", "x"), Claim("a", "x", reserved=5))
+    quotas.set_claim(("a", "y"), None)
+    assert quotas.namespace_sums["a"] == Sums(reserved=5, claimed=5, functions=1)
+    assert quotas.cluster_sums == Sums(reserved=6, claimed=6, functions=2)
+    assert quotas.changed.is_set()
+
+
+def test_admission_counts_the_others_not_the_function_itself() -> None:
+    quotas = quotas_with(Claim("a", "x", reserved=3), Claim("a", "y", reserved=2))
+    quotas.quotas["a", "default"] = _Quota(
+        1, ConcurrencyQuotaSpec(max_concurrency=10, max_reserved=5), {}
+    )
+    # x grows from 3 to 4 next to y's 2: 6 > 5.
+    refused = quotas.admission(Claim("a", "x", reserved=4), Claim("a", "x", reserved=3))
+    assert refused is not None
+    assert "to 6, over its ConcurrencyQuota's maxReserved 5 (3 left)" in refused
+    assert quotas.admission(Claim("a", "x", reserved=3), Claim("a", "x", reserved=2)) is None
+    assert quotas.admission(Claim("b", "new", reserved=400), None) is None  # no quota in b
+
+
+def test_settle_holds_what_does_not_fit_and_writes_the_status() -> None:
+    objects = FakeObjects()
+    state = State(objects=objects, settings=Settings())  # type: ignore[arg-type]
+    early = Claim("a", "early", provisioned=2, created="1")
+    late = Claim("a", "late", provisioned=2, created="2")
+    quotas = quotas_with(early, late)
+    spec = ConcurrencyQuotaSpec(max_concurrency=10, max_provisioned=3)
+    quotas.quotas["a", "default"] = _Quota(2, spec, {})
+    quotas.pod_slots["a", "early-1"] = 1
+    state.bodies["a", "late"] = {"metadata": {"name": "late", "namespace": "a"}}
+
+    asyncio.run(_settle(state, quotas))
+
+    assert set(state.quota_holds) == {("a", "late")}
+    assert state.wakeups["a", "late"].is_set()
+    assert objects.events == [("late", "QuotaExceeded")]
+    ((namespace, name, status),) = objects.statuses
+    assert (namespace, name) == ("a", "default")
+    assert (status["provisioned"], status["slots"], status["overQuota"]) == (4, 1, ["late"])
+    assert status["conditions"][0]["reason"] == "OverQuota"
+
+    # Nothing changed: nothing written, no second event. Raised: released, and woken.
+    asyncio.run(_settle(state, quotas))
+    assert len(objects.statuses) == 1
+    quotas.quotas["a", "default"].spec = ConcurrencyQuotaSpec(max_concurrency=10)
+    state.wakeups["a", "late"].clear()
+    asyncio.run(_settle(state, quotas))
+    assert state.quota_holds == {}
+    assert state.wakeups["a", "late"].is_set()
+    assert objects.events == [("late", "QuotaExceeded")]
+    assert objects.statuses[-1][2]["conditions"][0]["reason"] == "WithinQuota"
