@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Final, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kappa.api.names import validate_dns1123_label
 
@@ -23,6 +23,9 @@ ENV_VARS: Final[Mapping[str, str]] = {
     "image_tag": "KAPPA_IMAGE_TAG",
     "image_pull_policy": "KAPPA_IMAGE_PULL_POLICY",
     "region": "KAPPA_REGION",
+    "concurrency_limit": "KAPPA_CONCURRENCY_LIMIT",
+    "burst_limit": "KAPPA_BURST_LIMIT",
+    "autoscaler_port": "KAPPA_AUTOSCALER_PORT",
 }
 
 
@@ -61,6 +64,13 @@ class Settings(BaseModel):
     image_pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT
     # The region in ARNs and in AWS_REGION inside functions.
     region: str = "us-east-1"
+    # Cluster-wide concurrent executions (Lambda's account limit): the autoscaler never gives
+    # Functions without reserved concurrency more slots than it less every reservation.
+    concurrency_limit: int = Field(default=1000, ge=1)
+    # New execution environments per Function per 10 s (Lambda's scaling rate).
+    burst_limit: int = Field(default=1000, ge=1)
+    # The operator's port for gateways' stats and pokes, and its /metrics.
+    autoscaler_port: int = Field(default=8081, ge=1, le=65535)
 
     @field_validator("namespace")
     @classmethod

@@ -52,20 +52,24 @@ class Condition:
         }
 
 
-def function_conditions(  # noqa: PLR0912 - one branch per reason, in priority order
+def function_conditions(  # noqa: PLR0912, PLR0913 - one branch per reason, in priority order
     pods: Sequence[PodView],
     *,
     revision: str,
     desired: int,
     code_problem: Condition | None = None,
     create_error: str | None = None,
+    code_loaded: bool = False,
 ) -> list[Condition]:
     """Ready and CodeReady for a Function whose pods are `pods`.
 
     `code_problem` is a CodeReady=False found before any pod could run (a missing
     ConfigMap, say); it also makes Ready False with the same reason. `create_error`
     is the API server's message when it refused a pod this pass (a quota, an
-    admission policy): Ready=False, reason PodCreateFailed.
+    admission policy): Ready=False, reason PodCreateFailed. `code_loaded` says an
+    environment of this revision loaded the code before (CodeReady was True): with
+    no pod left (scaled to zero) that stays true. A Function scaled to zero
+    (`desired` 0) is Ready: the next invocation starts an environment.
     """
     current = [p for p in pods if p.revision == revision and not p.terminating]
     ready = sum(1 for p in current if p.ready and p.live)
@@ -81,7 +85,7 @@ def function_conditions(  # noqa: PLR0912 - one branch per reason, in priority o
         code = Condition(
             "CodeReady", "False", "InitError", f"{init_failure.error_type}: {init_failure.message}"
         )
-    elif ready or any(p.was_ready for p in current):
+    elif ready or any(p.was_ready for p in current) or (code_loaded and not current):
         code = Condition("CodeReady", "True", "Loaded", "the runtime initialised with this code")
     else:
         code = Condition(
@@ -93,6 +97,13 @@ def function_conditions(  # noqa: PLR0912 - one branch per reason, in priority o
     elif ready >= desired > 0:
         summary = Condition(
             "Ready", "True", "EnvironmentsReady", f"{ready}/{desired} environments ready"
+        )
+    elif desired == 0 and not any(p.live for p in current):
+        summary = Condition(
+            "Ready",
+            "True",
+            "ScaledToZero",
+            "no environment runs: the next invocation starts one (a cold start)",
         )
     elif create_error is not None:
         summary = Condition("Ready", "False", "PodCreateFailed", create_error)
@@ -133,3 +144,12 @@ def function_conditions(  # noqa: PLR0912 - one branch per reason, in priority o
             "Ready", "False", "EnvironmentsStarting", f"{ready}/{desired} environments ready"
         )
     return [summary, code]
+
+
+def scaled_condition(reason: str, message: str, *, limited: bool) -> Condition:
+    """``Scaled``: what the autoscaler decided and why.
+
+    False while a cap or the burst limit holds the Function below what its concurrency
+    asks for.
+    """
+    return Condition("Scaled", "False" if limited else "True", reason, message)

@@ -21,7 +21,9 @@ import kopf
 from kubernetes.client.exceptions import ApiException
 
 from kappa.api.names import COMPONENT_LABEL, FUNCTION_COMPONENT, FUNCTION_LABEL, GROUP, VERSION
-from kappa.controller.conditions import Condition, function_conditions
+from kappa.autoscaler import decider
+from kappa.autoscaler.loop import Autoscaler
+from kappa.controller.conditions import Condition, function_conditions, scaled_condition
 from kappa.controller.desired import DesiredFunction, desired_function, referenced_configmap
 from kappa.controller.observed import Phase, PodView, pod_view
 from kappa.controller.planner import Plan, plan
@@ -37,6 +39,8 @@ CREATE_RETRY_SECONDS: Final = 10.0
 # the API server is asked whether it exists before it is forgotten.
 EXPECTATION_TTL: Final = timedelta(seconds=60)
 _FUNCTION_PODS: Final = {COMPONENT_LABEL: FUNCTION_COMPONENT}
+# Reasons that hold a Function below what its concurrency asks for (Scaled=False).
+_LIMITED: Final = frozenset({decider.Reason.CAP_REACHED, decider.Reason.BURST_LIMITED})
 
 Key = tuple[str, str]
 
@@ -64,6 +68,21 @@ class State:
     seen_ready: dict[Key, set[str]] = field(default_factory=dict)
     bodies: dict[Key, dict[str, Any]] = field(default_factory=dict)
     tasks: dict[Key, "asyncio.Task[None]"] = field(default_factory=dict)
+    autoscaler: Autoscaler | None = None
+
+    def __post_init__(self) -> None:
+        if self.autoscaler is None:
+            self.autoscaler = Autoscaler(
+                concurrency_limit=self.settings.concurrency_limit,
+                burst_limit=self.settings.burst_limit,
+            )
+        self.autoscaler.wake = self.wake
+
+    @property
+    def scaler(self) -> Autoscaler:
+        """The autoscaler (always set after construction)."""
+        assert self.autoscaler is not None  # noqa: S101 - set in __post_init__
+        return self.autoscaler
 
     def wake(self, key: Key) -> None:
         """Make the Function's daemon reconcile now."""
@@ -109,6 +128,7 @@ def register(state: State) -> None:
             state.bodies.pop(key, None)
             state.reported_failures.pop(key, None)
             state.seen_ready.pop(key, None)
+            state.scaler.forget(key)
             return
         before = state.bodies.get(key)
         state.bodies[key] = dict(body)
@@ -247,6 +267,7 @@ async def _create_pods(
             revision=desired.revision, created=now, since=now, provisioned=provisioned
         )
         created += 1
+    state.scaler.created(key, created)
     return created, None
 
 
@@ -269,13 +290,28 @@ async def reconcile(
     desired = desired_function(body, state.settings, referenced_data=referenced_data)
 
     pods = await _pods_with_expectations(state, key, pod_bodies, now)
+    current = body.get("status") or {}
+    scaling = state.scaler.observe(
+        key,
+        desired.scaling,
+        [
+            decider.Pod(p.name, p.ready, p.created.timestamp(), p.provisioned)
+            for p in pods
+            if p.live and p.revision == desired.revision
+        ],
+        # A new Function starts `replicas` pods; one decided before (an operator restart)
+        # keeps what runs until it is idle.
+        initial=desired.replicas if current.get("desiredReplicas") is None else 0,
+        now=now.timestamp(),
+    )
     decision = plan(
         pods,
         revision=desired.revision,
-        desired=desired.replicas,
+        desired=scaling.pods,
         now=now,
         provisioned=desired.provisioned_pods,
         hold=desired.hold,
+        remove_first=scaling.remove,
     )
     if deleting:
         decision = Plan()
@@ -317,12 +353,23 @@ async def reconcile(
     conditions = function_conditions(
         pods,
         revision=desired.revision,
-        desired=desired.replicas,
+        # Ready once the provisioned pods (at least one) are, or scaled to zero.
+        desired=min(scaling.pods, max(1, desired.provisioned_pods)),
         code_problem=desired.code_problem,
         create_error=create_error,
+        code_loaded=_code_loaded(previous, generation),
+    )
+    conditions.append(
+        scaled_condition(
+            scaling.reason.value,
+            scaling.message,
+            limited=scaling.reason in _LIMITED,
+        )
     )
     status = _status(desired, pods, conditions, generation=generation, now=now, previous=previous)
-    current = body.get("status") or {}
+    status |= await _scaling_status(
+        state, body, scaling, changed=bool(created or decision.delete), now=now
+    )
     if any(current.get(k) != v for k, v in status.items()):
         await state.objects.patch_function_status(namespace, name, status)
     if create_error is not None:
@@ -378,6 +425,7 @@ def _status(  # noqa: PLR0913 - what the status is made of
 ) -> dict[str, Any]:
     live = [p for p in pods if p.live]
     ready = [p for p in live if p.ready]
+    ready_provisioned = sum(1 for p in ready if p.provisioned)
     return {
         "observedGeneration": generation,
         "conditions": [
@@ -386,7 +434,7 @@ def _status(  # noqa: PLR0913 - what the status is made of
         "replicas": len(live),
         "readyReplicas": len(ready),
         "desiredReplicas": desired.replicas,
-        "provisionedReady": min(desired.provisioned, len(ready) * desired.per_pod),
+        "provisionedReady": min(desired.provisioned, ready_provisioned * desired.per_pod),
         "arn": desired.arn,
         "codeSha256": desired.code_sha256,
     }
@@ -399,3 +447,48 @@ def _mounted_configmaps(pod_bodies: list[dict[str, Any]]) -> set[str]:
             if cm := volume.get("configMap"):
                 names.add(str(cm.get("name")))
     return names
+
+
+def _code_loaded(previous: list[Mapping[str, Any]], generation: int) -> bool:
+    """Whether the status says this generation's code loaded (CodeReady True)."""
+    return any(
+        c.get("type") == "CodeReady"
+        and c.get("status") == "True"
+        and c.get("observedGeneration") == generation
+        for c in previous
+    )
+
+
+async def _scaling_status(
+    state: State,
+    body: Mapping[str, Any],
+    scaling: decider.Decision,
+    *,
+    changed: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    """The autoscaler's part of the status; an Event when the target changes."""
+    meta = body["metadata"]
+    key = (str(meta["namespace"]), str(meta["name"]))
+    current = body.get("status") or {}
+    before = current.get("desiredReplicas")
+    if (
+        isinstance(before, int)
+        and before != scaling.target
+        and meta.get("deletionTimestamp") is None
+    ):
+        await _post_event(
+            state,
+            body,
+            reason=scaling.reason.value,
+            message=f"{before} -> {scaling.target} pod(s): {scaling.message}",
+        )
+    return {
+        "desiredReplicas": scaling.target,
+        "inFlight": sum(state.scaler.load(key).pods.values()),
+        "lastScaleTime": _stamp(now) if changed else current.get("lastScaleTime"),
+    }
+
+
+def _stamp(now: datetime) -> str:
+    return now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
