@@ -149,6 +149,17 @@ def _caps(spec: Spec, caps: Caps, live: int) -> list[tuple[int, str]]:
     return found
 
 
+def _panic(
+    load: Load, state: State, *, ready: int, per_pod: float, now: float
+) -> tuple[float | None, int]:
+    """(when the threshold was last crossed, the most pods wanted) of an ongoing panic."""
+    over = load.panic > 0 and load.panic / per_pod / max(1, ready) >= PANIC_THRESHOLD
+    since = now if over else state.panic_since
+    if since is None or now - since >= STABLE_SECONDS:
+        return None, 0
+    return since, max(state.panic_pods, math.ceil(load.panic / per_pod - 1e-9))
+
+
 def removal_order(pods: Sequence[Pod]) -> list[Pod]:
     """Pods in the order they go (see the module docstring's scale-down row)."""
     return sorted(
@@ -180,17 +191,10 @@ def decide(  # noqa: PLR0913 - the decision's inputs, all by keyword
     )
     reason = Reason.CONCURRENCY
 
-    over = load.panic > 0 and load.panic / target_per_pod / max(1, ready) >= PANIC_THRESHOLD
-    panic_since = now if over else state.panic_since
-    if panic_since is not None and now - panic_since >= STABLE_SECONDS:
-        panic_since = None
-    panic_pods = 0
-    if panic_since is not None:
-        panic_pods = max(state.panic_pods, math.ceil(load.panic / target_per_pod - 1e-9))
-        # Never fewer than during the panic so far: the burst may come back.
-        if max(panic_pods, state.target) > want:
-            want = max(panic_pods, state.target)
-            reason = Reason.PANIC
+    panic_since, panic_pods = _panic(load, state, ready=ready, per_pod=target_per_pod, now=now)
+    # In panic, never fewer than during the panic so far: the burst may come back.
+    if panic_since is not None and max(panic_pods, state.target) > want:
+        want, reason = max(panic_pods, state.target), Reason.PANIC
 
     if load.now <= 0 and now - last_active >= spec.scale_to_zero_after:
         want, reason = 0, Reason.SCALED_TO_ZERO
@@ -199,16 +203,15 @@ def decide(  # noqa: PLR0913 - the decision's inputs, all by keyword
         want = 1
         reason = Reason.NEW if live == 0 else Reason.IDLE_WAIT
 
-    target = want
-    binding = ""
+    target, binding = want, ""
     for cap, what in _caps(spec, caps, live):
         if cap < target:
-            target, binding = cap, what
-    if binding:
-        reason = Reason.CAP_REACHED
+            target, binding, reason = cap, what, Reason.CAP_REACHED
     floor = floor_pods(spec)
-    if floor > 0 and floor >= target and floor >= want:
-        target, reason = floor, Reason.PROVISIONED
+    if floor > 0 and floor >= target:
+        if floor >= want:
+            reason = Reason.PROVISIONED
+        target = floor
 
     recent = sum(1 for p in pods if now - p.created < BURST_SECONDS)
     room = max(0, caps.burst_limit - recent)

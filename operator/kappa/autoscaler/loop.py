@@ -111,7 +111,8 @@ class Autoscaler:
         self._pokes.setdefault(key, now if at is None else min(at, now))
         if key not in self._facts:
             return  # not reconciled yet: its first pass decides with the poke in
-        self._windows.setdefault(key, Windows()).add(now, self.board.total(key).average)
+        # Not into the windows (the next tick samples it): the decider's "now" term gives
+        # what waits a slot at once.
         decision, changed = self._decide(key, now)
         if changed or decision.pods > len(self._facts[key].pods):
             self.wake(key)

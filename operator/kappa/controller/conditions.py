@@ -98,7 +98,7 @@ def function_conditions(  # noqa: PLR0912, PLR0913 - one branch per reason, in p
         summary = Condition(
             "Ready", "True", "EnvironmentsReady", f"{ready}/{desired} environments ready"
         )
-    elif desired == 0 and not any(p.live for p in current):
+    elif desired == 0:  # (a last pod may still be draining)
         summary = Condition(
             "Ready",
             "True",

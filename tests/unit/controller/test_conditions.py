@@ -147,3 +147,26 @@ def test_pod_level_reason_is_shown(reason: str, message: str, phase: Phase) -> N
     )
     summary, _ = function_conditions([view], revision="r", desired=1)
     assert (summary.status, summary.reason, summary.message) == ("False", reason, message)
+
+
+@pytest.mark.parametrize(
+    ("pods", "code_loaded", "ready", "code"),
+    [
+        pytest.param([], True, ("True", "ScaledToZero"), ("True", "Loaded"), id="loaded-before"),
+        pytest.param([], False, ("True", "ScaledToZero"), ("Unknown", "Pending"),
+                     id="never-loaded"),
+        pytest.param([pod(ready=True)], False, ("True", "ScaledToZero"), ("True", "Loaded"),
+                     id="last-pod-still-draining"),
+    ],
+)  # fmt: skip
+def test_scaled_to_zero_is_ready(
+    pods: list[PodView],
+    code_loaded: bool,  # noqa: FBT001
+    ready: tuple[str, str],
+    code: tuple[str, str],
+) -> None:
+    summary, code_ready = function_conditions(
+        pods, revision="r", desired=0, code_loaded=code_loaded
+    )
+    assert (summary.status, summary.reason) == ready
+    assert (code_ready.status, code_ready.reason) == code
