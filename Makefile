@@ -7,7 +7,8 @@ LOCAL_KUBECONFIG := $(CURDIR)/.local-cluster/kubeconfig
 KWOK_NODES ?= 0
 
 .PHONY: help up operator gateway example test test-unit test-integration test-e2e lint venv deps k8s-binaries \
-        cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-gateway clean
+        cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-gateway clean \
+        bench-autoscaler bench-autoscaler-poke
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -98,3 +99,9 @@ bench-coldstart: venv ## pod creation → first response, and apply → Ready (m
 
 bench-gateway: venv ## warm invokes: gateway vs agent vs bare server vs of-watchdog; gateway RSS under 10x overload
 	$(PY) bench/gateway.py
+
+bench-autoscaler: venv ## trace-driven simulation: Kappa's decider vs KPA-like vs HPA-like (no cluster)
+	$(PY) bench/autoscaler_sim.py --hours $${BENCH_HOURS:-1}
+
+bench-autoscaler-poke: venv ## on the cluster: request at zero pods -> pod create requested (the 100 ms goal)
+	$(PY) bench/autoscaler_poke.py --runs $${BENCH_RUNS:-10}

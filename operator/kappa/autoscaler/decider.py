@@ -17,6 +17,7 @@ so its target is ``perPod * targetUtilization``. Steps, in order:
 |             | window (60 s) passed without crossing the threshold (Knative's KPA)       |
 | new         | a Function seen for the first time gets ``initial`` pods (1: its code is  |
 |             | loaded and checked at once, as Knative's initial scale)                   |
+| delay       | a count is held 30 s after it was last wanted (no start-stop churn)       |
 | idle        | no concurrency for ``scaleToZeroAfterSeconds`` → 0; before that, a        |
 |             | Function that has pods keeps at least one                                 |
 | caps        | at most maxReplicas, ceil(reserved / perPod), and the pods the cluster's  |
@@ -42,6 +43,9 @@ PANIC_THRESHOLD: Final = 2.0
 STABLE_SECONDS: Final = 60.0
 BURST_SECONDS: Final = 10.0
 INITIAL_SCALE: Final = 1
+# A count is held this long after it was last wanted before a lower one is followed:
+# what a burst's queue asked for is not given back on the next tick (no start-stop churn).
+SCALE_DOWN_DELAY: Final = 30.0
 
 
 class Reason(enum.StrEnum):
@@ -86,7 +90,8 @@ class Load:
 
     stable: float = 0.0
     panic: float = 0.0
-    now: float = 0.0  # in flight (the last second's peak) plus queued, right now
+    # In flight (the last second's peak: a call shorter than a second shows) plus queued.
+    now: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +115,8 @@ class State:
     panic_since: float | None = None  # the last time the panic threshold was crossed
     panic_pods: int = 0  # the highest count wanted during this panic
     target: int = 0
+    high: int = 0  # the highest count wanted since high_at
+    high_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +190,8 @@ def decide(  # noqa: PLR0913 - the decision's inputs, all by keyword
     target_per_pod = spec.per_pod * spec.target_utilization
     if state is None:
         state = State(last_active=now, target=initial)
-    last_active = now if load.now > 0 else state.last_active
+    busy = load.now > 0
+    last_active = now if busy else state.last_active
 
     want = max(
         math.ceil(load.stable / target_per_pod - 1e-9),
@@ -196,7 +204,13 @@ def decide(  # noqa: PLR0913 - the decision's inputs, all by keyword
     if panic_since is not None and max(panic_pods, state.target) > want:
         want, reason = max(panic_pods, state.target), Reason.PANIC
 
-    if load.now <= 0 and now - last_active >= spec.scale_to_zero_after:
+    high, high_at = state.high, state.high_at
+    if want >= high or now - high_at >= SCALE_DOWN_DELAY:
+        high, high_at = want, now
+    elif high > want:
+        want = high
+
+    if not busy and now - last_active >= spec.scale_to_zero_after:
         want, reason = 0, Reason.SCALED_TO_ZERO
         panic_since, panic_pods = None, 0
     elif want == 0 and (live > 0 or state.target > 0):
@@ -226,7 +240,12 @@ def decide(  # noqa: PLR0913 - the decision's inputs, all by keyword
         reason, target=target, asked=asked, live=live, load=load, binding=binding, spec=spec
     )
     new_state = State(
-        last_active=last_active, panic_since=panic_since, panic_pods=panic_pods, target=target
+        last_active=last_active,
+        panic_since=panic_since,
+        panic_pods=panic_pods,
+        target=target,
+        high=high,
+        high_at=high_at,
     )
     return Decision(target, asked, remove, reason, message, new_state)
 

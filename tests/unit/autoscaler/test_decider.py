@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from kappa.autoscaler.decider import (
     BURST_SECONDS,
+    SCALE_DOWN_DELAY,
     STABLE_SECONDS,
     Caps,
     Decision,
@@ -313,3 +314,16 @@ def test_load_is_served_when_no_cap_binds(spec: Spec, load: Load) -> None:
     if spec.reserved is None and spec.max_replicas is None and load.now > 0:
         assert d.target * spec.per_pod >= load.now
         assert d.target * spec.per_pod * spec.target_utilization >= load.stable - 1e-6
+
+
+def test_a_count_is_held_for_the_scale_down_delay_then_followed() -> None:
+    live = pods(1)
+    up = run(live=live, load=Load(stable=0.5, panic=0.5, now=4))
+    assert up.target == 4
+    held = run(live=pods(4), load=Load(stable=0.5, panic=0.5, now=1), state=up.state, now=NOW + 29)
+    assert held.target == 4
+    down = run(
+        live=pods(4), load=Load(stable=0.5, panic=0.5, now=1), state=held.state,
+        now=NOW + SCALE_DOWN_DELAY,
+    )  # fmt: skip
+    assert down.target == 1
