@@ -171,6 +171,8 @@ async def _run(
     finally:
         state.wakeups.pop(key, None)
         state.expected.pop(key, None)
+        if key not in state.bodies:  # gone (not just this task cancelled to be replaced)
+            state.scaler.forget(key)
 
 
 async def _pods_with_expectations(
