@@ -72,6 +72,8 @@ class Autoscaler:
         self._facts[key] = _Facts(spec, tuple(pods), initial)
         self._account(key, spec, len(pods))
         decision, _ = self._decide(key, now)
+        if decision.pods <= len(pods):
+            self._pokes.pop(key, None)  # nothing to create: no poke left to time
         return decision
 
     def forget(self, key: Key) -> None:
