@@ -2,9 +2,10 @@
 
 Thin by design. Each Function has a task that reconciles whenever something
 about it changes (its spec or deletion, one of its pods; not its status, which
-the task writes itself) and otherwise every `RESYNC_SECONDS`; the decisions
-are made by the pure planner and condition functions, this module only gathers
-observations and applies the plan.
+the task writes itself), whenever the autoscaler's decision for it changes (a
+tick or a gateway's poke wakes it), and otherwise every `RESYNC_SECONDS`; the
+decisions are made by the pure autoscaler decider, planner and condition
+functions, this module only gathers observations and applies the plan.
 """
 
 import asyncio
@@ -435,7 +436,6 @@ def _status(  # noqa: PLR0913 - what the status is made of
         ],
         "replicas": len(live),
         "readyReplicas": len(ready),
-        "desiredReplicas": desired.replicas,
         "provisionedReady": min(desired.provisioned, ready_provisioned * desired.per_pod),
         "arn": desired.arn,
         "codeSha256": desired.code_sha256,
