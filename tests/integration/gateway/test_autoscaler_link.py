@@ -12,6 +12,8 @@ import asyncio
 import json
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -119,3 +121,24 @@ def test_a_gateway_that_stops_reporting_ages_out(
     endpoint.autoscaler.board.expire(time.time())
     assert endpoint.autoscaler.board.gateways == 0
     assert endpoint.autoscaler.load(KEY).peak == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        pytest.param("/v1/stats", b"{not json", "Expecting property name", id="not-json"),
+        pytest.param("/v1/stats", b'{"functions": []}', "gateway must be", id="no-gateway"),
+        pytest.param("/v1/poke", b'{"gateway": "g", "name": "x"}', "namespace and name",
+                     id="poke-without-namespace"),
+    ],
+)  # fmt: skip
+def test_malformed_reports_are_refused_with_the_reason(
+    endpoint: Endpoint, path: str, body: bytes, message: str
+) -> None:
+    request = urllib.request.Request(endpoint.url + path, data=body, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 400
+    assert message in json.loads(refused.value.read())["message"]
+    with urllib.request.urlopen(endpoint.url + "/metrics", timeout=5) as response:
+        assert "kappa_autoscaler_bad_reports_total 1.0" in response.read().decode()
