@@ -9,6 +9,7 @@ KWOK_NODES ?= 0
 .PHONY: help up operator gateway example test test-unit test-integration test-e2e lint venv deps k8s-binaries \
         cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-gateway clean \
         bench-eventsources bench-eventsources-brokers
+        bench-autoscaler bench-autoscaler-poke
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -107,3 +108,8 @@ bench-eventsources: venv ## events/s per event source into a no-op function, end
 
 bench-eventsources-brokers: venv ## Kafka, RabbitMQ, NATS, Redis: events/s into a no-op function, source ceiling, latency
 	$(PY) bench/eventsources_brokers.py
+bench-autoscaler: venv ## trace-driven simulation: Kappa's decider vs KPA-like vs HPA-like (no cluster)
+	$(PY) bench/autoscaler_sim.py --hours $${BENCH_HOURS:-1}
+
+bench-autoscaler-poke: venv ## on the cluster: request at zero pods -> pod create requested (the 100 ms goal)
+	$(PY) bench/autoscaler_poke.py --runs $${BENCH_RUNS:-10}

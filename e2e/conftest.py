@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -52,12 +53,21 @@ def core(api: client.ApiClient) -> client.CoreV1Api:
 @pytest.fixture
 def namespace(core: client.CoreV1Api) -> Iterator[str]:
     """A namespace of the test's own, deleted (with all it holds) afterwards."""
-    name = f"e2e-{uuid.uuid4().hex[:8]}"
+    with own_namespace(core, "e2e") as name:
+        yield name
+
+
+@contextlib.contextmanager
+def own_namespace(core: client.CoreV1Api, prefix: str) -> Iterator[str]:
+    """A new namespace `<prefix>-<random>`, deleted (with all it holds) on leaving."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    # Pods need the namespace's default service account, made asynchronously.
-    Cluster.wait(lambda: core.list_namespaced_service_account(name).items, "default SA", 60)
-    yield name
-    core.delete_namespace(name, propagation_policy="Background")
+    try:
+        # Pods need the namespace's default service account, made asynchronously.
+        Cluster.wait(lambda: core.list_namespaced_service_account(name).items, "default SA", 60)
+        yield name
+    finally:
+        core.delete_namespace(name, propagation_policy="Background")
 
 
 @pytest.fixture(scope="session")

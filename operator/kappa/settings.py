@@ -27,6 +27,8 @@ ENV_VARS: Final[Mapping[str, str]] = {
     "unreserved_minimum": "KAPPA_UNRESERVED_MINIMUM",
     "webhook_service": "KAPPA_WEBHOOK_SERVICE",
     "webhook_port": "KAPPA_WEBHOOK_PORT",
+    "burst_limit": "KAPPA_BURST_LIMIT",
+    "autoscaler_port": "KAPPA_AUTOSCALER_PORT",
 }
 
 
@@ -67,13 +69,19 @@ class Settings(BaseModel):
     region: str = "us-east-1"
     # Cluster-wide concurrent executions (Lambda's account limit), and how much of it
     # Functions may never set aside (reserved, else provisioned concurrency); the gateway's
-    # KAPPA_GATEWAY_CONCURRENCY_LIMIT and KAPPA_GATEWAY_UNRESERVED_MINIMUM must match.
+    # KAPPA_GATEWAY_CONCURRENCY_LIMIT and KAPPA_GATEWAY_UNRESERVED_MINIMUM must match. The
+    # autoscaler never gives Functions without reserved concurrency more slots than the
+    # limit less every reservation.
     concurrency_limit: int = Field(default=1000, ge=1)
     unreserved_minimum: int = Field(default=100, ge=0)
     # The Service in `namespace` through which the API server reaches the operator's
     # admission webhook (quotas checked at apply time); empty: no webhook.
     webhook_service: str = ""
     webhook_port: int = Field(default=9443, ge=1, le=65535)
+    # New execution environments per Function per 10 s (Lambda's scaling rate).
+    burst_limit: int = Field(default=1000, ge=1)
+    # The operator's port for gateways' stats and pokes, and its /metrics.
+    autoscaler_port: int = Field(default=8081, ge=1, le=65535)
 
     @field_validator("namespace")
     @classmethod

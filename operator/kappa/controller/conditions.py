@@ -52,7 +52,7 @@ class Condition:
         }
 
 
-def function_conditions(  # noqa: PLR0912, PLR0913 - one branch (and input) per reason
+def function_conditions(  # noqa: PLR0912, PLR0913 - one branch (and input) per reason, in priority order
     pods: Sequence[PodView],
     *,
     revision: str,
@@ -60,6 +60,7 @@ def function_conditions(  # noqa: PLR0912, PLR0913 - one branch (and input) per 
     code_problem: Condition | None = None,
     create_error: str | None = None,
     quota_problem: str | None = None,
+    code_loaded: bool = False,
 ) -> list[Condition]:
     """Ready and CodeReady for a Function whose pods are `pods`.
 
@@ -69,6 +70,10 @@ def function_conditions(  # noqa: PLR0912, PLR0913 - one branch (and input) per 
     admission policy): Ready=False, reason PodCreateFailed. `quota_problem` says why the
     Function does not fit its namespace's ConcurrencyQuota or the cluster's limits (see
     kappa.quota.claims): Ready=False, reason QuotaExceeded, whatever its pods show.
+    `code_loaded` says an
+    environment of this revision loaded the code before (CodeReady was True): with
+    no pod left (scaled to zero) that stays true. A Function scaled to zero
+    (`desired` 0) is Ready: the next invocation starts an environment.
     """
     current = [p for p in pods if p.revision == revision and not p.terminating]
     ready = sum(1 for p in current if p.ready and p.live)
@@ -84,7 +89,7 @@ def function_conditions(  # noqa: PLR0912, PLR0913 - one branch (and input) per 
         code = Condition(
             "CodeReady", "False", "InitError", f"{init_failure.error_type}: {init_failure.message}"
         )
-    elif ready or any(p.was_ready for p in current):
+    elif ready or any(p.was_ready for p in current) or (code_loaded and not current):
         code = Condition("CodeReady", "True", "Loaded", "the runtime initialised with this code")
     else:
         code = Condition(
@@ -98,6 +103,13 @@ def function_conditions(  # noqa: PLR0912, PLR0913 - one branch (and input) per 
     elif ready >= desired > 0:
         summary = Condition(
             "Ready", "True", "EnvironmentsReady", f"{ready}/{desired} environments ready"
+        )
+    elif desired == 0:  # (a last pod may still be draining)
+        summary = Condition(
+            "Ready",
+            "True",
+            "ScaledToZero",
+            "no environment runs: the next invocation starts one (a cold start)",
         )
     elif create_error is not None:
         summary = Condition("Ready", "False", "PodCreateFailed", create_error)
@@ -138,3 +150,12 @@ def function_conditions(  # noqa: PLR0912, PLR0913 - one branch (and input) per 
             "Ready", "False", "EnvironmentsStarting", f"{ready}/{desired} environments ready"
         )
     return [summary, code]
+
+
+def scaled_condition(reason: str, message: str, *, limited: bool) -> Condition:
+    """``Scaled``: what the autoscaler decided and why.
+
+    False while a cap or the burst limit holds the Function below what its concurrency
+    asks for.
+    """
+    return Condition("Scaled", "False" if limited else "True", reason, message)

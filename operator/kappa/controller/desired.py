@@ -8,12 +8,13 @@ Function's code refers to (if any) in, a `DesiredFunction` out.
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from kappa.api.function import FunctionSpec
+from kappa.autoscaler.decider import Spec as ScalingSpec
 from kappa.controller.conditions import Condition
 from kappa.resources.code_configmap import code_configmap_name, code_sha256, make_code_configmap
 from kappa.resources.pods import CodeMount, PodParams, make_pod, revision_of
@@ -38,6 +39,7 @@ class DesiredFunction:
     code_configmap: Mapping[str, Any] | None = None
     referenced_configmap: str | None = None
     code_problem: Condition | None = None
+    scaling: ScalingSpec = field(default_factory=ScalingSpec)
 
     @property
     def hold(self) -> bool:
@@ -181,11 +183,19 @@ def desired_function(
         env=tuple(e.model_dump(by_alias=True, exclude_none=True) for e in spec.env),
     )
     provisioned = spec.concurrency.provisioned
+    scaling = ScalingSpec(
+        per_pod=spec.concurrency.per_pod,
+        target_utilization=spec.scaling.target_utilization,
+        scale_to_zero_after=float(spec.scaling.scale_to_zero_after_seconds),
+        max_replicas=spec.scaling.max_replicas,
+        provisioned=provisioned,
+        reserved=spec.concurrency.reserved,
+    )
     return DesiredFunction(
         params=params,
         revision=revision_of(params),
-        # Until the autoscaler decides, a Function keeps max(1, provisioned) environments;
-        # a pod holds `perPod` of them.
+        # The pods of a new Function before the autoscaler decides: max(1, provisioned)
+        # environments, a pod holding `perPod` of them.
         replicas=max(1, math.ceil(provisioned / spec.concurrency.per_pod)),
         provisioned=provisioned,
         arn=arn,
@@ -193,4 +203,5 @@ def desired_function(
         code_configmap=configmap,
         referenced_configmap=referenced,
         code_problem=problem,
+        scaling=scaling,
     )

@@ -2,9 +2,10 @@
 
 Thin by design. Each Function has a task that reconciles whenever something
 about it changes (its spec or deletion, one of its pods; not its status, which
-the task writes itself) and otherwise every `RESYNC_SECONDS`; the decisions
-are made by the pure planner and condition functions, this module only gathers
-observations and applies the plan.
+the task writes itself), whenever the autoscaler's decision for it changes (a
+tick or a gateway's poke wakes it), and otherwise every `RESYNC_SECONDS`; the
+decisions are made by the pure autoscaler decider, planner and condition
+functions, this module only gathers observations and applies the plan.
 """
 
 import asyncio
@@ -21,7 +22,9 @@ import kopf
 from kubernetes.client.exceptions import ApiException
 
 from kappa.api.names import COMPONENT_LABEL, FUNCTION_COMPONENT, FUNCTION_LABEL, GROUP, VERSION
-from kappa.controller.conditions import Condition, function_conditions
+from kappa.autoscaler import decider
+from kappa.autoscaler.loop import Autoscaler
+from kappa.controller.conditions import Condition, function_conditions, scaled_condition
 from kappa.controller.desired import DesiredFunction, desired_function, referenced_configmap
 from kappa.controller.observed import Phase, PodView, pod_view
 from kappa.controller.planner import Plan, plan
@@ -37,6 +40,8 @@ CREATE_RETRY_SECONDS: Final = 10.0
 # the API server is asked whether it exists before it is forgotten.
 EXPECTATION_TTL: Final = timedelta(seconds=60)
 _FUNCTION_PODS: Final = {COMPONENT_LABEL: FUNCTION_COMPONENT}
+# Reasons that hold a Function below what its concurrency asks for (Scaled=False).
+_LIMITED: Final = frozenset({decider.Reason.CAP_REACHED, decider.Reason.BURST_LIMITED})
 
 Key = tuple[str, str]
 
@@ -66,6 +71,21 @@ class State:
     tasks: dict[Key, "asyncio.Task[None]"] = field(default_factory=dict)
     # Functions that do not fit their quota (kappa.controller.quota): held, no new pods.
     quota_holds: dict[Key, str] = field(default_factory=dict)
+    autoscaler: Autoscaler | None = None
+
+    def __post_init__(self) -> None:
+        if self.autoscaler is None:
+            self.autoscaler = Autoscaler(
+                concurrency_limit=self.settings.concurrency_limit,
+                burst_limit=self.settings.burst_limit,
+            )
+        self.autoscaler.wake = self.wake
+
+    @property
+    def scaler(self) -> Autoscaler:
+        """The autoscaler (always set after construction)."""
+        assert self.autoscaler is not None  # noqa: S101 - set in __post_init__
+        return self.autoscaler
 
     def wake(self, key: Key) -> None:
         """Make the Function's daemon reconcile now."""
@@ -111,6 +131,7 @@ def register(state: State) -> None:
             state.bodies.pop(key, None)
             state.reported_failures.pop(key, None)
             state.seen_ready.pop(key, None)
+            state.scaler.forget(key)
             return
         before = state.bodies.get(key)
         state.bodies[key] = dict(body)
@@ -153,6 +174,8 @@ async def _run(
     finally:
         state.wakeups.pop(key, None)
         state.expected.pop(key, None)
+        if key not in state.bodies:  # gone (not just this task cancelled to be replaced)
+            state.scaler.forget(key)
 
 
 async def _pods_with_expectations(
@@ -249,6 +272,7 @@ async def _create_pods(
             revision=desired.revision, created=now, since=now, provisioned=provisioned
         )
         created += 1
+    state.scaler.created(key, created)
     return created, None
 
 
@@ -271,19 +295,30 @@ async def reconcile(
     desired = desired_function(body, state.settings, referenced_data=referenced_data)
 
     pods = await _pods_with_expectations(state, key, pod_bodies, now)
+    current = body.get("status") or {}
+    scaling = state.scaler.observe(
+        key,
+        desired.scaling,
+        [
+            decider.Pod(p.name, p.ready, p.created.timestamp(), p.provisioned)
+            for p in pods
+            if p.live and p.revision == desired.revision
+        ],
+        # A new Function starts `replicas` pods; one decided before (an operator restart)
+        # keeps what runs until it is idle.
+        initial=desired.replicas if current.get("desiredReplicas") is None else 0,
+        now=now.timestamp(),
+    )
     decision = plan(
         pods,
         revision=desired.revision,
-        desired=desired.replicas,
+        desired=scaling.pods,
         now=now,
         provisioned=desired.provisioned_pods,
         hold=desired.hold,
+        remove_first=scaling.remove,
     )
-    if deleting:
-        decision = Plan()
-    # Held by its quota (kappa.controller.quota): no new pods; those it has keep serving.
-    quota_problem = None if deleting else state.quota_holds.get(key)
-    decision = replace(decision, create=0 if quota_problem else decision.create)
+    decision, quota_problem = _restrained(state, key, decision, deleting=deleting)
 
     create_error: str | None = None
     code_map = desired.code_configmap
@@ -322,13 +357,24 @@ async def reconcile(
     conditions = function_conditions(
         pods,
         revision=desired.revision,
-        desired=desired.replicas,
+        # Ready once the provisioned pods (at least one) are, or scaled to zero.
+        desired=min(scaling.pods, max(1, desired.provisioned_pods)),
         code_problem=desired.code_problem,
         create_error=create_error,
         quota_problem=quota_problem,
+        code_loaded=_code_loaded(previous, generation),
+    )
+    conditions.append(
+        scaled_condition(
+            scaling.reason.value,
+            scaling.message,
+            limited=scaling.reason in _LIMITED,
+        )
     )
     status = _status(desired, pods, conditions, generation=generation, now=now, previous=previous)
-    current = body.get("status") or {}
+    status |= await _scaling_status(
+        state, body, scaling, changed=bool(created or decision.delete), now=now
+    )
     if any(current.get(k) != v for k, v in status.items()):
         await state.objects.patch_function_status(namespace, name, status)
     if create_error is not None:
@@ -336,6 +382,20 @@ async def reconcile(
     if decision.requeue_after is not None:
         return min(RESYNC_SECONDS, decision.requeue_after.total_seconds())
     return RESYNC_SECONDS
+
+
+def _restrained(
+    state: State, key: Key, decision: Plan, *, deleting: bool
+) -> tuple[Plan, str | None]:
+    """The plan as it may run, and why the Function's quota holds it (or None).
+
+    Being deleted: nothing to do. Held by its quota (kappa.controller.quota): no new
+    pods; those it has keep serving.
+    """
+    if deleting:
+        return Plan(), None
+    quota_problem = state.quota_holds.get(key)
+    return (replace(decision, create=0) if quota_problem else decision), quota_problem
 
 
 async def _report_failures(
@@ -384,6 +444,7 @@ def _status(  # noqa: PLR0913 - what the status is made of
 ) -> dict[str, Any]:
     live = [p for p in pods if p.live]
     ready = [p for p in live if p.ready]
+    ready_provisioned = sum(1 for p in ready if p.provisioned)
     return {
         "observedGeneration": generation,
         "conditions": [
@@ -391,8 +452,7 @@ def _status(  # noqa: PLR0913 - what the status is made of
         ],
         "replicas": len(live),
         "readyReplicas": len(ready),
-        "desiredReplicas": desired.replicas,
-        "provisionedReady": min(desired.provisioned, len(ready) * desired.per_pod),
+        "provisionedReady": min(desired.provisioned, ready_provisioned * desired.per_pod),
         "arn": desired.arn,
         "codeSha256": desired.code_sha256,
     }
@@ -405,3 +465,48 @@ def _mounted_configmaps(pod_bodies: list[dict[str, Any]]) -> set[str]:
             if cm := volume.get("configMap"):
                 names.add(str(cm.get("name")))
     return names
+
+
+def _code_loaded(previous: list[Mapping[str, Any]], generation: int) -> bool:
+    """Whether the status says this generation's code loaded (CodeReady True)."""
+    return any(
+        c.get("type") == "CodeReady"
+        and c.get("status") == "True"
+        and c.get("observedGeneration") == generation
+        for c in previous
+    )
+
+
+async def _scaling_status(
+    state: State,
+    body: Mapping[str, Any],
+    scaling: decider.Decision,
+    *,
+    changed: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    """The autoscaler's part of the status; an Event when the target changes."""
+    meta = body["metadata"]
+    key = (str(meta["namespace"]), str(meta["name"]))
+    current = body.get("status") or {}
+    before = current.get("desiredReplicas")
+    if (
+        isinstance(before, int)
+        and before != scaling.target
+        and meta.get("deletionTimestamp") is None
+    ):
+        await _post_event(
+            state,
+            body,
+            reason=scaling.reason.value,
+            message=f"{before} -> {scaling.target} pod(s): {scaling.message}",
+        )
+    return {
+        "desiredReplicas": scaling.target,
+        "inFlight": sum(state.scaler.load(key).pods.values()),
+        "lastScaleTime": _stamp(now) if changed else current.get("lastScaleTime"),
+    }
+
+
+def _stamp(now: datetime) -> str:
+    return now.replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -7,6 +7,7 @@ from typing import Any
 import kopf
 from kubernetes import client, config
 
+from kappa.autoscaler.server import serve
 from kappa.controller import quota
 from kappa.controller.esm import register_esm
 from kappa.controller.handlers import State, register
@@ -33,7 +34,8 @@ def main() -> int:
     state = State(objects=Objects(api), settings=settings)
     register(state)
     register_esm(api, settings)
-    quota.register(state)
+    # The autoscaler never gives a namespace more slots than its ConcurrencyQuota allows.
+    state.scaler.namespace_headroom = quota.register(state).headroom
 
     @kopf.on.startup()
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -41,5 +43,16 @@ def main() -> int:
         settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 300
 
-    asyncio.run(kopf.operator(clusterwide=True, standalone=True))
+    asyncio.run(_run(state))
     return 0
+
+
+async def _run(state: State) -> None:
+    """kopf, the autoscaler's ticks and its endpoint for gateways, in one event loop."""
+    runner = await serve(state.scaler, "0.0.0.0", state.settings.autoscaler_port)  # noqa: S104
+    ticks = asyncio.create_task(state.scaler.run(), name="autoscaler")
+    try:
+        await kopf.operator(clusterwide=True, standalone=True)
+    finally:
+        ticks.cancel()
+        await runner.cleanup()

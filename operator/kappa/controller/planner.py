@@ -12,7 +12,8 @@ Decision table (N = desired pods, "current" = pods of the desired revision; a po
 | current pods crashed                           | delete them, replace at once (attempt 0)      |
 | current pods failed to init, back-off not over | wait (requeue when it is), keep them for logs |
 | current pods failed to init, back-off over     | delete them, create replacements (attempt+1)  |
-| more live current pods than N                  | delete the surplus, not-ready and newest first|
+| more live current pods than N                  | delete the surplus: those the autoscaler named|
+|                                                | first, then not-ready and newest first        |
 | old-revision pods Pending or ended             | delete at once                                |
 | old-revision pods Running, not ready           | delete once N current pods are ready          |
 | old-revision pods ready                        | delete one per current pod that is ready      |
@@ -61,12 +62,15 @@ def plan(  # noqa: PLR0913 - the observations and the wish, all by keyword
     now: datetime,
     provisioned: int = 0,
     hold: bool = False,
+    remove_first: Sequence[str] = (),
 ) -> Plan:
     """The create/delete plan that moves `pods` towards `desired` pods of `revision`.
 
     `provisioned` is how many of the desired pods count towards provisioned
     concurrency. `hold` freezes the Function (its spec or code is broken): pods that
     may serve stay, whatever their revision, and nothing new is made.
+    `remove_first` names the pods to remove first when there are too many (the
+    autoscaler's order: idle before busy).
     """
     active = [p for p in pods if not p.terminating]
     if hold:
@@ -94,7 +98,16 @@ def plan(  # noqa: PLR0913 - the observations and the wish, all by keyword
             delete += [p.name for p in init_failed]
             attempt = last.attempt + 1
     if len(live) > desired:
-        surplus = sorted(live, key=lambda p: (p.ready, p.provisioned, -p.created.timestamp()))
+        rank = {name: index for index, name in enumerate(remove_first)}
+        surplus = sorted(
+            live,
+            key=lambda p: (
+                rank.get(p.name, len(rank)),
+                p.ready,
+                p.provisioned,
+                -p.created.timestamp(),
+            ),
+        )
         delete += [p.name for p in surplus[: len(live) - desired]]
 
     ready_current = sum(1 for p in live if p.ready)

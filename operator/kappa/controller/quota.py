@@ -45,6 +45,7 @@ from kappa.controller.handlers import Key, State
 from kappa.controller.quota_status import quota_status
 from kappa.gateway.kube_view import pod_endpoint, quota_spec
 from kappa.quota.claims import Claim, Sums, claim_of, held, refusal
+from kappa.quota.headroom import NamespaceUse, namespace_headroom
 from kappa.quota.limits import ClusterLimits, NamespaceLimits, effective
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,9 @@ class Quotas:
     claims: dict[Key, Claim] = field(default_factory=dict)
     quotas: dict[Key, _Quota] = field(default_factory=dict)
     pod_slots: dict[Key, int] = field(default_factory=dict)
+    # Slots of every live pod (ready or starting, not terminating), with its Function:
+    # what the autoscaler's namespace headroom counts, so starting pods take room too.
+    live_slots: dict[Key, tuple[Key, int]] = field(default_factory=dict)
     namespace_sums: dict[str, Sums] = field(default_factory=dict)
     cluster_sums: Sums = field(default_factory=Sums)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -98,6 +102,24 @@ class Quotas:
     def slots(self, namespace: str) -> int:
         """Slots of the namespace's ready, non-terminating function pods."""
         return sum(n for (ns, _), n in self.pod_slots.items() if ns == namespace)
+
+    def headroom(self, function: Key) -> int | None:
+        """Slots ``function`` may still add under its namespace's quota; None: no quota."""
+        namespace = function[0]
+        limits = self.limits(namespace)
+        if limits is None:
+            return None
+        mine = [(fn, n) for (ns, _), (fn, n) in self.live_slots.items() if ns == namespace]
+        claim = self.claims.get(function)
+        unreserved = sum(
+            n for fn, n in mine if (c := self.claims.get(fn)) is None or c.reserved is None
+        )
+        use = NamespaceUse(
+            slots=sum(n for _, n in mine),
+            unreserved_slots=unreserved,
+            reserved=self.namespace_sums.get(namespace, Sums()).reserved,
+        )
+        return namespace_headroom(limits, use, reserved=None if claim is None else claim.reserved)
 
     def admission(self, new: Claim, old: Claim | None) -> str | None:
         """Why the webhook refuses ``new`` (``old``: the Function before an update), or None."""
@@ -147,6 +169,10 @@ def register(state: State) -> Quotas:
         endpoint = None if found is None else found[1]
         slots = endpoint.slots if endpoint and endpoint.ready and not endpoint.terminating else 0
         key = (namespace, name)
+        if found is not None and not found[1].terminating:
+            quotas.live_slots[key] = (found[0], found[1].slots)
+        else:
+            quotas.live_slots.pop(key, None)
         if quotas.pod_slots.get(key, 0) != slots:
             if slots:
                 quotas.pod_slots[key] = slots

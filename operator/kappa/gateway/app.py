@@ -30,7 +30,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from kappa.gateway import catalog
+from kappa.gateway import catalog, stats_push
 from kappa.gateway.client_context import check_client_context
 from kappa.gateway.dispatch import AgentReply, Call, CapacityHook, Dispatcher
 from kappa.gateway.errors import (
@@ -117,11 +117,17 @@ class Gateway:
         async with aiohttp.ClientSession(
             connector=connector, skip_auto_headers=("User-Agent",), auto_decompress=False
         ) as session:
+            link = None
+            if self.settings.autoscaler_url is not None:
+                link = stats_push.StatsLink(self.settings.autoscaler_url, session, self.metrics)
             self._dispatcher = Dispatcher(
-                self.registry, self.settings, session, self.metrics, capacity=self._capacity
+                self.registry, self.settings, session, self.metrics, capacity=self._capacity or link
             )
+            if link is not None:
+                link.attach(self._dispatcher.concurrency, self._dispatcher.current)
             self.ready = True
-            yield
+            async with stats_push.running(link):
+                yield
             self.ready = False
             longest = max((s.timeout_seconds for s in self.registry.functions()), default=3.0)
             if self._background:

@@ -28,7 +28,9 @@ from typing import Final, Protocol
 
 import aiohttp
 
+from kappa.autoscaler.stats import Sample
 from kappa.gateway import admission
+from kappa.gateway.concurrency_meter import ConcurrencyMeter
 from kappa.gateway.errors import GatewayError, ThrottleReason, service_error, too_many_requests
 from kappa.gateway.metrics import GatewayMetrics, ThrottleCause
 from kappa.gateway.registry import FunctionSpec, Registry
@@ -54,7 +56,10 @@ _CAUSE: Final = {
 
 
 class CapacityHook(Protocol):
-    """Told at once when an invocation has to wait for a slot (the autoscaler plugs in)."""
+    """Told at once when an invocation has to wait for a slot (the autoscaler's poke).
+
+    ``kappa.gateway.stats_push.StatsLink`` in a gateway that knows the autoscaler.
+    """
 
     def capacity_wanted(self, function: FunctionKey) -> None:
         """``function`` needs more slots than it has."""
@@ -62,7 +67,7 @@ class CapacityHook(Protocol):
 
 
 class CountingCapacityHook:
-    """The hook until the autoscaler exists: a metric and a debug line."""
+    """The hook of a gateway without an autoscaler (a registry file): a metric only."""
 
     def __init__(self, metrics: GatewayMetrics) -> None:
         self._metrics = metrics
@@ -120,12 +125,31 @@ class Dispatcher:
         self._timers: dict[FunctionKey, asyncio.TimerHandle] = {}
         self._unreserved_in_flight = 0
         self._calls: set[asyncio.Task[AgentReply]] = set()
+        self._meter = ConcurrencyMeter()
         registry.subscribe(self._endpoints_changed)
 
     @property
     def in_flight(self) -> int:
         """Invocations this gateway has running on agents."""
         return self._table.total
+
+    def concurrency(self) -> dict[FunctionKey, Sample]:
+        """Per function, the figures since the last call (the autoscaler's stats)."""
+        now = asyncio.get_running_loop().time()
+        return self._meter.snapshot(now, self._table.pods_in_flight())
+
+    def current(self, key: FunctionKey) -> Sample:
+        """``key``'s in-flight and queued counts right now."""
+        return self._meter.current(key)
+
+    def _measure(self, key: FunctionKey) -> None:
+        queue = self._queues.get(key)
+        self._meter.set(
+            key,
+            in_flight=self._table.in_flight(key),
+            queued=0 if queue is None else len(queue),
+            now=asyncio.get_running_loop().time(),
+        )
 
     def check(self, spec: FunctionSpec) -> None:
         """Raise the 429 that an invocation of ``spec`` would get now (DryRun)."""
@@ -167,10 +191,13 @@ class Dispatcher:
             cluster=self._settings.concurrency_limit,
             reserved_total=self._registry.reserved_total(),
         )
+        queue = self._queues.get(spec.key)
         load = admission.Load(
             cluster=self._table.total,
             unreserved=self._unreserved_in_flight,
-            function=self._table.in_flight(spec.key),
+            # Waiting calls count against reserved concurrency too: with slots coming from
+            # a scale-up they would run at once, beyond the reservation.
+            function=self._table.in_flight(spec.key) + (0 if queue is None else len(queue)),
         )
         return admission.admit(
             reserved=spec.reserved, load=load, limits=limits, quota=self._quota(spec.namespace)
@@ -205,6 +232,7 @@ class Dispatcher:
             self._metrics.concurrent.inc()
             if spec.reserved is None:
                 self._unreserved_in_flight += 1
+            self._measure(spec.key)
         return lease
 
     def _release(self, spec: FunctionSpec, lease: Lease, *, hold_until: float | None) -> None:
@@ -215,6 +243,7 @@ class Dispatcher:
         self._metrics.concurrent.dec()
         if spec.reserved is None:
             self._unreserved_in_flight -= 1
+        self._measure(spec.key)
         self._pump(spec.key)
 
     async def _acquire(self, spec: FunctionSpec, deadline: float) -> Lease:
@@ -246,6 +275,7 @@ class Dispatcher:
                 "Too many invocations are waiting for this function's capacity.",
             )
         self._metrics.queued.inc()
+        self._measure(spec.key)
         self._capacity.capacity_wanted(spec.key)
         self._pump(spec.key)
         try:
@@ -263,6 +293,7 @@ class Dispatcher:
             raise
         finally:
             queue.remove(waiter)
+            self._measure(spec.key)
             self._metrics.queued.dec()
             self._metrics.queue_wait.observe(loop.time() - now)
             self._forget_queue(spec.key)

@@ -76,5 +76,13 @@ class GatewayMetrics:
             "kappa_gateway_capacity_requests",
             "Requests for more capacity (a call queued for want of a slot).", registry=r,
         )  # fmt: skip
+        self.autoscaler_reports = Counter(
+            "kappa_gateway_autoscaler_reports",
+            "Reports sent to the autoscaler, by kind (stats, poke) and outcome (ok, failed).",
+            ["kind", "outcome"], registry=r,
+        )  # fmt: skip
         for cause in ThrottleCause:
             self.throttles.labels(cause.value)
+        for kind in ("stats", "poke"):
+            for outcome in ("ok", "failed"):
+                self.autoscaler_reports.labels(kind, outcome)

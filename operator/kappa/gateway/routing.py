@@ -112,6 +112,14 @@ class SlotTable:
         """Invocations of the namespace's Functions in flight through this gateway."""
         return self._namespaces.get(namespace, 0)
 
+    def pods_in_flight(self) -> dict[FunctionKey, dict[str, int]]:
+        """Invocations in flight per pod, per function (pods with none left out)."""
+        found: dict[FunctionKey, dict[str, int]] = {}
+        for (function, pod), load in self._pods.items():
+            if load.in_flight:
+                found.setdefault(function, {})[pod] = load.in_flight
+        return found
+
     def candidates(self, function: FunctionKey, endpoints: Sequence[Endpoint]) -> list[Candidate]:
         """``endpoints`` with this gateway's load on them."""
         result = []

@@ -12,7 +12,11 @@
 - ``KAPPA_GATEWAY_TIMEOUT_GRACE_SECONDS`` (2): the client timeout to an agent beyond the
   function's timeout;
 - ``KAPPA_GATEWAY_RETRY_AFTER_SECONDS`` (1): ``Retry-After`` of a 429;
-- ``KAPPA_REGION`` (us-east-1): the region in ARNs; ``KAPPA_LOG_LEVEL`` (INFO).
+- ``KAPPA_REGION`` (us-east-1): the region in ARNs; ``KAPPA_LOG_LEVEL`` (INFO);
+- ``KAPPA_GATEWAY_AUTOSCALER_URL``: where stats and pokes go (the operator's endpoint);
+  unset: ``http://$KAPPA_OPERATOR_SERVICE_HOST:$KAPPA_OPERATOR_SERVICE_PORT_AUTOSCALER``,
+  the variables the kubelet injects for the ``kappa-operator`` Service (no cluster DNS
+  needed); neither: no autoscaler (a gateway fed by a registry file).
 
 A frozen dataclass, not pydantic: the whole table is a few numbers.
 """
@@ -54,6 +58,7 @@ class GatewaySettings:
     retry_after_seconds: int = 1
     region: str = "us-east-1"
     log_level: str = "INFO"
+    autoscaler_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "GatewaySettings":
@@ -105,10 +110,25 @@ class GatewaySettings:
             retry_after_seconds=read("KAPPA_GATEWAY_RETRY_AFTER_SECONDS", int, 1, _natural),
             region=env.get("KAPPA_REGION", "us-east-1") or "us-east-1",
             log_level=level,
+            autoscaler_url=_autoscaler_url(env),
         )
         if problems:
             raise SettingsError("\n".join(problems))
         return settings
+
+
+def _autoscaler_url(env: Mapping[str, str]) -> str | None:
+    if url := env.get("KAPPA_GATEWAY_AUTOSCALER_URL", "").strip():
+        return url
+    host = env.get("KAPPA_OPERATOR_SERVICE_HOST", "").strip()
+    port = (
+        env.get("KAPPA_OPERATOR_SERVICE_PORT_AUTOSCALER")
+        or env.get("KAPPA_OPERATOR_SERVICE_PORT")
+        or ""
+    ).strip()
+    if not host or not port:
+        return None
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _positive(value: int) -> bool:

@@ -159,3 +159,26 @@ def test_a_function_held_by_its_quota_is_not_ready_whatever_its_pods_show() -> N
         [], revision="r1", desired=1, code_problem=problem, quota_problem=why
     )
     assert ready.reason == "ConfigMapNotFound"
+
+
+@pytest.mark.parametrize(
+    ("pods", "code_loaded", "ready", "code"),
+    [
+        pytest.param([], True, ("True", "ScaledToZero"), ("True", "Loaded"), id="loaded-before"),
+        pytest.param([], False, ("True", "ScaledToZero"), ("Unknown", "Pending"),
+                     id="never-loaded"),
+        pytest.param([pod(ready=True)], False, ("True", "ScaledToZero"), ("True", "Loaded"),
+                     id="last-pod-still-draining"),
+    ],
+)  # fmt: skip
+def test_scaled_to_zero_is_ready(
+    pods: list[PodView],
+    code_loaded: bool,  # noqa: FBT001
+    ready: tuple[str, str],
+    code: tuple[str, str],
+) -> None:
+    summary, code_ready = function_conditions(
+        pods, revision="r", desired=0, code_loaded=code_loaded
+    )
+    assert (summary.status, summary.reason) == ready
+    assert (code_ready.status, code_ready.reason) == code

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from kubernetes.client.exceptions import ApiException
+from prometheus_client import generate_latest
 
+from kappa.autoscaler.stats import Sample
 from kappa.controller import handlers
 from kappa.controller.desired import desired_function
 from kappa.controller.handlers import (
@@ -270,3 +272,36 @@ def test_only_spec_or_deletion_changes_wake_a_function() -> None:
     assert not _wants_a_pass(before, status_only)
     assert _wants_a_pass(before, function(generation=3))
     assert _wants_a_pass(before, function(deletionTimestamp="2026-01-01T00:00:00Z"))
+
+
+def _revision() -> str:
+    return desired_function(function(), SETTINGS).revision
+
+
+def test_an_idle_function_decided_before_goes_to_zero_and_says_so() -> None:
+    objects = FakeObjects()
+    body = function()
+    body["spec"]["scaling"] = {"scaleToZeroAfterSeconds": 0}
+    body["status"] = {"desiredReplicas": 1}  # decided before: no initial pod
+    run(objects, body, pods=[ready_pod("idle", _revision())])
+    assert objects.named("delete_pod") == ["idle"]
+    (status,) = objects.statuses
+    assert status["desiredReplicas"] == 0
+    assert status["lastScaleTime"]
+    scaled = next(c for c in status["conditions"] if c["type"] == "Scaled")
+    assert (scaled["status"], scaled["reason"]) == ("True", "ScaledToZero")
+    assert ready_condition(objects)["reason"] == "ScaledToZero"
+    assert "ScaledToZero" in objects.named("post_event")
+
+
+def test_a_poke_makes_the_next_pass_create_a_pod_and_times_it() -> None:
+    objects = FakeObjects()
+    body = function()
+    body["status"] = {"desiredReplicas": 0}
+    state, _ = run(objects, body)
+    assert objects.named("create_pod") == []
+    state.scaler.poke("g1", (NS, "fn"), Sample(queued=1))
+    run(objects, body, state=state)
+    assert len(objects.named("create_pod")) == 1
+    text = generate_latest(state.scaler.metrics.registry).decode()
+    assert "kappa_autoscaler_poke_to_create_seconds_count 1.0" in text

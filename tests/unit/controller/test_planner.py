@@ -259,3 +259,19 @@ def test_plan_never_lowers_ready_pods_below_desired(pods: list[PodView], desired
 
 def test_backoff_is_capped() -> None:
     assert backoff(100) == BACKOFF_MAX
+
+
+@pytest.mark.parametrize(
+    ("remove_first", "deleted"),
+    [
+        pytest.param((), {"c"}, id="default-newest-first"),
+        pytest.param(("a", "b"), {"a"}, id="autoscaler-order-first"),
+        pytest.param(("gone", "b"), {"b"}, id="names-of-pods-not-there-ignored"),
+    ],
+)
+def test_surplus_follows_the_autoscalers_order(
+    remove_first: tuple[str, ...], deleted: set[str]
+) -> None:
+    pods = [pod("a", age=30), pod("b", age=20), pod("c", age=10)]
+    decision = plan(pods, revision="new", desired=2, now=NOW, remove_first=remove_first)
+    assert set(decision.delete) == deleted

@@ -43,3 +43,31 @@ def test_every_bad_variable_is_named() -> None:
     assert "KAPPA_GATEWAY_PORT" in message
     assert "KAPPA_GATEWAY_CONCURRENCY_LIMIT" in message
     assert "KAPPA_LOG_LEVEL" in message
+
+
+@pytest.mark.parametrize(
+    ("env", "url"),
+    [
+        pytest.param({}, None, id="none"),
+        pytest.param({"KAPPA_GATEWAY_AUTOSCALER_URL": "http://op:81"}, "http://op:81", id="given"),
+        pytest.param(
+            {"KAPPA_OPERATOR_SERVICE_HOST": "10.0.0.7", "KAPPA_OPERATOR_SERVICE_PORT": "8081"},
+            "http://10.0.0.7:8081",
+            id="service-variables",
+        ),
+        pytest.param(
+            {"KAPPA_OPERATOR_SERVICE_HOST": "fd00::7", "KAPPA_OPERATOR_SERVICE_PORT": "1",
+             "KAPPA_OPERATOR_SERVICE_PORT_AUTOSCALER": "8081"},
+            "http://[fd00::7]:8081",
+            id="named-port-ipv6",
+        ),
+        pytest.param(
+            {"KAPPA_GATEWAY_AUTOSCALER_URL": "http://x:1", "KAPPA_OPERATOR_SERVICE_HOST": "h",
+             "KAPPA_OPERATOR_SERVICE_PORT": "2"},
+            "http://x:1",
+            id="explicit-wins",
+        ),
+    ],
+)  # fmt: skip
+def test_autoscaler_url(env: dict[str, str], url: str | None) -> None:
+    assert GatewaySettings.from_env(env).autoscaler_url == url

@@ -1,0 +1,120 @@
+"""This gateway's link to the autoscaler: stats every second, a poke at once when a call waits.
+
+HTTP POSTs to the operator's endpoint (see kappa.autoscaler.server for why, and
+kappa.autoscaler.wire for the bodies), on the gateway's one client session
+(kept-alive connections). The link is the dispatcher's ``CapacityHook``: when
+an invocation has to wait for a slot, ``capacity_wanted`` sends a poke
+without waiting for the next report, one at a time per function (later
+waiters ride on the next report). Nothing here is on the invocation's path:
+a slow or absent operator costs the gateway a log line, never a request.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, Final
+
+import aiohttp
+
+from kappa.autoscaler.stats import Sample
+from kappa.autoscaler.wire import poke_document, stats_document
+from kappa.gateway.metrics import GatewayMetrics
+from kappa.gateway.routing import FunctionKey
+
+log = logging.getLogger("kappa.gateway.autoscaler")
+
+INTERVAL_SECONDS: Final = 1.0
+_TIMEOUT: Final = aiohttp.ClientTimeout(total=2.0)
+
+
+class StatsLink:
+    """Pushes stats and pokes to the autoscaler at ``url``."""
+
+    def __init__(
+        self,
+        url: str,
+        session: aiohttp.ClientSession,
+        metrics: GatewayMetrics,
+        *,
+        interval: float = INTERVAL_SECONDS,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.gateway = uuid.uuid4().hex
+        self._session = session
+        self._metrics = metrics
+        self._interval = interval
+        self._snapshot: Callable[[], Mapping[FunctionKey, Sample]] = dict
+        self._current: Callable[[FunctionKey], Sample] = lambda _key: Sample()
+        self._poking: dict[FunctionKey, asyncio.Task[None]] = {}
+        self._failing = False
+
+    def attach(
+        self,
+        snapshot: Callable[[], Mapping[FunctionKey, Sample]],
+        current: Callable[[FunctionKey], Sample],
+    ) -> None:
+        """Read the figures from these (the dispatcher's)."""
+        self._snapshot, self._current = snapshot, current
+
+    # ---------------------------------------------------------------- CapacityHook
+
+    def capacity_wanted(self, function: FunctionKey) -> None:
+        """An invocation of ``function`` waits for a slot: poke the autoscaler now."""
+        self._metrics.capacity_requests.inc()
+        if function in self._poking:
+            return
+        at = time.time()  # wall clock: the operator compares it with its own
+        document = poke_document(self.gateway, function, self._current(function), at)
+        task = asyncio.ensure_future(self._post("/v1/poke", document, "poke"))
+        self._poking[function] = task
+        task.add_done_callback(lambda _t: self._poking.pop(function, None))
+
+    # ----------------------------------------------------------------- reports
+
+    async def run(self) -> None:
+        """Report every ``interval`` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(self._interval)
+            await self._post("/v1/stats", stats_document(self.gateway, self._snapshot()), "stats")
+
+    async def _post(self, path: str, document: dict[str, Any], kind: str) -> None:
+        try:
+            async with self._session.post(
+                self.url + path, json=document, timeout=_TIMEOUT
+            ) as response:
+                await response.read()
+                ok = response.status < 300  # noqa: PLR2004
+                if not ok:
+                    log.warning("autoscaler refused a %s: %s", kind, response.status)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            ok = False
+            if not self._failing:
+                log.warning("cannot reach the autoscaler at %s: %r", self.url, exc)
+        if ok and self._failing:
+            log.info("the autoscaler at %s answers again", self.url)
+        self._failing = not ok
+        self._metrics.autoscaler_reports.labels(kind, "ok" if ok else "failed").inc()
+
+    async def close(self) -> None:
+        """Let pokes in flight end."""
+        if self._poking:
+            await asyncio.wait(set(self._poking.values()), timeout=2.0)
+
+
+@contextlib.asynccontextmanager
+async def running(link: StatsLink | None) -> AsyncIterator[None]:
+    """Report while inside (nothing without a link)."""
+    if link is None:
+        yield
+        return
+    task = asyncio.ensure_future(link.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await link.close()

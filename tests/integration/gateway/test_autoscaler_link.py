@@ -1,0 +1,144 @@
+"""The real gateway process pushing stats and pokes to the operator's real autoscaler endpoint.
+
+The endpoint (kappa.autoscaler.server over a real Autoscaler) runs in this test's
+process on loopback, in a thread with its own event loop; the gateway finds it
+through KAPPA_GATEWAY_AUTOSCALER_URL. Only the Kubernetes side (pods) is left
+out: the registry file stands in for the pod watch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pytest
+from aiohttp import web
+
+from kappa.autoscaler.decider import Spec
+from kappa.autoscaler.loop import Autoscaler
+from kappa.autoscaler.server import make_app
+from tests.integration.gateway.conftest import LambdaClient, StartFunctionAgent, StartGateway
+from tests.integration.gateway.gateway_harness import function_entry
+
+KEY = ("default", "cold")
+
+
+@dataclass
+class Endpoint:
+    autoscaler: Autoscaler
+    url: str
+    woken: list[tuple[tuple[str, str], float]] = field(default_factory=list)
+
+
+@pytest.fixture
+def endpoint() -> Iterator[Endpoint]:
+    """The operator's autoscaler endpoint on a free loopback port."""
+    loop = asyncio.new_event_loop()
+    woken: list[tuple[tuple[str, str], float]] = []
+    autoscaler = Autoscaler(
+        1000, 1000, wake=lambda key: woken.append((key, time.time())), clock=time.time
+    )
+    runner = web.AppRunner(make_app(autoscaler))
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    port = runner.addresses[0][1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield Endpoint(autoscaler, f"http://127.0.0.1:{port}", woken)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+
+def wait_for(probe: object, what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_a_call_with_no_pod_pokes_at_once_and_stats_follow(
+    endpoint: Endpoint,
+    start_gateway: StartGateway,
+    start_agent: StartFunctionAgent,
+    lambda_client: LambdaClient,
+) -> None:
+    endpoint.autoscaler.observe(KEY, Spec(), [], initial=0, now=time.time())
+    gateway = start_gateway([function_entry("cold", [])], autoscaler_url=endpoint.url)
+    client = lambda_client(gateway)
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(
+            client.invoke, FunctionName="cold", Payload=json.dumps({"seconds": 0.5})
+        )
+        # The poke: the autoscaler decided one pod and woke the Function's reconcile.
+        wait_for(lambda: endpoint.woken, "a poke")
+        (key, _), *_ = endpoint.woken
+        assert key == KEY
+        assert endpoint.autoscaler.load(KEY).queued == 1
+        # Capacity arrives (the pod watch's part, here the registry file): the call runs.
+        agent = start_agent("fns.interval", name="cold")
+        gateway.set_functions([function_entry("cold", [agent])])
+        response = pending.result(30)
+    assert response["StatusCode"] == 200
+    # Reports every second: the call in flight shows on its pod, summed under the gateway.
+    wait_for(lambda: endpoint.autoscaler.board.gateways == 1, "a stats report")
+    assert gateway.metric('kappa_gateway_autoscaler_reports_total{kind="poke",outcome="ok"}') >= 1
+    wait_for(
+        lambda: (
+            gateway.metric('kappa_gateway_autoscaler_reports_total{kind="stats",outcome="ok"}') >= 2
+        ),
+        "two stats reports",
+    )
+    assert gateway.metric("kappa_gateway_capacity_requests_total") >= 1
+
+
+def test_a_gateway_that_stops_reporting_ages_out(
+    endpoint: Endpoint, start_gateway: StartGateway, start_agent: StartFunctionAgent,
+    lambda_client: LambdaClient,
+) -> None:  # fmt: skip
+    agent = start_agent("fns.interval", name="cold")
+    gateway = start_gateway([function_entry("cold", [agent])], autoscaler_url=endpoint.url)
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(
+            lambda_client(gateway).invoke, FunctionName="cold", Payload=json.dumps({"seconds": 2})
+        )
+        wait_for(lambda: endpoint.autoscaler.load(KEY).peak >= 1, "the call in the stats")
+        assert endpoint.autoscaler.load(KEY).pods == {"cold-0": 1}
+        assert pending.result(30)["StatusCode"] == 200
+    gateway.stop()
+    time.sleep(3.5)  # the board's max age is 3 s
+    endpoint.autoscaler.board.expire(time.time())
+    assert endpoint.autoscaler.board.gateways == 0
+    assert endpoint.autoscaler.load(KEY).peak == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        pytest.param("/v1/stats", b"{not json", "Expecting property name", id="not-json"),
+        pytest.param("/v1/stats", b'{"functions": []}', "gateway must be", id="no-gateway"),
+        pytest.param("/v1/poke", b'{"gateway": "g", "name": "x"}', "namespace and name",
+                     id="poke-without-namespace"),
+    ],
+)  # fmt: skip
+def test_malformed_reports_are_refused_with_the_reason(
+    endpoint: Endpoint, path: str, body: bytes, message: str
+) -> None:
+    request = urllib.request.Request(endpoint.url + path, data=body, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 400
+    assert message in json.loads(refused.value.read())["message"]
+    with urllib.request.urlopen(endpoint.url + "/metrics", timeout=5) as response:
+        assert "kappa_autoscaler_bad_reports_total 1.0" in response.read().decode()

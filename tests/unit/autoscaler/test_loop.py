@@ -1,0 +1,116 @@
+"""The autoscaler's shell with a fake clock and a recording wake-up (no sockets, no sleeps)."""
+
+from dataclasses import dataclass, field
+
+from prometheus_client import generate_latest
+
+from kappa.autoscaler.decider import Pod, Reason, Spec
+from kappa.autoscaler.loop import Autoscaler
+from kappa.autoscaler.stats import Sample
+
+A = ("ns", "a")
+B = ("ns", "b")
+
+
+@dataclass
+class Clock:
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Woken:
+    keys: list[tuple[str, str]] = field(default_factory=list)
+
+    def __call__(self, key: tuple[str, str]) -> None:
+        self.keys.append(key)
+
+
+def scaler(limit: int = 1000, burst: int = 1000) -> tuple[Autoscaler, Clock, Woken]:
+    clock, woken = Clock(), Woken()
+    return Autoscaler(limit, burst, wake=woken, clock=clock), clock, woken
+
+
+def test_a_poke_for_a_function_at_zero_decides_and_wakes_at_once() -> None:
+    auto, clock, woken = scaler()
+    first = auto.observe(A, Spec(), [], initial=0, now=clock.now)
+    assert first.pods == 0
+    clock.now += 0.01
+    auto.poke("g1", A, Sample(queued=1), at=clock.now - 0.002)
+    assert woken.keys == [A]
+    decision = auto.observe(A, Spec(), [], initial=0, now=clock.now)
+    assert decision.pods == 1
+    clock.now += 0.03
+    auto.created(A, 1)
+    text = generate_latest(auto.metrics.registry).decode()
+    assert "kappa_autoscaler_poke_to_create_seconds_count 1.0" in text
+    assert 'kappa_autoscaler_reports_total{kind="poke"} 1.0' in text
+
+
+def test_a_poke_before_the_first_reconcile_is_seen_by_it() -> None:
+    auto, clock, woken = scaler()
+    auto.poke("g1", A, Sample(queued=2))
+    assert woken.keys == []  # no task to wake yet: its first pass decides with the poke in
+    assert auto.observe(A, Spec(), [], initial=0, now=clock.now).pods == 2
+
+
+def test_ticks_take_an_idle_function_to_zero_after_its_idle_time() -> None:
+    auto, clock, woken = scaler()
+    spec = Spec(scale_to_zero_after=5)
+    auto.observe(A, spec, [Pod("a-1", ready=True, created=clock.now)], initial=1, now=clock.now)
+    for _ in range(4):
+        clock.now += 1
+        auto.tick(clock.now)
+    assert woken.keys == []
+    clock.now += 1
+    auto.tick(clock.now)
+    assert woken.keys == [A]
+    decision = auto.observe(
+        A, spec, [Pod("a-1", ready=True, created=clock.now - 5)], initial=0, now=clock.now
+    )
+    assert (decision.target, decision.remove, decision.reason) == (
+        0,
+        ("a-1",),
+        Reason.SCALED_TO_ZERO,
+    )
+
+
+def test_reports_from_gateways_scale_out_on_the_next_tick() -> None:
+    auto, clock, woken = scaler()
+    live = [Pod("a-1", ready=True, created=clock.now - 60)]
+    auto.observe(A, Spec(), live, initial=0, now=clock.now)
+    auto.report("g1", {A: Sample(2.0, 2, 1, {"a-1": 1})})
+    auto.report("g2", {A: Sample(1.0, 1, 0, {"a-1": 0})})
+    clock.now += 1
+    auto.tick(clock.now)
+    assert woken.keys == [A]
+    decision = auto.observe(A, Spec(), live, initial=0, now=clock.now)
+    assert decision.target == 6  # 3 in flight + 1 queued over the 1 s seen: ceil(4 / 0.7)
+    assert auto.load(A).pods == {"a-1": 1}
+
+
+def test_unreserved_functions_share_the_pool_left_by_reservations() -> None:
+    auto, clock, _ = scaler(limit=10)
+    auto.observe(B, Spec(reserved=4), [], initial=0, now=clock.now)
+    pods = [Pod(f"a-{i}", ready=True, created=clock.now - 60) for i in range(3)]
+    auto.report("g1", {A: Sample(50, 50, 50)})
+    decision = auto.observe(A, Spec(), pods, initial=0, now=clock.now)
+    assert decision.target == 6  # the pool is 10 - 4 reserved
+    assert decision.reason is Reason.CAP_REACHED
+    auto.forget(B)
+    assert auto.observe(A, Spec(), pods, initial=0, now=clock.now).target == 10
+
+
+def test_a_quiet_function_at_its_floor_is_not_decided_again() -> None:
+    auto, clock, woken = scaler()
+    spec = Spec(provisioned=2)
+    pods = [Pod("a-1", ready=True, created=clock.now - 60, provisioned=True),
+            Pod("a-2", ready=True, created=clock.now - 60, provisioned=True)]  # fmt: skip
+    auto.observe(A, spec, pods, initial=0, now=clock.now)
+    clock.now += 100
+    auto.tick(clock.now)
+    assert woken.keys == []
+    text = generate_latest(auto.metrics.registry).decode()
+    assert "kappa_autoscaler_target_pods 2.0" in text
