@@ -1,4 +1,4 @@
-"""Command line entry point: ``kappa operator|gateway|agent|crds|version``.
+"""Command line entry point: ``kappa operator|gateway|agent|crds|dlq|version``.
 
 Wiring only. Each component is one subcommand of one executable so that a
 single image can run the operator, the gateway and the in-pod agent.
@@ -43,6 +43,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, metavar="DIR", help="write one DIR/<name>.yaml per CRD instead"
     )
     commands.add_parser("version", help="print the version and exit")
+    from kappa.asyncq import dlq_client  # noqa: PLC0415 - stdlib only; cheap
+
+    dlq_client.add_parser(commands)
     return parser
 
 
@@ -59,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if command == "crds":
         return _crds(args.out)
+    if command == "dlq":
+        from kappa.asyncq import dlq_client  # noqa: PLC0415
+
+        return dlq_client.run(args)
     if command == "agent":
         # Imported on use: the agent's cold start pays for its own modules only.
         from kappa.agent.app import main as agent_main  # noqa: PLC0415
