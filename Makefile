@@ -7,12 +7,13 @@ LOCAL_KUBECONFIG := $(CURDIR)/.local-cluster/kubeconfig
 KWOK_NODES ?= 0
 
 .PHONY: help up operator gateway example test test-unit test-integration test-e2e lint venv deps k8s-binaries \
-        cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-gateway clean
+        cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-gateway clean \
+        nats bench-async
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-up: venv cluster-up crds operator gateway example ## fresh machine → local cluster, Kappa installed, example invoked
+up: venv cluster-up crds operator nats gateway example ## fresh machine → local cluster, Kappa installed, example invoked
 	@echo "Kappa is up. Gateway: $$($(MAKE) -s gateway-url)"
 	@echo "export KUBECONFIG=$(LOCAL_KUBECONFIG); kubectl is in $$(e2e/local/build-k8s.sh)"
 
@@ -22,6 +23,10 @@ operator: ## install (or restart) the operator in the cluster from deploy/operat
 	$(KUBECTL) apply -f deploy/operator.yaml
 	$(KUBECTL) -n kappa-system rollout restart deployment/kappa-operator
 	$(KUBECTL) -n kappa-system rollout status deployment/kappa-operator --timeout=180s
+
+nats: ## install NATS with JetStream (the async invocation queue) from deploy/nats.yaml
+	$(KUBECTL) apply -f deploy/nats.yaml
+	$(KUBECTL) -n kappa-system rollout status statefulset/kappa-nats --timeout=180s
 
 gateway: ## install (or restart) the gateway in the cluster from deploy/gateway.yaml
 	$(KUBECTL) apply -f deploy/gateway.yaml

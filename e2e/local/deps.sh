@@ -13,6 +13,8 @@ declare -A need=(
   # Integration tests: the pause binary (static), aws-lambda-ric's native build (node-gyp).
   [gcc]=gcc [g++]=g++ [make]=make [cmake]=cmake [autoreconf]=autoconf [automake]=automake
   [libtoolize]=libtool [modprobe]=kmod
+  # Integration tests of asynchronous invocation: a real NATS server with JetStream.
+  [nats-server]=nats-server
 )
 missing=()
 for cmd in "${!need[@]}"; do

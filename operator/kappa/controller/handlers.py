@@ -23,6 +23,7 @@ from kubernetes.client.exceptions import ApiException
 from kappa.api.names import COMPONENT_LABEL, FUNCTION_COMPONENT, FUNCTION_LABEL, GROUP, VERSION
 from kappa.controller.conditions import Condition, function_conditions
 from kappa.controller.desired import DesiredFunction, desired_function, referenced_configmap
+from kappa.controller.destinations import destinations_conditions, referencing
 from kappa.controller.observed import Phase, PodView, pod_view
 from kappa.controller.planner import Plan, plan
 from kappa.k8s.objects import Objects
@@ -109,9 +110,14 @@ def register(state: State) -> None:
             state.bodies.pop(key, None)
             state.reported_failures.pop(key, None)
             state.seen_ready.pop(key, None)
+            for other in referencing(state.bodies, key):  # their destination is gone
+                state.wake(other)
             return
         before = state.bodies.get(key)
         state.bodies[key] = dict(body)
+        if before is None:  # Functions whose async destination it is see it at once
+            for other in referencing(state.bodies, key):
+                state.wake(other)
         if key not in state.tasks:
             state.tasks[key] = asyncio.create_task(
                 _run(state, key, function_pods, code_configmaps),
@@ -321,6 +327,7 @@ async def reconcile(
         code_problem=desired.code_problem,
         create_error=create_error,
     )
+    conditions.extend(destinations_conditions(body, state.bodies.keys()))
     status = _status(desired, pods, conditions, generation=generation, now=now, previous=previous)
     current = body.get("status") or {}
     if any(current.get(k) != v for k, v in status.items()):
