@@ -103,3 +103,6 @@ bench-coldstart: venv ## pod creation → first response, and apply → Ready (m
 
 bench-gateway: venv ## warm invokes: gateway vs agent vs bare server vs of-watchdog; gateway RSS under 10x overload
 	$(PY) bench/gateway.py
+
+bench-async: venv ## async invocation: enqueue rate, events/s end to end, 202 -> handler start (nats-server)
+	$(PY) bench/async_events.py

@@ -46,9 +46,16 @@ class Queue:
     names: Names
 
     async def close(self) -> None:
-        """Flush what is pending and close the connection."""
+        """Flush what is pending (acks) and close the connection.
+
+        Not ``drain``: draining a pull subscription whose fetch was cancelled waits out
+        its whole timeout, and events not acked come back to another worker anyway.
+        """
         if not self.nc.is_closed:
-            await self.nc.drain()
+            try:
+                await self.nc.flush(timeout=2)
+            finally:
+                await self.nc.close()
 
 
 async def connect(settings: AsyncSettings, names: Names) -> Queue:

@@ -16,7 +16,7 @@ from typing import Any
 
 import nats
 
-NATS_SERVER = shutil.which("nats-server") or "/usr/bin/nats-server"
+NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 
 
 def free_port() -> int:
