@@ -155,3 +155,29 @@ def test_a_failing_event_lands_in_its_failure_destination_and_the_dlq(
     ).stdout  # fmt: skip
     assert request_id in listing
     assert "RetriesExhausted" in listing
+
+
+def test_a_missing_destination_function_shows_on_the_status(
+    api: client.ApiClient, functions: str
+) -> None:
+    crd = client.CustomObjectsApi(api)
+
+    def destinations(name: str) -> dict[str, Any] | None:
+        fn = crd.get_namespaced_custom_object(GROUP, VERSION, functions, PLURAL, name)
+        conditions = (fn.get("status") or {}).get("conditions") or []
+        return next((c for c in conditions if c["type"] == "DestinationsReady"), None)
+
+    body = recorder("orphan", **{"async": {"onSuccess": {"function": "later"}}})
+    crd.create_namespaced_custom_object(GROUP, VERSION, functions, PLURAL, body)
+    Cluster.wait(lambda: destinations("orphan") is not None, "DestinationsReady on orphan", 60)
+    missing = destinations("orphan")
+    assert missing is not None
+    assert (missing["status"], missing["reason"]) == ("False", "DestinationNotFound")
+    assert "'later' does not exist" in missing["message"]
+    crd.create_namespaced_custom_object(GROUP, VERSION, functions, PLURAL, recorder("later"))
+
+    def found() -> bool:
+        condition = destinations("orphan")
+        return condition is not None and condition["status"] == "True"
+
+    Cluster.wait(found, "DestinationsReady=True once `later` exists", 60)
