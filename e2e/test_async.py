@@ -17,7 +17,7 @@ import pytest
 from kubernetes import client
 
 from e2e.cluster import Cluster
-from e2e.conftest import REPO, _kubectl
+from e2e.conftest import _kubectl
 from e2e.test_gateway import GROUP, PLURAL, VERSION, Gateway, gateway, ready
 
 __all__ = ["gateway"]  # the fixture, shared with test_gateway
@@ -38,17 +38,7 @@ FAST_RETRIES = "KAPPA_ASYNC_RETRY_DELAYS=2,3"
 
 
 @pytest.fixture(scope="module")
-def nats(cluster: Cluster) -> None:
-    kubectl = _kubectl(cluster)
-    subprocess.run([*kubectl, "apply", "-f", str(REPO / "deploy/nats.yaml")], check=True)
-    subprocess.run(
-        [*kubectl, "-n", "kappa-system", "rollout", "status", "statefulset/kappa-nats",
-         "--timeout=180s"], check=True,
-    )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def async_gateway(cluster: Cluster, nats: None, gateway: Gateway) -> Iterator[Gateway]:
+def async_gateway(cluster: Cluster, gateway: Gateway) -> Iterator[Gateway]:
     system = [*_kubectl(cluster), "-n", "kappa-system"]
     subprocess.run([*system, "set", "env", "deployment/kappa-gateway", FAST_RETRIES], check=True)
     subprocess.run(

@@ -168,7 +168,6 @@ def test_no_event_is_lost_through_gateway_kills_and_a_nats_restart(
     def runs() -> Counter[str]:
         return Counter(calls_file.read_text().split()) if calls_file.exists() else Counter()
 
-    dead = dead_lettered(nats_server)
     wait_until(lambda: accepted <= set(runs()) | dead_lettered(nats_server), 120,
                "every accepted event to be processed or dead-lettered")  # fmt: skip
     counted = runs()
@@ -181,6 +180,15 @@ def test_no_event_is_lost_through_gateway_kills_and_a_nats_restart(
     )
     assert set(counted) <= accepted  # nothing ran that was not accepted
     assert accepted <= set(counted) | dead
+    wait_until(lambda: queued(nats_server) == 0, 60, "every event to be acked")
+
+
+def queued(server: NatsServer) -> int:
+    async def read(nc: Any) -> int:
+        info = await nc.jetstream().stream_info("kappa-async")
+        return int(info.state.messages)
+
+    return server.run(read)  # type: ignore[no-any-return]
 
 
 def dead_lettered(server: NatsServer) -> set[str]:
