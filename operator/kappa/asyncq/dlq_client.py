@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             _request("DELETE", f"{base}{path}/{args.sequence}")
         else:
             print(
-                json.dumps(_request("POST", f"{base}{path}/redrive", _redrive_body(args)), indent=2)
+                json.dumps(_request("POST", f"{base}{path}/redrive", redrive_body(args)), indent=2)
             )
     except DlqClientError as exc:
         print(f"kappa dlq: {exc}", file=sys.stderr)
@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _redrive_body(args: argparse.Namespace) -> dict[str, Any]:
+def redrive_body(args: argparse.Namespace) -> dict[str, Any]:
+    """The redrive request the arguments ask for; DlqClientError unless exactly one choice."""
     chosen = [bool(args.sequences), args.function is not None, args.all]
     if sum(chosen) != 1:
         raise DlqClientError("say what to redrive: SEQUENCE..., --function NAME or --all")
