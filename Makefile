@@ -8,13 +8,13 @@ KWOK_NODES ?= 0
 
 .PHONY: help up operator gateway example test test-unit test-integration test-e2e lint venv deps k8s-binaries \
         cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-gateway clean \
-        bench-eventsources bench-eventsources-brokers
-        bench-autoscaler bench-autoscaler-poke
+        bench-eventsources bench-eventsources-brokers bench-autoscaler bench-autoscaler-poke \
+        nats bench-async
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-up: venv cluster-up crds operator gateway example ## fresh machine → local cluster, Kappa installed, example invoked
+up: venv cluster-up crds operator nats gateway example ## fresh machine → local cluster, Kappa installed, example invoked
 	@echo "Kappa is up. Gateway: $$($(MAKE) -s gateway-url)"
 	@echo "export KUBECONFIG=$(LOCAL_KUBECONFIG); kubectl is in $$(e2e/local/build-k8s.sh)"
 
@@ -24,6 +24,10 @@ operator: ## install (or restart) the operator in the cluster from deploy/operat
 	$(KUBECTL) apply -f deploy/operator.yaml
 	$(KUBECTL) -n kappa-system rollout restart deployment/kappa-operator
 	$(KUBECTL) -n kappa-system rollout status deployment/kappa-operator --timeout=180s
+
+nats: ## install NATS with JetStream (the async invocation queue) from deploy/nats.yaml
+	$(KUBECTL) apply -f deploy/nats.yaml
+	$(KUBECTL) -n kappa-system rollout status statefulset/kappa-nats --timeout=180s
 
 gateway: ## install (or restart) the gateway in the cluster from deploy/gateway.yaml
 	$(KUBECTL) apply -f deploy/gateway.yaml
@@ -108,8 +112,12 @@ bench-eventsources: venv ## events/s per event source into a no-op function, end
 
 bench-eventsources-brokers: venv ## Kafka, RabbitMQ, NATS, Redis: events/s into a no-op function, source ceiling, latency
 	$(PY) bench/eventsources_brokers.py
+
 bench-autoscaler: venv ## trace-driven simulation: Kappa's decider vs KPA-like vs HPA-like (no cluster)
 	$(PY) bench/autoscaler_sim.py --hours $${BENCH_HOURS:-1}
 
 bench-autoscaler-poke: venv ## on the cluster: request at zero pods -> pod create requested (the 100 ms goal)
 	$(PY) bench/autoscaler_poke.py --runs $${BENCH_RUNS:-10}
+
+bench-async: venv ## async invocation: enqueue rate, events/s end to end, 202 -> handler start (nats-server)
+	$(PY) bench/async_events.py

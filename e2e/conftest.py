@@ -126,6 +126,17 @@ def operator(cluster: Cluster, kappa_crds: list[str]) -> Operator:
     return installed
 
 
+@pytest.fixture(scope="session")
+def nats(cluster: Cluster) -> None:
+    """deploy/nats.yaml applied and rolled out: the async queue, before the gateway starts."""
+    kubectl = _kubectl(cluster)
+    subprocess.run([*kubectl, "apply", "-f", str(REPO / "deploy/nats.yaml")], check=True)
+    subprocess.run(
+        [*kubectl, "-n", "kappa-system", "rollout", "status", "statefulset/kappa-nats",
+         "--timeout=180s"], check=True,
+    )  # fmt: skip
+
+
 def _kubectl(cluster: Cluster) -> list[str]:
     binary = "kubectl"
     if cluster.is_local:

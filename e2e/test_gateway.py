@@ -128,8 +128,8 @@ class Gateway:
 
 
 @pytest.fixture(scope="session")
-def gateway(cluster: Cluster, core: client.CoreV1Api, operator: Operator) -> Gateway:
-    """deploy/gateway.yaml applied, restarted (so a freshly imported image runs), rolled out."""
+def gateway(cluster: Cluster, core: client.CoreV1Api, operator: Operator, nats: None) -> Gateway:
+    """deploy/gateway.yaml applied (after NATS, its async queue), restarted, rolled out."""
     kubectl = _kubectl(cluster)
     system = [*kubectl, "-n", "kappa-system"]
     subprocess.run([*kubectl, "apply", "-f", str(REPO / "deploy/gateway.yaml")], check=True)

@@ -17,6 +17,7 @@ declare -A need=(
   [java]=default-jre-headless [mvn]=maven
   # Event source brokers the integration tests start (Kafka's jars: e2e/local/fetch-brokers.sh).
   [redis-server]=redis-server [rabbitmq-server]=rabbitmq-server [epmd]=erlang-base
+  # Asynchronous invocation and the NATS event source: a real NATS server with JetStream.
   [nats-server]=nats-server
 )
 missing=()

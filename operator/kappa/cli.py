@@ -1,20 +1,19 @@
-"""Command line entry point: ``kappa operator|gateway|agent|crds|version``.
+"""Command line entry point: ``kappa operator|gateway|agent|poller|crds|dlq|version``.
 
 Wiring only. Each component is one subcommand of one executable so that a
 single image can run the operator, the gateway and the in-pod agent.
 """
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Final
 
 from kappa import __version__
 
 _GATEWAY_SUMMARY = "serve the HTTP trigger and the Lambda Invoke API"
 _OPERATOR_SUMMARY = "reconcile Function objects into pods (kopf; uses KUBECONFIG or in-cluster)"
 _AGENT_SUMMARY = "serve the Lambda Runtime API and /invoke inside a function pod"
-
-
 _POLLER_SUMMARY = "feed a Function from one EventSourceMapping's source (a poller pod)"
 _CRDS_SUMMARY = "print Kappa's CustomResourceDefinitions as YAML"
 
@@ -56,6 +55,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "--state", type=Path, metavar="FILE", help="with --mapping: keep the sources' state here"
     )
     commands.add_parser("version", help="print the version and exit")
+    from kappa.asyncq import dlq_client  # noqa: PLC0415 - stdlib only; cheap
+
+    dlq_client.add_parser(commands)
     return parser
 
 
@@ -66,30 +68,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     the console script and ``python -m kappa`` turn it into the process status.
     """
     args = _build_parser().parse_args(argv)
-    command: str = args.command
-    if command == "version":
-        print(__version__)
-        return 0
-    if command == "crds":
-        return _crds(args.out)
-    if command == "agent":
-        # Imported on use: the agent's cold start pays for its own modules only.
-        from kappa.agent.app import main as agent_main  # noqa: PLC0415
+    return _COMMANDS[args.command](args)
 
-        return agent_main()
-    if command == "operator":
-        from kappa.controller.main import main as operator_main  # noqa: PLC0415
 
-        return operator_main()
-    if command == "poller":
-        from kappa.eventsources.poller import main as poller_main  # noqa: PLC0415
+# Each command imports its modules on use: the agent's cold start pays for its own
+# modules only, and pydantic and YAML are no part of other commands' start.
 
-        return poller_main(args.mapping, args.gateway, args.state)
-    # The gateway is the only command left.
+
+def _version(_: argparse.Namespace) -> int:
+    print(__version__)
+    return 0
+
+
+def _dlq(args: argparse.Namespace) -> int:
+    from kappa.asyncq import dlq_client  # noqa: PLC0415
+
+    return dlq_client.run(args)
+
+
+def _agent(_: argparse.Namespace) -> int:
+    from kappa.agent.app import main as agent_main  # noqa: PLC0415
+
+    return agent_main()
+
+
+def _operator(_: argparse.Namespace) -> int:
+    from kappa.controller.main import main as operator_main  # noqa: PLC0415
+
+    return operator_main()
+
+
+def _poller(args: argparse.Namespace) -> int:
+    from kappa.eventsources.poller import main as poller_main  # noqa: PLC0415
+
+    return poller_main(args.mapping, args.gateway, args.state)
+
+
+def _gateway(args: argparse.Namespace) -> int:
     from kappa.gateway.app import main as gateway_main  # noqa: PLC0415
 
     registry: Path | None = args.registry
     return gateway_main(registry)
+
+
+_COMMANDS: Final[Mapping[str, Callable[[argparse.Namespace], int]]] = {
+    "version": _version,
+    "crds": lambda args: _crds(args.out),
+    "dlq": _dlq,
+    "agent": _agent,
+    "operator": _operator,
+    "poller": _poller,
+    "gateway": _gateway,
+}
 
 
 def _crds(out: Path | None) -> int:

@@ -26,6 +26,7 @@ from kappa.autoscaler import decider
 from kappa.autoscaler.loop import Autoscaler
 from kappa.controller.conditions import Condition, function_conditions, scaled_condition
 from kappa.controller.desired import DesiredFunction, desired_function, referenced_configmap
+from kappa.controller.destinations import destinations_conditions, referencing
 from kappa.controller.observed import Phase, PodView, pod_view
 from kappa.controller.planner import Plan, plan
 from kappa.k8s.objects import Objects
@@ -132,9 +133,14 @@ def register(state: State) -> None:
             state.reported_failures.pop(key, None)
             state.seen_ready.pop(key, None)
             state.scaler.forget(key)
+            for other in referencing(state.bodies, key):  # their destination is gone
+                state.wake(other)
             return
         before = state.bodies.get(key)
         state.bodies[key] = dict(body)
+        if before is None:  # Functions whose async destination it is see it at once
+            for other in referencing(state.bodies, key):
+                state.wake(other)
         if key not in state.tasks:
             state.tasks[key] = asyncio.create_task(
                 _run(state, key, function_pods, code_configmaps),
@@ -371,6 +377,7 @@ async def reconcile(
             limited=scaling.reason in _LIMITED,
         )
     )
+    conditions.extend(destinations_conditions(body, state.bodies.keys()))
     status = _status(desired, pods, conditions, generation=generation, now=now, previous=previous)
     status |= await _scaling_status(
         state, body, scaling, changed=bool(created or decision.delete), now=now

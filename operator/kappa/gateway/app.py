@@ -8,6 +8,7 @@ Routes::
     GET  /2016-08-19/account-settings                       GetAccountSettings
     ANY  /fn/{namespace}/{name}[/{path}]                    HTTP trigger (payload 2.0)
     GET  /healthz /readyz /metrics
+    *    /kappa/v1/namespaces/{ns}/dead-letters...              the dead-letter queue (asyncq)
 
 Every answer carries ``x-amzn-RequestId``: the request id the function sees
 (``context.aws_request_id``) and that the gateway's and agent's logs carry.
@@ -30,6 +31,10 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from kappa.asyncq import service as asyncq
+from kappa.asyncq.envelope import request_id_for
+from kappa.asyncq.settings import AsyncSettings, AsyncSettingsError
+from kappa.asyncq.settings import load as load_async
 from kappa.gateway import catalog, stats_push
 from kappa.gateway.client_context import check_client_context
 from kappa.gateway.dispatch import AgentReply, Call, CapacityHook, Dispatcher
@@ -75,6 +80,7 @@ class Gateway:
         *,
         capacity: CapacityHook | None = None,
         registry_ready: Callable[[], bool] | None = None,
+        async_settings: AsyncSettings | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
@@ -83,8 +89,15 @@ class Gateway:
         self._registry_ready = registry_ready or (lambda: True)
         self.metrics = GatewayMetrics()
         self._capacity = capacity
-        self._background: set[asyncio.Task[None]] = set()
         self._dispatcher: Dispatcher | None = None
+        # Event invocations: queued durably in NATS JetStream and run by workers in this
+        # process through the same dispatcher (kappa.asyncq; docs/internals/async.md).
+        self._async: asyncq.AsyncService | None = None
+        if async_settings is not None and async_settings.enabled:
+            self._async = asyncq.AsyncService(
+                async_settings, registry, self.metrics.registry,
+                region=settings.region, ready=self._registry_ready,
+            )  # fmt: skip
         self.ready = False
 
     @property
@@ -109,6 +122,8 @@ class Gateway:
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
         app.router.add_get("/metrics", self.prometheus)
+        if self._async is not None:
+            self._async.add_routes(app)
         return app
 
     async def _lifetime(self, _app: web.Application) -> AsyncIterator[None]:
@@ -125,13 +140,15 @@ class Gateway:
             )
             if link is not None:
                 link.attach(self._dispatcher.concurrency, self._dispatcher.current)
+            if self._async is not None:
+                self._async.start(self._dispatcher)
             self.ready = True
             async with stats_push.running(link):
                 yield
             self.ready = False
             longest = max((s.timeout_seconds for s in self.registry.functions()), default=3.0)
-            if self._background:
-                await asyncio.wait(set(self._background), timeout=longest + 5)
+            if self._async is not None:
+                await self._async.stop(timeout=longest + self.settings.timeout_grace_seconds)
             await self._dispatcher.close(timeout=longest + self.settings.timeout_grace_seconds)
 
     # -------------------------------------------------------------- Invoke API
@@ -170,7 +187,10 @@ class Gateway:
                 payload, request_id, {h: headers[h] for h in _PASSED_HEADERS if h in headers}
             )
             if invocation_type == "Event":
-                self._in_background(spec, call)
+                if self._async is None:
+                    raise asyncq.not_configured()
+                request_id = request_id_for(headers.get("amz-sdk-invocation-id"), request_id)
+                await self._async.enqueue(spec, payload, request_id, headers.get("X-Amzn-Trace-Id"))
                 outcome = Outcome.ACCEPTED
                 return web.Response(status=202, headers=_ids(request_id))
             reply = await dispatcher.invoke(spec, call)
@@ -185,23 +205,6 @@ class Gateway:
             self._count("invoke", outcome, loop.time() - started)
         outcome = Outcome.FUNCTION_ERROR if reply.function_error else Outcome.SUCCESS
         return _invoke_response(reply, request_id, tail=log_type == "Tail")
-
-    def _in_background(self, spec: FunctionSpec, call: Call) -> None:
-        # Not durable: the event lives in this process until it has run once. Durable
-        # delivery (NATS JetStream, retries, DLQ, destinations) is the async issue's.
-        # It runs through the same admission, routing and queue as a synchronous call.
-        task = asyncio.ensure_future(self._run_event(spec, call))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _run_event(self, spec: FunctionSpec, call: Call) -> None:
-        try:
-            reply = await self.dispatcher.invoke(spec, call)
-        except GatewayError as error:
-            log.warning("%s: async event of %s dropped: %s", call.request_id, spec.arn, error)
-            return
-        if reply.function_error:
-            log.info("%s: async event of %s ended in a function error", call.request_id, spec.arn)
 
     def _function(self, function_name: str, qualifier: str | None) -> FunctionSpec:
         ref = parse_function_name(function_name, qualifier)
@@ -411,7 +414,8 @@ def main(registry_file: Path | None = None) -> int:
     """
     try:
         settings = load()
-    except SettingsError as exc:
+        async_settings = load_async()
+    except (SettingsError, AsyncSettingsError) as exc:
         print(f"kappa gateway: invalid settings:\n{exc}", file=sys.stderr)  # noqa: T201
         return 2
     # The gateway's own lines at the chosen level; libraries' (aiohttp logs every malformed
@@ -433,14 +437,16 @@ def main(registry_file: Path | None = None) -> int:
         except kube_registry.KubeConfigError as exc:
             log.error("%s; or give a registry file with --registry", exc)  # noqa: TRY400
             return 2
-        return asyncio.run(_serve(settings, kube, kube.run, kube.synced))
+        return asyncio.run(_serve(settings, kube, kube.run, kube.synced, async_settings))
     static = StaticRegistry()
     try:
         static.load(path, settings.region)
     except RegistryFileError as exc:
         log.error("%s", exc)  # noqa: TRY400 - the message says it all
         return 2
-    return asyncio.run(_serve(settings, static, lambda: _watch(static, path, settings)))
+    return asyncio.run(
+        _serve(settings, static, lambda: _watch(static, path, settings), None, async_settings)
+    )
 
 
 async def _serve(
@@ -448,9 +454,12 @@ async def _serve(
     registry: Registry,
     feed: Callable[[], Coroutine[Any, Any, None]],
     registry_ready: Callable[[], bool] | None = None,
+    async_settings: AsyncSettings | None = None,
 ) -> int:
     """Serve until SIGTERM/SIGINT while ``feed()`` keeps ``registry`` current."""
-    gateway = Gateway(settings, registry, registry_ready=registry_ready)
+    gateway = Gateway(
+        settings, registry, registry_ready=registry_ready, async_settings=async_settings
+    )
     # handler_cancellation: a caller that disconnects while queued leaves the queue.
     runner = web.AppRunner(gateway.app(), access_log=None, handler_cancellation=True)
     await runner.setup()

@@ -34,7 +34,7 @@ from pydantic import ValidationError
 from kappa.api import function as api
 from kappa.api.quota import ConcurrencyQuotaSpec
 from kappa.gateway.function_name import function_arn
-from kappa.gateway.registry import AsyncConfig, FunctionSpec
+from kappa.gateway.registry import AsyncConfig, Destination, FunctionSpec
 from kappa.gateway.routing import Endpoint, FunctionKey
 from kappa.quota.limits import effective
 
@@ -91,10 +91,18 @@ def function_summary(obj: Mapping[str, Any], region: str) -> FunctionSpec | str:
         async_config=AsyncConfig(
             maximum_retry_attempts=spec.async_.maximum_retry_attempts,
             maximum_event_age_seconds=spec.async_.maximum_event_age_seconds,
+            on_success=_destination(spec.async_.on_success),
+            on_failure=_destination(spec.async_.on_failure),
         ),
         code_sha256=code_sha256 if isinstance(code_sha256, str) else "",
         last_modified=last_modified(metadata),
     )
+
+
+def _destination(destination: api.Destination | None) -> Destination | None:
+    if destination is None:
+        return None
+    return Destination(function=destination.function, nats_subject=destination.nats_subject)
 
 
 def last_modified(metadata: Mapping[str, Any]) -> str:

@@ -37,11 +37,21 @@ Listener = Callable[[FunctionKey], None]
 
 
 @dataclass(frozen=True, slots=True)
+class Destination:
+    """Where an async outcome's record goes: a Function of the same namespace, or a subject."""
+
+    function: str | None = None
+    nats_subject: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AsyncConfig:
-    """``spec.async``: what the async path (a later issue) will retry and for how long."""
+    """``spec.async``: retries, maximum event age and destinations (kappa.asyncq)."""
 
     maximum_retry_attempts: int = 2
     maximum_event_age_seconds: int = 21600
+    on_success: Destination | None = None
+    on_failure: Destination | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +220,8 @@ def parse(
     ``{"functions": [{"namespace": "default", "name": "echo", "runtime": "python3.11",
     "handler": "app.echo", "memoryMB": 256, "timeoutSeconds": 3,
     "concurrency": {"reserved": 10, "perPod": 1},
-    "async": {"maximumRetryAttempts": 2, "maximumEventAgeSeconds": 21600},
+    "async": {"maximumRetryAttempts": 2, "maximumEventAgeSeconds": 21600,
+    "onFailure": {"function": "sink"}, "onSuccess": {"natsSubject": "done"}},
     "endpoints": [{"pod": "echo-0", "address": "127.0.0.1:8080", "slots": 1,
     "ready": true, "terminating": false}]}]}``; everything but ``name`` is optional.
     """
@@ -249,6 +260,8 @@ def _function(item: Any, region: str) -> tuple[FunctionSpec, list[Endpoint]]:
         async_config=AsyncConfig(
             maximum_retry_attempts=int(asynchronous.get("maximumRetryAttempts", 2)),
             maximum_event_age_seconds=int(asynchronous.get("maximumEventAgeSeconds", 21600)),
+            on_success=_destination(asynchronous.get("onSuccess")),
+            on_failure=_destination(asynchronous.get("onFailure")),
         ),
         code_sha256=str(item.get("codeSha256", "")),
         last_modified=str(item.get("lastModified", "")),
@@ -265,3 +278,13 @@ def _function(item: Any, region: str) -> tuple[FunctionSpec, list[Endpoint]]:
         for raw in item.get("endpoints", [])
     ]
     return spec, found
+
+
+def _destination(item: Any) -> Destination | None:
+    if item is None:
+        return None
+    function, subject = item.get("function"), item.get("natsSubject")
+    return Destination(
+        function=None if function is None else str(function),
+        nats_subject=None if subject is None else str(subject),
+    )

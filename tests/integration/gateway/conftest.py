@@ -73,7 +73,12 @@ def start_gateway(tmp_path: Path) -> Iterator[StartGateway]:
     """Start `python -m kappa gateway --registry FILE` on a free loopback port."""
     started: list[Gateway] = []
 
-    def start(functions: list[dict[str, Any]], **settings: str | float) -> Gateway:
+    def start(
+        functions: list[dict[str, Any]],
+        *,
+        extra_env: dict[str, str] | None = None,
+        **settings: str | float,
+    ) -> Gateway:
         registry_file = tmp_path / f"registry-{len(started)}.json"
         registry_file.write_text(json.dumps({"functions": functions}))
         env = {
@@ -85,6 +90,7 @@ def start_gateway(tmp_path: Path) -> Iterator[StartGateway]:
             "KAPPA_LOG_LEVEL": "DEBUG",
         }
         env.update({f"KAPPA_GATEWAY_{key.upper()}": str(value) for key, value in settings.items()})
+        env.update(extra_env or {})
         process = subprocess.Popen(
             [sys.executable, "-m", "kappa", "gateway", "--registry", str(registry_file)],
             stdin=subprocess.DEVNULL,

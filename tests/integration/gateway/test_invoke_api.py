@@ -133,18 +133,6 @@ def test_payload_limits_give_request_too_large(
     assert client.invoke(FunctionName="echo", Payload=fits)["StatusCode"] == 200
 
 
-def test_event_is_accepted_and_runs_in_the_background(
-    start_agent: StartFunctionAgent, start_gateway: StartGateway, lambda_client: LambdaClient
-) -> None:
-    agent = start_agent()
-    gateway = start_gateway([function_entry("echo", [agent])])
-    response = lambda_client(gateway).invoke(
-        FunctionName="echo", InvocationType="Event", Payload=b'{"async": 1}'
-    )
-    assert response["StatusCode"] == 202
-    agent.wait_for(r"echo handler got \{'async': 1\}")
-
-
 def test_dry_run_checks_existence_and_admission(
     start_agent: StartFunctionAgent, start_gateway: StartGateway, lambda_client: LambdaClient
 ) -> None:

@@ -8,7 +8,7 @@ from kappa.gateway.kube_view import (
     last_modified,
     pod_endpoint,
 )
-from kappa.gateway.registry import AsyncConfig, FunctionSpec
+from kappa.gateway.registry import AsyncConfig, Destination, FunctionSpec
 from kappa.gateway.routing import Endpoint
 
 REGION = "eu-west-1"
@@ -101,6 +101,15 @@ def slots(value: str) -> list[dict[str, Any]]:
                          async_config=AsyncConfig(0, 60),
                          last_modified="2024-05-01T12:00:00.000+0000"),
             id="limits-concurrency-async",
+        ),
+        pytest.param(
+            fn(**{"async": {"onSuccess": {"natsSubject": "done.ok"},
+                            "onFailure": {"function": "sink"}}}),
+            FunctionSpec("team", "echo", ARN, runtime="python3.12", handler="app.handler",
+                         async_config=AsyncConfig(on_success=Destination(nats_subject="done.ok"),
+                                                  on_failure=Destination(function="sink")),
+                         last_modified="2024-05-01T12:00:00.000+0000"),
+            id="async-destinations",
         ),
         pytest.param(
             fn(concurrency={"reserved": 0}),

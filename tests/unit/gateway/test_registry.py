@@ -2,7 +2,14 @@ from pathlib import Path
 
 import pytest
 
-from kappa.gateway.registry import FunctionSpec, RegistryFileError, StaticRegistry, parse
+from kappa.gateway.registry import (
+    AsyncConfig,
+    Destination,
+    FunctionSpec,
+    RegistryFileError,
+    StaticRegistry,
+    parse,
+)
 from kappa.gateway.routing import Endpoint
 
 DOCUMENT = {
@@ -36,6 +43,20 @@ def test_parse() -> None:
     ]
     assert functions[1].key == ("default", "echo")
     assert functions[1].reserved is None
+    assert functions[1].async_config == AsyncConfig()
+
+
+def test_parse_async_destinations() -> None:
+    document = {"functions": [{"name": "job", "async": {
+        "maximumRetryAttempts": 1, "onSuccess": {"natsSubject": "done"},
+        "onFailure": {"function": "sink"},
+    }}]}  # fmt: skip
+    [job], _ = parse(document, "us-east-1")
+    assert job.async_config == AsyncConfig(
+        maximum_retry_attempts=1,
+        on_success=Destination(nats_subject="done"),
+        on_failure=Destination(function="sink"),
+    )
 
 
 @pytest.mark.parametrize(

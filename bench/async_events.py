@@ -1,0 +1,174 @@
+"""Asynchronous invocation benchmark: enqueue rate, end-to-end events/s, 202 → handler start.
+
+Real processes on 127.0.0.1: nats-server with JetStream (Debian's), agents running a no-op
+Python handler (awslambdaric) that notes when it started, and `kappa gateway`. Three runs:
+
+(1) enqueue: N Event invocations from 16 keep-alive connections to a gateway with no
+    workers (KAPPA_ASYNC_WORKERS=0): 202s per second, each after JetStream's ack;
+(2) drain: a gateway with workers started on that backlog: events run per second;
+(3) latency: events at a fixed rate to the gateway with workers: from each 202 to its
+    handler's start (p50/p99; wall clock, one host).
+
+Prints figures; asserts nothing.
+
+    .venv/bin/python bench/async_events.py [-n 5000] [--rate 200] [--seconds 5] [--agents 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from gateway import agent, free_port, scaffold, stop_all
+from gateway_latency import start, wait_ready
+
+# Notes the request id and when the handler started (the gateway's 202 came before).
+NOTING = """
+import os, time
+
+def handler(event, context):
+    started = time.time()
+    with open(os.environ["LAMBDA_TASK_ROOT"] + "/../started.txt", "a") as out:
+        out.write(f"{context.aws_request_id} {started}\\n")
+"""
+PATH = "/2015-03-31/functions/noop/invocations"
+SENDERS = 16
+
+
+def nats_server(root: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    config = root / "nats.conf"
+    config.write_text(
+        f'listen: 127.0.0.1:{port}\nmax_payload: 8MB\njetstream {{ store_dir: "{root}/js" }}\n'
+    )
+    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    with (root / "nats.log").open("wb") as log:
+        process = subprocess.Popen([binary, "-c", str(config)], stdout=log, stderr=log)
+    time.sleep(0.5)
+    return process, f"nats://127.0.0.1:{port}"
+
+
+def send(port: int, count: int, rate: float | None = None) -> dict[str, float]:
+    """``count`` events over SENDERS connections (paced to ``rate``/s when given): id → 202 time."""
+    accepted: dict[str, float] = {}
+    lock = threading.Lock()
+    began = time.monotonic()
+
+    def sender(index: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for number in range(index, count, SENDERS):
+            if rate is not None:
+                time.sleep(max(began + number / rate - time.monotonic(), 0))
+            connection.request("POST", PATH, b'{"k": "v"}', {"X-Amz-Invocation-Type": "Event"})
+            response = connection.getresponse()
+            response.read()
+            if response.status != 202:
+                raise SystemExit(f"enqueue answered {response.status}")
+            with lock:
+                accepted[response.getheader("x-amzn-RequestId") or str(uuid.uuid4())] = time.time()
+        connection.close()
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(SENDERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return accepted
+
+
+def started(root: Path) -> dict[str, float]:
+    path = root / "started.txt"
+    if not path.exists():
+        return {}
+    return {rid: float(at) for rid, at in (line.split() for line in path.read_text().splitlines())}
+
+
+def wait_for(root: Path, ids: set[str], timeout: float = 600) -> float:
+    deadline = time.monotonic() + timeout
+    while not ids <= started(root).keys():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{len(ids - started(root).keys())} events never ran")
+        time.sleep(0.05)
+    return time.monotonic()
+
+
+def gateway(root: Path, registry: Path, base: dict[str, str], url: str, workers: int,
+            name: str) -> tuple[subprocess.Popen[bytes], int]:  # fmt: skip
+    env = {**base, "KAPPA_GATEWAY_HOST": "127.0.0.1", "KAPPA_GATEWAY_PORT": "0",
+           "KAPPA_LOG_LEVEL": "INFO", "KAPPA_NATS_URL": url,
+           "KAPPA_ASYNC_WORKERS": str(workers)}  # fmt: skip
+    process, port = start(
+        [sys.executable, "-m", "kappa", "gateway", "--registry", str(registry)],
+        env, root, root / f"{name}.log",
+    )  # fmt: skip
+    wait_ready(port)
+    return process, port
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=5000, help="events of runs 1 and 2")
+    parser.add_argument("--rate", type=float, default=200, help="events/s of run 3")
+    parser.add_argument("--seconds", type=float, default=5, help="length of run 3")
+    parser.add_argument("--agents", type=int, default=2, help="one-slot agents")
+    parser.add_argument("--workers", type=int, default=32, help="KAPPA_ASYNC_WORKERS")
+    args = parser.parse_args()
+    processes: list[subprocess.Popen[bytes]] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        scaffold(root)
+        base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": scratch, "TZ": "UTC"}
+        try:
+            nats, url = nats_server(root)
+            processes.append(nats)
+            ports = []
+            for index in range(args.agents):
+                process, port = agent(root, f"noop{index}", NOTING, {**base})
+                processes.append(process)
+                ports.append(port)
+            registry = root / "registry.json"
+            registry.write_text(json.dumps({"functions": [{
+                "name": "noop", "handler": "app.handler", "timeoutSeconds": 3,
+                "endpoints": [{"pod": f"noop-{i}", "address": f"127.0.0.1:{port}", "slots": 1}
+                              for i, port in enumerate(ports)],
+            }]}))  # fmt: skip
+            enqueuer, enqueue_port = gateway(root, registry, base, url, 0, "enqueuer")
+            processes.append(enqueuer)
+            began = time.monotonic()
+            backlog = send(enqueue_port, args.n)
+            enqueue_seconds = time.monotonic() - began
+            began = time.monotonic()
+            worker, worker_port = gateway(root, registry, base, url, args.workers, "worker")
+            processes.append(worker)
+            drained = wait_for(root, set(backlog)) - began
+            steady = send(worker_port, int(args.rate * args.seconds), rate=args.rate)
+            wait_for(root, set(steady))
+            runs = started(root)
+            latencies = sorted((runs[rid] - at) * 1000 for rid, at in steady.items())
+        finally:
+            stop_all(processes)
+    cuts = statistics.quantiles(latencies, n=100)
+    print(f"async events, {args.agents} one-slot no-op agents, {args.workers} workers, "
+          f"{os.cpu_count()} CPUs")  # fmt: skip
+    print(f"(1) enqueue: {args.n} events in {enqueue_seconds:.2f} s = "
+          f"{args.n / enqueue_seconds:,.0f} events/s (202 after JetStream's ack)")  # fmt: skip
+    print(f"(2) drain of that backlog (gateway start included): {drained:.2f} s = "
+          f"{args.n / drained:,.0f} events/s end to end")  # fmt: skip
+    print(f"(3) {args.rate:.0f} events/s for {args.seconds:.0f} s: 202 -> handler start "
+          f"p50 {cuts[49]:.1f} ms, p99 {cuts[98]:.1f} ms, max {latencies[-1]:.1f} ms")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

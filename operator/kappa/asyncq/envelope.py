@@ -1,0 +1,210 @@
+"""Queued events on the wire: subjects, stream names and headers (pure).
+
+Subjects (``P`` is the prefix setting, ``kappa`` by default; namespaces and
+Function names are DNS labels, so they are valid NATS tokens)::
+
+    P.async.<namespace>.<function>    stream P-async  (work queue: gone once acked)
+    P.dlq.<namespace>.<function>      stream P-dlq    (kept dlqMaxAge, listed, redriven)
+    bucket P-async-progress           per request id: invocations so far, final outcome
+
+An event's headers::
+
+    Nats-Msg-Id          the request id: JetStream drops a second publish of it
+                         (a client's retry of the same invocation) within its window
+    Kappa-Request-Id     the request id the function sees (context.aws_request_id)
+    Kappa-Enqueued-Ms    when the gateway accepted it (epoch ms): its age counts from here
+    Kappa-Max-Event-Age  the Function's maximumEventAgeSeconds at enqueue time, used
+                         only if the Function is gone when the event is offered
+    X-Amzn-Trace-Id      passed through to the function, when the caller sent one
+    Kappa-Redriven-From  the request id of the dead-lettered event it was redriven from
+
+A dead-lettered event is the event alone (Lambda's DLQ message body) with
+Lambda's DLQ attributes as headers (``RequestID``, ``ErrorCode``,
+``ErrorMessage``) and Kappa's own (``Kappa-Condition``, ``Kappa-Invoke-Count``,
+``Kappa-Dead-Lettered-Ms``, plus the event's headers above).
+"""
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+MSG_ID: Final = "Nats-Msg-Id"
+REQUEST_ID: Final = "Kappa-Request-Id"
+ENQUEUED_MS: Final = "Kappa-Enqueued-Ms"
+MAX_EVENT_AGE: Final = "Kappa-Max-Event-Age"
+TRACE_ID: Final = "X-Amzn-Trace-Id"
+REDRIVEN_FROM: Final = "Kappa-Redriven-From"
+DLQ_REQUEST_ID: Final = "RequestID"
+DLQ_ERROR_CODE: Final = "ErrorCode"
+DLQ_ERROR_MESSAGE: Final = "ErrorMessage"
+DLQ_CONDITION: Final = "Kappa-Condition"
+DLQ_INVOKE_COUNT: Final = "Kappa-Invoke-Count"
+DLQ_DEAD_LETTERED_MS: Final = "Kappa-Dead-Lettered-Ms"
+ERROR_MESSAGE_MAX: Final = 1024  # Lambda keeps the first 1 KB of the error message
+
+_UUID: Final = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+# The namespace of the request ids of destination invocations (uuid5 of the event's id).
+_DESTINATION_IDS: Final = uuid.UUID("5b0c2f2e-4c1a-4f43-9a57-6b1d4a3e9c11")
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """Subjects, streams and bucket of one installation (one prefix)."""
+
+    prefix: str = "kappa"
+
+    @property
+    def invoke_stream(self) -> str:
+        """The work-queue stream of events to run."""
+        return f"{self.prefix}-async"
+
+    @property
+    def dlq_stream(self) -> str:
+        """The stream of dead-lettered events."""
+        return f"{self.prefix}-dlq"
+
+    @property
+    def progress_bucket(self) -> str:
+        """The key-value bucket of per-request progress."""
+        return f"{self.prefix}-async-progress"
+
+    @property
+    def invoke_subjects(self) -> str:
+        """Every event subject."""
+        return f"{self.prefix}.async.>"
+
+    @property
+    def dlq_subjects(self) -> str:
+        """Every dead-letter subject."""
+        return f"{self.prefix}.dlq.>"
+
+    def invoke_subject(self, namespace: str, name: str) -> str:
+        """The subject of events for ``namespace/name``."""
+        return f"{self.prefix}.async.{namespace}.{name}"
+
+    def dlq_subject(self, namespace: str, name: str = "*") -> str:
+        """The dead-letter subject of ``namespace/name`` (``*``: the whole namespace)."""
+        return f"{self.prefix}.dlq.{namespace}.{name}"
+
+    def function_of(self, subject: str) -> tuple[str, str] | None:
+        """(namespace, name) of an event or dead-letter subject, or None for another."""
+        parts = subject.split(".")
+        if len(parts) != 4 or parts[0] != self.prefix or parts[1] not in {"async", "dlq"}:  # noqa: PLR2004
+            return None
+        return (parts[2], parts[3])
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One accepted asynchronous invocation."""
+
+    namespace: str
+    name: str
+    request_id: str
+    payload: bytes
+    enqueued_ms: int
+    max_event_age_seconds: int = 21600
+    trace_id: str | None = None
+    redriven_from: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(namespace, name)."""
+        return (self.namespace, self.name)
+
+    def headers(self) -> dict[str, str]:
+        """The headers it is published with."""
+        headers = {
+            MSG_ID: self.request_id,
+            REQUEST_ID: self.request_id,
+            ENQUEUED_MS: str(self.enqueued_ms),
+            MAX_EVENT_AGE: str(self.max_event_age_seconds),
+        }
+        if self.trace_id:
+            headers[TRACE_ID] = self.trace_id
+        if self.redriven_from:
+            headers[REDRIVEN_FROM] = self.redriven_from
+        return headers
+
+
+class MalformedEventError(ValueError):
+    """A message on an event subject that Kappa did not put there (or cannot read)."""
+
+
+def event_from(names: Names, subject: str, headers: Mapping[str, str] | None, data: bytes) -> Event:
+    """The event a queued message holds; MalformedEventError when it is not one."""
+    key = names.function_of(subject)
+    if key is None:
+        raise MalformedEventError(f"{subject!r} is not an event subject")
+    headers = headers or {}
+    request_id = headers.get(REQUEST_ID, "")
+    if not _UUID.fullmatch(request_id):
+        raise MalformedEventError(f"message on {subject} has no UUID in its {REQUEST_ID} header")
+    try:
+        enqueued_ms = int(headers.get(ENQUEUED_MS, ""))
+        max_age = int(headers.get(MAX_EVENT_AGE, "21600"))
+    except ValueError:
+        raise MalformedEventError(f"message {request_id} has a malformed header") from None
+    return Event(
+        namespace=key[0],
+        name=key[1],
+        request_id=request_id,
+        payload=data,
+        enqueued_ms=enqueued_ms,
+        max_event_age_seconds=max_age,
+        trace_id=headers.get(TRACE_ID) or None,
+        redriven_from=headers.get(REDRIVEN_FROM) or None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """Why an event was dead-lettered."""
+
+    condition: str
+    error_code: str
+    error_message: str
+    invoke_count: int
+    dead_lettered_ms: int
+
+
+def dead_letter_headers(event: Event, why: DeadLetter) -> dict[str, str]:
+    """The headers of ``event`` in the dead-letter queue (Lambda's attributes + Kappa's)."""
+    headers = event.headers()
+    headers[MSG_ID] = f"dlq:{event.request_id}"
+    headers.update(
+        {
+            DLQ_REQUEST_ID: event.request_id,
+            DLQ_ERROR_CODE: why.error_code,
+            DLQ_ERROR_MESSAGE: _header_text(why.error_message)[:ERROR_MESSAGE_MAX],
+            DLQ_CONDITION: why.condition,
+            DLQ_INVOKE_COUNT: str(why.invoke_count),
+            DLQ_DEAD_LETTERED_MS: str(why.dead_lettered_ms),
+        }
+    )
+    return headers
+
+
+def _header_text(text: str) -> str:
+    # Header values are one line of printable text.
+    return " ".join(text.split())
+
+
+def request_id_for(sdk_invocation_id: str | None, fresh: str) -> str:
+    """The request id of a new event: the SDK's invocation id when it sent a UUID.
+
+    boto3 and the AWS CLI send the same ``amz-sdk-invocation-id`` on every retry
+    of one call; taking it as the request id (and the NATS message id) makes a
+    retried enqueue a duplicate that JetStream drops, and the caller gets the
+    same request id back.
+    """
+    if sdk_invocation_id and _UUID.fullmatch(sdk_invocation_id):
+        return sdk_invocation_id.lower()
+    return fresh
+
+
+def destination_request_id(request_id: str, condition: str) -> str:
+    """The request id of the destination invocation of ``request_id``'s outcome (stable)."""
+    return str(uuid.uuid5(_DESTINATION_IDS, f"{request_id}:{condition}"))

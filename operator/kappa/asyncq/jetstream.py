@@ -1,0 +1,144 @@
+"""The NATS connection and the JetStream streams, consumer and bucket Kappa uses (shell).
+
+``ensure`` creates (or brings up to date) what ``envelope.Names`` names, so any
+gateway replica can start first; every replica applies the same configuration:
+
+- the event stream: work-queue retention (an event is gone once acked), file
+  storage, a duplicate window in which a second publish of a request id is
+  dropped;
+- one durable pull consumer shared by every worker of every replica, explicit
+  acks, unlimited deliveries (the event's age bounds them), ``ack_wait``;
+- the dead-letter stream: limits retention, kept ``dlq_max_age``;
+- the progress bucket: one key per request id, kept past any event's life.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Final
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext, api
+from nats.js.errors import BadRequestError
+from nats.js.kv import KeyValue
+
+from kappa.asyncq.envelope import Names
+from kappa.asyncq.settings import AsyncSettings
+
+log = logging.getLogger("kappa.gateway.asyncq")
+
+CONSUMER: Final = "workers"
+DUPLICATE_WINDOW_SECONDS: Final = 120.0
+# The longest an event may live: the longest maximumEventAgeSeconds (6 h), the longest
+# retry delay, and the wait for a missing destination, with an hour to spare.
+_MAX_EVENT_AGE: Final = 21600.0
+_CONNECT_RETRY_SECONDS: Final = 1.0
+
+
+@dataclass
+class Queue:
+    """A connected client with its streams, consumer and bucket in place."""
+
+    nc: Client
+    js: JetStreamContext
+    progress: KeyValue
+    names: Names
+
+    async def close(self) -> None:
+        """Flush what is pending (acks) and close the connection.
+
+        Not ``drain``: draining a pull subscription whose fetch was cancelled waits out
+        its whole timeout, and events not acked come back to another worker anyway.
+        """
+        if not self.nc.is_closed:
+            try:
+                await self.nc.flush(timeout=2)
+            finally:
+                await self.nc.close()
+
+
+async def connect(settings: AsyncSettings, names: Names) -> Queue:
+    """Connect (retrying until it works) and ``ensure`` the streams; reconnects by itself after."""
+
+    async def disconnected() -> None:
+        log.warning("NATS connection lost; reconnecting")
+
+    async def reconnected() -> None:
+        log.info("NATS connection back")
+
+    async def error(exc: Exception) -> None:
+        log.warning("NATS: %s", exc)
+
+    while True:
+        try:
+            nc = await nats.connect(
+                servers=settings.servers,
+                name="kappa-gateway",
+                connect_timeout=2,
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                disconnected_cb=disconnected,
+                reconnected_cb=reconnected,
+                error_cb=error,
+            )
+            break
+        except (OSError, TimeoutError, nats.errors.Error) as exc:
+            log.warning("cannot reach NATS at %s (%s); trying again", settings.nats_url, exc)
+            await asyncio.sleep(_CONNECT_RETRY_SECONDS)
+    js = nc.jetstream(timeout=settings.publish_timeout_seconds)
+    while True:
+        try:
+            progress = await ensure(js, settings, names)
+            break
+        except (TimeoutError, nats.errors.Error) as exc:
+            log.warning("cannot set up JetStream (%s); trying again", exc)
+            await asyncio.sleep(_CONNECT_RETRY_SECONDS)
+    log.info("connected to NATS at %s; JetStream streams ready", nc.connected_url)
+    return Queue(nc, js, progress, names)
+
+
+async def ensure(js: JetStreamContext, settings: AsyncSettings, names: Names) -> KeyValue:
+    """Create or update the streams, the consumer and the bucket; return the bucket."""
+    longest = _MAX_EVENT_AGE + max(settings.retry_delays) + settings.destination_wait_seconds
+    await _stream(js, names.invoke_stream, names.invoke_subjects, longest + 3600, work_queue=True)
+    await _stream(js, names.dlq_stream, names.dlq_subjects, settings.dlq_max_age_seconds)
+    consumer = api.ConsumerConfig(
+        durable_name=CONSUMER,
+        name=CONSUMER,
+        ack_policy=api.AckPolicy.EXPLICIT,
+        ack_wait=settings.ack_wait_seconds,
+        max_deliver=-1,
+        max_ack_pending=settings.max_pending,
+        filter_subject=names.invoke_subjects,
+        deliver_policy=api.DeliverPolicy.ALL,
+    )
+    await js.add_consumer(names.invoke_stream, config=consumer)
+    try:
+        return await js.create_key_value(
+            bucket=names.progress_bucket,
+            ttl=longest + 2 * 3600,
+            storage=api.StorageType.FILE,
+            history=1,
+        )
+    except BadRequestError:
+        return await js.key_value(names.progress_bucket)
+
+
+async def _stream(
+    js: JetStreamContext, name: str, subjects: str, max_age: float, *, work_queue: bool = False
+) -> None:
+    config = api.StreamConfig(
+        name=name,
+        subjects=[subjects],
+        retention=api.RetentionPolicy.WORK_QUEUE if work_queue else api.RetentionPolicy.LIMITS,
+        storage=api.StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        max_age=max_age,
+    )
+    try:
+        await js.add_stream(config)
+    except BadRequestError:
+        # Already there with another configuration (an older Kappa, other settings).
+        await js.update_stream(config)

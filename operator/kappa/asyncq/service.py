@@ -1,0 +1,143 @@
+"""Asynchronous invocation as the gateway wires it in: enqueue, workers, stats, DLQ routes.
+
+``start`` returns at once: the connection to NATS is made in the background
+(retrying), so a gateway whose NATS is down still serves synchronous calls;
+``Event`` invocations answer 500 ServiceException until it is up.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Final
+
+import nats
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from kappa.asyncq import jetstream
+from kappa.asyncq.envelope import ENQUEUED_MS, Event, Names
+from kappa.asyncq.http_api import DeadLetterApi
+from kappa.asyncq.jetstream import Queue
+from kappa.asyncq.metrics import AsyncMetrics
+from kappa.asyncq.publisher import EnqueueError, publish_event
+from kappa.asyncq.settings import AsyncSettings
+from kappa.asyncq.worker import Invoker, Worker, wall_ms
+from kappa.gateway.errors import GatewayError, service_error
+from kappa.gateway.registry import FunctionSpec, Registry
+
+log = logging.getLogger("kappa.gateway.asyncq")
+
+_STATS_SECONDS: Final = 5.0
+
+
+class AsyncService:
+    """One gateway's asynchronous invocation."""
+
+    def __init__(
+        self,
+        settings: AsyncSettings,
+        registry: Registry,
+        metrics_registry: CollectorRegistry,
+        *,
+        region: str,
+        ready: Callable[[], bool],
+    ) -> None:
+        self._settings = settings
+        self._registry = registry
+        self._region = region
+        self._ready = ready
+        self._names = Names(settings.prefix)
+        self.metrics = AsyncMetrics(metrics_registry)
+        self._queue: Queue | None = None
+        self._worker: Worker | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._api = DeadLetterApi(lambda: self._queue, registry)
+
+    def add_routes(self, app: web.Application) -> None:
+        """The dead-letter queue endpoint."""
+        self._api.add_routes(app)
+
+    def start(self, invoker: Invoker) -> None:
+        """Connect in the background, then run the workers and the stats loop."""
+        self._tasks.append(asyncio.ensure_future(self._run(invoker)))
+
+    async def _run(self, invoker: Invoker) -> None:
+        self._queue = await jetstream.connect(self._settings, self._names)
+        self._tasks.append(asyncio.ensure_future(self._stats(self._queue)))
+        if self._settings.workers > 0:
+            self._worker = Worker(
+                self._queue, self._registry, invoker, self._settings, self.metrics,
+                region=self._region, ready=self._ready,
+            )  # fmt: skip
+            await self._worker.run()
+
+    async def stop(self, timeout: float) -> None:
+        """Stop the workers (events in hand finish, up to ``timeout``), close the connection."""
+        if self._worker is not None:
+            await self._worker.stop(timeout)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._queue is not None:
+            with contextlib.suppress(TimeoutError, nats.errors.Error):
+                await self._queue.close()
+
+    async def enqueue(
+        self, spec: FunctionSpec, payload: bytes, request_id: str, trace_id: str | None
+    ) -> None:
+        """Store the event durably; raise GatewayError (500) when JetStream did not confirm it."""
+        queue = self._queue
+        if queue is None:
+            self.metrics.enqueued.labels("failed").inc()
+            raise service_error("The gateway is not connected to its event queue (NATS) yet.")
+        event = Event(
+            namespace=spec.namespace,
+            name=spec.name,
+            request_id=request_id,
+            payload=payload,
+            enqueued_ms=wall_ms(),
+            max_event_age_seconds=spec.async_config.maximum_event_age_seconds,
+            trace_id=trace_id,
+        )
+        try:
+            ack = await publish_event(queue, event)
+        except EnqueueError as exc:
+            self.metrics.enqueued.labels("failed").inc()
+            log.warning("%s: enqueue failed: %s", request_id, exc)
+            raise service_error(f"The event could not be queued: {exc}") from None
+        self.metrics.enqueued.labels("duplicate" if ack.duplicate else "accepted").inc()
+
+    async def _stats(self, queue: Queue) -> None:
+        """Depth and age of the queues, for /metrics."""
+        names = queue.names
+        while True:
+            try:
+                info = await queue.js.stream_info(names.invoke_stream)
+                dlq = await queue.js.stream_info(names.dlq_stream)
+                oldest = 0.0
+                if info.state.messages:
+                    first = await queue.js.get_msg(
+                        names.invoke_stream,
+                        seq=info.state.first_seq,
+                        subject=names.invoke_subjects,
+                        next=True,
+                    )
+                    enqueued_ms = int((first.headers or {}).get(ENQUEUED_MS, wall_ms()))
+                    oldest = max(wall_ms() - enqueued_ms, 0) / 1000
+            except (TimeoutError, ValueError, nats.errors.Error) as exc:
+                log.debug("queue stats unavailable: %s", exc)
+            else:
+                self.metrics.queue_depth.set(info.state.messages)
+                self.metrics.dlq_depth.set(dlq.state.messages)
+                self.metrics.oldest_age.set(oldest)
+            await asyncio.sleep(_STATS_SECONDS)
+
+
+def not_configured() -> GatewayError:
+    """500 for an Event invocation on a gateway without NATS."""
+    return service_error(
+        "Asynchronous invocation is not configured on this gateway: set KAPPA_NATS_URL."
+    )

@@ -1,0 +1,290 @@
+"""Workers: take events off the queue and run them through the gateway's dispatcher (shell).
+
+They run inside every gateway replica (docs/internals/async.md says why), share
+one durable pull consumer, and invoke through the same ``Dispatcher`` as
+synchronous calls, so reserved concurrency, the cluster limit and the wait
+queues hold for events too. Each replica handles at most ``workers`` events
+at once and fetches only as many as it has room for.
+
+While an event runs, the worker tells JetStream it is still at it (every third
+of ``ack_wait``), so a long handler is not handed to a second worker; a worker
+that dies stops doing so, and the event goes to another after ``ack_wait``.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Final, Protocol
+
+import nats
+from nats.aio.msg import Msg
+from nats.js.errors import KeyNotFoundError
+
+from kappa.asyncq import decider, destinations, progress
+from kappa.asyncq.decider import Finish, GiveUp, Invoke, Offer, Policy, Requeue, Retry
+from kappa.asyncq.envelope import Event, MalformedEventError, dead_letter_headers, event_from
+from kappa.asyncq.jetstream import CONSUMER, Queue
+from kappa.asyncq.metrics import AsyncMetrics
+from kappa.asyncq.publisher import EnqueueError
+from kappa.asyncq.record import Response
+from kappa.asyncq.schedule import Backoff
+from kappa.asyncq.settings import AsyncSettings
+from kappa.gateway.dispatch import AgentReply, Call
+from kappa.gateway.errors import GatewayError
+from kappa.gateway.function_name import function_arn
+from kappa.gateway.registry import FunctionSpec, Registry
+
+log = logging.getLogger("kappa.gateway.asyncq")
+
+_FETCH_SECONDS: Final = 1.0
+_NATS_TROUBLE_SECONDS: Final = 0.5
+_READY_POLL_SECONDS: Final = 0.2
+_HANDLING_FAILED_DELAY: Final = 1.0
+
+
+class Invoker(Protocol):
+    """What runs an invocation (the gateway's Dispatcher)."""
+
+    async def invoke(self, spec: FunctionSpec, call: Call) -> AgentReply:
+        """Run ``call`` on a slot of ``spec``; GatewayError for 429s and lost pods."""
+        ...
+
+
+def wall_ms() -> int:
+    """Now, in epoch milliseconds (ages of events span processes and restarts)."""
+    return time.time_ns() // 1_000_000
+
+
+class Worker:
+    """The consumer loop of one replica and the handling of each event."""
+
+    def __init__(  # noqa: PLR0913 - collaborators, injected
+        self,
+        queue: Queue,
+        registry: Registry,
+        invoker: Invoker,
+        settings: AsyncSettings,
+        metrics: AsyncMetrics,
+        *,
+        region: str,
+        ready: Callable[[], bool],
+    ) -> None:
+        self._queue = queue
+        self._registry = registry
+        self._invoker = invoker
+        self._settings = settings
+        self._metrics = metrics
+        self._region = region
+        self._ready = ready
+        self._backoff = Backoff(
+            retry_delays=settings.retry_delays,
+            requeue_first=settings.requeue_min_seconds,
+            requeue_cap=settings.requeue_max_seconds,
+        )
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._room = asyncio.Semaphore(settings.workers)
+        self._stopping = False
+
+    async def run(self) -> None:
+        """Fetch and handle events until ``stop``."""
+        while not self._ready():
+            await asyncio.sleep(_READY_POLL_SECONDS)
+        names = self._queue.names
+        subscription = await self._queue.js.pull_subscribe_bind(
+            durable=CONSUMER, stream=names.invoke_stream
+        )
+        log.info("async workers started (%d at once)", self._settings.workers)
+        while not self._stopping:
+            await self._room.acquire()
+            room = 1
+            while room < self._settings.workers and not self._room.locked():
+                await self._room.acquire()
+                room += 1
+            try:
+                messages = await subscription.fetch(room, timeout=_FETCH_SECONDS)
+            except TimeoutError:
+                messages = []
+            except nats.errors.Error as exc:
+                log.debug("fetch failed: %s", exc)
+                messages = []
+                await asyncio.sleep(_NATS_TROUBLE_SECONDS)
+            for message in messages:
+                task = asyncio.ensure_future(self._handle(message))
+                self._tasks.add(task)
+                task.add_done_callback(self._done)
+            for _ in range(room - len(messages)):
+                self._room.release()
+
+    async def stop(self, timeout: float) -> None:
+        """Stop fetching; let events in hand finish (up to ``timeout``), cancel the rest."""
+        self._stopping = True
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._room.release()
+
+    # ------------------------------------------------------------ one event
+
+    async def _handle(self, message: Msg) -> None:
+        self._metrics.in_flight.inc()
+        beat = asyncio.ensure_future(self._keep_alive(message))
+        try:
+            await self._process(message)
+        except (TimeoutError, nats.errors.Error, EnqueueError) as exc:
+            # NATS trouble mid-way: what was saved stays saved; the event comes back.
+            log.warning("event on %s: NATS failed us (%s); it will be offered again",
+                        message.subject, exc)  # fmt: skip
+            with contextlib.suppress(TimeoutError, nats.errors.Error):
+                await message.nak(delay=_HANDLING_FAILED_DELAY)
+        finally:
+            beat.cancel()
+            self._metrics.in_flight.dec()
+
+    async def _keep_alive(self, message: Msg) -> None:
+        while True:
+            await asyncio.sleep(self._settings.ack_wait_seconds / 3)
+            with contextlib.suppress(TimeoutError, nats.errors.Error):
+                await message.in_progress()
+
+    async def _process(self, message: Msg) -> None:
+        try:
+            event = event_from(self._queue.names, message.subject, message.headers, message.data)
+        except MalformedEventError as exc:
+            log.warning("dropping a message Kappa did not queue: %s", exc)
+            await message.term()
+            return
+        spec = self._registry.function(event.key)
+        policy = _policy(spec)
+        deliveries = message.metadata.num_delivered or 1
+        offer = Offer(event, await self._progress(event), deliveries, wall_ms())
+        arn = function_arn(self._region, event.namespace, event.name)
+        decision = decider.before_invoke(offer, policy, self._backoff, arn=arn)
+        if isinstance(decision, Invoke) and spec is not None and policy is not None:
+            if deliveries == 1:
+                self._metrics.start_latency.observe(offer.age_seconds)
+            result = await self._invoke(spec, event)
+            offer = Offer(event, offer.progress, deliveries, wall_ms())
+            after = decider.after_invoke(offer, policy, result, self._backoff)
+            await self._apply(message, offer, after, spec)
+        elif not isinstance(decision, Invoke):
+            await self._apply(message, offer, decision, spec)
+
+    async def _progress(self, event: Event) -> progress.Progress:
+        try:
+            entry = await self._queue.progress.get(event.request_id)
+        except KeyNotFoundError:
+            return progress.Progress()
+        return progress.decode(entry.value)
+
+    async def _invoke(self, spec: FunctionSpec, event: Event) -> decider.Result:
+        headers = {"X-Amzn-Trace-Id": event.trace_id} if event.trace_id else {}
+        try:
+            reply = await self._invoker.invoke(spec, Call(event.payload, event.request_id, headers))
+        except GatewayError as error:
+            if error.status == 429:  # noqa: PLR2004
+                self._metrics.invocations.labels("throttled").inc()
+                return decider.Throttled(error.message)
+            if error.status >= 500:  # noqa: PLR2004
+                self._metrics.invocations.labels("system_error").inc()
+                return decider.SystemFailed(error.status, error.message)
+            # The agent refused the event itself (too large for it…): trying again won't help.
+            _, _, body = error.render()
+            self._metrics.invocations.labels("function_error").inc()
+            return decider.Answered(Response(body, "Unhandled", error.status))
+        result = "function_error" if reply.function_error else "success"
+        self._metrics.invocations.labels(result).inc()
+        if reply.function_error:
+            log.info("%s: function error in async event of %s/%s", event.request_id, *event.key)
+        return decider.Answered(Response(reply.body, reply.function_error))
+
+    async def _apply(
+        self,
+        message: Msg,
+        offer: Offer,
+        decision: Requeue | Retry | Finish,
+        spec: FunctionSpec | None,
+    ) -> None:
+        event = offer.event
+        if isinstance(decision, Requeue):
+            self._metrics.retries.labels(decision.cause.value).inc()
+            log.debug("%s: requeued (%s) for %.2fs",
+                      event.request_id, decision.cause, decision.delay)  # fmt: skip
+            await message.nak(delay=decision.delay)
+            return
+        if isinstance(decision, Retry):
+            await self._queue.progress.put(event.request_id, progress.encode(decision.progress))
+            self._metrics.retries.labels("function_error").inc()
+            log.info("%s: retry %d in %.2fs", event.request_id,
+                     decision.progress.invocations, decision.delay)  # fmt: skip
+            await message.nak(delay=decision.delay)
+            return
+        final = decision.final
+        if decision.saved:
+            self._metrics.redelivered_final.inc()
+        else:
+            invocations = final.dead_letter.invoke_count if final.dead_letter else 0
+            await self._queue.progress.put(
+                event.request_id, progress.encode(progress.Progress(invocations, final))
+            )
+        config = None if spec is None else spec.async_config
+        destination = None
+        if config is not None:
+            destination = config.on_success if final.succeeded else config.on_failure
+        delivery = await destinations.deliver(
+            self._queue, self._registry,
+            destination=destination, final=final, event=event, now_ms=wall_ms(),
+        )  # fmt: skip
+        if destination is not None and delivery is destinations.Delivery.MISSING:
+            max_age = (
+                event.max_event_age_seconds
+                if config is None
+                else (config.maximum_event_age_seconds)
+            )
+            wait = decider.destination_missing(
+                offer, self._backoff, max_event_age_seconds=max_age,
+                wait_seconds=self._settings.destination_wait_seconds,
+            )  # fmt: skip
+            if isinstance(wait, Requeue):
+                self._metrics.retries.labels(wait.cause.value).inc()
+                self._metrics.destinations.labels(destinations.kind(destination), "missing").inc()
+                log.warning("%s: destination Function %s/%s does not exist; the event waits",
+                            event.request_id, event.namespace, destination.function)  # fmt: skip
+                await message.nak(delay=wait.delay)
+                return
+            assert isinstance(wait, GiveUp)  # noqa: S101 - the decider's only other answer
+            self._metrics.destinations.labels(destinations.kind(destination), "given_up").inc()
+            log.error("%s: gave up waiting for destination Function %s/%s",
+                      event.request_id, event.namespace, destination.function)  # fmt: skip
+        elif destination is not None:
+            self._metrics.destinations.labels(destinations.kind(destination), "delivered").inc()
+        if final.dead_letter is not None:
+            await self._queue.js.publish(
+                self._queue.names.dlq_subject(event.namespace, event.name),
+                event.payload,
+                headers=dead_letter_headers(event, final.dead_letter),
+                stream=self._queue.names.dlq_stream,
+            )
+            self._metrics.dead_lettered.labels(final.condition.value).inc()
+            log.info("%s: dead-lettered (%s: %s)", event.request_id,
+                     final.condition, final.dead_letter.error_message)  # fmt: skip
+        self._metrics.finished.labels(final.condition.value).inc()
+        await message.ack()
+
+
+def _policy(spec: FunctionSpec | None) -> Policy | None:
+    if spec is None:
+        return None
+    return Policy(
+        arn=spec.arn,
+        maximum_retry_attempts=spec.async_config.maximum_retry_attempts,
+        maximum_event_age_seconds=spec.async_config.maximum_event_age_seconds,
+        reserved=spec.reserved,
+    )

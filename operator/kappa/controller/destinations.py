@@ -1,0 +1,72 @@
+"""The ``DestinationsReady`` condition: whether a Function's async destinations exist (pure).
+
+Only Function destinations can be checked (a NATS subject always "exists").
+The schema cannot know whether ``spec.async.onSuccess.function`` names a
+Function, so it is a condition, not a refusal::
+
+    no Function destination                       no condition
+    every destination Function exists             True  DestinationsFound
+    one does not (same namespace)                 False DestinationNotFound — records for it
+                                                  wait in the queue until it exists
+
+The condition does not touch ``Ready``: the function itself runs.
+"""
+
+from collections.abc import Collection, Mapping
+from typing import Any, Final
+
+from kappa.controller.conditions import Condition
+
+TYPE: Final = "DestinationsReady"
+_KINDS: Final = ("onSuccess", "onFailure")
+
+
+def destination_functions(body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(``onSuccess``/``onFailure``, Function name) of each Function destination of ``body``."""
+    config = ((body.get("spec") or {}).get("async")) or {}
+    found = []
+    for kind in _KINDS:
+        function = (config.get(kind) or {}).get("function")
+        if isinstance(function, str) and function:
+            found.append((kind, function))
+    return found
+
+
+def destinations_conditions(
+    body: Mapping[str, Any], existing: Collection[tuple[str, str]]
+) -> list[Condition]:
+    """The condition of the module docstring (none or one); ``existing``: (namespace, name)s."""
+    namespace = str((body.get("metadata") or {}).get("namespace") or "")
+    wanted = destination_functions(body)
+    if not wanted:
+        return []
+    missing = [(kind, name) for kind, name in wanted if (namespace, name) not in existing]
+    if not missing:
+        names = ", ".join(f"{kind}: {name}" for kind, name in wanted)
+        message = f"Destination Functions exist ({names})."
+        return [Condition(TYPE, "True", "DestinationsFound", message)]
+    described = "; ".join(
+        f"{kind} Function {name!r} does not exist in namespace {namespace}"
+        for kind, name in missing
+    )
+    return [
+        Condition(
+            TYPE,
+            "False",
+            "DestinationNotFound",
+            f"{described}. Asynchronous events whose records go there wait in the queue (they "
+            "are not dropped) until it is created or spec.async is changed.",
+        )
+    ]
+
+
+def referencing(
+    bodies: Mapping[tuple[str, str], Mapping[str, Any]], key: tuple[str, str]
+) -> list[tuple[str, str]]:
+    """The Functions of ``key``'s namespace whose destinations name ``key``."""
+    namespace, name = key
+    return [
+        other
+        for other, body in bodies.items()
+        if other[0] == namespace and any(fn == name for _, fn in destination_functions(body))
+    ]

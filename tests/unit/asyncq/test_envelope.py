@@ -1,0 +1,78 @@
+import uuid
+
+import pytest
+
+from kappa.asyncq import envelope
+from kappa.asyncq.envelope import (
+    DeadLetter,
+    Event,
+    MalformedEventError,
+    Names,
+    dead_letter_headers,
+    destination_request_id,
+    event_from,
+    request_id_for,
+)
+
+NAMES = Names("kappa")
+ID = "2b5f5c1e-0d6a-4f37-9c3b-0a8d1f0e6b2c"
+
+
+def test_an_event_survives_its_headers() -> None:
+    event = Event("team", "fn", ID, b"{}", 1234, 60, trace_id="Root=1-abc", redriven_from="x")
+    assert event_from(NAMES, "kappa.async.team.fn", event.headers(), b"{}") == event
+    assert event.headers()[envelope.MSG_ID] == ID
+
+
+@pytest.mark.parametrize(
+    ("subject", "headers", "problem"),
+    [
+        pytest.param("other.async.a.b", {}, "not an event subject", id="foreign-subject"),
+        pytest.param("kappa.async.a", {}, "not an event subject", id="short-subject"),
+        pytest.param("kappa.async.a.b", {}, "no UUID", id="no-request-id"),
+        pytest.param("kappa.async.a.b", {envelope.REQUEST_ID: "x y"}, "no UUID", id="not-uuid"),
+        pytest.param("kappa.async.a.b", {envelope.REQUEST_ID: ID, envelope.ENQUEUED_MS: "soon"},
+                     "malformed header", id="bad-time"),
+    ],
+)  # fmt: skip
+def test_foreign_messages_are_refused(subject: str, headers: dict[str, str], problem: str) -> None:
+    with pytest.raises(MalformedEventError, match=problem):
+        event_from(NAMES, subject, headers, b"")
+
+
+def test_names_of_an_installation() -> None:
+    names = Names("blue")
+    assert names.invoke_subject("ns", "fn") == "blue.async.ns.fn"
+    assert names.dlq_subject("ns") == "blue.dlq.ns.*"
+    assert (names.invoke_stream, names.dlq_stream) == ("blue-async", "blue-dlq")
+    assert names.function_of("blue.dlq.ns.fn") == ("ns", "fn")
+
+
+@pytest.mark.parametrize(
+    ("sdk_id", "expected"),
+    [
+        pytest.param(ID.upper(), ID, id="sdk-uuid-taken-lowercased"),
+        pytest.param("not-a-uuid", "fresh", id="other-ids-ignored"),
+        pytest.param(None, "fresh", id="no-sdk-id"),
+    ],
+)
+def test_request_id_prefers_the_sdks_invocation_id(sdk_id: str | None, expected: str) -> None:
+    assert request_id_for(sdk_id, "fresh") == expected
+
+
+def test_destination_request_ids_are_stable_and_distinct() -> None:
+    first = destination_request_id(ID, "Success")
+    assert first == destination_request_id(ID, "Success")
+    assert first != destination_request_id(ID, "RetriesExhausted")
+    assert uuid.UUID(first).version == 5
+
+
+def test_dead_letter_headers_carry_lambdas_attributes() -> None:
+    event = Event("ns", "fn", ID, b"{}", 1)
+    why = DeadLetter("RetriesExhausted", "200", "ValueError:\n  " + "x" * 2000, 3, 99)
+    headers = dead_letter_headers(event, why)
+    assert headers[envelope.DLQ_REQUEST_ID] == ID
+    assert headers[envelope.DLQ_ERROR_CODE] == "200"
+    assert headers[envelope.DLQ_ERROR_MESSAGE].startswith("ValueError: xxx")
+    assert len(headers[envelope.DLQ_ERROR_MESSAGE]) == 1024
+    assert headers[envelope.MSG_ID] == f"dlq:{ID}"
