@@ -114,11 +114,15 @@ def test_an_event_reaches_the_function(
     def ran() -> bool:
         return any(g["requestId"] == request_id for g in got(cluster, functions, "work"))
 
-    Cluster.wait(ran, "the event to run", 60)
+    try:
+        Cluster.wait(ran, "the event to run", 60)
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}\ngateway:\n{async_gateway.logs()}") from None
     [call] = [g for g in got(cluster, functions, "work") if g["requestId"] == request_id]
     assert call["event"] == {"hello": "async"}
 
 
+@pytest.mark.timeout(300)
 def test_a_failing_event_lands_in_its_failure_destination_and_the_dlq(
     cluster: Cluster, async_gateway: Gateway, functions: str
 ) -> None:
@@ -130,7 +134,13 @@ def test_a_failing_event_lands_in_its_failure_destination_and_the_dlq(
             if g["event"].get("requestContext", {}).get("requestId") == request_id
         ]  # fmt: skip
 
-    Cluster.wait(lambda: bool(records()), "the failure record at the sink", 120)
+    try:
+        Cluster.wait(lambda: bool(records()), "the failure record at the sink", 120)
+    except TimeoutError as exc:
+        raise AssertionError(
+            f"{exc}\nwork: {got(cluster, functions, 'work')}\n"
+            f"sink: {got(cluster, functions, 'sink')}\ngateway:\n{async_gateway.logs()}"
+        ) from None
     [record] = records()
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestContext"]["approximateInvokeCount"] == 2  # one retry

@@ -55,10 +55,36 @@ def _build_parser() -> argparse.ArgumentParser:
         "--state", type=Path, metavar="FILE", help="with --mapping: keep the sources' state here"
     )
     commands.add_parser("version", help="print the version and exit")
-    from kappa.asyncq import dlq_client  # noqa: PLC0415 - stdlib only; cheap
-
-    dlq_client.add_parser(commands)
+    _add_dlq(commands)
     return parser
+
+
+def _add_dlq(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """``kappa dlq ...`` (run by kappa.asyncq.dlq_client, imported on use)."""
+    summary = "list, inspect, redrive or delete dead-lettered async events"
+    dlq = commands.add_parser("dlq", help=summary, description=summary)
+    actions = dlq.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-n", "--namespace", default="default", help="namespace (default)")
+    common.add_argument(
+        "--gateway",
+        default=None,
+        help="gateway URL (KAPPA_GATEWAY_URL, else http://127.0.0.1:8000)",
+    )
+    listing = actions.add_parser("list", parents=[common], help="list dead-lettered events")
+    listing.add_argument("--function", help="only this Function's")
+    listing.add_argument("--limit", type=int, default=100, help="at most this many (1-1000)")
+    listing.add_argument("--marker", type=int, default=0, help="start after this sequence")
+    for action, summary in (("show", "one event, with its payload"), ("delete", "remove one")):
+        actions.add_parser(action, parents=[common], help=summary).add_argument(
+            "sequence", type=int
+        )
+    redrive = actions.add_parser(
+        "redrive", parents=[common], help="queue events again (new request ids)"
+    )
+    redrive.add_argument("sequences", type=int, nargs="*", help="these events")
+    redrive.add_argument("--function", help="every event of this Function")
+    redrive.add_argument("--all", action="store_true", help="every event of the namespace")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,6 +1,7 @@
 """``kappa dlq list|show|redrive|delete``: the dead-letter queue over the gateway's endpoint.
 
-The gateway holds the NATS connection; the CLI only speaks HTTP to it
+The arguments are defined in ``kappa.cli`` (the in-pod agent's image carries that module
+but not this package). The gateway holds the NATS connection; the CLI only speaks HTTP to it
 (``--gateway``, ``KAPPA_GATEWAY_URL``; ``make gateway-url`` prints the
 cluster's). Output: a table for ``list``, JSON otherwise.
 """
@@ -20,34 +21,6 @@ _TIMEOUT: Final = 30
 
 class DlqClientError(Exception):
     """The gateway refused the request or could not be reached (the message says which)."""
-
-
-def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """Add ``dlq`` and its subcommands."""
-    summary = "list, inspect, redrive or delete dead-lettered async events"
-    dlq = commands.add_parser("dlq", help=summary, description=summary)
-    actions = dlq.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-n", "--namespace", default="default", help="namespace (default)")
-    common.add_argument(
-        "--gateway",
-        default=None,
-        help="gateway URL (KAPPA_GATEWAY_URL, else http://127.0.0.1:8000)",
-    )
-    listing = actions.add_parser("list", parents=[common], help="list dead-lettered events")
-    listing.add_argument("--function", help="only this Function's")
-    listing.add_argument("--limit", type=int, default=100, help="at most this many (1-1000)")
-    listing.add_argument("--marker", type=int, default=0, help="start after this sequence")
-    show = actions.add_parser("show", parents=[common], help="one event, with its payload")
-    show.add_argument("sequence", type=int)
-    delete = actions.add_parser("delete", parents=[common], help="remove one event")
-    delete.add_argument("sequence", type=int)
-    redrive = actions.add_parser(
-        "redrive", parents=[common], help="queue events again (new request ids)"
-    )
-    redrive.add_argument("sequences", type=int, nargs="*", help="these events")
-    redrive.add_argument("--function", help="every event of this Function")
-    redrive.add_argument("--all", action="store_true", help="every event of the namespace")
 
 
 def run(args: argparse.Namespace) -> int:
