@@ -42,6 +42,7 @@ from tests.integration.agent.agent_harness import (  # noqa: E402
     python_bootstrap,
 )
 from tests.integration.eventsources.harness import (  # noqa: E402
+    queue_empty,
     read_jsonl,
     run_elasticmq,
     start_poller,
@@ -124,14 +125,6 @@ def _mapping(**spec: Any) -> dict[str, Any]:
     }
 
 
-def _empty(sqs: Any, url: str) -> bool:
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return set(attributes.values()) == {"0"}
-
-
 def _fill(sqs: Any, url: str, count: int) -> None:
     for start in range(0, count, 10):
         entries = [
@@ -156,7 +149,7 @@ def sqs_throughput(work: Path, sqs: Any, count: int, parallel: int) -> float:
             gateway,
         )  # fmt: skip
         try:
-            wait_until(lambda: _empty(sqs, url), 600, "the queue to drain")
+            wait_until(lambda: queue_empty(sqs, url), 600, "the queue to drain")
             elapsed = time.monotonic() - started
         finally:
             poller.stop()

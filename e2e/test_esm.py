@@ -17,7 +17,12 @@ from typing import Any
 import boto3
 import pytest
 from kubernetes import client
-from tests.integration.eventsources.harness import ElasticMq, free_port, run_elasticmq
+from tests.integration.eventsources.harness import (
+    ElasticMq,
+    free_port,
+    queue_empty,
+    run_elasticmq,
+)
 from tests.unit.api.esm_cases import ACCEPTED, REFUSED
 from tests.unit.api.function_cases import Refusal
 
@@ -160,14 +165,6 @@ def _logged_bodies(core: client.CoreV1Api, namespace: str, function: str) -> set
     return bodies
 
 
-def _empty(sqs: Any, url: str) -> bool:
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return set(attributes.values()) == {"0"}
-
-
 def test_an_sqs_mapping_feeds_a_function_through_the_gateway(
     core: client.CoreV1Api,
     mappings: client.CustomObjectsApi,
@@ -193,7 +190,7 @@ def test_an_sqs_mapping_feeds_a_function_through_the_gateway(
         "every message in the function's log",
         180,
     )
-    Cluster.wait(lambda: _empty(sqs, url), "the queue to be empty", 60)
+    Cluster.wait(lambda: queue_empty(sqs, url), "the queue to be empty", 60)
     ready_condition = Cluster.wait(
         lambda: (c := _ready(mappings, esm_namespace, "orders")).get("status") == "True" and c,
         "the mapping to be Ready",

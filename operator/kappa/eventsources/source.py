@@ -25,7 +25,14 @@ Per source kind, one module ``kappa.eventsources.<module>`` (``sqs``,
     Kafka ``{"eventSource": "SelfManagedKafka", "bootstrapServers": ...,
     "records": {"topic-0": [...]}}`` with base64 ``key``/``value``. Builds only
     from the records (``body``, ``attributes``, ``source_fields``) and
-    ``context``. ``records`` is never empty.
+    ``context``. ``records`` is never empty. (A schedule's event may be any
+    JSON value: the runner passes whatever ``shape`` returns to the invoke.)
+
+``def filter_view(record: Record, context: EventContext) -> dict[str, Any]``
+    Optional, pure: what ``filterCriteria`` patterns are matched against for one
+    record, as Lambda documents per source (SQS: the event entry with a JSON
+    ``body`` parsed; Kafka: the record with its ``value`` decoded...). Without
+    it: ``{"body": <JSON-decoded body, else text>, "attributes": ..., "key": ...}``.
 
 ``async def open_failure_destination(config: SourceConfig, target: str) -> FailureDestination``
     Optional. The failure destination of the same kind as the source named by

@@ -37,6 +37,15 @@ def wait_until(check: Callable[[], Any], timeout: float = 30, what: str = "condi
         time.sleep(0.1)
 
 
+def queue_empty(sqs: Any, url: str) -> bool:
+    """Whether the queue holds no message, visible or in flight."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return set(attributes.values()) == {"0"}
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []

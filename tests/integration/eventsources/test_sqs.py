@@ -6,22 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.eventsources.conftest import World, sqs_mapping
-from tests.integration.eventsources.harness import read_jsonl, wait_until
+from tests.integration.eventsources.harness import queue_empty, read_jsonl, wait_until
 
 
 def _delivered(task_root: Path) -> list[dict[str, Any]]:
     return [r for batch in read_jsonl(task_root / "batches.jsonl") for r in batch["records"]]
-
-
-def _queue_empty(sqs: Any, url: str) -> bool:
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return (
-        attributes["ApproximateNumberOfMessages"] == "0"
-        and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
-    )
 
 
 def _send(sqs: Any, url: str, bodies: list[str]) -> None:
@@ -54,7 +43,7 @@ def test_every_message_is_delivered_in_batches_of_at_most_batch_size(world: Worl
     record = _delivered(task_root)[0]
     assert record["source"] == "aws:sqs"
     assert record["arn"] == f"arn:aws:sqs:us-east-1:000000000000:{url.rsplit('/', 1)[1]}"
-    wait_until(lambda: _queue_empty(sqs, url), 20, "the queue to be empty")
+    wait_until(lambda: queue_empty(sqs, url), 20, "the queue to be empty")
     status = wait_until(
         lambda: [s for s in poller.statuses() if s.get("recordsProcessed") == len(bodies)],
         10,
@@ -90,7 +79,7 @@ def test_a_failing_record_is_retried_then_sent_to_the_failure_queue(world: World
     # The first try and two retries, each after the visibility timeout.
     assert [r["receive_count"] for r in failing] == [1, 2, 3]
     assert sorted(r["body"] for r in delivered if r["body"] != "fail-1") == ["ok-1", "ok-2"]
-    wait_until(lambda: _queue_empty(sqs, url), 20, "the source queue to be empty")
+    wait_until(lambda: queue_empty(sqs, url), 20, "the source queue to be empty")
 
 
 def test_a_function_failure_destination_gets_the_invocation_record(world: World) -> None:
@@ -112,7 +101,7 @@ def test_a_function_failure_destination_gets_the_invocation_record(world: World)
     assert record["requestContext"]["functionArn"].endswith(":default:function:worker")
     assert [r["body"] for r in record["requestPayload"]["Records"]] == ["fail-alone"]
     assert record["responsePayload"]["batchItemFailures"][0]["itemIdentifier"]
-    wait_until(lambda: _queue_empty(sqs, url), 20, "the source queue to be empty")
+    wait_until(lambda: queue_empty(sqs, url), 20, "the source queue to be empty")
 
 
 def test_a_poller_killed_mid_batch_loses_nothing(world: World) -> None:
@@ -128,7 +117,7 @@ def test_a_poller_killed_mid_batch_loses_nothing(world: World) -> None:
     wait_until(
         lambda: {r["body"] for r in _delivered(task_root)} >= set(bodies), 60, "every message"
     )
-    wait_until(lambda: _queue_empty(sqs, url), 30, "the queue to be empty")
+    wait_until(lambda: queue_empty(sqs, url), 30, "the queue to be empty")
 
 
 def test_a_function_error_makes_the_batch_visible_again_after_the_timeout(world: World) -> None:
@@ -145,7 +134,7 @@ def test_a_function_error_makes_the_batch_visible_again_after_the_timeout(world:
         assert [r["receive_count"] for r in records] == [1, 2]
         # The retry came after the queue's visibility timeout, not at once.
         assert records[1]["at"] - records[0]["at"] >= 1.5
-    wait_until(lambda: _queue_empty(sqs, url), 20, "the queue to be empty")
+    wait_until(lambda: queue_empty(sqs, url), 20, "the queue to be empty")
 
 
 def test_filtered_out_messages_are_deleted_without_an_invocation(world: World) -> None:
@@ -158,5 +147,5 @@ def test_filtered_out_messages_are_deleted_without_an_invocation(world: World) -
             filterCriteria={"filters": [{"pattern": '{"body": {"kind": ["order"]}}'}]},
         )
     )
-    wait_until(lambda: _queue_empty(sqs, url), 30, "the queue to be empty")
+    wait_until(lambda: queue_empty(sqs, url), 30, "the queue to be empty")
     assert [r["body"] for r in _delivered(task_root)] == ['{"kind": "order", "n": 1}']
