@@ -336,14 +336,16 @@ class RedisServer(Broker):
         return f"redis://127.0.0.1:{self.port}"
 
 
-def start_redis(directory: Path) -> RedisServer:
-    """Start redis-server on a free port, nothing saved to disk."""
+def start_redis(directory: Path, *, password: str | None = None) -> RedisServer:
+    """Start redis-server on a free port, nothing saved to disk (``password``: requirepass)."""
     binary = _binary("redis-server")
     directory.mkdir(parents=True, exist_ok=True)
     server = RedisServer(name="redis-server", directory=directory, log=directory / "redis.log",
                          port=free_port())  # fmt: skip
     argv = [binary, "--bind", "127.0.0.1", "--port", str(server.port), "--save", "",
             "--appendonly", "no", "--dir", str(directory), "--daemonize", "no", "--logfile", ""]  # fmt: skip
+    if password is not None:
+        argv += ["--requirepass", password]
     _start_single(server, argv, r"Ready to accept connections")
     return server
 

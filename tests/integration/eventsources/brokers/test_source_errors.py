@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,14 +24,14 @@ from kappa.eventsources.source import (
     SourceNotFoundError,
     SourceUnreachableError,
 )
-from tests.integration.brokers import RabbitMqBroker, free_port
+from tests.integration.brokers import RabbitMqBroker, free_port, start_redis
 from tests.integration.eventsources.brokers.broker_harness import Harness, source_config
 
 
 def _open(module: Any, block: Any, credentials: dict[str, str] | None = None) -> SourceError:
     config = source_config(block, group="g-errors", batch_size=10)
     if credentials:
-        config = type(config)(**{**config.__dict__, "credentials": credentials})
+        config = dataclasses.replace(config, credentials=credentials)
 
     async def attempt() -> None:
         source = await module.open_source(config)
@@ -93,3 +95,29 @@ def test_rabbitmq_wrong_password_is_a_credentials_error(rabbitmq_broker: RabbitM
     error = _open(rabbitmq, block, {"username": "guest", "password": "wrong"})
     assert isinstance(error, SourceCredentialsError)
     assert error.reason == "CredentialsRejected"
+
+
+def test_redis_wrong_password_is_a_credentials_error_and_the_right_one_connects(
+    tmp_path: Path,
+) -> None:
+    server = start_redis(tmp_path / "redis-auth", password="right")  # noqa: S106 - a test server
+    try:
+        ref = SecretValue(secret_key_ref=SecretKeyRef(name="s", key="k"))
+        block = RedisStreamsSource(url=server.url, stream="s", password=ref)
+        error = _open(redis_streams, block, {"password": "wrong"})
+        assert isinstance(error, SourceCredentialsError)
+        assert server.url in str(error)
+
+        async def with_the_right_one() -> int | None:
+            config = source_config(block, group="g", batch_size=1)
+            source = await redis_streams.open_source(
+                dataclasses.replace(config, credentials={"password": "right"})
+            )
+            try:
+                return await source.backlog()
+            finally:
+                await source.close()
+
+        assert asyncio.run(with_the_right_one()) == 0
+    finally:
+        server.stop()
