@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 from kappa.api.event_source_mapping import (
+    KafkaSasl,
     KafkaSource,
     NatsSource,
     RabbitMqSource,
     RedisStreamsSource,
+    SaslMechanism,
     SecretKeyRef,
     SecretValue,
 )
@@ -24,8 +26,12 @@ from kappa.eventsources.source import (
     SourceNotFoundError,
     SourceUnreachableError,
 )
-from tests.integration.brokers import RabbitMqBroker, free_port, start_redis
-from tests.integration.eventsources.brokers.broker_harness import Harness, source_config
+from tests.integration.brokers import SASL_USER, KafkaBroker, RabbitMqBroker, free_port, start_redis
+from tests.integration.eventsources.brokers.broker_harness import (
+    Harness,
+    KafkaHarness,
+    source_config,
+)
 
 
 def _open(module: Any, block: Any, credentials: dict[str, str] | None = None) -> SourceError:
@@ -121,3 +127,38 @@ def test_redis_wrong_password_is_a_credentials_error_and_the_right_one_connects(
         assert asyncio.run(with_the_right_one()) == 0
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("password", "works"),
+    [
+        pytest.param("wrong", False, id="wrong-password"),
+        pytest.param(SASL_USER[1], True, id="right"),
+    ],
+)
+def test_kafka_sasl_plain(kafka_broker: KafkaBroker, password: str, *, works: bool) -> None:
+    ref = SecretValue(secret_key_ref=SecretKeyRef(name="s", key="k"))
+    topic = f"sasl-{free_port()}"
+    asyncio.run(
+        KafkaHarness(kind="kafka", module_name="kafka", broker=kafka_broker, name=topic).create()
+    )
+    block = KafkaSource(
+        bootstrap_servers=(kafka_broker.sasl_bootstrap_servers,),
+        topic=topic,
+        sasl=KafkaSasl(mechanism=SaslMechanism.PLAIN, username=ref, password=ref),
+    )
+    credentials = {"username": SASL_USER[0], "password": password}
+    if not works:
+        error = _open(kafka, block, credentials)
+        assert isinstance(error, SourceCredentialsError)
+        assert kafka_broker.sasl_bootstrap_servers in str(error)
+        return
+
+    async def open_and_close() -> None:
+        config = dataclasses.replace(
+            source_config(block, group="g-sasl", batch_size=1), credentials=credentials
+        )
+        source = await kafka.open_source(config)
+        await source.close()
+
+    asyncio.run(open_and_close())
