@@ -83,6 +83,7 @@ async def _connect(block: NatsSource, config: SourceConfig) -> Client:
         "connect_timeout": CONNECT_TIMEOUT,
         "allow_reconnect": True,
         "max_reconnect_attempts": 3,
+        "reconnect_time_wait": 1,  # then the poller reopens the source with its own backoff
         "name": config.consumer_name,
     }
     if user := config.credentials.get("username"):
