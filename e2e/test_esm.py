@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -27,6 +28,7 @@ from tests.unit.api.esm_cases import ACCEPTED, REFUSED
 from tests.unit.api.function_cases import Refusal
 
 from e2e.cluster import Cluster
+from e2e.conftest import _kubectl
 from e2e.test_gateway import Gateway, gateway, ready  # noqa: F401 - gateway is a fixture
 from kappa.api.event_source_mapping import EventSourceMapping
 
@@ -165,6 +167,37 @@ def _logged_bodies(core: client.CoreV1Api, namespace: str, function: str) -> set
     return bodies
 
 
+@pytest.fixture
+def explain(cluster: Cluster, esm_namespace: str) -> Callable[[str], str]:
+    """What the cluster shows of the mappings of the test namespace (for failure messages)."""
+    kubectl = _kubectl(cluster)
+
+    def run(*args: str) -> str:
+        done = subprocess.run([*kubectl, *args], capture_output=True, text=True, check=False)
+        return f"$ kubectl {' '.join(args)}\n{done.stdout}{done.stderr}"
+
+    def describe(name: str) -> str:
+        return "\n".join(
+            [
+                run("-n", esm_namespace, "get", "esm", name, "-o", "yaml"),
+                run("-n", esm_namespace, "get", "deploy,pods", "-o", "wide"),
+                run("-n", esm_namespace, "logs", f"deploy/esm-{name}", "--tail=40"),
+                run("-n", esm_namespace, "logs", "-l", "kappa.dev/component=function", "--tail=40"),
+                run("-n", "kappa-system", "logs", "deploy/kappa-operator", "--tail=60"),
+            ]
+        )
+
+    return describe
+
+
+def _wait(probe: Callable[[], Any], what: str, timeout: float, explain: Callable[[], str]) -> Any:
+    try:
+        return Cluster.wait(probe, what, timeout)
+    except TimeoutError as error:
+        raise AssertionError(f"{error}\n{explain()}") from None
+
+
+@pytest.mark.timeout(600)
 def test_an_sqs_mapping_feeds_a_function_through_the_gateway(
     core: client.CoreV1Api,
     mappings: client.CustomObjectsApi,
@@ -172,29 +205,37 @@ def test_an_sqs_mapping_feeds_a_function_through_the_gateway(
     gateway: Gateway,  # noqa: F811 - the fixture
     sqs: Any,
     elasticmq: ElasticMq,
+    explain: Callable[[str], str],
 ) -> None:
     url = sqs.create_queue(QueueName=f"orders-{uuid.uuid4().hex[:6]}")["QueueUrl"]
     assert NODE_ADDRESS in url
     mappings.create_namespaced_custom_object(
         "kappa.dev", "v1alpha1", esm_namespace, "functions", _function("worker")
     )
-    Cluster.wait(lambda: ready(mappings, esm_namespace, "worker"), "Function worker Ready", 180)
+    _wait(
+        lambda: ready(mappings, esm_namespace, "worker"),
+        "Function worker Ready",
+        180,
+        lambda: explain("orders"),
+    )
     mappings.create_namespaced_custom_object(
         GROUP, VERSION, esm_namespace, PLURAL, _mapping("orders", "worker", url)
     )
     bodies = {f"order-{i}" for i in range(12)}
     for body in sorted(bodies):
         sqs.send_message(QueueUrl=url, MessageBody=body)
-    Cluster.wait(
+    _wait(
         lambda: _logged_bodies(core, esm_namespace, "worker") >= bodies,
         "every message in the function's log",
         180,
+        lambda: explain("orders"),
     )
-    Cluster.wait(lambda: queue_empty(sqs, url), "the queue to be empty", 60)
-    ready_condition = Cluster.wait(
+    _wait(lambda: queue_empty(sqs, url), "the queue to be empty", 60, lambda: explain("orders"))
+    ready_condition = _wait(
         lambda: (c := _ready(mappings, esm_namespace, "orders")).get("status") == "True" and c,
         "the mapping to be Ready",
         60,
+        lambda: explain("orders"),
     )
     assert ready_condition["reason"] == "Polling"
     status = mappings.get_namespaced_custom_object(GROUP, VERSION, esm_namespace, PLURAL, "orders")[
@@ -204,6 +245,7 @@ def test_an_sqs_mapping_feeds_a_function_through_the_gateway(
     assert status["source"]["connected"] is True
 
 
+@pytest.mark.timeout(600)
 def test_a_mapping_to_a_missing_function_says_so_and_recovers(
     core: client.CoreV1Api,
     mappings: client.CustomObjectsApi,
@@ -211,51 +253,58 @@ def test_a_mapping_to_a_missing_function_says_so_and_recovers(
     gateway: Gateway,  # noqa: F811 - the fixture
     sqs: Any,
     elasticmq: ElasticMq,
+    explain: Callable[[str], str],
 ) -> None:
     url = sqs.create_queue(QueueName=f"late-{uuid.uuid4().hex[:6]}")["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody="waited-for-its-function")
     mappings.create_namespaced_custom_object(
         GROUP, VERSION, esm_namespace, PLURAL, _mapping("late", "late-worker", url)
     )
-    condition = Cluster.wait(
+    condition = _wait(
         lambda: (
             (c := _ready(mappings, esm_namespace, "late")).get("reason") == "FunctionNotFound" and c
         ),
         "Ready=False FunctionNotFound",
         60,
+        lambda: explain("late"),
     )
     assert condition["status"] == "False"
     assert "late-worker does not exist" in condition["message"]
     mappings.create_namespaced_custom_object(
         "kappa.dev", "v1alpha1", esm_namespace, "functions", _function("late-worker")
     )
-    Cluster.wait(
+    _wait(
         lambda: "waited-for-its-function" in _logged_bodies(core, esm_namespace, "late-worker"),
         "the waiting message to reach the function",
         240,
+        lambda: explain("late"),
     )
-    Cluster.wait(
+    _wait(
         lambda: _ready(mappings, esm_namespace, "late").get("status") == "True",
         "the mapping to recover",
         60,
+        lambda: explain("late"),
     )
 
 
+@pytest.mark.timeout(300)
 def test_an_unreachable_queue_shows_as_a_condition(
     mappings: client.CustomObjectsApi,
     esm_namespace: str,
     gateway: Gateway,  # noqa: F811 - the fixture
+    explain: Callable[[str], str],
 ) -> None:
     closed = f"http://{NODE_ADDRESS}:{free_port()}/000000000000/nowhere"
     mappings.create_namespaced_custom_object(
         GROUP, VERSION, esm_namespace, PLURAL, _mapping("nowhere", "worker", closed)
     )
-    condition = Cluster.wait(
+    condition = _wait(
         lambda: (
             (c := _ready(mappings, esm_namespace, "nowhere")).get("reason") == "SourceUnreachable"
             and c
         ),
         "Ready=False SourceUnreachable",
         120,
+        lambda: explain("nowhere"),
     )
     assert "cannot reach" in condition["message"]

@@ -114,7 +114,7 @@ class EsmCluster:
         return True
 
     async def apply_deployment(self, manifest: Mapping[str, Any]) -> Any:
-        """Create the Deployment, or replace it when its template hash differs; return it."""
+        """Create the Deployment, or replace it when its template or replicas differ; return it."""
         meta = manifest["metadata"]
         namespace, name = meta["namespace"], meta["name"]
         try:
@@ -131,8 +131,13 @@ class EsmCluster:
         ] and (found.spec.replicas == manifest["spec"]["replicas"])
         if same:
             return found
+        # Replaced whole: a merge patch would keep env entries the new spec dropped.
+        replacement = {
+            **manifest,
+            "metadata": {**meta, "resourceVersion": found.metadata.resource_version},
+        }
         return await asyncio.to_thread(
-            self._apps.patch_namespaced_deployment, name, namespace, dict(manifest)
+            self._apps.replace_namespaced_deployment, name, namespace, replacement
         )
 
     async def delete_deployment(self, namespace: str, name: str) -> None:

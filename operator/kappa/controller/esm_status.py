@@ -13,10 +13,12 @@ no poller pod ready yet     False   PollerNotReady        waiting for the poller
 poller can't use source     False   <the source's>        SourceUnreachable, CredentialsRejected,
                                                           SourceNotFound and the broker's words
 no report from the poller   False   SourceNotReported     waiting for the poller's first report
+invocations fail (no        False   InvokeFailed          the poller's last processing result
+answer, 5xx; not throttles)
 otherwise                   True    Polling               records flow to the function
 ==========================  ======  ====================  ==================================
 
-``FunctionFound``, ``PollerReady`` and ``SourceConnected`` say the same things
+``FunctionFound``, ``PollerReady``, ``SourceConnected`` and ``Invoking`` say the same things
 one aspect at a time. Pure: observations in, conditions out.
 """
 
@@ -96,12 +98,19 @@ def _source(observed: Observed) -> Condition:
     )
 
 
+def _invoking(observed: Observed) -> Condition:
+    result = str((observed.source or {}).get("lastProcessingResult") or "")
+    if result.startswith("PROBLEM: Function call failed") and "TooManyRequests" not in result:
+        return Condition("Invoking", FALSE, "InvokeFailed", result)
+    return Condition("Invoking", TRUE, "Invoking", result or "No records processed")
+
+
 def mapping_conditions(observed: Observed) -> list[Condition]:
     """Ready, FunctionFound, PollerReady and SourceConnected (see the module's table)."""
     if observed.spec_problem is not None:
         ready = Condition("Ready", FALSE, "InvalidSpec", observed.spec_problem)
         return [ready]
-    aspects = [_function(observed), _poller(observed), _source(observed)]
+    aspects = [_function(observed), _poller(observed), _source(observed), _invoking(observed)]
     if not observed.enabled:
         ready = Condition(
             "Ready", FALSE, "Disabled", "spec.enabled is false: set it to true to poll"

@@ -75,6 +75,34 @@ HEALTHY = Observed(
         pytest.param(
             replace(HEALTHY, source=None), "False", "SourceNotReported", "first report", id="new"
         ),
+        pytest.param(
+            replace(
+                HEALTHY,
+                source={
+                    "connected": True,
+                    "lastProcessingResult": "PROBLEM: Function call failed: HTTP 502",
+                },
+            ),
+            "False",
+            "InvokeFailed",
+            "HTTP 502",
+            id="gateway-failing",
+        ),
+        pytest.param(
+            replace(
+                HEALTHY,
+                source={
+                    "connected": True,
+                    "lastProcessingResult": (
+                        "PROBLEM: Function call failed: TooManyRequestsException"
+                    ),
+                },
+            ),
+            "True",
+            "Polling",
+            "records flow",
+            id="throttled-is-no-failure",
+        ),
     ],
 )
 def test_ready(observed: Observed, status: str, reason: str, says: str) -> None:
@@ -91,6 +119,7 @@ def test_aspects_are_reported_one_by_one() -> None:
         "FunctionFound": "False",
         "PollerReady": "True",
         "SourceConnected": "Unknown",
+        "Invoking": "True",
     }
 
 

@@ -1,0 +1,42 @@
+import pytest
+
+from kappa.eventsources.settings import PollerSettings, SettingsError, field_name, secret_variable
+
+
+@pytest.mark.parametrize(
+    ("field", "variable"),
+    [
+        pytest.param("password", "KAPPA_ESM_SECRET_PASSWORD", id="one-word"),
+        pytest.param("accessKeyId", "KAPPA_ESM_SECRET_ACCESS_KEY_ID", id="camel"),
+        pytest.param("secretAccessKey", "KAPPA_ESM_SECRET_SECRET_ACCESS_KEY", id="camel-3"),
+    ],
+)
+def test_secret_variables_round_trip(field: str, variable: str) -> None:
+    assert secret_variable(field) == variable
+    assert field_name(variable) == field
+
+
+def test_gateway_from_the_service_variables_the_kubelet_sets() -> None:
+    settings = PollerSettings.from_env(
+        {"KAPPA_GATEWAY_SERVICE_HOST": "10.96.0.9", "KAPPA_GATEWAY_SERVICE_PORT": "80"}
+    )
+    assert settings.gateway_url == "http://10.96.0.9:80"
+
+
+def test_an_explicit_gateway_url_wins() -> None:
+    settings = PollerSettings.from_env(
+        {"KAPPA_GATEWAY_URL": "http://gw:8000", "KAPPA_GATEWAY_SERVICE_HOST": "10.96.0.9"}
+    )
+    assert settings.gateway_url == "http://gw:8000"
+
+
+def test_credentials_are_collected_by_field() -> None:
+    settings = PollerSettings.from_env(
+        {"KAPPA_ESM_SECRET_ACCESS_KEY_ID": "AK", "KAPPA_ESM_SECRET_PASSWORD": "pw", "OTHER": "x"}
+    )
+    assert settings.credentials == {"accessKeyId": "AK", "password": "pw"}
+
+
+def test_bad_numbers_name_the_variables() -> None:
+    with pytest.raises(SettingsError, match="KAPPA_ESM_METRICS_PORT"):
+        PollerSettings.from_env({"KAPPA_ESM_METRICS_PORT": "http"})
