@@ -85,6 +85,7 @@ test-unit: venv ## tier 1: seconds, no processes
 	$(PY) -m pytest tests/unit -m unit
 
 test-integration: venv ## tier 2: real processes on loopback
+	e2e/local/fetch-brokers.sh >/dev/null  # Kafka's jars, not under pytest's timeouts
 	$(PY) -m pytest tests/integration -m integration
 
 test-e2e: venv ## tier 3: a real cluster (KUBECONFIG, or the local one brought up)

@@ -129,14 +129,23 @@ _KAFKA_JVM = (
 
 @dataclass
 class KafkaBroker(Broker):
-    """A single-node KRaft cluster."""
+    """A single-node KRaft cluster; ``sasl_port`` takes SASL/PLAIN as ``SASL_USER``."""
 
     port: int = 0
+    sasl_port: int = 0
 
     @property
     def bootstrap_servers(self) -> str:
         """host:port clients bootstrap from."""
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def sasl_bootstrap_servers(self) -> str:
+        """host:port of the SASL_PLAINTEXT listener."""
+        return f"127.0.0.1:{self.sasl_port}"
+
+
+SASL_USER = ("kappa", "kappa-secret")
 
 
 def kafka_libs() -> Path:
@@ -153,7 +162,7 @@ def start_kafka(directory: Path) -> KafkaBroker:
         raise BrokerStartError(msg)
     directory.mkdir(parents=True, exist_ok=True)
     classpath = f"{kafka_libs()}/*"
-    port, controller_port = free_port(), free_port()
+    port, controller_port, sasl_port = free_port(), free_port(), free_port()
     data = directory / "data"
     properties = directory / "server.properties"
     properties.write_text(
@@ -162,11 +171,23 @@ def start_kafka(directory: Path) -> KafkaBroker:
                 "process.roles=broker,controller",
                 "node.id=1",
                 f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
-                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+                (
+                    f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port},"
+                    f"SASL://127.0.0.1:{sasl_port}"
+                ),
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},SASL://127.0.0.1:{sasl_port}",
                 "controller.listener.names=CONTROLLER",
                 "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                (
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,"
+                    "SASL:SASL_PLAINTEXT"
+                ),
+                "listener.name.sasl.sasl.enabled.mechanisms=PLAIN",
+                (
+                    "listener.name.sasl.plain.sasl.jaas.config="
+                    "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                    f'user_{SASL_USER[0]}="{SASL_USER[1]}";'
+                ),
                 f"log.dirs={data}",
                 "num.partitions=1",
                 "auto.create.topics.enable=false",
@@ -201,7 +222,7 @@ def start_kafka(directory: Path) -> KafkaBroker:
     if formatted.returncode != 0:
         msg = f"kafka-storage format failed:\n{formatted.stdout[-3000:]}{formatted.stderr[-3000:]}"
         raise BrokerStartError(msg)
-    broker = KafkaBroker(name="kafka", directory=directory, log=log, port=port)
+    broker = KafkaBroker(name="kafka", directory=directory, log=log, port=port, sasl_port=sasl_port)
     process = _spawn([*jvm, "kafka.Kafka", str(properties)], log, cwd=directory)
     broker.processes.append(process)
     try:
@@ -336,14 +357,16 @@ class RedisServer(Broker):
         return f"redis://127.0.0.1:{self.port}"
 
 
-def start_redis(directory: Path) -> RedisServer:
-    """Start redis-server on a free port, nothing saved to disk."""
+def start_redis(directory: Path, *, password: str | None = None) -> RedisServer:
+    """Start redis-server on a free port, nothing saved to disk (``password``: requirepass)."""
     binary = _binary("redis-server")
     directory.mkdir(parents=True, exist_ok=True)
     server = RedisServer(name="redis-server", directory=directory, log=directory / "redis.log",
                          port=free_port())  # fmt: skip
     argv = [binary, "--bind", "127.0.0.1", "--port", str(server.port), "--save", "",
             "--appendonly", "no", "--dir", str(directory), "--daemonize", "no", "--logfile", ""]  # fmt: skip
+    if password is not None:
+        argv += ["--requirepass", password]
     _start_single(server, argv, r"Ready to accept connections")
     return server
 

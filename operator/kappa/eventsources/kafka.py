@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.conn import create_conn
 from aiokafka.errors import (
     AuthenticationFailedError,
     CommitFailedError,
@@ -95,6 +96,34 @@ def _source_error(error: BaseException, block: KafkaSource) -> SourceError:
         f"cannot reach Kafka at {servers}: {error}; check kafka.bootstrapServers and that the "
         "brokers listen there"
     )
+
+
+async def _refusal(block: KafkaSource, config: SourceConfig) -> KafkaError | None:
+    """Why a SASL bootstrap failed, if a broker refused the credentials.
+
+    aiokafka logs a refused SASL handshake and reports only that it could not
+    bootstrap; one direct connection per broker tells a refusal from an outage.
+    """
+    options = _client_options(block, config)
+    for server in block.bootstrap_servers:
+        host, _, port = server.rpartition(":")
+        try:
+            conn = await create_conn(
+                host,
+                int(port),
+                client_id=options["client_id"],
+                ssl_context=options.get("ssl_context"),
+                security_protocol=options["security_protocol"],
+                sasl_mechanism=options["sasl_mechanism"],
+                sasl_plain_username=options["sasl_plain_username"],
+                sasl_plain_password=options["sasl_plain_password"],
+            )
+        except _AUTH_ERRORS as error:
+            return error
+        except (KafkaError, OSError, TimeoutError):
+            continue
+        conn.close()
+    return None
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -246,7 +275,8 @@ async def open_source(config: SourceConfig) -> KafkaTopicSource:
         topics = await consumer.topics()
     except KafkaError as error:
         await consumer.stop()
-        raise _source_error(error, block) from error
+        cause = await _refusal(block, config) if block.sasl is not None else None
+        raise _source_error(cause or error, block) from error
     if block.topic not in topics:
         await consumer.stop()
         msg = (

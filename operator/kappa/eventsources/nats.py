@@ -6,14 +6,19 @@ filter and the starting position as its deliver policy (``LATEST``: new
 messages, ``TRIM_HORIZON``: all, ``AT_TIMESTAMP``: by start time). ``ack``
 acks; ``release`` naks in stream order, so JetStream redelivers them before
 newer messages (order per subject holds with ``parallelizationFactor`` 1).
-Messages a dead poller fetched and never acked are redelivered once the
-consumer's ack wait (``ACK_WAIT_SECONDS``) runs out: nothing is lost.
+While a batch is in hand the poller tells JetStream every third of the ack
+wait that it is still working on it (``+WPI``), so a long function does not
+get its messages redelivered to another poller; messages a dead poller fetched
+and never acked are redelivered once the consumer's ack wait
+(``ACK_WAIT_SECONDS``) runs out: nothing is lost.
 
 The event shape is ``nats_shape``; ``open_failure_destination`` publishes
 failed messages to a subject that a stream captures (JetStream publish, so it
 returns once stored), with ``kappa-*`` headers.
 """
 
+import asyncio
+import contextlib
 import datetime
 import logging
 from collections.abc import Sequence
@@ -45,7 +50,7 @@ log = logging.getLogger(__name__)
 shape = nats_shape.shape
 filter_view = nats_shape.filter_view
 
-ACK_WAIT_SECONDS: Final = 60.0
+ACK_WAIT_SECONDS: Final = 30.0
 CONNECT_TIMEOUT: Final = 5.0
 _POLICIES: Final = {
     "LATEST": DeliverPolicy.NEW,
@@ -78,6 +83,7 @@ async def _connect(block: NatsSource, config: SourceConfig) -> Client:
         "connect_timeout": CONNECT_TIMEOUT,
         "allow_reconnect": True,
         "max_reconnect_attempts": 3,
+        "reconnect_time_wait": 1,  # then the poller reopens the source with its own backoff
         "name": config.consumer_name,
     }
     if user := config.credentials.get("username"):
@@ -115,6 +121,7 @@ class NatsStreamSource:
         block: NatsSource,
         consumer: str,
         arn: str,
+        ack_wait_seconds: float,
     ) -> None:
         self._client = client
         self._js = js
@@ -123,6 +130,17 @@ class NatsStreamSource:
         self._consumer = consumer
         self._in_hand: dict[int, Msg] = {}
         self.event_source_arn = arn
+        self._keepalive = asyncio.create_task(self._keep_in_progress(ack_wait_seconds / 3))
+
+    async def _keep_in_progress(self, every: float) -> None:
+        """Tell JetStream the messages in hand are being worked on, until closed."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                for message in list(self._in_hand.values()):
+                    await message.in_progress()
+            except (nats.errors.Error, OSError) as error:
+                log.warning("nats: in-progress ack failed: %s", error)
 
     async def fetch(self, max_records: int, wait_seconds: float) -> list[Record]:
         """Up to ``max_records`` messages, redeliveries first, in stream order."""
@@ -186,6 +204,9 @@ class NatsStreamSource:
 
     async def close(self) -> None:
         """Disconnect; unacked messages are redelivered after the ack wait."""
+        self._keepalive.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._keepalive
         await self._client.close()
 
 
@@ -211,7 +232,13 @@ async def open_source(
         raise _source_error(error, block) from error
     arn = nats_shape.event_source_arn(config.region, config.namespace, block.stream, consumer)
     return NatsStreamSource(
-        client=client, js=js, subscription=subscription, block=block, consumer=consumer, arn=arn
+        client=client,
+        js=js,
+        subscription=subscription,
+        block=block,
+        consumer=consumer,
+        arn=arn,
+        ack_wait_seconds=ack_wait_seconds,
     )
 
 

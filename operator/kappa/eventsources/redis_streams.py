@@ -5,7 +5,9 @@ Each poller is a consumer named after its pod. ``fetch`` reads, in this order:
 1. its own pending entries (XREADGROUP from ``0``): those it released, and
    those a previous run of the same consumer left unacknowledged;
 2. entries of other consumers idle longer than ``CLAIM_IDLE_MS`` (XAUTOCLAIM,
-   at most every half of that): what a poller that died had fetched;
+   at most every half of that): what a poller that died had fetched (a live
+   poller resets the idle time of the entries it holds every third of it, so
+   a long function keeps its batch);
 3. new entries (XREADGROUP ``>``, blocking up to the wait).
 
 ``ack`` is XACK; ``release`` leaves the entries pending to this consumer and
@@ -23,6 +25,7 @@ with their fields plus ``kappa-*`` fields.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any, Final
@@ -47,7 +50,7 @@ log = logging.getLogger(__name__)
 shape = redis_streams_shape.shape
 filter_view = redis_streams_shape.filter_view
 
-CLAIM_IDLE_MS: Final = 60_000
+CLAIM_IDLE_MS: Final = 30_000
 _MAX_SEQ: Final = 18_446_744_073_709_551_615  # 2**64 - 1: the last id of a millisecond
 _START_IDS: Final = {"LATEST": "$", "TRIM_HORIZON": "0"}
 
@@ -106,6 +109,21 @@ class RedisStreamSource:
         self._next_claim = 0.0
         self._in_hand: set[str] = set()
         self.event_source_arn = arn
+        self._keepalive = asyncio.create_task(self._keep_claimed(claim_idle_ms / 3000))
+
+    async def _keep_claimed(self, every: float) -> None:
+        """Reset the idle time of the entries in hand (XCLAIM to ourselves), until closed."""
+        while True:
+            await asyncio.sleep(every)
+            ids: list[Any] = sorted(self._in_hand)
+            if not ids:
+                continue
+            try:
+                await self._client.xclaim(
+                    self._block.stream, self._group, self._consumer, 0, ids, justid=True
+                )
+            except redis.exceptions.RedisError as error:
+                log.warning("redis: keeping entries in hand failed: %s", error)
 
     async def fetch(self, max_records: int, wait_seconds: float) -> list[Record]:
         """Own pending entries first, then claimed ones of dead consumers, then new ones."""
@@ -218,6 +236,9 @@ class RedisStreamSource:
 
     async def close(self) -> None:
         """Disconnect, removing this consumer from the group if it holds no pending entries."""
+        self._keepalive.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._keepalive
         try:
             consumers = await self._client.xinfo_consumers(self._block.stream, self._group)
             mine = [c for c in consumers if _text(c.get("name")) == self._consumer]

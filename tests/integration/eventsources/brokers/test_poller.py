@@ -118,7 +118,7 @@ def test_a_poller_killed_mid_batch_loses_nothing(
     task_root: Path,
 ) -> None:
     # NATS (ack wait) and Redis (claim idle) hand a dead poller's records over after
-    # 60 s: the source-level test (test_killed_poller.py) shows them with short waits.
+    # 30 s: the source-level test (test_killed_poller.py) shows them with short waits.
     harness: Harness = request.getfixturevalue("harness_of")(kind)
     count = 12
     asyncio.run(harness.publish(_bodies(count, **{"0": {"sleep": 5}})))

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kappa.api.event_source_mapping import (
+    KafkaSasl,
     KafkaSource,
     NatsSource,
     RabbitMqSource,
     RedisStreamsSource,
+    SaslMechanism,
     SecretKeyRef,
     SecretValue,
 )
@@ -22,14 +26,18 @@ from kappa.eventsources.source import (
     SourceNotFoundError,
     SourceUnreachableError,
 )
-from tests.integration.brokers import RabbitMqBroker, free_port
-from tests.integration.eventsources.brokers.broker_harness import Harness, source_config
+from tests.integration.brokers import SASL_USER, KafkaBroker, RabbitMqBroker, free_port, start_redis
+from tests.integration.eventsources.brokers.broker_harness import (
+    Harness,
+    KafkaHarness,
+    source_config,
+)
 
 
 def _open(module: Any, block: Any, credentials: dict[str, str] | None = None) -> SourceError:
     config = source_config(block, group="g-errors", batch_size=10)
     if credentials:
-        config = type(config)(**{**config.__dict__, "credentials": credentials})
+        config = dataclasses.replace(config, credentials=credentials)
 
     async def attempt() -> None:
         source = await module.open_source(config)
@@ -93,3 +101,64 @@ def test_rabbitmq_wrong_password_is_a_credentials_error(rabbitmq_broker: RabbitM
     error = _open(rabbitmq, block, {"username": "guest", "password": "wrong"})
     assert isinstance(error, SourceCredentialsError)
     assert error.reason == "CredentialsRejected"
+
+
+def test_redis_wrong_password_is_a_credentials_error_and_the_right_one_connects(
+    tmp_path: Path,
+) -> None:
+    server = start_redis(tmp_path / "redis-auth", password="right")  # noqa: S106 - a test server
+    try:
+        ref = SecretValue(secret_key_ref=SecretKeyRef(name="s", key="k"))
+        block = RedisStreamsSource(url=server.url, stream="s", password=ref)
+        error = _open(redis_streams, block, {"password": "wrong"})
+        assert isinstance(error, SourceCredentialsError)
+        assert server.url in str(error)
+
+        async def with_the_right_one() -> int | None:
+            config = source_config(block, group="g", batch_size=1)
+            source = await redis_streams.open_source(
+                dataclasses.replace(config, credentials={"password": "right"})
+            )
+            try:
+                return await source.backlog()
+            finally:
+                await source.close()
+
+        assert asyncio.run(with_the_right_one()) == 0
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("password", "works"),
+    [
+        pytest.param("wrong", False, id="wrong-password"),
+        pytest.param(SASL_USER[1], True, id="right"),
+    ],
+)
+def test_kafka_sasl_plain(kafka_broker: KafkaBroker, password: str, *, works: bool) -> None:
+    ref = SecretValue(secret_key_ref=SecretKeyRef(name="s", key="k"))
+    topic = f"sasl-{free_port()}"
+    asyncio.run(
+        KafkaHarness(kind="kafka", module_name="kafka", broker=kafka_broker, name=topic).create()
+    )
+    block = KafkaSource(
+        bootstrap_servers=(kafka_broker.sasl_bootstrap_servers,),
+        topic=topic,
+        sasl=KafkaSasl(mechanism=SaslMechanism.PLAIN, username=ref, password=ref),
+    )
+    credentials = {"username": SASL_USER[0], "password": password}
+    if not works:
+        error = _open(kafka, block, credentials)
+        assert isinstance(error, SourceCredentialsError)
+        assert kafka_broker.sasl_bootstrap_servers in str(error)
+        return
+
+    async def open_and_close() -> None:
+        config = dataclasses.replace(
+            source_config(block, group="g-sasl", batch_size=1), credentials=credentials
+        )
+        source = await kafka.open_source(config)
+        await source.close()
+
+    asyncio.run(open_and_close())
