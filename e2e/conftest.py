@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -49,15 +50,24 @@ def core(api: client.ApiClient) -> client.CoreV1Api:
     return client.CoreV1Api(api)
 
 
+@contextlib.contextmanager
+def own_namespace(core: client.CoreV1Api, prefix: str) -> Iterator[str]:
+    """A namespace `<prefix>-<random>`, deleted (with all it holds) afterwards."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    try:
+        # Pods need the namespace's default service account, made asynchronously.
+        Cluster.wait(lambda: core.list_namespaced_service_account(name).items, "default SA", 60)
+        yield name
+    finally:
+        core.delete_namespace(name, propagation_policy="Background")
+
+
 @pytest.fixture
 def namespace(core: client.CoreV1Api) -> Iterator[str]:
     """A namespace of the test's own, deleted (with all it holds) afterwards."""
-    name = f"e2e-{uuid.uuid4().hex[:8]}"
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    # Pods need the namespace's default service account, made asynchronously.
-    Cluster.wait(lambda: core.list_namespaced_service_account(name).items, "default SA", 60)
-    yield name
-    core.delete_namespace(name, propagation_policy="Background")
+    with own_namespace(core, "e2e") as name:
+        yield name
 
 
 @pytest.fixture(scope="session")
@@ -77,12 +87,19 @@ def kappa_crds(cluster: Cluster) -> list[str]:
     return names
 
 
+def install_chart(cluster: Cluster, *helm_args: str) -> None:
+    """charts/install.sh: the CRDs, then `helm upgrade --install` of charts/kappa, waited for."""
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
+    subprocess.run([str(REPO / "charts/install.sh"), *helm_args], env=env, check=True)
+
+
 class Operator:
-    """Kappa's operator as installed in the cluster from deploy/operator.yaml."""
+    """Kappa's operator as installed in the cluster by the chart (charts/kappa)."""
 
     SELECTOR = "app.kubernetes.io/name=kappa,app.kubernetes.io/component=operator"
 
-    def __init__(self, kubectl: list[str]) -> None:
+    def __init__(self, cluster: Cluster, kubectl: list[str]) -> None:
+        self._cluster = cluster
         self._kubectl = [*kubectl, "-n", "kappa-system"]
 
     def _run(self, *args: str) -> str:
@@ -90,10 +107,9 @@ class Operator:
         return done.stdout
 
     def install(self) -> None:
-        """Apply the manifests and restart, so a freshly imported image is the one that runs."""
-        subprocess.run(
-            [*self._kubectl, "apply", "-f", str(REPO / "deploy/operator.yaml")], check=True
-        )
+        """Install the chart and restart, so a freshly imported image is the one that runs
+        (not waiting for the install: a pod of a replaced image may never get ready)."""
+        install_chart(self._cluster, "--wait=false")
         self._run("rollout", "restart", "deployment/kappa-operator")
         self._run("rollout", "status", "deployment/kappa-operator", "--timeout=180s")
 
@@ -111,7 +127,7 @@ class Operator:
 
 @pytest.fixture(scope="session")
 def operator(cluster: Cluster, kappa_crds: list[str]) -> Operator:
-    installed = Operator(_kubectl(cluster))
+    installed = Operator(cluster, _kubectl(cluster))
     installed.install()
     return installed
 

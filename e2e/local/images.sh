@@ -13,8 +13,13 @@ for a in $archives; do
   ref=$(tar -xOf "$a" manifest.json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["RepoTags"][0])')
   id=$(tar -xOf "$a" manifest.json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Config"])')
   # Re-import only when the tag points elsewhere (the archive's config differs).
-  if grep -qx "$ref" <<<"$have" && [ -f "$RUNDIR/images/$(basename "$a")" ]; then continue; fi
+  # Skip only when this very archive is what the tag points at now: another checkout
+  # may have imported a different build under the same tag since.
+  current="$RUNDIR/images/${ref//[\/:]/_}.current"
+  if grep -qx "$ref" <<<"$have" && [ -f "$RUNDIR/images/$(basename "$a")" ] \
+      && [ "$(cat "$current" 2>/dev/null)" = "$(basename "$a")" ]; then continue; fi
   log "importing $ref"
   ctr_k8s images import --no-unpack=false "$a" >/dev/null
   mkdir -p "$RUNDIR/images" && echo "$id" >"$RUNDIR/images/$(basename "$a")"
+  basename "$a" >"$current"
 done

@@ -16,6 +16,7 @@ _AGENT_SUMMARY = "serve the Lambda Runtime API and /invoke inside a function pod
 
 
 _CRDS_SUMMARY = "print Kappa's CustomResourceDefinitions as YAML"
+_REFERENCE_SUMMARY = "print the API reference (Markdown) rendered from the CRDs in a directory"
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -42,6 +43,15 @@ def _build_parser() -> argparse.ArgumentParser:
     crds.add_argument(
         "--out", type=Path, metavar="DIR", help="write one DIR/<name>.yaml per CRD instead"
     )
+    reference = commands.add_parser(
+        "reference", help=_REFERENCE_SUMMARY, description=f"{_REFERENCE_SUMMARY}."
+    )
+    reference.add_argument(
+        "--crds", type=Path, default=Path("crds"), metavar="DIR", help="CRD YAML files (crds/)"
+    )
+    reference.add_argument(
+        "--out", type=Path, metavar="FILE", help="write FILE (docs/reference.md) instead"
+    )
     commands.add_parser("version", help="print the version and exit")
     return parser
 
@@ -59,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if command == "crds":
         return _crds(args.out)
+    if command == "reference":
+        return _reference(args.crds, args.out)
     if command == "agent":
         # Imported on use: the agent's cold start pays for its own modules only.
         from kappa.agent.app import main as agent_main  # noqa: PLC0415
@@ -87,4 +99,20 @@ def _crds(out: Path | None) -> int:
     for name, text in documents:
         (out / name).write_text(text, encoding="utf-8")
         print(out / name)
+    return 0
+
+
+def _reference(crds: Path, out: Path | None) -> int:
+    import yaml  # noqa: PLC0415 - as in _crds: no part of other commands' start
+
+    from kappa.api.reference import render_reference  # noqa: PLC0415
+
+    documents = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(crds.glob("*.yaml"))]
+    text = render_reference(
+        [d for d in documents if d and d.get("kind") == "CustomResourceDefinition"]
+    )
+    if out is None:
+        print(text, end="")
+    else:
+        out.write_text(text, encoding="utf-8")
     return 0
