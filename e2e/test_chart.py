@@ -59,10 +59,14 @@ def run(*argv: str, stdin: str | None = None) -> str:
 
 
 def versions(kubectl: list[str], *objects: str) -> dict[str, str]:
-    """kind/name → resourceVersion of objects in kappa-system (cluster-scoped ones too)."""
+    """kind/name → what changes when the object is written: `generation` where the object
+    has one (its status, which controllers keep writing, does not count), else the
+    resourceVersion. Objects in kappa-system, and cluster-scoped ones."""
     listed = json.loads(run(*kubectl, "-n", SYSTEM, "get", *objects, "-o", "json"))
     return {
-        f"{o['kind'].lower()}/{o['metadata']['name']}": o["metadata"]["resourceVersion"]
+        f"{o['kind'].lower()}/{o['metadata']['name']}": str(
+            o["metadata"].get("generation", o["metadata"]["resourceVersion"])
+        )
         for o in listed["items"]
     }
 
