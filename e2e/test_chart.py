@@ -172,16 +172,35 @@ def test_installing_again_changes_nothing(
 
 
 def test_kstatus_reads_function_conditions(
-    cluster: Cluster, serving: tuple[str, str], functions: client.CustomObjectsApi
+    cluster: Cluster,
+    serving: tuple[str, str],
+    functions: client.CustomObjectsApi,
+    gateway: Gateway,
 ) -> None:
     namespace, name = serving
     body = functions.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
-    assert kstatus(cluster, body) == ("Current", "Resource is current")
+    assert kstatus(cluster, body) == ("Current", "Resource is Ready")
     # A spec change the operator has not observed yet is in progress, whatever Ready says.
     stale = json.loads(json.dumps(body))
     stale["metadata"]["generation"] += 1
     status, message = kstatus(cluster, stale)
     assert status == "InProgress", message
+    # A Function that cannot get ready (its handler does not exist) is in progress with
+    # the reason; kstatus cannot tell it from one still starting (no Stalled condition).
+    functions.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, manifest("broken", handler="app.nowhere")
+    )
+
+    def failing() -> dict[str, Any] | None:
+        fn = functions.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "broken")
+        conditions = (fn.get("status") or {}).get("conditions") or []
+        reasons = {c["type"]: c["reason"] for c in conditions}
+        return fn if reasons.get("Ready") == "InitError" else None
+
+    broken = Cluster.wait(failing, "Function broken Ready=False InitError", 180)
+    status, message = kstatus(cluster, broken)
+    assert status == "InProgress"
+    assert "Runtime.HandlerNotFound" in message
 
 
 def test_upgrade_keeps_functions_serving(

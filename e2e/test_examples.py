@@ -56,12 +56,13 @@ def invoke(gateway: Gateway, function: str, payload: object) -> object:
 
 
 def http(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, dict, object]:
+    """(status, headers with lower-case names, JSON body) of one HTTP call."""
     request = urllib.request.Request(url, method=method, data=body)
     try:
         with urllib.request.urlopen(request, timeout=30) as r:
-            return r.status, dict(r.headers), json.loads(r.read())
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, json.loads(r.read())
     except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), json.loads(e.read())
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, json.loads(e.read())
 
 
 @pytest.fixture(scope="module")

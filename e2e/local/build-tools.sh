@@ -19,7 +19,15 @@ mkdir -p "$bin"
 export GOMODCACHE=${GOMODCACHE:-$cache/go/mod} GOCACHE=${GOCACHE:-$cache/go/build}
 export GOFLAGS="-mod=mod -buildvcs=false" GOTOOLCHAIN=${GOTOOLCHAIN:-local} CGO_ENABLED=0
 need_go() {
-  command -v go >/dev/null || { echo "build-tools: Go >= 1.24 is needed on PATH (https://go.dev/doc/install)" >&2; exit 1; }
+  command -v go >/dev/null || { echo "build-tools: Go >= 1.21 is needed on PATH (https://go.dev/doc/install)" >&2; exit 1; }
+  local minor
+  minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+  if [ "$minor" -lt 21 ]; then
+    echo "build-tools: $(go env GOVERSION) is too old: Go >= 1.21 is needed" >&2; exit 1
+  elif [ "$minor" -lt 26 ]; then
+    # helm v3.22 and kubeconform v0.8 want Go 1.26: fetched from the module proxy as a toolchain.
+    export GOTOOLCHAIN=go1.26.8
+  fi
 }
 # go install <module>/<cmd>@<version> into the cache as <name>-<version>.
 install_tool() {

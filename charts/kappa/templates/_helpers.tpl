@@ -42,13 +42,9 @@ capabilities: {drop: [ALL]}
 
 {{/* Scheduling knobs of one component's values (nodeSelector, tolerations, affinity). */}}
 {{- define "kappa.scheduling" -}}
-{{- with .nodeSelector }}
-nodeSelector: {{- toYaml . | nindent 2 }}
-{{- end }}
-{{- with .tolerations }}
-tolerations: {{- toYaml . | nindent 2 }}
-{{- end }}
-{{- with .affinity }}
-affinity: {{- toYaml . | nindent 2 }}
-{{- end }}
+{{- $s := dict -}}
+{{- range $key := list "nodeSelector" "tolerations" "affinity" -}}
+{{- with index $ $key }}{{ $_ := set $s $key . }}{{ end -}}
+{{- end -}}
+{{- if $s }}{{ toYaml $s }}{{ end -}}
 {{- end -}}
