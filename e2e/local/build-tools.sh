@@ -18,22 +18,13 @@ bin="$tools/bin"
 mkdir -p "$bin"
 export GOMODCACHE=${GOMODCACHE:-$cache/go/mod} GOCACHE=${GOCACHE:-$cache/go/build}
 export GOFLAGS="-mod=mod -buildvcs=false" GOTOOLCHAIN=${GOTOOLCHAIN:-local} CGO_ENABLED=0
-need_go() {
-  command -v go >/dev/null || { echo "build-tools: Go >= 1.21 is needed on PATH (https://go.dev/doc/install)" >&2; exit 1; }
-  local minor
-  minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
-  if [ "$minor" -lt 21 ]; then
-    echo "build-tools: $(go env GOVERSION) is too old: Go >= 1.21 is needed" >&2; exit 1
-  elif [ "$minor" -lt 26 ]; then
-    # helm v3.22 and kubeconform v0.8 want Go 1.26: fetched from the module proxy as a toolchain.
-    export GOTOOLCHAIN=go1.26.8
-  fi
-}
+# helm v3.22 and kubeconform v0.8 want Go 1.26.
+. "$here/go-toolchain.sh"
 # go install <module>/<cmd>@<version> into the cache as <name>-<version>.
 install_tool() {
   local name=$1 pkg=$2 version=$3 ldflags="-s -w ${4:-}" target="$tools/$1-$3"
   if [ ! -x "$target" ]; then
-    need_go
+    need_go build-tools 26 go1.26.8
     echo "building $name $version (first time on this machine; cached in $tools)" >&2
     local tmp
     tmp=$(mktemp -d)
@@ -52,7 +43,7 @@ install_tool helm helm.sh/helm/v3/cmd/helm "$helm_version" "-X helm.sh/helm/v3/i
 install_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$kubeconform_version"
 # kstatus: a tiny program of ours (e2e/local/kstatus) around sigs.k8s.io/cli-utils' kstatus.
 if [ ! -x "$tools/kstatus-$kstatus_version" ]; then
-  need_go
+  need_go build-tools 26 go1.26.8
   echo "building kstatus (cli-utils $kstatus_version; cached in $tools)" >&2
   (cd "$here/kstatus" && go build -trimpath -ldflags "-s -w" -o "$tools/kstatus-$kstatus_version.tmp" .) >&2
   mv "$tools/kstatus-$kstatus_version.tmp" "$tools/kstatus-$kstatus_version"
@@ -64,7 +55,7 @@ schemas="$tools/schemas-$k8s_version"
 if [ ! -f "$schemas/.done" ]; then
   swagger="$GOMODCACHE/k8s.io/kubernetes@$k8s_version/api/openapi-spec/swagger.json"
   if [ ! -f "$swagger" ]; then
-    need_go
+    need_go build-tools 26 go1.26.8
     (cd "$here/k8s" && go mod download k8s.io/kubernetes) >&2
   fi
   rm -rf "$schemas" && mkdir -p "$schemas"
