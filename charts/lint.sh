@@ -3,8 +3,8 @@
 # chart renders (defaults and each charts/kappa/ci/*-values.yaml, CRDs included) and
 # every example is validated by kubeconform -strict against schemas generated offline:
 # Kubernetes' own (from its swagger.json, by e2e/local/build-tools.sh) and Kappa's
-# CRDs (from charts/kappa/crds). ServiceMonitor is skipped: prometheus-operator's CRD
-# is not ours to carry, and no cluster is asked.
+# CRDs (from charts/kappa/crds). ServiceMonitor and PodMonitor are skipped: prometheus-operator's CRDs
+# are not ours to carry, and no cluster is asked.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -15,7 +15,7 @@ chart=charts/kappa
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$python" e2e/local/openapi2jsonschema.py crds "$chart/crds" "$tmp/crds" 2>/dev/null
-kubeconform=("$bin/kubeconform" -strict -summary -skip ServiceMonitor
+kubeconform=("$bin/kubeconform" -strict -summary -skip ServiceMonitor,PodMonitor
   -schema-location "$schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json"
   -schema-location "$tmp/crds/{{ .ResourceKind }}{{ .KindSuffix }}.json")
 for values in "" "$chart"/ci/*-values.yaml; do
