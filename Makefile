@@ -9,28 +9,44 @@ KWOK_NODES ?= 0
 .PHONY: help up operator gateway example test test-unit test-integration test-e2e lint venv deps k8s-binaries \
         cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-gateway clean \
         bench-eventsources bench-eventsources-brokers bench-autoscaler bench-autoscaler-poke \
-        nats bench-async
+        bench-async install uninstall tools lint-chart chart-crds docs
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-up: venv cluster-up crds operator nats gateway example ## fresh machine → local cluster, Kappa installed, example invoked
+up: venv cluster-up install example ## fresh machine → local cluster, Kappa installed (Helm), example invoked
 	@echo "Kappa is up. Gateway: $$($(MAKE) -s gateway-url)"
 	@echo "export KUBECONFIG=$(LOCAL_KUBECONFIG); kubectl is in $$(e2e/local/build-k8s.sh)"
 
 KUBECTL = KUBECONFIG=$${KUBECONFIG:-$(LOCAL_KUBECONFIG)} "$$(e2e/local/build-k8s.sh)/kubectl"
 
-operator: ## install (or restart) the operator in the cluster from deploy/operator.yaml
-	$(KUBECTL) apply -f deploy/operator.yaml
+install: ## helm upgrade --install charts/kappa (CRDs applied first) into KUBECONFIG's cluster, and wait
+	charts/install.sh $(HELM_ARGS)
+
+uninstall: ## helm uninstall Kappa (CRDs and Functions stay, as Helm keeps a chart's CRDs)
+	KUBECONFIG=$${KUBECONFIG:-$(LOCAL_KUBECONFIG)} "$$(e2e/local/build-tools.sh)/helm" uninstall kappa -n kappa-system --wait
+
+tools: ## build helm, kubeconform and kstatus from Go modules, and the offline schemas (cached)
+	e2e/local/build-tools.sh
+
+lint-chart: venv ## helm lint + kubeconform -strict of the chart (every ci/ values file) and examples/
+	charts/lint.sh
+
+chart-crds: ## copy crds/ into charts/kappa/crds/ (tests/unit/test_chart.py fails while they differ)
+	rm -f charts/kappa/crds/*.yaml && cp crds/*.yaml charts/kappa/crds/
+
+docs: venv ## regenerate docs/reference.md from the CRDs in crds/
+	$(VENV)/bin/kappa reference --crds crds --out docs/reference.md
+
+# operator/gateway: the chart applied without waiting (a pod of an image replaced under the
+# same tag may never get ready), then the restart picks up the image and is waited for.
+operator: ## install the chart and restart the operator (so a freshly imported image runs)
+	charts/install.sh --wait=false $(HELM_ARGS)
 	$(KUBECTL) -n kappa-system rollout restart deployment/kappa-operator
 	$(KUBECTL) -n kappa-system rollout status deployment/kappa-operator --timeout=180s
 
-nats: ## install NATS with JetStream (the async invocation queue) from deploy/nats.yaml
-	$(KUBECTL) apply -f deploy/nats.yaml
-	$(KUBECTL) -n kappa-system rollout status statefulset/kappa-nats --timeout=180s
-
-gateway: ## install (or restart) the gateway in the cluster from deploy/gateway.yaml
-	$(KUBECTL) apply -f deploy/gateway.yaml
+gateway: ## install the chart and restart the gateway (so a freshly imported image runs)
+	charts/install.sh --wait=false $(HELM_ARGS)
 	$(KUBECTL) -n kappa-system rollout restart deployment/kappa-gateway
 	$(KUBECTL) -n kappa-system rollout status deployment/kappa-gateway --timeout=180s
 
@@ -65,7 +81,7 @@ cluster-down: ## stop the local cluster and remove everything it made (logs kept
 	e2e/local/cluster-down.sh
 
 crds: ## apply Kappa's CRDs to the cluster in KUBECONFIG (default: the local cluster)
-	$(KUBECTL) apply --server-side -f crds/
+	$(KUBECTL) apply --server-side --force-conflicts -f crds/
 	$(KUBECTL) wait --for=condition=Established --timeout=60s -f crds/
 
 gateway-url: ## print the gateway's URL (nothing while the gateway is not installed)
@@ -78,6 +94,7 @@ lint: venv ## ruff, mypy --strict, import-linter, shellcheck-free bash -n
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	@for f in e2e/local/*.sh e2e/kind/*.sh runtime-images/*.sh bench/*.sh .ci/run; do bash -n $$f || exit 1; done
+	charts/lint.sh
 
 test: lint test-unit test-integration test-e2e ## every tier: unit, integration, e2e (in that order)
 

@@ -50,16 +50,9 @@ def core(api: client.ApiClient) -> client.CoreV1Api:
     return client.CoreV1Api(api)
 
 
-@pytest.fixture
-def namespace(core: client.CoreV1Api) -> Iterator[str]:
-    """A namespace of the test's own, deleted (with all it holds) afterwards."""
-    with own_namespace(core, "e2e") as name:
-        yield name
-
-
 @contextlib.contextmanager
 def own_namespace(core: client.CoreV1Api, prefix: str) -> Iterator[str]:
-    """A new namespace `<prefix>-<random>`, deleted (with all it holds) on leaving."""
+    """A namespace `<prefix>-<random>`, deleted (with all it holds) afterwards."""
     name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     try:
@@ -68,6 +61,13 @@ def own_namespace(core: client.CoreV1Api, prefix: str) -> Iterator[str]:
         yield name
     finally:
         core.delete_namespace(name, propagation_policy="Background")
+
+
+@pytest.fixture
+def namespace(core: client.CoreV1Api) -> Iterator[str]:
+    """A namespace of the test's own, deleted (with all it holds) afterwards."""
+    with own_namespace(core, "e2e") as name:
+        yield name
 
 
 @pytest.fixture(scope="session")
@@ -87,12 +87,19 @@ def kappa_crds(cluster: Cluster) -> list[str]:
     return names
 
 
+def install_chart(cluster: Cluster, *helm_args: str) -> None:
+    """charts/install.sh: the CRDs, then `helm upgrade --install` of charts/kappa, waited for."""
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
+    subprocess.run([str(REPO / "charts/install.sh"), *helm_args], env=env, check=True)
+
+
 class Operator:
-    """Kappa's operator as installed in the cluster from deploy/operator.yaml."""
+    """Kappa's operator as installed in the cluster by the chart (charts/kappa)."""
 
     SELECTOR = "app.kubernetes.io/name=kappa,app.kubernetes.io/component=operator"
 
-    def __init__(self, kubectl: list[str]) -> None:
+    def __init__(self, cluster: Cluster, kubectl: list[str]) -> None:
+        self._cluster = cluster
         self._kubectl = [*kubectl, "-n", "kappa-system"]
 
     def _run(self, *args: str) -> str:
@@ -100,10 +107,9 @@ class Operator:
         return done.stdout
 
     def install(self) -> None:
-        """Apply the manifests and restart, so a freshly imported image is the one that runs."""
-        subprocess.run(
-            [*self._kubectl, "apply", "-f", str(REPO / "deploy/operator.yaml")], check=True
-        )
+        """Install the chart and restart, so a freshly imported image is the one that runs
+        (not waiting for the install: a pod of a replaced image may never get ready)."""
+        install_chart(self._cluster, "--wait=false")
         self._run("rollout", "restart", "deployment/kappa-operator")
         self._run("rollout", "status", "deployment/kappa-operator", "--timeout=180s")
 
@@ -121,20 +127,9 @@ class Operator:
 
 @pytest.fixture(scope="session")
 def operator(cluster: Cluster, kappa_crds: list[str]) -> Operator:
-    installed = Operator(_kubectl(cluster))
+    installed = Operator(cluster, _kubectl(cluster))
     installed.install()
     return installed
-
-
-@pytest.fixture(scope="session")
-def nats(cluster: Cluster) -> None:
-    """deploy/nats.yaml applied and rolled out: the async queue, before the gateway starts."""
-    kubectl = _kubectl(cluster)
-    subprocess.run([*kubectl, "apply", "-f", str(REPO / "deploy/nats.yaml")], check=True)
-    subprocess.run(
-        [*kubectl, "-n", "kappa-system", "rollout", "status", "statefulset/kappa-nats",
-         "--timeout=180s"], check=True,
-    )  # fmt: skip
 
 
 def _kubectl(cluster: Cluster) -> list[str]:

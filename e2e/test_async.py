@@ -1,4 +1,4 @@
-"""Asynchronous invocation in the cluster: deploy/nats.yaml (NATS JetStream from Debian's
+"""Asynchronous invocation in the cluster: the chart's NATS (JetStream, from Debian's
 package) and the gateway's workers, driven by the real boto3: an Event reaches the function,
 and a failing function's event lands in its onFailure destination after its retries, and in
 the namespace's dead-letter queue (listed with `kappa dlq list`).

@@ -1,4 +1,4 @@
-"""The gateway in the cluster (deploy/gateway.yaml, two replicas behind a ClusterIP Service),
+"""The gateway in the cluster (charts/kappa, two replicas behind a ClusterIP Service),
 fed by its watches of Functions and pods, driven by the real boto3 and AWS CLI: invoke by
 `namespace/name` and by ARN, function errors, ListFunctions, the HTTP trigger, 404 and 429,
 reserved concurrency held across both replicas, and a pod lost mid-call.
@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from kubernetes import client
 
 from e2e.cluster import Cluster
-from e2e.conftest import REPO, Operator, _kubectl
+from e2e.conftest import Operator, _kubectl
 
 GROUP, VERSION, PLURAL = "kappa.dev", "v1alpha1", "functions"
 AWS = Path(sys.executable).with_name("aws")
@@ -128,11 +128,11 @@ class Gateway:
 
 
 @pytest.fixture(scope="session")
-def gateway(cluster: Cluster, core: client.CoreV1Api, operator: Operator, nats: None) -> Gateway:
-    """deploy/gateway.yaml applied (after NATS, its async queue), restarted, rolled out."""
+def gateway(cluster: Cluster, core: client.CoreV1Api, operator: Operator) -> Gateway:
+    """The chart installed (by `operator`), the gateway restarted (so a freshly imported image
+    runs) and rolled out."""
     kubectl = _kubectl(cluster)
     system = [*kubectl, "-n", "kappa-system"]
-    subprocess.run([*kubectl, "apply", "-f", str(REPO / "deploy/gateway.yaml")], check=True)
     subprocess.run([*system, "rollout", "restart", "deployment/kappa-gateway"], check=True)
     subprocess.run(
         [*system, "rollout", "status", "deployment/kappa-gateway", "--timeout=180s"], check=True

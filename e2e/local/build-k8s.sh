@@ -13,22 +13,13 @@ cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy k
 mkdir -p "$bin"
 export GOMODCACHE=${GOMODCACHE:-$cache/go/mod} GOCACHE=${GOCACHE:-$cache/go/build}
 export GOFLAGS="-mod=mod -buildvcs=false" GOTOOLCHAIN=local
-need_go() {
-  command -v go >/dev/null || { echo "build-k8s: Go >= 1.21 is needed on PATH (https://go.dev/doc/install, or Debian's golang from bookworm-backports)" >&2; exit 1; }
-  local minor
-  minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
-  if [ "$minor" -lt 21 ]; then
-    echo "build-k8s: $(go env GOVERSION) is too old: Go >= 1.21 is needed" >&2; exit 1
-  elif [ "$minor" -lt 23 ]; then
-    # Kubernetes 1.32 wants Go 1.23: fetched from the module proxy as a toolchain module.
-    export GOTOOLCHAIN=go1.23.12
-  fi
-}
+# Kubernetes 1.32 wants Go 1.23.
+. "$here/go-toolchain.sh"
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/client-go/pkg/version.gitVersion=$version -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
 cd "$here/k8s"
 for c in "${cmds[@]}"; do
   if [ -x "$bin/$c" ]; then continue; fi
-  need_go
+  need_go build-k8s 23 go1.23.12
   echo "building $c $version (first time on this machine; cached in $bin)" >&2
   # kubelet needs cgo off too: upstream builds every command static.
   CGO_ENABLED=0 go build -trimpath -tags=selinux,notest -ldflags "$ldflags" -o "$bin/$c.tmp" "k8s.io/kubernetes/cmd/$c" >&2

@@ -16,6 +16,7 @@ _OPERATOR_SUMMARY = "reconcile Function objects into pods (kopf; uses KUBECONFIG
 _AGENT_SUMMARY = "serve the Lambda Runtime API and /invoke inside a function pod"
 _POLLER_SUMMARY = "feed a Function from one EventSourceMapping's source (a poller pod)"
 _CRDS_SUMMARY = "print Kappa's CustomResourceDefinitions as YAML"
+_REFERENCE_SUMMARY = "print the API reference (Markdown) rendered from the CRDs in a directory"
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -53,6 +54,15 @@ def _build_parser() -> argparse.ArgumentParser:
     poller.add_argument("--gateway", metavar="URL", help="the gateway's base URL")
     poller.add_argument(
         "--state", type=Path, metavar="FILE", help="with --mapping: keep the sources' state here"
+    )
+    reference = commands.add_parser(
+        "reference", help=_REFERENCE_SUMMARY, description=f"{_REFERENCE_SUMMARY}."
+    )
+    reference.add_argument(
+        "--crds", type=Path, default=Path("crds"), metavar="DIR", help="CRD YAML files (crds/)"
+    )
+    reference.add_argument(
+        "--out", type=Path, metavar="FILE", help="write FILE (docs/reference.md) instead"
     )
     commands.add_parser("version", help="print the version and exit")
     _add_dlq(commands)
@@ -140,6 +150,7 @@ def _gateway(args: argparse.Namespace) -> int:
 _COMMANDS: Final[Mapping[str, Callable[[argparse.Namespace], int]]] = {
     "version": _version,
     "crds": lambda args: _crds(args.out),
+    "reference": lambda args: _reference(args.crds, args.out),
     "dlq": _dlq,
     "agent": _agent,
     "operator": _operator,
@@ -160,4 +171,20 @@ def _crds(out: Path | None) -> int:
     for name, text in documents:
         (out / name).write_text(text, encoding="utf-8")
         print(out / name)
+    return 0
+
+
+def _reference(crds: Path, out: Path | None) -> int:
+    import yaml  # noqa: PLC0415 - as in _crds: no part of other commands' start
+
+    from kappa.api.reference import render_reference  # noqa: PLC0415
+
+    documents = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(crds.glob("*.yaml"))]
+    text = render_reference(
+        [d for d in documents if d and d.get("kind") == "CustomResourceDefinition"]
+    )
+    if out is None:
+        print(text, end="")
+    else:
+        out.write_text(text, encoding="utf-8")
     return 0
