@@ -185,8 +185,8 @@ def test_kstatus_reads_function_conditions(
     stale["metadata"]["generation"] += 1
     status, message = kstatus(cluster, stale)
     assert status == "InProgress", message
-    # A Function that cannot get ready (its handler does not exist) is in progress with
-    # the reason; kstatus cannot tell it from one still starting (no Stalled condition).
+    # A Function that cannot get ready (its handler does not exist) is Stalled: kstatus reads
+    # it as Failed, with the reason, not as still in progress.
     functions.create_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, manifest("broken", handler="app.nowhere")
     )
@@ -199,7 +199,7 @@ def test_kstatus_reads_function_conditions(
 
     broken = Cluster.wait(failing, "Function broken Ready=False InitError", 180)
     status, message = kstatus(cluster, broken)
-    assert status == "InProgress"
+    assert status == "Failed", message
     assert "Runtime.HandlerNotFound" in message
 
 

@@ -159,3 +159,38 @@ def scaled_condition(reason: str, message: str, *, limited: bool) -> Condition:
     asks for.
     """
     return Condition("Scaled", "False" if limited else "True", reason, message)
+
+
+# Ready=False reasons that only a change by the user ends (a fixed handler or code, an
+# image that exists, a quota that fits): GitOps tools (kstatus: Argo CD, Flux) read
+# them as failed, not as still in progress.
+STALLED_REASONS: Final = frozenset(
+    {"InitError", "ImagePullFailed", "QuotaExceeded", "PodCreateFailed"}
+)
+
+
+def progress_conditions(ready: Condition, *, spec_problem: bool) -> list[Condition]:
+    """``Reconciling`` and ``Stalled`` (kstatus's abnormal-true conditions) from ``Ready``.
+
+    ``spec_problem``: the spec or its code is broken (CodeReady=False found before any
+    pod ran, e.g. a missing ConfigMap), which only the user can fix::
+
+        Ready                                         Reconciling  Stalled
+        True                                          False        False
+        False, spec_problem or reason in STALLED      False        True  (Ready's reason)
+        False otherwise (environments starting…)      True         False
+    """
+    if ready.status == "True":
+        return [
+            Condition("Reconciling", "False", "Ready", ready.message),
+            Condition("Stalled", "False", "Ready", ready.message),
+        ]
+    if spec_problem or ready.reason in STALLED_REASONS:
+        return [
+            Condition("Reconciling", "False", "Stalled", "waiting for a change of the spec"),
+            Condition("Stalled", "True", ready.reason, ready.message),
+        ]
+    return [
+        Condition("Reconciling", "True", ready.reason, ready.message),
+        Condition("Stalled", "False", "Progressing", "no problem that needs a change"),
+    ]

@@ -24,7 +24,12 @@ from kubernetes.client.exceptions import ApiException
 from kappa.api.names import COMPONENT_LABEL, FUNCTION_COMPONENT, FUNCTION_LABEL, GROUP, VERSION
 from kappa.autoscaler import decider
 from kappa.autoscaler.loop import Autoscaler
-from kappa.controller.conditions import Condition, function_conditions, scaled_condition
+from kappa.controller.conditions import (
+    Condition,
+    function_conditions,
+    progress_conditions,
+    scaled_condition,
+)
 from kappa.controller.desired import DesiredFunction, desired_function, referenced_configmap
 from kappa.controller.destinations import destinations_conditions, referencing
 from kappa.controller.observed import Phase, PodView, pod_view
@@ -370,6 +375,8 @@ async def reconcile(
         quota_problem=quota_problem,
         code_loaded=_code_loaded(previous, generation),
     )
+    # Reconciling/Stalled: how GitOps tools (kstatus) tell "still starting" from "needs a fix".
+    conditions += progress_conditions(conditions[0], spec_problem=desired.code_problem is not None)
     conditions.append(
         scaled_condition(
             scaling.reason.value,

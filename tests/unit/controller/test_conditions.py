@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kappa.controller.conditions import Condition, function_conditions
+from kappa.controller.conditions import Condition, function_conditions, progress_conditions
 from kappa.controller.observed import Failure, Phase, PodView
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -182,3 +182,40 @@ def test_scaled_to_zero_is_ready(
     )
     assert (summary.status, summary.reason) == ready
     assert (code_ready.status, code_ready.reason) == code
+
+
+@pytest.mark.parametrize(
+    ("ready", "spec_problem", "reconciling", "stalled"),
+    [
+        pytest.param(Condition("Ready", "True", "EnvironmentsReady", "1/1"), False,
+                     ("False", "Ready"), ("False", "Ready"), id="ready"),
+        pytest.param(Condition("Ready", "True", "ScaledToZero", "none"), False,
+                     ("False", "Ready"), ("False", "Ready"), id="scaled-to-zero"),
+        pytest.param(Condition("Ready", "False", "EnvironmentsStarting", "0/1"), False,
+                     ("True", "EnvironmentsStarting"), ("False", "Progressing"), id="starting"),
+        pytest.param(Condition("Ready", "False", "InitError", "Runtime.HandlerNotFound: x"), False,
+                     ("False", "Stalled"), ("True", "InitError"), id="init-error"),
+        pytest.param(Condition("Ready", "False", "ImagePullFailed", "ErrImagePull"), False,
+                     ("False", "Stalled"), ("True", "ImagePullFailed"), id="image"),
+        pytest.param(Condition("Ready", "False", "QuotaExceeded", "over"), False,
+                     ("False", "Stalled"), ("True", "QuotaExceeded"), id="quota"),
+        pytest.param(Condition("Ready", "False", "ConfigMapNotFound", "no cm"), True,
+                     ("False", "Stalled"), ("True", "ConfigMapNotFound"), id="spec-problem"),
+        pytest.param(Condition("Ready", "False", "EnvironmentFailed", "OOMKilled"), False,
+                     ("True", "EnvironmentFailed"), ("False", "Progressing"), id="crash-retried"),
+    ],
+)  # fmt: skip
+def test_progress_conditions_tell_starting_from_stalled(
+    ready: Condition,
+    spec_problem: bool,  # noqa: FBT001
+    reconciling: tuple[str, str],
+    stalled: tuple[str, str],
+) -> None:
+    got_reconciling, got_stalled = progress_conditions(ready, spec_problem=spec_problem)
+    assert (got_reconciling.type, got_reconciling.status, got_reconciling.reason) == (
+        "Reconciling",
+        *reconciling,
+    )
+    assert (got_stalled.type, got_stalled.status, got_stalled.reason) == ("Stalled", *stalled)
+    if stalled[0] == "True":  # the user sees what to fix
+        assert got_stalled.message == ready.message
