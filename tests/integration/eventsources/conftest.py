@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.integration.asyncq.nats_harness import NatsServer
 from tests.integration.eventsources.harness import ElasticMq, Poller, run_elasticmq, start_poller
 from tests.integration.gateway import conftest as gateway_fixtures
 from tests.integration.gateway.gateway_harness import Gateway, function_entry
@@ -58,7 +59,19 @@ def queue(sqs: Any) -> Callable[..., str]:
 
 
 @pytest.fixture
-def functions(start_agent: Any, start_gateway: Any) -> Gateway:
+def async_queue(tmp_path: Path) -> Iterator[NatsServer]:
+    """A real nats-server: a failure destination Function is invoked asynchronously (Event),
+    which the gateway stores in NATS JetStream before it answers."""
+    directory = tmp_path / "nats"
+    directory.mkdir()
+    server = NatsServer(directory)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def functions(start_agent: Any, start_gateway: Any, async_queue: NatsServer) -> Gateway:
     """`worker` (record_batch, 2 slots) and `dlq` (dead_letters) behind one gateway."""
     worker = start_agent("esm_fns.record_batch", name="worker", slots=2, timeout=30)
     dlq = start_agent("esm_fns.dead_letters", name="dlq")
@@ -66,7 +79,8 @@ def functions(start_agent: Any, start_gateway: Any) -> Gateway:
         [
             function_entry("worker", [worker], handler="esm_fns.record_batch", slots=2, timeout=30),
             function_entry("dlq", [dlq], handler="esm_fns.dead_letters"),
-        ]
+        ],
+        extra_env={"KAPPA_NATS_URL": async_queue.url},
     )
 
 
