@@ -160,7 +160,10 @@ def _logged_bodies(core: client.CoreV1Api, namespace: str, function: str) -> set
     pods = core.list_namespaced_pod(namespace, label_selector=f"kappa.dev/function={function}")
     for pod in pods.items:
         try:
-            log = core.read_namespaced_pod_log(pod.metadata.name, namespace, container="function")
+            # Raw: the client would otherwise try to decode the log as a Python literal.
+            log = core.read_namespaced_pod_log(
+                pod.metadata.name, namespace, container="function", _preload_content=False
+            ).data.decode()
         except client.ApiException:
             continue
         bodies |= {line.split()[1] for line in log.splitlines() if line.startswith("got-record ")}
