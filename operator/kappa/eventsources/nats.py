@@ -4,8 +4,9 @@ The mapping's durable consumer (``nats.consumer``, else the mapping's group
 name) is created on first use with explicit acks, ``nats.subject`` as its
 filter and the starting position as its deliver policy (``LATEST``: new
 messages, ``TRIM_HORIZON``: all, ``AT_TIMESTAMP``: by start time). ``ack``
-acks; ``release`` naks in stream order, so JetStream redelivers them before
-newer messages (order per subject holds with ``parallelizationFactor`` 1).
+acks; ``release`` naks in stream order and waits for the server to answer each
+nak, so JetStream redelivers them before newer messages (order per subject
+holds with ``parallelizationFactor`` 1).
 While a batch is in hand the poller tells JetStream every third of the ack
 wait that it is still working on it (``+WPI``), so a long function does not
 get its messages redelivered to another poller; messages a dead poller fetched
@@ -52,6 +53,7 @@ filter_view = nats_shape.filter_view
 
 ACK_WAIT_SECONDS: Final = 30.0
 CONNECT_TIMEOUT: Final = 5.0
+NAK_TIMEOUT: Final = 10.0  # seconds for JetStream to answer a nak
 _POLICIES: Final = {
     "LATEST": DeliverPolicy.NEW,
     "TRIM_HORIZON": DeliverPolicy.ALL,
@@ -186,12 +188,24 @@ class NatsStreamSource:
     async def _settle(self, records: Sequence[Record], *, nak: bool) -> None:
         try:
             for message in self._take(records):
-                await (message.nak() if nak else message.ack())
+                if nak:
+                    await self._nak_answered(message)
+                else:
+                    await message.ack()
             await self._client.flush(timeout=10)
         except nats.errors.MsgAlreadyAckdError:
             return
         except (nats.errors.Error, OSError) as error:
             raise _source_error(error, self._block) from error
+
+    async def _nak_answered(self, message: Msg) -> None:
+        """Nak and wait for JetStream's answer: the message is then queued for redelivery.
+
+        JetStream handles acks apart from fetches: a nak only published (even flushed)
+        may still wait behind the next fetch, which then hands out newer messages of the
+        key first. Asked with a reply subject, the server answers once it has handled it.
+        """
+        await self._client.request(message.reply, Msg.Ack.Nak, timeout=NAK_TIMEOUT)
 
     async def backlog(self) -> int | None:
         """Messages of the stream the consumer has not delivered yet."""

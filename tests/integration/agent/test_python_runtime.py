@@ -62,7 +62,8 @@ def test_event_in_result_out(python_agent: StartAgent, task_root: Path) -> None:
     assert result["runtime_api"].startswith("127.0.0.1:")
     assert result["kappa_vars"] == []  # the agent's own settings stay with the agent
     assert result["cwd"] == str(task_root)
-    assert "echo handler got {'hello': 'world'}" in agent.output()
+    # The runtime's stdout reaches the agent's apart from the reply: wait for the line.
+    agent.wait_for(re.escape("echo handler got {'hello': 'world'}"))
 
 
 def test_empty_payload_is_an_empty_object(python_agent: StartAgent) -> None:
@@ -131,7 +132,7 @@ def test_init_error_ends_the_agent_with_the_message_in_the_termination_log(
     agent = python_agent(handler, wait_ready=False)
     assert agent.exit_status() == 1
     assert agent.termination_message() == {"errorType": error_type, "errorMessage": message}
-    assert f"{error_type}: {message}" in agent.output()
+    agent.wait_for(re.escape(f"{error_type}: {message}"))  # printed apart from the reply
 
 
 def test_init_timeout_is_an_init_error(start_agent: StartAgent, tmp_path: Path) -> None:

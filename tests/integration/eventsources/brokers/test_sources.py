@@ -92,3 +92,38 @@ def test_failing_record_is_retried_then_sent_to_the_failure_destination(harness:
             assert all(ns == sorted(ns) for ns in per_key.values())
 
     asyncio.run(scenario())
+
+
+def test_an_ordered_source_hands_back_what_it_released_before_anything_later(
+    stream_harness: Harness,
+) -> None:
+    # One key, so every record after a released one is "later of its key". Round after
+    # round the first fetched is acked and the rest released: the next fetch must start
+    # with what was released (for NATS: the nak must be handled before the next fetch).
+    harness = stream_harness
+    count, batch_size = 100, 2
+
+    async def scenario() -> tuple[list[int], int]:
+        await harness.publish([json.dumps({"n": i, "key": 0}).encode() for i in range(count)])
+        source = await harness.open(harness.config(batch_size=batch_size))
+        acked: list[int] = []
+        released = 0
+        try:
+            expected_first: str | None = None
+            while len(acked) < count:
+                fetched = await source.fetch(batch_size, 5)
+                assert fetched, f"nothing fetched after {acked}"
+                if expected_first is not None:
+                    assert fetched[0].id == expected_first, (acked, fetched[0].id, expected_first)
+                await source.ack(fetched[:1])
+                await source.release(fetched[1:])
+                released += len(fetched) - 1
+                expected_first = fetched[1].id if len(fetched) > 1 else None
+                acked.append(json.loads(payload_of(harness, fetched[0]))["n"])
+        finally:
+            await source.close()
+        return acked, released
+
+    acked, released = asyncio.run(scenario())
+    assert acked == list(range(count))
+    assert released > 0
