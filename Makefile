@@ -7,7 +7,8 @@ LOCAL_KUBECONFIG := $(CURDIR)/.local-cluster/kubeconfig
 KWOK_NODES ?= 0
 
 .PHONY: help up operator gateway example test test-unit test-integration test-e2e lint venv deps k8s-binaries \
-        cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-gateway clean
+        cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-gateway clean \
+        bench-scale
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -98,3 +99,6 @@ bench-coldstart: venv ## pod creation → first response, and apply → Ready (m
 
 bench-gateway: venv ## warm invokes: gateway vs agent vs bare server vs of-watchdog; gateway RSS under 10x overload
 	$(PY) bench/gateway.py
+
+bench-scale: venv ## N Functions (provisioned 1) applied at once on kwok nodes: time to Ready, operator CPU/RSS, API requests (BENCH_FUNCTIONS, BENCH_THEN)
+	$(PY) bench/scale.py --functions $${BENCH_FUNCTIONS:-1000} --then $${BENCH_THEN:-5000}
