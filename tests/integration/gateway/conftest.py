@@ -73,9 +73,16 @@ def start_gateway(tmp_path: Path) -> Iterator[StartGateway]:
     """Start `python -m kappa gateway --registry FILE` on a free loopback port."""
     started: list[Gateway] = []
 
-    def start(functions: list[dict[str, Any]], **settings: str | float) -> Gateway:
+    def start(
+        functions: list[dict[str, Any]],
+        namespace_limits: dict[str, int] | None = None,
+        **settings: str | float,
+    ) -> Gateway:
         registry_file = tmp_path / f"registry-{len(started)}.json"
-        registry_file.write_text(json.dumps({"functions": functions}))
+        document: dict[str, Any] = {"functions": functions}
+        if namespace_limits is not None:
+            document["namespaceLimits"] = namespace_limits
+        registry_file.write_text(json.dumps(document))
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(tmp_path),
