@@ -12,9 +12,11 @@ have=$(ctr_k8s images ls -q 2>/dev/null || true)
 for a in $archives; do
   ref=$(tar -xOf "$a" manifest.json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["RepoTags"][0])')
   id=$(tar -xOf "$a" manifest.json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Config"])')
-  # Re-import only when the tag points elsewhere (the archive's config differs).
-  if grep -qx "$ref" <<<"$have" && [ -f "$RUNDIR/images/$(basename "$a")" ]; then continue; fi
+  # Re-import only when the tag points elsewhere (the archive's config differs from the
+  # last one imported, whichever checkout imported it: the marker is the cluster's).
+  marker=$RUNDIR/images/$(basename "$a")
+  if grep -qx "$ref" <<<"$have" && [ "$(cat "$marker" 2>/dev/null)" = "$id" ]; then continue; fi
   log "importing $ref"
   ctr_k8s images import --no-unpack=false "$a" >/dev/null
-  mkdir -p "$RUNDIR/images" && echo "$id" >"$RUNDIR/images/$(basename "$a")"
+  mkdir -p "$RUNDIR/images" && echo "$id" >"$marker"
 done
