@@ -9,7 +9,7 @@ KWOK_NODES ?= 0
 .PHONY: help up operator gateway example test test-unit test-integration test-e2e lint venv deps k8s-binaries \
         cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-gateway clean \
         bench-eventsources bench-eventsources-brokers bench-autoscaler bench-autoscaler-poke \
-        bench-async install uninstall tools lint-chart chart-crds docs
+        bench-async install uninstall tools lint-chart chart-crds docs bench-scale
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -139,3 +139,6 @@ bench-autoscaler-poke: venv ## on the cluster: request at zero pods -> pod creat
 
 bench-async: venv ## async invocation: enqueue rate, events/s end to end, 202 -> handler start (nats-server)
 	$(PY) bench/async_events.py
+
+bench-scale: venv ## N Functions (provisioned 1) applied at once on kwok nodes: time to Ready, operator CPU/RSS, API requests (BENCH_FUNCTIONS, BENCH_THEN)
+	$(PY) bench/scale.py --functions $${BENCH_FUNCTIONS:-1000} --then $${BENCH_THEN:-5000}

@@ -186,7 +186,7 @@ start kube-apiserver kube-apiserver \
   --authorization-mode Node,RBAC \
   --service-account-issuer https://kubernetes.default.svc.cluster.local \
   --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
-  --enable-admission-plugins NodeRestriction \
+  --enable-admission-plugins NodeRestriction,PodNodeSelector,PodTolerationRestriction \
   --profiling=false --endpoint-reconciler-type lease
 kubeconfig "$STATE/kubeconfig" admin "https://127.0.0.1:$APISERVER_PORT"
 for c in controller-manager scheduler kube-proxy kubelet; do

@@ -259,12 +259,12 @@ async def _settle(state: State, quotas: Quotas) -> None:
     result = held(list(quotas.claims.values()), limits, quotas.cluster_limits)
     for key in state.quota_holds.keys() - result.messages.keys():
         del state.quota_holds[key]
-        state.wake(key)
+        _wake(state, key)
     for key, message in result.messages.items():
         if state.quota_holds.get(key) != message:
             fresh = key not in state.quota_holds
             state.quota_holds[key] = message
-            state.wake(key)
+            _wake(state, key)
             body = state.bodies.get(key)
             if fresh and body is not None:
                 await _post_event(state, body, message)
@@ -289,6 +289,12 @@ async def _settle(state: State, quotas: Quotas) -> None:
                 log.warning("cannot write the status of quota %s/%s: %s", namespace, name, exc)
                 continue
             found.status = status
+
+
+def _wake(state: State, key: Key) -> None:
+    # Only a Function the reconciler holds: waking a deleted one would leave its event behind.
+    if key in state.bodies:
+        state.wake(key)
 
 
 async def _post_event(state: State, body: Mapping[str, Any], message: str) -> None:

@@ -209,7 +209,20 @@ class StaticRegistry:
             document = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise RegistryFileError(f"cannot read the registry file {path}: {exc}") from None
-        self.replace(*parse(document, region))
+        functions, endpoints = parse(document, region)
+        self.namespace_limits = parse_namespace_limits(document)
+        self.replace(functions, endpoints)
+
+
+def parse_namespace_limits(document: object) -> dict[str, int]:
+    """``{"namespaceLimits": {"team": 10}}`` of a registry document: namespaces' quotas."""
+    limits = document.get("namespaceLimits", {}) if isinstance(document, dict) else {}
+    if not isinstance(limits, dict) or not all(
+        isinstance(ns, str) and isinstance(n, int) and not isinstance(n, bool) and n >= 0
+        for ns, n in limits.items()
+    ):
+        raise RegistryFileError('namespaceLimits must map namespaces to counts: {"team": 10}')
+    return dict(limits)
 
 
 def parse(
@@ -223,7 +236,8 @@ def parse(
     "async": {"maximumRetryAttempts": 2, "maximumEventAgeSeconds": 21600,
     "onFailure": {"function": "sink"}, "onSuccess": {"natsSubject": "done"}},
     "endpoints": [{"pod": "echo-0", "address": "127.0.0.1:8080", "slots": 1,
-    "ready": true, "terminating": false}]}]}``; everything but ``name`` is optional.
+    "ready": true, "terminating": false}]}], "namespaceLimits": {"default": 10}}``;
+    everything but ``name`` is optional (``namespaceLimits``: see ``parse_namespace_limits``).
     """
     if not isinstance(document, dict) or not isinstance(document.get("functions", []), list):
         raise RegistryFileError('the registry must be an object {"functions": [...]}')

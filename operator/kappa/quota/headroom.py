@@ -24,6 +24,7 @@ reserved::
 being created will have its slots), but not terminating ones.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kappa.quota.limits import NamespaceLimits
@@ -36,6 +37,18 @@ class NamespaceUse:
     slots: int = 0  # of live (ready or starting, not terminating) pods, every Function
     unreserved_slots: int = 0  # of those, the slots of Functions without reserved concurrency
     reserved: int = 0  # the sum of the namespace's reserved concurrency
+
+
+def namespace_use(functions: Iterable[tuple[int | None, int]]) -> NamespaceUse:
+    """The use of a namespace whose Functions are ``(reserved, slots of live pods)`` pairs."""
+    slots = unreserved = reserved_sum = 0
+    for reserved, live in functions:
+        slots += live
+        if reserved is None:
+            unreserved += live
+        else:
+            reserved_sum += reserved
+    return NamespaceUse(slots=slots, unreserved_slots=unreserved, reserved=reserved_sum)
 
 
 def namespace_headroom(

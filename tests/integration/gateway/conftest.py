@@ -77,10 +77,14 @@ def start_gateway(tmp_path: Path) -> Iterator[StartGateway]:
         functions: list[dict[str, Any]],
         *,
         extra_env: dict[str, str] | None = None,
+        namespace_limits: dict[str, int] | None = None,
         **settings: str | float,
     ) -> Gateway:
         registry_file = tmp_path / f"registry-{len(started)}.json"
-        registry_file.write_text(json.dumps({"functions": functions}))
+        document: dict[str, Any] = {"functions": functions}
+        if namespace_limits is not None:
+            document["namespaceLimits"] = namespace_limits
+        registry_file.write_text(json.dumps(document))
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(tmp_path),

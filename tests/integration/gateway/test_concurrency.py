@@ -246,3 +246,36 @@ def test_two_gateways_hold_reserved_concurrency(
         client.invoke(FunctionName="slow", Payload=b'{"seconds": 0}')
     assert throttled.value.response["Reason"] == RESERVED
     holder.result()
+
+
+def test_a_namespace_at_its_quota_is_throttled_at_once(
+    start_agent: StartFunctionAgent,
+    start_gateway: StartGateway,
+    lambda_client: LambdaClient,
+    pool: ThreadPoolExecutor,
+) -> None:
+    # Two functions of namespace `default`, whose quota is 1: the second call is throttled
+    # whichever function it is for, not queued; `other`'s namespace has no quota.
+    slow = start_agent("fns.interval", name="slow")
+    fast = start_agent("fns.interval", name="fast")
+    other = start_agent("fns.interval", name="away", namespace="other")
+    gateway = start_gateway(
+        [
+            function_entry("slow", [slow]),
+            function_entry("fast", [fast]),
+            function_entry("away", [other], namespace="other"),
+        ],
+        namespace_limits={"default": 1},
+    )
+    client = lambda_client(gateway)
+    holder = pool.submit(sleep_for, client, 1.0)
+    wait_until_busy(gateway)
+    for name in ("fast", "slow"):
+        started = time.monotonic()
+        with pytest.raises(client.exceptions.TooManyRequestsException) as throttled:
+            client.invoke(FunctionName=name, Payload=b'{"seconds": 0}')
+        assert time.monotonic() - started < 0.5  # not queued
+        assert throttled.value.response["Reason"] == CONCURRENT
+    assert sleep_for(client, 0, name="other/away")["end"] > 0
+    holder.result()
+    assert sleep_for(client, 0, name="fast")["end"] > 0  # the namespace has room again

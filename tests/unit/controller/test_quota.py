@@ -65,20 +65,24 @@ def test_settle_holds_what_does_not_fit_and_writes_the_status() -> None:
     quotas.quotas["a", "default"] = _Quota(2, spec, {})
     quotas.pod_slots["a", "early-1"] = 1
     state.bodies["a", "late"] = {"metadata": {"name": "late", "namespace": "a"}}
+    quotas.set_claim(("a", "gone"), Claim("a", "gone", provisioned=9, created="3"))
 
     asyncio.run(_settle(state, quotas))
 
-    assert set(state.quota_holds) == {("a", "late")}
+    assert set(state.quota_holds) == {("a", "late"), ("a", "gone")}
     assert state.wakeups["a", "late"].is_set()
+    assert ("a", "gone") not in state.wakeups  # no reconciler holds it: nothing to wake
     assert objects.events == [("late", "QuotaExceeded")]
     ((namespace, name, status),) = objects.statuses
     assert (namespace, name) == ("a", "default")
-    assert (status["provisioned"], status["slots"], status["overQuota"]) == (4, 1, ["late"])
+    assert (status["provisioned"], status["slots"]) == (13, 1)
+    assert status["overQuota"] == ["gone", "late"]
     assert status["conditions"][0]["reason"] == "OverQuota"
 
     # Nothing changed: nothing written, no second event. Raised: released, and woken.
     asyncio.run(_settle(state, quotas))
     assert len(objects.statuses) == 1
+    quotas.set_claim(("a", "gone"), None)
     quotas.quotas["a", "default"].spec = ConcurrencyQuotaSpec(max_concurrency=10)
     state.wakeups["a", "late"].clear()
     asyncio.run(_settle(state, quotas))

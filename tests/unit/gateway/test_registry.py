@@ -9,6 +9,7 @@ from kappa.gateway.registry import (
     RegistryFileError,
     StaticRegistry,
     parse,
+    parse_namespace_limits,
 )
 from kappa.gateway.routing import Endpoint
 
@@ -116,3 +117,36 @@ def test_static_registry_namespace_limits_and_slots() -> None:
     assert registry.namespace_slots("team-a") == 2
     assert registry.namespace_slots("default") == 0
     assert registry.cluster_slots() == 2
+
+
+@pytest.mark.parametrize(
+    ("document", "limits"),
+    [
+        pytest.param({"functions": []}, {}, id="none"),
+        pytest.param({"namespaceLimits": {"a": 0, "b": 5}}, {"a": 0, "b": 5}, id="some"),
+    ],
+)
+def test_parse_namespace_limits(document: object, limits: dict[str, int]) -> None:
+    assert parse_namespace_limits(document) == limits
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        pytest.param([], id="not-a-map"),
+        pytest.param({"a": -1}, id="negative"),
+        pytest.param({"a": "5"}, id="a-string"),
+        pytest.param({"a": True}, id="a-boolean"),
+    ],
+)
+def test_bad_namespace_limits(limits: object) -> None:
+    with pytest.raises(RegistryFileError, match="namespaceLimits must map namespaces to counts"):
+        parse_namespace_limits({"namespaceLimits": limits})
+
+
+def test_load_reads_namespace_limits(tmp_path: Path) -> None:
+    path = tmp_path / "registry.json"
+    path.write_text('{"functions": [{"name": "echo"}], "namespaceLimits": {"default": 2}}')
+    registry = StaticRegistry()
+    registry.load(path, "us-east-1")
+    assert registry.namespace_limit("default") == 2

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kappa.quota.headroom import NamespaceUse, namespace_headroom
+from kappa.quota.headroom import NamespaceUse, namespace_headroom, namespace_use
 from kappa.quota.limits import NamespaceLimits
 
 TEN = NamespaceLimits(concurrency=10, reserved=10, provisioned=10)
@@ -90,3 +90,15 @@ def test_more_slots_never_give_more_headroom(
     assert before is not None
     assert after is not None
     assert after <= before
+
+
+@pytest.mark.parametrize(
+    ("functions", "use"),
+    [
+        pytest.param([], NamespaceUse(), id="empty"),
+        pytest.param([(None, 3), (None, 1)], NamespaceUse(4, 4, 0), id="unreserved"),
+        pytest.param([(5, 2), (None, 3), (0, 0)], NamespaceUse(5, 3, 5), id="mixed"),
+    ],
+)
+def test_namespace_use(functions: list[tuple[int | None, int]], use: NamespaceUse) -> None:
+    assert namespace_use(functions) == use

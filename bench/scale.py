@@ -1,0 +1,387 @@
+"""make bench-scale: many Functions (provisioned 1) applied at once until all are Ready.
+
+On the local cluster (or KUBECONFIG) with simulated nodes (kwok: `make cluster-up
+KWOK_NODES=50`), the Functions' pods go to the kwok nodes, which mark them Ready at once,
+so what is timed is Kappa's operator and the control plane, not containers starting.
+A namespace of the benchmark's own steers them there: its annotations ask the API
+server's PodNodeSelector and PodTolerationRestriction admission plugins (which
+e2e/local/cluster-up.sh enables) for the kwok nodes' label and taint.
+
+Phases (default 1,000 then 5,000 in all): create the Functions from 16 threads, then
+poll (one list a second) until every Function is Ready for its generation. Per phase:
+
+- time to all created and to all Ready;
+- the operator's CPU seconds and resident memory (peak and at the end), read from
+  /proc of its process on this host (the containers run here);
+- API requests per Function: the API server's apiserver_request_total before and
+  after, by verb and resource, less the benchmark's own creates and lists.
+
+Provisioned concurrency counts against the cluster's limit (KAPPA_CONCURRENCY_LIMIT,
+1,000) less its unreserved minimum, as in Lambda: when that is too small for the
+Functions, the operator is restarted with a larger limit for the run, and the old
+one is put back at the end.
+
+Prints figures; asserts nothing. Usage:
+    python bench/scale.py [--functions 1000] [--then 5000] [--keep]
+    python bench/scale.py --smoke --functions 5     # real node, no kwok: checks the script
+    python bench/scale.py --refuse-pods --then 0    # no nodes at all: the operator alone
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client, config
+
+GROUP, VERSION, PLURAL = "kappa.dev", "v1alpha1", "functions"
+KWOK_TAINT = {"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}
+PODS_PER_KWOK_NODE = 100  # of the 110 a kwok node takes, with room to spare
+THREADS = 16
+CODE = {"app.py": "def handler(event, context):\n    return event\n"}
+_COUNTED = frozenset({"functions", "pods", "configmaps", "events", "concurrencyquotas"})
+_METRIC = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$")
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def function(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Function",
+        "metadata": {"name": name},
+        "spec": {
+            "runtime": "python3.11",
+            "handler": "app.handler",
+            "code": {"inline": CODE},
+            "concurrency": {"provisioned": 1},
+        },
+    }
+
+
+def is_ready(fn: dict[str, Any], reason: str | None = None) -> bool:
+    """Ready for its generation (with ``reason``: Ready has that reason, whatever its status)."""
+    generation = fn["metadata"].get("generation")
+    return any(
+        c.get("type") == "Ready"
+        and (c.get("status") == "True" if reason is None else c.get("reason") == reason)
+        and c.get("observedGeneration") == generation
+        for c in (fn.get("status") or {}).get("conditions") or []
+    )
+
+
+# ------------------------------------------------------------------ observations
+
+
+def requests(api: client.ApiClient) -> Counter[tuple[str, str]]:
+    """apiserver_request_total summed by (verb, resource[/subresource]) for Kappa's kinds."""
+    text = api.call_api(
+        "/metrics", "GET", auth_settings=["BearerToken"], _preload_content=False,
+        _return_http_data_only=True, _request_timeout=30,
+    ).data.decode()  # fmt: skip
+    counts: Counter[tuple[str, str]] = Counter()
+    for line in text.splitlines():
+        found = _METRIC.match(line)
+        if not found:
+            continue
+        labels = dict(_LABEL.findall(found["labels"]))
+        if labels.get("resource") not in _COUNTED:
+            continue
+        resource = labels["resource"] + (
+            f"/{labels['subresource']}" if labels.get("subresource") else ""
+        )
+        counts[labels.get("verb", ""), resource] += int(float(found["value"]))
+    return counts
+
+
+def operator_pid() -> int:
+    """The operator's process on this host (the container's `python3 -m kappa operator`)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"kappa" in argv and b"operator" in argv and b"-m" in argv:
+            return int(entry.name)
+    sys.exit("no operator process on this host: is the operator running on the local cluster?")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@dataclass
+class Sampler:
+    """The operator's resident memory, sampled every 0.5 s while running."""
+
+    pid: int
+    peak: float = 0.0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __enter__(self) -> Sampler:
+        self.peak = rss_mb(self.pid)
+        threading.Thread(target=self._run, daemon=True).start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self.peak = max(self.peak, rss_mb(self.pid))
+
+
+# ------------------------------------------------------------------------ phases
+
+
+def make_namespace(core: client.CoreV1Api, *, smoke: bool) -> str:
+    name = f"bench-scale-{uuid.uuid4().hex[:6]}"
+    annotations = {} if smoke else {
+        "scheduler.alpha.kubernetes.io/node-selector": "type=kwok",
+        "scheduler.alpha.kubernetes.io/defaultTolerations": json.dumps([KWOK_TAINT]),
+    }  # fmt: skip
+    core.create_namespace(
+        client.V1Namespace(metadata=client.V1ObjectMeta(name=name, annotations=annotations))
+    )
+    for _ in range(120):
+        if core.list_namespaced_service_account(name).items:
+            break
+        time.sleep(0.5)
+    return name
+
+
+def check_placement(core: client.CoreV1Api, namespace: str) -> None:
+    """Refuse to run when the namespace's pods would not go to the kwok nodes."""
+    probe = client.V1Pod(
+        metadata=client.V1ObjectMeta(name="placement-probe"),
+        spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="none")]),
+    )
+    made = core.create_namespaced_pod(namespace, probe, dry_run="All")
+    selector = made.spec.node_selector or {}
+    tolerated = any(t.key == KWOK_TAINT["key"] for t in made.spec.tolerations or [])
+    if selector.get("type") != "kwok" or not tolerated:
+        sys.exit(
+            "pods of the benchmark's namespace would not go to the kwok nodes: the API server "
+            "needs the PodNodeSelector and PodTolerationRestriction admission plugins "
+            "(e2e/local/cluster-up.sh enables them; restart the cluster: make cluster-down "
+            "cluster-up KWOK_NODES=50)"
+        )
+
+
+def kwok_nodes(core: client.CoreV1Api) -> int:
+    nodes = core.list_node(label_selector="type=kwok").items
+    return sum(
+        1
+        for n in nodes
+        if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
+    )
+
+
+@dataclass
+class Phase:
+    total: int
+    created_s: float
+    ready_s: float | None
+    cpu_s: float
+    rss_peak_mb: float
+    rss_end_mb: float
+    per_function: dict[tuple[str, str], float]
+    not_ready: int
+
+
+def run_phase(
+    api: client.ApiClient,
+    namespace: str,
+    start: int,
+    total: int,
+    pid: int,
+    timeout: float,
+    reason: str | None = None,
+) -> Phase:
+    functions = client.CustomObjectsApi(api)
+    before, cpu_before = requests(api), cpu_seconds(pid)
+    lists = 0
+    with Sampler(pid) as sampler:
+        began = time.monotonic()
+
+        def create(index: int) -> None:
+            functions.create_namespaced_custom_object(
+                GROUP, VERSION, namespace, PLURAL, function(f"fn-{index:05}")
+            )
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            list(pool.map(create, range(start, total)))
+        created = time.monotonic() - began
+        ready_at: float | None = None
+        not_ready = total
+        while time.monotonic() - began < timeout:
+            items = functions.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)[
+                "items"
+            ]
+            lists += 1
+            not_ready = sum(1 for fn in items if not is_ready(fn, reason)) + total - len(items)
+            if not_ready == 0:
+                ready_at = time.monotonic() - began
+                break
+            time.sleep(1)
+        time.sleep(5)  # let the last status writes and events land before counting
+    after = requests(api)
+    delta = after - before
+    delta["POST", "functions"] -= total - start  # the benchmark's own
+    delta["LIST", "functions"] -= lists
+    count = total - start
+    return Phase(
+        total=total,
+        created_s=created,
+        ready_s=ready_at,
+        cpu_s=cpu_seconds(pid) - cpu_before,
+        rss_peak_mb=sampler.peak,
+        rss_end_mb=rss_mb(pid),
+        per_function={key: value / count for key, value in sorted(delta.items()) if value > 0},
+        not_ready=not_ready,
+    )
+
+
+def report(phase: Phase, start: int, goal: str) -> None:
+    count = phase.total - start
+    ready = "not all there" if phase.ready_s is None else f"{phase.ready_s:.1f} s"
+    print(f"\n{count} Functions applied at once ({start} -> {phase.total} in the namespace):")
+    print(f"  created in {phase.created_s:.1f} s ({THREADS} threads); all {goal} in {ready}"
+          + (f" ({phase.not_ready} not)" if phase.not_ready else ""))  # fmt: skip
+    print(f"  operator: {phase.cpu_s:.1f} CPU s, RSS peak {phase.rss_peak_mb:.0f} MB, "
+          f"at the end {phase.rss_end_mb:.0f} MB")  # fmt: skip
+    total = sum(phase.per_function.values())
+    print(
+        f"  API requests per Function: {total:.1f} (the benchmark's own creates and lists left out)"
+    )
+    for (verb, resource), value in phase.per_function.items():
+        print(f"    {verb:>7} {resource:<28} {value:6.2f}")
+
+
+OPERATOR = ("kappa-system", "kappa-operator")
+LIMIT_VARIABLE = "KAPPA_CONCURRENCY_LIMIT"
+
+
+def operator_limit(apps: client.AppsV1Api) -> tuple[int, int]:
+    """The operator's cluster limit and unreserved minimum (its Deployment's env, or defaults)."""
+    deployment = apps.read_namespaced_deployment(OPERATOR[1], OPERATOR[0])
+    env = {e.name: e.value for e in deployment.spec.template.spec.containers[0].env or []}
+    return int(env.get(LIMIT_VARIABLE) or 1000), int(env.get("KAPPA_UNRESERVED_MINIMUM") or 100)
+
+
+def set_operator_limit(apps: client.AppsV1Api, limit: int, old_pid: int) -> int:
+    """Restart the operator with cluster limit ``limit``; its new pid once it runs."""
+    patch = {"spec": {"template": {"spec": {"containers": [
+        {"name": "operator", "env": [{"name": LIMIT_VARIABLE, "value": str(limit)}]}
+    ]}}}}  # fmt: skip
+    apps.patch_namespaced_deployment(OPERATOR[1], OPERATOR[0], patch)
+    for _ in range(360):
+        time.sleep(0.5)
+        try:
+            pid = operator_pid()
+        except SystemExit:
+            continue
+        if pid != old_pid:
+            time.sleep(10)  # its watches list everything before it is measured
+            return pid
+    sys.exit("the operator did not come back after its cluster limit was changed")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--functions", type=int, default=1000)
+    parser.add_argument(
+        "--then", type=int, default=5000, help="a second phase up to this many (0: none)"
+    )
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--smoke", action="store_true", help="no kwok: real pods on the real node")
+    parser.add_argument("--keep", action="store_true", help="leave the namespace behind")
+    parser.add_argument(
+        "--refuse-pods",
+        action="store_true",
+        help="no kwok: a ResourceQuota of 0 pods refuses every pod; times the operator until "
+        "every Function shows Ready=False PodCreateFailed (a proxy without nodes)",
+    )
+    args = parser.parse_args()
+
+    kubeconfig = os.environ.get("KUBECONFIG") or str(
+        Path(__file__).resolve().parent.parent / ".local-cluster/kubeconfig"
+    )
+    api = config.new_client_from_config(config_file=kubeconfig)
+    core = client.CoreV1Api(api)
+    largest = max(args.functions, args.then)
+    kwok = not (args.smoke or args.refuse_pods)
+    if kwok:
+        needed = math.ceil(largest / PODS_PER_KWOK_NODE)
+        have = kwok_nodes(core)
+        if have < needed:
+            sys.exit(f"{largest} pods need {needed} kwok nodes, the cluster has {have}: "
+                     f"make cluster-up KWOK_NODES={needed}")  # fmt: skip
+    pid = operator_pid()
+    # Provisioned concurrency counts against the cluster's limit, of which the unreserved
+    # minimum stays free (Lambda's rule): a larger limit, as Lambda raises an account's.
+    apps = client.AppsV1Api(api)
+    limit, minimum = operator_limit(apps)
+    restore = None
+    if limit - minimum < largest + 100:
+        restore = limit
+        pid = set_operator_limit(apps, largest + minimum + 1000, pid)
+        print(f"operator restarted with {LIMIT_VARIABLE}={largest + minimum + 1000} (was {limit})")
+    namespace = make_namespace(core, smoke=not kwok)
+    print(f"namespace {namespace}; operator pid {pid}, RSS {rss_mb(pid):.0f} MB before")
+    try:
+        if kwok:
+            check_placement(core, namespace)
+        if args.refuse_pods:
+            core.create_namespaced_resource_quota(
+                namespace,
+                client.V1ResourceQuota(
+                    metadata=client.V1ObjectMeta(name="no-pods"),
+                    spec=client.V1ResourceQuotaSpec(hard={"pods": "0"}),
+                ),
+            )
+        phases = [(0, args.functions)]
+        if args.then > args.functions:
+            phases.append((args.functions, args.then))
+        for start, total in phases:
+            reason = "PodCreateFailed" if args.refuse_pods else None
+            phase = run_phase(api, namespace, start, total, pid, args.timeout, reason)
+            report(phase, start, "Ready" if reason is None else f"Ready={reason}")
+            if phase.ready_s is None:
+                break
+    finally:
+        if not args.keep:
+            core.delete_namespace(namespace, propagation_policy="Background")
+            print(
+                f"\ndeleting namespace {namespace} (its Functions, pods and ConfigMaps go with it)"
+            )
+        if restore is not None:
+            set_operator_limit(apps, restore, pid)
+            print(f"operator restarted with {LIMIT_VARIABLE}={restore} again")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
