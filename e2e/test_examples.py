@@ -26,7 +26,7 @@ from tests.integration.eventsources.harness import free_port, run_elasticmq
 
 from e2e.cluster import Cluster
 from e2e.conftest import REPO, _kubectl, own_namespace
-from e2e.test_esm import NODE_ADDRESS
+from e2e.test_esm import NODE_ADDRESS, _wait
 from e2e.test_gateway import Gateway, gateway
 
 __all__ = ["gateway"]  # the fixture, shared with test_gateway
@@ -239,13 +239,15 @@ def test_async_dlq(kubectl: list[str], gateway: Gateway, ns: str, tmp_path: Path
             if r["requestContext"]["requestId"] == request_id
         ]  # fmt: skip
 
-    try:  # one retry, about a minute after the first attempt
-        Cluster.wait(records, "the failed order's record at orders-failures", 240)
-    except TimeoutError as exc:
-        raise AssertionError(
-            f"{exc}\n{explained(kubectl, 'logs -l kappa.dev/component=function --tail=40')}"
-            f"\ngateway:\n{gateway.logs()}"
-        ) from None
+    _wait(  # one retry, about a minute after the first attempt
+        records,
+        "the failed order's record at orders-failures",
+        240,
+        lambda: (
+            explained(kubectl, "logs -l kappa.dev/component=function --tail=40")
+            + f"\ngateway:\n{gateway.logs()}"
+        ),
+    )
     [record] = records()
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestContext"]["approximateInvokeCount"] == 2
@@ -300,12 +302,12 @@ def test_sqs_mapping(
         received = aws("receive-message", "--queue-url", dlq, "--wait-time-seconds", "1")
         return [m["Body"] for m in received.get("Messages", [])]
 
-    try:
-        bodies = Cluster.wait(dead_lettered, "the bad message in orders-dlq", 180)
-    except TimeoutError as exc:
-        raise AssertionError(
-            f"{exc}\n{explained(kubectl, 'get esm orders -o yaml', 'logs deploy/esm-orders')}"
-        ) from None
+    bodies = _wait(
+        dead_lettered,
+        "the bad message in orders-dlq",
+        180,
+        lambda: explained(kubectl, "get esm orders -o yaml", "logs deploy/esm-orders"),
+    )
     assert bodies == ["not an order"]
     processed = logged(kubectl, "order-worker", "processed order ")
     assert sorted(processed) == ["A-1: total 10", "A-2: total 7"]
@@ -328,12 +330,14 @@ def test_scheduled_job(kubectl: list[str], gateway: Gateway, ns: str) -> None:
         found = [json.loads(line) for line in logged(kubectl, "cleanup-job", "JOB ")]
         return found if len(found) >= 2 else []
 
-    try:  # every 10 seconds, from the poller's start
-        fired = Cluster.wait(runs, "two runs of the scheduled job", 180)
-    except TimeoutError as exc:
-        raise AssertionError(
-            f"{exc}\n{explained(kubectl, 'get esm nightly-cleanup -o yaml', 'logs deploy/esm-nightly-cleanup')}"
-        ) from None
+    fired = _wait(  # every 10 seconds, from the poller's start
+        runs,
+        "two runs of the scheduled job",
+        180,
+        lambda: explained(
+            kubectl, "get esm nightly-cleanup -o yaml", "logs deploy/esm-nightly-cleanup"
+        ),
+    )
     assert all(run["event"] == {"job": "cleanup", "older_than_days": 30} for run in fired)
     assert len({run["at"] for run in fired}) == len(fired)  # one run per fire time
     mapping = json.loads(
