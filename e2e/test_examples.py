@@ -1,7 +1,10 @@
 """Every example in examples/, applied as its README says and invoked through the gateway:
 hello-python, hello-nodejs, http-api (HTTP trigger routes), custom-runtime-go (a Go
-`bootstrap` built with aws-lambda-go, served as a code URL) and the boto3 / AWS CLI
-invoke scripts. All in one namespace of this module's own.
+`bootstrap` built with aws-lambda-go, served as a code URL), the boto3 / AWS CLI
+invoke scripts, async-dlq (an Event that fails for good reaches its onFailure Function and
+the dead-letter queue), sqs-mapping (ElasticMQ on the node's address feeding a Function,
+with ReportBatchItemFailures) and scheduled-job (a 6-field cron schedule). All in one
+namespace of this module's own.
 """
 
 from __future__ import annotations
@@ -13,19 +16,25 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes import client
+from tests.integration.eventsources.harness import free_port, run_elasticmq
 
 from e2e.cluster import Cluster
 from e2e.conftest import REPO, _kubectl, own_namespace
+from e2e.test_esm import NODE_ADDRESS, _wait
 from e2e.test_gateway import Gateway, gateway
 
 __all__ = ["gateway"]  # the fixture, shared with test_gateway
 
 EXAMPLES = REPO / "examples"
 VENV_BIN = Path(sys.executable).parent
+# The address and port examples/sqs-mapping/mapping.yaml expects ElasticMQ at.
+SQS_EXAMPLE_ENDPOINT = "http://10.88.0.1:9324"
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +48,16 @@ def kubectl(cluster: Cluster, ns: str) -> list[str]:
     return [*_kubectl(cluster), "-n", ns]
 
 
-def apply_and_wait(kubectl: list[str], gateway: Gateway, ns: str, path: Path, name: str) -> None:
+def apply_and_wait(kubectl: list[str], gateway: Gateway, ns: str, path: Path, *names: str) -> None:
+    """Apply the manifest and wait for its Functions `names` to be Ready and known."""
     subprocess.run([*kubectl, "apply", "-f", str(path)], check=True)
     subprocess.run(
-        [*kubectl, "wait", "--for=condition=Ready", f"function/{name}", "--timeout=180s"],
+        [*kubectl, "wait", "--for=condition=Ready", *(f"function/{n}" for n in names),
+         "--timeout=180s"],
         check=True,
-    )
-    Cluster.wait(lambda: gateway.knows(ns, name), f"the gateway to see {name}", 30)
+    )  # fmt: skip
+    for name in names:
+        Cluster.wait(partial(gateway.knows, ns, name), f"the gateway to see {name}", 30)
 
 
 def invoke(gateway: Gateway, function: str, payload: object) -> object:
@@ -168,3 +180,171 @@ def test_invoke_with_aws_cli_script(gateway: Gateway, hello_python: str, tmp_pat
     assert answer["StatusCode"] == 200
     assert "START RequestId:" in answer["LogResult"]
     assert json.loads(result_line)["message"] == "Hello, cli!"
+
+
+def aws_cli_env(tmp_path: Path) -> dict[str, str]:
+    """The AWS CLI of the venv with dummy credentials and no user configuration."""
+    return {
+        "PATH": f"{VENV_BIN}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+def logged(kubectl: list[str], function: str, prefix: str) -> list[str]:
+    """What the Function's pods logged after `prefix` on the lines that start with it."""
+    done = subprocess.run(
+        [*kubectl, "logs", "-l", f"kappa.dev/function={function}", "--tail=-1"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return [line[len(prefix) :] for line in done.stdout.splitlines() if line.startswith(prefix)]
+
+
+def explained(kubectl: list[str], *what: str) -> str:
+    """`kubectl describe` and logs of the objects (for a failure message)."""
+    lines = []
+    for args in (["get", "function,esm,deploy,pods", "-o", "wide"], *([*w.split()] for w in what)):
+        done = subprocess.run([*kubectl, *args], capture_output=True, text=True, check=False)
+        lines.append(f"$ kubectl {' '.join(args)}\n{done.stdout}{done.stderr}")
+    return "\n".join(lines)
+
+
+@pytest.mark.timeout(420)
+def test_async_dlq(kubectl: list[str], gateway: Gateway, ns: str, tmp_path: Path) -> None:
+    apply_and_wait(
+        kubectl, gateway, ns, EXAMPLES / "async-dlq/function.yaml", "orders-failures", "orders"
+    )
+    good = subprocess.run(
+        ["aws", "lambda", "invoke", "--endpoint-url", gateway.url, "--function-name",
+         f"{ns}/orders", "--invocation-type", "Event", "--payload",
+         '{"id": "A-1", "quantity": 2}', "/dev/null"],
+        check=True, capture_output=True, text=True, env=aws_cli_env(tmp_path),
+    )  # fmt: skip
+    assert json.loads(good.stdout)["StatusCode"] == 202
+    answer = gateway.lambda_client().invoke(
+        FunctionName=f"{ns}/orders",
+        InvocationType="Event",
+        Payload=json.dumps({"id": "A-2", "quantity": 0}),
+    )
+    assert answer["StatusCode"] == 202
+    request_id = answer["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+
+    def records() -> list[dict[str, Any]]:
+        return [
+            r for r in map(json.loads, logged(kubectl, "orders-failures", "FAILED-ORDER "))
+            if r["requestContext"]["requestId"] == request_id
+        ]  # fmt: skip
+
+    _wait(  # one retry, about a minute after the first attempt
+        records,
+        "the failed order's record at orders-failures",
+        240,
+        lambda: (
+            explained(kubectl, "logs -l kappa.dev/component=function --tail=40")
+            + f"\ngateway:\n{gateway.logs()}"
+        ),
+    )
+    [record] = records()
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["requestPayload"] == {"id": "A-2", "quantity": 0}
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert record["responsePayload"]["errorType"] == "ValueError"
+    assert record["responsePayload"]["errorMessage"] == "order A-2 has no quantity"
+    orders = [json.loads(line) for line in logged(kubectl, "orders", "ORDER ")]
+    assert [o["event"]["id"] for o in orders].count("A-1") == 1  # succeeded at once
+    assert [o["requestId"] for o in orders].count(request_id) == 2  # the attempt and the retry
+    listing = subprocess.run(
+        [sys.executable, "-m", "kappa", "dlq", "list", "-n", ns, "--function", "orders",
+         "--gateway", gateway.url], capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    [entry] = [line for line in listing.splitlines() if request_id in line]
+    assert "RetriesExhausted" in entry
+    assert "order A-2 has no quantity" in entry
+
+
+@pytest.fixture
+def elasticmq(tmp_path: Path) -> Iterator[str]:
+    """ElasticMQ on the node's address (pods reach it) at a free port: its endpoint."""
+    for server in run_elasticmq(tmp_path / "elasticmq.log", NODE_ADDRESS, free_port()):
+        yield server.endpoint
+
+
+@pytest.mark.timeout(420)
+def test_sqs_mapping(
+    kubectl: list[str], gateway: Gateway, ns: str, elasticmq: str, tmp_path: Path
+) -> None:
+    sqs = ["aws", "sqs", "--endpoint-url", elasticmq]
+    env = aws_cli_env(tmp_path)
+
+    def aws(*args: str) -> Any:
+        done = subprocess.run([*sqs, *args], check=True, capture_output=True, text=True, env=env)
+        return json.loads(done.stdout) if done.stdout.strip() else {}
+
+    queue = aws("create-queue", "--queue-name", "orders")["QueueUrl"]
+    dlq = aws("create-queue", "--queue-name", "orders-dlq")["QueueUrl"]
+    # The mapping as the README has it, at the port this test's ElasticMQ got.
+    mapping = (EXAMPLES / "sqs-mapping/mapping.yaml").read_text()
+    assert f"{SQS_EXAMPLE_ENDPOINT}/000000000000/orders" in mapping
+    (tmp_path / "mapping.yaml").write_text(mapping.replace(SQS_EXAMPLE_ENDPOINT, elasticmq))
+    assert queue == f"{elasticmq}/000000000000/orders"
+    apply_and_wait(kubectl, gateway, ns, EXAMPLES / "sqs-mapping/function.yaml", "order-worker")
+    subprocess.run([*kubectl, "apply", "-f", str(tmp_path / "mapping.yaml")], check=True)
+    for body in ('{"id": "A-1", "quantity": 2, "price": 5}',
+                 '{"id": "A-2", "quantity": 1, "price": 7}', "not an order"):  # fmt: skip
+        aws("send-message", "--queue-url", queue, "--message-body", body)
+
+    def dead_lettered() -> list[str]:
+        received = aws("receive-message", "--queue-url", dlq, "--wait-time-seconds", "1")
+        return [m["Body"] for m in received.get("Messages", [])]
+
+    bodies = _wait(
+        dead_lettered,
+        "the bad message in orders-dlq",
+        180,
+        lambda: explained(kubectl, "get esm orders -o yaml", "logs deploy/esm-orders"),
+    )
+    assert bodies == ["not an order"]
+    processed = logged(kubectl, "order-worker", "processed order ")
+    assert sorted(processed) == ["A-1: total 10", "A-2: total 7"]
+    assert len(logged(kubectl, "order-worker", "rejected ")) == 2  # the receive and the retry
+    ready = subprocess.run(
+        [*kubectl, "wait", "--for=condition=Ready", "esm/orders", "--timeout=60s"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    assert "condition met" in ready.stdout
+
+
+@pytest.mark.timeout(300)
+def test_scheduled_job(kubectl: list[str], gateway: Gateway, ns: str) -> None:
+    apply_and_wait(kubectl, gateway, ns, EXAMPLES / "scheduled-job/function.yaml", "cleanup-job")
+    subprocess.run(
+        [*kubectl, "apply", "-f", str(EXAMPLES / "scheduled-job/schedule.yaml")], check=True
+    )
+
+    def runs() -> list[dict[str, Any]]:
+        found = [json.loads(line) for line in logged(kubectl, "cleanup-job", "JOB ")]
+        return found if len(found) >= 2 else []
+
+    fired = _wait(  # every 10 seconds, from the poller's start
+        runs,
+        "two runs of the scheduled job",
+        180,
+        lambda: explained(
+            kubectl, "get esm nightly-cleanup -o yaml", "logs deploy/esm-nightly-cleanup"
+        ),
+    )
+    assert all(run["event"] == {"job": "cleanup", "older_than_days": 30} for run in fired)
+    assert len({run["at"] for run in fired}) == len(fired)  # one run per fire time
+    mapping = json.loads(
+        subprocess.run(
+            [*kubectl, "get", "esm/nightly-cleanup", "-o", "json"],
+            check=True, capture_output=True, text=True,
+        ).stdout
+    )  # fmt: skip
+    assert mapping["status"]["state"] == "Enabled"
+    assert mapping["status"]["source"]["state"]["lastFire"]
