@@ -30,13 +30,18 @@ SYSTEM = "kappa-system"
 RELEASE_OBJECTS = [
     "deployment/kappa-operator",
     "deployment/kappa-gateway",
+    "statefulset/kappa-nats",
     "service/kappa-gateway",
+    "service/kappa-operator",
+    "service/kappa-nats",
     "serviceaccount/kappa-operator",
     "serviceaccount/kappa-gateway",
     "poddisruptionbudget/kappa-gateway",
     "networkpolicy/kappa-operator",
     "networkpolicy/kappa-gateway",
+    "networkpolicy/kappa-nats",
     "configmap/kappa-dashboard",
+    "configmap/kappa-nats",
 ]
 CLUSTER_OBJECTS = [
     "clusterrole/kappa-operator",
@@ -116,6 +121,22 @@ def test_release_deployed_with_every_component(cluster: Cluster, operator: Opera
             run(*kubectl, "-n", SYSTEM, "get", "deployment", deployment, "-o", "json")
         )
         assert kstatus(cluster, body)[0] == "Current", body["status"]
+
+
+def test_components_run_without_restarts(cluster: Cluster, operator: Operator) -> None:
+    """No container of the release has restarted since its pod started (a crash loop, e.g.
+    an RBAC rule missing for what the operator does a minute after start, shows here)."""
+    kubectl = _kubectl(cluster)
+    pods = json.loads(run(*kubectl, "-n", SYSTEM, "get", "pods", "-o", "json"))["items"]
+    restarts = {
+        p["metadata"]["name"]: sum(
+            c.get("restartCount", 0) for c in p["status"].get("containerStatuses", [])
+        )
+        for p in pods
+        if p["metadata"].get("deletionTimestamp") is None
+    }
+    assert restarts
+    assert not {name: n for name, n in restarts.items() if n}, restarts
 
 
 def test_function_network_policy_admits_only_the_gateway(
