@@ -35,7 +35,10 @@ else
     if [ ! -x "$rootfs/bin/sh" ]; then
       log "debootstrapping Debian bookworm into $rootfs (once per machine)"
       # A debootstrap killed midway may leave proc/sys mounted in its tree.
-      findmnt -rno TARGET | grep -F "$rootfs.tmp/" | sort -r | xargs -r -n1 umount -l
+      # (awk, not grep: grep exits 1 when nothing matches, which pipefail turns
+      # into a failure on every first run.)
+      findmnt -rno TARGET | awk -v p="$rootfs.tmp/" 'index($0, p) == 1' | sort -r |
+        xargs -r -n1 umount -l
       rm -rf --one-file-system "$rootfs.tmp"
       debootstrap --variant=minbase bookworm "$rootfs.tmp" http://deb.debian.org/debian >&2
       mv "$rootfs.tmp" "$rootfs"
