@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 from typing import Final
 
-from kappa.agent.clock import Clock, SystemClock
 from kappa.agent.errors import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, LambdaError
 from kappa.agent.http11 import Request, Response, Server
 from kappa.agent.invoke import InvokeHandler
@@ -25,6 +24,7 @@ from kappa.agent.metrics import AgentMetrics
 from kappa.agent.runtime_api import RuntimeApi
 from kappa.agent.settings import AgentSettings, SettingsError, load
 from kappa.agent.slots import PoolState, SlotPool
+from kappa.base.clock import Clock, SystemClock
 
 _TEXT: Final = [("Content-Type", "text/plain; charset=utf-8")]
 _JSON: Final = [("Content-Type", "application/json")]

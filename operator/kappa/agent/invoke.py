@@ -14,7 +14,6 @@ import os
 import re
 from typing import Final
 
-from kappa.agent.clock import Clock
 from kappa.agent.errors import MAX_REQUEST_BYTES, LambdaError
 from kappa.agent.http11 import Request, Response
 from kappa.agent.logsink import LogSink
@@ -22,6 +21,7 @@ from kappa.agent.metrics import AgentMetrics, Outcome, Rejection
 from kappa.agent.report import LogTail, Report, end_line, start_line
 from kappa.agent.settings import AgentSettings
 from kappa.agent.slots import Invocation, PoolState, SlotPool
+from kappa.base.clock import Clock
 
 # Lambda's limit on X-Amz-Client-Context (base64).
 MAX_CLIENT_CONTEXT_BYTES: Final = 3583

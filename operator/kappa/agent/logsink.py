@@ -8,8 +8,8 @@ id>\t<message>``), so the request id is always in the same column.
 
 from typing import BinaryIO
 
-from kappa.agent.clock import Clock
 from kappa.agent.report import iso_timestamp
+from kappa.base.clock import Clock
 
 
 class LogSink:

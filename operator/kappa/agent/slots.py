@@ -40,7 +40,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from kappa.agent.clock import Clock
 from kappa.agent.errors import (
     LambdaError,
     init_error_from_post,
@@ -52,6 +51,7 @@ from kappa.agent.logsink import LogSink
 from kappa.agent.metrics import AgentMetrics, Outcome
 from kappa.agent.report import LogTail, max_memory_used_mb, timeout_message
 from kappa.agent.settings import AgentSettings
+from kappa.base.clock import Clock
 
 _READ_BYTES: Final = 64 * 1024
 _STOP_GRACE_SECONDS: Final = 2.0
