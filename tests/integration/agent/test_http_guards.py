@@ -137,3 +137,19 @@ def test_a_kept_alive_connection_serves_requests_one_after_another(agent: Agent)
                 reply += chunk
             assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
     assert_invoke_works(agent)
+
+
+def test_an_idle_kept_alive_connection_is_closed(
+    start_agent: StartAgent, task_root: Path, tmp_path: Path
+) -> None:
+    shutil.copy(HANDLERS / "app.py", task_root / "app.py")
+    agent = start_agent(
+        handler="app.echo", bootstrap=python_bootstrap(tmp_path), idle_timeout_seconds=0.5
+    )
+    with connect(agent) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        reply = read_until_closed(sock)  # the answer, then the close once idle
+    assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert reply.endswith(b"ok")
+    assert b"Connection: close" not in reply  # kept alive, until idle
+    assert_invoke_works(agent)
