@@ -240,7 +240,7 @@ def runtime_env(
 
 
 def termination_log_path(env: Mapping[str, str]) -> Path:
-    """Where the kubelet reads this container's termination message (read before the rest)."""
+    """Where the kubelet reads this container's termination message."""
     return Path(env.get("KAPPA_TERMINATION_LOG") or _DEFAULT_TERMINATION_LOG)
 
 
