@@ -17,14 +17,16 @@ from pathlib import Path
 from typing import Final
 
 from kappa.agent.errors import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, LambdaError
-from kappa.agent.http11 import Request, Response, Server
+from kappa.agent.http11 import Request, Response
+from kappa.agent.http_server import Limits, Server
 from kappa.agent.invoke import InvokeHandler
 from kappa.agent.logsink import LogSink
 from kappa.agent.metrics import AgentMetrics
 from kappa.agent.runtime_api import RuntimeApi
-from kappa.agent.settings import AgentSettings, SettingsError, load
+from kappa.agent.settings import AgentSettings, load, load_termination_log
 from kappa.agent.slots import PoolState, SlotPool
 from kappa.base.clock import Clock, SystemClock
+from kappa.base.env import SettingsError
 
 _TEXT: Final = [("Content-Type", "text/plain; charset=utf-8")]
 _JSON: Final = [("Content-Type", "application/json")]
@@ -51,7 +53,16 @@ class Agent:
             loop.add_signal_handler(sig, self._stop.set)
         started = self._clock.monotonic()
         settings = self._settings
-        servers = [Server(self._route, max_body=MAX_REQUEST_BYTES, on_error=self._server_error)]
+        limits = Limits(
+            header_timeout=settings.header_timeout_seconds,
+            idle_timeout=settings.idle_timeout_seconds,
+            max_connections=settings.max_connections,
+        )
+        servers = [
+            Server(
+                self._route, max_body=MAX_REQUEST_BYTES, on_error=self._server_error, limits=limits
+            )
+        ]
         try:
             port = await servers[0].start(settings.agent_host, settings.agent_port)
             self._sink.log("INFO", f"listening on {settings.agent_host}:{port}")
@@ -79,6 +90,9 @@ class Agent:
                 RuntimeApi(slot, settings.function_arn),
                 max_body=MAX_RESPONSE_BYTES,
                 on_error=self._server_error,
+                # One trusted runtime on loopback, which keeps its connection
+                # through an invocation of up to the timeout: no idle timeout, no cap.
+                limits=Limits(header_timeout=settings.header_timeout_seconds),
             )
             servers.append(server)
             slot.port = await server.start("127.0.0.1", port)
@@ -184,6 +198,6 @@ def main() -> int:
     except SettingsError as exc:
         error = LambdaError("Kappa.InvalidSettings", str(exc))
         sink.log("ERROR", f"invalid settings: {exc}")
-        write_termination_log(exc.termination_log, error, sink)
+        write_termination_log(load_termination_log(), error, sink)
         return 1
     return asyncio.run(Agent(settings, clock=clock, sink=sink).run())

@@ -14,8 +14,9 @@ import stat
 import tempfile
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Final
+from typing import Final, Protocol
 
 from kappa.agent.errors import LambdaError
 
@@ -32,6 +33,31 @@ class CodeError(Exception):
     def __init__(self, error: LambdaError) -> None:
         super().__init__(f"{error.error_type}: {error.message}")
         self.error = error
+
+
+class _Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+def _copy_capped(
+    source: _Readable,
+    write: Callable[[bytes], object],
+    *,
+    total: int,
+    cap: int,
+    too_large: str,
+) -> int:
+    """Copy ``source`` to ``write`` in chunks; return ``total`` plus the bytes copied.
+
+    Raises CodeError with ``Kappa.CodeTooLarge`` (message ``too_large``) once
+    that sum passes ``cap``: an untrusted archive may be endless.
+    """
+    while chunk := source.read(_CHUNK):
+        total += len(chunk)
+        if total > cap:
+            raise CodeError(LambdaError("Kappa.CodeTooLarge", too_large))
+        write(chunk)
+    return total
 
 
 class UnsafeMemberError(ValueError):
@@ -87,22 +113,23 @@ def fetch(url: str, destination: Path) -> bytes:
     if not url.startswith(("http://", "https://")):
         raise CodeError(LambdaError("Kappa.CodeFetchFailed", f"unsupported code URL {url!r}"))
     digest = hashlib.sha256()
-    size = 0
     try:
         with (
             urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as response,  # noqa: S310 - scheme checked above
             destination.open("wb") as out,
         ):
-            while chunk := response.read(_CHUNK):
-                size += len(chunk)
-                if size > MAX_ARCHIVE_BYTES:
-                    raise CodeError(
-                        LambdaError(
-                            "Kappa.CodeTooLarge", f"code archive over {MAX_ARCHIVE_BYTES} bytes"
-                        )
-                    )
+
+            def write(chunk: bytes) -> None:
                 digest.update(chunk)
                 out.write(chunk)
+
+            _copy_capped(
+                response,
+                write,
+                total=0,
+                cap=MAX_ARCHIVE_BYTES,
+                too_large=f"code archive over {MAX_ARCHIVE_BYTES} bytes",
+            )
     except OSError as exc:  # URLError and HTTPError are OSErrors
         raise CodeError(LambdaError("Kappa.CodeFetchFailed", f"fetching {url}: {exc}")) from exc
     return digest.digest()
@@ -144,15 +171,13 @@ def _unpack_members(zipped: zipfile.ZipFile, root: Path) -> int:
             continue
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
         with zipped.open(info) as source, os.fdopen(os.open(target, flags, 0o600), "wb") as out:
-            while chunk := source.read(_CHUNK):
-                total += len(chunk)
-                if total > MAX_UNZIPPED_BYTES:
-                    raise CodeError(
-                        LambdaError(
-                            "Kappa.CodeTooLarge", f"code unpacks to over {MAX_UNZIPPED_BYTES} bytes"
-                        )
-                    )
-                out.write(chunk)
+            total = _copy_capped(
+                source,
+                out.write,
+                total=total,
+                cap=MAX_UNZIPPED_BYTES,
+                too_large=f"code unpacks to over {MAX_UNZIPPED_BYTES} bytes",
+            )
         target.chmod(file_mode(info.external_attr))
         written += 1
     return written

@@ -1,24 +1,34 @@
-"""A small HTTP/1.1 server on asyncio streams, for the agent's listeners.
+"""HTTP/1.1 for the agent's listeners, sans-I/O: bytes in, requests out, responses to bytes.
+
+The parsing is h11's (pure Python, no I/O, about 12 ms to import), wrapped to
+the few things the agent's clients need: keep-alive, bodies with
+``Content-Length`` or chunked, ``Expect: 100-continue`` (libcurl), and a body
+limit that still answers the client. The asyncio side (reads, timeouts, the
+connection cap) is :mod:`kappa.agent.http_server`.
 
 Why not aiohttp: importing ``aiohttp.web`` takes 200-350 ms on these machines,
 more than the rest of the agent's start-up together, and every cold start would
 pay it. The agent's clients are few and known (the gateway; runtime clients on
-loopback: awslambdaric's libcurl, aws-lambda-go's net/http, http.client), so it
-needs only: keep-alive, bodies with ``Content-Length`` or chunked, ``Expect:
-100-continue`` (libcurl), and a body limit that still answers the client.
+loopback: awslambdaric's libcurl, aws-lambda-go's net/http, http.client).
+
+Beyond h11's own checks, a request is refused (400, then the connection closes)
+when it names both ``Transfer-Encoding`` and ``Content-Length`` (the two
+framings could disagree: request smuggling) or an HTTP version other than 1.0
+and 1.1.
 """
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Final
+
+import h11
 
 MAX_HEAD_BYTES: Final = 64 * 1024
 # A body over the listener's limit is read and dropped, up to this size, so
 # the client gets to read the 413 instead of a reset connection.
 DISCARD_LIMIT: Final = 64 * 1024 * 1024
-_DRAIN_ABOVE: Final = 64 * 1024
-_READ_CHUNK: Final = 256 * 1024
+_VERSIONS: Final = frozenset({b"1.0", b"1.1"})
+_HEAD_TOO_LARGE: Final = 431
 
 _REASONS: Final = {
     100: "Continue",
@@ -37,7 +47,14 @@ _REASONS: Final = {
 
 
 class BadRequestError(Exception):
-    """The client sent something that is not HTTP/1.1 as this server speaks it."""
+    """The client sent something that is not HTTP/1.1 as this server speaks it.
+
+    ``status`` is the answer: 431 for a head over :data:`MAX_HEAD_BYTES`, else 400.
+    """
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(slots=True)
@@ -61,184 +78,143 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
 
-Handler = Callable[[Request], Awaitable[Response]]
-ErrorReporter = Callable[[str], None]
+class Wait(Enum):
+    """What :meth:`ServerConnection.next_request` needs before it has a request."""
+
+    DATA = "data"  # more bytes from the client
+    CLOSED = "closed"  # nothing: the client closed between requests
 
 
-def parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
-    """Method, target, version and headers of a request head (without the blank line).
+class ServerConnection:
+    """The HTTP state of one client connection, server side."""
 
-    Repeated headers are joined with ``, `` as RFC 9110 allows, except
-    ``Content-Length``, whose repetition with different values is refused.
-    """
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or parts[2] not in ("HTTP/1.1", "HTTP/1.0") or not parts[1]:  # noqa: PLR2004
-        raise BadRequestError(f"bad request line {lines[0][:100]!r}")
-    method, target, version = parts
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
-            raise BadRequestError(f"bad header line {line[:100]!r}")
-        key = name.lower()
-        value = value.strip(" \t")
-        if key not in headers:
-            headers[key] = value
-        elif key == "content-length":
-            if headers[key] != value:
-                raise BadRequestError("conflicting Content-Length headers")
-        else:
-            headers[key] = f"{headers[key]}, {value}"
-    return method, target, version, headers
-
-
-def render_head(status: int, headers: list[tuple[str, str]], length: int, *, close: bool) -> bytes:
-    """The status line and headers of a response, blank line included."""
-    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", f"Content-Length: {length}"]
-    lines.extend(f"{name}: {value}" for name, value in headers)
-    if close:
-        lines.append("Connection: close")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-
-class Server:
-    """Serves one handler on one address; ``close`` ends every connection, long polls included."""
-
-    def __init__(self, handler: Handler, *, max_body: int, on_error: ErrorReporter) -> None:
-        self._handler = handler
+    def __init__(self, *, max_body: int) -> None:
+        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
         self._max_body = max_body
-        self._on_error = on_error
-        self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        self._request: Request | None = None
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._must_close = False
 
-    async def start(self, host: str, port: int) -> int:
-        """Listen on ``host:port`` and return the port (useful with port 0)."""
-        self._server = await asyncio.start_server(
-            self._connection, host, port, limit=MAX_HEAD_BYTES, reuse_address=True
+    def receive(self, data: bytes) -> None:
+        """Bytes read from the client; ``b""`` when it closed its side."""
+        self._h11.receive_data(data)
+
+    @property
+    def in_head(self) -> bool:
+        """True until the head of the next request is complete (the header timeout's span)."""
+        return self._request is None
+
+    @property
+    def idle(self) -> bool:
+        """True between requests, with no byte of the next one received yet."""
+        return self._request is None and not self._h11.trailing_data[0]
+
+    def continue_bytes(self) -> bytes:
+        """``100 Continue`` when the client waits for it before sending its body, else ``b""``."""
+        if not self._h11.client_is_waiting_for_100_continue:
+            return b""
+        return self._h11.send(
+            h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")
         )
-        port_bound: int = self._server.sockets[0].getsockname()[1]
-        return port_bound
 
-    async def close(self) -> None:
-        """Stop listening, cancel the connections' handlers and wait for them."""
-        if self._server is not None:
-            self._server.close()
-        tasks = list(self._connections)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
+    def next_request(self) -> Request | Wait:
+        """The next complete request, or what is needed first.
 
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._connections.add(task)
+        Raises :class:`BadRequestError`; the connection is then only good for
+        :meth:`error_bytes`.
+        """
+        while True:
+            try:
+                event = self._h11.next_event()
+            except h11.RemoteProtocolError as exc:
+                status = _HEAD_TOO_LARGE if exc.error_status_hint == _HEAD_TOO_LARGE else 400
+                raise BadRequestError(str(exc), status) from None
+            if event is h11.NEED_DATA:
+                return Wait.DATA
+            if isinstance(event, h11.Request):
+                if self._start(event):
+                    return self._finish()
+            elif isinstance(event, h11.Data):
+                self._add(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                return self._finish()
+            else:  # ConnectionClosed, or PAUSED, which needs a response first
+                return Wait.CLOSED
+
+    def _start(self, event: h11.Request) -> bool:
+        """Take a request's head; True when its body is not to be read at all."""
+        if event.http_version not in _VERSIONS:
+            raise BadRequestError(f"unsupported HTTP version {event.http_version!r}")
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in event.headers:
+            name = raw_name.decode("latin-1")
+            value = raw_value.decode("latin-1")
+            # Repeated headers are joined with ", " as RFC 9110 allows (h11 has
+            # already refused conflicting Content-Length headers).
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        if "transfer-encoding" in headers and "content-length" in headers:
+            raise BadRequestError("both Transfer-Encoding and Content-Length")
+        target = event.target.decode("latin-1")
+        path, _, query = target.partition("?")
+        self._request = Request(event.method.decode("latin-1"), path, query, headers)
+        self._parts = []
+        self._size = 0
+        length = headers.get("content-length")
+        if length is not None and int(length) > DISCARD_LIMIT:
+            # Too large even to drop: answer at once and close, unread.
+            self._size = int(length)
+            self._must_close = True
+            return True
+        return False
+
+    def _add(self, data: bytes) -> None:
+        self._size += len(data)
+        if self._size > DISCARD_LIMIT:
+            raise BadRequestError("chunked body too large")
+        if self._size <= self._max_body:
+            self._parts.append(data)
+
+    def _finish(self) -> Request:
+        request = self._request
+        assert request is not None  # noqa: S101 - set by the head, which comes first
+        if self._size > self._max_body:
+            request.oversize = True
+        else:
+            request.body = b"".join(self._parts)
+        self._parts = []
+        return request
+
+    def response_bytes(self, response: Response, *, close: bool) -> list[bytes]:
+        """The bytes of ``response`` to the current request; ``close`` ends the connection after.
+
+        The body is passed through, not copied.
+        """
+        headers = [("Content-Length", str(len(response.body))), *response.headers]
+        if close or self._must_close:
+            headers.append(("Connection", "close"))
+        reason = _REASONS.get(response.status, "Status").encode()
+        out = [
+            self._h11.send(
+                h11.Response(status_code=response.status, headers=headers, reason=reason)
+            )
+        ]
+        if response.body:
+            out.extend(self._h11.send_with_data_passthrough(h11.Data(data=response.body)) or ())
+        out.append(self._h11.send(h11.EndOfMessage()))
+        return out
+
+    def next_cycle(self) -> bool:
+        """Make ready for the next request on this connection; False when it must close."""
+        self._request = None
+        if self._h11.states != {h11.CLIENT: h11.DONE, h11.SERVER: h11.DONE}:
+            return False
+        self._h11.start_next_cycle()
+        return True
+
+    def error_bytes(self, status: int) -> bytes:
+        """An empty ``status`` response that closes the connection (after a bad request)."""
         try:
-            await self._serve(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass  # the client went away; nothing to answer
-        except asyncio.CancelledError:
-            # Shutdown, or a long poll whose runtime died. Ending the task as
-            # cancelled would make asyncio's streams (3.11) log a traceback.
-            pass
-        finally:
-            if task is not None:
-                self._connections.discard(task)
-            writer.close()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except asyncio.IncompleteReadError:
-                return  # closed between requests
-            except asyncio.LimitOverrunError:
-                writer.write(render_head(431, [], 0, close=True))
-                return
-            try:
-                method, target, version, headers = parse_head(head[:-4])
-                if headers.get("expect", "").lower() == "100-continue":
-                    writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-                body, oversize, must_close = await self._read_body(reader, headers)
-            except BadRequestError as exc:
-                writer.write(render_head(400, [], 0, close=True))
-                self._on_error(f"bad request: {exc}")
-                return
-            connection = headers.get("connection", "").lower()
-            keep_alive = not must_close and (
-                connection == "keep-alive" if version == "HTTP/1.0" else connection != "close"
-            )
-            path, _, query = target.partition("?")
-            try:
-                response = await self._handler(
-                    Request(method, path, query, headers, body, oversize=oversize)
-                )
-            except Exception as exc:  # noqa: BLE001 - one bad request must not end the listener
-                self._on_error(f"{method} {path} failed: {exc!r}")
-                response = Response(500, b'{"errorType":"Kappa.AgentError"}')
-                keep_alive = False
-            writer.write(
-                render_head(
-                    response.status, response.headers, len(response.body), close=not keep_alive
-                )
-            )
-            if response.body:
-                writer.write(response.body)
-            if len(response.body) > _DRAIN_ABOVE:
-                await writer.drain()
-            if not keep_alive:
-                await writer.drain()
-                return
-
-    async def _read_body(
-        self, reader: asyncio.StreamReader, headers: dict[str, str]
-    ) -> tuple[bytes, bool, bool]:
-        """(body, oversize, must_close) for the framing ``headers`` announce."""
-        coding = headers.get("transfer-encoding")
-        if coding is not None:
-            if coding.lower() != "chunked":
-                raise BadRequestError(f"unsupported Transfer-Encoding {coding!r}")
-            return await self._read_chunked(reader)
-        raw_length = headers.get("content-length")
-        if raw_length is None:
-            return b"", False, False
-        if not (raw_length.isascii() and raw_length.isdigit()):
-            raise BadRequestError(f"bad Content-Length {raw_length!r}")
-        length = int(raw_length)
-        if length <= self._max_body:
-            return await reader.readexactly(length), False, False
-        if length > DISCARD_LIMIT:
-            return b"", True, True
-        while length:
-            chunk = await reader.read(min(length, _READ_CHUNK))
-            if not chunk:
-                raise asyncio.IncompleteReadError(b"", length)
-            length -= len(chunk)
-        return b"", True, False
-
-    async def _read_chunked(self, reader: asyncio.StreamReader) -> tuple[bytes, bool, bool]:
-        parts: list[bytes] = []
-        total = 0
-        while True:
-            size_line = await reader.readuntil(b"\r\n")
-            try:
-                size = int(size_line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise BadRequestError("bad chunk size") from None
-            if size == 0:
-                while await reader.readuntil(b"\r\n") != b"\r\n":
-                    pass  # trailers: the agent has no use for them
-                break
-            total += size
-            if total > DISCARD_LIMIT:
-                raise BadRequestError("chunked body too large")
-            data = await reader.readexactly(size)
-            if await reader.readexactly(2) != b"\r\n":
-                raise BadRequestError("chunk not followed by CRLF")
-            if total <= self._max_body:
-                parts.append(data)
-        if total > self._max_body:
-            return b"", True, False
-        return b"".join(parts), False, False
+            return b"".join(self.response_bytes(Response(status), close=True))
+        except h11.LocalProtocolError:
+            return b""  # a response is already on its way: closing is all that is left

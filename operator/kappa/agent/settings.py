@@ -4,7 +4,10 @@ This is the agent's only reader of environment variables. It is a frozen
 dataclass rather than a pydantic model because the agent starts on every cold
 start and pydantic's import alone costs more than the agent's whole start-up.
 ``AgentSettings.from_env`` is pure: tests hand it a mapping. The variables and
-their defaults are the table in docs/internals/function-pods.md.
+their defaults are the table in docs/internals/function-pods.md; numbers are
+read with :class:`kappa.base.env.EnvReader` and every problem is reported in one
+:class:`kappa.base.env.SettingsError`. The termination-log path is read on its
+own (:func:`termination_log_path`) so that even that error reaches the operator.
 """
 
 import base64
@@ -17,6 +20,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Final
+
+from kappa.base.env import EnvReader
 
 
 class Runtime(StrEnum):
@@ -31,22 +36,19 @@ class Runtime(StrEnum):
     IMAGE = "image"
 
 
-class SettingsError(ValueError):
-    """An environment variable holds a value the agent cannot use.
-
-    Carries the termination-log path, so that even this error reaches the operator.
-    """
-
-    def __init__(self, message: str, termination_log: Path) -> None:
-        super().__init__(message)
-        self.termination_log = termination_log
-
-
 # The runtime command of the managed runtimes, installed by their images.
 RUNTIME_BOOTSTRAP: Final = "/var/runtime/bootstrap"
 # Lambda's largest values, so that a typo cannot make an agent wait for a day.
 MAX_TIMEOUT_SECONDS: Final = 900.0
 MAX_SLOTS: Final = 1000
+# The agent port's guards against clients that hold connections open. The idle
+# timeout outlasts the gateway's pooled connections (30 s), so that the agent is
+# never the side closing a connection the gateway is about to reuse.
+DEFAULT_HEADER_TIMEOUT_SECONDS: Final = 10.0
+DEFAULT_IDLE_TIMEOUT_SECONDS: Final = 75.0
+DEFAULT_MAX_CONNECTIONS: Final = 1024
+_MAX_CONNECTIONS_LIMIT: Final = 65536
+_DEFAULT_TERMINATION_LOG: Final = "/dev/termination-log"
 # Variables meant for the agent alone; runtimes never see them.
 _AGENT_PREFIX: Final = "KAPPA_"
 _MAX_PORT: Final = 65535
@@ -76,9 +78,12 @@ class AgentSettings:
     task_root: Path = Path("/var/task")
     code_url: str | None = None
     code_sha256: bytes | None = None
-    termination_log: Path = Path("/dev/termination-log")
+    termination_log: Path = Path(_DEFAULT_TERMINATION_LOG)
     memory_size_mb: int = 128
     function_version: str = "$LATEST"
+    header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
+    idle_timeout_seconds: float = DEFAULT_IDLE_TIMEOUT_SECONDS
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     @classmethod
     def from_env(
@@ -88,7 +93,8 @@ class AgentSettings:
 
         ``agent_bin_dir`` is the agent's own venv ``bin`` directory, taken off
         the runtimes' PATH so that a runtime's ``python3`` is the system one,
-        not the agent's. Raises SettingsError naming every bad variable.
+        not the agent's. Raises :class:`kappa.base.env.SettingsError` naming
+        every bad variable.
         """
         return _Parser(env).parse(agent_bin_dir)
 
@@ -107,14 +113,15 @@ class _Parser:
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
-        self.problems: list[str] = []
+        self.read = EnvReader(env)
 
     def parse(self, agent_bin_dir: str | None) -> AgentSettings:
         env = self.env
+        read = self.read
         runtime = self._runtime()
         task_root = Path(env.get("LAMBDA_TASK_ROOT") or "/var/task")
-        slots = self._int("KAPPA_SLOTS", 1, low=1, high=MAX_SLOTS)
-        api_port = self._int("KAPPA_RUNTIME_API_PORT", 9001, low=0, high=_MAX_PORT)
+        slots = read.integer("KAPPA_SLOTS", 1, lo=1, hi=MAX_SLOTS)
+        api_port = read.integer("KAPPA_RUNTIME_API_PORT", 9001, lo=0, hi=_MAX_PORT)
         if api_port and api_port + slots - 1 > _MAX_PORT:
             self._problem("KAPPA_RUNTIME_API_PORT", f"{api_port} + {slots} slots passes 65535")
         code_url = env.get("KAPPA_CODE_URL") or None
@@ -132,22 +139,30 @@ class _Parser:
             timeout_seconds=self._seconds("KAPPA_TIMEOUT_SECONDS", 3.0),
             init_timeout_seconds=self._seconds("KAPPA_INIT_TIMEOUT_SECONDS", 10.0),
             agent_host=env.get("KAPPA_AGENT_HOST") or "0.0.0.0",  # noqa: S104 - see AgentSettings
-            agent_port=self._int("KAPPA_AGENT_PORT", 8080, low=0, high=_MAX_PORT),
+            agent_port=read.integer("KAPPA_AGENT_PORT", 8080, lo=0, hi=_MAX_PORT),
             runtime_api_port=api_port,
             task_root=task_root,
             code_url=code_url,
             code_sha256=code_sha256,
-            termination_log=Path(env.get("KAPPA_TERMINATION_LOG") or "/dev/termination-log"),
-            memory_size_mb=self._int("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 128, low=1, high=1 << 20),
+            termination_log=termination_log_path(env),
+            memory_size_mb=read.integer("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 128, lo=1, hi=1 << 20),
             function_version=env.get("AWS_LAMBDA_FUNCTION_VERSION") or "$LATEST",
+            header_timeout_seconds=self._seconds(
+                "KAPPA_HEADER_TIMEOUT_SECONDS", DEFAULT_HEADER_TIMEOUT_SECONDS
+            ),
+            idle_timeout_seconds=self._seconds(
+                "KAPPA_IDLE_TIMEOUT_SECONDS", DEFAULT_IDLE_TIMEOUT_SECONDS
+            ),
+            max_connections=read.integer(
+                "KAPPA_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, lo=1, hi=_MAX_CONNECTIONS_LIMIT
+            ),
         )
-        if self.problems:
-            raise SettingsError("\n".join(self.problems), settings.termination_log)
+        read.done()
         return settings
 
     def _problem(self, var: str, message: str) -> None:
         shown = f"={self.env[var]!r}" if var in self.env else ""
-        self.problems.append(f"{var}{shown}: {message}")
+        self.read.problem(f"{var}{shown}: {message}")
 
     def _runtime(self) -> Runtime | None:
         value = self.env.get("KAPPA_RUNTIME", "")
@@ -158,33 +173,13 @@ class _Parser:
             self._problem("KAPPA_RUNTIME", f"is required, one of {choices}")
             return None
 
-    def _int(self, var: str, default: int, *, low: int, high: int) -> int:
-        raw = self.env.get(var, "").strip()
-        if not raw:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            self._problem(var, "is not an integer")
-            return default
-        if not low <= value <= high:
-            self._problem(var, f"must be between {low} and {high}")
-            return default
-        return value
-
     def _seconds(self, var: str, default: float) -> float:
-        raw = self.env.get(var, "").strip()
-        if not raw:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            self._problem(var, "is not a number of seconds")
-            return default
-        if not 0 < value <= MAX_TIMEOUT_SECONDS:
-            self._problem(var, f"must be more than 0 and at most {MAX_TIMEOUT_SECONDS:g}")
-            return default
-        return value
+        """A duration: more than 0, at most Lambda's longest timeout."""
+        value = self.read.number(var, default, lo=0, hi=MAX_TIMEOUT_SECONDS)
+        if value > 0:
+            return value
+        self._problem(var, "must be more than 0")
+        return default
 
     def _sha256(self, *, required: bool) -> bytes | None:
         raw = self.env.get("KAPPA_CODE_SHA256", "").strip()
@@ -242,6 +237,16 @@ def runtime_env(
     result.pop("VIRTUAL_ENV", None)
     result["LAMBDA_TASK_ROOT"] = str(task_root)
     return result
+
+
+def termination_log_path(env: Mapping[str, str]) -> Path:
+    """Where the kubelet reads this container's termination message."""
+    return Path(env.get("KAPPA_TERMINATION_LOG") or _DEFAULT_TERMINATION_LOG)
+
+
+def load_termination_log() -> Path:
+    """This process's termination-log path, readable even when other settings are bad."""
+    return termination_log_path(os.environ)
 
 
 def load() -> AgentSettings:

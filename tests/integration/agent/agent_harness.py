@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:default:function:demo"
+# The agent under test is the kappa package of this checkout, whatever copy the
+# venv has installed (a git worktree shares the venv of the main checkout).
+SOURCE_ROOT = Path(__file__).resolve().parents[3] / "operator"
 LISTENING = re.compile(r"listening on [\d.]+:(\d+)")
 
 
@@ -162,6 +165,7 @@ def pod_environment(
     """
     env = {
         "PATH": path,
+        "PYTHONPATH": str(SOURCE_ROOT),
         "HOME": str(home),
         "LANG": "C.UTF-8",
         "TZ": "UTC",

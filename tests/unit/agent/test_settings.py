@@ -6,10 +6,11 @@ from kappa.agent.settings import (
     RUNTIME_BOOTSTRAP,
     AgentSettings,
     Runtime,
-    SettingsError,
     parse_sha256,
     runtime_env,
+    termination_log_path,
 )
+from kappa.base.env import SettingsError
 
 ARN = "arn:aws:lambda:us-east-1:default:function:demo"
 SHA_HEX = "ab" * 32
@@ -33,6 +34,9 @@ def test_defaults_are_the_contracts() -> None:
     assert parsed.code_url is None
     assert parsed.memory_size_mb == 128
     assert parsed.function_version == "$LATEST"
+    assert parsed.header_timeout_seconds == 10.0
+    assert parsed.idle_timeout_seconds == 75.0
+    assert parsed.max_connections == 1024
 
 
 @pytest.mark.parametrize(
@@ -66,6 +70,9 @@ def test_values_are_parsed() -> None:
         KAPPA_TERMINATION_LOG="/tmp/term",
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE="1769",
         _HANDLER="app.handler",
+        KAPPA_HEADER_TIMEOUT_SECONDS="0.5",
+        KAPPA_IDLE_TIMEOUT_SECONDS="5",
+        KAPPA_MAX_CONNECTIONS="8",
     )
     assert parsed.slots == 4
     assert parsed.timeout_seconds == 900.0
@@ -76,6 +83,8 @@ def test_values_are_parsed() -> None:
     assert parsed.termination_log == Path("/tmp/term")
     assert parsed.memory_size_mb == 1769
     assert parsed.handler == "app.handler"
+    assert (parsed.header_timeout_seconds, parsed.idle_timeout_seconds) == (0.5, 5.0)
+    assert parsed.max_connections == 8
 
 
 def test_port_zero_gives_every_slot_a_free_port() -> None:
@@ -89,17 +98,32 @@ def test_port_zero_gives_every_slot_a_free_port() -> None:
             {"KAPPA_RUNTIME": "cobol"}, "KAPPA_RUNTIME='cobol': is required", id="runtime"
         ),
         pytest.param({"KAPPA_FUNCTION_ARN": "demo"}, "KAPPA_FUNCTION_ARN='demo'", id="arn"),
-        pytest.param({"KAPPA_SLOTS": "0"}, "KAPPA_SLOTS='0': must be between 1", id="no-slots"),
         pytest.param(
-            {"KAPPA_SLOTS": "two"}, "KAPPA_SLOTS='two': is not an integer", id="slots-nan"
+            {"KAPPA_SLOTS": "0"},
+            "KAPPA_SLOTS='0' is out of range: it must be an integer from 1",
+            id="no-slots",
         ),
+        pytest.param({"KAPPA_SLOTS": "two"}, "KAPPA_SLOTS='two' is not an integer", id="slots-nan"),
         pytest.param(
-            {"KAPPA_TIMEOUT_SECONDS": "901"}, "KAPPA_TIMEOUT_SECONDS='901': must be", id="timeout"
+            {"KAPPA_TIMEOUT_SECONDS": "901"},
+            "KAPPA_TIMEOUT_SECONDS='901' is out of range: it must be",
+            id="timeout",
         ),
-        pytest.param(
-            {"KAPPA_TIMEOUT_SECONDS": "soon"}, "is not a number of seconds", id="timeout-nan"
-        ),
+        pytest.param({"KAPPA_TIMEOUT_SECONDS": "soon"}, "is not a finite number", id="timeout-nan"),
         pytest.param({"KAPPA_AGENT_PORT": "70000"}, "KAPPA_AGENT_PORT='70000'", id="port"),
+        pytest.param(
+            {"KAPPA_HEADER_TIMEOUT_SECONDS": "0"},
+            "KAPPA_HEADER_TIMEOUT_SECONDS='0': must be more than 0",
+            id="header-timeout-zero",
+        ),
+        pytest.param(
+            {"KAPPA_IDLE_TIMEOUT_SECONDS": "-1"},
+            "KAPPA_IDLE_TIMEOUT_SECONDS='-1' is out of range",
+            id="idle-timeout-negative",
+        ),
+        pytest.param(
+            {"KAPPA_MAX_CONNECTIONS": "0"}, "KAPPA_MAX_CONNECTIONS='0' is out of range", id="cap"
+        ),
         pytest.param(
             {"KAPPA_RUNTIME_API_PORT": "65535", "KAPPA_SLOTS": "2"},
             "passes 65535",
@@ -131,7 +155,9 @@ def test_every_problem_is_reported_at_once() -> None:
         "KAPPA_SLOTS",
         "KAPPA_FUNCTION_ARN",
     ]
-    assert excinfo.value.termination_log == Path("/tmp/t")
+    assert termination_log_path({"KAPPA_SLOTS": "x", "KAPPA_TERMINATION_LOG": "/tmp/t"}) == Path(
+        "/tmp/t"
+    )
 
 
 @pytest.mark.parametrize(
