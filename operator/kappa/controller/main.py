@@ -10,7 +10,8 @@ from kubernetes import client, config
 from kappa.autoscaler.server import serve
 from kappa.controller import quota
 from kappa.controller.esm import register_esm
-from kappa.controller.handlers import State, register
+from kappa.controller.handlers import register
+from kappa.controller.state import State
 from kappa.k8s.objects import Objects
 from kappa.settings import load
 
@@ -35,7 +36,9 @@ def main() -> int:
     register(state)
     register_esm(api, settings)
     # The autoscaler never gives a namespace more slots than its ConcurrencyQuota allows.
-    state.scaler.namespace_headroom = quota.register(state).headroom
+    state.scaler.namespace_headroom = quota.register(
+        state.memory, state.objects, state.settings
+    ).headroom
 
     @kopf.on.startup()
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:

@@ -8,7 +8,7 @@ Thin by design; the decisions are ``kappa.quota`` (pure) and ``quota_status``.
   the cluster kept as they change.
 - A loop, woken by any change (at most every ``SETTLE_SECONDS``), works out
   which Functions do not fit (``claims.held``: first come, first served) and
-  hands them to the Function reconciler (``State.quota_holds``: Ready=False
+  hands them to the Function reconciler (through ``HeldFunctions``: Ready=False
   QuotaExceeded, no new pods, a Warning Event once), and writes every quota's
   status where it changed.
 - With ``KAPPA_WEBHOOK_SERVICE`` set, a validating admission webhook refuses
@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import kopf
 from kubernetes.client.exceptions import ApiException
@@ -41,18 +41,53 @@ from kubernetes.client.exceptions import ApiException
 from kappa.api import quota as api
 from kappa.api.names import COMPONENT_LABEL, FUNCTION_COMPONENT, GROUP, VERSION
 from kappa.controller.certificate import self_signed, service_names
-from kappa.controller.handlers import Key, State
+from kappa.controller.memory import Key
 from kappa.controller.quota_status import quota_status
 from kappa.gateway.kube_view import pod_endpoint, quota_spec
 from kappa.quota.claims import Claim, Sums, claim_of, held, refusal
 from kappa.quota.headroom import NamespaceUse, namespace_headroom
 from kappa.quota.limits import ClusterLimits, NamespaceLimits, effective
+from kappa.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SETTLE_SECONDS: Final = 0.5
 WEBHOOK_CONFIGURATION: Final = "kappa.dev"
 _FUNCTION_PODS: Final = {COMPONENT_LABEL: FUNCTION_COMPONENT}
+
+
+class HeldFunctions(Protocol):
+    """What the quota loop needs of the Function controller (its memory of Functions)."""
+
+    def holds(self) -> Mapping[Key, str]:
+        """The Functions held now, with why."""
+        ...
+
+    def hold(self, key: Key, message: str | None) -> None:
+        """Hold a Function (no new pods), or release it (None)."""
+        ...
+
+    def body(self, key: Key) -> Mapping[str, Any] | None:
+        """The Function as last seen, or None."""
+        ...
+
+    def wake(self, key: Key) -> bool:
+        """Make a known Function's reconciler pass now."""
+        ...
+
+
+class QuotaObjects(Protocol):
+    """The API calls the quota loop makes."""
+
+    async def patch_quota_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        """Write a ConcurrencyQuota's status."""
+        ...
+
+    async def post_event(
+        self, body: Mapping[str, Any], *, reason: str, message: str, warning: bool = False
+    ) -> None:
+        """Post an Event about an object."""
+        ...
 
 
 @dataclass
@@ -134,10 +169,10 @@ class Quotas:
         )
 
 
-def register(state: State) -> Quotas:
+def register(functions: HeldFunctions, objects: QuotaObjects, settings: Settings) -> Quotas:
     """Register the quota handlers (and the webhook, when configured) with kopf."""
-    settings = state.settings
     quotas = Quotas(ClusterLimits(settings.concurrency_limit, settings.unreserved_minimum))
+    operator_settings = settings
 
     @kopf.on.event(GROUP, VERSION, "functions", id="quota_claims")
     def function_claim(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
@@ -185,8 +220,8 @@ def register(state: State) -> Quotas:
 
     @kopf.on.startup(id="quotas")
     async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
-        tasks.add(asyncio.create_task(_loop(state, quotas), name="quotas"))
-        operator = state.settings
+        tasks.add(asyncio.create_task(_loop(functions, objects, quotas), name="quotas"))
+        operator = operator_settings
         if operator.webhook_service:
             # Serve the webhook and keep its ValidatingWebhookConfiguration current.
             settings.admission.server = ServiceWebhookServer(
@@ -240,34 +275,35 @@ class ServiceWebhookServer(kopf.WebhookServer):
             yield {"caBundle": config.get("caBundle"), "service": dict(self._service)}
 
 
-async def _loop(state: State, quotas: Quotas) -> None:
+async def _loop(functions: HeldFunctions, objects: QuotaObjects, quotas: Quotas) -> None:
     while True:
         await quotas.changed.wait()
         quotas.changed.clear()
         try:
-            await _settle(state, quotas)
+            await _settle(functions, objects, quotas)
         except Exception:  # a failed pass must not end the loop
             log.exception("settling the quotas failed")
             quotas.changed.set()
         await asyncio.sleep(SETTLE_SECONDS)
 
 
-async def _settle(state: State, quotas: Quotas) -> None:
+async def _settle(functions: HeldFunctions, objects: QuotaObjects, quotas: Quotas) -> None:
     """Hold the Functions that do not fit; write the quotas' status where it changed."""
     namespaces = {ns for ns, _ in quotas.quotas}
     limits = {ns: got for ns in namespaces if (got := quotas.limits(ns)) is not None}
     result = held(list(quotas.claims.values()), limits, quotas.cluster_limits)
-    for key in state.quota_holds.keys() - result.messages.keys():
-        del state.quota_holds[key]
-        _wake(state, key)
+    holds = functions.holds()
+    for key in holds.keys() - result.messages.keys():
+        functions.hold(key, None)
+        functions.wake(key)
     for key, message in result.messages.items():
-        if state.quota_holds.get(key) != message:
-            fresh = key not in state.quota_holds
-            state.quota_holds[key] = message
-            _wake(state, key)
-            body = state.bodies.get(key)
-            if fresh and body is not None:
-                await _post_event(state, body, message)
+        if holds.get(key) != message:
+            functions.hold(key, message)
+            # Only a Function the reconciler knows is woken (and gets its Event).
+            functions.wake(key)
+            body = functions.body(key)
+            if key not in holds and body is not None:
+                await _post_event(objects, body, message)
     now = datetime.now(UTC)
     for (namespace, name), found in list(quotas.quotas.items()):
         if found.spec is None:
@@ -284,21 +320,15 @@ async def _settle(state: State, quotas: Quotas) -> None:
         )
         if any(found.status.get(k) != v for k, v in status.items()):
             try:
-                await state.objects.patch_quota_status(namespace, name, status)
+                await objects.patch_quota_status(namespace, name, status)
             except ApiException as exc:
                 log.warning("cannot write the status of quota %s/%s: %s", namespace, name, exc)
                 continue
             found.status = status
 
 
-def _wake(state: State, key: Key) -> None:
-    # Only a Function the reconciler holds: waking a deleted one would leave its event behind.
-    if key in state.bodies:
-        state.wake(key)
-
-
-async def _post_event(state: State, body: Mapping[str, Any], message: str) -> None:
+async def _post_event(objects: QuotaObjects, body: Mapping[str, Any], message: str) -> None:
     try:
-        await state.objects.post_event(body, reason="QuotaExceeded", message=message, warning=True)
+        await objects.post_event(body, reason="QuotaExceeded", message=message, warning=True)
     except ApiException as exc:
         log.warning("cannot post QuotaExceeded on %s: %s", body["metadata"]["name"], exc.reason)

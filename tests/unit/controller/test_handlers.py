@@ -11,15 +11,12 @@ from kubernetes.client.exceptions import ApiException
 from prometheus_client import generate_latest
 
 from kappa.autoscaler.stats import Sample
-from kappa.controller import handlers
+from kappa.controller import reconcile as handlers
 from kappa.controller.desired import desired_function
-from kappa.controller.handlers import (
-    EXPECTATION_TTL,
-    State,
-    _Expected,
-    _wants_a_pass,
-    reconcile,
-)
+from kappa.controller.handlers import _wants_a_pass
+from kappa.controller.memory import ExpectedPod as _Expected
+from kappa.controller.reconcile import EXPECTATION_TTL, reconcile
+from kappa.controller.state import State
 from kappa.settings import Settings
 
 SETTINGS = Settings()
@@ -130,7 +127,7 @@ def run(
     state: State | None = None,
 ) -> tuple[State, float]:
     state = state or State(objects=objects, settings=SETTINGS)  # type: ignore[arg-type]
-    requeue = asyncio.run(reconcile(state, body, pods or [], maps or []))
+    requeue = asyncio.run(reconcile(state, body, pods or [], maps or [])).requeue_after
     return state, requeue
 
 
@@ -145,7 +142,7 @@ def test_creates_the_code_configmap_and_a_pod_then_reports() -> None:
     assert len(objects.named("create_configmap")) == 1
     (pod,) = objects.named("create_pod")
     assert pod["metadata"]["labels"]["kappa.dev/function"] == "fn"
-    assert pod["metadata"]["name"] in state.expected[(NS, "fn")]
+    assert pod["metadata"]["name"] in state.memory.recall((NS, "fn")).expected
     assert ready_condition(objects)["reason"] == "EnvironmentsStarting"
 
 
@@ -155,7 +152,7 @@ def test_refused_pod_create_is_reported_not_raised() -> None:
     )
     state, requeue = run(objects, function())
     assert len(objects.named("create_pod")) == 1
-    assert state.expected[(NS, "fn")] == {}  # nothing expected that was never made
+    assert state.memory.recall((NS, "fn")).expected == {}  # nothing expected that was never made
     ready = ready_condition(objects)
     assert (ready["status"], ready["reason"]) == ("False", "PodCreateFailed")
     assert ready["message"] == 'pods "fn-x" is forbidden: exceeded quota: compute'
@@ -230,7 +227,7 @@ def test_an_expectation_is_checked_before_it_is_forgotten(*, exists: bool, creat
     state = State(objects=objects, settings=SETTINGS)  # type: ignore[arg-type]
     revision = desired_function(function(), SETTINGS).revision
     long_ago = datetime.now(UTC) - EXPECTATION_TTL - timedelta(seconds=1)
-    state.expected[(NS, "fn")] = {
+    state.memory.recall((NS, "fn")).expected = {
         "slow": _Expected(revision, long_ago, long_ago, provisioned=False)
     }
     if exists:
@@ -238,7 +235,7 @@ def test_an_expectation_is_checked_before_it_is_forgotten(*, exists: bool, creat
     run(objects, function(), state=state)
     assert objects.named("pod_exists") == ["slow"]
     assert len(objects.named("create_pod")) == created
-    assert ("slow" in state.expected[(NS, "fn")]) is exists
+    assert ("slow" in state.memory.recall((NS, "fn")).expected) is exists
 
 
 def test_an_expectation_is_dropped_once_the_index_shows_the_pod() -> None:
@@ -246,9 +243,11 @@ def test_an_expectation_is_dropped_once_the_index_shows_the_pod() -> None:
     state = State(objects=objects, settings=SETTINGS)  # type: ignore[arg-type]
     revision = desired_function(function(), SETTINGS).revision
     now = datetime.now(UTC)
-    state.expected[(NS, "fn")] = {"seen": _Expected(revision, now, now, provisioned=False)}
+    state.memory.recall((NS, "fn")).expected = {
+        "seen": _Expected(revision, now, now, provisioned=False)
+    }
     run(objects, function(), pods=[ready_pod("seen", revision)], state=state)
-    assert state.expected[(NS, "fn")] == {}
+    assert state.memory.recall((NS, "fn")).expected == {}
     assert objects.named("create_pod") == []
 
 
@@ -305,3 +304,44 @@ def test_a_poke_makes_the_next_pass_create_a_pod_and_times_it() -> None:
     assert len(objects.named("create_pod")) == 1
     text = generate_latest(state.scaler.metrics.registry).decode()
     assert "kappa_autoscaler_poke_to_create_seconds_count 1.0" in text
+
+
+def test_a_failing_pass_is_retried_with_a_growing_backoff_reset_by_success(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kappa.controller import handlers as wiring  # noqa: PLC0415 - the module under test
+    from kappa.controller.backoff import Result  # noqa: PLC0415
+
+    state = State(objects=FakeObjects(), settings=SETTINGS)  # type: ignore[arg-type]
+    key = (NS, "fn")
+    record = state.memory.recall(key)
+    record.body = function()
+    outcomes: list[Exception | None] = [
+        RuntimeError("1"),
+        RuntimeError("2"),
+        None,
+        RuntimeError("3"),
+    ]
+    delays_asked: list[int] = []
+    failures_seen: list[int] = []
+
+    async def fake_reconcile(*_: Any) -> Result:
+        failures_seen.append(record.failures)
+        outcome = outcomes.pop(0)
+        if not outcomes:
+            record.body = None  # the Function is gone: the loop ends after this pass
+        if outcome is not None:
+            raise outcome
+        return Result(0.0)
+
+    def fake_delay(failures: int) -> float:
+        delays_asked.append(failures)
+        return 0.0
+
+    monkeypatch.setattr(wiring, "reconcile", fake_reconcile)
+    monkeypatch.setattr(wiring, "retry_delay", fake_delay)
+    asyncio.run(asyncio.wait_for(wiring.reconcile_loop(state, key, {}, {}), timeout=10))  # type: ignore[arg-type]
+
+    assert delays_asked == [1, 2, 1]  # doubled while failing, from the start after a success
+    assert failures_seen == [0, 1, 2, 0]
+    assert record.task is None

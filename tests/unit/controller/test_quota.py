@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kappa.api.quota import ConcurrencyQuotaSpec
-from kappa.controller.handlers import State
 from kappa.controller.quota import Quotas, _Quota, _settle
+from kappa.controller.state import State
 from kappa.quota.claims import Claim, Sums
 from kappa.quota.limits import ClusterLimits
 from kappa.settings import Settings
@@ -64,14 +64,14 @@ def test_settle_holds_what_does_not_fit_and_writes_the_status() -> None:
     spec = ConcurrencyQuotaSpec(max_concurrency=10, max_provisioned=3)
     quotas.quotas["a", "default"] = _Quota(2, spec, {})
     quotas.pod_slots["a", "early-1"] = 1
-    state.bodies["a", "late"] = {"metadata": {"name": "late", "namespace": "a"}}
+    state.memory.recall(("a", "late")).body = {"metadata": {"name": "late", "namespace": "a"}}
     quotas.set_claim(("a", "gone"), Claim("a", "gone", provisioned=9, created="3"))
 
-    asyncio.run(_settle(state, quotas))
+    asyncio.run(_settle(state.memory, state.objects, quotas))
 
-    assert set(state.quota_holds) == {("a", "late"), ("a", "gone")}
-    assert state.wakeups["a", "late"].is_set()
-    assert ("a", "gone") not in state.wakeups  # no reconciler holds it: nothing to wake
+    assert set(state.memory.holds()) == {("a", "late"), ("a", "gone")}
+    assert state.memory.recall(("a", "late")).wakeup.is_set()
+    assert not state.memory.recall(("a", "gone")).wakeup.is_set()  # no reconciler: not woken
     assert objects.events == [("late", "QuotaExceeded")]
     ((namespace, name, status),) = objects.statuses
     assert (namespace, name) == ("a", "default")
@@ -80,13 +80,13 @@ def test_settle_holds_what_does_not_fit_and_writes_the_status() -> None:
     assert status["conditions"][0]["reason"] == "OverQuota"
 
     # Nothing changed: nothing written, no second event. Raised: released, and woken.
-    asyncio.run(_settle(state, quotas))
+    asyncio.run(_settle(state.memory, state.objects, quotas))
     assert len(objects.statuses) == 1
     quotas.set_claim(("a", "gone"), None)
     quotas.quotas["a", "default"].spec = ConcurrencyQuotaSpec(max_concurrency=10)
-    state.wakeups["a", "late"].clear()
-    asyncio.run(_settle(state, quotas))
-    assert state.quota_holds == {}
-    assert state.wakeups["a", "late"].is_set()
+    state.memory.recall(("a", "late")).wakeup.clear()
+    asyncio.run(_settle(state.memory, state.objects, quotas))
+    assert state.memory.holds() == {}
+    assert state.memory.recall(("a", "late")).wakeup.is_set()
     assert objects.events == [("late", "QuotaExceeded")]
     assert objects.statuses[-1][2]["conditions"][0]["reason"] == "WithinQuota"

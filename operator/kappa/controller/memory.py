@@ -1,0 +1,101 @@
+"""What the Function controller remembers of each Function between passes: one record each.
+
+All memory of one Function lives in one :class:`FunctionMemory`, kept by a
+:class:`FunctionMemories` store that creates it on first :meth:`~FunctionMemories.recall`
+and drops all of it at once with :meth:`~FunctionMemories.forget` (as kopf's
+inventory keeps an object's memory in one record). Nothing here talks to the API.
+"""
+
+import asyncio
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class ExpectedPod:
+    """A pod created but not yet shown by the watch."""
+
+    revision: str
+    created: datetime
+    since: datetime  # when it was created, or last found to exist
+    provisioned: bool
+
+
+@dataclass
+class FunctionMemory:
+    """Everything the controller keeps of one Function.
+
+    - ``body``: the Function as last seen (None: not seen, or deleted);
+    - ``task``: the reconciler running for it, ``wakeup`` what makes it pass now;
+    - ``expected``: pods created but not shown by the watch yet, by name;
+    - ``seen_ready``: pods seen Ready once (a later end of theirs is no init error);
+    - ``reported_failures``: failed pods already posted as an Event;
+    - ``quota_hold``: why its ConcurrencyQuota holds it (no new pods), or None;
+    - ``failures``: consecutive failed passes (the retry backoff's exponent).
+    """
+
+    body: dict[str, Any] | None = None
+    task: "asyncio.Task[None] | None" = None
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    expected: dict[str, ExpectedPod] = field(default_factory=dict)
+    seen_ready: set[str] = field(default_factory=set)
+    reported_failures: set[str] = field(default_factory=set)
+    quota_hold: str | None = None
+    failures: int = 0
+
+
+class FunctionMemories:
+    """The records of every Function the controller knows, by (namespace, name)."""
+
+    def __init__(self) -> None:
+        self._records: dict[Key, FunctionMemory] = {}
+
+    def recall(self, key: Key) -> FunctionMemory:
+        """The record of ``key``, created empty the first time."""
+        record = self._records.get(key)
+        if record is None:
+            record = self._records[key] = FunctionMemory()
+        return record
+
+    def get(self, key: Key) -> FunctionMemory | None:
+        """The record of ``key`` if there is one (never creates it)."""
+        return self._records.get(key)
+
+    def forget(self, key: Key) -> FunctionMemory | None:
+        """Drop everything remembered of ``key``; the record that was, if any."""
+        return self._records.pop(key, None)
+
+    def body(self, key: Key) -> dict[str, Any] | None:
+        """The Function last seen under ``key``, or None."""
+        record = self._records.get(key)
+        return None if record is None else record.body
+
+    def bodies(self) -> Mapping[Key, dict[str, Any]]:
+        """Every Function seen and not deleted, by key."""
+        return {k: r.body for k, r in self._records.items() if r.body is not None}
+
+    def holds(self) -> Mapping[Key, str]:
+        """The quota holds, by key."""
+        return {k: r.quota_hold for k, r in self._records.items() if r.quota_hold is not None}
+
+    def hold(self, key: Key, message: str | None) -> None:
+        """Set (a message) or release (None) the quota hold of ``key``."""
+        if message is not None:
+            self.recall(key).quota_hold = message
+        elif (record := self._records.get(key)) is not None:
+            record.quota_hold = None
+
+    def wake(self, key: Key) -> bool:
+        """Make the reconciler of a Function that is known pass now; whether it was known."""
+        record = self._records.get(key)
+        if record is None or record.body is None:
+            return False
+        record.wakeup.set()
+        return True
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._records)

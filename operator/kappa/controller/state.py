@@ -1,0 +1,36 @@
+"""The Function controller's operator-wide state: the API, settings, autoscaler, memory."""
+
+from dataclasses import dataclass, field
+
+from kappa.autoscaler.loop import Autoscaler
+from kappa.controller.memory import FunctionMemories, Key
+from kappa.k8s.objects import Objects
+from kappa.settings import Settings
+
+
+@dataclass
+class State:
+    """Operator-wide state: the API, the settings, the autoscaler and each Function's memory."""
+
+    objects: Objects
+    settings: Settings
+    memory: FunctionMemories = field(default_factory=FunctionMemories)
+    autoscaler: Autoscaler | None = None
+
+    def __post_init__(self) -> None:
+        if self.autoscaler is None:
+            self.autoscaler = Autoscaler(
+                concurrency_limit=self.settings.concurrency_limit,
+                burst_limit=self.settings.burst_limit,
+            )
+        self.autoscaler.wake = self.wake
+
+    @property
+    def scaler(self) -> Autoscaler:
+        """The autoscaler (always set after construction)."""
+        assert self.autoscaler is not None  # noqa: S101 - set in __post_init__
+        return self.autoscaler
+
+    def wake(self, key: Key) -> None:
+        """Make the Function's reconciler pass now (a Function not known is ignored)."""
+        self.memory.wake(key)
