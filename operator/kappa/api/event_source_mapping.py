@@ -21,7 +21,7 @@ Kappa's choices where Lambda has none that fits:
 - Defaults per source when ``batchSize`` is unset: 10 for SQS and RabbitMQ,
   100 for streams, 1 for schedules (see ``default_batch_size``).
 - Filter patterns (``filterCriteria.filters[].pattern``) are JSON text as in
-  Lambda; the models parse them (``kappa.eventsources.filters``), the API
+  Lambda; the models parse them (``kappa.api.filters``), the API
   server cannot, so a pattern it lets through but the operator cannot read
   becomes ``Ready=False`` with reason ``InvalidSpec``.
 

@@ -20,12 +20,12 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
+from kappa.api.cron import CronError, zone
+from kappa.api.cron import parse as parse_cron
 from kappa.api.event_source_mapping import PLURAL, EventSourceMapping
+from kappa.api.filters import FilterPatternError, parse_all
 from kappa.api.names import GROUP, VERSION
 from kappa.controller.esm_status import Observed, mapping_conditions, mapping_state
-from kappa.eventsources.cron import CronError, zone
-from kappa.eventsources.cron import parse as parse_cron
-from kappa.eventsources.filters import FilterPatternError, parse_all
 from kappa.resources.poller_deployment import (
     TEMPLATE_HASH_ANNOTATION,
     PollerParams,

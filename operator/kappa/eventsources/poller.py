@@ -25,8 +25,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kappa.api.event_source_mapping import EventSourceMapping, SourceStatus
+from kappa.api.filters import FilterPatternError, parse_all
 from kappa.eventsources.batching import BatchPolicy
-from kappa.eventsources.filters import FilterPatternError, parse_all
 from kappa.eventsources.invoker import GatewayInvoker
 from kappa.eventsources.metrics import PollerMetrics
 from kappa.eventsources.outcome import RetryPolicy

@@ -20,9 +20,9 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
+from kappa.api.filters import Pattern, matches_any
 from kappa.eventsources.batching import BatchPolicy, split
 from kappa.eventsources.failure_record import failure_record
-from kappa.eventsources.filters import Pattern, matches_any
 from kappa.eventsources.metrics import PollerMetrics
 from kappa.eventsources.outcome import (
     BatchOutcome,

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from kappa.api.cron import Cron, CronError, fire_id, next_fire, parse, zone
 from kappa.api.event_source_mapping import ScheduleSource as ScheduleBlock
-from kappa.eventsources.cron import Cron, CronError, fire_id, next_fire, parse, zone
 from kappa.eventsources.schedule_event import rule_arn, scheduled_event, shape
 from kappa.eventsources.source import (
     Record,

@@ -15,16 +15,11 @@
 """
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
 
-SECRET_PREFIX: Final = "KAPPA_ESM_SECRET_"  # noqa: S105 - a variable name, no secret
-
-
-class SettingsError(ValueError):
-    """A variable holds a value the poller cannot use."""
+from kappa.base.env import SettingsError
+from kappa.resources.poller_env import SECRET_PREFIX, field_name
 
 
 @dataclass(frozen=True)
@@ -55,7 +50,7 @@ class PollerSettings:
                 "KAPPA_ESM_REPORT_SECONDS must be a number of seconds and "
                 "KAPPA_ESM_METRICS_PORT a port number"
             )
-            raise SettingsError(msg) from None
+            raise SettingsError([msg]) from None
         return cls(
             mapping_json=env.get("KAPPA_ESM_MAPPING"),
             gateway_url=gateway,
@@ -70,17 +65,6 @@ class PollerSettings:
             report_seconds=report,
             metrics_port=metrics_port,
         )
-
-
-def secret_variable(field: str) -> str:
-    """The variable of a credential field: ``accessKeyId`` → ``KAPPA_ESM_SECRET_ACCESS_KEY_ID``."""
-    return SECRET_PREFIX + re.sub(r"(?<!^)(?=[A-Z])", "_", field).upper()
-
-
-def field_name(variable: str) -> str:
-    """The credential field of a variable (inverse of ``secret_variable``)."""
-    head, *rest = variable.removeprefix(SECRET_PREFIX).lower().split("_")
-    return head + "".join(part.capitalize() for part in rest)
 
 
 def load() -> PollerSettings:

@@ -33,7 +33,7 @@ from kappa.api.event_source_mapping import (
     secret_refs,
 )
 from kappa.api.names import API_VERSION, COMPONENT_LABEL, GROUP
-from kappa.eventsources.settings import secret_variable
+from kappa.resources.poller_env import secret_variable
 
 MAPPING_LABEL: Final = f"{GROUP}/event-source-mapping"
 POLLER_COMPONENT: Final = "poller"

@@ -11,9 +11,9 @@ from kappa.api.event_source_mapping import (
     RabbitMqSource,
     RedisStreamsSource,
 )
+from kappa.api.filters import matches_any, parse_all
 from kappa.eventsources import kafka_shape, nats_shape, rabbitmq_shape, redis_streams_shape
 from kappa.eventsources.filter_payload import parsed
-from kappa.eventsources.filters import matches_any, parse_all
 from kappa.eventsources.source import Record
 from tests.unit.eventsources.shape_context import context
 

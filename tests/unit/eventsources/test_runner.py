@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from kappa.api.filters import parse_all
 from kappa.eventsources.batching import BatchPolicy
-from kappa.eventsources.filters import parse_all
 from kappa.eventsources.outcome import InvokeResult, RetryPolicy
 from kappa.eventsources.registry import default_filter_view
 from kappa.eventsources.runner import Runner, RunnerConfig

@@ -1,6 +1,8 @@
 import pytest
 
-from kappa.eventsources.settings import PollerSettings, SettingsError, field_name, secret_variable
+from kappa.base.env import SettingsError
+from kappa.eventsources.settings import PollerSettings
+from kappa.resources.poller_env import field_name, secret_variable
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kappa.eventsources.cron import Cron, CronError, fire_id, next_fire, parse, zone
+from kappa.api.cron import Cron, CronError, fire_id, next_fire, parse, zone
 
 UTC_ZONE = ZoneInfo("UTC")
 PARIS = ZoneInfo("Europe/Paris")

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kappa.eventsources.filters import FilterPatternError, matches_any, parse, parse_all
+from kappa.api.filters import FilterPatternError, matches_any, parse, parse_all
 
 EVENT: dict[str, Any] = {
     "body": {
