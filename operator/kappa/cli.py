@@ -141,7 +141,7 @@ def _poller(args: argparse.Namespace) -> int:
 
 
 def _gateway(args: argparse.Namespace) -> int:
-    from kappa.gateway.app import main as gateway_main  # noqa: PLC0415
+    from kappa.gateway.main import main as gateway_main  # noqa: PLC0415
 
     registry: Path | None = args.registry
     return gateway_main(registry)

@@ -20,7 +20,7 @@ from kappa.asyncq.envelope import MSG_ID, REQUEST_ID, Event, destination_request
 from kappa.asyncq.jetstream import Queue
 from kappa.asyncq.progress import Final
 from kappa.asyncq.publisher import EnqueueError, publish_event
-from kappa.gateway.registry import Destination, Registry
+from kappa.invocation.registry import Destination, Registry
 
 
 class Delivery(StrEnum):

@@ -22,7 +22,7 @@ from kappa.asyncq.envelope import Event
 from kappa.asyncq.jetstream import Queue
 from kappa.asyncq.publisher import publish_event
 from kappa.asyncq.record import parse_payload, timestamp
-from kappa.gateway.registry import Registry
+from kappa.invocation.registry import Registry
 
 MAX_PAGE: Final = 1000
 _REDRIVE_IDS: Final = uuid.UUID("0f1e3a4c-6b7d-4e2f-8a9b-1c2d3e4f5a6b")

@@ -24,11 +24,12 @@ Lambda's DLQ attributes as headers (``RequestID``, ``ErrorCode``,
 ``Kappa-Dead-Lettered-Ms``, plus the event's headers above).
 """
 
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
+
+from kappa.invocation.request_id import UUID_PATTERN
 
 MSG_ID: Final = "Nats-Msg-Id"
 REQUEST_ID: Final = "Kappa-Request-Id"
@@ -44,7 +45,6 @@ DLQ_INVOKE_COUNT: Final = "Kappa-Invoke-Count"
 DLQ_DEAD_LETTERED_MS: Final = "Kappa-Dead-Lettered-Ms"
 ERROR_MESSAGE_MAX: Final = 1024  # Lambda keeps the first 1 KB of the error message
 
-_UUID: Final = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 # The namespace of the request ids of destination invocations (uuid5 of the event's id).
 _DESTINATION_IDS: Final = uuid.UUID("5b0c2f2e-4c1a-4f43-9a57-6b1d4a3e9c11")
 
@@ -140,7 +140,7 @@ def event_from(names: Names, subject: str, headers: Mapping[str, str] | None, da
         raise MalformedEventError(f"{subject!r} is not an event subject")
     headers = headers or {}
     request_id = headers.get(REQUEST_ID, "")
-    if not _UUID.fullmatch(request_id):
+    if not UUID_PATTERN.fullmatch(request_id):
         raise MalformedEventError(f"message on {subject} has no UUID in its {REQUEST_ID} header")
     try:
         enqueued_ms = int(headers.get(ENQUEUED_MS, ""))
@@ -190,19 +190,6 @@ def dead_letter_headers(event: Event, why: DeadLetter) -> dict[str, str]:
 def _header_text(text: str) -> str:
     # Header values are one line of printable text.
     return " ".join(text.split())
-
-
-def request_id_for(sdk_invocation_id: str | None, fresh: str) -> str:
-    """The request id of a new event: the SDK's invocation id when it sent a UUID.
-
-    boto3 and the AWS CLI send the same ``amz-sdk-invocation-id`` on every retry
-    of one call; taking it as the request id (and the NATS message id) makes a
-    retried enqueue a duplicate that JetStream drops, and the caller gets the
-    same request id back.
-    """
-    if sdk_invocation_id and _UUID.fullmatch(sdk_invocation_id):
-        return sdk_invocation_id.lower()
-    return fresh
 
 
 def destination_request_id(request_id: str, condition: str) -> str:

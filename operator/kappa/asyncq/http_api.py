@@ -26,8 +26,8 @@ from kappa.asyncq import dlq
 from kappa.asyncq.jetstream import Queue
 from kappa.asyncq.publisher import EnqueueError
 from kappa.asyncq.worker import wall_ms
-from kappa.gateway.errors import GatewayError, invalid_parameter, not_found, service_error
-from kappa.gateway.registry import Registry
+from kappa.invocation.errors import GatewayError, invalid_parameter, not_found, service_error
+from kappa.invocation.registry import Registry
 
 log = logging.getLogger("kappa.gateway.asyncq")
 

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from kappa.gateway.function_name import LATEST
+from kappa.invocation.function_name import LATEST
 
 RECORD_VERSION: Final = "1.0"
 

@@ -23,8 +23,8 @@ from kappa.asyncq.metrics import AsyncMetrics
 from kappa.asyncq.publisher import EnqueueError, publish_event
 from kappa.asyncq.settings import AsyncSettings
 from kappa.asyncq.worker import Invoker, Worker, wall_ms
-from kappa.gateway.errors import GatewayError, service_error
-from kappa.gateway.registry import FunctionSpec, Registry
+from kappa.invocation.errors import service_error
+from kappa.invocation.registry import FunctionSpec, Registry
 
 log = logging.getLogger("kappa.gateway.asyncq")
 
@@ -134,10 +134,3 @@ class AsyncService:
                 self.metrics.dlq_depth.set(dlq.state.messages)
                 self.metrics.oldest_age.set(oldest)
             await asyncio.sleep(_STATS_SECONDS)
-
-
-def not_configured() -> GatewayError:
-    """500 for an Event invocation on a gateway without NATS."""
-    return service_error(
-        "Asynchronous invocation is not configured on this gateway: set KAPPA_NATS_URL."
-    )

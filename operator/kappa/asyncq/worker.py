@@ -31,10 +31,10 @@ from kappa.asyncq.publisher import EnqueueError
 from kappa.asyncq.record import Response
 from kappa.asyncq.schedule import Backoff
 from kappa.asyncq.settings import AsyncSettings
-from kappa.gateway.dispatch import AgentReply, Call
-from kappa.gateway.errors import GatewayError
-from kappa.gateway.function_name import function_arn
-from kappa.gateway.registry import FunctionSpec, Registry
+from kappa.invocation.call import AgentReply, Call
+from kappa.invocation.errors import GatewayError
+from kappa.invocation.function_name import function_arn
+from kappa.invocation.registry import FunctionSpec, Registry
 
 log = logging.getLogger("kappa.gateway.asyncq")
 

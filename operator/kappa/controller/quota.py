@@ -43,7 +43,7 @@ from kappa.api.names import COMPONENT_LABEL, FUNCTION_COMPONENT, GROUP, VERSION
 from kappa.controller.certificate import self_signed, service_names
 from kappa.controller.memory import Key
 from kappa.controller.quota_status import quota_status
-from kappa.gateway.kube_view import pod_endpoint, quota_spec
+from kappa.invocation.kube_view import pod_endpoint, quota_spec
 from kappa.quota.claims import Claim, Sums, claim_of, held, refusal
 from kappa.quota.headroom import NamespaceUse, namespace_headroom
 from kappa.quota.limits import ClusterLimits, NamespaceLimits, effective

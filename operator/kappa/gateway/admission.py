@@ -37,7 +37,7 @@ replica still holds the namespace to the limit on its own count.
 
 from dataclasses import dataclass
 
-from kappa.gateway.errors import ThrottleReason
+from kappa.invocation.errors import ThrottleReason
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,41 +15,35 @@ Every answer carries ``x-amzn-RequestId``: the request id the function sees
 """
 
 import asyncio
-import contextlib
 import json
 import logging
-import signal
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
-from pathlib import Path
 from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from kappa.asyncq import service as asyncq
-from kappa.asyncq.envelope import request_id_for
-from kappa.asyncq.settings import AsyncSettings, AsyncSettingsError
-from kappa.asyncq.settings import load as load_async
+from kappa.base.clock import epoch_ms
 from kappa.gateway import catalog, stats_push
 from kappa.gateway.client_context import check_client_context
-from kappa.gateway.dispatch import AgentReply, Call, CapacityHook, Dispatcher
-from kappa.gateway.errors import (
+from kappa.gateway.dispatch import CapacityHook, Dispatcher
+from kappa.gateway.event_queue import EventQueue, EventQueueFactory, not_configured
+from kappa.gateway.events import HttpRequest, http_event, http_response
+from kappa.gateway.metrics import GatewayMetrics, Outcome
+from kappa.gateway.settings import GatewaySettings
+from kappa.invocation.call import AgentReply, Call
+from kappa.invocation.errors import (
     GatewayError,
     function_not_found,
     invalid_parameter,
     invalid_request_content,
     request_too_large,
 )
-from kappa.gateway.events import HttpRequest, http_event, http_response
-from kappa.gateway.function_name import LATEST, function_arn, parse_function_name
-from kappa.gateway.metrics import GatewayMetrics, Outcome
-from kappa.gateway.registry import FunctionSpec, Registry, RegistryFileError, StaticRegistry
-from kappa.gateway.settings import GatewaySettings, SettingsError, load
+from kappa.invocation.function_name import LATEST, function_arn, parse_function_name
+from kappa.invocation.registry import FunctionSpec, Registry
+from kappa.invocation.request_id import request_id_for
 
 log = logging.getLogger("kappa.gateway")
 
@@ -59,7 +53,6 @@ MAX_ASYNC_PAYLOAD: Final = 1024 * 1024
 _INVOCATION_TYPES: Final = frozenset({"RequestResponse", "Event", "DryRun"})
 _LOG_TYPES: Final = frozenset({"None", "Tail"})
 _PASSED_HEADERS: Final = ("X-Amz-Client-Context", "X-Amzn-Trace-Id")
-_REGISTRY_POLL_SECONDS: Final = 0.5
 _HTTP_ERROR_MESSAGES: Final = {
     404: "Not Found",
     413: "Request Entity Too Large",
@@ -80,7 +73,7 @@ class Gateway:
         *,
         capacity: CapacityHook | None = None,
         registry_ready: Callable[[], bool] | None = None,
-        async_settings: AsyncSettings | None = None,
+        events: EventQueueFactory | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
@@ -92,12 +85,12 @@ class Gateway:
         self._dispatcher: Dispatcher | None = None
         # Event invocations: queued durably in NATS JetStream and run by workers in this
         # process through the same dispatcher (kappa.asyncq; docs/internals/async.md).
-        self._async: asyncq.AsyncService | None = None
-        if async_settings is not None and async_settings.enabled:
-            self._async = asyncq.AsyncService(
-                async_settings, registry, self.metrics.registry,
-                region=settings.region, ready=self._registry_ready,
-            )  # fmt: skip
+        # The queue is injected by the process (kappa.gateway.main): the gateway imports no asyncq.
+        self._async: EventQueue | None = None
+        if events is not None:
+            self._async = events(
+                registry, self.metrics.registry, settings.region, self._registry_ready
+            )
         self.ready = False
 
     @property
@@ -188,7 +181,7 @@ class Gateway:
             )
             if invocation_type == "Event":
                 if self._async is None:
-                    raise asyncq.not_configured()
+                    raise not_configured()
                 request_id = request_id_for(headers.get("amz-sdk-invocation-id"), request_id)
                 await self._async.enqueue(spec, payload, request_id, headers.get("X-Amzn-Trace-Id"))
                 outcome = Outcome.ACCEPTED
@@ -277,7 +270,7 @@ class Gateway:
                     source_ip=request.remote or "",
                     protocol=f"HTTP/{request.version.major}.{request.version.minor}",
                     request_id=request_id,
-                    time_epoch_ms=_wall_ms(),
+                    time_epoch_ms=epoch_ms(),
                     namespace=namespace,
                     api_id=name,
                 )
@@ -387,125 +380,3 @@ def _http_error(error: GatewayError, request_id: str) -> web.Response:
 
 def _json(body: object, request_id: str) -> web.Response:
     return web.json_response(body, headers=_ids(request_id))
-
-
-def _drop_client_protocol_errors(record: logging.LogRecord) -> bool:
-    """Keep aiohttp's tracebacks for malformed requests (header floods…) out of the log.
-
-    The caller got its 400 already; a traceback per hostile request would let anyone
-    flood the gateway's log.
-    """
-    error = record.exc_info[1] if record.exc_info else None
-    return not (isinstance(error, HttpProcessingError) and (error.code or 0) < 500)  # noqa: PLR2004
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-# ------------------------------------------------------------------ process
-
-
-def main(registry_file: Path | None = None) -> int:
-    """Run the gateway until SIGTERM/SIGINT; return the exit status.
-
-    With a registry file (``--registry`` or ``KAPPA_GATEWAY_REGISTRY``) it serves what
-    the file lists; without one it watches the cluster (in-cluster, else KUBECONFIG).
-    """
-    try:
-        settings = load()
-        async_settings = load_async()
-    except (SettingsError, AsyncSettingsError) as exc:
-        print(f"kappa gateway: invalid settings:\n{exc}", file=sys.stderr)  # noqa: T201
-        return 2
-    # The gateway's own lines at the chosen level; libraries' (aiohttp logs every malformed
-    # request with a traceback at DEBUG) at WARNING, so hostile callers cannot flood the log.
-    logging.basicConfig(
-        level=logging.WARNING,
-        format="[%(levelname)s]\t%(asctime)s\tkappa-gateway: %(message)s",
-        stream=sys.stdout,
-    )
-    log.setLevel(settings.log_level)
-    logging.getLogger("aiohttp.server").addFilter(_drop_client_protocol_errors)
-    path = registry_file or settings.registry_file
-    if path is None:
-        # Imported on use: the kubernetes client is no part of a gateway fed by a file.
-        from kappa.gateway import kube_registry  # noqa: PLC0415
-
-        try:
-            kube = kube_registry.KubeRegistry.connect(settings.region)
-        except kube_registry.KubeConfigError as exc:
-            log.error("%s; or give a registry file with --registry", exc)  # noqa: TRY400
-            return 2
-        return asyncio.run(_serve(settings, kube, kube.run, kube.synced, async_settings))
-    static = StaticRegistry()
-    try:
-        static.load(path, settings.region)
-    except RegistryFileError as exc:
-        log.error("%s", exc)  # noqa: TRY400 - the message says it all
-        return 2
-    return asyncio.run(
-        _serve(settings, static, lambda: _watch(static, path, settings), None, async_settings)
-    )
-
-
-async def _serve(
-    settings: GatewaySettings,
-    registry: Registry,
-    feed: Callable[[], Coroutine[Any, Any, None]],
-    registry_ready: Callable[[], bool] | None = None,
-    async_settings: AsyncSettings | None = None,
-) -> int:
-    """Serve until SIGTERM/SIGINT while ``feed()`` keeps ``registry`` current."""
-    gateway = Gateway(
-        settings, registry, registry_ready=registry_ready, async_settings=async_settings
-    )
-    # handler_cancellation: a caller that disconnects while queued leaves the queue.
-    runner = web.AppRunner(gateway.app(), access_log=None, handler_cancellation=True)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, backlog=1024)
-    await site.start()
-    for address in runner.addresses:
-        log.info("listening on %s:%s", address[0], address[1])
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    feeder = asyncio.ensure_future(feed())
-    try:
-        await stop.wait()
-        log.info("stopping: finishing the invocations in flight")
-        gateway.ready = False
-    finally:
-        try:
-            await runner.cleanup()  # the registry stays current while calls in flight finish
-        finally:
-            feeder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await feeder
-    return 0
-
-
-async def _watch(registry: StaticRegistry, path: Path, settings: GatewaySettings) -> None:
-    """Re-read the registry file whenever it changes (StaticRegistry's stand-in for a watch)."""
-    seen = _stamp(path)
-    while True:
-        await asyncio.sleep(_REGISTRY_POLL_SECONDS)
-        stamp = _stamp(path)
-        if stamp == seen:
-            continue
-        seen = stamp
-        try:
-            registry.load(path, settings.region)
-        except RegistryFileError as exc:
-            log.warning("%s (keeping the previous registry)", exc)
-        else:
-            log.info("registry reloaded from %s", path)
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return (stat.st_mtime_ns, stat.st_size)

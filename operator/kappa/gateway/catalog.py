@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from kappa.gateway.errors import invalid_parameter
-from kappa.gateway.function_name import DEFAULT_NAMESPACE, LATEST
-from kappa.gateway.registry import FunctionSpec
+from kappa.invocation.errors import invalid_parameter
+from kappa.invocation.function_name import DEFAULT_NAMESPACE, LATEST
+from kappa.invocation.registry import FunctionSpec
 
 DEFAULT_MAX_ITEMS: Final = 50
 MAX_ITEMS: Final = 10_000

@@ -5,7 +5,7 @@ import binascii
 import json
 from typing import Final
 
-from kappa.gateway.errors import GatewayError, invalid_request_content
+from kappa.invocation.errors import GatewayError, invalid_request_content
 
 MAX_CLIENT_CONTEXT_BYTES: Final = 3583
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kappa.autoscaler.stats import Sample
-from kappa.gateway.routing import FunctionKey
+from kappa.invocation.routing import FunctionKey
 
 
 @dataclass(slots=True)

@@ -22,8 +22,6 @@ import json
 import logging
 import random
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Final, Protocol
 
 import aiohttp
@@ -31,12 +29,13 @@ import aiohttp
 from kappa.autoscaler.stats import Sample
 from kappa.gateway import admission
 from kappa.gateway.concurrency_meter import ConcurrencyMeter
-from kappa.gateway.errors import GatewayError, ThrottleReason, service_error, too_many_requests
 from kappa.gateway.metrics import GatewayMetrics, ThrottleCause
-from kappa.gateway.registry import FunctionSpec, Registry
-from kappa.gateway.routing import FunctionKey, Lease, Pick, SlotTable
 from kappa.gateway.settings import GatewaySettings
 from kappa.gateway.waiters import QueueBounds, WaitQueue
+from kappa.invocation.call import AgentReply, Call
+from kappa.invocation.errors import GatewayError, ThrottleReason, service_error, too_many_requests
+from kappa.invocation.registry import FunctionSpec, Registry
+from kappa.invocation.routing import FunctionKey, Lease, Pick, SlotTable
 
 log = logging.getLogger("kappa.gateway")
 
@@ -76,25 +75,6 @@ class CountingCapacityHook:
         """Count the request."""
         self._metrics.capacity_requests.inc()
         log.debug("capacity wanted for %s/%s", *function)
-
-
-@dataclass(frozen=True, slots=True)
-class AgentReply:
-    """The agent's answer to one invocation."""
-
-    body: bytes
-    content_type: str
-    function_error: str | None
-    log_result: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """What to send to the agent."""
-
-    payload: bytes
-    request_id: str
-    headers: Mapping[str, str]  # passed through: client context, trace id, cognito identity
 
 
 class _AgentBusyError(Exception):

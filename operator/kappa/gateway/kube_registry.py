@@ -35,9 +35,9 @@ from kubernetes import client, config, watch
 from kappa.api import quota
 from kappa.api.function import PLURAL
 from kappa.api.names import GROUP, VERSION
-from kappa.gateway.kube_view import POD_SELECTOR, Applied, KubeView
-from kappa.gateway.registry import FunctionSpec, Listener
-from kappa.gateway.routing import Endpoint, FunctionKey
+from kappa.invocation.kube_view import POD_SELECTOR, Applied, KubeView
+from kappa.invocation.registry import FunctionSpec, Listener
+from kappa.invocation.routing import Endpoint, FunctionKey
 
 log = logging.getLogger("kappa.gateway.kube")
 

@@ -22,7 +22,7 @@ import aiohttp
 from kappa.autoscaler.stats import Sample
 from kappa.autoscaler.wire import poke_document, stats_document
 from kappa.gateway.metrics import GatewayMetrics
-from kappa.gateway.routing import FunctionKey
+from kappa.invocation.routing import FunctionKey
 
 log = logging.getLogger("kappa.gateway.autoscaler")
 

@@ -11,8 +11,8 @@ from kappa.asyncq.envelope import (
     dead_letter_headers,
     destination_request_id,
     event_from,
-    request_id_for,
 )
+from kappa.invocation.request_id import request_id_for
 
 NAMES = Names("kappa")
 ID = "2b5f5c1e-0d6a-4f37-9c3b-0a8d1f0e6b2c"

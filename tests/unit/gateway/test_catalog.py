@@ -1,8 +1,8 @@
 import pytest
 
 from kappa.gateway import catalog
-from kappa.gateway.errors import GatewayError
-from kappa.gateway.registry import FunctionSpec
+from kappa.invocation.errors import GatewayError
+from kappa.invocation.registry import FunctionSpec
 
 
 def spec(namespace: str, name: str, **kwargs: object) -> FunctionSpec:

@@ -14,8 +14,8 @@ import pytest
 
 from kappa.gateway import kube_registry
 from kappa.gateway.kube_registry import KubeRegistry
-from kappa.gateway.routing import FunctionKey
-from tests.unit.gateway.test_kube_view import fn, pod
+from kappa.invocation.routing import FunctionKey
+from tests.unit.invocation.test_kube_view import fn, pod
 
 ECHO = ("team", "echo")
 WEB = ("team", "web")

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from kappa.gateway.errors import GatewayError, invalid_parameter, not_found
+from kappa.invocation.errors import GatewayError, invalid_parameter, not_found
 
 DEFAULT_NAMESPACE: Final = "default"
 LATEST: Final = "$LATEST"

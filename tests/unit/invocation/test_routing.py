@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kappa.gateway.routing import Candidate, Endpoint, SlotTable, choose
+from kappa.invocation.routing import Candidate, Endpoint, SlotTable, choose
 
 FN = ("default", "echo")
 

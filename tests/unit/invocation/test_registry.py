@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from kappa.gateway.registry import (
+from kappa.invocation.registry import (
     AsyncConfig,
     Destination,
     FunctionSpec,
@@ -11,7 +11,7 @@ from kappa.gateway.registry import (
     parse,
     parse_namespace_limits,
 )
-from kappa.gateway.routing import Endpoint
+from kappa.invocation.routing import Endpoint
 
 DOCUMENT = {
     "functions": [

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from kappa.gateway.function_name import function_arn
-from kappa.gateway.routing import Endpoint, FunctionKey
+from kappa.invocation.function_name import function_arn
+from kappa.invocation.routing import Endpoint, FunctionKey
 
 Listener = Callable[[FunctionKey], None]
 

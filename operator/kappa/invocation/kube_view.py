@@ -33,9 +33,9 @@ from pydantic import ValidationError
 
 from kappa.api import function as api
 from kappa.api.quota import ConcurrencyQuotaSpec
-from kappa.gateway.function_name import function_arn
-from kappa.gateway.registry import AsyncConfig, Destination, FunctionSpec
-from kappa.gateway.routing import Endpoint, FunctionKey
+from kappa.invocation.function_name import function_arn
+from kappa.invocation.registry import AsyncConfig, Destination, FunctionSpec
+from kappa.invocation.routing import Endpoint, FunctionKey
 from kappa.quota.limits import effective
 
 FUNCTION_LABEL: Final = "kappa.dev/function"

@@ -1,7 +1,7 @@
 import pytest
 
-from kappa.gateway.errors import GatewayError
-from kappa.gateway.function_name import FunctionRef, parse_function_name
+from kappa.invocation.errors import GatewayError
+from kappa.invocation.function_name import FunctionRef, parse_function_name
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 from botocore.awsrequest import HeadersDict
 from botocore.parsers import create_parser
 
-from kappa.gateway.errors import (
+from kappa.invocation.errors import (
     GatewayError,
     ThrottleReason,
     function_not_found,

@@ -2,14 +2,14 @@ from typing import Any
 
 import pytest
 
-from kappa.gateway.kube_view import (
+from kappa.invocation.kube_view import (
     KubeView,
     function_summary,
     last_modified,
     pod_endpoint,
 )
-from kappa.gateway.registry import AsyncConfig, Destination, FunctionSpec
-from kappa.gateway.routing import Endpoint
+from kappa.invocation.registry import AsyncConfig, Destination, FunctionSpec
+from kappa.invocation.routing import Endpoint
 
 REGION = "eu-west-1"
 ARN = "arn:aws:lambda:eu-west-1:team:function:echo"

@@ -1,0 +1,160 @@
+"""`kappa gateway`: the gateway process: settings, logging, the registry's feed, the server.
+
+The composition root of the data plane, apart from the routes (``kappa.gateway.app``):
+the one module of the gateway that imports ``kappa.asyncq``, to inject its event queue
+(``kappa.gateway.event_queue``) when NATS is configured.
+"""
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, Final
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from prometheus_client import CollectorRegistry
+
+from kappa.asyncq.service import AsyncService
+from kappa.asyncq.settings import AsyncSettings, AsyncSettingsError
+from kappa.asyncq.settings import load as load_async
+from kappa.gateway.app import Gateway
+from kappa.gateway.event_queue import EventQueue, EventQueueFactory
+from kappa.gateway.settings import GatewaySettings, SettingsError, load
+from kappa.invocation.registry import Registry, RegistryFileError, StaticRegistry
+
+log = logging.getLogger("kappa.gateway")
+
+_REGISTRY_POLL_SECONDS: Final = 0.5
+
+
+def _event_queue(settings: AsyncSettings | None) -> EventQueueFactory | None:
+    """The factory of asyncq's queue, when asynchronous invocation is configured."""
+    if settings is None or not settings.enabled:
+        return None
+    enabled = settings
+
+    def make(
+        registry: Registry, metrics: CollectorRegistry, region: str, ready: Callable[[], bool]
+    ) -> EventQueue:
+        return AsyncService(enabled, registry, metrics, region=region, ready=ready)
+
+    return make
+
+
+def _drop_client_protocol_errors(record: logging.LogRecord) -> bool:
+    """Keep aiohttp's tracebacks for malformed requests (header floods…) out of the log.
+
+    The caller got its 400 already; a traceback per hostile request would let anyone
+    flood the gateway's log.
+    """
+    error = record.exc_info[1] if record.exc_info else None
+    return not (isinstance(error, HttpProcessingError) and (error.code or 0) < 500)  # noqa: PLR2004
+
+
+def main(registry_file: Path | None = None) -> int:
+    """Run the gateway until SIGTERM/SIGINT; return the exit status.
+
+    With a registry file (``--registry`` or ``KAPPA_GATEWAY_REGISTRY``) it serves what
+    the file lists; without one it watches the cluster (in-cluster, else KUBECONFIG).
+    """
+    try:
+        settings = load()
+        async_settings = load_async()
+    except (SettingsError, AsyncSettingsError) as exc:
+        print(f"kappa gateway: invalid settings:\n{exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    # The gateway's own lines at the chosen level; libraries' (aiohttp logs every malformed
+    # request with a traceback at DEBUG) at WARNING, so hostile callers cannot flood the log.
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="[%(levelname)s]\t%(asctime)s\tkappa-gateway: %(message)s",
+        stream=sys.stdout,
+    )
+    log.setLevel(settings.log_level)
+    logging.getLogger("aiohttp.server").addFilter(_drop_client_protocol_errors)
+    path = registry_file or settings.registry_file
+    if path is None:
+        # Imported on use: the kubernetes client is no part of a gateway fed by a file.
+        from kappa.gateway import kube_registry  # noqa: PLC0415
+
+        try:
+            kube = kube_registry.KubeRegistry.connect(settings.region)
+        except kube_registry.KubeConfigError as exc:
+            log.error("%s; or give a registry file with --registry", exc)  # noqa: TRY400
+            return 2
+        return asyncio.run(_serve(settings, kube, kube.run, kube.synced, async_settings))
+    static = StaticRegistry()
+    try:
+        static.load(path, settings.region)
+    except RegistryFileError as exc:
+        log.error("%s", exc)  # noqa: TRY400 - the message says it all
+        return 2
+    return asyncio.run(
+        _serve(settings, static, lambda: _watch(static, path, settings), None, async_settings)
+    )
+
+
+async def _serve(
+    settings: GatewaySettings,
+    registry: Registry,
+    feed: Callable[[], Coroutine[Any, Any, None]],
+    registry_ready: Callable[[], bool] | None = None,
+    async_settings: AsyncSettings | None = None,
+) -> int:
+    """Serve until SIGTERM/SIGINT while ``feed()`` keeps ``registry`` current."""
+    gateway = Gateway(
+        settings, registry, registry_ready=registry_ready, events=_event_queue(async_settings)
+    )
+    # handler_cancellation: a caller that disconnects while queued leaves the queue.
+    runner = web.AppRunner(gateway.app(), access_log=None, handler_cancellation=True)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, backlog=1024)
+    await site.start()
+    for address in runner.addresses:
+        log.info("listening on %s:%s", address[0], address[1])
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    feeder = asyncio.ensure_future(feed())
+    try:
+        await stop.wait()
+        log.info("stopping: finishing the invocations in flight")
+        gateway.ready = False
+    finally:
+        try:
+            await runner.cleanup()  # the registry stays current while calls in flight finish
+        finally:
+            feeder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feeder
+    return 0
+
+
+async def _watch(registry: StaticRegistry, path: Path, settings: GatewaySettings) -> None:
+    """Re-read the registry file whenever it changes (StaticRegistry's stand-in for a watch)."""
+    seen = _stamp(path)
+    while True:
+        await asyncio.sleep(_REGISTRY_POLL_SECONDS)
+        stamp = _stamp(path)
+        if stamp == seen:
+            continue
+        seen = stamp
+        try:
+            registry.load(path, settings.region)
+        except RegistryFileError as exc:
+            log.warning("%s (keeping the previous registry)", exc)
+        else:
+            log.info("registry reloaded from %s", path)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)

@@ -1,0 +1,13 @@
+"""What the gateway and the asynchronous workers share: the invocation layer.
+
+Layer 3 (see ``[tool.importlinter]`` in pyproject.toml and docs/architecture.md):
+below ``kappa.gateway`` and ``kappa.asyncq``, above ``kappa.quota``, ``kappa.api``
+and ``kappa.base``. Pure: no sockets, no clocks, no Kubernetes client.
+
+- ``registry``: the function registry (what each Function is, its endpoints);
+- ``kube_view``: the registry's view of Kubernetes objects (Functions, pods, quotas);
+- ``routing``: slot tables and the pure slot choice;
+- ``function_name``: FunctionName parsing (name, namespace/name, ARN);
+- ``errors``: invocation errors in Lambda's shapes (``GatewayError``);
+- ``call``: one invocation as sent to an agent, and its reply.
+"""
