@@ -14,6 +14,7 @@ from typing import Final, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kappa.api.names import validate_dns1123_label
+from kappa.base.env import SettingsError
 
 # Which environment variable sets which field.
 ENV_VARS: Final[Mapping[str, str]] = {
@@ -48,10 +49,6 @@ class PullPolicy(StrEnum):
     ALWAYS = "Always"
     IF_NOT_PRESENT = "IfNotPresent"
     NEVER = "Never"
-
-
-class SettingsError(ValueError):
-    """An environment variable holds a value Kappa cannot use."""
 
 
 class Settings(BaseModel):
@@ -109,7 +106,7 @@ class Settings(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
-            raise SettingsError(_describe(exc, env)) from None
+            raise SettingsError([_describe(exc, env)]) from None
 
 
 def _describe(exc: ValidationError, env: Mapping[str, str]) -> str:

@@ -3,7 +3,8 @@ from collections.abc import Mapping
 import pydantic
 import pytest
 
-from kappa.settings import LogLevel, Settings, SettingsError, load
+from kappa.base.env import SettingsError
+from kappa.settings import LogLevel, Settings, load
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from aiohttp import web
 from kappa.asyncq import dlq
 from kappa.asyncq.jetstream import Queue
 from kappa.asyncq.publisher import EnqueueError
-from kappa.asyncq.worker import wall_ms
+from kappa.base.clock import epoch_ms
 from kappa.invocation.errors import GatewayError, invalid_parameter, not_found, service_error
 from kappa.invocation.registry import Registry
 
@@ -112,7 +112,7 @@ class DeadLetterApi:
                 if entry is None:
                     missing.append(sequence)
                     continue
-                request_id = await dlq.redrive(queue, self._registry, entry, wall_ms())
+                request_id = await dlq.redrive(queue, self._registry, entry, epoch_ms())
                 redriven.append({"sequence": sequence, "requestId": request_id})
         elif "function" in body or body.get("all") is True:
             function = body.get("function")
@@ -124,7 +124,7 @@ class DeadLetterApi:
                     queue, namespace, function=function, after=marker, limit=_REDRIVE_ALL_PAGE
                 )
                 for entry in entries:
-                    request_id = await dlq.redrive(queue, self._registry, entry, wall_ms())
+                    request_id = await dlq.redrive(queue, self._registry, entry, epoch_ms())
                     redriven.append({"sequence": entry.sequence, "requestId": request_id})
         else:
             raise invalid_parameter(

@@ -22,7 +22,8 @@ from kappa.asyncq.jetstream import Queue
 from kappa.asyncq.metrics import AsyncMetrics
 from kappa.asyncq.publisher import EnqueueError, publish_event
 from kappa.asyncq.settings import AsyncSettings
-from kappa.asyncq.worker import Invoker, Worker, wall_ms
+from kappa.asyncq.worker import Invoker, Worker
+from kappa.base.clock import epoch_ms
 from kappa.invocation.errors import service_error
 from kappa.invocation.registry import FunctionSpec, Registry
 
@@ -98,7 +99,7 @@ class AsyncService:
             name=spec.name,
             request_id=request_id,
             payload=payload,
-            enqueued_ms=wall_ms(),
+            enqueued_ms=epoch_ms(),
             max_event_age_seconds=spec.async_config.maximum_event_age_seconds,
             trace_id=trace_id,
         )
@@ -125,8 +126,8 @@ class AsyncService:
                         subject=names.invoke_subjects,
                         next=True,
                     )
-                    enqueued_ms = int((first.headers or {}).get(ENQUEUED_MS, wall_ms()))
-                    oldest = max(wall_ms() - enqueued_ms, 0) / 1000
+                    enqueued_ms = int((first.headers or {}).get(ENQUEUED_MS, epoch_ms()))
+                    oldest = max(epoch_ms() - enqueued_ms, 0) / 1000
             except (TimeoutError, ValueError, nats.errors.Error) as exc:
                 log.debug("queue stats unavailable: %s", exc)
             else:

@@ -30,13 +30,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from kappa.api.function import DNS1123_LABEL_PATTERN
+from kappa.base.env import SettingsError
 
 _MAX_RETRY_DELAY: Final = 3600.0
 _MAX_REQUEUE: Final = 3600.0
-
-
-class AsyncSettingsError(ValueError):
-    """One or more variables hold values asynchronous invocation cannot use (all are named)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +64,7 @@ class AsyncSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "AsyncSettings":
-        """Settings from ``env``; raises AsyncSettingsError naming every bad variable."""
+        """Settings from ``env``; raises SettingsError naming every bad variable."""
         problems: list[str] = []
         values: dict[str, object] = {"nats_url": env.get("KAPPA_NATS_URL", "").strip()}
         prefix = env.get("KAPPA_ASYNC_PREFIX", "").strip() or "kappa"
@@ -96,7 +93,7 @@ class AsyncSettings:
                 "KAPPA_ASYNC_REQUEUE_MAX_SECONDS is below KAPPA_ASYNC_REQUEUE_MIN_SECONDS"
             )
         if problems:
-            raise AsyncSettingsError("\n".join(problems))
+            raise SettingsError(problems)
         return settings
 
 

@@ -14,7 +14,6 @@ that dies stops doing so, and the event goes to another after ``ack_wait``.
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from typing import Final, Protocol
 
@@ -31,9 +30,10 @@ from kappa.asyncq.publisher import EnqueueError
 from kappa.asyncq.record import Response
 from kappa.asyncq.schedule import Backoff
 from kappa.asyncq.settings import AsyncSettings
+from kappa.base.arn import function_arn
+from kappa.base.clock import epoch_ms
 from kappa.invocation.call import AgentReply, Call
 from kappa.invocation.errors import GatewayError
-from kappa.invocation.function_name import function_arn
 from kappa.invocation.registry import FunctionSpec, Registry
 
 log = logging.getLogger("kappa.gateway.asyncq")
@@ -50,11 +50,6 @@ class Invoker(Protocol):
     async def invoke(self, spec: FunctionSpec, call: Call) -> AgentReply:
         """Run ``call`` on a slot of ``spec``; GatewayError for 429s and lost pods."""
         ...
-
-
-def wall_ms() -> int:
-    """Now, in epoch milliseconds (ages of events span processes and restarts)."""
-    return time.time_ns() // 1_000_000
 
 
 class Worker:
@@ -164,14 +159,14 @@ class Worker:
         spec = self._registry.function(event.key)
         policy = _policy(spec)
         deliveries = message.metadata.num_delivered or 1
-        offer = Offer(event, await self._progress(event), deliveries, wall_ms())
+        offer = Offer(event, await self._progress(event), deliveries, epoch_ms())
         arn = function_arn(self._region, event.namespace, event.name)
         decision = decider.before_invoke(offer, policy, self._backoff, arn=arn)
         if isinstance(decision, Invoke) and spec is not None and policy is not None:
             if deliveries == 1:
                 self._metrics.start_latency.observe(offer.age_seconds)
             result = await self._invoke(spec, event)
-            offer = Offer(event, offer.progress, deliveries, wall_ms())
+            offer = Offer(event, offer.progress, deliveries, epoch_ms())
             after = decider.after_invoke(offer, policy, result, self._backoff)
             await self._apply(message, offer, after, spec)
         elif not isinstance(decision, Invoke):
@@ -240,7 +235,7 @@ class Worker:
             destination = config.on_success if final.succeeded else config.on_failure
         delivery = await destinations.deliver(
             self._queue, self._registry,
-            destination=destination, final=final, event=event, now_ms=wall_ms(),
+            destination=destination, final=final, event=event, now_ms=epoch_ms(),
         )  # fmt: skip
         if destination is not None and delivery is destinations.Delivery.MISSING:
             max_age = (

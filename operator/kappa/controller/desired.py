@@ -15,15 +15,11 @@ from pydantic import ValidationError
 
 from kappa.api.function import FunctionSpec
 from kappa.autoscaler.decider import Spec as ScalingSpec
+from kappa.base.arn import function_arn
 from kappa.controller.conditions import Condition
 from kappa.resources.code_configmap import code_configmap_name, code_sha256, make_code_configmap
 from kappa.resources.pods import CodeMount, PodParams, make_pod, revision_of
 from kappa.settings import Settings
-
-
-def function_arn(*, region: str, namespace: str, name: str) -> str:
-    """Lambda's ARN shape, with the namespace in the account field."""
-    return f"arn:aws:lambda:{region}:{namespace}:function:{name}"
 
 
 @dataclass(frozen=True)
@@ -109,7 +105,7 @@ def _check_referenced(name: str, data: Mapping[str, str] | None) -> Condition | 
 
 def _invalid(body: Mapping[str, Any], settings: Settings, message: str) -> DesiredFunction:
     meta = body["metadata"]
-    arn = function_arn(region=settings.region, namespace=meta["namespace"], name=meta["name"])
+    arn = function_arn(settings.region, meta["namespace"], meta["name"])
     problem = Condition("CodeReady", "False", "InvalidSpec", message)
     return DesiredFunction(
         params=None, revision="invalid", replicas=0, provisioned=0, arn=arn, code_problem=problem
@@ -135,7 +131,7 @@ def desired_function(
     except ValidationError as exc:
         # The CRD schema refuses most of this at apply time; what gets through shows here.
         return _invalid(body, settings, f"spec is invalid: {exc.errors()[0]['msg']}")
-    arn = function_arn(region=settings.region, namespace=namespace, name=name)
+    arn = function_arn(settings.region, namespace, name)
     runtime = str(spec.runtime)
     code = spec.code
     configmap: dict[str, Any] | None = None

@@ -15,7 +15,6 @@ import dataclasses
 import json
 import logging
 import signal
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +25,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kappa.api.event_source_mapping import EventSourceMapping, SourceStatus
 from kappa.api.filters import FilterPatternError, parse_all
+from kappa.base import clock as base_clock
+from kappa.base.arn import function_arn
 from kappa.eventsources.batching import BatchPolicy
 from kappa.eventsources.invoker import GatewayInvoker
 from kappa.eventsources.metrics import PollerMetrics
@@ -48,16 +49,8 @@ log = logging.getLogger("kappa.poller")
 OPEN_BACKOFF_MAX_SECONDS: Final = 30.0
 
 
-class SystemClock:
-    """The real clock."""
-
-    def monotonic(self) -> float:
-        """``time.monotonic()``."""
-        return time.monotonic()
-
-    def now_ms(self) -> int:
-        """``time.time()`` in milliseconds."""
-        return int(time.time() * 1000)
+class SystemClock(base_clock.SystemClock):
+    """The process's real clocks, and asyncio's sleep."""
 
     async def sleep(self, seconds: float) -> None:
         """``asyncio.sleep``."""
@@ -104,11 +97,6 @@ class FileStateStore:
         scratch = self._path.with_suffix(".tmp")
         scratch.write_text(json.dumps(data), encoding="utf-8")
         scratch.replace(self._path)
-
-
-def function_arn(region: str, namespace: str, name: str) -> str:
-    """The Lambda-style ARN of a Function."""
-    return f"arn:aws:lambda:{region}:{namespace}:function:{name}"
 
 
 def _source_config(

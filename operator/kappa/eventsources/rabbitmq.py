@@ -15,7 +15,6 @@ confirms.
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any, Final
 from urllib.parse import quote
@@ -26,6 +25,7 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMe
 from yarl import URL
 
 from kappa.api.event_source_mapping import RabbitMqSource
+from kappa.base.clock import epoch_ms
 from kappa.eventsources import rabbitmq_shape
 from kappa.eventsources.dead_letter import failure_headers
 from kappa.eventsources.source import (
@@ -113,7 +113,7 @@ def _to_record(message: AbstractIncomingMessage, block: RabbitMqSource) -> Recor
         body=message.body,
         properties=properties,
         headers=headers,
-        timestamp_ms=int(sent.timestamp() * 1000) if sent is not None else int(time.time() * 1000),
+        timestamp_ms=int(sent.timestamp() * 1000) if sent is not None else epoch_ms(),
     )
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from kappa.api.filters import Pattern, matches_any
+from kappa.base import clock as base_clock
 from kappa.eventsources.batching import BatchPolicy, split
 from kappa.eventsources.failure_record import failure_record
 from kappa.eventsources.metrics import PollerMetrics
@@ -51,16 +52,8 @@ ATTEMPTS_REMEMBERED: Final = 100_000
 BACKOFF_MAX_SECONDS: Final = 30.0
 
 
-class Clock(Protocol):
-    """Time, injected: monotonic seconds for waits, epoch ms for record ages."""
-
-    def monotonic(self) -> float:
-        """Seconds on a clock that never goes back."""
-        ...
-
-    def now_ms(self) -> int:
-        """Wall-clock time, epoch milliseconds."""
-        ...
+class Clock(base_clock.Clock, Protocol):
+    """Time, injected: monotonic seconds for waits, epoch ms for record ages, and sleeps."""
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds``."""
@@ -219,7 +212,7 @@ class Runner:
             self.status.records_filtered += len(dropped)
             self._metrics.records.labels("filtered").inc(len(dropped))
             await self._source.ack(dropped)
-        now_ms = self._clock.now_ms()
+        now_ms = self._clock.wall_ms()
         expired = [r for r in kept if self._config.retry.expired(r, now_ms)]
         if expired:
             await self._dead_letter(expired, FailureCondition.RECORD_AGE_EXCEEDED, None)
@@ -293,7 +286,7 @@ class Runner:
         while len(self._attempts) > ATTEMPTS_REMEMBERED:
             self._attempts.popitem(last=False)
         settlement = settle(
-            outcome.failed, self._attempts, self._config.retry, self._clock.now_ms()
+            outcome.failed, self._attempts, self._config.retry, self._clock.wall_ms()
         )
         for condition, dead in settlement.dead.items():
             await self._dead_letter(dead, condition, result)
@@ -315,7 +308,7 @@ class Runner:
             response_payload=None if result is None else result.payload,
             approximate_invoke_count=max(self._attempts.get(r.id, r.attempt) for r in records),
             request_id=None if result is None else result.request_id,
-            timestamp_ms=self._clock.now_ms(),
+            timestamp_ms=self._clock.wall_ms(),
         )
         try:
             await self._deliver(records, failure)

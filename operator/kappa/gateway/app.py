@@ -25,6 +25,7 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from kappa.base.arn import function_arn
 from kappa.base.clock import epoch_ms
 from kappa.gateway import catalog, stats_push
 from kappa.gateway.client_context import check_client_context
@@ -41,7 +42,7 @@ from kappa.invocation.errors import (
     invalid_request_content,
     request_too_large,
 )
-from kappa.invocation.function_name import LATEST, function_arn, parse_function_name
+from kappa.invocation.function_name import LATEST, parse_function_name
 from kappa.invocation.registry import FunctionSpec, Registry
 from kappa.invocation.request_id import request_id_for
 

@@ -27,6 +27,7 @@ from typing import Final, Protocol
 import aiohttp
 
 from kappa.autoscaler.stats import Sample
+from kappa.base.clock import epoch_ms
 from kappa.gateway import admission
 from kappa.gateway.concurrency_meter import ConcurrencyMeter
 from kappa.gateway.metrics import GatewayMetrics, ThrottleCause
@@ -328,7 +329,7 @@ class Dispatcher:
             "Content-Type": "application/json",
             "X-Kappa-Request-Id": call.request_id,
             "X-Kappa-Deadline-Ms": str(
-                time.time_ns() // 1_000_000 + round((timeout + _DEADLINE_SLACK_SECONDS) * 1000)
+                epoch_ms() + round((timeout + _DEADLINE_SLACK_SECONDS) * 1000)
             ),
         }
         try:

@@ -19,11 +19,12 @@ from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CollectorRegistry
 
 from kappa.asyncq.service import AsyncService
-from kappa.asyncq.settings import AsyncSettings, AsyncSettingsError
+from kappa.asyncq.settings import AsyncSettings
 from kappa.asyncq.settings import load as load_async
+from kappa.base.env import SettingsError
 from kappa.gateway.app import Gateway
 from kappa.gateway.event_queue import EventQueue, EventQueueFactory
-from kappa.gateway.settings import GatewaySettings, SettingsError, load
+from kappa.gateway.settings import GatewaySettings, load
 from kappa.invocation.registry import Registry, RegistryFileError, StaticRegistry
 
 log = logging.getLogger("kappa.gateway")
@@ -64,7 +65,7 @@ def main(registry_file: Path | None = None) -> int:
     try:
         settings = load()
         async_settings = load_async()
-    except (SettingsError, AsyncSettingsError) as exc:
+    except SettingsError as exc:
         print(f"kappa gateway: invalid settings:\n{exc}", file=sys.stderr)  # noqa: T201
         return 2
     # The gateway's own lines at the chosen level; libraries' (aiohttp logs every malformed

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypeVar
 
+from kappa.base.env import SettingsError
+
 _MAX_PORT: Final = 65535
 _MAX_WAIT_SECONDS: Final = 900.0
 _MAX_BACKOFF_MS: Final = 10_000.0
@@ -36,10 +38,6 @@ _DEFAULT_HOST: Final = "0.0.0.0"  # noqa: S104 - a Service reaches the pod on it
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 T = TypeVar("T")
-
-
-class SettingsError(ValueError):
-    """One or more variables hold values the gateway cannot use (all are named)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +111,7 @@ class GatewaySettings:
             autoscaler_url=_autoscaler_url(env),
         )
         if problems:
-            raise SettingsError("\n".join(problems))
+            raise SettingsError(problems)
         return settings
 
 

@@ -99,11 +99,6 @@ def unsupported_qualifier(ref: FunctionRef) -> GatewayError:
     )
 
 
-def function_arn(region: str, namespace: str, name: str) -> str:
-    """The Lambda-style ARN of a Function: the account field is its namespace."""
-    return f"arn:aws:lambda:{region}:{namespace}:function:{name}"
-
-
 def _form_message(function_name: str) -> str:
     return (
         f"Invalid FunctionName {function_name!r}: use name, namespace/name, "

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 
 from kappa.api import function as api
 from kappa.api.quota import ConcurrencyQuotaSpec
-from kappa.invocation.function_name import function_arn
+from kappa.base.arn import function_arn
 from kappa.invocation.registry import AsyncConfig, Destination, FunctionSpec
 from kappa.invocation.routing import Endpoint, FunctionKey
 from kappa.quota.limits import effective

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from kappa.invocation.function_name import function_arn
+from kappa.base.arn import function_arn
 from kappa.invocation.routing import Endpoint, FunctionKey
 
 Listener = Callable[[FunctionKey], None]

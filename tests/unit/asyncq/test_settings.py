@@ -1,6 +1,7 @@
 import pytest
 
-from kappa.asyncq.settings import AsyncSettings, AsyncSettingsError, gateway_url
+from kappa.asyncq.settings import AsyncSettings, gateway_url
+from kappa.base.env import SettingsError
 
 
 def test_defaults_are_lambdas() -> None:
@@ -36,7 +37,7 @@ def test_values_are_read() -> None:
     ],
 )  # fmt: skip
 def test_bad_values_are_named(env: dict[str, str], named: str) -> None:
-    with pytest.raises(AsyncSettingsError, match=named):
+    with pytest.raises(SettingsError, match=named):
         AsyncSettings.from_env(env)
 
 

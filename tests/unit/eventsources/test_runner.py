@@ -75,7 +75,7 @@ class FakeClock:
     def monotonic(self) -> float:
         return self.now
 
-    def now_ms(self) -> int:
+    def wall_ms(self) -> int:
         return int(self.now * 1000)
 
     async def sleep(self, seconds: float) -> None:

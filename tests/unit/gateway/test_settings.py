@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from kappa.gateway.settings import GatewaySettings, SettingsError
+from kappa.base.env import SettingsError
+from kappa.gateway.settings import GatewaySettings
 
 
 def test_defaults() -> None:
