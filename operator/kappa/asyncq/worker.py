@@ -33,7 +33,7 @@ from kappa.asyncq.settings import AsyncSettings
 from kappa.base.arn import function_arn
 from kappa.base.clock import epoch_ms
 from kappa.invocation.call import AgentReply, Call
-from kappa.invocation.errors import GatewayError
+from kappa.invocation.errors import Fault, GatewayError
 from kappa.invocation.registry import FunctionSpec, Registry
 
 log = logging.getLogger("kappa.gateway.asyncq")
@@ -184,10 +184,10 @@ class Worker:
         try:
             reply = await self._invoker.invoke(spec, Call(event.payload, event.request_id, headers))
         except GatewayError as error:
-            if error.status == 429:  # noqa: PLR2004
+            if error.outcome is Fault.THROTTLED:
                 self._metrics.invocations.labels("throttled").inc()
                 return decider.Throttled(error.message)
-            if error.status >= 500:  # noqa: PLR2004
+            if error.outcome is Fault.SYSTEM:
                 self._metrics.invocations.labels("system_error").inc()
                 return decider.SystemFailed(error.status, error.message)
             # The agent refused the event itself (too large for it…): trying again won't help.

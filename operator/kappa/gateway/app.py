@@ -36,6 +36,7 @@ from kappa.gateway.metrics import GatewayMetrics, Outcome
 from kappa.gateway.settings import GatewaySettings
 from kappa.invocation.call import AgentReply, Call
 from kappa.invocation.errors import (
+    Fault,
     GatewayError,
     function_not_found,
     invalid_parameter,
@@ -61,6 +62,11 @@ _HTTP_ERROR_MESSAGES: Final = {
 }
 
 DISPATCHER: Final = web.AppKey("dispatcher", Dispatcher)
+_OUTCOMES: Final = {
+    Fault.THROTTLED: Outcome.THROTTLED,
+    Fault.SYSTEM: Outcome.UPSTREAM_ERROR,
+    Fault.REFUSED: Outcome.CLIENT_ERROR,
+}
 Handler = Callable[[web.Request], Coroutine[Any, Any, web.StreamResponse]]
 
 
@@ -189,10 +195,7 @@ class Gateway:
                 return web.Response(status=202, headers=_ids(request_id))
             reply = await dispatcher.invoke(spec, call)
         except GatewayError as error:
-            if error.status == 429:  # noqa: PLR2004
-                outcome = Outcome.THROTTLED
-            elif error.status >= 500:  # noqa: PLR2004
-                outcome = Outcome.UPSTREAM_ERROR
+            outcome = _OUTCOMES[error.outcome]
             log.info("%s: %s", request_id, error)
             return _error_response(error, request_id)
         finally:
@@ -282,10 +285,7 @@ class Gateway:
             call = Call(payload, request_id, {})
             reply = await self.dispatcher.invoke(spec, call)
         except GatewayError as error:
-            if error.status == 429:  # noqa: PLR2004
-                outcome = Outcome.THROTTLED
-            elif error.status >= 500:  # noqa: PLR2004
-                outcome = Outcome.UPSTREAM_ERROR
+            outcome = _OUTCOMES[error.outcome]
             log.info("%s: %s", request_id, error)
             return _http_error(error, request_id)
         finally:

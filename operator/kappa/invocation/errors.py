@@ -8,6 +8,7 @@ carries ``Reason`` and ``Retry-After`` (the model's ``retryAfterSeconds``).
 
 import json
 from enum import StrEnum
+from http import HTTPStatus
 from typing import Final
 
 JSON_CONTENT_TYPE: Final = "application/json"
@@ -22,6 +23,14 @@ class ThrottleReason(StrEnum):
     )
     FUNCTION_INVOCATION_RATE_LIMIT_EXCEEDED = "FunctionInvocationRateLimitExceeded"
     CALLER_RATE_LIMIT_EXCEEDED = "CallerRateLimitExceeded"
+
+
+class Fault(StrEnum):
+    """What kind of failure an error answer is: what a caller or a retry policy does next."""
+
+    THROTTLED = "throttled"  # 429: a limit or no capacity now; trying later may work
+    SYSTEM = "system"  # 5xx: the platform or the function's pod failed; retryable
+    REFUSED = "refused"  # any other 4xx: the request itself; trying again will not help
 
 
 class GatewayError(Exception):
@@ -43,6 +52,15 @@ class GatewayError(Exception):
     def __str__(self) -> str:
         message = self.body.get("message") or self.body.get("Message") or ""
         return f"{self.status} {self.error_type}: {message}"
+
+    @property
+    def outcome(self) -> Fault:
+        """The kind of failure, from the status (the one mapping of statuses to outcomes)."""
+        if self.status == HTTPStatus.TOO_MANY_REQUESTS:
+            return Fault.THROTTLED
+        if self.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            return Fault.SYSTEM
+        return Fault.REFUSED
 
     @property
     def message(self) -> str:

@@ -8,6 +8,7 @@ from botocore.awsrequest import HeadersDict
 from botocore.parsers import create_parser
 
 from kappa.invocation.errors import (
+    Fault,
     GatewayError,
     ThrottleReason,
     function_not_found,
@@ -105,3 +106,18 @@ def test_not_found_body_has_lambdas_members() -> None:
 
 def test_str_names_status_code_and_message() -> None:
     assert str(invalid_parameter("nope")) == "400 InvalidParameterValueException: nope"
+
+
+@pytest.mark.parametrize(
+    ("status", "fault"),
+    [
+        pytest.param(429, Fault.THROTTLED, id="throttled"),
+        pytest.param(500, Fault.SYSTEM, id="service"),
+        pytest.param(502, Fault.SYSTEM, id="pod-lost"),
+        pytest.param(499, Fault.REFUSED, id="last-client-status"),
+        pytest.param(404, Fault.REFUSED, id="not-found"),
+        pytest.param(413, Fault.REFUSED, id="too-large"),
+    ],
+)
+def test_outcome_is_the_one_mapping_of_statuses(status: int, fault: Fault) -> None:
+    assert GatewayError(status, "T", {"message": "m"}).outcome is fault
