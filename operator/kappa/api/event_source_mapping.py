@@ -35,18 +35,16 @@ from typing import Annotated, ClassVar, Final, Literal
 
 from pydantic import Field
 
-from kappa.api.function import (
+from kappa.api.meta import (
     Condition,
     ConfigMapKey,
     FunctionName,
     KappaModel,
     ObjectMeta,
     ObjectName,
-    Rule,
-    _exactly_one,
-    pattern_rule,
 )
 from kappa.api.names import DNS1123_LABEL_MAX_LENGTH
+from kappa.api.rules import Rule, exactly_one, pattern_rule
 
 KIND: Final = "EventSourceMapping"
 PLURAL: Final = "eventsourcemappings"
@@ -309,7 +307,7 @@ class OnFailure(KappaModel):
     """Where records go that failed for good: a Function, or a target of the source's broker."""
 
     rules: ClassVar = (
-        _exactly_one(
+        exactly_one(
             ("function", "target"),
             "spec.destinationConfig.onFailure must set exactly one of function, target",
         ),
@@ -386,7 +384,7 @@ class EventSourceMappingSpec(KappaModel):
     """Which source feeds which Function, and how records are batched, retried and filtered."""
 
     rules: ClassVar = (
-        _exactly_one(
+        exactly_one(
             SOURCE_BLOCKS,
             "spec must set exactly one source: kafka, sqs, rabbitmq, nats, redisStreams "
             "or schedule",

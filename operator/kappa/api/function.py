@@ -32,24 +32,35 @@ Pure: no I/O, no kopf, no kubernetes client, no clock.
 
 import enum
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Final, Literal, Self
+from typing import Annotated, ClassVar, Final, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
-    GetCoreSchemaHandler,
-    GetJsonSchemaHandler,
-    model_validator,
 )
-from pydantic.alias_generators import to_camel
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import core_schema
 
+from kappa.api.meta import (
+    CONCURRENCY_MAX,
+    DNS1123_LABEL_PATTERN,
+    OBJECT_NAME_MAX_LENGTH,
+    Condition,
+    ConfigMapKey,
+    FunctionName,
+    KappaModel,
+    ObjectMeta,
+    ObjectName,
+)
 from kappa.api.names import DNS1123_LABEL_MAX_LENGTH
+from kappa.api.rules import (
+    Reason,
+    Rule,
+    cel_list,
+    cel_matches,
+    cel_string,
+    exactly_one,
+    pattern_rule,
+)
 
 KIND: Final = "Function"
 PLURAL: Final = "functions"
@@ -75,12 +86,10 @@ ENV_VALUES_MAX_BYTES: Final = 4096
 ENV_MAX_ITEMS: Final = 256
 ENV_NAME_MAX_LENGTH: Final = 256
 HANDLER_MAX_LENGTH: Final = 128  # Lambda's limit
-OBJECT_NAME_MAX_LENGTH: Final = 253
 URL_MAX_LENGTH: Final = 2048
 IMAGE_MAX_LENGTH: Final = 512
 NATS_SUBJECT_MAX_LENGTH: Final = 256
 PER_POD_MAX: Final = 64
-CONCURRENCY_MAX: Final = 1_000_000
 """Bounds reserved, provisioned and maxReplicas so that CEL arithmetic cannot overflow."""
 
 # Environment variables the pod's Lambda environment defines itself (LAMBDA-COMPAT.md,
@@ -115,11 +124,8 @@ POD_FIELD_PATHS: Final = (
 )
 POD_FIELD_PATH_PREFIXES: Final = ("metadata.labels['", "metadata.annotations['")
 
-# Regular expressions shared by Python (re.fullmatch) and CEL (RE2, anchored by `_matches`):
+# Regular expressions shared by Python (re.fullmatch) and CEL (RE2, anchored by `cel_matches`):
 # only syntax both read alike, and explicit ASCII classes instead of \s or \w.
-DNS1123_LABEL_PATTERN: Final = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-DNS1123_SUBDOMAIN_PATTERN: Final = rf"{DNS1123_LABEL_PATTERN}(\.{DNS1123_LABEL_PATTERN})*"
-CONFIG_MAP_KEY_PATTERN: Final = r"[-._a-zA-Z0-9]+"
 INLINE_FILE_PATTERN: Final = r"[-._a-zA-Z0-9]+(/[-._a-zA-Z0-9]+)*"
 ENV_NAME_PATTERN: Final = r"[A-Za-z_][A-Za-z0-9_]*"
 HANDLER_PATTERN: Final = r"[!-~]+"  # printable ASCII, no spaces
@@ -139,183 +145,6 @@ IMAGE_PATTERN: Final = (
     rf"({_IMAGE_DOMAIN}/)?{_IMAGE_PATH}(/{_IMAGE_PATH})*"
     r"(:[A-Za-z0-9_][-.A-Za-z0-9_]{0,127})?(@sha256:[0-9a-f]{64})?"
 )
-
-
-# ------------------------------------------------------------------ rules
-
-
-def cel_string(value: str) -> str:
-    """``value`` as a CEL string literal, quoted so as to need the fewest escapes."""
-    quote = '"' if "'" in value and '"' not in value else "'"
-    return quote + value.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote
-
-
-def _cel_list(values: tuple[str, ...] | frozenset[str]) -> str:
-    return "[" + ", ".join(cel_string(v) for v in sorted(values)) + "]"
-
-
-def _matches(pattern: str) -> str:
-    """The argument of CEL's ``matches`` that holds only when the whole string matches."""
-    return cel_string(f"^({pattern})$")
-
-
-class Reason(enum.StrEnum):
-    """The ``reason`` of a CEL rule: how ``kubectl`` words the refusal."""
-
-    INVALID = "FieldValueInvalid"
-    REQUIRED = "FieldValueRequired"
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A validation rule, for the API server (CEL) and for the models (Python) alike.
-
-    ``problem`` returns None when the value is valid, else the message, which
-    must be what ``message_expression`` (or ``message``) makes of the same value.
-    As ``Annotated`` metadata it checks a field; listed in a model's ``rules``
-    it checks the model. ``cel`` is None for a rule the schema itself enforces
-    in another way (then the API server words the refusal).
-    """
-
-    cel: str | None
-    message: str
-    problem: Callable[[Any], str | None]
-    message_expression: str | None = None
-    field_path: str | None = None
-    reason: Reason = Reason.INVALID
-
-    def validation(self) -> dict[str, str] | None:
-        """This rule as an entry of ``x-kubernetes-validations`` (None: not a CEL rule)."""
-        if self.cel is None:
-            return None
-        entry = {"rule": self.cel, "message": self.message}
-        if self.message_expression is not None:
-            entry["messageExpression"] = self.message_expression
-        if self.field_path is not None:
-            entry["fieldPath"] = self.field_path
-        if self.reason is not Reason.INVALID:
-            entry["reason"] = str(self.reason)
-        return entry
-
-    def check(self, value: Any) -> None:
-        """Raise ValueError with the rule's message when ``value`` breaks it."""
-        problem = self.problem(value)
-        if problem is not None:
-            raise ValueError(problem)
-
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        def check(value: Any) -> Any:
-            self.check(value)
-            return value
-
-        return core_schema.no_info_after_validator_function(check, handler(source))
-
-    def __get_pydantic_json_schema__(
-        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        json_schema = handler(schema)
-        _add_validations(handler.resolve_ref_schema(json_schema), (self,))
-        return json_schema
-
-
-def _add_validations(json_schema: JsonSchemaValue, rules: tuple[Rule, ...]) -> None:
-    entries = [entry for rule in rules if (entry := rule.validation()) is not None]
-    if entries:
-        json_schema.setdefault("x-kubernetes-validations", []).extend(entries)
-
-
-def pattern_rule(pattern: str, message: str) -> Rule:
-    """A rule that the whole string matches ``pattern``."""
-    compiled = re.compile(pattern)
-    return Rule(
-        cel=f"self.matches({_matches(pattern)})",
-        message=message,
-        problem=lambda value: None if compiled.fullmatch(value) else message,
-    )
-
-
-def _exactly_one(names: tuple[str, ...], message: str) -> Rule:
-    """A model rule: exactly one of the (camelCase) fields ``names`` is set."""
-    attributes = tuple(_snake(name) for name in names)
-    count = " + ".join(f"(has(self.{name}) ? 1 : 0)" for name in names)
-    return Rule(
-        cel=f"{count} == 1",
-        message=message,
-        problem=lambda model: (
-            None if sum(getattr(model, a) is not None for a in attributes) == 1 else message
-        ),
-    )
-
-
-def _snake(camel: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", camel).lower()
-
-
-# ---------------------------------------------------------------- base model
-
-
-def _model_rules_schema(schema: dict[str, Any], model: type[Any]) -> None:
-    _add_validations(schema, getattr(model, "rules", ()))
-
-
-class KappaModel(BaseModel):
-    """Base of the API models: camelCase on the wire, frozen, strict, no unknown fields.
-
-    Strict so that a string never passes for a number, as with the API server;
-    enum and timestamp fields opt out, since they arrive as strings.
-    """
-
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        frozen=True,
-        extra="forbid",
-        strict=True,
-        json_schema_extra=_model_rules_schema,
-    )
-
-    rules: ClassVar[tuple[Rule, ...]] = ()
-    """Rules on the model as a whole, checked after its fields."""
-
-    @model_validator(mode="after")
-    def _check_rules(self) -> Self:
-        for rule in self.rules:
-            rule.check(self)
-        return self
-
-
-# --------------------------------------------------------------- reusable types
-
-ObjectName = Annotated[
-    str,
-    Field(max_length=OBJECT_NAME_MAX_LENGTH),
-    pattern_rule(
-        DNS1123_SUBDOMAIN_PATTERN,
-        "must be a Kubernetes object name: lowercase letters, digits, '-' and '.', "
-        "starting and ending with a letter or a digit",
-    ),
-]
-
-FunctionName = Annotated[
-    str,
-    Field(max_length=DNS1123_LABEL_MAX_LENGTH),
-    pattern_rule(
-        DNS1123_LABEL_PATTERN,
-        "must be the name of a Function: lowercase letters, digits and '-', "
-        "starting and ending with a letter or a digit",
-    ),
-]
-
-ConfigMapKey = Annotated[
-    str,
-    Field(max_length=OBJECT_NAME_MAX_LENGTH),
-    pattern_rule(
-        CONFIG_MAP_KEY_PATTERN,
-        "must be a key of a Secret or ConfigMap: letters, digits, '-', '_', '.'",
-    ),
-]
 
 
 # --------------------------------------------------------------------- enums
@@ -391,7 +220,7 @@ _INLINE_NAMES_MESSAGE: Final = (
 )
 _INLINE_NAMES: Final = Rule(
     cel=(
-        f"self.all(f, f.matches({_matches(INLINE_FILE_PATTERN)})"
+        f"self.all(f, f.matches({cel_matches(INLINE_FILE_PATTERN)})"
         " && !('/' + f + '/').contains('/./') && !('/' + f + '/').contains('/../'))"
     ),
     message=_INLINE_NAMES_MESSAGE,
@@ -452,7 +281,7 @@ class Code(KappaModel):
     """Where the code comes from: exactly one of inline, configMap, url, image."""
 
     rules: ClassVar = (
-        _exactly_one(
+        exactly_one(
             ("inline", "configMap", "url", "image"),
             "spec.code must set exactly one of inline, configMap, url, image",
         ),
@@ -531,7 +360,7 @@ _ENV_RESERVED_MESSAGE: Final = (
 )
 _ENV_RESERVED: Final = Rule(
     cel=(
-        f"!(self in {_cel_list(RESERVED_ENV_NAMES)})"
+        f"!(self in {cel_list(RESERVED_ENV_NAMES)})"
         + "".join(f" && !self.startsWith({cel_string(p)})" for p in RESERVED_ENV_PREFIXES)
     ),
     message=f"spec.env name {_ENV_RESERVED_MESSAGE}",
@@ -575,7 +404,7 @@ class PodFieldSelector(KappaModel):
         Field(max_length=OBJECT_NAME_MAX_LENGTH),
         Rule(
             cel=(
-                f"self in {_cel_list(POD_FIELD_PATHS)} || ("
+                f"self in {cel_list(POD_FIELD_PATHS)} || ("
                 + " || ".join(f"self.startsWith({cel_string(p)})" for p in POD_FIELD_PATH_PREFIXES)
                 + ') && self.endsWith("\']")'
             ),
@@ -589,7 +418,7 @@ class EnvVarSource(KappaModel):
     """Where a variable's value comes from: exactly one of the three references."""
 
     rules: ClassVar = (
-        _exactly_one(
+        exactly_one(
             ("secretKeyRef", "configMapKeyRef", "fieldRef"),
             "valueFrom must set exactly one of secretKeyRef, configMapKeyRef, fieldRef",
         ),
@@ -757,7 +586,7 @@ class Destination(KappaModel):
     """Where the outcome of an asynchronous invocation goes: a Function or a NATS subject."""
 
     rules: ClassVar = (
-        _exactly_one(
+        exactly_one(
             ("function", "natsSubject"),
             "a destination must set exactly one of function, natsSubject",
         ),
@@ -855,7 +684,7 @@ class FunctionSpec(KappaModel):
 
     rules: ClassVar = (
         Rule(
-            cel=f"!(self.runtime in {_cel_list(HANDLER_RUNTIMES)}) || has(self.handler)",
+            cel=f"!(self.runtime in {cel_list(HANDLER_RUNTIMES)}) || has(self.handler)",
             message=(
                 f"spec.handler is required for python and nodejs runtimes: "
                 f"{_HANDLER_REQUIRED_MESSAGE}"
@@ -874,8 +703,8 @@ class FunctionSpec(KappaModel):
         ),
         Rule(
             cel=(
-                f"!(self.runtime in {_cel_list(PYTHON_RUNTIMES)}) || !has(self.handler)"
-                f" || self.handler.matches({_matches(PYTHON_HANDLER_PATTERN)})"
+                f"!(self.runtime in {cel_list(PYTHON_RUNTIMES)}) || !has(self.handler)"
+                f" || self.handler.matches({cel_matches(PYTHON_HANDLER_PATTERN)})"
             ),
             message=_PYTHON_HANDLER_MESSAGE,
             field_path=".handler",
@@ -885,8 +714,8 @@ class FunctionSpec(KappaModel):
         ),
         Rule(
             cel=(
-                f"!(self.runtime in {_cel_list(NODEJS_RUNTIMES)}) || !has(self.handler)"
-                f" || self.handler.matches({_matches(NODEJS_HANDLER_PATTERN)})"
+                f"!(self.runtime in {cel_list(NODEJS_RUNTIMES)}) || !has(self.handler)"
+                f" || self.handler.matches({cel_matches(NODEJS_HANDLER_PATTERN)})"
             ),
             message=_NODEJS_HANDLER_MESSAGE,
             field_path=".handler",
@@ -1044,54 +873,6 @@ class FunctionSpec(KappaModel):
 # -------------------------------------------------------------------- status
 
 
-class ConditionStatus(enum.StrEnum):
-    """The status of a condition, as in Kubernetes' metav1.Condition."""
-
-    TRUE = "True"
-    FALSE = "False"
-    UNKNOWN = "Unknown"
-
-
-class ConditionType(enum.StrEnum):
-    """Condition types the operator writes (kstatus reads ``Ready``)."""
-
-    READY = "Ready"
-    CODE_READY = "CodeReady"
-    SCALED = "Scaled"
-
-
-class Condition(KappaModel):
-    """One aspect of the Function's state, as Kubernetes' metav1.Condition."""
-
-    type: Annotated[
-        str,
-        Field(min_length=1, max_length=316),
-        pattern_rule(
-            r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-            r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])",
-            "a condition type is CamelCase, optionally prefixed by a domain and '/'",
-        ),
-    ] = Field(description="Type of the condition, e.g. Ready or CodeReady.")
-    status: ConditionStatus = Field(strict=False, description="True, False or Unknown.")
-    observed_generation: int | None = Field(
-        default=None, ge=0, description="metadata.generation the condition was set from."
-    )
-    last_transition_time: datetime = Field(
-        strict=False, description="When the status last changed."
-    )
-    reason: Annotated[
-        str,
-        Field(min_length=1, max_length=1024),
-        pattern_rule(
-            r"[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?",
-            "a condition reason is CamelCase: letters, digits, '_', ',' and ':'",
-        ),
-    ] = Field(description="Why the condition has its status, CamelCase, e.g. InitError.")
-    message: str = Field(
-        max_length=32768, description="What happened and, when it is a problem, what to do."
-    )
-
-
 class FunctionStatus(KappaModel):
     """What the operator observed of the Function; written by Kappa only."""
 
@@ -1139,19 +920,6 @@ class FunctionStatus(KappaModel):
 # ------------------------------------------------------------------ Function
 
 
-class ObjectMeta(BaseModel):
-    """The parts of a Function's metadata Kappa reads; the API server owns the rest."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore"
-    )
-
-    name: str
-    namespace: str | None = None
-    uid: str | None = None
-    generation: int | None = None
-
-
 _NAME_LENGTH_MESSAGE: Final = (
     f"metadata.name must be at most {DNS1123_LABEL_MAX_LENGTH} characters: it becomes the "
     "value of the kappa.dev/function label"
@@ -1175,7 +943,7 @@ class Function(KappaModel):
             ),
         ),
         Rule(
-            cel=f"self.metadata.name.matches({_matches(DNS1123_LABEL_PATTERN)})",
+            cel=f"self.metadata.name.matches({cel_matches(DNS1123_LABEL_PATTERN)})",
             message=_NAME_PATTERN_MESSAGE,
             field_path=".metadata.name",
             problem=lambda fn: (

@@ -23,13 +23,8 @@ from typing import ClassVar, Final, Literal
 
 from pydantic import Field
 
-from kappa.api.function import (
-    CONCURRENCY_MAX,
-    Condition,
-    KappaModel,
-    ObjectMeta,
-    Rule,
-)
+from kappa.api.meta import CONCURRENCY_MAX, Condition, KappaModel, ObjectMeta
+from kappa.api.rules import Rule
 
 KIND: Final = "ConcurrencyQuota"
 PLURAL: Final = "concurrencyquotas"

@@ -30,7 +30,7 @@ from enum import StrEnum
 
 from kappa.asyncq.envelope import DeadLetter, Event
 from kappa.asyncq.progress import Final, Progress
-from kappa.asyncq.record import Condition, Response, invocation_record
+from kappa.asyncq.record import RecordCondition, Response, invocation_record
 from kappa.asyncq.schedule import Backoff, requeue_delay, retry_delay
 
 
@@ -148,8 +148,8 @@ def before_invoke(
     if policy is None:
         return _requeue(offer, backoff, RequeueCause.FUNCTION_MISSING, max_age)
     if policy.reserved == 0:
-        return _failed(offer, policy.arn, condition=Condition.RETRIES_EXHAUSTED, response=None,
-                       error_code="429", message=_RESERVED_ZERO)  # fmt: skip
+        return _failed(offer, policy.arn, condition=RecordCondition.RETRIES_EXHAUSTED,
+                       response=None, error_code="429", message=_RESERVED_ZERO)  # fmt: skip
     return Invoke()
 
 
@@ -167,19 +167,19 @@ def after_invoke(
         record = invocation_record(
             request_id=offer.event.request_id,
             function_arn=policy.arn,
-            condition=Condition.SUCCESS,
+            condition=RecordCondition.SUCCESS,
             invoke_count=invocations,
             payload=offer.event.payload,
             response=response,
             now_ms=offer.now_ms,
         )
-        return Finish(Final(Condition.SUCCESS, record))
+        return Finish(Final(RecordCondition.SUCCESS, record))
     if invocations > policy.maximum_retry_attempts:
         failed = Offer(offer.event, Progress(invocations), offer.deliveries, offer.now_ms)
         return _failed(
             failed,
             policy.arn,
-            condition=Condition.RETRIES_EXHAUSTED,
+            condition=RecordCondition.RETRIES_EXHAUSTED,
             response=response,
             error_code=str(response.status_code),
             message=_error_message(response),
@@ -207,10 +207,10 @@ def _requeue(offer: Offer, backoff: Backoff, cause: RequeueCause, max_age: int) 
 def _expired(offer: Offer, arn: str, gone: bool) -> Finish:  # noqa: FBT001
     if gone:
         message = "The function does not exist (deleted after the event was accepted)."
-        return _failed(offer, arn, condition=Condition.EVENT_AGE_EXCEEDED, response=None,
+        return _failed(offer, arn, condition=RecordCondition.EVENT_AGE_EXCEEDED, response=None,
                        error_code="404", message=message)  # fmt: skip
     message = "The event is older than the function's maximumEventAgeSeconds."
-    return _failed(offer, arn, condition=Condition.EVENT_AGE_EXCEEDED, response=None,
+    return _failed(offer, arn, condition=RecordCondition.EVENT_AGE_EXCEEDED, response=None,
                    error_code="429", message=message)  # fmt: skip
 
 
@@ -218,7 +218,7 @@ def _failed(  # noqa: PLR0913 - the parts of a failure
     offer: Offer,
     arn: str,
     *,
-    condition: Condition,
+    condition: RecordCondition,
     response: Response | None,
     error_code: str,
     message: str,

@@ -10,7 +10,7 @@ from typing import Final
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from kappa.asyncq.decider import RequeueCause
-from kappa.asyncq.record import Condition
+from kappa.asyncq.record import RecordCondition
 
 _LATENCY_BUCKETS: Final = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600,
@@ -80,6 +80,6 @@ class AsyncMetrics:
             self.invocations.labels(result)
         for cause in ("function_error", *RequeueCause):
             self.retries.labels(cause)
-        for condition in Condition:
+        for condition in RecordCondition:
             self.finished.labels(condition.value)
             self.dead_lettered.labels(condition.value)

@@ -21,21 +21,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from kappa.asyncq.envelope import DeadLetter
-from kappa.asyncq.record import Condition
+from kappa.asyncq.record import RecordCondition
 
 
 @dataclass(frozen=True, slots=True)
 class Final:
     """A decided outcome, with everything needed to deliver it again."""
 
-    condition: Condition
+    condition: RecordCondition
     record: dict[str, Any]
     dead_letter: DeadLetter | None = None  # set for failures
 
     @property
     def succeeded(self) -> bool:
         """Whether the event ran successfully."""
-        return self.condition is Condition.SUCCESS
+        return self.condition is RecordCondition.SUCCESS
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ def decode(value: bytes | None) -> Progress:
             final=None
             if final is None
             else Final(
-                condition=Condition(final["condition"]),
+                condition=RecordCondition(final["condition"]),
                 record=dict(final["record"]),
                 dead_letter=_dead_letter(final.get("deadLetter")),
             ),

@@ -28,7 +28,7 @@ from kappa.invocation.function_name import LATEST
 RECORD_VERSION: Final = "1.0"
 
 
-class Condition(StrEnum):
+class RecordCondition(StrEnum):
     """``requestContext.condition``: why the record was made."""
 
     SUCCESS = "Success"
@@ -65,7 +65,7 @@ def invocation_record(  # noqa: PLR0913 - the record's fields
     *,
     request_id: str,
     function_arn: str,
-    condition: Condition,
+    condition: RecordCondition,
     invoke_count: int,
     payload: bytes,
     response: Response | None,

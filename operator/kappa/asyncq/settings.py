@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from kappa.api.function import DNS1123_LABEL_PATTERN
+from kappa.api.meta import DNS1123_LABEL_PATTERN
 from kappa.base.env import SettingsError
 
 _MAX_RETRY_DELAY: Final = 3600.0

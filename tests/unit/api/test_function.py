@@ -7,17 +7,18 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from kappa.api import function as fn
+from kappa.api import rules
 from kappa.api.function import (
     CodeSource,
-    ConditionStatus,
     EnvVar,
     Function,
     FunctionSpec,
     FunctionStatus,
-    Rule,
     Runtime,
 )
+from kappa.api.meta import ConditionStatus
 from kappa.api.names import API_VERSION
+from kappa.api.rules import Rule
 from tests.unit.api.function_cases import (
     ACCEPTED,
     DELETE,
@@ -322,7 +323,7 @@ def test_function_with_status_parses() -> None:
     ],
 )
 def test_cel_string_quotes(value: str, literal: str) -> None:
-    assert fn.cel_string(value) == literal
+    assert rules.cel_string(value) == literal
 
 
 def test_rule_as_a_cel_validation() -> None:
@@ -331,7 +332,7 @@ def test_rule_as_a_cel_validation() -> None:
         message="must be positive",
         problem=lambda v: None if v > 0 else "must be positive",
         field_path=".x",
-        reason=fn.Reason.REQUIRED,
+        reason=rules.Reason.REQUIRED,
     )
     assert rule.validation() == {
         "rule": "self > 0",

@@ -18,7 +18,7 @@ from kappa.asyncq.decider import (
 )
 from kappa.asyncq.envelope import Event
 from kappa.asyncq.progress import Final, Progress
-from kappa.asyncq.record import Condition, Response
+from kappa.asyncq.record import RecordCondition, Response
 from kappa.asyncq.schedule import Backoff
 
 ARN = "arn:aws:lambda:us-east-1:ns:function:fn"
@@ -34,7 +34,7 @@ def offer(*, age: float = 0, invocations: int = 0, deliveries: int = 1,
     return Offer(event, Progress(invocations, final), deliveries, 1_000_000 + int(age * 1000))
 
 
-DONE = Final(Condition.SUCCESS, {"version": "1.0"})
+DONE = Final(RecordCondition.SUCCESS, {"version": "1.0"})
 
 
 @pytest.mark.parametrize(
@@ -57,18 +57,18 @@ def test_before_invoke(the_offer: Offer, policy: Policy | None, expected: object
 @pytest.mark.parametrize(
     ("the_offer", "policy", "condition", "error_code", "count"),
     [
-        pytest.param(offer(age=3601), POLICY, Condition.EVENT_AGE_EXCEEDED, "429", 0,
+        pytest.param(offer(age=3601), POLICY, RecordCondition.EVENT_AGE_EXCEEDED, "429", 0,
                      id="too-old"),
-        pytest.param(offer(age=61, max_age=60), None, Condition.EVENT_AGE_EXCEEDED, "404", 0,
+        pytest.param(offer(age=61, max_age=60), None, RecordCondition.EVENT_AGE_EXCEEDED, "404", 0,
                      id="function-gone-too-long"),
-        pytest.param(offer(), Policy(ARN, reserved=0), Condition.RETRIES_EXHAUSTED, "429", 0,
+        pytest.param(offer(), Policy(ARN, reserved=0), RecordCondition.RETRIES_EXHAUSTED, "429", 0,
                      id="reserved-zero-straight-to-failure"),
-        pytest.param(offer(age=4000, invocations=1), POLICY, Condition.EVENT_AGE_EXCEEDED, "429",
+        pytest.param(offer(age=4000, invocations=1), POLICY, RecordCondition.EVENT_AGE_EXCEEDED, "429",
                      1, id="expired-between-retries-counts-the-invocation"),
     ],
 )  # fmt: skip
 def test_before_invoke_failures(
-    the_offer: Offer, policy: Policy | None, condition: Condition, error_code: str, count: int
+    the_offer: Offer, policy: Policy | None, condition: RecordCondition, error_code: str, count: int
 ) -> None:
     decision = before_invoke(the_offer, policy, BACKOFF, arn=ARN)
     assert isinstance(decision, Finish)
@@ -109,7 +109,7 @@ def test_retries_run_out(invocations: int, retries: int) -> None:
     )  # fmt: skip
     assert isinstance(decision, Finish)
     final = decision.final
-    assert final.condition is Condition.RETRIES_EXHAUSTED
+    assert final.condition is RecordCondition.RETRIES_EXHAUSTED
     assert final.record["requestContext"]["approximateInvokeCount"] == invocations + 1
     assert final.record["responseContext"]["functionError"] == "Unhandled"
     assert final.dead_letter is not None

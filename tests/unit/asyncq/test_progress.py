@@ -2,7 +2,7 @@ import pytest
 
 from kappa.asyncq.envelope import DeadLetter
 from kappa.asyncq.progress import Final, Progress, decode, encode
-from kappa.asyncq.record import Condition
+from kappa.asyncq.record import RecordCondition
 
 
 @pytest.mark.parametrize(
@@ -10,9 +10,9 @@ from kappa.asyncq.record import Condition
     [
         pytest.param(Progress(), id="none"),
         pytest.param(Progress(2), id="two-failed-invocations"),
-        pytest.param(Progress(1, Final(Condition.SUCCESS, {"version": "1.0"})), id="success"),
+        pytest.param(Progress(1, Final(RecordCondition.SUCCESS, {"version": "1.0"})), id="success"),
         pytest.param(
-            Progress(3, Final(Condition.RETRIES_EXHAUSTED, {"a": [1]},
+            Progress(3, Final(RecordCondition.RETRIES_EXHAUSTED, {"a": [1]},
                               DeadLetter("RetriesExhausted", "200", "boom", 3, 7))),
             id="failure-with-dead-letter",
         ),

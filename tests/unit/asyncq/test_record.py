@@ -1,13 +1,19 @@
 import pytest
 
-from kappa.asyncq.record import Condition, Response, invocation_record, parse_payload, timestamp
+from kappa.asyncq.record import (
+    RecordCondition,
+    Response,
+    invocation_record,
+    parse_payload,
+    timestamp,
+)
 
 ARN = "arn:aws:lambda:us-east-1:default:function:echo"
 
 
 def test_success_record_has_lambdas_shape() -> None:
     record = invocation_record(
-        request_id="r-1", function_arn=ARN, condition=Condition.SUCCESS, invoke_count=1,
+        request_id="r-1", function_arn=ARN, condition=RecordCondition.SUCCESS, invoke_count=1,
         payload=b'{"a": 1}', response=Response(b'{"ok": true}'), now_ms=1_573_755_365_568,
     )  # fmt: skip
     assert record == {
@@ -27,7 +33,7 @@ def test_success_record_has_lambdas_shape() -> None:
 
 def test_failure_record_names_the_function_error() -> None:
     record = invocation_record(
-        request_id="r-2", function_arn=ARN, condition=Condition.RETRIES_EXHAUSTED,
+        request_id="r-2", function_arn=ARN, condition=RecordCondition.RETRIES_EXHAUSTED,
         invoke_count=3, payload=b"", now_ms=0,
         response=Response(b'{"errorType": "ValueError"}', function_error="Unhandled"),
     )  # fmt: skip
@@ -38,7 +44,7 @@ def test_failure_record_names_the_function_error() -> None:
 
 def test_a_function_that_never_answered_has_no_response_context() -> None:
     record = invocation_record(
-        request_id="r-3", function_arn=ARN, condition=Condition.EVENT_AGE_EXCEEDED,
+        request_id="r-3", function_arn=ARN, condition=RecordCondition.EVENT_AGE_EXCEEDED,
         invoke_count=0, payload=b"[1]", response=None, now_ms=0,
     )  # fmt: skip
     assert "responseContext" not in record

@@ -1,0 +1,149 @@
+"""What every kind of the API carries: the base model, names, object metadata, conditions.
+
+Every kind (``function``, ``event_source_mapping``, ``quota``) builds on these; the
+rule machinery they use is :mod:`kappa.api.rules`. Pure: pydantic and the standard library.
+"""
+
+import enum
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Final, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from kappa.api.names import DNS1123_LABEL_MAX_LENGTH
+from kappa.api.rules import Rule, add_validations, pattern_rule
+
+DNS1123_LABEL_PATTERN: Final = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+DNS1123_SUBDOMAIN_PATTERN: Final = rf"{DNS1123_LABEL_PATTERN}(\.{DNS1123_LABEL_PATTERN})*"
+CONFIG_MAP_KEY_PATTERN: Final = r"[-._a-zA-Z0-9]+"
+OBJECT_NAME_MAX_LENGTH: Final = 253
+CONCURRENCY_MAX: Final = 1_000_000
+
+
+def _model_rules_schema(schema: dict[str, Any], model: type[Any]) -> None:
+    add_validations(schema, getattr(model, "rules", ()))
+
+
+class KappaModel(BaseModel):
+    """Base of the API models: camelCase on the wire, frozen, strict, no unknown fields.
+
+    Strict so that a string never passes for a number, as with the API server;
+    enum and timestamp fields opt out, since they arrive as strings.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        extra="forbid",
+        strict=True,
+        json_schema_extra=_model_rules_schema,
+    )
+
+    rules: ClassVar[tuple[Rule, ...]] = ()
+    """Rules on the model as a whole, checked after its fields."""
+
+    @model_validator(mode="after")
+    def _check_rules(self) -> Self:
+        for rule in self.rules:
+            rule.check(self)
+        return self
+
+
+# --------------------------------------------------------------- reusable types
+
+ObjectName = Annotated[
+    str,
+    Field(max_length=OBJECT_NAME_MAX_LENGTH),
+    pattern_rule(
+        DNS1123_SUBDOMAIN_PATTERN,
+        "must be a Kubernetes object name: lowercase letters, digits, '-' and '.', "
+        "starting and ending with a letter or a digit",
+    ),
+]
+
+FunctionName = Annotated[
+    str,
+    Field(max_length=DNS1123_LABEL_MAX_LENGTH),
+    pattern_rule(
+        DNS1123_LABEL_PATTERN,
+        "must be the name of a Function: lowercase letters, digits and '-', "
+        "starting and ending with a letter or a digit",
+    ),
+]
+
+ConfigMapKey = Annotated[
+    str,
+    Field(max_length=OBJECT_NAME_MAX_LENGTH),
+    pattern_rule(
+        CONFIG_MAP_KEY_PATTERN,
+        "must be a key of a Secret or ConfigMap: letters, digits, '-', '_', '.'",
+    ),
+]
+
+
+class ConditionStatus(enum.StrEnum):
+    """The status of a condition, as in Kubernetes' metav1.Condition."""
+
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class ConditionType(enum.StrEnum):
+    """Condition types the operator writes (kstatus reads ``Ready``)."""
+
+    READY = "Ready"
+    CODE_READY = "CodeReady"
+    SCALED = "Scaled"
+
+
+class Condition(KappaModel):
+    """One aspect of the Function's state, as Kubernetes' metav1.Condition."""
+
+    type: Annotated[
+        str,
+        Field(min_length=1, max_length=316),
+        pattern_rule(
+            r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+            r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])",
+            "a condition type is CamelCase, optionally prefixed by a domain and '/'",
+        ),
+    ] = Field(description="Type of the condition, e.g. Ready or CodeReady.")
+    status: ConditionStatus = Field(strict=False, description="True, False or Unknown.")
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="metadata.generation the condition was set from."
+    )
+    last_transition_time: datetime = Field(
+        strict=False, description="When the status last changed."
+    )
+    reason: Annotated[
+        str,
+        Field(min_length=1, max_length=1024),
+        pattern_rule(
+            r"[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?",
+            "a condition reason is CamelCase: letters, digits, '_', ',' and ':'",
+        ),
+    ] = Field(description="Why the condition has its status, CamelCase, e.g. InitError.")
+    message: str = Field(
+        max_length=32768, description="What happened and, when it is a problem, what to do."
+    )
+
+
+class ObjectMeta(BaseModel):
+    """The parts of a Function's metadata Kappa reads; the API server owns the rest."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore"
+    )
+
+    name: str
+    namespace: str | None = None
+    uid: str | None = None
+    generation: int | None = None
