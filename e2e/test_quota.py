@@ -284,3 +284,30 @@ def test_quota_status_shows_use_and_a_lowered_quota_holds_functions(
     Cluster.wait(
         lambda: _ready({"status": status()}).get("reason") == "WithinQuota", "quota within", 60
     )
+
+
+def test_a_runtime_the_installation_has_no_image_for_is_refused_at_apply(
+    cluster: Cluster,
+    api: client.ApiClient,
+    operator: Operator,
+    namespaces: Callable[[], str],
+) -> None:
+    # The CRD accepts python3.12; this installation builds no image for it (its settings
+    # list the runtimes it has), so the operator's webhook refuses it, naming the others.
+    namespace = namespaces()
+    functions = client.CustomObjectsApi(api)
+    newer = sleeper("newer")
+    newer["spec"]["runtime"] = "python3.12"
+    expected = "spec.runtime python3.12 is not installed in this cluster: use one of python3.11"
+    Cluster.wait(
+        lambda: expected in _refusal(lambda: _dry_run_function(functions, namespace, newer)),
+        "the runtime webhook to refuse",
+        60,
+    )
+    done = _apply(_kubectl(cluster), namespace, newer)
+    assert done.returncode != 0, done.stdout
+    assert 'admission webhook "runtimes.kappa.dev" denied the request' in done.stderr, done.stderr
+    assert "nodejs20, nodejs22, provided, image" in done.stderr, done.stderr
+    # An installed runtime passes the same webhook.
+    newer["spec"]["runtime"] = "python3.11"
+    assert _apply(_kubectl(cluster), namespace, newer).returncode == 0

@@ -13,6 +13,7 @@ from typing import Final, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from kappa.api.function import Runtime
 from kappa.api.names import validate_dns1123_label
 from kappa.base.env import SettingsError
 
@@ -30,7 +31,11 @@ ENV_VARS: Final[Mapping[str, str]] = {
     "webhook_port": "KAPPA_WEBHOOK_PORT",
     "burst_limit": "KAPPA_BURST_LIMIT",
     "autoscaler_port": "KAPPA_AUTOSCALER_PORT",
+    "runtimes": "KAPPA_RUNTIMES",
 }
+
+# The runtimes whose images `make images` builds (runtime-images/images.txt) and `image`.
+DEFAULT_RUNTIMES: Final = ("python3.11", "nodejs20", "nodejs22", "provided", "image")
 
 
 class LogLevel(StrEnum):
@@ -79,6 +84,31 @@ class Settings(BaseModel):
     burst_limit: int = Field(default=1000, ge=1)
     # The operator's port for gateways' stats and pokes, and its /metrics.
     autoscaler_port: int = Field(default=8081, ge=1, le=65535)
+    # The runtimes this installation has images for (chart value runtimeImages.runtimes):
+    # the admission webhook refuses a Function naming another one, listing these.
+    runtimes: tuple[str, ...] = DEFAULT_RUNTIMES
+
+    @field_validator("runtimes", mode="before")
+    @classmethod
+    def _runtimes_from_a_list(cls, value: object) -> object:
+        # KAPPA_RUNTIMES is comma-separated: "python3.11,nodejs20,image".
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("runtimes")
+    @classmethod
+    def _runtimes_are_known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = {r.value for r in Runtime}
+        unknown = [r for r in value if r not in known]
+        if unknown:
+            some = ", ".join(r.value for r in Runtime)
+            msg = f"unknown runtimes {', '.join(unknown)}: use some of {some}"
+            raise ValueError(msg)
+        if not value:
+            msg = "name at least one runtime"
+            raise ValueError(msg)
+        return value
 
     @field_validator("namespace")
     @classmethod

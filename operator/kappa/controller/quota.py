@@ -43,6 +43,7 @@ from kappa.api.names import COMPONENT_LABEL, FUNCTION_COMPONENT, GROUP, VERSION
 from kappa.controller.certificate import self_signed, service_names
 from kappa.controller.memory import Key
 from kappa.controller.quota_status import quota_status
+from kappa.controller.runtimes import runtime_refusal
 from kappa.invocation.kube_view import pod_endpoint, quota_spec
 from kappa.quota.claims import Claim, Sums, claim_of, held, refusal
 from kappa.quota.headroom import NamespaceUse, namespace_headroom
@@ -233,11 +234,24 @@ def register(functions: HeldFunctions, objects: QuotaObjects, settings: Settings
             settings.admission.managed = WEBHOOK_CONFIGURATION
 
     if settings.webhook_service:
-        _register_webhook(quotas)
+        _register_webhook(quotas, settings.runtimes)
     return quotas
 
 
-def _register_webhook(quotas: Quotas) -> None:
+def _register_webhook(quotas: Quotas, runtimes: tuple[str, ...]) -> None:
+    @kopf.on.validate(
+        GROUP,
+        VERSION,
+        "functions",
+        id="runtimes",
+        operations=["CREATE", "UPDATE"],
+        ignore_failures=True,
+    )
+    def admit_runtime(body: kopf.Body, **_: Any) -> None:
+        why = runtime_refusal(body, runtimes)
+        if why is not None:
+            raise kopf.AdmissionError(why, code=403)
+
     @kopf.on.validate(  # type: ignore[arg-type]
         GROUP,
         VERSION,
