@@ -15,6 +15,7 @@ chart=charts/kappa
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$python" e2e/local/openapi2jsonschema.py crds "$chart/crds" "$tmp/crds" 2>/dev/null
+# shellcheck disable=SC2054  # the comma is kubeconform's own list separator (-skip A,B)
 kubeconform=("$bin/kubeconform" -strict -summary -skip ServiceMonitor,PodMonitor
   -schema-location "$schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json"
   -schema-location "$tmp/crds/{{ .ResourceKind }}{{ .KindSuffix }}.json")

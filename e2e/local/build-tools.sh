@@ -7,7 +7,6 @@
 # Prints the bin directory on stdout (helm, kubeconform and kstatus there are symlinks).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
 cache=${KAPPA_CACHE:-/var/cache/kappa}
 helm_version=v3.22.0
 kubeconform_version=v0.8.0

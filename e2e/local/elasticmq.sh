@@ -30,7 +30,10 @@ fetch() {
 </project>
 POM
   mkdir -p "$CACHE"
+  # Whatever an interrupted fetch left is not trusted: a fresh folder, renamed when whole.
+  rm -rf "$CACHE/lib.partial"
   mvn -q -B -f "$work/pom.xml" dependency:copy-dependencies -DoutputDirectory="$CACHE/lib.partial" >&2
+  rm -rf "${CACHE:?}/lib"
   mv "$CACHE/lib.partial" "$CACHE/lib"
   rm -rf "$work"
   echo "$CACHE/lib"
