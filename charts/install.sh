@@ -9,6 +9,7 @@
 # kubectl and helm come from PATH when they are there (e2e/local/tool.sh says when).
 # The images must be in the cluster already (README: "Installing on your own cluster").
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 repo=$(cd "$(dirname "$0")/.." && pwd)
 export KUBECONFIG=${KUBECONFIG:-$repo/.local-cluster/kubeconfig}
 release=${KAPPA_RELEASE:-kappa}

@@ -6,6 +6,7 @@
 # CRDs (from charts/kappa/crds). ServiceMonitor and PodMonitor are skipped: prometheus-operator's CRDs
 # are not ours to carry, and no cluster is asked.
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 bin=$(e2e/local/build-tools.sh)

@@ -13,6 +13,7 @@
 # kappa.local/<name>:<tag> (tag in images.txt) and built from
 # runtime-images/<dir>/Dockerfile with the build arguments its line gives.
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")  # the build context of every image (see .dockerignore)
 cache=${KAPPA_CACHE:-/var/cache/kappa}

@@ -6,6 +6,7 @@
 #   deps.sh --test    and what the integration tests start or build (`make test`):
 #                     compilers, Java and Maven, Redis, RabbitMQ, nats-server
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 mode=${1:-up}
 case $mode in up|--lint|--test) ;; *) echo "usage: deps.sh [--lint | --test]" >&2; exit 2 ;; esac
 # command -> Debian package

@@ -4,6 +4,7 @@
 # every binary runs, every image of images.txt is an archive tagged as listed whose
 # config and layers are all there, and the jars are complete.
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 work=${1:?usage: first-run-check.sh WORK}

@@ -42,11 +42,12 @@ trap cleanup EXIT
 echo "first-run check: an empty cache in $KAPPA_CACHE (Go's caches shared: $GOCACHE)" >&2
 step deps "Debian packages (deps.sh, each mode)" -- \
   bash -c "'$here/deps.sh' && '$here/deps.sh' --lint && '$here/deps.sh' --test"
-step venv "a new venv" -- make --no-print-directory venv "VENV=$work/venv"
+# The images first: the likeliest to break on a first run, and it fails within seconds.
+step images "Debian bootstrap and every image into the empty cache" -- runtime-images/build.sh
 step kubernetes "Kubernetes binaries into the empty cache" -- "$here/build-k8s.sh"
 step tools "helm, kubeconform, kstatus and the schemas into the empty cache" -- "$here/build-tools.sh"
-step images "Debian bootstrap and every image into the empty cache" -- runtime-images/build.sh
 step brokers "Kafka's and ElasticMQ's jars into the empty cache" -- \
   bash -c "'$here/fetch-brokers.sh' && '$here/elasticmq.sh' fetch"
+step venv "a new venv" -- make --no-print-directory venv "VENV=$work/venv"
 step check "what the first run left is complete and works" -- "$here/first-run-check.sh" "$work"
 echo "first-run check: passed" >&2

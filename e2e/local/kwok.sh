@@ -7,6 +7,7 @@
 # Simulated nodes carry the taint kwok.x-k8s.io/node=fake:NoSchedule, so only
 # pods that tolerate it land there; real test pods keep the real node.
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"

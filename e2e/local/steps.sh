@@ -60,7 +60,7 @@ step() {
   rc=0
   "$@" </dev/null >>"$log" 2>&1 || rc=$?
   kill "$ticker" 2>/dev/null
-  wait "$ticker" 2>/dev/null
+  wait "$ticker" 2>/dev/null || true  # it ends by the kill: status 143
   if [ $rc = 0 ]; then
     printf '%s%s ... done in %s\n' "$number" "$title" "$(duration $(($(date +%s) - start)))" >&2
     return 0
@@ -71,7 +71,7 @@ step() {
     printf '  log: %s (last lines below)\n' "$log"
     tail -n "${STEP_TAIL:-25}" "$log" | sed 's/^/  | /'
     printf '  this step alone: %s\n' "$*"
-    [ -z "${STEP_RERUN:-}" ] || printf '  everything again: %s (finished steps are cached)\n' "$STEP_RERUN"
+    [ -z "${STEP_RERUN:-}" ] || printf '  everything again: %s\n' "$STEP_RERUN"
   } >&2
   exit "$rc"
 }

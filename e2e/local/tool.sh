@@ -9,6 +9,7 @@
 #                     built once by build-tools.sh
 # KAPPA_BUILT_TOOLS=1 always takes the pinned builds (what CI's chart lint uses).
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 here=$(cd "$(dirname "$0")" && pwd)
 
 # minor_of JSON KEY: the minor version in `kubectl version -o json`'s KEY (clientVersion...).

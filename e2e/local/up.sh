@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=steps.sh
 . "$here/steps.sh"
 cd "$repo"
-STEP_LOGS=$LOGS STEP_TOTAL=7 STEP_RERUN="make up"
+STEP_LOGS=$LOGS STEP_TOTAL=7 STEP_RERUN="make up (finished steps are cached)"
 start=$(date +%s)
 k8s_version=$(awk '/^require k8s.io\/kubernetes/ {print $3}' "$here/k8s/go.mod")
 
