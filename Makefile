@@ -135,7 +135,7 @@ test-e2e: venv deps-test ## tier 3: a real cluster (KUBECONFIG, or the local one
 	@# The local cluster's binaries and images are built here, not under pytest's timeouts.
 	@if [ -z "$${KUBECONFIG:-}" ]; then \
 	  $(STEP) kubernetes "Kubernetes binaries (first run: about 5 min)" -- e2e/local/build-k8s.sh && \
-	  $(STEP) images "images (first run: about 12 min)" -- runtime-images/build.sh; fi
+	  $(STEP) images "images (first run: about 7 min)" -- runtime-images/build.sh; fi
 	$(PY) -m pytest e2e -m e2e --timeout 900
 
 first-run: ## the first-run paths of `make up` with a fresh temporary cache (what CI runs; about 15 min)

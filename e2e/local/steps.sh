@@ -25,8 +25,14 @@ duration() {
 
 # step_ticker LOG START TITLE: every STEP_TICK seconds, one line on what the step is at.
 step_ticker() {
-  local log=$1 start=$2 title=$3 at
-  while sleep "$STEP_TICK"; do
+  local log=$1 start=$2 title=$3 at sleeper
+  # Killed, it takes its sleep along: a stray sleep would hold the terminal's (or a
+  # pipe's) descriptors open for up to a tick after the step is done.
+  trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+  while :; do
+    sleep "$STEP_TICK" &
+    sleeper=$!
+    wait "$sleeper"
     if [ -n "${STEP_STATUS:-}" ]; then
       at=$(bash -c "$STEP_STATUS" 2>/dev/null | head -n 3 | tr '\n' ';' | sed 's/;$//')
     else

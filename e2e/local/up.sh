@@ -26,8 +26,10 @@ step venv "Python environment ($PWD/.venv)" "$(first_run .venv/bin/kappa 'about 
 step kubernetes "Kubernetes $k8s_version binaries, built from Go modules" \
   "$(first_run "$KAPPA_CACHE/k8s-$k8s_version/bin/kubectl" 'about 5 min on 2 cores')" -- \
   "$here/build-k8s.sh"
-step images "images (runtime-images/images.txt)" \
-  "$(first_run "$KAPPA_CACHE/debootstrap/bookworm/bin/sh" 'Debian bootstrap and 8 builds, about 12 min')" -- \
+# Which image builds now (the build's last line is often a long-running RUN's).
+STEP_STATUS="grep -a '^\[images\]' '$LOGS/images.log' | tail -n 1" \
+  step images "images (runtime-images/images.txt)" \
+  "$(first_run "$KAPPA_CACHE/debootstrap/bookworm/bin/sh" 'Debian bootstrap and 8 builds, about 7 min')" -- \
   runtime-images/build.sh
 step cluster "local cluster: containerd, etcd, control plane, node; images imported" -- \
   "$here/cluster-up.sh" "$@"
