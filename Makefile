@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 LOCAL_KUBECONFIG := $(CURDIR)/.local-cluster/kubeconfig
 KWOK_NODES ?= 0
 
-.PHONY: help up operator gateway example test test-unit test-integration test-e2e lint venv deps k8s-binaries \
+.PHONY: help up operator gateway example test test-unit test-integration test-e2e lint lint-shell venv deps \
+        deps-test k8s-binaries images-export first-run \
         cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-gateway clean \
         bench-eventsources bench-eventsources-brokers bench-autoscaler bench-autoscaler-poke \
         bench-async install uninstall tools lint-chart chart-crds docs bench-scale
@@ -14,17 +15,18 @@ KWOK_NODES ?= 0
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-up: venv cluster-up install example ## fresh machine → local cluster, Kappa installed (Helm), example invoked
-	@echo "Kappa is up. Gateway: $$($(MAKE) -s gateway-url)"
-	@echo "export KUBECONFIG=$(LOCAL_KUBECONFIG); kubectl is in $$(e2e/local/build-k8s.sh)"
+up: ## fresh machine → local cluster, Kappa installed (Helm), example invoked; numbered steps, logs in .local-cluster/logs
+	e2e/local/up.sh --kwok-nodes $(KWOK_NODES)
 
-KUBECTL = KUBECONFIG=$${KUBECONFIG:-$(LOCAL_KUBECONFIG)} "$$(e2e/local/build-k8s.sh)/kubectl"
+# kubectl and helm: from PATH when there and fit, built (cached) otherwise (e2e/local/tool.sh).
+KUBECTL = KUBECONFIG=$${KUBECONFIG:-$(LOCAL_KUBECONFIG)} "$$(KUBECONFIG=$${KUBECONFIG:-$(LOCAL_KUBECONFIG)} e2e/local/tool.sh kubectl)"
+STEP = e2e/local/steps.sh
 
 install: ## helm upgrade --install charts/kappa (CRDs applied first) into KUBECONFIG's cluster, and wait
 	charts/install.sh $(HELM_ARGS)
 
 uninstall: ## helm uninstall Kappa (CRDs and Functions stay, as Helm keeps a chart's CRDs)
-	KUBECONFIG=$${KUBECONFIG:-$(LOCAL_KUBECONFIG)} "$$(e2e/local/build-tools.sh)/helm" uninstall kappa -n kappa-system --wait
+	KUBECONFIG=$${KUBECONFIG:-$(LOCAL_KUBECONFIG)} "$$(e2e/local/tool.sh helm)" uninstall kappa -n kappa-system --wait
 
 tools: ## build helm, kubeconform and kstatus from Go modules, and the offline schemas (cached)
 	e2e/local/build-tools.sh
@@ -58,21 +60,36 @@ example: ## apply examples/hello-python, wait for Ready and invoke it once throu
 	  curl -sS --fail-with-body --retry 10 --retry-all-errors --retry-delay 1 -X POST \
 	    "$$url/2015-03-31/functions/hello-python/invocations" -d '{"name": "Kappa"}' && echo
 
+# pip names each package as it goes (no -q): a first install takes a minute or two.
 $(PY): pyproject.toml constraints.txt | deps
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --progress-bar off --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(PY)
 
 venv: $(PY) ## the Python environment (.venv) with kappa and its dev tools, pinned by constraints.txt
 
-deps: ## Debian packages the cluster and image builds need (once per machine)
+deps: ## Debian packages `make up` needs: the cluster and the image builds (once per machine)
 	e2e/local/deps.sh
+
+deps-test: ## and the packages `make test` needs: compilers, Java/Maven, Redis, RabbitMQ, nats-server, shellcheck
+	e2e/local/deps.sh --test
 
 k8s-binaries: deps ## build the pinned Kubernetes binaries from Go modules (cached)
 	e2e/local/build-k8s.sh
 
 images: deps ## build the images from runtime-images/ and import them into the local cluster
 	e2e/local/images.sh
+
+IMAGES_DIR ?= images
+images-export: deps ## write every image as a docker-archive under IMAGES_DIR (default images/) to load into any cluster
+	@mkdir -p $(IMAGES_DIR)
+	@# Assigned first: a failing build in `for a in $$(...)` would go unnoticed.
+	@archives=$$(runtime-images/build.sh) && for a in $$archives; do \
+	  name=$$(basename "$$a" | sed -E 's/-[0-9a-f]{16}\.tar$$/.tar/'); \
+	  cp "$$a" "$(IMAGES_DIR)/$$name.tmp" && mv "$(IMAGES_DIR)/$$name.tmp" "$(IMAGES_DIR)/$$name" \
+	    && echo "$(IMAGES_DIR)/$$name"; \
+	done
+	@echo "load them: kind load image-archive FILE | ctr -n k8s.io images import FILE | skopeo copy docker-archive:FILE docker://REGISTRY/NAME:TAG (README: Installing on your own cluster)"
 
 cluster-up: ## start the local cluster (idempotent); KWOK_NODES=N adds simulated nodes
 	e2e/local/cluster-up.sh --kwok-nodes $(KWOK_NODES)
@@ -88,28 +105,41 @@ gateway-url: ## print the gateway's URL (nothing while the gateway is not instal
 	@$(KUBECTL) -n kappa-system get service kappa-gateway \
 	  -o jsonpath='http://{.spec.clusterIP}{"\n"}' 2>/dev/null || true
 
-lint: venv ## ruff, mypy --strict, import-linter, shellcheck-free bash -n
+lint: venv lint-shell ## ruff, mypy --strict, import-linter, shellcheck, the chart's lint
 	$(VENV)/bin/ruff check operator tests e2e bench
 	$(VENV)/bin/ruff format --check operator tests e2e bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	@for f in e2e/local/*.sh e2e/kind/*.sh runtime-images/*.sh bench/*.sh .ci/run; do bash -n $$f || exit 1; done
 	charts/lint.sh
 
-test: lint test-unit test-integration test-e2e ## every tier: unit, integration, e2e (in that order)
+# Every shell script of the repository (settings: .shellcheckrc).
+SHELL_SCRIPTS = $(wildcard e2e/local/*.sh e2e/kind/*.sh runtime-images/*.sh runtime-images/nodejs-ric/*.sh \
+  bench/*.sh charts/*.sh examples/*/*.sh) .ci/run runtime-images/nodejs-ric/bootstrap \
+  runtime-images/runtime-python3.11/bootstrap
+lint-shell: ## shellcheck over every shell script (installs Debian's shellcheck once)
+	@e2e/local/deps.sh --lint
+	shellcheck $(SHELL_SCRIPTS)
+
+test: deps-test lint test-unit test-integration test-e2e ## every tier: unit, integration, e2e (in that order)
 
 test-unit: venv ## tier 1: seconds, no processes
 	$(PY) -m pytest tests/unit -m unit
 
-test-integration: venv ## tier 2: real processes on loopback
-	e2e/local/fetch-brokers.sh >/dev/null  # Kafka's jars, not under pytest's timeouts
+test-integration: venv deps-test ## tier 2: real processes on loopback
+	@# Kafka's and ElasticMQ's jars, not under pytest's timeouts.
+	@$(STEP) brokers "Kafka and ElasticMQ jars from Maven Central" -- \
+	  bash -c 'e2e/local/fetch-brokers.sh && e2e/local/elasticmq.sh fetch'
 	$(PY) -m pytest tests/integration -m integration
 
-test-e2e: venv ## tier 3: a real cluster (KUBECONFIG, or the local one brought up)
+test-e2e: venv deps-test ## tier 3: a real cluster (KUBECONFIG, or the local one brought up)
 	@# The local cluster's binaries and images are built here, not under pytest's timeouts.
-	@if [ -z "$${KUBECONFIG:-}" ]; then e2e/local/deps.sh && e2e/local/build-k8s.sh >/dev/null \
-	  && runtime-images/build.sh >/dev/null; fi
+	@if [ -z "$${KUBECONFIG:-}" ]; then \
+	  $(STEP) kubernetes "Kubernetes binaries (first run: about 5 min)" -- e2e/local/build-k8s.sh && \
+	  $(STEP) images "images (first run: about 7 min)" -- runtime-images/build.sh; fi
 	$(PY) -m pytest e2e -m e2e --timeout 900
+
+first-run: ## the first-run paths of `make up` with a fresh temporary cache (what CI runs; about 15 min)
+	e2e/local/first-run.sh
 
 bench-cluster: venv ## cluster-up timings: from down (warm caches), idempotent re-up, node Ready
 	bench/cluster.sh

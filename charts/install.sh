@@ -6,14 +6,19 @@
 #   2. objects an older `kubectl apply -f deploy/` made are adopted by the release;
 #   3. helm upgrade --install --wait (extra arguments go to helm: --set, -f …).
 # KAPPA_RELEASE (kappa) and KAPPA_RELEASE_NAMESPACE (kappa-system) name the release.
+# kubectl and helm come from PATH when they are there (e2e/local/tool.sh says when).
+# The images must be in the cluster already (README: "Installing on your own cluster").
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 repo=$(cd "$(dirname "$0")/.." && pwd)
 export KUBECONFIG=${KUBECONFIG:-$repo/.local-cluster/kubeconfig}
 release=${KAPPA_RELEASE:-kappa}
 namespace=${KAPPA_RELEASE_NAMESPACE:-kappa-system}
 chart="$repo/charts/kappa"
-kubectl="$("$repo/e2e/local/build-k8s.sh")/kubectl"
-helm="$("$repo/e2e/local/build-tools.sh")/helm"
+# From PATH when there and fit for this cluster; built (once, cached) only otherwise.
+kubectl=$("$repo/e2e/local/tool.sh" kubectl)
+helm=$("$repo/e2e/local/tool.sh" helm)
+echo "using $kubectl and $helm" >&2
 
 "$kubectl" apply --server-side --force-conflicts -f "$chart/crds/" >/dev/null
 "$kubectl" wait --for=condition=Established --timeout=60s -f "$chart/crds/" >/dev/null
@@ -41,5 +46,16 @@ if [ "$release" = kappa ]; then
   done
 fi
 
+echo "helm upgrade --install $release (waits up to 5 min for the release's pods to be Ready)" >&2
+# helm --wait says nothing while it waits: every 20 s, the pods that are not Ready yet.
+(
+  while sleep 20; do
+    pending=$("$kubectl" -n "$namespace" get pods --no-headers 2>/dev/null | awk '{
+      split($2, r, "/"); if (r[1] != r[2] || $3 != "Running") printf "%s %s %s; ", $1, $2, $3 }')
+    echo "helm: still waiting for ${pending:-the objects of the release}" >&2
+  done
+) &
+ticker=$!
+trap 'kill "$ticker" 2>/dev/null' EXIT
 "$helm" upgrade --install "$release" "$chart" --namespace "$namespace" \
   --wait --timeout 5m "$@"

@@ -6,6 +6,7 @@
 # CRDs (from charts/kappa/crds). ServiceMonitor and PodMonitor are skipped: prometheus-operator's CRDs
 # are not ours to carry, and no cluster is asked.
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 bin=$(e2e/local/build-tools.sh)
@@ -15,6 +16,7 @@ chart=charts/kappa
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$python" e2e/local/openapi2jsonschema.py crds "$chart/crds" "$tmp/crds" 2>/dev/null
+# shellcheck disable=SC2054  # the comma is kubeconform's own list separator (-skip A,B)
 kubeconform=("$bin/kubeconform" -strict -summary -skip ServiceMonitor,PodMonitor
   -schema-location "$schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json"
   -schema-location "$tmp/crds/{{ .ResourceKind }}{{ .KindSuffix }}.json")

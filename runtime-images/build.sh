@@ -10,8 +10,10 @@
 # Docker; without a registry it is debootstrapped once from Debian's mirror
 # and committed as kappa.local/debian:bookworm.
 # Images are listed, in build order, in images.txt; each is tagged
-# kappa.local/<name>:<tag> (tag in images.txt).
+# kappa.local/<name>:<tag> (tag in images.txt) and built from
+# runtime-images/<dir>/Dockerfile with the build arguments its line gives.
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")  # the build context of every image (see .dockerignore)
 cache=${KAPPA_CACHE:-/var/cache/kappa}
@@ -62,22 +64,32 @@ fi
 
 base_id=$base
 [ "$builder" = docker ] || base_id=$("${B[@]}" inspect --type image --format '{{.FromImageID}}' "$base")
+base_tag=$(awk '$1 == "base" {print $2}' "$here/images.txt")
 prev=""
-while read -r name tag; do
+while read -r name tag rest; do
   case $name in ''|'#'*) continue ;; esac
+  # Optional columns: the Dockerfile's directory (default: the name), then build arguments.
+  read -r -a extra <<<"${rest:-}"
+  dir=$name
+  if [ ${#extra[@]} -gt 0 ] && [[ ${extra[0]} != *=* ]]; then dir=${extra[0]}; extra=("${extra[@]:1}"); fi
+  args=()
+  for a in "${extra[@]}"; do args+=(--build-arg "$a"); done
   ref=kappa.local/$name:$tag
   # The archive's name carries a hash of its inputs: the build context, the
-  # Debian base and the image built before it (later images build on earlier).
-  # An image dir's `inputs` file names the other repo paths its build copies.
-  inputs=("runtime-images/$name")
-  [ -f "$here/$name/inputs" ] && mapfile -t -O 1 inputs < <(grep -v '^#' "$here/$name/inputs")
+  # build arguments, the Debian base and the image built before it (later
+  # images build on earlier). An image dir's `inputs` file names the other
+  # repo paths its build copies.
+  inputs=("runtime-images/$dir")
+  if [ -f "$here/$dir/inputs" ]; then
+    mapfile -t -O 1 inputs < <(sed -e '/^#/d' -e '/^$/d' "$here/$dir/inputs")
+  fi
   key=$( (cd "$repo" && find "${inputs[@]}" -type f ! -path '*/__pycache__/*' -print0 | sort -z |
-    xargs -0 sha256sum; echo "$base_id $prev") | sha256sum | cut -c1-16)
+    xargs -0 sha256sum; echo "$base_id $prev ${extra[*]}") | sha256sum | cut -c1-16)
   archive=$out/$name-$tag-$key.tar
   if [ ! -f "$archive" ]; then
     log "building $ref"
-    bld --build-arg "BASE=$base" --build-arg "KAPPA_BASE=kappa.local/base:$(awk '$1=="base"{print $2}' "$here/images.txt")" \
-      -f "$here/$name/Dockerfile" -t "$ref" "$repo" >&2
+    bld --build-arg "BASE=$base" --build-arg "KAPPA_BASE=kappa.local/base:$base_tag" "${args[@]}" \
+      -f "$here/$dir/Dockerfile" -t "$ref" "$repo" >&2
     tmp=$(mktemp "$archive.XXXXXX")  # concurrent builds must not share it
     save "$ref" "$tmp"
     mv "$tmp" "$archive"

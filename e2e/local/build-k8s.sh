@@ -4,6 +4,7 @@
 #   $KAPPA_CACHE/k8s-<version>/bin/{kube-apiserver,kube-controller-manager,...}
 # Prints the bin directory on stdout.
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${KAPPA_CACHE:-/var/cache/kappa}
 version=$(awk '/^require k8s.io\/kubernetes/ {print $3}' "$here/k8s/go.mod")

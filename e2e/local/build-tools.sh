@@ -6,8 +6,8 @@
 # docs/operations.md, "Linting the chart"):  $KAPPA_CACHE/tools/schemas-<k8s version>/
 # Prints the bin directory on stdout (helm, kubeconform and kstatus there are symlinks).
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
 cache=${KAPPA_CACHE:-/var/cache/kappa}
 helm_version=v3.22.0
 kubeconform_version=v0.8.0

@@ -9,6 +9,7 @@
 #
 # Writes $STATE/kubeconfig; every component logs to $STATE/logs/<name>.log.
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"

@@ -1,31 +1,48 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the local cluster, the image builds and the
-# integration tests need,
-# once per machine (a no-op when every command is already present).
+# Installs the Debian packages a step needs, once per machine (a no-op when every
+# command is already present):
+#   deps.sh           what `make up` needs: the local cluster and the image builds
+#   deps.sh --lint    and shellcheck (`make lint`)
+#   deps.sh --test    and what the integration tests start or build (`make test`):
+#                     compilers, Java and Maven, Redis, RabbitMQ, nats-server
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
+mode=${1:-up}
+case $mode in up|--lint|--test) ;; *) echo "usage: deps.sh [--lint | --test]" >&2; exit 2 ;; esac
 # command -> Debian package
 declare -A need=(
   [containerd]=containerd [runc]=runc [ctr]=containerd
   [etcd]=etcd-server [etcdctl]=etcd-client
   [iptables]=iptables [conntrack]=conntrack [ethtool]=ethtool [socat]=socat
   [debootstrap]=debootstrap [umoci]=umoci [buildah]=buildah [skopeo]=skopeo
-  [openssl]=openssl [curl]=curl [ip]=iproute2 [nsenter]=util-linux [unshare]=util-linux
-  # Integration tests: the pause binary (static), aws-lambda-ric's native build (node-gyp).
-  [gcc]=gcc [g++]=g++ [make]=make [cmake]=cmake [autoreconf]=autoconf [automake]=automake
-  [libtoolize]=libtool [modprobe]=kmod
-  # Event source tests: ElasticMQ (an SQS server) from Maven Central, run with Java.
-  [java]=default-jre-headless [mvn]=maven
-  # Event source brokers the integration tests start (Kafka's jars: e2e/local/fetch-brokers.sh).
-  [redis-server]=redis-server [rabbitmq-server]=rabbitmq-server [epmd]=erlang-base
-  # Asynchronous invocation and the NATS event source: a real NATS server with JetStream.
-  [nats-server]=nats-server
+  [openssl]=openssl [curl]=curl [ip]=iproute2 [ss]=iproute2 [nsenter]=util-linux
+  [unshare]=util-linux [findmnt]=util-linux [modprobe]=kmod
 )
+if [ "$mode" != up ]; then
+  need+=([shellcheck]=shellcheck)
+fi
+if [ "$mode" = --test ]; then
+  need+=(
+    # The pause binary (static, tests/integration/test_pause.py), aws-lambda-ric's
+    # native build for the Node.js runtime tests (node-gyp, aws-lambda-cpp).
+    [gcc]=gcc [g++]=g++ [make]=make [cmake]=cmake [autoreconf]=autoconf [automake]=automake
+    [libtoolize]=libtool
+    # Event source tests: ElasticMQ (an SQS server) and Kafka from Maven Central, run with Java.
+    [java]=default-jre-headless [mvn]=maven
+    # Event source brokers the integration tests start.
+    [redis-server]=redis-server [rabbitmq-server]=rabbitmq-server [epmd]=erlang-base
+    # Asynchronous invocation and the NATS event source: a real NATS server with JetStream.
+    [nats-server]=nats-server
+  )
+fi
 missing=()
 for cmd in "${!need[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
 done
 [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
-[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing+=(libc6-dev)
+if [ "$mode" = --test ]; then
+  [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing+=(libc6-dev)
+fi
 # `python3 -m venv` on Debian's python3 needs python3-venv.
 python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -5,6 +5,7 @@
 # The jars are resolved by Maven (org.elasticmq:elasticmq-server_2.13 and its dependencies)
 # into /var/cache/kappa/elasticmq/VERSION/lib; later runs use the cache.
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 
 VERSION=${ELASTICMQ_VERSION:-1.6.11}
 CACHE=${KAPPA_CACHE:-/var/cache/kappa}/elasticmq/$VERSION
@@ -30,7 +31,10 @@ fetch() {
 </project>
 POM
   mkdir -p "$CACHE"
+  # Whatever an interrupted fetch left is not trusted: a fresh folder, renamed when whole.
+  rm -rf "$CACHE/lib.partial"
   mvn -q -B -f "$work/pom.xml" dependency:copy-dependencies -DoutputDirectory="$CACHE/lib.partial" >&2
+  rm -rf "${CACHE:?}/lib"
   mv "$CACHE/lib.partial" "$CACHE/lib"
   rm -rf "$work"
   echo "$CACHE/lib"

@@ -7,6 +7,7 @@
 # Prints the libs directory on stdout. RabbitMQ, Redis and nats-server come
 # from Debian (e2e/local/deps.sh).
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${KAPPA_CACHE:-/var/cache/kappa}
 pom="$here/brokers/pom.xml"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the build scripts: need_go WHO MINOR TOOLCHAIN checks that Go (>= 1.21, which
 # can fetch toolchains) is on PATH and, when it is older than 1.MINOR, has the go command
 # fetch TOOLCHAIN from the module proxy (GOTOOLCHAIN), as a module like any other.

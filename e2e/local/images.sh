@@ -3,6 +3,7 @@
 # the local cluster's containerd, so pods use them without a registry.
 #   images.sh [import]   build (cached) and import
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"

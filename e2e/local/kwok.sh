@@ -7,6 +7,7 @@
 # Simulated nodes carry the taint kwok.x-k8s.io/node=fake:NoSchedule, so only
 # pods that tolerate it land there; real test pods keep the real node.
 set -euo pipefail
+trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
@@ -15,7 +16,10 @@ version=v0.8.0
 export GOMODCACHE=${GOMODCACHE:-$KAPPA_CACHE/go/mod} GOCACHE=${GOCACHE:-$KAPPA_CACHE/go/build}
 export GOFLAGS="-mod=mod -buildvcs=false" GOTOOLCHAIN=local
 bin=$KAPPA_CACHE/kwok-$version/bin
+# shellcheck source=go-toolchain.sh
+. "$here/go-toolchain.sh"
 if [ ! -x "$bin/kwok" ]; then
+  need_go kwok 26 go1.26.8  # the toolchain build-tools.sh uses: new enough for kwok
   log "building kwok $version (first time on this machine)"
   GOBIN=$bin CGO_ENABLED=0 go install "sigs.k8s.io/kwok/cmd/kwok@$version"
 fi
@@ -53,7 +57,9 @@ status:
 EOF
 done | "$kubectl" apply -f - >/dev/null
 # Exactly N: simulated nodes from an earlier, larger call go.
-for node in $("$kubectl" get nodes -l type=kwok -o name); do
+# Assigned first: set -e does not see a failing command inside `for x in $(...)`.
+nodes=$("$kubectl" get nodes -l type=kwok -o name)
+for node in $nodes; do
   [ "${node##*-}" -lt "$n" ] || "$kubectl" delete "$node" >/dev/null
 done
 "$kubectl" wait --for=condition=Ready node -l type=kwok --timeout=120s >/dev/null

@@ -2,6 +2,7 @@
 # cluster-down.sh and images.sh). Everything the cluster makes lives under the
 # paths named here, so cluster-down.sh can remove exactly that.
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # the settings below are read by the scripts that source this file
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 KAPPA_CACHE=${KAPPA_CACHE:-/var/cache/kappa}

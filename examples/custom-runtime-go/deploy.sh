@@ -7,6 +7,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 namespace=${1:-default}
+# shellcheck disable=SC2206  # KUBECTL may carry arguments ("kubectl --context x"): split on purpose
 kubectl=(${KUBECTL:-kubectl} -n "$namespace")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

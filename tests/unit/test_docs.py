@@ -58,3 +58,15 @@ def test_api_reference_is_up_to_date() -> None:
     crds = [yaml.safe_load(p.read_text()) for p in sorted((REPO / "crds").glob("*.yaml"))]
     expected = render_reference(crds)
     assert (REPO / "docs/reference.md").read_text() == expected, "run `make docs`"
+
+
+# [text](target) with a relative target (no scheme, not an anchor of the same page).
+_LINK = re.compile(r"\]\((?![a-z][a-z0-9+.-]*:|#)([^)\s]+)\)")
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_relative_link_names_a_file_inside_the_repository(document: Path) -> None:
+    for target in _LINK.findall(document.read_text()):
+        path = (document.parent / target.split("#")[0]).resolve()
+        assert path.is_relative_to(REPO), f"{target} leads outside the repository"
+        assert path.exists(), f"{target} does not exist"

@@ -36,10 +36,10 @@ class NodeRuntime:
 
 
 def image_node_version(runtime: str) -> str:
-    """The node release the runtime's image installs (its Dockerfile's NODE_VERSION)."""
-    dockerfile = (REPO / f"runtime-images/runtime-{runtime}/Dockerfile").read_text()
-    match = re.search(r"^ARG NODE_VERSION=(\S+)$", dockerfile, re.MULTILINE)
-    assert match, f"no ARG NODE_VERSION in runtime-images/runtime-{runtime}/Dockerfile"
+    """The node release the runtime's image installs (NODE_VERSION on its images.txt line)."""
+    images = (REPO / "runtime-images/images.txt").read_text()
+    match = re.search(rf"^runtime-{runtime} .*\bNODE_VERSION=(\S+)", images, re.MULTILINE)
+    assert match, f"no NODE_VERSION for runtime-{runtime} in runtime-images/images.txt"
     return match.group(1)
 
 
