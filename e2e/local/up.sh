@@ -23,7 +23,9 @@ step deps "Debian packages the cluster and the image builds need" \
   "$(first_run "$(command -v buildah || true)" 'about 1 min')" -- "$here/deps.sh"
 step venv "Python environment ($PWD/.venv)" "$(first_run .venv/bin/kappa 'about 2 min')" -- \
   make --no-print-directory venv
-step kubernetes "Kubernetes $k8s_version binaries, built from Go modules" \
+# Which binary builds now (go build says nothing while it compiles).
+STEP_STATUS="grep -a '^building' '$LOGS/kubernetes.log' | tail -n 1" \
+  step kubernetes "Kubernetes $k8s_version binaries, built from Go modules" \
   "$(first_run "$KAPPA_CACHE/k8s-$k8s_version/bin/kubectl" 'about 5 min on 2 cores')" -- \
   "$here/build-k8s.sh"
 # Which image builds now (the build's last line is often a long-running RUN's).
@@ -34,7 +36,9 @@ STEP_STATUS="grep -a '^\[images\]' '$LOGS/images.log' | tail -n 1" \
 step cluster "local cluster: containerd, etcd, control plane, node; images imported" -- \
   "$here/cluster-up.sh" "$@"
 kubectl="$(KUBECONFIG=$STATE/kubeconfig "$here/tool.sh" kubectl) --kubeconfig $STATE/kubeconfig"
-step install "Kappa installed with Helm (charts/install.sh)" \
+# What install.sh is at: a tool it builds, or the pods helm still waits for.
+STEP_STATUS="grep -aE '^(building|using|helm)' '$LOGS/install.log' | tail -n 1" \
+  step install "Kappa installed with Helm (charts/install.sh)" \
   "$(first_run "$(command -v helm || echo "$KAPPA_CACHE/tools/bin/helm")" 'builds helm from Go modules, about 3 min')" -- \
   charts/install.sh
 STEP_STATUS="$kubectl get function hello-python --no-headers 2>/dev/null | sed 's/^/function /'" \
