@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any, Final
 
 import kopf
@@ -41,8 +42,6 @@ log = logging.getLogger(__name__)
 
 RESYNC_SECONDS: Final = 5.0
 GATEWAY_SERVICE: Final = "kappa-gateway"
-_NOT_FOUND: Final = 404
-_CONFLICT: Final = 409
 # Pod states that mean the poller cannot start until the user fixes something.
 _STUCK_REASONS: Final = frozenset(
     {
@@ -79,7 +78,7 @@ class EsmCluster:
             try:
                 await asyncio.to_thread(creators[manifest["kind"]], namespace, dict(manifest))
             except ApiException as error:
-                if error.status != _CONFLICT:
+                if error.status != HTTPStatus.CONFLICT:
                     raise
         self._rbac_done.add(namespace)
 
@@ -90,7 +89,7 @@ class EsmCluster:
                 self._core.read_namespaced_service, GATEWAY_SERVICE, namespace
             )
         except ApiException as error:
-            if error.status == _NOT_FOUND:
+            if error.status == HTTPStatus.NOT_FOUND:
                 return None
             raise
         port = service.spec.ports[0].port if service.spec.ports else 80
@@ -108,7 +107,7 @@ class EsmCluster:
                 name,
             )
         except ApiException as error:
-            if error.status == _NOT_FOUND:
+            if error.status == HTTPStatus.NOT_FOUND:
                 return False
             raise
         return True
@@ -120,7 +119,7 @@ class EsmCluster:
         try:
             found = await asyncio.to_thread(self._apps.read_namespaced_deployment, name, namespace)
         except ApiException as error:
-            if error.status != _NOT_FOUND:
+            if error.status != HTTPStatus.NOT_FOUND:
                 raise
             return await asyncio.to_thread(
                 self._apps.create_namespaced_deployment, namespace, dict(manifest)
@@ -145,7 +144,7 @@ class EsmCluster:
         try:
             await asyncio.to_thread(self._apps.delete_namespaced_deployment, name, namespace)
         except ApiException as error:
-            if error.status != _NOT_FOUND:
+            if error.status != HTTPStatus.NOT_FOUND:
                 raise
 
     async def pod_problem(self, namespace: str, mapping: str) -> tuple[str, str] | None:

@@ -6,7 +6,8 @@ status (conditions, state, pollers), so neither overwrites the other.
 
 import asyncio
 import logging
-from typing import Any, Final
+from http import HTTPStatus
+from typing import Any
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -15,8 +16,6 @@ from kappa.api.event_source_mapping import PLURAL, SourceStatus
 from kappa.api.names import GROUP, VERSION
 
 log = logging.getLogger(__name__)
-
-_NOT_FOUND: Final = 404
 
 
 def _api() -> client.CustomObjectsApi:
@@ -48,7 +47,7 @@ class KubeStatus:
                 body,
             )
         except ApiException as error:
-            if error.status == _NOT_FOUND:
+            if error.status == HTTPStatus.NOT_FOUND:
                 log.info("mapping %s/%s is gone", self._namespace, self._name)
                 return
             raise

@@ -18,6 +18,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any, Final, Protocol
 
 from kappa.api.filters import Pattern, matches_any
@@ -269,7 +270,7 @@ class Runner:
 
     async def _not_invoked_backoff(self, batch: Sequence[Record], result: InvokeResult) -> set[str]:
         self._not_invoked += 1
-        self.status.function_missing = result.status == 404  # noqa: PLR2004 - Not Found
+        self.status.function_missing = result.status == HTTPStatus.NOT_FOUND
         await self._source.release(batch)
         await self._clock.sleep(_backoff(self._not_invoked))
         return {r.key for r in batch}
