@@ -40,14 +40,12 @@ from kappa.eventsources.source import (
     SourceConfig,
     SourceCredentialsError,
     SourceError,
+    SourceModule,
     SourceNotFoundError,
     SourceUnreachableError,
 )
 
 log = logging.getLogger(__name__)
-
-shape = kafka_shape.shape
-filter_view = kafka_shape.filter_view
 
 MAX_POLL_INTERVAL_MS: Final = 960_000
 
@@ -337,3 +335,11 @@ async def open_failure_destination(config: SourceConfig, target: str) -> KafkaTo
         await producer.stop()
         raise _source_error(error, block) from error
     return KafkaTopicDestination(producer, target, block)
+
+
+SOURCE: Final = SourceModule(
+    open_source=open_source,
+    shape=kafka_shape.shape,
+    filter_view=kafka_shape.filter_view,
+    open_failure_destination=open_failure_destination,
+)

@@ -42,14 +42,12 @@ from kappa.eventsources.source import (
     SourceConfig,
     SourceCredentialsError,
     SourceError,
+    SourceModule,
     SourceNotFoundError,
     SourceUnreachableError,
 )
 
 log = logging.getLogger(__name__)
-
-shape = nats_shape.shape
-filter_view = nats_shape.filter_view
 
 ACK_WAIT_SECONDS: Final = 30.0
 CONNECT_TIMEOUT: Final = 5.0
@@ -310,3 +308,11 @@ async def open_failure_destination(config: SourceConfig, target: str) -> NatsSub
     """A JetStream publisher to subject ``target`` on the source's servers."""
     block: NatsSource = config.block
     return NatsSubjectDestination(await _connect(block, config), target, block)
+
+
+SOURCE: Final = SourceModule(
+    open_source=open_source,
+    shape=nats_shape.shape,
+    filter_view=nats_shape.filter_view,
+    open_failure_destination=open_failure_destination,
+)

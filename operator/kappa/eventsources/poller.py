@@ -31,7 +31,6 @@ from kappa.eventsources.batching import BatchPolicy
 from kappa.eventsources.invoker import GatewayInvoker
 from kappa.eventsources.metrics import PollerMetrics
 from kappa.eventsources.outcome import RetryPolicy
-from kappa.eventsources.registry import SourceModule
 from kappa.eventsources.registry import load as load_module
 from kappa.eventsources.runner import Runner, RunnerConfig, RunnerStatus
 from kappa.eventsources.settings import PollerSettings
@@ -41,6 +40,7 @@ from kappa.eventsources.source import (
     Source,
     SourceConfig,
     SourceError,
+    SourceModule,
     StateStore,
 )
 

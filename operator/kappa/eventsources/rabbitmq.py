@@ -34,14 +34,12 @@ from kappa.eventsources.source import (
     SourceConfig,
     SourceCredentialsError,
     SourceError,
+    SourceModule,
     SourceNotFoundError,
     SourceUnreachableError,
 )
 
 log = logging.getLogger(__name__)
-
-shape = rabbitmq_shape.shape
-filter_view = rabbitmq_shape.filter_view
 
 PREFETCH_BATCHES: Final = 2
 CONNECT_TIMEOUT: Final = 10.0
@@ -284,3 +282,11 @@ async def open_failure_destination(config: SourceConfig, target: str) -> RabbitM
         await connection.close()
         raise _source_error(error, block) from error
     return RabbitMqQueueDestination(connection, channel, target, block)
+
+
+SOURCE: Final = SourceModule(
+    open_source=open_source,
+    shape=rabbitmq_shape.shape,
+    filter_view=rabbitmq_shape.filter_view,
+    open_failure_destination=open_failure_destination,
+)

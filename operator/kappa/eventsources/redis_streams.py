@@ -42,13 +42,11 @@ from kappa.eventsources.source import (
     SourceConfig,
     SourceCredentialsError,
     SourceError,
+    SourceModule,
     SourceUnreachableError,
 )
 
 log = logging.getLogger(__name__)
-
-shape = redis_streams_shape.shape
-filter_view = redis_streams_shape.filter_view
 
 CLAIM_IDLE_MS: Final = 30_000
 _MAX_SEQ: Final = 18_446_744_073_709_551_615  # 2**64 - 1: the last id of a millisecond
@@ -325,3 +323,11 @@ async def open_failure_destination(config: SourceConfig, target: str) -> RedisSt
         await client.aclose()
         raise _source_error(error, block) from error
     return RedisStreamDestination(client, target, block)
+
+
+SOURCE: Final = SourceModule(
+    open_source=open_source,
+    shape=redis_streams_shape.shape,
+    filter_view=redis_streams_shape.filter_view,
+    open_failure_destination=open_failure_destination,
+)

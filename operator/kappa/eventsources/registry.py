@@ -1,59 +1,65 @@
-"""Which module implements each source kind, and its parts, loaded on use.
+"""Which module implements each source kind, loaded on use.
 
-A source module (see ``kappa.eventsources.source``) defines ``open_source``
-and ``shape``, and may define ``open_failure_destination`` and
-``filter_view``. Modules are imported only when a mapping of their kind
-runs, so a poller loads one broker client library.
+Each source module exports ``SOURCE``, a :class:`~kappa.eventsources.source.SourceModule`
+(its ``open_source``, ``shape``, ``filter_view`` and ``open_failure_destination``),
+checked by mypy like any other value. Modules are imported only when a mapping of their
+kind runs, so a poller loads one broker client library.
 """
 
-import importlib
-import json
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Final
 
 from kappa.api.event_source_mapping import SourceKind
-from kappa.eventsources.source import (
-    MODULES,
-    EventContext,
-    FailureDestination,
-    Record,
-    Source,
-    SourceConfig,
-)
-
-Shape = Callable[[Sequence[Record], EventContext], object]
-FilterView = Callable[[Record, EventContext], dict[str, Any]]
-OpenSource = Callable[[SourceConfig], Awaitable[Source]]
-OpenDestination = Callable[[SourceConfig, str], Awaitable[FailureDestination]]
+from kappa.eventsources.source import SourceModule
 
 
-def default_filter_view(record: Record, context: EventContext) -> dict[str, Any]:  # noqa: ARG001
-    """What patterns see when the module defines no ``filter_view``: body (JSON if it is)."""
-    body: Any
-    try:
-        body = json.loads(record.body)
-    except ValueError:
-        body = record.body.decode("utf-8", errors="replace")
-    return {"body": body, "attributes": dict(record.attributes), "key": record.key}
+# Imported in the loader, not at the top: each pulls in its broker's client library.
+def _kafka() -> SourceModule:
+    from kappa.eventsources import kafka  # noqa: PLC0415
+
+    return kafka.SOURCE
 
 
-@dataclass(frozen=True)
-class SourceModule:
-    """The parts of one source kind's module."""
+def _sqs() -> SourceModule:
+    from kappa.eventsources import sqs  # noqa: PLC0415
 
-    open_source: OpenSource
-    shape: Shape
-    filter_view: FilterView
-    open_failure_destination: OpenDestination | None
+    return sqs.SOURCE
+
+
+def _rabbitmq() -> SourceModule:
+    from kappa.eventsources import rabbitmq  # noqa: PLC0415
+
+    return rabbitmq.SOURCE
+
+
+def _nats() -> SourceModule:
+    from kappa.eventsources import nats  # noqa: PLC0415
+
+    return nats.SOURCE
+
+
+def _redis_streams() -> SourceModule:
+    from kappa.eventsources import redis_streams  # noqa: PLC0415
+
+    return redis_streams.SOURCE
+
+
+def _schedule() -> SourceModule:
+    from kappa.eventsources import schedule  # noqa: PLC0415
+
+    return schedule.SOURCE
+
+
+_LOADERS: Final[Mapping[SourceKind, Callable[[], SourceModule]]] = {
+    SourceKind.KAFKA: _kafka,
+    SourceKind.SQS: _sqs,
+    SourceKind.RABBITMQ: _rabbitmq,
+    SourceKind.NATS: _nats,
+    SourceKind.REDIS_STREAMS: _redis_streams,
+    SourceKind.SCHEDULE: _schedule,
+}
 
 
 def load(kind: SourceKind) -> SourceModule:
-    """The module of ``kind`` (ImportError when that source is not built in)."""
-    module = importlib.import_module(f"kappa.eventsources.{MODULES[kind]}")
-    return SourceModule(
-        open_source=module.open_source,
-        shape=module.shape,
-        filter_view=getattr(module, "filter_view", default_filter_view),
-        open_failure_destination=getattr(module, "open_failure_destination", None),
-    )
+    """The source module of ``kind``."""
+    return _LOADERS[kind]()

@@ -35,13 +35,14 @@ from kappa.eventsources.outcome import (
     judge,
     settle,
 )
-from kappa.eventsources.registry import FilterView, Shape
 from kappa.eventsources.source import (
     EventContext,
     Failure,
     FailureCondition,
     FailureDestination,
+    FilterView,
     Record,
+    Shape,
     Source,
     SourceError,
 )

@@ -30,10 +30,10 @@ from kappa.eventsources.source import (
     Record,
     SourceConfig,
     SourceError,
+    SourceModule,
     StateStore,
+    default_filter_view,
 )
-
-__all__ = ["ScheduleSource", "open_source", "shape"]
 
 STATE_KEY: Final = "lastFire"
 RETRY_BACKOFF_MAX_SECONDS: Final = 60.0
@@ -187,3 +187,11 @@ async def open_source(config: SourceConfig) -> ScheduleSource:
         namespace=config.namespace,
         name=config.mapping_name,
     )
+
+
+SOURCE: Final = SourceModule(
+    open_source=open_source,
+    shape=shape,
+    filter_view=default_filter_view,
+    open_failure_destination=None,
+)

@@ -7,10 +7,10 @@ runner owns every Lambda semantic — batching (size, window, 6 MB payload),
 filtering, record age, retries, bisecting, ``ReportBatchItemFailures``,
 failure destinations. A source only moves records in and out of its broker.
 
-Per source kind, one module ``kappa.eventsources.<module>`` (``sqs``,
-``kafka``, ``rabbitmq``, ``nats``, ``redis_streams``, ``schedule``; see
-``MODULES``) defines three module-level names, found by
-``kappa.eventsources.registry`` (no registration edits needed):
+Per source kind, one module ``kappa.eventsources.<module>`` (``sqs``, ``kafka``,
+``rabbitmq``, ``nats``, ``redis_streams``, ``schedule``) exports ``SOURCE``, a
+:class:`SourceModule` of these parts (mypy checks it;
+``kappa.eventsources.registry`` maps each kind to it):
 
 ``async def open_source(config: SourceConfig) -> Source``
     Connect and return a ready source. Raise ``SourceUnreachableError``,
@@ -85,21 +85,10 @@ modules to it); I/O lives in the ``Source`` class.
 """
 
 import enum
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol, runtime_checkable
-
-from kappa.api.event_source_mapping import SourceKind
-
-MODULES: Final[Mapping[SourceKind, str]] = {
-    SourceKind.KAFKA: "kafka",
-    SourceKind.SQS: "sqs",
-    SourceKind.RABBITMQ: "rabbitmq",
-    SourceKind.NATS: "nats",
-    SourceKind.REDIS_STREAMS: "redis_streams",
-    SourceKind.SCHEDULE: "schedule",
-}
-"""The module of ``kappa.eventsources`` that implements each kind."""
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -300,3 +289,31 @@ class SourceNotFoundError(SourceError):
     """The queue, topic, stream or subject does not exist."""
 
     reason = "SourceNotFoundError"
+
+
+# ---------------------------------------------------------------- a source module
+
+Shape = Callable[[Sequence[Record], EventContext], object]
+FilterView = Callable[[Record, EventContext], dict[str, Any]]
+OpenSource = Callable[[SourceConfig], Awaitable[Source]]
+OpenDestination = Callable[[SourceConfig, str], Awaitable[FailureDestination]]
+
+
+def default_filter_view(record: Record, context: EventContext) -> dict[str, Any]:  # noqa: ARG001
+    """What patterns see when the module defines no ``filter_view``: body (JSON if it is)."""
+    body: Any
+    try:
+        body = json.loads(record.body)
+    except ValueError:
+        body = record.body.decode("utf-8", errors="replace")
+    return {"body": body, "attributes": dict(record.attributes), "key": record.key}
+
+
+@dataclass(frozen=True)
+class SourceModule:
+    """The parts of one source kind's module."""
+
+    open_source: OpenSource
+    shape: Shape
+    filter_view: FilterView
+    open_failure_destination: OpenDestination | None

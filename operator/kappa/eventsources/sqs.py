@@ -32,12 +32,11 @@ from kappa.eventsources.source import (
     SourceConfig,
     SourceCredentialsError,
     SourceError,
+    SourceModule,
     SourceNotFoundError,
     SourceUnreachableError,
 )
 from kappa.eventsources.sqs_event import filter_view, message_attributes, queue_arn, shape
-
-__all__ = ["SqsSource", "filter_view", "open_failure_destination", "open_source", "shape"]
 
 log = logging.getLogger(__name__)
 
@@ -267,3 +266,11 @@ async def open_failure_destination(config: SourceConfig, target: str) -> Failure
         return SqsDestination(client, target)
     answer = await client.call("GetQueueUrl", {"QueueName": target})
     return SqsDestination(client, str(answer["QueueUrl"]))
+
+
+SOURCE: Final = SourceModule(
+    open_source=open_source,
+    shape=shape,
+    filter_view=filter_view,
+    open_failure_destination=open_failure_destination,
+)

@@ -11,9 +11,8 @@ import pytest
 from kappa.api.filters import parse_all
 from kappa.eventsources.batching import BatchPolicy
 from kappa.eventsources.outcome import InvokeResult, RetryPolicy
-from kappa.eventsources.registry import default_filter_view
 from kappa.eventsources.runner import Runner, RunnerConfig
-from kappa.eventsources.source import EventContext, Failure, Record
+from kappa.eventsources.source import EventContext, Failure, Record, default_filter_view
 from tests.unit.eventsources.records import ids, record
 
 CONTEXT = EventContext("arn:src", "us-east-1", "arn:aws:lambda:us-east-1:ns:function:fn", None)

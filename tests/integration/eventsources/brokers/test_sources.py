@@ -34,7 +34,7 @@ def test_all_messages_delivered_once_in_batches_of_at_most_batch_size(harness: H
         try:
 
             async def succeed(batch: list[Record]) -> set[str]:
-                event = harness.module.shape(batch, harness.context(source, config))
+                event = harness.module.SOURCE.shape(batch, harness.context(source, config))
                 json.dumps(event)  # every event is JSON
                 return set()
 
