@@ -186,4 +186,4 @@ def test_kubectl_get_shows_the_printer_columns(
     assert names == ["Name", "Ready", "Runtime", "Replicas", "Provisioned", "Age"]
     (row,) = table["rows"]
     cells = dict(zip([c["name"] for c in table["columnDefinitions"]], row["cells"], strict=True))
-    assert (cells["Name"], cells["Runtime"], cells["Provisioned"]) == ("columns", "python3.12", 2)
+    assert (cells["Name"], cells["Runtime"], cells["Provisioned"]) == ("columns", "python3.11", 2)

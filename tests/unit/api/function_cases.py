@@ -25,7 +25,7 @@ HANDLER_JS = "exports.handler = async (event) => event;\n"
 SHA = "0123456789abcdef" * 4
 
 _BASE_SPEC: dict[str, Any] = {
-    "runtime": "python3.12",
+    "runtime": "python3.11",
     "handler": "app.handler",
     "code": {"inline": {"app.py": HANDLER_PY}},
 }
@@ -34,7 +34,7 @@ _DELETE = object()
 
 
 def manifest(name: str = "fn", **spec: Any) -> dict[str, Any]:
-    """A Function manifest: a valid python3.12 one, with `spec` fields replaced (`DELETE` drops)."""
+    """A Function manifest: a valid python3.11 one, with `spec` fields replaced (`DELETE` drops)."""
     body = copy.deepcopy(_BASE_SPEC)
     for key, value in spec.items():
         if value is _DELETE:
@@ -166,7 +166,7 @@ REFUSED = [
     ),
     _refused(
         "handler-missing-python",
-        Refusal(manifest(handler=_DELETE), "spec.handler is required for runtime python3.12"),
+        Refusal(manifest(handler=_DELETE), "spec.handler is required for runtime python3.11"),
     ),
     _refused(
         "handler-missing-nodejs",

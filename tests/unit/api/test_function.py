@@ -136,8 +136,8 @@ def test_spec_says_whether_it_needs_a_handler() -> None:
 
 def test_spec_parses_on_its_own_as_kopf_hands_it_over() -> None:
     spec = FunctionSpec.model_validate(manifest()["spec"])
-    assert spec.runtime is Runtime.PYTHON_3_12
-    assert str(spec.runtime) == "python3.12"
+    assert spec.runtime is Runtime.PYTHON_3_11
+    assert str(spec.runtime) == "python3.11"
 
 
 def test_env_dumps_as_kubernetes_env_vars() -> None:
