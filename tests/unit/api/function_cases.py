@@ -627,7 +627,7 @@ ACCEPTED = [
     _accepted(
         "everything",
         manifest(
-            runtime="python3.13",
+            runtime="python3.11",
             code={"configMap": {"name": "fn-code.v2"}},
             serviceAccountName="fn-runner",
             concurrency={"reserved": 50, "provisioned": 5, "perPod": 4},
