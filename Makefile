@@ -52,12 +52,14 @@ gateway: ## install the chart and restart the gateway (so a freshly imported ima
 	$(KUBECTL) -n kappa-system rollout restart deployment/kappa-gateway
 	$(KUBECTL) -n kappa-system rollout status deployment/kappa-gateway --timeout=180s
 
-example: ## apply examples/hello-python, wait for Ready and invoke it once through the gateway
-	$(KUBECTL) apply -f examples/hello-python/function.yaml
+example: ## apply examples/hello-python (and who may invoke it), wait for Ready, invoke it once
+	$(KUBECTL) apply -f examples/hello-python/function.yaml -f examples/hello-python/invoker.yaml
 	$(KUBECTL) wait --for=condition=Ready function/hello-python --timeout=180s
 	@url=$$($(MAKE) -s gateway-url) && \
-	  echo "POST $$url/2015-03-31/functions/hello-python/invocations" && \
+	  token=$$($(KUBECTL) create token hello-invoker --audience kappa) && \
+	  echo "POST $$url/2015-03-31/functions/hello-python/invocations (as hello-invoker)" && \
 	  curl -sS --fail-with-body --retry 10 --retry-all-errors --retry-delay 1 -X POST \
+	    -H "Authorization: Bearer $$token" \
 	    "$$url/2015-03-31/functions/hello-python/invocations" -d '{"name": "Kappa"}' && echo
 
 # pip names each package as it goes (no -q): a first install takes a minute or two.
@@ -152,6 +154,9 @@ bench-coldstart: venv ## pod creation → first response, and apply → Ready (m
 
 bench-gateway: venv ## warm invokes: gateway vs agent vs bare server vs of-watchdog; gateway RSS under 10x overload
 	$(PY) bench/gateway.py
+
+bench-auth: venv ## added latency of authentication (bearer, SigV4) with a warm cache vs auth off
+	$(PY) bench/auth.py
 
 bench-eventsources: venv ## events/s per event source into a no-op function, end-to-end latency at low load
 	e2e/local/elasticmq.sh fetch >/dev/null

@@ -107,7 +107,8 @@ def gateway(root: Path, registry: Path, base: dict[str, str], url: str, workers:
             name: str) -> tuple[subprocess.Popen[bytes], int]:  # fmt: skip
     env = {**base, "KAPPA_GATEWAY_HOST": "127.0.0.1", "KAPPA_GATEWAY_PORT": "0",
            "KAPPA_LOG_LEVEL": "INFO", "KAPPA_NATS_URL": url,
-           "KAPPA_ASYNC_WORKERS": str(workers)}  # fmt: skip
+           "KAPPA_ASYNC_WORKERS": str(workers),  # no cluster to check callers against:
+           "KAPPA_GATEWAY_AUTH": "none"}  # fmt: skip
     process, port = start(
         [sys.executable, "-m", "kappa", "gateway", "--registry", str(registry)],
         env, root, root / f"{name}.log",

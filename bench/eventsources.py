@@ -104,6 +104,7 @@ def function_stack(work: Path, handler: str) -> Iterator[str]:
     gateway_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work), "LANG": "C.UTF-8",
         "KAPPA_GATEWAY_HOST": "127.0.0.1", "KAPPA_GATEWAY_PORT": "0", "KAPPA_LOG_LEVEL": "INFO",
+        "KAPPA_GATEWAY_AUTH": "none",  # no cluster to check callers against
     }  # fmt: skip
     gateway = _process(
         [sys.executable, "-m", "kappa", "gateway", "--registry", str(registry)], gateway_env, work

@@ -333,7 +333,7 @@ def main() -> int:
             gateway, gateway_port = start(
                 [sys.executable, "-m", "kappa", "gateway", "--registry", str(registry)],
                 {**base, "KAPPA_GATEWAY_HOST": "127.0.0.1", "KAPPA_GATEWAY_PORT": "0",
-                 "KAPPA_LOG_LEVEL": "INFO"},
+                 "KAPPA_LOG_LEVEL": "INFO", "KAPPA_GATEWAY_AUTH": "none"},
                 root,
                 root / "gateway.log",
             )  # fmt: skip

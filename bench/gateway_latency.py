@@ -122,6 +122,7 @@ def main() -> int:
             "KAPPA_GATEWAY_HOST": "127.0.0.1",
             "KAPPA_GATEWAY_PORT": "0",
             "KAPPA_LOG_LEVEL": "INFO",  # "listening on" is an INFO line; requests log at DEBUG
+            "KAPPA_GATEWAY_AUTH": "none",  # no cluster to check callers against
         }
         gateway, gateway_port = start(
             [sys.executable, "-m", "kappa", "gateway", "--registry", str(registry)],

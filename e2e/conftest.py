@@ -18,6 +18,7 @@ import pytest
 from kubernetes import client, config
 
 from e2e.cluster import Cluster
+from e2e.gateway import Gateway, installed
 
 REPO = Path(__file__).resolve().parent.parent
 _E2E_DIR = Path(__file__).parent
@@ -140,3 +141,18 @@ def _kubectl(cluster: Cluster) -> list[str]:
         ).stdout.strip()
         binary = f"{built}/kubectl"
     return [binary, "--kubeconfig", str(cluster.kubeconfig)]
+
+
+@pytest.fixture(scope="session")
+def gateway(cluster: Cluster, core: client.CoreV1Api, operator: Operator) -> Iterator[Gateway]:
+    """The chart installed (by `operator`), the gateway restarted and answering, once a
+    session; the e2e caller's access key in the environment (for the AWS CLI and scripts)."""
+    found = installed(_kubectl(cluster), core)
+    environment = pytest.MonkeyPatch()
+    environment.setenv("AWS_ACCESS_KEY_ID", found.identity.access_key_id)
+    environment.setenv("AWS_SECRET_ACCESS_KEY", found.identity.secret_access_key)
+    environment.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    try:
+        yield found
+    finally:
+        environment.undo()

@@ -17,7 +17,6 @@ import pytest
 from botocore.exceptions import ClientError
 from kubernetes import client
 
-from e2e import test_gateway
 from e2e.cluster import Cluster
 from e2e.conftest import own_namespace
 from e2e.test_gateway import (
@@ -30,8 +29,6 @@ from e2e.test_gateway import (
     ready,
     sleeper,
 )
-
-gateway = test_gateway.gateway  # the installed gateway (a session fixture)
 
 
 @pytest.fixture

@@ -21,9 +21,7 @@ from kubernetes import client
 
 from e2e.cluster import Cluster
 from e2e.conftest import REPO, Operator, _kubectl, install_chart, own_namespace
-from e2e.test_gateway import GROUP, PLURAL, VERSION, Gateway, gateway, manifest, ready
-
-__all__ = ["gateway"]  # the fixture, shared with test_gateway
+from e2e.test_gateway import GROUP, PLURAL, VERSION, Gateway, manifest, ready
 
 SYSTEM = "kappa-system"
 # What the chart makes in kappa-system (kind/name) and cluster-wide.

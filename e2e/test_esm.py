@@ -29,7 +29,7 @@ from tests.unit.api.function_cases import Refusal
 
 from e2e.cluster import Cluster
 from e2e.conftest import _kubectl
-from e2e.test_gateway import Gateway, gateway, ready  # noqa: F401 - gateway is a fixture
+from e2e.test_gateway import Gateway, ready
 from kappa.api.event_source_mapping import EventSourceMapping
 
 GROUP, VERSION, PLURAL = "kappa.dev", "v1alpha1", "eventsourcemappings"
@@ -205,7 +205,7 @@ def test_an_sqs_mapping_feeds_a_function_through_the_gateway(
     core: client.CoreV1Api,
     mappings: client.CustomObjectsApi,
     esm_namespace: str,
-    gateway: Gateway,  # noqa: F811 - the fixture
+    gateway: Gateway,
     sqs: Any,
     elasticmq: ElasticMq,
     explain: Callable[[str], str],
@@ -253,7 +253,7 @@ def test_a_mapping_to_a_missing_function_says_so_and_recovers(
     core: client.CoreV1Api,
     mappings: client.CustomObjectsApi,
     esm_namespace: str,
-    gateway: Gateway,  # noqa: F811 - the fixture
+    gateway: Gateway,
     sqs: Any,
     elasticmq: ElasticMq,
     explain: Callable[[str], str],
@@ -294,7 +294,7 @@ def test_a_mapping_to_a_missing_function_says_so_and_recovers(
 def test_an_unreachable_queue_shows_as_a_condition(
     mappings: client.CustomObjectsApi,
     esm_namespace: str,
-    gateway: Gateway,  # noqa: F811 - the fixture
+    gateway: Gateway,
     explain: Callable[[str], str],
 ) -> None:
     closed = f"http://{NODE_ADDRESS}:{free_port()}/000000000000/nowhere"

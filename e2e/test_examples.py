@@ -27,9 +27,7 @@ from tests.integration.eventsources.harness import free_port, run_elasticmq
 from e2e.cluster import Cluster
 from e2e.conftest import REPO, _kubectl, own_namespace
 from e2e.test_esm import NODE_ADDRESS, _wait
-from e2e.test_gateway import Gateway, gateway
-
-__all__ = ["gateway"]  # the fixture, shared with test_gateway
+from e2e.test_gateway import Gateway
 
 EXAMPLES = REPO / "examples"
 VENV_BIN = Path(sys.executable).parent
@@ -68,7 +66,8 @@ def invoke(gateway: Gateway, function: str, payload: object) -> object:
 
 
 def http(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, dict, object]:
-    """(status, headers with lower-case names, JSON body) of one HTTP call."""
+    """(status, headers with lower-case names, JSON body) of one HTTP call, without
+    credentials: the example's url.authType is NONE."""
     request = urllib.request.Request(url, method=method, data=body)
     try:
         with urllib.request.urlopen(request, timeout=30) as r:
@@ -165,12 +164,8 @@ def test_invoke_with_boto3_script(gateway: Gateway, hello_python: str) -> None:
 
 
 def test_invoke_with_aws_cli_script(gateway: Gateway, hello_python: str, tmp_path: Path) -> None:
-    env = {
-        "PATH": f"{VENV_BIN}:/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
-    }
+    env = aws_cli_env(tmp_path, gateway)
+    del env["AWS_DEFAULT_REGION"]  # the script's default
     done = subprocess.run(
         [str(EXAMPLES / "invoke/invoke_awscli.sh"), gateway.url, hello_python, '{"name": "cli"}'],
         check=True, capture_output=True, text=True, env=env,
@@ -182,15 +177,17 @@ def test_invoke_with_aws_cli_script(gateway: Gateway, hello_python: str, tmp_pat
     assert json.loads(result_line)["message"] == "Hello, cli!"
 
 
-def aws_cli_env(tmp_path: Path) -> dict[str, str]:
-    """The AWS CLI of the venv with dummy credentials and no user configuration."""
+def aws_cli_env(tmp_path: Path, gateway: Gateway | None = None) -> dict[str, str]:
+    """The AWS CLI of the venv with no user configuration, and the e2e caller's access key
+    (for the gateway) or dummy credentials (ElasticMQ checks none)."""
+    identity = gateway.identity if gateway is not None else None
     return {
         "PATH": f"{VENV_BIN}:/usr/bin:/bin",
         "HOME": str(tmp_path),
         "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_ACCESS_KEY_ID": identity.access_key_id if identity else "x",
+        "AWS_SECRET_ACCESS_KEY": identity.secret_access_key if identity else "x",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
 
@@ -222,7 +219,7 @@ def test_async_dlq(kubectl: list[str], gateway: Gateway, ns: str, tmp_path: Path
         ["aws", "lambda", "invoke", "--endpoint-url", gateway.url, "--function-name",
          f"{ns}/orders", "--invocation-type", "Event", "--payload",
          '{"id": "A-1", "quantity": 2}', "/dev/null"],
-        check=True, capture_output=True, text=True, env=aws_cli_env(tmp_path),
+        check=True, capture_output=True, text=True, env=aws_cli_env(tmp_path, gateway),
     )  # fmt: skip
     assert json.loads(good.stdout)["StatusCode"] == 202
     answer = gateway.lambda_client().invoke(

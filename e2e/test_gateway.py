@@ -19,18 +19,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from kubernetes import client
 
 from e2e.cluster import Cluster
-from e2e.conftest import Operator, _kubectl
+from e2e.conftest import Operator
+from e2e.gateway import Gateway, lambda_client_at
 
 GROUP, VERSION, PLURAL = "kappa.dev", "v1alpha1", "functions"
 AWS = Path(sys.executable).with_name("aws")
-SELECTOR = "app.kubernetes.io/name=kappa,app.kubernetes.io/component=gateway"
 
 HANDLER = """
 import json
@@ -88,67 +86,6 @@ def ready(functions: client.CustomObjectsApi, namespace: str, name: str) -> bool
         and c.get("observedGeneration") == fn["metadata"]["generation"]
         for c in conditions
     )
-
-
-class Gateway:
-    """The installed gateway: its Service's URL and logs."""
-
-    def __init__(self, kubectl: list[str], url: str) -> None:
-        self._kubectl = [*kubectl, "-n", "kappa-system"]
-        self.url = url
-
-    def lambda_client(self) -> Any:
-        return boto3.client(
-            "lambda",
-            endpoint_url=self.url,
-            region_name="us-east-1",
-            aws_access_key_id="x",
-            aws_secret_access_key="x",  # noqa: S106 - dummy: Kappa does not check
-            # No retries: a 429 must reach the test as it is.
-            config=Config(retries={"total_max_attempts": 1}, read_timeout=60),
-        )
-
-    def knows(self, namespace: str, name: str) -> bool:
-        """Whether GetFunction finds it (the watch has seen it)."""
-        lam = self.lambda_client()
-        try:
-            lam.get_function(FunctionName=f"{namespace}/{name}")
-        except lam.exceptions.ResourceNotFoundException:
-            return False
-        return True
-
-    def logs(self) -> str:
-        done = subprocess.run(
-            [*self._kubectl, "logs", "-l", SELECTOR, "--tail=100", "--prefix"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return done.stdout + done.stderr
-
-
-@pytest.fixture(scope="session")
-def gateway(cluster: Cluster, core: client.CoreV1Api, operator: Operator) -> Gateway:
-    """The chart installed (by `operator`), the gateway restarted (so a freshly imported image
-    runs) and rolled out."""
-    kubectl = _kubectl(cluster)
-    system = [*kubectl, "-n", "kappa-system"]
-    subprocess.run([*system, "rollout", "restart", "deployment/kappa-gateway"], check=True)
-    subprocess.run(
-        [*system, "rollout", "status", "deployment/kappa-gateway", "--timeout=180s"], check=True
-    )
-    service = core.read_namespaced_service("kappa-gateway", "kappa-system")
-    url = f"http://{service.spec.cluster_ip}"
-
-    def answers() -> bool:
-        try:
-            with urllib.request.urlopen(f"{url}/2016-08-19/account-settings", timeout=5) as r:
-                return r.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
-
-    Cluster.wait(answers, f"the gateway Service at {url} to answer", 60)
-    return Gateway(kubectl, url)
 
 
 @pytest.fixture(scope="module")
@@ -211,8 +148,8 @@ def test_aws_cli_invoke(gateway: Gateway, hello: tuple[str, str], tmp_path: Path
     env = {
         "PATH": str(AWS.parent),
         "HOME": str(tmp_path),
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_ACCESS_KEY_ID": gateway.identity.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": gateway.identity.secret_access_key,
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
@@ -241,7 +178,8 @@ def test_list_functions_shows_the_function(gateway: Gateway, hello: tuple[str, s
 
 def test_http_trigger(gateway: Gateway, hello: tuple[str, str]) -> None:
     namespace, name = hello
-    with urllib.request.urlopen(f"{gateway.url}/fn/{namespace}/{name}/hello?x=1", timeout=60) as r:
+    with gateway.open(urllib.request.Request(f"{gateway.url}/fn/{namespace}/{name}/hello?x=1"),
+                      timeout=60) as r:  # fmt: skip
         status, headers, body = r.status, r.headers, json.loads(r.read())
     assert status == 201
     assert headers["x-kappa"] == "yes"
@@ -275,18 +213,6 @@ def sleeper(name: str, **spec: Any) -> dict[str, Any]:
     fn = manifest(name, timeoutSeconds=30, **spec)
     fn["spec"]["code"] = {"inline": {"app.py": SLEEPER}}
     return fn
-
-
-def lambda_client_at(url: str) -> Any:
-    """A boto3 client for one gateway pod (or the Service), retries off."""
-    return boto3.client(
-        "lambda",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",  # noqa: S106 - dummy: Kappa does not check
-        config=Config(retries={"max_attempts": 0}, read_timeout=60),
-    )
 
 
 def ready_pods(core: client.CoreV1Api, namespace: str, selector: str) -> list[client.V1Pod]:

@@ -32,7 +32,6 @@ from e2e.test_gateway import (
     Gateway,
     _knows,
     create_ready,
-    gateway,  # noqa: F401 - the fixture, shared with the gateway's tests
     gateway_pod_urls,
     lambda_client_at,
     max_overlap,
@@ -115,7 +114,7 @@ def _burst(name: str, urls: list[str], calls_per_url: int, sleep: float) -> list
 
 
 def test_a_namespace_at_its_quota_is_throttled_while_another_is_not(
-    gateway: Gateway,  # noqa: F811 - the fixture imported above
+    gateway: Gateway,
     api: client.ApiClient,
     core: client.CoreV1Api,
     quotas: client.CustomObjectsApi,

@@ -3,10 +3,11 @@
 #   examples/invoke/invoke_awscli.sh URL FUNCTION [PAYLOAD_JSON]
 # URL is the gateway's (`make -s gateway-url`); FUNCTION is name, namespace/name or an ARN.
 # Prints the CLI's answer (StatusCode, ExecutedVersion, the decoded log tail) and the
-# function's result. Dummy credentials: the gateway does not check signatures.
+# function's result. Credentials: an access key Kappa issued (kappa access-key create,
+# docs/security.md) in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; the gateway checks them.
 set -euo pipefail
 url=$1 function=$2 payload=${3:-'{"name": "aws-cli"}'}
-export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-anything} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-anything}
+: "${AWS_ACCESS_KEY_ID:?set it (and AWS_SECRET_ACCESS_KEY) to a Kappa access key}"
 export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

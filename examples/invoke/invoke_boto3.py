@@ -4,7 +4,9 @@
 
 URL is the gateway's (`make -s gateway-url`); FUNCTION is `name` (namespace
 `default`), `namespace/name` or an ARN. Prints one JSON line per call: a
-synchronous invoke (with the log tail) and a DryRun (204). Credentials can be anything: the gateway does not check signatures.
+synchronous invoke (with the log tail) and a DryRun (204). Credentials are boto3's usual
+ones: an access key Kappa issued (`kappa access-key create`, docs/security.md) in
+AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; the gateway verifies the signature.
 """
 
 import base64
@@ -21,8 +23,6 @@ def main(url: str, function: str, payload: str = '{"name": "boto3"}') -> None:
         "lambda",
         endpoint_url=url,
         region_name="us-east-1",
-        aws_access_key_id="anything",
-        aws_secret_access_key="anything",  # noqa: S106 - not checked by the gateway
         config=Config(retries={"total_max_attempts": 1}),
     )
     answer = lam.invoke(FunctionName=function, Payload=payload, LogType="Tail")

@@ -1,10 +1,11 @@
-"""Command line entry point: ``kappa operator|gateway|agent|poller|crds|dlq|version``.
+"""Command line entry point: ``kappa operator|gateway|agent|poller|crds|dlq|access-key|version``.
 
 Wiring only. Each component is one subcommand of one executable so that a
 single image can run the operator, the gateway and the in-pod agent.
 """
 
 import argparse
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
@@ -66,6 +67,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("version", help="print the version and exit")
     _add_dlq(commands)
+    _add_access_key(commands)
     return parser
 
 
@@ -75,6 +77,11 @@ def _add_dlq(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     dlq = commands.add_parser("dlq", help=summary, description=summary)
     actions = dlq.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
     common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--token",
+        help="a Kubernetes token for audience kappa (default: $KAPPA_TOKEN; else the "
+        "access keys in $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY sign the request)",
+    )
     common.add_argument("-n", "--namespace", default="default", help="namespace (default)")
     common.add_argument(
         "--gateway",
@@ -97,6 +104,22 @@ def _add_dlq(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     redrive.add_argument("--all", action="store_true", help="every event of the namespace")
 
 
+def _add_access_key(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """``kappa access-key create ...`` (docs/security.md)."""
+    summary = "make an access key (SigV4, for boto3 and the AWS CLI) that acts as a subject"
+    keys = commands.add_parser("access-key", help=summary, description=summary)
+    actions = keys.add_subparsers(dest="key_command", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="a new key, as a Secret in Kappa's namespace")
+    create.add_argument("name", help="the Secret's name")
+    who = create.add_mutually_exclusive_group(required=True)
+    who.add_argument("--service-account", metavar="NAMESPACE/NAME", help="act as this SA")
+    who.add_argument("--user", help="act as this user (RBAC subjects of kind User)")
+    create.add_argument("--groups", default="", help="with --user: comma-separated groups")
+    create.add_argument(
+        "--kappa-namespace", default="kappa-system", help="where Kappa runs (kappa-system)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the subcommand named in ``argv`` (default: ``sys.argv[1:]``); return the exit status.
 
@@ -113,6 +136,41 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _version(_: argparse.Namespace) -> int:
     print(__version__)
+    return 0
+
+
+def _access_key(args: argparse.Namespace) -> int:
+    import secrets  # noqa: PLC0415 - only this command needs these
+    import string  # noqa: PLC0415
+
+    from kubernetes import client, config  # noqa: PLC0415
+
+    from kappa.auth.access_keys import key_secret  # noqa: PLC0415
+
+    alphabet = string.ascii_uppercase + string.digits
+    key_id = "KAPPA" + "".join(secrets.choice(alphabet) for _ in range(15))
+    secret = secrets.token_urlsafe(30)
+    try:
+        manifest = key_secret(
+            args.name,
+            args.kappa_namespace,
+            key_id,
+            secret,
+            service_account=args.service_account,
+            user_name=args.user,
+            groups=tuple(g.strip() for g in args.groups.split(",") if g.strip()),
+        )
+    except ValueError as exc:
+        print(f"kappa access-key: {exc}", file=sys.stderr)
+        return 2
+    try:
+        config.load_kube_config()
+        client.CoreV1Api().create_namespaced_secret(args.kappa_namespace, manifest)
+    except (config.ConfigException, client.ApiException, OSError) as exc:
+        print(f"kappa access-key: could not create the Secret: {exc}", file=sys.stderr)
+        return 1
+    print(f"export AWS_ACCESS_KEY_ID={key_id}")
+    print(f"export AWS_SECRET_ACCESS_KEY={secret}")
     return 0
 
 
@@ -152,6 +210,7 @@ _COMMANDS: Final[Mapping[str, Callable[[argparse.Namespace], int]]] = {
     "crds": lambda args: _crds(args.out),
     "reference": lambda args: _reference(args.crds, args.out),
     "dlq": _dlq,
+    "access-key": _access_key,
     "agent": _agent,
     "operator": _operator,
     "poller": _poller,

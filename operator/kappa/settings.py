@@ -32,6 +32,7 @@ ENV_VARS: Final[Mapping[str, str]] = {
     "burst_limit": "KAPPA_BURST_LIMIT",
     "autoscaler_port": "KAPPA_AUTOSCALER_PORT",
     "runtimes": "KAPPA_RUNTIMES",
+    "gateway_service_account": "KAPPA_GATEWAY_SERVICE_ACCOUNT",
 }
 
 # The runtimes whose images `make images` builds (runtime-images/images.txt) and `image`.
@@ -87,6 +88,9 @@ class Settings(BaseModel):
     # The runtimes this installation has images for (chart value runtimeImages.runtimes):
     # the admission webhook refuses a Function naming another one, listing these.
     runtimes: tuple[str, ...] = DEFAULT_RUNTIMES
+    # The gateways' ServiceAccount in `namespace`: the autoscaler takes stats and pokes
+    # only with a token of it (audience kappa). Empty: from anyone (no cluster: tests).
+    gateway_service_account: str = ""
 
     @field_validator("runtimes", mode="before")
     @classmethod

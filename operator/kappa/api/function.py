@@ -629,6 +629,28 @@ class Async(KappaModel):
     )
 
 
+class UrlAuthType(enum.StrEnum):
+    """Who may call the Function's HTTP trigger (Lambda's function URL ``AuthType``)."""
+
+    KUBERNETES = "KUBERNETES"
+    AWS_IAM = "AWS_IAM"
+    NONE = "NONE"
+
+
+class FunctionUrl(KappaModel):
+    """The Function's HTTP trigger, ``/fn/<namespace>/<name>/...`` (Lambda's function URL)."""
+
+    auth_type: UrlAuthType = Field(
+        default=UrlAuthType.KUBERNETES,
+        strict=False,
+        description=(
+            "KUBERNETES: a Kubernetes token (audience kappa) or a SigV4 signature, and RBAC's "
+            "invoke; AWS_IAM: a SigV4 signature only, and invoke; NONE: anyone may call this "
+            "HTTP trigger, unauthenticated (nothing else of the Function opens)."
+        ),
+    )
+
+
 # ---------------------------------------------------------------------- spec
 
 
@@ -851,6 +873,11 @@ class FunctionSpec(KappaModel):
         default_factory=Async,
         alias="async",
         description="Asynchronous invocation: retries, maximum event age, destinations.",
+        json_schema_extra={"default": {}},
+    )
+    url: FunctionUrl = Field(
+        default_factory=FunctionUrl,
+        description="The HTTP trigger's access: who may call /fn/<namespace>/<name>/.",
         json_schema_extra={"default": {}},
     )
 

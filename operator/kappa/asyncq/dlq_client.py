@@ -3,7 +3,9 @@
 The arguments are defined in ``kappa.cli`` (the in-pod agent's image carries that module
 but not this package). The gateway holds the NATS connection; the CLI only speaks HTTP to it
 (``--gateway``, ``KAPPA_GATEWAY_URL``; ``make gateway-url`` prints the
-cluster's). Output: a table for ``list``, JSON otherwise.
+cluster's), as the caller ``kappa.auth.credentials`` finds in the environment: a token
+(``--token``, ``KAPPA_TOKEN``) or access keys (``AWS_ACCESS_KEY_ID``...). Output: a table
+for ``list``, JSON otherwise.
 """
 
 import argparse
@@ -12,9 +14,11 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime
 from typing import Any, Final
 
-from kappa.asyncq.settings import gateway_url
+from kappa.asyncq.settings import caller_credentials, gateway_url
+from kappa.auth.credentials import Credentials
 
 _TIMEOUT: Final = 30
 
@@ -26,23 +30,29 @@ class DlqClientError(Exception):
 def run(args: argparse.Namespace) -> int:
     """Carry out a ``dlq`` subcommand; the exit status."""
     base = (args.gateway or gateway_url()).rstrip("/")
+    credentials = caller_credentials(args.token)
     path = f"/kappa/v1/namespaces/{urllib.parse.quote(args.namespace, safe='')}/dead-letters"
     try:
         if args.dlq_command == "list":
             query = {"limit": args.limit, "marker": args.marker}
             if args.function:
                 query["function"] = args.function
-            page = _request("GET", f"{base}{path}?{urllib.parse.urlencode(query)}")
+            page = _request(credentials, "GET", f"{base}{path}?{urllib.parse.urlencode(query)}")
             _print_table(page["deadLetters"])
             if page.get("nextMarker") is not None:
                 print(f"(more: --marker {page['nextMarker']})")
         elif args.dlq_command == "show":
-            print(json.dumps(_request("GET", f"{base}{path}/{args.sequence}"), indent=2))
+            print(
+                json.dumps(_request(credentials, "GET", f"{base}{path}/{args.sequence}"), indent=2)
+            )
         elif args.dlq_command == "delete":
-            _request("DELETE", f"{base}{path}/{args.sequence}")
+            _request(credentials, "DELETE", f"{base}{path}/{args.sequence}")
         else:
             print(
-                json.dumps(_request("POST", f"{base}{path}/redrive", redrive_body(args)), indent=2)
+                json.dumps(
+                    _request(credentials, "POST", f"{base}{path}/redrive", redrive_body(args)),
+                    indent=2,
+                )
             )
     except DlqClientError as exc:
         print(f"kappa dlq: {exc}", file=sys.stderr)
@@ -62,10 +72,15 @@ def redrive_body(args: argparse.Namespace) -> dict[str, Any]:
     return {"all": True}
 
 
-def _request(method: str, url: str, body: dict[str, Any] | None = None) -> Any:
+def _request(
+    credentials: Credentials, method: str, url: str, body: dict[str, Any] | None = None
+) -> Any:
     data = None if body is None else json.dumps(body).encode()
+    headers = credentials.headers(
+        method, url, [("Content-Type", "application/json")], data or b"", datetime.now(UTC)
+    )
     request = urllib.request.Request(  # noqa: S310 - the URL is the user's gateway
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
+        url, data=data, method=method, headers=dict(headers)
     )
     try:
         with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:  # noqa: S310

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from kappa.api.meta import DNS1123_LABEL_PATTERN
+from kappa.auth.credentials import Credentials
 from kappa.base.env import SettingsError
 
 _MAX_RETRY_DELAY: Final = 3600.0
@@ -129,6 +130,11 @@ _NUMBERS: Final[tuple[tuple[str, str, Callable[[str], Any], Callable[[Any], bool
 def load() -> AsyncSettings:
     """This process's asynchronous invocation settings."""
     return AsyncSettings.from_env(os.environ)
+
+
+def caller_credentials(token: str | None, env: Mapping[str, str] | None = None) -> Credentials:
+    """How ``kappa dlq`` presents itself: ``token``, else what the environment gives."""
+    return Credentials.from_env(os.environ if env is None else env, token)
 
 
 def gateway_url(env: Mapping[str, str] | None = None) -> str:

@@ -154,8 +154,13 @@ class Autoscaler:
                     continue  # quiescent at its floor: nothing can change without load
             if windows is None:
                 windows = self._windows[key] = Windows()
-            windows.add(now, self.board.total(key).average)
-            decision, changed = self._decide(key, now)
+            try:  # one Function's failure (a bad figure, a bug) never stops the others'
+                windows.add(now, self.board.total(key).average)
+                decision, changed = self._decide(key, now)
+            except Exception:
+                log.exception("autoscaler: deciding %s/%s failed; the others go on", *key)
+                self.metrics.decision_errors.inc()
+                continue
             panicking += decision.panic
             target += decision.target
             if changed:

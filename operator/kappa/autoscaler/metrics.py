@@ -47,6 +47,14 @@ class AutoscalerMetrics:
         self.bad_reports = Counter(
             "kappa_autoscaler_bad_reports", "Gateway reports refused as malformed.", registry=r
         )
+        self.unauthenticated_reports = Counter(
+            "kappa_autoscaler_unauthenticated_reports",
+            "Reports and pokes refused: no gateway's credentials.", registry=r,
+        )  # fmt: skip
+        self.decision_errors = Counter(
+            "kappa_autoscaler_decision_errors",
+            "Functions whose decision failed in a tick (the others were decided).", registry=r,
+        )  # fmt: skip
         self.gateways = Gauge(
             "kappa_autoscaler_gateways", "Gateways heard from in the last few seconds.", registry=r
         )

@@ -11,10 +11,18 @@ kubelet injects, as the cluster may have no DNS).
     POST /v1/stats   a gateway's figures for the last second (kappa.autoscaler.wire)
     POST /v1/poke    an invocation waits for a slot: decide for its Function now
     GET  /metrics    Prometheus text;   GET /healthz   200
+
+Stats and pokes come only from gateways: each carries ``Authorization: Bearer`` with
+the gateway pod's projected ServiceAccount token, and ``authenticate`` (given by the
+process, ``kappa.controller.main``: a TokenReview and a check that the subject is the
+gateway's ServiceAccount) names the pod, or refuses with 401. A report is filed under
+that pod's name, so no caller can overwrite another gateway's figures. Without
+``authenticate`` (tests of the autoscaler alone) every caller is taken at its word.
 """
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -26,24 +34,36 @@ log = logging.getLogger("kappa.autoscaler")
 
 MAX_BODY = 8 * 1024 * 1024
 
+# The Authorization header in, the caller (a gateway pod's name) out, or None: refused.
+Authenticate = Callable[[str | None], Awaitable[str | None]]
 
-def make_app(autoscaler: Autoscaler) -> web.Application:
-    """The aiohttp application over ``autoscaler``."""
+
+def make_app(autoscaler: Autoscaler, authenticate: Authenticate | None = None) -> web.Application:
+    """The aiohttp application over ``autoscaler``; ``authenticate`` checks each report."""
+
+    async def caller(request: web.Request) -> str | None:
+        if authenticate is None:
+            return ""
+        return await authenticate(request.headers.get("Authorization"))
 
     async def stats(request: web.Request) -> web.Response:
+        if (who := await caller(request)) is None:
+            return _unauthenticated(autoscaler)
         try:
             gateway, functions = parse_stats(json.loads(await request.read()))
-        except (WireError, ValueError) as exc:
+        except (WireError, ValueError, RecursionError) as exc:
             return _refuse(autoscaler, exc)
-        autoscaler.report(gateway, functions)
+        autoscaler.report(_filed(who, gateway), functions)
         return web.Response(status=204)
 
     async def poke(request: web.Request) -> web.Response:
+        if (who := await caller(request)) is None:
+            return _unauthenticated(autoscaler)
         try:
             gateway, key, sample, at = parse_poke(json.loads(await request.read()))
-        except (WireError, ValueError) as exc:
+        except (WireError, ValueError, RecursionError) as exc:
             return _refuse(autoscaler, exc)
-        autoscaler.poke(gateway, key, sample, at)
+        autoscaler.poke(_filed(who, gateway), key, sample, at)
         return web.Response(status=204)
 
     async def metrics(_request: web.Request) -> web.Response:
@@ -62,15 +82,31 @@ def make_app(autoscaler: Autoscaler) -> web.Application:
     return app
 
 
+def _filed(caller: str, gateway: str) -> str:
+    """The board's id of a report: the authenticated pod, then the id it gave."""
+    return f"{caller}/{gateway}" if caller else gateway
+
+
+def _unauthenticated(autoscaler: Autoscaler) -> web.Response:
+    autoscaler.metrics.unauthenticated_reports.inc()
+    return web.json_response(
+        {"message": "reports and pokes come from Kappa's gateways only (a bearer token of "
+                    "the gateway's ServiceAccount, audience kappa)"},
+        status=401,
+    )  # fmt: skip
+
+
 def _refuse(autoscaler: Autoscaler, exc: Exception) -> web.Response:
     autoscaler.metrics.bad_reports.inc()
     log.warning("refused a gateway report: %s", exc)
     return web.json_response({"message": str(exc)}, status=400)
 
 
-async def serve(autoscaler: Autoscaler, host: str, port: int) -> web.AppRunner:
+async def serve(
+    autoscaler: Autoscaler, host: str, port: int, authenticate: Authenticate | None = None
+) -> web.AppRunner:
     """Start serving on ``host:port``; the runner to clean up."""
-    runner = web.AppRunner(make_app(autoscaler), access_log=None)
+    runner = web.AppRunner(make_app(autoscaler, authenticate), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     log.info("autoscaler endpoint on %s:%s", host, port)

@@ -12,15 +12,22 @@
 
 ``at`` is the gateway's wall clock when the invocation started to wait. A
 gateway id is unique per gateway process. Bad documents raise ``WireError``
-saying what is wrong.
+saying what is wrong: every number must be finite and within bounds no real gateway
+reaches (a gateway holds at most its concurrency limit plus its queue), every name a
+bounded string, so a forged or broken report cannot overflow a decision.
 """
 
+import math
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from kappa.autoscaler.stats import Key, Sample
 
 _MAX_FUNCTIONS: Final = 100_000
+MAX_FIGURE: Final = 1_000_000  # in flight, peak, queued or per-pod calls, per gateway
+_MAX_PODS: Final = 10_000
+_MAX_NAME: Final = 253
+_MAX_GATEWAY_ID: Final = 128
 
 
 class WireError(ValueError):
@@ -72,8 +79,10 @@ def parse_poke(document: object) -> tuple[str, Key, Sample, float | None]:
     body = _object(document, "the body")
     key, sample = _function(body, "the poke")
     at = body.get("at")
-    if at is not None and (not isinstance(at, int | float) or isinstance(at, bool)):
-        raise WireError("at must be a number (seconds since the epoch)")
+    if at is not None and (
+        not isinstance(at, int | float) or isinstance(at, bool) or not math.isfinite(at)
+    ):
+        raise WireError("at must be a finite number (seconds since the epoch)")
     return _gateway(body), key, sample, None if at is None else float(at)
 
 
@@ -85,29 +94,43 @@ def _object(value: object, where: str) -> Mapping[str, Any]:
 
 def _gateway(body: Mapping[str, Any]) -> str:
     gateway = body.get("gateway")
-    if not isinstance(gateway, str) or not gateway:
-        raise WireError("gateway must be a non-empty string")
+    if not isinstance(gateway, str) or not 0 < len(gateway) <= _MAX_GATEWAY_ID:
+        raise WireError(f"gateway must be a string of 1 to {_MAX_GATEWAY_ID} characters")
     return gateway
 
 
 def _count(body: Mapping[str, Any], name: str, where: str) -> int:
     value = body.get(name, 0)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise WireError(f"{where}: {name} must be a non-negative integer")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_FIGURE:
+        raise WireError(f"{where}: {name} must be an integer from 0 to {MAX_FIGURE}")
     return value
+
+
+def _name(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and 0 < len(value) <= _MAX_NAME
 
 
 def _function(body: Mapping[str, Any], where: str) -> tuple[Key, Sample]:
     namespace, name = body.get("namespace"), body.get("name")
-    if not isinstance(namespace, str) or not isinstance(name, str) or not namespace or not name:
-        raise WireError(f"{where}: namespace and name must be non-empty strings")
+    if not _name(namespace) or not _name(name):
+        raise WireError(f"{where}: namespace and name must be strings of 1 to {_MAX_NAME} "
+                        "characters")  # fmt: skip
     in_flight = body.get("inFlight", 0)
-    if not isinstance(in_flight, int | float) or isinstance(in_flight, bool) or in_flight < 0:
-        raise WireError(f"{where}: inFlight must be a non-negative number")
+    if (
+        not isinstance(in_flight, int | float)
+        or isinstance(in_flight, bool)
+        or not math.isfinite(in_flight)
+        or not 0 <= in_flight <= MAX_FIGURE
+    ):
+        raise WireError(f"{where}: inFlight must be a finite number from 0 to {MAX_FIGURE}")
     pods = _object(body.get("pods") or {}, f"{where}: pods")
+    if len(pods) > _MAX_PODS:
+        raise WireError(f"{where}: pods must list at most {_MAX_PODS} pods")
     for pod, count in pods.items():
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise WireError(f"{where}: pods[{pod!r}] must be a non-negative integer")
+        if not _name(pod):
+            raise WireError(f"{where}: pod names must be 1 to {_MAX_NAME} characters")
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_FIGURE:
+            raise WireError(f"{where}: pods[{pod!r}] must be an integer from 0 to {MAX_FIGURE}")
     sample = Sample(
         in_flight=float(in_flight),
         peak=_count(body, "peak", where),

@@ -66,7 +66,11 @@ class EsmCluster:
         self._rbac_done: set[str] = set()
 
     async def ensure_rbac(self, namespace: str) -> None:
-        """The pollers' ServiceAccount, Role and RoleBinding (once per namespace)."""
+        """The pollers' ServiceAccount, Role and RoleBinding (once per namespace and process).
+
+        A Role or RoleBinding that exists is replaced, so an upgrade that changes the
+        pollers' rules reaches namespaces made by an older version.
+        """
         if namespace in self._rbac_done:
             return
         creators = {
@@ -74,12 +78,20 @@ class EsmCluster:
             "Role": self._rbac.create_namespaced_role,
             "RoleBinding": self._rbac.create_namespaced_role_binding,
         }
+        replacers = {
+            "Role": self._rbac.replace_namespaced_role,
+            "RoleBinding": self._rbac.replace_namespaced_role_binding,
+        }
         for manifest in poller_rbac(namespace):
+            kind = manifest["kind"]
             try:
-                await asyncio.to_thread(creators[manifest["kind"]], namespace, dict(manifest))
+                await asyncio.to_thread(creators[kind], namespace, dict(manifest))
             except ApiException as error:
                 if error.status != HTTPStatus.CONFLICT:
                     raise
+                if kind in replacers:
+                    name = manifest["metadata"]["name"]
+                    await asyncio.to_thread(replacers[kind], name, namespace, dict(manifest))
         self._rbac_done.add(namespace)
 
     async def gateway_url(self, namespace: str) -> str | None:

@@ -218,7 +218,7 @@ class Poller:
         module = load_module(self._mapping.spec.kind)
         namespace = self._mapping.metadata.namespace or "default"
         gateway = self._settings.gateway_url or "http://127.0.0.1:8000"
-        invoker = GatewayInvoker(gateway)
+        invoker = GatewayInvoker(gateway, credentials=self._settings.gateway_credentials)
         context = EventContext(
             event_source_arn=source.event_source_arn,
             aws_region=self._settings.region,

@@ -12,12 +12,15 @@
   ``KAPPA_LOG_LEVEL`` (INFO), ``KAPPA_ESM_REPORT_SECONDS`` (5): how often the
   poller writes ``status.source``; ``KAPPA_ESM_METRICS_PORT`` (0: none): where
   ``/metrics`` and ``/healthz`` are served.
+- ``KAPPA_TOKEN_FILE`` (or ``KAPPA_TOKEN``): the token the poller presents to the
+  gateway: the pod's projected ServiceAccount token for audience kappa.
 """
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from kappa.auth.credentials import Credentials
 from kappa.base.env import SettingsError
 from kappa.resources.poller_env import SECRET_PREFIX, field_name
 
@@ -34,6 +37,7 @@ class PollerSettings:
     log_level: str = "INFO"
     report_seconds: float = 5.0
     metrics_port: int = 0
+    gateway_credentials: Credentials = field(default_factory=Credentials)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "PollerSettings":
@@ -64,6 +68,9 @@ class PollerSettings:
             log_level=env.get("KAPPA_LOG_LEVEL", "INFO").upper(),
             report_seconds=report,
             metrics_port=metrics_port,
+            gateway_credentials=Credentials.from_env(
+                {k: env[k] for k in ("KAPPA_TOKEN", "KAPPA_TOKEN_FILE") if k in env}
+            ),
         )
 
 

@@ -25,9 +25,12 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from kappa.auth.access import Access, Verb
+from kappa.auth.guard import Guard
 from kappa.base.arn import function_arn
 from kappa.base.clock import epoch_ms
-from kappa.gateway import catalog, stats_push
+from kappa.gateway import authn, catalog, stats_push
+from kappa.gateway.body import MAX_ASYNC_PAYLOAD, MAX_BODY, MAX_SYNC_PAYLOAD, read_body
 from kappa.gateway.client_context import check_client_context
 from kappa.gateway.dispatch import CapacityHook, Dispatcher
 from kappa.gateway.event_queue import EventQueue, EventQueueFactory, not_configured
@@ -49,13 +52,12 @@ from kappa.invocation.request_id import request_id_for
 
 log = logging.getLogger("kappa.gateway")
 
-# Lambda's payload limits: 6 MB synchronous, 1 MB asynchronous (bytes, as Lambda counts them).
-MAX_SYNC_PAYLOAD: Final = 6 * 1024 * 1024
-MAX_ASYNC_PAYLOAD: Final = 1024 * 1024
 _INVOCATION_TYPES: Final = frozenset({"RequestResponse", "Event", "DryRun"})
 _LOG_TYPES: Final = frozenset({"None", "Tail"})
 _PASSED_HEADERS: Final = ("X-Amz-Client-Context", "X-Amzn-Trace-Id")
 _HTTP_ERROR_MESSAGES: Final = {
+    401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     413: "Request Entity Too Large",
     429: "Too Many Requests",
@@ -73,7 +75,7 @@ Handler = Callable[[web.Request], Coroutine[Any, Any, web.StreamResponse]]
 class Gateway:
     """The HTTP surface over a Dispatcher; one per process (tests may build several)."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only collaborators, each optional
         self,
         settings: GatewaySettings,
         registry: Registry,
@@ -81,9 +83,12 @@ class Gateway:
         capacity: CapacityHook | None = None,
         registry_ready: Callable[[], bool] | None = None,
         events: EventQueueFactory | None = None,
+        guard: Guard | None = None,
     ) -> None:
+        """``guard`` None: every caller may do everything (tests, a single-tenant install)."""
         self.settings = settings
         self.registry = registry
+        self.guard = guard or Guard(None, region=settings.region)
         # Whether the registry has its first full picture (a watch's first list); /readyz
         # answers 503 until then, so a new replica gets no traffic it would 404.
         self._registry_ready = registry_ready or (lambda: True)
@@ -108,7 +113,10 @@ class Gateway:
 
     def app(self) -> web.Application:
         """The aiohttp application."""
-        app = web.Application()
+        app = web.Application(
+            client_max_size=MAX_BODY + 1,
+            middlewares=[authn.middleware(self.guard, self.registry, _renderer)],
+        )
         app.cleanup_ctx.append(self._lifetime)
         functions = "/2015-03-31/functions"
         app.router.add_post(functions + "/{function_name}/invocations", self.invoke)
@@ -134,7 +142,12 @@ class Gateway:
         ) as session:
             link = None
             if self.settings.autoscaler_url is not None:
-                link = stats_push.StatsLink(self.settings.autoscaler_url, session, self.metrics)
+                link = stats_push.StatsLink(
+                    self.settings.autoscaler_url,
+                    session,
+                    self.metrics,
+                    token_file=self.settings.token_file,
+                )
             self._dispatcher = Dispatcher(
                 self.registry, self.settings, session, self.metrics, capacity=self._capacity or link
             )
@@ -176,7 +189,7 @@ class Gateway:
             if (client_context := headers.get("X-Amz-Client-Context")) is not None:
                 check_client_context(client_context)
             limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
-            payload = await _read_body(request, limit)
+            payload = await read_body(request, limit)
             _check_json(payload)
             dispatcher = self.dispatcher
             if invocation_type == "DryRun":
@@ -218,12 +231,21 @@ class Gateway:
     # ----------------------------------------------------------- read-only APIs
 
     async def list_functions(self, request: web.Request) -> web.Response:
-        """``ListFunctions`` with ``Marker``/``MaxItems`` paging."""
+        """``ListFunctions`` (``Marker``/``MaxItems``) in the namespaces the caller may list."""
         request_id = str(uuid.uuid4())
         try:
             max_items = catalog.parse_max_items(request.query.get("MaxItems"))
+            functions = self.registry.functions()
+            caller = authn.subject(request)
+            visible = {
+                namespace
+                for namespace in sorted({spec.namespace for spec in functions})
+                if await self.guard.allowed(caller, Access(Verb.LIST, namespace))
+            }
             page = catalog.list_page(
-                self.registry.functions(), request.query.get("Marker"), max_items
+                [spec for spec in functions if spec.namespace in visible],
+                request.query.get("Marker"),
+                max_items,
             )
         except GatewayError as error:
             return _error_response(error, request_id)
@@ -263,7 +285,7 @@ class Gateway:
             spec = self.registry.function((namespace, name))
             if spec is None:
                 raise function_not_found(function_arn(self.settings.region, namespace, name))
-            body = await _read_body(request, MAX_SYNC_PAYLOAD)
+            body = await read_body(request, MAX_SYNC_PAYLOAD)
             event = http_event(
                 HttpRequest(
                     method=request.method,
@@ -317,20 +339,6 @@ class Gateway:
         return response
 
 
-async def _read_body(request: web.Request, limit: int) -> bytes:
-    """The request body, or 413 past ``limit`` bytes (aiohttp discards the rest)."""
-    if request.content_length is not None and request.content_length > limit:
-        raise request_too_large(limit)
-    chunks = []
-    size = 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            raise request_too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _check_json(payload: bytes) -> None:
     if not payload:
         return
@@ -366,6 +374,11 @@ def _error_response(error: GatewayError, request_id: str) -> web.Response:
         response.headers[header] = value
     response.headers["x-amzn-RequestId"] = request_id
     return response
+
+
+def _renderer(route: str) -> Callable[[GatewayError, str], web.Response]:
+    """How a route renders a refusal: API Gateway's terse bodies on the HTTP trigger."""
+    return _http_error if route in authn.TRIGGER_ROUTES else _error_response
 
 
 def _http_error(error: GatewayError, request_id: str) -> web.Response:

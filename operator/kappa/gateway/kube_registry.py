@@ -118,9 +118,8 @@ class KubeRegistry:
             )
 
     @classmethod
-    def connect(cls, region: str) -> "KubeRegistry":
-        """A registry watching this cluster (in-cluster, else KUBECONFIG); KubeConfigError."""
-        kube = api_client()
+    def watching(cls, kube: client.ApiClient, region: str) -> "KubeRegistry":
+        """A registry watching the cluster ``kube`` talks to."""
         return cls(
             region,
             partial(

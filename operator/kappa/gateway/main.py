@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -21,11 +21,15 @@ from prometheus_client import CollectorRegistry
 from kappa.asyncq.service import AsyncService
 from kappa.asyncq.settings import AsyncSettings
 from kappa.asyncq.settings import load as load_async
+from kappa.auth.guard import Guard
 from kappa.base.env import SettingsError
 from kappa.gateway.app import Gateway
 from kappa.gateway.event_queue import EventQueue, EventQueueFactory
 from kappa.gateway.settings import GatewaySettings, load
 from kappa.invocation.registry import Registry, RegistryFileError, StaticRegistry
+
+if TYPE_CHECKING:
+    from kappa.auth.kube_review import KubeReviews
 
 log = logging.getLogger("kappa.gateway")
 
@@ -78,37 +82,86 @@ def main(registry_file: Path | None = None) -> int:
     log.setLevel(settings.log_level)
     logging.getLogger("aiohttp.server").addFilter(_drop_client_protocol_errors)
     path = registry_file or settings.registry_file
-    if path is None:
+    reviews = None
+    if path is None or settings.auth:
         # Imported on use: the kubernetes client is no part of a gateway fed by a file.
         from kappa.gateway import kube_registry  # noqa: PLC0415
 
         try:
-            kube = kube_registry.KubeRegistry.connect(settings.region)
+            api = kube_registry.api_client()
         except kube_registry.KubeConfigError as exc:
-            log.error("%s; or give a registry file with --registry", exc)  # noqa: TRY400
+            log.error(  # noqa: TRY400 - the message says it all
+                "%s; a gateway checks its callers against the cluster (KAPPA_GATEWAY_AUTH=none "
+                "turns that off) and, without --registry, watches it",
+                exc,
+            )
             return 2
-        return asyncio.run(_serve(settings, kube, kube.run, kube.synced, async_settings))
+        if settings.auth:
+            from kappa.auth.kube_review import KubeReviews  # noqa: PLC0415
+
+            reviews = KubeReviews(api, settings.namespace, settings.token_audiences)
+    else:
+        log.warning("KAPPA_GATEWAY_AUTH=none: every caller may invoke and read every Function")
+    guard = Guard(reviews, region=settings.region, cache_seconds=settings.auth_cache_seconds)
+    if path is None:
+        kube = kube_registry.KubeRegistry.watching(api, settings.region)
+        feed = _with_keys(reviews, kube.run)
+        return asyncio.run(
+            _serve(
+                settings,
+                kube,
+                feed,
+                registry_ready=kube.synced,
+                async_settings=async_settings,
+                guard=guard,
+            )
+        )
     static = StaticRegistry()
     try:
         static.load(path, settings.region)
     except RegistryFileError as exc:
         log.error("%s", exc)  # noqa: TRY400 - the message says it all
         return 2
-    return asyncio.run(
-        _serve(settings, static, lambda: _watch(static, path, settings), None, async_settings)
-    )
+    feed = _with_keys(reviews, lambda: _watch(static, path, settings))
+    return asyncio.run(_serve(settings, static, feed, async_settings=async_settings, guard=guard))
 
 
-async def _serve(
+def _with_keys(
+    reviews: "KubeReviews | None", feed: Callable[[], Coroutine[Any, Any, None]]
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """``feed``, and the access keys kept current beside it when callers are checked."""
+    if reviews is None:
+        return feed
+
+    async def both() -> None:
+        keys = asyncio.ensure_future(reviews.keep_keys())
+        try:
+            await feed()
+        finally:
+            keys.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keys
+            reviews.close()
+
+    return both
+
+
+async def _serve(  # noqa: PLR0913 - the options are keyword-only
     settings: GatewaySettings,
     registry: Registry,
     feed: Callable[[], Coroutine[Any, Any, None]],
+    *,
     registry_ready: Callable[[], bool] | None = None,
     async_settings: AsyncSettings | None = None,
+    guard: Guard | None = None,
 ) -> int:
     """Serve until SIGTERM/SIGINT while ``feed()`` keeps ``registry`` current."""
     gateway = Gateway(
-        settings, registry, registry_ready=registry_ready, events=_event_queue(async_settings)
+        settings,
+        registry,
+        registry_ready=registry_ready,
+        events=_event_queue(async_settings),
+        guard=guard,
     )
     # handler_cancellation: a caller that disconnects while queued leaves the queue.
     runner = web.AppRunner(gateway.app(), access_log=None, handler_cancellation=True)

@@ -17,6 +17,16 @@
   unset: ``http://$KAPPA_OPERATOR_SERVICE_HOST:$KAPPA_OPERATOR_SERVICE_PORT_AUTOSCALER``,
   the variables the kubelet injects for the ``kappa-operator`` Service (no cluster DNS
   needed); neither: no autoscaler (a gateway fed by a registry file).
+- ``KAPPA_GATEWAY_AUTH`` (``kubernetes``): check every caller (bearer tokens by
+  TokenReview, SigV4 access keys, RBAC by SubjectAccessReview; docs/security.md);
+  ``none``: every caller may do everything (a single-tenant install, tests);
+- ``KAPPA_GATEWAY_TOKEN_AUDIENCES`` (``kappa``): the audiences a bearer token must be
+  for, comma-separated; empty: the API server's own;
+- ``KAPPA_GATEWAY_AUTH_CACHE_SECONDS`` (5): how long an authentication or RBAC answer
+  is kept (a revoked RoleBinding stops working within it); 0 = ask every time;
+- ``KAPPA_GATEWAY_NAMESPACE`` (``kappa-system``): where the access-key Secrets are;
+- ``KAPPA_TOKEN_FILE``: the pod's projected ServiceAccount token (audience kappa), sent
+  with every report to the autoscaler (which takes reports from the gateway only).
 
 A frozen dataclass, not pydantic: the whole table is a few numbers.
 """
@@ -36,6 +46,8 @@ _MIN_GRACE_SECONDS: Final = 0.5
 _MAX_GRACE_SECONDS: Final = 60.0
 _DEFAULT_HOST: Final = "0.0.0.0"  # noqa: S104 - a Service reaches the pod on its IP
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_AUTH_MODES: Final = ("kubernetes", "none")
+_MAX_AUTH_CACHE_SECONDS: Final = 300.0
 
 T = TypeVar("T")
 
@@ -57,6 +69,11 @@ class GatewaySettings:
     region: str = "us-east-1"
     log_level: str = "INFO"
     autoscaler_url: str | None = None
+    auth: bool = True
+    token_audiences: tuple[str, ...] = ("kappa",)
+    auth_cache_seconds: float = 5.0
+    namespace: str = "kappa-system"
+    token_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "GatewaySettings":
@@ -82,6 +99,10 @@ class GatewaySettings:
         if level not in _LOG_LEVELS:
             problems.append(f"KAPPA_LOG_LEVEL={level!r} is not one of {', '.join(_LOG_LEVELS)}")
             level = "INFO"
+        auth = env.get("KAPPA_GATEWAY_AUTH", "kubernetes").strip().lower() or "kubernetes"
+        if auth not in _AUTH_MODES:
+            problems.append(f"KAPPA_GATEWAY_AUTH={auth!r} is not one of {', '.join(_AUTH_MODES)}")
+        audiences = env.get("KAPPA_GATEWAY_TOKEN_AUDIENCES", "kappa")
         settings = cls(
             host=env.get("KAPPA_GATEWAY_HOST") or _DEFAULT_HOST,
             port=read("KAPPA_GATEWAY_PORT", int, 8000, lambda v: 0 <= v <= _MAX_PORT),
@@ -109,6 +130,16 @@ class GatewaySettings:
             region=env.get("KAPPA_REGION", "us-east-1") or "us-east-1",
             log_level=level,
             autoscaler_url=_autoscaler_url(env),
+            auth=auth != "none",
+            token_audiences=tuple(a.strip() for a in audiences.split(",") if a.strip()),
+            auth_cache_seconds=read(
+                "KAPPA_GATEWAY_AUTH_CACHE_SECONDS",
+                float,
+                5.0,
+                lambda v: 0 <= v <= _MAX_AUTH_CACHE_SECONDS,
+            ),
+            namespace=env.get("KAPPA_GATEWAY_NAMESPACE", "").strip() or "kappa-system",
+            token_file=Path(token) if (token := env.get("KAPPA_TOKEN_FILE", "").strip()) else None,
         )
         if problems:
             raise SettingsError(problems)

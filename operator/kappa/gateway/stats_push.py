@@ -15,6 +15,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
 from typing import Any, Final
 
 import aiohttp
@@ -28,6 +29,7 @@ log = logging.getLogger("kappa.gateway.autoscaler")
 
 INTERVAL_SECONDS: Final = 1.0
 _TIMEOUT: Final = aiohttp.ClientTimeout(total=2.0)
+_MAX_TOKEN: Final = 16 * 1024
 
 
 class StatsLink:
@@ -40,8 +42,14 @@ class StatsLink:
         metrics: GatewayMetrics,
         *,
         interval: float = INTERVAL_SECONDS,
+        token_file: Path | None = None,
     ) -> None:
+        """Report to ``url``; with ``token_file``, the pod's projected token goes along.
+
+        The autoscaler takes reports from the gateway's ServiceAccount only.
+        """
         self.url = url.rstrip("/")
+        self._token_file = token_file
         self.gateway = uuid.uuid4().hex
         self._session = session
         self._metrics = metrics
@@ -80,16 +88,22 @@ class StatsLink:
             await asyncio.sleep(self._interval)
             await self._post("/v1/stats", stats_document(self.gateway, self._snapshot()), "stats")
 
+    def _headers(self) -> dict[str, str]:
+        if self._token_file is None:
+            return {}
+        with self._token_file.open("rb") as file:  # rotated by the kubelet: read each time
+            return {"Authorization": f"Bearer {file.read(_MAX_TOKEN).decode().strip()}"}
+
     async def _post(self, path: str, document: dict[str, Any], kind: str) -> None:
         try:
             async with self._session.post(
-                self.url + path, json=document, timeout=_TIMEOUT
+                self.url + path, json=document, timeout=_TIMEOUT, headers=self._headers()
             ) as response:
                 await response.read()
                 ok = response.status < 300  # noqa: PLR2004
                 if not ok:
                     log.warning("autoscaler refused a %s: %s", kind, response.status)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             ok = False
             if not self._failing:
                 log.warning("cannot reach the autoscaler at %s: %r", self.url, exc)

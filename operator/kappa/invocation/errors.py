@@ -134,3 +134,18 @@ def unsupported_media_type(content_type: str) -> GatewayError:
 def service_error(message: str, *, status: int = 500) -> GatewayError:
     """``ServiceException`` (500; 502 when the function's runtime or pod failed us)."""
     return GatewayError(status, "ServiceException", {"Type": "Service", "Message": message})
+
+
+def unrecognized_client(message: str) -> GatewayError:
+    """401 ``UnrecognizedClientException``: no credentials, or credentials no one issued."""
+    return GatewayError(401, "UnrecognizedClientException", {"Type": "User", "message": message})
+
+
+def invalid_signature(message: str) -> GatewayError:
+    """403 ``InvalidSignatureException``: a SigV4 signature that does not verify, or expired."""
+    return GatewayError(403, "InvalidSignatureException", {"Type": "User", "message": message})
+
+
+def access_denied(message: str) -> GatewayError:
+    """403 ``AccessDeniedException``: authenticated, but RBAC does not allow this call."""
+    return GatewayError(403, "AccessDeniedException", {"Type": "User", "Message": message})

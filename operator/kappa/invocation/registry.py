@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from kappa.api.function import UrlAuthType
 from kappa.base.arn import function_arn
 from kappa.invocation.routing import Endpoint, FunctionKey
 
@@ -71,6 +72,7 @@ class FunctionSpec:
     code_sha256: str = ""
     last_modified: str = ""
     description: str = ""
+    url_auth_type: UrlAuthType = UrlAuthType.KUBERNETES
 
     @property
     def key(self) -> FunctionKey:
@@ -280,6 +282,7 @@ def _function(item: Any, region: str) -> tuple[FunctionSpec, list[Endpoint]]:
         code_sha256=str(item.get("codeSha256", "")),
         last_modified=str(item.get("lastModified", "")),
         description=str(item.get("description", "")),
+        url_auth_type=UrlAuthType(item.get("urlAuthType", UrlAuthType.KUBERNETES)),
     )
     found = [
         Endpoint(

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from kappa.api.names import function_labels
 from kappa.resources.code_configmap import config_map_key
+from kappa.resources.gateway_token import token_env, token_mount, token_volume
 from kappa.resources.owner import owner_reference
 
 REVISION_LABEL: Final = "kappa.dev/revision"
@@ -154,7 +155,8 @@ def make_pod(
     # The user's variables come last, so `$(VAR)` references in them can use the reserved
     # ones (the CRD refuses reserved names, so none is overridden).
     user_env = [dict(e) for e in params.env]
-    env = reserved_env(params, name, init_type) + user_env
+    token = [token_env()] if params.service_account_name else []
+    env = reserved_env(params, name, init_type) + token + user_env
     memory = f"{params.memory_mb}Mi"
     cpu = f"{cpu_millicores(params.memory_mb)}m"
     # No CPU limit, on purpose: the request gives Lambda's share under contention, and a
@@ -162,6 +164,9 @@ def make_pod(
     # (CFS quota) far below what Lambda gives; idle CPU is free to use.
     resources = {"requests": {"memory": memory, "cpu": cpu}, "limits": {"memory": memory}}
     volumes, mounts = _volumes(params)
+    if params.service_account_name:  # a function that invokes others calls as its account
+        volumes.append(token_volume())
+        mounts.append(token_mount())
     probe = {
         "httpGet": {"path": "/readyz", "port": "invoke"},
         "periodSeconds": READINESS_PERIOD_SECONDS,
@@ -194,6 +199,7 @@ def make_pod(
                 "env": [
                     *lambda_env(params, name, init_type),
                     {"name": "AWS_LAMBDA_RUNTIME_API", "value": IMAGE_RUNTIME_API},
+                    *token,
                     *user_env,
                 ],
                 "volumeMounts": mounts,

@@ -33,6 +33,7 @@ from kappa.api.event_source_mapping import (
     secret_refs,
 )
 from kappa.api.names import API_VERSION, COMPONENT_LABEL, GROUP
+from kappa.resources.gateway_token import token_env, token_mount, token_volume
 from kappa.resources.poller_env import secret_variable
 
 MAPPING_LABEL: Final = f"{GROUP}/event-source-mapping"
@@ -95,6 +96,7 @@ def _env(mapping: EventSourceMapping, params: PollerParams) -> list[dict[str, An
         {"name": "KAPPA_LOG_LEVEL", "value": params.log_level},
         {"name": "KAPPA_POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         {"name": "KAPPA_ESM_METRICS_PORT", "value": str(METRICS_PORT)},
+        token_env(),  # the pollers call the gateway as their ServiceAccount
     ]
     if params.gateway_url is not None:
         env.append({"name": "KAPPA_GATEWAY_URL", "value": params.gateway_url})
@@ -114,6 +116,7 @@ def poller_deployment(mapping: EventSourceMapping, params: PollerParams) -> dict
             # In-flight batches finish on SIGTERM; what does not comes back by the broker.
             "terminationGracePeriodSeconds": 30,
             "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "volumes": [token_volume()],
             "containers": [
                 {
                     "name": "poller",
@@ -122,6 +125,7 @@ def poller_deployment(mapping: EventSourceMapping, params: PollerParams) -> dict
                     "args": ["poller"],
                     "env": _env(mapping, params),
                     "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
+                    "volumeMounts": [token_mount()],
                     "readinessProbe": {
                         "httpGet": {"path": "/healthz", "port": "metrics"},
                         "periodSeconds": 5,
@@ -177,8 +181,11 @@ def poller_deployment(mapping: EventSourceMapping, params: PollerParams) -> dict
 def poller_rbac(namespace: str) -> list[Mapping[str, Any]]:
     """ServiceAccount, Role and RoleBinding the pollers of ``namespace`` run as.
 
-    They may read mappings and write their status (``status.source``), nothing else:
-    credentials reach them through their pods' env, not the API.
+    They may read mappings and write their status (``status.source``), and invoke the
+    Functions of their namespace through the gateway (``invoke`` and ``get`` on
+    functions, what the ClusterRole kappa-invoker grants), nothing else: a mapping feeds
+    only its own namespace's Functions. Broker credentials reach them through their pods'
+    env, not the API.
     """
     meta = {
         "name": POLLER_SERVICE_ACCOUNT,
@@ -202,6 +209,7 @@ def poller_rbac(namespace: str) -> list[Mapping[str, Any]]:
                     "resources": ["eventsourcemappings/status"],
                     "verbs": ["get", "patch"],
                 },
+                {"apiGroups": [GROUP], "resources": ["functions"], "verbs": ["get", "invoke"]},
             ],
         },
         {

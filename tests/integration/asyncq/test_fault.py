@@ -43,6 +43,7 @@ class GatewayProcess:
             "HOME": str(tmp_path),
             "KAPPA_GATEWAY_HOST": "127.0.0.1",
             "KAPPA_GATEWAY_PORT": str(self.port),
+            "KAPPA_GATEWAY_AUTH": "none",  # no cluster to check callers against here
             "KAPPA_NATS_URL": nats_url,
             "KAPPA_ASYNC_WORKERS": "64",
             **FAST,

@@ -92,6 +92,8 @@ def start_gateway(tmp_path: Path) -> Iterator[StartGateway]:
             "KAPPA_GATEWAY_HOST": "127.0.0.1",
             "KAPPA_GATEWAY_PORT": "0",
             "KAPPA_LOG_LEVEL": "DEBUG",
+            # No cluster to check callers against here (tests/unit/auth and e2e test authentication).
+            "KAPPA_GATEWAY_AUTH": "none",
         }
         env.update({f"KAPPA_GATEWAY_{key.upper()}": str(value) for key, value in settings.items()})
         env.update(extra_env or {})

@@ -59,6 +59,7 @@ def endpoint() -> Iterator[Endpoint]:
         thread.join(5)
         loop.run_until_complete(runner.cleanup())
         loop.close()
+        loop.close()
 
 
 def wait_for(probe: object, what: str, timeout: float = 10) -> None:
@@ -142,3 +143,77 @@ def test_malformed_reports_are_refused_with_the_reason(
     assert message in json.loads(refused.value.read())["message"]
     with urllib.request.urlopen(endpoint.url + "/metrics", timeout=5) as response:
         assert "kappa_autoscaler_bad_reports_total 1.0" in response.read().decode()
+
+
+def test_an_infinite_figure_is_refused_and_the_endpoint_keeps_deciding(endpoint: Endpoint) -> None:
+    """`Infinity` is valid to json.loads; once it overflowed the tick for every Function."""
+    forged = (b'{"gateway": "g", "functions": [{"namespace": "default", "name": "cold", '
+              b'"inFlight": Infinity}]}')  # fmt: skip
+    request = urllib.request.Request(endpoint.url + "/v1/stats", data=forged, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 400
+    assert "finite" in json.loads(refused.value.read())["message"]
+    good = (b'{"gateway": "g", "functions": [{"namespace": "default", "name": "cold", '
+            b'"inFlight": 2, "peak": 2}]}')  # fmt: skip
+    request = urllib.request.Request(endpoint.url + "/v1/stats", data=good, method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 204
+    assert endpoint.autoscaler.load(KEY).peak == 2
+
+
+@pytest.fixture
+def guarded() -> Iterator[Endpoint]:
+    """The endpoint with an `authenticate` that knows two gateway pods' tokens: a stand-in
+    for the TokenReview the operator asks (the real one runs in e2e, where every report of
+    the installed gateways goes through it)."""
+    pods = {"Bearer token-of-gw-1": "gw-1", "Bearer token-of-gw-2": "gw-2"}
+
+    async def authenticate(header: str | None) -> str | None:
+        return pods.get(header or "")
+
+    loop = asyncio.new_event_loop()
+    autoscaler = Autoscaler(1000, 1000, wake=lambda _key: None, clock=time.time)
+    runner = web.AppRunner(make_app(autoscaler, authenticate))
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield Endpoint(autoscaler, f"http://127.0.0.1:{runner.addresses[0][1]}")
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+
+def post(url: str, body: dict[str, object], token: str | None) -> int:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as refused:
+        return refused.code
+
+
+def test_reports_come_from_gateways_only_and_each_under_its_own_pod(guarded: Endpoint) -> None:
+    def report(in_flight: int) -> dict[str, object]:
+        return {"gateway": "same-id", "functions": [
+            {"namespace": "default", "name": "cold", "inFlight": in_flight, "peak": in_flight}]}  # fmt: skip
+
+    url = guarded.url + "/v1/stats"
+    assert post(url, report(100_000), None) == 401
+    assert post(url, report(100_000), "forged") == 401
+    assert post(guarded.url + "/v1/poke", {"gateway": "g", "namespace": "default",
+                                           "name": "cold"}, None) == 401  # fmt: skip
+    assert guarded.autoscaler.load(KEY).peak == 0  # nothing forged got in
+    assert post(url, report(3), "token-of-gw-1") == 204
+    # Another gateway pod reporting under the same declared id adds to it, never replaces it.
+    assert post(url, report(4), "token-of-gw-2") == 204
+    assert guarded.autoscaler.load(KEY).peak == 7
+    with urllib.request.urlopen(guarded.url + "/metrics", timeout=5) as response:
+        assert "kappa_autoscaler_unauthenticated_reports_total 3.0" in response.read().decode()

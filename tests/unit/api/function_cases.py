@@ -486,6 +486,15 @@ REFUSED = [
             "spec.scaling.maxReplicas x spec.concurrency.perPod is less than",
         ),
     ),
+    # --- the HTTP trigger's access
+    _refused(
+        "url-auth-type-unknown",
+        Refusal(
+            manifest(url={"authType": "PUBLIC"}),
+            apiserver_says='supported values: "KUBERNETES", "AWS_IAM", "NONE"',
+            model_says="Input should be 'KUBERNETES', 'AWS_IAM' or 'NONE'",
+        ),
+    ),
     # --- async destinations
     _refused(
         "destination-function-and-nats",
@@ -632,6 +641,7 @@ ACCEPTED = [
             serviceAccountName="fn-runner",
             concurrency={"reserved": 50, "provisioned": 5, "perPod": 4},
             scaling={"maxReplicas": 20},
+            url={"authType": "NONE"},
             **{
                 "async": {
                     "maximumRetryAttempts": 1,

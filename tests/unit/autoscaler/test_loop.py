@@ -114,3 +114,24 @@ def test_a_quiet_function_at_its_floor_is_not_decided_again() -> None:
     assert woken.keys == []
     text = generate_latest(auto.metrics.registry).decode()
     assert "kappa_autoscaler_target_pods 2.0" in text
+
+
+def test_one_function_whose_decision_fails_does_not_stop_the_others() -> None:
+    auto, clock, woken = scaler()
+    live = [Pod("x-1", ready=True, created=clock.now - 60)]
+    for key in (A, B):
+        auto.observe(key, Spec(), live, initial=0, now=clock.now)
+        auto.report("g1", {key: Sample(2.0, 2, 1, {"x-1": 1})})
+    decide = auto._decide  # noqa: SLF001 - a fault injected into one Function's decision
+
+    def failing_for_a(key: tuple[str, str], now: float) -> object:
+        if key == A:
+            raise OverflowError("a figure no decision can hold")
+        return decide(key, now)
+
+    auto._decide = failing_for_a  # type: ignore[method-assign]  # noqa: SLF001
+    clock.now += 1
+    auto.tick(clock.now)
+    assert woken.keys == [B]
+    exposition = generate_latest(auto.metrics.registry).decode()
+    assert "kappa_autoscaler_decision_errors_total 1.0" in exposition

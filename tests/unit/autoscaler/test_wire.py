@@ -34,7 +34,24 @@ def test_poke_round_trip() -> None:
         pytest.param({"gateway": "g", "functions": [{"name": "x"}]}, "namespace and name",
                      id="no-namespace"),
         pytest.param({"gateway": "g", "functions": [{"namespace": "a", "name": "x", "peak": -1}]},
-                     "peak must be a non-negative integer", id="negative-peak"),
+                     "peak must be an integer from 0 to 1000000", id="negative-peak"),
+        pytest.param({"gateway": "g", "functions": [{"namespace": "a", "name": "x",
+                      "inFlight": float("inf")}]}, "inFlight must be a finite number",
+                     id="infinite-in-flight"),
+        pytest.param({"gateway": "g", "functions": [{"namespace": "a", "name": "x",
+                      "inFlight": float("nan")}]}, "inFlight must be a finite number",
+                     id="nan-in-flight"),
+        pytest.param({"gateway": "g", "functions": [{"namespace": "a", "name": "x",
+                      "inFlight": 1e7}]}, "from 0 to 1000000", id="huge-in-flight"),
+        pytest.param({"gateway": "g", "functions": [{"namespace": "a", "name": "x",
+                      "queued": 10**12}]}, "queued must be an integer", id="huge-queue"),
+        pytest.param({"gateway": "g", "functions": [{"namespace": "a", "name": "x",
+                      "pods": {f"p{i}": 1 for i in range(10_001)}}]}, "at most 10000 pods",
+                     id="too-many-pods"),
+        pytest.param({"gateway": "g" * 129, "functions": []}, "gateway must be a string",
+                     id="long-gateway-id"),
+        pytest.param({"gateway": "g", "functions": [{"namespace": "a" * 254, "name": "x"}]},
+                     "namespace and name must be strings", id="long-namespace"),
         pytest.param({"gateway": "g", "functions": [{"namespace": "a", "name": "x",
                       "inFlight": "1"}]}, "inFlight must be", id="string-in-flight"),
         pytest.param({"gateway": "g", "functions": [{"namespace": "a", "name": "x",
@@ -47,5 +64,7 @@ def test_bad_stats_say_what_is_wrong(document: object, message: str) -> None:
 
 
 def test_bad_poke_time() -> None:
-    with pytest.raises(WireError, match="at must be a number"):
+    with pytest.raises(WireError, match="at must be a finite number"):
         parse_poke({"gateway": "g", "namespace": "a", "name": "x", "at": "soon"})
+    with pytest.raises(WireError, match="at must be a finite number"):
+        parse_poke({"gateway": "g", "namespace": "a", "name": "x", "at": float("inf")})

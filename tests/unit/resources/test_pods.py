@@ -1,4 +1,5 @@
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -61,6 +62,24 @@ def test_restricted_security_and_no_token_without_a_service_account() -> None:
     with_sa = make_pod(replace(PARAMS, service_account_name="reader"), name="p", revision="r")
     assert with_sa["spec"]["automountServiceAccountToken"] is True
     assert with_sa["spec"]["serviceAccountName"] == "reader"
+
+
+def test_a_service_account_brings_a_token_for_the_gateway_and_none_without() -> None:
+    def token_parts(pod: dict[str, Any]) -> tuple[list[Any], list[Any], list[Any]]:
+        (container,) = pod["spec"]["containers"]
+        return (
+            [v for v in pod["spec"]["volumes"] if "projected" in v],
+            [m for m in container.get("volumeMounts", []) if m["name"] == "kappa-token"],
+            [e for e in container["env"] if e["name"] == "KAPPA_TOKEN_FILE"],
+        )
+
+    assert token_parts(make_pod(PARAMS, name="p", revision="r")) == ([], [], [])
+    with_sa = make_pod(replace(PARAMS, service_account_name="reader"), name="p", revision="r")
+    [volume], [mount], [env] = token_parts(with_sa)
+    [source] = volume["projected"]["sources"]
+    assert source["serviceAccountToken"]["audience"] == "kappa"
+    assert mount["readOnly"] is True
+    assert env["value"] == f"{mount['mountPath']}/{source['serviceAccountToken']['path']}"
 
 
 @pytest.mark.parametrize(

@@ -95,16 +95,32 @@ def test_a_spec_change_changes_the_template_hash() -> None:
     assert hashes[0] == hashes[1] != hashes[2]
 
 
-def test_pollers_may_read_mappings_and_write_their_status_only() -> None:
+def test_pollers_may_read_mappings_write_their_status_and_invoke_their_namespace_only() -> None:
     account, role, binding = poller_rbac("shop")
     assert account["kind"] == "ServiceAccount"
+    assert role["metadata"]["namespace"] == "shop"  # a Role: this namespace's Functions only
     rules = {(tuple(r["resources"]), tuple(r["verbs"])) for r in role["rules"]}
     assert rules == {
         (("eventsourcemappings",), ("get",)),
         (("eventsourcemappings/status",), ("get", "patch")),
+        (("functions",), ("get", "invoke")),
     }
     assert binding["subjects"][0] == {
         "kind": "ServiceAccount",
         "name": "kappa-poller",
         "namespace": "shop",
     }
+
+
+def test_pollers_present_a_projected_token_for_audience_kappa() -> None:
+    pod = poller_deployment(_mapping(manifest()), PARAMS)["spec"]["template"]["spec"]
+    [volume] = pod["volumes"]
+    [source] = volume["projected"]["sources"]
+    assert source["serviceAccountToken"]["audience"] == "kappa"
+    [container] = pod["containers"]
+    [mount] = container["volumeMounts"]
+    assert mount["name"] == volume["name"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert (
+        env["KAPPA_TOKEN_FILE"] == f"{mount['mountPath']}/{source['serviceAccountToken']['path']}"
+    )

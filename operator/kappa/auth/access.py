@@ -1,0 +1,65 @@
+"""What a call needs to be allowed to do, as a Kubernetes RBAC resource attribute.
+
+Every gateway route maps to one :class:`Access` on ``functions.kappa.dev`` in a
+namespace (or to none: the probes, ``/metrics``, ``GetAccountSettings``)::
+
+    Invoke, HTTP trigger        invoke   functions               NAMESPACE  NAME
+    GetFunction                 get      functions               NAMESPACE  NAME
+    ListFunctions               list     functions               each namespace listed
+    dead letters: list          list     functions/deadletters   NAMESPACE
+                  read          get      functions/deadletters   NAMESPACE
+                  redrive       redrive  functions/deadletters   NAMESPACE
+                  delete        delete   functions/deadletters   NAMESPACE
+
+``invoke`` and ``redrive`` are verbs of Kappa's own: RBAC takes any verb in a Role's
+rules, and the chart's ClusterRoles ``kappa-invoker``, ``kappa-viewer`` and
+``kappa-dlq-admin`` grant them.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+GROUP: Final = "kappa.dev"
+RESOURCE: Final = "functions"
+DEAD_LETTERS: Final = "deadletters"
+
+
+class Verb(StrEnum):
+    """The verbs the gateway asks about."""
+
+    INVOKE = "invoke"
+    GET = "get"
+    LIST = "list"
+    REDRIVE = "redrive"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """One resource attribute of a SubjectAccessReview (the group is always kappa.dev)."""
+
+    verb: Verb
+    namespace: str
+    name: str = ""
+    subresource: str = ""
+
+    @property
+    def resource(self) -> str:
+        """``functions`` or ``functions/SUBRESOURCE``, as a Role's rules spell it."""
+        return f"{RESOURCE}/{self.subresource}" if self.subresource else RESOURCE
+
+    def __str__(self) -> str:
+        """``invoke functions "f" in namespace "b"``: what was asked, for a person."""
+        what = f'{self.resource} "{self.name}"' if self.name else self.resource
+        return f'{self.verb.value} {what}.{GROUP} in namespace "{self.namespace}"'
+
+
+def invoke(namespace: str, name: str) -> Access:
+    """Invoking Function ``namespace/name`` (any invocation type, and its HTTP trigger)."""
+    return Access(Verb.INVOKE, namespace, name)
+
+
+def dead_letters(verb: Verb, namespace: str) -> Access:
+    """An operation on the dead letters of ``namespace``."""
+    return Access(verb, namespace, subresource=DEAD_LETTERS)

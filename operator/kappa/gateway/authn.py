@@ -1,0 +1,144 @@
+"""Every route of the gateway behind ``kappa.auth``: who calls, and whether RBAC allows it.
+
+An aiohttp middleware that runs before each handler:
+
+- ``/healthz``, ``/readyz`` and ``/metrics`` are open (the kubelet and Prometheus);
+  they expose no invocation, no Function and no payload;
+- every other route authenticates its caller (``kappa.auth.guard``), then asks for
+  the :class:`~kappa.auth.access.Access` of the route (``route_access``):
+  ``ListFunctions`` and ``GetAccountSettings`` need only an authenticated caller
+  (ListFunctions then lists only the namespaces the caller may ``list``);
+- a Function's HTTP trigger follows its ``spec.url.authType``: ``NONE`` lets anyone
+  call that trigger (nothing else), ``AWS_IAM`` takes only SigV4-signed calls, and the
+  default (``KUBERNETES``) a bearer token or a signature.
+
+The caller's subject is kept on the request (``subject(request)``) for handlers
+that filter what they show. Refusals are Lambda's error shapes (401
+``UnrecognizedClientException``, 403 ``AccessDeniedException`` or
+``InvalidSignatureException``); on the HTTP trigger, API Gateway's terse
+``{"message": "Forbidden"}``.
+"""
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from kappa.api.function import UrlAuthType
+from kappa.auth import access as rbac
+from kappa.auth.access import Access, Verb
+from kappa.auth.guard import Guard
+from kappa.auth.sigv4 import SignedRequest, is_sigv4
+from kappa.auth.subject import ANONYMOUS, Subject
+from kappa.gateway.body import read_body
+from kappa.invocation.errors import GatewayError, unrecognized_client
+from kappa.invocation.function_name import parse_function_name
+from kappa.invocation.registry import Registry
+
+log = logging.getLogger("kappa.gateway.auth")
+
+OPEN_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
+INVOKE_ROUTE: Final = "/2015-03-31/functions/{function_name}/invocations"
+FUNCTION_ROUTE: Final = "/2015-03-31/functions/{function_name}"
+TRIGGER_ROUTES: Final = frozenset({"/fn/{namespace}/{name}", "/fn/{namespace}/{name}/{path}"})
+DEAD_LETTERS: Final = "/kappa/v1/namespaces/{namespace}/dead-letters"
+_SUBJECT: Final = "kappa.subject"
+_DEAD_LETTER_VERBS: Final = {
+    ("GET", DEAD_LETTERS): Verb.LIST,
+    ("POST", DEAD_LETTERS + "/redrive"): Verb.REDRIVE,
+    ("GET", DEAD_LETTERS + "/{sequence}"): Verb.GET,
+    ("DELETE", DEAD_LETTERS + "/{sequence}"): Verb.DELETE,
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Render = Callable[[GatewayError, str], web.Response]
+
+
+def subject(request: web.Request) -> Subject:
+    """The caller the middleware authenticated (ANONYMOUS where none was needed)."""
+    found = request.get(_SUBJECT)
+    return found if isinstance(found, Subject) else ANONYMOUS
+
+
+def route_access(
+    method: str, route: str, match: dict[str, str], query: str | None
+) -> Access | None:
+    """What the route ``route`` (its pattern) asks of RBAC; None: authenticated is enough.
+
+    A FunctionName that does not parse needs no more than authentication: the route
+    answers its 400, which says nothing about any Function.
+    """
+    if route in (INVOKE_ROUTE, FUNCTION_ROUTE):
+        try:
+            ref = parse_function_name(match["function_name"], query)  # as the route reads it
+        except GatewayError:
+            return None
+        verb = Verb.INVOKE if route == INVOKE_ROUTE else Verb.GET
+        return Access(verb, ref.namespace, ref.name)
+    if route in TRIGGER_ROUTES:
+        return rbac.invoke(match["namespace"], match["name"])
+    if (operation := _DEAD_LETTER_VERBS.get((method, route))) is not None:
+        return rbac.dead_letters(operation, match["namespace"])
+    return None
+
+
+def middleware(guard: Guard, registry: Registry, render: Callable[[str], Render]) -> Middleware:
+    """The middleware; ``render(route)`` gives the error renderer of a route."""
+
+    @web.middleware
+    async def authenticated(request: web.Request, handler: Handler) -> web.StreamResponse:
+        info = request.match_info
+        route = info.route.resource.canonical if info.route.resource is not None else ""
+        if request.path in OPEN_PATHS or not guard.enabled or info.http_exception is not None:
+            return await handler(request)
+        try:
+            if route in TRIGGER_ROUTES:
+                url_auth = _url_auth(registry, info["namespace"], info["name"])
+                if url_auth is UrlAuthType.NONE:
+                    return await handler(request)
+                if url_auth is UrlAuthType.AWS_IAM and not is_sigv4(_authorization(request)):
+                    raise unrecognized_client(
+                        "This function URL takes AWS_IAM: sign the request with SigV4."
+                    )
+            caller = await guard.authenticate(_authorization(request) or None,
+                                              lambda: _signed(request))  # fmt: skip
+            needed = route_access(request.method, route, dict(info), request.query.get("Qualifier"))
+            if needed is not None:
+                await guard.require(caller, needed)
+            elif caller.anonymous:
+                raise unrecognized_client(
+                    "Missing credentials: send 'Authorization: Bearer TOKEN' or sign with SigV4."
+                )
+        except GatewayError as error:
+            request_id = str(uuid.uuid4())
+            log.info("%s %s %s: %s", request_id, request.method, request.path, error)
+            return render(route)(error, request_id)
+        request[_SUBJECT] = caller
+        return await handler(request)
+
+    return authenticated
+
+
+def _authorization(request: web.Request) -> str:
+    return request.headers.get("Authorization", "")
+
+
+def _url_auth(registry: Registry, namespace: str, name: str) -> UrlAuthType:
+    spec = registry.function((namespace, name))
+    return UrlAuthType.KUBERNETES if spec is None else spec.url_auth_type
+
+
+async def _signed(request: web.Request) -> SignedRequest:
+    body = await read_body(request)
+    raw_path, _, raw_query = request.raw_path.partition("?")
+    return SignedRequest(
+        method=request.method,
+        raw_path=raw_path,
+        raw_query=raw_query,
+        headers=list(request.headers.items()),
+        body_sha256=hashlib.sha256(body).hexdigest(),
+    )
