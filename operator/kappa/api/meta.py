@@ -1,10 +1,15 @@
 """What every kind of the API carries: the base model, names, object metadata, conditions.
 
 Every kind (``function``, ``event_source_mapping``, ``quota``) builds on these; the
-rule machinery they use is :mod:`kappa.api.rules`. Pure: pydantic and the standard library.
+rule machinery they use is :mod:`kappa.api.rules`. Conditions come in two forms:
+:class:`Condition`, the model of one as the API holds it, and :class:`ConditionState`,
+one as the operator decides it, which it writes with :meth:`ConditionState.as_dict`.
+Pure: pydantic and the standard library.
 """
 
 import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Final, Self
 
@@ -102,6 +107,13 @@ class ConditionType(enum.StrEnum):
     READY = "Ready"
     CODE_READY = "CodeReady"
     SCALED = "Scaled"
+    RECONCILING = "Reconciling"
+    STALLED = "Stalled"
+    DESTINATIONS_READY = "DestinationsReady"
+    FUNCTION_FOUND = "FunctionFound"
+    POLLER_READY = "PollerReady"
+    SOURCE_CONNECTED = "SourceConnected"
+    INVOKING = "Invoking"
 
 
 class Condition(KappaModel):
@@ -134,6 +146,37 @@ class Condition(KappaModel):
     message: str = Field(
         max_length=32768, description="What happened and, when it is a problem, what to do."
     )
+
+
+@dataclass(frozen=True)
+class ConditionState:
+    """A condition as the operator decides it, before it is written.
+
+    A :class:`Condition` but for the ``observedGeneration`` and ``lastTransitionTime``
+    that :meth:`as_dict` adds.
+    """
+
+    type: ConditionType
+    status: ConditionStatus
+    reason: str
+    message: str
+
+    def as_dict(
+        self, *, generation: int, now: datetime, previous: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """The API form; keeps the previous transition time when the status is unchanged."""
+        before = next((c for c in previous if c.get("type") == self.type), None)
+        since = now.isoformat().replace("+00:00", "Z")
+        if before and before.get("status") == self.status and before.get("lastTransitionTime"):
+            since = str(before["lastTransitionTime"])
+        return {
+            "type": str(self.type),
+            "status": str(self.status),
+            "reason": self.reason,
+            "message": self.message,
+            "observedGeneration": generation,
+            "lastTransitionTime": since,
+        }
 
 
 class ObjectMeta(BaseModel):
