@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.config import JsonDict
 
 from kappa.api.names import DNS1123_LABEL_MAX_LENGTH
 from kappa.api.rules import Rule, add_validations, pattern_rule
@@ -29,6 +30,11 @@ DNS1123_SUBDOMAIN_PATTERN: Final = rf"{DNS1123_LABEL_PATTERN}(\.{DNS1123_LABEL_P
 CONFIG_MAP_KEY_PATTERN: Final = r"[-._a-zA-Z0-9]+"
 OBJECT_NAME_MAX_LENGTH: Final = 253
 CONCURRENCY_MAX: Final = 1_000_000
+
+
+def list_map(key: str) -> JsonDict:
+    """Schema extension of a list the API server merges item by item, matched by ``key``."""
+    return {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": [key]}
 
 
 def _model_rules_schema(schema: dict[str, Any], model: type[Any]) -> None:
@@ -146,6 +152,17 @@ class Condition(KappaModel):
     message: str = Field(
         max_length=32768, description="What happened and, when it is a problem, what to do."
     )
+
+
+StatusConditions = Annotated[
+    tuple[Condition, ...], Field(strict=False, json_schema_extra=list_map("type"))
+]
+"""``status.conditions`` of a kind: at most one condition of each type."""
+
+ObservedGeneration = Annotated[
+    int | None, Field(ge=0, description="metadata.generation the status was written from.")
+]
+"""``status.observedGeneration`` of a kind."""
 
 
 @dataclass(frozen=True)
