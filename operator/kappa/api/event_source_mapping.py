@@ -36,6 +36,7 @@ from typing import Annotated, ClassVar, Final, Literal
 from pydantic import Field
 
 from kappa.api.meta import (
+    ApiVersion,
     ConfigMapKey,
     FunctionName,
     KappaModel,
@@ -660,9 +661,7 @@ class EventSourceMapping(KappaModel):
         ),
     )
 
-    api_version: Literal["kappa.dev/v1alpha1"] = Field(
-        default="kappa.dev/v1alpha1", description="kappa.dev/v1alpha1."
-    )
+    api_version: ApiVersion = "kappa.dev/v1alpha1"
     kind: Literal["EventSourceMapping"] = Field(default=KIND, description="EventSourceMapping.")
     metadata: ObjectMeta = Field(description="Standard object metadata.")
     spec: EventSourceMappingSpec = Field(description="Source, function and batching.")

@@ -44,6 +44,7 @@ from kappa.api.meta import (
     CONCURRENCY_MAX,
     DNS1123_LABEL_PATTERN,
     OBJECT_NAME_MAX_LENGTH,
+    ApiVersion,
     Condition,
     ConfigMapKey,
     FunctionName,
@@ -940,9 +941,7 @@ class Function(KappaModel):
         ),
     )
 
-    api_version: Literal["kappa.dev/v1alpha1"] = Field(
-        default="kappa.dev/v1alpha1", description="kappa.dev/v1alpha1."
-    )
+    api_version: ApiVersion = "kappa.dev/v1alpha1"
     kind: Literal["Function"] = Field(default=KIND, description="Function.")
     metadata: ObjectMeta = Field(description="Standard object metadata.")
     spec: FunctionSpec = Field(description="What the function is and how it runs.")

@@ -11,7 +11,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Final, Self
+from typing import Annotated, Any, ClassVar, Final, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -68,6 +68,9 @@ class KappaModel(BaseModel):
 
 
 # --------------------------------------------------------------- reusable types
+
+ApiVersion = Annotated[Literal["kappa.dev/v1alpha1"], Field(description="kappa.dev/v1alpha1.")]
+"""``apiVersion`` of every kind of the API."""
 
 ObjectName = Annotated[
     str,

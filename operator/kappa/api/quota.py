@@ -25,6 +25,7 @@ from pydantic import Field
 
 from kappa.api.meta import (
     CONCURRENCY_MAX,
+    ApiVersion,
     KappaModel,
     ObjectMeta,
     ObservedGeneration,
@@ -147,9 +148,7 @@ class ConcurrencyQuotaStatus(KappaModel):
 class ConcurrencyQuota(KappaModel):
     """A namespace's concurrency limits, as Lambda's account limits (see the module docstring)."""
 
-    api_version: Literal["kappa.dev/v1alpha1"] = Field(
-        default="kappa.dev/v1alpha1", description="kappa.dev/v1alpha1."
-    )
+    api_version: ApiVersion = "kappa.dev/v1alpha1"
     kind: Literal["ConcurrencyQuota"] = Field(default=KIND, description="ConcurrencyQuota.")
     metadata: ObjectMeta = Field(description="Standard object metadata.")
     spec: ConcurrencyQuotaSpec = Field(description="The namespace's limits.")
