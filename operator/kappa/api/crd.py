@@ -57,6 +57,7 @@ _KEYWORD_ORDER: Final = (
 _DROPPED: Final = frozenset({"title"})
 
 _READY: Final = '.status.conditions[?(@.type=="Ready")]'
+_AGE_COLUMN: Final = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
 _REASON_COLUMN: Final = {
     "name": "Reason",
     "type": "string",
@@ -90,7 +91,7 @@ PRINTER_COLUMNS: Final = (
         "jsonPath": ".spec.concurrency.provisioned",
         "description": "Provisioned concurrency: environments kept initialised.",
     },
-    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    _AGE_COLUMN,
     _REASON_COLUMN,
     {"name": "Memory", "type": "integer", "jsonPath": ".spec.memoryMB", "priority": 1},
     {"name": "Timeout", "type": "integer", "jsonPath": ".spec.timeoutSeconds", "priority": 1},
@@ -126,7 +127,7 @@ ESM_PRINTER_COLUMNS: Final = (
         "jsonPath": ".status.source.backlog",
         "description": "Records waiting in the source.",
     },
-    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    _AGE_COLUMN,
     _REASON_COLUMN,
     {
         "name": "Last-Result",
@@ -294,7 +295,7 @@ QUOTA_PRINTER_COLUMNS: Final = (
         "jsonPath": ".status.provisioned",
         "description": "Provisioned concurrency of the namespace's Functions, summed.",
     },
-    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    _AGE_COLUMN,
     _REASON_COLUMN,
     {"name": "Max-Reserved", "type": "integer", "jsonPath": ".spec.maxReserved", "priority": 1},
     {

@@ -36,12 +36,14 @@ from typing import Annotated, ClassVar, Final, Literal
 from pydantic import Field
 
 from kappa.api.meta import (
-    Condition,
+    ApiVersion,
     ConfigMapKey,
     FunctionName,
     KappaModel,
     ObjectMeta,
     ObjectName,
+    ObservedGeneration,
+    StatusConditions,
 )
 from kappa.api.names import DNS1123_LABEL_MAX_LENGTH
 from kappa.api.rules import Rule, exactly_one, pattern_rule
@@ -623,17 +625,12 @@ class SourceStatus(KappaModel):
 class EventSourceMappingStatus(KappaModel):
     """What Kappa observed of the mapping; written by the operator and the poller."""
 
-    conditions: Annotated[tuple[Condition, ...], Field(max_length=32, strict=False)] = Field(
+    conditions: StatusConditions = Field(
         default=(),
+        max_length=32,
         description="Ready, FunctionFound, SourceConnected, PollerReady.",
-        json_schema_extra={
-            "x-kubernetes-list-type": "map",
-            "x-kubernetes-list-map-keys": ["type"],
-        },
     )
-    observed_generation: int | None = Field(
-        default=None, ge=0, description="metadata.generation the status was written from."
-    )
+    observed_generation: ObservedGeneration = None
     state: MappingState | None = Field(
         default=None, strict=False, description="Creating, Enabled or Disabled."
     )
@@ -664,9 +661,7 @@ class EventSourceMapping(KappaModel):
         ),
     )
 
-    api_version: Literal["kappa.dev/v1alpha1"] = Field(
-        default="kappa.dev/v1alpha1", description="kappa.dev/v1alpha1."
-    )
+    api_version: ApiVersion = "kappa.dev/v1alpha1"
     kind: Literal["EventSourceMapping"] = Field(default=KIND, description="EventSourceMapping.")
     metadata: ObjectMeta = Field(description="Standard object metadata.")
     spec: EventSourceMappingSpec = Field(description="Source, function and batching.")

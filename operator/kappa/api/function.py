@@ -44,12 +44,16 @@ from kappa.api.meta import (
     CONCURRENCY_MAX,
     DNS1123_LABEL_PATTERN,
     OBJECT_NAME_MAX_LENGTH,
+    ApiVersion,
     Condition,
     ConfigMapKey,
     FunctionName,
     KappaModel,
     ObjectMeta,
     ObjectName,
+    ObservedGeneration,
+    StatusConditions,
+    list_map,
 )
 from kappa.api.names import DNS1123_LABEL_MAX_LENGTH
 from kappa.api.rules import (
@@ -654,15 +658,6 @@ class FunctionUrl(KappaModel):
 # ---------------------------------------------------------------------- spec
 
 
-def _handler_problem(
-    spec: "FunctionSpec", runtimes: tuple[str, ...], pattern: str, message: str
-) -> str | None:
-    handler = spec.handler
-    if spec.runtime.value not in runtimes or handler is None or re.fullmatch(pattern, handler):
-        return None
-    return message
-
-
 _HANDLER_REQUIRED_MESSAGE: Final = (
     "set it to module.function for python (e.g. app.handler) or file.export for nodejs "
     "(e.g. index.handler)"
@@ -691,6 +686,26 @@ _MAX_REPLICAS_MESSAGE: Final = (
     "spec.scaling.maxReplicas x spec.concurrency.perPod is less than "
     "spec.concurrency.provisioned: raise maxReplicas or lower provisioned"
 )
+
+
+def _handler_rule(runtimes: tuple[str, ...], pattern: str, message: str) -> Rule:
+    """``spec.handler``, when set for one of ``runtimes``, matches ``pattern``."""
+
+    def problem(spec: "FunctionSpec") -> str | None:
+        handler = spec.handler
+        if spec.runtime.value not in runtimes or handler is None or re.fullmatch(pattern, handler):
+            return None
+        return message
+
+    return Rule(
+        cel=(
+            f"!(self.runtime in {cel_list(runtimes)}) || !has(self.handler)"
+            f" || self.handler.matches({cel_matches(pattern)})"
+        ),
+        message=message,
+        field_path=".handler",
+        problem=problem,
+    )
 
 
 def _max_replicas_problem(spec: "FunctionSpec") -> str | None:
@@ -723,28 +738,8 @@ class FunctionSpec(KappaModel):
                 else None
             ),
         ),
-        Rule(
-            cel=(
-                f"!(self.runtime in {cel_list(PYTHON_RUNTIMES)}) || !has(self.handler)"
-                f" || self.handler.matches({cel_matches(PYTHON_HANDLER_PATTERN)})"
-            ),
-            message=_PYTHON_HANDLER_MESSAGE,
-            field_path=".handler",
-            problem=lambda spec: _handler_problem(
-                spec, PYTHON_RUNTIMES, PYTHON_HANDLER_PATTERN, _PYTHON_HANDLER_MESSAGE
-            ),
-        ),
-        Rule(
-            cel=(
-                f"!(self.runtime in {cel_list(NODEJS_RUNTIMES)}) || !has(self.handler)"
-                f" || self.handler.matches({cel_matches(NODEJS_HANDLER_PATTERN)})"
-            ),
-            message=_NODEJS_HANDLER_MESSAGE,
-            field_path=".handler",
-            problem=lambda spec: _handler_problem(
-                spec, NODEJS_RUNTIMES, NODEJS_HANDLER_PATTERN, _NODEJS_HANDLER_MESSAGE
-            ),
-        ),
+        _handler_rule(PYTHON_RUNTIMES, PYTHON_HANDLER_PATTERN, _PYTHON_HANDLER_MESSAGE),
+        _handler_rule(NODEJS_RUNTIMES, NODEJS_HANDLER_PATTERN, _NODEJS_HANDLER_MESSAGE),
         Rule(
             cel="self.runtime != 'image' || has(self.code.image)",
             message=_IMAGE_CODE_MESSAGE,
@@ -848,10 +843,7 @@ class FunctionSpec(KappaModel):
             "Environment variables (literal, or from Secrets, ConfigMaps and the pod); "
             f"literal values at most {ENV_VALUES_MAX_BYTES} bytes in total."
         ),
-        json_schema_extra={
-            "x-kubernetes-list-type": "map",
-            "x-kubernetes-list-map-keys": ["name"],
-        },
+        json_schema_extra=list_map("name"),
     )
     service_account_name: ObjectName | None = Field(
         default=None,
@@ -903,17 +895,12 @@ class FunctionSpec(KappaModel):
 class FunctionStatus(KappaModel):
     """What the operator observed of the Function; written by Kappa only."""
 
-    conditions: Annotated[tuple[Condition, ...], Field(max_length=32, strict=False)] = Field(
+    conditions: StatusConditions = Field(
         default=(),
+        max_length=32,
         description="Ready, CodeReady, Scaled... with the generation they were set from.",
-        json_schema_extra={
-            "x-kubernetes-list-type": "map",
-            "x-kubernetes-list-map-keys": ["type"],
-        },
     )
-    observed_generation: int | None = Field(
-        default=None, ge=0, description="metadata.generation the status was written from."
-    )
+    observed_generation: ObservedGeneration = None
     replicas: int | None = Field(default=None, ge=0, description="Pods of the Function.")
     ready_replicas: int | None = Field(
         default=None, ge=0, description="Pods ready to take invocations."
@@ -981,9 +968,7 @@ class Function(KappaModel):
         ),
     )
 
-    api_version: Literal["kappa.dev/v1alpha1"] = Field(
-        default="kappa.dev/v1alpha1", description="kappa.dev/v1alpha1."
-    )
+    api_version: ApiVersion = "kappa.dev/v1alpha1"
     kind: Literal["Function"] = Field(default=KIND, description="Function.")
     metadata: ObjectMeta = Field(description="Standard object metadata.")
     spec: FunctionSpec = Field(description="What the function is and how it runs.")

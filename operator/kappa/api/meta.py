@@ -1,12 +1,17 @@
 """What every kind of the API carries: the base model, names, object metadata, conditions.
 
 Every kind (``function``, ``event_source_mapping``, ``quota``) builds on these; the
-rule machinery they use is :mod:`kappa.api.rules`. Pure: pydantic and the standard library.
+rule machinery they use is :mod:`kappa.api.rules`. Conditions come in two forms:
+:class:`Condition`, the model of one as the API holds it, and :class:`ConditionState`,
+one as the operator decides it, which it writes with :meth:`ConditionState.as_dict`.
+Pure: pydantic and the standard library.
 """
 
 import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Final, Self
+from typing import Annotated, Any, ClassVar, Final, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -15,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.config import JsonDict
 
 from kappa.api.names import DNS1123_LABEL_MAX_LENGTH
 from kappa.api.rules import Rule, add_validations, pattern_rule
@@ -24,6 +30,11 @@ DNS1123_SUBDOMAIN_PATTERN: Final = rf"{DNS1123_LABEL_PATTERN}(\.{DNS1123_LABEL_P
 CONFIG_MAP_KEY_PATTERN: Final = r"[-._a-zA-Z0-9]+"
 OBJECT_NAME_MAX_LENGTH: Final = 253
 CONCURRENCY_MAX: Final = 1_000_000
+
+
+def list_map(key: str) -> JsonDict:
+    """Schema extension of a list the API server merges item by item, matched by ``key``."""
+    return {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": [key]}
 
 
 def _model_rules_schema(schema: dict[str, Any], model: type[Any]) -> None:
@@ -57,6 +68,9 @@ class KappaModel(BaseModel):
 
 
 # --------------------------------------------------------------- reusable types
+
+ApiVersion = Annotated[Literal["kappa.dev/v1alpha1"], Field(description="kappa.dev/v1alpha1.")]
+"""``apiVersion`` of every kind of the API."""
 
 ObjectName = Annotated[
     str,
@@ -102,6 +116,13 @@ class ConditionType(enum.StrEnum):
     READY = "Ready"
     CODE_READY = "CodeReady"
     SCALED = "Scaled"
+    RECONCILING = "Reconciling"
+    STALLED = "Stalled"
+    DESTINATIONS_READY = "DestinationsReady"
+    FUNCTION_FOUND = "FunctionFound"
+    POLLER_READY = "PollerReady"
+    SOURCE_CONNECTED = "SourceConnected"
+    INVOKING = "Invoking"
 
 
 class Condition(KappaModel):
@@ -134,6 +155,48 @@ class Condition(KappaModel):
     message: str = Field(
         max_length=32768, description="What happened and, when it is a problem, what to do."
     )
+
+
+StatusConditions = Annotated[
+    tuple[Condition, ...], Field(strict=False, json_schema_extra=list_map("type"))
+]
+"""``status.conditions`` of a kind: at most one condition of each type."""
+
+ObservedGeneration = Annotated[
+    int | None, Field(ge=0, description="metadata.generation the status was written from.")
+]
+"""``status.observedGeneration`` of a kind."""
+
+
+@dataclass(frozen=True)
+class ConditionState:
+    """A condition as the operator decides it, before it is written.
+
+    A :class:`Condition` but for the ``observedGeneration`` and ``lastTransitionTime``
+    that :meth:`as_dict` adds.
+    """
+
+    type: ConditionType
+    status: ConditionStatus
+    reason: str
+    message: str
+
+    def as_dict(
+        self, *, generation: int, now: datetime, previous: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """The API form; keeps the previous transition time when the status is unchanged."""
+        before = next((c for c in previous if c.get("type") == self.type), None)
+        since = now.isoformat().replace("+00:00", "Z")
+        if before and before.get("status") == self.status and before.get("lastTransitionTime"):
+            since = str(before["lastTransitionTime"])
+        return {
+            "type": str(self.type),
+            "status": str(self.status),
+            "reason": self.reason,
+            "message": self.message,
+            "observedGeneration": generation,
+            "lastTransitionTime": since,
+        }
 
 
 class ObjectMeta(BaseModel):

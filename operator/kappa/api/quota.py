@@ -23,7 +23,14 @@ from typing import ClassVar, Final, Literal
 
 from pydantic import Field
 
-from kappa.api.meta import CONCURRENCY_MAX, Condition, KappaModel, ObjectMeta
+from kappa.api.meta import (
+    CONCURRENCY_MAX,
+    ApiVersion,
+    KappaModel,
+    ObjectMeta,
+    ObservedGeneration,
+    StatusConditions,
+)
 from kappa.api.rules import Rule
 
 KIND: Final = "ConcurrencyQuota"
@@ -105,19 +112,12 @@ class ConcurrencyQuotaSpec(KappaModel):
 class ConcurrencyQuotaStatus(KappaModel):
     """The namespace's use as the operator last saw it; written by Kappa only."""
 
-    conditions: tuple[Condition, ...] = Field(
+    conditions: StatusConditions = Field(
         default=(),
         max_length=8,
-        strict=False,
         description="Ready: True while the namespace's Functions fit the quota.",
-        json_schema_extra={
-            "x-kubernetes-list-type": "map",
-            "x-kubernetes-list-map-keys": ["type"],
-        },
     )
-    observed_generation: int | None = Field(
-        default=None, ge=0, description="metadata.generation the status was written from."
-    )
+    observed_generation: ObservedGeneration = None
     functions: int | None = Field(default=None, ge=0, description="Functions in the namespace.")
     reserved: int | None = Field(
         default=None, ge=0, description="Reserved concurrency of the namespace's Functions, summed."
@@ -148,9 +148,7 @@ class ConcurrencyQuotaStatus(KappaModel):
 class ConcurrencyQuota(KappaModel):
     """A namespace's concurrency limits, as Lambda's account limits (see the module docstring)."""
 
-    api_version: Literal["kappa.dev/v1alpha1"] = Field(
-        default="kappa.dev/v1alpha1", description="kappa.dev/v1alpha1."
-    )
+    api_version: ApiVersion = "kappa.dev/v1alpha1"
     kind: Literal["ConcurrencyQuota"] = Field(default=KIND, description="ConcurrencyQuota.")
     metadata: ObjectMeta = Field(description="Standard object metadata.")
     spec: ConcurrencyQuotaSpec = Field(description="The namespace's limits.")

@@ -6,11 +6,10 @@ condition carries the `observedGeneration` it describes. A condition keeps its
 `lastTransitionTime` while its status does not change.
 """
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Final
 
+from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
 from kappa.controller.observed import PodView
 
 # Lambda error types that mean the code itself could not be had or loaded.
@@ -25,43 +24,16 @@ _IMAGE_REASONS: Final = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Condition:
-    """One status condition, in the API's terms."""
-
-    type: str
-    status: str  # "True" | "False" | "Unknown"
-    reason: str
-    message: str
-
-    def as_dict(
-        self, *, generation: int, now: datetime, previous: Sequence[Mapping[str, Any]]
-    ) -> dict[str, Any]:
-        """The API form; keeps the previous transition time when the status is unchanged."""
-        before = next((c for c in previous if c.get("type") == self.type), None)
-        since = now.isoformat().replace("+00:00", "Z")
-        if before and before.get("status") == self.status and before.get("lastTransitionTime"):
-            since = str(before["lastTransitionTime"])
-        return {
-            "type": self.type,
-            "status": self.status,
-            "reason": self.reason,
-            "message": self.message,
-            "observedGeneration": generation,
-            "lastTransitionTime": since,
-        }
-
-
 def function_conditions(  # noqa: PLR0912, PLR0913 - one branch (and input) per reason, in priority order
     pods: Sequence[PodView],
     *,
     revision: str,
     desired: int,
-    code_problem: Condition | None = None,
+    code_problem: ConditionState | None = None,
     create_error: str | None = None,
     quota_problem: str | None = None,
     code_loaded: bool = False,
-) -> list[Condition]:
+) -> list[ConditionState]:
     """Ready and CodeReady for a Function whose pods are `pods`.
 
     `code_problem` is a CodeReady=False found before any pod could run (a missing
@@ -86,79 +58,106 @@ def function_conditions(  # noqa: PLR0912, PLR0913 - one branch (and input) per 
     if code_problem is not None:
         code = code_problem
     elif init_failure and init_failure.error_type.startswith(_CODE_ERRORS):
-        code = Condition(
-            "CodeReady", "False", "InitError", f"{init_failure.error_type}: {init_failure.message}"
+        code = ConditionState(
+            ConditionType.CODE_READY,
+            ConditionStatus.FALSE,
+            "InitError",
+            f"{init_failure.error_type}: {init_failure.message}",
         )
     elif ready or any(p.was_ready for p in current) or (code_loaded and not current):
-        code = Condition("CodeReady", "True", "Loaded", "the runtime initialised with this code")
+        code = ConditionState(
+            ConditionType.CODE_READY,
+            ConditionStatus.TRUE,
+            "Loaded",
+            "the runtime initialised with this code",
+        )
     else:
-        code = Condition(
-            "CodeReady", "Unknown", "Pending", "no environment has loaded the code yet"
+        code = ConditionState(
+            ConditionType.CODE_READY,
+            ConditionStatus.UNKNOWN,
+            "Pending",
+            "no environment has loaded the code yet",
         )
 
     if code_problem is not None:
-        summary = Condition("Ready", "False", code_problem.reason, code_problem.message)
+        summary = ConditionState(
+            ConditionType.READY, ConditionStatus.FALSE, code_problem.reason, code_problem.message
+        )
     elif quota_problem is not None:
-        summary = Condition("Ready", "False", "QuotaExceeded", quota_problem)
+        summary = ConditionState(
+            ConditionType.READY, ConditionStatus.FALSE, "QuotaExceeded", quota_problem
+        )
     elif ready >= desired > 0:
-        summary = Condition(
-            "Ready", "True", "EnvironmentsReady", f"{ready}/{desired} environments ready"
+        summary = ConditionState(
+            ConditionType.READY,
+            ConditionStatus.TRUE,
+            "EnvironmentsReady",
+            f"{ready}/{desired} environments ready",
         )
     elif desired == 0:  # (a last pod may still be draining)
-        summary = Condition(
-            "Ready",
-            "True",
+        summary = ConditionState(
+            ConditionType.READY,
+            ConditionStatus.TRUE,
             "ScaledToZero",
             "no environment runs: the next invocation starts one (a cold start)",
         )
     elif create_error is not None:
-        summary = Condition("Ready", "False", "PodCreateFailed", create_error)
+        summary = ConditionState(
+            ConditionType.READY, ConditionStatus.FALSE, "PodCreateFailed", create_error
+        )
     elif pod_problem is not None:
-        summary = Condition(
-            "Ready",
-            "False",
+        summary = ConditionState(
+            ConditionType.READY,
+            ConditionStatus.FALSE,
             str(pod_problem.pod_reason),
             pod_problem.pod_message or "the pod cannot run",
         )
     elif init_failure:
-        summary = Condition(
-            "Ready", "False", "InitError", f"{init_failure.error_type}: {init_failure.message}"
+        summary = ConditionState(
+            ConditionType.READY,
+            ConditionStatus.FALSE,
+            "InitError",
+            f"{init_failure.error_type}: {init_failure.message}",
         )
     elif crashed and crashed.failure:
-        summary = Condition(
-            "Ready",
-            "False",
+        summary = ConditionState(
+            ConditionType.READY,
+            ConditionStatus.FALSE,
             "EnvironmentFailed",
             f"{crashed.failure.error_type}: {crashed.failure.message}",
         )
     elif waiting and waiting.waiting_reason in _IMAGE_REASONS:
-        summary = Condition(
-            "Ready",
-            "False",
+        summary = ConditionState(
+            ConditionType.READY,
+            ConditionStatus.FALSE,
             "ImagePullFailed",
             f"{waiting.waiting_reason}: {waiting.waiting_message or ''}".strip(),
         )
     elif waiting:
-        summary = Condition(
-            "Ready",
-            "False",
+        summary = ConditionState(
+            ConditionType.READY,
+            ConditionStatus.FALSE,
             str(waiting.waiting_reason),
             waiting.waiting_message or "a container cannot start",
         )
     else:
-        summary = Condition(
-            "Ready", "False", "EnvironmentsStarting", f"{ready}/{desired} environments ready"
+        summary = ConditionState(
+            ConditionType.READY,
+            ConditionStatus.FALSE,
+            "EnvironmentsStarting",
+            f"{ready}/{desired} environments ready",
         )
     return [summary, code]
 
 
-def scaled_condition(reason: str, message: str, *, limited: bool) -> Condition:
+def scaled_condition(reason: str, message: str, *, limited: bool) -> ConditionState:
     """``Scaled``: what the autoscaler decided and why.
 
     False while a cap or the burst limit holds the Function below what its concurrency
     asks for.
     """
-    return Condition("Scaled", "False" if limited else "True", reason, message)
+    status = ConditionStatus.FALSE if limited else ConditionStatus.TRUE
+    return ConditionState(ConditionType.SCALED, status, reason, message)
 
 
 # Ready=False reasons that only a change by the user ends (a fixed handler or code, an
@@ -169,7 +168,7 @@ STALLED_REASONS: Final = frozenset(
 )
 
 
-def progress_conditions(ready: Condition, *, spec_problem: bool) -> list[Condition]:
+def progress_conditions(ready: ConditionState, *, spec_problem: bool) -> list[ConditionState]:
     """``Reconciling`` and ``Stalled`` (kstatus's abnormal-true conditions) from ``Ready``.
 
     ``spec_problem``: the spec or its code is broken (CodeReady=False found before any
@@ -180,17 +179,33 @@ def progress_conditions(ready: Condition, *, spec_problem: bool) -> list[Conditi
         False, spec_problem or reason in STALLED      False        True  (Ready's reason)
         False otherwise (environments starting…)      True         False
     """
-    if ready.status == "True":
+    if ready.status == ConditionStatus.TRUE:
         return [
-            Condition("Reconciling", "False", "Ready", ready.message),
-            Condition("Stalled", "False", "Ready", ready.message),
+            ConditionState(
+                ConditionType.RECONCILING, ConditionStatus.FALSE, "Ready", ready.message
+            ),
+            ConditionState(ConditionType.STALLED, ConditionStatus.FALSE, "Ready", ready.message),
         ]
     if spec_problem or ready.reason in STALLED_REASONS:
         return [
-            Condition("Reconciling", "False", "Stalled", "waiting for a change of the spec"),
-            Condition("Stalled", "True", ready.reason, ready.message),
+            ConditionState(
+                ConditionType.RECONCILING,
+                ConditionStatus.FALSE,
+                "Stalled",
+                "waiting for a change of the spec",
+            ),
+            ConditionState(
+                ConditionType.STALLED, ConditionStatus.TRUE, ready.reason, ready.message
+            ),
         ]
     return [
-        Condition("Reconciling", "True", ready.reason, ready.message),
-        Condition("Stalled", "False", "Progressing", "no problem that needs a change"),
+        ConditionState(
+            ConditionType.RECONCILING, ConditionStatus.TRUE, ready.reason, ready.message
+        ),
+        ConditionState(
+            ConditionType.STALLED,
+            ConditionStatus.FALSE,
+            "Progressing",
+            "no problem that needs a change",
+        ),
     ]

@@ -14,9 +14,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from kappa.api.function import FunctionSpec
+from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
 from kappa.autoscaler.decider import Spec as ScalingSpec
 from kappa.base.arn import function_arn
-from kappa.controller.conditions import Condition
 from kappa.resources.code_configmap import code_configmap_name, code_sha256, make_code_configmap
 from kappa.resources.pods import CodeMount, PodParams, make_pod, revision_of
 from kappa.settings import Settings
@@ -34,7 +34,7 @@ class DesiredFunction:
     code_sha256: str | None = None
     code_configmap: Mapping[str, Any] | None = None
     referenced_configmap: str | None = None
-    code_problem: Condition | None = None
+    code_problem: ConditionState | None = None
     scaling: ScalingSpec = field(default_factory=ScalingSpec)
 
     @property
@@ -83,20 +83,20 @@ def referenced_configmap(body: Mapping[str, Any]) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
-def _check_referenced(name: str, data: Mapping[str, str] | None) -> Condition | None:
+def _check_referenced(name: str, data: Mapping[str, str] | None) -> ConditionState | None:
     """CodeReady=False when the referenced ConfigMap is missing or empty."""
     if data is None:
-        return Condition(
-            "CodeReady",
-            "False",
+        return ConditionState(
+            ConditionType.CODE_READY,
+            ConditionStatus.FALSE,
             "ConfigMapNotFound",
             f"ConfigMap {name!r} (spec.code.configMap.name) does not "
             "exist in this namespace: create it or fix the name",
         )
     if not data:
-        return Condition(
-            "CodeReady",
-            "False",
+        return ConditionState(
+            ConditionType.CODE_READY,
+            ConditionStatus.FALSE,
             "ConfigMapEmpty",
             f"ConfigMap {name!r} holds no files: add the handler's code",
         )
@@ -106,7 +106,9 @@ def _check_referenced(name: str, data: Mapping[str, str] | None) -> Condition | 
 def _invalid(body: Mapping[str, Any], settings: Settings, message: str) -> DesiredFunction:
     meta = body["metadata"]
     arn = function_arn(settings.region, meta["namespace"], meta["name"])
-    problem = Condition("CodeReady", "False", "InvalidSpec", message)
+    problem = ConditionState(
+        ConditionType.CODE_READY, ConditionStatus.FALSE, "InvalidSpec", message
+    )
     return DesiredFunction(
         params=None, revision="invalid", replicas=0, provisioned=0, arn=arn, code_problem=problem
     )
@@ -137,7 +139,7 @@ def desired_function(
     configmap: dict[str, Any] | None = None
     sha: str | None = None
     referenced: str | None = None
-    problem: Condition | None = None
+    problem: ConditionState | None = None
     if code.inline is not None:
         configmap = make_code_configmap(
             function=name, namespace=namespace, uid=uid, files=code.inline

@@ -15,9 +15,8 @@ The condition does not touch ``Ready``: the function itself runs.
 from collections.abc import Collection, Mapping
 from typing import Any, Final
 
-from kappa.controller.conditions import Condition
+from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
 
-TYPE: Final = "DestinationsReady"
 _KINDS: Final = ("onSuccess", "onFailure")
 
 
@@ -34,7 +33,7 @@ def destination_functions(body: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def destinations_conditions(
     body: Mapping[str, Any], existing: Collection[tuple[str, str]]
-) -> list[Condition]:
+) -> list[ConditionState]:
     """The condition of the module docstring (none or one); ``existing``: (namespace, name)s."""
     namespace = str((body.get("metadata") or {}).get("namespace") or "")
     wanted = destination_functions(body)
@@ -44,15 +43,19 @@ def destinations_conditions(
     if not missing:
         names = ", ".join(f"{kind}: {name}" for kind, name in wanted)
         message = f"Destination Functions exist ({names})."
-        return [Condition(TYPE, "True", "DestinationsFound", message)]
+        return [
+            ConditionState(
+                ConditionType.DESTINATIONS_READY, ConditionStatus.TRUE, "DestinationsFound", message
+            )
+        ]
     described = "; ".join(
         f"{kind} Function {name!r} does not exist in namespace {namespace}"
         for kind, name in missing
     )
     return [
-        Condition(
-            TYPE,
-            "False",
+        ConditionState(
+            ConditionType.DESTINATIONS_READY,
+            ConditionStatus.FALSE,
             "DestinationNotFound",
             f"{described}. Asynchronous events whose records go there wait in the queue (they "
             "are not dropped) until it is created or spec.async is changed.",

@@ -27,9 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kappa.api.event_source_mapping import MappingState
-from kappa.controller.conditions import Condition
-
-TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
+from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
 
 
 @dataclass(frozen=True)
@@ -48,79 +46,116 @@ class Observed:
     """``status.source`` as the poller reported it."""
 
 
-def _function(observed: Observed) -> Condition:
+def _function(observed: Observed) -> ConditionState:
     if observed.function_exists:
-        return Condition("FunctionFound", TRUE, "Found", f"Function {observed.function} exists")
-    return Condition(
-        "FunctionFound",
-        FALSE,
+        return ConditionState(
+            ConditionType.FUNCTION_FOUND,
+            ConditionStatus.TRUE,
+            "Found",
+            f"Function {observed.function} exists",
+        )
+    return ConditionState(
+        ConditionType.FUNCTION_FOUND,
+        ConditionStatus.FALSE,
         "FunctionNotFound",
         f"Function {observed.function} does not exist in this namespace: create it, or fix "
         "spec.functionRef.name",
     )
 
 
-def _poller(observed: Observed) -> Condition:
+def _poller(observed: Observed) -> ConditionState:
     if not observed.enabled:
-        return Condition("PollerReady", FALSE, "Disabled", "spec.enabled is false: no poller runs")
+        return ConditionState(
+            ConditionType.POLLER_READY,
+            ConditionStatus.FALSE,
+            "Disabled",
+            "spec.enabled is false: no poller runs",
+        )
     if observed.pod_problem is not None:
         reason, message = observed.pod_problem
-        return Condition(
-            "PollerReady",
-            FALSE,
+        return ConditionState(
+            ConditionType.POLLER_READY,
+            ConditionStatus.FALSE,
             "PollerNotStarted",
             f"the poller pod cannot start: {reason}: {message} (check the Secrets the spec names)",
         )
     if observed.ready_pollers < max(1, observed.desired_pollers):
-        return Condition(
-            "PollerReady",
-            FALSE,
+        return ConditionState(
+            ConditionType.POLLER_READY,
+            ConditionStatus.FALSE,
             "PollerNotReady",
             f"{observed.ready_pollers} of {observed.desired_pollers} poller pods ready",
         )
-    return Condition("PollerReady", TRUE, "Running", f"{observed.ready_pollers} poller pods ready")
-
-
-def _source(observed: Observed) -> Condition:
-    source = observed.source or {}
-    connected = source.get("connected")
-    if connected is True:
-        return Condition("SourceConnected", TRUE, "Connected", "the poller reads the source")
-    if connected is False:
-        return Condition(
-            "SourceConnected",
-            FALSE,
-            str(source.get("reason") or "SourceError"),
-            str(source.get("message") or "the poller cannot read the source"),
-        )
-    return Condition(
-        "SourceConnected", UNKNOWN, "SourceNotReported", "waiting for the poller's first report"
+    return ConditionState(
+        ConditionType.POLLER_READY,
+        ConditionStatus.TRUE,
+        "Running",
+        f"{observed.ready_pollers} poller pods ready",
     )
 
 
-def _invoking(observed: Observed) -> Condition:
+def _source(observed: Observed) -> ConditionState:
+    source = observed.source or {}
+    connected = source.get("connected")
+    if connected is True:
+        return ConditionState(
+            ConditionType.SOURCE_CONNECTED,
+            ConditionStatus.TRUE,
+            "Connected",
+            "the poller reads the source",
+        )
+    if connected is False:
+        return ConditionState(
+            ConditionType.SOURCE_CONNECTED,
+            ConditionStatus.FALSE,
+            str(source.get("reason") or "SourceError"),
+            str(source.get("message") or "the poller cannot read the source"),
+        )
+    return ConditionState(
+        ConditionType.SOURCE_CONNECTED,
+        ConditionStatus.UNKNOWN,
+        "SourceNotReported",
+        "waiting for the poller's first report",
+    )
+
+
+def _invoking(observed: Observed) -> ConditionState:
     result = str((observed.source or {}).get("lastProcessingResult") or "")
     if result.startswith("PROBLEM: Function call failed") and "TooManyRequests" not in result:
-        return Condition("Invoking", FALSE, "InvokeFailed", result)
-    return Condition("Invoking", TRUE, "Invoking", result or "No records processed")
+        return ConditionState(ConditionType.INVOKING, ConditionStatus.FALSE, "InvokeFailed", result)
+    return ConditionState(
+        ConditionType.INVOKING, ConditionStatus.TRUE, "Invoking", result or "No records processed"
+    )
 
 
-def mapping_conditions(observed: Observed) -> list[Condition]:
+def mapping_conditions(observed: Observed) -> list[ConditionState]:
     """Ready, FunctionFound, PollerReady and SourceConnected (see the module's table)."""
     if observed.spec_problem is not None:
-        ready = Condition("Ready", FALSE, "InvalidSpec", observed.spec_problem)
+        ready = ConditionState(
+            ConditionType.READY, ConditionStatus.FALSE, "InvalidSpec", observed.spec_problem
+        )
         return [ready]
     aspects = [_function(observed), _poller(observed), _source(observed), _invoking(observed)]
     if not observed.enabled:
-        ready = Condition(
-            "Ready", FALSE, "Disabled", "spec.enabled is false: set it to true to poll"
+        ready = ConditionState(
+            ConditionType.READY,
+            ConditionStatus.FALSE,
+            "Disabled",
+            "spec.enabled is false: set it to true to poll",
         )
     else:
-        problem = next((c for c in aspects if c.status != TRUE), None)
+        problem = next((c for c in aspects if c.status != ConditionStatus.TRUE), None)
         ready = (
-            Condition("Ready", TRUE, "Polling", "records flow from the source to the function")
+            ConditionState(
+                ConditionType.READY,
+                ConditionStatus.TRUE,
+                "Polling",
+                "records flow from the source to the function",
+            )
             if problem is None
-            else Condition("Ready", FALSE, problem.reason, problem.message)
+            else ConditionState(
+                ConditionType.READY, ConditionStatus.FALSE, problem.reason, problem.message
+            )
         )
     return [ready, *aspects]
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
+from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
 from kappa.api.quota import ConcurrencyQuotaSpec
-from kappa.controller.conditions import Condition
 from kappa.quota.claims import Sums
 
 OVER_QUOTA_LISTED: Final = 64  # status.overQuota's bound in the CRD
@@ -23,31 +23,31 @@ _NAMED: Final = 10  # Functions the Ready message names
 
 def quota_condition(
     spec: ConcurrencyQuotaSpec, sums: Sums, held: Mapping[str, str], slots: int
-) -> Condition:
+) -> ConditionState:
     """Ready, per the table of the module docstring; ``held`` maps names to the reason."""
     if held:
         names = sorted(held)
         more = len(names) - _NAMED
         shown = ", ".join(names[:_NAMED]) + (f" and {more} more" if more > 0 else "")
-        return Condition(
-            "Ready",
-            "False",
+        return ConditionState(
+            ConditionType.READY,
+            ConditionStatus.FALSE,
             "OverQuota",
             f"{len(names)} Function(s) do not fit and are held at Ready=False: {shown}. "
             f"{names[0]}: {held[names[0]]}",
         )
     if slots > spec.max_concurrency:
-        return Condition(
-            "Ready",
-            "False",
+        return ConditionState(
+            ConditionType.READY,
+            ConditionStatus.FALSE,
             "OverQuota",
             f"the namespace's ready pods have {slots} invocation slots, more than maxConcurrency "
             f"{spec.max_concurrency}: the gateway throttles beyond {spec.max_concurrency}; lower "
             "provisioned concurrency or raise the quota",
         )
-    return Condition(
-        "Ready",
-        "True",
+    return ConditionState(
+        ConditionType.READY,
+        ConditionStatus.TRUE,
         "WithinQuota",
         f"reserved {sums.reserved} of {spec.reserved_limit}, provisioned {sums.provisioned} of "
         f"{spec.provisioned_limit}, ready slots {slots} of {spec.max_concurrency}",

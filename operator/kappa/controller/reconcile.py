@@ -22,10 +22,10 @@ from typing import Any, Final
 
 from kubernetes.client.exceptions import ApiException
 
+from kappa.api.meta import ConditionState
 from kappa.autoscaler import decider
 from kappa.controller.backoff import Result
 from kappa.controller.conditions import (
-    Condition,
     function_conditions,
     progress_conditions,
     scaled_condition,
@@ -388,7 +388,7 @@ async def _collect_configmaps(
 def _status(  # noqa: PLR0913 - what the status is made of
     desired: DesiredFunction,
     pods: list[PodView],
-    conditions: list[Condition],
+    conditions: list[ConditionState],
     *,
     generation: int,
     now: datetime,

@@ -3,7 +3,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kappa.controller.conditions import Condition, function_conditions, progress_conditions
+from kappa.api.meta import ConditionState
+from kappa.controller.conditions import function_conditions, progress_conditions
 from kappa.controller.observed import Failure, Phase, PodView
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -86,7 +87,7 @@ def test_init_error_message_names_lambdas_error_type() -> None:
 
 
 def test_code_problem_overrides_pods() -> None:
-    problem = Condition("CodeReady", "False", "ConfigMapNotFound", "create it")
+    problem = ConditionState("CodeReady", "False", "ConfigMapNotFound", "create it")
     summary, code = function_conditions(
         [pod(ready=True)], revision="r", desired=1, code_problem=problem
     )
@@ -99,7 +100,7 @@ def test_code_problem_overrides_pods() -> None:
 
 
 def test_transition_time_kept_while_status_unchanged() -> None:
-    condition = Condition("Ready", "True", "EnvironmentsReady", "1/1")
+    condition = ConditionState("Ready", "True", "EnvironmentsReady", "1/1")
     before = [{"type": "Ready", "status": "True", "lastTransitionTime": "2025-12-31T00:00:00Z"}]
     assert condition.as_dict(generation=3, now=NOW, previous=before)["lastTransitionTime"] == (
         "2025-12-31T00:00:00Z"
@@ -154,7 +155,9 @@ def test_a_function_held_by_its_quota_is_not_ready_whatever_its_pods_show() -> N
     ready, _ = function_conditions([pod()], revision="r1", desired=1, quota_problem=why)
     assert (ready.status, ready.reason, ready.message) == ("False", "QuotaExceeded", why)
     # A broken spec or code says more about what to fix first.
-    problem = Condition("CodeReady", "False", "ConfigMapNotFound", "ConfigMap 'x' does not exist")
+    problem = ConditionState(
+        "CodeReady", "False", "ConfigMapNotFound", "ConfigMap 'x' does not exist"
+    )
     ready, _ = function_conditions(
         [], revision="r1", desired=1, code_problem=problem, quota_problem=why
     )
@@ -187,26 +190,26 @@ def test_scaled_to_zero_is_ready(
 @pytest.mark.parametrize(
     ("ready", "spec_problem", "reconciling", "stalled"),
     [
-        pytest.param(Condition("Ready", "True", "EnvironmentsReady", "1/1"), False,
+        pytest.param(ConditionState("Ready", "True", "EnvironmentsReady", "1/1"), False,
                      ("False", "Ready"), ("False", "Ready"), id="ready"),
-        pytest.param(Condition("Ready", "True", "ScaledToZero", "none"), False,
+        pytest.param(ConditionState("Ready", "True", "ScaledToZero", "none"), False,
                      ("False", "Ready"), ("False", "Ready"), id="scaled-to-zero"),
-        pytest.param(Condition("Ready", "False", "EnvironmentsStarting", "0/1"), False,
+        pytest.param(ConditionState("Ready", "False", "EnvironmentsStarting", "0/1"), False,
                      ("True", "EnvironmentsStarting"), ("False", "Progressing"), id="starting"),
-        pytest.param(Condition("Ready", "False", "InitError", "Runtime.HandlerNotFound: x"), False,
+        pytest.param(ConditionState("Ready", "False", "InitError", "Runtime.HandlerNotFound: x"), False,
                      ("False", "Stalled"), ("True", "InitError"), id="init-error"),
-        pytest.param(Condition("Ready", "False", "ImagePullFailed", "ErrImagePull"), False,
+        pytest.param(ConditionState("Ready", "False", "ImagePullFailed", "ErrImagePull"), False,
                      ("False", "Stalled"), ("True", "ImagePullFailed"), id="image"),
-        pytest.param(Condition("Ready", "False", "QuotaExceeded", "over"), False,
+        pytest.param(ConditionState("Ready", "False", "QuotaExceeded", "over"), False,
                      ("False", "Stalled"), ("True", "QuotaExceeded"), id="quota"),
-        pytest.param(Condition("Ready", "False", "ConfigMapNotFound", "no cm"), True,
+        pytest.param(ConditionState("Ready", "False", "ConfigMapNotFound", "no cm"), True,
                      ("False", "Stalled"), ("True", "ConfigMapNotFound"), id="spec-problem"),
-        pytest.param(Condition("Ready", "False", "EnvironmentFailed", "OOMKilled"), False,
+        pytest.param(ConditionState("Ready", "False", "EnvironmentFailed", "OOMKilled"), False,
                      ("True", "EnvironmentFailed"), ("False", "Progressing"), id="crash-retried"),
     ],
 )  # fmt: skip
 def test_progress_conditions_tell_starting_from_stalled(
-    ready: Condition,
+    ready: ConditionState,
     spec_problem: bool,  # noqa: FBT001
     reconciling: tuple[str, str],
     stalled: tuple[str, str],
