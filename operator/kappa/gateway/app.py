@@ -52,6 +52,7 @@ from kappa.invocation.request_id import request_id_for
 
 log = logging.getLogger("kappa.gateway")
 
+_PARSE_ON_LOOP_BYTES: Final = 64 * 1024
 _INVOCATION_TYPES: Final = frozenset({"RequestResponse", "Event", "DryRun"})
 _LOG_TYPES: Final = frozenset({"None", "Tail"})
 _PASSED_HEADERS: Final = ("X-Amz-Client-Context", "X-Amzn-Trace-Id")
@@ -190,7 +191,7 @@ class Gateway:
                 check_client_context(client_context)
             limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
             payload = await read_body(request, limit)
-            _check_json(payload)
+            await _check_json(payload)
             dispatcher = self.dispatcher
             if invocation_type == "DryRun":
                 dispatcher.check(spec)
@@ -339,11 +340,25 @@ class Gateway:
         return response
 
 
-def _check_json(payload: bytes) -> None:
+async def _check_json(payload: bytes) -> None:
+    """400 unless ``payload`` is JSON.
+
+    Large payloads are parsed on a worker thread, so one 6 MB body never stalls every
+    other call on the event loop; nesting deeper than Python's parser takes is a 400 that
+    says so, not a 500.
+    """
     if not payload:
         return
     try:
-        json.loads(payload)
+        if len(payload) > _PARSE_ON_LOOP_BYTES:
+            await asyncio.to_thread(json.loads, payload)
+        else:
+            json.loads(payload)
+    except RecursionError:
+        raise invalid_request_content(
+            "Could not parse request body into json: it is nested too deeply (arrays and "
+            "objects inside each other more than about 900 levels)."
+        ) from None
     except ValueError as exc:
         raise invalid_request_content(
             f"Could not parse request body into json: {exc.__class__.__name__}: {exc}"

@@ -16,11 +16,19 @@ Function result → HTTP response (``http_response``), as function URLs do::
     any other JSON value (object without         → 200 application/json, the result as is
     statusCode, list, string, number, null)
     a malformed object with statusCode          → 502 {"message": "Internal Server Error"}
+    (a header name that is not an HTTP token, a value with CR, LF or another control
+    character, more than 100 headers or cookies: malformed)
+
+The function never sets the framing of the answer: ``Content-Length``,
+``Transfer-Encoding`` and the other hop-by-hop headers it returns are dropped, and the
+gateway writes exactly one length for the body it sends (so no body can smuggle a
+second response or desynchronise the connection).
 """
 
 import base64
 import binascii
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +44,15 @@ _TEXT_TYPES: Final = (
     "application/yaml",
 )
 INTERNAL_SERVER_ERROR: Final = b'{"message":"Internal Server Error"}'
+_MAX_HEADERS: Final = 100
+_MAX_HEADER_VALUE: Final = 8192
+# RFC 9110 token characters: what a header name may hold.
+_TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}")
+_FORBIDDEN_IN_VALUE: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+FRAMING_HEADERS: Final = frozenset({
+    "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection",
+    "te", "trailer", "upgrade", "proxy-authenticate", "proxy-authorization",
+})  # fmt: skip
 _MIN_STATUS: Final = 100
 _MAX_STATUS: Final = 599
 
@@ -159,15 +176,19 @@ def _structured(value: dict[str, Any]) -> HttpResponse:
     if not _MIN_STATUS <= status <= _MAX_STATUS:
         raise ValueError("statusCode")
     raw_headers = value.get("headers") or {}
-    if not isinstance(raw_headers, dict):
+    if not isinstance(raw_headers, dict) or len(raw_headers) > _MAX_HEADERS:
         raise TypeError("headers")
-    headers = [(str(name), _header_value(item)) for name, item in raw_headers.items()]
+    headers = [
+        (_header_name(str(name)), _header_value(item))
+        for name, item in raw_headers.items()
+        if str(name).lower() not in FRAMING_HEADERS
+    ]
     if not any(name.lower() == "content-type" for name, _ in headers):
         headers.append(("Content-Type", "application/json"))
     cookies = value.get("cookies") or []
-    if not isinstance(cookies, list):
+    if not isinstance(cookies, list) or len(cookies) > _MAX_HEADERS:
         raise TypeError("cookies")
-    headers.extend(("Set-Cookie", str(cookie)) for cookie in cookies)
+    headers.extend(("Set-Cookie", _header_value(str(cookie))) for cookie in cookies)
     body = value.get("body")
     if body is None:
         data = b""
@@ -183,11 +204,20 @@ def _structured(value: dict[str, Any]) -> HttpResponse:
     return HttpResponse(status, headers, data)
 
 
+def _header_name(name: str) -> str:
+    if not _TOKEN.fullmatch(name):
+        raise ValueError("header name")
+    return name
+
+
 def _header_value(item: object) -> str:
     if isinstance(item, bool):
         return "true" if item else "false"
     if isinstance(item, str | int | float):
-        return str(item)
+        value = str(item)
+        if len(value) > _MAX_HEADER_VALUE or _FORBIDDEN_IN_VALUE.search(value):
+            raise ValueError("header value")
+        return value
     raise TypeError("header value")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -127,3 +128,34 @@ def test_an_unknown_function_is_404(http_gateway: Gateway) -> None:
     status, _, body = fetch(http_gateway, "/fn/team-a/nope/x")
     assert status == 404
     assert json.loads(body) == {"message": "Not Found"}
+
+
+def test_the_function_never_sets_the_framing_of_the_answer(http_gateway: Gateway) -> None:
+    """Transfer-Encoding, Content-Length and Connection from the function are dropped: the
+    body goes out with exactly one correct length, on a connection that stays usable."""
+    connection = http.client.HTTPConnection("127.0.0.1", int(http_gateway.url.rsplit(":", 1)[1]),
+                                            timeout=30)  # fmt: skip
+    try:
+        connection.request("GET", "/fn/team-a/web/x?shape=framing")
+        response = connection.getresponse()
+        body = response.read()
+        assert response.status == 200
+        assert body == b"0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nowned"
+        assert response.getheader("Content-Length") == str(len(body))
+        assert response.getheader("Transfer-Encoding") is None
+        assert response.getheader("x-kept") == "yes"
+        # The same connection answers the next request: nothing was left in it.
+        connection.request("GET", "/fn/team-a/web/x?shape=dict")
+        again = connection.getresponse()
+        assert (again.status, json.loads(again.read())) == (200, {"hello": "world"})
+    finally:
+        connection.close()
+
+
+def test_a_header_value_with_a_line_break_is_a_502_and_nothing_is_injected(
+    http_gateway: Gateway,
+) -> None:
+    status, headers, body = fetch(http_gateway, "/fn/team-a/web/x?shape=crlf")
+    assert (status, json.loads(body)) == (502, {"message": "Internal Server Error"})
+    assert headers.get("Set-Cookie") is None
+    assert fetch(http_gateway, "/fn/team-a/web/x?shape=dict")[0] == 200

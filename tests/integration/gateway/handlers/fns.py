@@ -50,6 +50,19 @@ def http(event, context):
         }
     if shape == "fail":
         raise RuntimeError("boom")
+    if shape == "framing":  # a second response smuggled in the body, a length that lies
+        return {
+            "statusCode": 200,
+            "headers": {
+                "Transfer-Encoding": "chunked",
+                "Content-Length": "9999",
+                "Connection": "close",
+                "x-kept": "yes",
+            },
+            "body": "0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nowned",
+        }
+    if shape == "crlf":
+        return {"statusCode": 200, "headers": {"x-split": "a\r\nSet-Cookie: stolen=1"}}
     return {
         "statusCode": 200,
         "headers": {"content-type": "application/json", "x-echo": "1"},
