@@ -14,6 +14,7 @@ import stat
 import tempfile
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Final, Protocol
@@ -136,7 +137,11 @@ def fetch(url: str, destination: Path) -> bytes:
 
 
 def unpack(archive: Path, root: Path) -> int:
-    """Unzip ``archive`` into ``root`` safely; return the number of files written."""
+    """Unzip ``archive`` into ``root`` safely; return the number of files written.
+
+    Every failure is a CodeError ``Kappa.CodeArchiveInvalid`` saying what was wrong (the
+    agent reports it and the Function's status shows it), never another exception.
+    """
     try:
         with zipfile.ZipFile(archive) as zipped:
             return _unpack_members(zipped, root)
@@ -146,6 +151,15 @@ def unpack(archive: Path, root: Path) -> int:
         ) from exc
     except UnsafeMemberError as exc:
         raise CodeError(LambdaError("Kappa.CodeArchiveInvalid", str(exc))) from exc
+    except FileExistsError as exc:
+        raise CodeError(
+            LambdaError("Kappa.CodeArchiveInvalid", f"{exc.filename}: two members of that name")
+        ) from exc
+    except (OSError, RuntimeError, NotImplementedError, EOFError, zlib.error) as exc:
+        # RuntimeError: an encrypted member; NotImplementedError: an unknown compression.
+        raise CodeError(
+            LambdaError("Kappa.CodeArchiveInvalid", f"cannot unpack the archive: {exc}")
+        ) from exc
 
 
 def _unpack_members(zipped: zipfile.ZipFile, root: Path) -> int:
@@ -155,6 +169,7 @@ def _unpack_members(zipped: zipfile.ZipFile, root: Path) -> int:
     for info in zipped.infolist():
         relative = member_path(info.filename)
         target = root.joinpath(*relative.parts)
+        _no_symlink_on_the_way(root, relative, info.filename)  # before anything is created
         if info.is_dir():
             target.mkdir(parents=True, exist_ok=True)
             continue
@@ -181,6 +196,19 @@ def _unpack_members(zipped: zipfile.ZipFile, root: Path) -> int:
         target.chmod(file_mode(info.external_attr))
         written += 1
     return written
+
+
+def _no_symlink_on_the_way(root: Path, relative: PurePosixPath, name: str) -> None:
+    """Refuse a member whose directories pass through a symlink unpacked before it.
+
+    Checked before any directory is made: ``mkdir(parents=True)`` follows symlinks, so a
+    chain such as ``d/l -> ..`` then ``d/l/../x/`` would create directories outside.
+    """
+    here = root
+    for part in relative.parts[:-1]:
+        here = here / part
+        if here.is_symlink():
+            raise UnsafeMemberError(f"{name!r}: its directory {part!r} is a symlink in the archive")
 
 
 def install(url: str, expected_sha256: bytes, root: Path) -> int:

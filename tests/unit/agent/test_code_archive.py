@@ -125,6 +125,19 @@ def test_unpack_writes_files_with_modes(tmp_path: Path) -> None:
             ],
             id="write-through-symlink",
         ),
+        pytest.param(
+            [
+                ("d/l", b"..", stat.S_IFLNK | 0o777),
+                ("d/m", b"l/..", stat.S_IFLNK | 0o777),
+                ("d/m/l/escaped/", b"", stat.S_IFDIR | 0o755),
+                ("d/l/x/file", b"x", stat.S_IFREG | 0o644),
+            ],
+            id="symlink-chain-directories",
+        ),
+        pytest.param(
+            [("a.py", b"one", stat.S_IFREG | 0o644), ("a.py", b"two", stat.S_IFREG | 0o644)],
+            id="duplicate-member",
+        ),
     ],
 )
 def test_unpack_refuses_what_would_escape(
@@ -133,9 +146,25 @@ def test_unpack_refuses_what_would_escape(
     archive = make_zip(tmp_path / "code.zip", members)
     root = tmp_path / "deep" / "task"
     root.mkdir(parents=True)
-    with pytest.raises((CodeError, OSError)):
+    with pytest.raises(CodeError) as refused:
         unpack(archive, root)
+    assert refused.value.error.error_type == "Kappa.CodeArchiveInvalid"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["code.zip", "deep"]
+    assert sorted(p.name for p in (tmp_path / "deep").iterdir()) == ["task"]
+
+
+def test_an_encrypted_member_is_a_code_error(tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "code.zip", [("app.py", b"x = 1", stat.S_IFREG | 0o644)])
+    data = bytearray(archive.read_bytes())
+    # Set the "encrypted" flag (bit 0) in the local header and the central directory entry.
+    data[6] |= 0x01
+    central = data.rindex(b"PK\x01\x02")
+    data[central + 8] |= 0x01
+    archive.write_bytes(bytes(data))
+    with pytest.raises(CodeError) as refused:
+        unpack(archive, tmp_path / "task")
+    assert refused.value.error.error_type == "Kappa.CodeArchiveInvalid"
+    assert "encrypted" in refused.value.error.message
 
 
 def test_unpack_of_a_non_zip_is_a_code_error(tmp_path: Path) -> None:
