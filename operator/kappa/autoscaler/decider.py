@@ -16,7 +16,8 @@ so its target is ``perPod * targetUtilization``. Steps, in order:
 |             | never falls (the highest panic-window count is kept) until a stable       |
 |             | window (60 s) passed without crossing the threshold (Knative's KPA)       |
 | new         | a Function seen for the first time gets ``initial`` pods (1: its code is  |
-|             | loaded and checked at once, as Knative's initial scale)                   |
+|             | loaded and checked at once, as Knative's initial scale); one that already |
+|             | has pods (the operator restarted) keeps them a stable window (60 s)       |
 | delay       | a count is held 30 s after it was last wanted (no start-stop churn)       |
 | idle        | no concurrency for ``scaleToZeroAfterSeconds`` → 0; before that, a        |
 |             | Function that has pods keeps at least one                                 |
@@ -188,7 +189,13 @@ def decide(  # noqa: PLR0913 - the decision's inputs, all by keyword
     live = len(pods)
     ready = sum(1 for p in pods if p.ready)
     target_per_pod = spec.per_pod * spec.target_utilization
-    if state is None:
+    if state is None and live > 0:
+        # The first decision of this process for pods that already run (an operator
+        # restart, an upgrade): its windows are empty until the gateways report, and an
+        # empty window is not an idle Function, so what runs is held a stable window.
+        hold_until = now + STABLE_SECONDS - SCALE_DOWN_DELAY
+        state = State(last_active=now, target=live, high=live, high_at=hold_until)
+    elif state is None:
         state = State(last_active=now, target=initial)
     busy = load.now > 0
     last_active = now if busy else state.last_active

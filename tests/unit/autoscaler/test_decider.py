@@ -327,3 +327,23 @@ def test_a_count_is_held_for_the_scale_down_delay_then_followed() -> None:
         now=NOW + SCALE_DOWN_DELAY,
     )  # fmt: skip
     assert down.target == 1
+
+
+def test_after_a_restart_the_pods_that_run_are_kept_a_stable_window_then_followed() -> None:
+    """The first decision of a process (state None) with ten live pods and no report yet
+    keeps ten, for a stable window; then the (still missing) load is followed down."""
+    live = pods(10)
+
+    def first(now: float, state: State | None) -> Decision:
+        return decide(spec=Spec(scale_to_zero_after=600), load=Load(), pods=live, caps=Caps(),
+                      state=state, now=now, initial=0)  # fmt: skip
+
+    restarted = first(NOW, None)
+    assert (restarted.target, restarted.remove) == (10, ())
+    held = first(NOW + STABLE_SECONDS - 1, restarted.state)
+    assert held.target == 10
+    followed = first(NOW + STABLE_SECONDS, held.state)
+    assert followed.target == 1  # idle, kept at one until scaleToZeroAfterSeconds
+    # A Function seen for the first time with no pods still gets `initial`.
+    new = decide(spec=Spec(), load=Load(), pods=[], caps=Caps(), state=None, now=NOW, initial=1)
+    assert new.target == 1
