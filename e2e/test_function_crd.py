@@ -56,7 +56,18 @@ def functions(
 
 
 def _namespaced(body: dict[str, Any], namespace: str) -> dict[str, Any]:
-    return {**body, "metadata": {**body["metadata"], "namespace": namespace}}
+    """``body`` in ``namespace``; its async destination subjects moved under the namespace
+    (the operator's webhook takes only those: kappa.controller.subjects)."""
+    spec = dict(body.get("spec") or {})
+    destinations = dict(spec.get("async") or {})
+    for which in ("onSuccess", "onFailure"):
+        subject = (destinations.get(which) or {}).get("natsSubject")
+        if isinstance(subject, str) and "." in subject:
+            destinations[which] = {**destinations[which],
+                                   "natsSubject": f"{namespace}.{subject.split('.', 1)[1]}"}  # fmt: skip
+    if destinations:
+        spec["async"] = destinations
+    return {**body, "spec": spec, "metadata": {**body["metadata"], "namespace": namespace}}
 
 
 def _create(objects: client.CustomObjectsApi, namespace: str, body: dict[str, Any]) -> Any:

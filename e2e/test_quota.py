@@ -310,3 +310,28 @@ def test_a_runtime_the_installation_has_no_image_for_is_refused_at_apply(
     # An installed runtime passes the same webhook.
     newer["spec"]["runtime"] = "python3.11"
     assert _apply(_kubectl(cluster), namespace, newer).returncode == 0
+
+
+def test_an_async_destination_subject_outside_the_namespace_is_refused_at_apply(
+    cluster: Cluster,
+    api: client.ApiClient,
+    operator: Operator,
+    namespaces: Callable[[], str],
+) -> None:
+    # A subject of Kappa's own (another namespace's dead letters) or of another namespace
+    # would let one tenant plant records where another reads them.
+    namespace = namespaces()
+    functions = client.CustomObjectsApi(api)
+    planted = sleeper("planted")
+    planted["spec"]["async"] = {"onFailure": {"natsSubject": "kappa.dlq.other.fn"}}
+    expected = "spec.async.onFailure.natsSubject 'kappa.dlq.other.fn' must start with"
+    Cluster.wait(
+        lambda: expected in _refusal(lambda: _dry_run_function(functions, namespace, planted)),
+        "the webhook to refuse the subject",
+        60,
+    )
+    done = _apply(_kubectl(cluster), namespace, planted)
+    assert done.returncode != 0, done.stdout
+    assert f"{namespace}.dlq.other.fn" in done.stderr, done.stderr  # what to use instead
+    planted["spec"]["async"] = {"onFailure": {"natsSubject": f"{namespace}.failed"}}
+    assert _apply(_kubectl(cluster), namespace, planted).returncode == 0

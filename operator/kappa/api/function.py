@@ -610,7 +610,13 @@ class Destination(KappaModel):
             ),
         ]
         | None
-    ) = Field(default=None, description="A NATS subject the record is published to.")
+    ) = Field(
+        default=None,
+        description=(
+            "A NATS subject the record is published to; it starts with the Function's "
+            "namespace and a dot (team-a.orders.failed), as the operator's webhook checks."
+        ),
+    )
 
 
 class Async(KappaModel):

@@ -175,6 +175,19 @@ def removal_order(pods: Sequence[Pod]) -> list[Pod]:
     )
 
 
+def first_state(*, live: int, initial: int, now: float) -> State:
+    """The state of a Function's first decision in this process.
+
+    A new Function starts at ``initial``. One whose pods already run (an operator restart,
+    an upgrade) keeps them a stable window: its windows are empty until the gateways
+    report, and an empty window is not an idle Function.
+    """
+    if live == 0:
+        return State(last_active=now, target=initial)
+    return State(last_active=now, target=live, high=live,
+                 high_at=now + STABLE_SECONDS - SCALE_DOWN_DELAY)  # fmt: skip
+
+
 def decide(  # noqa: PLR0913 - the decision's inputs, all by keyword
     *,
     spec: Spec,
@@ -189,14 +202,8 @@ def decide(  # noqa: PLR0913 - the decision's inputs, all by keyword
     live = len(pods)
     ready = sum(1 for p in pods if p.ready)
     target_per_pod = spec.per_pod * spec.target_utilization
-    if state is None and live > 0:
-        # The first decision of this process for pods that already run (an operator
-        # restart, an upgrade): its windows are empty until the gateways report, and an
-        # empty window is not an idle Function, so what runs is held a stable window.
-        hold_until = now + STABLE_SECONDS - SCALE_DOWN_DELAY
-        state = State(last_active=now, target=live, high=live, high_at=hold_until)
-    elif state is None:
-        state = State(last_active=now, target=initial)
+    if state is None:
+        state = first_state(live=live, initial=initial, now=now)
     busy = load.now > 0
     last_active = now if busy else state.last_active
 

@@ -44,6 +44,7 @@ from kappa.controller.certificate import self_signed, service_names
 from kappa.controller.memory import Key
 from kappa.controller.quota_status import quota_status
 from kappa.controller.runtimes import runtime_refusal
+from kappa.controller.subjects import subject_refusal
 from kappa.invocation.kube_view import pod_endpoint, quota_spec
 from kappa.quota.claims import Claim, Sums, claim_of, held, refusal
 from kappa.quota.headroom import NamespaceUse, namespace_headroom
@@ -248,7 +249,7 @@ def _register_webhook(quotas: Quotas, runtimes: tuple[str, ...]) -> None:
         ignore_failures=True,
     )
     def admit_runtime(body: kopf.Body, **_: Any) -> None:
-        why = runtime_refusal(body, runtimes)
+        why = runtime_refusal(body, runtimes) or subject_refusal(body)
         if why is not None:
             raise kopf.AdmissionError(why, code=403)
 
