@@ -18,10 +18,13 @@ After invoking (``after_invoke``)::
     throttled (429) or system error           Requeue after requeue_delay(requeues), the delay
                                               cut to the event's remaining age
 
-A finished event whose destination Function does not exist waits
-(``destination_missing``): requeued with the back-off until it has waited
-``destination_wait`` past its maximum age, then given up (a failure is in
-the dead-letter queue already).
+Every ``Finish`` also says where its record goes (``onSuccess`` or
+``onFailure``) and, when that is a Function, what to do should it not exist
+(``destination_missing``): requeue with the back-off until the event has
+waited ``Backoff.destination_wait`` past its maximum age, then give up (a
+failure is in the dead-letter queue already). The worker only carries a
+decision out; the one thing it learns on the way is whether the destination
+Function exists.
 """
 
 import json
@@ -32,6 +35,7 @@ from kappa.asyncq.envelope import DeadLetter, Event
 from kappa.asyncq.progress import Final, Progress
 from kappa.asyncq.record import RecordCondition, Response, invocation_record
 from kappa.asyncq.schedule import Backoff, requeue_delay, retry_delay
+from kappa.invocation.registry import Destination
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,8 @@ class Policy:
     maximum_retry_attempts: int = 2
     maximum_event_age_seconds: int = 21600
     reserved: int | None = None
+    on_success: Destination | None = None
+    on_failure: Destination | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,16 +101,33 @@ class Retry:
 
 
 @dataclass(frozen=True, slots=True)
-class Finish:
-    """The outcome is decided: save it (unless ``saved``), deliver it, ack the event."""
-
-    final: Final
-    saved: bool = False
+class GiveUp:
+    """Stop waiting for a missing destination; ack the event."""
 
 
 @dataclass(frozen=True, slots=True)
-class GiveUp:
-    """Stop waiting for a missing destination; ack the event."""
+class Finish:
+    """The outcome is decided, and what the worker does with it.
+
+    In order, the worker:
+
+    1. saves ``progress`` (unless ``saved``: it is in the bucket already);
+    2. sends ``final``'s record to ``destination`` (None: nowhere); should that
+       Function not exist, follows ``on_missing``: a ``Requeue`` ends the
+       handling there, ``GiveUp`` goes on (None: the destination is no Function);
+    3. dead-letters a failure (``final.dead_letter``) and acks the event.
+    """
+
+    final: Final
+    saved: bool = False
+    destination: Destination | None = None
+    on_missing: Requeue | GiveUp | None = None
+
+    @property
+    def progress(self) -> Progress:
+        """What the bucket holds for the event once it is finished."""
+        invocations = self.final.dead_letter.invoke_count if self.final.dead_letter else 0
+        return Progress(invocations, self.final)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,17 +162,18 @@ def before_invoke(
 ) -> Invoke | Requeue | Finish:
     """Per the first table of the module docstring; ``arn`` names a Function that is gone."""
     if offer.progress.final is not None:
-        return Finish(offer.progress.final, saved=True)
+        return _finish(offer, policy, backoff, offer.progress.final, saved=True)
     max_age = (
         offer.event.max_event_age_seconds if policy is None else policy.maximum_event_age_seconds
     )
     if offer.age_seconds > max_age:
-        return _expired(offer, arn if policy is None else policy.arn, policy is None)
+        return _finish(offer, policy, backoff, _expired(offer, policy, arn))
     if policy is None:
         return _requeue(offer, backoff, RequeueCause.FUNCTION_MISSING, max_age)
     if policy.reserved == 0:
-        return _failed(offer, policy.arn, condition=RecordCondition.RETRIES_EXHAUSTED,
-                       response=None, error_code="429", message=_RESERVED_ZERO)  # fmt: skip
+        final = _failed(offer, policy.arn, condition=RecordCondition.RETRIES_EXHAUSTED,
+                        response=None, error_code="429", message=_RESERVED_ZERO)  # fmt: skip
+        return _finish(offer, policy, backoff, final)
     return Invoke()
 
 
@@ -173,10 +197,10 @@ def after_invoke(
             response=response,
             now_ms=offer.now_ms,
         )
-        return Finish(Final(RecordCondition.SUCCESS, record))
+        return _finish(offer, policy, backoff, Final(RecordCondition.SUCCESS, record))
     if invocations > policy.maximum_retry_attempts:
         failed = Offer(offer.event, Progress(invocations), offer.deliveries, offer.now_ms)
-        return _failed(
+        final = _failed(
             failed,
             policy.arn,
             condition=RecordCondition.RETRIES_EXHAUSTED,
@@ -184,6 +208,7 @@ def after_invoke(
             error_code=str(response.status_code),
             message=_error_message(response),
         )
+        return _finish(offer, policy, backoff, final)
     remaining = policy.maximum_event_age_seconds - offer.age_seconds
     delay = min(retry_delay(invocations, backoff), max(remaining, 0.0))
     return Retry(delay, Progress(invocations))
@@ -198,19 +223,37 @@ def destination_missing(
     return Requeue(requeue_delay(offer.requeues, backoff), RequeueCause.DESTINATION_MISSING)
 
 
+def _finish(
+    offer: Offer, policy: Policy | None, backoff: Backoff, final: Final, *, saved: bool = False
+) -> Finish:
+    """``final`` with where its record goes, per the Function's destinations (none when gone)."""
+    if policy is None:
+        return Finish(final, saved=saved)
+    destination = policy.on_success if final.succeeded else policy.on_failure
+    on_missing = None
+    if destination is not None and destination.function:
+        on_missing = destination_missing(
+            offer,
+            backoff,
+            max_event_age_seconds=policy.maximum_event_age_seconds,
+            wait_seconds=backoff.destination_wait,
+        )
+    return Finish(final, saved=saved, destination=destination, on_missing=on_missing)
+
+
 def _requeue(offer: Offer, backoff: Backoff, cause: RequeueCause, max_age: int) -> Requeue:
     remaining = max(max_age - offer.age_seconds, 0.0)
     # A tenth of a second past the deadline, so that the next offer finds it expired.
     return Requeue(min(requeue_delay(offer.requeues, backoff), remaining + 0.1), cause)
 
 
-def _expired(offer: Offer, arn: str, gone: bool) -> Finish:  # noqa: FBT001
-    if gone:
+def _expired(offer: Offer, policy: Policy | None, arn: str) -> Final:
+    if policy is None:
         message = "The function does not exist (deleted after the event was accepted)."
         return _failed(offer, arn, condition=RecordCondition.EVENT_AGE_EXCEEDED, response=None,
                        error_code="404", message=message)  # fmt: skip
     message = "The event is older than the function's maximumEventAgeSeconds."
-    return _failed(offer, arn, condition=RecordCondition.EVENT_AGE_EXCEEDED, response=None,
+    return _failed(offer, policy.arn, condition=RecordCondition.EVENT_AGE_EXCEEDED, response=None,
                    error_code="429", message=message)  # fmt: skip
 
 
@@ -222,7 +265,7 @@ def _failed(  # noqa: PLR0913 - the parts of a failure
     response: Response | None,
     error_code: str,
     message: str,
-) -> Finish:
+) -> Final:
     invocations = offer.progress.invocations
     record = invocation_record(
         request_id=offer.event.request_id,
@@ -240,7 +283,7 @@ def _failed(  # noqa: PLR0913 - the parts of a failure
         invoke_count=invocations,
         dead_lettered_ms=offer.now_ms,
     )
-    return Finish(Final(condition, record, why))
+    return Final(condition, record, why)
 
 
 def _error_message(response: Response) -> str:

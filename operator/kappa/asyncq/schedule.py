@@ -11,6 +11,9 @@ Two kinds of "again", as in Lambda:
   ready) is requeued without counting as an attempt, after a delay that doubles
   from ``first`` up to ``cap`` (Lambda: 1 s to 5 min), until the event is
   older than ``maximumEventAgeSeconds``.
+
+A finished event whose destination Function does not exist is requeued the
+same way until it has waited ``destination_wait`` seconds past its maximum age.
 """
 
 from collections.abc import Sequence
@@ -24,6 +27,7 @@ class Backoff:
     retry_delays: Sequence[float] = (60.0, 120.0)
     requeue_first: float = 1.0
     requeue_cap: float = 300.0
+    destination_wait: float = 86_400.0
 
 
 def retry_delay(retry: int, backoff: Backoff) -> float:

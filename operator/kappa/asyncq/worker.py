@@ -22,7 +22,7 @@ from nats.aio.msg import Msg
 from nats.js.errors import KeyNotFoundError
 
 from kappa.asyncq import decider, destinations, progress
-from kappa.asyncq.decider import Finish, GiveUp, Invoke, Offer, Policy, Requeue, Retry
+from kappa.asyncq.decider import Finish, Invoke, Offer, Policy, Requeue, Retry
 from kappa.asyncq.envelope import Event, MalformedEventError, dead_letter_headers, event_from
 from kappa.asyncq.jetstream import CONSUMER, Queue
 from kappa.asyncq.metrics import AsyncMetrics
@@ -77,6 +77,7 @@ class Worker:
             retry_delays=settings.retry_delays,
             requeue_first=settings.requeue_min_seconds,
             requeue_cap=settings.requeue_max_seconds,
+            destination_wait=settings.destination_wait_seconds,
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._room = asyncio.Semaphore(settings.workers)
@@ -168,9 +169,9 @@ class Worker:
             result = await self._invoke(spec, event)
             offer = Offer(event, offer.progress, deliveries, epoch_ms())
             after = decider.after_invoke(offer, policy, result, self._backoff)
-            await self._apply(message, offer, after, spec)
+            await self._apply(message, event, after)
         elif not isinstance(decision, Invoke):
-            await self._apply(message, offer, decision, spec)
+            await self._apply(message, event, decision)
 
     async def _progress(self, event: Event) -> progress.Progress:
         try:
@@ -200,14 +201,7 @@ class Worker:
             log.info("%s: function error in async event of %s/%s", event.request_id, *event.key)
         return decider.Answered(Response(reply.body, reply.function_error))
 
-    async def _apply(
-        self,
-        message: Msg,
-        offer: Offer,
-        decision: Requeue | Retry | Finish,
-        spec: FunctionSpec | None,
-    ) -> None:
-        event = offer.event
+    async def _apply(self, message: Msg, event: Event, decision: Requeue | Retry | Finish) -> None:
         if isinstance(decision, Requeue):
             self._metrics.retries.labels(decision.cause.value).inc()
             log.debug("%s: requeued (%s) for %.2fs",
@@ -221,40 +215,26 @@ class Worker:
                      decision.progress.invocations, decision.delay)  # fmt: skip
             await message.nak(delay=decision.delay)
             return
-        final = decision.final
-        if decision.saved:
+        await self._finish(message, event, decision)
+
+    async def _finish(self, message: Msg, event: Event, finish: Finish) -> None:
+        final, destination = finish.final, finish.destination
+        if finish.saved:
             self._metrics.redelivered_final.inc()
         else:
-            invocations = final.dead_letter.invoke_count if final.dead_letter else 0
-            await self._queue.progress.put(
-                event.request_id, progress.encode(progress.Progress(invocations, final))
-            )
-        config = None if spec is None else spec.async_config
-        destination = None
-        if config is not None:
-            destination = config.on_success if final.succeeded else config.on_failure
+            await self._queue.progress.put(event.request_id, progress.encode(finish.progress))
         delivery = await destinations.deliver(
             self._queue, self._registry,
             destination=destination, final=final, event=event, now_ms=epoch_ms(),
         )  # fmt: skip
         if destination is not None and delivery is destinations.Delivery.MISSING:
-            max_age = (
-                event.max_event_age_seconds
-                if config is None
-                else (config.maximum_event_age_seconds)
-            )
-            wait = decider.destination_missing(
-                offer, self._backoff, max_event_age_seconds=max_age,
-                wait_seconds=self._settings.destination_wait_seconds,
-            )  # fmt: skip
-            if isinstance(wait, Requeue):
-                self._metrics.retries.labels(wait.cause.value).inc()
+            if isinstance(finish.on_missing, Requeue):
+                self._metrics.retries.labels(finish.on_missing.cause.value).inc()
                 self._metrics.destinations.labels(destinations.kind(destination), "missing").inc()
                 log.warning("%s: destination Function %s/%s does not exist; the event waits",
                             event.request_id, event.namespace, destination.function)  # fmt: skip
-                await message.nak(delay=wait.delay)
+                await message.nak(delay=finish.on_missing.delay)
                 return
-            assert isinstance(wait, GiveUp)  # noqa: S101 - the decider's only other answer
             self._metrics.destinations.labels(destinations.kind(destination), "given_up").inc()
             log.error("%s: gave up waiting for destination Function %s/%s",
                       event.request_id, event.namespace, destination.function)  # fmt: skip
@@ -282,4 +262,6 @@ def _policy(spec: FunctionSpec | None) -> Policy | None:
         maximum_retry_attempts=spec.async_config.maximum_retry_attempts,
         maximum_event_age_seconds=spec.async_config.maximum_event_age_seconds,
         reserved=spec.reserved,
+        on_success=spec.async_config.on_success,
+        on_failure=spec.async_config.on_failure,
     )

@@ -20,9 +20,11 @@ the gateway reads:
   read with the slots of the namespace's ready pods by ``admission``. A quota
   the model refuses counts as absent, with a problem to log.
 
-Sums (reserved concurrency, ready slots, per cluster and per namespace) are kept
-as objects come and go, and every change names the Function keys whose summary
-or endpoints changed, so the shell can wake the callers waiting for them.
+What they become goes into a ``registry.RegistryIndex`` (the one StaticRegistry
+fills from its file too), which keeps the sums (reserved concurrency, ready
+slots, per cluster and per namespace) as objects come and go; every change
+names the Function keys whose summary or endpoints changed, so the shell can
+wake the callers waiting for them.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,7 +36,7 @@ from pydantic import ValidationError
 from kappa.api import function as api
 from kappa.api.quota import ConcurrencyQuotaSpec
 from kappa.base.arn import function_arn
-from kappa.invocation.registry import AsyncConfig, Destination, FunctionSpec
+from kappa.invocation.registry import AsyncConfig, Destination, FunctionSpec, RegistryIndex
 from kappa.invocation.routing import Endpoint, FunctionKey
 from kappa.quota.limits import effective
 
@@ -201,7 +203,7 @@ def quota_spec(obj: Mapping[str, Any]) -> ConcurrencyQuotaSpec | str:
 
 
 class KubeView:
-    """Functions and endpoints as the watches last reported them, with the sums kept current.
+    """Functions and endpoints as the watches last reported them (the index's watch feed).
 
     Not thread-safe: the shell applies every event on the gateway's event loop,
     where the gateway reads.
@@ -209,48 +211,40 @@ class KubeView:
 
     def __init__(self, region: str) -> None:
         self._region = region
-        self._functions: dict[FunctionKey, FunctionSpec] = {}
-        self._ordered: tuple[FunctionSpec, ...] | None = ()
+        self._index = RegistryIndex()
         self._pods: dict[PodKey, tuple[FunctionKey, Endpoint]] = {}
         self._by_function: dict[FunctionKey, dict[str, Endpoint]] = {}
-        self._endpoints: dict[FunctionKey, tuple[Endpoint, ...]] = {}
-        self._reserved_total = 0
-        self._cluster_slots = 0
-        self._namespace_slots: dict[str, int] = {}
         self._quotas: dict[QuotaKey, ConcurrencyQuotaSpec] = {}
-        self._namespace_limits: dict[str, int] = {}
 
     # ------------------------------------------------------------- reads
 
     def function(self, key: FunctionKey) -> FunctionSpec | None:
         """The Function ``key``'s summary."""
-        return self._functions.get(key)
+        return self._index.function(key)
 
     def functions(self) -> Sequence[FunctionSpec]:
         """Every Function, ordered by (namespace, name)."""
-        if self._ordered is None:
-            self._ordered = tuple(sorted(self._functions.values(), key=lambda spec: spec.key))
-        return self._ordered
+        return self._index.functions()
 
     def endpoints(self, key: FunctionKey) -> Sequence[Endpoint]:
         """The endpoints of ``key``, ordered by pod name."""
-        return self._endpoints.get(key, ())
+        return self._index.endpoints(key)
 
     def reserved_total(self) -> int:
         """The sum of reserved concurrency."""
-        return self._reserved_total
+        return self._index.reserved_total()
 
     def cluster_slots(self) -> int:
         """Slots of ready, non-terminating pods."""
-        return self._cluster_slots
+        return self._index.cluster_slots()
 
     def namespace_limit(self, namespace: str) -> int | None:
         """The namespace's ``maxConcurrency`` (the tightest of its quotas); None: no quota."""
-        return self._namespace_limits.get(namespace)
+        return self._index.namespace_limit(namespace)
 
     def namespace_slots(self, namespace: str) -> int:
         """Slots of the namespace's ready, non-terminating pods."""
-        return self._namespace_slots.get(namespace, 0)
+        return self._index.namespace_slots(namespace)
 
     # ------------------------------------------------------------ writes
 
@@ -282,10 +276,7 @@ class KubeView:
             self._quotas[key] = spec
         namespace = key[0]
         limits = effective(q for (ns, _), q in self._quotas.items() if ns == namespace)
-        if limits is None:
-            self._namespace_limits.pop(namespace, None)
-        else:
-            self._namespace_limits[namespace] = limits.concurrency
+        self._index.set_namespace_limit(namespace, None if limits is None else limits.concurrency)
 
     def function_event(self, event_type: str, obj: Mapping[str, Any]) -> Applied:
         """Apply a watch event (``ADDED``, ``MODIFIED``, ``DELETED``) of a Function."""
@@ -314,8 +305,9 @@ class KubeView:
             seen.add((str(metadata.get("namespace") or ""), str(metadata.get("name") or "")))
             changed |= applied.changed
             problems.extend(applied.problems)
-        for key in self._functions.keys() - seen:
-            changed |= self._set_function(key, None)
+        for spec in self._index.functions():
+            if spec.key not in seen:
+                changed |= self._set_function(spec.key, None)
         return Applied(frozenset(changed), tuple(problems))
 
     def resync_pods(self, objs: Iterable[Mapping[str, Any]]) -> Applied:
@@ -332,18 +324,7 @@ class KubeView:
     def _set_function(
         self, key: FunctionKey, summary: FunctionSpec | None
     ) -> frozenset[FunctionKey]:
-        old = self._functions.get(key)
-        if old == summary:
-            return frozenset()
-        if old is not None:
-            self._reserved_total -= old.reserved or 0
-        if summary is None:
-            del self._functions[key]
-        else:
-            self._functions[key] = summary
-            self._reserved_total += summary.reserved or 0
-        self._ordered = None
-        return frozenset({key})
+        return frozenset({key}) if self._index.set_function(key, summary) else frozenset()
 
     def _set_pod(
         self, pod: PodKey, found: tuple[FunctionKey, Endpoint] | None
@@ -355,33 +336,16 @@ class KubeView:
         if old is not None:
             key, endpoint = old
             del self._pods[pod]
-            self._cluster_slots -= _serving_slots(endpoint)
-            self._add_namespace_slots(key[0], -_serving_slots(endpoint))
             del self._by_function[key][endpoint.pod]
             changed.add(key)
         if found is not None:
             key, endpoint = found
             self._pods[pod] = found
-            self._cluster_slots += _serving_slots(endpoint)
-            self._add_namespace_slots(key[0], _serving_slots(endpoint))
             self._by_function.setdefault(key, {})[endpoint.pod] = endpoint
             changed.add(key)
         for key in changed:
-            pods = self._by_function.get(key)
-            if pods:
-                self._endpoints[key] = tuple(pods[name] for name in sorted(pods))
-            else:
+            pods = self._by_function.get(key) or {}
+            self._index.set_endpoints(key, tuple(pods[name] for name in sorted(pods)))
+            if not pods:
                 self._by_function.pop(key, None)
-                self._endpoints.pop(key, None)
         return frozenset(changed)
-
-    def _add_namespace_slots(self, namespace: str, slots: int) -> None:
-        total = self._namespace_slots.get(namespace, 0) + slots
-        if total:
-            self._namespace_slots[namespace] = total
-        else:
-            self._namespace_slots.pop(namespace, None)
-
-
-def _serving_slots(endpoint: Endpoint) -> int:
-    return endpoint.slots if endpoint.ready and not endpoint.terminating else 0

@@ -6,7 +6,9 @@ look-ups; nothing here calls the Kubernetes API per request.
 ``StaticRegistry`` holds what it is given in code or in a JSON file
 (``kappa gateway --registry FILE``; the file is re-read when it changes), for
 tests and development. In the cluster, ``kube_registry.KubeRegistry`` (a
-watch of Functions and function pods) provides the same:
+watch of Functions and function pods) provides the same. Both keep the data
+in one ``RegistryIndex``; each parses its own items (this module the file's,
+``kube_view`` the API server's objects). A Registry offers:
 
 - ``function(key)``: the Function's summary from its spec (and its ARN), or
   None when it does not exist (→ 404);
@@ -116,12 +118,126 @@ class Registry(Protocol):
         ...
 
 
+class RegistryIndex:
+    """What both feeds fill and every Registry reads: Functions, endpoints, limits, their sums.
+
+    A feed parses its own items (``parse`` below the file's, ``kube_view`` the
+    API server's objects) and hands the values over one Function at a time, or
+    all at once (``replace``); every write says whether it changed anything,
+    so that the feed can wake the callers waiting for that Function. Not
+    thread-safe: the feeds write on the event loop where the gateway reads.
+    """
+
+    def __init__(self) -> None:
+        self._functions: dict[FunctionKey, FunctionSpec] = {}
+        self._ordered: tuple[FunctionSpec, ...] | None = ()
+        self._endpoints: dict[FunctionKey, tuple[Endpoint, ...]] = {}
+        self._reserved_total = 0
+        self._cluster_slots = 0
+        self._namespace_slots: dict[str, int] = {}
+        self.namespace_limits: dict[str, int] = {}
+
+    # ------------------------------------------------------------- reads
+
+    def function(self, key: FunctionKey) -> FunctionSpec | None:
+        """The Function ``key``, or None when there is no such Function."""
+        return self._functions.get(key)
+
+    def functions(self) -> Sequence[FunctionSpec]:
+        """Every Function, ordered by (namespace, name)."""
+        if self._ordered is None:
+            self._ordered = tuple(sorted(self._functions.values(), key=lambda spec: spec.key))
+        return self._ordered
+
+    def endpoints(self, key: FunctionKey) -> Sequence[Endpoint]:
+        """The endpoints of ``key``, in the order the feed gave them."""
+        return self._endpoints.get(key, ())
+
+    def reserved_total(self) -> int:
+        """The sum of every Function's reserved concurrency."""
+        return self._reserved_total
+
+    def cluster_slots(self) -> int:
+        """Slots of every ready, non-terminating endpoint."""
+        return self._cluster_slots
+
+    def namespace_limit(self, namespace: str) -> int | None:
+        """The namespace's concurrency limit; None when it has none."""
+        return self.namespace_limits.get(namespace)
+
+    def namespace_slots(self, namespace: str) -> int:
+        """Slots of the namespace's ready, non-terminating endpoints."""
+        return self._namespace_slots.get(namespace, 0)
+
+    # ------------------------------------------------------------ writes
+
+    def set_function(self, key: FunctionKey, spec: FunctionSpec | None) -> bool:
+        """Hold ``spec`` as the Function ``key`` (None: there is none); whether that changed it."""
+        old = self._functions.get(key)
+        if old == spec:
+            return False
+        if old is not None:
+            self._reserved_total -= old.reserved or 0
+        if spec is None:
+            del self._functions[key]
+        else:
+            self._functions[key] = spec
+            self._reserved_total += spec.reserved or 0
+        self._ordered = None
+        return True
+
+    def set_endpoints(self, key: FunctionKey, endpoints: Sequence[Endpoint]) -> bool:
+        """Hold ``endpoints`` as those of ``key`` (the Function need not exist); whether changed."""
+        old = self._endpoints.get(key, ())
+        new = tuple(endpoints)
+        if old == new:
+            return False
+        if new:
+            self._endpoints[key] = new
+        else:
+            del self._endpoints[key]
+        difference = _serving_slots(new) - _serving_slots(old)
+        self._cluster_slots += difference
+        total = self._namespace_slots.get(key[0], 0) + difference
+        if total:
+            self._namespace_slots[key[0]] = total
+        else:
+            self._namespace_slots.pop(key[0], None)
+        return True
+
+    def set_namespace_limit(self, namespace: str, limit: int | None) -> None:
+        """Hold ``limit`` as the namespace's concurrency limit (None: it has none)."""
+        if limit is None:
+            self.namespace_limits.pop(namespace, None)
+        else:
+            self.namespace_limits[namespace] = limit
+
+    def replace(
+        self,
+        functions: Iterable[FunctionSpec],
+        endpoints: Mapping[FunctionKey, Sequence[Endpoint]],
+    ) -> set[FunctionKey]:
+        """Hold just ``functions`` and ``endpoints``: the keys whose spec or endpoints changed."""
+        new_functions = {spec.key: spec for spec in functions}
+        changed = {
+            key
+            for key in new_functions.keys() | self._functions.keys()
+            if self.set_function(key, new_functions.get(key))
+        }
+        changed |= {
+            key
+            for key in endpoints.keys() | self._endpoints.keys()
+            if self.set_endpoints(key, endpoints.get(key, ()))
+        }
+        return changed
+
+
 class RegistryFileError(ValueError):
-    """The registry file is not what ``StaticRegistry.parse`` expects."""
+    """The registry file is not what ``parse`` expects."""
 
 
 class StaticRegistry:
-    """A Registry holding what it is given; ``replace`` swaps all of it and notifies."""
+    """A Registry holding what it is given (the index's file feed); ``replace`` swaps all of it."""
 
     def __init__(
         self,
@@ -129,43 +245,43 @@ class StaticRegistry:
         endpoints: Mapping[FunctionKey, Sequence[Endpoint]] | None = None,
         namespace_limits: Mapping[str, int] | None = None,
     ) -> None:
-        self.namespace_limits: dict[str, int] = dict(namespace_limits or {})
-        self._namespace_slots: dict[str, int] = {}
-        self._functions: dict[FunctionKey, FunctionSpec] = {}
-        self._endpoints: dict[FunctionKey, tuple[Endpoint, ...]] = {}
-        self._ordered: tuple[FunctionSpec, ...] = ()
-        self._reserved_total = 0
-        self._cluster_slots = 0
+        self._index = RegistryIndex()
+        self._index.namespace_limits.update(namespace_limits or {})
         self._listeners: list[Listener] = []
         self.replace(functions, endpoints or {})
 
+    @property
+    def namespace_limits(self) -> dict[str, int]:
+        """The namespaces' concurrency limits (tests may change them)."""
+        return self._index.namespace_limits
+
     def function(self, key: FunctionKey) -> FunctionSpec | None:
         """See Registry."""
-        return self._functions.get(key)
+        return self._index.function(key)
 
     def functions(self) -> Sequence[FunctionSpec]:
         """See Registry."""
-        return self._ordered
+        return self._index.functions()
 
     def endpoints(self, key: FunctionKey) -> Sequence[Endpoint]:
         """See Registry."""
-        return self._endpoints.get(key, ())
+        return self._index.endpoints(key)
 
     def reserved_total(self) -> int:
         """See Registry."""
-        return self._reserved_total
+        return self._index.reserved_total()
 
     def cluster_slots(self) -> int:
         """See Registry."""
-        return self._cluster_slots
+        return self._index.cluster_slots()
 
     def namespace_limit(self, namespace: str) -> int | None:
-        """See Registry (``namespace_limits``, which tests may change)."""
-        return self.namespace_limits.get(namespace)
+        """See Registry."""
+        return self._index.namespace_limit(namespace)
 
     def namespace_slots(self, namespace: str) -> int:
         """See Registry."""
-        return self._namespace_slots.get(namespace, 0)
+        return self._index.namespace_slots(namespace)
 
     def subscribe(self, listener: Listener) -> None:
         """See Registry."""
@@ -177,33 +293,15 @@ class StaticRegistry:
         endpoints: Mapping[FunctionKey, Sequence[Endpoint]],
     ) -> None:
         """Hold exactly ``functions`` and ``endpoints`` now; notify for every key that changed."""
-        new_functions = {spec.key: spec for spec in functions}
-        new_endpoints = {key: tuple(found) for key, found in endpoints.items() if found}
-        everything = (
-            new_functions.keys() | self._functions.keys() | new_endpoints.keys()
-        ) | self._endpoints.keys()
-        changed = {
-            key
-            for key in everything
-            if new_functions.get(key) != self._functions.get(key)
-            or new_endpoints.get(key, ()) != self._endpoints.get(key, ())
-        }
-        self._functions = new_functions
-        self._endpoints = new_endpoints
-        self._ordered = tuple(sorted(new_functions.values(), key=lambda spec: spec.key))
-        self._reserved_total = sum(spec.reserved or 0 for spec in new_functions.values())
-        self._namespace_slots = {}
-        for (namespace, _), found in new_endpoints.items():
-            serving = sum(e.slots for e in found if e.ready and not e.terminating)
-            self._namespace_slots[namespace] = self._namespace_slots.get(namespace, 0) + serving
-        self._cluster_slots = sum(self._namespace_slots.values())
-        for key in sorted(changed):
+        for key in sorted(self._index.replace(functions, endpoints)):
             for listener in self._listeners:
                 listener(key)
 
     def set_endpoints(self, key: FunctionKey, endpoints: Sequence[Endpoint]) -> None:
         """Replace the endpoints of one function (and notify)."""
-        self.replace(self._functions.values(), {**self._endpoints, key: tuple(endpoints)})
+        if self._index.set_endpoints(key, endpoints):
+            for listener in self._listeners:
+                listener(key)
 
     def load(self, path: Path, region: str) -> None:
         """Replace everything with the contents of the JSON file at ``path``."""
@@ -212,7 +310,9 @@ class StaticRegistry:
         except (OSError, ValueError) as exc:
             raise RegistryFileError(f"cannot read the registry file {path}: {exc}") from None
         functions, endpoints = parse(document, region)
-        self.namespace_limits = parse_namespace_limits(document)
+        limits = parse_namespace_limits(document)
+        self._index.namespace_limits.clear()
+        self._index.namespace_limits.update(limits)
         self.replace(functions, endpoints)
 
 
@@ -305,3 +405,7 @@ def _destination(item: Any) -> Destination | None:
         function=None if function is None else str(function),
         nats_subject=None if subject is None else str(subject),
     )
+
+
+def _serving_slots(endpoints: Iterable[Endpoint]) -> int:
+    return sum(e.slots for e in endpoints if e.ready and not e.terminating)

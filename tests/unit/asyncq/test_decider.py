@@ -20,6 +20,7 @@ from kappa.asyncq.envelope import Event
 from kappa.asyncq.progress import Final, Progress
 from kappa.asyncq.record import RecordCondition, Response
 from kappa.asyncq.schedule import Backoff
+from kappa.invocation.registry import Destination
 
 ARN = "arn:aws:lambda:us-east-1:ns:function:fn"
 BACKOFF = Backoff(retry_delays=(60.0, 120.0), requeue_first=1.0, requeue_cap=300.0)
@@ -168,3 +169,72 @@ def test_missing_destination(age: float, expected: object) -> None:
         offer(age=age), BACKOFF, max_event_age_seconds=3600, wait_seconds=86_400
     )
     assert decision == expected
+
+
+SINK = Destination(function="sink")
+TOPIC = Destination(nats_subject="done")
+ROUTED = Policy(ARN, maximum_event_age_seconds=3600, on_success=TOPIC, on_failure=SINK)
+WAIT = Backoff(retry_delays=(60.0, 120.0), requeue_first=1.0, requeue_cap=300.0,
+               destination_wait=600.0)  # fmt: skip
+
+
+def test_success_goes_to_on_success_and_a_subject_cannot_be_missing() -> None:
+    decision = after_invoke(offer(), ROUTED, Answered(OK), WAIT)
+    assert isinstance(decision, Finish)
+    assert decision.destination == TOPIC
+    assert decision.on_missing is None
+    assert not decision.saved
+    assert decision.progress == Progress(0, decision.final)
+
+
+@pytest.mark.parametrize(
+    ("age", "on_missing"),
+    [
+        pytest.param(100, Requeue(1.0, RequeueCause.DESTINATION_MISSING), id="waits"),
+        pytest.param(3600 + 600 + 1, GiveUp(), id="gives-up-after-the-wait"),
+    ],
+)
+def test_failure_goes_to_on_failure_with_what_to_do_when_missing(
+    age: float, on_missing: object
+) -> None:
+    decision = after_invoke(offer(age=age, invocations=2), ROUTED, Answered(ERROR), WAIT)
+    assert isinstance(decision, Finish)
+    assert decision.final.condition is RecordCondition.RETRIES_EXHAUSTED
+    assert decision.destination == SINK
+    assert decision.on_missing == on_missing
+    assert decision.progress == Progress(3, decision.final)
+
+
+def test_the_missing_destination_wait_counts_from_the_functions_max_age() -> None:
+    # The event's own max age (21600) is not the one: the Function's (3600) is.
+    decision = after_invoke(offer(age=4300, invocations=2), ROUTED, Answered(ERROR), WAIT)
+    assert isinstance(decision, Finish)
+    assert decision.on_missing == GiveUp()
+
+
+def test_a_decided_outcome_is_delivered_again_to_its_destination() -> None:
+    failed = after_invoke(offer(invocations=2), ROUTED, Answered(ERROR), WAIT)
+    assert isinstance(failed, Finish)
+    again = before_invoke(offer(final=failed.final, deliveries=2), ROUTED, WAIT, arn=ARN)
+    # The second offer: the back-off has doubled.
+    assert again == Finish(failed.final, saved=True, destination=SINK,
+                           on_missing=Requeue(2.0, RequeueCause.DESTINATION_MISSING))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("the_offer", "policy", "destination"),
+    [
+        pytest.param(offer(age=3601), ROUTED, SINK, id="expired-goes-to-on-failure"),
+        pytest.param(offer(), Policy(ARN, reserved=0, on_failure=SINK), SINK,
+                     id="reserved-zero-goes-to-on-failure"),
+        pytest.param(offer(age=99_999), None, None, id="a-gone-function-has-no-destination"),
+        pytest.param(offer(final=DONE), None, None, id="nor-for-a-decided-outcome"),
+    ],
+)  # fmt: skip
+def test_failures_before_invoking_are_routed(
+    the_offer: Offer, policy: Policy | None, destination: Destination | None
+) -> None:
+    decision = before_invoke(the_offer, policy, WAIT, arn=ARN)
+    assert isinstance(decision, Finish)
+    assert decision.destination == destination
+    assert decision.progress.invocations == the_offer.progress.invocations
