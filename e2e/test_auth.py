@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -296,3 +297,58 @@ def test_url_auth_type_none_opens_exactly_that_functions_http_trigger(
     with urllib.request.urlopen(urllib.request.Request(url, headers=dict(request.headers)),
                                 timeout=30) as r:  # fmt: skip
         assert (r.status, json.loads(r.read())["path"]) == (201, "/x")
+
+
+ROGUE = """
+import http.server, json
+class Capture(http.server.BaseHTTPRequestHandler):
+    def _answer(self):
+        body = json.dumps({"captured": True}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    do_GET = do_POST = _answer
+http.server.HTTPServer(("", 8080), Capture).serve_forever()
+"""
+
+
+def test_a_pod_labelled_as_a_functions_gets_none_of_its_calls(
+    core: client.CoreV1Api, gateway: Gateway, tenants: Tenants
+) -> None:
+    """Anyone who may create pods can label one `kappa.dev/function=f` and say KAPPA_SLOTS
+    is a million; the gateway routes only to pods the Function controls (its ownerReference
+    with the Function's uid) and takes slots from the Function."""
+    name = "rogue-f"
+    container = client.V1Container(
+        name="function", image="kappa.local/base:dev", image_pull_policy="Never",
+        command=["python3", "-c", ROGUE],
+        env=[client.V1EnvVar(name="KAPPA_SLOTS", value="1000000")],
+        ports=[client.V1ContainerPort(name="invoke", container_port=8080)],
+        readiness_probe=client.V1Probe(tcp_socket=client.V1TCPSocketAction(port=8080),
+                                       period_seconds=1),
+        security_context=client.V1SecurityContext(
+            run_as_non_root=True, run_as_user=1000, allow_privilege_escalation=False,
+            capabilities=client.V1Capabilities(drop=["ALL"]),
+            seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault")),
+    )  # fmt: skip
+    core.create_namespaced_pod(tenants.a, client.V1Pod(
+        metadata=client.V1ObjectMeta(name=name, labels={
+            "kappa.dev/component": "function", "kappa.dev/function": "f"}),
+        spec=client.V1PodSpec(containers=[container], automount_service_account_token=False),
+    ))  # fmt: skip
+    try:
+        Cluster.wait(
+            lambda: any(c.type == "Ready" and c.status == "True" for c in
+                        (core.read_namespaced_pod(name, tenants.a).status.conditions or ())),
+            "the rogue pod Ready", 120,
+        )  # fmt: skip
+        time.sleep(2)  # both gateway replicas have seen it
+        for _ in range(20):
+            status, _, body = call(gateway, invoke_path(tenants.a, "f"), token=tenants.token,
+                                   body=b'"real"')  # fmt: skip
+            assert status == 200, body
+            assert body == {"event": "real", "function": "f",
+                            "arn": body["arn"]}, body  # fmt: skip
+    finally:
+        core.delete_namespaced_pod(name, tenants.a, grace_period_seconds=0)

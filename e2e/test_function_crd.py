@@ -143,7 +143,8 @@ def test_valid_manifest_is_accepted_and_defaulted_as_the_models_do(
     send = _create if how == "create" else _server_side_apply
     stored = send(functions, crd_namespace, body)
     # What the API server stores (its defaults applied) is what the operator will parse.
-    assert Function.model_validate(stored).spec == Function.model_validate(body).spec
+    sent = _namespaced(body, crd_namespace)
+    assert Function.model_validate(stored).spec == Function.model_validate(sent).spec
     assert stored["spec"]["memoryMB"] == body["spec"].get("memoryMB", 128)
 
 

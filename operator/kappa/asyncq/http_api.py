@@ -22,6 +22,7 @@ from typing import Any, Final
 import nats
 from aiohttp import web
 
+from kappa.api.names import validate_dns1123_label
 from kappa.asyncq import dlq
 from kappa.asyncq.jetstream import Queue
 from kappa.asyncq.publisher import EnqueueError
@@ -75,8 +76,8 @@ class DeadLetterApi:
         marker = _number(query.get("marker"), "marker", 0, 0, 2**63)
         entries, next_marker = await dlq.list_entries(
             queue,
-            request.match_info["namespace"],
-            function=query.get("function") or None,
+            _namespace(request),
+            function=_label(query.get("function") or None, "function"),
             after=marker,
             limit=limit,
         )
@@ -97,7 +98,7 @@ class DeadLetterApi:
 
     async def redrive(self, request: web.Request, queue: Queue) -> web.Response:
         """Queue entries again."""
-        namespace = request.match_info["namespace"]
+        namespace = _namespace(request)
         body = await _json_body(request)
         redriven: list[dict[str, Any]] = []
         missing: list[int] = []
@@ -118,6 +119,7 @@ class DeadLetterApi:
             function = body.get("function")
             if function is not None and not isinstance(function, str):
                 raise invalid_parameter("function must be a Function name")
+            function = _label(function, "function")
             marker: int | None = 0
             while marker is not None:
                 entries, marker = await dlq.list_entries(
@@ -134,12 +136,32 @@ class DeadLetterApi:
         return web.json_response({"redriven": redriven, "notFound": missing})
 
     async def _entry(self, request: web.Request, queue: Queue) -> dlq.DeadLettered:
-        namespace = request.match_info["namespace"]
+        namespace = _namespace(request)
         sequence = _number(request.match_info["sequence"], "sequence", 0, 1, 2**63)
         entry = await dlq.get_entry(queue, namespace, sequence)
         if entry is None:
             raise not_found(f"No dead-lettered event {sequence} in namespace {namespace}.")
         return entry
+
+
+def _namespace(request: web.Request) -> str:
+    label = _label(request.match_info["namespace"], "namespace")
+    assert label is not None  # noqa: S101 - a path parameter is never missing
+    return label
+
+
+def _label(value: str | None, name: str) -> str | None:
+    """``value`` when it is a DNS-1123 label (or None), else 400.
+
+    It goes into NATS subjects, where ``*``, ``>`` or ``.`` would widen what is listed,
+    redriven or deleted.
+    """
+    if value is None:
+        return None
+    try:
+        return validate_dns1123_label(value)
+    except ValueError as exc:
+        raise invalid_parameter(f"{name}: {exc}") from None
 
 
 def _number(raw: str | None, name: str, default: int, low: int, high: int) -> int:

@@ -14,7 +14,11 @@ the gateway reads:
   from the ``KAPPA_SLOTS`` of its containers (1 when unset, as the agent),
   ``ready`` = its ``Ready`` condition is ``True``, ``terminating`` =
   ``deletionTimestamp`` set. Pods without an IP yet and pods that ended
-  (``Succeeded``/``Failed``) are no endpoints;
+  (``Succeeded``/``Failed``) are no endpoints. The view routes to a pod only when the
+  Function controls it (its controller ownerReference names the Function's uid, in the
+  Function's namespace), and takes the agent's port (8080) and the slots
+  (``concurrency.perPod``) from Kappa and the Function, never from the pod: a pod
+  anyone labels ``kappa.dev/function`` captures no call and inflates no capacity;
 - a ConcurrencyQuota → its spec (parsed by ``kappa.api.quota``); a namespace's
   limit is the tightest ``maxConcurrency`` of its quotas (``kappa.quota.limits``),
   read with the slots of the namespace's ready pods by ``admission``. A quota
@@ -28,12 +32,13 @@ wake the callers waiting for them.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from pydantic import ValidationError
 
 from kappa.api import function as api
+from kappa.api.names import GROUP
 from kappa.api.quota import ConcurrencyQuotaSpec
 from kappa.base.arn import function_arn
 from kappa.invocation.registry import AsyncConfig, Destination, FunctionSpec, RegistryIndex
@@ -166,6 +171,24 @@ def pod_endpoint(obj: Mapping[str, Any]) -> tuple[FunctionKey, Endpoint] | None:
     return (namespace, str(function)), endpoint
 
 
+def pod_owner(obj: Mapping[str, Any]) -> str | None:
+    """The uid of the Function that controls the pod ``obj`` (its ownerReference), or None."""
+    for owner in (obj.get("metadata") or {}).get("ownerReferences") or ():
+        if (
+            owner.get("controller") is True
+            and owner.get("kind") == api.KIND
+            and str(owner.get("apiVersion") or "").startswith(f"{GROUP}/")
+            and owner.get("uid")
+        ):
+            return str(owner["uid"])
+    return None
+
+
+def _at_agent_port(address: str) -> str:
+    host, _, _port = address.rpartition(":")
+    return f"{host}:{AGENT_PORT}"
+
+
 def _agent_port(containers: Iterable[Mapping[str, Any]]) -> int:
     for container in containers:
         for port in container.get("ports") or ():
@@ -212,8 +235,9 @@ class KubeView:
     def __init__(self, region: str) -> None:
         self._region = region
         self._index = RegistryIndex()
-        self._pods: dict[PodKey, tuple[FunctionKey, Endpoint]] = {}
-        self._by_function: dict[FunctionKey, dict[str, Endpoint]] = {}
+        self._pods: dict[PodKey, tuple[FunctionKey, Endpoint, str | None]] = {}
+        self._by_function: dict[FunctionKey, dict[str, tuple[Endpoint, str | None]]] = {}
+        self._owners: dict[FunctionKey, tuple[str, int]] = {}  # the Function's uid, perPod
         self._quotas: dict[QuotaKey, ConcurrencyQuotaSpec] = {}
 
     # ------------------------------------------------------------- reads
@@ -283,16 +307,20 @@ class KubeView:
         metadata = obj.get("metadata") or {}
         key = (str(metadata.get("namespace") or ""), str(metadata.get("name") or ""))
         if event_type == "DELETED":
-            return Applied(self._set_function(key, None))
+            self._owners.pop(key, None)
+            return Applied(self._set_function(key, None) | self._publish(key))
         summary = function_summary(obj, self._region)
         if isinstance(summary, str):
-            return Applied(self._set_function(key, None), (summary,))
-        return Applied(self._set_function(key, summary))
+            self._owners.pop(key, None)
+            return Applied(self._set_function(key, None) | self._publish(key), (summary,))
+        self._owners[key] = (str(metadata.get("uid") or ""), summary.per_pod)
+        return Applied(self._set_function(key, summary) | self._publish(key))
 
     def pod_event(self, event_type: str, obj: Mapping[str, Any]) -> Applied:
         """Apply a watch event (``ADDED``, ``MODIFIED``, ``DELETED``) of a function pod."""
         found = None if event_type == "DELETED" else pod_endpoint(obj)
-        return Applied(self._set_pod(pod_key(obj), found))
+        owned = None if found is None else (*found, pod_owner(obj))
+        return Applied(self._set_pod(pod_key(obj), owned))
 
     def resync_functions(self, objs: Iterable[Mapping[str, Any]]) -> Applied:
         """Hold exactly the Functions ``objs`` (a fresh list): what changed since is notified."""
@@ -307,7 +335,8 @@ class KubeView:
             problems.extend(applied.problems)
         for spec in self._index.functions():
             if spec.key not in seen:
-                changed |= self._set_function(spec.key, None)
+                self._owners.pop(spec.key, None)
+                changed |= self._set_function(spec.key, None) | self._publish(spec.key)
         return Applied(frozenset(changed), tuple(problems))
 
     def resync_pods(self, objs: Iterable[Mapping[str, Any]]) -> Applied:
@@ -327,25 +356,40 @@ class KubeView:
         return frozenset({key}) if self._index.set_function(key, summary) else frozenset()
 
     def _set_pod(
-        self, pod: PodKey, found: tuple[FunctionKey, Endpoint] | None
+        self, pod: PodKey, found: tuple[FunctionKey, Endpoint, str | None] | None
     ) -> frozenset[FunctionKey]:
         old = self._pods.get(pod)
         if old == found:
             return frozenset()
-        changed: set[FunctionKey] = set()
+        touched: set[FunctionKey] = set()
         if old is not None:
-            key, endpoint = old
+            key, endpoint, _ = old
             del self._pods[pod]
             del self._by_function[key][endpoint.pod]
-            changed.add(key)
+            if not self._by_function[key]:
+                del self._by_function[key]
+            touched.add(key)
         if found is not None:
-            key, endpoint = found
+            key, endpoint, owner = found
             self._pods[pod] = found
-            self._by_function.setdefault(key, {})[endpoint.pod] = endpoint
-            changed.add(key)
-        for key in changed:
-            pods = self._by_function.get(key) or {}
-            self._index.set_endpoints(key, tuple(pods[name] for name in sorted(pods)))
-            if not pods:
-                self._by_function.pop(key, None)
-        return frozenset(changed)
+            self._by_function.setdefault(key, {})[endpoint.pod] = (endpoint, owner)
+            touched.add(key)
+        changed: frozenset[FunctionKey] = frozenset()
+        for key in touched:
+            changed |= self._publish(key)
+        return changed
+
+    def _publish(self, key: FunctionKey) -> frozenset[FunctionKey]:
+        """Give the index the endpoints ``key`` routes to; ``{key}`` when they changed.
+
+        Those are its pods that it controls, at the agent's port, with its ``perPod`` slots.
+        """
+        uid, per_pod = self._owners.get(key, ("", 0))
+        pods = self._by_function.get(key) or {}
+        routed = tuple(
+            replace(endpoint, slots=per_pod, address=_at_agent_port(endpoint.address))
+            for name in sorted(pods)
+            for endpoint, owner in (pods[name],)
+            if uid and owner == uid
+        )
+        return frozenset({key}) if self._index.set_endpoints(key, routed) else frozenset()

@@ -99,6 +99,18 @@ def test_redrive_of_a_whole_function_and_bad_requests(
     bad = gateway.request("POST", DLQ.format("default") + "/redrive", b"[]")
     assert bad.status == 400
     assert bad.headers["x-amzn-errortype"] == "InvalidParameterValueException"
+    # Namespace and function go into NATS subjects: wildcards and dots are refused, so a
+    # caller allowed in one namespace cannot reach every namespace's dead letters.
+    for method, path, body in (
+        ("GET", DLQ.format("*"), b""),
+        ("GET", DLQ.format("default") + "?function=%3E", b""),
+        ("GET", DLQ.format("a.b") + "/1", b""),
+        ("DELETE", DLQ.format("%3E") + "/1", b""),
+        ("POST", DLQ.format("default") + "/redrive", b'{"function": "*"}'),
+    ):
+        hostile = gateway.request(method, path, body)
+        assert hostile.status == 400, (path, hostile.body)
+        assert hostile.headers["x-amzn-errortype"] == "InvalidParameterValueException"
     assert kappa_dlq(gateway, "redrive").returncode == 1  # says what to redrive
     everything = kappa_dlq(gateway, "redrive", "--function", "job")
     assert len(json.loads(everything.stdout)["redriven"]) == 3

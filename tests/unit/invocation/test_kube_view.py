@@ -24,6 +24,7 @@ def fn(
         "metadata": {
             "name": name,
             "namespace": namespace,
+            "uid": f"uid-{namespace}-{name}",
             "creationTimestamp": "2024-05-01T12:00:00Z",
         },
         "spec": {
@@ -53,11 +54,18 @@ def pod(
     deleting: bool = False,
     env: list[dict[str, Any]] | None = None,
     ports: list[dict[str, Any]] | None = None,
+    owner: str | None = "",
 ) -> dict[str, Any]:
+    """A function pod; controlled by its Function (``owner`` "": the labelled Function's
+    uid as ``fn`` makes it; None: no owner; another string: that uid)."""
     labels = {"kappa.dev/component": "function"}
     if function is not None:
         labels["kappa.dev/function"] = function
     metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": labels}
+    uid = f"uid-{namespace}-{function}" if owner == "" else owner
+    if uid is not None:
+        metadata["ownerReferences"] = [{"apiVersion": "kappa.dev/v1alpha1", "kind": "Function",
+                                        "name": function, "uid": uid, "controller": True}]  # fmt: skip
     if deleting:
         metadata["deletionTimestamp"] = "2024-05-01T12:00:00Z"
     status: dict[str, Any] = {"phase": phase}
@@ -259,10 +267,10 @@ def test_a_spec_turned_unusable_drops_the_function_and_says_why() -> None:
         pytest.param([("ADDED", pod(ip=None, ready=None)), ("MODIFIED", pod(ready="False"))],
                      [Endpoint("echo-abc", "10.0.0.7:8080", 1, ready=False)], 0,
                      id="got-ip-not-ready"),
-        pytest.param([("ADDED", pod(ready="False")), ("MODIFIED", pod(env=slots("2")))],
-                     [Endpoint("echo-abc", "10.0.0.7:8080", 2)], 2, id="turned-ready"),
-        pytest.param([("ADDED", pod(env=slots("2"))), ("MODIFIED", pod(env=slots("2"), deleting=True))],
-                     [Endpoint("echo-abc", "10.0.0.7:8080", 2, terminating=True)], 0,
+        pytest.param([("ADDED", pod(ready="False")), ("MODIFIED", pod())],
+                     [Endpoint("echo-abc", "10.0.0.7:8080", 1)], 1, id="turned-ready"),
+        pytest.param([("ADDED", pod()), ("MODIFIED", pod(deleting=True))],
+                     [Endpoint("echo-abc", "10.0.0.7:8080", 1, terminating=True)], 0,
                      id="terminating-keeps-endpoint-loses-slots"),
         pytest.param([("ADDED", pod()), ("DELETED", pod())], [], 0, id="deleted"),
         pytest.param([("ADDED", pod()), ("MODIFIED", pod(phase="Failed", ready="False"))], [], 0,
@@ -276,14 +284,47 @@ def test_pod_events(
     events: list[tuple[str, dict[str, Any]]], endpoints: list[Endpoint], slots_total: int
 ) -> None:
     view = KubeView(REGION)
+    view.function_event("ADDED", fn())
     for event_type, obj in events:
         view.pod_event(event_type, obj)
     assert list(view.endpoints(ECHO)) == endpoints
     assert view.cluster_slots() == slots_total
 
 
+def test_slots_and_port_come_from_the_function_not_the_pod() -> None:
+    """A pod that says KAPPA_SLOTS=1000000 or another port gets the Function's perPod at
+    the agent's port: it cannot inflate the cluster's capacity or move the calls."""
+    view = KubeView(REGION)
+    view.function_event("ADDED", fn(concurrency={"perPod": 2}))
+    view.pod_event("ADDED", pod(env=slots("1000000"),
+                                ports=[{"name": "invoke", "containerPort": 9999}]))  # fmt: skip
+    assert list(view.endpoints(ECHO)) == [Endpoint("echo-abc", "10.0.0.7:8080", 2)]
+    assert view.cluster_slots() == 2
+
+
+@pytest.mark.parametrize(
+    "rogue",
+    [
+        pytest.param(pod("rogue-1", owner=None), id="no-owner"),
+        pytest.param(pod("rogue-1", owner="uid-of-something-else"), id="another-uid"),
+        pytest.param(pod("rogue-1", owner="uid-other-echo"), id="a-uid-of-another-namespace"),
+    ],
+)
+def test_a_pod_the_function_does_not_control_gets_no_call(rogue: dict[str, Any]) -> None:
+    view = KubeView(REGION)
+    view.function_event("ADDED", fn())
+    view.function_event("ADDED", fn(namespace="other"))
+    view.pod_event("ADDED", rogue)
+    assert view.endpoints(ECHO) == ()
+    assert view.cluster_slots() == 0
+    view.pod_event("ADDED", pod())
+    assert [e.pod for e in view.endpoints(ECHO)] == ["echo-abc"]
+
+
 def test_pod_events_name_the_function_whose_endpoints_changed() -> None:
     view = KubeView(REGION)
+    view.function_event("ADDED", fn())
+    view.function_event("ADDED", fn("web"))
     assert view.pod_event("ADDED", pod(ip=None, ready=None)).changed == set()
     assert view.pod_event("MODIFIED", pod(ready="False")).changed == {ECHO}
     assert view.pod_event("MODIFIED", pod(ready="False")).changed == set()
@@ -303,25 +344,31 @@ def test_resync_replaces_everything_and_names_only_what_changed() -> None:
     # After a 410: echo's reservation changed, web went away, a new function came.
     functions = view.resync_functions([fn(concurrency={"reserved": 5}), fn("new")])
     assert functions.changed == {ECHO, WEB, ("team", "new")}
+    assert view.endpoints(WEB) == ()  # its Function is gone: its pod gets no call
+    assert view.cluster_slots() == 1
     assert [spec.name for spec in view.functions()] == ["echo", "new"]
     assert view.reserved_total() == 5
     # echo's pod unchanged, web's pod gone, a second echo pod appeared.
     pods = view.resync_pods([pod(), pod("echo-b", ip="10.0.0.8", ready="False")])
-    assert pods.changed == {ECHO, WEB}
+    assert pods.changed == {ECHO}
     assert [e.pod for e in view.endpoints(ECHO)] == ["echo-abc", "echo-b"]
     assert view.endpoints(WEB) == ()
     assert view.cluster_slots() == 1
     assert view.resync_pods([pod(), pod("echo-b", ip="10.0.0.8", ready="False")]).changed == set()
 
 
-def test_endpoints_do_not_need_the_function() -> None:
-    # Pods and Functions arrive on separate watches, in any order.
+def test_pods_seen_before_their_function_are_routed_once_it_arrives() -> None:
+    # Pods and Functions arrive on separate watches, in any order; a pod is routed to
+    # only once its Function is known to control it, and no longer once it is gone.
     view = KubeView(REGION)
     view.pod_event("ADDED", pod())
     assert view.function(ECHO) is None
+    assert view.endpoints(ECHO) == ()
+    assert view.function_event("ADDED", fn()).changed == {ECHO}
     assert [e.pod for e in view.endpoints(ECHO)] == ["echo-abc"]
-    view.function_event("ADDED", fn())
-    assert view.function(ECHO) is not None
+    assert view.function_event("DELETED", fn()).changed == {ECHO}
+    assert view.endpoints(ECHO) == ()
+    assert view.cluster_slots() == 0
 
 
 def cq(name: str = "default", namespace: str = "team", **spec: Any) -> dict[str, Any]:
@@ -368,8 +415,10 @@ def test_resync_quotas_forgets_those_gone() -> None:
 
 def test_namespace_slots_count_ready_pods_of_the_namespace() -> None:
     view = KubeView(REGION)
+    for function in (fn(), fn("web", concurrency={"perPod": 3}), fn("x", namespace="other")):
+        view.function_event("ADDED", function)
     view.pod_event("ADDED", pod())
-    view.pod_event("ADDED", pod("web-1", "web", ip="10.0.0.9", env=slots("3")))
+    view.pod_event("ADDED", pod("web-1", "web", ip="10.0.0.9"))
     view.pod_event("ADDED", pod("x-1", "x", namespace="other", ip="10.0.0.10"))
     view.pod_event("ADDED", pod("echo-b", ip="10.0.0.11", ready="False"))
     assert (view.namespace_slots("team"), view.namespace_slots("other")) == (4, 1)
