@@ -8,8 +8,8 @@ none of; beside ``kappa.autoscaler``; above ``kappa.quota``, ``kappa.api`` and
 no Kubernetes client.
 
 - ``registry``: the function registry (what each Function is, its endpoints) and
-  ``RegistryIndex``, the one store behind it, which both feeds fill: the
-  ``--registry`` file (``StaticRegistry``) and the watches (``kube_view``);
+  ``RegistryIndex``, the one index type of both feeds: the ``--registry`` file
+  (``StaticRegistry``) and the watches (``kube_view.KubeView``);
 - ``kube_view``: the registry's view of Kubernetes objects (Functions, pods, quotas);
 - ``routing``: slot tables and the pure slot choice;
 - ``function_name``: FunctionName parsing (name, namespace/name, ARN);
