@@ -4,7 +4,8 @@
   Java from the Maven Central jars e2e/local/fetch-brokers.sh caches.
 - RabbitMQ: Debian's rabbitmq-server as a node of its own (node name, data
   dir, Erlang cookie, epmd port and AMQP port all private; no plugins).
-- NATS: Debian's nats-server with JetStream.
+- NATS: Debian's nats-server with JetStream (``restart`` keeps its store and
+  port; tests/integration/nats_harness.py holds its pytest fixture).
 - Redis: Debian's redis-server without persistence.
 
 Each ``start_*`` returns a running broker, ready for clients; ``stop()`` ends
@@ -52,11 +53,14 @@ def _log_tail(log: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-def _wait_for_log(process: subprocess.Popen[bytes], log: Path, pattern: str, what: str) -> None:
+def _wait_for_log(
+    process: subprocess.Popen[bytes], log: Path, pattern: str, what: str, *, since: int = 0
+) -> None:
+    """Wait for ``pattern`` in ``log`` past its first ``since`` characters."""
     deadline = time.monotonic() + START_TIMEOUT
     regex = re.compile(pattern)
     while time.monotonic() < deadline:
-        if log.exists() and regex.search(log.read_text(errors="replace")):
+        if log.exists() and regex.search(log.read_text(errors="replace")[since:]):
             return
         if process.poll() is not None:
             msg = f"{what} exited with {process.returncode} before it was ready:\n{_log_tail(log)}"
@@ -302,7 +306,7 @@ def start_rabbitmq(directory: Path) -> RabbitMqBroker:
 
 @dataclass
 class NatsServer(Broker):
-    """A nats-server with JetStream enabled."""
+    """A nats-server with JetStream storing in its directory; ``restart`` keeps store and port."""
 
     port: int = 0
 
@@ -311,13 +315,31 @@ class NatsServer(Broker):
         """nats:// URL."""
         return f"nats://127.0.0.1:{self.port}"
 
+    def start(self) -> None:
+        """Start the server (again), and wait until it is ready."""
+        config = self.directory / "nats.conf"
+        # 8 MB messages: a 1 MB event with its headers, and records of 6 MB responses.
+        config.write_text(
+            f"listen: 127.0.0.1:{self.port}\nmax_payload: 8MB\n"
+            f'jetstream {{ store_dir: "{self.directory / "js"}" }}\n'
+        )
+        since = len(self.log.read_text(errors="replace")) if self.log.exists() else 0
+        self.processes = []
+        _start_single(self, [_binary("nats-server"), "-c", str(config)], r"Server is ready",
+                      since=since)  # fmt: skip
 
-def _start_single(broker: Broker, argv: list[str], ready: str) -> None:
+    def restart(self) -> None:
+        """Stop (SIGTERM: JetStream flushes its store) and start again on the same port."""
+        self.stop()
+        self.start()
+
+
+def _start_single(broker: Broker, argv: list[str], ready: str, *, since: int = 0) -> None:
     """Start ``argv`` as the broker's one process; wait for ``ready`` in its log."""
     process = _spawn(argv, broker.log)
     broker.processes.append(process)
     try:
-        _wait_for_log(process, broker.log, ready, broker.name)
+        _wait_for_log(process, broker.log, ready, broker.name, since=since)
     except BaseException:
         broker.stop()
         raise
@@ -333,12 +355,10 @@ def _binary(name: str) -> str:
 
 def start_nats(directory: Path) -> NatsServer:
     """Start nats-server with JetStream storing in ``directory``."""
-    binary = _binary("nats-server")
     directory.mkdir(parents=True, exist_ok=True)
     server = NatsServer(name="nats-server", directory=directory, log=directory / "nats.log",
                         port=free_port())  # fmt: skip
-    argv = [binary, "-a", "127.0.0.1", "-p", str(server.port), "-js", "-sd", str(directory / "js")]
-    _start_single(server, argv, r"Server is ready")
+    server.start()
     return server
 
 

@@ -28,14 +28,14 @@ Function exists.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from kappa.asyncq.envelope import DeadLetter, Event
 from kappa.asyncq.progress import Final, Progress
 from kappa.asyncq.record import RecordCondition, Response, invocation_record
 from kappa.asyncq.schedule import Backoff, requeue_delay, retry_delay
-from kappa.invocation.registry import Destination
+from kappa.invocation.registry import AsyncConfig, Destination
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +43,8 @@ class Policy:
     """A Function's ``spec.async``, and what else of it the decisions read."""
 
     arn: str
-    maximum_retry_attempts: int = 2
-    maximum_event_age_seconds: int = 21600
+    async_config: AsyncConfig = field(default_factory=AsyncConfig)
     reserved: int | None = None
-    on_success: Destination | None = None
-    on_failure: Destination | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +161,9 @@ def before_invoke(
     if offer.progress.final is not None:
         return _finish(offer, policy, backoff, offer.progress.final, saved=True)
     max_age = (
-        offer.event.max_event_age_seconds if policy is None else policy.maximum_event_age_seconds
+        offer.event.max_event_age_seconds
+        if policy is None
+        else policy.async_config.maximum_event_age_seconds
     )
     if offer.age_seconds > max_age:
         return _finish(offer, policy, backoff, _expired(offer, policy, arn))
@@ -182,9 +181,13 @@ def after_invoke(
 ) -> Retry | Requeue | Finish:
     """Per the second table of the module docstring."""
     if isinstance(result, Throttled):
-        return _requeue(offer, backoff, RequeueCause.THROTTLED, policy.maximum_event_age_seconds)
+        return _requeue(
+            offer, backoff, RequeueCause.THROTTLED, policy.async_config.maximum_event_age_seconds
+        )
     if isinstance(result, SystemFailed):
-        return _requeue(offer, backoff, RequeueCause.SYSTEM_ERROR, policy.maximum_event_age_seconds)
+        return _requeue(
+            offer, backoff, RequeueCause.SYSTEM_ERROR, policy.async_config.maximum_event_age_seconds
+        )
     response = result.response
     invocations = offer.progress.invocations + 1
     if response.function_error is None:
@@ -198,7 +201,7 @@ def after_invoke(
             now_ms=offer.now_ms,
         )
         return _finish(offer, policy, backoff, Final(RecordCondition.SUCCESS, record))
-    if invocations > policy.maximum_retry_attempts:
+    if invocations > policy.async_config.maximum_retry_attempts:
         failed = Offer(offer.event, Progress(invocations), offer.deliveries, offer.now_ms)
         final = _failed(
             failed,
@@ -209,7 +212,7 @@ def after_invoke(
             message=_error_message(response),
         )
         return _finish(offer, policy, backoff, final)
-    remaining = policy.maximum_event_age_seconds - offer.age_seconds
+    remaining = policy.async_config.maximum_event_age_seconds - offer.age_seconds
     delay = min(retry_delay(invocations, backoff), max(remaining, 0.0))
     return Retry(delay, Progress(invocations))
 
@@ -229,13 +232,14 @@ def _finish(
     """``final`` with where its record goes, per the Function's destinations (none when gone)."""
     if policy is None:
         return Finish(final, saved=saved)
-    destination = policy.on_success if final.succeeded else policy.on_failure
+    config = policy.async_config
+    destination = config.on_success if final.succeeded else config.on_failure
     on_missing = None
     if destination is not None and destination.function:
         on_missing = destination_missing(
             offer,
             backoff,
-            max_event_age_seconds=policy.maximum_event_age_seconds,
+            max_event_age_seconds=config.maximum_event_age_seconds,
             wait_seconds=backoff.destination_wait,
         )
     return Finish(final, saved=saved, destination=destination, on_missing=on_missing)

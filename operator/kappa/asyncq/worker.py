@@ -257,11 +257,4 @@ class Worker:
 def _policy(spec: FunctionSpec | None) -> Policy | None:
     if spec is None:
         return None
-    return Policy(
-        arn=spec.arn,
-        maximum_retry_attempts=spec.async_config.maximum_retry_attempts,
-        maximum_event_age_seconds=spec.async_config.maximum_event_age_seconds,
-        reserved=spec.reserved,
-        on_success=spec.async_config.on_success,
-        on_failure=spec.async_config.on_failure,
-    )
+    return Policy(arn=spec.arn, async_config=spec.async_config, reserved=spec.reserved)

@@ -24,14 +24,14 @@ the gateway reads:
   read with the slots of the namespace's ready pods by ``admission``. A quota
   the model refuses counts as absent, with a problem to log.
 
-What they become goes into a ``registry.RegistryIndex`` (the one StaticRegistry
-fills from its file too), which keeps the sums (reserved concurrency, ready
+The view is a ``registry.RegistryIndex`` (as StaticRegistry is, fed by its
+file), which keeps the sums (reserved concurrency, ready
 slots, per cluster and per namespace) as objects come and go; every change
 names the Function keys whose summary or endpoints changed, so the shell can
 wake the callers waiting for them.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -225,50 +225,20 @@ def quota_spec(obj: Mapping[str, Any]) -> ConcurrencyQuotaSpec | str:
 # ---------------------------------------------------------------------- view
 
 
-class KubeView:
-    """Functions and endpoints as the watches last reported them (the index's watch feed).
+class KubeView(RegistryIndex):
+    """Functions and endpoints (ordered by pod name) as the watches last reported them.
 
-    Not thread-safe: the shell applies every event on the gateway's event loop,
-    where the gateway reads.
+    The index's watch feed. Not thread-safe: the shell applies every event on
+    the gateway's event loop, where the gateway reads.
     """
 
     def __init__(self, region: str) -> None:
+        super().__init__()
         self._region = region
-        self._index = RegistryIndex()
         self._pods: dict[PodKey, tuple[FunctionKey, Endpoint, str | None]] = {}
         self._by_function: dict[FunctionKey, dict[str, tuple[Endpoint, str | None]]] = {}
         self._owners: dict[FunctionKey, tuple[str, int]] = {}  # the Function's uid, perPod
         self._quotas: dict[QuotaKey, ConcurrencyQuotaSpec] = {}
-
-    # ------------------------------------------------------------- reads
-
-    def function(self, key: FunctionKey) -> FunctionSpec | None:
-        """The Function ``key``'s summary."""
-        return self._index.function(key)
-
-    def functions(self) -> Sequence[FunctionSpec]:
-        """Every Function, ordered by (namespace, name)."""
-        return self._index.functions()
-
-    def endpoints(self, key: FunctionKey) -> Sequence[Endpoint]:
-        """The endpoints of ``key``, ordered by pod name."""
-        return self._index.endpoints(key)
-
-    def reserved_total(self) -> int:
-        """The sum of reserved concurrency."""
-        return self._index.reserved_total()
-
-    def cluster_slots(self) -> int:
-        """Slots of ready, non-terminating pods."""
-        return self._index.cluster_slots()
-
-    def namespace_limit(self, namespace: str) -> int | None:
-        """The namespace's ``maxConcurrency`` (the tightest of its quotas); None: no quota."""
-        return self._index.namespace_limit(namespace)
-
-    def namespace_slots(self, namespace: str) -> int:
-        """Slots of the namespace's ready, non-terminating pods."""
-        return self._index.namespace_slots(namespace)
 
     # ------------------------------------------------------------ writes
 
@@ -300,7 +270,7 @@ class KubeView:
             self._quotas[key] = spec
         namespace = key[0]
         limits = effective(q for (ns, _), q in self._quotas.items() if ns == namespace)
-        self._index.set_namespace_limit(namespace, None if limits is None else limits.concurrency)
+        self.put_namespace_limit(namespace, None if limits is None else limits.concurrency)
 
     def function_event(self, event_type: str, obj: Mapping[str, Any]) -> Applied:
         """Apply a watch event (``ADDED``, ``MODIFIED``, ``DELETED``) of a Function."""
@@ -333,7 +303,7 @@ class KubeView:
             seen.add((str(metadata.get("namespace") or ""), str(metadata.get("name") or "")))
             changed |= applied.changed
             problems.extend(applied.problems)
-        for spec in self._index.functions():
+        for spec in self.functions():
             if spec.key not in seen:
                 self._owners.pop(spec.key, None)
                 changed |= self._set_function(spec.key, None) | self._publish(spec.key)
@@ -353,7 +323,7 @@ class KubeView:
     def _set_function(
         self, key: FunctionKey, summary: FunctionSpec | None
     ) -> frozenset[FunctionKey]:
-        return frozenset({key}) if self._index.set_function(key, summary) else frozenset()
+        return frozenset({key}) if self.put_function(key, summary) else frozenset()
 
     def _set_pod(
         self, pod: PodKey, found: tuple[FunctionKey, Endpoint, str | None] | None
@@ -392,4 +362,4 @@ class KubeView:
             for endpoint, owner in (pods[name],)
             if uid and owner == uid
         )
-        return frozenset({key}) if self._index.set_endpoints(key, routed) else frozenset()
+        return frozenset({key}) if self.put_endpoints(key, routed) else frozenset()

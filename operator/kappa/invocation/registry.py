@@ -6,9 +6,9 @@ look-ups; nothing here calls the Kubernetes API per request.
 ``StaticRegistry`` holds what it is given in code or in a JSON file
 (``kappa gateway --registry FILE``; the file is re-read when it changes), for
 tests and development. In the cluster, ``kube_registry.KubeRegistry`` (a
-watch of Functions and function pods) provides the same. Both keep the data
-in one ``RegistryIndex``; each parses its own items (this module the file's,
-``kube_view`` the API server's objects). A Registry offers:
+watch of Functions and function pods) provides the same. Both are a
+``RegistryIndex`` fed differently; each parses its own items (this module the
+file's, ``kube_view`` the API server's objects). A Registry offers:
 
 - ``function(key)``: the Function's summary from its spec (and its ARN), or
   None when it does not exist (→ 404);
@@ -119,13 +119,15 @@ class Registry(Protocol):
 
 
 class RegistryIndex:
-    """What both feeds fill and every Registry reads: Functions, endpoints, limits, their sums.
+    """The reads of a Registry over Functions, endpoints and limits, with their sums kept.
 
-    A feed parses its own items (``parse`` below the file's, ``kube_view`` the
-    API server's objects) and hands the values over one Function at a time, or
-    all at once (``replace``); every write says whether it changed anything,
-    so that the feed can wake the callers waiting for that Function. Not
-    thread-safe: the feeds write on the event loop where the gateway reads.
+    Both feeds are one: ``StaticRegistry`` (the file) and ``kube_view.KubeView``
+    (the watches). Each parses its own items (``parse`` below the file's,
+    ``kube_view`` the API server's objects) and puts the values in one Function
+    at a time (``put_*``), or all at once (``put_all``); every put says whether
+    it changed anything, so that the feed can wake the callers waiting for that
+    Function. Not thread-safe: the feeds write on the event loop where the
+    gateway reads.
     """
 
     def __init__(self) -> None:
@@ -135,7 +137,7 @@ class RegistryIndex:
         self._reserved_total = 0
         self._cluster_slots = 0
         self._namespace_slots: dict[str, int] = {}
-        self.namespace_limits: dict[str, int] = {}
+        self.namespace_limits: dict[str, int] = {}  # tests of a StaticRegistry may change them
 
     # ------------------------------------------------------------- reads
 
@@ -171,7 +173,7 @@ class RegistryIndex:
 
     # ------------------------------------------------------------ writes
 
-    def set_function(self, key: FunctionKey, spec: FunctionSpec | None) -> bool:
+    def put_function(self, key: FunctionKey, spec: FunctionSpec | None) -> bool:
         """Hold ``spec`` as the Function ``key`` (None: there is none); whether that changed it."""
         old = self._functions.get(key)
         if old == spec:
@@ -186,7 +188,7 @@ class RegistryIndex:
         self._ordered = None
         return True
 
-    def set_endpoints(self, key: FunctionKey, endpoints: Sequence[Endpoint]) -> bool:
+    def put_endpoints(self, key: FunctionKey, endpoints: Sequence[Endpoint]) -> bool:
         """Hold ``endpoints`` as those of ``key`` (the Function need not exist); whether changed."""
         old = self._endpoints.get(key, ())
         new = tuple(endpoints)
@@ -205,14 +207,14 @@ class RegistryIndex:
             self._namespace_slots.pop(key[0], None)
         return True
 
-    def set_namespace_limit(self, namespace: str, limit: int | None) -> None:
+    def put_namespace_limit(self, namespace: str, limit: int | None) -> None:
         """Hold ``limit`` as the namespace's concurrency limit (None: it has none)."""
         if limit is None:
             self.namespace_limits.pop(namespace, None)
         else:
             self.namespace_limits[namespace] = limit
 
-    def replace(
+    def put_all(
         self,
         functions: Iterable[FunctionSpec],
         endpoints: Mapping[FunctionKey, Sequence[Endpoint]],
@@ -222,12 +224,12 @@ class RegistryIndex:
         changed = {
             key
             for key in new_functions.keys() | self._functions.keys()
-            if self.set_function(key, new_functions.get(key))
+            if self.put_function(key, new_functions.get(key))
         }
         changed |= {
             key
             for key in endpoints.keys() | self._endpoints.keys()
-            if self.set_endpoints(key, endpoints.get(key, ()))
+            if self.put_endpoints(key, endpoints.get(key, ()))
         }
         return changed
 
@@ -236,8 +238,8 @@ class RegistryFileError(ValueError):
     """The registry file is not what ``parse`` expects."""
 
 
-class StaticRegistry:
-    """A Registry holding what it is given (the index's file feed); ``replace`` swaps all of it."""
+class StaticRegistry(RegistryIndex):
+    """A Registry holding what it is given (the file feed); ``replace`` swaps all of it."""
 
     def __init__(
         self,
@@ -245,43 +247,10 @@ class StaticRegistry:
         endpoints: Mapping[FunctionKey, Sequence[Endpoint]] | None = None,
         namespace_limits: Mapping[str, int] | None = None,
     ) -> None:
-        self._index = RegistryIndex()
-        self._index.namespace_limits.update(namespace_limits or {})
+        super().__init__()
+        self.namespace_limits.update(namespace_limits or {})
         self._listeners: list[Listener] = []
         self.replace(functions, endpoints or {})
-
-    @property
-    def namespace_limits(self) -> dict[str, int]:
-        """The namespaces' concurrency limits (tests may change them)."""
-        return self._index.namespace_limits
-
-    def function(self, key: FunctionKey) -> FunctionSpec | None:
-        """See Registry."""
-        return self._index.function(key)
-
-    def functions(self) -> Sequence[FunctionSpec]:
-        """See Registry."""
-        return self._index.functions()
-
-    def endpoints(self, key: FunctionKey) -> Sequence[Endpoint]:
-        """See Registry."""
-        return self._index.endpoints(key)
-
-    def reserved_total(self) -> int:
-        """See Registry."""
-        return self._index.reserved_total()
-
-    def cluster_slots(self) -> int:
-        """See Registry."""
-        return self._index.cluster_slots()
-
-    def namespace_limit(self, namespace: str) -> int | None:
-        """See Registry."""
-        return self._index.namespace_limit(namespace)
-
-    def namespace_slots(self, namespace: str) -> int:
-        """See Registry."""
-        return self._index.namespace_slots(namespace)
 
     def subscribe(self, listener: Listener) -> None:
         """See Registry."""
@@ -293,13 +262,13 @@ class StaticRegistry:
         endpoints: Mapping[FunctionKey, Sequence[Endpoint]],
     ) -> None:
         """Hold exactly ``functions`` and ``endpoints`` now; notify for every key that changed."""
-        for key in sorted(self._index.replace(functions, endpoints)):
+        for key in sorted(self.put_all(functions, endpoints)):
             for listener in self._listeners:
                 listener(key)
 
     def set_endpoints(self, key: FunctionKey, endpoints: Sequence[Endpoint]) -> None:
         """Replace the endpoints of one function (and notify)."""
-        if self._index.set_endpoints(key, endpoints):
+        if self.put_endpoints(key, endpoints):
             for listener in self._listeners:
                 listener(key)
 
@@ -311,8 +280,8 @@ class StaticRegistry:
             raise RegistryFileError(f"cannot read the registry file {path}: {exc}") from None
         functions, endpoints = parse(document, region)
         limits = parse_namespace_limits(document)
-        self._index.namespace_limits.clear()
-        self._index.namespace_limits.update(limits)
+        self.namespace_limits.clear()
+        self.namespace_limits.update(limits)
         self.replace(functions, endpoints)
 
 

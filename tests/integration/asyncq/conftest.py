@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.asyncq.nats_harness import NatsServer
+from tests.integration import nats_harness
+from tests.integration.brokers import NatsServer
 from tests.integration.gateway.conftest import (  # noqa: F401 - fixtures, shared
     StartGateway,
     lambda_client,
@@ -21,6 +22,8 @@ from tests.integration.gateway.conftest import (  # noqa: F401 - fixtures, share
 from tests.integration.gateway.gateway_harness import Gateway
 
 HANDLERS = Path(__file__).parent / "handlers"
+
+nats_server = nats_harness.nats_server  # a nats-server of each test's own
 
 # Short delays so that retries take fractions of a second (settings, as a deployment sets).
 FAST = {
@@ -36,16 +39,6 @@ def task_root(tmp_path: Path) -> Path:
     root = tmp_path / "task"
     shutil.copytree(HANDLERS, root, ignore=shutil.ignore_patterns("__pycache__"))
     return root
-
-
-@pytest.fixture
-def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
-    directory = tmp_path / "nats"
-    directory.mkdir()
-    server = NatsServer(directory)
-    server.start()
-    yield server
-    server.stop()
 
 
 StartAsyncGateway = Callable[..., Gateway]

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from tests.integration.asyncq.conftest import Calls, StartAsyncGateway, with_async
-from tests.integration.asyncq.nats_harness import NatsServer, Subscriber
+from tests.integration.brokers import NatsServer
 from tests.integration.gateway.conftest import LambdaClient, StartFunctionAgent, StartGateway
 from tests.integration.gateway.gateway_harness import arn, function_entry
+from tests.integration.nats_harness import Subscriber
 
 INVOKE = "/2015-03-31/functions/{}/invocations"
 

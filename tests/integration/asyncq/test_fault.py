@@ -23,9 +23,10 @@ import pytest
 
 from tests.integration.agent.agent_harness import Agent
 from tests.integration.asyncq.conftest import FAST
-from tests.integration.asyncq.nats_harness import NatsServer, free_port
+from tests.integration.brokers import NatsServer, free_port
 from tests.integration.gateway.conftest import StartFunctionAgent
 from tests.integration.gateway.gateway_harness import function_entry
+from tests.integration.nats_harness import with_connection
 
 EVENTS = 10_000
 SENDERS = 16
@@ -189,7 +190,7 @@ def queued(server: NatsServer) -> int:
         info = await nc.jetstream().stream_info("kappa-async")
         return int(info.state.messages)
 
-    return server.run(read)  # type: ignore[no-any-return]
+    return with_connection(server, read)  # type: ignore[no-any-return]
 
 
 def dead_lettered(server: NatsServer) -> set[str]:
@@ -205,4 +206,4 @@ def dead_lettered(server: NatsServer) -> set[str]:
             found.add((message.headers or {}).get("RequestID", ""))
         return found
 
-    return server.run(read)  # type: ignore[no-any-return]
+    return with_connection(server, read)  # type: ignore[no-any-return]

@@ -12,10 +12,11 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.integration.asyncq.nats_harness import NatsServer
+from tests.integration.brokers import NatsServer
 from tests.integration.eventsources.harness import ElasticMq, Poller, run_elasticmq, start_poller
 from tests.integration.gateway import conftest as gateway_fixtures
 from tests.integration.gateway.gateway_harness import Gateway, function_entry
+from tests.integration.nats_harness import running_nats
 
 HANDLERS = Path(__file__).parent / "handlers"
 
@@ -62,12 +63,7 @@ def queue(sqs: Any) -> Callable[..., str]:
 def async_queue(tmp_path: Path) -> Iterator[NatsServer]:
     """A real nats-server: a failure destination Function is invoked asynchronously (Event),
     which the gateway stores in NATS JetStream before it answers."""
-    directory = tmp_path / "nats"
-    directory.mkdir()
-    server = NatsServer(directory)
-    server.start()
-    yield server
-    server.stop()
+    yield from running_nats(tmp_path / "nats")
 
 
 @pytest.fixture

@@ -6,11 +6,13 @@ import itertools
 import json
 import socket
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
+from tests.integration.agent.agent_harness import Agent
 from tests.integration.gateway.conftest import LambdaClient, StartFunctionAgent, StartGateway
 from tests.integration.gateway.gateway_harness import Gateway, function_entry
 
@@ -52,11 +54,52 @@ def pool() -> Any:
         yield executor
 
 
-def test_reserved_zero_throttles_every_call(
-    start_gateway: StartGateway, lambda_client: LambdaClient
-) -> None:
-    gateway = start_gateway([function_entry("off", [], reserved=0)])
-    client = lambda_client(gateway)
+class Served(NamedTuple):
+    """A gateway and a client of it."""
+
+    gateway: Gateway
+    client: Any
+
+
+class Slow(NamedTuple):
+    """The `slow` Function (handlers/fns.py's interval) on one agent, behind a gateway."""
+
+    gateway: Gateway
+    client: Any
+    agent: Agent
+
+
+Serve = Callable[..., Served]
+StartSlow = Callable[..., Slow]
+
+
+@pytest.fixture
+def serve(start_gateway: StartGateway, lambda_client: LambdaClient) -> Serve:
+    """A gateway of the registry entries ``functions`` (and gateway settings), with a client."""
+
+    def start(functions: list[dict[str, Any]], **settings: Any) -> Served:
+        gateway = start_gateway(functions, **settings)
+        return Served(gateway, lambda_client(gateway))
+
+    return start
+
+
+@pytest.fixture
+def slow(start_agent: StartFunctionAgent, serve: Serve) -> StartSlow:
+    """The `slow` Function with ``slots`` and ``reserved``, behind a gateway of ``settings``."""
+
+    def start(*, slots: int = 1, reserved: int | None = None, **settings: Any) -> Slow:
+        agent = start_agent("fns.interval", name="slow", slots=slots)
+        served = serve(
+            [function_entry("slow", [agent], slots=slots, reserved=reserved)], **settings
+        )
+        return Slow(served.gateway, served.client, agent)
+
+    return start
+
+
+def test_reserved_zero_throttles_every_call(serve: Serve) -> None:
+    client = serve([function_entry("off", [], reserved=0)]).client
     with pytest.raises(client.exceptions.TooManyRequestsException) as throttled:
         client.invoke(FunctionName="off", Payload=b"{}")
     response = throttled.value.response
@@ -67,14 +110,9 @@ def test_reserved_zero_throttles_every_call(
 
 
 def test_reserved_concurrency_exceeded_is_throttled_at_once(
-    start_agent: StartFunctionAgent,
-    start_gateway: StartGateway,
-    lambda_client: LambdaClient,
-    pool: ThreadPoolExecutor,
+    slow: StartSlow, pool: ThreadPoolExecutor
 ) -> None:
-    agent = start_agent("fns.interval", name="slow", slots=2)
-    gateway = start_gateway([function_entry("slow", [agent], slots=2, reserved=1)])
-    client = lambda_client(gateway)
+    gateway, client, _ = slow(slots=2, reserved=1)
     holder = pool.submit(sleep_for, client, 1.0)
     wait_until_busy(gateway)
     started = time.monotonic()
@@ -86,15 +124,8 @@ def test_reserved_concurrency_exceeded_is_throttled_at_once(
     assert sleep_for(client, 0)["end"] > 0  # the slot is back
 
 
-def test_a_queued_call_runs_when_the_slot_frees(
-    start_agent: StartFunctionAgent,
-    start_gateway: StartGateway,
-    lambda_client: LambdaClient,
-    pool: ThreadPoolExecutor,
-) -> None:
-    agent = start_agent("fns.interval", name="slow")
-    gateway = start_gateway([function_entry("slow", [agent])])
-    client = lambda_client(gateway)
+def test_a_queued_call_runs_when_the_slot_frees(slow: StartSlow, pool: ThreadPoolExecutor) -> None:
+    gateway, client, _ = slow()
     first = pool.submit(sleep_for, client, 0.8, "first")
     wait_until_busy(gateway)
     second = sleep_for(client, 0, "second")
@@ -104,14 +135,9 @@ def test_a_queued_call_runs_when_the_slot_frees(
 
 
 def test_waiting_too_long_is_throttled_with_retry_after(
-    start_agent: StartFunctionAgent,
-    start_gateway: StartGateway,
-    lambda_client: LambdaClient,
-    pool: ThreadPoolExecutor,
+    slow: StartSlow, pool: ThreadPoolExecutor
 ) -> None:
-    agent = start_agent("fns.interval", name="slow")
-    gateway = start_gateway([function_entry("slow", [agent])], queue_max_wait_seconds=0.3)
-    client = lambda_client(gateway)
+    gateway, client, _ = slow(queue_max_wait_seconds=0.3)
     holder = pool.submit(sleep_for, client, 1.5)
     wait_until_busy(gateway)
     started = time.monotonic()
@@ -124,15 +150,8 @@ def test_waiting_too_long_is_throttled_with_retry_after(
     holder.result()
 
 
-def test_a_full_queue_is_throttled_at_once(
-    start_agent: StartFunctionAgent,
-    start_gateway: StartGateway,
-    lambda_client: LambdaClient,
-    pool: ThreadPoolExecutor,
-) -> None:
-    agent = start_agent("fns.interval", name="slow")
-    gateway = start_gateway([function_entry("slow", [agent])], queue_max_waiters=1)
-    client = lambda_client(gateway)
+def test_a_full_queue_is_throttled_at_once(slow: StartSlow, pool: ThreadPoolExecutor) -> None:
+    gateway, client, _ = slow(queue_max_waiters=1)
     holder = pool.submit(sleep_for, client, 1.0)
     wait_until_busy(gateway)
     waiter = pool.submit(sleep_for, client, 0)
@@ -147,13 +166,9 @@ def test_a_full_queue_is_throttled_at_once(
 
 
 def test_a_call_waits_for_an_endpoint_to_appear(
-    start_agent: StartFunctionAgent,
-    start_gateway: StartGateway,
-    lambda_client: LambdaClient,
-    pool: ThreadPoolExecutor,
+    start_agent: StartFunctionAgent, serve: Serve, pool: ThreadPoolExecutor
 ) -> None:
-    gateway = start_gateway([function_entry("slow", [])])
-    client = lambda_client(gateway)
+    gateway, client = serve([function_entry("slow", [])])
     pending: Future[dict[str, Any]] = pool.submit(sleep_for, client, 0, "late")
     deadline = time.monotonic() + 5
     while gateway.metric("kappa_gateway_capacity_requests_total") < 1:
@@ -166,14 +181,9 @@ def test_a_call_waits_for_an_endpoint_to_appear(
 
 
 def test_a_caller_that_leaves_the_queue_frees_its_place(
-    start_agent: StartFunctionAgent,
-    start_gateway: StartGateway,
-    lambda_client: LambdaClient,
-    pool: ThreadPoolExecutor,
+    slow: StartSlow, pool: ThreadPoolExecutor
 ) -> None:
-    agent = start_agent("fns.interval", name="slow")
-    gateway = start_gateway([function_entry("slow", [agent])])
-    client = lambda_client(gateway)
+    gateway, client, agent = slow()
     holder = pool.submit(sleep_for, client, 1.0, "holder")
     wait_until_busy(gateway)
     leaver = raw_invoke(gateway, b'{"seconds": 3, "tag": "leaver"}')
@@ -193,11 +203,9 @@ def test_a_caller_that_leaves_the_queue_frees_its_place(
 
 
 def test_a_caller_that_hangs_up_mid_call_frees_the_slot_when_the_call_ends(
-    start_agent: StartFunctionAgent, start_gateway: StartGateway, lambda_client: LambdaClient
+    slow: StartSlow,
 ) -> None:
-    agent = start_agent("fns.interval", name="slow")
-    gateway = start_gateway([function_entry("slow", [agent])])
-    client = lambda_client(gateway)
+    gateway, client, _ = slow()
     leaver = raw_invoke(gateway, b'{"seconds": 0.7, "tag": "leaver"}')
     wait_until_busy(gateway)
     leaver.close()
@@ -211,15 +219,11 @@ def test_a_caller_that_hangs_up_mid_call_frees_the_slot_when_the_call_ends(
 
 
 def test_two_gateways_share_a_single_slot_agent_without_overlap(
-    start_agent: StartFunctionAgent,
-    start_gateway: StartGateway,
-    lambda_client: LambdaClient,
-    pool: ThreadPoolExecutor,
+    start_agent: StartFunctionAgent, serve: Serve, pool: ThreadPoolExecutor
 ) -> None:
     agent = start_agent("fns.interval", name="slow")
     functions = [function_entry("slow", [agent])]
-    gateways = [start_gateway(functions), start_gateway(functions)]
-    clients = [lambda_client(gateway) for gateway in gateways]
+    gateways, clients = zip(serve(functions), serve(functions), strict=True)
     calls = [pool.submit(sleep_for, clients[i % 2], 0.15, str(i)) for i in range(8)]
     results = sorted((call.result(timeout=30) for call in calls), key=lambda r: r["start"])
     assert len(results) == 8
@@ -230,18 +234,15 @@ def test_two_gateways_share_a_single_slot_agent_without_overlap(
 
 
 def test_two_gateways_hold_reserved_concurrency(
-    start_agent: StartFunctionAgent,
-    start_gateway: StartGateway,
-    lambda_client: LambdaClient,
-    pool: ThreadPoolExecutor,
+    start_agent: StartFunctionAgent, serve: Serve, pool: ThreadPoolExecutor
 ) -> None:
     # The autoscaler gives a reserved=1 function at most one slot; gateways do the rest.
     agent = start_agent("fns.interval", name="slow")
     functions = [function_entry("slow", [agent], reserved=1)]
-    first, second = start_gateway(functions), start_gateway(functions)
-    holder = pool.submit(sleep_for, lambda_client(first), 1.0)
-    wait_until_busy(first)
-    client = lambda_client(second)
+    first, second = serve(functions), serve(functions)
+    holder = pool.submit(sleep_for, first.client, 1.0)
+    wait_until_busy(first.gateway)
+    client = second.client
     with pytest.raises(client.exceptions.TooManyRequestsException) as throttled:
         client.invoke(FunctionName="slow", Payload=b'{"seconds": 0}')
     assert throttled.value.response["Reason"] == RESERVED
@@ -249,17 +250,14 @@ def test_two_gateways_hold_reserved_concurrency(
 
 
 def test_a_namespace_at_its_quota_is_throttled_at_once(
-    start_agent: StartFunctionAgent,
-    start_gateway: StartGateway,
-    lambda_client: LambdaClient,
-    pool: ThreadPoolExecutor,
+    start_agent: StartFunctionAgent, serve: Serve, pool: ThreadPoolExecutor
 ) -> None:
     # Two functions of namespace `default`, whose quota is 1: the second call is throttled
     # whichever function it is for, not queued; `other`'s namespace has no quota.
     slow = start_agent("fns.interval", name="slow")
     fast = start_agent("fns.interval", name="fast")
     other = start_agent("fns.interval", name="away", namespace="other")
-    gateway = start_gateway(
+    gateway, client = serve(
         [
             function_entry("slow", [slow]),
             function_entry("fast", [fast]),
@@ -267,7 +265,6 @@ def test_a_namespace_at_its_quota_is_throttled_at_once(
         ],
         namespace_limits={"default": 1},
     )
-    client = lambda_client(gateway)
     holder = pool.submit(sleep_for, client, 1.0)
     wait_until_busy(gateway)
     for name in ("fast", "slow"):

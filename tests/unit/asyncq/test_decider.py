@@ -20,11 +20,13 @@ from kappa.asyncq.envelope import Event
 from kappa.asyncq.progress import Final, Progress
 from kappa.asyncq.record import RecordCondition, Response
 from kappa.asyncq.schedule import Backoff
-from kappa.invocation.registry import Destination
+from kappa.invocation.registry import AsyncConfig, Destination
 
 ARN = "arn:aws:lambda:us-east-1:ns:function:fn"
 BACKOFF = Backoff(retry_delays=(60.0, 120.0), requeue_first=1.0, requeue_cap=300.0)
-POLICY = Policy(arn=ARN, maximum_retry_attempts=2, maximum_event_age_seconds=3600)
+POLICY = Policy(
+    arn=ARN, async_config=AsyncConfig(maximum_retry_attempts=2, maximum_event_age_seconds=3600)
+)
 ERROR = Response(b'{"errorType": "ValueError", "errorMessage": "bad"}', "Unhandled")
 OK = Response(b'{"ok": 1}')
 
@@ -89,7 +91,7 @@ def test_before_invoke_failures(
     ],
 )
 def test_function_errors_are_retried(invocations: int, retries: int, expected: Retry) -> None:
-    policy = Policy(ARN, maximum_retry_attempts=retries)
+    policy = Policy(ARN, AsyncConfig(maximum_retry_attempts=retries))
     assert (
         after_invoke(offer(invocations=invocations), policy, Answered(ERROR), BACKOFF) == expected
     )
@@ -105,7 +107,7 @@ def test_function_errors_are_retried(invocations: int, retries: int, expected: R
 )
 def test_retries_run_out(invocations: int, retries: int) -> None:
     decision = after_invoke(
-        offer(invocations=invocations), Policy(ARN, maximum_retry_attempts=retries),
+        offer(invocations=invocations), Policy(ARN, AsyncConfig(maximum_retry_attempts=retries)),
         Answered(ERROR), BACKOFF,
     )  # fmt: skip
     assert isinstance(decision, Finish)
@@ -173,7 +175,7 @@ def test_missing_destination(age: float, expected: object) -> None:
 
 SINK = Destination(function="sink")
 TOPIC = Destination(nats_subject="done")
-ROUTED = Policy(ARN, maximum_event_age_seconds=3600, on_success=TOPIC, on_failure=SINK)
+ROUTED = Policy(ARN, AsyncConfig(maximum_event_age_seconds=3600, on_success=TOPIC, on_failure=SINK))
 WAIT = Backoff(retry_delays=(60.0, 120.0), requeue_first=1.0, requeue_cap=300.0,
                destination_wait=600.0)  # fmt: skip
 
@@ -225,7 +227,7 @@ def test_a_decided_outcome_is_delivered_again_to_its_destination() -> None:
     ("the_offer", "policy", "destination"),
     [
         pytest.param(offer(age=3601), ROUTED, SINK, id="expired-goes-to-on-failure"),
-        pytest.param(offer(), Policy(ARN, reserved=0, on_failure=SINK), SINK,
+        pytest.param(offer(), Policy(ARN, AsyncConfig(on_failure=SINK), reserved=0), SINK,
                      id="reserved-zero-goes-to-on-failure"),
         pytest.param(offer(age=99_999), None, None, id="a-gone-function-has-no-destination"),
         pytest.param(offer(final=DONE), None, None, id="nor-for-a-decided-outcome"),

@@ -156,34 +156,34 @@ def test_load_reads_namespace_limits(tmp_path: Path) -> None:
 def test_the_index_keeps_its_sums_as_values_come_and_go() -> None:
     index = RegistryIndex()
     web = FunctionSpec("team-a", "web", "arn:web", reserved=3)
-    assert index.set_function(web.key, web)
-    assert not index.set_function(web.key, web)  # the same value changes nothing
+    assert index.put_function(web.key, web)
+    assert not index.put_function(web.key, web)  # the same value changes nothing
     assert index.reserved_total() == 3
     ready, unready = (
         Endpoint("web-1", "10.0.0.1:8080", 2),
         Endpoint("web-2", "10.0.0.2:8080", 4, ready=False),
     )
-    assert index.set_endpoints(web.key, [ready, unready])
-    assert not index.set_endpoints(web.key, (ready, unready))
+    assert index.put_endpoints(web.key, [ready, unready])
+    assert not index.put_endpoints(web.key, (ready, unready))
     assert (index.cluster_slots(), index.namespace_slots("team-a")) == (2, 2)
     # Endpoints need no Function, and count in their own namespace.
-    assert index.set_endpoints(("team-b", "db"), [Endpoint("db-1", "10.0.0.3:8080", 1)])
+    assert index.put_endpoints(("team-b", "db"), [Endpoint("db-1", "10.0.0.3:8080", 1)])
     assert (index.cluster_slots(), index.namespace_slots("team-b")) == (3, 1)
-    assert index.set_endpoints(web.key, [])
+    assert index.put_endpoints(web.key, [])
     assert index.endpoints(web.key) == ()
     assert (index.cluster_slots(), index.namespace_slots("team-a")) == (1, 0)
-    assert index.set_function(web.key, None)
+    assert index.put_function(web.key, None)
     assert (index.reserved_total(), index.function(web.key), index.functions()) == (0, None, ())
-    index.set_namespace_limit("team-a", 4)
+    index.put_namespace_limit("team-a", 4)
     assert index.namespace_limit("team-a") == 4
-    index.set_namespace_limit("team-a", None)
+    index.put_namespace_limit("team-a", None)
     assert index.namespace_limit("team-a") is None
 
 
 def test_the_index_replace_names_only_the_keys_that_changed() -> None:
     index = RegistryIndex()
     functions, endpoints = parse(DOCUMENT, "us-east-1")
-    assert index.replace(functions, endpoints) == {("default", "echo"), ("team-a", "web")}
-    assert index.replace(functions, endpoints) == set()
-    assert index.replace(functions[1:], {}) == {("team-a", "web")}
+    assert index.put_all(functions, endpoints) == {("default", "echo"), ("team-a", "web")}
+    assert index.put_all(functions, endpoints) == set()
+    assert index.put_all(functions[1:], {}) == {("team-a", "web")}
     assert (index.reserved_total(), index.cluster_slots()) == (0, 0)
