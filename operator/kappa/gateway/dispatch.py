@@ -42,6 +42,8 @@ log = logging.getLogger("kappa.gateway")
 
 # Agent answers that mean "this pod cannot take it now; another may".
 _AGENT_BUSY: Final = frozenset({429, 503})
+# An agent's answer: Lambda's 6 MB response, plus room for the error shape around it.
+MAX_REPLY_BYTES: Final = 6 * 1024 * 1024 + 64 * 1024
 # A pod that refused the connection is probably gone; try it again only after this.
 _UNREACHABLE_HOLD_SECONDS: Final = 1.0
 # X-Kappa-Deadline-Ms is the function timeout plus this: the agent's own timer (started
@@ -339,7 +341,7 @@ class Dispatcher:
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=timeout + self._settings.timeout_grace_seconds),
             ) as response:
-                body = await response.read()
+                body = await _read_reply(response, call.request_id)
                 if response.status in _AGENT_BUSY:
                     self._metrics.agent_busy.inc()
                     hold_until = loop.time() + self._settings.busy_backoff_seconds
@@ -403,3 +405,28 @@ def _timed_out(request_id: str, timeout: float) -> AgentReply:
         "errorType": "Sandbox.Timedout",
     }
     return AgentReply(json.dumps(body).encode(), "application/json", "Unhandled", None)
+
+
+async def _read_reply(response: aiohttp.ClientResponse, request_id: str) -> bytes:
+    """The agent's answer, at most :data:`MAX_REPLY_BYTES`.
+
+    The agent holds a function to Lambda's 6 MB; whatever else answers on a pod's port
+    is not believed further.
+    """
+    if response.content_length is not None and response.content_length > MAX_REPLY_BYTES:
+        raise _too_large(request_id)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(256 * 1024):
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            raise _too_large(request_id)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(request_id: str) -> GatewayError:
+    log.warning("%s: the pod answered more than %d bytes", request_id, MAX_REPLY_BYTES)
+    return service_error(
+        f"The function's pod answered more than {MAX_REPLY_BYTES} bytes.", status=502
+    )

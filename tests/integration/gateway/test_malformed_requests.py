@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import http.server
 import json
 import socket
+import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -131,3 +135,41 @@ def test_a_header_flood_is_refused_and_the_gateway_keeps_serving(gateway: Gatewa
     finally:
         connection.close()
     assert gateway.request("POST", INVOKE.format("echo"), b"{}").status == 200
+
+
+class _Flood(http.server.BaseHTTPRequestHandler):
+    """What answers on a hostile pod's agent port: 7 MB, past any answer an agent gives."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b'"' + b"x" * (7 * 1024 * 1024) + b'"'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(OSError):  # the gateway hangs up once it has enough
+            self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_an_answer_larger_than_any_agent_gives_is_a_502_and_not_held(
+    start_agent: StartFunctionAgent, start_gateway: StartGateway
+) -> None:
+    # A stand-in for a hostile process on a pod's port (a real agent never answers this).
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Flood)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        gateway = start_gateway([
+            function_entry("flood", [SimpleNamespace(port=server.server_address[1])]),  # type: ignore[list-item]
+            function_entry("echo", [start_agent()]),
+        ])  # fmt: skip
+        reply = gateway.request("POST", INVOKE.format("flood"), b"{}")
+        assert reply.status == 502, reply.body[:200]
+        assert reply.headers["x-amzn-errortype"] == "ServiceException"
+        assert b"answered more than" in reply.body
+        assert gateway.request("POST", INVOKE.format("echo"), b"{}").status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
