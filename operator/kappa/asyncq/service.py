@@ -83,7 +83,9 @@ class AsyncService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self._queue is not None:
-            with contextlib.suppress(TimeoutError, nats.errors.Error):
+            # NATS may be gone already (restarting, or its node drained): the process still
+            # stops cleanly, and what was not acked comes back to another worker.
+            with contextlib.suppress(TimeoutError, nats.errors.Error, OSError):
                 await self._queue.close()
 
     async def enqueue(

@@ -67,8 +67,11 @@ def async_queue(tmp_path: Path) -> Iterator[NatsServer]:
 
 
 @pytest.fixture
-def functions(start_agent: Any, start_gateway: Any, async_queue: NatsServer) -> Gateway:
-    """`worker` (record_batch, 2 slots) and `dlq` (dead_letters) behind one gateway."""
+def functions(async_queue: NatsServer, start_agent: Any, start_gateway: Any) -> Gateway:
+    """`worker` (record_batch, 2 slots) and `dlq` (dead_letters) behind one gateway.
+
+    NATS first: fixtures stop in reverse order, so the gateway stops before its NATS.
+    """
     worker = start_agent("esm_fns.record_batch", name="worker", slots=2, timeout=30)
     dlq = start_agent("esm_fns.dead_letters", name="dlq")
     return start_gateway(
