@@ -193,7 +193,7 @@ def _operator(_: argparse.Namespace) -> int:
 
 
 def _poller(args: argparse.Namespace) -> int:
-    from kappa.eventsources.poller import main as poller_main  # noqa: PLC0415
+    from kappa.eventsources.poller_main import main as poller_main  # noqa: PLC0415
 
     return poller_main(args.mapping, args.gateway, args.state)
 

@@ -11,3 +11,9 @@ def parsed(payload: bytes) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def with_parsed(entry: dict[str, Any], field: str, payload: bytes) -> dict[str, Any]:
+    """An event's entry as filter patterns see it: ``field`` holds ``payload`` parsed."""
+    entry[field] = parsed(payload)
+    return entry

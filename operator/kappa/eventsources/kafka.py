@@ -34,6 +34,7 @@ from kappa.api.event_source_mapping import KafkaSource
 from kappa.eventsources import kafka_shape
 from kappa.eventsources.dead_letter import failure_headers
 from kappa.eventsources.kafka_offsets import PartitionProgress
+from kappa.eventsources.opening import closed_on_error
 from kappa.eventsources.source import (
     Failure,
     Record,
@@ -329,11 +330,8 @@ async def open_failure_destination(config: SourceConfig, target: str) -> KafkaTo
     block: KafkaSource = config.block
     options = _client_options(block, config)
     producer = AIOKafkaProducer(acks="all", enable_idempotence=True, **options)
-    try:
+    async with closed_on_error(producer.stop, (KafkaError,), lambda e: _source_error(e, block)):
         await producer.start()
-    except KafkaError as error:
-        await producer.stop()
-        raise _source_error(error, block) from error
     return KafkaTopicDestination(producer, target, block)
 
 

@@ -6,6 +6,7 @@ status (conditions, state, pollers), so neither overwrites the other.
 
 import asyncio
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -34,18 +35,16 @@ class KubeStatus:
         self._name = name
         self._api = _api()
 
+    async def _call(self, method: Callable[..., Any], *args: Any) -> Any:
+        """``method`` of the custom objects API on this mapping (then ``args``), in a thread."""
+        return await asyncio.to_thread(
+            method, GROUP, VERSION, self._namespace, PLURAL, self._name, *args
+        )
+
     async def _patch(self, source: dict[str, Any]) -> None:
         body = {"status": {"source": source}}
         try:
-            await asyncio.to_thread(
-                self._api.patch_namespaced_custom_object_status,
-                GROUP,
-                VERSION,
-                self._namespace,
-                PLURAL,
-                self._name,
-                body,
-            )
+            await self._call(self._api.patch_namespaced_custom_object_status, body)
         except ApiException as error:
             if error.status == HTTPStatus.NOT_FOUND:
                 log.info("mapping %s/%s is gone", self._namespace, self._name)
@@ -63,14 +62,7 @@ class KubeStatus:
 
     async def load(self, key: str) -> str | None:
         """``status.source.state[key]`` as stored now."""
-        found = await asyncio.to_thread(
-            self._api.get_namespaced_custom_object,
-            GROUP,
-            VERSION,
-            self._namespace,
-            PLURAL,
-            self._name,
-        )
+        found = await self._call(self._api.get_namespaced_custom_object)
         state = (found.get("status") or {}).get("source", {}).get("state", {})
         value = state.get(key)
         return None if value is None else str(value)

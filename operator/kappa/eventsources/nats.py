@@ -18,8 +18,6 @@ failed messages to a subject that a stream captures (JetStream publish, so it
 returns once stored), with ``kappa-*`` headers.
 """
 
-import asyncio
-import contextlib
 import datetime
 import logging
 from collections.abc import Sequence
@@ -36,6 +34,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from kappa.api.event_source_mapping import NatsSource
 from kappa.eventsources import nats_shape
 from kappa.eventsources.dead_letter import failure_headers
+from kappa.eventsources.keepalive import Keepalive
+from kappa.eventsources.opening import closed_on_error
 from kappa.eventsources.source import (
     Failure,
     Record,
@@ -130,17 +130,18 @@ class NatsStreamSource:
         self._consumer = consumer
         self._in_hand: dict[int, Msg] = {}
         self.event_source_arn = arn
-        self._keepalive = asyncio.create_task(self._keep_in_progress(ack_wait_seconds / 3))
+        self._keepalive = Keepalive(
+            ack_wait_seconds / 3,
+            self._mark_in_progress,
+            (nats.errors.Error, OSError),
+            log=log,
+            failed="nats: in-progress ack failed",
+        )
 
-    async def _keep_in_progress(self, every: float) -> None:
-        """Tell JetStream the messages in hand are being worked on, until closed."""
-        while True:
-            await asyncio.sleep(every)
-            try:
-                for message in list(self._in_hand.values()):
-                    await message.in_progress()
-            except (nats.errors.Error, OSError) as error:
-                log.warning("nats: in-progress ack failed: %s", error)
+    async def _mark_in_progress(self) -> None:
+        """Tell JetStream the messages in hand are being worked on."""
+        for message in list(self._in_hand.values()):
+            await message.in_progress()
 
     async def fetch(self, max_records: int, wait_seconds: float) -> list[Record]:
         """Up to ``max_records`` messages, redeliveries first, in stream order."""
@@ -216,9 +217,7 @@ class NatsStreamSource:
 
     async def close(self) -> None:
         """Disconnect; unacked messages are redelivered after the ack wait."""
-        self._keepalive.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._keepalive
+        await self._keepalive.stop()
         await self._client.close()
 
 
@@ -230,7 +229,9 @@ async def open_source(
     client = await _connect(block, config)
     consumer = block.consumer or config.group
     js = client.jetstream()
-    try:
+    async with closed_on_error(
+        client.close, (nats.errors.Error, OSError), lambda error: _source_error(error, block)
+    ):
         await js.stream_info(block.stream)
         try:
             await js.consumer_info(block.stream, consumer)
@@ -239,9 +240,6 @@ async def open_source(
                 block.stream, _consumer_config(config, consumer, ack_wait_seconds)
             )
         subscription = await js.pull_subscribe_bind(durable=consumer, stream=block.stream)
-    except (nats.errors.Error, OSError) as error:
-        await client.close()
-        raise _source_error(error, block) from error
     arn = nats_shape.event_source_arn(config.region, config.namespace, block.stream, consumer)
     return NatsStreamSource(
         client=client,

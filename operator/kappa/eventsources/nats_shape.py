@@ -17,8 +17,9 @@ import base64
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from kappa.eventsources.filter_payload import parsed
+from kappa.eventsources.filter_payload import with_parsed
 from kappa.eventsources.source import EventContext, Record
+from kappa.eventsources.stream_event import stream_event
 
 EVENT_SOURCE: Final = "kappa:nats"
 
@@ -67,21 +68,14 @@ def lambda_record(record: Record) -> dict[str, Any]:
 
 def filter_view(record: Record, context: EventContext) -> dict[str, Any]:  # noqa: ARG001
     """What filter patterns see: the event's record, ``data`` parsed (``{"data": {...}}``)."""
-    view = lambda_record(record)
-    view["data"] = parsed(record.body)
-    return view
+    return with_parsed(lambda_record(record), "data", record.body)
 
 
 def shape(records: Sequence[Record], context: EventContext) -> dict[str, object]:
     """Kappa's NATS JetStream event for ``records`` (in the order fetched)."""
-    first = records[0].source_fields
-    return {
-        "eventSource": EVENT_SOURCE,
-        "eventSourceArn": context.event_source_arn,
-        "stream": first["stream"],
-        "consumer": first["consumer"],
-        "records": [lambda_record(r) for r in records],
-    }
+    return stream_event(
+        EVENT_SOURCE, records, context, shared=("stream", "consumer"), entry=lambda_record
+    )
 
 
 def event_source_arn(region: str, namespace: str, stream: str, consumer: str) -> str:

@@ -28,6 +28,7 @@ from kappa.api.event_source_mapping import RabbitMqSource
 from kappa.base.clock import epoch_ms
 from kappa.eventsources import rabbitmq_shape
 from kappa.eventsources.dead_letter import failure_headers
+from kappa.eventsources.opening import closed_on_error
 from kappa.eventsources.source import (
     Failure,
     Record,
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 PREFETCH_BATCHES: Final = 2
 CONNECT_TIMEOUT: Final = 10.0
+_AMQP_ERRORS: Final = (aiormq.exceptions.AMQPError, OSError)
 
 
 def _url(block: RabbitMqSource, config: SourceConfig) -> URL:
@@ -205,7 +207,9 @@ async def open_source(config: SourceConfig) -> RabbitMqQueueSource:
     """Connect and start consuming ``rabbitmq.queue`` (which must exist)."""
     block: RabbitMqSource = config.block
     connection = await _connect(block, config)
-    try:
+    async with closed_on_error(
+        connection.close, _AMQP_ERRORS, lambda error: _source_error(error, block)
+    ):
         channel = await connection.channel()
         await channel.set_qos(prefetch_count=min(65_535, PREFETCH_BATCHES * config.batch_size))
         queue = await channel.declare_queue(block.queue, passive=True)
@@ -214,9 +218,6 @@ async def open_source(config: SourceConfig) -> RabbitMqQueueSource:
         )
         source = RabbitMqQueueSource(connection, channel, block, arn)
         await queue.consume(source.deliver, no_ack=False, consumer_tag=config.consumer_name)
-    except (aiormq.exceptions.AMQPError, OSError) as error:
-        await connection.close()
-        raise _source_error(error, block) from error
     return source
 
 
@@ -275,12 +276,11 @@ async def open_failure_destination(config: SourceConfig, target: str) -> RabbitM
     """A publisher (with confirms) to queue ``target`` in the source's virtual host."""
     block: RabbitMqSource = config.block
     connection = await _connect(block, config)
-    try:
+    async with closed_on_error(
+        connection.close, _AMQP_ERRORS, lambda error: _source_error(error, block)
+    ):
         channel = await connection.channel(publisher_confirms=True)
         await channel.declare_queue(target, passive=True)
-    except (aiormq.exceptions.AMQPError, OSError) as error:
-        await connection.close()
-        raise _source_error(error, block) from error
     return RabbitMqQueueDestination(connection, channel, target, block)
 
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
-from kappa.eventsources.filter_payload import parsed
+from kappa.eventsources.filter_payload import with_parsed
 from kappa.eventsources.source import EventContext, Record
 
 EVENT_SOURCE: Final = "aws:rmq"
@@ -165,9 +165,7 @@ def message_entry(record: Record) -> dict[str, Any]:
 
 def filter_view(record: Record, context: EventContext) -> dict[str, Any]:  # noqa: ARG001
     """What filter patterns see: the event's message, ``data`` parsed (``{"data": {...}}``)."""
-    view = message_entry(record)
-    view["data"] = parsed(record.body)
-    return view
+    return with_parsed(message_entry(record), "data", record.body)
 
 
 def shape(records: Sequence[Record], context: EventContext) -> dict[str, object]:

@@ -25,7 +25,6 @@ with their fields plus ``kappa-*`` fields.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any, Final
@@ -36,6 +35,8 @@ import redis.exceptions
 from kappa.api.event_source_mapping import RedisStreamsSource
 from kappa.eventsources import redis_streams_shape
 from kappa.eventsources.dead_letter import failure_headers
+from kappa.eventsources.keepalive import Keepalive
+from kappa.eventsources.opening import closed_on_error
 from kappa.eventsources.source import (
     Failure,
     Record,
@@ -107,21 +108,21 @@ class RedisStreamSource:
         self._next_claim = 0.0
         self._in_hand: set[str] = set()
         self.event_source_arn = arn
-        self._keepalive = asyncio.create_task(self._keep_claimed(claim_idle_ms / 3000))
+        self._keepalive = Keepalive(
+            claim_idle_ms / 3000,
+            self._keep_claimed,
+            (redis.exceptions.RedisError,),
+            log=log,
+            failed="redis: keeping entries in hand failed",
+        )
 
-    async def _keep_claimed(self, every: float) -> None:
-        """Reset the idle time of the entries in hand (XCLAIM to ourselves), until closed."""
-        while True:
-            await asyncio.sleep(every)
-            ids: list[Any] = sorted(self._in_hand)
-            if not ids:
-                continue
-            try:
-                await self._client.xclaim(
-                    self._block.stream, self._group, self._consumer, 0, ids, justid=True
-                )
-            except redis.exceptions.RedisError as error:
-                log.warning("redis: keeping entries in hand failed: %s", error)
+    async def _keep_claimed(self) -> None:
+        """Reset the idle time of the entries in hand (XCLAIM to ourselves)."""
+        ids: list[Any] = sorted(self._in_hand)
+        if ids:
+            await self._client.xclaim(
+                self._block.stream, self._group, self._consumer, 0, ids, justid=True
+            )
 
     async def fetch(self, max_records: int, wait_seconds: float) -> list[Record]:
         """Own pending entries first, then claimed ones of dead consumers, then new ones."""
@@ -234,9 +235,7 @@ class RedisStreamSource:
 
     async def close(self) -> None:
         """Disconnect, removing this consumer from the group if it holds no pending entries."""
-        self._keepalive.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._keepalive
+        await self._keepalive.stop()
         try:
             consumers = await self._client.xinfo_consumers(self._block.stream, self._group)
             mine = [c for c in consumers if _text(c.get("name")) == self._consumer]
@@ -262,7 +261,9 @@ async def open_source(
     client = _client(block, config)
     group = block.group or config.group
     position = config.starting_position or "LATEST"
-    try:
+    async with closed_on_error(
+        client.aclose, (redis.exceptions.RedisError,), lambda error: _source_error(error, block)
+    ):
         await client.ping()
         try:
             await client.xgroup_create(
@@ -272,9 +273,6 @@ async def open_source(
         except redis.exceptions.ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
-    except redis.exceptions.RedisError as error:
-        await client.aclose()
-        raise _source_error(error, block) from error
     arn = redis_streams_shape.event_source_arn(config.region, config.namespace, block.stream, group)
     return RedisStreamSource(
         client=client,
@@ -317,11 +315,10 @@ async def open_failure_destination(config: SourceConfig, target: str) -> RedisSt
     """A writer to stream ``target`` on the source's Redis."""
     block: RedisStreamsSource = config.block
     client = _client(block, config)
-    try:
+    async with closed_on_error(
+        client.aclose, (redis.exceptions.RedisError,), lambda error: _source_error(error, block)
+    ):
         await client.ping()
-    except redis.exceptions.RedisError as error:
-        await client.aclose()
-        raise _source_error(error, block) from error
     return RedisStreamDestination(client, target, block)
 
 

@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from kappa.eventsources.filter_payload import parsed
 from kappa.eventsources.source import EventContext, Record
+from kappa.eventsources.stream_event import stream_event
 
 EVENT_SOURCE: Final = "kappa:redis-streams"
 
@@ -97,14 +98,9 @@ def raw_fields_text(record: Record) -> list[tuple[str, bytes]]:
 
 def shape(records: Sequence[Record], context: EventContext) -> dict[str, object]:
     """Kappa's Redis Streams event for ``records`` (in stream order)."""
-    first = records[0].source_fields
-    return {
-        "eventSource": EVENT_SOURCE,
-        "eventSourceArn": context.event_source_arn,
-        "stream": first["stream"],
-        "group": first["group"],
-        "records": [lambda_record(r) for r in records],
-    }
+    return stream_event(
+        EVENT_SOURCE, records, context, shared=("stream", "group"), entry=lambda_record
+    )
 
 
 def event_source_arn(region: str, namespace: str, stream: str, group: str) -> str:

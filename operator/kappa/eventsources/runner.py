@@ -22,8 +22,8 @@ from http import HTTPStatus
 from typing import Any, Final, Protocol
 
 from kappa.api.filters import Pattern, matches_any
-from kappa.base import clock as base_clock
 from kappa.eventsources.batching import BatchPolicy, split
+from kappa.eventsources.clock import Clock
 from kappa.eventsources.failure_record import failure_record
 from kappa.eventsources.metrics import PollerMetrics
 from kappa.eventsources.outcome import (
@@ -52,14 +52,6 @@ log = logging.getLogger(__name__)
 ATTEMPTS_REMEMBERED: Final = 100_000
 """Attempt counts kept for records in retry (oldest forgotten first): bounded memory."""
 BACKOFF_MAX_SECONDS: Final = 30.0
-
-
-class Clock(base_clock.Clock, Protocol):
-    """Time, injected: monotonic seconds for waits, epoch ms for record ages, and sleeps."""
-
-    async def sleep(self, seconds: float) -> None:
-        """Wait ``seconds``."""
-        ...
 
 
 class Invoker(Protocol):
