@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from kappa.api.event_source_mapping import SqsSource as SqsBlock
-from kappa.eventsources.sigv4 import Credentials, sign
+from kappa.auth.credentials import Credentials
+from kappa.auth.sigv4 import sign
 from kappa.eventsources.source import (
     Failure,
     FailureDestination,
@@ -92,18 +93,22 @@ class SqsClient:
     async def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """Call ``action``; raise a SourceError subclass saying what went wrong."""
         body = json.dumps(params).encode()
-        headers = sign(
-            method="POST",
-            url=self._endpoint,
-            headers={
-                "Content-Type": "application/x-amz-json-1.0",
-                "X-Amz-Target": f"AmazonSQS.{action}",
-            },
-            body=body,
-            credentials=self._credentials,
-            region=self._region,
-            service="sqs",
-            now=datetime.now(UTC),
+        headers = dict(
+            sign(
+                method="POST",
+                url=self._endpoint,
+                headers=[
+                    ("Content-Type", "application/x-amz-json-1.0"),
+                    ("X-Amz-Target", f"AmazonSQS.{action}"),
+                ],
+                body=body,
+                access_key_id=self._credentials.access_key_id or "",
+                secret_access_key=self._credentials.secret_access_key or "",
+                session_token=self._credentials.session_token,
+                region=self._region,
+                service="sqs",
+                now=datetime.now(UTC),
+            )
         )
         try:
             async with self._session.post(self._endpoint, data=body, headers=headers) as response:
@@ -131,8 +136,8 @@ class SqsClient:
 def _client(block: SqsBlock, config: SourceConfig) -> SqsClient:
     # Sources without credentials (ElasticMQ) still need some to sign with.
     credentials = Credentials(
-        config.credentials.get("accessKeyId", "kappa"),
-        config.credentials.get("secretAccessKey", "kappa"),
+        access_key_id=config.credentials.get("accessKeyId", "kappa"),
+        secret_access_key=config.credentials.get("secretAccessKey", "kappa"),
     )
     return SqsClient(_endpoint(block), block.region or config.region, credentials)
 

@@ -1,3 +1,7 @@
+"""The SQS source signs with Kappa's one SigV4 signer (kappa.auth.sigv4), byte for byte as
+botocore does for SQS's JSON protocol."""
+
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from unittest import mock
 
@@ -9,7 +13,24 @@ from botocore.credentials import Credentials as BotoCredentials
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kappa.eventsources.sigv4 import Credentials, sign
+from kappa.auth.sigv4 import sign as sign_headers
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+
+
+def sign(*, method: str, url: str, headers: dict[str, str], body: bytes,
+         credentials: Credentials, region: str, service: str, now: datetime) -> dict[str, str]:  # fmt: skip
+    return dict(sign_headers(
+        method=method, url=url, headers=list(headers.items()), body=body,
+        access_key_id=credentials.access_key_id, secret_access_key=credentials.secret_access_key,
+        session_token=credentials.session_token, region=region, service=service, now=now,
+    ))  # fmt: skip
+
 
 NOW = datetime(2026, 11, 27, 8, 30, 5, tzinfo=UTC)
 
