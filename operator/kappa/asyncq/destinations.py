@@ -67,7 +67,7 @@ async def deliver(  # noqa: PLR0913 - the parts of a delivery
         )
         return Delivery.DELIVERED
     subject = destination.nats_subject or ""
-    headers = {MSG_ID: request_id, REQUEST_ID: event.request_id}
+    headers = {MSG_ID: f"{event.namespace}.{event.name}.{request_id}", REQUEST_ID: event.request_id}
     try:
         try:
             await queue.js.find_stream_name_by_subject(subject)

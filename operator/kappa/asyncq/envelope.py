@@ -5,12 +5,15 @@ Function names are DNS labels, so they are valid NATS tokens)::
 
     P.async.<namespace>.<function>    stream P-async  (work queue: gone once acked)
     P.dlq.<namespace>.<function>      stream P-dlq    (kept dlqMaxAge, listed, redriven)
-    bucket P-async-progress           per request id: invocations so far, final outcome
+    bucket P-async-progress           per <namespace>.<function>.<request id>: invocations
+                                      so far, final outcome
 
 An event's headers::
 
-    Nats-Msg-Id          the request id: JetStream drops a second publish of it
-                         (a client's retry of the same invocation) within its window
+    Nats-Msg-Id          <namespace>.<function>.<request id>: JetStream drops a second
+                         publish of it (a client's retry of the same invocation) within
+                         its window; a caller's id reused for another Function, or in
+                         another namespace, is another event
     Kappa-Request-Id     the request id the function sees (context.aws_request_id)
     Kappa-Enqueued-Ms    when the gateway accepted it (epoch ms): its age counts from here
     Kappa-Max-Event-Age  the Function's maximumEventAgeSeconds at enqueue time, used
@@ -114,10 +117,19 @@ class Event:
         """(namespace, name)."""
         return (self.namespace, self.name)
 
+    @property
+    def dedupe_key(self) -> str:
+        """``<namespace>.<function>.<request id>``: what duplicates and progress are keyed by.
+
+        The request id alone may come from the caller (``amz-sdk-invocation-id``): keyed by
+        it alone, an event of one namespace could pass as another's, already finished.
+        """
+        return f"{self.namespace}.{self.name}.{self.request_id}"
+
     def headers(self) -> dict[str, str]:
         """The headers it is published with."""
         headers = {
-            MSG_ID: self.request_id,
+            MSG_ID: self.dedupe_key,
             REQUEST_ID: self.request_id,
             ENQUEUED_MS: str(self.enqueued_ms),
             MAX_EVENT_AGE: str(self.max_event_age_seconds),
@@ -173,7 +185,7 @@ class DeadLetter:
 def dead_letter_headers(event: Event, why: DeadLetter) -> dict[str, str]:
     """The headers of ``event`` in the dead-letter queue (Lambda's attributes + Kappa's)."""
     headers = event.headers()
-    headers[MSG_ID] = f"dlq:{event.request_id}"
+    headers[MSG_ID] = f"dlq.{event.dedupe_key}"
     headers.update(
         {
             DLQ_REQUEST_ID: event.request_id,

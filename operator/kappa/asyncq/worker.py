@@ -175,7 +175,7 @@ class Worker:
 
     async def _progress(self, event: Event) -> progress.Progress:
         try:
-            entry = await self._queue.progress.get(event.request_id)
+            entry = await self._queue.progress.get(event.dedupe_key)
         except KeyNotFoundError:
             return progress.Progress()
         return progress.decode(entry.value)
@@ -209,7 +209,7 @@ class Worker:
             await message.nak(delay=decision.delay)
             return
         if isinstance(decision, Retry):
-            await self._queue.progress.put(event.request_id, progress.encode(decision.progress))
+            await self._queue.progress.put(event.dedupe_key, progress.encode(decision.progress))
             self._metrics.retries.labels("function_error").inc()
             log.info("%s: retry %d in %.2fs", event.request_id,
                      decision.progress.invocations, decision.delay)  # fmt: skip
@@ -222,7 +222,7 @@ class Worker:
         if finish.saved:
             self._metrics.redelivered_final.inc()
         else:
-            await self._queue.progress.put(event.request_id, progress.encode(finish.progress))
+            await self._queue.progress.put(event.dedupe_key, progress.encode(finish.progress))
         delivery = await destinations.deliver(
             self._queue, self._registry,
             destination=destination, final=final, event=event, now_ms=epoch_ms(),

@@ -207,3 +207,25 @@ def test_without_nats_an_event_is_a_service_exception(
     assert reply.status == 500
     assert reply.headers["x-amzn-errortype"] == "ServiceException"
     assert "KAPPA_NATS_URL" in json.loads(reply.body)["Message"]
+
+
+def test_an_sdk_invocation_id_reused_for_another_function_or_namespace_is_another_event(
+    start_agent: StartFunctionAgent, async_gateway: StartAsyncGateway, calls: Calls
+) -> None:
+    """Duplicates and progress are keyed by namespace and Function as well as by id: a
+    caller's id that another tenant used first neither drops this event nor passes it off
+    as finished."""
+    gateway = async_gateway([
+        function_entry("ok", [start_agent("asyncfns.ok", name="ok")]),
+        function_entry("mine", [start_agent("asyncfns.ok", name="mine", namespace="team-b")],
+                       namespace="team-b"),
+    ])  # fmt: skip
+    shared = str(uuid.uuid4())
+    headers = {**EVENT, "amz-sdk-invocation-id": shared}
+    for function in ("ok", "team-b%2Fmine"):
+        answer = gateway.request("POST", INVOKE.format(function), b'{"n": "shared"}', headers)
+        assert answer.status == 202
+        assert answer.headers["x-amzn-requestid"] == shared
+    [first], [second] = calls("ok"), calls("mine")
+    assert first["requestId"] == second["requestId"] == shared
+    assert gateway.metric('kappa_async_enqueued_total{result="duplicate"}') == 0

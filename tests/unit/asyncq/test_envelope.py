@@ -21,7 +21,10 @@ ID = "2b5f5c1e-0d6a-4f37-9c3b-0a8d1f0e6b2c"
 def test_an_event_survives_its_headers() -> None:
     event = Event("team", "fn", ID, b"{}", 1234, 60, trace_id="Root=1-abc", redriven_from="x")
     assert event_from(NAMES, "kappa.async.team.fn", event.headers(), b"{}") == event
-    assert event.headers()[envelope.MSG_ID] == ID
+    # Duplicates are keyed by namespace and Function too: a caller's id reused elsewhere
+    # is another event.
+    assert event.headers()[envelope.MSG_ID] == f"team.fn.{ID}"
+    assert Event("other", "fn", ID, b"{}", 1234).headers()[envelope.MSG_ID] == f"other.fn.{ID}"
 
 
 @pytest.mark.parametrize(
@@ -75,4 +78,4 @@ def test_dead_letter_headers_carry_lambdas_attributes() -> None:
     assert headers[envelope.DLQ_ERROR_CODE] == "200"
     assert headers[envelope.DLQ_ERROR_MESSAGE].startswith("ValueError: xxx")
     assert len(headers[envelope.DLQ_ERROR_MESSAGE]) == 1024
-    assert headers[envelope.MSG_ID] == f"dlq:{ID}"
+    assert headers[envelope.MSG_ID] == f"dlq.ns.fn.{ID}"
