@@ -40,6 +40,6 @@ def failure_record(failure: Failure, function_arn: str, event: object) -> dict[s
     if failure.response_payload is not None:
         try:
             record["responsePayload"] = json.loads(failure.response_payload)
-        except ValueError:
+        except (ValueError, RecursionError):
             record["responsePayload"] = failure.response_payload.decode("utf-8", "replace")
     return record

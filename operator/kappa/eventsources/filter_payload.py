@@ -4,12 +4,16 @@ import json
 from typing import Any
 
 
-def parsed(payload: bytes) -> Any:
-    """A payload as filter patterns see it: JSON when it parses, else UTF-8 text."""
-    text = payload.decode(errors="replace")
+def parsed(payload: bytes | str) -> Any:
+    """A payload as filter patterns see it: JSON when it parses, else UTF-8 text.
+
+    Records come from anyone who can write to the broker: one nested deeper than the
+    parser takes (RecursionError) is text too, never an error that stops the runner.
+    """
+    text = payload.decode(errors="replace") if isinstance(payload, bytes) else payload
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
 
 

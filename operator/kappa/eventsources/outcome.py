@@ -118,7 +118,7 @@ def item_failures(payload: bytes, ids: set[str]) -> frozenset[str] | None:  # no
         return frozenset()
     try:
         body: Any = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # a function's answer nested too deep is malformed
         return None
     if not isinstance(body, Mapping):
         return frozenset()

@@ -85,10 +85,11 @@ modules to it); I/O lives in the ``Source`` class.
 """
 
 import enum
-import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+
+from kappa.eventsources.filter_payload import parsed
 
 
 @dataclass(frozen=True)
@@ -301,12 +302,7 @@ OpenDestination = Callable[[SourceConfig, str], Awaitable[FailureDestination]]
 
 def default_filter_view(record: Record, context: EventContext) -> dict[str, Any]:  # noqa: ARG001
     """What patterns see when the module defines no ``filter_view``: body (JSON if it is)."""
-    body: Any
-    try:
-        body = json.loads(record.body)
-    except ValueError:
-        body = record.body.decode("utf-8", errors="replace")
-    return {"body": body, "attributes": dict(record.attributes), "key": record.key}
+    return {"body": parsed(record.body), "attributes": dict(record.attributes), "key": record.key}
 
 
 @dataclass(frozen=True)

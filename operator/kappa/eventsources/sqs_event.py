@@ -11,12 +11,11 @@ Lambda delivers ``{"Records": [...]}``, one entry per message::
 Pure: no I/O, no clock.
 """
 
-import contextlib
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from kappa.eventsources.filter_payload import parsed
 from kappa.eventsources.source import EventContext, Record
 
 
@@ -69,6 +68,5 @@ def shape(records: Sequence[Record], context: EventContext) -> dict[str, object]
 def filter_view(record: Record, context: EventContext) -> dict[str, Any]:
     """What filter patterns see: the event entry, with a JSON body parsed (Lambda's rule)."""
     view = event_record(record, context)
-    with contextlib.suppress(ValueError):  # a plain-text body is matched as a string
-        view["body"] = json.loads(record.body)
+    view["body"] = parsed(record.body)  # a plain-text body is matched as a string
     return view
