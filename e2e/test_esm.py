@@ -311,3 +311,48 @@ def test_an_unreachable_queue_shows_as_a_condition(
         lambda: explain("nowhere"),
     )
     assert "cannot reach" in condition["message"]
+
+
+def test_a_deployment_of_the_pollers_name_that_is_not_the_mappings_is_left_alone(
+    api: client.ApiClient,
+    mappings: client.CustomObjectsApi,
+    esm_namespace: str,
+    gateway: Gateway,
+    explain: Callable[[str], str],
+) -> None:
+    """A mapping named X never replaces or deletes someone else's Deployment `esm-X`."""
+    apps = client.AppsV1Api(api)
+    theirs = client.V1Deployment(
+        metadata=client.V1ObjectMeta(name="esm-taken", labels={"owner": "someone-else"}),
+        spec=client.V1DeploymentSpec(
+            replicas=0,
+            selector=client.V1LabelSelector(match_labels={"app": "theirs"}),
+            template=client.V1PodTemplateSpec(
+                metadata=client.V1ObjectMeta(labels={"app": "theirs"}),
+                spec=client.V1PodSpec(containers=[client.V1Container(
+                    name="main", image="kappa.local/base:dev", command=["sleep", "3600"])]),
+            ),
+        ),
+    )  # fmt: skip
+    apps.create_namespaced_deployment(esm_namespace, theirs)
+    closed = f"http://{NODE_ADDRESS}:{free_port()}/000000000000/taken"
+    mappings.create_namespaced_custom_object(
+        GROUP, VERSION, esm_namespace, PLURAL, _mapping("taken", "worker", closed)
+    )
+    body = _wait(
+        lambda: next(
+            (b for b in [mappings.get_namespaced_custom_object(
+                GROUP, VERSION, esm_namespace, PLURAL, "taken")]
+             if any(c["type"] == "PollerReady" and c.get("reason") == "DeploymentNotOwned"
+                    for c in (b.get("status") or {}).get("conditions") or ())),
+            None,
+        ),
+        "PollerReady=False DeploymentNotOwned",
+        60,
+        lambda: explain("taken"),
+    )  # fmt: skip
+    assert body is not None
+    still = apps.read_namespaced_deployment("esm-taken", esm_namespace)
+    assert still.metadata.labels == {"owner": "someone-else"}
+    assert still.spec.replicas == 0
+    assert not still.metadata.owner_references

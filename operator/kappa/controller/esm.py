@@ -125,7 +125,11 @@ class EsmCluster:
         return True
 
     async def apply_deployment(self, manifest: Mapping[str, Any]) -> Any:
-        """Create the Deployment, or replace it when its template or replicas differ; return it."""
+        """Create the Deployment, or replace it when its template or replicas differ; return it.
+
+        A Deployment of that name that the mapping does not control (someone else's) is
+        never touched: ForeignDeploymentError.
+        """
         meta = manifest["metadata"]
         namespace, name = meta["namespace"], meta["name"]
         try:
@@ -136,6 +140,8 @@ class EsmCluster:
             return await asyncio.to_thread(
                 self._apps.create_namespaced_deployment, namespace, dict(manifest)
             )
+        if not _controlled_by(found, meta["ownerReferences"][0]["uid"]):
+            raise ForeignDeploymentError(f"{namespace}/{name}")
         annotations = found.metadata.annotations or {}
         same = annotations.get(TEMPLATE_HASH_ANNOTATION) == meta["annotations"][
             TEMPLATE_HASH_ANNOTATION
@@ -151,9 +157,12 @@ class EsmCluster:
             self._apps.replace_namespaced_deployment, name, namespace, replacement
         )
 
-    async def delete_deployment(self, namespace: str, name: str) -> None:
-        """Delete the Deployment; a missing one is fine."""
+    async def delete_deployment(self, namespace: str, name: str, owner_uid: str) -> None:
+        """Delete the Deployment if the mapping ``owner_uid`` controls it; a missing one is fine."""
         try:
+            found = await asyncio.to_thread(self._apps.read_namespaced_deployment, name, namespace)
+            if not _controlled_by(found, owner_uid):
+                raise ForeignDeploymentError(f"{namespace}/{name}")
             await asyncio.to_thread(self._apps.delete_namespaced_deployment, name, namespace)
         except ApiException as error:
             if error.status != HTTPStatus.NOT_FOUND:
@@ -194,6 +203,15 @@ def _spec_problem(body: Mapping[str, Any]) -> tuple[EventSourceMapping | None, s
     return mapping, None
 
 
+class ForeignDeploymentError(Exception):
+    """A Deployment of the poller's name exists that the mapping does not control."""
+
+
+def _controlled_by(deployment: Any, uid: str) -> bool:
+    owners = getattr(deployment.metadata, "owner_references", None) or ()
+    return any(getattr(o, "controller", False) and o.uid == uid for o in owners)
+
+
 async def reconcile(
     cluster: EsmCluster, settings: Settings, body: kopf.Body, patch: kopf.Patch
 ) -> None:
@@ -205,20 +223,25 @@ async def reconcile(
     mapping, problem = _spec_problem(body)
     deployment = None
     desired = 0
-    if mapping is not None:
-        desired = replicas(mapping)
-        if desired == 0:
-            await cluster.delete_deployment(namespace, poller_name(name))
-        else:
-            await cluster.ensure_rbac(namespace)
-            params = PollerParams(
-                image=f"{settings.image_prefix}/kappa:{settings.image_tag}",
-                pull_policy=settings.image_pull_policy.value,
-                gateway_url=await cluster.gateway_url(settings.namespace),
-                region=settings.region,
-                log_level=settings.log_level.value,
-            )
-            deployment = await cluster.apply_deployment(poller_deployment(mapping, params))
+    foreign = None
+    try:
+        if mapping is not None:
+            desired = replicas(mapping)
+            if desired == 0:
+                await cluster.delete_deployment(namespace, poller_name(name), str(meta["uid"]))
+            else:
+                await cluster.ensure_rbac(namespace)
+                params = PollerParams(
+                    image=f"{settings.image_prefix}/kappa:{settings.image_tag}",
+                    pull_policy=settings.image_pull_policy.value,
+                    gateway_url=await cluster.gateway_url(settings.namespace),
+                    region=settings.region,
+                    log_level=settings.log_level.value,
+                )
+                deployment = await cluster.apply_deployment(poller_deployment(mapping, params))
+    except ForeignDeploymentError as error:
+        foreign = str(error)
+        log.warning("%s/%s: %s is not this mapping's; left alone", namespace, name, foreign)
     function = str(spec.get("functionRef", {}).get("name", ""))
     observed = Observed(
         spec_problem=problem,
@@ -229,6 +252,7 @@ async def reconcile(
         ready_pollers=int(getattr(getattr(deployment, "status", None), "ready_replicas", 0) or 0),
         pod_problem=await cluster.pod_problem(namespace, name) if desired else None,
         source=status.get("source"),
+        foreign_deployment=foreign,
     )
     generation = int(meta.get("generation") or 0)
     now = datetime.now(UTC)

@@ -44,6 +44,8 @@ class Observed:
     """(reason, message) of a poller pod that cannot start, e.g. CreateContainerConfigError."""
     source: Mapping[str, Any] | None
     """``status.source`` as the poller reported it."""
+    foreign_deployment: str | None = None
+    """A Deployment of the poller's name that this mapping does not own (left untouched)."""
 
 
 def _function(observed: Observed) -> ConditionState:
@@ -64,6 +66,14 @@ def _function(observed: Observed) -> ConditionState:
 
 
 def _poller(observed: Observed) -> ConditionState:
+    if observed.foreign_deployment is not None:
+        return ConditionState(
+            ConditionType.POLLER_READY,
+            ConditionStatus.FALSE,
+            "DeploymentNotOwned",
+            f"Deployment {observed.foreign_deployment} exists and belongs to something else: "
+            "Kappa leaves it alone; rename the mapping or remove that Deployment",
+        )
     if not observed.enabled:
         return ConditionState(
             ConditionType.POLLER_READY,

@@ -133,3 +133,12 @@ def test_aspects_are_reported_one_by_one() -> None:
 )
 def test_state(observed: Observed, state: MappingState) -> None:
     assert mapping_state(observed) is state
+
+
+def test_a_deployment_the_mapping_does_not_own_is_named_and_left_alone() -> None:
+    conditions = mapping_conditions(replace(HEALTHY, foreign_deployment="shop/esm-orders"))
+    poller = next(c for c in conditions if c.type == "PollerReady")
+    assert (poller.status, poller.reason) == ("False", "DeploymentNotOwned")
+    assert "Deployment shop/esm-orders exists and belongs to something else" in poller.message
+    ready = next(c for c in conditions if c.type == "Ready")
+    assert ready.status == "False"
