@@ -20,6 +20,7 @@ REVISION_LABEL: Final = "kappa.dev/revision"
 PROVISIONED_LABEL: Final = "kappa.dev/provisioned"
 ATTEMPT_ANNOTATION: Final = "kappa.dev/attempt"
 AGENT_PORT: Final = 8080
+AGENT_MEMORY_LIMIT: Final = "128Mi"
 TASK_ROOT: Final = "/var/task"
 RUN_AS_USER: Final = 1000
 # Lambda gives 1 vCPU at 1,769 MB and scales CPU linearly with memory.
@@ -189,7 +190,12 @@ def make_pod(
                 "env": env,
                 "ports": agent_port,
                 "readinessProbe": probe,
-                "resources": {"requests": {"memory": "32Mi", "cpu": "10m"}},
+                # A limit as every container has: the agent holds at most a 6 MB payload
+                # and its answer beside its own ~30 MB.
+                "resources": {
+                    "requests": {"memory": "32Mi", "cpu": "10m"},
+                    "limits": {"memory": AGENT_MEMORY_LIMIT},
+                },
                 **common,
             },
             {

@@ -161,6 +161,9 @@ def test_image_functions_run_the_agent_beside_the_users_image() -> None:
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == "hello"
     assert env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
     assert env["_HANDLER"] == "app.handler"
+    # Every container has a memory limit: the agent's too, whatever the user's image does.
+    assert {n: c["resources"]["limits"]["memory"] for n, c in containers.items()} == {
+        "agent": "128Mi", "function": "256Mi"}  # fmt: skip
 
 
 def test_provisioned_pods_are_labelled_and_say_so() -> None:
