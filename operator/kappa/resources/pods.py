@@ -21,6 +21,7 @@ PROVISIONED_LABEL: Final = "kappa.dev/provisioned"
 ATTEMPT_ANNOTATION: Final = "kappa.dev/attempt"
 AGENT_PORT: Final = 8080
 AGENT_MEMORY_LIMIT: Final = "128Mi"
+URL_CODE_VOLUME_LIMIT: Final = "300Mi"
 TASK_ROOT: Final = "/var/task"
 RUN_AS_USER: Final = 1000
 # Lambda gives 1 vCPU at 1,769 MB and scales CPU linearly with memory.
@@ -143,7 +144,8 @@ def _volumes(params: PodParams) -> tuple[list[dict[str, Any]], list[dict[str, An
         volumes.append({"name": "code", "configMap": source})
         mounts.append({"name": "code", "mountPath": TASK_ROOT, "readOnly": True})
     elif params.code.url:
-        volumes.append({"name": "code", "emptyDir": {}})
+        # Lambda's 250 MB unzipped, which the agent enforces, and room for the file system.
+        volumes.append({"name": "code", "emptyDir": {"sizeLimit": URL_CODE_VOLUME_LIMIT}})
         mounts.append({"name": "code", "mountPath": TASK_ROOT})
     return volumes, mounts
 

@@ -135,7 +135,7 @@ def test_url_code_goes_to_a_writable_task_root_and_the_agent_fetches_it() -> Non
     url = replace(PARAMS, code=CodeMount(url="https://example.com/fn.zip", sha256="a" * 64))
     pod = make_pod(url, name="p", revision="r")
     volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
-    assert volumes["code"] == {"name": "code", "emptyDir": {}}
+    assert volumes["code"] == {"name": "code", "emptyDir": {"sizeLimit": "300Mi"}}  # 250 MB code
     env = env_of(pod["spec"]["containers"][0])
     assert (env["KAPPA_CODE_URL"], env["KAPPA_CODE_SHA256"]) == (
         "https://example.com/fn.zip",
