@@ -35,7 +35,9 @@ class FunctionMemory:
     - ``seen_ready``: pods seen Ready once (a later end of theirs is no init error);
     - ``reported_failures``: failed pods already posted as an Event;
     - ``quota_hold``: why its ConcurrencyQuota holds it (no new pods), or None;
-    - ``failures``: consecutive failed passes (the retry backoff's exponent).
+    - ``failures``: consecutive failed passes (the retry backoff's exponent);
+    - ``code_loaded``: the generation whose code an environment loaded (CodeReady True),
+      known at once, before the status written with it comes back on the watch.
     """
 
     body: dict[str, Any] | None = None
@@ -46,6 +48,7 @@ class FunctionMemory:
     reported_failures: set[str] = field(default_factory=set)
     quota_hold: str | None = None
     failures: int = 0
+    code_loaded: int | None = None
 
 
 class FunctionMemories:

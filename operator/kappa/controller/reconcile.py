@@ -36,6 +36,7 @@ from kappa.controller.memory import ExpectedPod, Key
 from kappa.controller.observed import Phase, PodView, pod_view
 from kappa.controller.planner import Plan, plan
 from kappa.controller.state import State
+from kappa.invocation.kube_view import pod_owner
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +110,14 @@ async def observe(
     *,
     now: datetime,
 ) -> Observed:
-    """The Function as it is: its desired form (with its referenced ConfigMap) and its pods."""
+    """The Function as it is: its desired form (with its referenced ConfigMap) and its pods.
+
+    Its pods are those it controls (their ownerReference names its uid): a pod someone
+    else labels ``kappa.dev/function`` is neither counted nor deleted.
+    """
     meta = body["metadata"]
     key = (str(meta["namespace"]), str(meta["name"]))
+    pod_bodies = [p for p in pod_bodies if pod_owner(p) == meta.get("uid")]
     referenced_data = None
     if (referenced := referenced_configmap(body)) is not None:
         referenced_data = await state.objects.configmap_data(key[0], referenced)
@@ -213,8 +219,11 @@ async def report(state: State, seen: Observed, intent: PassPlan, done: Acted) ->
         code_problem=desired.code_problem,
         create_error=done.create_error,
         quota_problem=intent.quota_problem,
-        code_loaded=_code_loaded(previous, seen.generation),
+        code_loaded=_code_loaded(previous, seen.generation)
+        or state.memory.recall(seen.key).code_loaded == seen.generation,
     )
+    if any(c.type == "CodeReady" and c.status == "True" for c in conditions):
+        state.memory.recall(seen.key).code_loaded = seen.generation
     # Reconciling/Stalled: how GitOps tools (kstatus) tell "still starting" from "needs a fix".
     conditions += progress_conditions(conditions[0], spec_problem=desired.code_problem is not None)
     conditions.append(

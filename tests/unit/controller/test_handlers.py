@@ -109,6 +109,15 @@ def ready_pod(name: str, revision: str, configmap: str | None = None) -> dict[st
             "namespace": NS,
             "labels": {"kappa.dev/function": "fn", "kappa.dev/revision": revision},
             "creationTimestamp": "2026-01-01T00:00:00Z",
+            "ownerReferences": [
+                {
+                    "apiVersion": "kappa.dev/v1alpha1",
+                    "kind": "Function",
+                    "name": "fn",
+                    "uid": "uid-1",
+                    "controller": True,
+                }
+            ],
         },
         "spec": {"volumes": volumes},
         "status": {
@@ -345,3 +354,13 @@ def test_a_failing_pass_is_retried_with_a_growing_backoff_reset_by_success(
     assert delays_asked == [1, 2, 1]  # doubled while failing, from the start after a success
     assert failures_seen == [0, 1, 2, 0]
     assert record.task is None
+
+
+def test_a_pod_labelled_as_the_functions_but_not_controlled_by_it_is_left_alone() -> None:
+    """Someone's pod labelled kappa.dev/function=fn is neither counted nor deleted."""
+    objects = FakeObjects()
+    rogue = ready_pod("rogue", _revision())  # even of the current revision, and Ready
+    rogue["metadata"]["ownerReferences"] = []
+    run(objects, function(), pods=[rogue])
+    assert objects.named("delete_pod") == []
+    assert len(objects.named("create_pod")) == 1  # its own first pod, as with none at all
