@@ -294,19 +294,11 @@ def test_a_runtime_the_installation_has_no_image_for_is_refused_at_apply(
     # The CRD accepts python3.12; this installation builds no image for it (its settings
     # list the runtimes it has), so the operator's webhook refuses it, naming the others.
     namespace = namespaces()
-    functions = client.CustomObjectsApi(api)
     newer = sleeper("newer")
     newer["spec"]["runtime"] = "python3.12"
     expected = "spec.runtime python3.12 is not installed in this cluster: use one of python3.11"
-    Cluster.wait(
-        lambda: expected in _refusal(lambda: _dry_run_function(functions, namespace, newer)),
-        "the runtime webhook to refuse",
-        60,
-    )
-    done = _apply(_kubectl(cluster), namespace, newer)
-    assert done.returncode != 0, done.stdout
-    assert 'admission webhook "runtimes.kappa.dev" denied the request' in done.stderr, done.stderr
-    assert "nodejs20, nodejs22, provided, image" in done.stderr, done.stderr
+    refused = _refused_by_webhook(cluster, api, namespace, newer, expected)
+    assert "nodejs20, nodejs22, provided, image" in refused, refused
     # An installed runtime passes the same webhook.
     newer["spec"]["runtime"] = "python3.11"
     assert _apply(_kubectl(cluster), namespace, newer).returncode == 0
@@ -321,17 +313,28 @@ def test_an_async_destination_subject_outside_the_namespace_is_refused_at_apply(
     # A subject of Kappa's own (another namespace's dead letters) or of another namespace
     # would let one tenant plant records where another reads them.
     namespace = namespaces()
-    functions = client.CustomObjectsApi(api)
     planted = sleeper("planted")
     planted["spec"]["async"] = {"onFailure": {"natsSubject": "kappa.dlq.other.fn"}}
     expected = "spec.async.onFailure.natsSubject 'kappa.dlq.other.fn' must start with"
-    Cluster.wait(
-        lambda: expected in _refusal(lambda: _dry_run_function(functions, namespace, planted)),
-        "the webhook to refuse the subject",
-        60,
-    )
-    done = _apply(_kubectl(cluster), namespace, planted)
-    assert done.returncode != 0, done.stdout
-    assert f"{namespace}.dlq.other.fn" in done.stderr, done.stderr  # what to use instead
+    refused = _refused_by_webhook(cluster, api, namespace, planted, expected)
+    assert f"{namespace}.dlq.other.fn" in refused, refused  # what to use instead
     planted["spec"]["async"] = {"onFailure": {"natsSubject": f"{namespace}.failed"}}
     assert _apply(_kubectl(cluster), namespace, planted).returncode == 0
+
+
+def _refused_by_webhook(
+    cluster: Cluster, api: client.ApiClient, namespace: str, body: dict[str, Any], expected: str
+) -> str:
+    """``kubectl apply`` of ``body`` refused by the operator's webhook saying ``expected``
+    (waited for until the webhook answers); kubectl's stderr."""
+    functions = client.CustomObjectsApi(api)
+    Cluster.wait(
+        lambda: expected in _refusal(lambda: _dry_run_function(functions, namespace, body)),
+        "the webhook to refuse",
+        60,
+    )
+    done = _apply(_kubectl(cluster), namespace, body)
+    assert done.returncode != 0, done.stdout
+    assert 'admission webhook "runtimes.kappa.dev" denied the request' in done.stderr, done.stderr
+    assert expected in done.stderr, done.stderr
+    return done.stderr

@@ -54,20 +54,21 @@ class AccessKey:
 def read_keys(secrets: Iterable[Mapping[str, Any]]) -> tuple[dict[str, AccessKey], list[str]]:
     """The usable keys by id, and one problem line per Secret that is not one."""
     keys: dict[str, AccessKey] = {}
+    clashes: set[str] = set()
     problems: list[str] = []
     for secret in secrets:
         key = access_key(secret)
         if isinstance(key, str):
             problems.append(key)
-        elif key.access_key_id in keys:
+            continue
+        if key.access_key_id in keys:
             problems.append(
                 f"access key {key.access_key_id} is in both {keys[key.access_key_id].source} and "
                 f"{key.source}: neither is used until one is removed"
             )
-            keys[key.access_key_id] = _CLASH
-        else:
-            keys[key.access_key_id] = key
-    return {k: v for k, v in keys.items() if v is not _CLASH}, problems
+            clashes.add(key.access_key_id)
+        keys[key.access_key_id] = key
+    return {k: v for k, v in keys.items() if k not in clashes}, problems
 
 
 def access_key(secret: Mapping[str, Any]) -> AccessKey | str:
@@ -151,6 +152,3 @@ def key_secret(  # noqa: PLR0913 - a key is these parts
     if isinstance(checked, AccessKey):
         return manifest
     raise ValueError(checked)
-
-
-_CLASH: Final = AccessKey("", "", Subject(""), "")

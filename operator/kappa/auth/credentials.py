@@ -4,17 +4,18 @@
 
 - ``KAPPA_TOKEN`` (or ``--token``): a Kubernetes token, sent as ``Bearer``
   (``kubectl create token NAME --audience kappa``);
-- ``KAPPA_TOKEN_FILE``: a file holding one, read again on every call (a projected
-  ServiceAccount token, which the kubelet rotates);
+- ``KAPPA_TOKEN_FILE``: a file holding one (a projected ServiceAccount token, which the
+  kubelet rotates at 80% of its life): read again at most once a minute, not per call;
 - else ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY`` (``AWS_SESSION_TOKEN``,
   ``AWS_REGION``/``AWS_DEFAULT_REGION``, default ``us-east-1``): the request is signed
   with SigV4, as boto3 would sign it;
 - none: the call goes without credentials (a gateway with authentication off).
 
-Pure but for reading the token file: the environment and ``now`` are arguments.
+Pure but for ``TokenFile``: the environment and ``now`` are arguments.
 """
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,30 @@ from typing import Final
 from kappa.auth.sigv4 import sign
 
 _MAX_TOKEN_FILE: Final = 16 * 1024
+REREAD_SECONDS: Final = 60.0
+
+
+class TokenFile:
+    """A projected token on disk, read again once ``REREAD_SECONDS`` have passed.
+
+    The kubelet replaces it well before it expires (at 80% of an hour), so a minute-old
+    copy is always valid; invocations and autoscaler pokes read no file.
+    """
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.monotonic) -> None:
+        self.path = path
+        self._clock = clock
+        self._token = ""
+        self._read_at: float | None = None
+
+    def read(self) -> str:
+        """The token (OSError when the file cannot be read)."""
+        now = self._clock()
+        if self._read_at is None or now - self._read_at >= REREAD_SECONDS:
+            with self.path.open("rb") as file:
+                self._token = file.read(_MAX_TOKEN_FILE).decode().strip()
+            self._read_at = now
+        return self._token
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +55,7 @@ class Credentials:
     """What a client sends; ``headers`` adds it to one request."""
 
     token: str | None = None
-    token_file: Path | None = None
+    token_file: TokenFile | None = None
     access_key_id: str | None = None
     secret_access_key: str | None = None
     session_token: str | None = None
@@ -42,7 +67,7 @@ class Credentials:
         token_file = env.get("KAPPA_TOKEN_FILE") or None
         return cls(
             token=token or env.get("KAPPA_TOKEN") or None,
-            token_file=Path(token_file) if token_file else None,
+            token_file=TokenFile(Path(token_file)) if token_file else None,
             access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
             secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
             session_token=env.get("AWS_SESSION_TOKEN") or None,
@@ -55,8 +80,7 @@ class Credentials:
         """``headers`` with this client's Authorization (and what a signature adds)."""
         token = self.token
         if token is None and self.token_file is not None:
-            with self.token_file.open("rb") as file:
-                token = file.read(_MAX_TOKEN_FILE).decode().strip()
+            token = self.token_file.read()
         if token:
             return [*headers, ("Authorization", f"Bearer {token}")]
         if self.access_key_id and self.secret_access_key:

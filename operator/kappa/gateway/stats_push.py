@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import aiohttp
 
+from kappa.auth.credentials import TokenFile
 from kappa.autoscaler.stats import Sample
 from kappa.autoscaler.wire import poke_document, stats_document
 from kappa.gateway.metrics import GatewayMetrics
@@ -29,7 +30,6 @@ log = logging.getLogger("kappa.gateway.autoscaler")
 
 INTERVAL_SECONDS: Final = 1.0
 _TIMEOUT: Final = aiohttp.ClientTimeout(total=2.0)
-_MAX_TOKEN: Final = 16 * 1024
 
 
 class StatsLink:
@@ -49,7 +49,7 @@ class StatsLink:
         The autoscaler takes reports from the gateway's ServiceAccount only.
         """
         self.url = url.rstrip("/")
-        self._token_file = token_file
+        self._token = None if token_file is None else TokenFile(token_file)
         self.gateway = uuid.uuid4().hex
         self._session = session
         self._metrics = metrics
@@ -89,10 +89,7 @@ class StatsLink:
             await self._post("/v1/stats", stats_document(self.gateway, self._snapshot()), "stats")
 
     def _headers(self) -> dict[str, str]:
-        if self._token_file is None:
-            return {}
-        with self._token_file.open("rb") as file:  # rotated by the kubelet: read each time
-            return {"Authorization": f"Bearer {file.read(_MAX_TOKEN).decode().strip()}"}
+        return {} if self._token is None else {"Authorization": f"Bearer {self._token.read()}"}
 
     async def _post(self, path: str, document: dict[str, Any], kind: str) -> None:
         try:

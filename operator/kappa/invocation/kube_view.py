@@ -10,7 +10,7 @@ the gateway reads:
   ``status.arn`` (or made from the region), ``status.codeSha256``, and
   ``LastModified`` from the last write of ``spec`` (``managedFields``). A spec
   the model refuses leaves the Function out (404), with a problem to log;
-- a pod → an ``Endpoint``: ``<podIP>:<port named invoke, else 8080>``, slots
+- a pod → an ``Endpoint``: ``<podIP>:8080`` (the agent's port), slots
   from the ``KAPPA_SLOTS`` of its containers (1 when unset, as the agent),
   ``ready`` = its ``Ready`` condition is ``True``, ``terminating`` =
   ``deletionTimestamp`` set. Pods without an IP yet and pods that ended
@@ -49,7 +49,6 @@ FUNCTION_LABEL: Final = "kappa.dev/function"
 COMPONENT_LABEL: Final = "kappa.dev/component"
 POD_SELECTOR: Final = f"{COMPONENT_LABEL}=function"
 AGENT_PORT: Final = 8080
-AGENT_PORT_NAME: Final = "invoke"
 SLOTS_VARIABLE: Final = "KAPPA_SLOTS"
 _ENDED_PHASES: Final = frozenset({"Succeeded", "Failed"})
 
@@ -160,7 +159,7 @@ def pod_endpoint(obj: Mapping[str, Any]) -> tuple[FunctionKey, Endpoint] | None:
     host = f"[{ip}]" if ":" in ip else ip
     endpoint = Endpoint(
         pod=name,
-        address=f"{host}:{_agent_port(containers)}",
+        address=f"{host}:{AGENT_PORT}",  # Kappa's, never what the pod declares
         slots=_slots(containers),
         ready=any(
             condition.get("type") == "Ready" and condition.get("status") == "True"
@@ -182,19 +181,6 @@ def pod_owner(obj: Mapping[str, Any]) -> str | None:
         ):
             return str(owner["uid"])
     return None
-
-
-def _at_agent_port(address: str) -> str:
-    host, _, _port = address.rpartition(":")
-    return f"{host}:{AGENT_PORT}"
-
-
-def _agent_port(containers: Iterable[Mapping[str, Any]]) -> int:
-    for container in containers:
-        for port in container.get("ports") or ():
-            if port.get("name") == AGENT_PORT_NAME and isinstance(port.get("containerPort"), int):
-                return int(port["containerPort"])
-    return AGENT_PORT
 
 
 def _slots(containers: Iterable[Mapping[str, Any]]) -> int:
@@ -357,7 +343,7 @@ class KubeView(RegistryIndex):
         uid, per_pod = self._owners.get(key, ("", 0))
         pods = self._by_function.get(key) or {}
         routed = tuple(
-            replace(endpoint, slots=per_pod, address=_at_agent_port(endpoint.address))
+            replace(endpoint, slots=per_pod)
             for name in sorted(pods)
             for endpoint, owner in (pods[name],)
             if uid and owner == uid

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from kappa.auth.credentials import Credentials
+from kappa.auth.credentials import REREAD_SECONDS, Credentials, TokenFile
 from kappa.auth.sigv4 import SignedRequest, parse_authorization, verify
 
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
@@ -19,13 +19,24 @@ def test_an_explicit_token_wins_over_everything() -> None:
     assert credentials.headers("GET", URL, [], b"", NOW) == [("Authorization", "Bearer given")]
 
 
-def test_a_token_file_is_read_on_every_call(tmp_path: Path) -> None:
+def test_a_token_file_is_read_again_once_a_minute_has_passed(tmp_path: Path) -> None:
     path = tmp_path / "token"
     path.write_text("first\n")
-    credentials = Credentials.from_env({"KAPPA_TOKEN_FILE": str(path)})
+    now = [100.0]
+    credentials = Credentials(token_file=TokenFile(path, clock=lambda: now[0]))
     assert credentials.headers("GET", URL, [], b"", NOW)[-1] == ("Authorization", "Bearer first")
-    path.write_text("rotated")
+    path.write_text("rotated")  # the kubelet replaced it
+    now[0] += REREAD_SECONDS - 1
+    assert credentials.headers("GET", URL, [], b"", NOW)[-1] == ("Authorization", "Bearer first")
+    now[0] += 1
     assert credentials.headers("GET", URL, [], b"", NOW)[-1] == ("Authorization", "Bearer rotated")
+
+
+def test_the_environment_names_the_token_file(tmp_path: Path) -> None:
+    path = tmp_path / "token"
+    path.write_text("projected")
+    credentials = Credentials.from_env({"KAPPA_TOKEN_FILE": str(path), **KEYS})
+    assert credentials.headers("GET", URL, [], b"", NOW) == [("Authorization", "Bearer projected")]
 
 
 def test_access_keys_sign_what_the_gateway_verifies() -> None:

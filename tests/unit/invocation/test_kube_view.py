@@ -201,7 +201,7 @@ def test_last_modified(metadata: dict[str, Any], expected: str) -> None:
         pytest.param(pod(deleting=True), Endpoint("echo-abc", "10.0.0.7:8080", 1, terminating=True),
                      id="terminating"),
         pytest.param(pod(ports=[{"name": "invoke", "containerPort": 9090}]),
-                     Endpoint("echo-abc", "10.0.0.7:9090", 1), id="named-port"),
+                     Endpoint("echo-abc", "10.0.0.7:8080", 1), id="a-declared-port-is-not-used"),
         pytest.param(pod(ports=[]), Endpoint("echo-abc", "10.0.0.7:8080", 1), id="no-ports"),
         pytest.param(pod(ip="fd00::7"), Endpoint("echo-abc", "[fd00::7]:8080", 1), id="ipv6"),
         pytest.param(pod(ip=None), None, id="no-ip-yet"),
