@@ -98,10 +98,14 @@ def file_mode(external_attr: int) -> int:
     """Permissions for an unpacked file: readable; executable if the archive says so; nothing else.
 
     Zips made on Unix carry the mode in the high 16 bits (a ``bootstrap``
-    needs its x bits); set-id and write-for-others bits are never kept.
+    needs its x bits); set-id and write bits are never kept: the code is read-only,
+    as Lambda's ``/var/task`` is (a write there fails instead of changing the code).
     """
     mode = (external_attr >> 16) & 0o777
-    return 0o755 if mode & 0o111 else 0o644
+    return 0o555 if mode & 0o111 else 0o444
+
+
+DIRECTORY_MODE: Final = 0o555
 
 
 def is_symlink(external_attr: int) -> bool:
@@ -195,7 +199,20 @@ def _unpack_members(zipped: zipfile.ZipFile, root: Path) -> int:
             )
         target.chmod(file_mode(info.external_attr))
         written += 1
+    _seal_directories(root)
     return written
+
+
+def _seal_directories(root: Path) -> None:
+    """Make the directories unpacked under ``root`` read-only (deepest first).
+
+    ``root`` itself is the volume's mount point, which belongs to the node, not to us.
+    """
+    for here, directories, _ in os.walk(root, topdown=False):
+        for name in directories:
+            path = Path(here, name)
+            if not path.is_symlink():
+                path.chmod(DIRECTORY_MODE)
 
 
 def _no_symlink_on_the_way(root: Path, relative: PurePosixPath, name: str) -> None:

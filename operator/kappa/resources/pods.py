@@ -21,7 +21,12 @@ PROVISIONED_LABEL: Final = "kappa.dev/provisioned"
 ATTEMPT_ANNOTATION: Final = "kappa.dev/attempt"
 AGENT_PORT: Final = 8080
 AGENT_MEMORY_LIMIT: Final = "128Mi"
-URL_CODE_VOLUME_LIMIT: Final = "300Mi"
+URL_CODE_VOLUME_MB: Final = 300
+URL_CODE_VOLUME_LIMIT: Final = f"{URL_CODE_VOLUME_MB}Mi"
+# Disk beside the volumes: the container's logs (the kubelet rotates them) and what a
+# read-only root file system still lets it write. Requested and allowed on top of /tmp and
+# the code: a pod that writes more is evicted by its node, not the node's disk filled.
+LOG_ROOM_MB: Final = 64
 TASK_ROOT: Final = "/var/task"
 RUN_AS_USER: Final = 1000
 # Lambda gives 1 vCPU at 1,769 MB and scales CPU linearly with memory.
@@ -150,6 +155,16 @@ def _volumes(params: PodParams) -> tuple[list[dict[str, Any]], list[dict[str, An
     return volumes, mounts
 
 
+def disk_limit_mb(params: PodParams) -> int:
+    """The function container's ephemeral storage: /tmp, URL code, logs.
+
+    The volumes count towards the pod's limit (the sum of its containers'), so a pod that
+    fills /tmp past its size is evicted rather than the node's disk filled.
+    """
+    code = URL_CODE_VOLUME_MB if params.code.url else 0
+    return params.ephemeral_storage_mb + code + LOG_ROOM_MB
+
+
 def make_pod(
     params: PodParams, *, name: str, revision: str, attempt: int = 0, provisioned: bool = False
 ) -> dict[str, Any]:
@@ -165,7 +180,10 @@ def make_pod(
     # No CPU limit, on purpose: the request gives Lambda's share under contention, and a
     # limit that small (72m at 128 MB) would throttle the agent and the runtime's start
     # (CFS quota) far below what Lambda gives; idle CPU is free to use.
-    resources = {"requests": {"memory": memory, "cpu": cpu}, "limits": {"memory": memory}}
+    resources = {
+        "requests": {"memory": memory, "cpu": cpu, "ephemeral-storage": f"{LOG_ROOM_MB}Mi"},
+        "limits": {"memory": memory, "ephemeral-storage": f"{disk_limit_mb(params)}Mi"},
+    }
     volumes, mounts = _volumes(params)
     if params.service_account_name:  # a function that invokes others calls as its account
         volumes.append(token_volume())
@@ -195,8 +213,11 @@ def make_pod(
                 # A limit as every container has: the agent holds at most a 6 MB payload
                 # and its answer beside its own ~30 MB.
                 "resources": {
-                    "requests": {"memory": "32Mi", "cpu": "10m"},
-                    "limits": {"memory": AGENT_MEMORY_LIMIT},
+                    "requests": {"memory": "32Mi", "cpu": "10m", "ephemeral-storage": "16Mi"},
+                    "limits": {
+                        "memory": AGENT_MEMORY_LIMIT,
+                        "ephemeral-storage": f"{LOG_ROOM_MB}Mi",
+                    },
                 },
                 **common,
             },

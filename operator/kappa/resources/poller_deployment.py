@@ -131,8 +131,9 @@ def poller_deployment(mapping: EventSourceMapping, params: PollerParams) -> dict
                         "periodSeconds": 5,
                     },
                     "resources": {
-                        "requests": {"cpu": "20m", "memory": "64Mi"},
-                        "limits": {"memory": "256Mi"},
+                        # Logs and nothing else on disk (read-only root file system).
+                        "requests": {"cpu": "20m", "memory": "64Mi", "ephemeral-storage": "16Mi"},
+                        "limits": {"memory": "256Mi", "ephemeral-storage": "64Mi"},
                     },
                     "securityContext": {
                         "allowPrivilegeEscalation": False,

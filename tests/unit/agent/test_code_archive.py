@@ -69,11 +69,11 @@ def test_symlink_stays_inside(link: str, target: str, *, inside: bool) -> None:
 @pytest.mark.parametrize(
     ("mode", "expected"),
     [
-        pytest.param(0o100755, 0o755, id="executable"),
-        pytest.param(0o100644, 0o644, id="regular"),
-        pytest.param(0o104777, 0o755, id="setuid-and-world-writable-dropped"),
-        pytest.param(0, 0o644, id="no-unix-mode"),
-        pytest.param(0o100700, 0o755, id="owner-exec"),
+        pytest.param(0o100755, 0o555, id="executable"),
+        pytest.param(0o100644, 0o444, id="regular"),
+        pytest.param(0o104777, 0o555, id="setuid-and-world-writable-dropped"),
+        pytest.param(0, 0o444, id="no-unix-mode"),
+        pytest.param(0o100700, 0o555, id="owner-exec"),
     ],
 )
 def test_file_mode(mode: int, expected: int) -> None:
@@ -95,7 +95,7 @@ def make_zip(path: Path, members: list[tuple[str, bytes, int]]) -> Path:
     return path
 
 
-def test_unpack_writes_files_with_modes(tmp_path: Path) -> None:
+def test_unpack_writes_read_only_files_and_directories(tmp_path: Path) -> None:
     archive = make_zip(
         tmp_path / "code.zip",
         [
@@ -106,9 +106,13 @@ def test_unpack_writes_files_with_modes(tmp_path: Path) -> None:
     )
     root = tmp_path / "task"
     assert unpack(archive, root) == 2
-    assert (root / "bootstrap").stat().st_mode & 0o777 == 0o755
+    assert (root / "bootstrap").stat().st_mode & 0o777 == 0o555
     assert (root / "pkg/app.py").read_bytes() == b"x = 1\n"
-    assert (root / "pkg/app.py").stat().st_mode & 0o777 == 0o644
+    assert (root / "pkg/app.py").stat().st_mode & 0o777 == 0o444
+    # No write bit anywhere below the mount point (tests may run as root, which writes
+    # regardless: the modes are what the function's non-root user meets).
+    assert (root / "pkg").stat().st_mode & 0o777 == 0o555
+    assert (root / "bin").stat().st_mode & 0o777 == 0o555
     assert (root / "bin/link").readlink() == Path("../bootstrap")
 
 

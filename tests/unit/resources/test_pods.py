@@ -95,8 +95,26 @@ def test_cpu_follows_memory_like_lambda(memory: int, cpu: int) -> None:
     container = make_pod(replace(PARAMS, memory_mb=memory), name="p", revision="r")["spec"][
         "containers"
     ][0]
-    assert container["resources"]["requests"] == {"memory": f"{memory}Mi", "cpu": f"{cpu}m"}
-    assert container["resources"]["limits"] == {"memory": f"{memory}Mi"}
+    requests = container["resources"]["requests"]
+    assert (requests["memory"], requests["cpu"]) == (f"{memory}Mi", f"{cpu}m")
+    assert container["resources"]["limits"]["memory"] == f"{memory}Mi"
+    assert "cpu" not in container["resources"]["limits"]
+
+
+def test_disk_is_bounded_by_tmp_code_and_logs() -> None:
+    """Every container requests and is limited in ephemeral storage: /tmp (512 MB here),
+    the URL code volume when there is one, and room for logs; the node evicts a pod that
+    writes more instead of filling its disk."""
+    inline = make_pod(PARAMS, name="p", revision="r")["spec"]["containers"][0]["resources"]
+    assert inline["requests"]["ephemeral-storage"] == "64Mi"
+    assert inline["limits"]["ephemeral-storage"] == "576Mi"  # 512 + 64
+    url = replace(PARAMS, code=CodeMount(url="https://example.com/fn.zip", sha256="a" * 64))
+    fetched = make_pod(url, name="p", revision="r")["spec"]["containers"][0]["resources"]
+    assert fetched["limits"]["ephemeral-storage"] == "876Mi"  # 512 + 300 + 64
+    image = replace(PARAMS, runtime="image", image="registry.example/fn:1", code=CodeMount())
+    for container in make_pod(image, name="p", revision="r")["spec"]["containers"]:
+        assert container["resources"]["limits"]["ephemeral-storage"], container["name"]
+        assert container["resources"]["requests"]["ephemeral-storage"], container["name"]
 
 
 def test_tmp_is_sized_and_code_mounted_read_only() -> None:
