@@ -45,7 +45,7 @@ from kappa.controller.memory import Key
 from kappa.controller.quota_status import quota_status
 from kappa.controller.runtimes import runtime_refusal
 from kappa.controller.subjects import subject_refusal
-from kappa.invocation.kube_view import pod_endpoint, quota_spec
+from kappa.invocation.kube_view import pod_endpoint, pod_owner, quota_spec
 from kappa.quota.claims import Claim, Sums, claim_of, held, refusal
 from kappa.quota.headroom import NamespaceUse, namespace_headroom
 from kappa.quota.limits import ClusterLimits, NamespaceLimits, effective
@@ -99,6 +99,15 @@ class _Quota:
     status: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class PodUse:
+    """A live function pod as the quotas count it."""
+
+    function: Key  # the Function its label names
+    owner: str | None  # the uid of the Function that controls it (ownerReference)
+    ready: bool
+
+
 @dataclass
 class Quotas:
     """What the watches showed of claims, quotas and slots, and the sums of the claims."""
@@ -106,10 +115,11 @@ class Quotas:
     cluster_limits: ClusterLimits
     claims: dict[Key, Claim] = field(default_factory=dict)
     quotas: dict[Key, _Quota] = field(default_factory=dict)
-    pod_slots: dict[Key, int] = field(default_factory=dict)
-    # Slots of every live pod (ready or starting, not terminating), with its Function:
-    # what the autoscaler's namespace headroom counts, so starting pods take room too.
-    live_slots: dict[Key, tuple[Key, int]] = field(default_factory=dict)
+    # Every live function pod (ready or starting, not terminating): its Function, the uid
+    # of the Function that controls it, whether it is ready. Its slots are read from that
+    # Function's claim (perPod), never from the pod, and only when the Function controls
+    # it: a pod anyone labels as a Function's takes no room and no quota.
+    pods: dict[Key, PodUse] = field(default_factory=dict)
     namespace_sums: dict[str, Sums] = field(default_factory=dict)
     cluster_sums: Sums = field(default_factory=Sums)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -136,9 +146,18 @@ class Quotas:
             q.spec for (ns, _), q in self.quotas.items() if ns == namespace and q.spec is not None
         )
 
+    def pod_slots(self, pod: PodUse) -> int:
+        """The slots of ``pod``: its Function's perPod if that Function controls it, else 0."""
+        claim = self.claims.get(pod.function)
+        return claim.per_pod if claim is not None and claim.uid == pod.owner else 0
+
     def slots(self, namespace: str) -> int:
         """Slots of the namespace's ready, non-terminating function pods."""
-        return sum(n for (ns, _), n in self.pod_slots.items() if ns == namespace)
+        return sum(
+            self.pod_slots(pod)
+            for (ns, _), pod in self.pods.items()
+            if ns == namespace and pod.ready
+        )
 
     def headroom(self, function: Key) -> int | None:
         """Slots ``function`` may still add under its namespace's quota; None: no quota."""
@@ -146,7 +165,11 @@ class Quotas:
         limits = self.limits(namespace)
         if limits is None:
             return None
-        mine = [(fn, n) for (ns, _), (fn, n) in self.live_slots.items() if ns == namespace]
+        mine = [
+            (pod.function, self.pod_slots(pod))
+            for (ns, _), pod in self.pods.items()
+            if ns == namespace
+        ]
         claim = self.claims.get(function)
         unreserved = sum(
             n for fn, n in mine if (c := self.claims.get(fn)) is None or c.reserved is None
@@ -203,20 +226,14 @@ def register(functions: HeldFunctions, objects: QuotaObjects, settings: Settings
         event: kopf.RawEvent, body: kopf.Body, namespace: str, name: str, **_: Any
     ) -> None:
         found = None if event.get("type") == "DELETED" else pod_endpoint(body)
-        endpoint = None if found is None else found[1]
-        slots = endpoint.slots if endpoint and endpoint.ready and not endpoint.terminating else 0
         key = (namespace, name)
+        old = quotas.pods.get(key)
         if found is not None and not found[1].terminating:
-            quotas.live_slots[key] = (found[0], found[1].slots)
+            quotas.pods[key] = PodUse(found[0], pod_owner(body), ready=found[1].ready)
         else:
-            quotas.live_slots.pop(key, None)
-        if quotas.pod_slots.get(key, 0) != slots:
-            if slots:
-                quotas.pod_slots[key] = slots
-            else:
-                quotas.pod_slots.pop(key, None)
-            if any(ns == namespace for ns, _ in quotas.quotas):
-                quotas.changed.set()
+            quotas.pods.pop(key, None)
+        if quotas.pods.get(key) != old and any(ns == namespace for ns, _ in quotas.quotas):
+            quotas.changed.set()
 
     tasks: set[asyncio.Task[None]] = set()
 

@@ -39,6 +39,8 @@ class Claim:
     reserved: int | None = None
     provisioned: int = 0
     created: str = ""  # creationTimestamp (RFC 3339, so ordered as text); "" sorts first
+    per_pod: int = 1  # slots of each of its pods (concurrency.perPod)
+    uid: str = ""  # the Function's uid: its pods are those whose controller it is
 
     @property
     def key(self) -> FunctionKey:
@@ -63,6 +65,8 @@ def claim_of(obj: Mapping[str, Any]) -> Claim:
         reserved=_count(reserved),
         provisioned=_count(provisioned) or 0,
         created=str(metadata.get("creationTimestamp") or ""),
+        per_pod=max(_count(concurrency.get("perPod")) or 1, 1),
+        uid=str(metadata.get("uid") or ""),
     )
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kappa.api.quota import ConcurrencyQuotaSpec
-from kappa.controller.quota import Quotas, _Quota, _settle
+from kappa.controller.quota import PodUse, Quotas, _Quota, _settle
 from kappa.controller.state import State
 from kappa.quota.claims import Claim, Sums
 from kappa.quota.limits import ClusterLimits
@@ -58,12 +58,12 @@ def test_admission_counts_the_others_not_the_function_itself() -> None:
 def test_settle_holds_what_does_not_fit_and_writes_the_status() -> None:
     objects = FakeObjects()
     state = State(objects=objects, settings=Settings())  # type: ignore[arg-type]
-    early = Claim("a", "early", provisioned=2, created="1")
+    early = Claim("a", "early", provisioned=2, created="1", uid="u-early")
     late = Claim("a", "late", provisioned=2, created="2")
     quotas = quotas_with(early, late)
     spec = ConcurrencyQuotaSpec(max_concurrency=10, max_provisioned=3)
     quotas.quotas["a", "default"] = _Quota(2, spec, {})
-    quotas.pod_slots["a", "early-1"] = 1
+    quotas.pods["a", "early-1"] = PodUse(("a", "early"), owner="u-early", ready=True)
     state.memory.recall(("a", "late")).body = {"metadata": {"name": "late", "namespace": "a"}}
     quotas.set_claim(("a", "gone"), Claim("a", "gone", provisioned=9, created="3"))
 
@@ -90,3 +90,17 @@ def test_settle_holds_what_does_not_fit_and_writes_the_status() -> None:
     assert state.memory.recall(("a", "late")).wakeup.is_set()
     assert objects.events == [("late", "QuotaExceeded")]
     assert objects.statuses[-1][2]["conditions"][0]["reason"] == "WithinQuota"
+
+
+def test_pod_slots_come_from_the_controlling_functions_spec_not_the_pod() -> None:
+    """Slots are the Function's perPod, and only for pods it controls: a pod merely
+    labelled as a Function's (no ownerReference, or another uid) takes no room."""
+    quotas = quotas_with(Claim("a", "fn", per_pod=4, uid="u-fn"))
+    quotas.quotas["a", "default"] = _Quota(1, ConcurrencyQuotaSpec(max_concurrency=10), {})
+    quotas.pods["a", "fn-1"] = PodUse(("a", "fn"), owner="u-fn", ready=True)
+    quotas.pods["a", "fn-2"] = PodUse(("a", "fn"), owner="u-fn", ready=False)  # starting
+    quotas.pods["a", "rogue"] = PodUse(("a", "fn"), owner=None, ready=True)
+    quotas.pods["a", "forged"] = PodUse(("a", "fn"), owner="u-other", ready=True)
+    quotas.pods["a", "orphan"] = PodUse(("a", "gone"), owner="u-gone", ready=True)
+    assert quotas.slots("a") == 4  # the one ready pod it controls
+    assert quotas.headroom(("a", "fn")) == 2  # 10 - (4 ready + 4 starting)
