@@ -73,20 +73,24 @@ def call(url: str, name: str, payload: dict[str, Any]) -> tuple[str, Any]:
     return "ok", json.loads(response["Payload"].read())
 
 
+def burst(url: str, name: str, calls: int = 6, sleep: float = 2) -> list[tuple[str, Any]]:
+    """``calls`` calls of ``sleep`` seconds to ``name``, all started at once."""
+    barrier = threading.Barrier(calls)
+
+    def one(_: int) -> tuple[str, Any]:
+        barrier.wait()
+        return call(url, name, {"sleep": sleep})
+
+    with ThreadPoolExecutor(calls) as pool:
+        return list(pool.map(one, range(calls)))
+
+
 def test_burst_scales_out_and_every_call_succeeds(
     gateway: Gateway, api: client.ApiClient, core: client.CoreV1Api, ns: str
 ) -> None:
     create(api, gateway, ns, sleeper("burst"))
     assert len(live_pods(core, ns, "burst")) == 1  # a new Function starts one pod
-    calls = 6
-    barrier = threading.Barrier(calls)
-
-    def one(_: int) -> tuple[str, Any]:
-        barrier.wait()
-        return call(gateway.url, f"{ns}/burst", {"sleep": 2})
-
-    with ThreadPoolExecutor(calls) as pool:
-        results = list(pool.map(one, range(calls)))
+    results = burst(gateway.url, f"{ns}/burst")
 
     assert all(kind == "ok" and "errorType" not in body for kind, body in results), (
         results,

@@ -8,10 +8,8 @@ RoleBinding it finds from before the restart, by name).
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -19,7 +17,7 @@ from kubernetes import client
 
 from e2e.cluster import Cluster
 from e2e.conftest import Operator, own_namespace
-from e2e.test_autoscaling import call, create, live_pods
+from e2e.test_autoscaling import burst, create, live_pods
 from e2e.test_gateway import GROUP, VERSION, Gateway, sleeper
 
 # After the restart, how long the pods that were there are watched: well inside the
@@ -71,16 +69,7 @@ def test_a_restart_keeps_scaled_out_pods_and_keeps_serving_mappings(
     )
     Cluster.wait(lambda: poller_payload(apps, ns, "yearly") == '{"n": 1}', "poller Deployment", 60)
 
-    # Scale out: six concurrent calls of 2 s spread over several pods.
-    calls = 6
-    barrier = threading.Barrier(calls)
-
-    def one(_: int) -> tuple[str, Any]:
-        barrier.wait()
-        return call(gateway.url, f"{ns}/busy", {"sleep": 2})
-
-    with ThreadPoolExecutor(calls) as pool:
-        results = list(pool.map(one, range(calls)))
+    results = burst(gateway.url, f"{ns}/busy")  # six calls of 2 s at once: scaled out
     assert all(kind == "ok" for kind, _ in results), results
     before = {p.metadata.name for p in live_pods(core, ns, "busy")}
     assert len(before) >= 3, before
