@@ -1,7 +1,7 @@
 {{/* The users of the chart's NATS and what each may do (least privilege): the
 authorization.conf of its ConfigMap. Anonymous connections are refused (no
 no_auth_user). Passwords are NATS variables resolved from the server's environment,
-which takes them from the Secret <fullname>-nats-auth.
+which takes them from the Secret kappa.natsSecret names.
 
 One user per component that connects: only the gateway does (it enqueues Event calls
 and runs the async workers and the dead-letter endpoints). It may publish to the
@@ -56,4 +56,9 @@ authorization {
     }
   ]
 }
+{{- end -}}
+
+{{/* The Secret holding the gateway's NATS password (key gateway-password). */}}
+{{- define "kappa.natsSecret" -}}
+{{- .Values.nats.existingSecret | default (printf "%s-nats-auth" (include "kappa.fullname" .)) -}}
 {{- end -}}
