@@ -196,3 +196,56 @@ def test_a_missing_destination_function_shows_on_the_status(
         return condition is not None and condition["status"] == "True"
 
     Cluster.wait(found, "DestinationsReady=True once `later` exists", 60)
+
+
+# Run inside a gateway pod (its image has nats-py, its environment the chart's NATS user).
+NATS_PROBE = """
+import asyncio, json, os
+import nats
+
+async def main():
+    url, seen, errors = os.environ["KAPPA_NATS_URL"], {}, []
+    try:
+        anonymous = await nats.connect(url, allow_reconnect=False, connect_timeout=3)
+        seen["anonymous"] = "connected"
+        await anonymous.close()
+    except Exception as error:
+        seen["anonymous"] = str(error)
+
+    async def collect(error):
+        errors.append(str(error))
+
+    nc = await nats.connect(url, user=os.environ["KAPPA_NATS_USER"],
+                            password=os.environ["KAPPA_NATS_PASSWORD"], error_cb=collect)
+    js = nc.jetstream(timeout=3)
+    seen["stream"] = (await js.stream_info("kappa-async")).config.name
+    try:
+        await js.purge_stream("kappa-async")
+        seen["purge"] = "purged"
+    except Exception as error:
+        seen["purge"] = type(error).__name__
+    await asyncio.sleep(0.5)
+    seen["errors"] = errors
+    await nc.close()
+    print(json.dumps(seen))
+
+asyncio.run(main())
+"""
+
+
+def test_nats_refuses_anonymous_clients_and_the_gateway_user_cannot_purge(
+    cluster: Cluster, gateway: Gateway
+) -> None:
+    # The chart's NATS with its generated password, from inside a gateway pod: the user
+    # the gateway runs as reads its stream; without credentials no client gets in; a purge
+    # of the queue is refused by NATS's permissions.
+    done = subprocess.run(
+        [*_kubectl(cluster), "-n", "kappa-system", "exec", "deployment/kappa-gateway",
+         "-c", "gateway", "--", "python3", "-c", NATS_PROBE],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "Authorization Violation" in seen["anonymous"]
+    assert seen["stream"] == "kappa-async"
+    assert seen["purge"] == "TimeoutError"
+    assert any('"$js.api.stream.purge.kappa-async"' in e for e in seen["errors"]), seen

@@ -40,6 +40,7 @@ RELEASE_OBJECTS = [
     "networkpolicy/kappa-nats",
     "configmap/kappa-dashboard",
     "configmap/kappa-nats",
+    "secret/kappa-nats-auth",
 ]
 CLUSTER_OBJECTS = [
     "clusterrole/kappa-operator",

@@ -309,6 +309,9 @@ class NatsServer(Broker):
     """A nats-server with JetStream storing in its directory; ``restart`` keeps store and port."""
 
     port: int = 0
+    # More configuration (an authorization block) and the variables it reads.
+    extra_config: str = ""
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -321,12 +324,13 @@ class NatsServer(Broker):
         # 8 MB messages: a 1 MB event with its headers, and records of 6 MB responses.
         config.write_text(
             f"listen: 127.0.0.1:{self.port}\nmax_payload: 8MB\n"
-            f'jetstream {{ store_dir: "{self.directory / "js"}" }}\n'
+            f'jetstream {{ store_dir: "{self.directory / "js"}" }}\n{self.extra_config}\n'
         )
         since = len(self.log.read_text(errors="replace")) if self.log.exists() else 0
         self.processes = []
+        env = {**os.environ, **self.env} if self.env else None
         _start_single(self, [_binary("nats-server"), "-c", str(config)], r"Server is ready",
-                      since=since)  # fmt: skip
+                      since=since, env=env)  # fmt: skip
 
     def restart(self) -> None:
         """Stop (SIGTERM: JetStream flushes its store) and start again on the same port."""
@@ -334,9 +338,16 @@ class NatsServer(Broker):
         self.start()
 
 
-def _start_single(broker: Broker, argv: list[str], ready: str, *, since: int = 0) -> None:
+def _start_single(
+    broker: Broker,
+    argv: list[str],
+    ready: str,
+    *,
+    since: int = 0,
+    env: dict[str, str] | None = None,
+) -> None:
     """Start ``argv`` as the broker's one process; wait for ``ready`` in its log."""
-    process = _spawn(argv, broker.log)
+    process = _spawn(argv, broker.log, env=env)
     broker.processes.append(process)
     try:
         _wait_for_log(process, broker.log, ready, broker.name, since=since)
@@ -353,11 +364,13 @@ def _binary(name: str) -> str:
     return found
 
 
-def start_nats(directory: Path) -> NatsServer:
-    """Start nats-server with JetStream storing in ``directory``."""
+def start_nats(
+    directory: Path, extra_config: str = "", env: dict[str, str] | None = None
+) -> NatsServer:
+    """Start nats-server with JetStream storing in ``directory`` (``extra_config`` added)."""
     directory.mkdir(parents=True, exist_ok=True)
     server = NatsServer(name="nats-server", directory=directory, log=directory / "nats.log",
-                        port=free_port())  # fmt: skip
+                        port=free_port(), extra_config=extra_config, env=env or {})  # fmt: skip
     server.start()
     return server
 

@@ -2,13 +2,16 @@
 
 The server is ``brokers.NatsServer`` (the one the broker tests share per
 session too); ``nats_server`` is the fixture (import it into a conftest),
-``running_nats`` the same for a fixture of another name.
+``running_nats`` the same for a fixture of another name. ``chart_authorization``
+is the users block the chart gives its NATS, rendered by helm, so a test runs the
+server with exactly the permissions an installation has.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +20,7 @@ from typing import Any
 
 import nats
 import pytest
+import yaml
 
 from tests.integration.brokers import NatsServer, start_nats
 
@@ -36,11 +40,33 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
     yield from running_nats(tmp_path / "nats")
 
 
-def with_connection(server: NatsServer, coroutine: Callable[[Any], Any]) -> Any:
-    """Run ``coroutine(nc)`` with a fresh connection to ``server``; its result."""
+REPO = Path(__file__).resolve().parents[2]
+
+
+def chart_authorization(*settings: str) -> str:
+    """The ``authorization.conf`` the chart renders for its NATS (``helm --set`` each setting).
+
+    helm is the one ``make lint-chart`` builds (e2e/local/build-tools.sh, cached after the
+    first build).
+    """
+    tools = subprocess.run([REPO / "e2e/local/build-tools.sh"], capture_output=True, text=True,
+                           check=True, timeout=600).stdout.strip()  # fmt: skip
+    argv = [f"{tools}/helm", "template", "kappa", str(REPO / "charts/kappa"),
+            "--namespace", "kappa-system", "--show-only", "templates/nats/nats.yaml"]  # fmt: skip
+    for setting in settings:
+        argv += ["--set", setting]
+    rendered = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=120)
+    for document in yaml.safe_load_all(rendered.stdout):
+        if document and document["kind"] == "ConfigMap":
+            return str(document["data"]["authorization.conf"])
+    raise AssertionError("the chart rendered no NATS ConfigMap")
+
+
+def with_connection(server: NatsServer, coroutine: Callable[[Any], Any], **options: Any) -> Any:
+    """Run ``coroutine(nc)`` with a fresh connection to ``server`` (``options``: credentials)."""
 
     async def main() -> Any:
-        nc = await nats.connect(server.url)
+        nc = await nats.connect(server.url, **options)
         try:
             return await coroutine(nc)
         finally:
@@ -52,8 +78,9 @@ def with_connection(server: NatsServer, coroutine: Callable[[Any], Any]) -> Any:
 class Subscriber:
     """Plain NATS messages on a subject, collected in a background thread's loop."""
 
-    def __init__(self, server: NatsServer, subject: str) -> None:
+    def __init__(self, server: NatsServer, subject: str, **options: Any) -> None:
         self.messages: list[dict[str, Any]] = []
+        self._options = options
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -63,7 +90,7 @@ class Subscriber:
         assert self._ready.wait(10), "subscriber did not start"
 
     async def _main(self, server: NatsServer, subject: str) -> None:
-        nc = await nats.connect(server.url)
+        nc = await nats.connect(server.url, **self._options)
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
 

@@ -4,7 +4,9 @@
   queued like any other, with a request id derived from the original event's
   and its condition, so a repeated delivery is a duplicate JetStream drops;
 - a NATS subject: published with JetStream's ack when a stream captures the
-  subject (message id likewise stable), else as a plain NATS message.
+  subject (message id likewise stable), else as a plain NATS message; only a
+  subject of the Function's namespace (``Names.destination_allowed``), else
+  ``REFUSED`` and nothing is sent.
 
 A destination Function that does not exist is ``MISSING``: the worker keeps
 the event and tries again later (see ``decider.destination_missing``).
@@ -29,6 +31,7 @@ class Delivery(StrEnum):
     NONE = "none"  # no destination configured
     DELIVERED = "delivered"
     MISSING = "missing"
+    REFUSED = "refused"  # a subject outside the Function's namespace
 
 
 def kind(destination: Destination) -> str:
@@ -67,6 +70,8 @@ async def deliver(  # noqa: PLR0913 - the parts of a delivery
         )
         return Delivery.DELIVERED
     subject = destination.nats_subject or ""
+    if not queue.names.destination_allowed(event.namespace, subject):
+        return Delivery.REFUSED
     headers = {MSG_ID: f"{event.namespace}.{event.name}.{request_id}", REQUEST_ID: event.request_id}
     try:
         try:

@@ -91,6 +91,15 @@ class Names:
         """The dead-letter subject of ``namespace/name`` (``*``: the whole namespace)."""
         return f"{self.prefix}.dlq.{namespace}.{name}"
 
+    def destination_allowed(self, namespace: str, subject: str) -> bool:
+        """Whether a Function of ``namespace`` may send records to ``subject``.
+
+        Its namespace's own subjects only (``<namespace>.``), never the installation's
+        (a namespace named like the prefix would otherwise reach every queue): the
+        webhook checks the first at apply time, this holds even when it was bypassed.
+        """
+        return subject.startswith(f"{namespace}.") and not subject.startswith(f"{self.prefix}.")
+
     def function_of(self, subject: str) -> tuple[str, str] | None:
         """(namespace, name) of an event or dead-letter subject, or None for another."""
         parts = subject.split(".")

@@ -82,6 +82,7 @@ async def connect(settings: AsyncSettings, names: Names) -> Queue:
                 disconnected_cb=disconnected,
                 reconnected_cb=reconnected,
                 error_cb=error,
+                **settings.credentials,
             )
             break
         except (OSError, TimeoutError, nats.errors.Error) as exc:

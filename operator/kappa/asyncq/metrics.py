@@ -17,7 +17,7 @@ _LATENCY_BUCKETS: Final = (
 )  # fmt: skip
 ENQUEUE_RESULTS: Final = ("accepted", "duplicate", "failed")
 INVOKE_RESULTS: Final = ("success", "function_error", "throttled", "system_error")
-DESTINATION_RESULTS: Final = ("delivered", "missing", "given_up")
+DESTINATION_RESULTS: Final = ("delivered", "missing", "given_up", "refused")
 
 
 class AsyncMetrics:

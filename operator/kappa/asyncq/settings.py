@@ -3,6 +3,9 @@
 - ``KAPPA_NATS_URL``: the NATS server(s) with JetStream, comma-separated
   (``nats://kappa-nats.kappa-system:4222``); unset: no asynchronous invocation
   (``Event`` answers 500 ServiceException saying so);
+- ``KAPPA_NATS_USER`` and ``KAPPA_NATS_PASSWORD``: the user Kappa connects as (both
+  or neither; the chart's NATS refuses anonymous connections and generates the
+  password into a Secret); unset: anonymous, for a NATS without users;
 - ``KAPPA_ASYNC_PREFIX`` (``kappa``): the subject prefix and stream/bucket name
   prefix, so that several Kappa installations may share one NATS;
 - ``KAPPA_ASYNC_WORKERS`` (32): events this gateway replica runs at once; 0 =
@@ -23,11 +26,12 @@
   an enqueue before the caller gets 500.
 """
 
+import dataclasses
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from kappa.api.meta import DNS1123_LABEL_PATTERN
 from kappa.auth.credentials import Credentials
@@ -37,11 +41,20 @@ _MAX_RETRY_DELAY: Final = 3600.0
 _MAX_REQUEUE: Final = 3600.0
 
 
+class NatsCredentials(TypedDict, total=False):
+    """The credential options of ``nats.connect``."""
+
+    user: str
+    password: str
+
+
 @dataclass(frozen=True, slots=True)
 class AsyncSettings:
     """Validated asynchronous invocation settings."""
 
     nats_url: str = ""
+    nats_user: str = ""
+    nats_password: str = dataclasses.field(default="", repr=False)
     prefix: str = "kappa"
     workers: int = 32
     retry_delays: tuple[float, float] = (60.0, 120.0)
@@ -63,11 +76,26 @@ class AsyncSettings:
         """The NATS server URLs."""
         return [url.strip() for url in self.nats_url.split(",") if url.strip()]
 
+    @property
+    def credentials(self) -> NatsCredentials:
+        """The user and password options of ``nats.connect`` (none: anonymous)."""
+        if not self.nats_user:
+            return NatsCredentials()
+        return NatsCredentials(user=self.nats_user, password=self.nats_password)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "AsyncSettings":
         """Settings from ``env``; raises SettingsError naming every bad variable."""
         problems: list[str] = []
         values: dict[str, object] = {"nats_url": env.get("KAPPA_NATS_URL", "").strip()}
+        user = env.get("KAPPA_NATS_USER", "").strip()
+        password = env.get("KAPPA_NATS_PASSWORD", "")
+        if bool(user) != bool(password):
+            problems.append(
+                "KAPPA_NATS_USER and KAPPA_NATS_PASSWORD are set together or not at all"
+            )
+        else:
+            values.update(nats_user=user, nats_password=password)
         prefix = env.get("KAPPA_ASYNC_PREFIX", "").strip() or "kappa"
         if re.fullmatch(DNS1123_LABEL_PATTERN, prefix):
             values["prefix"] = prefix

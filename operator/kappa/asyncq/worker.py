@@ -238,6 +238,10 @@ class Worker:
             self._metrics.destinations.labels(destinations.kind(destination), "given_up").inc()
             log.error("%s: gave up waiting for destination Function %s/%s",
                       event.request_id, event.namespace, destination.function)  # fmt: skip
+        elif destination is not None and delivery is destinations.Delivery.REFUSED:
+            self._metrics.destinations.labels(destinations.kind(destination), "refused").inc()
+            log.error("%s: destination subject %r of %s/%s is not its namespace's own; not sent",
+                      event.request_id, destination.nats_subject, *event.key)  # fmt: skip
         elif destination is not None:
             self._metrics.destinations.labels(destinations.kind(destination), "delivered").inc()
         if final.dead_letter is not None:

@@ -30,12 +30,19 @@ from kappa.auth.guard import Guard
 from kappa.base.arn import function_arn
 from kappa.base.clock import epoch_ms
 from kappa.gateway import authn, catalog, stats_push
-from kappa.gateway.body import MAX_ASYNC_PAYLOAD, MAX_BODY, MAX_SYNC_PAYLOAD, read_body
+from kappa.gateway.body import (
+    MAX_ASYNC_PAYLOAD,
+    MAX_BODY,
+    MAX_SYNC_PAYLOAD,
+    budget_middleware,
+    read_body,
+)
+from kappa.gateway.body_budget import BodyBudget
 from kappa.gateway.client_context import check_client_context
 from kappa.gateway.dispatch import CapacityHook, Dispatcher
 from kappa.gateway.event_queue import EventQueue, EventQueueFactory, not_configured
 from kappa.gateway.events import HttpRequest, http_event, http_response
-from kappa.gateway.metrics import GatewayMetrics, Outcome
+from kappa.gateway.metrics import GatewayMetrics, Outcome, ThrottleCause
 from kappa.gateway.settings import GatewaySettings
 from kappa.invocation.call import AgentReply, Call
 from kappa.invocation.errors import (
@@ -94,6 +101,8 @@ class Gateway:
         # answers 503 until then, so a new replica gets no traffic it would 404.
         self._registry_ready = registry_ready or (lambda: True)
         self.metrics = GatewayMetrics()
+        self.bodies = BodyBudget(settings.max_queued_bytes)
+        self.metrics.body_bytes.set_function(lambda: self.bodies.held)
         self._capacity = capacity
         self._dispatcher: Dispatcher | None = None
         # Event invocations: queued durably in NATS JetStream and run by workers in this
@@ -116,7 +125,16 @@ class Gateway:
         """The aiohttp application."""
         app = web.Application(
             client_max_size=MAX_BODY + 1,
-            middlewares=[authn.middleware(self.guard, self.registry, _renderer)],
+            middlewares=[
+                # First: a body is budgeted before anything (a signature check) reads it.
+                budget_middleware(
+                    self.bodies,
+                    lambda request: _renderer(authn.route_pattern(request)),
+                    self.metrics.throttles.labels(ThrottleCause.BODY_BYTES.value).inc,
+                    self.settings.retry_after_seconds,
+                ),
+                authn.middleware(self.guard, self.registry, _renderer),
+            ],
         )
         app.cleanup_ctx.append(self._lifetime)
         functions = "/2015-03-31/functions"

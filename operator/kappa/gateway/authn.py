@@ -86,13 +86,19 @@ def route_access(
     return None
 
 
+def route_pattern(request: web.Request) -> str:
+    """The pattern of the route ``request`` matched (``""``: none)."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else ""
+
+
 def middleware(guard: Guard, registry: Registry, render: Callable[[str], Render]) -> Middleware:
     """The middleware; ``render(route)`` gives the error renderer of a route."""
 
     @web.middleware
     async def authenticated(request: web.Request, handler: Handler) -> web.StreamResponse:
         info = request.match_info
-        route = info.route.resource.canonical if info.route.resource is not None else ""
+        route = route_pattern(request)
         if request.path in OPEN_PATHS or not guard.enabled or info.http_exception is not None:
             return await handler(request)
         try:

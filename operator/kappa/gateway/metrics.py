@@ -33,6 +33,7 @@ class ThrottleCause(StrEnum):
     CONCURRENCY = "concurrency"
     QUEUE_FULL = "queue_full"
     QUEUE_TIMEOUT = "queue_timeout"
+    BODY_BYTES = "body_bytes"  # the gateway holds all the request bytes it may
 
 
 class GatewayMetrics:
@@ -57,6 +58,10 @@ class GatewayMetrics:
         self.queued = Gauge(
             "kappa_gateway_queued_invocations", "Invocations waiting for a slot.", registry=r
         )
+        self.body_bytes = Gauge(
+            "kappa_gateway_request_body_bytes",
+            "Bytes of request bodies held by calls being read, waiting or running.", registry=r,
+        )  # fmt: skip
         self.throttles = Counter(
             "kappa_gateway_throttles", "429 answers by cause.", ["cause"], registry=r
         )

@@ -7,6 +7,9 @@
   must leave unreserved;
 - ``KAPPA_GATEWAY_QUEUE_MAX_WAITERS`` (100) and ``KAPPA_GATEWAY_QUEUE_MAX_WAIT_SECONDS``
   (10): the per-function wait queue's bounds;
+- ``KAPPA_GATEWAY_MAX_QUEUED_BYTES`` (64 MiB, at least the largest body, 6 MiB): request
+  bodies this gateway holds at once, being read, waiting for a slot or running; a call
+  past it gets 429 at once (``kappa.gateway.body_budget``);
 - ``KAPPA_GATEWAY_BUSY_BACKOFF_MS`` (20): how long a pod that answered "no free slot"
   counts as full;
 - ``KAPPA_GATEWAY_TIMEOUT_GRACE_SECONDS`` (2): the client timeout to an agent beyond the
@@ -38,6 +41,7 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from kappa.base.env import SettingsError
+from kappa.gateway.body import MAX_BODY
 
 _MAX_PORT: Final = 65535
 _MAX_WAIT_SECONDS: Final = 900.0
@@ -48,6 +52,7 @@ _DEFAULT_HOST: Final = "0.0.0.0"  # noqa: S104 - a Service reaches the pod on it
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _AUTH_MODES: Final = ("kubernetes", "none")
 _MAX_AUTH_CACHE_SECONDS: Final = 300.0
+_DEFAULT_MAX_QUEUED_BYTES: Final = 64 * 1024 * 1024
 
 T = TypeVar("T")
 
@@ -63,6 +68,7 @@ class GatewaySettings:
     unreserved_minimum: int = 100
     queue_max_waiters: int = 100
     queue_max_wait_seconds: float = 10.0
+    max_queued_bytes: int = _DEFAULT_MAX_QUEUED_BYTES
     busy_backoff_seconds: float = 0.02
     timeout_grace_seconds: float = 2.0
     retry_after_seconds: int = 1
@@ -115,6 +121,12 @@ class GatewaySettings:
                 float,
                 10.0,
                 lambda v: 0 <= v <= _MAX_WAIT_SECONDS,
+            ),
+            max_queued_bytes=read(
+                "KAPPA_GATEWAY_MAX_QUEUED_BYTES",
+                int,
+                _DEFAULT_MAX_QUEUED_BYTES,
+                lambda v: v >= MAX_BODY,
             ),
             busy_backoff_seconds=read(
                 "KAPPA_GATEWAY_BUSY_BACKOFF_MS", float, 20.0, lambda v: 0 < v <= _MAX_BACKOFF_MS

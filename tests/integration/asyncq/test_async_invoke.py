@@ -100,11 +100,11 @@ def test_success_record_is_published_to_a_nats_subject(
     start_agent: StartFunctionAgent, async_gateway: StartAsyncGateway,
     lambda_client: LambdaClient, nats_server: NatsServer,
 ) -> None:  # fmt: skip
-    subscriber = Subscriber(nats_server, "results.ok")
+    subscriber = Subscriber(nats_server, "default.results.ok")
     try:
         entry = with_async(
             function_entry("ok", [start_agent("asyncfns.ok", name="ok")]),
-            onSuccess={"natsSubject": "results.ok"},
+            onSuccess={"natsSubject": "default.results.ok"},
         )
         gateway = async_gateway([entry])
         request_id = send_event(lambda_client(gateway), "ok", b'"hi"')

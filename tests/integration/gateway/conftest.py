@@ -17,6 +17,7 @@ from botocore.config import Config
 
 from tests.integration.agent.agent_harness import (
     LISTENING,
+    SOURCE_ROOT,
     Agent,
     LaunchAgent,
     pod_environment,
@@ -89,6 +90,8 @@ def start_gateway(tmp_path: Path) -> Iterator[StartGateway]:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(tmp_path),
             "LANG": "C.UTF-8",
+            # The source tree under test, whatever copy of kappa is installed.
+            "PYTHONPATH": str(SOURCE_ROOT),
             "KAPPA_GATEWAY_HOST": "127.0.0.1",
             "KAPPA_GATEWAY_PORT": "0",
             "KAPPA_LOG_LEVEL": "DEBUG",

@@ -79,3 +79,21 @@ def test_dead_letter_headers_carry_lambdas_attributes() -> None:
     assert headers[envelope.DLQ_ERROR_MESSAGE].startswith("ValueError: xxx")
     assert len(headers[envelope.DLQ_ERROR_MESSAGE]) == 1024
     assert headers[envelope.MSG_ID] == f"dlq.ns.fn.{ID}"
+
+
+@pytest.mark.parametrize(
+    ("namespace", "subject", "allowed"),
+    [
+        pytest.param("team-a", "team-a.orders.failed", True, id="own"),
+        pytest.param("team-a", "team-b.orders.failed", False, id="another-namespace"),
+        pytest.param("team-a", "team-ab.orders", False, id="a-longer-namespace"),
+        pytest.param("kappa", "kappa.dlq.team-b.victim", False, id="the-prefix-namespace"),
+        pytest.param("team-a", "kappa.async.team-a.f", False, id="the-queue"),
+    ],
+)  # fmt: skip
+def test_destination_subjects_are_the_functions_namespace_own(
+    namespace: str,
+    subject: str,
+    allowed: bool,  # noqa: FBT001 - a parameter of the table
+) -> None:
+    assert Names().destination_allowed(namespace, subject) is allowed

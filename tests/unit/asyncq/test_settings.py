@@ -44,3 +44,24 @@ def test_bad_values_are_named(env: dict[str, str], named: str) -> None:
 def test_gateway_url_for_the_cli() -> None:
     assert gateway_url({}) == "http://127.0.0.1:8000"
     assert gateway_url({"KAPPA_GATEWAY_URL": "http://10.0.0.1/"}) == "http://10.0.0.1"
+
+
+def test_nats_credentials_are_passed_to_connect_and_kept_out_of_repr() -> None:
+    settings = AsyncSettings.from_env({
+        "KAPPA_NATS_URL": "nats://a:4222",
+        "KAPPA_NATS_USER": "gateway",
+        "KAPPA_NATS_PASSWORD": "s3cret",
+    })  # fmt: skip
+    assert settings.credentials == {"user": "gateway", "password": "s3cret"}
+    assert "s3cret" not in repr(settings)
+    assert AsyncSettings.from_env({"KAPPA_NATS_URL": "nats://a:4222"}).credentials == {}
+
+
+@pytest.mark.parametrize(
+    "env",
+    [pytest.param({"KAPPA_NATS_USER": "gateway"}, id="user-alone"),
+     pytest.param({"KAPPA_NATS_PASSWORD": "s3cret"}, id="password-alone")],
+)  # fmt: skip
+def test_a_nats_user_without_password_or_the_reverse_is_refused(env: dict[str, str]) -> None:
+    with pytest.raises(SettingsError, match="KAPPA_NATS_USER and KAPPA_NATS_PASSWORD"):
+        AsyncSettings.from_env(env)

@@ -12,6 +12,7 @@ def test_defaults() -> None:
     assert settings.port == 8000
     assert settings.queue_max_waiters == 100
     assert settings.queue_max_wait_seconds == 10.0
+    assert settings.max_queued_bytes == 64 * 1024 * 1024
 
 
 def test_values() -> None:
@@ -21,9 +22,11 @@ def test_values() -> None:
             "KAPPA_GATEWAY_REGISTRY": "/r.json",
             "KAPPA_GATEWAY_QUEUE_MAX_WAIT_SECONDS": "0.5",
             "KAPPA_GATEWAY_BUSY_BACKOFF_MS": "50",
+            "KAPPA_GATEWAY_MAX_QUEUED_BYTES": "8388608",
             "KAPPA_LOG_LEVEL": "debug",
         }
     )
+    assert settings.max_queued_bytes == 8 * 1024 * 1024
     assert settings.port == 0
     assert settings.registry_file == Path("/r.json")
     assert settings.queue_max_wait_seconds == 0.5
@@ -38,9 +41,12 @@ def test_every_bad_variable_is_named() -> None:
                 "KAPPA_GATEWAY_PORT": "70000",
                 "KAPPA_GATEWAY_CONCURRENCY_LIMIT": "many",
                 "KAPPA_LOG_LEVEL": "loud",
+                # Below the largest body: a 6 MB call could never be served.
+                "KAPPA_GATEWAY_MAX_QUEUED_BYTES": "1048576",
             }
         )
     message = str(refused.value)
+    assert "KAPPA_GATEWAY_MAX_QUEUED_BYTES" in message
     assert "KAPPA_GATEWAY_PORT" in message
     assert "KAPPA_GATEWAY_CONCURRENCY_LIMIT" in message
     assert "KAPPA_LOG_LEVEL" in message

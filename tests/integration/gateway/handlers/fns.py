@@ -68,3 +68,12 @@ def http(event, context):
         "headers": {"content-type": "application/json", "x-echo": "1"},
         "body": __import__("json").dumps(event),
     }
+
+
+def hold(event, context):
+    """Run until the file the event names exists (the test lets it go; 60 s at most)."""
+    release = event["release"]
+    deadline = time.monotonic() + 60
+    while not os.path.exists(release) and time.monotonic() < deadline:  # noqa: PTH110 - as a handler would
+        time.sleep(0.02)
+    return {"padding": len(event.get("pad", ""))}

@@ -1,0 +1,64 @@
+{{/* The users of the chart's NATS and what each may do (least privilege): the
+authorization.conf of its ConfigMap. Anonymous connections are refused (no
+no_auth_user). Passwords are NATS variables resolved from the server's environment,
+which takes them from the Secret kappa.natsSecret names.
+
+One user per component that connects: only the gateway does (it enqueues Event calls
+and runs the async workers and the dead-letter endpoints). It may publish to the
+event and dead-letter subjects of the installation, to the progress bucket, acks of
+the workers' consumer, the JetStream API calls the async queue makes on its own
+streams (info, create, update, consumer create/info/next, message get, and message
+delete on the dead-letter stream only: a redriven or deleted dead letter), and
+onSuccess/onFailure destination subjects <namespace>.> of the namespaces in
+nats.destinationNamespaces (else networkPolicy.functionNamespaces). Purging or
+deleting any stream is refused; it subscribes to its own reply inboxes only.
+The names follow kappa.asyncq.envelope.Names with KAPPA_ASYNC_PREFIX's default,
+kappa (the chart does not set it). */}}
+{{- define "kappa.natsAuthorization" -}}
+{{- $p := "kappa" -}}
+{{- $events := printf "%s-async" $p -}}
+{{- $dlq := printf "%s-dlq" $p -}}
+{{- $bucket := printf "%s-async-progress" $p -}}
+{{- $kv := printf "KV_%s" $bucket -}}
+{{- $destinations := .Values.nats.destinationNamespaces | default .Values.networkPolicy.functionNamespaces -}}
+authorization {
+  users: [
+    {
+      user: gateway
+      password: $KAPPA_NATS_GATEWAY_PASSWORD
+      permissions: {
+        publish: {
+          allow: [
+            "{{ $p }}.async.>", "{{ $p }}.dlq.>",
+            "$KV.{{ $bucket }}.>",
+            "$JS.ACK.{{ $events }}.workers.>",
+            "$JS.API.INFO", "$JS.API.STREAM.NAMES",
+            {{- range list $events $dlq $kv }}
+            "$JS.API.STREAM.INFO.{{ . }}", "$JS.API.STREAM.CREATE.{{ . }}",
+            "$JS.API.STREAM.UPDATE.{{ . }}", "$JS.API.STREAM.MSG.GET.{{ . }}",
+            {{- end }}
+            "$JS.API.DIRECT.GET.{{ $kv }}", "$JS.API.DIRECT.GET.{{ $kv }}.>",
+            "$JS.API.CONSUMER.CREATE.{{ $events }}.workers", "$JS.API.CONSUMER.CREATE.{{ $events }}.workers.>",
+            "$JS.API.CONSUMER.DURABLE.CREATE.{{ $events }}.workers",
+            "$JS.API.CONSUMER.INFO.{{ $events }}.workers",
+            "$JS.API.CONSUMER.MSG.NEXT.{{ $events }}.workers",
+            "$JS.API.STREAM.MSG.DELETE.{{ $dlq }}",
+            {{- range $destinations }}
+            {{- if ne . $p }}
+            "{{ . }}.>",
+            {{- end }}
+            {{- end }}
+          ]
+          deny: ["$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.DELETE.>", "$JS.API.CONSUMER.DELETE.>"]
+        }
+        subscribe: {allow: ["_INBOX.>"]}
+      }
+    }
+  ]
+}
+{{- end -}}
+
+{{/* The Secret holding the gateway's NATS password (key gateway-password). */}}
+{{- define "kappa.natsSecret" -}}
+{{- .Values.nats.existingSecret | default (printf "%s-nats-auth" (include "kappa.fullname" .)) -}}
+{{- end -}}
