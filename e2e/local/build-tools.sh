@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the chart and GitOps tools from Go modules into a cache keyed by version, so only
 # the first build on a machine pays (about a minute each):
-#   $KAPPA_CACHE/tools/helm-<version>, kubeconform-<version>, kstatus-<cli-utils version>
+#   $KAPPA_CACHE/tools/helm-<version>, kubeconform-<version>, kstatus-<cli-utils version>,
+#   local-path-provisioner-<version> (the local cluster's storage)
 # and the Kubernetes JSON schemas kubeconform validates against (offline, see
 # docs/operations.md, "Linting the chart"):  $KAPPA_CACHE/tools/schemas-<k8s version>/
 # Prints the bin directory on stdout (helm, kubeconform and kstatus there are symlinks).
@@ -11,6 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${KAPPA_CACHE:-/var/cache/kappa}
 helm_version=v3.22.0
 kubeconform_version=v0.8.0
+local_path_version=v0.0.30
 kstatus_version=$(awk '/sigs.k8s.io\/cli-utils / {print $2; exit}' "$here/kstatus/go.mod")
 k8s_version=$(awk '/^require k8s.io\/kubernetes/ {print $3}' "$here/k8s/go.mod")
 tools="$cache/tools"
@@ -41,6 +43,8 @@ install_tool helm helm.sh/helm/v3/cmd/helm "$helm_version" "-X helm.sh/helm/v3/i
   -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$k8s_minor \
   -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$k8s_minor"
 install_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$kubeconform_version"
+# The local cluster's storage provisioner (storage.sh): the one kind ships.
+install_tool local-path-provisioner github.com/rancher/local-path-provisioner "$local_path_version"
 # kstatus: a tiny program of ours (e2e/local/kstatus) around sigs.k8s.io/cli-utils' kstatus.
 if [ ! -x "$tools/kstatus-$kstatus_version" ]; then
   need_go build-tools 26 go1.26.8

@@ -261,6 +261,8 @@ wait_for "node $NODE_NAME" 120 kubectl wait --for=condition=Ready "node/$NODE_NA
 # Pods are created before the default service account exists only at startup.
 wait_for "default service account" 60 kubectl get serviceaccount default -n default
 
+"$here/storage.sh"  # PersistentVolumes (a default StorageClass)
+
 if [ "$kwok_nodes" -gt 0 ]; then
   "$here/kwok.sh" "$kwok_nodes"
 fi

@@ -22,6 +22,7 @@ tools=$("$here/build-tools.sh")
 "$tools/helm" version --short >/dev/null || fail "helm does not run"
 "$tools/kubeconform" -v >/dev/null || fail "kubeconform does not run"
 [ -x "$tools/kstatus" ] || fail "kstatus was not built"
+"$tools/local-path-provisioner" --version >/dev/null || fail "local-path-provisioner does not run"
 if [ ! -f "$cache/tools/schemas/.done" ] || [ ! -f "$cache/tools/schemas/deployment-apps-v1.json" ]; then
   fail "the Kubernetes schemas are incomplete"
 fi
