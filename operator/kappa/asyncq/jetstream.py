@@ -14,6 +14,7 @@ gateway replica can start first; every replica applies the same configuration:
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -58,14 +59,26 @@ class Queue:
                 await self.nc.close()
 
 
-async def connect(settings: AsyncSettings, names: Names) -> Queue:
-    """Connect (retrying until it works) and ``ensure`` the streams; reconnects by itself after."""
+async def connect(
+    settings: AsyncSettings,
+    names: Names,
+    *,
+    on_disconnect: Callable[[], None] = lambda: None,
+    on_reconnect: Callable[[], None] = lambda: None,
+) -> Queue:
+    """Connect (retrying until it works) and ``ensure`` the streams; reconnects by itself after.
+
+    ``on_disconnect`` and ``on_reconnect`` are told of each loss and return of the
+    connection (``upkeep.Upkeep`` sets everything up again after a reconnect).
+    """
 
     async def disconnected() -> None:
         log.warning("NATS connection lost; reconnecting")
+        on_disconnect()
 
     async def reconnected() -> None:
         log.info("NATS connection back")
+        on_reconnect()
 
     async def error(exc: Exception) -> None:
         log.warning("NATS: %s", exc)

@@ -19,17 +19,20 @@ from typing import Final, Protocol
 
 import nats
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 
 from kappa.asyncq import decider, destinations, progress
 from kappa.asyncq.decider import Finish, Invoke, Offer, Policy, Requeue, Retry
 from kappa.asyncq.envelope import Event, MalformedEventError, dead_letter_headers, event_from
+from kappa.asyncq.health import describe
 from kappa.asyncq.jetstream import CONSUMER, Queue
 from kappa.asyncq.metrics import AsyncMetrics
 from kappa.asyncq.publisher import EnqueueError
 from kappa.asyncq.record import Response
 from kappa.asyncq.schedule import Backoff
 from kappa.asyncq.settings import AsyncSettings
+from kappa.asyncq.upkeep import Upkeep
 from kappa.base.arn import function_arn
 from kappa.base.clock import epoch_ms
 from kappa.invocation.call import AgentReply, Call
@@ -63,10 +66,12 @@ class Worker:
         settings: AsyncSettings,
         metrics: AsyncMetrics,
         *,
+        upkeep: Upkeep,
         region: str,
         ready: Callable[[], bool],
     ) -> None:
         self._queue = queue
+        self._upkeep = upkeep
         self._registry = registry
         self._invoker = invoker
         self._settings = settings
@@ -82,6 +87,7 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._room = asyncio.Semaphore(settings.workers)
         self._stopping = False
+        self._trouble: str | None = None  # the last fetch failure logged, until one works
 
     async def run(self) -> None:
         """Fetch and handle events until ``stop``."""
@@ -98,20 +104,34 @@ class Worker:
             while room < self._settings.workers and not self._room.locked():
                 await self._room.acquire()
                 room += 1
-            try:
-                messages = await subscription.fetch(room, timeout=_FETCH_SECONDS)
-            except TimeoutError:
-                messages = []
-            except nats.errors.Error as exc:
-                log.debug("fetch failed: %s", exc)
-                messages = []
-                await asyncio.sleep(_NATS_TROUBLE_SECONDS)
+            messages = await self._fetch(subscription, room)
             for message in messages:
                 task = asyncio.ensure_future(self._handle(message))
                 self._tasks.add(task)
                 task.add_done_callback(self._done)
             for _ in range(room - len(messages)):
                 self._room.release()
+
+    async def _fetch(self, subscription: JetStreamContext.PullSubscription, room: int) -> list[Msg]:
+        """Up to ``room`` events; none while the queue is unusable or NATS fails (logged)."""
+        if not await self._upkeep.usable(_FETCH_SECONDS):
+            return []
+        try:
+            messages = await subscription.fetch(room, timeout=_FETCH_SECONDS)
+        except TimeoutError:
+            return []
+        except nats.errors.Error as exc:
+            self._upkeep.failed(exc)
+            cause = describe(exc)
+            if cause != self._trouble:
+                log.warning("async workers cannot fetch events (%s); trying again", cause)
+                self._trouble = cause
+            await asyncio.sleep(_NATS_TROUBLE_SECONDS)
+            return []
+        if self._trouble is not None:
+            log.info("async workers fetch events again")
+            self._trouble = None
+        return messages
 
     async def stop(self, timeout: float) -> None:
         """Stop fetching; let events in hand finish (up to ``timeout``), cancel the rest."""
@@ -136,6 +156,7 @@ class Worker:
             await self._process(message)
         except (TimeoutError, nats.errors.Error, EnqueueError) as exc:
             # NATS trouble mid-way: what was saved stays saved; the event comes back.
+            self._upkeep.failed(exc.error if isinstance(exc, EnqueueError) and exc.error else exc)
             log.warning("event on %s: NATS failed us (%s); it will be offered again",
                         message.subject, exc)  # fmt: skip
             with contextlib.suppress(TimeoutError, nats.errors.Error):
