@@ -8,8 +8,11 @@ created at first connect: every enqueue would fail and every fetch time out.
 - after every reconnect (the server may be another, or have lost its store);
 - at once when an operation fails with an error that means something is gone
   (``health.setup_gone``), reported by the publisher and the workers;
-- when a probe, every ``CHECK_SECONDS``, finds a stream or the consumer missing
-  (a fetch from a consumer that is gone only times out, it does not say so).
+- when a probe, every ``CHECK_SECONDS``, finds a stream or the bucket missing.
+
+The namespaces' consumers are the workers' to keep: a fetch from a consumer
+that is gone only times out, so a namespace's loop sets its consumer up again
+after every empty fetch (``worker``).
 
 It keeps ``Health``: the gateway's /readyz answers 503 with its cause while the
 queue is unusable, ``kappa_async_queue_usable`` is 0, and each change is logged
@@ -24,7 +27,7 @@ import nats
 
 from kappa.asyncq.envelope import Names
 from kappa.asyncq.health import Health, describe, setup_gone
-from kappa.asyncq.jetstream import CONSUMER, Queue, ensure
+from kappa.asyncq.jetstream import Queue, ensure
 from kappa.asyncq.metrics import AsyncMetrics
 from kappa.asyncq.settings import AsyncSettings
 
@@ -94,7 +97,6 @@ class Upkeep:
         names = queue.names
         try:
             await queue.js.stream_info(names.invoke_stream)
-            await queue.js.consumer_info(names.invoke_stream, CONSUMER)
             await queue.js.stream_info(names.dlq_stream)
             await queue.js.stream_info(f"KV_{names.progress_bucket}")
         except (TimeoutError, nats.errors.Error) as error:
