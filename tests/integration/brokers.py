@@ -337,6 +337,12 @@ class NatsServer(Broker):
         self.stop()
         self.start()
 
+    def restart_empty(self) -> None:
+        """Stop, delete the JetStream store, start again on the same port (a pod that lost its volume)."""
+        self.stop()
+        shutil.rmtree(self.directory / "js", ignore_errors=True)
+        self.start()
+
 
 def _start_single(
     broker: Broker,

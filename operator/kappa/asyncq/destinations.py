@@ -83,5 +83,5 @@ async def deliver(  # noqa: PLR0913 - the parts of a delivery
         else:
             await queue.js.publish(subject, data, headers=headers)
     except (TimeoutError, nats.errors.Error) as exc:
-        raise EnqueueError(str(exc)) from None
+        raise EnqueueError(str(exc), exc) from None
     return Delivery.DELIVERED

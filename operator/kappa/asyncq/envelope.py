@@ -83,8 +83,12 @@ class Names:
         """Every dead-letter subject."""
         return f"{self.prefix}.dlq.>"
 
+    def consumer(self, namespace: str) -> str:
+        """The consumer of ``namespace``'s events (namespaces are DNS labels: valid names)."""
+        return f"ns-{namespace}"
+
     def invoke_subject(self, namespace: str, name: str) -> str:
-        """The subject of events for ``namespace/name``."""
+        """The subject of events for ``namespace/name`` (``*``: the whole namespace)."""
         return f"{self.prefix}.async.{namespace}.{name}"
 
     def dlq_subject(self, namespace: str, name: str = "*") -> str:

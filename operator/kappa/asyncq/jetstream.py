@@ -6,21 +6,27 @@ gateway replica can start first; every replica applies the same configuration:
 - the event stream: work-queue retention (an event is gone once acked), file
   storage, a duplicate window in which a second publish of a request id is
   dropped;
-- one durable pull consumer shared by every worker of every replica, explicit
-  acks, unlimited deliveries (the event's age bounds them), ``ack_wait``;
+- a durable pull consumer per namespace with events (``ensure_consumer``, made by
+  the workers on first sight of the namespace; ``fairness`` says why), shared by
+  every worker of every replica, explicit acks, unlimited deliveries (the event's
+  age bounds them), ``ack_wait``; unused for an hour, NATS deletes it. The single
+  consumer of earlier versions (``workers``) is deleted: a work-queue stream takes
+  no overlapping consumers, and its events go to the namespaces' consumers;
 - the dead-letter stream: limits retention, kept ``dlq_max_age``;
 - the progress bucket: one key per request id, kept past any event's life.
 """
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext, api
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 from nats.js.kv import KeyValue
 
 from kappa.asyncq.envelope import Names
@@ -28,7 +34,8 @@ from kappa.asyncq.settings import AsyncSettings
 
 log = logging.getLogger("kappa.gateway.asyncq")
 
-CONSUMER: Final = "workers"
+LEGACY_CONSUMER: Final = "workers"
+_CONSUMER_IDLE_SECONDS: Final = 3600.0
 DUPLICATE_WINDOW_SECONDS: Final = 120.0
 # The longest an event may live: the longest maximumEventAgeSeconds (6 h), the longest
 # retry delay, and the wait for a missing destination, with an hour to spare.
@@ -58,14 +65,26 @@ class Queue:
                 await self.nc.close()
 
 
-async def connect(settings: AsyncSettings, names: Names) -> Queue:
-    """Connect (retrying until it works) and ``ensure`` the streams; reconnects by itself after."""
+async def connect(
+    settings: AsyncSettings,
+    names: Names,
+    *,
+    on_disconnect: Callable[[], None] = lambda: None,
+    on_reconnect: Callable[[], None] = lambda: None,
+) -> Queue:
+    """Connect (retrying until it works) and ``ensure`` the streams; reconnects by itself after.
+
+    ``on_disconnect`` and ``on_reconnect`` are told of each loss and return of the
+    connection (``upkeep.Upkeep`` sets everything up again after a reconnect).
+    """
 
     async def disconnected() -> None:
         log.warning("NATS connection lost; reconnecting")
+        on_disconnect()
 
     async def reconnected() -> None:
         log.info("NATS connection back")
+        on_reconnect()
 
     async def error(exc: Exception) -> None:
         log.warning("NATS: %s", exc)
@@ -105,17 +124,8 @@ async def ensure(js: JetStreamContext, settings: AsyncSettings, names: Names) ->
     longest = _MAX_EVENT_AGE + max(settings.retry_delays) + settings.destination_wait_seconds
     await _stream(js, names.invoke_stream, names.invoke_subjects, longest + 3600, work_queue=True)
     await _stream(js, names.dlq_stream, names.dlq_subjects, settings.dlq_max_age_seconds)
-    consumer = api.ConsumerConfig(
-        durable_name=CONSUMER,
-        name=CONSUMER,
-        ack_policy=api.AckPolicy.EXPLICIT,
-        ack_wait=settings.ack_wait_seconds,
-        max_deliver=-1,
-        max_ack_pending=settings.max_pending,
-        filter_subject=names.invoke_subjects,
-        deliver_policy=api.DeliverPolicy.ALL,
-    )
-    await js.add_consumer(names.invoke_stream, config=consumer)
+    with contextlib.suppress(NotFoundError):
+        await js.delete_consumer(names.invoke_stream, LEGACY_CONSUMER)
     try:
         return await js.create_key_value(
             bucket=names.progress_bucket,
@@ -125,6 +135,26 @@ async def ensure(js: JetStreamContext, settings: AsyncSettings, names: Names) ->
         )
     except BadRequestError:
         return await js.key_value(names.progress_bucket)
+
+
+async def ensure_consumer(
+    js: JetStreamContext, settings: AsyncSettings, names: Names, namespace: str
+) -> str:
+    """Create (or find) the consumer of ``namespace``'s events; its name."""
+    name = names.consumer(namespace)
+    config = api.ConsumerConfig(
+        durable_name=name,
+        name=name,
+        ack_policy=api.AckPolicy.EXPLICIT,
+        ack_wait=settings.ack_wait_seconds,
+        max_deliver=-1,
+        max_ack_pending=settings.max_pending,
+        filter_subject=names.invoke_subject(namespace, "*"),
+        deliver_policy=api.DeliverPolicy.ALL,
+        inactive_threshold=_CONSUMER_IDLE_SECONDS,
+    )
+    await js.add_consumer(names.invoke_stream, config=config)
+    return name
 
 
 async def _stream(

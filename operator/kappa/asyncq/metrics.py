@@ -69,6 +69,16 @@ class AsyncMetrics:
         self.dlq_depth = Gauge(
             "kappa_async_dead_letter_depth", "Events in the dead-letter queue.", registry=r
         )
+        self.queue_usable = Gauge(
+            "kappa_async_queue_usable",
+            "1 while this replica can queue and run events (NATS reachable, streams in place).",
+            registry=r,
+        )
+        self.setups = Counter(
+            "kappa_async_queue_setups",
+            "Streams, consumer and bucket set up again after a reconnect or once found gone.",
+            registry=r,
+        )
         self.start_latency = Histogram(
             "kappa_async_start_latency_seconds",
             "From the 202 to the first invocation of an event (queue time).",

@@ -8,7 +8,11 @@ from kappa.asyncq.jetstream import Queue
 
 
 class EnqueueError(Exception):
-    """JetStream did not confirm the event (unreachable, full, timed out)."""
+    """JetStream did not confirm the event (unreachable, full, timed out, stream gone)."""
+
+    def __init__(self, message: str, error: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.error = error  # what the NATS client raised
 
 
 async def publish_event(queue: Queue, event: Event) -> PubAck:
@@ -25,4 +29,4 @@ async def publish_event(queue: Queue, event: Event) -> PubAck:
             stream=queue.names.invoke_stream,
         )
     except (TimeoutError, nats.errors.Error) as exc:
-        raise EnqueueError(f"{exc.__class__.__name__}: {exc}") from None
+        raise EnqueueError(f"{exc.__class__.__name__}: {exc}", exc) from None

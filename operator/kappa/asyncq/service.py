@@ -1,8 +1,9 @@
 """Asynchronous invocation as the gateway wires it in: enqueue, workers, stats, DLQ routes.
 
 ``start`` returns at once: the connection to NATS is made in the background
-(retrying), so a gateway whose NATS is down still serves synchronous calls;
-``Event`` invocations answer 500 ServiceException until it is up.
+(retrying); ``Event`` invocations answer 500 ServiceException until it is up,
+and ``problem`` says why (the gateway's /readyz answers 503 with it). Once up,
+``upkeep.Upkeep`` keeps the streams, consumer and bucket in place.
 """
 
 import asyncio
@@ -13,15 +14,18 @@ from typing import Final
 
 import nats
 from aiohttp import web
+from nats.js.api import PubAck
 from prometheus_client import CollectorRegistry
 
 from kappa.asyncq import jetstream
 from kappa.asyncq.envelope import ENQUEUED_MS, Event, Names
+from kappa.asyncq.health import setup_gone
 from kappa.asyncq.http_api import DeadLetterApi
 from kappa.asyncq.jetstream import Queue
 from kappa.asyncq.metrics import AsyncMetrics
 from kappa.asyncq.publisher import EnqueueError, publish_event
 from kappa.asyncq.settings import AsyncSettings
+from kappa.asyncq.upkeep import Upkeep
 from kappa.asyncq.worker import Invoker, Worker
 from kappa.base.clock import epoch_ms
 from kappa.invocation.errors import service_error
@@ -50,6 +54,7 @@ class AsyncService:
         self._ready = ready
         self._names = Names(settings.prefix)
         self.metrics = AsyncMetrics(metrics_registry)
+        self._upkeep = Upkeep(settings, self._names, self.metrics)
         self._queue: Queue | None = None
         self._worker: Worker | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -64,12 +69,17 @@ class AsyncService:
         self._tasks.append(asyncio.ensure_future(self._run(invoker)))
 
     async def _run(self, invoker: Invoker) -> None:
-        self._queue = await jetstream.connect(self._settings, self._names)
+        upkeep = self._upkeep
+        self._queue = await jetstream.connect(
+            self._settings, self._names,
+            on_disconnect=upkeep.disconnected, on_reconnect=upkeep.reconnected,
+        )  # fmt: skip
+        self._tasks.append(asyncio.ensure_future(upkeep.run(self._queue)))
         self._tasks.append(asyncio.ensure_future(self._stats(self._queue)))
         if self._settings.workers > 0:
             self._worker = Worker(
                 self._queue, self._registry, invoker, self._settings, self.metrics,
-                region=self._region, ready=self._ready,
+                upkeep=upkeep, region=self._region, ready=self._ready,
             )  # fmt: skip
             await self._worker.run()
 
@@ -87,6 +97,10 @@ class AsyncService:
             # stops cleanly, and what was not acked comes back to another worker.
             with contextlib.suppress(TimeoutError, nats.errors.Error, OSError):
                 await self._queue.close()
+
+    def problem(self) -> str | None:
+        """Why Event invocations cannot be queued now; None when they can."""
+        return self._upkeep.health.cause
 
     async def enqueue(
         self, spec: FunctionSpec, payload: bytes, request_id: str, trace_id: str | None
@@ -106,12 +120,24 @@ class AsyncService:
             trace_id=trace_id,
         )
         try:
-            ack = await publish_event(queue, event)
+            ack = await self._publish(queue, event)
         except EnqueueError as exc:
             self.metrics.enqueued.labels("failed").inc()
             log.warning("%s: enqueue failed: %s", request_id, exc)
             raise service_error(f"The event could not be queued: {exc}") from None
         self.metrics.enqueued.labels("duplicate" if ack.duplicate else "accepted").inc()
+
+    async def _publish(self, queue: Queue, event: Event) -> PubAck:
+        """``publish_event``; once more after the setup is repaired, when it was found gone."""
+        try:
+            return await publish_event(queue, event)
+        except EnqueueError as exc:
+            if exc.error is None or not setup_gone(exc.error):
+                raise
+            self._upkeep.failed(exc.error)
+            if not await self._upkeep.usable(self._settings.publish_timeout_seconds):
+                raise
+        return await publish_event(queue, event)
 
     async def _stats(self, queue: Queue) -> None:
         """Depth and age of the queues, for /metrics."""

@@ -16,8 +16,9 @@
   (300): the doubling back-off of throttled and system-failed events;
 - ``KAPPA_ASYNC_ACK_WAIT_SECONDS`` (30): how long an event handed to a worker that
   went silent (killed) stays invisible before another worker gets it;
-- ``KAPPA_ASYNC_MAX_PENDING`` (100000): events handed out or waiting for a
-  retry at once, all replicas together (JetStream's max_ack_pending);
+- ``KAPPA_ASYNC_MAX_PENDING`` (100000): events of one namespace handed out or
+  waiting for a retry at once, all replicas together (its consumer's
+  max_ack_pending);
 - ``KAPPA_ASYNC_DESTINATION_WAIT_SECONDS`` (86400): how long a finished event
   waits for a destination Function that does not exist;
 - ``KAPPA_ASYNC_DLQ_MAX_AGE_SECONDS`` (1209600, 14 days, SQS's longest

@@ -1,10 +1,12 @@
 """Workers: take events off the queue and run them through the gateway's dispatcher (shell).
 
 They run inside every gateway replica (docs/internals/async.md says why), share
-one durable pull consumer, and invoke through the same ``Dispatcher`` as
+one durable pull consumer per namespace (a fetch loop each, within the
+namespace's share of the slots: ``fairness``), and invoke through the same ``Dispatcher`` as
 synchronous calls, so reserved concurrency, the cluster limit and the wait
 queues hold for events too. Each replica handles at most ``workers`` events
-at once and fetches only as many as it has room for.
+at once and fetches only as many as it has room for; which namespaces have
+events it reads from the event stream's per-subject counts every 0.25 s.
 
 While an event runs, the worker tells JetStream it is still at it (every third
 of ``ack_wait``), so a long handler is not handed to a second worker; a worker
@@ -13,23 +15,27 @@ that dies stops doing so, and the event goes to another after ``ack_wait``.
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from typing import Final, Protocol
 
 import nats
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 
-from kappa.asyncq import decider, destinations, progress
+from kappa.asyncq import decider, destinations, fairness, progress
 from kappa.asyncq.decider import Finish, Invoke, Offer, Policy, Requeue, Retry
 from kappa.asyncq.envelope import Event, MalformedEventError, dead_letter_headers, event_from
-from kappa.asyncq.jetstream import CONSUMER, Queue
+from kappa.asyncq.health import describe
+from kappa.asyncq.jetstream import Queue, ensure_consumer
 from kappa.asyncq.metrics import AsyncMetrics
 from kappa.asyncq.publisher import EnqueueError
 from kappa.asyncq.record import Response
 from kappa.asyncq.schedule import Backoff
 from kappa.asyncq.settings import AsyncSettings
+from kappa.asyncq.upkeep import Upkeep
 from kappa.base.arn import function_arn
 from kappa.base.clock import epoch_ms
 from kappa.invocation.call import AgentReply, Call
@@ -39,6 +45,7 @@ from kappa.invocation.registry import FunctionSpec, Registry
 log = logging.getLogger("kappa.gateway.asyncq")
 
 _FETCH_SECONDS: Final = 1.0
+_LOOK_SECONDS: Final = 0.25
 _NATS_TROUBLE_SECONDS: Final = 0.5
 _READY_POLL_SECONDS: Final = 0.2
 _HANDLING_FAILED_DELAY: Final = 1.0
@@ -63,10 +70,12 @@ class Worker:
         settings: AsyncSettings,
         metrics: AsyncMetrics,
         *,
+        upkeep: Upkeep,
         region: str,
         ready: Callable[[], bool],
     ) -> None:
         self._queue = queue
+        self._upkeep = upkeep
         self._registry = registry
         self._invoker = invoker
         self._settings = settings
@@ -80,42 +89,147 @@ class Worker:
             destination_wait=settings.destination_wait_seconds,
         )
         self._tasks: set[asyncio.Task[None]] = set()
-        self._room = asyncio.Semaphore(settings.workers)
+        self._free = settings.workers
+        self._running: dict[str, int] = {}  # events in hand per namespace
+        self._waiting: dict[str, int] = {}  # events queued per namespace (last look)
+        self._changed = asyncio.Event()  # set (and replaced) when slots or namespaces change
         self._stopping = False
+        self._trouble: str | None = None  # the last fetch failure logged, until one works
 
     async def run(self) -> None:
-        """Fetch and handle events until ``stop``."""
+        """Look for namespaces with events; run a fetch loop per namespace, until ``stop``."""
         while not self._ready():
             await asyncio.sleep(_READY_POLL_SECONDS)
-        names = self._queue.names
-        subscription = await self._queue.js.pull_subscribe_bind(
-            durable=CONSUMER, stream=names.invoke_stream
-        )
         log.info("async workers started (%d at once)", self._settings.workers)
-        while not self._stopping:
-            await self._room.acquire()
-            room = 1
-            while room < self._settings.workers and not self._room.locked():
-                await self._room.acquire()
-                room += 1
-            try:
-                messages = await subscription.fetch(room, timeout=_FETCH_SECONDS)
-            except TimeoutError:
-                messages = []
-            except nats.errors.Error as exc:
-                log.debug("fetch failed: %s", exc)
-                messages = []
-                await asyncio.sleep(_NATS_TROUBLE_SECONDS)
-            for message in messages:
-                task = asyncio.ensure_future(self._handle(message))
-                self._tasks.add(task)
-                task.add_done_callback(self._done)
-            for _ in range(room - len(messages)):
-                self._room.release()
+        loops: dict[str, asyncio.Task[None]] = {}
+        try:
+            while not self._stopping:
+                waiting = await self._look()
+                if waiting is not None:
+                    self._waiting = waiting
+                    for namespace in waiting:
+                        if namespace not in loops or loops[namespace].done():
+                            loops[namespace] = asyncio.ensure_future(self._loop(namespace))
+                    self._change()
+                await asyncio.sleep(_LOOK_SECONDS)
+        finally:
+            for loop in loops.values():
+                loop.cancel()
+            await asyncio.gather(*loops.values(), return_exceptions=True)
+
+    async def _look(self) -> dict[str, int] | None:
+        """Events per namespace in the event stream (one request); None when NATS fails."""
+        if not await self._upkeep.usable(_FETCH_SECONDS):
+            return None
+        names = self._queue.names
+        try:
+            info = await self._queue.js.stream_info(
+                names.invoke_stream, subjects_filter=names.invoke_subjects
+            )
+        except (TimeoutError, nats.errors.Error) as exc:
+            self._upkeep.failed(exc)
+            self._trouble_seen(exc)
+            return None
+        return fairness.namespaces_of(info.state.subjects or {}, names.prefix)
+
+    async def _loop(self, namespace: str) -> None:
+        """Fetch ``namespace``'s events, within its share of the slots, while it has some."""
+        subscription: JetStreamContext.PullSubscription | None = None
+        try:
+            while not self._stopping and namespace in self._waiting:
+                if subscription is None:
+                    subscription = await self._subscribe(namespace)
+                    continue
+                room = await self._reserve(namespace)
+                if room == 0:
+                    continue
+                messages = await self._fetch(subscription, room)
+                for message in messages:
+                    task = asyncio.ensure_future(self._handle(message))
+                    self._tasks.add(task)
+                    task.add_done_callback(functools.partial(self._done, namespace))
+                self._release(namespace, room - len(messages))
+                if not messages:
+                    # An empty fetch is also what a consumer that is gone gives.
+                    await subscription.unsubscribe()
+                    subscription = None
+        finally:
+            if subscription is not None:
+                with contextlib.suppress(nats.errors.Error):
+                    await subscription.unsubscribe()
+
+    async def _subscribe(self, namespace: str) -> JetStreamContext.PullSubscription | None:
+        """Set up ``namespace``'s consumer (again) and bind to it; None when NATS fails."""
+        if not await self._upkeep.usable(_FETCH_SECONDS):
+            return None
+        queue = self._queue
+        try:
+            consumer = await ensure_consumer(queue.js, self._settings, queue.names, namespace)
+            return await queue.js.pull_subscribe_bind(
+                durable=consumer, stream=queue.names.invoke_stream
+            )
+        except (TimeoutError, nats.errors.Error) as exc:
+            self._upkeep.failed(exc)
+            self._trouble_seen(exc)
+            await asyncio.sleep(_NATS_TROUBLE_SECONDS)
+            return None
+
+    async def _reserve(self, namespace: str) -> int:
+        """Wait for room for ``namespace`` (its share, free slots); take it and say how much."""
+        while True:
+            room = fairness.grant(
+                namespace, free=self._free, running=self._running,
+                namespaces=len(self._waiting), workers=self._settings.workers,
+            )  # fmt: skip
+            if room > 0 or self._stopping or namespace not in self._waiting:
+                break
+            await self._changed.wait()
+        self._free -= room
+        self._running[namespace] = self._running.get(namespace, 0) + room
+        return room
+
+    def _release(self, namespace: str, count: int) -> None:
+        if count <= 0:
+            return
+        self._free += count
+        self._running[namespace] -= count
+        if self._running[namespace] == 0:
+            del self._running[namespace]
+        self._change()
+
+    def _change(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def _fetch(self, subscription: JetStreamContext.PullSubscription, room: int) -> list[Msg]:
+        """Up to ``room`` events; none while the queue is unusable or NATS fails (logged)."""
+        if not await self._upkeep.usable(_FETCH_SECONDS):
+            return []
+        try:
+            messages = await subscription.fetch(room, timeout=_FETCH_SECONDS)
+        except TimeoutError:
+            return []
+        except nats.errors.Error as exc:
+            self._upkeep.failed(exc)
+            self._trouble_seen(exc)
+            await asyncio.sleep(_NATS_TROUBLE_SECONDS)
+            return []
+        if self._trouble is not None:
+            log.info("async workers fetch events again")
+            self._trouble = None
+        return messages
+
+    def _trouble_seen(self, exc: BaseException) -> None:
+        """Log a failure to reach the queue at WARNING, once per cause."""
+        cause = describe(exc)
+        if cause != self._trouble:
+            log.warning("async workers cannot fetch events (%s); trying again", cause)
+            self._trouble = cause
 
     async def stop(self, timeout: float) -> None:
         """Stop fetching; let events in hand finish (up to ``timeout``), cancel the rest."""
         self._stopping = True
+        self._change()
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
             for task in pending:
@@ -123,9 +237,9 @@ class Worker:
             if pending:
                 await asyncio.wait(pending)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _done(self, namespace: str, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self._room.release()
+        self._release(namespace, 1)
 
     # ------------------------------------------------------------ one event
 
@@ -136,6 +250,7 @@ class Worker:
             await self._process(message)
         except (TimeoutError, nats.errors.Error, EnqueueError) as exc:
             # NATS trouble mid-way: what was saved stays saved; the event comes back.
+            self._upkeep.failed(exc.error if isinstance(exc, EnqueueError) and exc.error else exc)
             log.warning("event on %s: NATS failed us (%s); it will be offered again",
                         message.subject, exc)  # fmt: skip
             with contextlib.suppress(TimeoutError, nats.errors.Error):

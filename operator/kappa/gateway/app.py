@@ -346,10 +346,17 @@ class Gateway:
         return web.Response(text="ok\n")
 
     async def readyz(self, _request: web.Request) -> web.Response:
-        """200 once started and the registry is filled, 503 before that and while stopping."""
-        if self.ready and self._registry_ready():
-            return web.Response(text="ready\n")
-        return web.Response(status=503, text="not ready\n")
+        """200 once started and the registry is filled, 503 before that and while stopping.
+
+        With asynchronous invocation configured, also 503 while the event queue is
+        unusable (NATS unreachable, its streams missing), naming the cause.
+        """
+        if not (self.ready and self._registry_ready()):
+            return web.Response(status=503, text="not ready\n")
+        problem = self._async.problem() if self._async is not None else None
+        if problem is not None:
+            return web.Response(status=503, text=f"not ready: event queue: {problem}\n")
+        return web.Response(text="ready\n")
 
     async def prometheus(self, _request: web.Request) -> web.Response:
         """Prometheus text exposition."""

@@ -31,6 +31,10 @@ class EventQueue(Protocol):
         """Stop the workers (events in hand finish, up to ``timeout``)."""
         ...
 
+    def problem(self) -> str | None:
+        """Why events cannot be queued now (NATS unreachable, streams missing); None if they can."""
+        ...
+
     async def enqueue(
         self, spec: FunctionSpec, payload: bytes, request_id: str, trace_id: str | None
     ) -> None:

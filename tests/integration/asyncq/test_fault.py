@@ -41,6 +41,8 @@ class GatewayProcess:
         self.log = tmp_path / "gateway.log"
         self.env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            # The checkout under test, when the runner points there (a worktree beside an installed one).
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
             "HOME": str(tmp_path),
             "KAPPA_GATEWAY_HOST": "127.0.0.1",
             "KAPPA_GATEWAY_PORT": str(self.port),
