@@ -7,7 +7,7 @@ Routes::
     GET  /2015-03-31/functions/{FunctionName}               GetFunction
     GET  /2016-08-19/account-settings                       GetAccountSettings
     ANY  /fn/{namespace}/{name}[/{path}]                    HTTP trigger (payload 2.0)
-    GET  /healthz /readyz /metrics
+    GET  /healthz /readyz /readyz/queue /metrics
     *    /kappa/v1/namespaces/{ns}/dead-letters...              the dead-letter queue (asyncq)
 
 Every answer carries ``x-amzn-RequestId``: the request id the function sees
@@ -148,6 +148,7 @@ class Gateway:
         app.router.add_route("*", "/fn/{namespace}/{name}/{path:.*}", self.http_trigger)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
+        app.router.add_get("/readyz/queue", self.queue_readyz)
         app.router.add_get("/metrics", self.prometheus)
         if self._async is not None:
             self._async.add_routes(app)
@@ -348,12 +349,21 @@ class Gateway:
     async def readyz(self, _request: web.Request) -> web.Response:
         """200 once started and the registry is filled, 503 before that and while stopping.
 
-        With asynchronous invocation configured, also 503 while the event queue is
-        unusable (NATS unreachable, its streams missing), naming the cause.
+        The event queue is not part of it: a NATS outage must not take the replica out of
+        its Service, which would stop synchronous calls too (see ``queue_readyz``).
         """
         if not (self.ready and self._registry_ready()):
             return web.Response(status=503, text="not ready\n")
-        problem = self._async.problem() if self._async is not None else None
+        return web.Response(text="ready\n")
+
+    async def queue_readyz(self, _request: web.Request) -> web.Response:
+        """200 while this replica can queue and run events, else 503 naming the cause.
+
+        The cause: NATS unreachable, its streams missing, or no event queue configured.
+        """
+        if self._async is None:
+            return web.Response(status=503, text="no event queue: asynchronous invocation is off\n")
+        problem = self._async.problem()
         if problem is not None:
             return web.Response(status=503, text=f"not ready: event queue: {problem}\n")
         return web.Response(text="ready\n")

@@ -2,7 +2,7 @@
 
 An aiohttp middleware that runs before each handler:
 
-- ``/healthz``, ``/readyz`` and ``/metrics`` are open (the kubelet and Prometheus);
+- ``/healthz``, ``/readyz``, ``/readyz/queue``, ``/metrics`` are open (the kubelet and Prometheus);
   they expose no invocation, no Function and no payload;
 - every other route authenticates its caller (``kappa.auth.guard``), then asks for
   the :class:`~kappa.auth.access.Access` of the route (``route_access``):
@@ -41,7 +41,7 @@ from kappa.invocation.registry import Registry
 
 log = logging.getLogger("kappa.gateway.auth")
 
-OPEN_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
+OPEN_PATHS: Final = frozenset({"/healthz", "/readyz", "/readyz/queue", "/metrics"})
 INVOKE_ROUTE: Final = "/2015-03-31/functions/{function_name}/invocations"
 FUNCTION_ROUTE: Final = "/2015-03-31/functions/{function_name}"
 TRIGGER_ROUTES: Final = frozenset({"/fn/{namespace}/{name}", "/fn/{namespace}/{name}/{path}"})

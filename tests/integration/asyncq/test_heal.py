@@ -42,14 +42,14 @@ def ran(calls: Calls, n: int) -> dict[str, Any]:
 
 
 def readiness(gateway: Gateway) -> tuple[int, str]:
-    reply = gateway.request("GET", "/readyz")
+    reply = gateway.request("GET", "/readyz/queue")
     return reply.status, reply.body.decode()
 
 
 def wait_readiness(gateway: Gateway, status: int) -> str:
     deadline = time.monotonic() + HANG_GUARD
     while (answer := readiness(gateway))[0] != status:
-        assert time.monotonic() < deadline, f"/readyz stayed {answer}"
+        assert time.monotonic() < deadline, f"/readyz/queue stayed {answer}"
         time.sleep(0.1)
     return answer[1]
 
@@ -74,7 +74,7 @@ def test_a_nats_server_restarted_on_an_empty_store_serves_events_again_without_a
     wait_readiness(gateway, 200)
 
 
-def test_readyz_says_the_queue_is_unusable_while_nats_is_down_and_workers_warn(
+def test_readyz_queue_says_the_queue_is_unusable_while_nats_is_down_and_workers_warn(
     nats_server: NatsServer, start_agent: StartFunctionAgent, async_gateway: StartAsyncGateway,
     calls: Calls,
 ) -> None:  # fmt: skip
@@ -89,6 +89,9 @@ def test_readyz_says_the_queue_is_unusable_while_nats_is_down_and_workers_warn(
     assert gateway.metric("kappa_async_queue_usable") == 0
     reply = gateway.request("POST", INVOKE, b'{"n": 1}', EVENT, timeout=10)
     assert reply.status == 500
+    # The replica stays in its Service: synchronous calls do not need the queue.
+    assert gateway.request("GET", "/readyz").status == 200
+    assert gateway.request("POST", INVOKE, b'{"n": 0}').status == 200
 
     nats_server.start()
     wait_readiness(gateway, 200)

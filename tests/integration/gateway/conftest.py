@@ -88,8 +88,6 @@ def start_gateway(tmp_path: Path) -> Iterator[StartGateway]:
         registry_file.write_text(json.dumps(document))
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            # The checkout under test, when the runner points there (a worktree beside an installed one).
-            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
             "HOME": str(tmp_path),
             "LANG": "C.UTF-8",
             # The source tree under test, whatever copy of kappa is installed.
