@@ -24,7 +24,7 @@ from e2e.test_gateway import GROUP, PLURAL, VERSION, Gateway, ready
 
 EVENTS = 5000
 NATS_POD = "kappa-nats-0"
-COUNTER = """
+COUNTER = r"""
 import sys
 
 def handler(event, context):
