@@ -104,7 +104,7 @@ def test_the_gateway_user_may_not_purge_or_delete_the_queue(
             js.purge_stream("kappa-async"),
             js.delete_stream("kappa-async"),
             js.delete_stream("kappa-dlq"),
-            js.delete_consumer("kappa-async", "workers"),
+            js.delete_consumer("kappa-async", "ns-default"),
             js.delete_msg("kappa-async", 1),
         ):
             with pytest.raises(nats.errors.TimeoutError):  # the server drops the request
@@ -122,7 +122,7 @@ def test_the_gateway_user_may_not_purge_or_delete_the_queue(
 
     refused = with_connection(secured_nats, attempts, error_cb=collect, **GATEWAY)
     for subject in ("$js.api.stream.purge.kappa-async", "$js.api.stream.delete.kappa-async",
-                    "$js.api.stream.delete.kappa-dlq", "$js.api.consumer.delete.kappa-async.workers",
+                    "$js.api.stream.delete.kappa-dlq", "$js.api.consumer.delete.kappa-async.ns-default",
                     "$js.api.stream.msg.delete.kappa-async", '"team-b.orders"'):  # fmt: skip
         assert any("permissions violation" in e and subject in e for e in refused), subject
 

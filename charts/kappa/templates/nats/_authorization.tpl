@@ -6,12 +6,15 @@ which takes them from the Secret kappa.natsSecret names.
 One user per component that connects: only the gateway does (it enqueues Event calls
 and runs the async workers and the dead-letter endpoints). It may publish to the
 event and dead-letter subjects of the installation, to the progress bucket, acks of
-the workers' consumer, the JetStream API calls the async queue makes on its own
-streams (info, create, update, consumer create/info/next, message get, and message
-delete on the dead-letter stream only: a redriven or deleted dead letter), and
+the namespaces' consumers (ns-<namespace>), the JetStream API calls the async queue
+makes on its own streams (info, create, update, consumer create/info/next, message get,
+message delete on the dead-letter stream only: a redriven or deleted dead letter; and
+the deletion of one consumer, `workers`, which earlier versions used: a work-queue
+stream takes no overlapping consumers, and deleting a consumer leaves its events in the
+stream), and
 onSuccess/onFailure destination subjects <namespace>.> of the namespaces in
 nats.destinationNamespaces (else networkPolicy.functionNamespaces). Purging or
-deleting any stream is refused; it subscribes to its own reply inboxes only.
+deleting any stream, or any other consumer, is refused; it subscribes to its own reply inboxes only.
 The names follow kappa.asyncq.envelope.Names with KAPPA_ASYNC_PREFIX's default,
 kappa (the chart does not set it). */}}
 {{- define "kappa.natsAuthorization" -}}
@@ -31,17 +34,18 @@ authorization {
           allow: [
             "{{ $p }}.async.>", "{{ $p }}.dlq.>",
             "$KV.{{ $bucket }}.>",
-            "$JS.ACK.{{ $events }}.workers.>",
+            "$JS.ACK.{{ $events }}.*.>",
             "$JS.API.INFO", "$JS.API.STREAM.NAMES",
             {{- range list $events $dlq $kv }}
             "$JS.API.STREAM.INFO.{{ . }}", "$JS.API.STREAM.CREATE.{{ . }}",
             "$JS.API.STREAM.UPDATE.{{ . }}", "$JS.API.STREAM.MSG.GET.{{ . }}",
             {{- end }}
             "$JS.API.DIRECT.GET.{{ $kv }}", "$JS.API.DIRECT.GET.{{ $kv }}.>",
-            "$JS.API.CONSUMER.CREATE.{{ $events }}.workers", "$JS.API.CONSUMER.CREATE.{{ $events }}.workers.>",
-            "$JS.API.CONSUMER.DURABLE.CREATE.{{ $events }}.workers",
-            "$JS.API.CONSUMER.INFO.{{ $events }}.workers",
-            "$JS.API.CONSUMER.MSG.NEXT.{{ $events }}.workers",
+            "$JS.API.CONSUMER.CREATE.{{ $events }}.*", "$JS.API.CONSUMER.CREATE.{{ $events }}.*.>",
+            "$JS.API.CONSUMER.DURABLE.CREATE.{{ $events }}.*",
+            "$JS.API.CONSUMER.INFO.{{ $events }}.*",
+            "$JS.API.CONSUMER.MSG.NEXT.{{ $events }}.*",
+            "$JS.API.CONSUMER.DELETE.{{ $events }}.workers",
             "$JS.API.STREAM.MSG.DELETE.{{ $dlq }}",
             {{- range $destinations }}
             {{- if ne . $p }}
@@ -49,7 +53,7 @@ authorization {
             {{- end }}
             {{- end }}
           ]
-          deny: ["$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.DELETE.>", "$JS.API.CONSUMER.DELETE.>"]
+          deny: ["$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.DELETE.>"]
         }
         subscribe: {allow: ["_INBOX.>"]}
       }
