@@ -44,4 +44,5 @@ refuses "${kubeconform[@]}" "$tmp/typo.yaml"
 printf 'apiVersion: kappa.dev/v1alpha1\nkind: Function\nmetadata: {name: x}\nspec: {runtime: python3.11, handler: a.b, code: {inline: {a.py: ""}}, memoryMB: 64}\n' > "$tmp/fn.yaml"
 refuses "${kubeconform[@]}" "$tmp/fn.yaml"
 refuses "$bin/helm" template kappa "$chart" --set gateway.queue.maxWaiter=1
+refuses "$bin/helm" template kappa "$chart" --set nats.streamReplicas=3  # the chart's NATS is one node
 echo "ok"

@@ -122,8 +122,11 @@ async def connect(
 async def ensure(js: JetStreamContext, settings: AsyncSettings, names: Names) -> KeyValue:
     """Create or update the streams, the consumer and the bucket; return the bucket."""
     longest = _MAX_EVENT_AGE + max(settings.retry_delays) + settings.destination_wait_seconds
-    await _stream(js, names.invoke_stream, names.invoke_subjects, longest + 3600, work_queue=True)
-    await _stream(js, names.dlq_stream, names.dlq_subjects, settings.dlq_max_age_seconds)
+    replicas = settings.replicas
+    await _stream(js, _stream_config(names.invoke_stream, names.invoke_subjects, longest + 3600,
+                                     replicas=replicas, work_queue=True))  # fmt: skip
+    await _stream(js, _stream_config(names.dlq_stream, names.dlq_subjects,
+                                     settings.dlq_max_age_seconds, replicas=replicas))  # fmt: skip
     with contextlib.suppress(NotFoundError):
         await js.delete_consumer(names.invoke_stream, LEGACY_CONSUMER)
     try:
@@ -132,6 +135,7 @@ async def ensure(js: JetStreamContext, settings: AsyncSettings, names: Names) ->
             ttl=longest + 2 * 3600,
             storage=api.StorageType.FILE,
             history=1,
+            replicas=replicas,
         )
     except BadRequestError:
         return await js.key_value(names.progress_bucket)
@@ -157,17 +161,21 @@ async def ensure_consumer(
     return name
 
 
-async def _stream(
-    js: JetStreamContext, name: str, subjects: str, max_age: float, *, work_queue: bool = False
-) -> None:
-    config = api.StreamConfig(
+def _stream_config(
+    name: str, subjects: str, max_age: float, *, replicas: int, work_queue: bool = False
+) -> api.StreamConfig:
+    return api.StreamConfig(
         name=name,
         subjects=[subjects],
         retention=api.RetentionPolicy.WORK_QUEUE if work_queue else api.RetentionPolicy.LIMITS,
         storage=api.StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
         max_age=max_age,
+        num_replicas=replicas,
     )
+
+
+async def _stream(js: JetStreamContext, config: api.StreamConfig) -> None:
     try:
         await js.add_stream(config)
     except BadRequestError:

@@ -24,7 +24,9 @@
 - ``KAPPA_ASYNC_DLQ_MAX_AGE_SECONDS`` (1209600, 14 days, SQS's longest
   retention): how long dead-lettered events are kept;
 - ``KAPPA_ASYNC_PUBLISH_TIMEOUT_SECONDS`` (5): the wait for JetStream's ack of
-  an enqueue before the caller gets 500.
+  an enqueue before the caller gets 500;
+- ``KAPPA_ASYNC_REPLICAS`` (1): copies JetStream keeps of the streams and the progress
+  bucket; 3 on a three-node JetStream cluster, so events outlive the loss of a node.
 """
 
 import dataclasses
@@ -66,6 +68,7 @@ class AsyncSettings:
     destination_wait_seconds: float = 86_400.0
     dlq_max_age_seconds: float = 1_209_600.0
     publish_timeout_seconds: float = 5.0
+    replicas: int = 1
 
     @property
     def enabled(self) -> bool:
@@ -153,6 +156,7 @@ _NUMBERS: Final[tuple[tuple[str, str, Callable[[str], Any], Callable[[Any], bool
     ("dlq_max_age_seconds", "KAPPA_ASYNC_DLQ_MAX_AGE_SECONDS", float, lambda v: v >= 60),  # noqa: PLR2004
     ("publish_timeout_seconds", "KAPPA_ASYNC_PUBLISH_TIMEOUT_SECONDS", float,
      lambda v: 0 < v <= 60),  # noqa: PLR2004
+    ("replicas", "KAPPA_ASYNC_REPLICAS", int, lambda v: 1 <= v <= 5),  # noqa: PLR2004 - JetStream's most
 )  # fmt: skip
 
 

@@ -17,8 +17,10 @@ def test_values_are_read() -> None:
         "KAPPA_ASYNC_RETRY_DELAYS": "0.5,1",
         "KAPPA_ASYNC_WORKERS": "0",
         "KAPPA_ASYNC_PREFIX": "blue",
+        "KAPPA_ASYNC_REPLICAS": "3",
     })  # fmt: skip
     assert settings.servers == ["nats://a:4222", "nats://b:4222"]
+    assert settings.replicas == 3
     assert settings.retry_delays == (0.5, 1.0)
     assert (settings.workers, settings.prefix) == (0, "blue")
 
@@ -34,6 +36,9 @@ def test_values_are_read() -> None:
         pytest.param({"KAPPA_ASYNC_REQUEUE_MIN_SECONDS": "10",
                       "KAPPA_ASYNC_REQUEUE_MAX_SECONDS": "5"},
                      "KAPPA_ASYNC_REQUEUE_MAX_SECONDS", id="max-below-min"),
+        pytest.param({"KAPPA_ASYNC_REPLICAS": "0"}, "KAPPA_ASYNC_REPLICAS", id="no-replica"),
+        pytest.param({"KAPPA_ASYNC_REPLICAS": "6"}, "KAPPA_ASYNC_REPLICAS",
+                     id="more-replicas-than-jetstream-keeps"),
     ],
 )  # fmt: skip
 def test_bad_values_are_named(env: dict[str, str], named: str) -> None:

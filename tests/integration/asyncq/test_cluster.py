@@ -1,0 +1,82 @@
+"""On a three-node JetStream cluster (three real nats-servers with routes) and
+KAPPA_ASYNC_REPLICAS=3, the queue is replicated: a node killed while events wait loses
+none of them, and Event invocations keep being accepted and run on the two left."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.asyncq.conftest import FAST, Calls
+from tests.integration.brokers import NatsServer, free_port, start_nats
+from tests.integration.gateway.conftest import StartFunctionAgent, StartGateway
+from tests.integration.gateway.gateway_harness import function_entry
+from tests.integration.nats_harness import with_connection
+
+INVOKE = "/2015-03-31/functions/ok/invocations"
+EVENT = {"X-Amz-Invocation-Type": "Event"}
+HANG_GUARD = 90.0  # only guards against a hang
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[list[NatsServer]]:
+    """Three nats-servers routed to each other, JetStream on each."""
+    routes = [free_port() for _ in range(3)]
+    servers: list[NatsServer] = []
+    try:
+        for i, port in enumerate(routes):
+            peers = ", ".join(f"nats-route://127.0.0.1:{p}" for p in routes if p != port)
+            config = (f"server_name: n{i}\n"
+                      f"cluster {{ name: kappa, listen: 127.0.0.1:{port}, routes: [{peers}] }}\n")  # fmt: skip
+            servers.append(start_nats(tmp_path / f"n{i}", extra_config=config))
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def replicas_of(server: NatsServer, stream: str) -> int:
+    async def read(nc: Any) -> int:
+        info = await nc.jetstream().stream_info(stream)
+        return int(info.config.num_replicas)
+
+    return int(with_connection(server, read))
+
+
+def test_a_node_lost_with_events_waiting_loses_none_and_the_queue_keeps_serving(
+    cluster: list[NatsServer], start_gateway: StartGateway, start_agent: StartFunctionAgent,
+    calls: Calls,
+) -> None:  # fmt: skip
+    urls = ",".join(server.url for server in cluster)
+    # The function is slow to start with: events pile up in the stream before any runs.
+    agent = start_agent("asyncfns.ok", name="ok")
+    gateway = start_gateway(
+        [function_entry("ok", [agent])],
+        extra_env={"KAPPA_NATS_URL": urls, "KAPPA_ASYNC_REPLICAS": "3",
+                   "KAPPA_ASYNC_WORKERS": "4", **FAST},
+    )  # fmt: skip
+    deadline = time.monotonic() + HANG_GUARD
+    gateway.reader.wait_for("async workers started", timeout=HANG_GUARD)
+    assert replicas_of(cluster[0], "kappa-async") == 3
+
+    def enqueue(numbers: range) -> None:
+        for n in numbers:
+            while (reply := gateway.request("POST", INVOKE, f'{{"n": {n}}}'.encode(), EVENT,
+                                            timeout=10)).status != 202:  # fmt: skip
+                # A publish that meets the election after a node's loss is answered 500 (the
+                # caller retries, as boto3 does); never anything else.
+                assert reply.status == 500, reply.body
+                assert time.monotonic() < deadline, "Event invocations never came back"
+                time.sleep(0.2)
+
+    enqueue(range(200))
+    # The stream's leader or a follower: either way two copies of every event remain.
+    cluster[1].stop()
+    enqueue(range(200, 400))
+    done = calls("ok", 400, timeout=HANG_GUARD)
+    ran = {c["event"]["n"] for c in done}
+    assert ran == set(range(400)), sorted(set(range(400)) - ran)[:20]
