@@ -9,7 +9,10 @@ account limits:
 - ``maxReserved``: the most the namespace's Functions may reserve in total
   (``spec.concurrency.reserved``); unset means up to ``maxConcurrency``;
 - ``maxProvisioned``: the most provisioned concurrency in total
-  (``spec.concurrency.provisioned``); unset means up to ``maxConcurrency``.
+  (``spec.concurrency.provisioned``); unset means up to ``maxConcurrency``;
+- ``maxQueuedEvents``: the most Event invocations of the namespace kept in the
+  asynchronous queue at once; beyond it Event invocations get 429, so one namespace's
+  backlog cannot fill the queue every namespace shares.
 
 Several ConcurrencyQuotas in one namespace all apply, as ResourceQuotas do: the
 tightest value of each field binds (so a platform team's quota cannot be
@@ -37,6 +40,7 @@ KIND: Final = "ConcurrencyQuota"
 PLURAL: Final = "concurrencyquotas"
 SINGULAR: Final = "concurrencyquota"
 SHORT_NAMES: Final = ("cq",)
+QUEUED_EVENTS_MAX: Final = 10_000_000
 CATEGORIES: Final = ("kappa",)
 
 _RESERVED_MESSAGE: Final = (
@@ -95,6 +99,17 @@ class ConcurrencyQuotaSpec(KappaModel):
         description=(
             "The most provisioned concurrency the namespace's Functions may hold in total; "
             "unset: up to maxConcurrency."
+        ),
+    )
+    max_queued_events: int | None = Field(
+        default=None,
+        ge=0,
+        le=QUEUED_EVENTS_MAX,
+        description=(
+            "The most asynchronous (Event) invocations of the namespace's Functions kept "
+            "in the queue at once (waiting, retrying or running); beyond it an Event "
+            "invocation answers 429 TooManyRequestsException. Unset: no bound but the "
+            "queue's store."
         ),
     )
 

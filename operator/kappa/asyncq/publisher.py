@@ -30,3 +30,15 @@ async def publish_event(queue: Queue, event: Event) -> PubAck:
         )
     except (TimeoutError, nats.errors.Error) as exc:
         raise EnqueueError(f"{exc.__class__.__name__}: {exc}", exc) from None
+
+
+async def queued_events(queue: Queue, namespace: str) -> int:
+    """Events of ``namespace`` in the event stream now (waiting, retrying or running)."""
+    names = queue.names
+    try:
+        info = await queue.js.stream_info(
+            names.invoke_stream, subjects_filter=names.invoke_subject(namespace, "*")
+        )
+    except (TimeoutError, nats.errors.Error) as exc:
+        raise EnqueueError(f"{exc.__class__.__name__}: {exc}", exc) from None
+    return sum((info.state.subjects or {}).values())

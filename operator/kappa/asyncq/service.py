@@ -23,12 +23,12 @@ from kappa.asyncq.health import setup_gone
 from kappa.asyncq.http_api import DeadLetterApi
 from kappa.asyncq.jetstream import Queue
 from kappa.asyncq.metrics import AsyncMetrics
-from kappa.asyncq.publisher import EnqueueError, publish_event
+from kappa.asyncq.publisher import EnqueueError, publish_event, queued_events
 from kappa.asyncq.settings import AsyncSettings
 from kappa.asyncq.upkeep import Upkeep
 from kappa.asyncq.worker import Invoker, Worker
 from kappa.base.clock import epoch_ms
-from kappa.invocation.errors import service_error
+from kappa.invocation.errors import ThrottleReason, service_error, too_many_requests
 from kappa.invocation.registry import FunctionSpec, Registry
 
 log = logging.getLogger("kappa.gateway.asyncq")
@@ -119,6 +119,7 @@ class AsyncService:
             max_event_age_seconds=spec.async_config.maximum_event_age_seconds,
             trace_id=trace_id,
         )
+        await self._within_namespace_bound(queue, spec.namespace, request_id)
         try:
             ack = await self._publish(queue, event)
         except EnqueueError as exc:
@@ -126,6 +127,30 @@ class AsyncService:
             log.warning("%s: enqueue failed: %s", request_id, exc)
             raise service_error(f"The event could not be queued: {exc}") from None
         self.metrics.enqueued.labels("duplicate" if ack.duplicate else "accepted").inc()
+
+    async def _within_namespace_bound(self, queue: Queue, namespace: str, request_id: str) -> None:
+        """Raise 429 when ``namespace`` holds its ConcurrencyQuota's maxQueuedEvents already.
+
+        The count is JetStream's (every replica's events, one request); only namespaces
+        with a bound pay for it.
+        """
+        limit = self._registry.queued_event_limit(namespace)
+        if limit is None:
+            return
+        try:
+            queued = await queued_events(queue, namespace)
+        except EnqueueError as exc:
+            self.metrics.enqueued.labels("failed").inc()
+            raise service_error(f"The event could not be queued: {exc}") from None
+        if queued >= limit:
+            self.metrics.enqueued.labels("throttled").inc()
+            log.info("%s: %s holds %d queued events (maxQueuedEvents %d)",
+                     request_id, namespace, queued, limit)  # fmt: skip
+            raise too_many_requests(
+                ThrottleReason.CONCURRENT_INVOCATION_LIMIT_EXCEEDED,
+                f"Namespace {namespace} has {queued} asynchronous invocations queued, its "
+                f"ConcurrencyQuota's maxQueuedEvents ({limit}): try again later.",
+            )
 
     async def _publish(self, queue: Queue, event: Event) -> PubAck:
         """``publish_event``; once more after the setup is repaired, when it was found gone."""

@@ -256,7 +256,11 @@ class KubeView(RegistryIndex):
             self._quotas[key] = spec
         namespace = key[0]
         limits = effective(q for (ns, _), q in self._quotas.items() if ns == namespace)
-        self.put_namespace_limit(namespace, None if limits is None else limits.concurrency)
+        self.put_namespace_limit(
+            namespace,
+            None if limits is None else limits.concurrency,
+            None if limits is None else limits.queued_events,
+        )
 
     def function_event(self, event_type: str, obj: Mapping[str, Any]) -> Applied:
         """Apply a watch event (``ADDED``, ``MODIFIED``, ``DELETED``) of a Function."""

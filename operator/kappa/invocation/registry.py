@@ -113,6 +113,10 @@ class Registry(Protocol):
         """Slots of every ready, non-terminating pod of the namespace's Functions."""
         ...
 
+    def queued_event_limit(self, namespace: str) -> int | None:
+        """The most Event invocations the namespace may keep queued; None: no bound."""
+        ...
+
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener(key)`` after the endpoints or spec of ``key`` change."""
         ...
@@ -138,6 +142,7 @@ class RegistryIndex:
         self._cluster_slots = 0
         self._namespace_slots: dict[str, int] = {}
         self.namespace_limits: dict[str, int] = {}  # tests of a StaticRegistry may change them
+        self.queued_event_limits: dict[str, int] = {}
 
     # ------------------------------------------------------------- reads
 
@@ -170,6 +175,10 @@ class RegistryIndex:
     def namespace_slots(self, namespace: str) -> int:
         """Slots of the namespace's ready, non-terminating endpoints."""
         return self._namespace_slots.get(namespace, 0)
+
+    def queued_event_limit(self, namespace: str) -> int | None:
+        """The namespace's bound on queued Event invocations; None when it has none."""
+        return self.queued_event_limits.get(namespace)
 
     # ------------------------------------------------------------ writes
 
@@ -207,12 +216,16 @@ class RegistryIndex:
             self._namespace_slots.pop(key[0], None)
         return True
 
-    def put_namespace_limit(self, namespace: str, limit: int | None) -> None:
-        """Hold ``limit`` as the namespace's concurrency limit (None: it has none)."""
-        if limit is None:
-            self.namespace_limits.pop(namespace, None)
-        else:
-            self.namespace_limits[namespace] = limit
+    def put_namespace_limit(
+        self, namespace: str, limit: int | None, queued_events: int | None = None
+    ) -> None:
+        """Hold the namespace's concurrency limit and queued-events bound (None: none)."""
+        for held, value in ((self.namespace_limits, limit),
+                            (self.queued_event_limits, queued_events)):  # fmt: skip
+            if value is None:
+                held.pop(namespace, None)
+            else:
+                held[namespace] = value
 
     def put_all(
         self,
@@ -246,9 +259,11 @@ class StaticRegistry(RegistryIndex):
         functions: Iterable[FunctionSpec] = (),
         endpoints: Mapping[FunctionKey, Sequence[Endpoint]] | None = None,
         namespace_limits: Mapping[str, int] | None = None,
+        queued_event_limits: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__()
         self.namespace_limits.update(namespace_limits or {})
+        self.queued_event_limits.update(queued_event_limits or {})
         self._listeners: list[Listener] = []
         self.replace(functions, endpoints or {})
 
@@ -280,19 +295,25 @@ class StaticRegistry(RegistryIndex):
             raise RegistryFileError(f"cannot read the registry file {path}: {exc}") from None
         functions, endpoints = parse(document, region)
         limits = parse_namespace_limits(document)
+        queued = parse_namespace_limits(document, "namespaceQueuedEvents")
         self.namespace_limits.clear()
         self.namespace_limits.update(limits)
+        self.queued_event_limits.clear()
+        self.queued_event_limits.update(queued)
         self.replace(functions, endpoints)
 
 
-def parse_namespace_limits(document: object) -> dict[str, int]:
-    """``{"namespaceLimits": {"team": 10}}`` of a registry document: namespaces' quotas."""
-    limits = document.get("namespaceLimits", {}) if isinstance(document, dict) else {}
+def parse_namespace_limits(document: object, key: str = "namespaceLimits") -> dict[str, int]:
+    """``{"namespaceLimits": {"team": 10}}`` of a registry document: namespaces' quotas.
+
+    ``namespaceQueuedEvents`` has the same shape: namespaces' bounds on queued events.
+    """
+    limits = document.get(key, {}) if isinstance(document, dict) else {}
     if not isinstance(limits, dict) or not all(
         isinstance(ns, str) and isinstance(n, int) and not isinstance(n, bool) and n >= 0
         for ns, n in limits.items()
     ):
-        raise RegistryFileError('namespaceLimits must map namespaces to counts: {"team": 10}')
+        raise RegistryFileError(f'{key} must map namespaces to counts: {{"team": 10}}')
     return dict(limits)
 
 

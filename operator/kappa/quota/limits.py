@@ -19,11 +19,15 @@ class NamespaceLimits:
     concurrency: int
     reserved: int
     provisioned: int
+    queued_events: int | None = None  # None: no bound
 
     @classmethod
     def of(cls, spec: ConcurrencyQuotaSpec) -> "NamespaceLimits":
         """The limits one ConcurrencyQuota sets (unset ones are ``maxConcurrency``)."""
-        return cls(spec.max_concurrency, spec.reserved_limit, spec.provisioned_limit)
+        return cls(
+            spec.max_concurrency, spec.reserved_limit, spec.provisioned_limit,
+            spec.max_queued_events,
+        )  # fmt: skip
 
 
 def effective(specs: Iterable[ConcurrencyQuotaSpec]) -> NamespaceLimits | None:
@@ -35,6 +39,10 @@ def effective(specs: Iterable[ConcurrencyQuotaSpec]) -> NamespaceLimits | None:
         concurrency=min(limit.concurrency for limit in limits),
         reserved=min(limit.reserved for limit in limits),
         provisioned=min(limit.provisioned for limit in limits),
+        queued_events=min(
+            (limit.queued_events for limit in limits if limit.queued_events is not None),
+            default=None,
+        ),
     )
 
 

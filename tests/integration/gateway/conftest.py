@@ -79,12 +79,15 @@ def start_gateway(tmp_path: Path) -> Iterator[StartGateway]:
         *,
         extra_env: dict[str, str] | None = None,
         namespace_limits: dict[str, int] | None = None,
+        namespace_queued_events: dict[str, int] | None = None,
         **settings: str | float,
     ) -> Gateway:
         registry_file = tmp_path / f"registry-{len(started)}.json"
         document: dict[str, Any] = {"functions": functions}
         if namespace_limits is not None:
             document["namespaceLimits"] = namespace_limits
+        if namespace_queued_events is not None:
+            document["namespaceQueuedEvents"] = namespace_queued_events
         registry_file.write_text(json.dumps(document))
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

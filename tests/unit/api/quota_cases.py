@@ -52,6 +52,14 @@ REFUSED = [
         id="provisioned-negative",
     ),
     pytest.param(
+        Refusal(quota(maxQueuedEvents=-1), "greater than or equal to 0"),
+        id="queued-events-negative",
+    ),
+    pytest.param(
+        Refusal(quota(maxQueuedEvents=10_000_001), "less than or equal to 10000000"),
+        id="queued-events-above-ten-million",
+    ),
+    pytest.param(
         Refusal(
             {**quota(), "spec": {"maxReserved": 1}},
             apiserver_says="spec.maxConcurrency: Required value",
@@ -74,4 +82,6 @@ ACCEPTED = [
     pytest.param(quota(maxReserved=10, maxProvisioned=10), id="all-at-the-limit"),
     pytest.param(quota(maxConcurrency=0), id="zero-throttles-everything"),
     pytest.param(quota(maxReserved=0, maxProvisioned=5), id="no-reservations"),
+    pytest.param(quota(maxQueuedEvents=0), id="no-async-events"),
+    pytest.param(quota(maxQueuedEvents=50_000), id="queued-events-above-concurrency"),
 ]

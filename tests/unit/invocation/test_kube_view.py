@@ -395,6 +395,16 @@ def test_quota_events_give_the_tightest_limit_of_the_namespace() -> None:
     assert view.namespace_limit("other") == 1
 
 
+def test_quota_events_give_the_namespaces_queued_events_bound() -> None:
+    view = KubeView(REGION)
+    view.quota_event("ADDED", cq(maxConcurrency=10))
+    assert view.queued_event_limit("team") is None  # no maxQueuedEvents: no bound
+    view.quota_event("ADDED", cq("tenant", maxConcurrency=10, maxQueuedEvents=300))
+    assert view.queued_event_limit("team") == 300
+    view.quota_event("DELETED", cq("tenant"))
+    assert view.queued_event_limit("team") is None
+
+
 def test_an_invalid_quota_counts_as_absent_and_says_why() -> None:
     view = KubeView(REGION)
     view.quota_event("ADDED", cq(maxConcurrency=10))

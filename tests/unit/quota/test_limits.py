@@ -31,6 +31,16 @@ def test_effective_is_the_tightest_of_each_limit(
     assert effective(specs) == expected
 
 
+def test_the_queued_events_bound_is_the_tightest_set_one() -> None:
+    def queued(limit: int | None) -> ConcurrencyQuotaSpec:
+        return ConcurrencyQuotaSpec(max_concurrency=10, max_queued_events=limit)
+
+    assert effective([queued(None)]) == NamespaceLimits(10, 10, 10, None)  # unset: no bound
+    found = effective([queued(None), queued(500), queued(50)])
+    assert found is not None
+    assert found.queued_events == 50
+
+
 @pytest.mark.parametrize(
     ("cluster", "reservable"),
     [
