@@ -9,9 +9,13 @@ Python handler (awslambdaric) that notes when it started, and `kappa gateway`. T
 (3) latency: events at a fixed rate to the gateway with workers: from each 202 to its
     handler's start (p50/p99; wall clock, one host).
 
+``--replicas 1,3`` repeats run (1) on a three-node JetStream cluster (three nats-servers
+routed to each other, streams in three copies: KAPPA_ASYNC_REPLICAS=3), side by side.
+
 Prints figures; asserts nothing.
 
     .venv/bin/python bench/async_events.py [-n 5000] [--rate 200] [--seconds 5] [--agents 2]
+                                           [--replicas 1,3]
 """
 
 from __future__ import annotations
@@ -46,22 +50,31 @@ PATH = "/2015-03-31/functions/noop/invocations"
 SENDERS = 16
 
 
-def nats_server(root: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    config = root / "nats.conf"
-    config.write_text(
-        f'listen: 127.0.0.1:{port}\nmax_payload: 8MB\njetstream {{ store_dir: "{root}/js" }}\n'
-    )
+def nats_servers(root: Path, count: int = 1) -> tuple[list[subprocess.Popen[bytes]], str]:
+    """``count`` nats-servers (routed to each other when several); their URL list."""
+    ports = [free_port() for _ in range(count)]
+    routes = [free_port() for _ in range(count)]
     binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
-    with (root / "nats.log").open("wb") as log:
-        process = subprocess.Popen([binary, "-c", str(config)], stdout=log, stderr=log)
-    time.sleep(0.5)
-    return process, f"nats://127.0.0.1:{port}"
+    processes = []
+    for i, port in enumerate(ports):
+        store = root / f"js{count}-{i}"
+        config = root / f"nats{count}-{i}.conf"
+        text = f'listen: 127.0.0.1:{port}\nmax_payload: 8MB\njetstream {{ store_dir: "{store}" }}\n'
+        if count > 1:
+            peers = ", ".join(f"nats-route://127.0.0.1:{r}" for r in routes if r != routes[i])
+            text += (f"server_name: n{i}\n"
+                     f"cluster {{ name: bench, listen: 127.0.0.1:{routes[i]}, routes: [{peers}] }}\n")  # fmt: skip
+        config.write_text(text)
+        with (root / f"nats{count}-{i}.log").open("wb") as log:
+            processes.append(subprocess.Popen([binary, "-c", str(config)], stdout=log, stderr=log))
+    time.sleep(0.5 if count == 1 else 3)  # a cluster elects its JetStream leader first
+    return processes, ",".join(f"nats://127.0.0.1:{port}" for port in ports)
 
 
 def send(port: int, count: int, rate: float | None = None) -> dict[str, float]:
     """``count`` events over SENDERS connections (paced to ``rate``/s when given): id → 202 time."""
     accepted: dict[str, float] = {}
+    refused: list[int] = []
     lock = threading.Lock()
     began = time.monotonic()
 
@@ -74,7 +87,9 @@ def send(port: int, count: int, rate: float | None = None) -> dict[str, float]:
             response = connection.getresponse()
             response.read()
             if response.status != 202:
-                raise SystemExit(f"enqueue answered {response.status}")
+                with lock:
+                    refused.append(response.status)
+                return
             with lock:
                 accepted[response.getheader("x-amzn-RequestId") or str(uuid.uuid4())] = time.time()
         connection.close()
@@ -84,6 +99,10 @@ def send(port: int, count: int, rate: float | None = None) -> dict[str, float]:
         thread.start()
     for thread in threads:
         thread.join()
+    if refused:
+        raise SystemExit(
+            f"enqueue answered {sorted(set(refused))} ({len(refused)} senders stopped)"
+        )
     return accepted
 
 
@@ -104,17 +123,30 @@ def wait_for(root: Path, ids: set[str], timeout: float = 600) -> float:
 
 
 def gateway(root: Path, registry: Path, base: dict[str, str], url: str, workers: int,
-            name: str) -> tuple[subprocess.Popen[bytes], int]:  # fmt: skip
+            name: str, replicas: int = 1) -> tuple[subprocess.Popen[bytes], int]:  # fmt: skip
     env = {**base, "KAPPA_GATEWAY_HOST": "127.0.0.1", "KAPPA_GATEWAY_PORT": "0",
            "KAPPA_LOG_LEVEL": "INFO", "KAPPA_NATS_URL": url,
+           "KAPPA_ASYNC_REPLICAS": str(replicas),
            "KAPPA_ASYNC_WORKERS": str(workers),  # no cluster to check callers against:
            "KAPPA_GATEWAY_AUTH": "none"}  # fmt: skip
     process, port = start(
         [sys.executable, "-m", "kappa", "gateway", "--registry", str(registry)],
         env, root, root / f"{name}.log",
     )  # fmt: skip
-    wait_ready(port)
+    wait_ready(port, "/readyz/queue")  # connected to NATS, its streams set up
     return process, port
+
+
+def clustered_enqueue(root: Path, registry: Path, base: dict[str, str], replicas: int,
+                      count: int, processes: list[subprocess.Popen[bytes]]) -> float:  # fmt: skip
+    """Run (1) on a ``replicas``-node JetStream cluster, streams in as many copies: 202s/s."""
+    cluster, url = nats_servers(root, replicas)
+    processes.extend(cluster)
+    enqueuer, port = gateway(root, registry, base, url, 0, f"enqueuer-r{replicas}", replicas)
+    processes.append(enqueuer)
+    began = time.monotonic()
+    send(port, count)
+    return count / (time.monotonic() - began)
 
 
 def main() -> int:
@@ -124,15 +156,19 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5, help="length of run 3")
     parser.add_argument("--agents", type=int, default=2, help="one-slot agents")
     parser.add_argument("--workers", type=int, default=32, help="KAPPA_ASYNC_WORKERS")
+    parser.add_argument("--replicas", default="1",
+                        help="run (1) with these stream replicas, e.g. 1,3 (3: a 3-node cluster)")  # fmt: skip
     args = parser.parse_args()
+    replica_counts = [int(r) for r in args.replicas.split(",")]
+    enqueue_rates: dict[int, float] = {}
     processes: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         scaffold(root)
         base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": scratch, "TZ": "UTC"}
         try:
-            nats, url = nats_server(root)
-            processes.append(nats)
+            nats, url = nats_servers(root)
+            processes.extend(nats)
             ports = []
             for index in range(args.agents):
                 process, port = agent(root, f"noop{index}", NOTING, {**base})
@@ -144,6 +180,10 @@ def main() -> int:
                 "endpoints": [{"pod": f"noop-{i}", "address": f"127.0.0.1:{port}", "slots": 1}
                               for i, port in enumerate(ports)],
             }]}))  # fmt: skip
+            for replicas in (r for r in replica_counts if r != 1):
+                enqueue_rates[replicas] = clustered_enqueue(
+                    root, registry, base, replicas, args.n, processes
+                )
             enqueuer, enqueue_port = gateway(root, registry, base, url, 0, "enqueuer")
             processes.append(enqueuer)
             began = time.monotonic()
@@ -164,6 +204,9 @@ def main() -> int:
           f"{os.cpu_count()} CPUs")  # fmt: skip
     print(f"(1) enqueue: {args.n} events in {enqueue_seconds:.2f} s = "
           f"{args.n / enqueue_seconds:,.0f} events/s (202 after JetStream's ack)")  # fmt: skip
+    for replicas, rate in sorted(enqueue_rates.items()):
+        print(f"(1) enqueue on a {replicas}-node JetStream cluster, streams in {replicas} copies: "
+              f"{rate:,.0f} events/s")  # fmt: skip
     print(f"(2) drain of that backlog (gateway start included): {drained:.2f} s = "
           f"{args.n / drained:,.0f} events/s end to end")  # fmt: skip
     print(f"(3) {args.rate:.0f} events/s for {args.seconds:.0f} s: 202 -> handler start "

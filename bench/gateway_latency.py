@@ -44,11 +44,11 @@ def start(
     raise SystemExit(f"{argv} did not start:\n{log.read_text()}")
 
 
-def wait_ready(port: int) -> None:
+def wait_ready(port: int, path: str = "/readyz") -> None:
     for _ in range(300):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         try:
-            connection.request("GET", "/readyz")
+            connection.request("GET", path)
             if connection.getresponse().status == 200:
                 return
         except OSError:
