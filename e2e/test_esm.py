@@ -135,18 +135,19 @@ def _function(name: str) -> dict[str, Any]:
     }
 
 
-def _mapping(name: str, function: str, queue_url: str) -> dict[str, Any]:
+def mapping_manifest(name: str, function: str, **spec: Any) -> dict[str, Any]:
+    """An EventSourceMapping named ``name`` feeding ``function``, the rest of its spec given."""
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "EventSourceMapping",
         "metadata": {"name": name},
-        "spec": {
-            "functionRef": {"name": function},
-            "sqs": {"queueUrl": queue_url},
-            "batchSize": 5,
-            "functionResponseTypes": ["ReportBatchItemFailures"],
-        },
+        "spec": {"functionRef": {"name": function}, **spec},
     }
+
+
+def _mapping(name: str, function: str, queue_url: str) -> dict[str, Any]:
+    return mapping_manifest(name, function, sqs={"queueUrl": queue_url}, batchSize=5,
+                            functionResponseTypes=["ReportBatchItemFailures"])  # fmt: skip
 
 
 def _ready(mappings: client.CustomObjectsApi, namespace: str, name: str) -> dict[str, Any]:

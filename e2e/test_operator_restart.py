@@ -18,6 +18,7 @@ from kubernetes import client
 from e2e.cluster import Cluster
 from e2e.conftest import Operator, own_namespace
 from e2e.test_autoscaling import burst, create, live_pods
+from e2e.test_esm import mapping_manifest
 from e2e.test_gateway import GROUP, VERSION, Gateway, sleeper
 
 # After the restart, how long the pods that were there are watched: well inside the
@@ -32,16 +33,8 @@ def ns(core: client.CoreV1Api) -> Iterator[str]:
 
 
 def mapping(name: str, function: str, payload: str) -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "EventSourceMapping",
-        "metadata": {"name": name},
-        # Once a year: the mapping is there for its poller Deployment, not its events.
-        "spec": {
-            "functionRef": {"name": function},
-            "schedule": {"cron": "0 0 1 1 *", "payload": payload},
-        },
-    }
+    # Once a year: the mapping is there for its poller Deployment, not its events.
+    return mapping_manifest(name, function, schedule={"cron": "0 0 1 1 *", "payload": payload})
 
 
 def poller_payload(apps: client.AppsV1Api, namespace: str, name: str) -> str | None:
