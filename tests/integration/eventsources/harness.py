@@ -96,6 +96,7 @@ def start_poller(
         stderr=subprocess.STDOUT,
         env={
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(REPO / "operator"),  # this checkout's code, not the venv's
             "HOME": str(tmp_path),
             "LANG": "C.UTF-8",
             "KAPPA_LOG_LEVEL": "DEBUG",
