@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,22 @@ class Poller:
         self.reader.process.kill()
         self.reader.process.wait(10)
 
+    def exit_status(self, timeout: float = 60) -> int:
+        """The exit status of the process once it ended by itself, its output all read.
+
+        Still running after ``timeout`` seconds: it is stopped and TimeoutExpired raised.
+        """
+        try:
+            return self.reader.process.wait(timeout)
+        finally:
+            self.reader.stop()
+
+    def healthz(self) -> str:
+        """What ``/healthz`` answers; an OSError when nothing listens."""
+        url = f"http://127.0.0.1:{self.metrics_port}/healthz"
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return str(answer.read().decode())
+
     def stop(self) -> None:
         self.reader.stop()
 
@@ -79,8 +95,14 @@ class Poller:
 
 
 def start_poller(
-    tmp_path: Path, mapping: dict[str, Any], gateway_url: str, *, state: Path | None = None
+    tmp_path: Path,
+    mapping: dict[str, Any],
+    gateway_url: str,
+    *,
+    state: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Poller:
+    """A `kappa poller` of ``mapping`` (its process environment plus ``env``), read as it runs."""
     index = len(list(tmp_path.glob("mapping-*.json")))
     metrics_port = free_port()
     mapping_file = tmp_path / f"mapping-{index}.json"
@@ -103,6 +125,7 @@ def start_poller(
             "KAPPA_ESM_REPORT_SECONDS": "0.5",
             "KAPPA_POD_NAME": f"poller-{index}",
             "KAPPA_ESM_METRICS_PORT": str(metrics_port),
+            **(env or {}),
         },
         cwd=tmp_path,
     )
