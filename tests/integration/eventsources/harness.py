@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from tests.integration.agent.agent_harness import Agent
 
 REPO = Path(__file__).resolve().parents[3]
@@ -132,6 +134,17 @@ def start_poller(
     reader = Agent(process, tmp_path / "unused")
     reader.start_reading()
     return Poller(reader, metrics_port)
+
+
+def sqs_client(endpoint: str) -> Any:
+    """A boto3 SQS client of ElasticMQ at ``endpoint``."""
+    return boto3.client(
+        "sqs",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # noqa: S106 - ElasticMQ takes any
+    )
 
 
 @dataclass
