@@ -34,6 +34,7 @@ from kappa.eventsources.source import (
     StateStore,
 )
 from kappa.eventsources.source_status import source_status
+from kappa.eventsources.tasks import run_all
 
 log = logging.getLogger("kappa.poller")
 
@@ -117,11 +118,10 @@ class Poller:
             self._mapping.spec.function_ref.name,
             gateway,
         )
-        reports = asyncio.create_task(self._report_loop(runner, source, stop))
         try:
-            await runner.run(stop)
+            # An error the runner does not handle ends the reports too (and the process).
+            await run_all(runner.run(stop), self._report_loop(runner, source, stop))
         finally:
-            await reports
             await invoker.close()
             await source.close()
             if destination is not None:

@@ -46,6 +46,7 @@ from kappa.eventsources.source import (
     Source,
     SourceError,
 )
+from kappa.eventsources.tasks import run_all
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +146,14 @@ class Runner:
     # ----------------------------------------------------------------- loops
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Cycle until ``stop`` is set (parallel loops for unordered sources)."""
+        """Cycle until ``stop`` is set (parallel loops for unordered sources).
+
+        A loop that fails on anything but a ``SourceError`` (which it retries) stops
+        the others and the error is raised: the process exits and is restarted, what
+        was in hand unacked comes back by the broker's redelivery.
+        """
         loops = 1 if self._source.ordered else self._config.parallelization
-        await asyncio.gather(*(self._loop(stop) for _ in range(loops)))
+        await run_all(*(self._loop(stop) for _ in range(loops)))
 
     async def _loop(self, stop: asyncio.Event) -> None:
         fetch_failures = 0

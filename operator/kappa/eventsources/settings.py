@@ -11,7 +11,8 @@
 - ``KAPPA_POD_NAME`` (the consumer name), ``KAPPA_REGION`` (us-east-1),
   ``KAPPA_LOG_LEVEL`` (INFO), ``KAPPA_ESM_REPORT_SECONDS`` (5): how often the
   poller writes ``status.source``; ``KAPPA_ESM_METRICS_PORT`` (0: none): where
-  ``/metrics`` and ``/healthz`` are served.
+  ``/metrics`` and ``/healthz`` are served. A bad value of any of these is a
+  ``SettingsError`` naming the variable: ``kappa poller`` prints it and exits 2.
 - ``KAPPA_TOKEN_FILE`` (or ``KAPPA_TOKEN``): the token the poller presents to the
   gateway: the pod's projected ServiceAccount token for audience kappa.
 """
@@ -19,10 +20,15 @@
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
 from kappa.auth.credentials import Credentials
-from kappa.base.env import SettingsError
+from kappa.base.env import EnvReader
 from kappa.resources.poller_env import SECRET_PREFIX, field_name
+
+LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+REPORT_SECONDS_MIN: Final = 0.1
+REPORT_SECONDS_MAX: Final = 3600.0
 
 
 @dataclass(frozen=True)
@@ -41,21 +47,13 @@ class PollerSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "PollerSettings":
-        """Settings from ``env``."""
-        gateway = env.get("KAPPA_GATEWAY_URL")
-        if gateway is None and "KAPPA_GATEWAY_SERVICE_HOST" in env:
-            port = env.get("KAPPA_GATEWAY_SERVICE_PORT", "80")
-            gateway = f"http://{env['KAPPA_GATEWAY_SERVICE_HOST']}:{port}"
-        try:
-            report = float(env.get("KAPPA_ESM_REPORT_SECONDS", "5"))
-            metrics_port = int(env.get("KAPPA_ESM_METRICS_PORT", "0"))
-        except ValueError:
-            msg = (
-                "KAPPA_ESM_REPORT_SECONDS must be a number of seconds and "
-                "KAPPA_ESM_METRICS_PORT a port number"
-            )
-            raise SettingsError([msg]) from None
-        return cls(
+        """Settings from ``env``; raises SettingsError naming every bad variable."""
+        read = EnvReader(env)
+        gateway = read.optional("KAPPA_GATEWAY_URL")
+        if gateway is None and read.optional("KAPPA_GATEWAY_SERVICE_HOST") is not None:
+            port = read.integer("KAPPA_GATEWAY_SERVICE_PORT", 80, lo=1, hi=65535)
+            gateway = f"http://{read.string('KAPPA_GATEWAY_SERVICE_HOST', '')}:{port}"
+        settings = cls(
             mapping_json=env.get("KAPPA_ESM_MAPPING"),
             gateway_url=gateway,
             credentials={
@@ -63,15 +61,19 @@ class PollerSettings:
                 for var, value in env.items()
                 if var.startswith(SECRET_PREFIX)
             },
-            pod_name=env.get("KAPPA_POD_NAME", "poller"),
-            region=env.get("KAPPA_REGION", "us-east-1"),
-            log_level=env.get("KAPPA_LOG_LEVEL", "INFO").upper(),
-            report_seconds=report,
-            metrics_port=metrics_port,
+            pod_name=read.string("KAPPA_POD_NAME", "poller"),
+            region=read.string("KAPPA_REGION", "us-east-1"),
+            log_level=read.choice("KAPPA_LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
+            report_seconds=read.number(
+                "KAPPA_ESM_REPORT_SECONDS", 5.0, lo=REPORT_SECONDS_MIN, hi=REPORT_SECONDS_MAX
+            ),
+            metrics_port=read.integer("KAPPA_ESM_METRICS_PORT", 0, lo=0, hi=65535),
             gateway_credentials=Credentials.from_env(
                 {k: env[k] for k in ("KAPPA_TOKEN", "KAPPA_TOKEN_FILE") if k in env}
             ),
         )
+        read.done()
+        return settings
 
 
 def load() -> PollerSettings:

@@ -9,11 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.integration.brokers import NatsServer
-from tests.integration.eventsources.harness import ElasticMq, Poller, run_elasticmq, start_poller
+from tests.integration.eventsources.harness import (
+    ElasticMq,
+    Poller,
+    run_elasticmq,
+    sqs_client,
+    start_poller,
+)
 from tests.integration.gateway import conftest as gateway_fixtures
 from tests.integration.gateway.gateway_harness import Gateway, function_entry
 from tests.integration.nats_harness import running_nats
@@ -41,13 +46,7 @@ def elasticmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ElasticMq]:
 
 @pytest.fixture
 def sqs(elasticmq: ElasticMq) -> Any:
-    return boto3.client(
-        "sqs",
-        endpoint_url=elasticmq.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",  # noqa: S106 - ElasticMQ takes any
-    )
+    return sqs_client(elasticmq.endpoint)
 
 
 @pytest.fixture

@@ -9,10 +9,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import boto3
 
 from tests.integration.agent.agent_harness import Agent
 
@@ -67,6 +69,22 @@ class Poller:
         self.reader.process.kill()
         self.reader.process.wait(10)
 
+    def exit_status(self, timeout: float = 60) -> int:
+        """The exit status of the process once it ended by itself, its output all read.
+
+        Still running after ``timeout`` seconds: it is stopped and TimeoutExpired raised.
+        """
+        try:
+            return self.reader.process.wait(timeout)
+        finally:
+            self.reader.stop()
+
+    def healthz(self) -> str:
+        """What ``/healthz`` answers; an OSError when nothing listens."""
+        url = f"http://127.0.0.1:{self.metrics_port}/healthz"
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return str(answer.read().decode())
+
     def stop(self) -> None:
         self.reader.stop()
 
@@ -79,8 +97,14 @@ class Poller:
 
 
 def start_poller(
-    tmp_path: Path, mapping: dict[str, Any], gateway_url: str, *, state: Path | None = None
+    tmp_path: Path,
+    mapping: dict[str, Any],
+    gateway_url: str,
+    *,
+    state: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Poller:
+    """A `kappa poller` of ``mapping`` (its process environment plus ``env``), read as it runs."""
     index = len(list(tmp_path.glob("mapping-*.json")))
     metrics_port = free_port()
     mapping_file = tmp_path / f"mapping-{index}.json"
@@ -96,18 +120,31 @@ def start_poller(
         stderr=subprocess.STDOUT,
         env={
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(REPO / "operator"),  # this checkout's code, not the venv's
             "HOME": str(tmp_path),
             "LANG": "C.UTF-8",
             "KAPPA_LOG_LEVEL": "DEBUG",
             "KAPPA_ESM_REPORT_SECONDS": "0.5",
             "KAPPA_POD_NAME": f"poller-{index}",
             "KAPPA_ESM_METRICS_PORT": str(metrics_port),
+            **(env or {}),
         },
         cwd=tmp_path,
     )
     reader = Agent(process, tmp_path / "unused")
     reader.start_reading()
     return Poller(reader, metrics_port)
+
+
+def sqs_client(endpoint: str) -> Any:
+    """A boto3 SQS client of ElasticMQ at ``endpoint``."""
+    return boto3.client(
+        "sqs",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # noqa: S106 - ElasticMQ takes any
+    )
 
 
 @dataclass

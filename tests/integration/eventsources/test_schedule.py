@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.eventsources.harness import Poller, read_jsonl, wait_until
+from tests.integration.eventsources.harness import Poller, read_jsonl, start_poller, wait_until
 from tests.integration.gateway.gateway_harness import Gateway, function_entry
 
 
@@ -68,3 +68,26 @@ def test_the_payload_is_the_event(
     pollers(_mapping(cron="* * * * * *", payload='{"job": "cleanup", "n": [1, 2]}'), ticker)
     wait_until(lambda: _fires(task_root), 30, "a fire")
     assert _fires(task_root)[0] == {"job": "cleanup", "n": [1, 2]}
+
+
+def test_an_error_no_part_handles_ends_the_process_with_status_1(
+    ticker: Gateway, task_root: Path, tmp_path: Path
+) -> None:
+    """A real fault: the state file's directory is a regular file, so saving the first fire
+    time fails (NotADirectoryError) inside the runner's fetch, an error no source turns into
+    a SourceError. The process exits 1 (Kubernetes restarts it) with the mapping named at
+    ERROR; nothing answers /healthz any more."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    # Started without the `pollers` fixture: its check that no traceback was logged is
+    # wrong here, the error's traceback is what the log must hold.
+    poller = start_poller(
+        tmp_path, _mapping(cron="* * * * * *"), ticker.url, state=blocker / "state.json"
+    )
+    assert poller.exit_status() == 1
+    output = poller.reader.output()
+    assert "ERROR kappa.poller: mapping default/tick: the poller failed" in output, output
+    assert "NotADirectoryError" in output
+    assert not _fires(task_root)  # the fire was not sent: its time could not be kept
+    with pytest.raises(OSError, match="Connection refused"):
+        poller.healthz()

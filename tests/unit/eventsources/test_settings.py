@@ -42,3 +42,28 @@ def test_credentials_are_collected_by_field() -> None:
 def test_bad_numbers_name_the_variables() -> None:
     with pytest.raises(SettingsError, match="KAPPA_ESM_METRICS_PORT"):
         PollerSettings.from_env({"KAPPA_ESM_METRICS_PORT": "http"})
+
+
+def test_every_bad_variable_is_named_with_its_value() -> None:
+    with pytest.raises(SettingsError) as caught:
+        PollerSettings.from_env(
+            {
+                "KAPPA_ESM_REPORT_SECONDS": "0",
+                "KAPPA_LOG_LEVEL": "chatty",
+                "KAPPA_GATEWAY_SERVICE_HOST": "10.96.0.9",
+                "KAPPA_GATEWAY_SERVICE_PORT": "http",
+            }
+        )
+    problems = caught.value.problems
+    assert [p.split("=")[0] for p in problems] == [
+        "KAPPA_GATEWAY_SERVICE_PORT",
+        "KAPPA_LOG_LEVEL",
+        "KAPPA_ESM_REPORT_SECONDS",
+    ]
+    assert "'chatty'" in problems[1]
+
+
+def test_defaults_and_a_lower_case_log_level() -> None:
+    settings = PollerSettings.from_env({"KAPPA_LOG_LEVEL": "debug"})
+    assert (settings.log_level, settings.report_seconds, settings.metrics_port) == ("DEBUG", 5, 0)
+    assert settings.gateway_url is None

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -30,6 +31,7 @@ from kappa.api.event_source_mapping import (
     NatsSource,
     RabbitMqSource,
     RedisStreamsSource,
+    SqsSource,
 )
 from kappa.eventsources.source import (
     EventContext,
@@ -40,12 +42,22 @@ from kappa.eventsources.source import (
     SourceConfig,
 )
 from tests.integration.brokers import KafkaBroker, NatsServer, RabbitMqBroker, RedisServer
+from tests.integration.eventsources.harness import ElasticMq, read_jsonl, sqs_client
 
 KEYS = 3  # messages are spread over this many ordering keys (partitions, subjects)
 
 
 def message_body(i: int) -> bytes:
     return json.dumps({"n": i, "key": i % KEYS}).encode()
+
+
+def n_and_key(body: bytes) -> tuple[int | None, int]:
+    """A message's ``n`` and ordering ``key``; (None, 0) for a body that is no JSON (poison)."""
+    try:
+        loaded = json.loads(body)
+    except (ValueError, RecursionError):
+        return None, 0
+    return int(loaded["n"]), int(loaded["key"])
 
 
 def source_config(block: Any, *, group: str, batch_size: int, consumer: str = "") -> SourceConfig:
@@ -135,7 +147,7 @@ class KafkaHarness(Harness):
         await producer.start()
         try:
             for body in bodies:
-                key = json.loads(body)["key"]
+                _, key = n_and_key(body)
                 await producer.send(
                     self.name,
                     body,
@@ -188,13 +200,17 @@ class RabbitMqHarness(Harness):
         async with await self._connection() as connection:
             channel = await connection.channel()
             for body in bodies:
-                n = json.loads(body)["n"]
+                n, _ = n_and_key(body)
                 await channel.default_exchange.publish(
                     aio_pika.Message(
                         body,
-                        message_id=f"m-{n}",
+                        message_id=f"m-{uuid.uuid4().hex}" if n is None else f"m-{n}",
                         content_type="application/json",
-                        headers={"origin": "harness", "n": n, "sent_ms": int(time.time() * 1000)},
+                        headers={
+                            "origin": "harness",
+                            "n": -1 if n is None else n,
+                            "sent_ms": int(time.time() * 1000),
+                        },
                     ),
                     routing_key=self.name,
                 )
@@ -237,7 +253,7 @@ class NatsHarness(Harness):
         try:
             js = client.jetstream()
             for body in bodies:
-                key = json.loads(body)["key"]
+                _, key = n_and_key(body)
                 await js.publish(f"{self.name}.k{key}", body, headers={"origin": "harness"})
         finally:
             await client.close()
@@ -290,6 +306,54 @@ class RedisHarness(Harness):
             )
             for _, fields in entries
         ]
+
+
+@dataclass
+class SqsHarness(Harness):
+    """A queue on ElasticMQ; the sources' shared tests (harness.drive) are not run with it."""
+
+    broker: ElasticMq
+    url: str = ""
+
+    def block(self) -> SqsSource:
+        return SqsSource(queue_url=self.url)
+
+    async def create(self) -> None:
+        self.url = str(
+            sqs_client(self.broker.endpoint).create_queue(QueueName=self.name)["QueueUrl"]
+        )
+
+    async def publish(self, bodies: Sequence[bytes]) -> None:
+        client = sqs_client(self.broker.endpoint)
+        for body in bodies:
+            client.send_message(QueueUrl=self.url, MessageBody=body.decode())
+
+
+_BLOCKS = {
+    "kafka": "kafka",
+    "rabbitmq": "rabbitmq",
+    "nats": "nats",
+    "redis": "redisStreams",
+    "sqs": "sqs",
+}
+
+
+def poller_mapping(harness: Harness, **spec: Any) -> dict[str, Any]:
+    """An EventSourceMapping of the harness's source for `worker` (streams: TRIM_HORIZON)."""
+    block = harness.block().model_dump(mode="json", by_alias=True, exclude_none=True)
+    if harness.kind not in ("rabbitmq", "sqs"):
+        spec.setdefault("startingPosition", "TRIM_HORIZON")
+    return {
+        "apiVersion": "kappa.dev/v1alpha1",
+        "kind": "EventSourceMapping",
+        "metadata": {"name": harness.name, "namespace": "default"},
+        "spec": {"functionRef": {"name": "worker"}, _BLOCKS[harness.kind]: block, **spec},
+    }
+
+
+def delivered_records(task_root: Path) -> list[dict[str, Any]]:
+    """Every record the broker handler (broker_fns.record_batch) received, in order."""
+    return [r for b in read_jsonl(task_root / "broker_batches.jsonl") for r in b["records"]]
 
 
 def payload_of(harness: Harness, record: Record) -> bytes:

@@ -23,6 +23,7 @@ from tests.integration.eventsources.brokers.broker_harness import (
     NatsHarness,
     RabbitMqHarness,
     RedisHarness,
+    SqsHarness,
 )
 from tests.integration.gateway.gateway_harness import Gateway, function_entry
 
@@ -94,10 +95,13 @@ def broker_gateway(start_agent: Any, start_gateway: Any) -> Gateway:
 
 @pytest.fixture
 def harness_of(request: pytest.FixtureRequest) -> Callable[[str], Harness]:
-    """Make a harness of a named broker inside a test (for tests of some brokers only)."""
+    """Make a harness of a named broker inside a test (for tests of some brokers only).
+
+    ``sqs`` (ElasticMQ) too, which the sources' shared tests above do not take.
+    """
 
     def make(kind: str) -> Harness:
-        cls, module, broker_fixture = _HARNESSES[kind]
+        cls, module, broker_fixture = {**_HARNESSES, "sqs": (SqsHarness, "sqs", "elasticmq")}[kind]
         made: Harness = cls(
             kind=kind, module_name=module, broker=request.getfixturevalue(broker_fixture)
         )

@@ -11,23 +11,14 @@ from typing import Any
 
 import pytest
 
-from tests.integration.eventsources.brokers.broker_harness import KEYS, Harness
+from tests.integration.eventsources.brokers.broker_harness import (
+    KEYS,
+    Harness,
+    delivered_records,
+    poller_mapping,
+)
 from tests.integration.eventsources.harness import Poller, read_jsonl, wait_until
 from tests.integration.gateway.gateway_harness import Gateway
-
-_BLOCKS = {"kafka": "kafka", "rabbitmq": "rabbitmq", "nats": "nats", "redis": "redisStreams"}
-
-
-def _mapping(harness: Harness, **spec: Any) -> dict[str, Any]:
-    block = harness.block().model_dump(mode="json", by_alias=True, exclude_none=True)
-    if harness.kind != "rabbitmq":
-        spec.setdefault("startingPosition", "TRIM_HORIZON")
-    return {
-        "apiVersion": "kappa.dev/v1alpha1",
-        "kind": "EventSourceMapping",
-        "metadata": {"name": harness.name, "namespace": "default"},
-        "spec": {"functionRef": {"name": "worker"}, _BLOCKS[harness.kind]: block, **spec},
-    }
 
 
 def _bodies(count: int, **extra: dict[str, Any]) -> list[bytes]:
@@ -36,10 +27,6 @@ def _bodies(count: int, **extra: dict[str, Any]) -> list[bytes]:
         json.dumps({"n": i, "key": i % KEYS, **extra.get(str(i), {})}).encode()
         for i in range(count)
     ]
-
-
-def _delivered(task_root: Path) -> list[dict[str, Any]]:
-    return [r for b in read_jsonl(task_root / "broker_batches.jsonl") for r in b["records"]]
 
 
 def _in_order_per_key(records: list[dict[str, Any]]) -> bool:
@@ -54,15 +41,17 @@ def test_every_message_reaches_the_function_in_batches_of_at_most_batch_size(
 ) -> None:
     count = 30
     asyncio.run(harness.publish(_bodies(count)))
-    poller = pollers(_mapping(harness, batchSize=4, maximumBatchingWindowSeconds=1), broker_gateway)
-    wait_until(lambda: len(_delivered(task_root)) >= count, 90, "every message")
+    poller = pollers(
+        poller_mapping(harness, batchSize=4, maximumBatchingWindowSeconds=1), broker_gateway
+    )
+    wait_until(lambda: len(delivered_records(task_root)) >= count, 90, "every message")
     batches = read_jsonl(task_root / "broker_batches.jsonl")
     assert all(1 <= len(b["records"]) <= 4 for b in batches)
     assert {b["source"] for b in batches} == {
         "kafka": {"SelfManagedKafka"}, "rabbitmq": {"aws:rmq"},
         "nats": {"kappa:nats"}, "redis": {"kappa:redis-streams"},
     }[harness.kind]  # fmt: skip
-    delivered = _delivered(task_root)
+    delivered = delivered_records(task_root)
     assert sorted(r["payload"]["n"] for r in delivered) == list(range(count))
     assert _in_order_per_key(delivered)
     status = wait_until(
@@ -80,7 +69,7 @@ def test_a_reported_failure_is_retried_then_dead_lettered_on_the_broker(
     count, poison = 9, 4
     asyncio.run(harness.publish(_bodies(count, **{str(poison): {"fail": True}})))
     pollers(
-        _mapping(
+        poller_mapping(
             harness,
             batchSize=3,
             functionResponseTypes=["ReportBatchItemFailures"],
@@ -93,11 +82,11 @@ def test_a_reported_failure_is_retried_then_dead_lettered_on_the_broker(
     assert json.loads(body)["n"] == poison
     assert headers["kappa-failure-condition"] == "RetryAttemptsExhausted"
     wait_until(
-        lambda: {r["payload"]["n"] for r in _delivered(task_root)} == set(range(count)),
+        lambda: {r["payload"]["n"] for r in delivered_records(task_root)} == set(range(count)),
         60,
         "every other message",
     )
-    delivered = _delivered(task_root)
+    delivered = delivered_records(task_root)
     assert sum(r["payload"]["n"] == poison for r in delivered) == 3  # first try and 2 retries
     if harness.kind != "rabbitmq":
         # The poison's key waited for it (checkpoint): nothing later of its key came first.
@@ -122,13 +111,13 @@ def test_a_poller_killed_mid_batch_loses_nothing(
     harness: Harness = request.getfixturevalue("harness_of")(kind)
     count = 12
     asyncio.run(harness.publish(_bodies(count, **{"0": {"sleep": 5}})))
-    mapping = _mapping(harness, batchSize=4)
+    mapping = poller_mapping(harness, batchSize=4)
     first = pollers(mapping, broker_gateway)
     wait_until(lambda: read_jsonl(task_root / "broker_batches.jsonl"), 30, "the first batch")
     first.kill()  # SIGKILL while the function sleeps on its first batch
     pollers(mapping, broker_gateway)
     wait_until(
-        lambda: {r["payload"]["n"] for r in _delivered(task_root)} == set(range(count)),
+        lambda: {r["payload"]["n"] for r in delivered_records(task_root)} == set(range(count)),
         90,
         "every message after the kill",
     )
@@ -149,10 +138,10 @@ def test_filtered_out_records_are_acknowledged_without_invoking(
     kept = {str(i): {"keep": True} for i in range(count) if i % 2 == 0}
     asyncio.run(harness.publish(_bodies(count, **kept)))
     poller = pollers(
-        _mapping(harness, filterCriteria={"filters": [{"pattern": _KEEP[harness.kind]}]}),
+        poller_mapping(harness, filterCriteria={"filters": [{"pattern": _KEEP[harness.kind]}]}),
         broker_gateway,
     )
-    wait_until(lambda: len(_delivered(task_root)) >= 5, 60, "the kept records")
+    wait_until(lambda: len(delivered_records(task_root)) >= 5, 60, "the kept records")
     # The dropped ones were acknowledged too: the source reports nothing waiting.
     wait_until(
         lambda: [
@@ -161,7 +150,7 @@ def test_filtered_out_records_are_acknowledged_without_invoking(
         60,
         "an empty backlog",
     )
-    assert sorted(r["payload"]["n"] for r in _delivered(task_root)) == [0, 2, 4, 6, 8]
+    assert sorted(r["payload"]["n"] for r in delivered_records(task_root)) == [0, 2, 4, 6, 8]
 
 
 def test_a_function_error_is_bisected_down_to_the_bad_record(
@@ -174,7 +163,7 @@ def test_a_function_error_is_bisected_down_to_the_bad_record(
     count, poison = 8, 5
     asyncio.run(harness.publish(_bodies(count, **{str(poison): {"raise": True}})))
     pollers(
-        _mapping(
+        poller_mapping(
             harness,
             batchSize=count,
             maximumBatchingWindowSeconds=1,

@@ -1,6 +1,6 @@
 """The handler the broker pollers feed in the integration tests (run by awslambdaric).
 
-It reads the four broker event shapes (Kafka, RabbitMQ, NATS, Redis Streams),
+It reads the broker event shapes (Kafka, RabbitMQ, NATS, Redis Streams, SQS),
 writes what it received to broker_batches.jsonl in the task root, sleeps
 ``sleep`` seconds for a payload that asks, raises when a payload has
 ``"raise": true`` (a function error for the whole batch), and reports records
@@ -15,6 +15,10 @@ from pathlib import Path
 
 
 def _records(event):
+    if "Records" in event:  # SQS
+        for r in event["Records"]:
+            yield r["messageId"], "", r["body"].encode()
+        return
     source = event["eventSource"]
     if source == "SelfManagedKafka":
         for key, records in event["records"].items():
@@ -37,7 +41,8 @@ def record_batch(event, context):
     raised = any(r["payload"].get("raise") for r in records)
     path = Path(os.environ["LAMBDA_TASK_ROOT"]) / "broker_batches.jsonl"
     with path.open("a", encoding="utf-8") as sink:
-        line = {"source": event["eventSource"], "records": records, "raised": raised}
+        source = event.get("eventSource") or event["Records"][0]["eventSource"]
+        line = {"source": source, "records": records, "raised": raised}
         sink.write(json.dumps(line) + "\n")
     for r in records:
         time.sleep(r["payload"].get("sleep", 0))
