@@ -67,13 +67,23 @@ def _endpoint(block: SqsBlock) -> str:
     return f"{parts.scheme}://{parts.netloc}/"
 
 
-def _error_code(status: int, body: bytes, headers: Any) -> str:
+ERROR_BODY_LIMIT: Final = 64 * 1024  # an error body is a few hundred bytes; more is not one
+
+
+def error_code(status: int, body: bytes, headers: Any) -> str:
+    """The AWS error code of an SQS error answer (``HTTP <status>`` when it names none).
+
+    The body is the endpoint's, so untrusted: only its first 64 KiB are read, and a body
+    that is not a JSON object, or nests past what the parser takes, names no code.
+    """
     query_error = headers.get("x-amzn-query-error")
     if query_error:
         return str(query_error).split(";")[0]
     try:
-        parsed = json.loads(body)
-    except ValueError:
+        parsed = json.loads(body[:ERROR_BODY_LIMIT])
+    except (ValueError, RecursionError):  # not JSON, or nested past what the parser takes
+        return f"HTTP {status}"
+    if not isinstance(parsed, dict):
         return f"HTTP {status}"
     code = str(parsed.get("__type") or parsed.get("code") or f"HTTP {status}")
     return code.rsplit("#", 1)[-1]
@@ -115,7 +125,7 @@ class SqsClient:
                 answer = await response.read()
                 if response.status == 200:  # noqa: PLR2004 - HTTP OK
                     return dict(json.loads(answer or b"{}"))
-                code = _error_code(response.status, answer, response.headers)
+                code = error_code(response.status, answer, response.headers)
         except (aiohttp.ClientError, TimeoutError) as error:
             msg = f"{action}: cannot reach {self._endpoint}: {str(error) or type(error).__name__}"
             raise SourceUnreachableError(msg) from error
