@@ -9,6 +9,8 @@ Python handler (awslambdaric) that notes when it started, and `kappa gateway`. T
 (3) latency: events at a fixed rate to the gateway with workers: from each 202 to its
     handler's start (p50/p99; wall clock, one host).
 
+``--baseline REF`` runs (2) first with the gateway of git revision REF on a backlog of its
+own, then with this checkout's: the same machine, the same run, side by side.
 ``--replicas 1,3`` repeats run (1) on a three-node JetStream cluster (three nats-servers
 routed to each other, streams in three copies: KAPPA_ASYNC_REPLICAS=3), side by side.
 
@@ -123,7 +125,11 @@ def wait_for(root: Path, ids: set[str], timeout: float = 600) -> float:
 
 
 def gateway(root: Path, registry: Path, base: dict[str, str], url: str, workers: int,
-            name: str, replicas: int = 1) -> tuple[subprocess.Popen[bytes], int]:  # fmt: skip
+            name: str, replicas: int = 1, source: Path | None = None,
+            ) -> tuple[subprocess.Popen[bytes], int]:  # fmt: skip
+    """A gateway (this checkout's, or the operator/ tree of ``source``), once it can queue."""
+    if source is not None:
+        base = {**base, "PYTHONPATH": str(source / "operator")}
     env = {**base, "KAPPA_GATEWAY_HOST": "127.0.0.1", "KAPPA_GATEWAY_PORT": "0",
            "KAPPA_LOG_LEVEL": "INFO", "KAPPA_NATS_URL": url,
            "KAPPA_ASYNC_REPLICAS": str(replicas),
@@ -133,8 +139,52 @@ def gateway(root: Path, registry: Path, base: dict[str, str], url: str, workers:
         [sys.executable, "-m", "kappa", "gateway", "--registry", str(registry)],
         env, root, root / f"{name}.log",
     )  # fmt: skip
-    wait_ready(port, "/readyz/queue")  # connected to NATS, its streams set up
+    # Connected to NATS, its streams set up (a revision before /readyz/queue: its /readyz).
+    wait_ready(port, "/readyz" if source is not None else "/readyz/queue")
     return process, port
+
+
+def checkout(revision: str, into: Path) -> Path:
+    """The operator/ tree of git ``revision`` of this repository, under ``into``."""
+    into.mkdir()
+    archive = subprocess.run(["git", "archive", revision, "operator"], check=True,
+                             capture_output=True, cwd=Path(__file__).parents[1]).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid`` and its live descendants, from /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    family, grew = {pid}, True
+    while grew:
+        more = {child for child, parent in parents.items() if parent in family} - family
+        family |= more
+        grew = bool(more)
+    return sum(times.get(member, 0.0) for member in family)
+
+
+def drain(root: Path, registry: Path, base: dict[str, str], url: str, enqueue_port: int,
+          args: argparse.Namespace, source: Path | None = None) -> float:  # fmt: skip
+    """(2) on a fresh backlog of ``args.n`` with the gateway of ``source``: events/s."""
+    backlog = send(enqueue_port, args.n)
+    began = time.monotonic()
+    worker, _ = gateway(root, registry, base, url, args.workers, "baseline", source=source)
+    try:
+        return args.n / (wait_for(root, set(backlog)) - began)
+    finally:
+        stop_all([worker])
 
 
 def clustered_enqueue(root: Path, registry: Path, base: dict[str, str], replicas: int,
@@ -149,16 +199,21 @@ def clustered_enqueue(root: Path, registry: Path, base: dict[str, str], replicas
     return count / (time.monotonic() - began)
 
 
-def main() -> int:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=5000, help="events of runs 1 and 2")
     parser.add_argument("--rate", type=float, default=200, help="events/s of run 3")
     parser.add_argument("--seconds", type=float, default=5, help="length of run 3")
     parser.add_argument("--agents", type=int, default=2, help="one-slot agents")
     parser.add_argument("--workers", type=int, default=32, help="KAPPA_ASYNC_WORKERS")
+    parser.add_argument("--baseline", help="git revision whose gateway drains first (2)")
     parser.add_argument("--replicas", default="1",
                         help="run (1) with these stream replicas, e.g. 1,3 (3: a 3-node cluster)")  # fmt: skip
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = arguments()
     replica_counts = [int(r) for r in args.replicas.split(",")]
     enqueue_rates: dict[int, float] = {}
     processes: list[subprocess.Popen[bytes]] = []
@@ -186,13 +241,21 @@ def main() -> int:
                 )
             enqueuer, enqueue_port = gateway(root, registry, base, url, 0, "enqueuer")
             processes.append(enqueuer)
+            if args.baseline:
+                baseline = drain(root, registry, base, url, enqueue_port, args,
+                                 checkout(args.baseline, root / "baseline"))  # fmt: skip
             began = time.monotonic()
             backlog = send(enqueue_port, args.n)
             enqueue_seconds = time.monotonic() - began
+            before = {p.pid: tree_cpu_seconds(p.pid) for p in processes}
             began = time.monotonic()
             worker, worker_port = gateway(root, registry, base, url, args.workers, "worker")
             processes.append(worker)
             drained = wait_for(root, set(backlog)) - began
+            spent = {"gateway": tree_cpu_seconds(worker.pid),
+                     "nats-server": tree_cpu_seconds(nats[0].pid) - before[nats[0].pid],
+                     "agents and runtimes": sum(tree_cpu_seconds(p.pid) - before[p.pid]
+                                                for p in processes[len(nats):len(nats) + args.agents])}  # fmt: skip
             steady = send(worker_port, int(args.rate * args.seconds), rate=args.rate)
             wait_for(root, set(steady))
             runs = started(root)
@@ -207,8 +270,12 @@ def main() -> int:
     for replicas, rate in sorted(enqueue_rates.items()):
         print(f"(1) enqueue on a {replicas}-node JetStream cluster, streams in {replicas} copies: "
               f"{rate:,.0f} events/s")  # fmt: skip
+    if args.baseline:
+        print(f"(2) drain with the gateway of {args.baseline}: {baseline:,.0f} events/s end to end")
     print(f"(2) drain of that backlog (gateway start included): {drained:.2f} s = "
           f"{args.n / drained:,.0f} events/s end to end")  # fmt: skip
+    print("    CPU per event during (2): " + ", ".join(
+        f"{name} {seconds / args.n * 1000:.2f} ms" for name, seconds in spent.items()))  # fmt: skip
     print(f"(3) {args.rate:.0f} events/s for {args.seconds:.0f} s: 202 -> handler start "
           f"p50 {cuts[49]:.1f} ms, p99 {cuts[98]:.1f} ms, max {latencies[-1]:.1f} ms")  # fmt: skip
     return 0
