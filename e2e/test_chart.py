@@ -139,29 +139,50 @@ def test_components_run_without_restarts(cluster: Cluster, operator: Operator) -
 
 
 def test_function_network_policy_admits_only_the_gateway(
-    cluster: Cluster, operator: Operator
+    api: client.ApiClient, core: client.CoreV1Api, operator: Operator
 ) -> None:
-    # Rendered and accepted by the API server. The local cluster's bridge CNI does not
-    # enforce NetworkPolicies, so only their content is checked here.
-    kubectl = _kubectl(cluster)
-    policy = json.loads(
-        run(*kubectl, "-n", "default", "get", "networkpolicy", "kappa-functions", "-o", "json")
-    )
-    assert policy["spec"]["podSelector"] == {"matchLabels": {"kappa.dev/component": "function"}}
-    assert policy["spec"]["policyTypes"] == ["Ingress"]
-    (rule,) = policy["spec"]["ingress"]
-    assert rule["ports"] == [{"protocol": "TCP", "port": 8080}]
-    assert rule["from"] == [
-        {
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": SYSTEM}},
-            "podSelector": {
-                "matchLabels": {
-                    "app.kubernetes.io/name": "kappa",
-                    "app.kubernetes.io/component": "gateway",
-                }
-            },
-        }
-    ]
+    """The operator writes the policy in a namespace when its first Function comes and
+    deletes it with the last. Accepted by the API server; the local cluster's bridge CNI
+    does not enforce NetworkPolicies, so their content is what is checked here."""
+    networking = client.NetworkingV1Api(api)
+    functions = client.CustomObjectsApi(api)
+
+    def policy(namespace: str) -> client.V1NetworkPolicy | None:
+        try:
+            return networking.read_namespaced_network_policy("kappa-functions", namespace)
+        except client.ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
+    with own_namespace(core, "netpol") as namespace:
+        assert policy(namespace) is None  # no Function: no policy
+        for name in ("one", "two"):
+            functions.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL,
+                                                      manifest(name))  # fmt: skip
+        written = Cluster.wait(lambda: policy(namespace), "the namespace's NetworkPolicy", 60)
+        spec = api.sanitize_for_serialization(written.spec)
+        assert spec["podSelector"] == {"matchLabels": {"kappa.dev/component": "function"}}
+        assert spec["policyTypes"] == ["Ingress"]
+        (rule,) = spec["ingress"]
+        assert rule["ports"] == [{"protocol": "TCP", "port": 8080}]
+        assert rule["from"] == [
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": SYSTEM}},
+                "podSelector": {
+                    "matchLabels": {
+                        "app.kubernetes.io/name": "kappa",
+                        "app.kubernetes.io/component": "gateway",
+                    }
+                },
+            }
+        ]
+        functions.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "one")
+        time.sleep(3)  # another Function remains: the policy stays
+        assert policy(namespace) is not None
+        functions.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "two")
+        Cluster.wait(lambda: policy(namespace) is None, "the policy gone with the last Function",
+                     60)  # fmt: skip
 
 
 def test_installing_again_changes_nothing(

@@ -6,12 +6,20 @@ so tests pass values instead of patching the process environment, and a bad
 value stops the process at start-up with the variable's name in the message.
 """
 
+import json
 import os
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Final, Self
+from typing import Any, Final, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from kappa.api.function import Runtime
 from kappa.api.names import validate_dns1123_label
@@ -33,7 +41,12 @@ ENV_VARS: Final[Mapping[str, str]] = {
     "autoscaler_port": "KAPPA_AUTOSCALER_PORT",
     "runtimes": "KAPPA_RUNTIMES",
     "gateway_service_account": "KAPPA_GATEWAY_SERVICE_ACCOUNT",
+    "network_policies": "KAPPA_NETWORK_POLICIES",
+    "network_policy_metrics_from": "KAPPA_NETWORK_POLICY_METRICS_FROM",
+    "network_policy_egress": "KAPPA_NETWORK_POLICY_EGRESS",
 }
+
+_MAX_POLICY_JSON: Final = 65536
 
 # The runtimes whose images `make images` builds (runtime-images/images.txt) and `image`.
 DEFAULT_RUNTIMES: Final = ("python3.11", "nodejs20", "nodejs22", "provided", "image")
@@ -91,6 +104,33 @@ class Settings(BaseModel):
     # The gateways' ServiceAccount in `namespace`: the autoscaler takes stats and pokes
     # only with a token of it (audience kappa). Empty: from anyone (no cluster: tests).
     gateway_service_account: str = ""
+    # A NetworkPolicy in every namespace that has Functions (resources/network_policy.py):
+    # function pods take connections from the gateways only, plus these NetworkPolicyPeers
+    # (JSON list) for metrics; their egress limited to these NetworkPolicyEgressRules
+    # (JSON list; unset: unrestricted). The API server validates both on the first write.
+    network_policies: bool = False
+    network_policy_metrics_from: tuple[dict[str, Any], ...] = ()
+    network_policy_egress: tuple[dict[str, Any], ...] | None = None
+
+    @field_validator("network_policy_metrics_from", "network_policy_egress", mode="before")
+    @classmethod
+    def _json_list_of_objects(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        if not value.strip():  # unset: no peers; egress unrestricted
+            return () if info.field_name == "network_policy_metrics_from" else None
+        if len(value) > _MAX_POLICY_JSON:
+            msg = f"longer than {_MAX_POLICY_JSON} characters"
+            raise ValueError(msg)
+        try:
+            parsed = json.loads(value)
+        except (ValueError, RecursionError) as exc:
+            msg = f"not JSON: {exc}"
+            raise ValueError(msg) from None
+        if not isinstance(parsed, list) or not all(isinstance(p, dict) for p in parsed):
+            msg = "must be a JSON list of objects"
+            raise ValueError(msg)
+        return tuple(parsed)
 
     @field_validator("runtimes", mode="before")
     @classmethod

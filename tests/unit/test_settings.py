@@ -128,3 +128,17 @@ def test_direct_construction_validates_too() -> None:
     # Code that builds Settings by hand (tests, embedding) gets the same checks as from_env.
     with pytest.raises(pydantic.ValidationError, match="DNS-1123"):
         Settings(namespace="Not_Valid")
+
+
+def test_network_policy_settings_are_json_lists_of_objects() -> None:
+    settings = Settings.from_env({
+        "KAPPA_NETWORK_POLICIES": "true",
+        "KAPPA_NETWORK_POLICY_METRICS_FROM": '[{"namespaceSelector": {}}]',
+    })  # fmt: skip
+    assert settings.network_policies
+    assert settings.network_policy_metrics_from == ({"namespaceSelector": {}},)
+    assert settings.network_policy_egress is None  # unset: egress unrestricted
+    assert Settings.from_env({"KAPPA_NETWORK_POLICY_EGRESS": "[]"}).network_policy_egress == ()
+    for bad in ("{", '{"a": 1}', "[1]", "[" * 100_000, "[" + "{}," * 30_000 + "{}]"):
+        with pytest.raises(SettingsError, match="KAPPA_NETWORK_POLICY_EGRESS"):
+            Settings.from_env({"KAPPA_NETWORK_POLICY_EGRESS": bad})

@@ -15,6 +15,7 @@ from kappa.autoscaler.server import Authenticate, serve
 from kappa.controller import quota
 from kappa.controller.esm import register_esm
 from kappa.controller.handlers import register
+from kappa.controller.network_policies import register_network_policies
 from kappa.controller.state import State
 from kappa.invocation.errors import GatewayError
 from kappa.k8s.objects import Objects
@@ -42,6 +43,7 @@ def main() -> int:
     state = State(objects=Objects(api), settings=settings)
     register(state)
     register_esm(api, settings)
+    register_network_policies(api, settings)
     # The autoscaler never gives a namespace more slots than its ConcurrencyQuota allows.
     state.scaler.namespace_headroom = quota.register(
         state.memory, state.objects, state.settings

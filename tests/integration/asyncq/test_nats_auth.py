@@ -35,7 +35,8 @@ OBSERVER = {"user": "observer", "password": "observer-password"}
 @pytest.fixture
 def secured_nats(tmp_path: Path) -> Iterator[NatsServer]:
     """nats-server with the chart's users (and the test's observer)."""
-    authorization = chart_authorization()
+    # Functions of `default` may send destination records to its subjects on this NATS.
+    authorization = chart_authorization("nats.destinationNamespaces={default}")
     assert "users: [" in authorization
     with_observer = authorization.replace(
         "users: [", 'users: [\n    {user: observer, password: "observer-password"},', 1

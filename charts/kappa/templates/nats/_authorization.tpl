@@ -13,7 +13,7 @@ the deletion of one consumer, `workers`, which earlier versions used: a work-que
 stream takes no overlapping consumers, and deleting a consumer leaves its events in the
 stream), and
 onSuccess/onFailure destination subjects <namespace>.> of the namespaces in
-nats.destinationNamespaces (else networkPolicy.functionNamespaces). Purging or
+nats.destinationNamespaces. Purging or
 deleting any stream, or any other consumer, is refused; it subscribes to its own reply inboxes only.
 The names follow kappa.asyncq.envelope.Names with KAPPA_ASYNC_PREFIX's default,
 kappa (the chart does not set it). */}}
@@ -23,7 +23,7 @@ kappa (the chart does not set it). */}}
 {{- $dlq := printf "%s-dlq" $p -}}
 {{- $bucket := printf "%s-async-progress" $p -}}
 {{- $kv := printf "KV_%s" $bucket -}}
-{{- $destinations := .Values.nats.destinationNamespaces | default .Values.networkPolicy.functionNamespaces -}}
+{{- $destinations := .Values.nats.destinationNamespaces -}}
 authorization {
   users: [
     {
