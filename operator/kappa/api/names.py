@@ -16,6 +16,9 @@ API_VERSION: Final = f"{GROUP}/{VERSION}"
 FUNCTION_LABEL: Final = f"{GROUP}/function"
 COMPONENT_LABEL: Final = f"{GROUP}/component"
 FUNCTION_COMPONENT: Final = "function"
+# The labels of every object Kappa makes for Functions (pods, code ConfigMaps), whichever
+# Function: what the controller's watches select.
+FUNCTION_OBJECTS: Final = {COMPONENT_LABEL: FUNCTION_COMPONENT}
 
 DNS1123_LABEL_MAX_LENGTH: Final = 63
 
@@ -59,4 +62,4 @@ def function_labels(name: str) -> dict[str, str]:
     Returns a fresh dict each call, so callers may add their own labels to it.
     """
     validate_dns1123_label(name)
-    return {FUNCTION_LABEL: name, COMPONENT_LABEL: FUNCTION_COMPONENT}
+    return {FUNCTION_LABEL: name, **FUNCTION_OBJECTS}

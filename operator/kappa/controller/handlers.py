@@ -13,11 +13,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 import kopf
 
-from kappa.api.names import COMPONENT_LABEL, FUNCTION_COMPONENT, FUNCTION_LABEL, GROUP, VERSION
+from kappa.api.names import FUNCTION_LABEL, FUNCTION_OBJECTS, GROUP, VERSION
 from kappa.controller.backoff import retry_delay
 from kappa.controller.destinations import referencing
 from kappa.controller.memory import Key
@@ -26,25 +26,23 @@ from kappa.controller.state import State
 
 log = logging.getLogger(__name__)
 
-_FUNCTION_PODS: Final = {COMPONENT_LABEL: FUNCTION_COMPONENT}
-
 
 def register(state: State) -> None:
     """Register the handlers with kopf's default registry."""
 
-    @kopf.index("pods", labels=_FUNCTION_PODS, id="function_pods")  # type: ignore[arg-type]
+    @kopf.index("pods", labels=FUNCTION_OBJECTS, id="function_pods")  # type: ignore[arg-type]
     def function_pods(
         namespace: str, labels: Mapping[str, str], body: kopf.Body, **_: Any
     ) -> dict[Key, dict[str, Any]]:
         return {(namespace, labels.get(FUNCTION_LABEL, "")): dict(body)}
 
-    @kopf.index("configmaps", labels=_FUNCTION_PODS, id="code_configmaps")  # type: ignore[arg-type]
+    @kopf.index("configmaps", labels=FUNCTION_OBJECTS, id="code_configmaps")  # type: ignore[arg-type]
     def code_configmaps(
         namespace: str, labels: Mapping[str, str], name: str, **_: Any
     ) -> dict[Key, str]:
         return {(namespace, labels.get(FUNCTION_LABEL, "")): name}
 
-    @kopf.on.event("pods", labels=_FUNCTION_PODS)  # type: ignore[arg-type]
+    @kopf.on.event("pods", labels=FUNCTION_OBJECTS)  # type: ignore[arg-type]
     def pod_changed(namespace: str, labels: Mapping[str, str], **_: Any) -> None:
         state.wake((namespace, labels.get(FUNCTION_LABEL, "")))
 

@@ -39,7 +39,7 @@ import kopf
 from kubernetes.client.exceptions import ApiException
 
 from kappa.api import quota as api
-from kappa.api.names import COMPONENT_LABEL, FUNCTION_COMPONENT, GROUP, VERSION
+from kappa.api.names import FUNCTION_OBJECTS, GROUP, VERSION
 from kappa.controller.certificate import self_signed, service_names
 from kappa.controller.memory import Key
 from kappa.controller.quota_status import quota_status
@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 
 SETTLE_SECONDS: Final = 0.5
 WEBHOOK_CONFIGURATION: Final = "kappa.dev"
-_FUNCTION_PODS: Final = {COMPONENT_LABEL: FUNCTION_COMPONENT}
 
 
 class HeldFunctions(Protocol):
@@ -221,7 +220,7 @@ def register(functions: HeldFunctions, objects: QuotaObjects, settings: Settings
             )
         quotas.changed.set()
 
-    @kopf.on.event("pods", labels=_FUNCTION_PODS, id="quota_slots")  # type: ignore[arg-type]
+    @kopf.on.event("pods", labels=FUNCTION_OBJECTS, id="quota_slots")  # type: ignore[arg-type]
     def pod_slots(
         event: kopf.RawEvent, body: kopf.Body, namespace: str, name: str, **_: Any
     ) -> None:

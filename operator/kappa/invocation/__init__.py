@@ -3,9 +3,10 @@
 Layer 3 (see ``[tool.importlinter]`` in pyproject.toml and docs/architecture.md):
 below ``kappa.gateway``, ``kappa.asyncq`` and the other process packages of layer 2
 (``controller`` reads ``kube_view``'s pod and quota parsing), which it imports
-none of; beside ``kappa.autoscaler``; above ``kappa.quota``, ``kappa.api`` and
-``kappa.base``, the only Kappa packages it imports. Pure: no sockets, no clocks,
-no Kubernetes client.
+none of; beside ``kappa.autoscaler``; above ``kappa.quota``, ``kappa.resources``
+(``kube_view`` reads a pod by what ``pods`` writes: the agent's port, its slots
+variable), ``kappa.api`` and ``kappa.base``, the only Kappa packages it imports.
+Pure: no sockets, no clocks, no Kubernetes client.
 
 - ``registry``: the function registry (what each Function is, its endpoints) and
   ``RegistryIndex``, the one index type of both feeds: the ``--registry`` file

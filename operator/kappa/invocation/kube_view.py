@@ -38,18 +38,15 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from kappa.api import function as api
-from kappa.api.names import GROUP
+from kappa.api.names import FUNCTION_LABEL, FUNCTION_OBJECTS, GROUP
 from kappa.api.quota import ConcurrencyQuotaSpec
 from kappa.base.arn import function_arn
 from kappa.invocation.registry import AsyncConfig, Destination, FunctionSpec, RegistryIndex
 from kappa.invocation.routing import Endpoint, FunctionKey
 from kappa.quota.limits import effective
+from kappa.resources.pods import AGENT_PORT, SLOTS_VARIABLE
 
-FUNCTION_LABEL: Final = "kappa.dev/function"
-COMPONENT_LABEL: Final = "kappa.dev/component"
-POD_SELECTOR: Final = f"{COMPONENT_LABEL}=function"
-AGENT_PORT: Final = 8080
-SLOTS_VARIABLE: Final = "KAPPA_SLOTS"
+POD_SELECTOR: Final = ",".join(f"{key}={value}" for key, value in FUNCTION_OBJECTS.items())
 _ENDED_PHASES: Final = frozenset({"Succeeded", "Failed"})
 
 PodKey = tuple[str, str]  # (namespace, pod name)

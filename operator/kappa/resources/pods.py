@@ -20,6 +20,8 @@ REVISION_LABEL: Final = "kappa.dev/revision"
 PROVISIONED_LABEL: Final = "kappa.dev/provisioned"
 ATTEMPT_ANNOTATION: Final = "kappa.dev/attempt"
 AGENT_PORT: Final = 8080
+# The variable that tells the agent how many slots it runs (a Function's perPod).
+SLOTS_VARIABLE: Final = "KAPPA_SLOTS"
 AGENT_MEMORY_LIMIT: Final = "128Mi"
 URL_CODE_VOLUME_MB: Final = 300
 URL_CODE_VOLUME_LIMIT: Final = f"{URL_CODE_VOLUME_MB}Mi"
@@ -84,7 +86,7 @@ def agent_env(params: PodParams) -> list[dict[str, Any]]:
     """Kappa's agent settings (KAPPA_*, and _HANDLER, which the agent passes on)."""
     values = {
         "KAPPA_RUNTIME": params.runtime,
-        "KAPPA_SLOTS": str(params.per_pod),
+        SLOTS_VARIABLE: str(params.per_pod),
         "KAPPA_TIMEOUT_SECONDS": str(params.timeout_seconds),
         "KAPPA_FUNCTION_ARN": params.arn,
     }
