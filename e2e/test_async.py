@@ -19,6 +19,7 @@ from kubernetes import client
 
 from e2e.cluster import Cluster
 from e2e.conftest import _kubectl
+from e2e.pod_logs import PodLogs
 from e2e.test_gateway import GROUP, PLURAL, VERSION, Gateway, ready
 
 # Logs the record it is given (the failure destination) or the event, with the request id.
@@ -88,22 +89,15 @@ def functions(
         core.delete_namespace(namespace, propagation_policy="Background")
 
 
-def got(cluster: Cluster, namespace: str, name: str) -> list[dict[str, Any]]:
-    """The `GOT` lines the Function's pods logged, pod by pod: `kubectl logs -l` prints
-    nothing at all when one of the selected pods has not started yet (a pod scaling out),
-    so each pod is read on its own and one that cannot be read yet is passed over."""
-    kubectl = [*_kubectl(cluster), "-n", namespace]
-    pods = subprocess.run(
-        [*kubectl, "get", "pods", "-l", f"kappa.dev/function={name}", "-o", "name"],
-        capture_output=True, text=True, check=False,
-    ).stdout.split()  # fmt: skip
-    lines: list[str] = []
-    for pod in pods:
-        done = subprocess.run(
-            [*kubectl, "logs", pod, "--tail=-1"], capture_output=True, text=True, check=False
-        )
-        lines += done.stdout.splitlines()
-    return [json.loads(line[4:]) for line in lines if line.startswith("GOT ")]
+@pytest.fixture(scope="module")
+def logs(cluster: Cluster, functions: str) -> PodLogs:
+    """The namespace's function logs, remembered across the module's tests."""
+    return PodLogs([*_kubectl(cluster), "-n", functions])
+
+
+def got(logs: PodLogs, name: str) -> list[dict[str, Any]]:
+    """The `GOT` lines the Function's pods logged (every pod a poll has seen)."""
+    return [json.loads(line) for line in logs.after(name, "GOT ")]
 
 
 def invoke_event(gateway: Gateway, function: str, payload: dict[str, Any]) -> str:
@@ -115,39 +109,46 @@ def invoke_event(gateway: Gateway, function: str, payload: dict[str, Any]) -> st
 
 
 def test_an_event_reaches_the_function(
-    cluster: Cluster, async_gateway: Gateway, functions: str
+    async_gateway: Gateway, functions: str, logs: PodLogs
 ) -> None:
     request_id = invoke_event(async_gateway, f"{functions}/work", {"hello": "async"})
 
     def ran() -> bool:
-        return any(g["requestId"] == request_id for g in got(cluster, functions, "work"))
+        return any(g["requestId"] == request_id for g in got(logs, "work"))
 
     try:
         Cluster.wait(ran, "the event to run", 60)
     except TimeoutError as exc:
         raise AssertionError(f"{exc}\ngateway:\n{async_gateway.logs()}") from None
-    [call] = [g for g in got(cluster, functions, "work") if g["requestId"] == request_id]
+    [call] = [g for g in got(logs, "work") if g["requestId"] == request_id]
     assert call["event"] == {"hello": "async"}
 
 
 @pytest.mark.timeout(300)
 def test_a_failing_event_lands_in_its_failure_destination_and_the_dlq(
-    cluster: Cluster, async_gateway: Gateway, functions: str
+    async_gateway: Gateway, functions: str, logs: PodLogs
 ) -> None:
     request_id = invoke_event(async_gateway, f"{functions}/work", {"fail": True, "n": 7})
 
     def records() -> list[dict[str, Any]]:
         return [
-            g["event"] for g in got(cluster, functions, "sink")
+            g["event"] for g in got(logs, "sink")
             if g["event"].get("requestContext", {}).get("requestId") == request_id
         ]  # fmt: skip
 
+    def arrived() -> bool:
+        attempts()  # read `work` too while its pods run: one may scale away before the end
+        return bool(records())
+
+    def attempts() -> list[dict[str, Any]]:
+        return [g for g in got(logs, "work") if g["requestId"] == request_id]
+
     try:
-        Cluster.wait(lambda: bool(records()), "the failure record at the sink", 120)
+        Cluster.wait(arrived, "the failure record at the sink", 120)
     except TimeoutError as exc:
         raise AssertionError(
-            f"{exc}\nwork: {got(cluster, functions, 'work')}\n"
-            f"sink: {got(cluster, functions, 'sink')}\ngateway:\n{async_gateway.logs()}"
+            f"{exc}\nwork: {got(logs, 'work')}\n"
+            f"sink: {got(logs, 'sink')}\ngateway:\n{async_gateway.logs()}"
         ) from None
     [record] = records()
     assert record["requestContext"]["condition"] == "RetriesExhausted"
@@ -156,14 +157,11 @@ def test_a_failing_event_lands_in_its_failure_destination_and_the_dlq(
     assert record["responseContext"]["functionError"] == "Unhandled"
     assert record["responsePayload"]["errorType"] == "ValueError"
 
-    def attempts() -> list[dict[str, Any]]:
-        return [g for g in got(cluster, functions, "work") if g["requestId"] == request_id]
-
     # Both attempts ran before the record was sent; this waits only for their logs (and
     # the assertion below says what was seen if they never show).
     with contextlib.suppress(TimeoutError):
         Cluster.wait(lambda: len(attempts()) >= 2, "both attempts in the logs", 30)
-    assert len(attempts()) == 2, got(cluster, functions, "work")
+    assert len(attempts()) == 2, (got(logs, "work"), logs.errors)
     listing = subprocess.run(
         [sys.executable, "-m", "kappa", "dlq", "list", "-n", functions,
          "--gateway", async_gateway.url], capture_output=True, text=True, check=True,

@@ -106,8 +106,16 @@ def test_burst_scales_out_and_every_call_succeeds(
 def test_idle_function_scales_to_zero_and_starts_again_on_a_call(
     gateway: Gateway, api: client.ApiClient, core: client.CoreV1Api, ns: str
 ) -> None:
-    create(api, gateway, ns, sleeper("nap", scaling={"scaleToZeroAfterSeconds": 2}))
-    Cluster.wait(lambda: not live_pods(core, ns, "nap"), "no pod of nap left", 90)
+    # Idle time counts from the Function's first decision, not from its pod's readiness:
+    # long enough for the first pod to load the code on a busy machine (CodeReady True),
+    # which the status must still say once no pod is left.
+    create(api, gateway, ns, sleeper("nap", scaling={"scaleToZeroAfterSeconds": 20}))
+    Cluster.wait(
+        lambda: condition(get(api, ns, "nap"), "CodeReady").get("status") == "True",
+        "CodeReady True on nap",
+        60,
+    )
+    Cluster.wait(lambda: not live_pods(core, ns, "nap"), "no pod of nap left", 120)
 
     def scaled_to_zero() -> dict[str, Any] | None:
         fn = get(api, ns, "nap")

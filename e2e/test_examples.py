@@ -26,6 +26,7 @@ from tests.integration.eventsources.harness import free_port, run_elasticmq
 
 from e2e.cluster import Cluster
 from e2e.conftest import REPO, _kubectl, own_namespace
+from e2e.pod_logs import PodLogs
 from e2e.test_esm import NODE_ADDRESS, _wait
 from e2e.test_gateway import Gateway
 
@@ -192,15 +193,6 @@ def aws_cli_env(tmp_path: Path, gateway: Gateway | None = None) -> dict[str, str
     }
 
 
-def logged(kubectl: list[str], function: str, prefix: str) -> list[str]:
-    """What the Function's pods logged after `prefix` on the lines that start with it."""
-    done = subprocess.run(
-        [*kubectl, "logs", "-l", f"kappa.dev/function={function}", "--tail=-1"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    return [line[len(prefix) :] for line in done.stdout.splitlines() if line.startswith(prefix)]
-
-
 def explained(kubectl: list[str], *what: str) -> str:
     """`kubectl describe` and logs of the objects (for a failure message)."""
     lines = []
@@ -222,6 +214,12 @@ def test_async_dlq(kubectl: list[str], gateway: Gateway, ns: str, tmp_path: Path
         check=True, capture_output=True, text=True, env=aws_cli_env(tmp_path, gateway),
     )  # fmt: skip
     assert json.loads(good.stdout)["StatusCode"] == 202
+    logs = PodLogs(kubectl)
+
+    def order_ids() -> list[str]:
+        return [json.loads(line)["event"]["id"] for line in logs.after("orders", "ORDER ")]
+
+    _wait(lambda: "A-1" in order_ids(), "order A-1 to run", 120, lambda: explained(kubectl))
     answer = gateway.lambda_client().invoke(
         FunctionName=f"{ns}/orders",
         InvocationType="Event",
@@ -231,8 +229,9 @@ def test_async_dlq(kubectl: list[str], gateway: Gateway, ns: str, tmp_path: Path
     request_id = answer["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
 
     def records() -> list[dict[str, Any]]:
+        order_ids()  # read `orders` too while its pods run: one may scale away before the end
         return [
-            r for r in map(json.loads, logged(kubectl, "orders-failures", "FAILED-ORDER "))
+            r for r in map(json.loads, logs.after("orders-failures", "FAILED-ORDER "))
             if r["requestContext"]["requestId"] == request_id
         ]  # fmt: skip
 
@@ -252,7 +251,7 @@ def test_async_dlq(kubectl: list[str], gateway: Gateway, ns: str, tmp_path: Path
     assert record["responseContext"]["functionError"] == "Unhandled"
     assert record["responsePayload"]["errorType"] == "ValueError"
     assert record["responsePayload"]["errorMessage"] == "order A-2 has no quantity"
-    orders = [json.loads(line) for line in logged(kubectl, "orders", "ORDER ")]
+    orders = [json.loads(line) for line in logs.after("orders", "ORDER ")]
     assert [o["event"]["id"] for o in orders].count("A-1") == 1  # succeeded at once
     assert [o["requestId"] for o in orders].count(request_id) == 2  # the attempt and the retry
     listing = subprocess.run(
@@ -295,7 +294,10 @@ def test_sqs_mapping(
                  '{"id": "A-2", "quantity": 1, "price": 7}', "not an order"):  # fmt: skip
         aws("send-message", "--queue-url", queue, "--message-body", body)
 
+    logs = PodLogs(kubectl)
+
     def dead_lettered() -> list[str]:
+        logs.lines("order-worker")  # read while its pods run: one may scale away before the end
         received = aws("receive-message", "--queue-url", dlq, "--wait-time-seconds", "1")
         return [m["Body"] for m in received.get("Messages", [])]
 
@@ -306,9 +308,9 @@ def test_sqs_mapping(
         lambda: explained(kubectl, "get esm orders -o yaml", "logs deploy/esm-orders"),
     )
     assert bodies == ["not an order"]
-    processed = logged(kubectl, "order-worker", "processed order ")
+    processed = logs.after("order-worker", "processed order ")
     assert sorted(processed) == ["A-1: total 10", "A-2: total 7"]
-    assert len(logged(kubectl, "order-worker", "rejected ")) == 2  # the receive and the retry
+    assert len(logs.after("order-worker", "rejected ")) == 2  # the receive and the retry
     ready = subprocess.run(
         [*kubectl, "wait", "--for=condition=Ready", "esm/orders", "--timeout=60s"],
         check=True, capture_output=True, text=True,
@@ -323,8 +325,10 @@ def test_scheduled_job(kubectl: list[str], gateway: Gateway, ns: str) -> None:
         [*kubectl, "apply", "-f", str(EXAMPLES / "scheduled-job/schedule.yaml")], check=True
     )
 
+    logs = PodLogs(kubectl)
+
     def runs() -> list[dict[str, Any]]:
-        found = [json.loads(line) for line in logged(kubectl, "cleanup-job", "JOB ")]
+        found = [json.loads(line) for line in logs.after("cleanup-job", "JOB ")]
         return found if len(found) >= 2 else []
 
     fired = _wait(  # every 10 seconds, from the poller's start
