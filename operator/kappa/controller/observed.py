@@ -6,7 +6,7 @@ planner and the status writer never touch raw dicts.
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -62,6 +62,16 @@ class PodView:
     def live(self) -> bool:
         """Still starting or serving: counts towards the desired pods."""
         return not self.terminating and self.phase in {Phase.PENDING, Phase.RUNNING}
+
+
+def after_deletions(pods: list[PodView], deleted: tuple[str, ...]) -> list[PodView]:
+    """The pods as they are once ``deleted`` (names) were asked to go: terminating.
+
+    The pods a pass reads were observed before it deleted any, so a status written from
+    them would still count a deleted pod as ready until the next pass.
+    """
+    gone = set(deleted)
+    return [replace(p, terminating=True) if p.name in gone else p for p in pods]
 
 
 # Waiting reasons that are normal steps of a start, not problems to report.

@@ -33,7 +33,7 @@ from kappa.controller.conditions import (
 from kappa.controller.desired import DesiredFunction, desired_function, referenced_configmap
 from kappa.controller.destinations import destinations_conditions
 from kappa.controller.memory import ExpectedPod, Key
-from kappa.controller.observed import Phase, PodView, pod_view
+from kappa.controller.observed import Phase, PodView, after_deletions, pod_view
 from kappa.controller.planner import Plan, plan
 from kappa.controller.state import State
 from kappa.invocation.kube_view import pod_owner
@@ -211,8 +211,9 @@ async def act(state: State, seen: Observed, intent: PassPlan) -> Acted:
 async def report(state: State, seen: Observed, intent: PassPlan, done: Acted) -> Result:
     """Write the status where it changed; when the next unprompted pass is due."""
     desired, scale, previous = seen.desired, intent.scale, seen.previous_conditions
+    pods = after_deletions(seen.pods, intent.pod_plan.delete)
     conditions = function_conditions(
-        seen.pods,
+        pods,
         revision=desired.revision,
         # Ready once the provisioned pods (at least one) are, or scaled to zero.
         desired=min(scale.pods, max(1, desired.provisioned_pods)),
@@ -231,7 +232,7 @@ async def report(state: State, seen: Observed, intent: PassPlan, done: Acted) ->
     )
     conditions.extend(destinations_conditions(seen.body, state.memory.bodies().keys()))
     status = _status(
-        desired, seen.pods, conditions, generation=seen.generation, now=seen.now, previous=previous
+        desired, pods, conditions, generation=seen.generation, now=seen.now, previous=previous
     )
     changed = bool(done.created or intent.pod_plan.delete)
     status |= await _scaling_status(state, seen.body, scale, changed=changed, now=seen.now)

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kappa.controller.observed import Failure, Phase, pod_view
+from kappa.controller.observed import Failure, Phase, after_deletions, pod_view
 
 
 def raw(
@@ -161,3 +161,14 @@ def test_provisioned_label_is_read() -> None:
     labels = {"kappa.dev/revision": "r1", "kappa.dev/provisioned": "true"}
     assert pod_view(raw(labels=labels)).provisioned
     assert not pod_view(raw()).provisioned
+
+
+def test_pods_a_pass_deleted_are_terminating_in_what_it_reports() -> None:
+    kept = pod_view(raw())
+    gone = pod_view(raw(name="fn-abc-2"))
+    after = after_deletions([kept, gone], ("fn-abc-2",))
+    assert [(p.name, p.terminating, p.live) for p in after] == [
+        ("fn-abc-1", False, True),
+        ("fn-abc-2", True, False),
+    ]
+    assert after_deletions([kept], ()) == [kept]
