@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from kappa.autoscaler.loop import Autoscaler
+from kappa.controller.code_references import CodeReferences
 from kappa.controller.memory import FunctionMemories, Key
 from kappa.k8s.objects import Objects
 from kappa.settings import Settings
@@ -15,6 +16,7 @@ class State:
     objects: Objects
     settings: Settings
     memory: FunctionMemories = field(default_factory=FunctionMemories)
+    code_references: CodeReferences = field(default_factory=CodeReferences)
     autoscaler: Autoscaler | None = None
 
     def __post_init__(self) -> None:
