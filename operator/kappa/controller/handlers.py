@@ -20,7 +20,7 @@ import kopf
 from kappa.api.names import COMPONENT_LABEL, FUNCTION_LABEL, FUNCTION_OBJECTS, GROUP, VERSION
 from kappa.controller.backoff import retry_delay
 from kappa.controller.desired import referenced_configmap
-from kappa.controller.destinations import referencing
+from kappa.controller.destinations import destination_keys
 from kappa.controller.memory import Key
 from kappa.controller.reconcile import reconcile
 from kappa.controller.state import State
@@ -55,7 +55,7 @@ def register(state: State) -> None:
 
     @kopf.on.event("configmaps", labels={COMPONENT_LABEL: kopf.ABSENT})  # type: ignore[arg-type]
     def configmap_changed(namespace: str, name: str, **_: Any) -> None:
-        for function in state.code_references.functions((namespace, name)):
+        for function in state.code_references.referrers((namespace, name)):
             state.wake(function)
 
     @kopf.on.event("pods", labels=FUNCTION_OBJECTS)  # type: ignore[arg-type]
@@ -79,18 +79,21 @@ def register(state: State) -> None:
         key = (namespace, name)
         if event.get("type") == "DELETED":
             state.code_references.forget(key)
+            state.destination_references.forget(key)
             forgotten = state.memory.forget(key)
             if forgotten is not None and forgotten.task is not None:
                 forgotten.task.cancel()
             state.scaler.forget(key)
-            for other in referencing(state.memory.bodies(), key):  # their destination is gone
+            for other in state.destination_references.referrers(key):  # their destination is gone
                 state.wake(other)
             return
-        state.code_references.name(key, referenced_configmap(body))
+        code = referenced_configmap(body)
+        state.code_references.name(key, [] if code is None else [(namespace, code)])
+        state.destination_references.name(key, destination_keys(body))
         record = state.memory.recall(key)
         before, record.body = record.body, dict(body)
         if before is None:  # Functions whose async destination it is see it at once
-            for other in referencing(state.memory.bodies(), key):
+            for other in state.destination_references.referrers(key):
                 state.wake(other)
         if record.task is None:
             record.task = asyncio.create_task(

@@ -239,7 +239,7 @@ async def report(state: State, seen: Observed, intent: PassPlan, done: Acted) ->
     conditions.append(
         scaled_condition(scale.reason.value, scale.message, limited=scale.reason in _LIMITED)
     )
-    conditions.extend(destinations_conditions(seen.body, state.memory.bodies().keys()))
+    conditions.extend(destinations_conditions(seen.body, state.memory))
     status = _status(
         desired, pods, conditions, generation=seen.generation, now=seen.now, previous=previous
     )

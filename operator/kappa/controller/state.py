@@ -3,8 +3,8 @@
 from dataclasses import dataclass, field
 
 from kappa.autoscaler.loop import Autoscaler
-from kappa.controller.code_references import CodeReferences
 from kappa.controller.memory import FunctionMemories, Key
+from kappa.controller.references import References
 from kappa.k8s.objects import Objects
 from kappa.settings import Settings
 
@@ -16,7 +16,9 @@ class State:
     objects: Objects
     settings: Settings
     memory: FunctionMemories = field(default_factory=FunctionMemories)
-    code_references: CodeReferences = field(default_factory=CodeReferences)
+    # The ConfigMap each Function's code names; the Functions its destinations name.
+    code_references: References = field(default_factory=References)
+    destination_references: References = field(default_factory=References)
     autoscaler: Autoscaler | None = None
 
     def __post_init__(self) -> None:
