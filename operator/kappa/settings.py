@@ -100,9 +100,11 @@ class Settings(BaseModel):
     # The operator's port for gateways' stats and pokes, and its /metrics.
     autoscaler_port: int = Field(default=8081, ge=1, le=65535)
     # Threads for the operator's blocking Kubernetes client calls, and its connections to
-    # the API server: how many Functions' passes make progress at once (asyncio's default
-    # pool is CPUs + 4, six on two cores; a Function's first pass makes about five calls).
-    kube_threads: int = Field(default=16, ge=1, le=256)
+    # the API server: how many calls wait on the API server at once. Not asyncio's default
+    # (CPUs + 4, up to 32, by the node): 1,000 new Functions settled faster with 6 than
+    # with 16 on a small control plane (BENCHMARKS.md); raise it for a remote API server
+    # with room to spare.
+    kube_threads: int = Field(default=6, ge=1, le=256)
     # The runtimes this installation has images for (chart value runtimeImages.runtimes):
     # the admission webhook refuses a Function naming another one, listing these.
     runtimes: tuple[str, ...] = DEFAULT_RUNTIMES
