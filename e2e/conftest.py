@@ -113,14 +113,33 @@ class Operator:
         install_chart(self._cluster, "--wait=false")
         self._run("rollout", "restart", "deployment/kappa-operator")
         self._run("rollout", "status", "deployment/kappa-operator", "--timeout=180s")
+        self.wait_for_leader()
 
     def stop(self) -> None:
         self._run("scale", "deployment/kappa-operator", "--replicas=0")
         self._run("wait", "--for=delete", "pod", "-l", self.SELECTOR, "--timeout=120s")
 
-    def start(self) -> None:
-        self._run("scale", "deployment/kappa-operator", "--replicas=1")
+    def start(self, replicas: int = 2) -> None:
+        """Start the chart's replicas again, and wait for one of them to lead."""
+        self._run("scale", "deployment/kappa-operator", f"--replicas={replicas}")
         self._run("rollout", "status", "deployment/kappa-operator", "--timeout=180s")
+        self.wait_for_leader()
+
+    def leader(self) -> str:
+        """The pod that holds the Lease and that the operator's Service sends to ('' if none)."""
+        holder = self._run(
+            "get", "lease", "kappa-operator", "-o", "jsonpath={.spec.holderIdentity}",
+            "--ignore-not-found",
+        ).strip()  # fmt: skip
+        served = self._run(
+            "get", "endpoints", "kappa-operator",
+            "-o", "jsonpath={.subsets[*].addresses[*].targetRef.name}",
+        ).split()  # fmt: skip
+        return holder if holder and served == [holder] else ""
+
+    def wait_for_leader(self) -> str:
+        """Wait (a hang guard) until one replica leads and the Service sends to it only."""
+        return Cluster.wait(self.leader, "an operator replica leading, its Service on it", 120)
 
     def logs(self) -> str:
         return self._run("logs", "-l", self.SELECTOR, "--tail=200")

@@ -40,6 +40,8 @@ ENV_VARS: Final[Mapping[str, str]] = {
     "burst_limit": "KAPPA_BURST_LIMIT",
     "autoscaler_port": "KAPPA_AUTOSCALER_PORT",
     "kube_threads": "KAPPA_KUBE_THREADS",
+    "leader_election": "KAPPA_LEADER_ELECTION",
+    "pod_name": "KAPPA_POD_NAME",
     "runtimes": "KAPPA_RUNTIMES",
     "gateway_service_account": "KAPPA_GATEWAY_SERVICE_ACCOUNT",
     "network_policies": "KAPPA_NETWORK_POLICIES",
@@ -48,6 +50,8 @@ ENV_VARS: Final[Mapping[str, str]] = {
 }
 
 _MAX_POLICY_JSON: Final = 65536
+_MAX_POD_NAME: Final = 253
+_POD_NAME_CHARACTERS: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 
 # The runtimes whose images `make images` builds (runtime-images/images.txt) and `image`.
 DEFAULT_RUNTIMES: Final = ("python3.11", "nodejs20", "nodejs22", "provided", "image")
@@ -105,6 +109,20 @@ class Settings(BaseModel):
     # with 16 on a small control plane (BENCHMARKS.md); raise it for a remote API server
     # with room to spare.
     kube_threads: int = Field(default=6, ge=1, le=256)
+    # Several operator replicas, one leading (a Lease in `namespace`; the others stand by
+    # and take over when it stops renewing). `pod_name` is this replica's pod (the Lease's
+    # holder, and the pod labelled as the leader for the Service).
+    leader_election: bool = False
+    pod_name: str = ""
+
+    @field_validator("pod_name")
+    @classmethod
+    def _pod_name_is_a_name(cls, value: str) -> str:
+        if value and (len(value) > _MAX_POD_NAME or not set(value) <= _POD_NAME_CHARACTERS):
+            msg = "must be a pod's name (the downward API's metadata.name)"
+            raise ValueError(msg)
+        return value
+
     # The runtimes this installation has images for (chart value runtimeImages.runtimes):
     # the admission webhook refuses a Function naming another one, listing these.
     runtimes: tuple[str, ...] = DEFAULT_RUNTIMES

@@ -47,6 +47,11 @@ from kappa.settings import LogLevel, Settings, load
             id="limits-and-webhook",
         ),
         pytest.param({"KAPPA_KUBE_THREADS": "64"}, Settings(kube_threads=64), id="kube-threads"),
+        pytest.param(
+            {"KAPPA_LEADER_ELECTION": "true", "KAPPA_POD_NAME": "kappa-operator-7d9f-x2l.a"},
+            Settings(leader_election=True, pod_name="kappa-operator-7d9f-x2l.a"),
+            id="leader-election",
+        ),
     ],
 )
 def test_from_env(env: Mapping[str, str], expected: Settings) -> None:
@@ -104,6 +109,11 @@ def test_defaults() -> None:
             {"KAPPA_KUBE_THREADS": "10000"},
             "KAPPA_KUBE_THREADS='10000' is invalid: Input should be less than or equal to 256",
             id="too-many-kube-threads",
+        ),
+        pytest.param(
+            {"KAPPA_POD_NAME": "Kappa_Operator"},
+            "KAPPA_POD_NAME='Kappa_Operator' is invalid: must be a pod's name",
+            id="pod-name-not-a-name",
         ),
     ],
 )

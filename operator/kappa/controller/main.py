@@ -1,6 +1,7 @@
 """`kappa operator`: connect to the cluster and run the kopf handlers."""
 
 import asyncio
+import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,9 +14,11 @@ from kappa.auth.kube_review import KubeReviews
 from kappa.auth.sigv4 import SignedRequest
 from kappa.auth.subject import POD_NAME_EXTRA, service_account
 from kappa.autoscaler.server import Authenticate, serve
+from kappa.base.env import SettingsError
 from kappa.controller import quota
 from kappa.controller.esm import register_esm
 from kappa.controller.handlers import register
+from kappa.controller.leadership import Leadership, LeadershipLostError
 from kappa.controller.network_policies import register_network_policies
 from kappa.controller.state import State
 from kappa.invocation.errors import GatewayError
@@ -58,7 +61,11 @@ def main() -> int:
         settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 300
 
-    asyncio.run(_run(state, api))
+    try:
+        asyncio.run(_run(state, api))
+    except LeadershipLostError as error:
+        log.error("no longer leading (%s): stopping so that this replica stands by", error)  # noqa: TRY400 - one line, not a traceback
+        return 1
     return 0
 
 
@@ -99,15 +106,44 @@ async def _run(state: State, api: client.ApiClient) -> None:
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(state.settings.kube_threads, thread_name_prefix="kube")
     )
+    # Served by a standby too: its /healthz keeps it alive while it waits.
     runner = await serve(
         state.scaler,
         "0.0.0.0",  # noqa: S104
         state.settings.autoscaler_port,
         _gateways_only(api, state.settings),
     )
-    ticks = asyncio.create_task(state.scaler.run(), name="autoscaler")
+    leadership = _leadership(api, state.settings)
+    tasks: list[asyncio.Task[None]] = []
+    lost = False
     try:
-        await kopf.operator(clusterwide=True, standalone=True)
+        if leadership is not None:
+            await leadership.mark(leading=False)  # a former leader's container, restarted
+            await leadership.acquire()
+            await leadership.mark(leading=True)
+            tasks.append(asyncio.create_task(leadership.keep(), name="lease"))
+        tasks.append(asyncio.create_task(state.scaler.run(), name="autoscaler"))
+        operator = asyncio.create_task(kopf.operator(clusterwide=True, standalone=True))
+        done, _ = await asyncio.wait({operator, tasks[0]}, return_when=asyncio.FIRST_COMPLETED)
+        if operator not in done:  # the Lease is lost: stop at once, a standby takes over
+            lost = True
+            operator.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await operator
+        for task in done:
+            task.result()
     finally:
-        ticks.cancel()
+        for task in tasks:
+            task.cancel()
+        if leadership is not None and not lost:
+            await leadership.release()
         await runner.cleanup()
+
+
+def _leadership(api: client.ApiClient, settings: Settings) -> Leadership | None:
+    if not settings.leader_election:
+        return None
+    if not settings.pod_name:
+        msg = "KAPPA_LEADER_ELECTION needs KAPPA_POD_NAME (the downward API's metadata.name)"
+        raise SettingsError(msg)
+    return Leadership(api, settings.namespace, settings.pod_name)
