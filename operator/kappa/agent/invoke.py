@@ -18,7 +18,7 @@ from kappa.agent.errors import MAX_REQUEST_BYTES, LambdaError
 from kappa.agent.http11 import Request, Response
 from kappa.agent.logsink import LogSink
 from kappa.agent.metrics import AgentMetrics, Outcome, Rejection
-from kappa.agent.report import LogTail, Report, end_line, start_line
+from kappa.agent.report import LogTail, Report, billed_duration_ms, end_line, start_line
 from kappa.agent.settings import AgentSettings
 from kappa.agent.slots import Invocation, PoolState, SlotPool
 from kappa.base.clock import Clock
@@ -153,6 +153,8 @@ class InvokeHandler:
             ("Content-Type", result.content_type),
             ("X-Kappa-Request-Id", request_id),
             ("X-Amz-Log-Result", base64.b64encode(invocation.tail.value()).decode()),
+            # What the REPORT line bills: the gateway meters usage from it.
+            ("X-Kappa-Billed-Duration-Ms", str(billed_duration_ms(duration_ms))),
         ]
         if result.outcome is not Outcome.SUCCESS:
             response_headers.append(("X-Amz-Function-Error", "Unhandled"))
