@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import kappa
 from kappa.agent.metrics import AgentMetrics
-from kappa.asyncq.metrics import AsyncMetrics
+from kappa.asyncq.metrics import DEPTH, DLQ_DEPTH, OLDEST_AGE, AsyncMetrics
 from kappa.autoscaler.metrics import AutoscalerMetrics
 from kappa.eventsources.metrics import PollerMetrics
 from kappa.gateway.metrics import GatewayMetrics
@@ -58,7 +58,8 @@ def exported_metrics() -> dict[str, set[str]]:
     agent_registry.register(_Parsed(text.decode()))
     gateway = GatewayMetrics()
     gateway.concurrent.source = lambda: {("ns", "fn"): 1}
-    AsyncMetrics(gateway.registry)
+    queue = AsyncMetrics(gateway.registry, gateway.function)
+    queue.set_queues({name: {("ns", "fn"): 1.0} for name in (DEPTH, DLQ_DEPTH, OLDEST_AGE)})
     return {
         **_registry_labels(gateway.registry, set()),
         **_registry_labels(agent_registry, _FUNCTION_POD),

@@ -113,7 +113,11 @@ class Gateway:
         self._async: EventQueue | None = None
         if events is not None:
             self._async = events(
-                registry, self.metrics.registry, settings.region, self._registry_ready
+                registry,
+                self.metrics.registry,
+                self.metrics.function,
+                settings.region,
+                self._registry_ready,
             )
         self.ready = False
 

@@ -13,13 +13,12 @@ GB-seconds (1 GB = 1024 MB, as Lambda counts).
 """
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
 from enum import StrEnum
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
 
+from kappa.invocation.function_gauge import FunctionGauge
 from kappa.invocation.function_labels import FunctionLabels
 from kappa.invocation.routing import FunctionKey
 
@@ -71,8 +70,6 @@ _USAGE: Final = (
      "Billed duration times the Function's memory (GB-s, 1 GB = 1024 MB), by Function."),
 )  # fmt: skip
 
-InFlight = Callable[[], Mapping[FunctionKey, int]]
-
 
 class GatewayMetrics:
     """Every collector of one gateway."""
@@ -90,7 +87,13 @@ class GatewayMetrics:
             "Time from request to answer, queue wait included, by Function.",
             _FUNCTION, buckets=_LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
-        self.concurrent = _ConcurrentExecutions(self.function)
+        # Read from the dispatcher's slots at scrape time, not counted up and down, so a
+        # Function deleted mid-call cannot leave a series behind or bring one back at -1.
+        self.concurrent = FunctionGauge(
+            "kappa_gateway_concurrent_executions",
+            "Invocations this gateway has running on agents, by Function.",
+            self.function.peek,
+        )
         r.register(self.concurrent)
         self.queued = Gauge(
             "kappa_gateway_queued_invocations", "Invocations waiting for a slot.", registry=r
@@ -167,31 +170,3 @@ class GatewayMetrics:
 def _remove(collector: Counter | Histogram, *values: str) -> None:
     with contextlib.suppress(KeyError):  # never counted
         collector.remove(*values)
-
-
-class _ConcurrentExecutions:
-    """``kappa_gateway_concurrent_executions``: read from the dispatcher's slots at scrape time.
-
-    Read, not counted up and down, so a Function deleted mid-call cannot leave a series
-    behind or bring one back below zero.
-    """
-
-    NAME: Final = "kappa_gateway_concurrent_executions"
-    HELP: Final = "Invocations this gateway has running on agents, by Function."
-
-    def __init__(self, labels: FunctionLabels) -> None:
-        self._labels = labels
-        self.source: InFlight = dict
-
-    def describe(self) -> Iterator[Metric]:
-        yield GaugeMetricFamily(self.NAME, self.HELP, labels=_FUNCTION)
-
-    def collect(self) -> Iterator[Metric]:
-        family = GaugeMetricFamily(self.NAME, self.HELP, labels=_FUNCTION)
-        totals: dict[tuple[str, str], int] = {}
-        for key, count in self.source().items():
-            labels = self._labels.peek(key)
-            totals[labels] = totals.get(labels, 0) + count
-        for labels, count in sorted(totals.items()):
-            family.add_metric(list(labels), count)
-        yield family
