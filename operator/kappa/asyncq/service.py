@@ -182,13 +182,18 @@ class AsyncService:
                 # The deepest queues' oldest events: one read each, so a bounded number.
                 deepest = sorted(depths, key=lambda key: -depths[key])[:_OLDEST_READS]
                 for key in deepest:
-                    ages[key] = await self._age(queue, info.state.first_seq, key)
+                    ages[key] = await self._age(
+                        queue, info.state.first_seq, names.invoke_subject(*key)
+                    )
+                oldest = 0.0
+                if info.state.messages:
+                    oldest = await self._age(queue, info.state.first_seq, names.invoke_subjects)
             except (TimeoutError, ValueError, nats.errors.Error) as exc:
                 log.debug("queue stats unavailable: %s", exc)
             else:
                 self.metrics.queue_depth.set(info.state.messages)
                 self.metrics.dlq_depth.set(dlq.state.messages)
-                self.metrics.oldest_age.set(max(ages.values(), default=0.0))
+                self.metrics.oldest_age.set(oldest)
                 self.metrics.set_queues(
                     {
                         DEPTH: {key: float(count) for key, count in depths.items()},
@@ -201,13 +206,10 @@ class AsyncService:
                 )
             await asyncio.sleep(_STATS_SECONDS)
 
-    async def _age(self, queue: Queue, first_seq: int, key: FunctionKey) -> float:
-        """Seconds since the oldest queued event of ``key`` was accepted."""
+    async def _age(self, queue: Queue, first_seq: int, subject: str) -> float:
+        """Seconds since the oldest queued event on ``subject`` was accepted."""
         first = await queue.js.get_msg(
-            queue.names.invoke_stream,
-            seq=first_seq,
-            subject=queue.names.invoke_subject(*key),
-            next=True,
+            queue.names.invoke_stream, seq=first_seq, subject=subject, next=True
         )
         enqueued_ms = int((first.headers or {}).get(ENQUEUED_MS, epoch_ms()))
         return max(epoch_ms() - enqueued_ms, 0) / 1000
