@@ -18,7 +18,7 @@ from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
 from kappa.autoscaler.decider import Spec as ScalingSpec
 from kappa.base.arn import function_arn
 from kappa.resources.code_configmap import code_configmap_name, code_sha256, make_code_configmap
-from kappa.resources.pods import CodeMount, PodParams, make_pod, revision_of
+from kappa.resources.pods import CodeMount, PodParams, logging_params, make_pod, revision_of
 from kappa.settings import Settings
 
 
@@ -161,6 +161,7 @@ def desired_function(
         mount = CodeMount()
     prefix, tag = settings.image_prefix, settings.image_tag
     image = code.image if code.image is not None else f"{prefix}/runtime-{runtime}:{tag}"
+    log_format, application_log_level, system_log_level = logging_params(spec.logging_config)
     params = PodParams(
         function=name,
         namespace=namespace,
@@ -179,6 +180,9 @@ def desired_function(
         pull_policy=str(settings.image_pull_policy),
         service_account_name=spec.service_account_name,
         env=tuple(e.model_dump(by_alias=True, exclude_none=True) for e in spec.env),
+        log_format=log_format,
+        application_log_level=application_log_level,
+        system_log_level=system_log_level,
     )
     provisioned = spec.concurrency.provisioned
     scaling = ScalingSpec(
