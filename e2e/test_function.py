@@ -18,6 +18,7 @@ from kubernetes import client
 
 from e2e.cluster import Cluster
 from e2e.conftest import Operator
+from kappa.resources.code_configmap import code_sha256
 
 GROUP, VERSION, PLURAL = "kappa.dev", "v1alpha1", "functions"
 
@@ -242,6 +243,31 @@ def test_missing_configmap_is_reported_and_no_pod_is_made(
         ),
     )
     wait_condition(functions, namespace, "nocode", "Ready", "True")
+
+    # An edit of the ConfigMap rolls the Function (the operator watches it): the status
+    # names the new content's hash and the pods of the old revision are replaced.
+    def revisions() -> set[str]:
+        pods = core.list_namespaced_pod(namespace, label_selector="kappa.dev/function=nocode")
+        return {
+            p.metadata.labels["kappa.dev/revision"]
+            for p in pods.items
+            if p.metadata.deletion_timestamp is None
+        }
+
+    old = revisions()
+    assert len(old) == 1, old
+    assert get_function(functions, namespace, "nocode")["status"]["codeSha256"] == code_sha256(
+        {"app.py": HELLO % 7}
+    )
+    edited = {"app.py": HELLO % 8}
+    core.patch_namespaced_config_map("does-not-exist", namespace, {"data": edited})
+
+    def rolled() -> bool:
+        status = get_function(functions, namespace, "nocode").get("status") or {}
+        now = revisions()
+        return status.get("codeSha256") == code_sha256(edited) and bool(now) and not now & old
+
+    Cluster.wait(rolled, "the Function to roll to the edited ConfigMap", 120)
 
 
 def test_delete_removes_pods_and_code(

@@ -39,6 +39,7 @@ ENV_VARS: Final[Mapping[str, str]] = {
     "webhook_port": "KAPPA_WEBHOOK_PORT",
     "burst_limit": "KAPPA_BURST_LIMIT",
     "autoscaler_port": "KAPPA_AUTOSCALER_PORT",
+    "kube_threads": "KAPPA_KUBE_THREADS",
     "runtimes": "KAPPA_RUNTIMES",
     "gateway_service_account": "KAPPA_GATEWAY_SERVICE_ACCOUNT",
     "network_policies": "KAPPA_NETWORK_POLICIES",
@@ -98,6 +99,12 @@ class Settings(BaseModel):
     burst_limit: int = Field(default=1000, ge=1)
     # The operator's port for gateways' stats and pokes, and its /metrics.
     autoscaler_port: int = Field(default=8081, ge=1, le=65535)
+    # Threads for the operator's blocking Kubernetes client calls, and its connections to
+    # the API server: how many calls wait on the API server at once. Not asyncio's default
+    # (CPUs + 4, up to 32, by the node): 1,000 new Functions settled faster with 6 than
+    # with 16 on a small control plane (BENCHMARKS.md); raise it for a remote API server
+    # with room to spare.
+    kube_threads: int = Field(default=6, ge=1, le=256)
     # The runtimes this installation has images for (chart value runtimeImages.runtimes):
     # the admission webhook refuses a Function naming another one, listing these.
     runtimes: tuple[str, ...] = DEFAULT_RUNTIMES

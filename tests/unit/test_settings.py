@@ -46,6 +46,7 @@ from kappa.settings import LogLevel, Settings, load
             ),
             id="limits-and-webhook",
         ),
+        pytest.param({"KAPPA_KUBE_THREADS": "64"}, Settings(kube_threads=64), id="kube-threads"),
     ],
 )
 def test_from_env(env: Mapping[str, str], expected: Settings) -> None:
@@ -58,6 +59,7 @@ def test_defaults() -> None:
     assert settings.log_level is LogLevel.INFO
     assert (settings.concurrency_limit, settings.unreserved_minimum) == (1000, 100)
     assert settings.webhook_service == ""
+    assert settings.kube_threads == 6  # measured (BENCHMARKS.md), whatever the node's CPUs
 
 
 @pytest.mark.parametrize(
@@ -92,6 +94,16 @@ def test_defaults() -> None:
             {"KAPPA_WEBHOOK_SERVICE": "Kappa_Op"},
             "KAPPA_WEBHOOK_SERVICE='Kappa_Op' is invalid",
             id="webhook-service-not-a-label",
+        ),
+        pytest.param(
+            {"KAPPA_KUBE_THREADS": "0"},
+            "KAPPA_KUBE_THREADS='0' is invalid: Input should be greater than or equal to 1",
+            id="no-kube-threads",
+        ),
+        pytest.param(
+            {"KAPPA_KUBE_THREADS": "10000"},
+            "KAPPA_KUBE_THREADS='10000' is invalid: Input should be less than or equal to 256",
+            id="too-many-kube-threads",
         ),
     ],
 )

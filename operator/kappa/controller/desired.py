@@ -2,7 +2,7 @@
 
 Pod parameters, revision, code ConfigMap and replica count.
 
-Pure: the Function's body, the operator settings and the data of the ConfigMap the
+Pure: the Function's body, the operator settings and the digest of the ConfigMap the
 Function's code refers to (if any) in, a `DesiredFunction` out.
 """
 
@@ -17,7 +17,12 @@ from kappa.api.function import FunctionSpec
 from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
 from kappa.autoscaler.decider import Spec as ScalingSpec
 from kappa.base.arn import function_arn
-from kappa.resources.code_configmap import code_configmap_name, code_sha256, make_code_configmap
+from kappa.resources.code_configmap import (
+    CodeDigest,
+    code_configmap_name,
+    code_sha256,
+    make_code_configmap,
+)
 from kappa.resources.pods import CodeMount, PodParams, logging_params, make_pod, revision_of
 from kappa.settings import Settings
 
@@ -83,9 +88,9 @@ def referenced_configmap(body: Mapping[str, Any]) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
-def _check_referenced(name: str, data: Mapping[str, str] | None) -> ConditionState | None:
+def _check_referenced(name: str, found: CodeDigest | None) -> ConditionState | None:
     """CodeReady=False when the referenced ConfigMap is missing or empty."""
-    if data is None:
+    if found is None:
         return ConditionState(
             ConditionType.CODE_READY,
             ConditionStatus.FALSE,
@@ -93,7 +98,7 @@ def _check_referenced(name: str, data: Mapping[str, str] | None) -> ConditionSta
             f"ConfigMap {name!r} (spec.code.configMap.name) does not "
             "exist in this namespace: create it or fix the name",
         )
-    if not data:
+    if not found.files:
         return ConditionState(
             ConditionType.CODE_READY,
             ConditionStatus.FALSE,
@@ -118,13 +123,13 @@ def desired_function(
     body: Mapping[str, Any],
     settings: Settings,
     *,
-    referenced_data: Mapping[str, str] | None = None,
+    referenced: CodeDigest | None = None,
 ) -> DesiredFunction:
     """Work out the desired state of the Function in `body`.
 
-    `referenced_data` is the content (data and binaryData) of the ConfigMap named by
-    `referenced_configmap(body)`, None when it does not exist. Its hash is part of the
-    revision, so changing the ConfigMap rolls the pods.
+    `referenced` is the digest of the ConfigMap named by `referenced_configmap(body)`,
+    None when it does not exist. Its hash is part of the revision, so changing the
+    ConfigMap rolls the pods.
     """
     meta = body["metadata"]
     name, namespace, uid = str(meta["name"]), str(meta["namespace"]), str(meta["uid"])
@@ -138,7 +143,7 @@ def desired_function(
     code = spec.code
     configmap: dict[str, Any] | None = None
     sha: str | None = None
-    referenced: str | None = None
+    referenced_name: str | None = None
     problem: ConditionState | None = None
     if code.inline is not None:
         configmap = make_code_configmap(
@@ -149,11 +154,11 @@ def desired_function(
             config_map=code_configmap_name(name, code.inline), files=tuple(sorted(code.inline))
         )
     elif code.config_map is not None:
-        referenced = code.config_map.name
-        problem = _check_referenced(referenced, referenced_data)
-        sha = None if referenced_data is None else code_sha256(referenced_data)
+        referenced_name = code.config_map.name
+        problem = _check_referenced(referenced_name, referenced)
+        sha = None if referenced is None else referenced.sha256
         # The hash only shapes the revision: the pod mounts the ConfigMap by name.
-        mount = CodeMount(config_map=referenced, sha256=sha)
+        mount = CodeMount(config_map=referenced_name, sha256=sha)
     elif code.url is not None:
         sha = code.url.sha256
         mount = CodeMount(url=code.url.url, sha256=code.url.sha256)
@@ -203,7 +208,7 @@ def desired_function(
         arn=arn,
         code_sha256=sha,
         code_configmap=configmap,
-        referenced_configmap=referenced,
+        referenced_configmap=referenced_name,
         code_problem=problem,
         scaling=scaling,
     )

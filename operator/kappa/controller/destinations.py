@@ -12,7 +12,7 @@ Function, so it is a condition, not a refusal::
 The condition does not touch ``Ready``: the function itself runs.
 """
 
-from collections.abc import Collection, Mapping
+from collections.abc import Container, Mapping
 from typing import Any, Final
 
 from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
@@ -31,8 +31,14 @@ def destination_functions(body: Mapping[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
+def destination_keys(body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(namespace, name) of each Function ``body``'s destinations name."""
+    namespace = str((body.get("metadata") or {}).get("namespace") or "")
+    return [(namespace, function) for _, function in destination_functions(body)]
+
+
 def destinations_conditions(
-    body: Mapping[str, Any], existing: Collection[tuple[str, str]]
+    body: Mapping[str, Any], existing: Container[tuple[str, str]]
 ) -> list[ConditionState]:
     """The condition of the module docstring (none or one); ``existing``: (namespace, name)s."""
     namespace = str((body.get("metadata") or {}).get("namespace") or "")
@@ -60,16 +66,4 @@ def destinations_conditions(
             f"{described}. Asynchronous events whose records go there wait in the queue (they "
             "are not dropped) until it is created or spec.async is changed.",
         )
-    ]
-
-
-def referencing(
-    bodies: Mapping[tuple[str, str], Mapping[str, Any]], key: tuple[str, str]
-) -> list[tuple[str, str]]:
-    """The Functions of ``key``'s namespace whose destinations name ``key``."""
-    namespace, name = key
-    return [
-        other
-        for other, body in bodies.items()
-        if other[0] == namespace and any(fn == name for _, fn in destination_functions(body))
     ]

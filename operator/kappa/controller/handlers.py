@@ -17,12 +17,14 @@ from typing import Any
 
 import kopf
 
-from kappa.api.names import FUNCTION_LABEL, FUNCTION_OBJECTS, GROUP, VERSION
+from kappa.api.names import COMPONENT_LABEL, FUNCTION_LABEL, FUNCTION_OBJECTS, GROUP, VERSION
 from kappa.controller.backoff import retry_delay
-from kappa.controller.destinations import referencing
+from kappa.controller.desired import referenced_configmap
+from kappa.controller.destinations import destination_keys
 from kappa.controller.memory import Key
 from kappa.controller.reconcile import reconcile
 from kappa.controller.state import State
+from kappa.resources.code_configmap import CodeDigest, code_digest
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,20 @@ def register(state: State) -> None:
     ) -> dict[Key, str]:
         return {(namespace, labels.get(FUNCTION_LABEL, "")): name}
 
+    # Every other ConfigMap, by digest (a hash and a count, not its data): the ones a
+    # Function's spec.code.configMap names are read from here, not from the API server,
+    # and a change wakes those Functions at once.
+    @kopf.index("configmaps", labels={COMPONENT_LABEL: kopf.ABSENT}, id="user_configmaps")  # type: ignore[arg-type]
+    def user_configmaps(
+        namespace: str, name: str, body: kopf.Body, **_: Any
+    ) -> dict[Key, CodeDigest]:
+        return {(namespace, name): code_digest(body)}
+
+    @kopf.on.event("configmaps", labels={COMPONENT_LABEL: kopf.ABSENT})  # type: ignore[arg-type]
+    def configmap_changed(namespace: str, name: str, **_: Any) -> None:
+        for function in state.code_references.referrers((namespace, name)):
+            state.wake(function)
+
     @kopf.on.event("pods", labels=FUNCTION_OBJECTS)  # type: ignore[arg-type]
     def pod_changed(namespace: str, labels: Mapping[str, str], **_: Any) -> None:
         state.wake((namespace, labels.get(FUNCTION_LABEL, "")))
@@ -57,25 +73,31 @@ def register(state: State) -> None:
         body: kopf.Body,
         function_pods: kopf.Index[Key, dict[str, Any]],
         code_configmaps: kopf.Index[Key, str],
+        user_configmaps: kopf.Index[Key, CodeDigest],
         **_: Any,
     ) -> None:
         key = (namespace, name)
         if event.get("type") == "DELETED":
+            state.code_references.forget(key)
+            state.destination_references.forget(key)
             forgotten = state.memory.forget(key)
             if forgotten is not None and forgotten.task is not None:
                 forgotten.task.cancel()
             state.scaler.forget(key)
-            for other in referencing(state.memory.bodies(), key):  # their destination is gone
+            for other in state.destination_references.referrers(key):  # their destination is gone
                 state.wake(other)
             return
+        code = referenced_configmap(body)
+        state.code_references.name(key, [] if code is None else [(namespace, code)])
+        state.destination_references.name(key, destination_keys(body))
         record = state.memory.recall(key)
         before, record.body = record.body, dict(body)
         if before is None:  # Functions whose async destination it is see it at once
-            for other in referencing(state.memory.bodies(), key):
+            for other in state.destination_references.referrers(key):
                 state.wake(other)
         if record.task is None:
             record.task = asyncio.create_task(
-                reconcile_loop(state, key, function_pods, code_configmaps),
+                reconcile_loop(state, key, function_pods, code_configmaps, user_configmaps),
                 name=f"function {namespace}/{name}",
             )
         elif before is None or _wants_a_pass(before, body):
@@ -92,8 +114,23 @@ def _wants_a_pass(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
     return any(old.get(k) != new.get(k) for k in ("generation", "deletionTimestamp", "uid"))
 
 
+def _referenced(
+    body: Mapping[str, Any], user_maps: kopf.Index[Key, CodeDigest]
+) -> CodeDigest | None:
+    """The digest of the ConfigMap the Function's code names (None: missing, or none)."""
+    name = referenced_configmap(body)
+    if name is None:
+        return None
+    found = list(user_maps.get((str(body["metadata"]["namespace"]), name), []))
+    return found[0] if found else None
+
+
 async def reconcile_loop(
-    state: State, key: Key, pods: kopf.Index[Key, dict[str, Any]], maps: kopf.Index[Key, str]
+    state: State,
+    key: Key,
+    pods: kopf.Index[Key, dict[str, Any]],
+    maps: kopf.Index[Key, str],
+    user_maps: kopf.Index[Key, CodeDigest],
 ) -> None:
     """Reconcile one Function whenever woken, when the last pass asked, or after a backoff."""
     record = state.memory.recall(key)
@@ -102,7 +139,11 @@ async def reconcile_loop(
             record.wakeup.clear()
             try:
                 result = await reconcile(
-                    state, body, list(pods.get(key, [])), list(maps.get(key, []))
+                    state,
+                    body,
+                    list(pods.get(key, [])),
+                    list(maps.get(key, [])),
+                    referenced=_referenced(body, user_maps),
                 )
             except Exception:  # a failed pass must not end the loop
                 record.failures += 1

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import kopf
@@ -24,12 +25,14 @@ from kappa.settings import Settings, load
 log = logging.getLogger("kappa.controller")
 
 
-def _api_client() -> client.ApiClient:
+def _api_client(connections: int) -> client.ApiClient:
     try:
         config.load_incluster_config()
     except config.ConfigException:
         config.load_kube_config()  # KUBECONFIG, as kubectl does
-    return client.ApiClient()
+    configuration = client.Configuration.get_default_copy()
+    configuration.connection_pool_maxsize = connections  # one per thread making calls
+    return client.ApiClient(configuration)
 
 
 def main() -> int:
@@ -39,7 +42,7 @@ def main() -> int:
         level=settings.log_level.value,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    api = _api_client()
+    api = _api_client(settings.kube_threads)
     state = State(objects=Objects(api), settings=settings)
     register(state)
     register_esm(api, settings)
@@ -92,6 +95,10 @@ async def _no_signature() -> SignedRequest:
 
 async def _run(state: State, api: client.ApiClient) -> None:
     """kopf, the autoscaler's ticks and its endpoint for gateways, in one event loop."""
+    # The blocking client calls (asyncio.to_thread) run on a pool sized by the settings.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(state.settings.kube_threads, thread_name_prefix="kube")
+    )
     runner = await serve(
         state.scaler,
         "0.0.0.0",  # noqa: S104

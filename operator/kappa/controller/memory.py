@@ -64,6 +64,11 @@ class FunctionMemories:
             record = self._records[key] = FunctionMemory()
         return record
 
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` is a Function seen and not deleted."""
+        record = self._records.get(key)  # type: ignore[call-overload]
+        return record is not None and record.body is not None
+
     def get(self, key: Key) -> FunctionMemory | None:
         """The record of ``key`` if there is one (never creates it)."""
         return self._records.get(key)

@@ -107,6 +107,36 @@ class PodUse:
     ready: bool
 
 
+class PodUses(dict[Key, PodUse]):
+    """The live function pods by (namespace, pod name), also grouped by namespace.
+
+    A namespace's sums read only its own pods, not every pod of the cluster. Written with
+    ``[key] = use`` and ``pop(key)`` only (the grouping follows those two).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_namespace: dict[str, dict[Key, PodUse]] = {}
+
+    def __setitem__(self, key: Key, use: PodUse) -> None:
+        super().__setitem__(key, use)
+        self._by_namespace.setdefault(key[0], {})[key] = use
+
+    def pop(self, key: Key, default: PodUse | None = None) -> PodUse | None:  # type: ignore[override]
+        """Remove ``key``; its use, or ``default``."""
+        found = super().pop(key, default)
+        group = self._by_namespace.get(key[0])
+        if group is not None:
+            group.pop(key, None)
+            if not group:
+                del self._by_namespace[key[0]]
+        return found
+
+    def in_namespace(self, namespace: str) -> list[PodUse]:
+        """The pods of ``namespace``."""
+        return list(self._by_namespace.get(namespace, {}).values())
+
+
 @dataclass
 class Quotas:
     """What the watches showed of claims, quotas and slots, and the sums of the claims."""
@@ -118,7 +148,7 @@ class Quotas:
     # of the Function that controls it, whether it is ready. Its slots are read from that
     # Function's claim (perPod), never from the pod, and only when the Function controls
     # it: a pod anyone labels as a Function's takes no room and no quota.
-    pods: dict[Key, PodUse] = field(default_factory=dict)
+    pods: PodUses = field(default_factory=PodUses)
     namespace_sums: dict[str, Sums] = field(default_factory=dict)
     cluster_sums: Sums = field(default_factory=Sums)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -152,11 +182,7 @@ class Quotas:
 
     def slots(self, namespace: str) -> int:
         """Slots of the namespace's ready, non-terminating function pods."""
-        return sum(
-            self.pod_slots(pod)
-            for (ns, _), pod in self.pods.items()
-            if ns == namespace and pod.ready
-        )
+        return sum(self.pod_slots(pod) for pod in self.pods.in_namespace(namespace) if pod.ready)
 
     def headroom(self, function: Key) -> int | None:
         """Slots ``function`` may still add under its namespace's quota; None: no quota."""
@@ -164,11 +190,7 @@ class Quotas:
         limits = self.limits(namespace)
         if limits is None:
             return None
-        mine = [
-            (pod.function, self.pod_slots(pod))
-            for (ns, _), pod in self.pods.items()
-            if ns == namespace
-        ]
+        mine = [(pod.function, self.pod_slots(pod)) for pod in self.pods.in_namespace(namespace)]
         claim = self.claims.get(function)
         unreserved = sum(
             n for fn, n in mine if (c := self.claims.get(fn)) is None or c.reserved is None

@@ -30,13 +30,14 @@ from kappa.controller.conditions import (
     progress_conditions,
     scaled_condition,
 )
-from kappa.controller.desired import DesiredFunction, desired_function, referenced_configmap
+from kappa.controller.desired import DesiredFunction, desired_function
 from kappa.controller.destinations import destinations_conditions
 from kappa.controller.memory import ExpectedPod, Key
 from kappa.controller.observed import Phase, PodView, after_deletions, pod_view
 from kappa.controller.planner import Plan, plan
 from kappa.controller.state import State
 from kappa.invocation.kube_view import pod_owner
+from kappa.resources.code_configmap import CodeDigest
 
 log = logging.getLogger(__name__)
 
@@ -93,21 +94,32 @@ class Acted:
 
 
 async def reconcile(
-    state: State, body: Mapping[str, Any], pod_bodies: list[dict[str, Any]], code_maps: list[str]
-) -> Result:
-    """One pass for one Function; the result says when the next unprompted pass is due."""
-    seen = await observe(state, body, pod_bodies, code_maps, now=datetime.now(UTC))
-    intent = plan_pass(state, seen)
-    done = await act(state, seen, intent)
-    return await report(state, seen, intent, done)
-
-
-async def observe(
     state: State,
     body: Mapping[str, Any],
     pod_bodies: list[dict[str, Any]],
     code_maps: list[str],
     *,
+    referenced: CodeDigest | None = None,
+) -> Result:
+    """One pass for one Function; the result says when the next unprompted pass is due.
+
+    ``referenced``: the digest of the ConfigMap its code names (None: missing or none).
+    """
+    seen = await observe(
+        state, body, pod_bodies, code_maps, referenced=referenced, now=datetime.now(UTC)
+    )
+    intent = plan_pass(state, seen)
+    done = await act(state, seen, intent)
+    return await report(state, seen, intent, done)
+
+
+async def observe(  # noqa: PLR0913 - what one pass reads, the rest by keyword
+    state: State,
+    body: Mapping[str, Any],
+    pod_bodies: list[dict[str, Any]],
+    code_maps: list[str],
+    *,
+    referenced: CodeDigest | None,
     now: datetime,
 ) -> Observed:
     """The Function as it is: its desired form (with its referenced ConfigMap) and its pods.
@@ -118,13 +130,10 @@ async def observe(
     meta = body["metadata"]
     key = (str(meta["namespace"]), str(meta["name"]))
     pod_bodies = [p for p in pod_bodies if pod_owner(p) == meta.get("uid")]
-    referenced_data = None
-    if (referenced := referenced_configmap(body)) is not None:
-        referenced_data = await state.objects.configmap_data(key[0], referenced)
     return Observed(
         key=key,
         body=body,
-        desired=desired_function(body, state.settings, referenced_data=referenced_data),
+        desired=desired_function(body, state.settings, referenced=referenced),
         pods=await _pods_with_expectations(state, key, pod_bodies, now),
         pod_bodies=pod_bodies,
         code_maps=code_maps,
@@ -230,7 +239,7 @@ async def report(state: State, seen: Observed, intent: PassPlan, done: Acted) ->
     conditions.append(
         scaled_condition(scale.reason.value, scale.message, limited=scale.reason in _LIMITED)
     )
-    conditions.extend(destinations_conditions(seen.body, state.memory.bodies().keys()))
+    conditions.extend(destinations_conditions(seen.body, state.memory))
     status = _status(
         desired, pods, conditions, generation=seen.generation, now=seen.now, previous=previous
     )

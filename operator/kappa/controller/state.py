@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from kappa.autoscaler.loop import Autoscaler
 from kappa.controller.memory import FunctionMemories, Key
+from kappa.controller.references import References
 from kappa.k8s.objects import Objects
 from kappa.settings import Settings
 
@@ -15,6 +16,9 @@ class State:
     objects: Objects
     settings: Settings
     memory: FunctionMemories = field(default_factory=FunctionMemories)
+    # The ConfigMap each Function's code names; the Functions its destinations name.
+    code_references: References = field(default_factory=References)
+    destination_references: References = field(default_factory=References)
     autoscaler: Autoscaler | None = None
 
     def __post_init__(self) -> None:

@@ -6,7 +6,6 @@ kubernetes client is synchronous, so calls run in a worker thread.
 """
 
 import asyncio
-import base64
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -46,20 +45,6 @@ class Objects:
     async def delete_configmap(self, namespace: str, name: str) -> None:
         """Delete a ConfigMap; a missing one is fine."""
         await _tolerating(_NOT_FOUND, self._core.delete_namespaced_config_map, name, namespace)
-
-    async def configmap_data(self, namespace: str, name: str) -> dict[str, str] | None:
-        """The content of a ConfigMap (data, and binaryData as base64), or None when missing."""
-        try:
-            found = await asyncio.to_thread(self._core.read_namespaced_config_map, name, namespace)
-        except ApiException as exc:
-            if exc.status == _NOT_FOUND:
-                return None
-            raise
-        binary = {
-            key: value if isinstance(value, str) else base64.b64encode(value).decode()
-            for key, value in (found.binary_data or {}).items()
-        }
-        return {**(found.data or {}), **binary}
 
     async def pod_exists(self, namespace: str, name: str) -> bool:
         """Whether the pod exists (asked of the API server, not of a watch)."""

@@ -8,6 +8,7 @@ a rollout never mixes two versions of the code inside one pod.
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from kappa.api.names import function_labels
@@ -20,6 +21,20 @@ def code_sha256(files: Mapping[str, str]) -> str:
     """Hex SHA-256 of a set of files, independent of their order."""
     canonical = json.dumps(dict(sorted(files.items())), separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CodeDigest:
+    """What the operator keeps of a ConfigMap a Function's code names: its hash and size."""
+
+    sha256: str
+    files: int
+
+
+def code_digest(configmap: Mapping[str, Any]) -> CodeDigest:
+    """The digest of a ConfigMap's body: data, and binaryData as the base64 the API serves."""
+    files = {**(configmap.get("data") or {}), **(configmap.get("binaryData") or {})}
+    return CodeDigest(code_sha256(files), len(files))
 
 
 def code_configmap_name(function: str, files: Mapping[str, str]) -> str:

@@ -3,7 +3,7 @@ from typing import Any
 import pytest
 
 from kappa.controller.desired import desired_function, referenced_configmap
-from kappa.resources.code_configmap import code_sha256
+from kappa.resources.code_configmap import code_digest, code_sha256
 from kappa.settings import Settings
 
 SETTINGS = Settings()
@@ -49,8 +49,12 @@ def test_new_inline_code_is_a_new_revision() -> None:
 def test_referenced_configmap_content_is_part_of_the_revision() -> None:
     manifest = body({"configMap": {"name": "my-code"}})
     assert referenced_configmap(manifest) == "my-code"
-    one = desired_function(manifest, SETTINGS, referenced_data={"app.py": HANDLER})
-    two = desired_function(manifest, SETTINGS, referenced_data={"app.py": HANDLER + "# 2\n"})
+    one = desired_function(
+        manifest, SETTINGS, referenced=code_digest({"data": {"app.py": HANDLER}})
+    )
+    two = desired_function(
+        manifest, SETTINGS, referenced=code_digest({"data": {"app.py": HANDLER + "# 2\n"}})
+    )
     assert one.code_problem is None
     assert one.referenced_configmap == "my-code"
     assert one.code_configmap is None
@@ -69,9 +73,8 @@ def test_referenced_configmap_content_is_part_of_the_revision() -> None:
 def test_unusable_referenced_configmap_holds_the_function(
     data: dict[str, str] | None, reason: str
 ) -> None:
-    desired = desired_function(
-        body({"configMap": {"name": "my-code"}}), SETTINGS, referenced_data=data
-    )
+    found = None if data is None else code_digest({"data": data})
+    desired = desired_function(body({"configMap": {"name": "my-code"}}), SETTINGS, referenced=found)
     assert desired.code_problem is not None
     assert (desired.code_problem.status, desired.code_problem.reason) == ("False", reason)
     assert "my-code" in desired.code_problem.message
@@ -119,3 +122,10 @@ def test_invalid_spec_is_a_code_problem_and_makes_no_pod() -> None:
     assert (desired.replicas, desired.params) == (0, None)
     with pytest.raises(ValueError, match="invalid Function"):
         desired.pod("p", attempt=0)
+
+
+def test_a_configmap_digest_covers_data_and_binary_data_as_served() -> None:
+    both = code_digest({"data": {"app.py": HANDLER}, "binaryData": {"lib.so": "AAEC"}})
+    assert both.files == 2
+    assert both.sha256 == code_sha256({"app.py": HANDLER, "lib.so": "AAEC"})
+    assert code_digest({}).files == 0

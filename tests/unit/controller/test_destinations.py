@@ -1,6 +1,6 @@
 import pytest
 
-from kappa.controller.destinations import destinations_conditions, referencing
+from kappa.controller.destinations import destination_keys, destinations_conditions
 
 
 def function(name: str, **asynchronous: object) -> dict[str, object]:
@@ -45,11 +45,7 @@ def test_no_function_destination_no_condition(body: dict[str, object]) -> None:
     assert destinations_conditions(body, EXISTING) == []
 
 
-def test_referencing_finds_the_functions_that_name_a_destination() -> None:
-    bodies = {
-        ("ns", "a"): function("a", onFailure={"function": "sink"}),
-        ("ns", "b"): function("b", onSuccess={"function": "sink"}),
-        ("ns", "c"): function("c"),
-        ("other", "d"): function("d", onFailure={"function": "sink"}),
-    }
-    assert referencing(bodies, ("ns", "sink")) == [("ns", "a"), ("ns", "b")]
+def test_destination_keys_are_functions_of_the_same_namespace() -> None:
+    body = function("a", onFailure={"function": "sink"}, onSuccess={"natsSubject": "a.b"})
+    assert destination_keys(body) == [("ns", "sink")]
+    assert destination_keys(function("c")) == []

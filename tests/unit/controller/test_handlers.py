@@ -17,6 +17,7 @@ from kappa.controller.handlers import _wants_a_pass
 from kappa.controller.memory import ExpectedPod as _Expected
 from kappa.controller.reconcile import EXPECTATION_TTL, reconcile
 from kappa.controller.state import State
+from kappa.resources.code_configmap import CodeDigest, code_digest, code_sha256
 from kappa.settings import Settings
 
 SETTINGS = Settings()
@@ -37,7 +38,6 @@ class FakeObjects:
     calls: list[tuple[str, Any]] = field(default_factory=list)
     namespaces: set[str] = field(default_factory=set)
     statuses: list[dict[str, Any]] = field(default_factory=list)
-    configmaps: dict[str, dict[str, str]] = field(default_factory=dict)
     existing_pods: set[str] = field(default_factory=set)
     fail_create_pod: ApiException | None = None
     fail_post_event: Exception | None = None
@@ -61,11 +61,6 @@ class FakeObjects:
     async def delete_configmap(self, namespace: str, name: str) -> None:
         self.namespaces.add(namespace)
         self.calls.append(("delete_configmap", name))
-
-    async def configmap_data(self, namespace: str, name: str) -> dict[str, str] | None:
-        self.namespaces.add(namespace)
-        self.calls.append(("configmap_data", name))
-        return self.configmaps.get(name)
 
     async def pod_exists(self, namespace: str, name: str) -> bool:
         self.namespaces.add(namespace)
@@ -134,9 +129,11 @@ def run(
     pods: list[dict[str, Any]] | None = None,
     maps: list[str] | None = None,
     state: State | None = None,
+    referenced: CodeDigest | None = None,
 ) -> tuple[State, float]:
     state = state or State(objects=objects, settings=SETTINGS)  # type: ignore[arg-type]
-    requeue = asyncio.run(reconcile(state, body, pods or [], maps or [])).requeue_after
+    passed = reconcile(state, body, pods or [], maps or [], referenced=referenced)
+    requeue = asyncio.run(passed).requeue_after
     return state, requeue
 
 
@@ -201,16 +198,17 @@ def test_missing_referenced_configmap_keeps_serving_pods() -> None:
     objects = FakeObjects()
     body = function({"configMap": {"name": "my-code"}})
     run(objects, body, pods=[ready_pod("serving", "some-revision", configmap="my-code")])
-    assert objects.named("configmap_data") == ["my-code"]
+    assert objects.calls[-1][0] == "patch_function_status"  # nothing read from the API server
     assert objects.named("create_pod") == []
     assert objects.named("delete_pod") == []
     assert ready_condition(objects)["reason"] == "ConfigMapNotFound"
 
 
 def test_referenced_configmap_sets_the_code_hash() -> None:
-    objects = FakeObjects(configmaps={"my-code": {"app.py": HANDLER}})
-    run(objects, function({"configMap": {"name": "my-code"}}))
-    assert objects.statuses[0]["codeSha256"] is not None
+    objects = FakeObjects()
+    found = code_digest({"data": {"app.py": HANDLER}})
+    run(objects, function({"configMap": {"name": "my-code"}}), referenced=found)
+    assert objects.statuses[0]["codeSha256"] == code_sha256({"app.py": HANDLER})
     assert len(objects.named("create_pod")) == 1
 
 
@@ -334,7 +332,7 @@ def test_a_failing_pass_is_retried_with_a_growing_backoff_reset_by_success(
     delays_asked: list[int] = []
     failures_seen: list[int] = []
 
-    async def fake_reconcile(*_: Any) -> Result:
+    async def fake_reconcile(*_: Any, **__: Any) -> Result:
         failures_seen.append(record.failures)
         outcome = outcomes.pop(0)
         if not outcomes:
@@ -349,7 +347,7 @@ def test_a_failing_pass_is_retried_with_a_growing_backoff_reset_by_success(
 
     monkeypatch.setattr(wiring, "reconcile", fake_reconcile)
     monkeypatch.setattr(wiring, "retry_delay", fake_delay)
-    asyncio.run(asyncio.wait_for(wiring.reconcile_loop(state, key, {}, {}), timeout=10))  # type: ignore[arg-type]
+    asyncio.run(asyncio.wait_for(wiring.reconcile_loop(state, key, {}, {}, {}), timeout=10))  # type: ignore[arg-type]
 
     assert delays_asked == [1, 2, 1]  # doubled while failing, from the start after a success
     assert failures_seen == [0, 1, 2, 0]

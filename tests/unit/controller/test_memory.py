@@ -41,3 +41,14 @@ def test_hold_and_release() -> None:
     assert memory.holds() == {}
     memory.hold(("ns", "never"), None)  # releasing what was never held creates nothing
     assert memory.get(("ns", "never")) is None
+
+
+def test_memory_holds_a_function_while_its_body_is_known() -> None:
+    memory = FunctionMemories()
+    assert ("ns", "fn") not in memory
+    memory.recall(("ns", "fn"))  # a record without a body: not a Function seen
+    assert ("ns", "fn") not in memory
+    memory.recall(("ns", "fn")).body = {"metadata": {"name": "fn"}}
+    assert ("ns", "fn") in memory
+    memory.forget(("ns", "fn"))
+    assert ("ns", "fn") not in memory

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kappa.api.quota import ConcurrencyQuotaSpec
-from kappa.controller.quota import PodUse, Quotas, _Quota, _settle
+from kappa.controller.quota import PodUse, PodUses, Quotas, _Quota, _settle
 from kappa.controller.state import State
 from kappa.quota.claims import Claim, Sums
 from kappa.quota.limits import ClusterLimits
@@ -104,3 +104,21 @@ def test_pod_slots_come_from_the_controlling_functions_spec_not_the_pod() -> Non
     quotas.pods["a", "orphan"] = PodUse(("a", "gone"), owner="u-gone", ready=True)
     assert quotas.slots("a") == 4  # the one ready pod it controls
     assert quotas.headroom(("a", "fn")) == 2  # 10 - (4 ready + 4 starting)
+
+
+def test_pod_uses_are_grouped_by_namespace_as_they_come_and_go() -> None:
+    pods = PodUses()
+    pods["a", "p1"] = PodUse(("a", "fn"), owner="u", ready=True)
+    pods["a", "p2"] = PodUse(("a", "fn"), owner="u", ready=False)
+    pods["b", "p1"] = PodUse(("b", "fn"), owner="v", ready=True)
+    pods["a", "p1"] = PodUse(("a", "fn"), owner="u", ready=False)  # replaced, not added
+    assert pods.in_namespace("a") == [
+        PodUse(("a", "fn"), owner="u", ready=False),
+        PodUse(("a", "fn"), owner="u", ready=False),
+    ]
+    assert pods.pop(("a", "p1")) == PodUse(("a", "fn"), owner="u", ready=False)
+    assert pods.pop(("a", "gone")) is None
+    assert pods.pop(("a", "p2")) is not None
+    assert pods.in_namespace("a") == []
+    assert pods.in_namespace("b") == [PodUse(("b", "fn"), owner="v", ready=True)]
+    assert dict(pods) == {("b", "p1"): PodUse(("b", "fn"), owner="v", ready=True)}
