@@ -81,6 +81,14 @@ def kstatus(cluster: Cluster, body: dict[str, Any]) -> tuple[str, str]:
     return verdict["status"], verdict["message"]
 
 
+def argocd_health(cluster: Cluster, body: dict[str, Any]) -> tuple[str, str]:
+    """(status, message) the chart's Argo CD health check gives an object, run as Argo CD
+    runs it (gopher-lua)."""
+    script = str(REPO / "charts/kappa/gitops/argocd-health.lua")
+    verdict = json.loads(run(tool(cluster, "argocd-health"), script, stdin=json.dumps(body)))
+    return verdict["status"], verdict["message"]
+
+
 @pytest.fixture(scope="module")
 def chart_ns(core: client.CoreV1Api, gateway: Gateway) -> Iterator[str]:
     with own_namespace(core, "helm-chart") as name:
@@ -221,11 +229,13 @@ def test_kstatus_reads_function_conditions(
     namespace, name = serving
     body = functions.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
     assert kstatus(cluster, body) == ("Current", "Resource is Ready")
+    assert argocd_health(cluster, body)[0] == "Healthy"
     # A spec change the operator has not observed yet is in progress, whatever Ready says.
     stale = json.loads(json.dumps(body))
     stale["metadata"]["generation"] += 1
     status, message = kstatus(cluster, stale)
     assert status == "InProgress", message
+    assert argocd_health(cluster, stale)[0] == "Progressing"
     # A Function that cannot get ready (its handler does not exist) is Stalled: kstatus reads
     # it as Failed, with the reason, not as still in progress.
     functions.create_namespaced_custom_object(
@@ -241,6 +251,9 @@ def test_kstatus_reads_function_conditions(
     broken = Cluster.wait(failing, "Function broken Ready=False InitError", 180)
     status, message = kstatus(cluster, broken)
     assert status == "Failed", message
+    assert "Runtime.HandlerNotFound" in message
+    status, message = argocd_health(cluster, broken)
+    assert status == "Degraded", message
     assert "Runtime.HandlerNotFound" in message
 
 

@@ -5,7 +5,7 @@
 #   local-path-provisioner-<version> (the local cluster's storage)
 # and the Kubernetes JSON schemas kubeconform validates against (offline, see
 # docs/operations.md, "Linting the chart"):  $KAPPA_CACHE/tools/schemas-<k8s version>/
-# Prints the bin directory on stdout (helm, kubeconform and kstatus there are symlinks).
+# Prints the bin directory on stdout (helm, kubeconform, kstatus and argocd-health there are symlinks).
 set -euo pipefail
 trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,6 +14,7 @@ helm_version=v3.22.0
 kubeconform_version=v0.8.0
 local_path_version=v0.0.30
 kstatus_version=$(awk '/sigs.k8s.io\/cli-utils / {print $2; exit}' "$here/kstatus/go.mod")
+gopher_lua_version=$(awk '/github.com\/yuin\/gopher-lua / {print $NF; exit}' "$here/argocd-health/go.mod")
 k8s_version=$(awk '/^require k8s.io\/kubernetes/ {print $3}' "$here/k8s/go.mod")
 tools="$cache/tools"
 bin="$tools/bin"
@@ -45,14 +46,22 @@ install_tool helm helm.sh/helm/v3/cmd/helm "$helm_version" "-X helm.sh/helm/v3/i
 install_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$kubeconform_version"
 # The local cluster's storage provisioner (storage.sh): the one kind ships.
 install_tool local-path-provisioner github.com/rancher/local-path-provisioner "$local_path_version"
-# kstatus: a tiny program of ours (e2e/local/kstatus) around sigs.k8s.io/cli-utils' kstatus.
-if [ ! -x "$tools/kstatus-$kstatus_version" ]; then
-  need_go build-tools 26 go1.26.8
-  echo "building kstatus (cli-utils $kstatus_version; cached in $tools)" >&2
-  (cd "$here/kstatus" && go build -trimpath -ldflags "-s -w" -o "$tools/kstatus-$kstatus_version.tmp" .) >&2
-  mv "$tools/kstatus-$kstatus_version.tmp" "$tools/kstatus-$kstatus_version"
-fi
-ln -sfn "$tools/kstatus-$kstatus_version" "$bin/kstatus"
+# go build a tiny program of ours (e2e/local/<name>) into the cache as <name>-<version>.
+build_ours() {
+  local name=$1 version=$2 about=$3 target="$tools/$1-$2"
+  if [ ! -x "$target" ]; then
+    need_go build-tools 26 go1.26.8
+    echo "building $name ($about $version; cached in $tools)" >&2
+    (cd "$here/$name" && go build -trimpath -ldflags "-s -w" -o "$target.tmp" .) >&2
+    mv "$target.tmp" "$target"
+  fi
+  ln -sfn "$target" "$bin/$name"
+}
+# kstatus: around sigs.k8s.io/cli-utils' kstatus.
+build_ours kstatus "$kstatus_version" cli-utils
+# argocd-health: runs Argo CD health scripts in gopher-lua, as Argo CD does
+# (charts/kappa/gitops/argocd-health.lua is tested with it).
+build_ours argocd-health "$gopher_lua_version" gopher-lua
 # Kubernetes' own OpenAPI (v2) document ships in the k8s.io/kubernetes module that
 # build-k8s.sh already fetches; the schemas are generated from it, never downloaded.
 schemas="$tools/schemas-$k8s_version"

@@ -18,7 +18,7 @@ from kappa.agent.errors import MAX_REQUEST_BYTES, LambdaError
 from kappa.agent.http11 import Request, Response
 from kappa.agent.logsink import LogSink
 from kappa.agent.metrics import AgentMetrics, Outcome, Rejection
-from kappa.agent.report import LogTail, Report, end_line, start_line
+from kappa.agent.report import LogTail, PlatformLog, Report, billed_duration_ms
 from kappa.agent.settings import AgentSettings
 from kappa.agent.slots import Invocation, PoolState, SlotPool
 from kappa.base.clock import Clock
@@ -78,6 +78,9 @@ class InvokeHandler:
         self._sink = sink
         self._metrics = metrics
         self._timeout_ms = round(settings.timeout_seconds * 1000)
+        self._log = PlatformLog(
+            json_format=settings.log_json, system_level=settings.system_log_level
+        )
 
     async def __call__(self, request: Request) -> Response:
         """Handle ``POST /invoke``."""
@@ -124,7 +127,9 @@ class InvokeHandler:
             done=loop.create_future(),
             tail=LogTail(),
         )
-        self._platform_line(invocation, start_line(request_id, self._settings.function_version))
+        self._platform_line(
+            invocation, self._log.start(request_id, self._settings.function_version, now_ms)
+        )
         slot.assign(invocation)
         timer = loop.call_later(max(0, deadline_ms - now_ms) / 1000, slot.time_out, invocation)
         try:
@@ -133,9 +138,9 @@ class InvokeHandler:
             timer.cancel()
 
         duration_ms = (result.finished - invocation.started) * 1000
-        closing = ""
+        timed_out = None
         if result.outcome is Outcome.TIMEOUT:
-            closing = json.loads(result.body)["errorMessage"] + "\n"
+            timed_out = json.loads(result.body)["errorMessage"]
         report = Report(
             request_id=request_id,
             duration_ms=duration_ms,
@@ -146,13 +151,16 @@ class InvokeHandler:
             error_type=result.error_type if result.outcome is Outcome.RUNTIME_EXIT else None,
         )
         # One write for the closing lines: a syscall per invocation saved.
-        self._platform_line(invocation, closing + end_line(request_id) + report.line())
+        closing = self._log.closing(report, self._clock.wall_ms(), timed_out)
+        self._platform_line(invocation, closing)
         self._metrics.invocation(result.outcome, duration_ms / 1000)
 
         response_headers = [
             ("Content-Type", result.content_type),
             ("X-Kappa-Request-Id", request_id),
             ("X-Amz-Log-Result", base64.b64encode(invocation.tail.value()).decode()),
+            # What the REPORT line bills: the gateway meters usage from it.
+            ("X-Kappa-Billed-Duration-Ms", str(billed_duration_ms(duration_ms))),
         ]
         if result.outcome is not Outcome.SUCCESS:
             response_headers.append(("X-Amz-Function-Error", "Unhandled"))
@@ -161,6 +169,8 @@ class InvokeHandler:
         return Response(200, result.body, response_headers)
 
     def _platform_line(self, invocation: Invocation, line: str) -> None:
+        if not line:
+            return  # below the system log level
         data = line.encode()
         self._sink.raw(data)
         invocation.tail.append(data)

@@ -6,6 +6,7 @@ megabytes for memory, and ``Init Duration`` only on an environment's first
 invocation.
 """
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -67,6 +68,74 @@ class Report:
         if self.error_type is not None:
             fields.append(f"Error Type: {self.error_type}")
         return "\t".join(fields) + "\n"
+
+
+# The system log levels (spec.loggingConfig.systemLogLevel), least severe first.
+SYSTEM_LOG_LEVELS: Final = ("DEBUG", "INFO", "WARN")
+
+
+class PlatformLog:
+    """The agent's START/END/REPORT lines in the Function's log format, at its system level.
+
+    Text (Lambda's default): the lines above, every one. JSON (``loggingConfig.logFormat:
+    JSON``): one object a line, as Lambda writes them, ``platform.start``,
+    ``platform.runtimeDone`` (END) and ``platform.report``, each with ``time``, ``type``
+    and ``record``; written only at or above ``system_level``:
+
+    ====================  =========================================
+    record                level
+    ====================  =========================================
+    platform.start        INFO
+    platform.runtimeDone  INFO
+    platform.report       INFO; WARN when the invocation timed out or its runtime crashed
+    ====================  =========================================
+    """
+
+    def __init__(self, *, json_format: bool = False, system_level: str = "INFO") -> None:
+        self.json_format = json_format
+        self._least = SYSTEM_LOG_LEVELS.index(system_level)
+
+    def start(self, request_id: str, version: str, epoch_ms: int) -> str:
+        """The line that opens an invocation."""
+        if not self.json_format:
+            return start_line(request_id, version)
+        return self._record("INFO", epoch_ms, "platform.start",
+                            {"requestId": request_id, "version": version})  # fmt: skip
+
+    def closing(self, report: Report, epoch_ms: int, timeout_message: str | None) -> str:
+        """The lines that close an invocation: Lambda's timeout message (Text), END, REPORT."""
+        if not self.json_format:
+            opening = "" if timeout_message is None else timeout_message + "\n"
+            return opening + end_line(report.request_id) + report.line()
+        status = report.status or "success"
+        metrics: dict[str, float | int] = {
+            "durationMs": round(report.duration_ms, 2),
+            "billedDurationMs": billed_duration_ms(report.duration_ms),
+            "memorySizeMB": report.memory_size_mb,
+            "maxMemoryUsedMB": report.max_memory_used_mb,
+        }
+        if report.init_duration_ms is not None:
+            metrics["initDurationMs"] = round(report.init_duration_ms, 2)
+        done: dict[str, object] = {
+            "requestId": report.request_id,
+            "status": status,
+            "metrics": {"durationMs": metrics["durationMs"]},
+        }
+        if report.error_type is not None:
+            done["errorType"] = report.error_type
+        full: dict[str, object] = {"requestId": report.request_id, "metrics": metrics,
+                                   "status": status}  # fmt: skip
+        if report.error_type is not None:
+            full["errorType"] = report.error_type
+        return self._record("INFO", epoch_ms, "platform.runtimeDone", done) + self._record(
+            "INFO" if report.status is None else "WARN", epoch_ms, "platform.report", full
+        )
+
+    def _record(self, level: str, epoch_ms: int, kind: str, record: dict[str, object]) -> str:
+        if SYSTEM_LOG_LEVELS.index(level) < self._least:
+            return ""
+        body = {"time": iso_timestamp(epoch_ms), "type": kind, "record": record}
+        return json.dumps(body, separators=(",", ":")) + "\n"
 
 
 def iso_timestamp(epoch_ms: int) -> str:

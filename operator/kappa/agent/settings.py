@@ -21,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
+from kappa.agent.report import SYSTEM_LOG_LEVELS
 from kappa.base.env import EnvReader
 
 
@@ -84,6 +85,10 @@ class AgentSettings:
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
     idle_timeout_seconds: float = DEFAULT_IDLE_TIMEOUT_SECONDS
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    # spec.loggingConfig: JSON platform lines (AWS_LAMBDA_LOG_FORMAT, which the runtime
+    # reads too) and the least severe of them written (KAPPA_SYSTEM_LOG_LEVEL).
+    log_json: bool = False
+    system_log_level: str = "INFO"
 
     @classmethod
     def from_env(
@@ -156,6 +161,8 @@ class _Parser:
             max_connections=read.integer(
                 "KAPPA_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, lo=1, hi=_MAX_CONNECTIONS_LIMIT
             ),
+            log_json=read.choice("AWS_LAMBDA_LOG_FORMAT", "Text", ("Text", "JSON")) == "JSON",
+            system_log_level=read.choice("KAPPA_SYSTEM_LOG_LEVEL", "INFO", SYSTEM_LOG_LEVELS),
         )
         read.done()
         return settings

@@ -661,6 +661,97 @@ class FunctionUrl(KappaModel):
     )
 
 
+class LogFormat(enum.StrEnum):
+    """How the function's logs are written (Lambda's ``LoggingConfig.LogFormat``)."""
+
+    TEXT = "Text"
+    JSON = "JSON"
+
+
+class ApplicationLogLevel(enum.StrEnum):
+    """The least severe level of the handler's own log records that is written."""
+
+    TRACE = "TRACE"
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
+    FATAL = "FATAL"
+
+
+class SystemLogLevel(enum.StrEnum):
+    """The least severe level of the platform's lines (START, END, REPORT) that is written."""
+
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARN = "WARN"
+
+
+_LOG_LEVELS_NEED_JSON_MESSAGE: Final = (
+    "spec.loggingConfig.applicationLogLevel and systemLogLevel need logFormat JSON: set "
+    "logFormat to JSON or remove the levels"
+)
+
+
+class LoggingConfig(KappaModel):
+    """Lambda's ``LoggingConfig``: the log format, and with JSON the levels written."""
+
+    rules: ClassVar = (
+        Rule(
+            cel=(
+                "self.logFormat == 'JSON' || "
+                "(!has(self.applicationLogLevel) && !has(self.systemLogLevel))"
+            ),
+            message=_LOG_LEVELS_NEED_JSON_MESSAGE,
+            field_path=".logFormat",
+            problem=lambda c: (
+                None
+                if c.log_format is LogFormat.JSON
+                or (c.application_log_level is None and c.system_log_level is None)
+                else _LOG_LEVELS_NEED_JSON_MESSAGE
+            ),
+        ),
+    )
+
+    log_format: LogFormat = Field(
+        default=LogFormat.TEXT,
+        strict=False,
+        description=(
+            "Text: lines as the handler and Lambda print them; JSON: one JSON object a line, "
+            "the handler's (AWS_LAMBDA_LOG_FORMAT for its runtime) and START/END/REPORT "
+            "alike (platform.start, platform.runtimeDone, platform.report)."
+        ),
+    )
+    application_log_level: ApplicationLogLevel | None = Field(
+        default=None,
+        strict=False,
+        description=(
+            "JSON only: the least severe of the handler's records written (AWS_LAMBDA_LOG_LEVEL "
+            "for its runtime's logger); INFO when unset."
+        ),
+    )
+    system_log_level: SystemLogLevel | None = Field(
+        default=None,
+        strict=False,
+        description=(
+            "JSON only: the least severe platform record written (start, runtimeDone and a "
+            "successful report are INFO, a report of a timeout or a crash WARN); INFO when unset."
+        ),
+    )
+
+    @property
+    def effective_application_level(self) -> ApplicationLogLevel | None:
+        """The level the runtime gets: INFO by default with JSON, none with Text."""
+        if self.log_format is not LogFormat.JSON:
+            return None
+        return self.application_log_level or ApplicationLogLevel.INFO
+
+    @property
+    def effective_system_level(self) -> SystemLogLevel:
+        """The level the agent writes its lines at (Text: INFO, every line)."""
+        return self.system_log_level or SystemLogLevel.INFO
+
+
 # ---------------------------------------------------------------------- spec
 
 
@@ -876,6 +967,11 @@ class FunctionSpec(KappaModel):
     url: FunctionUrl = Field(
         default_factory=FunctionUrl,
         description="The HTTP trigger's access: who may call /fn/<namespace>/<name>/.",
+        json_schema_extra={"default": {}},
+    )
+    logging_config: LoggingConfig = Field(
+        default_factory=LoggingConfig,
+        description="Log format (Text or JSON) and, with JSON, the levels written.",
         json_schema_extra={"default": {}},
     )
 

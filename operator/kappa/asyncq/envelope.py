@@ -104,6 +104,15 @@ class Names:
         """
         return subject.startswith(f"{namespace}.") and not subject.startswith(f"{self.prefix}.")
 
+    def by_function(self, subjects: Mapping[str, int] | None) -> dict[tuple[str, str], int]:
+        """Message counts per subject (a stream's ``state.subjects``) per (namespace, name)."""
+        counts: dict[tuple[str, str], int] = {}
+        for subject, count in (subjects or {}).items():
+            key = self.function_of(subject)
+            if key is not None and count:
+                counts[key] = counts.get(key, 0) + count
+        return counts
+
     def function_of(self, subject: str) -> tuple[str, str] | None:
         """(namespace, name) of an event or dead-letter subject, or None for another."""
         parts = subject.split(".")

@@ -1,16 +1,20 @@
 """Prometheus collectors of asynchronous invocation, in the gateway's registry.
 
-Labels are bounded enums (no namespace or function). The depth gauges are read
-from JetStream by every replica, so each reports the whole queue: aggregate
-them with ``max``, not ``sum``.
+Labels are bounded enums, and on the per-function gauges ``namespace`` and
+``function`` under the gateway's cap (``kappa.invocation.function_labels``). The
+depth and age gauges are read from JetStream by every replica, so each reports the
+whole queue: aggregate them with ``max``, not ``sum``.
 """
 
+from collections.abc import Callable
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from kappa.asyncq.decider import RequeueCause
 from kappa.asyncq.record import RecordCondition
+from kappa.invocation.function_gauge import FunctionGauge, Labeller
+from kappa.invocation.routing import FunctionKey
 
 _LATENCY_BUCKETS: Final = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600,
@@ -18,13 +22,29 @@ _LATENCY_BUCKETS: Final = (
 ENQUEUE_RESULTS: Final = ("accepted", "duplicate", "throttled", "failed")
 INVOKE_RESULTS: Final = ("success", "function_error", "throttled", "system_error")
 DESTINATION_RESULTS: Final = ("delivered", "missing", "given_up", "refused")
+DEPTH: Final = "kappa_async_function_queue_depth"
+DLQ_DEPTH: Final = "kappa_async_function_dead_letter_depth"
+OLDEST_AGE: Final = "kappa_async_function_oldest_event_age_seconds"
+_PER_FUNCTION: Final = (
+    (DEPTH, "Events in the queue, by Function (all replicas).", float.__add__),
+    (DLQ_DEPTH, "Events in the dead-letter queue, by Function.", float.__add__),
+    (OLDEST_AGE, "Age of the Function's oldest queued event (absent when none).", max),
+)
 
 
 class AsyncMetrics:
     """Every collector of the async path of one gateway."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, labels: Labeller) -> None:
         r = registry
+        # Per Function, as the last look at the streams found them (``set_queues``).
+        self._queues: dict[str, dict[FunctionKey, float]] = {}
+        self.function_depth, self.function_dlq_depth, self.function_oldest_age = (
+            FunctionGauge(name, text, labels, fold=fold, source=self._reader(name))
+            for name, text, fold in _PER_FUNCTION
+        )
+        for gauge in (self.function_depth, self.function_dlq_depth, self.function_oldest_age):
+            r.register(gauge)
         self.enqueued = Counter(
             "kappa_async_enqueued", "Event invocations by enqueue result.", ["result"], registry=r
         )
@@ -93,3 +113,10 @@ class AsyncMetrics:
         for condition in RecordCondition:
             self.finished.labels(condition.value)
             self.dead_lettered.labels(condition.value)
+
+    def set_queues(self, figures: dict[str, dict[FunctionKey, float]]) -> None:
+        """The per-function figures of one look at the streams, by gauge name."""
+        self._queues = figures
+
+    def _reader(self, name: str) -> Callable[[], dict[FunctionKey, float]]:
+        return lambda: self._queues.get(name, {})

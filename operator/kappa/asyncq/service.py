@@ -22,28 +22,33 @@ from kappa.asyncq.envelope import ENQUEUED_MS, Event, Names
 from kappa.asyncq.health import setup_gone
 from kappa.asyncq.http_api import DeadLetterApi
 from kappa.asyncq.jetstream import Queue
-from kappa.asyncq.metrics import AsyncMetrics
+from kappa.asyncq.metrics import DEPTH, DLQ_DEPTH, OLDEST_AGE, AsyncMetrics
 from kappa.asyncq.publisher import EnqueueError, publish_event, queued_events
 from kappa.asyncq.settings import AsyncSettings
 from kappa.asyncq.upkeep import Upkeep
 from kappa.asyncq.worker import Invoker, Worker
 from kappa.base.clock import epoch_ms
 from kappa.invocation.errors import ThrottleReason, service_error, too_many_requests
+from kappa.invocation.function_labels import UNATTRIBUTED, FunctionLabels
 from kappa.invocation.registry import FunctionSpec, Registry
+from kappa.invocation.routing import FunctionKey
 
 log = logging.getLogger("kappa.gateway.asyncq")
 
 _STATS_SECONDS: Final = 5.0
+# Functions whose oldest event's age is read per look at the queue (the deepest first).
+_OLDEST_READS: Final = 100
 
 
 class AsyncService:
     """One gateway's asynchronous invocation."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the gateway's collaborators, injected
         self,
         settings: AsyncSettings,
         registry: Registry,
         metrics_registry: CollectorRegistry,
+        labels: FunctionLabels,
         *,
         region: str,
         ready: Callable[[], bool],
@@ -53,7 +58,8 @@ class AsyncService:
         self._region = region
         self._ready = ready
         self._names = Names(settings.prefix)
-        self.metrics = AsyncMetrics(metrics_registry)
+        self._labels = labels
+        self.metrics = AsyncMetrics(metrics_registry, self._label)
         self._upkeep = Upkeep(settings, self._names, self.metrics)
         self._queue: Queue | None = None
         self._worker: Worker | None = None
@@ -165,26 +171,49 @@ class AsyncService:
         return await publish_event(queue, event)
 
     async def _stats(self, queue: Queue) -> None:
-        """Depth and age of the queues, for /metrics."""
+        """Depth and age of the queues, in all and per Function, for /metrics."""
         names = queue.names
         while True:
             try:
-                info = await queue.js.stream_info(names.invoke_stream)
-                dlq = await queue.js.stream_info(names.dlq_stream)
+                info = await queue.js.stream_info(names.invoke_stream, names.invoke_subjects)
+                dlq = await queue.js.stream_info(names.dlq_stream, names.dlq_subjects)
+                depths = names.by_function(info.state.subjects)
+                ages: dict[FunctionKey, float] = {}
+                # The deepest queues' oldest events: one read each, so a bounded number.
+                deepest = sorted(depths, key=lambda key: -depths[key])[:_OLDEST_READS]
+                for key in deepest:
+                    ages[key] = await self._age(
+                        queue, info.state.first_seq, names.invoke_subject(*key)
+                    )
                 oldest = 0.0
                 if info.state.messages:
-                    first = await queue.js.get_msg(
-                        names.invoke_stream,
-                        seq=info.state.first_seq,
-                        subject=names.invoke_subjects,
-                        next=True,
-                    )
-                    enqueued_ms = int((first.headers or {}).get(ENQUEUED_MS, epoch_ms()))
-                    oldest = max(epoch_ms() - enqueued_ms, 0) / 1000
+                    oldest = await self._age(queue, info.state.first_seq, names.invoke_subjects)
             except (TimeoutError, ValueError, nats.errors.Error) as exc:
                 log.debug("queue stats unavailable: %s", exc)
             else:
                 self.metrics.queue_depth.set(info.state.messages)
                 self.metrics.dlq_depth.set(dlq.state.messages)
                 self.metrics.oldest_age.set(oldest)
+                self.metrics.set_queues(
+                    {
+                        DEPTH: {key: float(count) for key, count in depths.items()},
+                        DLQ_DEPTH: {
+                            key: float(count)
+                            for key, count in names.by_function(dlq.state.subjects).items()
+                        },
+                        OLDEST_AGE: ages,
+                    }
+                )
             await asyncio.sleep(_STATS_SECONDS)
+
+    async def _age(self, queue: Queue, first_seq: int, subject: str) -> float:
+        """Seconds since the oldest queued event on ``subject`` was accepted."""
+        first = await queue.js.get_msg(
+            queue.names.invoke_stream, seq=first_seq, subject=subject, next=True
+        )
+        enqueued_ms = int((first.headers or {}).get(ENQUEUED_MS, epoch_ms()))
+        return max(epoch_ms() - enqueued_ms, 0) / 1000
+
+    def _label(self, key: FunctionKey) -> tuple[str, str]:
+        """A Function's labels; what is queued for one deleted since counts as nobody's."""
+        return UNATTRIBUTED if self._registry.function(key) is None else self._labels(key)

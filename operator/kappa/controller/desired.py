@@ -23,7 +23,7 @@ from kappa.resources.code_configmap import (
     code_sha256,
     make_code_configmap,
 )
-from kappa.resources.pods import CodeMount, PodParams, make_pod, revision_of
+from kappa.resources.pods import CodeMount, PodParams, logging_params, make_pod, revision_of
 from kappa.settings import Settings
 
 
@@ -166,6 +166,7 @@ def desired_function(
         mount = CodeMount()
     prefix, tag = settings.image_prefix, settings.image_tag
     image = code.image if code.image is not None else f"{prefix}/runtime-{runtime}:{tag}"
+    log_format, application_log_level, system_log_level = logging_params(spec.logging_config)
     params = PodParams(
         function=name,
         namespace=namespace,
@@ -184,6 +185,9 @@ def desired_function(
         pull_policy=str(settings.image_pull_policy),
         service_account_name=spec.service_account_name,
         env=tuple(e.model_dump(by_alias=True, exclude_none=True) for e in spec.env),
+        log_format=log_format,
+        application_log_level=application_log_level,
+        system_log_level=system_log_level,
     )
     provisioned = spec.concurrency.provisioned
     scaling = ScalingSpec(

@@ -53,6 +53,7 @@ from kappa.invocation.errors import (
     invalid_request_content,
     request_too_large,
 )
+from kappa.invocation.function_labels import UNATTRIBUTED
 from kappa.invocation.function_name import LATEST, parse_function_name
 from kappa.invocation.registry import FunctionSpec, Registry
 from kappa.invocation.request_id import request_id_for
@@ -100,7 +101,8 @@ class Gateway:
         # Whether the registry has its first full picture (a watch's first list); /readyz
         # answers 503 until then, so a new replica gets no traffic it would 404.
         self._registry_ready = registry_ready or (lambda: True)
-        self.metrics = GatewayMetrics()
+        self.metrics = GatewayMetrics(settings.metrics_max_functions)
+        registry.subscribe(self._function_changed)
         self.bodies = BodyBudget(settings.max_queued_bytes)
         self.metrics.body_bytes.set_function(lambda: self.bodies.held)
         self._capacity = capacity
@@ -111,7 +113,11 @@ class Gateway:
         self._async: EventQueue | None = None
         if events is not None:
             self._async = events(
-                registry, self.metrics.registry, settings.region, self._registry_ready
+                registry,
+                self.metrics.registry,
+                self.metrics.function,
+                settings.region,
+                self._registry_ready,
             )
         self.ready = False
 
@@ -130,7 +136,7 @@ class Gateway:
                 budget_middleware(
                     self.bodies,
                     lambda request: _renderer(authn.route_pattern(request)),
-                    self.metrics.throttles.labels(ThrottleCause.BODY_BYTES.value).inc,
+                    self.metrics.throttles.labels(*UNATTRIBUTED, ThrottleCause.BODY_BYTES).inc,
                     self.settings.retry_after_seconds,
                 ),
                 authn.middleware(self.guard, self.registry, _renderer),
@@ -192,10 +198,12 @@ class Gateway:
         loop = asyncio.get_running_loop()
         started = loop.time()
         outcome = Outcome.CLIENT_ERROR
+        labels = UNATTRIBUTED
         try:
             spec = self._function(
                 request.match_info["function_name"], request.query.get("Qualifier")
             )
+            labels = self.metrics.function(spec.key)
             headers = request.headers
             invocation_type = headers.get("X-Amz-Invocation-Type", "RequestResponse")
             if invocation_type not in _INVOCATION_TYPES:
@@ -227,13 +235,14 @@ class Gateway:
                 outcome = Outcome.ACCEPTED
                 return web.Response(status=202, headers=_ids(request_id))
             reply = await dispatcher.invoke(spec, call)
+            # Here, not after the block: ``finally`` counts before anything below it runs.
+            outcome = Outcome.FUNCTION_ERROR if reply.function_error else Outcome.SUCCESS
         except GatewayError as error:
             outcome = _OUTCOMES[error.outcome]
             log.info("%s: %s", request_id, error)
             return _error_response(error, request_id)
         finally:
-            self._count("invoke", outcome, loop.time() - started)
-        outcome = Outcome.FUNCTION_ERROR if reply.function_error else Outcome.SUCCESS
+            self._count(labels, "invoke", outcome, loop.time() - started)
         return _invoke_response(reply, request_id, tail=log_type == "Tail")
 
     def _function(self, function_name: str, qualifier: str | None) -> FunctionSpec:
@@ -244,9 +253,15 @@ class Gateway:
             raise function_not_found(arn)
         return spec
 
-    def _count(self, surface: str, outcome: Outcome, seconds: float) -> None:
-        self.metrics.invocations.labels(surface, outcome.value).inc()
-        self.metrics.duration.labels(surface).observe(seconds)
+    def _count(
+        self, labels: tuple[str, str], surface: str, outcome: Outcome, seconds: float
+    ) -> None:
+        self.metrics.invocations.labels(*labels, surface, outcome.value).inc()
+        self.metrics.duration.labels(*labels).observe(seconds)
+
+    def _function_changed(self, key: tuple[str, str]) -> None:
+        if self.registry.function(key) is None:
+            self.metrics.forget(key)
 
     # ----------------------------------------------------------- read-only APIs
 
@@ -299,12 +314,14 @@ class Gateway:
         loop = asyncio.get_running_loop()
         started = loop.time()
         outcome = Outcome.CLIENT_ERROR
+        labels = UNATTRIBUTED
         try:
             namespace = request.match_info["namespace"]
             name = request.match_info["name"]
             spec = self.registry.function((namespace, name))
             if spec is None:
                 raise function_not_found(function_arn(self.settings.region, namespace, name))
+            labels = self.metrics.function(spec.key)
             body = await read_body(request, MAX_SYNC_PAYLOAD)
             event = http_event(
                 HttpRequest(
@@ -326,13 +343,13 @@ class Gateway:
                 raise request_too_large(MAX_SYNC_PAYLOAD)
             call = Call(payload, request_id, {})
             reply = await self.dispatcher.invoke(spec, call)
+            outcome = Outcome.FUNCTION_ERROR if reply.function_error else Outcome.SUCCESS
         except GatewayError as error:
             outcome = _OUTCOMES[error.outcome]
             log.info("%s: %s", request_id, error)
             return _http_error(error, request_id)
         finally:
-            self._count("http", outcome, loop.time() - started)
-        outcome = Outcome.FUNCTION_ERROR if reply.function_error else Outcome.SUCCESS
+            self._count(labels, "http", outcome, loop.time() - started)
         answer = http_response(reply.body, function_error=reply.function_error is not None)
         response = web.Response(status=answer.status, body=answer.body)
         for header, value in answer.headers:

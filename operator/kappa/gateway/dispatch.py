@@ -30,7 +30,7 @@ from kappa.autoscaler.stats import Sample
 from kappa.base.clock import epoch_ms
 from kappa.gateway import admission
 from kappa.gateway.concurrency_meter import ConcurrencyMeter
-from kappa.gateway.metrics import GatewayMetrics, ThrottleCause
+from kappa.gateway.metrics import ColdStartPath, GatewayMetrics, ThrottleCause
 from kappa.gateway.settings import GatewaySettings
 from kappa.gateway.waiters import QueueBounds, WaitQueue
 from kappa.invocation.call import AgentReply, Call
@@ -51,6 +51,9 @@ _UNREACHABLE_HOLD_SECONDS: Final = 1.0
 # binds normally; the header binds only for a pod whose timeout is longer than the
 # Function's current one. The slack absorbs the hop and wall-clock skew between nodes.
 _DEADLINE_SLACK_SECONDS: Final = 0.25
+# The billed duration an agent may claim: the function timeout plus the deadline slack,
+# with room for the agent's own timer to fire late on a busy node.
+_BILLED_SLACK_MS: Final = 1000
 _CAUSE: Final = {
     admission.RESERVED: ThrottleCause.RESERVED,
     admission.CONCURRENT: ThrottleCause.CONCURRENCY,
@@ -109,6 +112,7 @@ class Dispatcher:
         self._unreserved_in_flight = 0
         self._calls: set[asyncio.Task[AgentReply]] = set()
         self._meter = ConcurrencyMeter()
+        metrics.concurrent.source = self._table.functions_in_flight
         registry.subscribe(self._endpoints_changed)
 
     @property
@@ -138,7 +142,7 @@ class Dispatcher:
         """Raise the 429 that an invocation of ``spec`` would get now (DryRun)."""
         decision = self._admit(spec)
         if isinstance(decision, admission.Throttle):
-            raise self._throttle(decision.reason, _CAUSE[decision.reason], decision.message)
+            raise self._throttle(spec, decision.reason, _CAUSE[decision.reason], decision.message)
 
     async def invoke(self, spec: FunctionSpec, call: Call) -> AgentReply:
         """Run ``call`` on a slot of ``spec``; raise GatewayError for 429s and lost pods."""
@@ -146,8 +150,8 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._bounds.max_wait
         while True:
-            lease = await self._acquire(spec, deadline)
-            task = asyncio.ensure_future(self._call_agent(spec, lease, call))
+            lease, waited = await self._acquire(spec, deadline)
+            task = asyncio.ensure_future(self._call_agent(spec, lease, call, waited=waited))
             self._calls.add(task)
             task.add_done_callback(self._call_done)
             try:
@@ -196,8 +200,10 @@ class Dispatcher:
             slots=self._registry.namespace_slots(namespace),
         )
 
-    def _throttle(self, reason: ThrottleReason, cause: ThrottleCause, message: str) -> GatewayError:
-        self._metrics.throttles.labels(cause.value).inc()
+    def _throttle(
+        self, spec: FunctionSpec, reason: ThrottleReason, cause: ThrottleCause, message: str
+    ) -> GatewayError:
+        self._metrics.throttles.labels(*self._metrics.function(spec.key), cause.value).inc()
         return too_many_requests(
             reason, message, retry_after_seconds=self._settings.retry_after_seconds
         )
@@ -212,7 +218,6 @@ class Dispatcher:
             return None
         lease = self._table.acquire(spec.key, self._registry.endpoints(spec.key), now)
         if lease is not None:
-            self._metrics.concurrent.inc()
             if spec.reserved is None:
                 self._unreserved_in_flight += 1
             self._measure(spec.key)
@@ -223,18 +228,18 @@ class Dispatcher:
             self._table.release(lease)
         else:
             self._table.hold(lease, hold_until)
-        self._metrics.concurrent.dec()
         if spec.reserved is None:
             self._unreserved_in_flight -= 1
         self._measure(spec.key)
         self._pump(spec.key)
 
-    async def _acquire(self, spec: FunctionSpec, deadline: float) -> Lease:
+    async def _acquire(self, spec: FunctionSpec, deadline: float) -> tuple[Lease, bool]:
+        """A lease on a slot of ``spec``, and whether the call had to wait for it."""
         loop = asyncio.get_running_loop()
         now = loop.time()
         queue = self._queues.get(spec.key)
         if not queue and (lease := self._take(spec, now)) is not None:
-            return lease
+            return lease, False
         decision = admission.when_full(
             reserved=spec.reserved,
             function_slots=sum(
@@ -247,12 +252,13 @@ class Dispatcher:
             quota=self._quota(spec.namespace),
         )
         if isinstance(decision, admission.Throttle):
-            raise self._throttle(decision.reason, _CAUSE[decision.reason], decision.message)
+            raise self._throttle(spec, decision.reason, _CAUSE[decision.reason], decision.message)
         if queue is None:
             queue = self._queues[spec.key] = WaitQueue(self._bounds)
         waiter: asyncio.Future[Lease] = loop.create_future()
         if now >= deadline or not queue.push(waiter, now):
             raise self._throttle(
+                spec,
                 admission.CONCURRENT,
                 ThrottleCause.QUEUE_FULL,
                 "Too many invocations are waiting for this function's capacity.",
@@ -262,9 +268,10 @@ class Dispatcher:
         self._capacity.capacity_wanted(spec.key)
         self._pump(spec.key)
         try:
-            return await asyncio.wait_for(waiter, deadline - now)
+            return await asyncio.wait_for(waiter, deadline - now), True
         except TimeoutError:
             raise self._throttle(
+                spec,
                 admission.CONCURRENT,
                 ThrottleCause.QUEUE_TIMEOUT,
                 "No capacity became free for this function in time.",
@@ -321,8 +328,13 @@ class Dispatcher:
 
     # ------------------------------------------------------------- agent call
 
-    async def _call_agent(self, spec: FunctionSpec, lease: Lease, call: Call) -> AgentReply:
-        """POST the invocation to the leased pod; the lease is given back however it ends."""
+    async def _call_agent(
+        self, spec: FunctionSpec, lease: Lease, call: Call, *, waited: bool
+    ) -> AgentReply:
+        """POST the invocation to the leased pod; the lease is given back however it ends.
+
+        ``waited``: the call waited for its slot (a cold start then came with a scale-up).
+        """
         loop = asyncio.get_running_loop()
         hold_until: float | None = None
         timeout = spec.timeout_seconds
@@ -352,8 +364,11 @@ class Dispatcher:
                     raise _AgentBusyError
                 if response.status != 200:  # noqa: PLR2004
                     raise _agent_refusal(response.status, body)
+                labels = self._metrics.function(spec.key)
+                self._bill(spec, labels, response.headers.get("X-Kappa-Billed-Duration-Ms"))
                 if "x-kappa-init-duration-ms" in response.headers:
-                    self._metrics.cold_starts.inc()
+                    path = ColdStartPath.SCALE_UP if waited else ColdStartPath.READY_POD
+                    self._metrics.cold_starts.labels(*labels, path.value).inc()
                 return AgentReply(
                     body=body,
                     content_type=response.headers.get("Content-Type", "application/json"),
@@ -367,6 +382,8 @@ class Dispatcher:
             raise _AgentBusyError from None
         except TimeoutError:
             log.warning("%s: pod %s did not answer in time", call.request_id, lease.pod)
+            # It ran until the timeout, as far as anyone can tell: Lambda bills that.
+            self._bill(spec, self._metrics.function(spec.key), str(round(timeout * 1000)))
             return _timed_out(call.request_id, timeout)
         except aiohttp.ClientError as exc:
             log.warning("%s: lost pod %s mid-invocation: %s", call.request_id, lease.pod, exc)
@@ -378,10 +395,32 @@ class Dispatcher:
         finally:
             self._release(spec, lease, hold_until=hold_until)
 
+    def _bill(self, spec: FunctionSpec, labels: tuple[str, str], header: str | None) -> None:
+        """Count the usage of one invocation the agent ran, from its billed duration."""
+        billed = billed_ms(header, spec.timeout_seconds)
+        if billed is None:
+            log.debug("agent answered no usable billed duration: %r", header)
+            return
+        self._metrics.bill(labels, billed, spec.memory_mb)
+
     def _call_done(self, task: asyncio.Task[AgentReply]) -> None:
         self._calls.discard(task)
         if not task.cancelled():
             task.exception()  # retrieved: a caller that went away leaves it unread
+
+
+def billed_ms(header: str | None, timeout_seconds: float) -> int | None:
+    """The agent's ``X-Kappa-Billed-Duration-Ms``, held to what the timeout allows.
+
+    None when it is missing or not a positive whole number (an agent of an older
+    release, or not an agent at all).
+    """
+    if header is None or not (header.isascii() and header.isdigit()) or len(header) > 9:  # noqa: PLR2004
+        return None
+    value = int(header)
+    if value < 1:
+        return None
+    return min(value, round(timeout_seconds * 1000) + _BILLED_SLACK_MS)
 
 
 def _agent_refusal(status: int, body: bytes) -> GatewayError:

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from kappa.gateway.dispatch import Dispatcher
 from kappa.invocation.errors import GatewayError, service_error
+from kappa.invocation.function_labels import FunctionLabels
 from kappa.invocation.registry import FunctionSpec, Registry
 
 
@@ -42,8 +43,10 @@ class EventQueue(Protocol):
         ...
 
 
-# (registry, metrics registry, region, registry ready?) -> the queue
-EventQueueFactory = Callable[[Registry, CollectorRegistry, str, Callable[[], bool]], EventQueue]
+# (registry, metrics registry, the metrics' function labels, region, registry ready?) -> the queue
+EventQueueFactory = Callable[
+    [Registry, CollectorRegistry, FunctionLabels, str, Callable[[], bool]], EventQueue
+]
 
 
 def not_configured() -> GatewayError:

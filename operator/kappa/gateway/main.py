@@ -26,6 +26,7 @@ from kappa.base.env import SettingsError
 from kappa.gateway.app import Gateway
 from kappa.gateway.event_queue import EventQueue, EventQueueFactory
 from kappa.gateway.settings import GatewaySettings, load
+from kappa.invocation.function_labels import FunctionLabels
 from kappa.invocation.registry import Registry, RegistryFileError, StaticRegistry
 
 if TYPE_CHECKING:
@@ -43,9 +44,13 @@ def _event_queue(settings: AsyncSettings | None) -> EventQueueFactory | None:
     enabled = settings
 
     def make(
-        registry: Registry, metrics: CollectorRegistry, region: str, ready: Callable[[], bool]
+        registry: Registry,
+        metrics: CollectorRegistry,
+        labels: FunctionLabels,
+        region: str,
+        ready: Callable[[], bool],
     ) -> EventQueue:
-        return AsyncService(enabled, registry, metrics, region=region, ready=ready)
+        return AsyncService(enabled, registry, metrics, labels, region=region, ready=ready)
 
     return make
 

@@ -1,14 +1,26 @@
 """The gateway's Prometheus collectors, in a registry of their own (one per app).
 
-Labels are bounded: no namespace or function label (a cluster may hold
-thousands of Functions); per-function figures are the autoscaler's stats, not
-Prometheus series. ``surface`` is ``invoke`` or ``http``.
+Per-function series carry ``namespace`` and ``function``, their number capped by
+``kappa.invocation.function_labels`` (``KAPPA_METRICS_MAX_FUNCTIONS``: past it a
+Function counts as ``function="_other"`` of its namespace; 0 turns the function
+label off). What no Function can be charged with (an unknown FunctionName, a body
+refused before its Function was known) carries empty ones. Every other label is a
+small enum: ``surface`` (``invoke`` or ``http``), ``outcome``, ``cause``, ``path``.
+
+Usage (what Lambda bills): every invocation an agent ran adds one request and its
+billed duration (the agent's, whole milliseconds) times the Function's memory, in
+GB-seconds (1 GB = 1024 MB, as Lambda counts).
 """
 
+import contextlib
 from enum import StrEnum
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from kappa.invocation.function_gauge import FunctionGauge
+from kappa.invocation.function_labels import FunctionLabels
+from kappa.invocation.routing import FunctionKey
 
 _LATENCY_BUCKETS: Final = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900,
@@ -36,25 +48,53 @@ class ThrottleCause(StrEnum):
     BODY_BYTES = "body_bytes"  # the gateway holds all the request bytes it may
 
 
+class ColdStartPath(StrEnum):
+    """How an invocation came to meet a fresh runtime; the ``path`` label."""
+
+    SCALE_UP = "scale_up"  # it waited for capacity: a pod started for it (or for a burst)
+    READY_POD = "ready_pod"  # a slot was free at once on a pod that had not run anything yet
+
+
+SURFACES: Final = ("invoke", "http")
+DEFAULT_MAX_FUNCTIONS: Final = 500
+_FUNCTION: Final = ("namespace", "function")
+_MB_MS_PER_GB_S: Final = 1024 * 1000
+
+# What Lambda bills, by Function (GatewayMetrics.bill).
+_USAGE: Final = (
+    ("kappa_gateway_billed_requests",
+     "Invocations an agent ran (Lambda's billed requests), by Function."),
+    ("kappa_gateway_billed_duration_seconds",
+     "Billed duration of those invocations (whole milliseconds each), by Function."),
+    ("kappa_gateway_billed_gigabyte_seconds",
+     "Billed duration times the Function's memory (GB-s, 1 GB = 1024 MB), by Function."),
+)  # fmt: skip
+
+
 class GatewayMetrics:
     """Every collector of one gateway."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_functions: int = DEFAULT_MAX_FUNCTIONS) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.function = FunctionLabels(max_functions)
         r = self.registry
         self.invocations = Counter(
-            "kappa_gateway_invocations", "Invocations by surface and outcome.",
-            ["surface", "outcome"], registry=r,
+            "kappa_gateway_invocations", "Invocations by Function, surface and outcome.",
+            [*_FUNCTION, "surface", "outcome"], registry=r,
         )  # fmt: skip
         self.duration = Histogram(
             "kappa_gateway_invocation_duration_seconds",
-            "Time from request to answer, queue wait included.",
-            ["surface"], buckets=_LATENCY_BUCKETS, registry=r,
+            "Time from request to answer, queue wait included, by Function.",
+            _FUNCTION, buckets=_LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
-        self.concurrent = Gauge(
+        # Read from the dispatcher's slots at scrape time, not counted up and down, so a
+        # Function deleted mid-call cannot leave a series behind or bring one back at -1.
+        self.concurrent = FunctionGauge(
             "kappa_gateway_concurrent_executions",
-            "Invocations this gateway has running on agents.", registry=r,
-        )  # fmt: skip
+            "Invocations this gateway has running on agents, by Function.",
+            self.function.peek,
+        )
+        r.register(self.concurrent)
         self.queued = Gauge(
             "kappa_gateway_queued_invocations", "Invocations waiting for a slot.", registry=r
         )
@@ -63,15 +103,27 @@ class GatewayMetrics:
             "Bytes of request bodies held by calls being read, waiting or running.", registry=r,
         )  # fmt: skip
         self.throttles = Counter(
-            "kappa_gateway_throttles", "429 answers by cause.", ["cause"], registry=r
-        )
+            "kappa_gateway_throttles", "429 answers by Function and cause.",
+            [*_FUNCTION, "cause"], registry=r,
+        )  # fmt: skip
         self.queue_wait = Histogram(
             "kappa_gateway_queue_wait_seconds", "Time waited for a slot by queued invocations.",
             buckets=_LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
         self.cold_starts = Counter(
-            "kappa_gateway_cold_starts", "Invocations that met a fresh runtime.", registry=r
+            "kappa_gateway_cold_starts",
+            "Invocations that met a fresh runtime, by Function and path.",
+            [*_FUNCTION, "path"], registry=r,
+        )  # fmt: skip
+        self.billed_requests, self.billed_duration, self.billed_gigabyte_seconds = (
+            Counter(name, text, _FUNCTION, registry=r) for name, text in _USAGE
         )
+        self.labelled_functions = Gauge(
+            "kappa_gateway_metrics_labelled_functions",
+            "Functions with their own function label (at most the cap; the rest are _other).",
+            registry=r,
+        )
+        self.labelled_functions.set_function(lambda: self.function.labelled)
         self.agent_busy = Counter(
             "kappa_gateway_agent_busy",
             "Agents that answered 'no free slot' (another replica held it) or 'not ready'.",
@@ -86,8 +138,35 @@ class GatewayMetrics:
             "Reports sent to the autoscaler, by kind (stats, poke) and outcome (ok, failed).",
             ["kind", "outcome"], registry=r,
         )  # fmt: skip
-        for cause in ThrottleCause:
-            self.throttles.labels(cause.value)
         for kind in ("stats", "poke"):
             for outcome in ("ok", "failed"):
                 self.autoscaler_reports.labels(kind, outcome)
+
+    def bill(self, labels: tuple[str, str], billed_ms: int, memory_mb: int) -> None:
+        """Count one invocation an agent ran for ``billed_ms`` at ``memory_mb``."""
+        self.billed_requests.labels(*labels).inc()
+        self.billed_duration.labels(*labels).inc(billed_ms / 1000)
+        self.billed_gigabyte_seconds.labels(*labels).inc(billed_ms * memory_mb / _MB_MS_PER_GB_S)
+
+    def forget(self, key: FunctionKey) -> None:
+        """``key`` was deleted: drop the series no Function is counted in any more."""
+        labels = self.function.forget(key)
+        if labels is None:
+            return
+        with_enums: list[tuple[Counter, list[tuple[str, ...]]]] = [
+            (self.invocations, [(s, o.value) for s in SURFACES for o in Outcome]),
+            (self.throttles, [(c.value,) for c in ThrottleCause]),
+            (self.cold_starts, [(p.value,) for p in ColdStartPath]),
+            (self.billed_requests, [()]),
+            (self.billed_duration, [()]),
+            (self.billed_gigabyte_seconds, [()]),
+        ]
+        for collector, rest in with_enums:
+            for values in rest:
+                _remove(collector, *labels, *values)
+        _remove(self.duration, *labels)
+
+
+def _remove(collector: Counter | Histogram, *values: str) -> None:
+    with contextlib.suppress(KeyError):  # never counted
+        collector.remove(*values)

@@ -28,6 +28,9 @@
 - ``KAPPA_GATEWAY_AUTH_CACHE_SECONDS`` (5): how long an authentication or RBAC answer
   is kept (a revoked RoleBinding stops working within it); 0 = ask every time;
 - ``KAPPA_GATEWAY_NAMESPACE`` (``kappa-system``): where the access-key Secrets are;
+- ``KAPPA_METRICS_MAX_FUNCTIONS`` (500): Functions whose metrics carry their own
+  ``function`` label; past it a Function counts as ``_other`` of its namespace, 0: no
+  function label at all (``kappa.invocation.function_labels``);
 - ``KAPPA_TOKEN_FILE``: the pod's projected ServiceAccount token (audience kappa), sent
   with every report to the autoscaler (which takes reports from the gateway only).
 
@@ -42,6 +45,7 @@ from typing import Final, TypeVar
 
 from kappa.base.env import SettingsError
 from kappa.gateway.body import MAX_BODY
+from kappa.gateway.metrics import DEFAULT_MAX_FUNCTIONS
 
 _MAX_PORT: Final = 65535
 _MAX_WAIT_SECONDS: Final = 900.0
@@ -53,6 +57,7 @@ _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _AUTH_MODES: Final = ("kubernetes", "none")
 _MAX_AUTH_CACHE_SECONDS: Final = 300.0
 _DEFAULT_MAX_QUEUED_BYTES: Final = 64 * 1024 * 1024
+_MAX_LABELLED_FUNCTIONS: Final = 100_000
 
 T = TypeVar("T")
 
@@ -80,6 +85,7 @@ class GatewaySettings:
     auth_cache_seconds: float = 5.0
     namespace: str = "kappa-system"
     token_file: Path | None = None
+    metrics_max_functions: int = DEFAULT_MAX_FUNCTIONS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "GatewaySettings":
@@ -152,6 +158,12 @@ class GatewaySettings:
             ),
             namespace=env.get("KAPPA_GATEWAY_NAMESPACE", "").strip() or "kappa-system",
             token_file=Path(token) if (token := env.get("KAPPA_TOKEN_FILE", "").strip()) else None,
+            metrics_max_functions=read(
+                "KAPPA_METRICS_MAX_FUNCTIONS",
+                int,
+                DEFAULT_MAX_FUNCTIONS,
+                lambda v: 0 <= v <= _MAX_LABELLED_FUNCTIONS,
+            ),
         )
         if problems:
             raise SettingsError(problems)

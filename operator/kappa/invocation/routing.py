@@ -112,6 +112,10 @@ class SlotTable:
         """Invocations of the namespace's Functions in flight through this gateway."""
         return self._namespaces.get(namespace, 0)
 
+    def functions_in_flight(self) -> dict[FunctionKey, int]:
+        """Invocations in flight per function (functions with none left out)."""
+        return {function: count for function, count in self._functions.items() if count}
+
     def pods_in_flight(self) -> dict[FunctionKey, dict[str, int]]:
         """Invocations in flight per pod, per function (pods with none left out)."""
         found: dict[FunctionKey, dict[str, int]] = {}

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
+from kappa.api.function import LogFormat, LoggingConfig
 from kappa.api.names import function_labels
 from kappa.resources.code_configmap import config_map_key
 from kappa.resources.gateway_token import token_env, token_mount, token_volume
@@ -75,6 +76,28 @@ class PodParams:
     service_account_name: str | None = None
     env: Sequence[Mapping[str, Any]] = ()
     extra_labels: Mapping[str, str] = field(default_factory=dict)
+    # spec.loggingConfig with logFormat JSON (None: Text, Lambda's default); the levels
+    # are the effective ones (INFO when unset).
+    log_format: str | None = None
+    application_log_level: str | None = None
+    system_log_level: str | None = None
+
+
+# Fields added after pods were made: left out of the revision while unset, so that an
+# upgrade of the operator does not roll the pods of every Function.
+_NEW_FIELDS: Final = ("log_format", "application_log_level", "system_log_level")
+
+
+def logging_params(config: LoggingConfig) -> tuple[str | None, str | None, str | None]:
+    """PodParams' (log_format, application_log_level, system_log_level) for ``config``."""
+    if config.log_format is not LogFormat.JSON:
+        return None, None, None
+    application = config.effective_application_level
+    return (
+        config.log_format.value,
+        None if application is None else application.value,
+        config.effective_system_level.value,
+    )
 
 
 def cpu_millicores(memory_mb: int) -> int:
@@ -90,6 +113,8 @@ def agent_env(params: PodParams) -> list[dict[str, Any]]:
         "KAPPA_TIMEOUT_SECONDS": str(params.timeout_seconds),
         "KAPPA_FUNCTION_ARN": params.arn,
     }
+    if params.system_log_level is not None:
+        values["KAPPA_SYSTEM_LOG_LEVEL"] = params.system_log_level
     if params.code.url:
         values["KAPPA_CODE_URL"] = params.code.url
         values["KAPPA_CODE_SHA256"] = params.code.sha256 or ""
@@ -113,6 +138,11 @@ def lambda_env(params: PodParams, pod_name: str, initialization_type: str) -> li
         "LAMBDA_RUNTIME_DIR": "/var/runtime",
         "TZ": "UTC",
     }
+    # As Lambda hands LoggingConfig to runtimes: their loggers write JSON at this level.
+    if params.log_format is not None:
+        values["AWS_LAMBDA_LOG_FORMAT"] = params.log_format
+    if params.application_log_level is not None:
+        values["AWS_LAMBDA_LOG_LEVEL"] = params.application_log_level
     return [{"name": k, "value": v} for k, v in values.items()]
 
 
@@ -281,5 +311,9 @@ def make_pod(
 
 def revision_of(params: PodParams) -> str:
     """A short hash of everything that shapes the pod: a new value rolls the pods."""
-    canonical = json.dumps(asdict(params), sort_keys=True, separators=(",", ":"), default=list)
+    fields = asdict(params)
+    for name in _NEW_FIELDS:
+        if fields[name] is None:
+            del fields[name]
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=list)
     return hashlib.sha256(canonical.encode()).hexdigest()[:10]

@@ -52,6 +52,7 @@ def start_agent(launch_agent: LaunchAgent, tmp_path: Path, task_root: Path) -> S
         namespace: str = "default",
         slots: int = 1,
         timeout: float = 3,
+        memory_mb: int = 256,
     ) -> Agent:
         env = pod_environment(
             path=os.environ.get("PATH", "/usr/bin:/bin"),
@@ -64,6 +65,7 @@ def start_agent(launch_agent: LaunchAgent, tmp_path: Path, task_root: Path) -> S
         )
         env["KAPPA_FUNCTION_ARN"] = arn(name, namespace)
         env["AWS_LAMBDA_FUNCTION_NAME"] = name
+        env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = str(memory_mb)
         return launch_agent(env)
 
     return start

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from tests.integration.agent.agent_harness import Agent, Reply
 
 REGION = "us-east-1"
@@ -29,6 +31,7 @@ def function_entry(
     timeout: float = 3,
     reserved: int | None = None,
     ready: bool = True,
+    memory_mb: int = 256,
 ) -> dict[str, Any]:
     """One function of a registry file, its endpoints the given agents."""
     entry: dict[str, Any] = {
@@ -36,7 +39,7 @@ def function_entry(
         "name": name,
         "runtime": "python3.11",
         "handler": handler,
-        "memoryMB": 256,
+        "memoryMB": memory_mb,
         "timeoutSeconds": timeout,
         "concurrency": {"perPod": slots},
         "endpoints": [
@@ -92,6 +95,20 @@ class Gateway:
             if line.startswith(name) and (line[len(name)] in " {"):
                 total += float(line.rsplit(" ", 1)[1])
         return total
+
+    def samples(self, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+        """Every sample called ``name`` in /metrics, by its sorted labels."""
+        text = self.request("GET", "/metrics").body.decode()
+        return {
+            tuple(sorted(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name
+        }
+
+    def sample(self, name: str, **labels: str) -> float:
+        """The value of the sample ``name`` with exactly ``labels``; 0 when there is none."""
+        return self.samples(name).get(tuple(sorted(labels.items())), 0.0)
 
     def stop(self) -> None:
         process = self.reader.process

@@ -1,3 +1,6 @@
+import json
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -5,6 +8,7 @@ from hypothesis import strategies as st
 from kappa.agent.report import (
     LOG_TAIL_BYTES,
     LogTail,
+    PlatformLog,
     Report,
     billed_duration_ms,
     end_line,
@@ -128,3 +132,52 @@ def test_log_tail_is_the_suffix_of_everything_written(chunks: list[bytes], limit
     for chunk in chunks:
         tail.append(chunk)
     assert tail.value() == b"".join(chunks)[-limit:]
+
+
+REPORT = Report(request_id="r-1", duration_ms=101.234, memory_size_mb=512, max_memory_used_mb=60)
+MS = 1_700_000_000_123
+
+
+def test_text_platform_lines_are_lambdas_lines() -> None:
+    log = PlatformLog()
+    assert log.start("r-1", "$LATEST", MS) == start_line("r-1", "$LATEST")
+    assert log.closing(REPORT, MS, None) == end_line("r-1") + REPORT.line()
+    assert log.closing(REPORT, MS, "Task timed out").startswith("Task timed out\nEND RequestId")
+
+
+def test_json_platform_lines_are_lambdas_records() -> None:
+    log = PlatformLog(json_format=True)
+    start = json.loads(log.start("r-1", "$LATEST", MS))
+    assert start == {
+        "time": "2023-11-14T22:13:20.123Z",
+        "type": "platform.start",
+        "record": {"requestId": "r-1", "version": "$LATEST"},
+    }
+    done, report = (json.loads(line) for line in log.closing(REPORT, MS, None).splitlines())
+    assert done["type"] == "platform.runtimeDone"
+    assert done["record"]["status"] == "success"
+    assert report["type"] == "platform.report"
+    assert report["record"]["metrics"] == {
+        "durationMs": 101.23,
+        "billedDurationMs": 102,
+        "memorySizeMB": 512,
+        "maxMemoryUsedMB": 60,
+    }
+
+
+@pytest.mark.parametrize(
+    ("level", "status", "types"),
+    [
+        pytest.param("DEBUG", None, ["platform.runtimeDone", "platform.report"], id="debug"),
+        pytest.param("INFO", None, ["platform.runtimeDone", "platform.report"], id="info"),
+        pytest.param("WARN", None, [], id="warn: a success is not written"),
+        pytest.param("WARN", "timeout", ["platform.report"], id="warn: a timeout's report is"),
+    ],
+)
+def test_json_platform_lines_below_the_system_level_are_left_out(
+    level: str, status: str | None, types: list[str]
+) -> None:
+    log = PlatformLog(json_format=True, system_level=level)
+    closing = log.closing(replace(REPORT, status=status), MS, None)
+    assert [json.loads(line)["type"] for line in closing.splitlines()] == types
+    assert (log.start("r-1", "$LATEST", MS) == "") is (level == "WARN")

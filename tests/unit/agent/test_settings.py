@@ -73,7 +73,10 @@ def test_values_are_parsed() -> None:
         KAPPA_HEADER_TIMEOUT_SECONDS="0.5",
         KAPPA_IDLE_TIMEOUT_SECONDS="5",
         KAPPA_MAX_CONNECTIONS="8",
+        AWS_LAMBDA_LOG_FORMAT="JSON",
+        KAPPA_SYSTEM_LOG_LEVEL="WARN",
     )
+    assert (parsed.log_json, parsed.system_log_level) == (True, "WARN")
     assert parsed.slots == 4
     assert parsed.timeout_seconds == 900.0
     assert parsed.init_timeout_seconds == 0.5
@@ -138,6 +141,12 @@ def test_port_zero_gives_every_slot_a_free_port() -> None:
             {"KAPPA_CODE_SHA256": "abc"}, "KAPPA_CODE_SHA256='abc': is neither", id="sha-bad"
         ),
         pytest.param({"KAPPA_BOOTSTRAP": "'unclosed"}, "KAPPA_BOOTSTRAP=", id="bootstrap"),
+        pytest.param(
+            {"AWS_LAMBDA_LOG_FORMAT": "XML"}, "AWS_LAMBDA_LOG_FORMAT='XML' is not one of", id="fmt"
+        ),
+        pytest.param(
+            {"KAPPA_SYSTEM_LOG_LEVEL": "TRACE"}, "KAPPA_SYSTEM_LOG_LEVEL='TRACE'", id="level"
+        ),
     ],
 )
 def test_invalid_values_are_named(env: dict[str, str], problem: str) -> None:

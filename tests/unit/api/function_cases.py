@@ -147,6 +147,37 @@ REFUSED = [
             manifest(**{"async": {"maximumEventAgeSeconds": 59}}), "greater than or equal to 60"
         ),
     ),
+    # --- logging
+    _refused(
+        "log-levels-need-json",
+        Refusal(
+            manifest(loggingConfig={"applicationLogLevel": "DEBUG"}),
+            "need logFormat JSON: set logFormat to JSON or remove the levels",
+        ),
+    ),
+    _refused(
+        "system-log-level-needs-json",
+        Refusal(
+            manifest(loggingConfig={"logFormat": "Text", "systemLogLevel": "WARN"}),
+            "need logFormat JSON",
+        ),
+    ),
+    _refused(
+        "log-format-unknown",
+        Refusal(
+            manifest(loggingConfig={"logFormat": "XML"}),
+            apiserver_says='supported values: "Text", "JSON"',
+            model_says="Input should be 'Text' or 'JSON'",
+        ),
+    ),
+    _refused(
+        "application-log-level-unknown",
+        Refusal(
+            manifest(loggingConfig={"logFormat": "JSON", "applicationLogLevel": "VERBOSE"}),
+            apiserver_says='supported values: "TRACE", "DEBUG"',
+            model_says="Input should be 'TRACE', 'DEBUG'",
+        ),
+    ),
     # --- runtime and handler
     _refused(
         "runtime-unknown",
@@ -543,6 +574,17 @@ def _accepted(case_id: str, body: dict[str, Any]) -> Any:
 
 ACCEPTED = [
     _accepted("python-inline-minimal", manifest()),
+    _accepted(
+        "logging-json-with-levels",
+        manifest(
+            loggingConfig={
+                "logFormat": "JSON",
+                "applicationLogLevel": "WARN",
+                "systemLogLevel": "DEBUG",
+            }
+        ),
+    ),
+    _accepted("logging-text", manifest(loggingConfig={"logFormat": "Text"})),
     _accepted(
         "bounds-low",
         manifest(

@@ -97,3 +97,16 @@ def test_destination_subjects_are_the_functions_namespace_own(
     allowed: bool,  # noqa: FBT001 - a parameter of the table
 ) -> None:
     assert Names().destination_allowed(namespace, subject) is allowed
+
+
+def test_queue_counts_by_function() -> None:
+    names = Names("kappa")
+    subjects = {
+        "kappa.async.team-a.resize": 3,
+        "kappa.async.team-b.report": 1,
+        "kappa.dlq.team-a.resize": 2,
+        "kappa.async.team-c.empty": 0,
+        "elsewhere.subject": 9,
+    }
+    assert names.by_function(subjects) == {("team-a", "resize"): 5, ("team-b", "report"): 1}
+    assert names.by_function(None) == {}

@@ -13,6 +13,7 @@ def test_defaults() -> None:
     assert settings.queue_max_waiters == 100
     assert settings.queue_max_wait_seconds == 10.0
     assert settings.max_queued_bytes == 64 * 1024 * 1024
+    assert settings.metrics_max_functions == 500
 
 
 def test_values() -> None:
@@ -24,8 +25,10 @@ def test_values() -> None:
             "KAPPA_GATEWAY_BUSY_BACKOFF_MS": "50",
             "KAPPA_GATEWAY_MAX_QUEUED_BYTES": "8388608",
             "KAPPA_LOG_LEVEL": "debug",
+            "KAPPA_METRICS_MAX_FUNCTIONS": "0",
         }
     )
+    assert settings.metrics_max_functions == 0
     assert settings.max_queued_bytes == 8 * 1024 * 1024
     assert settings.port == 0
     assert settings.registry_file == Path("/r.json")
@@ -43,9 +46,11 @@ def test_every_bad_variable_is_named() -> None:
                 "KAPPA_LOG_LEVEL": "loud",
                 # Below the largest body: a 6 MB call could never be served.
                 "KAPPA_GATEWAY_MAX_QUEUED_BYTES": "1048576",
+                "KAPPA_METRICS_MAX_FUNCTIONS": "-1",
             }
         )
     message = str(refused.value)
+    assert "KAPPA_METRICS_MAX_FUNCTIONS" in message
     assert "KAPPA_GATEWAY_MAX_QUEUED_BYTES" in message
     assert "KAPPA_GATEWAY_PORT" in message
     assert "KAPPA_GATEWAY_CONCURRENCY_LIMIT" in message

@@ -1,9 +1,19 @@
-from dataclasses import replace
+import hashlib
+import json
+from dataclasses import asdict, replace
 from typing import Any
 
 import pytest
 
-from kappa.resources.pods import CodeMount, PodParams, cpu_millicores, make_pod, revision_of
+from kappa.api.function import LogFormat, LoggingConfig, SystemLogLevel
+from kappa.resources.pods import (
+    CodeMount,
+    PodParams,
+    cpu_millicores,
+    logging_params,
+    make_pod,
+    revision_of,
+)
 
 PARAMS = PodParams(
     function="hello",
@@ -197,6 +207,36 @@ def test_provisioned_pods_are_labelled_and_say_so() -> None:
 def test_readiness_tolerates_one_slow_answer() -> None:
     probe = make_pod(PARAMS, name="p", revision="r")["spec"]["containers"][0]["readinessProbe"]
     assert (probe["periodSeconds"], probe["failureThreshold"]) == (1, 3)
+
+
+def test_json_logging_reaches_the_runtime_and_the_agent() -> None:
+    config = LoggingConfig(log_format=LogFormat.JSON, system_log_level=SystemLogLevel.WARN)
+    log_format, application, system = logging_params(config)
+    params = replace(
+        PARAMS, log_format=log_format, application_log_level=application, system_log_level=system
+    )
+    env = {
+        e["name"]: e.get("value")
+        for e in make_pod(params, name="p", revision="r")["spec"]["containers"][0]["env"]
+    }
+    assert env["AWS_LAMBDA_LOG_FORMAT"] == "JSON"
+    assert env["AWS_LAMBDA_LOG_LEVEL"] == "INFO"  # Lambda's default with JSON
+    assert env["KAPPA_SYSTEM_LOG_LEVEL"] == "WARN"
+    assert revision_of(params) != revision_of(PARAMS)
+
+
+def test_text_logging_sets_nothing_and_keeps_the_revision_of_pods_made_before() -> None:
+    assert logging_params(LoggingConfig()) == (None, None, None)
+    env = {
+        e["name"] for e in make_pod(PARAMS, name="p", revision="r")["spec"]["containers"][0]["env"]
+    }
+    assert not {"AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL", "KAPPA_SYSTEM_LOG_LEVEL"} & env
+    fields = asdict(PARAMS)
+    for name in ("log_format", "application_log_level", "system_log_level"):
+        del fields[name]
+    # The hash as it was computed before these fields existed: an upgrade rolls no pod.
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=list)
+    assert revision_of(PARAMS) == hashlib.sha256(canonical.encode()).hexdigest()[:10]
 
 
 def test_revision_changes_with_anything_that_shapes_the_pod() -> None:

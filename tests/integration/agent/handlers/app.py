@@ -59,3 +59,15 @@ def noisy(event, context):
 def crash(event, context):
     print("crashing now")
     os._exit(3)
+
+
+def leveled(event, context):
+    """One record at each level through the logging module, as a handler logs."""
+    import logging  # noqa: PLC0415 - only this handler logs through it
+
+    logger = logging.getLogger()
+    logger.debug("a debug record")
+    logger.info("an info record")
+    logger.warning("a warning record")
+    logger.error("an error record")
+    return "logged"

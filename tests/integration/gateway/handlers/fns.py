@@ -25,6 +25,13 @@ def fail(event, context):
     raise ValueError(f"bad thing: {event.get('why', 'no reason')}")
 
 
+def maybe_fail(event, context):
+    """Fail when the event says so (``{"fail": true}``), else answer ``ok``."""
+    if event.get("fail"):
+        raise RuntimeError("asked to fail")
+    return "ok"
+
+
 def interval(event, context):
     """Sleep, and say when (wall clock) it started and ended, and in which process."""
     started = time.time()
