@@ -79,6 +79,7 @@ def _dry_run(objects: client.CustomObjectsApi, namespace: str, body: dict[str, A
     )
 
 
+@pytest.mark.schema
 @pytest.mark.parametrize("refusal", REFUSED)
 def test_the_api_server_refuses_saying_what_to_fix(
     mappings: client.CustomObjectsApi, esm_namespace: str, refusal: Refusal
@@ -91,6 +92,7 @@ def test_the_api_server_refuses_saying_what_to_fix(
     assert refusal.apiserver_expects in message
 
 
+@pytest.mark.schema
 @pytest.mark.parametrize("body", ACCEPTED)
 def test_valid_mappings_are_accepted_and_defaulted_as_the_models_do(
     mappings: client.CustomObjectsApi, esm_namespace: str, body: dict[str, Any]

@@ -76,6 +76,7 @@ def _dry_run(objects: client.CustomObjectsApi, namespace: str, body: dict[str, A
     )
 
 
+@pytest.mark.schema
 @pytest.mark.parametrize("refusal", REFUSED)
 def test_invalid_quota_is_refused_saying_what_to_fix(
     quotas: client.CustomObjectsApi, refusal: Refusal
@@ -85,6 +86,7 @@ def test_invalid_quota_is_refused_saying_what_to_fix(
     assert refusal.apiserver_expects in message
 
 
+@pytest.mark.schema
 @pytest.mark.parametrize("body", ACCEPTED)
 def test_valid_quota_is_accepted(quotas: client.CustomObjectsApi, body: dict[str, Any]) -> None:
     stored = _dry_run(quotas, "default", body)
