@@ -29,6 +29,7 @@ from tests.integration.brokers import NatsServer, free_port
 from tests.integration.gateway.conftest import StartFunctionAgent
 from tests.integration.gateway.gateway_harness import function_entry
 from tests.integration.nats_harness import with_connection
+from tests.integration.waiting import wait_until
 
 EVENTS = 10_000
 SENDERS = 16
@@ -140,13 +141,6 @@ def gateway_process(
     gateway.start()
     yield gateway
     gateway.stop()
-
-
-def wait_until(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 @pytest.mark.timeout(240)

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.eventsources.conftest import World, sqs_mapping
-from tests.integration.eventsources.harness import queue_empty, read_jsonl, wait_until
+from tests.integration.eventsources.harness import queue_empty, read_jsonl
+from tests.integration.waiting import wait_until
 
 
 def _delivered(task_root: Path) -> list[dict[str, Any]]:

@@ -17,10 +17,10 @@ import pytest
 from tests.integration.agent.agent_harness import Agent
 from tests.integration.gateway.conftest import LambdaClient, StartFunctionAgent, StartGateway
 from tests.integration.gateway.gateway_harness import Gateway, function_entry
+from tests.integration.waiting import HANG_GUARD, wait_until
 
 RESERVED = "ReservedFunctionConcurrentInvocationLimitExceeded"
 CONCURRENT = "ConcurrentInvocationLimitExceeded"
-HANG_GUARD = 30.0  # seconds: only ends a test that would otherwise hang
 
 
 def sleep_for(client: Any, seconds: float, tag: str = "", name: str = "slow") -> dict[str, Any]:
@@ -47,10 +47,7 @@ def hold(client: Any, release: Path, tag: str = "", name: str = "slow") -> dict[
 def wait_for_metric(
     gateway: Gateway, name: str, reached: Callable[[float], bool], what: str
 ) -> None:
-    deadline = time.monotonic() + HANG_GUARD
-    while not reached(gateway.metric(name)):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+    wait_until(lambda: reached(gateway.metric(name)), what=what)
 
 
 def wait_until_busy(gateway: Gateway, count: int = 1) -> None:

@@ -17,8 +17,9 @@ from tests.integration.eventsources.brokers.broker_harness import (
     delivered_records,
     poller_mapping,
 )
-from tests.integration.eventsources.harness import Poller, read_jsonl, wait_until
+from tests.integration.eventsources.harness import Poller, read_jsonl
 from tests.integration.gateway.gateway_harness import Gateway
+from tests.integration.waiting import wait_until
 
 
 def _bodies(count: int, **extra: dict[str, Any]) -> list[bytes]:
