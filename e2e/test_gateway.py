@@ -339,8 +339,11 @@ def test_pod_deleted_mid_call_gives_a_clear_error_then_recovers(
             outcome["error"] = exc.response
 
     def starts() -> int:
-        log = core.read_namespaced_pod_log(pod.metadata.name, namespace)
-        return log.count("START RequestId")
+        # Raw: the client would otherwise try to decode the log as a Python literal.
+        log = core.read_namespaced_pod_log(
+            pod.metadata.name, namespace, container="function", _preload_content=False
+        ).data.decode()
+        return int(log.count("START RequestId"))
 
     thread = threading.Thread(target=call)
     thread.start()
