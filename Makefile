@@ -108,8 +108,8 @@ gateway-url: ## print the gateway's URL (nothing while the gateway is not instal
 	  -o jsonpath='http://{.spec.clusterIP}{"\n"}' 2>/dev/null || true
 
 lint: venv lint-shell ## ruff, mypy --strict, import-linter, shellcheck, the chart's lint
-	$(VENV)/bin/ruff check operator tests e2e bench
-	$(VENV)/bin/ruff format --check operator tests e2e bench
+	$(VENV)/bin/ruff check operator tests e2e bench conftest.py
+	$(VENV)/bin/ruff format --check operator tests e2e bench conftest.py
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	charts/lint.sh

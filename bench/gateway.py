@@ -107,10 +107,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# The gateway's 429 for a full wait queue (kappa.gateway.dispatch); one that waited its
+# time in the queue says "No capacity became free for this function in time.".
+QUEUE_FULL = b"Too many invocations are waiting for this function's capacity."
+
+
 async def open_loop(url: str, rate: float, seconds: float) -> dict[str, object]:
     """Send rate*seconds POSTs on a fixed schedule; latency from each scheduled time."""
     total = int(rate * seconds)
     latencies: list[float] = []
+    refusals: list[float] = []  # 429s for a full queue: how soon such a call is told
     statuses: collections.Counter[object] = collections.Counter()
     loop = asyncio.get_running_loop()
     timeout = aiohttp.ClientTimeout(total=seconds + 20)
@@ -128,7 +134,7 @@ async def open_loop(url: str, rate: float, seconds: float) -> dict[str, object]:
             await asyncio.sleep(max(0.0, scheduled - loop.time()))
             try:
                 async with session.post(url, data=BODY) as response:
-                    await response.read()
+                    body = await response.read()
                     statuses[response.status] += 1
             except (TimeoutError, aiohttp.ClientError) as error:
                 statuses[type(error).__name__] += 1
@@ -137,18 +143,28 @@ async def open_loop(url: str, rate: float, seconds: float) -> dict[str, object]:
             finished[0] = max(finished[0], now)
             if response.status == 200:
                 latencies.append((now - scheduled) * 1000)
+            elif response.status == 429 and QUEUE_FULL in body:
+                refusals.append((now - scheduled) * 1000)
 
         await asyncio.wait_for(
             asyncio.gather(*(one(index) for index in range(total))), seconds + 30
         )
-    latencies.sort()
-    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
     return {
-        "p50": pick(0.5) if latencies else float("nan"),
-        "p99": pick(0.99) if latencies else float("nan"),
+        "p50": quantile(latencies, 0.5),
+        "p99": quantile(latencies, 0.99),
+        "refused_p50": quantile(refusals, 0.5),
+        "refused_p99": quantile(refusals, 0.99),
         "achieved": len(latencies) / max(finished[0] - began, 1e-9),
         "statuses": dict(statuses),
     }
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (NaN for none)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def wrk(url: str, connections: int, seconds: float, script: Path) -> tuple[float, str]:
@@ -257,7 +273,9 @@ def report(args: argparse.Namespace, rates: list[float], rows: list, over: dict)
     print(
         f"overload: {SLEEP_CAPACITY * 10:g} req/s for {args.overload_seconds:g} s at a one-slot agent "
         f"sleeping 0.1 s (capacity {SLEEP_CAPACITY:g}/s): statuses {over['statuses']}; gateway VmRSS "
-        f"{over['before']} KiB before, {over['max']} KiB max, {over['after']} KiB after"
+        f"{over['before']} KiB before, {over['max']} KiB max, {over['after']} KiB after; "
+        f"a 429 for the full queue answered in p50 {over['refused_p50']:.2f} ms, "
+        f"p99 {over['refused_p99']:.2f} ms from its scheduled send"
     )
 
 

@@ -3,13 +3,18 @@ e2e caller's credentials (e2e/identity.py). `conftest.gateway` makes it once a s
 
 from __future__ import annotations
 
+import json
 import subprocess
+import threading
+import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from kubernetes import client
 
 from e2e.cluster import Cluster
@@ -99,4 +104,51 @@ def lambda_client_at(url: str, identity: Identity | None = None) -> Any:
         region_name="us-east-1",
         config=Config(retries={"total_max_attempts": 1}, read_timeout=60),
         **keys,
+    )
+
+
+# The answer a throttle by admission carries (kappa.gateway.admission): a call that waited
+# in the queue and gave up says "No capacity became free for this function in time.".
+ADMISSION_THROTTLE_MESSAGE = "Rate Exceeded."
+
+
+def burst_at(name: str, urls: list[str], calls_per_url: int, sleep: float) -> list[Any]:
+    """Call ``name`` (a handler that sleeps ``sleep`` seconds and says when it started and
+    ended) from ``calls_per_url`` clients per URL at once. Each result is ("ok", body) or
+    ("error", response), and the wall clock when the answer came, to set beside the
+    handler's times (every pod is on the one node)."""
+    clients = [lambda_client_at(url) for url in urls for _ in range(calls_per_url)]
+    barrier = threading.Barrier(len(clients))
+
+    def call(lam: Any) -> tuple[str, Any, float]:
+        barrier.wait()
+        try:
+            response = lam.invoke(FunctionName=name, Payload=json.dumps({"sleep": sleep}))
+        except ClientError as exc:
+            return "error", exc.response, time.time()
+        return "ok", json.loads(response["Payload"].read()), time.time()
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        return list(pool.map(call, clients))
+
+
+def routes_to_both_pods(url: str, name: str) -> bool:
+    """Whether two calls at once through ``url`` to ``name`` (two pods of one slot, the
+    handler answering its ``pod``) run on two pods: they do once that gateway replica's pod
+    watch has both Ready pods; with one, the second call waits for the first's slot."""
+    results = burst_at(name, [url], 2, sleep=1)
+    if any(kind != "ok" for kind, _, _ in results):
+        return False
+    return len({body["pod"] for _, body, _ in results}) == 2
+
+
+def metric(url: str, name: str) -> float:
+    """The sum of the samples of ``name`` (all its labels) in ``url``'s /metrics (open to
+    all, like the probes)."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name) and line[len(name)] in " {"
     )

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -19,6 +17,7 @@ from kubernetes import client
 
 from e2e.cluster import Cluster
 from e2e.conftest import own_namespace
+from e2e.gateway import burst_at, metric
 from e2e.test_gateway import (
     GROUP,
     PLURAL,
@@ -75,14 +74,7 @@ def call(url: str, name: str, payload: dict[str, Any]) -> tuple[str, Any]:
 
 def burst(url: str, name: str, calls: int = 6, sleep: float = 2) -> list[tuple[str, Any]]:
     """``calls`` calls of ``sleep`` seconds to ``name``, all started at once."""
-    barrier = threading.Barrier(calls)
-
-    def one(_: int) -> tuple[str, Any]:
-        barrier.wait()
-        return call(url, name, {"sleep": sleep})
-
-    with ThreadPoolExecutor(calls) as pool:
-        return list(pool.map(one, range(calls)))
+    return [(kind, body) for kind, body, _ in burst_at(name, [url], calls, sleep)]
 
 
 def test_burst_scales_out_and_every_call_succeeds(
@@ -150,7 +142,10 @@ def test_provisioned_environments_stay_warm_without_traffic(
     )
     before = sorted(p.metadata.name for p in live_pods(core, ns, "warm"))
     assert len(before) == 2
-    time.sleep(6)  # well past scaleToZeroAfterSeconds, no traffic
+    # A Function without a floor, idle for far longer (20 s) than `warm` may be (1 s) and
+    # made after it, going to zero shows the autoscaler has had time to scale `warm` in.
+    create(api, gateway, ns, sleeper("control", scaling={"scaleToZeroAfterSeconds": 20}))
+    Cluster.wait(lambda: not live_pods(core, ns, "control"), "no pod of control left", 180)
     after = live_pods(core, ns, "warm")
     assert sorted(p.metadata.name for p in after) == before
     assert all(p.metadata.labels.get("kappa.dev/provisioned") == "true" for p in after)
@@ -173,15 +168,24 @@ def test_reserved_two_throttles_a_third_concurrent_call(
     results: list[tuple[str, Any]] = []
     lock = threading.Lock()
 
-    def one(delay: float) -> None:
-        time.sleep(delay)
-        outcome = call(url, name, {"sleep": 4})
+    def one() -> None:
+        outcome = call(url, name, {"sleep": 10})  # the third comes while both still run
         with lock:
             results.append(outcome)
 
-    threads = [threading.Thread(target=one, args=(0.3 * i,)) for i in range(3)]
-    for thread in threads:
+    def in_hand() -> float:
+        """Calls the replica holds, running or queued: what it admits by."""
+        return metric(url, "kappa_gateway_concurrent_executions") + metric(
+            url, "kappa_gateway_queued_invocations"
+        )
+
+    # One after the other: the third arrives once the replica holds the first two.
+    baseline = in_hand()
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for held, thread in enumerate(threads):
         thread.start()
+        if held < 2:
+            Cluster.wait(lambda h=held: in_hand() >= baseline + h + 1, f"call {held + 1} held", 30)
     for thread in threads:
         thread.join(60)
 

@@ -289,7 +289,8 @@ def test_upgrade_keeps_functions_serving(
         template = json.loads(run(*kubectl, "get", "deployment/kappa-gateway", "-o", "json"))
         annotations = template["spec"]["template"]["metadata"]["annotations"]
         assert annotations["kappa.dev/test-rollout"] == rev
-        time.sleep(2)  # a few calls on the new gateways too
+        rolled = len(results)  # a few calls on the new gateways too
+        Cluster.wait(lambda: len(results) >= rolled + 10, "calls after the rollout", 60)
     finally:
         stop.set()
         caller.join()

@@ -79,6 +79,7 @@ def _dry_run(objects: client.CustomObjectsApi, namespace: str, body: dict[str, A
     )
 
 
+@pytest.mark.schema
 @pytest.mark.parametrize("refusal", REFUSED)
 def test_the_api_server_refuses_saying_what_to_fix(
     mappings: client.CustomObjectsApi, esm_namespace: str, refusal: Refusal
@@ -91,6 +92,7 @@ def test_the_api_server_refuses_saying_what_to_fix(
     assert refusal.apiserver_expects in message
 
 
+@pytest.mark.schema
 @pytest.mark.parametrize("body", ACCEPTED)
 def test_valid_mappings_are_accepted_and_defaulted_as_the_models_do(
     mappings: client.CustomObjectsApi, esm_namespace: str, body: dict[str, Any]
@@ -133,6 +135,17 @@ def _function(name: str) -> dict[str, Any]:
             "code": {"inline": {"app.py": WORKER}},
         },
     }
+
+
+@pytest.fixture(scope="module")
+def worker(mappings: client.CustomObjectsApi, esm_namespace: str, gateway: Gateway) -> str:
+    """The Function `worker` (it logs each record it gets), Ready: made once, for every
+    test that maps to it, whichever of them runs first or alone."""
+    mappings.create_namespaced_custom_object(
+        "kappa.dev", "v1alpha1", esm_namespace, "functions", _function("worker")
+    )
+    Cluster.wait(lambda: ready(mappings, esm_namespace, "worker"), "Function worker Ready", 180)
+    return "worker"
 
 
 def mapping_manifest(name: str, function: str, **spec: Any) -> dict[str, Any]:
@@ -210,26 +223,18 @@ def test_an_sqs_mapping_feeds_a_function_through_the_gateway(
     sqs: Any,
     elasticmq: ElasticMq,
     explain: Callable[[str], str],
+    worker: str,
 ) -> None:
     url = sqs.create_queue(QueueName=f"orders-{uuid.uuid4().hex[:6]}")["QueueUrl"]
     assert NODE_ADDRESS in url
     mappings.create_namespaced_custom_object(
-        "kappa.dev", "v1alpha1", esm_namespace, "functions", _function("worker")
-    )
-    _wait(
-        lambda: ready(mappings, esm_namespace, "worker"),
-        "Function worker Ready",
-        180,
-        lambda: explain("orders"),
-    )
-    mappings.create_namespaced_custom_object(
-        GROUP, VERSION, esm_namespace, PLURAL, _mapping("orders", "worker", url)
+        GROUP, VERSION, esm_namespace, PLURAL, _mapping("orders", worker, url)
     )
     bodies = {f"order-{i}" for i in range(12)}
     for body in sorted(bodies):
         sqs.send_message(QueueUrl=url, MessageBody=body)
     _wait(
-        lambda: _logged_bodies(core, esm_namespace, "worker") >= bodies,
+        lambda: _logged_bodies(core, esm_namespace, worker) >= bodies,
         "every message in the function's log",
         180,
         lambda: explain("orders"),
@@ -297,10 +302,11 @@ def test_an_unreachable_queue_shows_as_a_condition(
     esm_namespace: str,
     gateway: Gateway,
     explain: Callable[[str], str],
+    worker: str,
 ) -> None:
     closed = f"http://{NODE_ADDRESS}:{free_port()}/000000000000/nowhere"
     mappings.create_namespaced_custom_object(
-        GROUP, VERSION, esm_namespace, PLURAL, _mapping("nowhere", "worker", closed)
+        GROUP, VERSION, esm_namespace, PLURAL, _mapping("nowhere", worker, closed)
     )
     condition = _wait(
         lambda: (
@@ -320,6 +326,7 @@ def test_a_deployment_of_the_pollers_name_that_is_not_the_mappings_is_left_alone
     esm_namespace: str,
     gateway: Gateway,
     explain: Callable[[str], str],
+    worker: str,
 ) -> None:
     """A mapping named X never replaces or deletes someone else's Deployment `esm-X`."""
     apps = client.AppsV1Api(api)
@@ -338,7 +345,7 @@ def test_a_deployment_of_the_pollers_name_that_is_not_the_mappings_is_left_alone
     apps.create_namespaced_deployment(esm_namespace, theirs)
     closed = f"http://{NODE_ADDRESS}:{free_port()}/000000000000/taken"
     mappings.create_namespaced_custom_object(
-        GROUP, VERSION, esm_namespace, PLURAL, _mapping("taken", "worker", closed)
+        GROUP, VERSION, esm_namespace, PLURAL, _mapping("taken", worker, closed)
     )
     body = _wait(
         lambda: next(

@@ -155,7 +155,7 @@ def test_new_code_rolls_pods_without_a_failed_call(
     thread = threading.Thread(target=caller)
     thread.start()
     try:
-        time.sleep(1)
+        Cluster.wait(lambda: len(results) >= 5, "calls answered by version 1", 60)
         functions.patch_namespaced_custom_object(
             GROUP,
             VERSION,
@@ -165,7 +165,8 @@ def test_new_code_rolls_pods_without_a_failed_call(
             {"spec": {"code": {"inline": {"app.py": HELLO % 2}}}},
         )
         Cluster.wait(lambda: results and results[-1] == 2, "calls to reach version 2", 180)
-        time.sleep(2)
+        switched = len(results)
+        Cluster.wait(lambda: len(results) >= switched + 20, "more calls after the switch", 60)
     finally:
         stop.set()
         thread.join()

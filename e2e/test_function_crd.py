@@ -117,6 +117,7 @@ def test_every_refusal_of_the_table_is_tried() -> None:
     assert len(REFUSED) >= 20
 
 
+@pytest.mark.schema
 @pytest.mark.parametrize("refusal", REFUSED)
 def test_create_is_refused_saying_what_to_fix(
     functions: client.CustomObjectsApi, crd_namespace: str, refusal: Refusal
@@ -126,6 +127,7 @@ def test_create_is_refused_saying_what_to_fix(
     assert refusal.apiserver_expects in message
 
 
+@pytest.mark.schema
 @pytest.mark.parametrize("refusal", REFUSED)
 def test_server_side_apply_is_refused_saying_what_to_fix(
     functions: client.CustomObjectsApi, crd_namespace: str, refusal: Refusal
@@ -135,6 +137,7 @@ def test_server_side_apply_is_refused_saying_what_to_fix(
     assert refusal.server_side_apply_expects in message
 
 
+@pytest.mark.schema
 @pytest.mark.parametrize("body", ACCEPTED)
 @pytest.mark.parametrize("how", ["create", "server-side-apply"])
 def test_valid_manifest_is_accepted_and_defaulted_as_the_models_do(

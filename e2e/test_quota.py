@@ -12,28 +12,24 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from kubernetes import client
 from tests.unit.api.function_cases import Refusal
 from tests.unit.api.quota_cases import ACCEPTED, REFUSED, quota
 
 from e2e.cluster import Cluster
 from e2e.conftest import Operator, _kubectl
+from e2e.gateway import ADMISSION_THROTTLE_MESSAGE, burst_at, routes_to_both_pods
 from e2e.test_function_crd import _refusal
 from e2e.test_gateway import (
     Gateway,
     _knows,
     create_ready,
     gateway_pod_urls,
-    lambda_client_at,
     max_overlap,
     ready,
     sleeper,
@@ -80,6 +76,7 @@ def _dry_run(objects: client.CustomObjectsApi, namespace: str, body: dict[str, A
     )
 
 
+@pytest.mark.schema
 @pytest.mark.parametrize("refusal", REFUSED)
 def test_invalid_quota_is_refused_saying_what_to_fix(
     quotas: client.CustomObjectsApi, refusal: Refusal
@@ -89,28 +86,11 @@ def test_invalid_quota_is_refused_saying_what_to_fix(
     assert refusal.apiserver_expects in message
 
 
+@pytest.mark.schema
 @pytest.mark.parametrize("body", ACCEPTED)
 def test_valid_quota_is_accepted(quotas: client.CustomObjectsApi, body: dict[str, Any]) -> None:
     stored = _dry_run(quotas, "default", body)
     assert stored["spec"] == body["spec"]
-
-
-def _burst(name: str, urls: list[str], calls_per_url: int, sleep: float) -> list[Any]:
-    """Call ``name`` from ``calls_per_url`` clients per gateway replica at once."""
-    clients = [lambda_client_at(url) for url in urls for _ in range(calls_per_url)]
-    barrier = threading.Barrier(len(clients))
-
-    def call(lam: Any) -> tuple[str, Any, float]:
-        barrier.wait()
-        began = time.monotonic()
-        try:
-            response = lam.invoke(FunctionName=name, Payload=json.dumps({"sleep": sleep}))
-        except ClientError as exc:
-            return "error", exc.response, time.monotonic() - began
-        return "ok", json.loads(response["Payload"].read()), time.monotonic() - began
-
-    with ThreadPoolExecutor(len(clients)) as pool:
-        return list(pool.map(call, clients))
 
 
 def test_a_namespace_at_its_quota_is_throttled_while_another_is_not(
@@ -131,23 +111,42 @@ def test_a_namespace_at_its_quota_is_throttled_while_another_is_not(
             Cluster.wait(
                 lambda u=url, n=namespace: _knows(u, f"{n}/pair"), f"{url} to see {namespace}", 30
             )
-    time.sleep(2)  # each replica's pod watch has both (Ready) pods, its quota watch the quota
+            # Each replica's pod watch has both (Ready) pods: calls run side by side.
+            Cluster.wait(
+                lambda u=url, n=namespace: routes_to_both_pods(u, f"{n}/pair"),
+                f"{url} to see both pods of {namespace}/pair",
+                120,
+            )
+    # Each replica's quota watch has the quota: a third call at once is refused by it.
+    for url in urls:
+        Cluster.wait(
+            lambda u=url: any(
+                kind == "error" and body.get("Reason") == "ConcurrentInvocationLimitExceeded"
+                for kind, body, _ in burst_at(f"{limited}/pair", [u], 3, sleep=1)
+            ),
+            f"{url} to hold {limited} to its quota",
+            60,
+        )
 
-    results = _burst(f"{limited}/pair", urls, 3, sleep=3)
+    results = burst_at(f"{limited}/pair", urls, 3, sleep=10)
     ran = [body for kind, body, _ in results if kind == "ok"]
-    refused = [(body, took) for kind, body, took in results if kind == "error"]
+    refused = [(body, at) for kind, body, at in results if kind == "error"]
     assert all("errorType" not in body for body in ran), results
-    assert max_overlap([(body["start"], body["end"]) for body in ran]) <= 2, results
+    intervals = [(body["start"], body["end"]) for body in ran]
+    assert max_overlap(intervals) <= 2, results
     assert len(ran) == 2, (results, gateway.logs())
     assert len(refused) == 4, results
-    for error, took in refused:
+    for error, at in refused:
         assert error["ResponseMetadata"]["HTTPStatusCode"] == 429, error
         assert error["Error"]["Code"] == "TooManyRequestsException", error
         assert error["Reason"] == "ConcurrentInvocationLimitExceeded", error
-        assert took < 2.5, error  # at once: it did not wait for a slot to end
+        # Refused by admission, not after a wait in the queue.
+        assert error["Error"]["Message"] == ADMISSION_THROTTLE_MESSAGE, error
+        # At once: answered while both slots were still busy, not after one came free.
+        assert at < min(end for _, end in intervals), (error, at, intervals)
 
     # The same burst in a namespace without a quota: the extra calls wait for a slot.
-    results = _burst(f"{free}/pair", urls, 3, sleep=1)
+    results = burst_at(f"{free}/pair", urls, 3, sleep=1)
     assert [kind for kind, _, _ in results] == ["ok"] * 6, (results, gateway.logs())
 
 

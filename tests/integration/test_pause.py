@@ -7,10 +7,11 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.integration.waiting import HANG_GUARD, wait_until
 
 SOURCE = Path(__file__).resolve().parents[2] / "runtime-images/pause/pause.c"
 
@@ -29,10 +30,16 @@ def pause_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_stops_with_exit_0_on(pause_binary: Path, sig: signal.Signals) -> None:
     with subprocess.Popen([str(pause_binary)]) as process:
-        time.sleep(0.2)
-        assert process.poll() is None  # it waits for a signal, doing nothing
+        # Asleep: its handlers are set and it waits for a signal, doing nothing.
+        wait_until(lambda: state_of(process.pid) == "S", what="pause to wait for a signal")
+        assert process.poll() is None
         process.send_signal(sig)
-        assert process.wait(timeout=5) == 0
+        assert process.wait(timeout=HANG_GUARD) == 0
+
+
+def state_of(pid: int) -> str:
+    """The one-letter state of a process (S: asleep, Z: a zombie)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
 def children_of(pid: int) -> list[tuple[int, str]]:
@@ -55,24 +62,22 @@ def test_as_pid_1_of_a_pid_namespace_reaps_orphans(pause_binary: Path) -> None:
         ["unshare", "--pid", "--fork", "--kill-child", str(pause_binary)]
     ) as holder:
         try:
-            deadline = time.monotonic() + 5
-            while not (inner := children_of(holder.pid)) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            pause_pid = inner[0][0]
-            # A shell in the namespace starts a short sleep in the background and exits:
+            wait_until(lambda: children_of(holder.pid), what="the namespace's init")
+            pause_pid = children_of(holder.pid)[0][0]
+            # A shell in the namespace starts a long sleep in the background and exits:
             # the sleep is orphaned to the namespace's init, which must reap it.
             subprocess.run(
-                ["nsenter", "--target", str(pause_pid), "--pid", "--", "sh", "-c", "sleep 0.3 &"],
+                ["nsenter", "--target", str(pause_pid), "--pid", "--", "sh", "-c", "sleep 600 &"],
                 check=True,
             )
-            time.sleep(0.1)
-            assert [state for _, state in children_of(pause_pid)] == ["S"]  # the orphan, adopted
-            deadline = time.monotonic() + 5
-            while children_of(pause_pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert children_of(pause_pid) == []  # exited and reaped: no zombie left
+            wait_until(lambda: children_of(pause_pid), what="the orphan to be adopted")
+            [(orphan, state)] = children_of(pause_pid)
+            assert state == "S"  # the orphan, adopted, asleep
+            subprocess.run(["kill", "-TERM", str(orphan)], check=True)
+            # Exited and reaped: no child left, not even a zombie (state Z) of it.
+            wait_until(lambda: children_of(pause_pid) == [], what="the orphan to be reaped")
             # unshare forwards nothing: stop the namespace's init itself, which ends it.
             subprocess.run(["kill", "-TERM", str(pause_pid)], check=True)
-            assert holder.wait(timeout=5) == 0
+            assert holder.wait(timeout=HANG_GUARD) == 0
         finally:
             holder.kill()  # --kill-child takes the namespace down with it

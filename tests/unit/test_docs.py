@@ -10,6 +10,8 @@ import yaml
 
 from kappa.api.reference import render_reference
 
+pytestmark = pytest.mark.layout  # counted apart from behaviour (tests/groups.py)
+
 REPO = Path(__file__).resolve().parents[2]
 DOCUMENTS = sorted(
     [REPO / "README.md", *(REPO / "docs").rglob("*.md"), *(REPO / "examples").rglob("*.md")]

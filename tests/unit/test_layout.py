@@ -7,6 +7,8 @@ import pytest
 
 import kappa
 
+pytestmark = pytest.mark.layout  # counted apart from behaviour (tests/groups.py)
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_ROOT = REPO_ROOT / "operator"
 PACKAGE_DIR = SOURCE_ROOT / "kappa"

@@ -188,6 +188,11 @@ def _unpack_members(zipped: zipfile.ZipFile, root: Path) -> int:
                 )
             target.symlink_to(link_target)
             continue
+        if target.is_symlink():  # O_EXCL refuses it too; this says why
+            raise UnsafeMemberError(
+                f"{info.filename!r}: a symlink of that name is unpacked before it; "
+                "writing through a symlink is refused"
+            )
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
         with zipped.open(info) as source, os.fdopen(os.open(target, flags, 0o600), "wb") as out:
             total = _copy_capped(

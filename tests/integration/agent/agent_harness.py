@@ -22,6 +22,16 @@ SOURCE_ROOT = Path(__file__).resolve().parents[3] / "operator"
 LISTENING = re.compile(r"listening on [\d.]+:(\d+)")
 
 
+# Milliseconds either way between the deadline an agent sets and the one a handler reads
+# back as now + remaining time: each side rounds to whole milliseconds.
+ROUNDING_MS = 2
+
+
+def epoch_ms() -> int:
+    """The wall clock in milliseconds, as deadlines between agent and runtime are written."""
+    return time.time_ns() // 1_000_000
+
+
 @dataclass
 class Reply:
     status: int

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.agent.agent_harness import FUNCTION_ARN, StartAgent
+from tests.integration.agent.agent_harness import FUNCTION_ARN, StartAgent, epoch_ms
 
 GO_FUNCTION = Path(__file__).parent / "gofn"
 
@@ -138,6 +138,7 @@ def test_go_function_events_in_results_out(
     install_bootstrap(task_root, go_bootstrap)
     agent = start_agent(runtime="provided", timeout_seconds=4)
     context = {"custom": {"tenant": "blue"}, "client": {}, "env": {}}
+    sent = epoch_ms()
     reply = agent.invoke(
         {"message": "hi"},
         headers={
@@ -145,6 +146,7 @@ def test_go_function_events_in_results_out(
             "X-Amz-Client-Context": base64.b64encode(json.dumps(context).encode()).decode(),
         },
     )
+    answered = epoch_ms()
     assert reply.status == 200
     assert "x-amz-function-error" not in reply.headers
     result = reply.json()
@@ -153,7 +155,10 @@ def test_go_function_events_in_results_out(
     assert result["request_id"] == "req-go"
     assert result["function_arn"] == FUNCTION_ARN
     assert result["function_name"] == "demo"
-    assert 3000 < result["remaining_ms"] <= 4000
+    # The deadline is 4 s after the agent took the call, which was between these two
+    # (the Runtime API passes it in whole milliseconds).
+    assert sent + 4000 - 1 <= result["deadline_ms"] <= answered + 4000 + 1
+    assert 0 < result["remaining_ms"] <= 4000
     assert result["custom"] == {"tenant": "blue"}
     assert 'go handler got "hi"' in reply.log_tail
     assert "x-kappa-init-duration-ms" in reply.headers

@@ -113,7 +113,11 @@ def test_the_gateway_user_may_not_purge_or_delete_the_queue(
         # Nor may it publish where neither Kappa nor a destination namespace reads.
         await nc.publish("team-b.orders", b"{}")
         await nc.flush()
-        await asyncio.sleep(0.2)  # the server's error comes after the flush
+        # The server's error for the publish comes after the flush: wait for it.
+        deadline = asyncio.get_running_loop().time() + 30  # a hang guard
+        while not any('"team-b.orders"' in str(error) for error in errors):
+            assert asyncio.get_running_loop().time() < deadline, "no error for the publish"
+            await asyncio.sleep(0.02)
         return [str(error) for error in errors]
 
     errors: list[Exception] = []

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.eventsources.harness import Poller, read_jsonl, start_poller, wait_until
+from tests.integration.eventsources.harness import Poller, read_jsonl, start_poller
 from tests.integration.gateway.gateway_harness import Gateway, function_entry
+from tests.integration.waiting import wait_until
 
 
 @pytest.fixture

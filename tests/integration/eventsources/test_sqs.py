@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.eventsources.conftest import World, sqs_mapping
-from tests.integration.eventsources.harness import queue_empty, read_jsonl, wait_until
+from tests.integration.eventsources.harness import queue_empty, read_jsonl
+from tests.integration.waiting import wait_until
 
 
 def _delivered(task_root: Path) -> list[dict[str, Any]]:
@@ -104,18 +105,29 @@ def test_a_function_failure_destination_gets_the_invocation_record(world: World)
     wait_until(lambda: queue_empty(sqs, url), 20, "the source queue to be empty")
 
 
-def test_a_poller_killed_mid_batch_loses_nothing(world: World) -> None:
+def test_a_poller_killed_between_invoke_and_delete_has_its_batch_redelivered(
+    world: World,
+) -> None:
     sqs, queue, task_root = world.sqs, world.queue, world.task_root
     url = queue("orders")
-    bodies = ["sleep:3", "b", "c"]
+    bodies = ["hold", "b", "c"]
     _send(sqs, url, bodies)
     mapping = sqs_mapping(url, sqs={"queueUrl": url, "visibilityTimeoutSeconds": 2}, batchSize=10)
     first = world.poller(mapping)
-    wait_until(lambda: read_jsonl(task_root / "started.jsonl"), 30, "a batch in flight")
+    started = wait_until(lambda: read_jsonl(task_root / "started.jsonl"), 30, "a batch in flight")
+    # The function holds the batch until `release` exists: its invoke has not returned,
+    # so a poller that deletes only after the invoke has deleted nothing of it.
     first.kill()
+    (task_root / "release").touch()
     world.poller(mapping)
     wait_until(
         lambda: {r["body"] for r in _delivered(task_root)} >= set(bodies), 60, "every message"
+    )
+    in_flight = set(started[0]["ids"])
+    wait_until(
+        lambda: in_flight <= {r["id"] for r in _delivered(task_root) if r["receive_count"] >= 2},
+        60,
+        "the batch in flight at the kill received again",
     )
     wait_until(lambda: queue_empty(sqs, url), 30, "the queue to be empty")
 

@@ -26,6 +26,7 @@ from kappa.autoscaler.loop import Autoscaler
 from kappa.autoscaler.server import make_app
 from tests.integration.gateway.conftest import LambdaClient, StartFunctionAgent, StartGateway
 from tests.integration.gateway.gateway_harness import function_entry
+from tests.integration.waiting import wait_until
 
 KEY = ("default", "cold")
 
@@ -62,13 +63,6 @@ def endpoint() -> Iterator[Endpoint]:
         loop.close()
 
 
-def wait_for(probe: object, what: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not probe():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
 def test_a_call_with_no_pod_pokes_at_once_and_stats_follow(
     endpoint: Endpoint,
     start_gateway: StartGateway,
@@ -83,7 +77,7 @@ def test_a_call_with_no_pod_pokes_at_once_and_stats_follow(
             client.invoke, FunctionName="cold", Payload=json.dumps({"seconds": 0.5})
         )
         # The poke: the autoscaler decided one pod and woke the Function's reconcile.
-        wait_for(lambda: endpoint.woken, "a poke")
+        wait_until(lambda: endpoint.woken, what="a poke")
         (key, _), *_ = endpoint.woken
         assert key == KEY
         assert endpoint.autoscaler.load(KEY).queued == 1
@@ -93,13 +87,13 @@ def test_a_call_with_no_pod_pokes_at_once_and_stats_follow(
         response = pending.result(30)
     assert response["StatusCode"] == 200
     # Reports every second: the call in flight shows on its pod, summed under the gateway.
-    wait_for(lambda: endpoint.autoscaler.board.gateways == 1, "a stats report")
+    wait_until(lambda: endpoint.autoscaler.board.gateways == 1, what="a stats report")
     assert gateway.metric('kappa_gateway_autoscaler_reports_total{kind="poke",outcome="ok"}') >= 1
-    wait_for(
+    wait_until(
         lambda: (
             gateway.metric('kappa_gateway_autoscaler_reports_total{kind="stats",outcome="ok"}') >= 2
         ),
-        "two stats reports",
+        what="two stats reports",
     )
     assert gateway.metric("kappa_gateway_capacity_requests_total") >= 1
 
@@ -114,13 +108,17 @@ def test_a_gateway_that_stops_reporting_ages_out(
         pending = pool.submit(
             lambda_client(gateway).invoke, FunctionName="cold", Payload=json.dumps({"seconds": 2})
         )
-        wait_for(lambda: endpoint.autoscaler.load(KEY).peak >= 1, "the call in the stats")
+        wait_until(lambda: endpoint.autoscaler.load(KEY).peak >= 1, what="the call in the stats")
         assert endpoint.autoscaler.load(KEY).pods == {"cold-0": 1}
         assert pending.result(30)["StatusCode"] == 200
     gateway.stop()
-    time.sleep(3.5)  # the board's max age is 3 s
-    endpoint.autoscaler.board.expire(time.time())
-    assert endpoint.autoscaler.board.gateways == 0
+    board = endpoint.autoscaler.board
+
+    def aged_out() -> bool:  # after the board's max age (3 s) without a report
+        board.expire(time.time())
+        return board.gateways == 0
+
+    wait_until(aged_out, what="the silent gateway to age out")
     assert endpoint.autoscaler.load(KEY).peak == 0
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 from tests.integration.agent.agent_harness import Agent
 from tests.integration.gateway.conftest import LambdaClient, StartFunctionAgent, StartGateway
 from tests.integration.gateway.gateway_harness import Gateway, function_entry
+from tests.integration.waiting import HANG_GUARD, wait_until
 
 RESERVED = "ReservedFunctionConcurrentInvocationLimitExceeded"
 CONCURRENT = "ConcurrentInvocationLimitExceeded"
@@ -30,11 +33,43 @@ def sleep_for(client: Any, seconds: float, tag: str = "", name: str = "slow") ->
     return result
 
 
-def wait_until_busy(gateway: Gateway, count: int = 1, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while gateway.metric("kappa_gateway_concurrent_executions") < count:
-        assert time.monotonic() < deadline, "the invocation never started"
-        time.sleep(0.02)
+def hold(client: Any, release: Path, tag: str = "", name: str = "slow") -> dict[str, Any]:
+    """Invoke ``name`` and keep its slot until the test creates ``release``."""
+    response = client.invoke(
+        FunctionName=name, Payload=json.dumps({"release": str(release), "tag": tag})
+    )
+    assert "FunctionError" not in response, response["Payload"].read()
+    result = json.loads(response["Payload"].read())
+    assert isinstance(result, dict)
+    return result
+
+
+def wait_for_metric(
+    gateway: Gateway, name: str, reached: Callable[[float], bool], what: str
+) -> None:
+    wait_until(lambda: reached(gateway.metric(name)), what=what)
+
+
+def wait_until_busy(gateway: Gateway, count: int = 1) -> None:
+    wait_for_metric(
+        gateway, "kappa_gateway_concurrent_executions", lambda v: v >= count,
+        "the invocation to start",
+    )  # fmt: skip
+
+
+def wait_until_queued(gateway: Gateway, count: int = 1) -> None:
+    wait_for_metric(
+        gateway, "kappa_gateway_queued_invocations", lambda v: v >= count, "a call to queue"
+    )
+
+
+def throttles(gateway: Gateway, cause: str) -> float:
+    return gateway.metric(f'kappa_gateway_throttles_total{{cause="{cause}"}}')
+
+
+def queue_waits(gateway: Gateway) -> float:
+    """How many calls have left the wait queue (served, timed out or gone)."""
+    return gateway.metric("kappa_gateway_queue_wait_seconds_count")
 
 
 def raw_invoke(gateway: Gateway, payload: bytes, name: str = "slow") -> socket.socket:
@@ -110,16 +145,20 @@ def test_reserved_zero_throttles_every_call(serve: Serve) -> None:
 
 
 def test_reserved_concurrency_exceeded_is_throttled_at_once(
-    slow: StartSlow, pool: ThreadPoolExecutor
+    slow: StartSlow, pool: ThreadPoolExecutor, tmp_path: Path
 ) -> None:
     gateway, client, _ = slow(slots=2, reserved=1)
-    holder = pool.submit(sleep_for, client, 1.0)
+    release = tmp_path / "release"
+    holder = pool.submit(hold, client, release)
     wait_until_busy(gateway)
-    started = time.monotonic()
     with pytest.raises(client.exceptions.TooManyRequestsException) as throttled:
         client.invoke(FunctionName="slow", Payload=b'{"seconds": 0}')
-    assert time.monotonic() - started < 0.5  # not queued
     assert throttled.value.response["Reason"] == RESERVED
+    # Answered while the only slot it may use is still held, without entering the queue.
+    assert not holder.done()
+    assert throttles(gateway, "reserved") == 1
+    assert queue_waits(gateway) == 0
+    release.touch()
     holder.result()
     assert sleep_for(client, 0)["end"] > 0  # the slot is back
 
@@ -135,34 +174,51 @@ def test_a_queued_call_runs_when_the_slot_frees(slow: StartSlow, pool: ThreadPoo
 
 
 def test_waiting_too_long_is_throttled_with_retry_after(
-    slow: StartSlow, pool: ThreadPoolExecutor
+    slow: StartSlow, pool: ThreadPoolExecutor, tmp_path: Path
 ) -> None:
     gateway, client, _ = slow(queue_max_wait_seconds=0.3)
-    holder = pool.submit(sleep_for, client, 1.5)
+    release = tmp_path / "release"
+    holder = pool.submit(hold, client, release)
     wait_until_busy(gateway)
     started = time.monotonic()
     with pytest.raises(client.exceptions.TooManyRequestsException) as throttled:
         client.invoke(FunctionName="slow", Payload=b'{"seconds": 0}')
-    waited = time.monotonic() - started
-    assert 0.25 < waited < 1.2
+    assert time.monotonic() - started >= 0.3  # it waited its time in the queue first
     assert throttled.value.response["Reason"] == CONCURRENT
     assert throttled.value.response["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "1"
+    assert throttles(gateway, "queue_timeout") == 1
+    assert queue_waits(gateway) == 1
+    assert not holder.done()  # the slot never came free: it was the wait that ended
+    release.touch()
     holder.result()
 
 
-def test_a_full_queue_is_throttled_at_once(slow: StartSlow, pool: ThreadPoolExecutor) -> None:
+def test_a_full_queue_is_throttled_at_once(
+    slow: StartSlow, pool: ThreadPoolExecutor, tmp_path: Path
+) -> None:
+    # One call in the slot, one waiting (the queue holds one), both until `release`.
     gateway, client, _ = slow(queue_max_waiters=1)
-    holder = pool.submit(sleep_for, client, 1.0)
+    release = tmp_path / "release"
+    holder = pool.submit(hold, client, release, "holder")
     wait_until_busy(gateway)
-    waiter = pool.submit(sleep_for, client, 0)
-    deadline = time.monotonic() + 5
-    while gateway.metric("kappa_gateway_queued_invocations") < 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    with pytest.raises(client.exceptions.TooManyRequestsException):
+    waiter = pool.submit(hold, client, release, "waiter")
+    wait_until_queued(gateway)
+    with pytest.raises(client.exceptions.TooManyRequestsException) as throttled:
         client.invoke(FunctionName="slow", Payload=b'{"seconds": 0}')
-    holder.result()
-    waiter.result()
+    response = throttled.value.response
+    assert response["Reason"] == CONCURRENT
+    assert response["Error"]["Message"] == (
+        "Too many invocations are waiting for this function's capacity."
+    )
+    assert response["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "1"
+    # Refused on arrival: the queue was full, nothing has left it, nothing timed out.
+    assert throttles(gateway, "queue_full") == 1
+    assert throttles(gateway, "queue_timeout") == 0
+    assert queue_waits(gateway) == 0
+    assert gateway.metric("kappa_gateway_queued_invocations") == 1  # the waiter, still there
+    release.touch()
+    assert holder.result()["tag"] == "holder"
+    assert waiter.result()["tag"] == "waiter"
 
 
 def test_a_call_waits_for_an_endpoint_to_appear(
@@ -170,36 +226,39 @@ def test_a_call_waits_for_an_endpoint_to_appear(
 ) -> None:
     gateway, client = serve([function_entry("slow", [])])
     pending: Future[dict[str, Any]] = pool.submit(sleep_for, client, 0, "late")
-    deadline = time.monotonic() + 5
-    while gateway.metric("kappa_gateway_capacity_requests_total") < 1:
-        assert time.monotonic() < deadline, "the gateway never asked for capacity"
-        time.sleep(0.02)
+    wait_for_metric(
+        gateway, "kappa_gateway_capacity_requests_total", lambda v: v >= 1,
+        "the gateway to ask for capacity",
+    )  # fmt: skip
     assert not pending.done()
     agent = start_agent("fns.interval", name="slow")
     gateway.set_functions([function_entry("slow", [agent])])
-    assert pending.result(timeout=10)["tag"] == "late"
+    assert pending.result(timeout=HANG_GUARD)["tag"] == "late"
 
 
 def test_a_caller_that_leaves_the_queue_frees_its_place(
-    slow: StartSlow, pool: ThreadPoolExecutor
+    slow: StartSlow, pool: ThreadPoolExecutor, tmp_path: Path
 ) -> None:
     gateway, client, agent = slow()
-    holder = pool.submit(sleep_for, client, 1.0, "holder")
+    release = tmp_path / "release"
+    holder = pool.submit(hold, client, release, "holder")
     wait_until_busy(gateway)
     leaver = raw_invoke(gateway, b'{"seconds": 3, "tag": "leaver"}')
-    deadline = time.monotonic() + 5
-    while gateway.metric("kappa_gateway_queued_invocations") < 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_until_queued(gateway)
     leaver.close()
-    while gateway.metric("kappa_gateway_queued_invocations") > 0:
-        assert time.monotonic() < deadline, "the caller that hung up is still queued"
-        time.sleep(0.02)
-    holder.result()
-    started = time.monotonic()
-    assert sleep_for(client, 0, "next")["tag"] == "next"
-    assert time.monotonic() - started < 1.5  # not behind a 3 s invocation nobody waits for
-    assert "leaver" not in agent.output()
+    wait_for_metric(
+        gateway, "kappa_gateway_queued_invocations", lambda v: v == 0,
+        "the caller that hung up to leave the queue",
+    )  # fmt: skip
+    release.touch()
+    first = holder.result()
+    following = sleep_for(client, 0, "next")
+    assert following["tag"] == "next"
+    # The slot went from the holder straight to the next call: the leaver, queued before
+    # it, never ran (FIFO would have run it first).
+    agent.wait_for(f"START RequestId: {following['request_id']}")
+    started = re.findall(r"START RequestId: (\S+)", agent.output())
+    assert started == [first["request_id"], following["request_id"]]
 
 
 def test_a_caller_that_hangs_up_mid_call_frees_the_slot_when_the_call_ends(
@@ -210,10 +269,9 @@ def test_a_caller_that_hangs_up_mid_call_frees_the_slot_when_the_call_ends(
     wait_until_busy(gateway)
     leaver.close()
     # The function runs to its end (Lambda does not stop it either), then the slot is free.
-    deadline = time.monotonic() + 5
-    while gateway.metric("kappa_gateway_concurrent_executions") > 0:
-        assert time.monotonic() < deadline, "the slot stayed taken"
-        time.sleep(0.05)
+    wait_for_metric(
+        gateway, "kappa_gateway_concurrent_executions", lambda v: v == 0, "the slot to come back"
+    )
     assert sleep_for(client, 0, "next")["tag"] == "next"
     assert gateway.metric("kappa_gateway_concurrent_executions") == 0
 
@@ -250,7 +308,7 @@ def test_two_gateways_hold_reserved_concurrency(
 
 
 def test_a_namespace_at_its_quota_is_throttled_at_once(
-    start_agent: StartFunctionAgent, serve: Serve, pool: ThreadPoolExecutor
+    start_agent: StartFunctionAgent, serve: Serve, pool: ThreadPoolExecutor, tmp_path: Path
 ) -> None:
     # Two functions of namespace `default`, whose quota is 1: the second call is throttled
     # whichever function it is for, not queued; `other`'s namespace has no quota.
@@ -265,14 +323,18 @@ def test_a_namespace_at_its_quota_is_throttled_at_once(
         ],
         namespace_limits={"default": 1},
     )
-    holder = pool.submit(sleep_for, client, 1.0)
+    release = tmp_path / "release"
+    holder = pool.submit(hold, client, release)
     wait_until_busy(gateway)
     for name in ("fast", "slow"):
-        started = time.monotonic()
         with pytest.raises(client.exceptions.TooManyRequestsException) as throttled:
             client.invoke(FunctionName=name, Payload=b'{"seconds": 0}')
-        assert time.monotonic() - started < 0.5  # not queued
         assert throttled.value.response["Reason"] == CONCURRENT
+    # Both answered while the namespace's one call still runs, neither through the queue.
+    assert not holder.done()
+    assert throttles(gateway, "concurrency") == 2
+    assert queue_waits(gateway) == 0
     assert sleep_for(client, 0, name="other/away")["end"] > 0
+    release.touch()
     holder.result()
     assert sleep_for(client, 0, name="fast")["end"] > 0  # the namespace has room again

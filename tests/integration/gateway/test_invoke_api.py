@@ -116,21 +116,70 @@ def test_bad_function_name_is_invalid_parameter_value(
         client.invoke(FunctionName="Not_A_Label", Payload=b"{}")
 
 
-def test_payload_limits_give_request_too_large(
+SYNC_LIMIT = 6 * 1024 * 1024  # LAMBDA-COMPAT.md: 6 MB synchronous (6,291,456 bytes)
+ASYNC_LIMIT = 1024 * 1024  # and 1 MB asynchronous
+
+
+def json_string_of(size: int) -> bytes:
+    """A JSON string payload of exactly ``size`` bytes."""
+    return b'"' + b"x" * (size - 2) + b'"'
+
+
+def test_a_payload_of_exactly_6_mb_is_invoked(
+    start_agent: StartFunctionAgent, start_gateway: StartGateway
+) -> None:
+    gateway = start_gateway([function_entry("length", [start_agent("fns.length", name="length")])])
+    payload = json_string_of(SYNC_LIMIT)
+    assert len(payload) == 6_291_456
+    reply = gateway.request("POST", "/2015-03-31/functions/length/invocations", payload)
+    assert reply.status == 200, reply.body[:500]
+    assert reply.function_error is None
+    assert reply.json() == {"length": SYNC_LIMIT - 2}  # the whole payload reached the handler
+
+
+@pytest.mark.parametrize(
+    ("size", "headers", "limit"),
+    [
+        pytest.param(SYNC_LIMIT + 1, {}, SYNC_LIMIT, id="sync-one-byte-over-6-mb"),
+        pytest.param(
+            ASYNC_LIMIT + 1, {"X-Amz-Invocation-Type": "Event"}, ASYNC_LIMIT,
+            id="event-one-byte-over-1-mb",
+        ),
+    ],
+)  # fmt: skip
+def test_a_payload_one_byte_over_the_limit_is_request_too_large(
+    start_agent: StartFunctionAgent,
+    start_gateway: StartGateway,
+    size: int,
+    headers: dict[str, str],
+    limit: int,
+) -> None:
+    agent = start_agent("fns.length", name="length")
+    gateway = start_gateway([function_entry("length", [agent])])
+    path = "/2015-03-31/functions/length/invocations"
+    reply = gateway.request("POST", path, json_string_of(size), headers)
+    assert reply.status == 413
+    assert reply.headers["x-amzn-errortype"] == "RequestTooLargeException"
+    assert reply.json() == {
+        "Type": "User",
+        "message": f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
+    }
+    # The gateway keeps serving, and the function's first call is that next one: the
+    # payload over the limit was refused before any call.
+    served = gateway.request("POST", path, b'"ok"')
+    assert served.json() == {"length": 2}
+    first_call = agent.wait_for(r"START RequestId: (\S+)").group(1)
+    assert first_call == served.headers["x-amzn-requestid"]
+
+
+def test_boto3_sees_request_too_large(
     start_agent: StartFunctionAgent, start_gateway: StartGateway, lambda_client: LambdaClient
 ) -> None:
     gateway = start_gateway([function_entry("echo", [start_agent()])])
     client = lambda_client(gateway)
-    too_big_sync = b'"' + b"x" * (6 * 1024 * 1024 - 1) + b'"'
-    with pytest.raises(client.exceptions.RequestTooLargeException) as sync:
-        client.invoke(FunctionName="echo", Payload=too_big_sync)
-    assert sync.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
-    too_big_async = b'"' + b"x" * (1024 * 1024 - 1) + b'"'
-    with pytest.raises(client.exceptions.RequestTooLargeException):
-        client.invoke(FunctionName="echo", InvocationType="Event", Payload=too_big_async)
-    # Just under the synchronous limit goes through; the gateway keeps serving.
-    fits = b'"' + b"x" * (1024 * 1024) + b'"'
-    assert client.invoke(FunctionName="echo", Payload=fits)["StatusCode"] == 200
+    with pytest.raises(client.exceptions.RequestTooLargeException) as refused:
+        client.invoke(FunctionName="echo", Payload=json_string_of(SYNC_LIMIT + 1))
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
 
 
 def test_dry_run_checks_existence_and_admission(

@@ -10,13 +10,18 @@ from __future__ import annotations
 import base64
 import json
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.integration.agent.agent_harness import FUNCTION_ARN, Reply, StartAgent
+from tests.integration.agent.agent_harness import (
+    FUNCTION_ARN,
+    ROUNDING_MS,
+    Reply,
+    StartAgent,
+    epoch_ms,
+)
 from tests.integration.nodejs.harness import NodeRuntime
 
 # The first test of a session may wait minutes for the runtime's build (a
@@ -225,21 +230,32 @@ def test_trace_id_reaches_the_environment(start_agent: StartAgent) -> None:
 
 
 def test_remaining_time_counts_down_from_the_timeout(start_agent: StartAgent) -> None:
-    result = result_of(start_agent("app.remaining", timeout_seconds=5).invoke({}))
+    agent = start_agent("app.remaining", timeout_seconds=5)
+    sent = epoch_ms()
+    result = result_of(agent.invoke({}))
+    answered = epoch_ms()
     first, second = result["first"], result["second"]
+    first_at, second_at = result["firstAt"], result["secondAt"]
     assert isinstance(first, int)
     assert isinstance(second, int)
-    assert 4000 < first <= 5000
-    assert 250 <= first - second < 2000  # the handler slept 300 ms
+    assert isinstance(first_at, int)
+    assert isinstance(second_at, int)
+    # The deadline is 5 s after the agent took the call, which was between these two;
+    # both readings count down to it.
+    deadline = first_at + first
+    assert sent + 5000 - ROUNDING_MS <= deadline <= answered + 5000 + ROUNDING_MS
+    assert abs(second_at + second - deadline) <= ROUNDING_MS
+    assert first - second >= 300 - ROUNDING_MS  # the handler slept 300 ms between them
 
 
 def test_remaining_time_follows_the_callers_deadline(start_agent: StartAgent) -> None:
     agent = start_agent("app.remaining", timeout_seconds=30)
-    deadline_ms = int(time.time() * 1000) + 2000
+    deadline_ms = epoch_ms() + 2000
     result = result_of(agent.invoke({}, headers={"X-Kappa-Deadline-Ms": str(deadline_ms)}))
-    first = result["first"]
+    first, first_at = result["first"], result["firstAt"]
     assert isinstance(first, int)
-    assert 500 < first <= 2000
+    assert isinstance(first_at, int)
+    assert abs(first_at + first - deadline_ms) <= ROUNDING_MS
 
 
 def test_console_output_is_in_the_invocation_log_tail(start_agent: StartAgent) -> None:
@@ -291,12 +307,14 @@ def test_response_over_6_mb_is_a_function_error_and_the_runtime_carries_on(
     assert agent.invoke({"bytes": 3}).json() == "xxx"
 
 
-def test_slots_run_invocations_side_by_side(start_agent: StartAgent) -> None:
-    agent = start_agent("app.sleeps", slots=2)
-    started = time.monotonic()
+def test_slots_run_invocations_side_by_side(start_agent: StartAgent, tmp_path: Path) -> None:
+    # Each call waits inside its handler until both have arrived: only side by side do
+    # they meet (one after the other, the first would wait alone until its guard).
+    agent = start_agent("app.rendezvous", slots=2, timeout_seconds=60)
+    (tmp_path / "arrived").mkdir()
+    event = {"dir": str(tmp_path / "arrived"), "count": 2}
     with ThreadPoolExecutor(2) as pool:
-        replies = list(pool.map(lambda _: agent.invoke({"ms": 1000}), range(2)))
-    elapsed = time.monotonic() - started
-    pids = {result_of(reply)["pid"] for reply in replies}
-    assert len(pids) == 2  # one node process per slot
-    assert elapsed < 1.9
+        replies = list(pool.map(lambda _: agent.invoke(event, timeout=60), range(2)))
+    results = [result_of(reply) for reply in replies]
+    assert [r["met"] for r in results] == [2, 2]
+    assert len({r["pid"] for r in results}) == 2  # one node process per slot

@@ -1,6 +1,5 @@
 import io
 import stat
-import warnings
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -15,6 +14,7 @@ from kappa.agent.code_archive import (
     symlink_stays_inside,
     unpack,
 )
+from tests.unit.agent.archives import make_zip
 
 
 @pytest.mark.parametrize(
@@ -85,16 +85,6 @@ def test_is_symlink() -> None:
     assert not is_symlink((stat.S_IFREG | 0o644) << 16)
 
 
-def make_zip(path: Path, members: list[tuple[str, bytes, int]]) -> Path:
-    with zipfile.ZipFile(path, "w") as archive, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # duplicate names are one of the attacks
-        for name, data, mode in members:
-            info = zipfile.ZipInfo(name)
-            info.external_attr = mode << 16
-            archive.writestr(info, data)
-    return path
-
-
 def test_unpack_writes_read_only_files_and_directories(tmp_path: Path) -> None:
     archive = make_zip(
         tmp_path / "code.zip",
@@ -155,6 +145,19 @@ def test_unpack_refuses_what_would_escape(
     assert refused.value.error.error_type == "Kappa.CodeArchiveInvalid"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["code.zip", "deep"]
     assert sorted(p.name for p in (tmp_path / "deep").iterdir()) == ["task"]
+
+
+def test_writing_through_a_symlink_says_so(tmp_path: Path) -> None:
+    archive = make_zip(
+        tmp_path / "code.zip",
+        [("dir", b".", stat.S_IFLNK | 0o777), ("dir", b"through", stat.S_IFREG | 0o644)],
+    )
+    with pytest.raises(CodeError) as refused:
+        unpack(archive, tmp_path / "task")
+    assert refused.value.error.error_type == "Kappa.CodeArchiveInvalid"
+    assert refused.value.error.message == (
+        "'dir': a symlink of that name is unpacked before it; writing through a symlink is refused"
+    )
 
 
 def test_an_encrypted_member_is_a_code_error(tmp_path: Path) -> None:

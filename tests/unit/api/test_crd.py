@@ -210,6 +210,7 @@ def _default(node: dict[str, Any], value: Any) -> Any:
     return out
 
 
+@pytest.mark.schema
 @pytest.mark.parametrize("body", [*ACCEPTED, pytest.param(manifest(), id="bare")])
 def test_schema_defaults_are_the_models_defaults(body: dict[str, Any]) -> None:
     defaulted = _default(_schema(), body)

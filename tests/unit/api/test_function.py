@@ -34,6 +34,7 @@ def test_the_table_has_at_least_twenty_refusals() -> None:
     assert len(REFUSED) >= 20
 
 
+@pytest.mark.schema
 @pytest.mark.parametrize("refusal", REFUSED)
 def test_model_refuses_saying_what_to_fix(refusal: Refusal) -> None:
     with pytest.raises(ValidationError) as excinfo:
@@ -41,11 +42,13 @@ def test_model_refuses_saying_what_to_fix(refusal: Refusal) -> None:
     assert refusal.model_expects in str(excinfo.value)
 
 
+@pytest.mark.schema
 @pytest.mark.parametrize("body", ACCEPTED)
 def test_model_accepts(body: dict[str, Any]) -> None:
     Function.model_validate(body)
 
 
+@pytest.mark.schema
 @pytest.mark.parametrize("body", ACCEPTED)
 def test_dumping_by_alias_round_trips(body: dict[str, Any]) -> None:
     function = Function.model_validate(body)

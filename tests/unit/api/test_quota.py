@@ -9,6 +9,7 @@ from tests.unit.api.function_cases import Refusal
 from tests.unit.api.quota_cases import ACCEPTED, REFUSED
 
 
+@pytest.mark.schema
 @pytest.mark.parametrize("refusal", REFUSED)
 def test_model_refuses_saying_what_to_fix(refusal: Refusal) -> None:
     with pytest.raises(ValidationError) as excinfo:
@@ -16,6 +17,7 @@ def test_model_refuses_saying_what_to_fix(refusal: Refusal) -> None:
     assert refusal.model_expects in str(excinfo.value)
 
 
+@pytest.mark.schema
 @pytest.mark.parametrize("body", ACCEPTED)
 def test_model_accepts_and_round_trips(body: dict[str, Any]) -> None:
     parsed = ConcurrencyQuota.model_validate(body)

@@ -25,6 +25,7 @@ type reply struct {
 	FunctionArn  string            `json:"function_arn"`
 	FunctionName string            `json:"function_name"`
 	RemainingMs  int64             `json:"remaining_ms"`
+	DeadlineMs   int64             `json:"deadline_ms"`
 	Custom       map[string]string `json:"custom"`
 	Pid          int               `json:"pid"`
 }
@@ -43,6 +44,7 @@ func handle(ctx context.Context, in event) (reply, error) {
 		FunctionArn:  lc.InvokedFunctionArn,
 		FunctionName: lambdacontext.FunctionName,
 		RemainingMs:  time.Until(deadline).Milliseconds(),
+		DeadlineMs:   deadline.UnixMilli(),
 		Custom:       lc.ClientContext.Custom,
 		Pid:          os.Getpid(),
 	}, nil

@@ -1,6 +1,6 @@
 """Python handlers run by the real awslambdaric in the agent's integration tests."""
 
-# ruff: noqa: T201, PTH109 - Lambda handlers log with print, as most do
+# ruff: noqa: T201, PTH109, PTH118, PTH123, PTH208 - handlers written as most are: print, os.path
 
 import os
 import sys
@@ -19,6 +19,7 @@ def echo(event, context):
         "function_name": context.function_name,
         "memory_limit_in_mb": context.memory_limit_in_mb,
         "remaining_ms": context.get_remaining_time_in_millis(),
+        "now_ms": time.time_ns() // 1_000_000,  # with remaining_ms: the deadline it was given
         "client_context": None
         if client_context is None
         else {
@@ -43,6 +44,16 @@ def fail(event, context):
 def sleepy(event, context):
     time.sleep(event.get("seconds", 0))
     return {"pid": os.getpid(), "slept": event.get("seconds", 0)}
+
+
+def rendezvous(event, context):
+    """Arrive in the directory ``dir`` and wait until ``count`` calls have (30 s at most)."""
+    directory = event["dir"]
+    open(os.path.join(directory, str(os.getpid())), "w").close()
+    deadline = time.monotonic() + 30  # a hang guard: the other calls arrive at once
+    while len(os.listdir(directory)) < event["count"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return {"pid": os.getpid(), "met": len(os.listdir(directory))}
 
 
 def big(event, context):

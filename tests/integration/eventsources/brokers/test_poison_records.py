@@ -20,8 +20,9 @@ from tests.integration.eventsources.brokers.broker_harness import (
     delivered_records,
     poller_mapping,
 )
-from tests.integration.eventsources.harness import Poller, wait_until
+from tests.integration.eventsources.harness import Poller
 from tests.integration.gateway.gateway_harness import Gateway
+from tests.integration.waiting import wait_until
 
 POISON = (
     b"[" * 100_000,  # never closed, 100 kB

@@ -17,8 +17,9 @@ from tests.integration.eventsources.brokers.broker_harness import (
     delivered_records,
     poller_mapping,
 )
-from tests.integration.eventsources.harness import Poller, read_jsonl, wait_until
+from tests.integration.eventsources.harness import Poller, read_jsonl
 from tests.integration.gateway.gateway_harness import Gateway
+from tests.integration.waiting import wait_until
 
 
 def _bodies(count: int, **extra: dict[str, Any]) -> list[bytes]:
@@ -99,7 +100,7 @@ def test_a_reported_failure_is_retried_then_dead_lettered_on_the_broker(
 
 
 @pytest.mark.parametrize("kind", ["kafka", "rabbitmq"])
-def test_a_poller_killed_mid_batch_loses_nothing(
+def test_a_poller_killed_between_invoke_and_commit_has_its_batch_redelivered(
     kind: str,
     request: pytest.FixtureRequest,
     broker_gateway: Gateway,
@@ -110,16 +111,35 @@ def test_a_poller_killed_mid_batch_loses_nothing(
     # 30 s: the source-level test (test_killed_poller.py) shows them with short waits.
     harness: Harness = request.getfixturevalue("harness_of")(kind)
     count = 12
-    asyncio.run(harness.publish(_bodies(count, **{"0": {"sleep": 5}})))
+    asyncio.run(harness.publish(_bodies(count, **{"0": {"hold": True}})))
     mapping = poller_mapping(harness, batchSize=4)
     first = pollers(mapping, broker_gateway)
-    wait_until(lambda: read_jsonl(task_root / "broker_batches.jsonl"), 30, "the first batch")
-    first.kill()  # SIGKILL while the function sleeps on its first batch
+    held = wait_until(
+        lambda: [
+            b for b in read_jsonl(task_root / "broker_batches.jsonl")
+            if any(r["payload"].get("hold") for r in b["records"])
+        ],
+        30,
+        "the batch that holds",
+    )[0]  # fmt: skip
+    # The function holds that batch until `release` exists: its invoke has not returned,
+    # so a poller that commits only after the invoke has not committed it.
+    first.kill()
+    (task_root / "release").touch()
     pollers(mapping, broker_gateway)
     wait_until(
         lambda: {r["payload"]["n"] for r in delivered_records(task_root)} == set(range(count)),
         90,
         "every message after the kill",
+    )
+    in_flight = [r["payload"]["n"] for r in held["records"]]
+    wait_until(
+        lambda: all(
+            [r["payload"]["n"] for r in delivered_records(task_root)].count(n) >= 2
+            for n in in_flight
+        ),
+        90,
+        f"the batch in flight at the kill ({in_flight}) delivered again",
     )
 
 

@@ -3,7 +3,8 @@
 Each writes what it received to a JSON-lines file in the task root, which the
 tests read. Message bodies steer them: ``fail...`` is reported in
 ``batchItemFailures``; ``boom-once...`` raises on its first delivery;
-``sleep:N...`` sleeps N seconds first.
+``sleep:N...`` sleeps N seconds first; ``hold...`` waits until the test creates the
+file ``release`` in the task root (25 s at most: a hang guard).
 """
 
 import json
@@ -24,6 +25,11 @@ def record_batch(event, context):
     for r in records:
         if r["body"].startswith("sleep:"):
             time.sleep(float(r["body"].split(":")[1]))
+    if any(r["body"].startswith("hold") for r in records):
+        release = Path(os.environ["LAMBDA_TASK_ROOT"]) / "release"
+        deadline = time.monotonic() + 25
+        while not release.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
     _log(
         "batches.jsonl",
         {

@@ -20,6 +20,11 @@ def echo(event, context):
     }
 
 
+def length(event, context):
+    """The length of a string event: a reply far smaller than the payload it measures."""
+    return {"length": len(event)}
+
+
 def fail(event, context):
     print("about to fail")
     raise ValueError(f"bad thing: {event.get('why', 'no reason')}")
@@ -33,10 +38,25 @@ def maybe_fail(event, context):
 
 
 def interval(event, context):
-    """Sleep, and say when (wall clock) it started and ended, and in which process."""
+    """Sleep, or hold until the file ``release`` names exists (60 s at most), and say when
+    (wall clock) it started and ended, in which process, under which request id."""
     started = time.time()
     time.sleep(event.get("seconds", 0))
-    return {"start": started, "end": time.time(), "pid": os.getpid(), "tag": event.get("tag")}
+    if release := event.get("release"):
+        _wait_for_file(release)
+    return {
+        "start": started,
+        "end": time.time(),
+        "pid": os.getpid(),
+        "tag": event.get("tag"),
+        "request_id": context.aws_request_id,
+    }
+
+
+def _wait_for_file(path):
+    deadline = time.monotonic() + 60  # a hang guard: the test creates the file
+    while not os.path.exists(path) and time.monotonic() < deadline:  # noqa: PTH110 - as a handler would
+        time.sleep(0.02)
 
 
 def http(event, context):
@@ -79,8 +99,5 @@ def http(event, context):
 
 def hold(event, context):
     """Run until the file the event names exists (the test lets it go; 60 s at most)."""
-    release = event["release"]
-    deadline = time.monotonic() + 60
-    while not os.path.exists(release) and time.monotonic() < deadline:  # noqa: PTH110 - as a handler would
-        time.sleep(0.02)
+    _wait_for_file(event["release"])
     return {"padding": len(event.get("pad", ""))}

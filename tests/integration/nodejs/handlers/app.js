@@ -75,10 +75,24 @@ exports.logs = async (event) => {
   return "logged";
 };
 
+// Each reading with the wall clock it was taken at: their sum is the deadline it was given.
 exports.remaining = async (event, context) => {
+  const firstAt = Date.now();
   const first = context.getRemainingTimeInMillis();
   await sleep(300);
-  return { first, second: context.getRemainingTimeInMillis() };
+  const secondAt = Date.now();
+  return { first, firstAt, second: context.getRemainingTimeInMillis(), secondAt };
+};
+
+// Arrive in the directory `dir` and wait until `count` calls have (30 s at most).
+exports.rendezvous = async (event) => {
+  const fs = require("node:fs");
+  fs.writeFileSync(`${event.dir}/${process.pid}`, "");
+  const guard = Date.now() + 30000; // a hang guard: the other calls arrive at once
+  while (fs.readdirSync(event.dir).length < event.count && Date.now() < guard) {
+    await sleep(10);
+  }
+  return { pid: process.pid, met: fs.readdirSync(event.dir).length };
 };
 
 exports.sleeps = async (event) => {

@@ -1,8 +1,9 @@
 """The handler the broker pollers feed in the integration tests (run by awslambdaric).
 
 It reads the broker event shapes (Kafka, RabbitMQ, NATS, Redis Streams, SQS),
-writes what it received to broker_batches.jsonl in the task root, sleeps
-``sleep`` seconds for a payload that asks, raises when a payload has
+writes what it received to broker_batches.jsonl in the task root, holds a batch
+with a ``"hold": true`` payload until the test creates the file ``release`` in the
+task root (25 s at most: a hang guard), raises when a payload has
 ``"raise": true`` (a function error for the whole batch), and reports records
 whose payload has ``"fail": true`` in ``batchItemFailures``.
 """
@@ -44,8 +45,11 @@ def record_batch(event, context):
         source = event.get("eventSource") or event["Records"][0]["eventSource"]
         line = {"source": source, "records": records, "raised": raised}
         sink.write(json.dumps(line) + "\n")
-    for r in records:
-        time.sleep(r["payload"].get("sleep", 0))
+    if any(r["payload"].get("hold") for r in records):
+        release = Path(os.environ["LAMBDA_TASK_ROOT"]) / "release"
+        deadline = time.monotonic() + 25  # a hang guard: within the function's 30 s timeout
+        while not release.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
     if raised:
         raise RuntimeError("a record asked the handler to fail")
     return {
