@@ -155,3 +155,24 @@ def test_anything_but_is_the_complement_of_the_or_list(excluded: list[str], valu
     exact = parse(json.dumps({"v": excluded}))
     anything_but = parse(json.dumps({"v": [{"anything-but": excluded}]}))
     assert anything_but.matches({"v": value}) is not exact.matches({"v": value})
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        pytest.param({"v": [{"exists": True}]}, [], False, id="an-empty-list-does-not-exist"),
+        pytest.param({"v": [{"exists": False}]}, [], True, id="so-not-exists-matches-it"),
+        pytest.param({"v": [{"exists": True}]}, [0], True, id="a-list-with-a-value-exists"),
+        pytest.param({"v": [{"exists": True}]}, None, True, id="null-exists"),
+        pytest.param({"v": [{"exists": True}]}, "", True, id="an-empty-string-exists"),
+        pytest.param({"v": [0.3]}, 0.1 + 0.2, True, id="float-rounding-is-equal"),
+        pytest.param({"v": [12.5]}, 12.5 + 1e-6, False, id="a-millionth-apart-is-not-equal"),
+        pytest.param({"v": [12.5]}, 12.5 + 2e-9, False, id="past-the-tolerance-is-not-equal"),
+        pytest.param({"v": [{"anything-but": [3]}]}, 3.0000000001, False, id="anything-but-close"),
+        pytest.param({"v": [{"anything-but": [3]}]}, 3.001, True, id="anything-but-apart"),
+    ],
+)
+def test_boundaries_of_exists_and_numeric_equality(
+    pattern: dict[str, Any], value: object, *, expected: bool
+) -> None:
+    assert parse(json.dumps(pattern)).matches({"v": value}) is expected

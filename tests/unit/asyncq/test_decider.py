@@ -51,6 +51,10 @@ DONE = Final(RecordCondition.SUCCESS, {"version": "1.0"})
         pytest.param(offer(age=10), None, Requeue(1.0, RequeueCause.FUNCTION_MISSING),
                      id="missing-function-waits"),
         pytest.param(offer(age=3599.5), POLICY, Invoke(), id="just-young-enough"),
+        pytest.param(offer(age=3600), POLICY, Invoke(), id="exactly-the-max-age-still-runs"),
+        pytest.param(offer(age=60, max_age=60), None,
+                     Requeue(pytest.approx(0.1), RequeueCause.FUNCTION_MISSING),
+                     id="a-missing-function-at-exactly-the-max-age-waits"),
     ],
 )  # fmt: skip
 def test_before_invoke(the_offer: Offer, policy: Policy | None, expected: object) -> None:
@@ -62,6 +66,8 @@ def test_before_invoke(the_offer: Offer, policy: Policy | None, expected: object
     [
         pytest.param(offer(age=3601), POLICY, RecordCondition.EVENT_AGE_EXCEEDED, "429", 0,
                      id="too-old"),
+        pytest.param(offer(age=3600.001), POLICY, RecordCondition.EVENT_AGE_EXCEEDED, "429", 0,
+                     id="a-millisecond-too-old"),
         pytest.param(offer(age=61, max_age=60), None, RecordCondition.EVENT_AGE_EXCEEDED, "404", 0,
                      id="function-gone-too-long"),
         pytest.param(offer(), Policy(ARN, reserved=0), RecordCondition.RETRIES_EXHAUSTED, "429", 0,
@@ -163,9 +169,14 @@ def test_a_requeue_is_cut_to_the_remaining_age() -> None:
     ("age", "expected"),
     [
         pytest.param(100, Requeue(1.0, RequeueCause.DESTINATION_MISSING), id="waits"),
+        pytest.param(3601, Requeue(1.0, RequeueCause.DESTINATION_MISSING),
+                     id="waits-past-the-max-age"),
+        pytest.param(3600 + 86_400, Requeue(1.0, RequeueCause.DESTINATION_MISSING),
+                     id="waits-to-the-end-of-the-wait"),
+        pytest.param(3600 + 86_400.001, GiveUp(), id="gives-up-just-after-the-wait"),
         pytest.param(3600 + 86_400 + 1, GiveUp(), id="gives-up-after-the-wait"),
     ],
-)
+)  # fmt: skip
 def test_missing_destination(age: float, expected: object) -> None:
     decision = destination_missing(
         offer(age=age), BACKOFF, max_event_age_seconds=3600, wait_seconds=86_400
@@ -193,9 +204,11 @@ def test_success_goes_to_on_success_and_a_subject_cannot_be_missing() -> None:
     ("age", "on_missing"),
     [
         pytest.param(100, Requeue(1.0, RequeueCause.DESTINATION_MISSING), id="waits"),
+        pytest.param(3600 + 300, Requeue(1.0, RequeueCause.DESTINATION_MISSING),
+                     id="waits-between-the-max-age-and-the-wait"),
         pytest.param(3600 + 600 + 1, GiveUp(), id="gives-up-after-the-wait"),
     ],
-)
+)  # fmt: skip
 def test_failure_goes_to_on_failure_with_what_to_do_when_missing(
     age: float, on_missing: object
 ) -> None:

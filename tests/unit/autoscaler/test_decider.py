@@ -137,7 +137,8 @@ def run(
     ],
 )  # fmt: skip
 def test_decisions(kw: dict[str, object], target: int, asked: int, reason: Reason) -> None:
-    state = kw.pop("state", State(last_active=NOW - 1, target=len(kw.get("live", ()))))  # type: ignore[arg-type]
+    # (Read, not popped: the table's dicts outlive one run, and a second run must see "state".)
+    state = kw.get("state", State(last_active=NOW - 1, target=len(kw.get("live", ()))))  # type: ignore[arg-type]
     decision = decide(
         spec=kw.get("spec", Spec()),  # type: ignore[arg-type]
         load=kw.get("load", Load()),  # type: ignore[arg-type]
@@ -347,3 +348,38 @@ def test_after_a_restart_the_pods_that_run_are_kept_a_stable_window_then_followe
     # A Function seen for the first time with no pods still gets `initial`.
     new = decide(spec=Spec(), load=Load(), pods=[], caps=Caps(), state=None, now=NOW, initial=1)
     assert new.target == 1
+
+
+@pytest.mark.parametrize(
+    ("panic", "ready", "entered"),
+    [
+        pytest.param(2.0, 1, True, id="twice-the-target-on-one-pod-panics"),
+        pytest.param(1.99, 1, False, id="just-under-twice-does-not"),
+        pytest.param(4.0, 2, True, id="twice-the-target-per-ready-pod-panics"),
+        pytest.param(3.99, 2, False, id="just-under-per-ready-pod-does-not"),
+        pytest.param(2.0, 0, True, id="no-ready-pod-counts-as-one"),
+    ],
+)
+def test_panic_threshold_is_twice_the_target(panic: float, ready: int, *, entered: bool) -> None:
+    # target_utilization 1: the target per pod is one call, so the ratio is panic / ready.
+    live = pods(ready) + pods(1, ready=False)
+    d = run(spec=Spec(target_utilization=1.0), live=live, load=Load(stable=0.1, panic=panic))
+    assert d.panic is entered
+    assert (d.reason is Reason.PANIC) is (entered and d.target > 1)
+
+
+@pytest.mark.parametrize(
+    ("live", "now_load", "target", "reason"),
+    [
+        pytest.param(2, 2, 2, Reason.PROVISIONED, id="floor-equal-to-the-load-is-provisioned"),
+        pytest.param(2, 1, 2, Reason.PROVISIONED, id="floor-above-the-load-is-provisioned"),
+        pytest.param(3, 3, 3, Reason.CONCURRENCY, id="load-above-the-floor-is-concurrency"),
+    ],
+)
+def test_floor_reason_when_the_floor_meets_the_load(
+    live: int, now_load: float, target: int, reason: Reason
+) -> None:
+    d = run(spec=Spec(provisioned=2), live=pods(live), load=Load(now=now_load))
+    assert (d.target, d.reason) == (target, reason)
+    if reason is Reason.PROVISIONED:
+        assert "provisioned concurrency 2" in d.message
