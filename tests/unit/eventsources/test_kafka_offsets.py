@@ -90,3 +90,8 @@ def test_records_past_a_release_that_do_not_come_back_do_not_hold_the_commit() -
     progress.fetched(P, [2, 3])
     progress.fetched(P, [5])
     assert progress.acked(P, [2, 3, 5]) == 6
+
+
+def test_a_late_ack_on_a_partition_never_fetched_commits_nothing() -> None:
+    # (After a rebalance: the partition was forgotten, then its batch finished.)
+    assert PartitionProgress().acked(P, [3]) is None
