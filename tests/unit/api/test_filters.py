@@ -203,6 +203,9 @@ _NUMERIC = (
                      id="numeric-bound-a-number"),
         pytest.param('{"a": [{"anything-but": {"equals-ignore-case": 1}}]}',
                      "pattern.a: equals-ignore-case takes a string", id="anything-but-inner"),
+        pytest.param('{"a": [{"anything-but": {"wildcard": "a*"}}]}',
+                     "pattern.a: anything-but takes values or one of prefix, suffix, "
+                     "equals-ignore-case", id="anything-but-wildcard"),
         pytest.param('{"a": [{"anything-but": null}]}',
                      "pattern.a: anything-but takes a value, a list of values or a prefix/suffix "
                      "rule", id="anything-but-null"),

@@ -327,3 +327,11 @@ def test_a_retry_at_the_max_age_is_not_delayed() -> None:
 def test_a_requeue_past_the_max_age_waits_a_tenth_of_a_second() -> None:
     decision = after_invoke(offer(age=3700, deliveries=5), POLICY, Throttled("x"), BACKOFF)
     assert decision == Requeue(pytest.approx(0.1), RequeueCause.THROTTLED)
+
+
+def test_a_success_waits_for_a_missing_on_success_function() -> None:
+    policy = Policy(ARN, AsyncConfig(maximum_event_age_seconds=3600, on_success=SINK))
+    decision = after_invoke(offer(deliveries=3), policy, Answered(OK), WAIT)
+    assert isinstance(decision, Finish)
+    assert decision.destination == SINK
+    assert decision.on_missing == Requeue(4.0, RequeueCause.DESTINATION_MISSING)
