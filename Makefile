@@ -127,7 +127,7 @@ test: deps-test lint test-unit test-integration test-e2e ## every tier: unit, in
 test-unit: venv ## tier 1: seconds, no processes
 	$(PY) -m pytest tests/unit -m unit
 
-# Not part of `make test`: about 20 minutes on one core (TESTING.md says when to run it).
+# Not part of `make test`: about 7 minutes on one core (TESTING.md says when to run it).
 mutation: venv ## mutation score of the pure core, per module (mutmut, one worker; TESTING.md)
 	$(PY) tests/mutation/run.py
 
