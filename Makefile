@@ -10,7 +10,7 @@ KWOK_NODES ?= 0
         deps-test k8s-binaries images-export first-run \
         cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-gateway clean \
         bench-eventsources bench-eventsources-brokers bench-autoscaler bench-autoscaler-poke \
-        bench-async install uninstall tools lint-chart chart-crds docs bench-scale
+        bench-async install uninstall tools lint-chart chart-crds docs bench-scale mutation
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -126,6 +126,10 @@ test: deps-test lint test-unit test-integration test-e2e ## every tier: unit, in
 
 test-unit: venv ## tier 1: seconds, no processes
 	$(PY) -m pytest tests/unit -m unit
+
+# Not part of `make test`: about 7 minutes on one core (TESTING.md says when to run it).
+mutation: venv ## mutation score of the pure core, per module (mutmut, one worker; TESTING.md)
+	$(PY) tests/mutation/run.py
 
 test-integration: venv deps-test ## tier 2: real processes on loopback
 	@# Kafka's and ElasticMQ's jars, not under pytest's timeouts.

@@ -3,8 +3,13 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 _UNIT_DIR = Path(__file__).parent
+
+# `make mutation` (tests/mutation/run.py) runs with this profile: the same examples on
+# every run, so a module's score does not change by chance.
+settings.register_profile("mutation", derandomize=True, database=None)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

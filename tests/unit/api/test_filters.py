@@ -155,3 +155,80 @@ def test_anything_but_is_the_complement_of_the_or_list(excluded: list[str], valu
     exact = parse(json.dumps({"v": excluded}))
     anything_but = parse(json.dumps({"v": [{"anything-but": excluded}]}))
     assert anything_but.matches({"v": value}) is not exact.matches({"v": value})
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        pytest.param({"v": [{"exists": True}]}, [], False, id="an-empty-list-does-not-exist"),
+        pytest.param({"v": [{"exists": False}]}, [], True, id="so-not-exists-matches-it"),
+        pytest.param({"v": [{"exists": True}]}, [0], True, id="a-list-with-a-value-exists"),
+        pytest.param({"v": [{"exists": True}]}, None, True, id="null-exists"),
+        pytest.param({"v": [{"exists": True}]}, "", True, id="an-empty-string-exists"),
+        pytest.param({"v": [0.3]}, 0.1 + 0.2, True, id="float-rounding-is-equal"),
+        pytest.param({"v": [12.5]}, 12.5 + 1e-6, False, id="a-millionth-apart-is-not-equal"),
+        pytest.param({"v": [12.5]}, 12.5 + 2e-9, False, id="past-the-tolerance-is-not-equal"),
+        pytest.param({"v": [{"anything-but": [3]}]}, 3.0000000001, False, id="anything-but-close"),
+        pytest.param({"v": [{"anything-but": [3]}]}, 3.001, True, id="anything-but-apart"),
+    ],
+)
+def test_boundaries_of_exists_and_numeric_equality(
+    pattern: dict[str, Any], value: object, *, expected: bool
+) -> None:
+    assert parse(json.dumps(pattern)).matches({"v": value}) is expected
+
+
+_RULE_NAMES = "prefix, suffix, equals-ignore-case, wildcard, anything-but, numeric, exists"
+_NUMERIC = (
+    'numeric takes one or two comparisons, e.g. [">", 0, "<=", 5] (operators =, <, <=, >, >=)'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param('{"body": {"k": [{"prefix": 1}]}}', "pattern.body.k: prefix takes a string",
+                     id="nested-path"),
+        pytest.param('{"$or": [{"a": [1]}, {"b": {"c": "x"}}]}',
+                     'pattern.$or[1].b.c must be an object or a list of values/rules, '
+                     'e.g. ["x"] instead of "x"', id="or-path"),
+        pytest.param('{"a": [[1]]}',
+                     f"pattern.a: a rule is a value or an object with one key of {_RULE_NAMES}",
+                     id="not-a-rule"),
+        pytest.param('{"a": [{"regex": "x"}]}',
+                     f"pattern.a: unknown rule 'regex'; use one of {_RULE_NAMES}", id="unknown"),
+        pytest.param('{"a": [{"numeric": [1, ">"]}]}', f"pattern.a: {_NUMERIC}",
+                     id="numeric-operator-first"),
+        pytest.param('{"a": [{"numeric": [">", "x"]}]}', f"pattern.a: {_NUMERIC}",
+                     id="numeric-bound-a-number"),
+        pytest.param('{"a": [{"anything-but": {"equals-ignore-case": 1}}]}',
+                     "pattern.a: equals-ignore-case takes a string", id="anything-but-inner"),
+        pytest.param('{"a": [{"anything-but": {"wildcard": "a*"}}]}',
+                     "pattern.a: anything-but takes values or one of prefix, suffix, "
+                     "equals-ignore-case", id="anything-but-wildcard"),
+        pytest.param('{"a": [{"anything-but": null}]}',
+                     "pattern.a: anything-but takes a value, a list of values or a prefix/suffix "
+                     "rule", id="anything-but-null"),
+    ],
+)  # fmt: skip
+def test_a_bad_pattern_names_where_and_what(text: str, message: str) -> None:
+    with pytest.raises(FilterPatternError) as excinfo:
+        parse(text)
+    assert str(excinfo.value) == message
+
+
+@pytest.mark.parametrize(
+    ("pattern", "event", "expected"),
+    [
+        pytest.param({"$or": [{"a": [1]}, {"b": [2]}], "c": [3]}, {"a": 1, "c": 4}, False,
+                     id="an-or-then-a-field-that-fails"),
+        pytest.param({"a": {"b": [1]}}, {"a": [{"b": 1}]}, False, id="a-list-is-not-an-object"),
+        pytest.param({"a": [{"prefix": "1"}]}, {"a": 1}, False, id="string-rules-need-strings"),
+        pytest.param({"a": [True]}, {"a": 1}, False, id="true-is-not-one"),
+        pytest.param({"a": [1]}, {"a": True}, False, id="one-is-not-true"),
+        pytest.param({"a": [{"wildcard": "x*y"}]}, {"a": "x\ny"}, True,
+                     id="wildcard-spans-lines"),
+    ],
+)  # fmt: skip
+def test_matching_edges(pattern: dict[str, Any], event: dict[str, Any], *, expected: bool) -> None:
+    assert parse(json.dumps(pattern)).matches(event) is expected

@@ -16,9 +16,9 @@ from kappa.asyncq.decider import (
     before_invoke,
     destination_missing,
 )
-from kappa.asyncq.envelope import Event
+from kappa.asyncq.envelope import DeadLetter, Event
 from kappa.asyncq.progress import Final, Progress
-from kappa.asyncq.record import RecordCondition, Response
+from kappa.asyncq.record import RecordCondition, Response, invocation_record
 from kappa.asyncq.schedule import Backoff
 from kappa.invocation.registry import AsyncConfig, Destination
 
@@ -51,35 +51,14 @@ DONE = Final(RecordCondition.SUCCESS, {"version": "1.0"})
         pytest.param(offer(age=10), None, Requeue(1.0, RequeueCause.FUNCTION_MISSING),
                      id="missing-function-waits"),
         pytest.param(offer(age=3599.5), POLICY, Invoke(), id="just-young-enough"),
+        pytest.param(offer(age=3600), POLICY, Invoke(), id="exactly-the-max-age-still-runs"),
+        pytest.param(offer(age=60, max_age=60), None,
+                     Requeue(pytest.approx(0.1), RequeueCause.FUNCTION_MISSING),
+                     id="a-missing-function-at-exactly-the-max-age-waits"),
     ],
 )  # fmt: skip
 def test_before_invoke(the_offer: Offer, policy: Policy | None, expected: object) -> None:
     assert before_invoke(the_offer, policy, BACKOFF, arn=ARN) == expected
-
-
-@pytest.mark.parametrize(
-    ("the_offer", "policy", "condition", "error_code", "count"),
-    [
-        pytest.param(offer(age=3601), POLICY, RecordCondition.EVENT_AGE_EXCEEDED, "429", 0,
-                     id="too-old"),
-        pytest.param(offer(age=61, max_age=60), None, RecordCondition.EVENT_AGE_EXCEEDED, "404", 0,
-                     id="function-gone-too-long"),
-        pytest.param(offer(), Policy(ARN, reserved=0), RecordCondition.RETRIES_EXHAUSTED, "429", 0,
-                     id="reserved-zero-straight-to-failure"),
-        pytest.param(offer(age=4000, invocations=1), POLICY, RecordCondition.EVENT_AGE_EXCEEDED, "429",
-                     1, id="expired-between-retries-counts-the-invocation"),
-    ],
-)  # fmt: skip
-def test_before_invoke_failures(
-    the_offer: Offer, policy: Policy | None, condition: RecordCondition, error_code: str, count: int
-) -> None:
-    decision = before_invoke(the_offer, policy, BACKOFF, arn=ARN)
-    assert isinstance(decision, Finish)
-    assert decision.final.condition is condition
-    assert decision.final.dead_letter is not None
-    assert decision.final.dead_letter.error_code == error_code
-    assert decision.final.record["requestContext"]["approximateInvokeCount"] == count
-    assert "responseContext" not in decision.final.record
 
 
 @pytest.mark.parametrize(
@@ -163,9 +142,14 @@ def test_a_requeue_is_cut_to_the_remaining_age() -> None:
     ("age", "expected"),
     [
         pytest.param(100, Requeue(1.0, RequeueCause.DESTINATION_MISSING), id="waits"),
+        pytest.param(3601, Requeue(1.0, RequeueCause.DESTINATION_MISSING),
+                     id="waits-past-the-max-age"),
+        pytest.param(3600 + 86_400, Requeue(1.0, RequeueCause.DESTINATION_MISSING),
+                     id="waits-to-the-end-of-the-wait"),
+        pytest.param(3600 + 86_400.001, GiveUp(), id="gives-up-just-after-the-wait"),
         pytest.param(3600 + 86_400 + 1, GiveUp(), id="gives-up-after-the-wait"),
     ],
-)
+)  # fmt: skip
 def test_missing_destination(age: float, expected: object) -> None:
     decision = destination_missing(
         offer(age=age), BACKOFF, max_event_age_seconds=3600, wait_seconds=86_400
@@ -193,9 +177,11 @@ def test_success_goes_to_on_success_and_a_subject_cannot_be_missing() -> None:
     ("age", "on_missing"),
     [
         pytest.param(100, Requeue(1.0, RequeueCause.DESTINATION_MISSING), id="waits"),
+        pytest.param(3600 + 300, Requeue(1.0, RequeueCause.DESTINATION_MISSING),
+                     id="waits-between-the-max-age-and-the-wait"),
         pytest.param(3600 + 600 + 1, GiveUp(), id="gives-up-after-the-wait"),
     ],
-)
+)  # fmt: skip
 def test_failure_goes_to_on_failure_with_what_to_do_when_missing(
     age: float, on_missing: object
 ) -> None:
@@ -240,3 +226,112 @@ def test_failures_before_invoking_are_routed(
     assert isinstance(decision, Finish)
     assert decision.destination == destination
     assert decision.progress.invocations == the_offer.progress.invocations
+
+
+GONE_ARN = "arn:aws:lambda:us-east-1:ns:function:gone"
+NO_SUCH_FUNCTION = "The function does not exist (deleted after the event was accepted)."
+TOO_OLD = "The event is older than the function's maximumEventAgeSeconds."
+RESERVED_ZERO = "The function's reserved concurrency is 0: every invocation is throttled."
+
+
+@pytest.mark.parametrize(
+    ("the_offer", "policy", "arn", "condition", "why"),
+    [
+        pytest.param(offer(age=3601), POLICY, ARN, RecordCondition.EVENT_AGE_EXCEEDED,
+                     DeadLetter("EventAgeExceeded", "429", TOO_OLD, 0, 1_000_000 + 3_601_000),
+                     id="too-old"),
+        pytest.param(offer(age=3600.001), POLICY, ARN, RecordCondition.EVENT_AGE_EXCEEDED,
+                     DeadLetter("EventAgeExceeded", "429", TOO_OLD, 0, 1_000_000 + 3_600_001),
+                     id="a-millisecond-too-old"),
+        pytest.param(offer(age=4000, invocations=1), POLICY, ARN,
+                     RecordCondition.EVENT_AGE_EXCEEDED,
+                     DeadLetter("EventAgeExceeded", "429", TOO_OLD, 1, 1_000_000 + 4_000_000),
+                     id="expired-between-retries-counts-the-invocation"),
+        pytest.param(offer(age=61, max_age=60), None, GONE_ARN, RecordCondition.EVENT_AGE_EXCEEDED,
+                     DeadLetter("EventAgeExceeded", "404", NO_SUCH_FUNCTION, 0, 1_061_000),
+                     id="function-gone-too-long"),
+        pytest.param(offer(invocations=1), Policy(ARN, reserved=0), ARN,
+                     RecordCondition.RETRIES_EXHAUSTED,
+                     DeadLetter("RetriesExhausted", "429", RESERVED_ZERO, 1, 1_000_000),
+                     id="reserved-zero-straight-to-failure"),
+    ],
+)  # fmt: skip
+def test_a_failure_before_invoking_records_the_event_and_why(
+    the_offer: Offer, policy: Policy | None, arn: str, condition: RecordCondition, why: DeadLetter
+) -> None:
+    decision = before_invoke(the_offer, policy, BACKOFF, arn=GONE_ARN)
+    assert isinstance(decision, Finish)
+    assert decision.final == Final(
+        condition,
+        invocation_record(
+            request_id="id-1", function_arn=arn, condition=condition,
+            invoke_count=why.invoke_count, payload=b'{"x": 1}', response=None,
+            now_ms=the_offer.now_ms,
+        ),
+        why,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("invocations", "answer", "condition", "why"),
+    [
+        pytest.param(0, OK, RecordCondition.SUCCESS, None, id="success"),
+        pytest.param(2, ERROR, RecordCondition.RETRIES_EXHAUSTED,
+                     DeadLetter("RetriesExhausted", "200", "ValueError: bad", 3, 1_005_000),
+                     id="exhausted"),
+    ],
+)  # fmt: skip
+def test_a_finished_event_records_the_event_and_the_last_answer(
+    invocations: int, answer: Response, condition: RecordCondition, why: DeadLetter | None
+) -> None:
+    decision = after_invoke(
+        offer(age=5, invocations=invocations), POLICY, Answered(answer), BACKOFF
+    )
+    assert isinstance(decision, Finish)
+    assert decision.final == Final(
+        condition,
+        invocation_record(
+            request_id="id-1", function_arn=ARN, condition=condition,
+            invoke_count=invocations + 1, payload=b'{"x": 1}', response=answer, now_ms=1_005_000,
+        ),
+        why,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        pytest.param(b'{"errorType": "KeyError", "errorMessage": "k"}', "KeyError: k", id="both"),
+        pytest.param(b'{"errorMessage": "k"}', "Error: k", id="no-type-says-error"),
+        pytest.param(b'{"errorType": "KeyError"}', "KeyError: ", id="no-message-is-empty"),
+        pytest.param(b"plain text", "plain text", id="not-json-is-the-body"),
+        pytest.param(b"[1, 2]", "[1, 2]", id="json-but-not-an-object-is-the-body"),
+        pytest.param(b"\xff bad", "\ufffd bad", id="bytes-that-are-not-utf8-are-replaced"),
+        pytest.param(b"x" * 1025, "x" * 1024, id="a-long-body-is-cut-to-1024-bytes"),
+        pytest.param("é".encode() * 600, "é" * 512, id="the-cut-counts-bytes-not-characters"),
+    ],
+)  # fmt: skip
+def test_the_dead_letters_message_comes_from_the_error(body: bytes, message: str) -> None:
+    answer = Response(body, "Unhandled")
+    decision = after_invoke(offer(invocations=2), POLICY, Answered(answer), BACKOFF)
+    assert isinstance(decision, Finish)
+    assert decision.final.dead_letter is not None
+    assert decision.final.dead_letter.error_message == message
+
+
+def test_a_retry_at_the_max_age_is_not_delayed() -> None:
+    decision = after_invoke(offer(age=3600), POLICY, Answered(ERROR), BACKOFF)
+    assert decision == Retry(0.0, Progress(1))
+
+
+def test_a_requeue_past_the_max_age_waits_a_tenth_of_a_second() -> None:
+    decision = after_invoke(offer(age=3700, deliveries=5), POLICY, Throttled("x"), BACKOFF)
+    assert decision == Requeue(pytest.approx(0.1), RequeueCause.THROTTLED)
+
+
+def test_a_success_waits_for_a_missing_on_success_function() -> None:
+    policy = Policy(ARN, AsyncConfig(maximum_event_age_seconds=3600, on_success=SINK))
+    decision = after_invoke(offer(deliveries=3), policy, Answered(OK), WAIT)
+    assert isinstance(decision, Finish)
+    assert decision.destination == SINK
+    assert decision.on_missing == Requeue(4.0, RequeueCause.DESTINATION_MISSING)

@@ -110,3 +110,22 @@ def test_queue_counts_by_function() -> None:
     }
     assert names.by_function(subjects) == {("team-a", "resize"): 5, ("team-b", "report"): 1}
     assert names.by_function(None) == {}
+
+
+def test_a_missing_enqueue_time_is_malformed() -> None:
+    with pytest.raises(MalformedEventError, match="malformed header"):
+        event_from(NAMES, "kappa.async.a.b", {envelope.REQUEST_ID: ID}, b"")
+
+
+def test_a_missing_max_age_is_lambdas_default_of_six_hours() -> None:
+    headers = {envelope.REQUEST_ID: ID, envelope.ENQUEUED_MS: "5"}
+    assert event_from(NAMES, "kappa.async.a.b", headers, b"").max_event_age_seconds == 21600
+
+
+def test_dead_letter_headers_carry_the_count_and_the_time() -> None:
+    why = DeadLetter("EventAgeExceeded", "429", "old", 3, 99)
+    headers = dead_letter_headers(Event("ns", "fn", ID, b"{}", 1), why)
+    assert (headers[envelope.DLQ_INVOKE_COUNT], headers[envelope.DLQ_DEAD_LETTERED_MS]) == (
+        "3",
+        "99",
+    )

@@ -17,6 +17,7 @@ from kappa.autoscaler.decider import (
     Spec,
     State,
     decide,
+    first_state,
     floor_pods,
     removal_order,
 )
@@ -137,7 +138,8 @@ def run(
     ],
 )  # fmt: skip
 def test_decisions(kw: dict[str, object], target: int, asked: int, reason: Reason) -> None:
-    state = kw.pop("state", State(last_active=NOW - 1, target=len(kw.get("live", ()))))  # type: ignore[arg-type]
+    # (Read, not popped: the table's dicts outlive one run, and a second run must see "state".)
+    state = kw.get("state", State(last_active=NOW - 1, target=len(kw.get("live", ()))))  # type: ignore[arg-type]
     decision = decide(
         spec=kw.get("spec", Spec()),  # type: ignore[arg-type]
         load=kw.get("load", Load()),  # type: ignore[arg-type]
@@ -347,3 +349,151 @@ def test_after_a_restart_the_pods_that_run_are_kept_a_stable_window_then_followe
     # A Function seen for the first time with no pods still gets `initial`.
     new = decide(spec=Spec(), load=Load(), pods=[], caps=Caps(), state=None, now=NOW, initial=1)
     assert new.target == 1
+
+
+@pytest.mark.parametrize(
+    ("panic", "ready", "entered"),
+    [
+        pytest.param(2.0, 1, True, id="twice-the-target-on-one-pod-panics"),
+        pytest.param(1.99, 1, False, id="just-under-twice-does-not"),
+        pytest.param(4.0, 2, True, id="twice-the-target-per-ready-pod-panics"),
+        pytest.param(3.99, 2, False, id="just-under-per-ready-pod-does-not"),
+        pytest.param(2.0, 0, True, id="no-ready-pod-counts-as-one"),
+    ],
+)
+def test_panic_threshold_is_twice_the_target(panic: float, ready: int, *, entered: bool) -> None:
+    # target_utilization 1: the target per pod is one call, so the ratio is panic / ready.
+    live = pods(ready) + pods(1, ready=False)
+    d = run(spec=Spec(target_utilization=1.0), live=live, load=Load(stable=0.1, panic=panic))
+    assert d.panic is entered
+    assert (d.reason is Reason.PANIC) is (entered and d.target > 1)
+
+
+@pytest.mark.parametrize(
+    ("live", "now_load", "target", "reason"),
+    [
+        pytest.param(2, 2, 2, Reason.PROVISIONED, id="floor-equal-to-the-load-is-provisioned"),
+        pytest.param(2, 1, 2, Reason.PROVISIONED, id="floor-above-the-load-is-provisioned"),
+        pytest.param(3, 3, 3, Reason.CONCURRENCY, id="load-above-the-floor-is-concurrency"),
+    ],
+)
+def test_floor_reason_when_the_floor_meets_the_load(
+    live: int, now_load: float, target: int, reason: Reason
+) -> None:
+    d = run(spec=Spec(provisioned=2), live=pods(live), load=Load(now=now_load))
+    assert (d.target, d.reason) == (target, reason)
+    if reason is Reason.PROVISIONED:
+        assert "provisioned concurrency 2" in d.message
+
+
+_IDLE = "(concurrency 0 now, 0.00 over 6 s, 0.00 over 60 s; target 0.7 per pod)"
+_NINE = "(concurrency 9 now, 0.00 over 6 s, 0.00 over 60 s; target 0.7 per pod)"
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        pytest.param({"live": pods(2), "load": Load(stable=2.1, panic=2.1, now=2)},
+                     "3 pod(s) (concurrency 2 now, 2.10 over 6 s, 2.10 over 60 s; "
+                     "target 0.7 per pod)", id="concurrency"),
+        pytest.param({"live": pods(3)}, "1 pod(s): idle, kept until 60 s without invocations",
+                     id="idle-wait"),
+        pytest.param({"live": pods(3), "state": State(last_active=NOW - 60, target=3)},
+                     "scaled to zero: idle for 60 s", id="scaled-to-zero"),
+        pytest.param({"spec": Spec(provisioned=3), "live": pods(3),
+                      "state": State(last_active=NOW - 600, target=3)},
+                     f"3 pod(s) hold provisioned concurrency 3 {_IDLE}", id="provisioned"),
+        pytest.param({"spec": Spec(reserved=2), "live": pods(1), "load": Load(now=9)},
+                     f"2 pod(s): capped by reserved 2 {_NINE}", id="reserved"),
+        pytest.param({"spec": Spec(max_replicas=3), "live": pods(1), "load": Load(now=9)},
+                     f"3 pod(s): capped by maxReplicas 3 {_NINE}", id="max-replicas"),
+        pytest.param({"live": pods(2), "load": Load(now=9), "caps": Caps(cluster_headroom=3)},
+                     f"5 pod(s): capped by the cluster's concurrency limit {_NINE}",
+                     id="cluster-limit"),
+        pytest.param({"live": pods(2), "load": Load(now=9), "caps": Caps(namespace_headroom=1)},
+                     f"3 pod(s): capped by the namespace's concurrency quota {_NINE}",
+                     id="namespace-quota"),
+        pytest.param({"live": pods(2, age=1), "load": Load(now=10), "caps": Caps(burst_limit=3)},
+                     "3 of 10 pod(s) for now: burst limit reached (new environments per 10 s); "
+                     "2 live (concurrency 10 now, 0.00 over 6 s, 0.00 over 60 s; "
+                     "target 0.7 per pod)", id="burst"),
+        pytest.param({"live": pods(1), "load": Load(stable=0.5, panic=4, now=4)},
+                     "6 pod(s), panic mode: a burst over twice the target (concurrency 4 now, "
+                     "4.00 over 6 s, 0.50 over 60 s; target 0.7 per pod)", id="panic"),
+        pytest.param({"spec": Spec(per_pod=2), "live": pods(2), "load": Load(stable=2.8, now=2)},
+                     "2 pod(s) (concurrency 2 now, 0.00 over 6 s, 2.80 over 60 s; "
+                     "target 1.4 per pod)", id="target-is-slots-times-utilisation"),
+    ],
+)  # fmt: skip
+def test_each_reason_says_why(kw: dict[str, object], message: str) -> None:
+    assert run(**kw).message == message  # type: ignore[arg-type]
+
+
+def test_a_new_function_says_it_loads_its_code() -> None:
+    d = decide(spec=Spec(), load=Load(), pods=(), caps=Caps(), state=None, now=NOW, initial=1)
+    assert d.message == "1 pod(s): a new Function starts one to load its code"
+
+
+@pytest.mark.parametrize(
+    ("spec", "ready", "panic", "entered"),
+    [
+        pytest.param(Spec(target_utilization=0.5), 1, 1.0, True, id="one-call-over-half-a-slot"),
+        pytest.param(Spec(per_pod=2, target_utilization=1.0), 1, 4.0, True, id="slots-divide"),
+        pytest.param(Spec(per_pod=2, target_utilization=1.0), 1, 3.99, False,
+                     id="slots-divide-just-under"),
+    ],
+)  # fmt: skip
+def test_panic_counts_the_target_per_pod(
+    spec: Spec, ready: int, panic: float, *, entered: bool
+) -> None:
+    assert run(spec=spec, live=pods(ready), load=Load(panic=panic)).panic is entered
+
+
+def test_a_panic_ends_exactly_a_stable_window_after_the_last_crossing() -> None:
+    d = run(live=pods(1), load=Load(stable=0.5, panic=4, now=4))
+    calm = Load(stable=1, panic=1, now=1)
+    still = run(live=pods(6), load=calm, state=d.state, now=NOW + STABLE_SECONDS - 0.5)
+    assert still.panic
+    over = run(live=pods(6), load=calm, state=still.state, now=NOW + STABLE_SECONDS)
+    assert not over.panic
+    assert (over.state.panic_since, over.state.panic_pods) == (None, 0)
+
+
+def test_panic_pods_round_up_only_past_float_noise() -> None:
+    d = run(live=pods(1), load=Load(panic=2.8))  # 2.8 / 0.7 is 4.000000000000001
+    assert (d.target, d.reason, d.state.panic_pods) == (4, Reason.PANIC, 4)
+
+
+def test_the_state_carries_the_target_and_panic_pods() -> None:
+    d = run(live=pods(1), load=Load(stable=0.5, panic=4, now=4))
+    assert (d.state.target, d.state.panic_pods) == (6, 6)
+    calm = run(live=pods(1), load=Load(stable=0.5, panic=0.5, now=1))
+    assert (calm.state.panic_since, calm.state.panic_pods) == (None, 0)
+    zero = run(live=pods(1), state=State(last_active=NOW - 60, target=1, panic_pods=3,
+                                         panic_since=NOW - 1))  # fmt: skip
+    assert (zero.target, zero.state.panic_since, zero.state.panic_pods) == (0, None, 0)
+
+
+def test_a_count_asked_again_restarts_the_scale_down_delay() -> None:
+    up = run(live=pods(1), load=Load(stable=0.5, panic=0.5, now=4))
+    again = run(live=pods(4), load=Load(stable=0.5, panic=0.5, now=4), state=up.state, now=NOW + 20)
+    low = Load(stable=0.5, panic=0.5, now=1)
+    held = run(live=pods(4), load=low, state=again.state, now=NOW + 35)
+    assert held.target == 4  # 15 s after the last ask, not 35 after the first
+
+
+def test_one_idle_pod_of_a_function_at_target_zero_is_kept_until_the_idle_time() -> None:
+    d = run(live=pods(1), state=State(last_active=NOW - 1, target=0))
+    assert (d.target, d.reason) == (1, Reason.IDLE_WAIT)
+
+
+def test_no_namespace_headroom_and_no_pods_caps_at_zero() -> None:
+    d = run(load=Load(now=5), caps=Caps(namespace_headroom=0))
+    assert (d.target, d.reason) == (0, Reason.CAP_REACHED)
+
+
+def test_a_restarted_operator_keeps_the_pods_it_finds() -> None:
+    state = first_state(live=3, initial=1, now=NOW)
+    assert (state.target, state.high, state.last_active) == (3, 3, NOW)
+    assert state.high_at == NOW + STABLE_SECONDS - SCALE_DOWN_DELAY
+    assert first_state(live=0, initial=1, now=NOW).target == 1

@@ -51,3 +51,17 @@ def test_windows_keep_stable_and_panic() -> None:
     assert panic == pytest.approx(10.0)
     assert stable == pytest.approx(1.0)
     assert not windows.stable.empty
+
+
+def test_a_window_read_before_its_first_sample_is_zero() -> None:
+    window = Window(6.0)
+    window.add(100.0, 3.0)
+    assert window.average(99.5) == 0.0  # a clock a little behind the first sample's
+
+
+def test_a_window_whose_samples_all_left_is_empty_and_zero() -> None:
+    window = Window(6.0)
+    window.add(100.0, 0.1)
+    window.add(101.0, 0.2)
+    assert window.average(200.0) == 0.0
+    assert window.empty

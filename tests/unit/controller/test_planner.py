@@ -275,3 +275,33 @@ def test_surplus_follows_the_autoscalers_order(
     pods = [pod("a", age=30), pod("b", age=20), pod("c", age=10)]
     decision = plan(pods, revision="new", desired=2, now=NOW, remove_first=remove_first)
     assert set(decision.delete) == deleted
+
+
+def test_a_failed_pod_is_retried_exactly_when_its_backoff_ends() -> None:
+    failed = pod("f", phase=Phase.FAILED, finished_ago=10)
+    result = plan([failed, pod("s", phase=Phase.SUCCEEDED, ready=False)], revision="new",
+                  desired=1, now=NOW)  # fmt: skip
+    assert (result.create, result.attempt, result.requeue_after) == (1, 1, None)
+    assert set(result.delete) == {"f", "s"}
+
+
+def test_the_last_failure_is_the_one_that_finished_last() -> None:
+    # "a" was created first but finished last: its back-off (attempt 1: 20 s) counts.
+    pods = [
+        pod("a", phase=Phase.FAILED, age=200, finished_ago=10, attempt=1),
+        pod("b", phase=Phase.FAILED, age=100, finished_ago=50, attempt=2),
+    ]
+    result = plan(pods, revision="new", desired=1, now=NOW)
+    assert (result.create, result.requeue_after) == (0, timedelta(seconds=10))
+
+
+def test_surplus_and_ended_pods_are_all_deleted() -> None:
+    pods = [pod("a", age=10), pod("b", age=50), pod("s", phase=Phase.SUCCEEDED, ready=False)]
+    result = plan(pods, revision="new", desired=1, now=NOW)
+    assert set(result.delete) == {"a", "s"}
+
+
+def test_only_kept_provisioned_pods_count_towards_provisioned() -> None:
+    result = plan([pod("a")], revision="new", desired=3, now=NOW, provisioned=2)
+    assert (result.create, result.provisioned) == (2, 2)
+    assert plan([pod("a")], revision="new", desired=3, now=NOW).provisioned == 0

@@ -68,3 +68,30 @@ def test_commits_only_move_forward_and_cover_only_acked_offsets(
             assert set(range(point)) <= acked  # everything before the commit is done
             last = point
     assert last == count
+
+
+def test_a_release_on_a_partition_with_nothing_in_hand_seeks() -> None:
+    assert PartitionProgress().released(P, [4, 3]) == 3
+
+
+def test_a_second_release_does_not_move_the_resume_point_past_the_first() -> None:
+    progress = _progress(range(1, 7))
+    assert progress.acked(P, [1, 2]) == 3
+    assert progress.released(P, [3, 4, 5, 6]) == 3
+    assert progress.released(P, [5, 6]) == 5
+    progress.fetched(P, [5, 6])  # not 3: the resume point is still to come
+    assert progress.acked(P, [5, 6]) is None
+
+
+def test_records_past_a_release_that_do_not_come_back_do_not_hold_the_commit() -> None:
+    # After the seek to 2 the broker returns 2, 3 and then 5 (4 compacted away meanwhile).
+    progress = _progress(range(2, 5))
+    assert progress.released(P, [2]) == 2
+    progress.fetched(P, [2, 3])
+    progress.fetched(P, [5])
+    assert progress.acked(P, [2, 3, 5]) == 6
+
+
+def test_a_late_ack_on_a_partition_never_fetched_commits_nothing() -> None:
+    # (After a rebalance: the partition was forgotten, then its batch finished.)
+    assert PartitionProgress().acked(P, [3]) is None

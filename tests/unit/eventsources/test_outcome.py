@@ -165,3 +165,57 @@ def test_halves_keep_order_and_every_record(size: int) -> None:
     first, second = halves(batch)
     assert [*first, *second] == batch
     assert len(first) - len(second) in {0, 1}
+
+
+@pytest.mark.parametrize(
+    ("result", "reports", "ordered", "detail"),
+    [
+        pytest.param(InvokeResult(413), True, False, "PROBLEM: Payload too large", id="too-large"),
+        pytest.param(InvokeResult(0), True, False, "PROBLEM: Function call failed: no answer",
+                     id="no-answer"),
+        pytest.param(InvokeResult(502), True, False, "PROBLEM: Function call failed: HTTP 502",
+                     id="http-error"),
+        pytest.param(InvokeResult(200, b"{}", function_error="Unhandled"), True, False,
+                     "PROBLEM: Function error: Unhandled", id="function-error"),
+        pytest.param(_ok({"ok": 1}), False, False, "OK", id="success"),
+        pytest.param(_failures(), True, False, "OK", id="no-item-failed"),
+        pytest.param(_failures("m9"), True, False, "PROBLEM: Malformed batchItemFailures",
+                     id="malformed"),
+        pytest.param(_failures("m2", "m4"), True, False, "PROBLEM: 2 of 4 records failed",
+                     id="partial"),
+        pytest.param(_failures("m1"), True, True, "PROBLEM: 2 of 4 records failed",
+                     id="partial-ordered-counts-the-released"),
+    ],
+)  # fmt: skip
+def test_each_verdict_says_what_happened(
+    result: InvokeResult, *, reports: bool, ordered: bool, detail: str
+) -> None:
+    outcome = judge(BATCH, result, reports_item_failures=reports, ordered=ordered)
+    assert outcome.detail == detail
+
+
+def test_a_partial_failure_is_partial_ordered_or_not() -> None:
+    for ordered in (False, True):
+        outcome = judge(BATCH, _failures("m2"), reports_item_failures=True, ordered=ordered)
+        assert outcome.verdict is Verdict.PARTIAL
+
+
+@pytest.mark.parametrize(
+    ("identifier", "ids_", "expected"),
+    [
+        pytest.param(7.0, {"7.0", "7"}, None, id="a-float-is-not-a-sequence-number"),
+        pytest.param(True, {"True", "1"}, None, id="a-boolean-is-not-a-sequence-number"),
+        pytest.param(7, {"7"}, frozenset({"7"}), id="an-integer-is"),
+    ],
+)
+def test_only_strings_and_integers_name_records(
+    identifier: object, ids_: set[str], expected: frozenset[str] | None
+) -> None:
+    payload = json.dumps({"batchItemFailures": [{"itemIdentifier": identifier}]}).encode()
+    assert item_failures(payload, ids_) == expected
+
+
+def test_a_max_record_age_of_zero_expires_any_older_record() -> None:
+    failed = [record(1, timestamp_ms=1_000)]
+    settlement = settle(failed, {}, RetryPolicy(maximum_record_age_seconds=0), now_ms=1_001)
+    assert settlement.dead == {FailureCondition.RECORD_AGE_EXCEEDED: (failed[0],)}

@@ -19,6 +19,7 @@ from kappa.gateway.admission import (
     [
         pytest.param(None, Load(), Limits(1000), None, None, id="idle"),
         pytest.param(0, Load(), Limits(1000), None, RESERVED, id="reserved-zero"),
+        pytest.param(1, Load(), Limits(1000, 1), None, None, id="reserved-one-admits-the-first"),
         pytest.param(5, Load(function=4), Limits(1000, 5), None, None, id="under-reserved"),
         pytest.param(5, Load(function=5), Limits(1000, 5), None, RESERVED, id="at-reserved"),
         pytest.param(None, Load(cluster=1000), Limits(1000), None, CONCURRENT, id="cluster-full"),
@@ -48,8 +49,7 @@ def test_admit(
     if expected is None:
         assert decision == Admit()
     else:
-        assert isinstance(decision, Throttle)
-        assert decision.reason == expected
+        assert decision == Throttle(expected, "Rate Exceeded.")  # Lambda's 429 message
 
 
 @pytest.mark.parametrize(
@@ -85,8 +85,7 @@ def test_when_full(
     if expected is None:
         assert decision == Wait()
     else:
-        assert isinstance(decision, Throttle)
-        assert decision.reason == expected
+        assert decision == Throttle(expected, "Rate Exceeded.")  # Lambda's 429 message
 
 
 def test_unreserved_pool_never_negative() -> None:

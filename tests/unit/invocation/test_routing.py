@@ -133,3 +133,40 @@ def test_namespace_in_flight_counts_every_function_of_the_namespace() -> None:
         assert lease is not None
         table.release(lease)
     assert table.namespace_in_flight(FN[0]) == 0
+
+
+def test_the_table_counts_in_flight_per_function_and_per_pod() -> None:
+    table = SlotTable(pick=lambda tied: tied[-1])
+    endpoints = [endpoint("a", 2), endpoint("b", 2)]
+    leases = [table.acquire(FN, endpoints, 0.0) for _ in range(3)]
+    assert [(lease.pod, lease.address) for lease in leases if lease] == [
+        ("b", "b:8080"),  # the injected pick breaks the tie
+        ("a", "a:8080"),
+        ("b", "b:8080"),
+    ]
+    assert table.in_flight(FN) == 3
+    assert table.pods_in_flight() == {FN: {"a": 1, "b": 2}}
+
+
+def test_a_release_ends_the_hold_on_a_pod_still_busy() -> None:
+    table = SlotTable()
+    endpoints = [endpoint("a", 3)]
+    first, second, _third = (table.acquire(FN, endpoints, 0.0) for _ in range(3))
+    assert first is not None
+    assert second is not None
+    table.hold(first, until=100.0)
+    assert table.acquire(FN, endpoints, 0.5) is None
+    table.release(second)
+    assert table.acquire(FN, endpoints, 0.5) is not None
+
+
+def test_forget_holds_keeps_listed_pods_and_busy_ones() -> None:
+    table = SlotTable()
+    held = table.acquire(FN, [endpoint("a")], 0.0)
+    busy = table.acquire(FN, [endpoint("b")], 0.0)
+    assert held is not None
+    assert busy is not None
+    table.hold(held, until=100.0)
+    table.forget_holds(FN, {"a"})
+    assert table.next_hold_end(FN, 0.0) == 100.0
+    assert table.pods_in_flight() == {FN: {"b": 1}}

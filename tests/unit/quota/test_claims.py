@@ -216,3 +216,43 @@ def test_sums_without_takes_a_claim_out() -> None:
     assert sums == Sums(reserved=3, provisioned=3, claimed=5, functions=2)
     assert sums.without(claim("b", provisioned=2)) == Sums(3, 1, 3, 1)
     assert sums.without(None) == sums
+
+
+def test_claim_of_reads_slots_per_pod_and_the_uid() -> None:
+    obj = fn_obj(reserved=0, perPod=4)
+    obj["metadata"]["uid"] = "u-1"  # type: ignore[index]
+    assert claim_of(obj) == Claim("team", "fn", 0, 0, "2026-11-27T08:00:00Z", per_pod=4, uid="u-1")
+    assert claim_of(fn_obj(perPod=0)).per_pod == 1  # (the schema forbids 0: one slot)
+
+
+def test_the_unreserved_minimum_is_passed_even_when_the_quota_fits() -> None:
+    found = refusal(
+        claim(reserved=50), None, namespace=Sums(), cluster=Sums(claimed=880),
+        limits=NamespaceLimits(concurrency=100, reserved=100, provisioned=100),
+        cluster_limits=CLUSTER,
+    )  # fmt: skip
+    assert found == (
+        "setting aside 50 (reserved, else provisioned concurrency) would leave less than the "
+        "cluster's unreserved minimum of 100 of its 1000 concurrent executions (20 left to set "
+        "aside): lower it, or ask the platform team to raise the cluster limit"
+    )
+
+
+@pytest.mark.parametrize(
+    ("namespace", "says"),
+    [
+        pytest.param(Sums(claimed=8), None, id="exactly-max-concurrency-fits"),
+        pytest.param(Sums(claimed=12), "maxConcurrency 10 (0 left)", id="over-says-none-left"),
+    ],
+)
+def test_max_concurrency_boundary(namespace: Sums, says: str | None) -> None:
+    limits = NamespaceLimits(concurrency=10, reserved=100, provisioned=100)
+    found = problem(
+        claim(reserved=2), namespace=namespace, cluster=Sums(), limits=limits,
+        cluster_limits=CLUSTER,
+    )  # fmt: skip
+    assert found is None if says is None else (found is not None and says in found)
+
+
+def test_a_first_reservation_grows_even_below_what_was_provisioned() -> None:
+    assert grows(claim(reserved=1, provisioned=5), claim(provisioned=5))
