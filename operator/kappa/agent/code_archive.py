@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Final, Protocol
 
 from kappa.agent.errors import LambdaError
+from kappa.base.code_paths import ARCHIVE_URL
 
 # Lambda's limits: 250 MB unzipped; a URL archive is held to the same.
 MAX_UNZIPPED_BYTES: Final = 250 * 1024 * 1024
@@ -114,8 +115,11 @@ def is_symlink(external_attr: int) -> bool:
 
 
 def fetch(url: str, destination: Path) -> bytes:
-    """Download ``url`` to ``destination``; return its sha256 digest."""
-    if not url.startswith(("http://", "https://")):
+    """Download ``url`` to ``destination``; return its sha256 digest.
+
+    http(s), or the one ``file://`` URL where the pod mounts a ConfigMap's archive.
+    """
+    if not url.startswith(("http://", "https://")) and url != ARCHIVE_URL:
         raise CodeError(LambdaError("Kappa.CodeFetchFailed", f"unsupported code URL {url!r}"))
     digest = hashlib.sha256()
     try:

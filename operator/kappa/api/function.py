@@ -246,9 +246,20 @@ _INLINE_SIZE: Final = Rule(
 
 
 class ConfigMapCode(KappaModel):
-    """Code in a ConfigMap of the Function's namespace: each key is a file of the task root."""
+    """Code in a ConfigMap of the Function's namespace: each key is a file of the task root.
+
+    With ``archive``, one key holds a zip of the task root instead (``kappa deploy``
+    stores dependencies so): the pods unpack it, checked as a ``url`` archive is.
+    """
 
     name: ObjectName = Field(description="Name of the ConfigMap, in the Function's namespace.")
+    archive: ConfigMapKey | None = Field(
+        default=None,
+        description=(
+            "A key (binaryData) holding a zip of the task root, unpacked by the pods "
+            "instead of mounting the keys as files; what kappa deploy writes."
+        ),
+    )
 
 
 class UrlCode(KappaModel):

@@ -6,6 +6,9 @@ Pure: the Function's body, the operator settings and the data of the ConfigMap t
 Function's code refers to (if any) in, a `DesiredFunction` out.
 """
 
+import base64
+import binascii
+import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +20,7 @@ from kappa.api.function import FunctionSpec
 from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
 from kappa.autoscaler.decider import Spec as ScalingSpec
 from kappa.base.arn import function_arn
+from kappa.base.code_paths import ARCHIVE_URL
 from kappa.resources.code_configmap import code_configmap_name, code_sha256, make_code_configmap
 from kappa.resources.pods import CodeMount, PodParams, make_pod, revision_of
 from kappa.settings import Settings
@@ -103,6 +107,27 @@ def _check_referenced(name: str, data: Mapping[str, str] | None) -> ConditionSta
     return None
 
 
+def _check_archive(name: str, key: str, data: Mapping[str, str]) -> ConditionState | None:
+    """CodeReady=False when the ConfigMap lacks the archive key or it is not base64."""
+    if key in data and archive_sha256(data[key]) is not None:
+        return None
+    return ConditionState(
+        ConditionType.CODE_READY,
+        ConditionStatus.FALSE,
+        "ConfigMapArchiveNotFound",
+        f"ConfigMap {name!r} has no binaryData key {key!r} (spec.code.configMap.archive) "
+        "holding a zip: run kappa deploy again or fix the key",
+    )
+
+
+def archive_sha256(encoded: str) -> str | None:
+    """Hex SHA-256 of a base64 binaryData value (None: not base64)."""
+    try:
+        return hashlib.sha256(base64.b64decode(encoded, validate=True)).hexdigest()
+    except binascii.Error:
+        return None
+
+
 def _invalid(body: Mapping[str, Any], settings: Settings, message: str) -> DesiredFunction:
     meta = body["metadata"]
     arn = function_arn(settings.region, meta["namespace"], meta["name"])
@@ -148,6 +173,13 @@ def desired_function(
         mount = CodeMount(
             config_map=code_configmap_name(name, code.inline), files=tuple(sorted(code.inline))
         )
+    elif code.config_map is not None and code.config_map.archive is not None:
+        referenced, key = code.config_map.name, code.config_map.archive
+        problem = _check_referenced(referenced, referenced_data) or _check_archive(
+            referenced, key, referenced_data or {}
+        )
+        sha = archive_sha256(referenced_data[key]) if problem is None and referenced_data else None
+        mount = CodeMount(config_map=referenced, archive=key, url=ARCHIVE_URL, sha256=sha)
     elif code.config_map is not None:
         referenced = code.config_map.name
         problem = _check_referenced(referenced, referenced_data)

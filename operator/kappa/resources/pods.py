@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
 from kappa.api.names import function_labels
+from kappa.base.code_paths import ARCHIVE_DIR, ARCHIVE_FILE
 from kappa.resources.code_configmap import config_map_key
 from kappa.resources.gateway_token import token_env, token_mount, token_volume
 from kappa.resources.owner import owner_reference
@@ -51,6 +52,7 @@ class CodeMount:
     files: Sequence[str] = ()  # paths inside the ConfigMap (keys are flattened paths)
     url: str | None = None
     sha256: str | None = None
+    archive: str | None = None  # the ConfigMap's key that holds a zip (url is ARCHIVE_URL)
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,13 @@ def _volumes(params: PodParams) -> tuple[list[dict[str, Any]], list[dict[str, An
         {"name": "tmp", "emptyDir": {"sizeLimit": f"{params.ephemeral_storage_mb}Mi"}}
     ]
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108 - Lambda's /tmp
-    if params.code.config_map:
+    if params.code.config_map and params.code.archive:
+        # The zip only, where the agent's ARCHIVE_URL points; it unpacks it into the task root.
+        items = [{"key": params.code.archive, "path": ARCHIVE_FILE}]
+        archive = {"name": params.code.config_map, "items": items}
+        volumes.append({"name": "archive", "configMap": archive})
+        mounts.append({"name": "archive", "mountPath": ARCHIVE_DIR, "readOnly": True})
+    if params.code.config_map and not params.code.archive:
         items = [{"key": config_map_key(p), "path": p} for p in params.code.files]
         # Executable, as files in a Lambda zip may be: a `provided` bootstrap must be.
         source: dict[str, Any] = {"name": params.code.config_map, "defaultMode": 0o755}

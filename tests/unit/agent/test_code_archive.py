@@ -1,3 +1,4 @@
+import hashlib
 import io
 import stat
 import warnings
@@ -6,6 +7,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from kappa.agent import code_archive
 from kappa.agent.code_archive import (
     CodeError,
     UnsafeMemberError,
@@ -184,3 +186,20 @@ def test_make_zip_round_trips() -> None:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("a.py", b"")
     assert zipfile.ZipFile(buffer).namelist() == ["a.py"]
+
+
+def test_the_configmap_archive_url_is_the_one_file_url_fetched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = tmp_path / "code.zip"
+    archive.write_bytes(b"PK\x05\x06" + bytes(18))
+    # The pod mounts the archive at ARCHIVE_URL's path, which a test cannot write to:
+    # the module's constant is pointed at a file here instead (urllib reads it for real).
+    monkeypatch.setattr(code_archive, "ARCHIVE_URL", archive.as_uri())
+    digest = code_archive.fetch(archive.as_uri(), tmp_path / "copy.zip")
+    assert digest == hashlib.sha256(archive.read_bytes()).digest()
+    assert (tmp_path / "copy.zip").read_bytes() == archive.read_bytes()
+    other = tmp_path / "other.zip"
+    other.write_bytes(archive.read_bytes())
+    with pytest.raises(CodeError, match="unsupported code URL"):
+        code_archive.fetch(other.as_uri(), tmp_path / "copy2.zip")
