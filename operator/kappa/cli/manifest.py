@@ -1,0 +1,84 @@
+"""The objects ``kappa deploy`` applies: the package's ConfigMap and the Function.
+
+A package that fits in a ConfigMap (``CONFIG_MAP_MAX_BYTES``) goes in one, as a zip
+under ``binaryData`` (``spec.code.configMap.archive``: the pods unpack it); a larger one
+needs a URL the cluster can fetch (``spec.code.url`` with the zip's sha256). Each
+Function is checked against the API models before it is printed or applied. Pure.
+"""
+
+import base64
+import hashlib
+from typing import Any, Final
+
+from kappa.api.function import Function
+from kappa.api.names import function_labels
+from kappa.cli.project import Project
+
+API_VERSION: Final = "kappa.dev/v1alpha1"
+ARCHIVE_KEY: Final = "code.zip"
+CONFIG_MAP_MAX_BYTES: Final = 1024 * 1024 - 4096
+"""A ConfigMap holds 1 MiB; room is left for its name, labels and annotations."""
+SHA_ANNOTATION: Final = "kappa.dev/code-sha256"
+
+
+class PackageTooLargeError(ValueError):
+    """The zip does not fit in a ConfigMap; the message says to pass --code-url."""
+
+
+def package_configmap_name(function: str) -> str:
+    """``<function>-package``: one ConfigMap per Function, replaced by each deploy."""
+    return f"{function}-package"
+
+
+def package_configmap(project: Project, archive: bytes) -> dict[str, Any]:
+    """The ConfigMap that carries ``archive`` (PackageTooLargeError past a ConfigMap's size)."""
+    if len(archive) > CONFIG_MAP_MAX_BYTES:
+        msg = (
+            f"the package is {len(archive):,} bytes zipped, more than a ConfigMap holds "
+            f"({CONFIG_MAP_MAX_BYTES:,}): upload the zip where the cluster can fetch it and "
+            "run kappa deploy again with --code-url URL"
+        )
+        raise PackageTooLargeError(msg)
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": package_configmap_name(project.name),
+            "namespace": project.namespace,
+            "labels": function_labels(project.name),
+            "annotations": {SHA_ANNOTATION: hashlib.sha256(archive).hexdigest()},
+        },
+        "binaryData": {ARCHIVE_KEY: base64.b64encode(archive).decode()},
+    }
+
+
+def function_manifest(project: Project, archive: bytes, code_url: str | None) -> dict[str, Any]:
+    """The Function running ``archive``: from its ConfigMap, or from ``code_url``."""
+    if code_url is None:
+        code: dict[str, Any] = {
+            "configMap": {"name": package_configmap_name(project.name), "archive": ARCHIVE_KEY}
+        }
+    else:
+        code = {"url": {"url": code_url, "sha256": hashlib.sha256(archive).hexdigest()}}
+    spec: dict[str, Any] = {"runtime": project.runtime, "handler": project.handler, "code": code}
+    if project.memory_mb is not None:
+        spec["memoryMB"] = project.memory_mb
+    if project.timeout_seconds is not None:
+        spec["timeoutSeconds"] = project.timeout_seconds
+    manifest = {
+        "apiVersion": API_VERSION,
+        "kind": "Function",
+        "metadata": {"name": project.name, "namespace": project.namespace},
+        "spec": spec,
+    }
+    try:
+        Function.model_validate(manifest)
+    except ValueError as error:
+        raise ValueError(f"the Function would be refused: {error}") from error
+    return manifest
+
+
+def manifests(project: Project, archive: bytes, code_url: str | None) -> list[dict[str, Any]]:
+    """Everything to apply, in order: the package's ConfigMap (unless at a URL), the Function."""
+    function = function_manifest(project, archive, code_url)
+    return [function] if code_url is not None else [package_configmap(project, archive), function]

@@ -1,0 +1,47 @@
+import base64
+import hashlib
+
+import pytest
+
+from kappa.api.function import Function
+from kappa.cli.manifest import (
+    CONFIG_MAP_MAX_BYTES,
+    PackageTooLargeError,
+    function_manifest,
+    manifests,
+)
+from kappa.cli.project import Project
+
+PROJECT = Project("hello", "team-a", "python3.11", "app.handler", 256, 30)
+ZIP = b"PK\x05\x06" + bytes(18)
+
+
+def test_a_small_package_goes_in_a_configmap_the_function_unpacks() -> None:
+    configmap, function = manifests(PROJECT, ZIP, None)
+    assert configmap["kind"] == "ConfigMap"
+    assert configmap["metadata"]["name"] == "hello-package"
+    assert configmap["metadata"]["namespace"] == "team-a"
+    assert configmap["metadata"]["labels"]["kappa.dev/function"] == "hello"
+    assert base64.b64decode(configmap["binaryData"]["code.zip"]) == ZIP
+    assert function["spec"]["code"] == {
+        "configMap": {"name": "hello-package", "archive": "code.zip"}
+    }
+    assert (function["spec"]["memoryMB"], function["spec"]["timeoutSeconds"]) == (256, 30)
+    assert Function.model_validate(function).metadata.name == "hello"
+
+
+def test_a_package_at_a_url_carries_its_sha256() -> None:
+    [function] = manifests(PROJECT, ZIP, "https://example.com/hello.zip")
+    assert function["spec"]["code"] == {
+        "url": {"url": "https://example.com/hello.zip", "sha256": hashlib.sha256(ZIP).hexdigest()}
+    }
+
+
+def test_a_package_over_a_configmap_says_to_pass_a_code_url() -> None:
+    with pytest.raises(PackageTooLargeError, match="--code-url URL"):
+        manifests(PROJECT, bytes(CONFIG_MAP_MAX_BYTES + 1), None)
+
+
+def test_a_function_the_api_would_refuse_is_refused_here() -> None:
+    with pytest.raises(ValueError, match="the Function would be refused"):
+        function_manifest(PROJECT, ZIP, "ftp://example.com/hello.zip")
