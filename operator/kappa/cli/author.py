@@ -217,14 +217,20 @@ def deploy(args: argparse.Namespace) -> int:
 
 def _apply(args: argparse.Namespace, target: Any, documents: list[dict[str, Any]]) -> int:
     from kappa.cli.cluster import Cluster, ClusterError  # noqa: PLC0415
+    from kappa.cli.manifest import owned_by  # noqa: PLC0415
 
     try:
         cluster = Cluster(args.context)
         cluster.check_kappa()
+        applied: dict[str, dict[str, Any]] = {}
         for document in documents:
             name = document["metadata"]["name"]
             _progress(f"applying {document['kind']} {target.namespace}/{name}")
-            cluster.apply(document)
+            applied[document["kind"]] = cluster.apply(document)
+        if "ConfigMap" in applied:
+            # Owned once the Function has a uid: deleting the Function deletes its package.
+            uid = applied["Function"]["metadata"]["uid"]
+            cluster.apply(owned_by(documents[0], target.name, uid))
         if args.wait > 0 and not _wait_ready(cluster, target, args.wait):
             return _FAILED
     except ClusterError as error:

@@ -11,7 +11,7 @@ import hashlib
 from typing import Any, Final
 
 from kappa.api.function import Function
-from kappa.api.names import function_labels
+from kappa.api.names import COMPONENT_LABEL, FUNCTION_LABEL
 from kappa.cli.project import Project
 
 API_VERSION: Final = "kappa.dev/v1alpha1"
@@ -19,6 +19,7 @@ ARCHIVE_KEY: Final = "code.zip"
 CONFIG_MAP_MAX_BYTES: Final = 1024 * 1024 - 4096
 """A ConfigMap holds 1 MiB; room is left for its name, labels and annotations."""
 SHA_ANNOTATION: Final = "kappa.dev/code-sha256"
+PACKAGE_COMPONENT: Final = "package"
 
 
 class PackageTooLargeError(ValueError):
@@ -45,7 +46,8 @@ def package_configmap(project: Project, archive: bytes) -> dict[str, Any]:
         "metadata": {
             "name": package_configmap_name(project.name),
             "namespace": project.namespace,
-            "labels": function_labels(project.name),
+            # Not the labels of the operator's own code ConfigMaps: it collects those.
+            "labels": {FUNCTION_LABEL: project.name, COMPONENT_LABEL: PACKAGE_COMPONENT},
             "annotations": {SHA_ANNOTATION: hashlib.sha256(archive).hexdigest()},
         },
         "binaryData": {ARCHIVE_KEY: base64.b64encode(archive).decode()},
@@ -68,7 +70,12 @@ def function_manifest(project: Project, archive: bytes, code_url: str | None) ->
     manifest = {
         "apiVersion": API_VERSION,
         "kind": "Function",
-        "metadata": {"name": project.name, "namespace": project.namespace},
+        "metadata": {
+            "name": project.name,
+            "namespace": project.namespace,
+            # A new package changes the Function too, so the operator rolls its pods at once.
+            "annotations": {SHA_ANNOTATION: hashlib.sha256(archive).hexdigest()},
+        },
         "spec": spec,
     }
     try:
@@ -76,6 +83,12 @@ def function_manifest(project: Project, archive: bytes, code_url: str | None) ->
     except ValueError as error:
         raise ValueError(f"the Function would be refused: {error}") from error
     return manifest
+
+
+def owned_by(configmap: dict[str, Any], function: str, uid: str) -> dict[str, Any]:
+    """``configmap`` owned by the Function, so that deleting the Function deletes it."""
+    reference = {"apiVersion": API_VERSION, "kind": "Function", "name": function, "uid": uid}
+    return {**configmap, "metadata": {**configmap["metadata"], "ownerReferences": [reference]}}
 
 
 def manifests(project: Project, archive: bytes, code_url: str | None) -> list[dict[str, Any]]:

@@ -61,7 +61,7 @@ def test_init_add_requests_deploy_and_the_package_runs(tmp_path: Path) -> None:
 
     configmap, function, archive = dry_run(folder, "--namespace", "team-a")
     assert Function.model_validate(function).spec.code.config_map is not None
-    assert function["metadata"] == {"name": "hello", "namespace": "team-a"}
+    assert (function["metadata"]["name"], function["metadata"]["namespace"]) == ("hello", "team-a")
     assert function["spec"]["code"]["configMap"] == {"name": "hello-package", "archive": "code.zip"}
     names = zipfile.ZipFile(io.BytesIO(archive)).namelist()
     assert "app.py" in names

@@ -9,6 +9,7 @@ from kappa.cli.manifest import (
     PackageTooLargeError,
     function_manifest,
     manifests,
+    owned_by,
 )
 from kappa.cli.project import Project
 
@@ -21,13 +22,32 @@ def test_a_small_package_goes_in_a_configmap_the_function_unpacks() -> None:
     assert configmap["kind"] == "ConfigMap"
     assert configmap["metadata"]["name"] == "hello-package"
     assert configmap["metadata"]["namespace"] == "team-a"
-    assert configmap["metadata"]["labels"]["kappa.dev/function"] == "hello"
+    # Labelled as the Function's package, not as one of the operator's code ConfigMaps
+    # (it deletes those that no pod mounts).
+    assert configmap["metadata"]["labels"] == {
+        "kappa.dev/function": "hello",
+        "kappa.dev/component": "package",
+    }
     assert base64.b64decode(configmap["binaryData"]["code.zip"]) == ZIP
     assert function["spec"]["code"] == {
         "configMap": {"name": "hello-package", "archive": "code.zip"}
     }
     assert (function["spec"]["memoryMB"], function["spec"]["timeoutSeconds"]) == (256, 30)
     assert Function.model_validate(function).metadata.name == "hello"
+    # The Function changes with the package, so the operator notices a new one at once.
+    sha = hashlib.sha256(ZIP).hexdigest()
+    assert function["metadata"]["annotations"] == {"kappa.dev/code-sha256": sha}
+    assert configmap["metadata"]["annotations"] == {"kappa.dev/code-sha256": sha}
+
+
+def test_the_package_is_owned_by_its_function() -> None:
+    configmap, _ = manifests(PROJECT, ZIP, None)
+    owned = owned_by(configmap, "hello", "uid-1")
+    assert owned["metadata"]["ownerReferences"] == [
+        {"apiVersion": "kappa.dev/v1alpha1", "kind": "Function", "name": "hello", "uid": "uid-1"}
+    ]
+    assert "ownerReferences" not in configmap["metadata"]
+    assert owned["binaryData"] == configmap["binaryData"]
 
 
 def test_a_package_at_a_url_carries_its_sha256() -> None:
