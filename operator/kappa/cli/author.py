@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from kappa.cli.cluster import Cluster
 
 MAX_PAYLOAD_BYTES: Final = 6 * 1024 * 1024
+_CANNOT_RUN: Final = frozenset(
+    {"InvalidSpec", "ConfigMapArchiveNotFound", "ConfigMapNotFound", "InitError", "ImagePullFailed"}
+)
+"""Ready=False reasons that waiting does not mend: deploy stops and shows the message."""
 _FAILED: Final = 1
 _USAGE: Final = 2
 
@@ -256,7 +260,7 @@ def _wait_ready(cluster: "Cluster", target: Any, seconds: int) -> bool:
         if (status, reason) != said:
             _progress(f"Ready={status} {reason}: {message}".rstrip(": "))
             said = (status, reason)
-        if reason in {"InvalidSpec", "ConfigMapArchiveNotFound", "ConfigMapNotFound"}:
+        if reason in _CANNOT_RUN:
             _fail("deploy", f"the Function cannot run: {message}")
             return False
         if time.monotonic() >= deadline:
