@@ -50,7 +50,7 @@ def npm_command() -> list[str]:
     npm = shutil.which("npm")
     if npm is None:
         raise PackageError("package.json needs npm: install Node.js (with npm) and deploy again")
-    return [npm, "install", "--omit=dev", "--no-audit", "--no-fund", "--os=linux"]
+    return [npm, "install", "--omit=dev", "--no-audit", "--no-fund"]
 
 
 def _run(step: str, command: list[str], cwd: Path) -> None:
