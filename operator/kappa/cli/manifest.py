@@ -11,6 +11,7 @@ import hashlib
 from typing import Any, Final
 
 from kappa.api.function import Function
+from kappa.api.names import CODE_SHA256_ANNOTATION as SHA_ANNOTATION
 from kappa.api.names import COMPONENT_LABEL, FUNCTION_LABEL
 from kappa.cli.project import Project
 
@@ -18,7 +19,6 @@ API_VERSION: Final = "kappa.dev/v1alpha1"
 ARCHIVE_KEY: Final = "code.zip"
 CONFIG_MAP_MAX_BYTES: Final = 1024 * 1024 - 4096
 """A ConfigMap holds 1 MiB; room is left for its name, labels and annotations."""
-SHA_ANNOTATION: Final = "kappa.dev/code-sha256"
 PACKAGE_COMPONENT: Final = "package"
 
 

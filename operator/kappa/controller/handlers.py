@@ -17,7 +17,13 @@ from typing import Any
 
 import kopf
 
-from kappa.api.names import FUNCTION_LABEL, FUNCTION_OBJECTS, GROUP, VERSION
+from kappa.api.names import (
+    CODE_SHA256_ANNOTATION,
+    FUNCTION_LABEL,
+    FUNCTION_OBJECTS,
+    GROUP,
+    VERSION,
+)
 from kappa.controller.backoff import retry_delay
 from kappa.controller.destinations import referencing
 from kappa.controller.memory import Key
@@ -83,13 +89,18 @@ def register(state: State) -> None:
 
 
 def _wants_a_pass(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
-    """Whether a change of a Function asks for a pass: its spec or its deletion changed.
+    """Whether a change of a Function asks for a pass: its spec, deletion or code changed.
+
+    The code: ``kappa deploy`` marks a new package with CODE_SHA256_ANNOTATION.
 
     Status changes, most of them our own patches, only refresh the stored body: waking
     on them would turn a status that changes every pass into a busy loop.
     """
     old, new = before.get("metadata") or {}, after.get("metadata") or {}
-    return any(old.get(k) != new.get(k) for k in ("generation", "deletionTimestamp", "uid"))
+    if any(old.get(k) != new.get(k) for k in ("generation", "deletionTimestamp", "uid")):
+        return True
+    code = [(m.get("annotations") or {}).get(CODE_SHA256_ANNOTATION) for m in (old, new)]
+    return code[0] != code[1]
 
 
 async def reconcile_loop(

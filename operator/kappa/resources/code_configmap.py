@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-from kappa.api.names import function_labels
+from kappa.api.names import CODE_SHA256_ANNOTATION, function_labels
 from kappa.resources.owner import owner_reference
 
 CODE_HASH_LENGTH: Final = 10
@@ -47,7 +47,7 @@ def make_code_configmap(
             "name": code_configmap_name(function, files),
             "namespace": namespace,
             "labels": labels,
-            "annotations": {"kappa.dev/code-sha256": code_sha256(files)},
+            "annotations": {CODE_SHA256_ANNOTATION: code_sha256(files)},
             "ownerReferences": [owner_reference(function, uid)],
         },
         "immutable": True,
