@@ -65,6 +65,7 @@ from kappa.api.rules import (
     exactly_one,
     pattern_rule,
 )
+from kappa.base.code_paths import MAX_LAYERS
 
 KIND: Final = "Function"
 PLURAL: Final = "functions"
@@ -292,6 +293,12 @@ class UrlCode(KappaModel):
     )
 
 
+class LayerRef(KappaModel):
+    """A Layer of the Function's namespace."""
+
+    name: ObjectName = Field(description="Name of the Layer.")
+
+
 class Code(KappaModel):
     """Where the code comes from: exactly one of inline, configMap, url, image."""
 
@@ -512,6 +519,17 @@ _ENV_UNIQUE: Final = Rule(
     problem=lambda env: (
         f"spec.env names must be unique: {', '.join(dup)} appears more than once"
         if (dup := _duplicate_env_names(env))
+        else None
+    ),
+)
+
+# The API server checks uniqueness itself (list type map, keyed by name), as for env.
+_LAYERS_UNIQUE: Final = Rule(
+    cel=None,
+    message="spec.layers names each Layer once",
+    problem=lambda layers: (
+        "spec.layers names each Layer once"
+        if len({layer.name for layer in layers}) != len(layers)
         else None
     ),
 )
@@ -821,6 +839,16 @@ class FunctionSpec(KappaModel):
         ),
     )
     code: Code = Field(description="The function's code: exactly one of its four sources.")
+    layers: Annotated[
+        tuple[LayerRef, ...], Field(max_length=MAX_LAYERS, strict=False), _LAYERS_UNIQUE
+    ] = Field(
+        default=(),
+        description=(
+            f"Layers (at most {MAX_LAYERS}, each named once) unpacked under /opt in this "
+            "order before the code, a later one's file replacing an earlier one's."
+        ),
+        json_schema_extra=list_map("name"),
+    )
     memory_mb: int = Field(
         default=MEMORY_MB_DEFAULT,
         ge=MEMORY_MB_MIN,
