@@ -6,9 +6,6 @@ Pure: the Function's body, the operator settings and the data of the ConfigMap t
 Function's code refers to (if any) in, a `DesiredFunction` out.
 """
 
-import base64
-import binascii
-import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +18,13 @@ from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
 from kappa.autoscaler.decider import Spec as ScalingSpec
 from kappa.base.arn import function_arn
 from kappa.base.code_paths import ARCHIVE_URL
-from kappa.resources.code_configmap import code_configmap_name, code_sha256, make_code_configmap
+from kappa.controller.layers import LayerSource, layer_mounts
+from kappa.resources.code_configmap import (
+    archive_sha256,
+    code_configmap_name,
+    code_sha256,
+    make_code_configmap,
+)
 from kappa.resources.pods import CodeMount, PodParams, make_pod, revision_of
 from kappa.settings import Settings
 
@@ -120,14 +123,6 @@ def _check_archive(name: str, key: str, data: Mapping[str, str]) -> ConditionSta
     )
 
 
-def archive_sha256(encoded: str) -> str | None:
-    """Hex SHA-256 of a base64 binaryData value (None: not base64)."""
-    try:
-        return hashlib.sha256(base64.b64decode(encoded, validate=True)).hexdigest()
-    except binascii.Error:
-        return None
-
-
 def _invalid(body: Mapping[str, Any], settings: Settings, message: str) -> DesiredFunction:
     meta = body["metadata"]
     arn = function_arn(settings.region, meta["namespace"], meta["name"])
@@ -144,12 +139,15 @@ def desired_function(
     settings: Settings,
     *,
     referenced_data: Mapping[str, str] | None = None,
+    layers: Mapping[str, LayerSource] | None = None,
 ) -> DesiredFunction:
     """Work out the desired state of the Function in `body`.
 
     `referenced_data` is the content (data and binaryData) of the ConfigMap named by
     `referenced_configmap(body)`, None when it does not exist. Its hash is part of the
-    revision, so changing the ConfigMap rolls the pods.
+    revision, so changing the ConfigMap rolls the pods. ``layers`` holds what was read
+    for each Layer the Function names (``kappa.controller.layers``); their hashes are
+    part of the revision too.
     """
     meta = body["metadata"]
     name, namespace, uid = str(meta["name"]), str(meta["namespace"]), str(meta["uid"])
@@ -191,6 +189,8 @@ def desired_function(
         mount = CodeMount(url=code.url.url, sha256=code.url.sha256)
     else:
         mount = CodeMount()
+    mounted_layers, layer_problem = layer_mounts([r.name for r in spec.layers], layers or {})
+    problem = problem or layer_problem
     prefix, tag = settings.image_prefix, settings.image_tag
     image = code.image if code.image is not None else f"{prefix}/runtime-{runtime}:{tag}"
     params = PodParams(
@@ -211,6 +211,7 @@ def desired_function(
         pull_policy=str(settings.image_pull_policy),
         service_account_name=spec.service_account_name,
         env=tuple(e.model_dump(by_alias=True, exclude_none=True) for e in spec.env),
+        layers=mounted_layers,
     )
     provisioned = spec.concurrency.provisioned
     scaling = ScalingSpec(

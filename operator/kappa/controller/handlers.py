@@ -26,6 +26,7 @@ from kappa.api.names import (
 )
 from kappa.controller.backoff import retry_delay
 from kappa.controller.destinations import referencing
+from kappa.controller.layers import naming_layer
 from kappa.controller.memory import Key
 from kappa.controller.reconcile import reconcile
 from kappa.controller.state import State
@@ -47,6 +48,13 @@ def register(state: State) -> None:
         namespace: str, labels: Mapping[str, str], name: str, **_: Any
     ) -> dict[Key, str]:
         return {(namespace, labels.get(FUNCTION_LABEL, "")): name}
+
+    # A Layer's new code (its spec, or kappa deploy's annotation of a new package) rolls
+    # the Functions that name it: their next pass reads it into their pods' revision.
+    @kopf.on.event(GROUP, VERSION, "layers")  # type: ignore[arg-type]
+    def layer_changed(namespace: str, name: str, **_: Any) -> None:
+        for key in naming_layer(state.memory.bodies(), namespace, name):
+            state.wake(key)
 
     @kopf.on.event("pods", labels=FUNCTION_OBJECTS)  # type: ignore[arg-type]
     def pod_changed(namespace: str, labels: Mapping[str, str], **_: Any) -> None:

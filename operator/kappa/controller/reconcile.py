@@ -32,6 +32,7 @@ from kappa.controller.conditions import (
 )
 from kappa.controller.desired import DesiredFunction, desired_function, referenced_configmap
 from kappa.controller.destinations import destinations_conditions
+from kappa.controller.layers import LayerSource, layer_configmap, layer_names
 from kappa.controller.memory import ExpectedPod, Key
 from kappa.controller.observed import Phase, PodView, after_deletions, pod_view
 from kappa.controller.planner import Plan, plan
@@ -121,10 +122,18 @@ async def observe(
     referenced_data = None
     if (referenced := referenced_configmap(body)) is not None:
         referenced_data = await state.objects.configmap_data(key[0], referenced)
+    layers: dict[str, LayerSource] = {}
+    for layer in layer_names(body):
+        layer_body = await state.objects.layer(key[0], layer)
+        source = layer_configmap(layer_body) if layer_body is not None else None
+        data = await state.objects.configmap_data(key[0], source) if source else None
+        layers[layer] = LayerSource(layer_body, data)
     return Observed(
         key=key,
         body=body,
-        desired=desired_function(body, state.settings, referenced_data=referenced_data),
+        desired=desired_function(
+            body, state.settings, referenced_data=referenced_data, layers=layers
+        ),
         pods=await _pods_with_expectations(state, key, pod_bodies, now),
         pod_bodies=pod_bodies,
         code_maps=code_maps,

@@ -5,6 +5,8 @@ object: pods of the old revision keep their old code until they are gone, and
 a rollout never mixes two versions of the code inside one pod.
 """
 
+import base64
+import binascii
 import hashlib
 import json
 from collections.abc import Mapping
@@ -20,6 +22,14 @@ def code_sha256(files: Mapping[str, str]) -> str:
     """Hex SHA-256 of a set of files, independent of their order."""
     canonical = json.dumps(dict(sorted(files.items())), separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def archive_sha256(encoded: str) -> str | None:
+    """Hex SHA-256 of a base64 binaryData value (None: not base64)."""
+    try:
+        return hashlib.sha256(base64.b64decode(encoded, validate=True)).hexdigest()
+    except binascii.Error:
+        return None
 
 
 def code_configmap_name(function: str, files: Mapping[str, str]) -> str:
