@@ -751,10 +751,24 @@ def _max_replicas_problem(spec: "FunctionSpec") -> str | None:
     return _MAX_REPLICAS_MESSAGE
 
 
+_IMAGE_LAYERS_MESSAGE: Final = (
+    "spec.layers does not apply to runtime image (as Lambda's container images, the image "
+    "carries what it needs): build the layers into the image or use a managed runtime"
+)
+
+
 class FunctionSpec(KappaModel):
     """What the function is and how it runs: runtime, handler, code, limits, concurrency."""
 
     rules: ClassVar = (
+        Rule(
+            cel="self.runtime != 'image' || !has(self.layers) || size(self.layers) == 0",
+            message=_IMAGE_LAYERS_MESSAGE,
+            field_path=".layers",
+            problem=lambda spec: (
+                _IMAGE_LAYERS_MESSAGE if spec.runtime == "image" and spec.layers else None
+            ),
+        ),
         Rule(
             cel=f"!(self.runtime in {cel_list(HANDLER_RUNTIMES)}) || has(self.handler)",
             message=(

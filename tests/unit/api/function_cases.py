@@ -533,6 +533,17 @@ REFUSED = [
         ),
     ),
     _refused(
+        "layers-on-an-image",
+        Refusal(
+            manifest(
+                runtime="image",
+                code={"image": "registry.example/fn:1"},
+                layers=[{"name": "shared"}],
+            ),
+            "spec.layers does not apply to runtime image",
+        ),
+    ),
+    _refused(
         "a-layer-twice",
         Refusal(
             manifest(layers=[{"name": "shared"}, {"name": "shared"}]),
