@@ -76,6 +76,28 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
         help="wait this long for Ready (0: do not wait)",
     )
     deploy.add_argument("--save-zip", type=Path, metavar="FILE", help="also write the zip here")
+    deploy.add_argument(
+        "--layer",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Layer to unpack under /opt (repeat, in order; kappa.yaml: layers)",
+    )
+
+    summary = "package a folder as a Layer that Functions share (unpacked under /opt)"
+    layer = commands.add_parser("layer", help=summary, description=summary)
+    layer_actions = layer.add_subparsers(dest="layer_command", required=True, metavar="ACTION")
+    publish = layer_actions.add_parser(
+        "publish", parents=[cluster, where], help=summary, description=summary
+    )
+    publish.add_argument("directory", type=Path, metavar="DIR")
+    publish.add_argument("--name", required=True, help="the Layer's name")
+    publish.add_argument(
+        "--runtime", help="vendor requirements.txt (python3.x) or package.json (nodejs) for it"
+    )
+    publish.add_argument("--arch", choices=("x86_64", "arm64"), default="x86_64")
+    publish.add_argument("--description", help="what the layer holds")
+    publish.add_argument("--dry-run", action="store_true", help="print the manifests")
 
     summary = "invoke a Function and print its response"
     invoke = commands.add_parser(
@@ -175,13 +197,12 @@ def _load_project(args: argparse.Namespace) -> Any:
         flags,
         folder_name=directory.resolve().name,
         context_namespace=_context_namespace(args.context),
+        layer_flags=args.layer,
     )
 
 
 def deploy(args: argparse.Namespace) -> int:
     """``kappa deploy DIR``: vendor, zip, store, apply, wait, say how to invoke."""
-    import yaml  # noqa: PLC0415
-
     from kappa.cli import manifest, package  # noqa: PLC0415
     from kappa.cli.project import ProjectError  # noqa: PLC0415
 
@@ -211,12 +232,58 @@ def deploy(args: argparse.Namespace) -> int:
     except ValueError as error:
         return _fail("deploy", str(error), _USAGE)
     if args.dry_run:
-        if args.output == "json":
-            print(json.dumps({"apiVersion": "v1", "kind": "List", "items": documents}, indent=2))
-        else:
-            print(yaml.safe_dump_all(documents, sort_keys=False), end="")
+        _print_manifests(documents, args.output)
         return 0
     return _apply(args, target, documents)
+
+
+def _print_manifests(documents: list[dict[str, Any]], output: str) -> None:
+    import yaml  # noqa: PLC0415
+
+    if output == "json":
+        print(json.dumps({"apiVersion": "v1", "kind": "List", "items": documents}, indent=2))
+    else:
+        print(yaml.safe_dump_all(documents, sort_keys=False), end="")
+
+
+def layer(args: argparse.Namespace) -> int:
+    """``kappa layer publish DIR --name NAME``: zip (vendored under python/ or nodejs/), store."""
+    from kappa.api.names import validate_dns1123_label  # noqa: PLC0415
+    from kappa.cli import manifest, package  # noqa: PLC0415
+    from kappa.cli.cluster import Cluster, ClusterError  # noqa: PLC0415
+
+    runtime: str | None = args.runtime
+    try:
+        validate_dns1123_label(args.name)
+    except ValueError as error:
+        return _fail("layer", str(error), _USAGE)
+    python = runtime.removeprefix("python") if runtime and runtime.startswith("python") else None
+    _progress(f"packaging layer {args.name} from {args.directory}")
+    try:
+        archive = package.build(
+            args.directory, python_version=python, arch=args.arch, progress=_progress, layer=True
+        )
+        namespace = args.namespace or _context_namespace(args.context) or "default"
+        documents = manifest.layer_manifests(args.name, namespace, archive, args.description)
+    except package.PackageError as error:
+        return _fail("layer", str(error))
+    except ValueError as error:  # PackageTooLargeError, or a Layer the API would refuse
+        return _fail("layer", str(error))
+    if args.dry_run:
+        _print_manifests(documents, "yaml")
+        return 0
+    try:
+        cluster = Cluster(args.context)
+        cluster.check_kappa()
+        cluster.apply(documents[0])
+        applied = cluster.apply(documents[1])
+        uid = applied["metadata"]["uid"]
+        cluster.apply(manifest.owned_by(documents[0], args.name, uid, kind="Layer"))
+    except ClusterError as error:
+        return _fail("layer", str(error))
+    print(f"Layer {namespace}/{args.name} published ({len(archive):,} bytes). Use it:")
+    print(f"  kappa deploy DIR --layer {args.name}   (or layers: [{args.name}] in kappa.yaml)")
+    return 0
 
 
 def _apply(args: argparse.Namespace, target: Any, documents: list[dict[str, Any]]) -> int:

@@ -26,6 +26,7 @@ VERSION: Final = "v1alpha1"
 FUNCTIONS_CRD: Final = "functions.kappa.dev"
 GATEWAY_SELECTOR: Final = "app.kubernetes.io/name=kappa,app.kubernetes.io/component=gateway"
 _NOT_FOUND: Final = 404
+_PLURALS: Final = {"Function": "functions", "Layer": "layers"}
 _REQUEST_TIMEOUT: Final = 30
 
 
@@ -132,7 +133,7 @@ class Cluster:
         return GatewayService(namespace, service.metadata.name, service.spec.cluster_ip, port)
 
     def apply(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        """Server-side apply ``manifest`` (a ConfigMap or a Function) as ``kappa-cli``."""
+        """Server-side apply ``manifest`` (a ConfigMap, Function or Layer) as ``kappa-cli``."""
         meta = manifest["metadata"]
         options = {
             "field_manager": FIELD_MANAGER,
@@ -149,11 +150,12 @@ class Cluster:
                     ),
                 )
                 return dict(self._api.sanitize_for_serialization(result))
+            plural = _PLURALS[manifest["kind"]]
             return dict(
                 self._call(
-                    "applying the Function",
+                    f"applying the {manifest['kind']}",
                     lambda: self.custom.patch_namespaced_custom_object(
-                        GROUP, VERSION, meta["namespace"], "functions", meta["name"], manifest,
+                        GROUP, VERSION, meta["namespace"], plural, meta["name"], manifest,
                         **options,
                     ),
                 )

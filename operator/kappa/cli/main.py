@@ -226,6 +226,7 @@ _COMMANDS: Final[Mapping[str, Callable[[argparse.Namespace], int]]] = {
     "invoke": author.invoke,
     "logs": author.logs,
     "url": author.url,
+    "layer": author.layer,
 }
 
 

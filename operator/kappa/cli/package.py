@@ -83,8 +83,13 @@ def build(
     python_version: str | None,
     arch: str = "x86_64",
     progress: Callable[[str], None] = lambda _: None,
+    layer: bool = False,
 ) -> bytes:
-    """The zip of ``source`` with its dependencies vendored (PackageError saying why not)."""
+    """The zip of ``source`` with its dependencies vendored (PackageError saying why not).
+
+    ``layer``: a Layer's zip, its dependencies where Lambda's runtimes look under /opt:
+    requirements.txt into ``python/``, package.json's into ``nodejs/node_modules``.
+    """
     if not source.is_dir():
         raise PackageError(f"{source} is not a folder: run kappa init {source} first")
     with tempfile.TemporaryDirectory(prefix="kappa-package-") as scratch:
@@ -93,10 +98,19 @@ def build(
         requirements = source / "requirements.txt"
         if python_version is not None and requirements.is_file():
             progress(f"installing requirements.txt for Python {python_version} on Linux {arch}")
-            _run("pip", pip_command(requirements.resolve(), root, python_version, arch), root)
+            target = root / "python" if layer else root
+            command = pip_command(requirements.resolve(), target, python_version, arch)
+            _run("pip", command, root)
         if python_version is None and (source / "package.json").is_file():
             progress("installing package.json's dependencies (npm install --omit=dev)")
-            _run("npm", npm_command(), root)
+            where = root
+            if layer:
+                where = root / "nodejs"
+                where.mkdir(exist_ok=True)
+                for name in ("package.json", "package-lock.json"):
+                    if (root / name).is_file():
+                        (root / name).rename(where / name)
+            _run("npm", npm_command(), where)
         return zip_tree(root)
 
 

@@ -6,7 +6,7 @@ value is checked here, with a message that says what to write. Pure: the parsed 
 the flags are arguments.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -17,6 +17,7 @@ KAPPA_YAML: Final = "kappa.yaml"
 KAPPA_YAML_MAX_BYTES: Final = 64 * 1024
 _TEXT_KEYS: Final = ("name", "namespace", "runtime", "handler")
 _NUMBER_KEYS: Final = {"memoryMB": (128, 10240), "timeoutSeconds": (1, 900)}
+MAX_LAYERS: Final = 5
 
 
 class ProjectError(ValueError):
@@ -33,6 +34,7 @@ class Project:
     handler: str
     memory_mb: int | None = None
     timeout_seconds: int | None = None
+    layers: tuple[str, ...] = ()
 
     @property
     def python_version(self) -> str | None:
@@ -48,7 +50,7 @@ def read_kappa_yaml(document: Any) -> dict[str, Any]:
         raise ProjectError(
             f"{KAPPA_YAML} must be a mapping of settings, e.g. 'runtime: python3.12'"
         )
-    known = (*_TEXT_KEYS, *_NUMBER_KEYS)
+    known = (*_TEXT_KEYS, *_NUMBER_KEYS, "layers")
     unknown = sorted(str(key) for key in document if key not in known)
     if unknown:
         msg = f"{KAPPA_YAML}: unknown setting {', '.join(unknown)} (known: {', '.join(known)})"
@@ -60,6 +62,14 @@ def read_kappa_yaml(document: Any) -> dict[str, Any]:
         value = document.get(key)
         if value is not None and (type(value) is not int or not low <= value <= high):
             raise ProjectError(f"{KAPPA_YAML}: {key} must be a whole number from {low} to {high}")
+    layers = document.get("layers")
+    if layers is not None and (
+        not isinstance(layers, list)
+        or len(layers) > MAX_LAYERS
+        or not all(isinstance(layer, str) for layer in layers)
+    ):
+        msg = f"{KAPPA_YAML}: layers must be a list of up to {MAX_LAYERS} Layer names"
+        raise ProjectError(msg)
     return dict(document)
 
 
@@ -69,6 +79,7 @@ def project(
     *,
     folder_name: str,
     context_namespace: str | None,
+    layer_flags: Sequence[str] = (),
 ) -> Project:
     """The function that ``settings`` (from kappa.yaml) and ``flags`` describe."""
 
@@ -98,6 +109,14 @@ def project(
     if "." not in handler.strip("."):
         msg = f"handler {handler!r} must be FILE.FUNCTION, e.g. {DEFAULT_HANDLERS[runtime]}"
         raise ProjectError(msg)
+    layers = tuple(layer_flags) or tuple(settings.get("layers") or ())
+    if len(layers) > MAX_LAYERS or len(set(layers)) != len(layers):
+        raise ProjectError(f"name up to {MAX_LAYERS} layers, each once: {', '.join(layers)}")
+    for layer in layers:
+        try:
+            validate_dns1123_label(layer)
+        except ValueError as error:
+            raise ProjectError(f"layer {layer!r}: {error}") from error
     return Project(
         name=name,
         namespace=namespace,
@@ -105,4 +124,5 @@ def project(
         handler=handler,
         memory_mb=settings.get("memoryMB"),
         timeout_seconds=settings.get("timeoutSeconds"),
+        layers=layers,
     )

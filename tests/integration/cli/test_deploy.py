@@ -4,6 +4,7 @@ fetching real packages, the zip unpacked by the agent's own code and run."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import os
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from kappa.agent import code_archive
 from kappa.agent.code_archive import unpack
 from kappa.api.function import Function
 
@@ -171,3 +173,59 @@ def test_without_a_cluster_the_commands_say_what_to_run(
         done = kappa(*args, cwd=tmp_path, env=env)
         assert done.returncode == 1, (args, done.stderr)
         assert says in done.stderr, (args, done.stderr)
+
+
+def test_a_layer_vendors_into_python_and_a_function_imports_from_it(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    (shared / "python").mkdir(parents=True)
+    (shared / "python/greeting.py").write_text("def greet(name):\n    return 'hi ' + name\n")
+    (shared / "requirements.txt").write_text("six==1.17.0\n")
+    done = kappa(
+        "layer", "publish", str(shared), "--name", "shared", "--runtime", "python3.11",
+        "--namespace", "team-a", "--dry-run", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    configmap, layer = yaml.safe_load_all(done.stdout)
+    assert layer["kind"] == "Layer"
+    assert layer["spec"]["code"]["configMap"] == {"name": "shared-layer", "archive": "code.zip"}
+    archive = base64.b64decode(configmap["binaryData"]["code.zip"])
+    names = zipfile.ZipFile(io.BytesIO(archive)).namelist()
+    assert "python/greeting.py" in names
+    assert "python/six.py" in names  # vendored where Lambda's Python looks under /opt
+
+    # Two layers unpacked in order by the agent's own code, as a pod's /opt.
+    (tmp_path / "layer.zip").write_bytes(archive)
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(other, "w") as zipped:
+        zipped.writestr("python/greeting.py", "def greet(name):\n    return 'hello ' + name\n")
+    opt = tmp_path / "opt"
+    urls = {(tmp_path / "layer.zip").as_uri(), other.as_uri()}
+    original = code_archive.FILE_URLS
+    code_archive.FILE_URLS = frozenset(urls)  # the pod's mount paths stand here
+    try:
+        code_archive.install_layers(
+            [
+                ((tmp_path / "layer.zip").as_uri(), hashlib.sha256(archive).digest()),
+                (other.as_uri(), hashlib.sha256(other.read_bytes()).digest()),
+            ],
+            opt,
+        )
+    finally:
+        code_archive.FILE_URLS = original
+    probe = "import sys; sys.path.insert(0, sys.argv[1]); import greeting, six; print(greeting.greet('x'))"
+    ran = subprocess.run(
+        [sys.executable, "-I", "-c", probe, str(opt / "python")],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "hello x"  # the later layer's file won
+
+
+def test_deploy_names_its_layers(tmp_path: Path) -> None:
+    kappa("init", "user", "--runtime", "python3.11", cwd=tmp_path)
+    with (tmp_path / "user/kappa.yaml").open("a") as settings:
+        settings.write("layers: [shared]\n")
+    _, function, _ = dry_run(tmp_path / "user", "--layer", "shared", "--layer", "deps")
+    assert function["spec"]["layers"] == [{"name": "shared"}, {"name": "deps"}]
+    _, from_yaml, _ = dry_run(tmp_path / "user")
+    assert from_yaml["spec"]["layers"] == [{"name": "shared"}]

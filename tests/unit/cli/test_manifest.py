@@ -8,6 +8,7 @@ from kappa.cli.manifest import (
     CONFIG_MAP_MAX_BYTES,
     PackageTooLargeError,
     function_manifest,
+    layer_manifests,
     manifests,
     owned_by,
 )
@@ -65,3 +66,29 @@ def test_a_package_over_a_configmap_says_to_pass_a_code_url() -> None:
 def test_a_function_the_api_would_refuse_is_refused_here() -> None:
     with pytest.raises(ValueError, match="the Function would be refused"):
         function_manifest(PROJECT, ZIP, "ftp://example.com/hello.zip")
+
+
+def test_the_function_names_its_layers_in_order() -> None:
+    with_layers = Project("hello", "team-a", "python3.11", "app.handler", layers=("shared", "deps"))
+    function = function_manifest(with_layers, ZIP, None)
+    assert function["spec"]["layers"] == [{"name": "shared"}, {"name": "deps"}]
+
+
+def test_a_layer_in_a_configmap_marked_with_its_sha256() -> None:
+    configmap, layer = layer_manifests("shared", "team-a", ZIP, "helpers")
+    assert configmap["metadata"]["name"] == "shared-layer"
+    assert configmap["metadata"]["labels"] == {
+        "kappa.dev/layer": "shared",
+        "kappa.dev/component": "layer",
+    }
+    assert base64.b64decode(configmap["binaryData"]["code.zip"]) == ZIP
+    assert layer["kind"] == "Layer"
+    assert layer["spec"] == {
+        "code": {"configMap": {"name": "shared-layer", "archive": "code.zip"}},
+        "description": "helpers",
+    }
+    assert layer["metadata"]["annotations"] == {
+        "kappa.dev/code-sha256": hashlib.sha256(ZIP).hexdigest()
+    }
+    owned = owned_by(configmap, "shared", "uid-2", kind="Layer")
+    assert owned["metadata"]["ownerReferences"][0]["kind"] == "Layer"

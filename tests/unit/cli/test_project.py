@@ -113,3 +113,46 @@ def test_kappa_yaml_refusals(document: Any, says: str) -> None:
 
 def test_an_empty_kappa_yaml_is_no_settings() -> None:
     assert read_kappa_yaml(None) == {}
+
+
+def test_layers_from_kappa_yaml_or_the_flags() -> None:
+    from_yaml = _project({"runtime": "python3.11", "layers": ["shared", "deps"]})
+    assert from_yaml.layers == ("shared", "deps")
+    settings = read_kappa_yaml({"runtime": "python3.11", "layers": ["shared"]})
+    from_flags = project(
+        settings, NO_FLAGS, folder_name="f", context_namespace=None, layer_flags=["other"]
+    )
+    assert from_flags.layers == ("other",)
+
+
+@pytest.mark.parametrize(
+    ("layers", "says"),
+    [
+        pytest.param("shared", "layers must be a list", id="not-a-list"),
+        pytest.param([f"l{i}" for i in range(6)], "up to 5 Layer names", id="six"),
+        pytest.param([1], "layers must be a list", id="not-names"),
+    ],
+)
+def test_bad_layers_in_kappa_yaml(layers: Any, says: str) -> None:
+    with pytest.raises(ProjectError) as excinfo:
+        read_kappa_yaml({"layers": layers})
+    assert says in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        pytest.param(["a", "a"], "each once", id="twice"),
+        pytest.param(["Shared"], "layer 'Shared'", id="not-a-name"),
+    ],
+)
+def test_bad_layer_flags(flags: list[str], says: str) -> None:
+    with pytest.raises(ProjectError) as excinfo:
+        project(
+            {"runtime": "python3.11"},
+            NO_FLAGS,
+            folder_name="f",
+            context_namespace=None,
+            layer_flags=flags,
+        )
+    assert says in str(excinfo.value)
