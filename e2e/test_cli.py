@@ -2,7 +2,8 @@
 cluster: init, add `requests` and use it, deploy (vendored for the runtime, stored in a
 ConfigMap, applied, waited for), invoke (the gateway found in the cluster), logs (the
 REPORT line), url. The caller is the e2e identity's access key, which the `gateway`
-fixture puts in the environment (docs/cli.md: how the command authenticates)."""
+fixture puts in the environment (docs/cli.md: how the command authenticates). And a
+Layer with a shared helper used by two Functions, whose new code rolls both."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from kubernetes import client
 
 from e2e.cluster import Cluster
@@ -29,9 +32,12 @@ def handler(event, context):
 """
 
 
-def test_a_new_author_from_an_empty_folder_to_the_report_line(
-    cluster: Cluster, gateway: Gateway, namespace: str, core: client.CoreV1Api, tmp_path: Path
-) -> None:
+Kappa = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def kappa(cluster: Cluster, gateway: Gateway, tmp_path: Path) -> Kappa:
+    """`kappa ARGS` in tmp_path against the cluster, as the e2e identity; asserts success."""
     kubectl = Path(_kubectl(cluster)[0])
     env = {
         **os.environ,
@@ -43,7 +49,7 @@ def test_a_new_author_from_an_empty_folder_to_the_report_line(
         else os.environ.get("PATH", ""),
     }
 
-    def kappa(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             [sys.executable, "-m", "kappa", *args],
             cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=timeout,
@@ -51,6 +57,12 @@ def test_a_new_author_from_an_empty_folder_to_the_report_line(
         assert done.returncode == 0, f"kappa {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
         return done
 
+    return run
+
+
+def test_a_new_author_from_an_empty_folder_to_the_report_line(
+    kappa: Kappa, namespace: str, core: client.CoreV1Api, tmp_path: Path
+) -> None:
     kappa("init", "hello", "--runtime", "python3.11")
     with (tmp_path / "hello/requirements.txt").open("a") as requirements:
         requirements.write("requests==2.32.3\n")
@@ -80,3 +92,35 @@ def test_a_new_author_from_an_empty_folder_to_the_report_line(
 
     url = kappa("url", "hello", "--namespace", namespace).stdout.strip()
     assert url.endswith(f"/fn/{namespace}/hello/")
+
+
+def test_a_layer_with_a_shared_helper_used_by_two_functions(
+    kappa: Kappa, namespace: str, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared/python"
+    shared.mkdir(parents=True)
+    (shared / "greeting.py").write_text("def greet(name):\n    return 'hello ' + name\n")
+    kappa("layer", "publish", "shared", "--name", "shared", "--namespace", namespace)
+    for name, greeting in (("fn-a", "a"), ("fn-b", "b")):
+        kappa("init", name, "--runtime", "python3.11")
+        (tmp_path / name / "app.py").write_text(
+            "import greeting\n\n\ndef handler(event, context):\n"
+            f"    return greeting.greet('{greeting}')\n"
+        )
+        kappa("deploy", name, "--namespace", namespace, "--layer", "shared")
+    for name, greeting in (("fn-a", "a"), ("fn-b", "b")):
+        invoked = kappa("invoke", name, "--namespace", namespace)
+        assert json.loads(invoked.stdout) == f"hello {greeting}"
+
+    # The layer's new code rolls both Functions.
+    (shared / "greeting.py").write_text("def greet(name):\n    return 'hi ' + name\n")
+    kappa("layer", "publish", "shared", "--name", "shared", "--namespace", namespace)
+
+    def rolled() -> bool:
+        answers = [
+            json.loads(kappa("invoke", name, "--namespace", namespace).stdout)
+            for name in ("fn-a", "fn-b")
+        ]
+        return answers == ["hi a", "hi b"]
+
+    Cluster.wait(rolled, "both Functions running the layer's new code", 180, interval=3)
