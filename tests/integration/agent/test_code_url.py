@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
-import threading
 import zipfile
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
 import pytest
 
-from tests.integration.agent.agent_harness import StartAgent, python_bootstrap
+from tests.integration.agent.agent_harness import StartAgent, python_bootstrap, serving
 
 HANDLERS = Path(__file__).parent / "handlers"
 
@@ -25,17 +22,8 @@ def code_server(tmp_path: Path) -> Iterator[tuple[str, bytes]]:
     archive = served / "code.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.write(HANDLERS / "app.py", "app.py")
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        port = server.server_address[1]
-        yield f"http://127.0.0.1:{port}/code.zip", hashlib.sha256(archive.read_bytes()).digest()
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(served) as base:
+        yield f"{base}/code.zip", hashlib.sha256(archive.read_bytes()).digest()
 
 
 def test_code_from_url_is_unpacked_and_run(
