@@ -7,6 +7,7 @@ the function failed, 2 the arguments or the folder cannot be used.
 """
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -234,7 +235,7 @@ def deploy(args: argparse.Namespace) -> int:
     if args.dry_run:
         _print_manifests(documents, args.output)
         return 0
-    return _apply(args, target, documents)
+    return _apply(args, target, documents, archive)
 
 
 def _print_manifests(documents: list[dict[str, Any]], output: str) -> None:
@@ -286,7 +287,9 @@ def layer(args: argparse.Namespace) -> int:
     return 0
 
 
-def _apply(args: argparse.Namespace, target: Any, documents: list[dict[str, Any]]) -> int:
+def _apply(
+    args: argparse.Namespace, target: Any, documents: list[dict[str, Any]], archive: bytes
+) -> int:
     from kappa.cli.cluster import Cluster, ClusterError  # noqa: PLC0415
     from kappa.cli.manifest import owned_by  # noqa: PLC0415
 
@@ -302,7 +305,8 @@ def _apply(args: argparse.Namespace, target: Any, documents: list[dict[str, Any]
             # Owned once the Function has a uid: deleting the Function deletes its package.
             uid = applied["Function"]["metadata"]["uid"]
             cluster.apply(owned_by(documents[0], target.name, uid))
-        if args.wait > 0 and not _wait_ready(cluster, target, args.wait):
+        sha = hashlib.sha256(archive).hexdigest()
+        if args.wait > 0 and not _wait_ready(cluster, target, args.wait, sha):
             return _FAILED
     except ClusterError as error:
         return _fail("deploy", str(error))
@@ -312,7 +316,7 @@ def _apply(args: argparse.Namespace, target: Any, documents: list[dict[str, Any]
     return 0
 
 
-def _wait_ready(cluster: "Cluster", target: Any, seconds: int) -> bool:
+def _wait_ready(cluster: "Cluster", target: Any, seconds: int, code_sha256: str) -> bool:
     import time  # noqa: PLC0415
 
     from kappa.cli.cluster import ready_condition  # noqa: PLC0415
@@ -320,7 +324,8 @@ def _wait_ready(cluster: "Cluster", target: Any, seconds: int) -> bool:
     deadline = time.monotonic() + seconds
     said = None
     while True:
-        status, reason, message = ready_condition(cluster.function(target.namespace, target.name))
+        function = cluster.function(target.namespace, target.name)
+        status, reason, message = ready_condition(function, code_sha256)
         if status == "True":
             _progress("Ready")
             return True

@@ -236,9 +236,18 @@ def follow_pods(
         time.sleep(2)
 
 
-def ready_condition(function: dict[str, Any]) -> tuple[str, str, str]:
-    """(status, reason, message) of the Function's Ready condition; Unknown before any."""
-    conditions: Iterable[dict[str, Any]] = (function.get("status") or {}).get("conditions") or ()
+def ready_condition(
+    function: dict[str, Any], code_sha256: str | None = None
+) -> tuple[str, str, str]:
+    """(status, reason, message) of the Function's Ready condition; Unknown before any.
+
+    With ``code_sha256``: Unknown too until the operator runs that code (status.codeSha256),
+    since a new package under the same spec leaves the generation as it was.
+    """
+    status = function.get("status") or {}
+    if code_sha256 is not None and status.get("codeSha256") != code_sha256:
+        return "Unknown", "NewCode", "the operator has not rolled the new package yet"
+    conditions: Iterable[dict[str, Any]] = status.get("conditions") or ()
     generation = function.get("metadata", {}).get("generation")
     for condition in conditions:
         if condition.get("type") == "Ready":

@@ -50,3 +50,11 @@ def test_ready_condition(function: dict[str, Any], expected: tuple[str, str, str
 def test_a_headless_gateway_service_has_no_address() -> None:
     assert GatewayService("kappa-system", "g", "10.0.0.7", 80).url == "http://10.0.0.7:80"
     assert GatewayService("kappa-system", "g", "None", 80).url is None
+
+
+def test_a_new_package_is_ready_once_the_operator_runs_it() -> None:
+    running_old = _function(1, {**READY, "observedGeneration": 1})
+    running_old["status"]["codeSha256"] = "old"
+    assert ready_condition(running_old, "new")[:2] == ("Unknown", "NewCode")
+    running_old["status"]["codeSha256"] = "new"
+    assert ready_condition(running_old, "new") == ("True", "EnvironmentsReady", "1/1")
