@@ -33,6 +33,8 @@ if [ "$mode" = --test ]; then
     [redis-server]=redis-server [rabbitmq-server]=rabbitmq-server [epmd]=erlang-base
     # Asynchronous invocation and the NATS event source: a real NATS server with JetStream.
     [nats-server]=nats-server
+    # kappa deploy's integration test packages a package.json with npm (and runs it with node).
+    [npm]=npm
   )
 fi
 missing=()

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,30 @@ def test_bad_usage_exits_with_status_2(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as excinfo:
         cli.main(argv)
     assert excinfo.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        pytest.param(["init", "--help"], "--runtime", id="init"),
+        pytest.param(["deploy", "--help"], "--dry-run", id="deploy"),
+        pytest.param(["invoke", "--help"], "--payload", id="invoke"),
+        pytest.param(["logs", "--help"], "--request-id", id="logs"),
+        pytest.param(["url", "--help"], "--kappa-namespace", id="url"),
+        pytest.param(["layer", "publish", "--help"], "--name", id="layer-publish"),
+    ],
+)
+def test_the_authors_commands(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as excinfo:
+        cli.main(argv)
+    assert excinfo.value.code == 0
+    assert says in capsys.readouterr().out
+
+
+def test_the_kubectl_plugin_runs_the_same_command() -> None:
+    scripts = tomllib.loads((SOURCE_ROOT.parent / "pyproject.toml").read_text())["project"][
+        "scripts"
+    ]
+    assert scripts["kubectl-kappa"] == scripts["kappa"] == "kappa.cli:main"

@@ -100,19 +100,32 @@ class Agent:
 
     async def _install_code(self) -> bool:
         settings = self._settings
-        if settings.code_url is None or settings.code_sha256 is None:
+        has_code = settings.code_url is not None and settings.code_sha256 is not None
+        if not has_code and not settings.layers:
             return True
         # Imported here: zipfile and urllib are not needed by pods without a code URL.
         from kappa.agent import code_archive  # noqa: PLC0415
 
         try:
-            files = await asyncio.to_thread(
-                code_archive.install, settings.code_url, settings.code_sha256, settings.task_root
-            )
+            if settings.layers:
+                files = await asyncio.to_thread(
+                    code_archive.install_layers, settings.layers, settings.opt_root
+                )
+                self._sink.log(
+                    "INFO",
+                    f"layers: {files} file(s) of {len(settings.layers)} into {settings.opt_root}",
+                )
+            if settings.code_url is not None and settings.code_sha256 is not None:
+                files = await asyncio.to_thread(
+                    code_archive.install,
+                    settings.code_url,
+                    settings.code_sha256,
+                    settings.task_root,
+                )
+                self._sink.log("INFO", f"code: {files} file(s) unpacked into {settings.task_root}")
         except code_archive.CodeError as exc:
             self._pool.fail(exc.error)
             return False
-        self._sink.log("INFO", f"code: {files} file(s) unpacked into {settings.task_root}")
         return True
 
     async def _until_changed(self) -> None:

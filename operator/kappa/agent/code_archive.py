@@ -15,11 +15,12 @@ import tempfile
 import urllib.request
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Final, Protocol
 
 from kappa.agent.errors import LambdaError
+from kappa.base.code_paths import FILE_URLS
 
 # Lambda's limits: 250 MB unzipped; a URL archive is held to the same.
 MAX_UNZIPPED_BYTES: Final = 250 * 1024 * 1024
@@ -114,8 +115,11 @@ def is_symlink(external_attr: int) -> bool:
 
 
 def fetch(url: str, destination: Path) -> bytes:
-    """Download ``url`` to ``destination``; return its sha256 digest."""
-    if not url.startswith(("http://", "https://")):
+    """Download ``url`` to ``destination``; return its sha256 digest.
+
+    http(s), or a ``file://`` URL where the pod mounts a ConfigMap's archive.
+    """
+    if not url.startswith(("http://", "https://")) and url not in FILE_URLS:
         raise CodeError(LambdaError("Kappa.CodeFetchFailed", f"unsupported code URL {url!r}"))
     digest = hashlib.sha256()
     try:
@@ -140,15 +144,18 @@ def fetch(url: str, destination: Path) -> bytes:
     return digest.digest()
 
 
-def unpack(archive: Path, root: Path) -> int:
+def unpack(archive: Path, root: Path, *, layered: bool = False) -> int:
     """Unzip ``archive`` into ``root`` safely; return the number of files written.
 
-    Every failure is a CodeError ``Kappa.CodeArchiveInvalid`` saying what was wrong (the
-    agent reports it and the Function's status shows it), never another exception.
+    ``layered``: one of several archives unpacked into ``root`` in turn (Lambda's
+    layers): a file an earlier one wrote is replaced, and the directories are left
+    writable until :func:`seal`. Every failure is a CodeError ``Kappa.CodeArchiveInvalid``
+    saying what was wrong (the agent reports it and the Function's status shows it),
+    never another exception.
     """
     try:
         with zipfile.ZipFile(archive) as zipped:
-            return _unpack_members(zipped, root)
+            written = _unpack_members(zipped, root, replace=layered)
     except zipfile.BadZipFile as exc:
         raise CodeError(
             LambdaError("Kappa.CodeArchiveInvalid", f"not a zip archive: {exc}")
@@ -164,9 +171,12 @@ def unpack(archive: Path, root: Path) -> int:
         raise CodeError(
             LambdaError("Kappa.CodeArchiveInvalid", f"cannot unpack the archive: {exc}")
         ) from exc
+    if not layered:
+        seal(root)
+    return written
 
 
-def _unpack_members(zipped: zipfile.ZipFile, root: Path) -> int:
+def _unpack_members(zipped: zipfile.ZipFile, root: Path, *, replace: bool) -> int:
     root = root.resolve()
     written = 0
     total = 0
@@ -180,6 +190,8 @@ def _unpack_members(zipped: zipfile.ZipFile, root: Path) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.parent.resolve().is_relative_to(root):
             raise UnsafeMemberError(f"{info.filename!r}: its directory leads outside the code root")
+        if replace and (target.is_symlink() or target.is_file()):
+            target.unlink()  # a later layer wins, as in Lambda
         if is_symlink(info.external_attr):
             link_target = zipped.read(info).decode("utf-8", "replace")
             if not symlink_stays_inside(relative, link_target):
@@ -204,11 +216,10 @@ def _unpack_members(zipped: zipfile.ZipFile, root: Path) -> int:
             )
         target.chmod(file_mode(info.external_attr))
         written += 1
-    _seal_directories(root)
     return written
 
 
-def _seal_directories(root: Path) -> None:
+def seal(root: Path) -> None:
     """Make the directories unpacked under ``root`` read-only (deepest first).
 
     ``root`` itself is the volume's mount point, which belongs to the node, not to us.
@@ -253,3 +264,26 @@ def install(url: str, expected_sha256: bytes, root: Path) -> int:
         return unpack(archive, root)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def install_layers(layers: Sequence[tuple[str, bytes]], root: Path) -> int:
+    """Fetch, check and unpack each layer into ``root`` in order; return the files written.
+
+    A later layer's file replaces an earlier one's; ``root`` is sealed once all are in.
+    """
+    written = 0
+    scratch = Path(tempfile.mkdtemp(prefix="kappa-layers-"))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for index, (url, expected) in enumerate(layers):
+            archive = scratch / f"layer-{index}.zip"
+            digest = fetch(url, archive)
+            if digest != expected:
+                msg = f"layer {index} sha256 is {digest.hex()}, expected {expected.hex()}"
+                raise CodeError(LambdaError("Kappa.CodeChecksumMismatch", msg))
+            written += unpack(archive, root, layered=True)
+            archive.unlink()
+        seal(root)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return written

@@ -12,6 +12,7 @@ own (:func:`termination_log_path`) so that even that error reaches the operator.
 
 import base64
 import binascii
+import json
 import os
 import shlex
 import sys
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Final
 
 from kappa.agent.report import SYSTEM_LOG_LEVELS
+from kappa.base.code_paths import MAX_LAYERS, OPT_ROOT
 from kappa.base.env import EnvReader
 
 
@@ -39,6 +41,7 @@ class Runtime(StrEnum):
 
 # The runtime command of the managed runtimes, installed by their images.
 RUNTIME_BOOTSTRAP: Final = "/var/runtime/bootstrap"
+_MAX_LAYERS_TEXT: Final = 16 * 1024
 # Lambda's largest values, so that a typo cannot make an agent wait for a day.
 MAX_TIMEOUT_SECONDS: Final = 900.0
 MAX_SLOTS: Final = 1000
@@ -79,6 +82,8 @@ class AgentSettings:
     task_root: Path = Path("/var/task")
     code_url: str | None = None
     code_sha256: bytes | None = None
+    layers: tuple[tuple[str, bytes], ...] = ()
+    opt_root: Path = Path(OPT_ROOT)
     termination_log: Path = Path(_DEFAULT_TERMINATION_LOG)
     memory_size_mb: int = 128
     function_version: str = "$LATEST"
@@ -131,6 +136,8 @@ class _Parser:
             self._problem("KAPPA_RUNTIME_API_PORT", f"{api_port} + {slots} slots passes 65535")
         code_url = env.get("KAPPA_CODE_URL") or None
         code_sha256 = self._sha256(required=code_url is not None)
+        layers = self._layers()
+        opt_root = Path(env.get("KAPPA_OPT_ROOT") or OPT_ROOT)
         arn = env.get("KAPPA_FUNCTION_ARN", "")
         if not arn.startswith("arn:"):
             self._problem("KAPPA_FUNCTION_ARN", "is required and must be a function ARN")
@@ -149,6 +156,8 @@ class _Parser:
             task_root=task_root,
             code_url=code_url,
             code_sha256=code_sha256,
+            layers=layers,
+            opt_root=opt_root,
             termination_log=termination_log_path(env),
             memory_size_mb=read.integer("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 128, lo=1, hi=1 << 20),
             function_version=env.get("AWS_LAMBDA_FUNCTION_VERSION") or "$LATEST",
@@ -187,6 +196,29 @@ class _Parser:
             return value
         self._problem(var, "must be more than 0")
         return default
+
+    def _layers(self) -> tuple[tuple[str, bytes], ...]:
+        """``KAPPA_LAYERS``: a JSON list of up to MAX_LAYERS ``{"url", "sha256"}``, in order."""
+        raw = self.env.get("KAPPA_LAYERS", "").strip()
+        if not raw:
+            return ()
+        problem = "must be a JSON list of up to 5 {url, sha256} objects"
+        try:
+            entries = json.loads(raw) if len(raw) <= _MAX_LAYERS_TEXT else None
+        except ValueError:
+            entries = None
+        if not isinstance(entries, list) or len(entries) > MAX_LAYERS:
+            self._problem("KAPPA_LAYERS", problem)
+            return ()
+        layers: list[tuple[str, bytes]] = []
+        for entry in entries:
+            url = entry.get("url") if isinstance(entry, dict) else None
+            digest = parse_sha256(str(entry.get("sha256", ""))) if isinstance(entry, dict) else None
+            if not isinstance(url, str) or not url or digest is None:
+                self._problem("KAPPA_LAYERS", problem)
+                return ()
+            layers.append((url, digest))
+        return tuple(layers)
 
     def _sha256(self, *, required: bool) -> bytes | None:
         raw = self.env.get("KAPPA_CODE_SHA256", "").strip()

@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel
 
 from kappa.api import event_source_mapping as esm
-from kappa.api import quota
+from kappa.api import layer, quota
 from kappa.api.function import CATEGORIES, KIND, PLURAL, SHORT_NAMES, SINGULAR, Function
 from kappa.api.names import GROUP, VERSION
 
@@ -251,7 +251,8 @@ def resource_schema(model: type[BaseModel]) -> JsonObject:
         "type": "object",
         "properties": {"name": {"type": "string"}},
     }
-    properties["status"] = _without_defaults(properties["status"])
+    if "status" in properties:  # a Layer has none: nothing observes it
+        properties["status"] = _without_defaults(properties["status"])
     root["required"] = ["spec"]
     return root
 
@@ -321,6 +322,22 @@ def quota_crd() -> JsonObject:
     )
 
 
+LAYER_PRINTER_COLUMNS: Final[tuple[JsonObject, ...]] = (
+    {"name": "Version", "type": "integer", "jsonPath": ".metadata.generation"},
+    {"name": "Description", "type": "string", "jsonPath": ".spec.description"},
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+)
+
+
+def layer_crd() -> JsonObject:
+    """The CustomResourceDefinition of ``Layer`` (``layers.kappa.dev``)."""
+    return _crd(
+        Names(layer.KIND, layer.PLURAL, layer.SINGULAR, layer.SHORT_NAMES, layer.CATEGORIES),
+        resource_schema(layer.Layer),
+        LAYER_PRINTER_COLUMNS,
+    )
+
+
 @dataclass(frozen=True)
 class Names:
     """The names of a resource kind."""
@@ -367,7 +384,7 @@ def _crd(names: Names, schema: JsonObject, columns: tuple[JsonObject, ...]) -> J
 
 def all_crds() -> list[JsonObject]:
     """Every CRD Kappa defines, in the order they are applied."""
-    return [function_crd(), event_source_mapping_crd(), quota_crd()]
+    return [function_crd(), event_source_mapping_crd(), quota_crd(), layer_crd()]
 
 
 def file_name(crd: JsonObject) -> str:

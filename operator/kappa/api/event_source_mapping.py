@@ -35,6 +35,15 @@ from typing import Annotated, ClassVar, Final, Literal
 
 from pydantic import Field
 
+from kappa.api.cron import (
+    EVENTBRIDGE_BARE_MESSAGE,
+    EVENTBRIDGE_BARE_PATTERN,
+    RATE_FORM,
+    RATE_MESSAGE,
+    RATE_PATTERN,
+    SCHEDULE_MESSAGE,
+    SCHEDULE_PATTERN,
+)
 from kappa.api.meta import (
     ApiVersion,
     ConfigMapKey,
@@ -46,7 +55,7 @@ from kappa.api.meta import (
     StatusConditions,
 )
 from kappa.api.names import DNS1123_LABEL_MAX_LENGTH
-from kappa.api.rules import Rule, exactly_one, pattern_rule
+from kappa.api.rules import Rule, exactly_one, pattern_rule, refused_pattern_rule
 
 KIND: Final = "EventSourceMapping"
 PLURAL: Final = "eventsourcemappings"
@@ -72,7 +81,6 @@ URL_PATTERN: Final = r"(https?|amqps?|nats|tls|rediss?)://[!-~]+"
 HOST_PORT_PATTERN: Final = r"[A-Za-z0-9]([-.A-Za-z0-9]*[A-Za-z0-9])?:[0-9]{1,5}"
 # A queue, topic, stream or subject name: printable ASCII without spaces.
 SOURCE_NAME_PATTERN: Final = r"[!-~]+"
-CRON_PATTERN: Final = r"[-*/,0-9A-Za-z?]+( +[-*/,0-9A-Za-z?]+){4,5}"
 TIME_ZONE_PATTERN: Final = r"[A-Za-z][-+_/A-Za-z0-9]*"
 
 
@@ -249,20 +257,22 @@ def _json_problem(text: str) -> str | None:
 
 
 class ScheduleSource(KappaModel):
-    """A cron schedule: the function is invoked at each fire time with the payload."""
+    """A schedule: the function is invoked at each fire time with the payload."""
 
     cron: Annotated[
         str,
         Field(max_length=256),
-        pattern_rule(
-            CRON_PATTERN,
-            "spec.schedule.cron must have five fields: minute hour day-of-month month "
-            "day-of-week, e.g. '*/5 * * * *' or '0 9 * * MON-FRI' (or six, seconds first)",
-        ),
+        pattern_rule(SCHEDULE_PATTERN, SCHEDULE_MESSAGE),
+        pattern_rule(RATE_PATTERN, RATE_MESSAGE, when=RATE_FORM),
+        refused_pattern_rule(EVENTBRIDGE_BARE_PATTERN, EVENTBRIDGE_BARE_MESSAGE),
     ] = Field(
         description=(
-            "Cron expression: minute hour day-of-month month day-of-week (crontab), or six "
-            "fields with seconds first."
+            "When to fire: cron(minute hour day-of-month month day-of-week year) as "
+            "EventBridge writes it (? L W #; day-of-week 1-7, 1 = Sunday), e.g. "
+            "cron(0 12 * * ? *); rate(5 minutes) (rate(1 minute|hour|day) singular); "
+            "@hourly, @daily, @weekly, @monthly, @yearly; crontab's five fields; or six "
+            "fields with seconds first, e.g. */10 * * * * * (six bare fields that read as "
+            "EventBridge's are refused: write cron(...))."
         )
     )
     time_zone: Annotated[
@@ -466,7 +476,9 @@ class EventSourceMappingSpec(KappaModel):
     redis_streams: RedisStreamsSource | None = Field(
         default=None, description="A Redis stream, read by a consumer group."
     )
-    schedule: ScheduleSource | None = Field(default=None, description="A cron schedule.")
+    schedule: ScheduleSource | None = Field(
+        default=None, description="A schedule (cron, rate or crontab)."
+    )
     batch_size: int | None = Field(
         default=None,
         ge=BATCH_SIZE_MIN,

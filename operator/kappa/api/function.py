@@ -65,6 +65,7 @@ from kappa.api.rules import (
     exactly_one,
     pattern_rule,
 )
+from kappa.base.code_paths import MAX_LAYERS
 
 KIND: Final = "Function"
 PLURAL: Final = "functions"
@@ -246,9 +247,20 @@ _INLINE_SIZE: Final = Rule(
 
 
 class ConfigMapCode(KappaModel):
-    """Code in a ConfigMap of the Function's namespace: each key is a file of the task root."""
+    """Code in a ConfigMap of the Function's namespace: each key is a file of the task root.
+
+    With ``archive``, one key holds a zip of the task root instead (``kappa deploy``
+    stores dependencies so): the pods unpack it, checked as a ``url`` archive is.
+    """
 
     name: ObjectName = Field(description="Name of the ConfigMap, in the Function's namespace.")
+    archive: ConfigMapKey | None = Field(
+        default=None,
+        description=(
+            "A key (binaryData) holding a zip of the task root, unpacked by the pods "
+            "instead of mounting the keys as files; what kappa deploy writes."
+        ),
+    )
 
 
 class UrlCode(KappaModel):
@@ -279,6 +291,12 @@ class UrlCode(KappaModel):
     ] = Field(
         description="SHA-256 of the archive, 64 lowercase hex digits; a mismatch fails the pods."
     )
+
+
+class LayerRef(KappaModel):
+    """A Layer of the Function's namespace."""
+
+    name: ObjectName = Field(description="Name of the Layer.")
 
 
 class Code(KappaModel):
@@ -501,6 +519,17 @@ _ENV_UNIQUE: Final = Rule(
     problem=lambda env: (
         f"spec.env names must be unique: {', '.join(dup)} appears more than once"
         if (dup := _duplicate_env_names(env))
+        else None
+    ),
+)
+
+# The API server checks uniqueness itself (list type map, keyed by name), as for env.
+_LAYERS_UNIQUE: Final = Rule(
+    cel=None,
+    message="spec.layers names each Layer once",
+    problem=lambda layers: (
+        "spec.layers names each Layer once"
+        if len({layer.name for layer in layers}) != len(layers)
         else None
     ),
 )
@@ -813,10 +842,24 @@ def _max_replicas_problem(spec: "FunctionSpec") -> str | None:
     return _MAX_REPLICAS_MESSAGE
 
 
+_IMAGE_LAYERS_MESSAGE: Final = (
+    "spec.layers does not apply to runtime image (as Lambda's container images, the image "
+    "carries what it needs): build the layers into the image or use a managed runtime"
+)
+
+
 class FunctionSpec(KappaModel):
     """What the function is and how it runs: runtime, handler, code, limits, concurrency."""
 
     rules: ClassVar = (
+        Rule(
+            cel="self.runtime != 'image' || !has(self.layers) || size(self.layers) == 0",
+            message=_IMAGE_LAYERS_MESSAGE,
+            field_path=".layers",
+            problem=lambda spec: (
+                _IMAGE_LAYERS_MESSAGE if spec.runtime == "image" and spec.layers else None
+            ),
+        ),
         Rule(
             cel=f"!(self.runtime in {cel_list(HANDLER_RUNTIMES)}) || has(self.handler)",
             message=(
@@ -901,6 +944,16 @@ class FunctionSpec(KappaModel):
         ),
     )
     code: Code = Field(description="The function's code: exactly one of its four sources.")
+    layers: Annotated[
+        tuple[LayerRef, ...], Field(max_length=MAX_LAYERS, strict=False), _LAYERS_UNIQUE
+    ] = Field(
+        default=(),
+        description=(
+            f"Layers (at most {MAX_LAYERS}, each named once) unpacked under /opt in this "
+            "order before the code, a later one's file replacing an earlier one's."
+        ),
+        json_schema_extra=list_map("name"),
+    )
     memory_mb: int = Field(
         default=MEMORY_MB_DEFAULT,
         ge=MEMORY_MB_MIN,

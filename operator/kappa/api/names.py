@@ -19,6 +19,9 @@ FUNCTION_COMPONENT: Final = "function"
 # The labels of every object Kappa makes for Functions (pods, code ConfigMaps), whichever
 # Function: what the controller's watches select.
 FUNCTION_OBJECTS: Final = {COMPONENT_LABEL: FUNCTION_COMPONENT}
+CODE_SHA256_ANNOTATION: Final = f"{GROUP}/code-sha256"
+"""The SHA-256 of the code an object carries (a code ConfigMap, a deployed package); on a
+Function, a change of it asks the operator for a pass as a spec change does."""
 
 DNS1123_LABEL_MAX_LENGTH: Final = 63
 

@@ -104,13 +104,33 @@ def add_validations(json_schema: JsonSchemaValue, rules: tuple[Rule, ...]) -> No
         json_schema.setdefault("x-kubernetes-validations", []).extend(entries)
 
 
-def pattern_rule(pattern: str, message: str) -> Rule:
-    """A rule that the whole string matches ``pattern``."""
+def pattern_rule(pattern: str, message: str, *, when: str | None = None) -> Rule:
+    """A rule that the whole string matches ``pattern`` (if ``when`` is given: where it matches)."""
+    compiled = re.compile(pattern)
+    cel = f"self.matches({cel_matches(pattern)})"
+    if when is None:
+        return Rule(
+            cel=cel,
+            message=message,
+            problem=lambda value: None if compiled.fullmatch(value) else message,
+        )
+    condition = re.compile(when)
+    return Rule(
+        cel=f"!self.matches({cel_matches(when)}) || {cel}",
+        message=message,
+        problem=lambda value: (
+            None if not condition.fullmatch(value) or compiled.fullmatch(value) else message
+        ),
+    )
+
+
+def refused_pattern_rule(pattern: str, message: str) -> Rule:
+    """A rule that the whole string does not match ``pattern``."""
     compiled = re.compile(pattern)
     return Rule(
-        cel=f"self.matches({cel_matches(pattern)})",
+        cel=f"!self.matches({cel_matches(pattern)})",
         message=message,
-        problem=lambda value: None if compiled.fullmatch(value) else message,
+        problem=lambda value: message if compiled.fullmatch(value) else None,
     )
 
 

@@ -172,5 +172,10 @@ def caller_credentials(token: str | None, env: Mapping[str, str] | None = None) 
 
 def gateway_url(env: Mapping[str, str] | None = None) -> str:
     """The gateway ``kappa dlq`` talks to: ``KAPPA_GATEWAY_URL``, else the local default."""
+    return configured_gateway_url(env) or "http://127.0.0.1:8000"
+
+
+def configured_gateway_url(env: Mapping[str, str] | None = None) -> str | None:
+    """``KAPPA_GATEWAY_URL`` without a trailing slash; None when it is not set."""
     env = os.environ if env is None else env
-    return (env.get("KAPPA_GATEWAY_URL") or "http://127.0.0.1:8000").rstrip("/")
+    return (env.get("KAPPA_GATEWAY_URL") or "").rstrip("/") or None

@@ -17,6 +17,8 @@ from kappa.api.function import FunctionSpec
 from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
 from kappa.autoscaler.decider import Spec as ScalingSpec
 from kappa.base.arn import function_arn
+from kappa.base.code_paths import ARCHIVE_URL
+from kappa.controller.layers import LayerSource, layer_mounts
 from kappa.resources.code_configmap import (
     CodeDigest,
     code_configmap_name,
@@ -108,6 +110,19 @@ def _check_referenced(name: str, found: CodeDigest | None) -> ConditionState | N
     return None
 
 
+def _check_archive(name: str, key: str, found: CodeDigest | None) -> ConditionState | None:
+    """CodeReady=False when the ConfigMap lacks the archive key or it is not base64."""
+    if found is not None and found.archive(key) is not None:
+        return None
+    return ConditionState(
+        ConditionType.CODE_READY,
+        ConditionStatus.FALSE,
+        "ConfigMapArchiveNotFound",
+        f"ConfigMap {name!r} has no binaryData key {key!r} (spec.code.configMap.archive) "
+        "holding a zip: run kappa deploy again or fix the key",
+    )
+
+
 def _invalid(body: Mapping[str, Any], settings: Settings, message: str) -> DesiredFunction:
     meta = body["metadata"]
     arn = function_arn(settings.region, meta["namespace"], meta["name"])
@@ -124,12 +139,14 @@ def desired_function(
     settings: Settings,
     *,
     referenced: CodeDigest | None = None,
+    layers: Mapping[str, LayerSource] | None = None,
 ) -> DesiredFunction:
     """Work out the desired state of the Function in `body`.
 
     `referenced` is the digest of the ConfigMap named by `referenced_configmap(body)`,
     None when it does not exist. Its hash is part of the revision, so changing the
-    ConfigMap rolls the pods.
+    ConfigMap rolls the pods. ``layers`` holds what was read for each Layer the Function
+    names (``kappa.controller.layers``); their hashes are part of the revision too.
     """
     meta = body["metadata"]
     name, namespace, uid = str(meta["name"]), str(meta["namespace"]), str(meta["uid"])
@@ -153,6 +170,13 @@ def desired_function(
         mount = CodeMount(
             config_map=code_configmap_name(name, code.inline), files=tuple(sorted(code.inline))
         )
+    elif code.config_map is not None and code.config_map.archive is not None:
+        referenced_name, key = code.config_map.name, code.config_map.archive
+        problem = _check_referenced(referenced_name, referenced) or _check_archive(
+            referenced_name, key, referenced
+        )
+        sha = referenced.archive(key) if problem is None and referenced is not None else None
+        mount = CodeMount(config_map=referenced_name, archive=key, url=ARCHIVE_URL, sha256=sha)
     elif code.config_map is not None:
         referenced_name = code.config_map.name
         problem = _check_referenced(referenced_name, referenced)
@@ -164,6 +188,8 @@ def desired_function(
         mount = CodeMount(url=code.url.url, sha256=code.url.sha256)
     else:
         mount = CodeMount()
+    mounted_layers, layer_problem = layer_mounts([r.name for r in spec.layers], layers or {})
+    problem = problem or layer_problem
     prefix, tag = settings.image_prefix, settings.image_tag
     image = code.image if code.image is not None else f"{prefix}/runtime-{runtime}:{tag}"
     log_format, application_log_level, system_log_level = logging_params(spec.logging_config)
@@ -188,6 +214,7 @@ def desired_function(
         log_format=log_format,
         application_log_level=application_log_level,
         system_log_level=system_log_level,
+        layers=mounted_layers,
     )
     provisioned = spec.concurrency.provisioned
     scaling = ScalingSpec(

@@ -12,15 +12,23 @@ a pass that fails is retried with a per-Function exponential backoff
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
 
-from kappa.api.names import COMPONENT_LABEL, FUNCTION_LABEL, FUNCTION_OBJECTS, GROUP, VERSION
+from kappa.api.names import (
+    CODE_SHA256_ANNOTATION,
+    COMPONENT_LABEL,
+    FUNCTION_LABEL,
+    FUNCTION_OBJECTS,
+    GROUP,
+    VERSION,
+)
 from kappa.controller.backoff import retry_delay
 from kappa.controller.desired import referenced_configmap
 from kappa.controller.destinations import destination_keys
+from kappa.controller.layers import layer_configmap, layer_names
 from kappa.controller.memory import Key
 from kappa.controller.reconcile import reconcile
 from kappa.controller.state import State
@@ -44,9 +52,9 @@ def register(state: State) -> None:
     ) -> dict[Key, str]:
         return {(namespace, labels.get(FUNCTION_LABEL, "")): name}
 
-    # Every other ConfigMap, by digest (a hash and a count, not its data): the ones a
-    # Function's spec.code.configMap names are read from here, not from the API server,
-    # and a change wakes those Functions at once.
+    # Every other ConfigMap, by digest (hashes and a count, not its data): the ones a
+    # Function's spec.code.configMap or a Layer names are read from here, not from the API
+    # server, and a change wakes the Functions that use it at once.
     @kopf.index("configmaps", labels={COMPONENT_LABEL: kopf.ABSENT}, id="user_configmaps")  # type: ignore[arg-type]
     def user_configmaps(
         namespace: str, name: str, body: kopf.Body, **_: Any
@@ -56,6 +64,21 @@ def register(state: State) -> None:
     @kopf.on.event("configmaps", labels={COMPONENT_LABEL: kopf.ABSENT})  # type: ignore[arg-type]
     def configmap_changed(namespace: str, name: str, **_: Any) -> None:
         for function in state.code_references.referrers((namespace, name)):
+            state.wake(function)
+        for layer in state.layer_configmaps.referrers((namespace, name)):
+            for function in state.layer_references.referrers(layer):
+                state.wake(function)
+
+    # A Layer's new code (its spec, or kappa deploy's annotation of a new package) rolls
+    # the Functions that name it: their next pass reads it into their pods' revision.
+    @kopf.on.event(GROUP, VERSION, "layers")  # type: ignore[arg-type]
+    def layer_changed(
+        event: kopf.RawEvent, namespace: str, name: str, body: kopf.Body, **_: Any
+    ) -> None:
+        key = (namespace, name)
+        configmap = None if event.get("type") == "DELETED" else layer_configmap(body)
+        state.layer_configmaps.name(key, [] if configmap is None else [(namespace, configmap)])
+        for function in state.layer_references.referrers(key):
             state.wake(function)
 
     @kopf.on.event("pods", labels=FUNCTION_OBJECTS)  # type: ignore[arg-type]
@@ -80,6 +103,7 @@ def register(state: State) -> None:
         if event.get("type") == "DELETED":
             state.code_references.forget(key)
             state.destination_references.forget(key)
+            state.layer_references.forget(key)
             forgotten = state.memory.forget(key)
             if forgotten is not None and forgotten.task is not None:
                 forgotten.task.cancel()
@@ -90,6 +114,7 @@ def register(state: State) -> None:
         code = referenced_configmap(body)
         state.code_references.name(key, [] if code is None else [(namespace, code)])
         state.destination_references.name(key, destination_keys(body))
+        state.layer_references.name(key, [(namespace, layer) for layer in layer_names(body)])
         record = state.memory.recall(key)
         before, record.body = record.body, dict(body)
         if before is None:  # Functions whose async destination it is see it at once
@@ -105,24 +130,28 @@ def register(state: State) -> None:
 
 
 def _wants_a_pass(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
-    """Whether a change of a Function asks for a pass: its spec or its deletion changed.
+    """Whether a change of a Function asks for a pass: its spec, deletion or code changed.
+
+    The code: ``kappa deploy`` marks a new package with CODE_SHA256_ANNOTATION.
 
     Status changes, most of them our own patches, only refresh the stored body: waking
     on them would turn a status that changes every pass into a busy loop.
     """
     old, new = before.get("metadata") or {}, after.get("metadata") or {}
-    return any(old.get(k) != new.get(k) for k in ("generation", "deletionTimestamp", "uid"))
+    if any(old.get(k) != new.get(k) for k in ("generation", "deletionTimestamp", "uid")):
+        return True
+    code = [(m.get("annotations") or {}).get(CODE_SHA256_ANNOTATION) for m in (old, new)]
+    return code[0] != code[1]
 
 
-def _referenced(
-    body: Mapping[str, Any], user_maps: kopf.Index[Key, CodeDigest]
-) -> CodeDigest | None:
-    """The digest of the ConfigMap the Function's code names (None: missing, or none)."""
-    name = referenced_configmap(body)
-    if name is None:
-        return None
-    found = list(user_maps.get((str(body["metadata"]["namespace"]), name), []))
-    return found[0] if found else None
+def _digests(user_maps: kopf.Index[Key, CodeDigest]) -> Callable[[Key], CodeDigest | None]:
+    """A lookup of the watched ConfigMaps' digests by (namespace, name)."""
+
+    def find(key: Key) -> CodeDigest | None:
+        found = list(user_maps.get(key, []))
+        return found[0] if found else None
+
+    return find
 
 
 async def reconcile_loop(
@@ -143,7 +172,7 @@ async def reconcile_loop(
                     body,
                     list(pods.get(key, [])),
                     list(maps.get(key, [])),
-                    referenced=_referenced(body, user_maps),
+                    configmaps=_digests(user_maps),
                 )
             except Exception:  # a failed pass must not end the loop
                 record.failures += 1

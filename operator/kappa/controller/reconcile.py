@@ -15,7 +15,7 @@ the pure autoscaler decider, planner and condition functions.
 import json
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -30,8 +30,9 @@ from kappa.controller.conditions import (
     progress_conditions,
     scaled_condition,
 )
-from kappa.controller.desired import DesiredFunction, desired_function
+from kappa.controller.desired import DesiredFunction, desired_function, referenced_configmap
 from kappa.controller.destinations import destinations_conditions
+from kappa.controller.layers import LayerSource, layer_configmap, layer_names
 from kappa.controller.memory import ExpectedPod, Key
 from kappa.controller.observed import Phase, PodView, after_deletions, pod_view
 from kappa.controller.planner import Plan, plan
@@ -40,6 +41,9 @@ from kappa.invocation.kube_view import pod_owner
 from kappa.resources.code_configmap import CodeDigest
 
 log = logging.getLogger(__name__)
+
+# The digest of a watched ConfigMap by (namespace, name); None: it does not exist.
+FindConfigMap = Callable[[Key], CodeDigest | None]
 
 RESYNC_SECONDS: Final = 30.0
 # After the API server refused a pod, try again this soon (a quota may have been raised).
@@ -99,14 +103,15 @@ async def reconcile(
     pod_bodies: list[dict[str, Any]],
     code_maps: list[str],
     *,
-    referenced: CodeDigest | None = None,
+    configmaps: FindConfigMap = lambda _key: None,
 ) -> Result:
     """One pass for one Function; the result says when the next unprompted pass is due.
 
-    ``referenced``: the digest of the ConfigMap its code names (None: missing or none).
+    ``configmaps``: the digest of a ConfigMap (namespace, name) the operator watches, None
+    when it does not exist; the Function's code and its Layers may name one.
     """
     seen = await observe(
-        state, body, pod_bodies, code_maps, referenced=referenced, now=datetime.now(UTC)
+        state, body, pod_bodies, code_maps, configmaps=configmaps, now=datetime.now(UTC)
     )
     intent = plan_pass(state, seen)
     done = await act(state, seen, intent)
@@ -119,7 +124,7 @@ async def observe(  # noqa: PLR0913 - what one pass reads, the rest by keyword
     pod_bodies: list[dict[str, Any]],
     code_maps: list[str],
     *,
-    referenced: CodeDigest | None,
+    configmaps: FindConfigMap,
     now: datetime,
 ) -> Observed:
     """The Function as it is: its desired form (with its referenced ConfigMap) and its pods.
@@ -130,10 +135,16 @@ async def observe(  # noqa: PLR0913 - what one pass reads, the rest by keyword
     meta = body["metadata"]
     key = (str(meta["namespace"]), str(meta["name"]))
     pod_bodies = [p for p in pod_bodies if pod_owner(p) == meta.get("uid")]
+    referenced = configmaps((key[0], name)) if (name := referenced_configmap(body)) else None
+    layers: dict[str, LayerSource] = {}
+    for layer in layer_names(body):
+        layer_body = await state.objects.layer(key[0], layer)
+        source = layer_configmap(layer_body) if layer_body is not None else None
+        layers[layer] = LayerSource(layer_body, configmaps((key[0], source)) if source else None)
     return Observed(
         key=key,
         body=body,
-        desired=desired_function(body, state.settings, referenced=referenced),
+        desired=desired_function(body, state.settings, referenced=referenced, layers=layers),
         pods=await _pods_with_expectations(state, key, pod_bodies, now),
         pod_bodies=pod_bodies,
         code_maps=code_maps,

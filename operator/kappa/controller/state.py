@@ -19,6 +19,9 @@ class State:
     # The ConfigMap each Function's code names; the Functions its destinations name.
     code_references: References = field(default_factory=References)
     destination_references: References = field(default_factory=References)
+    # The Layers each Function names; the ConfigMap each Layer's code is in.
+    layer_references: References = field(default_factory=References)
+    layer_configmaps: References = field(default_factory=References)
     autoscaler: Autoscaler | None = None
 
     def __post_init__(self) -> None:

@@ -1,4 +1,8 @@
-"""Schedule source: fires the function at each time of a cron expression, in a time zone.
+"""Schedule source: fires the function at each time of a schedule, in a time zone.
+
+The schedule is any form ``kappa.api.cron`` reads: EventBridge's ``cron(...)`` and
+``rate(...)``, ``@hourly``-style macros, crontab's five fields, or six with seconds
+first. A rate counts from the last fire (from the poller's start for a new mapping).
 
 At most once per fire time, even across poller restarts: the fire time is
 saved (``SourceConfig.state``: the mapping's ``status.source.state`` in a
@@ -23,7 +27,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from kappa.api.cron import Cron, CronError, fire_id, next_fire, parse, zone
+from kappa.api.cron import CronError, Schedule, fire_id, next_fire, parse, zone
 from kappa.api.event_source_mapping import ScheduleSource as ScheduleBlock
 from kappa.eventsources.schedule_event import rule_arn, scheduled_event, shape
 from kappa.eventsources.source import (
@@ -61,7 +65,7 @@ class ScheduleSource:
 
     def __init__(  # noqa: PLR0913 - the schedule and where it lives
         self,
-        cron: Cron,
+        schedule: Schedule,
         block: ScheduleBlock,
         state: StateStore,
         last_fire: datetime,
@@ -70,7 +74,7 @@ class ScheduleSource:
         namespace: str,
         name: str,
     ) -> None:
-        self._cron = cron
+        self._schedule = schedule
         self._zone = zone(block.time_zone)
         self._block = block
         self._state = state
@@ -101,10 +105,10 @@ class ScheduleSource:
     def _due(self, now: datetime) -> datetime | None:
         """The latest fire time in (last, now], if any."""
         due = None
-        candidate = next_fire(self._cron, self._zone, max(self._last, now - CATCH_UP))
+        candidate = next_fire(self._schedule, self._zone, max(self._last, now - CATCH_UP))
         while candidate is not None and candidate <= now:
             due = candidate
-            candidate = next_fire(self._cron, self._zone, candidate)
+            candidate = next_fire(self._schedule, self._zone, candidate)
         return due
 
     async def fetch(self, max_records: int, wait_seconds: float) -> list[Record]:  # noqa: ARG002
@@ -125,7 +129,7 @@ class ScheduleSource:
                 self._last = due
                 self._out = self._record(due)
                 return [self._out]
-            upcoming = next_fire(self._cron, self._zone, self._last)
+            upcoming = next_fire(self._schedule, self._zone, self._last)
             wake = deadline - time.monotonic()
             if upcoming is not None:
                 wake = min(wake, (upcoming - now).total_seconds())
@@ -168,7 +172,7 @@ async def open_source(config: SourceConfig) -> ScheduleSource:
     block = config.block
     assert isinstance(block, ScheduleBlock)  # noqa: S101 - the registry hands each module its block
     try:
-        cron = parse(block.cron)
+        schedule = parse(block.cron)
         zone(block.time_zone)
     except CronError as error:
         raise SourceError(f"spec.schedule: {error}") from error
@@ -179,7 +183,7 @@ async def open_source(config: SourceConfig) -> ScheduleSource:
     if last is None:
         last = now
     return ScheduleSource(
-        cron,
+        schedule,
         block,
         state,
         last,

@@ -46,6 +46,18 @@ class Objects:
         """Delete a ConfigMap; a missing one is fine."""
         await _tolerating(_NOT_FOUND, self._core.delete_namespaced_config_map, name, namespace)
 
+    async def layer(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The Layer (as the API server returns it), or None when missing."""
+        try:
+            found = await asyncio.to_thread(
+                self._custom.get_namespaced_custom_object, GROUP, VERSION, namespace, "layers", name
+            )
+        except ApiException as exc:
+            if exc.status == _NOT_FOUND:
+                return None
+            raise
+        return cast("dict[str, Any]", found)
+
     async def pod_exists(self, namespace: str, name: str) -> bool:
         """Whether the pod exists (asked of the API server, not of a watch)."""
         try:

@@ -5,13 +5,15 @@ object: pods of the old revision keep their old code until they are gone, and
 a rollout never mixes two versions of the code inside one pod.
 """
 
+import base64
+import binascii
 import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from kappa.api.names import function_labels
+from kappa.api.names import CODE_SHA256_ANNOTATION, function_labels
 from kappa.resources.owner import owner_reference
 
 CODE_HASH_LENGTH: Final = 10
@@ -23,18 +25,39 @@ def code_sha256(files: Mapping[str, str]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def archive_sha256(encoded: str) -> str | None:
+    """Hex SHA-256 of a base64 binaryData value (None: not base64)."""
+    try:
+        return hashlib.sha256(base64.b64decode(encoded, validate=True)).hexdigest()
+    except binascii.Error:
+        return None
+
+
 @dataclass(frozen=True)
 class CodeDigest:
-    """What the operator keeps of a ConfigMap a Function's code names: its hash and size."""
+    """What the operator keeps of a ConfigMap a Function's code or a Layer names.
+
+    The hash and count of its files, and the hash of each binaryData key holding base64
+    (a zip).
+    """
 
     sha256: str
     files: int
+    archives: tuple[tuple[str, str], ...] = ()
+
+    def archive(self, key: str) -> str | None:
+        """Hex SHA-256 of the bytes under ``key`` (None: no such key, or not base64)."""
+        return dict(self.archives).get(key)
 
 
 def code_digest(configmap: Mapping[str, Any]) -> CodeDigest:
     """The digest of a ConfigMap's body: data, and binaryData as the base64 the API serves."""
-    files = {**(configmap.get("data") or {}), **(configmap.get("binaryData") or {})}
-    return CodeDigest(code_sha256(files), len(files))
+    binary = configmap.get("binaryData") or {}
+    files = {**(configmap.get("data") or {}), **binary}
+    archives = ((key, archive_sha256(value)) for key, value in sorted(binary.items()))
+    return CodeDigest(
+        code_sha256(files), len(files), tuple((k, sha) for k, sha in archives if sha is not None)
+    )
 
 
 def code_configmap_name(function: str, files: Mapping[str, str]) -> str:
@@ -62,7 +85,7 @@ def make_code_configmap(
             "name": code_configmap_name(function, files),
             "namespace": namespace,
             "labels": labels,
-            "annotations": {"kappa.dev/code-sha256": code_sha256(files)},
+            "annotations": {CODE_SHA256_ANNOTATION: code_sha256(files)},
             "ownerReferences": [owner_reference(function, uid)],
         },
         "immutable": True,

@@ -12,6 +12,13 @@ from typing import Any, Final
 
 from kappa.api.function import LogFormat, LoggingConfig
 from kappa.api.names import function_labels
+from kappa.base.code_paths import (
+    ARCHIVE_DIR,
+    ARCHIVE_FILE,
+    OPT_ROOT,
+    layer_archive_dir,
+    layer_archive_url,
+)
 from kappa.resources.code_configmap import config_map_key
 from kappa.resources.gateway_token import token_env, token_mount, token_volume
 from kappa.resources.owner import owner_reference
@@ -52,6 +59,17 @@ class CodeMount:
     files: Sequence[str] = ()  # paths inside the ConfigMap (keys are flattened paths)
     url: str | None = None
     sha256: str | None = None
+    archive: str | None = None  # the ConfigMap's key that holds a zip (url is ARCHIVE_URL)
+
+
+@dataclass(frozen=True)
+class LayerMount:
+    """A layer's zip: in a ConfigMap key (mounted for the agent) or at a URL."""
+
+    sha256: str
+    config_map: str | None = None
+    archive: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,7 @@ class PodParams:
     log_format: str | None = None
     application_log_level: str | None = None
     system_log_level: str | None = None
+    layers: Sequence[LayerMount] = ()
 
 
 # Fields added after pods were made: left out of the revision while unset, so that an
@@ -118,6 +137,14 @@ def agent_env(params: PodParams) -> list[dict[str, Any]]:
     if params.code.url:
         values["KAPPA_CODE_URL"] = params.code.url
         values["KAPPA_CODE_SHA256"] = params.code.sha256 or ""
+    if params.layers:
+        values["KAPPA_LAYERS"] = json.dumps(
+            [
+                {"url": layer.url or layer_archive_url(index), "sha256": layer.sha256}
+                for index, layer in enumerate(params.layers)
+            ],
+            separators=(",", ":"),
+        )
     return [{"name": k, "value": v} for k, v in values.items()]
 
 
@@ -172,7 +199,29 @@ def _volumes(params: PodParams) -> tuple[list[dict[str, Any]], list[dict[str, An
         {"name": "tmp", "emptyDir": {"sizeLimit": f"{params.ephemeral_storage_mb}Mi"}}
     ]
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108 - Lambda's /tmp
-    if params.code.config_map:
+    if params.code.config_map and params.code.archive:
+        # The zip only, where the agent's ARCHIVE_URL points; it unpacks it into the task root.
+        items = [{"key": params.code.archive, "path": ARCHIVE_FILE}]
+        archive = {"name": params.code.config_map, "items": items}
+        volumes.append({"name": "archive", "configMap": archive})
+        mounts.append({"name": "archive", "mountPath": ARCHIVE_DIR, "readOnly": True})
+    for index, layer in enumerate(params.layers):
+        if layer.config_map and layer.archive:
+            layer_items = [{"key": layer.archive, "path": ARCHIVE_FILE}]
+            volumes.append(
+                {
+                    "name": f"layer-{index}",
+                    "configMap": {"name": layer.config_map, "items": layer_items},
+                }
+            )
+            mounts.append(
+                {"name": f"layer-{index}", "mountPath": layer_archive_dir(index), "readOnly": True}
+            )
+    if params.layers:
+        # Lambda's /opt: the agent unpacks the layers here (the root file system is read-only).
+        volumes.append({"name": "opt", "emptyDir": {"sizeLimit": URL_CODE_VOLUME_LIMIT}})
+        mounts.append({"name": "opt", "mountPath": OPT_ROOT})
+    if params.code.config_map and not params.code.archive:
         items = [{"key": config_map_key(p), "path": p} for p in params.code.files]
         # Executable, as files in a Lambda zip may be: a `provided` bootstrap must be.
         source: dict[str, Any] = {"name": params.code.config_map, "defaultMode": 0o755}
@@ -194,7 +243,8 @@ def disk_limit_mb(params: PodParams) -> int:
     fills /tmp past its size is evicted rather than the node's disk filled.
     """
     code = URL_CODE_VOLUME_MB if params.code.url else 0
-    return params.ephemeral_storage_mb + code + LOG_ROOM_MB
+    layers = URL_CODE_VOLUME_MB if params.layers else 0
+    return params.ephemeral_storage_mb + code + layers + LOG_ROOM_MB
 
 
 def make_pod(
@@ -310,10 +360,18 @@ def make_pod(
 
 
 def revision_of(params: PodParams) -> str:
-    """A short hash of everything that shapes the pod: a new value rolls the pods."""
-    fields = asdict(params)
+    """A short hash of everything that shapes the pod: a new value rolls the pods.
+
+    Fields added later are left out while unused, so an upgrade of the operator does not
+    roll every pod that does not use them.
+    """
+    shape = asdict(params)
     for name in _NEW_FIELDS:
-        if fields[name] is None:
-            del fields[name]
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=list)
+        if shape[name] is None:
+            del shape[name]
+    if not params.layers:
+        del shape["layers"]
+    if params.code.archive is None:
+        del shape["code"]["archive"]
+    canonical = json.dumps(shape, sort_keys=True, separators=(",", ":"), default=list)
     return hashlib.sha256(canonical.encode()).hexdigest()[:10]

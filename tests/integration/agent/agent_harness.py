@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
+import http.server
 import json
 import re
 import signal
@@ -11,8 +13,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:default:function:demo"
@@ -208,3 +211,18 @@ def python_bootstrap(directory: Path) -> Path:
     path.write_text(f'#!/bin/sh\nexec {sys.executable} -m awslambdaric "$_HANDLER"\n')
     path.chmod(0o755)
     return path
+
+
+@contextlib.contextmanager
+def serving(directory: Path) -> Iterator[str]:
+    """The files of ``directory`` over HTTP on loopback (code and layer archives): the base URL."""
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

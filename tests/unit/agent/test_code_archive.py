@@ -1,3 +1,4 @@
+import hashlib
 import io
 import stat
 import zipfile
@@ -5,6 +6,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from kappa.agent import code_archive
 from kappa.agent.code_archive import (
     CodeError,
     UnsafeMemberError,
@@ -187,3 +189,50 @@ def test_make_zip_round_trips() -> None:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("a.py", b"")
     assert zipfile.ZipFile(buffer).namelist() == ["a.py"]
+
+
+def test_only_the_configmap_archive_file_urls_are_fetched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = tmp_path / "code.zip"
+    archive.write_bytes(b"PK\x05\x06" + bytes(18))
+    # The pod mounts archives at FILE_URLS' paths, which a test cannot write to: the
+    # module's set is pointed at a file here instead (urllib reads it for real).
+    monkeypatch.setattr(code_archive, "FILE_URLS", frozenset({archive.as_uri()}))
+    digest = code_archive.fetch(archive.as_uri(), tmp_path / "copy.zip")
+    assert digest == hashlib.sha256(archive.read_bytes()).digest()
+    assert (tmp_path / "copy.zip").read_bytes() == archive.read_bytes()
+    other = tmp_path / "other.zip"
+    other.write_bytes(archive.read_bytes())
+    with pytest.raises(CodeError, match="unsupported code URL"):
+        code_archive.fetch(other.as_uri(), tmp_path / "copy2.zip")
+
+
+def _layer(tmp_path: Path, name: str, files: dict[str, bytes]) -> tuple[str, bytes]:
+    path = tmp_path / f"{name}.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, content in files.items():
+            archive.writestr(member, content)
+    return path.as_uri(), hashlib.sha256(path.read_bytes()).digest()
+
+
+def test_layers_unpack_in_order_and_a_later_one_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _layer(tmp_path, "a", {"python/shared.py": b"V = 1\n", "python/a.py": b""})
+    second = _layer(tmp_path, "b", {"python/shared.py": b"V = 2\n", "python/b.py": b""})
+    monkeypatch.setattr(code_archive, "FILE_URLS", frozenset({first[0], second[0]}))
+    opt = tmp_path / "opt"
+    assert code_archive.install_layers([first, second], opt) == 4
+    assert (opt / "python/shared.py").read_bytes() == b"V = 2\n"
+    assert sorted(p.name for p in (opt / "python").iterdir()) == ["a.py", "b.py", "shared.py"]
+    assert stat.S_IMODE((opt / "python").stat().st_mode) & 0o222 == 0  # sealed once all are in
+
+
+def test_a_layer_with_another_checksum_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _ = _layer(tmp_path, "a", {"python/x.py": b""})
+    monkeypatch.setattr(code_archive, "FILE_URLS", frozenset({url}))
+    with pytest.raises(CodeError, match="layer 0 sha256 is"):
+        code_archive.install_layers([(url, bytes(32))], tmp_path / "opt")

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,37 @@ def test_settings_carry_the_runtime_env() -> None:
     parsed = settings(USER_SETTING="x")
     assert parsed.runtime_env["USER_SETTING"] == "x"
     assert "KAPPA_RUNTIME" not in parsed.runtime_env
+
+
+def test_layers_are_read_in_order() -> None:
+    first, second = "ab" * 32, "cd" * 32
+    layers = json.dumps(
+        [
+            {"url": "file:///var/kappa/layers/0/code.zip", "sha256": first},
+            {"url": "https://example.com/l.zip", "sha256": second},
+        ]
+    )
+    found = settings(KAPPA_LAYERS=layers, KAPPA_OPT_ROOT="/tmp/opt")
+    assert found.layers == (
+        ("file:///var/kappa/layers/0/code.zip", bytes.fromhex(first)),
+        ("https://example.com/l.zip", bytes.fromhex(second)),
+    )
+    assert str(found.opt_root) == "/tmp/opt"
+    assert settings().layers == ()
+    assert str(settings().opt_root) == "/opt"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("not json", id="not-json"),
+        pytest.param('{"url": "x"}', id="not-a-list"),
+        pytest.param(json.dumps([{"url": "u", "sha256": "ab" * 32}] * 6), id="six"),
+        pytest.param(json.dumps([{"url": "u"}]), id="no-sha"),
+        pytest.param(json.dumps([{"url": "", "sha256": "ab" * 32}]), id="no-url"),
+        pytest.param(json.dumps(["u"]), id="not-objects"),
+    ],
+)
+def test_bad_layers_are_named(value: str) -> None:
+    with pytest.raises(SettingsError, match="KAPPA_LAYERS"):
+        settings(KAPPA_LAYERS=value)

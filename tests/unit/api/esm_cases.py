@@ -168,7 +168,35 @@ REFUSED = [
         "cron-with-four-fields",
         Refusal(
             manifest(sqs=DELETE, schedule={"cron": "* * * *"}),
-            "spec.schedule.cron must have five fields",
+            "spec.schedule.cron must be cron(minute hour day-of-month month day-of-week year)",
+        ),
+    ),
+    _refused(
+        "cron-eventbridge-fields-bare",
+        Refusal(
+            manifest(sqs=DELETE, schedule={"cron": "0 12 * * ? *"}),
+            "EventBridge syntax? write cron(...)",
+        ),
+    ),
+    _refused(
+        "cron-eventbridge-year-bare",
+        Refusal(
+            manifest(sqs=DELETE, schedule={"cron": "0 12 * * MON 2027"}),
+            "EventBridge syntax? write cron(...)",
+        ),
+    ),
+    _refused(
+        "cron-eventbridge-five-fields-inside",
+        Refusal(
+            manifest(sqs=DELETE, schedule={"cron": "cron(0 12 * * ?)"}),
+            "spec.schedule.cron must be cron(minute hour day-of-month month day-of-week year)",
+        ),
+    ),
+    _refused(
+        "rate-plural-for-one",
+        Refusal(
+            manifest(sqs=DELETE, schedule={"cron": "rate(1 minutes)"}),
+            "singular for 1, plural above",
         ),
     ),
     _refused(
@@ -234,6 +262,19 @@ ACCEPTED = [
             schedule={"cron": "0 9 * * MON-FRI", "timeZone": "Europe/Paris", "payload": '{"a": 1}'},
         ),
         id="schedule-with-payload",
+    ),
+    pytest.param(
+        manifest(sqs=DELETE, schedule={"cron": "cron(0 12 * * ? *)"}),
+        id="schedule-eventbridge-cron",
+    ),
+    pytest.param(
+        manifest(sqs=DELETE, schedule={"cron": "cron(15 10 ? * 6L 2027-2029)"}),
+        id="schedule-eventbridge-last-friday",
+    ),
+    pytest.param(manifest(sqs=DELETE, schedule={"cron": "rate(5 minutes)"}), id="schedule-rate"),
+    pytest.param(manifest(sqs=DELETE, schedule={"cron": "@hourly"}), id="schedule-macro"),
+    pytest.param(
+        manifest(sqs=DELETE, schedule={"cron": "*/10 * * * * *"}), id="schedule-seconds-first"
     ),
     pytest.param(
         manifest(sqs=DELETE, nats={"servers": ["nats://10.0.0.5:4222"], "stream": "ORDERS"}),

@@ -555,6 +555,34 @@ REFUSED = [
             "must be the name of a Function",
         ),
     ),
+    _refused(
+        "six-layers",
+        Refusal(
+            manifest(layers=[{"name": f"l{i}"} for i in range(6)]),
+            apiserver_says="spec.layers: Too many",
+            model_says="Tuple should have at most 5 items",
+        ),
+    ),
+    _refused(
+        "layers-on-an-image",
+        Refusal(
+            manifest(
+                runtime="image",
+                code={"image": "registry.example/fn:1"},
+                layers=[{"name": "shared"}],
+            ),
+            "spec.layers does not apply to runtime image",
+        ),
+    ),
+    _refused(
+        "a-layer-twice",
+        Refusal(
+            manifest(layers=[{"name": "shared"}, {"name": "shared"}]),
+            apiserver_says="spec.layers[1]: Duplicate value",
+            model_says="spec.layers names each Layer once",
+            server_side_apply_says='.spec.layers: duplicate entries for key [name="shared"]',
+        ),
+    ),
     # --- unknown fields (refused under kubectl's default, --validate=strict)
     _refused(
         "unknown-field-memoryMb-typo",
@@ -574,6 +602,7 @@ def _accepted(case_id: str, body: dict[str, Any]) -> Any:
 
 ACCEPTED = [
     _accepted("python-inline-minimal", manifest()),
+    _accepted("with-layers", manifest(layers=[{"name": "shared"}, {"name": "deps"}])),
     _accepted(
         "logging-json-with-levels",
         manifest(

@@ -3,7 +3,7 @@ import argparse
 import pytest
 
 from kappa.asyncq import dlq_client
-from kappa.cli import _build_parser
+from kappa.cli.main import _build_parser
 
 
 def parse(*argv: str) -> argparse.Namespace:

@@ -1,3 +1,5 @@
+import base64
+import hashlib
 from typing import Any
 
 import pytest
@@ -78,6 +80,44 @@ def test_unusable_referenced_configmap_holds_the_function(
     assert desired.code_problem is not None
     assert (desired.code_problem.status, desired.code_problem.reason) == ("False", reason)
     assert "my-code" in desired.code_problem.message
+    assert desired.hold
+
+
+def test_configmap_archive_is_unpacked_by_the_agent_and_checked() -> None:
+    archive = b"PK\x05\x06" + bytes(18)  # an empty zip
+    encoded = base64.b64encode(archive).decode()
+    manifest = body({"configMap": {"name": "fn-package", "archive": "code.zip"}})
+    desired = desired_function(
+        manifest, SETTINGS, referenced=code_digest({"binaryData": {"code.zip": encoded}})
+    )
+    assert desired.code_problem is None
+    assert desired.code_sha256 == hashlib.sha256(archive).hexdigest()
+    pod = desired.pod("p", attempt=0)
+    mounted = volumes(pod)["archive"]["configMap"]
+    assert mounted == {"name": "fn-package", "items": [{"key": "code.zip", "path": "code.zip"}]}
+    assert volumes(pod)["code"] == {"name": "code", "emptyDir": {"sizeLimit": "300Mi"}}
+    env = {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"]}
+    assert env["KAPPA_CODE_URL"] == "file:///var/kappa/archive/code.zip"
+    assert env["KAPPA_CODE_SHA256"] == desired.code_sha256
+    newer = {"code.zip": base64.b64encode(archive + b"x").decode()}
+    changed = desired_function(manifest, SETTINGS, referenced=code_digest({"binaryData": newer}))
+    assert changed.revision != desired.revision
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param({"app.py": HANDLER}, id="no-such-key"),
+        pytest.param({"code.zip": "not base64!"}, id="not-base64"),
+    ],
+)
+def test_configmap_without_its_archive_holds_the_function(data: dict[str, str]) -> None:
+    manifest = body({"configMap": {"name": "fn-package", "archive": "code.zip"}})
+    found = code_digest({"binaryData": data})
+    desired = desired_function(manifest, SETTINGS, referenced=found)
+    assert desired.code_problem is not None
+    assert desired.code_problem.reason == "ConfigMapArchiveNotFound"
+    assert "run kappa deploy again" in desired.code_problem.message
     assert desired.hold
 
 

@@ -132,7 +132,8 @@ def run(
     referenced: CodeDigest | None = None,
 ) -> tuple[State, float]:
     state = state or State(objects=objects, settings=SETTINGS)  # type: ignore[arg-type]
-    passed = reconcile(state, body, pods or [], maps or [], referenced=referenced)
+    found = {} if referenced is None else {(NS, "my-code"): referenced}
+    passed = reconcile(state, body, pods or [], maps or [], configmaps=found.get)
     requeue = asyncio.run(passed).requeue_after
     return state, requeue
 
@@ -269,7 +270,7 @@ def test_a_refusal_streak_posts_one_event() -> None:
     assert ready_condition(objects)["reason"] == "PodCreateFailed"
 
 
-def test_only_spec_or_deletion_changes_wake_a_function() -> None:
+def test_only_spec_deletion_or_code_changes_wake_a_function() -> None:
     before = function()
     before["metadata"]["resourceVersion"] = "1"
     status_only = function()
@@ -278,6 +279,13 @@ def test_only_spec_or_deletion_changes_wake_a_function() -> None:
     assert not _wants_a_pass(before, status_only)
     assert _wants_a_pass(before, function(generation=3))
     assert _wants_a_pass(before, function(deletionTimestamp="2026-01-01T00:00:00Z"))
+    # kappa deploy's new package: the annotation changes, the spec does not.
+    new_package = function()
+    new_package["metadata"]["annotations"] = {"kappa.dev/code-sha256": "ab" * 32}
+    assert _wants_a_pass(before, new_package)
+    other_annotation = function()
+    other_annotation["metadata"]["annotations"] = {"note": "x"}
+    assert not _wants_a_pass(before, other_annotation)
 
 
 def _revision() -> str:

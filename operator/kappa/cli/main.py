@@ -1,4 +1,8 @@
-"""Command line entry point: ``kappa operator|gateway|agent|poller|crds|dlq|access-key|version``.
+"""Command line entry point: every ``kappa`` subcommand.
+
+The server processes (``operator``, ``gateway``, ``agent``, ``poller``), ``crds``,
+``reference``, ``dlq``, ``access-key``, ``version``, and the author's commands
+(``init``, ``deploy``, ``invoke``, ``logs``, ``url``: ``author``).
 
 Wiring only. Each component is one subcommand of one executable so that a
 single image can run the operator, the gateway and the in-pod agent.
@@ -11,6 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from kappa import __version__
+from kappa.cli import author
 
 _GATEWAY_SUMMARY = "serve the HTTP trigger and the Lambda Invoke API"
 _OPERATOR_SUMMARY = "reconcile Function objects into pods (kopf; uses KUBECONFIG or in-cluster)"
@@ -68,6 +73,7 @@ def _build_parser() -> argparse.ArgumentParser:
     commands.add_parser("version", help="print the version and exit")
     _add_dlq(commands)
     _add_access_key(commands)
+    author.add_commands(commands)
     return parser
 
 
@@ -215,6 +221,12 @@ _COMMANDS: Final[Mapping[str, Callable[[argparse.Namespace], int]]] = {
     "operator": _operator,
     "poller": _poller,
     "gateway": _gateway,
+    "init": author.init,
+    "deploy": author.deploy,
+    "invoke": author.invoke,
+    "logs": author.logs,
+    "url": author.url,
+    "layer": author.layer,
 }
 
 

@@ -1,0 +1,138 @@
+"""The objects ``kappa deploy`` applies: the package's ConfigMap and the Function.
+
+A package that fits in a ConfigMap (``CONFIG_MAP_MAX_BYTES``) goes in one, as a zip
+under ``binaryData`` (``spec.code.configMap.archive``: the pods unpack it); a larger one
+needs a URL the cluster can fetch (``spec.code.url`` with the zip's sha256). Each
+Function is checked against the API models before it is printed or applied. Pure.
+"""
+
+import base64
+import hashlib
+from typing import Any, Final
+
+from kappa.api.function import Function
+from kappa.api.layer import Layer
+from kappa.api.names import CODE_SHA256_ANNOTATION as SHA_ANNOTATION
+from kappa.api.names import COMPONENT_LABEL, FUNCTION_LABEL
+from kappa.cli.project import Project
+
+API_VERSION: Final = "kappa.dev/v1alpha1"
+ARCHIVE_KEY: Final = "code.zip"
+CONFIG_MAP_MAX_BYTES: Final = 1024 * 1024 - 4096
+"""A ConfigMap holds 1 MiB; room is left for its name, labels and annotations."""
+PACKAGE_COMPONENT: Final = "package"
+LAYER_COMPONENT: Final = "layer"
+LAYER_LABEL: Final = "kappa.dev/layer"
+
+
+class PackageTooLargeError(ValueError):
+    """The zip does not fit in a ConfigMap; the message says to pass --code-url."""
+
+
+def package_configmap_name(function: str) -> str:
+    """``<function>-package``: one ConfigMap per Function, replaced by each deploy."""
+    return f"{function}-package"
+
+
+def package_configmap(project: Project, archive: bytes) -> dict[str, Any]:
+    """The ConfigMap that carries the Function's ``archive``."""
+    # Not the labels of the operator's own code ConfigMaps: it collects those.
+    labels = {FUNCTION_LABEL: project.name, COMPONENT_LABEL: PACKAGE_COMPONENT}
+    return archive_configmap(
+        package_configmap_name(project.name), project.namespace, labels, archive
+    )
+
+
+def archive_configmap(
+    name: str, namespace: str, labels: dict[str, str], archive: bytes
+) -> dict[str, Any]:
+    """A ConfigMap carrying ``archive`` (PackageTooLargeError past a ConfigMap's size)."""
+    if len(archive) > CONFIG_MAP_MAX_BYTES:
+        msg = (
+            f"the package is {len(archive):,} bytes zipped, more than a ConfigMap holds "
+            f"({CONFIG_MAP_MAX_BYTES:,}): upload the zip where the cluster can fetch it and "
+            "run kappa deploy again with --code-url URL"
+        )
+        raise PackageTooLargeError(msg)
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": {SHA_ANNOTATION: hashlib.sha256(archive).hexdigest()},
+        },
+        "binaryData": {ARCHIVE_KEY: base64.b64encode(archive).decode()},
+    }
+
+
+def function_manifest(project: Project, archive: bytes, code_url: str | None) -> dict[str, Any]:
+    """The Function running ``archive``: from its ConfigMap, or from ``code_url``."""
+    if code_url is None:
+        code: dict[str, Any] = {
+            "configMap": {"name": package_configmap_name(project.name), "archive": ARCHIVE_KEY}
+        }
+    else:
+        code = {"url": {"url": code_url, "sha256": hashlib.sha256(archive).hexdigest()}}
+    spec: dict[str, Any] = {"runtime": project.runtime, "handler": project.handler, "code": code}
+    if project.memory_mb is not None:
+        spec["memoryMB"] = project.memory_mb
+    if project.timeout_seconds is not None:
+        spec["timeoutSeconds"] = project.timeout_seconds
+    if project.layers:
+        spec["layers"] = [{"name": layer} for layer in project.layers]
+    return _checked(Function, project.name, project.namespace, archive, spec)
+
+
+def _checked(
+    model: type[Function | Layer], name: str, namespace: str, archive: bytes, spec: dict[str, Any]
+) -> dict[str, Any]:
+    """The object of ``model``'s kind, marked with the zip's sha256, as the API models take it.
+
+    The mark changes with each new zip, so the operator rolls the pods that use it at once.
+    """
+    kind = model.__name__
+    manifest = {
+        "apiVersion": API_VERSION,
+        "kind": kind,
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "annotations": {SHA_ANNOTATION: hashlib.sha256(archive).hexdigest()},
+        },
+        "spec": spec,
+    }
+    try:
+        model.model_validate(manifest)
+    except ValueError as error:
+        raise ValueError(f"the {kind} would be refused: {error}") from error
+    return manifest
+
+
+def layer_manifests(
+    name: str, namespace: str, archive: bytes, description: str | None
+) -> list[dict[str, Any]]:
+    """A Layer's ConfigMap (``<name>-layer``) and the Layer, checked against the API models."""
+    labels = {LAYER_LABEL: name, COMPONENT_LABEL: LAYER_COMPONENT}
+    configmap = archive_configmap(f"{name}-layer", namespace, labels, archive)
+    spec: dict[str, Any] = {
+        "code": {"configMap": {"name": f"{name}-layer", "archive": ARCHIVE_KEY}}
+    }
+    if description:
+        spec["description"] = description
+    return [configmap, _checked(Layer, name, namespace, archive, spec)]
+
+
+def owned_by(
+    configmap: dict[str, Any], owner: str, uid: str, kind: str = "Function"
+) -> dict[str, Any]:
+    """``configmap`` owned by ``owner`` (a Function or a Layer): deleting it deletes this."""
+    reference = {"apiVersion": API_VERSION, "kind": kind, "name": owner, "uid": uid}
+    return {**configmap, "metadata": {**configmap["metadata"], "ownerReferences": [reference]}}
+
+
+def manifests(project: Project, archive: bytes, code_url: str | None) -> list[dict[str, Any]]:
+    """Everything to apply, in order: the package's ConfigMap (unless at a URL), the Function."""
+    function = function_manifest(project, archive, code_url)
+    return [function] if code_url is not None else [package_configmap(project, archive), function]
