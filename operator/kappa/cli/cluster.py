@@ -7,6 +7,7 @@ Every failure is a ClusterError whose message says what to run: no kubeconfig or
 cluster answering, Kappa not installed, no gateway Service.
 """
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -151,15 +152,16 @@ class Cluster:
                 )
                 return dict(self._api.sanitize_for_serialization(result))
             plural = _PLURALS[manifest["kind"]]
-            return dict(
-                self._call(
-                    f"applying the {manifest['kind']}",
-                    lambda: self.custom.patch_namespaced_custom_object(
-                        GROUP, VERSION, meta["namespace"], plural, meta["name"], manifest,
-                        **options,
-                    ),
-                )
+            # Read raw: the client maps only 200 to a body, and an apply that creates the
+            # object answers 201 (it would hand back None).
+            response = self._call(
+                f"applying the {manifest['kind']}",
+                lambda: self.custom.patch_namespaced_custom_object(
+                    GROUP, VERSION, meta["namespace"], plural, meta["name"], manifest,
+                    _preload_content=False, **options,
+                ),
             )  # fmt: skip
+            return dict(json.loads(response.data))
         except ApiException as error:
             msg = f"{manifest['kind']} {meta['namespace']}/{meta['name']}: {_reason(error)}"
             raise ClusterError(msg) from error

@@ -20,6 +20,7 @@ import kopf
 from kappa.api.names import (
     CODE_SHA256_ANNOTATION,
     COMPONENT_LABEL,
+    FUNCTION_COMPONENT,
     FUNCTION_LABEL,
     FUNCTION_OBJECTS,
     GROUP,
@@ -55,13 +56,13 @@ def register(state: State) -> None:
     # Every other ConfigMap, by digest (hashes and a count, not its data): the ones a
     # Function's spec.code.configMap or a Layer names are read from here, not from the API
     # server, and a change wakes the Functions that use it at once.
-    @kopf.index("configmaps", labels={COMPONENT_LABEL: kopf.ABSENT}, id="user_configmaps")  # type: ignore[arg-type]
+    @kopf.index("configmaps", when=_not_code_configmap, id="user_configmaps")  # type: ignore[arg-type]
     def user_configmaps(
         namespace: str, name: str, body: kopf.Body, **_: Any
     ) -> dict[Key, CodeDigest]:
         return {(namespace, name): code_digest(body)}
 
-    @kopf.on.event("configmaps", labels={COMPONENT_LABEL: kopf.ABSENT})  # type: ignore[arg-type]
+    @kopf.on.event("configmaps", when=_not_code_configmap)  # type: ignore[arg-type]
     def configmap_changed(namespace: str, name: str, **_: Any) -> None:
         for function in state.code_references.referrers((namespace, name)):
             state.wake(function)
@@ -127,6 +128,15 @@ def register(state: State) -> None:
             )
         elif before is None or _wants_a_pass(before, body):
             state.wake(key)
+
+
+def _not_code_configmap(labels: Mapping[str, str], **_: Any) -> bool:
+    """Any ConfigMap but the operator's own inline-code ones.
+
+    The ConfigMaps of `kappa deploy` packages and of Layers carry another component:
+    they are users' code too.
+    """
+    return labels.get(COMPONENT_LABEL) != FUNCTION_COMPONENT
 
 
 def _wants_a_pass(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
