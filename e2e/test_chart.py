@@ -281,8 +281,10 @@ def test_upgrade_keeps_functions_serving(
         rev = uuid.uuid4().hex[:8]
         install_chart(
             cluster,
-            "--set", f"gateway.podAnnotations.kappa\\.dev/test-rollout={rev}",
-            "--set", f"operator.podAnnotations.kappa\\.dev/test-rollout={rev}",
+            # --set-string: a revision of digits only would be a number, which the schema
+            # refuses for an annotation.
+            "--set-string", f"gateway.podAnnotations.kappa\\.dev/test-rollout={rev}",
+            "--set-string", f"operator.podAnnotations.kappa\\.dev/test-rollout={rev}",
         )  # fmt: skip
         kubectl = [*_kubectl(cluster), "-n", SYSTEM]
         run(*kubectl, "rollout", "status", "deployment/kappa-gateway", "--timeout=180s")
