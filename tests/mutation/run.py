@@ -11,6 +11,7 @@ the top of the folder it runs in and this repository keeps it under ``operator/`
     python tests/mutation/run.py --report   # the report of the last run only
     python tests/mutation/run.py --survivors  # and the diff of every survivor
     python tests/mutation/run.py --again    # new tests against the last run's survivors only
+    python tests/mutation/run.py --only kappa/api/cron.py  # a fresh run of one module
 
 ``--again`` is for the loop of killing survivors: a test added can only kill more, so
 rerunning the survivors of a fresh run with the tests of now gives that run's score.
@@ -167,8 +168,19 @@ def main() -> int:
     parser.add_argument("--report", action="store_true", help="only report the last run")
     parser.add_argument("--survivors", action="store_true", help="show each survivor's diff")
     parser.add_argument("--again", action="store_true", help="rerun the last run's survivors")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="MODULE",
+        help="a fresh run of this module of modules.toml only (repeatable), e.g. kappa/api/cron.py",
+    )
     args = parser.parse_args()
     modules = load_modules()
+    if args.only:
+        unknown = sorted(set(args.only) - set(modules))
+        if unknown:
+            parser.error(f"not in modules.toml: {', '.join(unknown)}")
+        modules = {path: tests for path, tests in modules.items() if path in args.only}
     equivalent = load_equivalent()
     if not args.report:
         names: list[str] = []
