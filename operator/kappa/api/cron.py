@@ -172,8 +172,8 @@ def nearest_weekday(year: int, month: int, day: int) -> int | None:
 
 
 def _years(text: str) -> frozenset[int] | None:
-    """The years of EventBridge's year field (None: every year)."""
-    if text in {"*", "?"}:
+    """The years of EventBridge's year field (None: every year; ``?`` was refused before)."""
+    if text == "*":
         return None
     years: set[int] = set()
     for part in text.split(","):
@@ -188,8 +188,10 @@ def _years(text: str) -> frozenset[int] | None:
             raise CronError(f"year field: {part!r} is not a year, a range or *")
         low = int(first)
         high = int(last) if last else (YEAR_HIGH if step_text else low)
-        if not YEAR_LOW <= low <= high <= YEAR_HIGH:
+        if not (YEAR_LOW <= low <= YEAR_HIGH and YEAR_LOW <= high <= YEAR_HIGH):
             raise CronError(f"year field: {part!r} must be years from {YEAR_LOW} to {YEAR_HIGH}")
+        if high < low:
+            raise CronError(f"year field: {part!r} runs backwards: write the earlier year first")
         years.update(range(low, high + 1, step))
     return frozenset(years)
 
@@ -219,7 +221,7 @@ def _eventbridge(fields: list[str]) -> Cron:
         raise CronError(msg)
     if "?" in minute + hour + month + year:
         raise CronError("? stands only for day-of-month or day-of-week")
-    if "#" in day + minute + hour + month or "W" in weekday.replace("WED", ""):
+    if "#" in day + minute + hour + month or re.search("W(?!ED)", weekday):
         msg = "# belongs to day-of-week (3#2) and W to day-of-month (15W, LW)"
         raise CronError(msg)
     nearest = None
@@ -239,10 +241,10 @@ def _checked(crontab: str, ranges: str) -> str:
     try:
         CronSim(crontab, datetime(2000, 1, 1))  # noqa: DTZ001 - wall time
     except CronSimError as error:
-        what = str(error) or "cannot be read"
+        what = str(error).lower()  # cronsim names the field: "Bad minute"
         if "day-of-month" in what:
             what += " (or a day no month of the schedule has)"
-        msg = f"{what.lower()} ({ranges})"
+        msg = f"{what} ({ranges})"
         raise CronError(msg) from error
     return crontab
 
@@ -274,7 +276,7 @@ def parse(expression: str) -> Schedule:
         raise CronError(f"{SCHEDULE_MESSAGE}; {expression!r} has {len(fields)} fields")
     if _EVENTBRIDGE_BARE.fullmatch(" ".join(fields)):
         raise CronError(EVENTBRIDGE_BARE_MESSAGE)
-    if any("W" in f.upper().replace("WED", "") for f in fields):
+    if any(_NEAREST_WEEKDAY.search(f.upper()) for f in fields):
         raise CronError(f"{text}: W (nearest weekday) is read inside cron(...) only")
     crontab = " ".join("*" if f == "?" else f for f in fields)
     try:
@@ -296,7 +298,7 @@ def _local_times(cron: Cron, after: datetime) -> Iterator[datetime]:
     """Naive wall-clock times matching ``cron``, strictly after ``after`` (naive), in order."""
     last = after + timedelta(days=366 * SEARCH_YEARS)
     cursor = after
-    while cursor < last:
+    while True:  # ends: the cursor only moves on, and a moment past `last` returns
         for moment in CronSim(cron.expression, cursor):
             if moment > last:
                 return
@@ -319,7 +321,7 @@ def next_fire(schedule: Schedule, tz: ZoneInfo, after: datetime) -> datetime | N
     """
     if isinstance(schedule, Rate):
         return after.astimezone(UTC).replace(microsecond=0) + schedule.period
-    local_after = after.astimezone(tz).replace(tzinfo=None, microsecond=0)
+    local_after = after.astimezone(tz).replace(tzinfo=None)  # cronsim drops its microseconds
     for wall in _local_times(schedule, local_after):
         moment = wall.replace(tzinfo=tz)
         exact = moment.astimezone(UTC)
