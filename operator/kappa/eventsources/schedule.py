@@ -20,15 +20,15 @@ Ordered: one fire at a time; the Deployment runs one pod with the Recreate
 strategy, so two pollers never fire together.
 """
 
-import asyncio
 import json
-import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from kappa.api.cron import CronError, Schedule, fire_id, next_fire, parse, zone
+from kappa.api.cron import CronError, Rate, Schedule, fire_id, next_fire, parse, zone
 from kappa.api.event_source_mapping import ScheduleSource as ScheduleBlock
+from kappa.eventsources.clock import Clock, SystemClock
 from kappa.eventsources.schedule_event import rule_arn, scheduled_event, shape
 from kappa.eventsources.source import (
     Record,
@@ -45,21 +45,26 @@ CATCH_UP: Final = timedelta(days=1)
 """Missed fire times further back than this are not looked at."""
 
 
-class _MemoryState:
-    """State for a poller run without a store (``kappa poller --mapping`` without --state)."""
+def _wall(clock: Clock) -> datetime:
+    """The clock's wall time, aware UTC."""
+    return datetime.fromtimestamp(clock.wall_ms() / 1000, UTC)
 
-    def __init__(self) -> None:
-        self._values: dict[str, str] = {}
 
-    async def load(self, key: str) -> str | None:
-        return self._values.get(key)
+class _NoState:
+    """The store of a poller run without one (``kappa poller --mapping`` without --state).
+
+    Nothing outlives the source: a source opened again starts from its opening time.
+    """
+
+    async def load(self, key: str) -> str | None:  # noqa: ARG002 - nothing is kept
+        return None
 
     async def save(self, key: str, value: str) -> None:
-        self._values[key] = value
+        """Forgets ``value``."""
 
 
 class ScheduleSource:
-    """Hands out one record per fire time."""
+    """Hands out one record per fire time; time comes from ``clock``."""
 
     ordered = True
 
@@ -73,6 +78,7 @@ class ScheduleSource:
         region: str,
         namespace: str,
         name: str,
+        clock: Clock,
     ) -> None:
         self._schedule = schedule
         self._zone = zone(block.time_zone)
@@ -81,12 +87,13 @@ class ScheduleSource:
         self._last = last_fire
         self._region = region
         self._namespace = namespace
+        self._clock = clock
         self.event_source_arn = rule_arn(region, namespace, name)
-        self._retry: Record | None = None
-        self._retry_at = 0.0
+        self._retry: tuple[Record, float] | None = None
+        """The fire to try again, and when (on the clock's monotonic seconds)."""
         self._out: Record | None = None
 
-    def _record(self, fire: datetime, attempt: int = 1) -> Record:
+    def _record(self, fire: datetime) -> Record:
         event = scheduled_event(
             fire=fire,
             region=self._region,
@@ -99,45 +106,54 @@ class ScheduleSource:
             key="",
             body=json.dumps(event).encode(),
             timestamp_ms=int(fire.timestamp() * 1000),
-            attempt=attempt,
         )
 
-    def _due(self, now: datetime) -> datetime | None:
-        """The latest fire time in (last, now], if any."""
-        due = None
-        candidate = next_fire(self._schedule, self._zone, max(self._last, now - CATCH_UP))
-        while candidate is not None and candidate <= now:
-            due = candidate
-            candidate = next_fire(self._schedule, self._zone, candidate)
-        return due
+    def _due(self, now: datetime) -> tuple[datetime | None, datetime | None]:
+        """The latest fire time in (last, now] if any, and the first after ``now`` (None: never).
+
+        Calendar times more than ``CATCH_UP`` back are not looked at; a rate skips whole
+        periods from its last fire, so it keeps its phase.
+        """
+        start = max(self._last, now - CATCH_UP)
+        if isinstance(self._schedule, Rate):
+            period = self._schedule.period
+            start = self._last + (start - self._last) // period * period
+        due, upcoming = None, next_fire(self._schedule, self._zone, start)
+        while upcoming is not None and upcoming <= now:
+            due, upcoming = upcoming, next_fire(self._schedule, self._zone, upcoming)
+        return due, upcoming
 
     async def fetch(self, max_records: int, wait_seconds: float) -> list[Record]:  # noqa: ARG002
-        """The retry that is due, or the fire that is due, waiting up to ``wait_seconds``."""
+        """The retry that is due, or the fire that is due, waiting up to ``wait_seconds``.
+
+        While a retry waits its backoff, no other fire is handed out (one at a time).
+        """
         if self._out is not None:
             return []
-        deadline = time.monotonic() + wait_seconds
+        deadline = self._clock.monotonic() + wait_seconds
         while True:
-            now = datetime.now(UTC)
-            if self._retry is not None and time.monotonic() >= self._retry_at:
-                record, self._retry = self._retry, None
-                self._out = record
-                return [record]
-            due = self._due(now) if self._retry is None else None
-            if due is not None:
-                # Saved before the function runs: a restart never fires it again.
-                await self._state.save(STATE_KEY, due.isoformat())
-                self._last = due
-                self._out = self._record(due)
-                return [self._out]
-            upcoming = next_fire(self._schedule, self._zone, self._last)
-            wake = deadline - time.monotonic()
-            if upcoming is not None:
-                wake = min(wake, (upcoming - now).total_seconds())
+            now, moment = _wall(self._clock), self._clock.monotonic()
+            wake = left = deadline - moment
             if self._retry is not None:
-                wake = min(wake, self._retry_at - time.monotonic())
-            if time.monotonic() >= deadline:
+                record, at = self._retry
+                if moment >= at:
+                    self._retry, self._out = None, record
+                    return [record]
+                wake = min(left, at - moment)
+            else:
+                due, upcoming = self._due(now)
+                if due is not None:
+                    # Saved before the function runs: a restart never fires it again.
+                    await self._state.save(STATE_KEY, due.isoformat())
+                    self._last = due
+                    self._out = self._record(due)
+                    return [self._out]
+                if upcoming is not None:
+                    wake = min(left, (upcoming - now).total_seconds())
+            if left <= 0:
                 return []
-            await asyncio.sleep(max(0.01, min(wake, deadline - time.monotonic())))
+            # Never less than 10 ms: a wall clock a hair behind the timer does not spin.
+            await self._clock.sleep(max(0.01, wake))
 
     async def ack(self, records: Sequence[Record]) -> None:
         """The fire is done (its time was saved when it was handed out)."""
@@ -147,27 +163,22 @@ class ScheduleSource:
     async def release(self, records: Sequence[Record]) -> None:
         """Try the fire again after a backoff (1 s, 2 s, 4 s... up to a minute)."""
         for record in records:
-            self._retry = Record(
-                id=record.id,
-                key=record.key,
-                body=record.body,
-                timestamp_ms=record.timestamp_ms,
-                attempt=record.attempt + 1,
-            )
             backoff = min(RETRY_BACKOFF_MAX_SECONDS, 2.0 ** (record.attempt - 1))
-            self._retry_at = time.monotonic() + backoff
+            retry = replace(record, attempt=record.attempt + 1)
+            self._retry = (retry, self._clock.monotonic() + backoff)
         self._out = None
 
     async def backlog(self) -> int | None:
-        """1 while a fire is due or being retried, else 0."""
-        due = self._due(datetime.now(UTC)) is not None
-        return int(due or self._retry is not None or self._out is not None)
+        """1 while a fire is due, out or being retried, else 0."""
+        if self._retry is not None or self._out is not None:
+            return 1
+        return int(self._due(_wall(self._clock))[0] is not None)
 
     async def close(self) -> None:
         """Nothing to let go of."""
 
 
-async def open_source(config: SourceConfig) -> ScheduleSource:
+async def open_source(config: SourceConfig, clock: Clock | None = None) -> ScheduleSource:
     """The schedule, resuming after the last saved fire time (or now, for a new mapping)."""
     block = config.block
     assert isinstance(block, ScheduleBlock)  # noqa: S101 - the registry hands each module its block
@@ -176,20 +187,18 @@ async def open_source(config: SourceConfig) -> ScheduleSource:
         zone(block.time_zone)
     except CronError as error:
         raise SourceError(f"spec.schedule: {error}") from error
-    state = config.state or _MemoryState()
+    clock = clock or SystemClock()
+    state = config.state or _NoState()
     saved = await state.load(STATE_KEY)
-    last = datetime.fromisoformat(saved) if saved else None
-    now = datetime.now(UTC)
-    if last is None:
-        last = now
     return ScheduleSource(
         schedule,
         block,
         state,
-        last,
+        datetime.fromisoformat(saved) if saved else _wall(clock),
         region=config.region,
         namespace=config.namespace,
         name=config.mapping_name,
+        clock=clock,
     )
 
 

@@ -13,6 +13,7 @@ from kappa.eventsources.batching import BatchPolicy
 from kappa.eventsources.outcome import InvokeResult, RetryPolicy
 from kappa.eventsources.runner import Runner, RunnerConfig
 from kappa.eventsources.source import EventContext, Failure, Record, default_filter_view
+from tests.unit.eventsources.fake_clock import FakeClock
 from tests.unit.eventsources.records import ids, record
 
 CONTEXT = EventContext("arn:src", "us-east-1", "arn:aws:lambda:us-east-1:ns:function:fn", None)
@@ -64,22 +65,6 @@ class FakeInvoker:
         batch = [r["id"] for r in event["records"]]
         self.calls.append(batch)
         return self.answer(batch)
-
-
-@dataclass
-class FakeClock:
-    now: float = 1000.0
-    slept: list[float] = field(default_factory=list)
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def wall_ms(self) -> int:
-        return int(self.now * 1000)
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @dataclass
