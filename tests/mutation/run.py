@@ -150,7 +150,13 @@ def report(results: list[Score], equivalent: dict[str, str], *, show_diffs: bool
     if unchecked:
         print(f"{unchecked} mutants were not checked: the run did not finish")
     known = {name for s in results for name in s.killed + s.survived + s.equivalent + s.unchecked}
-    for name in sorted(set(equivalent) - known):
+    # Only the modules this stage holds mutants of (a run with --only stages fewer).
+    staged = tuple(
+        s.module.removesuffix(".py").replace("/", ".") + "."
+        for s in results
+        if s.judged or s.equivalent or s.unchecked
+    )
+    for name in sorted(n for n in set(equivalent) - known if n.startswith(staged)):
         print(f"equivalent.toml names a mutant that no longer exists: {name}")
     for score in results:
         for name in score.survived:
