@@ -100,6 +100,8 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     publish.add_argument("--description", help="what the layer holds")
     publish.add_argument("--dry-run", action="store_true", help="print the manifests")
 
+    _add_sam(commands)
+
     summary = "invoke a Function and print its response"
     invoke = commands.add_parser(
         "invoke", parents=[cluster, where, gateway], help=summary, description=summary
@@ -118,6 +120,36 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
         "url", parents=[cluster, where, gateway], help=summary, description=summary
     )
     url.add_argument("name", metavar="NAME")
+
+
+def _add_sam(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """``kappa sam convert TEMPLATE`` (docs/sam.md)."""
+    summary = "SAM templates as Kappa manifests"
+    sam = commands.add_parser("sam", help=summary, description=summary)
+    sam_actions = sam.add_subparsers(dest="sam_command", required=True, metavar="ACTION")
+    summary = "print a SAM template's functions and layers as Kappa manifests (docs/sam.md)"
+    convert = sam_actions.add_parser("convert", help=summary, description=summary)
+    convert.add_argument("template", type=Path, metavar="TEMPLATE", help="template.yaml")
+    convert.add_argument(
+        "-o", "--output", choices=("yaml", "json"), default="yaml", help="the format (yaml)"
+    )
+    convert.add_argument("-n", "--namespace", help="write this namespace (default: none)")
+    convert.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template parameter's value (repeat; as sam deploy --parameter-overrides)",
+    )
+    convert.add_argument("--region", default="us-east-1", help="AWS::Region (us-east-1)")
+    convert.add_argument(
+        "--account-id", default="000000000000", help="AWS::AccountId, in queue URLs"
+    )
+    convert.add_argument(
+        "--sqs-endpoint",
+        metavar="URL",
+        help="the SQS-compatible endpoint the queues are at (default: AWS's, by region)",
+    )
 
 
 def _fail(command: str, message: str, status: int = _FAILED) -> int:
@@ -284,6 +316,59 @@ def layer(args: argparse.Namespace) -> int:
         return _fail("layer", str(error))
     print(f"Layer {namespace}/{args.name} published ({len(archive):,} bytes). Use it:")
     print(f"  kappa deploy DIR --layer {args.name}   (or layers: [{args.name}] in kappa.yaml)")
+    return 0
+
+
+def sam(args: argparse.Namespace) -> int:
+    """``kappa sam convert TEMPLATE``: manifests on stdout, what did not map on stderr."""
+    from kappa.cli import package  # noqa: PLC0415
+    from kappa.cli.manifest import PackageTooLargeError  # noqa: PLC0415
+    from kappa.cli.sam import convert, with_archives  # noqa: PLC0415
+    from kappa.cli.sam_properties import Options  # noqa: PLC0415
+    from kappa.cli.sam_yaml import TemplateError, load_template  # noqa: PLC0415
+
+    template_file: Path = args.template
+    parameters = dict(p.partition("=")[::2] for p in args.parameter)
+    if any("=" not in p for p in args.parameter):
+        return _fail("sam", "--parameter takes NAME=VALUE", _USAGE)
+    try:
+        template = load_template(template_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, TemplateError) as error:
+        return _fail("sam", f"{template_file}: {error}", _USAGE)
+    options = Options(
+        namespace=args.namespace,
+        region=args.region,
+        account_id=args.account_id,
+        stack_name=template_file.resolve().parent.name,
+        sqs_endpoint=args.sqs_endpoint,
+        parameters=parameters,
+    )
+    conversion = convert(template, options)
+    built: dict[tuple[str, str | None, str, bool], bytes] = {}
+    archives: dict[str, bytes] = {}
+    for request in conversion.packages:
+        key = (request.folder, request.python_version, request.arch, request.layer)
+        if key not in built:
+            folder = template_file.parent / request.folder
+            _progress(f"packaging {folder} for {request.configmap}")
+            try:
+                built[key] = package.build(
+                    folder,
+                    python_version=request.python_version,
+                    arch=request.arch,
+                    progress=_progress,
+                    layer=request.layer,
+                )
+            except package.PackageError as error:
+                return _fail("sam", f"{request.configmap}: {error}")
+        archives[request.configmap] = built[key]
+    try:
+        documents = with_archives(conversion, archives)
+    except PackageTooLargeError as error:
+        return _fail("sam", str(error))
+    for note in conversion.unmapped:
+        print(f"not mapped: {note.line()}", file=sys.stderr)
+    _print_manifests(documents, args.output)
     return 0
 
 

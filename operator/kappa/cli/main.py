@@ -227,6 +227,7 @@ _COMMANDS: Final[Mapping[str, Callable[[argparse.Namespace], int]]] = {
     "logs": author.logs,
     "url": author.url,
     "layer": author.layer,
+    "sam": author.sam,
 }
 
 

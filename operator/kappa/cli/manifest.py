@@ -44,9 +44,12 @@ def package_configmap(project: Project, archive: bytes) -> dict[str, Any]:
 
 
 def archive_configmap(
-    name: str, namespace: str, labels: dict[str, str], archive: bytes
+    name: str, namespace: str | None, labels: dict[str, str], archive: bytes
 ) -> dict[str, Any]:
-    """A ConfigMap carrying ``archive`` (PackageTooLargeError past a ConfigMap's size)."""
+    """A ConfigMap carrying ``archive`` (PackageTooLargeError past a ConfigMap's size).
+
+    ``namespace`` None: none written (``kubectl apply -n`` decides).
+    """
     if len(archive) > CONFIG_MAP_MAX_BYTES:
         msg = (
             f"the package is {len(archive):,} bytes zipped, more than a ConfigMap holds "
@@ -54,15 +57,15 @@ def archive_configmap(
             "run kappa deploy again with --code-url URL"
         )
         raise PackageTooLargeError(msg)
+    metadata: dict[str, Any] = {"name": name}
+    if namespace is not None:
+        metadata["namespace"] = namespace
+    metadata["labels"] = labels
+    metadata["annotations"] = {SHA_ANNOTATION: hashlib.sha256(archive).hexdigest()}
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": labels,
-            "annotations": {SHA_ANNOTATION: hashlib.sha256(archive).hexdigest()},
-        },
+        "metadata": metadata,
         "binaryData": {ARCHIVE_KEY: base64.b64encode(archive).decode()},
     }
 

@@ -21,8 +21,11 @@ from pathlib import Path
 from typing import Final
 
 MAX_UNZIPPED_BYTES: Final = 250 * 1024 * 1024
-SKIPPED: Final = frozenset({".git", ".kappa", ".venv", "__pycache__", "node_modules", "kappa.yaml"})
-"""Never packaged: version control, local environments, build output, the deploy settings."""
+SKIPPED: Final = frozenset(
+    {".aws-sam", ".git", ".kappa", ".venv", "__pycache__", "node_modules", "kappa.yaml"}
+)
+"""Never packaged: version control, local environments, build output (sam build's too), the
+deploy settings."""
 ARCHITECTURES: Final = {"x86_64": "x86_64", "arm64": "aarch64"}
 _MANYLINUX: Final = ("manylinux_2_28", "manylinux_2_17", "manylinux2014")
 _ZIP_TIME: Final = (1980, 1, 1, 0, 0, 0)
