@@ -55,6 +55,14 @@ class ColdStartPath(StrEnum):
     READY_POD = "ready_pod"  # a slot was free at once on a pod that had not run anything yet
 
 
+class ProbeOutcome(StrEnum):
+    """What an agent said when asked whether a not-yet-Ready pod can take calls."""
+
+    READY = "ready"  # ready, naming the Function: routed to from now on
+    NOT_READY = "not_ready"  # it answered, but not that (still initialising, another Function)
+    FAILED = "failed"  # no answer: not listening yet, timed out, gone
+
+
 SURFACES: Final = ("invoke", "http")
 DEFAULT_MAX_FUNCTIONS: Final = 500
 _FUNCTION: Final = ("namespace", "function")
@@ -129,6 +137,13 @@ class GatewayMetrics:
             "Agents that answered 'no free slot' (another replica held it) or 'not ready'.",
             registry=r,
         )
+        self.readiness_probes = Counter(
+            "kappa_gateway_readiness_probes",
+            "Agents of not-yet-Ready pods asked whether they can take calls, by outcome.",
+            ["outcome"], registry=r,
+        )  # fmt: skip
+        for probe_outcome in ProbeOutcome:
+            self.readiness_probes.labels(probe_outcome.value)
         self.capacity_requests = Counter(
             "kappa_gateway_capacity_requests",
             "Requests for more capacity (a call queued for want of a slot).", registry=r,
