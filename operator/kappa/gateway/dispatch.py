@@ -380,14 +380,17 @@ class Dispatcher:
                     raise _agent_refusal(response.status, body)
                 labels = self._metrics.function(spec.key)
                 self._bill(spec, labels, response.headers.get("X-Kappa-Billed-Duration-Ms"))
-                if "x-kappa-init-duration-ms" in response.headers:
-                    path = ColdStartPath.SCALE_UP if waited else ColdStartPath.READY_POD
+                path = ColdStartPath.of(
+                    initialised="x-kappa-init-duration-ms" in response.headers, waited=waited
+                )
+                if path is not None:
                     self._metrics.cold_starts.labels(*labels, path.value).inc()
                 return AgentReply(
                     body=body,
                     content_type=response.headers.get("Content-Type", "application/json"),
                     function_error=response.headers.get("X-Amz-Function-Error"),
                     log_result=response.headers.get("X-Amz-Log-Result"),
+                    cold_start=path is not None and path.cold,
                 )
         except aiohttp.ClientConnectorError as exc:
             # Nothing was sent: the pod is gone or not listening; another may take it.

@@ -51,8 +51,22 @@ class ThrottleCause(StrEnum):
 class ColdStartPath(StrEnum):
     """How an invocation came to meet a fresh runtime; the ``path`` label."""
 
-    SCALE_UP = "scale_up"  # it waited for capacity: a pod started for it (or for a burst)
-    READY_POD = "ready_pod"  # a slot was free at once on a pod that had not run anything yet
+    NEW_POD = "new_pod"  # it waited for capacity: a pod started for it (or for its burst)
+    # A slot was free at once on a pod that had run nothing yet: started ahead of the call
+    # (the provisioned floor, or a scale-up ahead of demand). The caller paid no start.
+    PROVISIONED = "provisioned"
+
+    @property
+    def cold(self) -> bool:
+        """Whether the caller waited for the runtime to start (``X-Kappa-Cold-Start: true``)."""
+        return self is not ColdStartPath.PROVISIONED
+
+    @classmethod
+    def of(cls, *, initialised: bool, waited: bool) -> "ColdStartPath | None":
+        """The path of a call, from the agent's word (an Init Duration) and the wait; None: warm."""
+        if not initialised:
+            return None
+        return cls.NEW_POD if waited else cls.PROVISIONED
 
 
 class ProbeOutcome(StrEnum):
