@@ -14,7 +14,8 @@ runtime (python3.11 and nodejs22 by default), --calls cold calls (20) of each:
     ``GET /`` polled every 5 ms, timed from the create call to the first 200: what
     containerd, the CNI and the kubelet cost here, with no Kappa in between.
 
-(b), Kappa with a warm pool, comes with the warm pools (not built yet).
+(b), Kappa with a warm pool, comes with the warm pools (designed in docs/warm-pools.md,
+not built yet).
 
 p50 and p99 are nearest-rank (with 20 calls p99 is the slowest). Prints figures;
 asserts nothing. The caller is the e2e identity (e2e/identity.py: a ServiceAccount
