@@ -186,8 +186,6 @@ def starting_for_waiters(pods: Sequence[Pod], *, queued: float, per_pod: int) ->
     As many as the waiting calls fill (``queued / per_pod``, rounded up), oldest first
     (the nearest to ready).
     """
-    if queued <= 0:
-        return frozenset()
     starting = sorted(
         (p for p in pods if not p.ready and p.in_flight == 0), key=lambda p: p.created
     )
