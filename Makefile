@@ -8,7 +8,7 @@ KWOK_NODES ?= 0
 
 .PHONY: help up operator gateway example test test-unit test-integration test-e2e lint lint-shell venv deps \
         deps-test k8s-binaries images-export first-run \
-        cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-gateway clean \
+        cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-coldstart-phases bench-gateway clean \
         bench-eventsources bench-eventsources-brokers bench-autoscaler bench-autoscaler-poke \
         bench-async install uninstall tools lint-chart chart-crds docs bench-scale mutation
 
@@ -153,7 +153,10 @@ bench-cluster: venv ## cluster-up timings: from down (warm caches), idempotent r
 clean: cluster-down ## cluster-down, then remove logs and the venv
 	rm -rf .local-cluster $(VENV) .test-results
 
-bench-coldstart: venv ## pod creation → first response, and apply → Ready (medians; BENCH_RUNTIME, BENCH_RUNS)
+bench-coldstart: venv ## cold calls at zero pods through the gateway vs a plain pod (p50/p99; BENCH_CALLS; needs `make up`)
+	$(PY) bench/coldstart_calls.py --calls $${BENCH_CALLS:-20}
+
+bench-coldstart-phases: venv ## pod creation → first response by phase, and apply → Ready (medians; BENCH_RUNTIME, BENCH_RUNS)
 	$(PY) bench/coldstart.py --runtime $${BENCH_RUNTIME:-python3.11} --runs $${BENCH_RUNS:-5}
 
 bench-gateway: venv ## warm invokes: gateway vs agent vs bare server vs of-watchdog; gateway RSS under 10x overload

@@ -1,4 +1,4 @@
-"""make bench-coldstart: how long a Function takes to answer from nothing.
+"""make bench-coldstart-phases: how long a Function takes to answer from nothing, by phase.
 
 Two measurements on the local cluster (or KUBECONFIG), medians of --runs:
 

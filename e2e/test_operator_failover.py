@@ -21,7 +21,7 @@ from kubernetes import client
 
 from e2e.cluster import Cluster
 from e2e.conftest import Operator, own_namespace
-from e2e.test_autoscaling import create, live_pods
+from e2e.test_autoscaling import burst, create, live_pods
 from e2e.test_gateway import Gateway, sleeper
 
 
@@ -92,3 +92,31 @@ def test_the_standby_takes_over_when_the_leader_dies(
         f"\nleader {leader} killed; {new_leader} leads {took_over:.1f} s later; the cold call "
         f"was answered after {answered:.1f} s ({retried} retries)"
     )
+
+
+@pytest.mark.timeout(600)
+def test_ten_warm_pods_outlive_the_leader(
+    gateway: Gateway,
+    api: client.ApiClient,
+    core: client.CoreV1Api,
+    operator: Operator,
+    ns: str,
+) -> None:
+    """A burst of ten calls leaves ten warm pods; the leader is killed at once. The new
+    leader's autoscaler starts with no window and no decision: it keeps every pod it finds
+    until the gateways' reports say otherwise (not one is deleted for 20 s after it leads,
+    well within the stable window of 60 s)."""
+    create(api, gateway, ns, sleeper("warm", scaling={"scaleToZeroAfterSeconds": 600}))
+    results = burst(gateway.url, f"{ns}/warm", calls=10, sleep=3)
+    assert all(kind == "ok" for kind, _ in results), results
+    Cluster.wait(lambda: len(live_pods(core, ns, "warm")) == 10, "ten warm pods", 120)
+    before = {p.metadata.name for p in live_pods(core, ns, "warm")}
+    leader = operator.wait_for_leader()
+    core.delete_namespaced_pod(leader, "kappa-system", grace_period_seconds=0)
+    Cluster.wait(
+        lambda: (found := operator.leader()) != leader and found, "another replica leading", 120
+    )
+    until = time.monotonic() + 20
+    while time.monotonic() < until:
+        assert {p.metadata.name for p in live_pods(core, ns, "warm")} == before
+        time.sleep(1)

@@ -189,8 +189,16 @@ class Agent:
         error = None
         if pool.error is not None:
             error = {"errorType": pool.error.error_type, "errorMessage": pool.error.message}
+        # "function": the gateway routes to a not-yet-Ready pod only when its agent names
+        # the Function's ARN here (kappa.invocation.agent_readiness).
         return json.dumps(
-            {"state": pool.state.value, "slots": len(pool.slots), "busy": pool.busy, "error": error}
+            {
+                "state": pool.state.value,
+                "slots": len(pool.slots),
+                "busy": pool.busy,
+                "error": error,
+                "function": self._settings.function_arn,
+            }
         ).encode()
 
 

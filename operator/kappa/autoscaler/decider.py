@@ -26,8 +26,12 @@ so its target is ``perPod * targetUtilization``. Steps, in order:
 | floor       | never below ceil(provisioned / perPod): provisioned wins over every cap   |
 | burst       | at most ``burst_limit`` pods created per 10 s (Lambda's scaling rate);    |
 |             | ``pods`` is what to ask for now, ``target`` where it is heading           |
-| scale-down  | pods to remove, in order: not ready (never served), idle on-demand        |
-|             | (newest first), idle provisioned, then the least busy                     |
+| scale-down  | pods to remove, in order: idle not ready (never served), idle on-demand   |
+|             | (newest first), idle provisioned, then the least busy (ready or not: the  |
+|             | gateway may route to a pod its agent says is ready before the kubelet);   |
+|             | never a pod initialising for calls that wait: while calls are queued, as  |
+|             | many idle not-ready pods as they fill (oldest first) stay, and ``pods``   |
+|             | rises to keep them                                                        |
 
 Removed pods are drained, not killed: the gateway stops routing to a
 terminating pod and the agent finishes what it runs within the pod's grace
@@ -93,6 +97,7 @@ class Load:
     panic: float = 0.0
     # In flight (the last second's peak: a call shorter than a second shows) plus queued.
     now: float = 0.0
+    queued: float = 0.0  # of ``now``, the calls waiting for a slot
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +176,20 @@ def _panic(
 def removal_order(pods: Sequence[Pod]) -> list[Pod]:
     """Pods in the order they go (see the module docstring's scale-down row)."""
     return sorted(
-        pods, key=lambda p: (p.ready, p.in_flight > 0, p.provisioned, p.in_flight, -p.created)
+        pods, key=lambda p: (p.in_flight > 0, p.ready, p.provisioned, p.in_flight, -p.created)
     )
+
+
+def starting_for_waiters(pods: Sequence[Pod], *, queued: float, per_pod: int) -> frozenset[str]:
+    """The pods a scale-down keeps: idle, not ready, initialising for calls that wait.
+
+    As many as the waiting calls fill (``queued / per_pod``, rounded up), oldest first
+    (the nearest to ready).
+    """
+    starting = sorted(
+        (p for p in pods if not p.ready and p.in_flight == 0), key=lambda p: p.created
+    )
+    return frozenset(p.name for p in starting[: math.ceil(queued / per_pod - 1e-9)])
 
 
 def first_state(*, live: int, initial: int, now: float) -> State:
@@ -249,7 +266,10 @@ def decide(  # noqa: PLR0913 - the decision's inputs, all by keyword
 
     remove: tuple[str, ...] = ()
     if asked < live:
-        remove = tuple(p.name for p in removal_order(pods)[: live - asked])
+        kept = starting_for_waiters(pods, queued=load.queued, per_pod=spec.per_pod)
+        removable = [p for p in removal_order(pods) if p.name not in kept]
+        remove = tuple(p.name for p in removable[: live - asked])
+        asked = live - len(remove)  # the planner removes exactly live - pods
     message = _message(
         reason, target=target, asked=asked, live=live, load=load, binding=binding, spec=spec
     )

@@ -201,7 +201,7 @@ class Autoscaler:
         previous = self._decisions.get(key)
         decision = decide(
             spec=facts.spec,
-            load=Load(stable=stable, panic=panic, now=total.now),
+            load=Load(stable=stable, panic=panic, now=total.now, queued=total.queued),
             pods=pods,
             caps=self._caps(key, facts.spec),
             state=None if previous is None else previous.state,

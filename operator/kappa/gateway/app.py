@@ -44,7 +44,7 @@ from kappa.gateway.event_queue import EventQueue, EventQueueFactory, not_configu
 from kappa.gateway.events import HttpRequest, http_event, http_response
 from kappa.gateway.metrics import GatewayMetrics, Outcome, ThrottleCause
 from kappa.gateway.settings import GatewaySettings
-from kappa.invocation.call import AgentReply, Call
+from kappa.invocation.call import COLD_START_HEADER, AgentReply, Call
 from kappa.invocation.errors import (
     Fault,
     GatewayError,
@@ -355,6 +355,7 @@ class Gateway:
         for header, value in answer.headers:
             response.headers.add(header, value)
         response.headers["x-amzn-RequestId"] = request_id
+        response.headers[COLD_START_HEADER] = _cold(reply)
         return response
 
     # ---------------------------------------------------------------- probes
@@ -431,7 +432,12 @@ def _invoke_response(reply: AgentReply, request_id: str, *, tail: bool) -> web.R
         headers["X-Amz-Function-Error"] = reply.function_error
     if tail and reply.log_result is not None:
         headers["X-Amz-Log-Result"] = reply.log_result
+    headers[COLD_START_HEADER] = _cold(reply)
     return response
+
+
+def _cold(reply: AgentReply) -> str:
+    return "true" if reply.cold_start else "false"
 
 
 def _error_response(error: GatewayError, request_id: str) -> web.Response:

@@ -31,6 +31,7 @@ from kappa.base.clock import epoch_ms
 from kappa.gateway import admission
 from kappa.gateway.concurrency_meter import ConcurrencyMeter
 from kappa.gateway.metrics import ColdStartPath, GatewayMetrics, ThrottleCause
+from kappa.gateway.readiness_probe import AgentReadiness
 from kappa.gateway.settings import GatewaySettings
 from kappa.gateway.waiters import QueueBounds, WaitQueue
 from kappa.invocation.call import AgentReply, Call
@@ -112,6 +113,16 @@ class Dispatcher:
         self._unreserved_in_flight = 0
         self._calls: set[asyncio.Task[AgentReply]] = set()
         self._meter = ConcurrencyMeter()
+        # Pods whose agent says "ready" before the kubelet does count as ready here.
+        self._readiness = AgentReadiness(
+            registry,
+            session,
+            metrics,
+            interval=settings.readiness_probe_seconds,
+            max_probes=settings.readiness_max_probes,
+            wanted=lambda key: bool(self._queues.get(key)),
+            on_ready=self._pump,
+        )
         metrics.concurrent.source = self._table.functions_in_flight
         registry.subscribe(self._endpoints_changed)
 
@@ -170,6 +181,7 @@ class Dispatcher:
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
+        await self._readiness.close()
 
     # ---------------------------------------------------------------- admission
 
@@ -216,7 +228,7 @@ class Dispatcher:
         quota = self._quota(spec.namespace)
         if quota is not None and quota.in_flight >= quota.limit:
             return None
-        lease = self._table.acquire(spec.key, self._registry.endpoints(spec.key), now)
+        lease = self._table.acquire(spec.key, self._readiness.endpoints(spec.key), now)
         if lease is not None:
             if spec.reserved is None:
                 self._unreserved_in_flight += 1
@@ -244,7 +256,7 @@ class Dispatcher:
             reserved=spec.reserved,
             function_slots=sum(
                 endpoint.slots
-                for endpoint in self._registry.endpoints(spec.key)
+                for endpoint in self._readiness.endpoints(spec.key)
                 if endpoint.ready and not endpoint.terminating
             ),
             cluster_slots=self._registry.cluster_slots(),
@@ -266,6 +278,7 @@ class Dispatcher:
         self._metrics.queued.inc()
         self._measure(spec.key)
         self._capacity.capacity_wanted(spec.key)
+        self._readiness.watch(spec.key)
         self._pump(spec.key)
         try:
             return await asyncio.wait_for(waiter, deadline - now), True
@@ -324,6 +337,7 @@ class Dispatcher:
 
     def _endpoints_changed(self, key: FunctionKey) -> None:
         self._table.forget_holds(key, {e.pod for e in self._registry.endpoints(key)})
+        self._readiness.endpoints_changed(key)
         self._pump(key)
 
     # ------------------------------------------------------------- agent call
@@ -366,14 +380,17 @@ class Dispatcher:
                     raise _agent_refusal(response.status, body)
                 labels = self._metrics.function(spec.key)
                 self._bill(spec, labels, response.headers.get("X-Kappa-Billed-Duration-Ms"))
-                if "x-kappa-init-duration-ms" in response.headers:
-                    path = ColdStartPath.SCALE_UP if waited else ColdStartPath.READY_POD
+                path = ColdStartPath.of(
+                    initialised="x-kappa-init-duration-ms" in response.headers, waited=waited
+                )
+                if path is not None:
                     self._metrics.cold_starts.labels(*labels, path.value).inc()
                 return AgentReply(
                     body=body,
                     content_type=response.headers.get("Content-Type", "application/json"),
                     function_error=response.headers.get("X-Amz-Function-Error"),
                     log_result=response.headers.get("X-Amz-Log-Result"),
+                    cold_start=path is not None and path.cold,
                 )
         except aiohttp.ClientConnectorError as exc:
             # Nothing was sent: the pod is gone or not listening; another may take it.

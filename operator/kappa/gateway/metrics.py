@@ -51,8 +51,30 @@ class ThrottleCause(StrEnum):
 class ColdStartPath(StrEnum):
     """How an invocation came to meet a fresh runtime; the ``path`` label."""
 
-    SCALE_UP = "scale_up"  # it waited for capacity: a pod started for it (or for a burst)
-    READY_POD = "ready_pod"  # a slot was free at once on a pod that had not run anything yet
+    NEW_POD = "new_pod"  # it waited for capacity: a pod started for it (or for its burst)
+    # A slot was free at once on a pod that had run nothing yet: started ahead of the call
+    # (the provisioned floor, or a scale-up ahead of demand). The caller paid no start.
+    PROVISIONED = "provisioned"
+
+    @property
+    def cold(self) -> bool:
+        """Whether the caller waited for the runtime to start (``X-Kappa-Cold-Start: true``)."""
+        return self is not ColdStartPath.PROVISIONED
+
+    @classmethod
+    def of(cls, *, initialised: bool, waited: bool) -> "ColdStartPath | None":
+        """The path of a call, from the agent's word (an Init Duration) and the wait; None: warm."""
+        if not initialised:
+            return None
+        return cls.NEW_POD if waited else cls.PROVISIONED
+
+
+class ProbeOutcome(StrEnum):
+    """What an agent said when asked whether a not-yet-Ready pod can take calls."""
+
+    READY = "ready"  # ready, naming the Function: routed to from now on
+    NOT_READY = "not_ready"  # it answered, but not that (still initialising, another Function)
+    FAILED = "failed"  # no answer: not listening yet, timed out, gone
 
 
 SURFACES: Final = ("invoke", "http")
@@ -129,6 +151,13 @@ class GatewayMetrics:
             "Agents that answered 'no free slot' (another replica held it) or 'not ready'.",
             registry=r,
         )
+        self.readiness_probes = Counter(
+            "kappa_gateway_readiness_probes",
+            "Agents of not-yet-Ready pods asked whether they can take calls, by outcome.",
+            ["outcome"], registry=r,
+        )  # fmt: skip
+        for probe_outcome in ProbeOutcome:
+            self.readiness_probes.labels(probe_outcome.value)
         self.capacity_requests = Counter(
             "kappa_gateway_capacity_requests",
             "Requests for more capacity (a call queued for want of a slot).", registry=r,

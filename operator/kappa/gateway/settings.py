@@ -12,6 +12,11 @@
   past it gets 429 at once (``kappa.gateway.body_budget``);
 - ``KAPPA_GATEWAY_BUSY_BACKOFF_MS`` (20): how long a pod that answered "no free slot"
   counts as full;
+- ``KAPPA_GATEWAY_READINESS_PROBE_MS`` (20; 0 = off): while calls of a Function wait
+  for capacity, how often the agents of its not-yet-Ready pods are asked whether they
+  can take calls (``kappa.gateway.readiness_probe``), so a new pod serves without
+  waiting for the kubelet's next readiness probe; ``KAPPA_GATEWAY_READINESS_PROBES``
+  (32): at most that many of those probes at once;
 - ``KAPPA_GATEWAY_TIMEOUT_GRACE_SECONDS`` (2): the client timeout to an agent beyond the
   function's timeout;
 - ``KAPPA_GATEWAY_RETRY_AFTER_SECONDS`` (1): ``Retry-After`` of a 429;
@@ -58,6 +63,8 @@ _AUTH_MODES: Final = ("kubernetes", "none")
 _MAX_AUTH_CACHE_SECONDS: Final = 300.0
 _DEFAULT_MAX_QUEUED_BYTES: Final = 64 * 1024 * 1024
 _MAX_LABELLED_FUNCTIONS: Final = 100_000
+_MAX_PROBE_INTERVAL_MS: Final = 5_000.0
+_MAX_PROBES: Final = 1024
 
 T = TypeVar("T")
 
@@ -76,6 +83,8 @@ class GatewaySettings:
     max_queued_bytes: int = _DEFAULT_MAX_QUEUED_BYTES
     busy_backoff_seconds: float = 0.02
     timeout_grace_seconds: float = 2.0
+    readiness_probe_seconds: float = 0.02
+    readiness_max_probes: int = 32
     retry_after_seconds: int = 1
     region: str = "us-east-1"
     log_level: str = "INFO"
@@ -143,6 +152,16 @@ class GatewaySettings:
                 float,
                 2.0,
                 lambda v: 0 < v <= _MAX_GRACE_SECONDS,
+            ),
+            readiness_probe_seconds=read(
+                "KAPPA_GATEWAY_READINESS_PROBE_MS",
+                float,
+                20.0,
+                lambda v: 0 <= v <= _MAX_PROBE_INTERVAL_MS,
+            )
+            / 1000,
+            readiness_max_probes=read(
+                "KAPPA_GATEWAY_READINESS_PROBES", int, 32, lambda v: 1 <= v <= _MAX_PROBES
             ),
             retry_after_seconds=read("KAPPA_GATEWAY_RETRY_AFTER_SECONDS", int, 1, _natural),
             region=env.get("KAPPA_REGION", "us-east-1") or "us-east-1",

@@ -2,6 +2,12 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final
+
+# On every synchronous answer (Invoke API and HTTP trigger): "true" when the call waited
+# for an execution environment that started for it (its runtime initialised for it),
+# "false" otherwise (docs/operations.md).
+COLD_START_HEADER: Final = "X-Kappa-Cold-Start"
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,6 +18,7 @@ class AgentReply:
     content_type: str
     function_error: str | None
     log_result: str | None
+    cold_start: bool = False  # the caller waited for this runtime's initialisation
 
 
 @dataclass(frozen=True, slots=True)

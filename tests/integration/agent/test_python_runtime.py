@@ -159,7 +159,13 @@ def test_status_and_readiness(python_agent: StartAgent) -> None:
     assert agent.request("GET", "/readyz").status == 200
     assert agent.request("GET", "/healthz").status == 200
     status = json.loads(agent.request("GET", "/status").body)
-    assert status == {"state": "ready", "slots": 2, "busy": 0, "error": None}
+    assert status == {
+        "state": "ready",
+        "slots": 2,
+        "busy": 0,
+        "error": None,
+        "function": FUNCTION_ARN,
+    }
 
 
 def test_timeout_ends_the_invocation_and_a_fresh_runtime_serves_the_next(

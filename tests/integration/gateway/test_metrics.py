@@ -55,7 +55,7 @@ def test_invocations_and_errors_are_counted_per_namespace_and_function(
     assert gateway.sample(histogram, namespace="team-b", function="report") == 6
     # Each agent's first call met a runtime that was ready before the call came.
     cold = "kappa_gateway_cold_starts_total"
-    assert gateway.sample(cold, namespace="team-a", function="resize", path="ready_pod") == 1
+    assert gateway.sample(cold, namespace="team-a", function="resize", path="provisioned") == 1
 
 
 def test_past_the_cap_functions_count_as_other_of_their_namespace(

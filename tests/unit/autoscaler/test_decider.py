@@ -20,6 +20,7 @@ from kappa.autoscaler.decider import (
     first_state,
     floor_pods,
     removal_order,
+    starting_for_waiters,
 )
 
 NOW = 1000.0
@@ -223,6 +224,7 @@ loads = st.builds(
     stable=st.floats(0, 200),
     panic=st.floats(0, 200),
     now=st.floats(0, 200) | st.just(0.0),
+    queued=st.just(0.0) | st.floats(0, 20),
 )
 caps_ = st.builds(
     Caps,
@@ -278,16 +280,20 @@ def test_bounds_hold(
     # The burst limit: pods created in the last 10 s plus new ones stay within it.
     recent = sum(1 for p in live if NOW - p.created < BURST_SECONDS)
     assert max(0, d.pods - len(live)) <= max(0, caps.burst_limit - recent)
-    assert d.pods <= d.target
-    # Removal names exactly the surplus, and never a busy pod while an idle one stays.
+    # Above the target only by the pods kept for the calls that wait.
+    starting = starting_for_waiters(live, queued=load.queued, per_pod=spec.per_pod)
+    assert d.pods <= d.target + len(starting)
+    # Removal names exactly the surplus, never a pod initialising for waiting calls, and
+    # never a busy pod while an idle one stays.
     assert len(d.remove) == max(0, len(live) - d.pods)
-    kept = [p for p in live if p.name not in d.remove]
+    kept = [p for p in live if p.name not in d.remove and p.name not in starting]
     removed = [p for p in live if p.name in d.remove]
     for gone in removed:
-        if gone.ready:  # not-ready pods (never served) go before any ready one
-            assert all(k.ready for k in kept)
-        if gone.ready and gone.in_flight > 0:  # a busy pod goes only when no idle one is left
-            assert all(k.in_flight > 0 for k in kept if k.ready)
+        assert gone.name not in starting
+        if gone.ready and gone.in_flight == 0:  # idle not-ready pods go before idle ready
+            assert all(k.ready or k.in_flight > 0 for k in kept)
+        if gone.in_flight > 0:  # a busy pod goes only when no idle one is left
+            assert all(k.in_flight > 0 for k in kept)
 
 
 @settings(max_examples=300, deadline=None)
@@ -497,3 +503,50 @@ def test_a_restarted_operator_keeps_the_pods_it_finds() -> None:
     assert (state.target, state.high, state.last_active) == (3, 3, NOW)
     assert state.high_at == NOW + STABLE_SECONDS - SCALE_DOWN_DELAY
     assert first_state(live=0, initial=1, now=NOW).target == 1
+
+
+def test_a_pod_initialising_for_a_waiting_call_is_never_scaled_down() -> None:
+    """A cap that falls below the live pods (here the namespace quota, now full) removes
+    idle ready pods, but not the one starting for the call that waits."""
+    live = [
+        Pod("starting", ready=False, created=NOW - 1),
+        Pod("idle", ready=True, created=NOW - 100),
+        Pod("busy", ready=True, created=NOW - 100, in_flight=1),
+    ]
+    d = decide(spec=Spec(), load=Load(stable=1, panic=1, now=2, queued=1), pods=live,
+               caps=Caps(namespace_headroom=-1), state=None, now=NOW)  # fmt: skip
+    assert d.target == 2
+    assert d.remove == ("idle",)
+    assert d.pods == 2  # the planner removes live - pods: exactly "idle"
+    # Without a waiting call the pod that never served goes first, as before.
+    d = decide(spec=Spec(), load=Load(stable=1, panic=1, now=1), pods=live,
+               caps=Caps(namespace_headroom=-1), state=None, now=NOW)  # fmt: skip
+    assert d.remove == ("starting",)
+
+
+@pytest.mark.parametrize(
+    ("queued", "per_pod", "kept"),
+    [
+        pytest.param(0, 1, set(), id="nothing-waits"),
+        pytest.param(1, 1, {"old"}, id="one-call-keeps-the-oldest-starting"),
+        pytest.param(2, 1, {"old", "new"}, id="two-calls-keep-both"),
+        pytest.param(5, 1, {"old", "new"}, id="never-more-than-are-starting"),
+        pytest.param(3, 4, {"old"}, id="one-pod-of-four-slots-holds-three"),
+    ],
+)
+def test_starting_for_waiters(queued: float, per_pod: int, kept: set[str]) -> None:
+    live = [
+        Pod("new", ready=False, created=NOW - 1),
+        Pod("old", ready=False, created=NOW - 2),
+        Pod("served", ready=False, created=NOW - 3, in_flight=1),  # its agent said ready
+        Pod("ready", ready=True, created=NOW - 4),
+    ]
+    assert starting_for_waiters(live, queued=queued, per_pod=per_pod) == kept
+
+
+def test_a_pod_serving_before_the_kubelet_calls_it_ready_goes_after_idle_ones() -> None:
+    live = [
+        Pod("early", ready=False, created=NOW - 1, in_flight=1),
+        Pod("idle", ready=True, created=NOW - 100),
+    ]
+    assert [p.name for p in removal_order(live)] == ["idle", "early"]

@@ -135,3 +135,29 @@ def test_one_function_whose_decision_fails_does_not_stop_the_others() -> None:
     assert woken.keys == [B]
     exposition = generate_latest(auto.metrics.registry).decode()
     assert "kappa_autoscaler_decision_errors_total 1.0" in exposition
+
+
+def test_a_new_leader_keeps_ten_warm_pods_until_the_gateways_report_then_follows_them() -> None:
+    """The operator restarted (or another replica leads): its autoscaler is new, with no
+    window and no decision, and finds a Function's ten warm pods. None is removed while no
+    gateway has reported; the reports then decide."""
+    auto, clock, _ = scaler()
+    spec = Spec(scale_to_zero_after=60)
+    live = [Pod(f"a-{i}", ready=True, created=clock.now - 300) for i in range(10)]
+    # The reconcile passes initial=0 for a Function decided before (status.desiredReplicas).
+    first = auto.observe(A, spec, live, initial=0, now=clock.now)
+    assert (first.pods, first.remove) == (10, ())
+    for _ in range(20):  # twenty ticks with no gateway report
+        clock.now += 1
+        auto.tick(clock.now)
+        decision = auto.observe(A, spec, live, initial=0, now=clock.now)
+        assert (decision.pods, decision.remove) == (10, ())
+    # The gateways report: 3.5 calls in flight on average, over the next minute.
+    for _ in range(61):
+        auto.report("g1", {A: Sample(3.5, 4, 0, {f"a-{i}": 1 for i in range(4)})})
+        clock.now += 1
+        auto.tick(clock.now)
+    decision = auto.observe(A, spec, live, initial=0, now=clock.now)
+    assert decision.target == 5  # ceil(3.5 / 0.7): the reports decide now
+    assert len(decision.remove) == 5
+    assert not {f"a-{i}" for i in range(4)} & set(decision.remove)  # busy ones stay

@@ -29,7 +29,7 @@ def test_forgetting_a_function_drops_its_series_and_keeps_the_others() -> None:
         metrics.invocations.labels(*labels, "invoke", Outcome.SUCCESS).inc()
         metrics.duration.labels(*labels).observe(0.1)
         metrics.throttles.labels(*labels, ThrottleCause.QUEUE_FULL).inc()
-        metrics.cold_starts.labels(*labels, ColdStartPath.SCALE_UP).inc()
+        metrics.cold_starts.labels(*labels, ColdStartPath.NEW_POD).inc()
         metrics.bill(labels, 5, 128)
     metrics.forget(A)
     text = "\n".join(
@@ -70,3 +70,23 @@ def test_billed_ms_reads_the_agents_header_within_bounds(
     header: str | None, expected: int | None
 ) -> None:
     assert billed_ms(header, timeout_seconds=3) == expected
+
+
+@pytest.mark.parametrize(
+    ("initialised", "waited", "path", "cold"),
+    [
+        pytest.param(False, False, None, False, id="warm"),
+        pytest.param(False, True, None, False, id="waited-for-a-busy-warm-slot"),
+        pytest.param(True, True, ColdStartPath.NEW_POD, True, id="waited-for-a-new-pod"),
+        pytest.param(True, False, ColdStartPath.PROVISIONED, False, id="started-ahead"),
+    ],
+)
+def test_cold_start_path(
+    initialised: bool,  # noqa: FBT001 - a parameter of the table
+    waited: bool,  # noqa: FBT001
+    path: ColdStartPath | None,
+    cold: bool,  # noqa: FBT001
+) -> None:
+    found = ColdStartPath.of(initialised=initialised, waited=waited)
+    assert found is path
+    assert (found is not None and found.cold) is cold

@@ -14,6 +14,8 @@ def test_defaults() -> None:
     assert settings.queue_max_wait_seconds == 10.0
     assert settings.max_queued_bytes == 64 * 1024 * 1024
     assert settings.metrics_max_functions == 500
+    assert settings.readiness_probe_seconds == 0.02
+    assert settings.readiness_max_probes == 32
 
 
 def test_values() -> None:
@@ -26,8 +28,12 @@ def test_values() -> None:
             "KAPPA_GATEWAY_MAX_QUEUED_BYTES": "8388608",
             "KAPPA_LOG_LEVEL": "debug",
             "KAPPA_METRICS_MAX_FUNCTIONS": "0",
+            "KAPPA_GATEWAY_READINESS_PROBE_MS": "0",
+            "KAPPA_GATEWAY_READINESS_PROBES": "4",
         }
     )
+    assert settings.readiness_probe_seconds == 0
+    assert settings.readiness_max_probes == 4
     assert settings.metrics_max_functions == 0
     assert settings.max_queued_bytes == 8 * 1024 * 1024
     assert settings.port == 0
@@ -47,9 +53,13 @@ def test_every_bad_variable_is_named() -> None:
                 # Below the largest body: a 6 MB call could never be served.
                 "KAPPA_GATEWAY_MAX_QUEUED_BYTES": "1048576",
                 "KAPPA_METRICS_MAX_FUNCTIONS": "-1",
+                "KAPPA_GATEWAY_READINESS_PROBE_MS": "-5",
+                "KAPPA_GATEWAY_READINESS_PROBES": "0",
             }
         )
     message = str(refused.value)
+    assert "KAPPA_GATEWAY_READINESS_PROBE_MS" in message
+    assert "KAPPA_GATEWAY_READINESS_PROBES" in message
     assert "KAPPA_METRICS_MAX_FUNCTIONS" in message
     assert "KAPPA_GATEWAY_MAX_QUEUED_BYTES" in message
     assert "KAPPA_GATEWAY_PORT" in message

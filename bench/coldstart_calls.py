@@ -1,0 +1,279 @@
+"""make bench-coldstart: cold calls as a caller sees them, beside the floor of the node.
+
+Needs the chart installed on the local cluster (`make up`) or on KUBECONFIG's. Per
+runtime (python3.11 and nodejs22 by default), --calls cold calls (20) of each:
+
+(a) Kappa without a pool: a Function (an echo handler, ``scaleToZeroAfterSeconds: 0``)
+    at zero pods, no pod of it left at all (terminating ones gone too); then one
+    ``POST /2015-03-31/functions/<ns>/<name>/invocations`` to the gateway's Service,
+    timed from the request to the whole answer. The answer's ``X-Kappa-Cold-Start``
+    is counted: a call that met a pod after all is reported, not hidden.
+(c) The floor: a plain pod (the same runtime image, resources and security context
+    as the Function's pod, its command a trivial HTTP server: ``python3 -m http.server``
+    or a one-line node server) created directly, its IP taken from a watch and
+    ``GET /`` polled every 5 ms, timed from the create call to the first 200: what
+    containerd, the CNI and the kubelet cost here, with no Kappa in between.
+
+(b), Kappa with a warm pool, comes with the warm pools (designed in docs/warm-pools.md,
+not built yet).
+
+p50 and p99 are nearest-rank (with 20 calls p99 is the slowest). Prints figures;
+asserts nothing. The caller is the e2e identity (e2e/identity.py: a ServiceAccount
+bound to kappa-invoker, its bearer token). Usage:
+    python bench/coldstart_calls.py [--calls 20] [--runtime python3.11 --runtime nodejs22]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client, config, watch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import coldstart  # noqa: E402 - bench/coldstart.py, beside this file
+from coldstart import CODE, GROUP, PLURAL, VERSION, wait  # noqa: E402
+from e2e.identity import Identity, e2e_identity  # noqa: E402
+
+_NODE_SERVER = ["node", "-e", "require('http').createServer((q, s) => s.end('ok')).listen(8080)"]
+FLOOR_SERVER = {
+    "python3.11": ["python3", "-m", "http.server", "8080"],
+    "nodejs20": _NODE_SERVER,
+    "nodejs22": _NODE_SERVER,
+}
+POLL_SECONDS = 0.005
+HANG_GUARD_SECONDS = 180
+
+
+@dataclass
+class Series:
+    """One row of the table: the seconds of each call."""
+
+    runtime: str
+    path: str
+    seconds: list[float] = field(default_factory=list)
+    warm: int = 0  # Kappa's calls whose answer said X-Kappa-Cold-Start: false
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.seconds)
+        return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def kubectl(kubeconfig: str) -> list[str]:
+    built = subprocess.run(
+        [str(REPO / "e2e/local/build-k8s.sh")], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    return [f"{built}/kubectl", "--kubeconfig", kubeconfig]
+
+
+def gateway_url(core: client.CoreV1Api) -> str:
+    service = core.read_namespaced_service("kappa-gateway", "kappa-system")
+    port = service.spec.ports[0].port
+    return f"http://{service.spec.cluster_ip}:{port}"
+
+
+def function(name: str, runtime: str) -> dict[str, Any]:
+    """The phases bench's echo Function, gone from its last pod as soon as it is idle."""
+    fn = coldstart.function(name, runtime)
+    fn["spec"]["scaling"] = {"scaleToZeroAfterSeconds": 0}
+    return fn
+
+
+def ready(custom: client.CustomObjectsApi, namespace: str, name: str) -> bool:
+    return coldstart.ready_condition(
+        custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+    )
+
+
+def pods_of(core: client.CoreV1Api, namespace: str, name: str) -> list[client.V1Pod]:
+    selector = f"kappa.dev/function={name}"
+    return list(core.list_namespaced_pod(namespace, label_selector=selector).items)
+
+
+def invoke(url: str, identity: Identity, namespace: str, name: str) -> tuple[float, bool]:
+    """One call through the gateway: (seconds to the whole answer, whether it said cold)."""
+    request = urllib.request.Request(
+        f"{url}/2015-03-31/functions/{namespace}%2F{name}/invocations",
+        data=b'{"bench": "coldstart"}',
+        method="POST",
+        headers=identity.bearer(),
+    )
+    started = time.monotonic()
+    with urllib.request.urlopen(request, timeout=HANG_GUARD_SECONDS) as response:
+        response.read()
+        took = time.monotonic() - started
+        if response.status != 200:
+            raise RuntimeError(f"{name}: the gateway answered {response.status}")
+        return took, response.headers.get("X-Kappa-Cold-Start") == "true"
+
+
+def kappa_series(
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    url: str,
+    identity: Identity,
+    namespace: str,
+    runtime: str,
+    calls: int,
+) -> tuple[Series, dict[str, Any]]:
+    """(a): cold calls to a Function at zero pods; also the operator's pod, as the floor's model."""
+    name = f"cold-{runtime.replace('.', '')}"
+    custom.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, function(name, runtime)
+    )
+    wait(lambda: ready(custom, namespace, name), f"Function {name} Ready")
+    model = wait(lambda: pods_of(core, namespace, name), f"a pod of {name}")[0]
+    template = client.ApiClient().sanitize_for_serialization(model)
+    series = Series(runtime, "(a) Kappa, no pool (agent readiness)")
+    for _ in range(calls):
+        wait(lambda: not pods_of(core, namespace, name), f"{name} at zero pods", interval=0.2)
+        time.sleep(1.0)  # the gateways' watches have seen the last pod go
+        took, cold = invoke(url, identity, namespace, name)
+        series.seconds.append(took)
+        series.warm += not cold
+    custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+    return series, template
+
+
+def floor_manifest(template: dict[str, Any], runtime: str, name: str) -> dict[str, Any]:
+    """A plain pod: the Function pod's image, resources and security, a trivial server."""
+    spec = template["spec"]
+    container = spec["containers"][0]
+    plain = {
+        "name": "server",
+        "image": container["image"],
+        "imagePullPolicy": container.get("imagePullPolicy", "IfNotPresent"),
+        "command": FLOOR_SERVER[runtime],
+        "workingDir": "/tmp",
+        "ports": [{"containerPort": 8080}],
+        "resources": container.get("resources") or {},
+        "securityContext": container.get("securityContext") or {},
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"kappa.dev/bench": "coldstart-floor"}},
+        "spec": {
+            "containers": [plain],
+            "securityContext": spec.get("securityContext") or {},
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "terminationGracePeriodSeconds": 0,
+            "restartPolicy": "Never",
+        },
+    }
+
+
+def floor_call(
+    core: client.CoreV1Api, namespace: str, template: dict[str, Any], runtime: str
+) -> float:
+    """(c): create a plain pod, poll it directly; seconds from the create to the first 200."""
+    name = f"floor-{uuid.uuid4().hex[:6]}"
+    ip: list[str] = []
+    seen = threading.Event()
+    opened = threading.Event()
+
+    def watcher() -> None:
+        w = watch.Watch()
+        opened.set()
+        for event in w.stream(
+            core.list_namespaced_pod,
+            namespace,
+            field_selector=f"metadata.name={name}",
+            timeout_seconds=HANG_GUARD_SECONDS,
+        ):
+            if event["object"].status.pod_ip:
+                ip.append(event["object"].status.pod_ip)
+                seen.set()
+                w.stop()
+
+    thread = threading.Thread(target=watcher, daemon=True)
+    thread.start()
+    opened.wait(10)
+    time.sleep(0.3)  # the watch is open before the pod exists
+    started = time.monotonic()
+    core.create_namespaced_pod(namespace, floor_manifest(template, runtime, name))
+    try:
+        if not seen.wait(HANG_GUARD_SECONDS):
+            raise TimeoutError(f"pod {name} got no IP")
+        while time.monotonic() - started < HANG_GUARD_SECONDS:
+            try:
+                with urllib.request.urlopen(f"http://{ip[0]}:8080/", timeout=5) as response:
+                    if response.status == 200:
+                        return time.monotonic() - started
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(POLL_SECONDS)
+        raise TimeoutError(f"pod {name} never answered")
+    finally:
+        core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
+        thread.join(10)
+
+
+def table(rows: list[Series]) -> str:
+    header = (
+        f"{'runtime':<11} {'path':<40} {'calls':>5} {'p50 s':>7} {'p99 s':>7} {'min s':>7}"
+        f" {'not cold':>8}"
+    )
+    lines = [header]
+    for row in rows:
+        warm = str(row.warm) if row.path.startswith("(a)") else "-"
+        lines.append(
+            f"{row.runtime:<11} {row.path:<40} {len(row.seconds):>5} {row.percentile(0.5):7.3f}"
+            f" {row.percentile(0.99):7.3f} {min(row.seconds):7.3f} {warm:>8}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--runtime", action="append", choices=sorted(CODE))
+    args = parser.parse_args()
+    runtimes = args.runtime or ["python3.11", "nodejs22"]
+    kubeconfig = os.environ.get("KUBECONFIG") or str(REPO / ".local-cluster/kubeconfig")
+    config.load_kube_config(kubeconfig)
+    core, custom = client.CoreV1Api(), client.CustomObjectsApi()
+    url = gateway_url(core)
+    identity = e2e_identity(kubectl(kubeconfig))
+    namespace = f"bench-cold-{uuid.uuid4().hex[:6]}"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    rows: list[Series] = []
+    try:
+        wait(lambda: core.list_namespaced_service_account(namespace).items, "a service account")
+        for runtime in runtimes:
+            kappa, template = kappa_series(
+                core, custom, url, identity, namespace, runtime, args.calls
+            )
+            floor_call(core, namespace, template, runtime)  # warm-up: image in the page cache
+            floor = Series(runtime, "(c) floor: plain pod, polled directly")
+            floor.seconds = [
+                floor_call(core, namespace, template, runtime) for _ in range(args.calls)
+            ]
+            rows += [kappa, floor]
+            print(table(rows), flush=True)
+    finally:
+        core.delete_namespace(namespace)
+    print(f"\ngateway {url}; {args.calls} cold calls each; request at zero pods -> answer")
+    print(table(rows))
+    print(json.dumps({f"{r.runtime} {r.path}": r.seconds for r in rows}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""Cold starts on the real cluster, through the real gateway and operator: a call at zero
+pods is answered by the new pod as soon as its agent says it is ready (the gateway asks
+the agents of not-yet-Ready pods: ``kappa_gateway_readiness_probes_total{outcome="ready"}``
+grows), with ``X-Kappa-Cold-Start: true`` (tests/integration/gateway/test_cold_start.py shows a
+warm call saying ``false``: here the pod goes as soon as it is idle).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import client
+
+from e2e.cluster import Cluster
+from e2e.conftest import own_namespace
+from e2e.gateway import metric
+from e2e.test_autoscaling import create, live_pods
+from e2e.test_gateway import Gateway, gateway_pod_urls, sleeper
+
+READY_PROBES = 'kappa_gateway_readiness_probes_total{outcome="ready"}'
+
+
+@pytest.fixture
+def ns(core: client.CoreV1Api) -> Iterator[str]:
+    with own_namespace(core, "coldstart") as name:
+        yield name
+
+
+def invoke(gateway: Gateway, namespace: str, name: str) -> tuple[str, str]:
+    """(the pod that answered, the X-Kappa-Cold-Start header)."""
+    request = urllib.request.Request(
+        f"{gateway.url}/2015-03-31/functions/{namespace}%2F{name}/invocations",
+        data=b"{}",
+        method="POST",
+    )
+    with gateway.open(request, timeout=60) as response:
+        body = json.loads(response.read())
+        return body["pod"], response.headers.get("X-Kappa-Cold-Start", "")
+
+
+def probed_ready(urls: list[str]) -> float:
+    return sum(metric(url, READY_PROBES) for url in urls)
+
+
+@pytest.mark.timeout(300)
+def test_a_call_at_zero_pods_is_routed_by_the_agents_readiness_and_says_cold(
+    gateway: Gateway, api: client.ApiClient, core: client.CoreV1Api, ns: str
+) -> None:
+    create(api, gateway, ns, sleeper("zero", scaling={"scaleToZeroAfterSeconds": 0}))
+    Cluster.wait(lambda: not live_pods(core, ns, "zero"), "no pod of zero left", 120)
+    urls = gateway_pod_urls(api, core)
+    before = probed_ready(urls)
+
+    pod, cold = invoke(gateway, ns, "zero")
+    assert cold == "true"
+    assert pod in {p.metadata.name for p in live_pods(core, ns, "zero")}
+    assert probed_ready(urls) > before, gateway.logs()
