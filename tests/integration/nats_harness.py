@@ -4,14 +4,14 @@ The server is ``brokers.NatsServer`` (the one the broker tests share per
 session too); ``nats_server`` is the fixture (import it into a conftest),
 ``running_nats`` the same for a fixture of another name. ``chart_authorization``
 is the users block the chart gives its NATS, rendered by helm, so a test runs the
-server with exactly the permissions an installation has.
+server with exactly the permissions an installation has; ``chart_nats_files`` all the
+files of that configuration (the cluster block of a JetStream cluster among them).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,9 +20,9 @@ from typing import Any
 
 import nats
 import pytest
-import yaml
 
 from tests.integration.brokers import NatsServer, start_nats
+from tests.integration.chart_render import rendered
 
 
 def running_nats(directory: Path) -> Iterator[NatsServer]:
@@ -40,26 +40,18 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
     yield from running_nats(tmp_path / "nats")
 
 
-REPO = Path(__file__).resolve().parents[2]
+def chart_nats_files(*settings: str) -> dict[str, str]:
+    """The files of the ConfigMap the chart renders for its NATS (``helm --set`` each
+    setting): nats.conf, authorization.conf and, with nats.replicas above 1, cluster.conf."""
+    for document in rendered(*settings, show_only="templates/nats/nats.yaml"):
+        if document["kind"] == "ConfigMap":
+            return dict(document["data"])
+    raise AssertionError("the chart rendered no NATS ConfigMap")
 
 
 def chart_authorization(*settings: str) -> str:
-    """The ``authorization.conf`` the chart renders for its NATS (``helm --set`` each setting).
-
-    helm is the one ``make lint-chart`` builds (e2e/local/build-tools.sh, cached after the
-    first build).
-    """
-    tools = subprocess.run([REPO / "e2e/local/build-tools.sh"], capture_output=True, text=True,
-                           check=True, timeout=600).stdout.strip()  # fmt: skip
-    argv = [f"{tools}/helm", "template", "kappa", str(REPO / "charts/kappa"),
-            "--namespace", "kappa-system", "--show-only", "templates/nats/nats.yaml"]  # fmt: skip
-    for setting in settings:
-        argv += ["--set", setting]
-    rendered = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=120)
-    for document in yaml.safe_load_all(rendered.stdout):
-        if document and document["kind"] == "ConfigMap":
-            return str(document["data"]["authorization.conf"])
-    raise AssertionError("the chart rendered no NATS ConfigMap")
+    """The ``authorization.conf`` the chart renders for its NATS (``helm --set`` each setting)."""
+    return chart_nats_files(*settings)["authorization.conf"]
 
 
 def with_connection(server: NatsServer, coroutine: Callable[[Any], Any], **options: Any) -> Any:

@@ -4,34 +4,18 @@ and `function` labels of Kappa's series survive the scrape."""
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+
+from tests.integration.chart_render import by_kind_and_name
 
 pytestmark = pytest.mark.integration
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def render(*sets: str) -> dict[tuple[str, str], dict[str, Any]]:
     """The chart's objects rendered with ``--set`` values, by (kind, name)."""
-    tools = subprocess.run(
-        [str(REPO / "e2e/local/build-tools.sh")], check=True, capture_output=True, text=True
-    )
-    helm = Path(tools.stdout.strip()) / "helm"
-    args = [arg for value in sets for arg in ("--set", value)]
-    text = subprocess.run(
-        [str(helm), "template", "kappa", str(REPO / "charts/kappa"), "-n", "kappa-system", *args],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    return {
-        (item["kind"], item["metadata"]["name"]): item
-        for item in yaml.safe_load_all(text)
-        if item is not None
-    }
+    return by_kind_and_name(*sets)
 
 
 def endpoint(item: dict[str, Any]) -> dict[str, Any]:

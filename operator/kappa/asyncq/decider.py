@@ -108,7 +108,7 @@ class Finish:
 
     In order, the worker:
 
-    1. saves ``progress`` (unless ``saved``: it is in the bucket already);
+    1. saves ``progress`` when ``to_save``;
     2. sends ``final``'s record to ``destination`` (None: nowhere); should that
        Function not exist, follows ``on_missing``: a ``Requeue`` ends the
        handling there, ``GiveUp`` goes on (None: the destination is no Function);
@@ -119,6 +119,17 @@ class Finish:
     saved: bool = False
     destination: Destination | None = None
     on_missing: Requeue | GiveUp | None = None
+
+    @property
+    def to_save(self) -> bool:
+        """Whether ``progress`` is written before delivering.
+
+        Only when there is something to deliver again (a record for a destination, a dead
+        letter) and it is not in the bucket already. A success with no destination is only
+        acked: a redelivery after a lost ack runs the handler again, as one after a crash
+        before the write would.
+        """
+        return not self.saved and (self.destination is not None or not self.final.succeeded)
 
     @property
     def progress(self) -> Progress:

@@ -9,8 +9,14 @@ at once and fetches only as many as it has room for; which namespaces have
 events it reads from the event stream's per-subject counts every 0.25 s.
 
 While an event runs, the worker tells JetStream it is still at it (every third
-of ``ack_wait``), so a long handler is not handed to a second worker; a worker
-that dies stops doing so, and the event goes to another after ``ack_wait``.
+of ``ack_wait``, one task for all the events in hand), so a long handler is not
+handed to a second worker; a worker that dies stops doing so, and the event goes
+to another after ``ack_wait``.
+
+Round trips per event: a first delivery reads no progress (none can exist: only
+a delivery's handling writes it), and a success with no destination writes none
+(``Finish.to_save``); a plain event costs the fetch's share, the invocation and
+the ack.
 """
 
 import asyncio
@@ -89,6 +95,9 @@ class Worker:
             destination_wait=settings.destination_wait_seconds,
         )
         self._tasks: set[asyncio.Task[None]] = set()
+        # Events being handled, kept alive together (by id: a Msg is not hashable).
+        self._in_hand: dict[int, Msg] = {}
+        self._beat: asyncio.Task[None] | None = None
         self._free = settings.workers
         self._running: dict[str, int] = {}  # events in hand per namespace
         self._waiting: dict[str, int] = {}  # events queued per namespace (last look)
@@ -102,6 +111,7 @@ class Worker:
             await asyncio.sleep(_READY_POLL_SECONDS)
         log.info("async workers started (%d at once)", self._settings.workers)
         loops: dict[str, asyncio.Task[None]] = {}
+        self._beat = asyncio.ensure_future(self._keep_alive())
         try:
             while not self._stopping:
                 waiting = await self._look()
@@ -116,6 +126,8 @@ class Worker:
             for loop in loops.values():
                 loop.cancel()
             await asyncio.gather(*loops.values(), return_exceptions=True)
+            if not self._stopping:  # cancelled without stop(): nothing is kept alive any more
+                self._beat.cancel()
 
     async def _look(self) -> dict[str, int] | None:
         """Events per namespace in the event stream (one request); None when NATS fails."""
@@ -236,6 +248,8 @@ class Worker:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending)
+        if self._beat is not None:  # events finishing meanwhile were kept alive
+            self._beat.cancel()
 
     def _done(self, namespace: str, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -245,7 +259,7 @@ class Worker:
 
     async def _handle(self, message: Msg) -> None:
         self._metrics.in_flight.inc()
-        beat = asyncio.ensure_future(self._keep_alive(message))
+        self._in_hand[id(message)] = message
         try:
             await self._process(message)
         except (TimeoutError, nats.errors.Error, EnqueueError) as exc:
@@ -256,14 +270,16 @@ class Worker:
             with contextlib.suppress(TimeoutError, nats.errors.Error):
                 await message.nak(delay=_HANDLING_FAILED_DELAY)
         finally:
-            beat.cancel()
+            del self._in_hand[id(message)]
             self._metrics.in_flight.dec()
 
-    async def _keep_alive(self, message: Msg) -> None:
+    async def _keep_alive(self) -> None:
+        """Every third of ``ack_wait``: each event in hand is still being worked on."""
         while True:
             await asyncio.sleep(self._settings.ack_wait_seconds / 3)
-            with contextlib.suppress(TimeoutError, nats.errors.Error):
-                await message.in_progress()
+            for message in list(self._in_hand.values()):
+                with contextlib.suppress(TimeoutError, nats.errors.Error):
+                    await message.in_progress()
 
     async def _process(self, message: Msg) -> None:
         try:
@@ -275,7 +291,9 @@ class Worker:
         spec = self._registry.function(event.key)
         policy = _policy(spec)
         deliveries = message.metadata.num_delivered or 1
-        offer = Offer(event, await self._progress(event), deliveries, epoch_ms())
+        # Only a delivery's handling writes progress: a first delivery has none to read.
+        so_far = await self._progress(event) if deliveries > 1 else progress.Progress()
+        offer = Offer(event, so_far, deliveries, epoch_ms())
         arn = function_arn(self._region, event.namespace, event.name)
         decision = decider.before_invoke(offer, policy, self._backoff, arn=arn)
         if isinstance(decision, Invoke) and spec is not None and policy is not None:
@@ -336,7 +354,7 @@ class Worker:
         final, destination = finish.final, finish.destination
         if finish.saved:
             self._metrics.redelivered_final.inc()
-        else:
+        elif finish.to_save:
             await self._queue.progress.put(event.dedupe_key, progress.encode(finish.progress))
         delivery = await destinations.deliver(
             self._queue, self._registry,

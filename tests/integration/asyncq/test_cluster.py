@@ -1,6 +1,7 @@
-"""On a three-node JetStream cluster (three real nats-servers with routes) and
-KAPPA_ASYNC_REPLICAS=3, the queue is replicated: a node killed while events wait loses
-none of them, and Event invocations keep being accepted and run on the two left."""
+"""On the chart's three-node JetStream cluster (nats.replicas=3, nats.streamReplicas=3:
+three real nats-servers running the cluster and authorization blocks ``helm template``
+renders, routed to each other), the queue is replicated: a node killed while events wait
+loses none of them, and Event invocations keep being accepted and run on the two left."""
 
 from __future__ import annotations
 
@@ -15,24 +16,41 @@ from tests.integration.asyncq.conftest import FAST, Calls
 from tests.integration.brokers import NatsServer, free_port, start_nats
 from tests.integration.gateway.conftest import StartFunctionAgent, StartGateway
 from tests.integration.gateway.gateway_harness import function_entry
-from tests.integration.nats_harness import with_connection
+from tests.integration.nats_harness import chart_nats_files, with_connection
 
 INVOKE = "/2015-03-31/functions/ok/invocations"
 EVENT = {"X-Amz-Invocation-Type": "Event"}
 HANG_GUARD = 90.0  # only guards against a hang
+PASSWORD = "gateway-password-of-the-test"  # noqa: S105 - the test's own servers
+GATEWAY = {"user": "gateway", "password": PASSWORD}
+ROUTE_PASSWORD = "route-password-of-the-test"  # noqa: S105
 
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[list[NatsServer]]:
-    """Three nats-servers routed to each other, JetStream on each."""
-    routes = [free_port() for _ in range(3)]
+    """Three nats-servers with the chart's cluster.conf and authorization.conf.
+
+    In a pod, KAPPA_NATS_ROUTE_<i> is built by Kubernetes from node i's Service address
+    (its <NAME>_SERVICE_HOST variable) and the route password; here from node i's loopback
+    port. The one change to the rendered text: each node listens for routes on a port of
+    its own (pods each have their own address, processes here share one).
+    """
+    files = chart_nats_files("nats.replicas=3", "nats.streamReplicas=3")
+    assert "include ./cluster.conf" in files["nats.conf"]
+    cluster_conf = files["cluster.conf"]
+    assert cluster_conf.count("listen: 0.0.0.0:6222") == 1
+    ports = [free_port() for _ in range(3)]
+    routes = {f"KAPPA_NATS_ROUTE_{i}": f"nats-route://route:{ROUTE_PASSWORD}@127.0.0.1:{port}"
+              for i, port in enumerate(ports)}  # fmt: skip
     servers: list[NatsServer] = []
     try:
-        for i, port in enumerate(routes):
-            peers = ", ".join(f"nats-route://127.0.0.1:{p}" for p in routes if p != port)
-            config = (f"server_name: n{i}\n"
-                      f"cluster {{ name: kappa, listen: 127.0.0.1:{port}, routes: [{peers}] }}\n")  # fmt: skip
-            servers.append(start_nats(tmp_path / f"n{i}", extra_config=config))
+        for i, port in enumerate(ports):
+            config = cluster_conf.replace("0.0.0.0:6222", f"127.0.0.1:{port}")
+            env = {"KAPPA_NATS_SERVER_NAME": f"kappa-nats-{i}",
+                   "KAPPA_NATS_ROUTE_PASSWORD": ROUTE_PASSWORD,
+                   "KAPPA_NATS_GATEWAY_PASSWORD": PASSWORD, **routes}  # fmt: skip
+            servers.append(start_nats(tmp_path / f"n{i}",
+                                      f"{config}\n{files['authorization.conf']}", env))  # fmt: skip
         yield servers
     finally:
         for server in servers:
@@ -44,7 +62,7 @@ def replicas_of(server: NatsServer, stream: str) -> int:
         info = await nc.jetstream().stream_info(stream)
         return int(info.config.num_replicas)
 
-    return int(with_connection(server, read))
+    return int(with_connection(server, read, **GATEWAY))
 
 
 def test_a_node_lost_with_events_waiting_loses_none_and_the_queue_keeps_serving(
@@ -56,7 +74,8 @@ def test_a_node_lost_with_events_waiting_loses_none_and_the_queue_keeps_serving(
     agent = start_agent("asyncfns.ok", name="ok")
     gateway = start_gateway(
         [function_entry("ok", [agent])],
-        extra_env={"KAPPA_NATS_URL": urls, "KAPPA_ASYNC_REPLICAS": "3",
+        extra_env={"KAPPA_NATS_URL": urls, "KAPPA_NATS_USER": "gateway",
+                   "KAPPA_NATS_PASSWORD": PASSWORD, "KAPPA_ASYNC_REPLICAS": "3",
                    "KAPPA_ASYNC_WORKERS": "4", **FAST},
     )  # fmt: skip
     deadline = time.monotonic() + HANG_GUARD

@@ -335,3 +335,27 @@ def test_a_success_waits_for_a_missing_on_success_function() -> None:
     assert isinstance(decision, Finish)
     assert decision.destination == SINK
     assert decision.on_missing == Requeue(4.0, RequeueCause.DESTINATION_MISSING)
+
+
+@pytest.mark.parametrize(
+    ("policy", "answer", "to_save"),
+    [
+        # Nothing to deliver again: a redelivery may run it again, as after a crash.
+        pytest.param(POLICY, Answered(OK), False, id="bare-success-is-only-acked"),
+        pytest.param(ROUTED, Answered(OK), True, id="success-with-a-destination-is-saved"),
+        pytest.param(POLICY, Answered(ERROR), True, id="a-dead-letter-is-saved"),
+    ],
+)  # fmt: skip
+def test_only_outcomes_with_something_to_deliver_again_are_saved(
+    policy: Policy, answer: Answered, to_save: bool,  # noqa: FBT001 - a table column
+) -> None:  # fmt: skip
+    decision = after_invoke(offer(invocations=2), policy, answer, WAIT)
+    assert isinstance(decision, Finish)
+    assert decision.to_save is to_save
+
+
+def test_a_saved_outcome_is_not_saved_again() -> None:
+    again = before_invoke(offer(final=DONE), ROUTED, WAIT, arn=ARN)
+    assert isinstance(again, Finish)
+    assert again.saved
+    assert not again.to_save
