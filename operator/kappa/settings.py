@@ -24,11 +24,13 @@ from pydantic import (
 from kappa.api.function import Runtime
 from kappa.api.names import validate_dns1123_label
 from kappa.base.env import SettingsError
+from kappa.base.logs import LogFormat
 
 # Which environment variable sets which field.
 ENV_VARS: Final[Mapping[str, str]] = {
     "namespace": "KAPPA_NAMESPACE",
     "log_level": "KAPPA_LOG_LEVEL",
+    "log_format": "KAPPA_LOG_FORMAT",
     "image_prefix": "KAPPA_IMAGE_PREFIX",
     "image_tag": "KAPPA_IMAGE_TAG",
     "image_pull_policy": "KAPPA_IMAGE_PULL_POLICY",
@@ -82,6 +84,8 @@ class Settings(BaseModel):
 
     namespace: str = "kappa-system"
     log_level: LogLevel = LogLevel.INFO
+    # text, or json: one JSON object per line (kappa.base.logs).
+    log_format: LogFormat = LogFormat.TEXT
     # Runtime images are <prefix>/runtime-<runtime>:<tag>; the agent's is <prefix>/base:<tag>.
     image_prefix: str = "kappa.local"
     image_tag: str = "dev"
@@ -194,6 +198,11 @@ class Settings(BaseModel):
     def _log_level_ignores_case(cls, value: object) -> object:
         # `debug` and `DEBUG` are the same wish; refusing one would only annoy.
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format_ignores_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Self:

@@ -4,6 +4,7 @@ import pydantic
 import pytest
 
 from kappa.base.env import SettingsError
+from kappa.base.logs import LogFormat
 from kappa.settings import LogLevel, Settings, load
 
 
@@ -25,6 +26,11 @@ from kappa.settings import LogLevel, Settings, load
             {"KAPPA_LOG_LEVEL": " Warning "},
             Settings(log_level=LogLevel.WARNING),
             id="log-level-stripped",
+        ),
+        pytest.param(
+            {"KAPPA_LOG_FORMAT": " JSON "},
+            Settings(log_format=LogFormat.JSON),
+            id="log-format-any-case",
         ),
         pytest.param(
             {"KAPPA_NAMESPACE": "ns1", "KAPPA_LOG_LEVEL": "ERROR", "HOME": "/root"},
@@ -79,6 +85,11 @@ def test_defaults() -> None:
             {"KAPPA_NAMESPACE": "Kappa"},
             "KAPPA_NAMESPACE='Kappa' is invalid",
             id="uppercase-namespace",
+        ),
+        pytest.param(
+            {"KAPPA_LOG_FORMAT": "xml"},
+            "KAPPA_LOG_FORMAT='xml' is invalid",
+            id="unknown-log-format",
         ),
         pytest.param(
             {"KAPPA_LOG_LEVEL": "LOUD"},

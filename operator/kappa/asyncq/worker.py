@@ -42,6 +42,7 @@ from kappa.asyncq.record import Response
 from kappa.asyncq.schedule import Backoff
 from kappa.asyncq.settings import AsyncSettings
 from kappa.asyncq.upkeep import Upkeep
+from kappa.base import logs
 from kappa.base.arn import function_arn
 from kappa.base.clock import epoch_ms
 from kappa.invocation.call import AgentReply, Call
@@ -288,6 +289,7 @@ class Worker:
             log.warning("dropping a message Kappa did not queue: %s", exc)
             await message.term()
             return
+        logs.serving_from_now(event.request_id)  # each message has a task of its own
         spec = self._registry.function(event.key)
         policy = _policy(spec)
         deliveries = message.metadata.num_delivered or 1

@@ -237,6 +237,7 @@ async def reconcile(
                     gateway_url=await cluster.gateway_url(settings.namespace),
                     region=settings.region,
                     log_level=settings.log_level.value,
+                    log_format=settings.log_format.value,
                 )
                 deployment = await cluster.apply_deployment(poller_deployment(mapping, params))
     except ForeignDeploymentError as error:

@@ -62,7 +62,7 @@ def register(state: State) -> None:
     ) -> dict[Key, CodeDigest]:
         return {(namespace, name): code_digest(body)}
 
-    @kopf.on.event("configmaps", when=_not_code_configmap)  # type: ignore[arg-type]
+    @kopf.on.event("configmaps", when=_not_code_configmap, id="configmap_changed")  # type: ignore[arg-type]
     def configmap_changed(namespace: str, name: str, **_: Any) -> None:
         for function in state.code_references.referrers((namespace, name)):
             state.wake(function)
@@ -72,7 +72,7 @@ def register(state: State) -> None:
 
     # A Layer's new code (its spec, or kappa deploy's annotation of a new package) rolls
     # the Functions that name it: their next pass reads it into their pods' revision.
-    @kopf.on.event(GROUP, VERSION, "layers")  # type: ignore[arg-type]
+    @kopf.on.event(GROUP, VERSION, "layers", id="layer_changed")  # type: ignore[arg-type]
     def layer_changed(
         event: kopf.RawEvent, namespace: str, name: str, body: kopf.Body, **_: Any
     ) -> None:
@@ -82,14 +82,14 @@ def register(state: State) -> None:
         for function in state.layer_references.referrers(key):
             state.wake(function)
 
-    @kopf.on.event("pods", labels=FUNCTION_OBJECTS)  # type: ignore[arg-type]
+    @kopf.on.event("pods", labels=FUNCTION_OBJECTS, id="pod_changed")  # type: ignore[arg-type]
     def pod_changed(namespace: str, labels: Mapping[str, str], **_: Any) -> None:
         state.wake((namespace, labels.get(FUNCTION_LABEL, "")))
 
     # A task per Function rather than a kopf daemon: kopf puts a finalizer on
     # objects with daemons, and then a Function could not be deleted while the
     # operator is down. Owner references clean up after a deleted Function.
-    @kopf.on.event(GROUP, VERSION, "functions")  # type: ignore[arg-type]
+    @kopf.on.event(GROUP, VERSION, "functions", id="function_changed")  # type: ignore[arg-type]
     async def function_changed(  # noqa: PLR0913, PLR0917 - kopf passes what a handler names
         event: kopf.RawEvent,
         namespace: str,

@@ -3,8 +3,9 @@
 import asyncio
 import contextlib
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Final
 
 import kopf
 from kubernetes import client, config
@@ -14,6 +15,7 @@ from kappa.auth.kube_review import KubeReviews
 from kappa.auth.sigv4 import SignedRequest
 from kappa.auth.subject import POD_NAME_EXTRA, service_account
 from kappa.autoscaler.server import Authenticate, serve
+from kappa.base import logs
 from kappa.base.env import SettingsError
 from kappa.controller import quota
 from kappa.controller.esm import register_esm
@@ -26,6 +28,9 @@ from kappa.k8s.objects import Objects
 from kappa.settings import Settings, load
 
 log = logging.getLogger("kappa.controller")
+
+# What kopf logs (kopf/_core/actions/execution.py) when a handler returned.
+KOPF_SUCCESS: Final = re.compile(r"Handler '[^']*' succeeded\.")
 
 
 def _api_client(connections: int) -> client.ApiClient:
@@ -41,10 +46,11 @@ def _api_client(connections: int) -> client.ApiClient:
 def main() -> int:
     """Run the operator until it is stopped; return the exit status."""
     settings = load()
-    logging.basicConfig(
-        level=settings.log_level.value,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(settings.log_level.value, settings.log_format.value, ("kappa", "kopf"))
+    # kopf has no per-handler log level: it logs every handler's success at INFO, for
+    # every event of every ConfigMap, pod and Function it watches (and each timer's
+    # tick), most of the log of a busy cluster. Failures stay at their level.
+    logging.getLogger("kopf.objects").addFilter(logs.Demote(KOPF_SUCCESS))
     api = _api_client(settings.kube_threads)
     state = State(objects=Objects(api), settings=settings)
     register(state)

@@ -16,6 +16,7 @@ from pathlib import Path
 from aiohttp import web
 
 from kappa.api.event_source_mapping import EventSourceMapping
+from kappa.base import logs
 from kappa.base.env import SettingsError
 from kappa.eventsources.file_state import FileStateStore
 from kappa.eventsources.mapping_config import parse_mapping, runner_config
@@ -58,10 +59,7 @@ def main(mapping_file: Path | None, gateway: str | None, state_file: Path | None
         problems = "; ".join(error.problems)
         print(f"kappa poller: invalid settings: {problems}", file=sys.stderr)  # noqa: T201
         return 2
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(settings.log_level, settings.log_format)
     if gateway is not None:
         settings = dataclasses.replace(settings, gateway_url=gateway)
     try:

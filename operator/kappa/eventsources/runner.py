@@ -22,6 +22,7 @@ from http import HTTPStatus
 from typing import Any, Final, Protocol
 
 from kappa.api.filters import Pattern, matches_any
+from kappa.base import logs
 from kappa.eventsources.batching import BatchPolicy, split
 from kappa.eventsources.clock import Clock
 from kappa.eventsources.failure_record import failure_record
@@ -237,6 +238,11 @@ class Runner:
             self._config.namespace, self._config.function_name, event
         )
         self._metrics.invoke_seconds.observe(self._clock.monotonic() - started)
+        with logs.serving(result.request_id):  # the lines about its fate carry the call's id
+            return await self._settle_batch(batch, result)
+
+    async def _settle_batch(self, batch: Sequence[Record], result: InvokeResult) -> set[str]:
+        """Judge the gateway's answer for ``batch`` and act on it; the keys left unfinished."""
         self.status.batches += 1
         outcome = judge(
             batch,

@@ -9,8 +9,9 @@
   ``KAPPA_GATEWAY_SERVICE_PORT`` (the kubelet sets them for the kappa-gateway
   Service of the pod's namespace; the operator copies them for other namespaces).
 - ``KAPPA_POD_NAME`` (the consumer name), ``KAPPA_REGION`` (us-east-1),
-  ``KAPPA_LOG_LEVEL`` (INFO), ``KAPPA_ESM_REPORT_SECONDS`` (5): how often the
-  poller writes ``status.source``; ``KAPPA_ESM_METRICS_PORT`` (0: none): where
+  ``KAPPA_LOG_LEVEL`` (INFO), ``KAPPA_LOG_FORMAT`` (text, or json: JSON lines),
+  ``KAPPA_ESM_REPORT_SECONDS`` (5): how often the poller writes ``status.source``;
+  ``KAPPA_ESM_METRICS_PORT`` (0: none): where
   ``/metrics`` and ``/healthz`` are served. A bad value of any of these is a
   ``SettingsError`` naming the variable: ``kappa poller`` prints it and exits 2.
 - ``KAPPA_TOKEN_FILE`` (or ``KAPPA_TOKEN``): the token the poller presents to the
@@ -24,9 +25,9 @@ from typing import Final
 
 from kappa.auth.credentials import Credentials
 from kappa.base.env import EnvReader
+from kappa.base.logs import LOG_FORMATS, LOG_LEVELS
 from kappa.resources.poller_env import SECRET_PREFIX, field_name
 
-LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 REPORT_SECONDS_MIN: Final = 0.1
 REPORT_SECONDS_MAX: Final = 3600.0
 
@@ -41,6 +42,7 @@ class PollerSettings:
     pod_name: str = "poller"
     region: str = "us-east-1"
     log_level: str = "INFO"
+    log_format: str = "text"
     report_seconds: float = 5.0
     metrics_port: int = 0
     gateway_credentials: Credentials = field(default_factory=Credentials)
@@ -64,6 +66,9 @@ class PollerSettings:
             pod_name=read.string("KAPPA_POD_NAME", "poller"),
             region=read.string("KAPPA_REGION", "us-east-1"),
             log_level=read.choice("KAPPA_LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
+            log_format=read.choice(
+                "KAPPA_LOG_FORMAT", "TEXT", [f.upper() for f in LOG_FORMATS], upper=True
+            ).lower(),
             report_seconds=read.number(
                 "KAPPA_ESM_REPORT_SECONDS", 5.0, lo=REPORT_SECONDS_MIN, hi=REPORT_SECONDS_MAX
             ),

@@ -17,7 +17,6 @@ Every answer carries ``x-amzn-RequestId``: the request id the function sees
 import asyncio
 import json
 import logging
-import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, Final
 
@@ -27,9 +26,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kappa.auth.access import Access, Verb
 from kappa.auth.guard import Guard
+from kappa.base import logs
 from kappa.base.arn import function_arn
 from kappa.base.clock import epoch_ms
-from kappa.gateway import authn, catalog, stats_push
+from kappa.gateway import authn, catalog, request_ids, stats_push
 from kappa.gateway.body import (
     MAX_ASYNC_PAYLOAD,
     MAX_BODY,
@@ -132,7 +132,9 @@ class Gateway:
         app = web.Application(
             client_max_size=MAX_BODY + 1,
             middlewares=[
-                # First: a body is budgeted before anything (a signature check) reads it.
+                # Outermost: every request has its id, and every line logged for it too.
+                request_ids.middleware,
+                # Then: a body is budgeted before anything (a signature check) reads it.
                 budget_middleware(
                     self.bodies,
                     lambda request: _renderer(authn.route_pattern(request)),
@@ -194,7 +196,7 @@ class Gateway:
 
     async def invoke(self, request: web.Request) -> web.Response:
         """``Invoke``: RequestResponse (200), Event (202), DryRun (204)."""
-        request_id = str(uuid.uuid4())
+        request_id = request_ids.request_id(request)
         loop = asyncio.get_running_loop()
         started = loop.time()
         outcome = Outcome.CLIENT_ERROR
@@ -231,7 +233,10 @@ class Gateway:
                 if self._async is None:
                     raise not_configured()
                 request_id = request_id_for(headers.get("amz-sdk-invocation-id"), request_id)
-                await self._async.enqueue(spec, payload, request_id, headers.get("X-Amzn-Trace-Id"))
+                with logs.serving(request_id):
+                    await self._async.enqueue(
+                        spec, payload, request_id, headers.get("X-Amzn-Trace-Id")
+                    )
                 outcome = Outcome.ACCEPTED
                 return web.Response(status=202, headers=_ids(request_id))
             reply = await dispatcher.invoke(spec, call)
@@ -267,7 +272,7 @@ class Gateway:
 
     async def list_functions(self, request: web.Request) -> web.Response:
         """``ListFunctions`` (``Marker``/``MaxItems``) in the namespaces the caller may list."""
-        request_id = str(uuid.uuid4())
+        request_id = request_ids.request_id(request)
         try:
             max_items = catalog.parse_max_items(request.query.get("MaxItems"))
             functions = self.registry.functions()
@@ -288,7 +293,7 @@ class Gateway:
 
     async def get_function(self, request: web.Request) -> web.Response:
         """``GetFunction``."""
-        request_id = str(uuid.uuid4())
+        request_id = request_ids.request_id(request)
         try:
             spec = self._function(
                 request.match_info["function_name"], request.query.get("Qualifier")
@@ -304,13 +309,13 @@ class Gateway:
             reserved_total=self.registry.reserved_total(),
             function_count=len(self.registry.functions()),
         )
-        return _json(body, str(uuid.uuid4()))
+        return _json(body, request_ids.request_id(_request))
 
     # ---------------------------------------------------------------- HTTP trigger
 
     async def http_trigger(self, request: web.Request) -> web.Response:
         """``ANY /fn/{namespace}/{name}/{path}``: payload 2.0 event in, function URL rules out."""
-        request_id = str(uuid.uuid4())
+        request_id = request_ids.request_id(request)
         loop = asyncio.get_running_loop()
         started = loop.time()
         outcome = Outcome.CLIENT_ERROR

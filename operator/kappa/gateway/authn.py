@@ -21,7 +21,6 @@ that filter what they show. Refusals are Lambda's error shapes (401
 
 import hashlib
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Final
 
@@ -34,6 +33,7 @@ from kappa.auth.access import Access, Verb
 from kappa.auth.guard import Guard
 from kappa.auth.sigv4 import SignedRequest, is_sigv4
 from kappa.auth.subject import ANONYMOUS, Subject
+from kappa.gateway import request_ids
 from kappa.gateway.body import read_body
 from kappa.invocation.errors import GatewayError, unrecognized_client
 from kappa.invocation.function_name import parse_function_name
@@ -120,7 +120,7 @@ def middleware(guard: Guard, registry: Registry, render: Callable[[str], Render]
                     "Missing credentials: send 'Authorization: Bearer TOKEN' or sign with SigV4."
                 )
         except GatewayError as error:
-            request_id = str(uuid.uuid4())
+            request_id = request_ids.request_id(request)
             log.info("%s %s %s: %s", request_id, request.method, request.path, error)
             return render(route)(error, request_id)
         request[_SUBJECT] = caller

@@ -11,13 +11,13 @@ finishes, and refuses a call that does not fit with 429 ``TooManyRequestsExcepti
 (``CallerRateLimitExceeded``) before a byte of its body is read.
 """
 
-import uuid
 from collections.abc import Callable
 from typing import Final
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from kappa.gateway import request_ids
 from kappa.gateway.body_budget import BodyBudget, reservation
 from kappa.invocation.errors import (
     GatewayError,
@@ -66,7 +66,7 @@ def budget_middleware(
                 "Rate Exceeded. This gateway holds as many request bytes as it may; retry later.",
                 retry_after_seconds=retry_after_seconds,
             )
-            return render(request)(error, str(uuid.uuid4()))
+            return render(request)(error, request_ids.request_id(request))
         try:
             return await handler(request)
         finally:

@@ -22,6 +22,7 @@ from kappa.asyncq.service import AsyncService
 from kappa.asyncq.settings import AsyncSettings
 from kappa.asyncq.settings import load as load_async
 from kappa.auth.guard import Guard
+from kappa.base import logs
 from kappa.base.env import SettingsError
 from kappa.gateway.app import Gateway
 from kappa.gateway.event_queue import EventQueue, EventQueueFactory
@@ -77,14 +78,9 @@ def main(registry_file: Path | None = None) -> int:
     except SettingsError as exc:
         print(f"kappa gateway: invalid settings:\n{exc}", file=sys.stderr)  # noqa: T201
         return 2
-    # The gateway's own lines at the chosen level; libraries' (aiohttp logs every malformed
-    # request with a traceback at DEBUG) at WARNING, so hostile callers cannot flood the log.
-    logging.basicConfig(
-        level=logging.WARNING,
-        format="[%(levelname)s]\t%(asctime)s\tkappa-gateway: %(message)s",
-        stream=sys.stdout,
-    )
-    log.setLevel(settings.log_level)
+    # Kappa's lines at the chosen level; libraries' (aiohttp logs every malformed request
+    # with a traceback at DEBUG) at WARNING, so hostile callers cannot flood the log.
+    logs.configure(settings.log_level, settings.log_format)
     logging.getLogger("aiohttp.server").addFilter(_drop_client_protocol_errors)
     path = registry_file or settings.registry_file
     reviews = None

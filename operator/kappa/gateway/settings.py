@@ -21,6 +21,7 @@
   function's timeout;
 - ``KAPPA_GATEWAY_RETRY_AFTER_SECONDS`` (1): ``Retry-After`` of a 429;
 - ``KAPPA_REGION`` (us-east-1): the region in ARNs; ``KAPPA_LOG_LEVEL`` (INFO);
+  ``KAPPA_LOG_FORMAT`` (text, or json: one JSON object per line);
 - ``KAPPA_GATEWAY_AUTOSCALER_URL``: where stats and pokes go (the operator's endpoint);
   unset: ``http://$KAPPA_OPERATOR_SERVICE_HOST:$KAPPA_OPERATOR_SERVICE_PORT_AUTOSCALER``,
   the variables the kubelet injects for the ``kappa-operator`` Service (no cluster DNS
@@ -49,6 +50,7 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from kappa.base.env import SettingsError
+from kappa.base.logs import LOG_FORMATS, LOG_LEVELS
 from kappa.gateway.body import MAX_BODY
 from kappa.gateway.metrics import DEFAULT_MAX_FUNCTIONS
 
@@ -58,7 +60,6 @@ _MAX_BACKOFF_MS: Final = 10_000.0
 _MIN_GRACE_SECONDS: Final = 0.5
 _MAX_GRACE_SECONDS: Final = 60.0
 _DEFAULT_HOST: Final = "0.0.0.0"  # noqa: S104 - a Service reaches the pod on its IP
-_LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _AUTH_MODES: Final = ("kubernetes", "none")
 _MAX_AUTH_CACHE_SECONDS: Final = 300.0
 _DEFAULT_MAX_QUEUED_BYTES: Final = 64 * 1024 * 1024
@@ -88,6 +89,7 @@ class GatewaySettings:
     retry_after_seconds: int = 1
     region: str = "us-east-1"
     log_level: str = "INFO"
+    log_format: str = "text"
     autoscaler_url: str | None = None
     auth: bool = True
     token_audiences: tuple[str, ...] = ("kappa",)
@@ -117,9 +119,15 @@ class GatewaySettings:
 
         registry = env.get("KAPPA_GATEWAY_REGISTRY") or None
         level = env.get("KAPPA_LOG_LEVEL", "INFO").strip().upper()
-        if level not in _LOG_LEVELS:
-            problems.append(f"KAPPA_LOG_LEVEL={level!r} is not one of {', '.join(_LOG_LEVELS)}")
+        if level not in LOG_LEVELS:
+            problems.append(f"KAPPA_LOG_LEVEL={level!r} is not one of {', '.join(LOG_LEVELS)}")
             level = "INFO"
+        log_format = env.get("KAPPA_LOG_FORMAT", "text").strip().lower() or "text"
+        if log_format not in LOG_FORMATS:
+            problems.append(
+                f"KAPPA_LOG_FORMAT={log_format!r} is not one of {', '.join(LOG_FORMATS)}"
+            )
+            log_format = "text"
         auth = env.get("KAPPA_GATEWAY_AUTH", "kubernetes").strip().lower() or "kubernetes"
         if auth not in _AUTH_MODES:
             problems.append(f"KAPPA_GATEWAY_AUTH={auth!r} is not one of {', '.join(_AUTH_MODES)}")
@@ -166,6 +174,7 @@ class GatewaySettings:
             retry_after_seconds=read("KAPPA_GATEWAY_RETRY_AFTER_SECONDS", int, 1, _natural),
             region=env.get("KAPPA_REGION", "us-east-1") or "us-east-1",
             log_level=level,
+            log_format=log_format,
             autoscaler_url=_autoscaler_url(env),
             auth=auth != "none",
             token_audiences=tuple(a.strip() for a in audiences.split(",") if a.strip()),

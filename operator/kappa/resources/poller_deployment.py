@@ -62,6 +62,7 @@ class PollerParams:
     gateway_url: str | None
     region: str
     log_level: str = "INFO"
+    log_format: str = "text"
 
 
 def replicas(mapping: EventSourceMapping) -> int:
@@ -94,6 +95,7 @@ def _env(mapping: EventSourceMapping, params: PollerParams) -> list[dict[str, An
         {"name": "KAPPA_ESM_MAPPING", "value": json.dumps(document, sort_keys=True)},
         {"name": "KAPPA_REGION", "value": params.region},
         {"name": "KAPPA_LOG_LEVEL", "value": params.log_level},
+        {"name": "KAPPA_LOG_FORMAT", "value": params.log_format},
         {"name": "KAPPA_POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         {"name": "KAPPA_ESM_METRICS_PORT", "value": str(METRICS_PORT)},
         token_env(),  # the pollers call the gateway as their ServiceAccount

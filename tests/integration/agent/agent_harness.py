@@ -67,8 +67,10 @@ class Agent:
         self._reader.start()
 
     def _read(self) -> None:
-        assert self.process.stdout is not None
-        for raw in self.process.stdout:
+        # stdout, or stderr when stdout goes elsewhere (a process whose log is its stderr).
+        stream = self.process.stdout or self.process.stderr
+        assert stream is not None
+        for raw in stream:
             with self._changed:
                 self.lines.append(raw.decode("utf-8", "replace"))
                 self._changed.notify_all()
@@ -149,8 +151,9 @@ class Agent:
             if self._reader is not None:
                 self._reader.join(5)
         finally:
-            if self.process.stdout is not None:
-                self.process.stdout.close()
+            for stream in (self.process.stdout, self.process.stderr):
+                if stream is not None:
+                    stream.close()
 
     def termination_message(self) -> dict[str, str]:
         parsed = json.loads(self.termination_log.read_text())

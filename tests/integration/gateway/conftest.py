@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -82,8 +83,10 @@ def start_gateway(tmp_path: Path) -> Iterator[StartGateway]:
         extra_env: dict[str, str] | None = None,
         namespace_limits: dict[str, int] | None = None,
         namespace_queued_events: dict[str, int] | None = None,
+        stdout_file: Path | None = None,
         **settings: str | float,
     ) -> Gateway:
+        """A gateway; its stdout and stderr read as one, or stderr alone with ``stdout_file``."""
         registry_file = tmp_path / f"registry-{len(started)}.json"
         document: dict[str, Any] = {"functions": functions}
         if namespace_limits is not None:
@@ -105,14 +108,20 @@ def start_gateway(tmp_path: Path) -> Iterator[StartGateway]:
         }
         env.update({f"KAPPA_GATEWAY_{key.upper()}": str(value) for key, value in settings.items()})
         env.update(extra_env or {})
-        process = subprocess.Popen(
-            [sys.executable, "-m", "kappa", "gateway", "--registry", str(registry_file)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=tmp_path,
-        )
+        with contextlib.ExitStack() as files:
+            stdout = (
+                subprocess.PIPE
+                if stdout_file is None
+                else files.enter_context(stdout_file.open("wb"))
+            )
+            process = subprocess.Popen(
+                [sys.executable, "-m", "kappa", "gateway", "--registry", str(registry_file)],
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=subprocess.STDOUT if stdout_file is None else subprocess.PIPE,
+                env=env,
+                cwd=tmp_path,
+            )
         reader = Agent(process, tmp_path / "unused")
         reader.start_reading()
         gateway = Gateway(reader, registry_file, functions=functions)

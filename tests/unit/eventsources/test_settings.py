@@ -50,6 +50,7 @@ def test_every_bad_variable_is_named_with_its_value() -> None:
             {
                 "KAPPA_ESM_REPORT_SECONDS": "0",
                 "KAPPA_LOG_LEVEL": "chatty",
+                "KAPPA_LOG_FORMAT": "logfmt",
                 "KAPPA_GATEWAY_SERVICE_HOST": "10.96.0.9",
                 "KAPPA_GATEWAY_SERVICE_PORT": "http",
             }
@@ -58,6 +59,7 @@ def test_every_bad_variable_is_named_with_its_value() -> None:
     assert [p.split("=")[0] for p in problems] == [
         "KAPPA_GATEWAY_SERVICE_PORT",
         "KAPPA_LOG_LEVEL",
+        "KAPPA_LOG_FORMAT",
         "KAPPA_ESM_REPORT_SECONDS",
     ]
     assert "'chatty'" in problems[1]
@@ -65,5 +67,7 @@ def test_every_bad_variable_is_named_with_its_value() -> None:
 
 def test_defaults_and_a_lower_case_log_level() -> None:
     settings = PollerSettings.from_env({"KAPPA_LOG_LEVEL": "debug"})
+    assert settings.log_format == "text"
+    assert PollerSettings.from_env({"KAPPA_LOG_FORMAT": "Json"}).log_format == "json"
     assert (settings.log_level, settings.report_seconds, settings.metrics_port) == ("DEBUG", 5, 0)
     assert settings.gateway_url is None

@@ -27,6 +27,7 @@ def test_values() -> None:
             "KAPPA_GATEWAY_BUSY_BACKOFF_MS": "50",
             "KAPPA_GATEWAY_MAX_QUEUED_BYTES": "8388608",
             "KAPPA_LOG_LEVEL": "debug",
+            "KAPPA_LOG_FORMAT": "JSON",
             "KAPPA_METRICS_MAX_FUNCTIONS": "0",
             "KAPPA_GATEWAY_READINESS_PROBE_MS": "0",
             "KAPPA_GATEWAY_READINESS_PROBES": "4",
@@ -41,6 +42,7 @@ def test_values() -> None:
     assert settings.queue_max_wait_seconds == 0.5
     assert settings.busy_backoff_seconds == 0.05
     assert settings.log_level == "DEBUG"
+    assert settings.log_format == "json"
 
 
 def test_every_bad_variable_is_named() -> None:
@@ -50,6 +52,7 @@ def test_every_bad_variable_is_named() -> None:
                 "KAPPA_GATEWAY_PORT": "70000",
                 "KAPPA_GATEWAY_CONCURRENCY_LIMIT": "many",
                 "KAPPA_LOG_LEVEL": "loud",
+                "KAPPA_LOG_FORMAT": "yaml",
                 # Below the largest body: a 6 MB call could never be served.
                 "KAPPA_GATEWAY_MAX_QUEUED_BYTES": "1048576",
                 "KAPPA_METRICS_MAX_FUNCTIONS": "-1",
@@ -65,6 +68,7 @@ def test_every_bad_variable_is_named() -> None:
     assert "KAPPA_GATEWAY_PORT" in message
     assert "KAPPA_GATEWAY_CONCURRENCY_LIMIT" in message
     assert "KAPPA_LOG_LEVEL" in message
+    assert "KAPPA_LOG_FORMAT='yaml' is not one of text, json" in message
 
 
 @pytest.mark.parametrize(
