@@ -18,6 +18,7 @@ gateway replica can start first; every replica applies the same configuration:
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -138,6 +139,10 @@ async def ensure(js: JetStreamContext, settings: AsyncSettings, names: Names) ->
             replicas=replicas,
         )
     except BadRequestError:
+        # There already, perhaps made by a gateway of fewer replicas: raised, never lowered.
+        bucket = await js.stream_info(f"KV_{names.progress_bucket}")
+        if bucket.config.num_replicas is not None and bucket.config.num_replicas < replicas:
+            await js.update_stream(dataclasses.replace(bucket.config, num_replicas=replicas))
         return await js.key_value(names.progress_bucket)
 
 
@@ -179,5 +184,17 @@ async def _stream(js: JetStreamContext, config: api.StreamConfig) -> None:
     try:
         await js.add_stream(config)
     except BadRequestError:
-        # Already there with another configuration (an older Kappa, other settings).
-        await js.update_stream(config)
+        # Already there with another configuration (an older Kappa, other settings): made
+        # this one, except that its copies are never lowered. While a rollout raises
+        # nats.streamReplicas, a gateway of the old setting that reconnects after the new
+        # ones would otherwise take the streams back down; lowering them is an operator's
+        # decision (`nats stream edit --replicas`).
+        current = (await js.stream_info(config.name or "")).config.num_replicas
+        await js.update_stream(
+            dataclasses.replace(config, num_replicas=kept_replicas(current, config.num_replicas))
+        )
+
+
+def kept_replicas(current: int | None, wanted: int | None) -> int:
+    """The copies a stream keeps when a gateway asks for ``wanted``: never fewer than now."""
+    return max(current or 1, wanted or 1)

@@ -5,13 +5,18 @@ loses none of them, and Event invocations keep being accepted and run on the two
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
 
+from kappa.asyncq.envelope import Names
+from kappa.asyncq.jetstream import ensure
+from kappa.asyncq.settings import AsyncSettings
 from tests.integration.asyncq.conftest import FAST, Calls
 from tests.integration.brokers import NatsServer, free_port, start_nats
 from tests.integration.gateway.conftest import StartFunctionAgent, StartGateway
@@ -103,3 +108,34 @@ def test_a_node_lost_with_events_waiting_loses_none_and_the_queue_keeps_serving(
         assert time.monotonic() < deadline, sorted(set(range(400)) - ran)[:20]
         time.sleep(0.2)
     assert ran == set(range(400)), sorted(set(range(400)) - ran)[:20]
+
+
+def test_a_gateway_of_fewer_replicas_never_lowers_the_queues_copies(
+    cluster: list[NatsServer],
+) -> None:
+    """A rollout that raises nats.streamReplicas runs old and new gateways side by side,
+    each setting the queue up when it (re)connects, in either order: an old gateway's R1
+    after a new one's R3 leaves three copies; a new one's R3 after an old one's R1 raises
+    them, the progress bucket's too."""
+    names = Names()
+    streams = (names.invoke_stream, names.dlq_stream, f"KV_{names.progress_bucket}")
+
+    async def set_up(nc: Any, replicas: int) -> dict[str, int]:
+        js = nc.jetstream()
+        settings = AsyncSettings(nats_url=cluster[0].url, replicas=replicas)
+        deadline = time.monotonic() + HANG_GUARD
+        while True:  # a new cluster answers JetStream requests once it elected its leader
+            try:
+                await ensure(js, settings, names)
+                break
+            except (TimeoutError, nats.errors.Error):
+                assert time.monotonic() < deadline, "JetStream never answered"
+                await asyncio.sleep(0.5)
+        return {s: int((await js.stream_info(s)).config.num_replicas) for s in streams}
+
+    def gateway_of(replicas: int) -> dict[str, int]:
+        return dict(with_connection(cluster[0], lambda nc: set_up(nc, replicas), **GATEWAY))
+
+    assert gateway_of(1) == dict.fromkeys(streams, 1)  # the old setting, first
+    assert gateway_of(3) == dict.fromkeys(streams, 3)  # the new one raises every copy count
+    assert gateway_of(1) == dict.fromkeys(streams, 3)  # an old gateway reconnecting after
