@@ -89,7 +89,14 @@ def kappa_crds(cluster: Cluster) -> list[str]:
 
 
 def install_chart(cluster: Cluster, *helm_args: str) -> None:
-    """charts/install.sh: the CRDs, then `helm upgrade --install` of charts/kappa, waited for."""
+    """charts/install.sh: the CRDs, then `helm upgrade --install` of charts/kappa, waited for.
+
+    With the chart's defaults and ``helm_args`` only, unless they say --reuse-values: an
+    upgrade given no values would keep the last release's (Helm's rule), so a test that
+    set some would leave them behind for the next.
+    """
+    if "--reuse-values" not in helm_args:
+        helm_args = ("--reset-values", *helm_args)
     env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
     subprocess.run([str(REPO / "charts/install.sh"), *helm_args], env=env, check=True)
 
