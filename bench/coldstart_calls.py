@@ -136,8 +136,19 @@ def kappa_series(
     custom.create_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, function(name, runtime)
     )
-    wait(lambda: ready(custom, namespace, name), f"Function {name} Ready")
-    model = wait(lambda: pods_of(core, namespace, name), f"a pod of {name}")[0]
+    # Its first pod (the floor's model) may be gone again by the time it is Ready
+    # (scaleToZeroAfterSeconds 0): noted while waiting, or made by a first call.
+    seen: list[client.V1Pod] = []
+
+    def ready_noting_pods() -> bool:
+        seen.extend(pods_of(core, namespace, name)[:1])
+        return ready(custom, namespace, name)
+
+    wait(ready_noting_pods, f"Function {name} Ready", interval=0.2)
+    if not seen:
+        invoke(url, identity, namespace, name)
+        seen.extend(wait(lambda: pods_of(core, namespace, name), f"a pod of {name}"))
+    model = seen[0]
     template = client.ApiClient().sanitize_for_serialization(model)
     series = Series(runtime, "(a) Kappa, no pool (agent readiness)")
     for _ in range(calls):
