@@ -182,5 +182,5 @@ bench-autoscaler-poke: venv ## on the cluster: request at zero pods -> pod creat
 bench-async: venv ## async invocation: enqueue rate, events/s end to end, 202 -> handler start (nats-server)
 	$(PY) bench/async_events.py
 
-bench-scale: venv ## N Functions (provisioned 1) applied at once on kwok nodes: time to Ready, operator CPU/RSS, API requests (BENCH_FUNCTIONS, BENCH_THEN)
-	$(PY) bench/scale.py --functions $${BENCH_FUNCTIONS:-1000} --then $${BENCH_THEN:-5000}
+bench-scale: venv ## Functions (provisioned 1) in phases on kwok nodes: time to Ready, operator CPU/RSS, API requests, a change's roll (BENCH_PHASES=1000,5000,10000)
+	$(PY) bench/scale.py --phases $${BENCH_PHASES:-1000,5000,10000}

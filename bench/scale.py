@@ -7,14 +7,21 @@ A namespace of the benchmark's own steers them there: its annotations ask the AP
 server's PodNodeSelector and PodTolerationRestriction admission plugins (which
 e2e/local/cluster-up.sh enables) for the kwok nodes' label and taint.
 
-Phases (default 1,000 then 5,000 in all): create the Functions from 16 threads, then
-poll (one list a second) until every Function is Ready for its generation. Per phase:
+Phases (default 1,000, then 5,000, then 10,000 in all): create the Functions from 16
+threads while a watch on the namespace's Functions notes when each is first Ready for its
+generation. Per phase:
 
-- time to all created and to all Ready;
+- time to all created, and to the last Function's first Ready (kwok's simulated pods
+  flap to not-ready now and then, so "all Ready at the same instant" may never come on a
+  large run; the first-Ready time of every Function does);
 - the operator's CPU seconds and resident memory (peak and at the end), read from
   /proc of its process on this host (the containers run here);
 - API requests per Function: the API server's apiserver_request_total before and
   after, by verb and resource, less the benchmark's own creates and lists.
+
+After the last phase, the time for one Function's change to roll while all of them
+exist: its `spec.env` is changed (five times, one after the other) and a pod watch times
+the patch to the first pod of the new revision seen by the API server (ADDED).
 
 Provisioned concurrency counts against the cluster's limit (KAPPA_CONCURRENCY_LIMIT,
 1,000) less its unreserved minimum, as in Lambda: when that is too small for the
@@ -22,9 +29,9 @@ Functions, the operator is restarted with a larger limit for the run, and the ol
 one is put back at the end.
 
 Prints figures; asserts nothing. Usage:
-    python bench/scale.py [--functions 1000] [--then 5000] [--keep]
-    python bench/scale.py --smoke --functions 5     # real node, no kwok: checks the script
-    python bench/scale.py --refuse-pods --then 0    # no nodes at all: the operator alone
+    python bench/scale.py [--phases 1000,5000,10000] [--keep]
+    python bench/scale.py --smoke --phases 5       # real node, no kwok: checks the script
+    python bench/scale.py --refuse-pods --phases 1000   # no nodes at all: the operator alone
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import json
 import math
 import os
 import re
+import statistics
 import sys
 import threading
 import time
@@ -44,7 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client, config
+from kubernetes import client, config, watch
 
 GROUP, VERSION, PLURAL = "kappa.dev", "v1alpha1", "functions"
 KWOK_TAINT = {"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}
@@ -106,18 +114,28 @@ def requests(api: client.ApiClient) -> Counter[tuple[str, str]]:
     return counts
 
 
-def operator_pid() -> int:
-    """The operator's process on this host (the container's `python3 -m kappa operator`)."""
+def operator_pid(core: client.CoreV1Api) -> int:
+    """The leading operator's process on this host (the container's `python3 -m kappa
+    operator` whose KAPPA_POD_NAME is the pod labelled the leader; a standby does nothing)."""
+    leaders = core.list_namespaced_pod(
+        OPERATOR[0], label_selector="kappa.dev/operator-leader=true"
+    ).items
+    wanted = {f"KAPPA_POD_NAME={pod.metadata.name}".encode() for pod in leaders}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
+            if not (b"kappa" in argv and b"operator" in argv and b"-m" in argv):
+                continue
+            environ = set((entry / "environ").read_bytes().split(b"\0"))
         except OSError:
             continue
-        if b"kappa" in argv and b"operator" in argv and b"-m" in argv:
+        if wanted & environ or not wanted:  # no leader label: a single replica
             return int(entry.name)
-    sys.exit("no operator process on this host: is the operator running on the local cluster?")
+    sys.exit(
+        "no leading operator process on this host: is the operator running on the local cluster?"
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -199,6 +217,56 @@ def kwok_nodes(core: client.CoreV1Api) -> int:
     )
 
 
+class Readiness:
+    """When each Function of ``namespace`` was first Ready for its generation: one list, then
+    a watch (relisted when it expires), so 10,000 Functions cost no list a second."""
+
+    def __init__(self, api: client.ApiClient, namespace: str, reason: str | None) -> None:
+        self.api, self.namespace, self.reason = api, namespace, reason
+        self.first_ready: dict[str, float] = {}  # name -> time.monotonic()
+        self.calls: Counter[str] = Counter()  # the benchmark's own LIST and WATCH requests
+        self._stop = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _see(self, fn: dict[str, Any]) -> None:
+        name = fn["metadata"]["name"]
+        if name not in self.first_ready and is_ready(fn, self.reason):
+            self.first_ready[name] = time.monotonic()
+
+    def _run(self) -> None:
+        functions = client.CustomObjectsApi(self.api)
+        while not self._stop.is_set():
+            try:
+                listing = functions.list_namespaced_custom_object(
+                    GROUP, VERSION, self.namespace, PLURAL
+                )
+                self.calls["LIST"] += 1
+                for fn in listing["items"]:
+                    self._see(fn)
+                version: str | None = listing["metadata"]["resourceVersion"]
+                while version is not None and not self._stop.is_set():
+                    version = self._follow(functions, version)
+            except client.ApiException:
+                time.sleep(0.2)  # refused: list again
+
+    def _follow(self, functions: client.CustomObjectsApi, version: str) -> str | None:
+        """One watch from ``version``; the version to go on from, None when it expired."""
+        self.calls["WATCH"] += 1
+        for event in watch.Watch().stream(
+            functions.list_namespaced_custom_object, GROUP, VERSION,
+            self.namespace, PLURAL, resource_version=version, timeout_seconds=10,
+        ):  # fmt: skip
+            if event["type"] == "ERROR":
+                return None  # 410 Gone: list again
+            version = event["object"]["metadata"]["resourceVersion"]
+            if event["type"] != "DELETED":
+                self._see(event["object"])
+        return version
+
+
 @dataclass
 class Phase:
     total: int
@@ -213,45 +281,44 @@ class Phase:
 
 def run_phase(
     api: client.ApiClient,
-    namespace: str,
+    readiness: Readiness,
     start: int,
     total: int,
     pid: int,
     timeout: float,
-    reason: str | None = None,
 ) -> Phase:
     functions = client.CustomObjectsApi(api)
+    namespace = readiness.namespace
     before, cpu_before = requests(api), cpu_seconds(pid)
-    lists = 0
+    own_before = Counter(readiness.calls)
+    names = [f"fn-{index:05}" for index in range(start, total)]
     with Sampler(pid) as sampler:
         began = time.monotonic()
 
-        def create(index: int) -> None:
+        def create(name: str) -> None:
             functions.create_namespaced_custom_object(
-                GROUP, VERSION, namespace, PLURAL, function(f"fn-{index:05}")
+                GROUP, VERSION, namespace, PLURAL, function(name)
             )
 
         with ThreadPoolExecutor(THREADS) as pool:
-            list(pool.map(create, range(start, total)))
+            list(pool.map(create, names))
         created = time.monotonic() - began
         ready_at: float | None = None
-        not_ready = total
+        not_ready = len(names)
         while time.monotonic() - began < timeout:
-            items = functions.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)[
-                "items"
-            ]
-            lists += 1
-            not_ready = sum(1 for fn in items if not is_ready(fn, reason)) + total - len(items)
+            firsts = readiness.first_ready
+            not_ready = sum(1 for name in names if name not in firsts)
             if not_ready == 0:
-                ready_at = time.monotonic() - began
+                ready_at = max(firsts[name] for name in names) - began
                 break
-            time.sleep(1)
+            time.sleep(0.5)
         time.sleep(5)  # let the last status writes and events land before counting
     after = requests(api)
     delta = after - before
-    delta["POST", "functions"] -= total - start  # the benchmark's own
-    delta["LIST", "functions"] -= lists
-    count = total - start
+    own = Counter(readiness.calls) - own_before
+    delta["POST", "functions"] -= len(names)  # the benchmark's own
+    delta["LIST", "functions"] -= own["LIST"]
+    delta["WATCH", "functions"] -= own["WATCH"]
     return Phase(
         total=total,
         created_s=created,
@@ -259,9 +326,39 @@ def run_phase(
         cpu_s=cpu_seconds(pid) - cpu_before,
         rss_peak_mb=sampler.peak,
         rss_end_mb=rss_mb(pid),
-        per_function={key: value / count for key, value in sorted(delta.items()) if value > 0},
+        per_function={key: value / len(names) for key, value in sorted(delta.items()) if value > 0},
         not_ready=not_ready,
     )
+
+
+def change_roll(api: client.ApiClient, namespace: str, name: str, times: int) -> list[float]:
+    """Seconds from a change of ``name``'s spec to the API server's first pod of the new
+    revision (a pod watch's ADDED), ``times`` changes one after the other."""
+    core, functions = client.CoreV1Api(api), client.CustomObjectsApi(api)
+    selector = f"kappa.dev/function={name}"
+    seconds = []
+    for turn in range(times):
+        pods = core.list_namespaced_pod(namespace, label_selector=selector)
+        known = {pod.metadata.name for pod in pods.items}
+        change = {"spec": {"env": [{"name": "ROLL", "value": f"{turn}-{uuid.uuid4().hex[:6]}"}]}}
+        stream = watch.Watch()
+        began = time.monotonic()
+        functions.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, change)
+        took = math.nan
+        for event in stream.stream(
+            core.list_namespaced_pod, namespace, label_selector=selector,
+            resource_version=pods.metadata.resource_version, timeout_seconds=60,
+        ):  # fmt: skip
+            if event["type"] == "ADDED" and event["object"].metadata.name not in known:
+                took = time.monotonic() - began
+                stream.stop()
+        seconds.append(took)
+        for _ in range(120):  # settled (Ready for the new generation) before the next change
+            if is_ready(functions.get_namespaced_custom_object(
+                GROUP, VERSION, namespace, PLURAL, name)):  # fmt: skip
+                break
+            time.sleep(0.5)
+    return seconds
 
 
 def report(phase: Phase, start: int, goal: str) -> None:
@@ -291,30 +388,59 @@ def operator_limit(apps: client.AppsV1Api) -> tuple[int, int]:
     return int(env.get(LIMIT_VARIABLE) or 1000), int(env.get("KAPPA_UNRESERVED_MINIMUM") or 100)
 
 
-def set_operator_limit(apps: client.AppsV1Api, limit: int, old_pid: int) -> int:
-    """Restart the operator with cluster limit ``limit``; its new pid once it runs."""
+def set_operator_limit(apps: client.AppsV1Api, core: client.CoreV1Api, limit: int) -> int:
+    """Restart the operator with cluster limit ``limit``; the new leader's pid once it leads."""
     patch = {"spec": {"template": {"spec": {"containers": [
         {"name": "operator", "env": [{"name": LIMIT_VARIABLE, "value": str(limit)}]}
     ]}}}}  # fmt: skip
     apps.patch_namespaced_deployment(OPERATOR[1], OPERATOR[0], patch)
     for _ in range(360):
         time.sleep(0.5)
+        leaders = core.list_namespaced_pod(
+            OPERATOR[0], label_selector="kappa.dev/operator-leader=true"
+        ).items
+        if not any(
+            env.name == LIMIT_VARIABLE and env.value == str(limit)
+            for pod in leaders
+            for env in pod.spec.containers[0].env or []
+        ):
+            continue
         try:
-            pid = operator_pid()
+            pid = operator_pid(core)
         except SystemExit:
             continue
-        if pid != old_pid:
-            time.sleep(10)  # its watches list everything before it is measured
-            return pid
-    sys.exit("the operator did not come back after its cluster limit was changed")
+        time.sleep(10)  # its watches list everything before it is measured
+        return pid
+    sys.exit("the operator did not lead again after its cluster limit was changed")
+
+
+def run(
+    api: client.ApiClient, namespace: str, sizes: list[int], pid: int, args: argparse.Namespace
+) -> None:
+    """The phases, then (with real or kwok nodes) the change's roll."""
+    reason = "PodCreateFailed" if args.refuse_pods else None
+    readiness = Readiness(api, namespace, reason)
+    phase: Phase | None = None
+    for start, total in zip([0, *sizes], sizes, strict=False):
+        phase = run_phase(api, readiness, start, total, pid, args.timeout)
+        report(phase, start, "Ready" if reason is None else f"Ready={reason}")
+        if phase.ready_s is None:
+            break
+    readiness.stop()
+    if phase is not None and phase.ready_s is not None and reason is None and args.rolls:
+        rolls = change_roll(api, namespace, "fn-00000", args.rolls)
+        print(f"\none Function's spec change -> its new pod created, with {sizes[-1]} "
+              f"Functions present: {', '.join(f'{s:.2f}' for s in rolls)} s "
+              f"(median {statistics.median(rolls):.2f} s)")  # fmt: skip
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--functions", type=int, default=1000)
     parser.add_argument(
-        "--then", type=int, default=5000, help="a second phase up to this many (0: none)"
-    )
+        "--phases", default="1000,5000,10000",
+        help="Functions in the namespace after each phase, growing (e.g. 1000,5000,10000)",
+    )  # fmt: skip
+    parser.add_argument("--rolls", type=int, default=5, help="changes timed after the last phase")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--smoke", action="store_true", help="no kwok: real pods on the real node")
     parser.add_argument("--keep", action="store_true", help="leave the namespace behind")
@@ -331,7 +457,10 @@ def main() -> int:
     )
     api = config.new_client_from_config(config_file=kubeconfig)
     core = client.CoreV1Api(api)
-    largest = max(args.functions, args.then)
+    sizes = [int(size) for size in args.phases.split(",")]
+    if sizes != sorted(set(sizes)) or sizes[0] < 1:
+        sys.exit(f"--phases {args.phases}: growing counts, each at least 1, e.g. 1000,5000,10000")
+    largest = sizes[-1]
     kwok = not (args.smoke or args.refuse_pods)
     if kwok:
         needed = math.ceil(largest / PODS_PER_KWOK_NODE)
@@ -339,7 +468,7 @@ def main() -> int:
         if have < needed:
             sys.exit(f"{largest} pods need {needed} kwok nodes, the cluster has {have}: "
                      f"make cluster-up KWOK_NODES={needed}")  # fmt: skip
-    pid = operator_pid()
+    pid = operator_pid(core)
     # Provisioned concurrency counts against the cluster's limit, of which the unreserved
     # minimum stays free (Lambda's rule): a larger limit, as Lambda raises an account's.
     apps = client.AppsV1Api(api)
@@ -347,7 +476,7 @@ def main() -> int:
     restore = None
     if limit - minimum < largest + 100:
         restore = limit
-        pid = set_operator_limit(apps, largest + minimum + 1000, pid)
+        pid = set_operator_limit(apps, core, largest + minimum + 1000)
         print(f"operator restarted with {LIMIT_VARIABLE}={largest + minimum + 1000} (was {limit})")
     namespace = make_namespace(core, smoke=not kwok)
     print(f"namespace {namespace}; operator pid {pid}, RSS {rss_mb(pid):.0f} MB before")
@@ -362,15 +491,7 @@ def main() -> int:
                     spec=client.V1ResourceQuotaSpec(hard={"pods": "0"}),
                 ),
             )
-        phases = [(0, args.functions)]
-        if args.then > args.functions:
-            phases.append((args.functions, args.then))
-        for start, total in phases:
-            reason = "PodCreateFailed" if args.refuse_pods else None
-            phase = run_phase(api, namespace, start, total, pid, args.timeout, reason)
-            report(phase, start, "Ready" if reason is None else f"Ready={reason}")
-            if phase.ready_s is None:
-                break
+        run(api, namespace, sizes, pid, args)
     finally:
         if not args.keep:
             core.delete_namespace(namespace, propagation_policy="Background")
@@ -378,7 +499,7 @@ def main() -> int:
                 f"\ndeleting namespace {namespace} (its Functions, pods and ConfigMaps go with it)"
             )
         if restore is not None:
-            set_operator_limit(apps, restore, pid)
+            set_operator_limit(apps, core, restore)
             print(f"operator restarted with {LIMIT_VARIABLE}={restore} again")
     return 0
 
