@@ -498,6 +498,12 @@ def test_no_namespace_headroom_and_no_pods_caps_at_zero() -> None:
     assert (d.target, d.reason) == (0, Reason.CAP_REACHED)
 
 
+def test_no_cluster_headroom_and_no_pods_caps_at_zero() -> None:
+    # The cluster's limit is all used elsewhere: not even a first pod for this Function.
+    d = run(load=Load(now=5), caps=Caps(cluster_headroom=0))
+    assert (d.target, d.reason) == (0, Reason.CAP_REACHED)
+
+
 def test_a_restarted_operator_keeps_the_pods_it_finds() -> None:
     state = first_state(live=3, initial=1, now=NOW)
     assert (state.target, state.high, state.last_active) == (3, 3, NOW)
