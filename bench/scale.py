@@ -139,12 +139,21 @@ def operator_pid(core: client.CoreV1Api) -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """User + system CPU seconds of ``pid``; NaN once it has ended (OOM-killed, say)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    """Resident memory of ``pid``; NaN once it has ended."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return math.nan
+    for line in status.splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
@@ -369,6 +378,9 @@ def report(phase: Phase, start: int, goal: str) -> None:
           + (f" ({phase.not_ready} not)" if phase.not_ready else ""))  # fmt: skip
     print(f"  operator: {phase.cpu_s:.1f} CPU s, RSS peak {phase.rss_peak_mb:.0f} MB, "
           f"at the end {phase.rss_end_mb:.0f} MB")  # fmt: skip
+    if math.isnan(phase.rss_end_mb):
+        print("  the measured operator process ended during the phase (killed for memory? "
+              "kubectl -n kappa-system get pods -o wide; its lastState says why)")  # fmt: skip
     total = sum(phase.per_function.values())
     print(
         f"  API requests per Function: {total:.1f} (the benchmark's own creates and lists left out)"
