@@ -52,8 +52,8 @@ build_ours() {
   if [ ! -x "$target" ]; then
     need_go build-tools 26 go1.26.8
     echo "building $name ($about $version; cached in $tools)" >&2
-    (cd "$here/$name" && go build -trimpath -ldflags "-s -w" -o "$target.tmp" .) >&2
-    mv "$target.tmp" "$target"
+    (cd "$here/$name" && go build -trimpath -ldflags "-s -w" -o "$target.tmp.$$" .) >&2
+    mv "$target.tmp.$$" "$target"
   fi
   ln -sfn "$target" "$bin/$name"
 }

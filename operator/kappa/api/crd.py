@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel
 
 from kappa.api import event_source_mapping as esm
-from kappa.api import layer, quota
+from kappa.api import function_alias, function_version, layer, quota
 from kappa.api.function import CATEGORIES, KIND, PLURAL, SHORT_NAMES, SINGULAR, Function
 from kappa.api.names import GROUP, VERSION
 
@@ -338,6 +338,54 @@ def layer_crd() -> JsonObject:
     )
 
 
+VERSION_PRINTER_COLUMNS: Final[tuple[JsonObject, ...]] = (
+    {"name": "Function", "type": "string", "jsonPath": ".spec.function"},
+    {"name": "Version", "type": "integer", "jsonPath": ".spec.version"},
+    _ready_column("True when the version's pods can serve (or it is scaled to zero)."),
+    {
+        "name": "Replicas",
+        "type": "integer",
+        "jsonPath": ".status.replicas",
+        "description": "Pods of the version.",
+    },
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    {"name": "Description", "type": "string", "jsonPath": ".spec.description", "priority": 1},
+)
+
+
+def function_version_crd() -> JsonObject:
+    """The CustomResourceDefinition of ``FunctionVersion`` (``functionversions.kappa.dev``)."""
+    v = function_version
+    return _crd(
+        Names(v.KIND, v.PLURAL, v.SINGULAR, v.SHORT_NAMES, v.CATEGORIES),
+        resource_schema(v.FunctionVersion),
+        VERSION_PRINTER_COLUMNS,
+    )
+
+
+ALIAS_PRINTER_COLUMNS: Final[tuple[JsonObject, ...]] = (
+    {"name": "Function", "type": "string", "jsonPath": ".spec.function"},
+    {"name": "Version", "type": "string", "jsonPath": ".spec.functionVersion"},
+    {
+        "name": "Weights",
+        "type": "string",
+        "jsonPath": ".spec.routingConfig.additionalVersionWeights",
+        "description": "The second version and its share of the calls.",
+    },
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+)
+
+
+def function_alias_crd() -> JsonObject:
+    """The CustomResourceDefinition of ``FunctionAlias`` (``functionaliases.kappa.dev``)."""
+    a = function_alias
+    return _crd(
+        Names(a.KIND, a.PLURAL, a.SINGULAR, a.SHORT_NAMES, a.CATEGORIES),
+        resource_schema(a.FunctionAlias),
+        ALIAS_PRINTER_COLUMNS,
+    )
+
+
 @dataclass(frozen=True)
 class Names:
     """The names of a resource kind."""
@@ -384,7 +432,14 @@ def _crd(names: Names, schema: JsonObject, columns: tuple[JsonObject, ...]) -> J
 
 def all_crds() -> list[JsonObject]:
     """Every CRD Kappa defines, in the order they are applied."""
-    return [function_crd(), event_source_mapping_crd(), quota_crd(), layer_crd()]
+    return [
+        function_crd(),
+        event_source_mapping_crd(),
+        quota_crd(),
+        layer_crd(),
+        function_version_crd(),
+        function_alias_crd(),
+    ]
 
 
 def file_name(crd: JsonObject) -> str:

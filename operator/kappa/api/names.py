@@ -7,6 +7,7 @@ rather than failing later at the API server.
 """
 
 import re
+from collections.abc import Mapping
 from typing import Final
 
 GROUP: Final = "kappa.dev"
@@ -14,6 +15,8 @@ VERSION: Final = "v1alpha1"
 API_VERSION: Final = f"{GROUP}/{VERSION}"
 
 FUNCTION_LABEL: Final = f"{GROUP}/function"
+# On the pods and code ConfigMaps of a published version (FunctionVersion): its number.
+VERSION_LABEL: Final = f"{GROUP}/version"
 COMPONENT_LABEL: Final = f"{GROUP}/component"
 FUNCTION_COMPONENT: Final = "function"
 # The labels of every object Kappa makes for Functions (pods, code ConfigMaps), whichever
@@ -66,3 +69,26 @@ def function_labels(name: str) -> dict[str, str]:
     """
     validate_dns1123_label(name)
     return {FUNCTION_LABEL: name, **FUNCTION_OBJECTS}
+
+
+def unit_name(function: str, version: str | None) -> str:
+    """The name of what a pod serves: the Function (``hello``) or one of its versions (``hello.2``).
+
+    A Function's name holds no ``.``, so the two never meet.
+    """
+    return function if version is None else f"{function}.{version}"
+
+
+def unit_labels(function: str, version: str | None) -> dict[str, str]:
+    """The labels of the objects made for ``function`` or for its version ``version``."""
+    labels = function_labels(function)
+    if version is not None:
+        labels[VERSION_LABEL] = version
+    return labels
+
+
+def labelled_unit(labels: Mapping[str, str]) -> str:
+    """What the object with ``labels`` serves (see ``unit_name``); empty when not a Function's."""
+    function = labels.get(FUNCTION_LABEL, "")
+    version = labels.get(VERSION_LABEL)
+    return unit_name(function, version) if function and version else function

@@ -23,6 +23,7 @@ _CANNOT_RUN: Final = frozenset(
 """Ready=False reasons that waiting does not mend: deploy stops and shows the message."""
 _FAILED: Final = 1
 _USAGE: Final = 2
+_DESCRIPTION_MAX: Final = 256  # a FunctionVersion's spec.description
 
 
 def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -85,22 +86,9 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
         help="a Layer to unpack under /opt (repeat, in order; kappa.yaml: layers)",
     )
 
-    summary = "package a folder as a Layer that Functions share (unpacked under /opt)"
-    layer = commands.add_parser("layer", help=summary, description=summary)
-    layer_actions = layer.add_subparsers(dest="layer_command", required=True, metavar="ACTION")
-    publish = layer_actions.add_parser(
-        "publish", parents=[cluster, where], help=summary, description=summary
-    )
-    publish.add_argument("directory", type=Path, metavar="DIR")
-    publish.add_argument("--name", required=True, help="the Layer's name")
-    publish.add_argument(
-        "--runtime", help="vendor requirements.txt (python3.x) or package.json (nodejs) for it"
-    )
-    publish.add_argument("--arch", choices=("x86_64", "arm64"), default="x86_64")
-    publish.add_argument("--description", help="what the layer holds")
-    publish.add_argument("--dry-run", action="store_true", help="print the manifests")
-
+    _add_layer(commands, [cluster, where])
     _add_sam(commands)
+    _add_publish(commands, [cluster, where])
 
     summary = "invoke a Function and print its response"
     invoke = commands.add_parser(
@@ -120,6 +108,38 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
         "url", parents=[cluster, where, gateway], help=summary, description=summary
     )
     url.add_argument("name", metavar="NAME")
+
+
+def _add_layer(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    parents: list[argparse.ArgumentParser],
+) -> None:
+    summary = "package a folder as a Layer that Functions share (unpacked under /opt)"
+    layer = commands.add_parser("layer", help=summary, description=summary)
+    layer_actions = layer.add_subparsers(dest="layer_command", required=True, metavar="ACTION")
+    publish = layer_actions.add_parser(
+        "publish", parents=parents, help=summary, description=summary
+    )
+    publish.add_argument("directory", type=Path, metavar="DIR")
+    publish.add_argument("--name", required=True, help="the Layer's name")
+    publish.add_argument(
+        "--runtime", help="vendor requirements.txt (python3.x) or package.json (nodejs) for it"
+    )
+    publish.add_argument("--arch", choices=("x86_64", "arm64"), default="x86_64")
+    publish.add_argument("--description", help="what the layer holds")
+    publish.add_argument("--dry-run", action="store_true", help="print the manifests")
+
+
+def _add_publish(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    parents: list[argparse.ArgumentParser],
+) -> None:
+    summary = "publish a Function's version: its code and configuration frozen under a number"
+    publish_version = commands.add_parser(
+        "publish", parents=parents, help=summary, description=summary
+    )
+    publish_version.add_argument("name", metavar="NAME")
+    publish_version.add_argument("--description", help="what this version is")
 
 
 def _add_sam(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -440,6 +460,32 @@ def _function_in_cluster(args: argparse.Namespace) -> "tuple[Cluster, str]":
     namespace = _namespace(args, cluster)
     cluster.function(namespace, args.name)
     return cluster, namespace
+
+
+def publish(args: argparse.Namespace) -> int:
+    """``kappa publish NAME``: the new version's number (or the latest, when nothing changed)."""
+    from kappa.cli.cluster import Cluster, ClusterError  # noqa: PLC0415
+    from kappa.versions.snapshot import PublishError  # noqa: PLC0415
+
+    if args.description is not None and len(args.description) > _DESCRIPTION_MAX:
+        return _fail("publish", f"--description is over {_DESCRIPTION_MAX} characters", _USAGE)
+    try:
+        cluster = Cluster(args.context)
+        namespace = _namespace(args, cluster)
+        published = cluster.publish(namespace, args.name, args.description)
+    except (ClusterError, PublishError) as error:
+        return _fail("publish", str(error))
+    name = f"{args.name}.{published.number}"
+    if published.created:
+        _progress(f"published {namespace}/{args.name} version {published.number} ({name})")
+    else:
+        _progress(
+            f"{namespace}/{args.name} has not changed since version {published.number}: "
+            "no new version"
+        )
+    sys.stdout.write(f"{published.number}\n")
+    _progress(f"invoke it: kappa invoke {args.name}:{published.number}")
+    return 0
 
 
 def invoke(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -20,6 +20,9 @@ from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import HTTPError
 
 from kappa.api.names import FUNCTION_LABEL
+
+if TYPE_CHECKING:
+    from kappa.versions.publish import Published
 
 FIELD_MANAGER: Final = "kappa-cli"
 GROUP: Final = "kappa.dev"
@@ -183,6 +186,18 @@ class Cluster:
                 msg = f"no Function {name} in namespace {namespace}: kappa deploy DIR first"
                 raise ClusterError(msg) from error
             raise ClusterError(f"Function {namespace}/{name}: {_reason(error)}") from error
+
+    def publish(self, namespace: str, name: str, description: str | None) -> "Published":
+        """Publish a version of the Function (see ``kappa.versions.publish``)."""
+        from kappa.versions.publish import publish  # noqa: PLC0415
+
+        try:
+            published: Published = self._call(
+                "publishing", lambda: publish(self._api, namespace, name, description)
+            )
+        except ApiException as error:
+            raise ClusterError(f"publishing {namespace}/{name}: {_reason(error)}") from error
+        return published
 
     def pod_names(self, namespace: str, function: str) -> list[str]:
         """The Function's pods, oldest first."""

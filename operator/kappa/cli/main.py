@@ -228,6 +228,7 @@ _COMMANDS: Final[Mapping[str, Callable[[argparse.Namespace], int]]] = {
     "url": author.url,
     "layer": author.layer,
     "sam": author.sam,
+    "publish": author.publish,
 }
 
 

@@ -14,7 +14,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from kappa.api.function import FunctionSpec
+from kappa.api.function_version import published_as
 from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
+from kappa.api.names import unit_name
 from kappa.autoscaler.decider import Spec as ScalingSpec
 from kappa.base.arn import function_arn
 from kappa.base.code_paths import ARCHIVE_URL
@@ -123,9 +125,17 @@ def _check_archive(name: str, key: str, found: CodeDigest | None) -> ConditionSt
     )
 
 
-def _invalid(body: Mapping[str, Any], settings: Settings, message: str) -> DesiredFunction:
+def _arn(body: Mapping[str, Any], settings: Settings) -> str:
+    """The Function's ARN; a version's is qualified by its number (``...:function:hello:2``)."""
     meta = body["metadata"]
-    arn = function_arn(settings.region, meta["namespace"], meta["name"])
+    published = published_as(body)
+    if published is None:
+        return function_arn(settings.region, meta["namespace"], meta["name"])
+    return f"{function_arn(settings.region, meta['namespace'], published[0])}:{published[1]}"
+
+
+def _invalid(body: Mapping[str, Any], settings: Settings, message: str) -> DesiredFunction:
+    arn = _arn(body, settings)
     problem = ConditionState(
         ConditionType.CODE_READY, ConditionStatus.FALSE, "InvalidSpec", message
     )
@@ -147,15 +157,24 @@ def desired_function(
     None when it does not exist. Its hash is part of the revision, so changing the
     ConfigMap rolls the pods. ``layers`` holds what was read for each Layer the Function
     names (``kappa.controller.layers``); their hashes are part of the revision too.
+
+    A published version's body (``kappa.api.function_version.as_function_body``) gives
+    the pods of that version: owned by the FunctionVersion, labelled with its number,
+    named by the Function (``AWS_LAMBDA_FUNCTION_NAME``) with the number as
+    ``AWS_LAMBDA_FUNCTION_VERSION``.
     """
     meta = body["metadata"]
     name, namespace, uid = str(meta["name"]), str(meta["namespace"]), str(meta["uid"])
+    published = published_as(body)
+    version = None if published is None else published[1]
+    if published is not None:
+        name = published[0]
     try:
         spec = FunctionSpec.model_validate(body.get("spec") or {})
     except ValidationError as exc:
         # The CRD schema refuses most of this at apply time; what gets through shows here.
         return _invalid(body, settings, f"spec is invalid: {exc.errors()[0]['msg']}")
-    arn = function_arn(settings.region, namespace, name)
+    arn = _arn(body, settings)
     runtime = str(spec.runtime)
     code = spec.code
     configmap: dict[str, Any] | None = None
@@ -164,11 +183,12 @@ def desired_function(
     problem: ConditionState | None = None
     if code.inline is not None:
         configmap = make_code_configmap(
-            function=name, namespace=namespace, uid=uid, files=code.inline
+            function=name, namespace=namespace, uid=uid, files=code.inline, version=version
         )
         sha = code_sha256(code.inline)
         mount = CodeMount(
-            config_map=code_configmap_name(name, code.inline), files=tuple(sorted(code.inline))
+            config_map=code_configmap_name(unit_name(name, version), code.inline),
+            files=tuple(sorted(code.inline)),
         )
     elif code.config_map is not None and code.config_map.archive is not None:
         referenced_name, key = code.config_map.name, code.config_map.archive
@@ -215,6 +235,7 @@ def desired_function(
         application_log_level=application_log_level,
         system_log_level=system_log_level,
         layers=mounted_layers,
+        version=version,
     )
     provisioned = spec.concurrency.provisioned
     scaling = ScalingSpec(

@@ -17,14 +17,15 @@ from typing import Any
 
 import kopf
 
+from kappa.api import function_version
 from kappa.api.names import (
     CODE_SHA256_ANNOTATION,
     COMPONENT_LABEL,
     FUNCTION_COMPONENT,
-    FUNCTION_LABEL,
     FUNCTION_OBJECTS,
     GROUP,
     VERSION,
+    labelled_unit,
 )
 from kappa.controller.backoff import retry_delay
 from kappa.controller.desired import referenced_configmap
@@ -45,13 +46,13 @@ def register(state: State) -> None:
     def function_pods(
         namespace: str, labels: Mapping[str, str], body: kopf.Body, **_: Any
     ) -> dict[Key, dict[str, Any]]:
-        return {(namespace, labels.get(FUNCTION_LABEL, "")): dict(body)}
+        return {(namespace, labelled_unit(labels)): dict(body)}
 
     @kopf.index("configmaps", labels=FUNCTION_OBJECTS, id="code_configmaps")  # type: ignore[arg-type]
     def code_configmaps(
         namespace: str, labels: Mapping[str, str], name: str, **_: Any
     ) -> dict[Key, str]:
-        return {(namespace, labels.get(FUNCTION_LABEL, "")): name}
+        return {(namespace, labelled_unit(labels)): name}
 
     # Every other ConfigMap, by digest (hashes and a count, not its data): the ones a
     # Function's spec.code.configMap or a Layer names are read from here, not from the API
@@ -84,13 +85,29 @@ def register(state: State) -> None:
 
     @kopf.on.event("pods", labels=FUNCTION_OBJECTS, id="pod_changed")  # type: ignore[arg-type]
     def pod_changed(namespace: str, labels: Mapping[str, str], **_: Any) -> None:
-        state.wake((namespace, labels.get(FUNCTION_LABEL, "")))
+        state.wake((namespace, labelled_unit(labels)))
 
     # A task per Function rather than a kopf daemon: kopf puts a finalizer on
     # objects with daemons, and then a Function could not be deleted while the
     # operator is down. Owner references clean up after a deleted Function.
-    @kopf.on.event(GROUP, VERSION, "functions", id="function_changed")  # type: ignore[arg-type]
-    async def function_changed(  # noqa: PLR0913, PLR0917 - kopf passes what a handler names
+    _on_unit_change(state, "functions", "function_changed", dict)
+    # A published version runs as a Function of its own: its snapshot is its spec, its pods
+    # (labelled with its number) are its own, and it scales apart from the Function.
+    _on_unit_change(
+        state, function_version.PLURAL, "version_changed", function_version.as_function_body
+    )
+
+
+def _on_unit_change(
+    state: State,
+    plural: str,
+    handler_id: str,
+    as_function: Callable[[kopf.Body], dict[str, Any]],
+) -> None:
+    """Reconcile each object of ``plural`` as a Function (``as_function`` gives its body)."""
+
+    @kopf.on.event(GROUP, VERSION, plural, id=handler_id)  # type: ignore[arg-type]
+    async def unit_changed(  # noqa: PLR0913, PLR0917 - kopf passes what a handler names
         event: kopf.RawEvent,
         namespace: str,
         name: str,
@@ -100,34 +117,45 @@ def register(state: State) -> None:
         user_configmaps: kopf.Index[Key, CodeDigest],
         **_: Any,
     ) -> None:
-        key = (namespace, name)
-        if event.get("type") == "DELETED":
-            state.code_references.forget(key)
-            state.destination_references.forget(key)
-            state.layer_references.forget(key)
-            forgotten = state.memory.forget(key)
-            if forgotten is not None and forgotten.task is not None:
-                forgotten.task.cancel()
-            state.scaler.forget(key)
-            for other in state.destination_references.referrers(key):  # their destination is gone
-                state.wake(other)
-            return
-        code = referenced_configmap(body)
-        state.code_references.name(key, [] if code is None else [(namespace, code)])
-        state.destination_references.name(key, destination_keys(body))
-        state.layer_references.name(key, [(namespace, layer) for layer in layer_names(body)])
-        record = state.memory.recall(key)
-        before, record.body = record.body, dict(body)
-        if before is None:  # Functions whose async destination it is see it at once
-            for other in state.destination_references.referrers(key):
-                state.wake(other)
-        if record.task is None:
-            record.task = asyncio.create_task(
-                reconcile_loop(state, key, function_pods, code_configmaps, user_configmaps),
-                name=f"function {namespace}/{name}",
-            )
-        elif before is None or _wants_a_pass(before, body):
-            state.wake(key)
+        indexes = (function_pods, code_configmaps, user_configmaps)
+        _changed(state, event, (namespace, name), as_function(body), indexes)
+
+
+Indexes = tuple[kopf.Index[Key, dict[str, Any]], kopf.Index[Key, str], kopf.Index[Key, CodeDigest]]
+
+
+def _changed(
+    state: State, event: kopf.RawEvent, key: Key, body: dict[str, Any], indexes: Indexes
+) -> None:
+    """Keep what a Function's (or version's) change says; start or wake its reconciler."""
+    namespace, name = key
+    if event.get("type") == "DELETED":
+        state.code_references.forget(key)
+        state.destination_references.forget(key)
+        state.layer_references.forget(key)
+        forgotten = state.memory.forget(key)
+        if forgotten is not None and forgotten.task is not None:
+            forgotten.task.cancel()
+        state.scaler.forget(key)
+        for other in state.destination_references.referrers(key):  # their destination is gone
+            state.wake(other)
+        return
+    code = referenced_configmap(body)
+    state.code_references.name(key, [] if code is None else [(namespace, code)])
+    state.destination_references.name(key, destination_keys(body))
+    state.layer_references.name(key, [(namespace, layer) for layer in layer_names(body)])
+    record = state.memory.recall(key)
+    before, record.body = record.body, body
+    if before is None:  # Functions whose async destination it is see it at once
+        for other in state.destination_references.referrers(key):
+            state.wake(other)
+    if record.task is None:
+        record.task = asyncio.create_task(
+            reconcile_loop(state, key, *indexes),
+            name=f"function {namespace}/{name}",
+        )
+    elif before is None or _wants_a_pass(before, body):
+        state.wake(key)
 
 
 def _not_code_configmap(labels: Mapping[str, str], **_: Any) -> bool:

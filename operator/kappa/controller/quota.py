@@ -38,6 +38,7 @@ from typing import Any, Final, Protocol
 import kopf
 from kubernetes.client.exceptions import ApiException
 
+from kappa.api import function_version
 from kappa.api import quota as api
 from kappa.api.names import FUNCTION_OBJECTS, GROUP, VERSION
 from kappa.controller.certificate import self_signed, service_names
@@ -223,6 +224,13 @@ def register(functions: HeldFunctions, objects: QuotaObjects, settings: Settings
     @kopf.on.event(GROUP, VERSION, "functions", id="quota_claims")
     def function_claim(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
         claim = claim_of(body)
+        quotas.set_claim(claim.key, None if event.get("type") == "DELETED" else claim)
+
+    # A published version's pods are its own: what its snapshot reserves and provisions
+    # counts against the namespace's quota as a Function's does.
+    @kopf.on.event(GROUP, VERSION, function_version.PLURAL, id="quota_version_claims")
+    def version_claim(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+        claim = claim_of(function_version.as_function_body(body))
         quotas.set_claim(claim.key, None if event.get("type") == "DELETED" else claim)
 
     @kopf.on.event(GROUP, VERSION, api.PLURAL)  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ Every answer carries ``x-amzn-RequestId``: the request id the function sees
 import asyncio
 import json
 import logging
+import random
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, Final
 
@@ -44,6 +45,7 @@ from kappa.gateway.event_queue import EventQueue, EventQueueFactory, not_configu
 from kappa.gateway.events import HttpRequest, http_event, http_response
 from kappa.gateway.metrics import GatewayMetrics, Outcome, ThrottleCause
 from kappa.gateway.settings import GatewaySettings
+from kappa.invocation import qualifier
 from kappa.invocation.call import COLD_START_HEADER, AgentReply, Call
 from kappa.invocation.errors import (
     Fault,
@@ -54,7 +56,12 @@ from kappa.invocation.errors import (
     request_too_large,
 )
 from kappa.invocation.function_labels import UNATTRIBUTED
-from kappa.invocation.function_name import LATEST, parse_function_name
+from kappa.invocation.function_name import (
+    LATEST,
+    FunctionRef,
+    parse_function_name,
+    trigger_target,
+)
 from kappa.invocation.registry import FunctionSpec, Registry
 from kappa.invocation.request_id import request_id_for
 
@@ -248,14 +255,21 @@ class Gateway:
             return _error_response(error, request_id)
         finally:
             self._count(labels, "invoke", outcome, loop.time() - started)
-        return _invoke_response(reply, request_id, tail=log_type == "Tail")
+        return _invoke_response(reply, request_id, tail=log_type == "Tail", version=spec.version)
 
     def _function(self, function_name: str, qualifier: str | None) -> FunctionSpec:
-        ref = parse_function_name(function_name, qualifier)
-        spec = self.registry.function(ref.key)
+        return self._resolve(parse_function_name(function_name, qualifier))
+
+    def _resolve(self, ref: FunctionRef) -> FunctionSpec:
+        """The Function, or the version its qualifier (a number, an alias) sends this call to."""
+        alias = None
+        if qualifier.names_alias(ref.qualifier):
+            alias = self.registry.alias(ref.namespace, ref.name, ref.qualifier)
+        key = qualifier.target(ref, alias, random.random())  # noqa: S311 - a traffic split
+        spec = None if key is None else self.registry.function(key)
         if spec is None:
             arn = function_arn(self.settings.region, ref.namespace, ref.name)
-            raise function_not_found(arn)
+            raise function_not_found(arn if ref.qualifier == LATEST else f"{arn}:{ref.qualifier}")
         return spec
 
     def _count(
@@ -322,10 +336,8 @@ class Gateway:
         labels = UNATTRIBUTED
         try:
             namespace = request.match_info["namespace"]
-            name = request.match_info["name"]
-            spec = self.registry.function((namespace, name))
-            if spec is None:
-                raise function_not_found(function_arn(self.settings.region, namespace, name))
+            name, qualified = trigger_target(request.match_info["name"])
+            spec = self._resolve(FunctionRef(namespace, name, qualified or LATEST))
             labels = self.metrics.function(spec.key)
             body = await read_body(request, MAX_SYNC_PAYLOAD)
             event = http_event(
@@ -427,12 +439,14 @@ def _ids(request_id: str) -> dict[str, str]:
     return {"x-amzn-RequestId": request_id}
 
 
-def _invoke_response(reply: AgentReply, request_id: str, *, tail: bool) -> web.Response:
+def _invoke_response(
+    reply: AgentReply, request_id: str, *, tail: bool, version: str | None
+) -> web.Response:
     response = web.Response(status=200, body=reply.body)
     headers = response.headers
     headers["Content-Type"] = reply.content_type
     headers["x-amzn-RequestId"] = request_id
-    headers["X-Amz-Executed-Version"] = LATEST
+    headers["X-Amz-Executed-Version"] = version or LATEST  # the version an alias picked
     if reply.function_error:
         headers["X-Amz-Function-Error"] = reply.function_error
     if tail and reply.log_result is not None:

@@ -36,7 +36,7 @@ from kappa.auth.subject import ANONYMOUS, Subject
 from kappa.gateway import request_ids
 from kappa.gateway.body import read_body
 from kappa.invocation.errors import GatewayError, unrecognized_client
-from kappa.invocation.function_name import parse_function_name
+from kappa.invocation.function_name import parse_function_name, trigger_target
 from kappa.invocation.registry import Registry
 
 log = logging.getLogger("kappa.gateway.auth")
@@ -80,7 +80,7 @@ def route_access(
         verb = Verb.INVOKE if route == INVOKE_ROUTE else Verb.GET
         return Access(verb, ref.namespace, ref.name)
     if route in TRIGGER_ROUTES:
-        return rbac.invoke(match["namespace"], match["name"])
+        return rbac.invoke(match["namespace"], trigger_target(match["name"])[0])
     if (operation := _DEAD_LETTER_VERBS.get((method, route))) is not None:
         return rbac.dead_letters(operation, match["namespace"])
     return None
@@ -133,8 +133,9 @@ def _authorization(request: web.Request) -> str:
     return request.headers.get("Authorization", "")
 
 
-def _url_auth(registry: Registry, namespace: str, name: str) -> UrlAuthType:
-    spec = registry.function((namespace, name))
+def _url_auth(registry: Registry, namespace: str, segment: str) -> UrlAuthType:
+    """The Function's url.authType; its versions and aliases (``hello:live``) take the same."""
+    spec = registry.function((namespace, trigger_target(segment)[0]))
     return UrlAuthType.KUBERNETES if spec is None else spec.url_auth_type
 
 

@@ -38,7 +38,7 @@ def configuration(spec: FunctionSpec) -> dict[str, Any]:
         "MemorySize": spec.memory_mb,
         "Timeout": max(1, round(spec.timeout_seconds)),
         "Description": spec.description,
-        "Version": LATEST,
+        "Version": spec.version or LATEST,
         "State": "Active",
         "LastUpdateStatus": "Successful",
         "PackageType": "Image" if spec.runtime == "image" else "Zip",

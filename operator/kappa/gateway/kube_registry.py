@@ -32,10 +32,11 @@ from typing import Any, Final
 
 from kubernetes import client, config, watch
 
-from kappa.api import quota
+from kappa.api import function_alias, function_version, quota
 from kappa.api.function import PLURAL
 from kappa.api.names import GROUP, VERSION
 from kappa.invocation.kube_view import POD_SELECTOR, Applied, KubeView
+from kappa.invocation.qualifier import AliasRoute
 from kappa.invocation.registry import FunctionSpec, Listener
 from kappa.invocation.routing import Endpoint, FunctionKey
 
@@ -86,16 +87,20 @@ class _Kind:
 class KubeRegistry:
     """A Registry fed by watches; ``run()`` keeps it fed until cancelled."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - one list call per watched kind
         self,
         region: str,
         list_functions: Callable[..., Any],
         list_pods: Callable[..., Any],
+        *,
         list_quotas: Callable[..., Any] | None = None,
+        list_versions: Callable[..., Any] | None = None,
+        list_aliases: Callable[..., Any] | None = None,
     ) -> None:
         """Watch what the list calls return (the client's, bound to their kind: see ``connect``).
 
-        Without ``list_quotas`` no ConcurrencyQuota is watched (no namespace has a quota).
+        Without ``list_quotas`` no ConcurrencyQuota is watched (no namespace has a quota);
+        without ``list_versions``/``list_aliases``, no version or alias exists.
         """
         self._view = KubeView(region)
         self._listeners: list[Listener] = []
@@ -116,6 +121,21 @@ class KubeRegistry:
             self._kinds += (
                 _Kind(quota.PLURAL, list_quotas, self._view.resync_quotas, self._view.quota_event),
             )
+        if list_versions is not None:
+            view = self._view
+            self._kinds += (
+                _Kind(
+                    function_version.PLURAL,
+                    list_versions,
+                    view.resync_versions,
+                    view.version_event,
+                ),
+            )
+        if list_aliases is not None:
+            view = self._view
+            self._kinds += (
+                _Kind(function_alias.PLURAL, list_aliases, view.resync_aliases, view.alias_event),
+            )
 
     @classmethod
     def watching(cls, kube: client.ApiClient, region: str) -> "KubeRegistry":
@@ -128,12 +148,16 @@ class KubeRegistry:
             partial(
                 client.CoreV1Api(kube).list_pod_for_all_namespaces, label_selector=POD_SELECTOR
             ),
-            partial(
-                client.CustomObjectsApi(kube).list_cluster_custom_object,
-                GROUP,
-                VERSION,
-                quota.PLURAL,
-            ),
+            **{
+                parameter: partial(
+                    client.CustomObjectsApi(kube).list_cluster_custom_object, GROUP, VERSION, plural
+                )
+                for parameter, plural in (
+                    ("list_quotas", quota.PLURAL),
+                    ("list_versions", function_version.PLURAL),
+                    ("list_aliases", function_alias.PLURAL),
+                )
+            },
         )
 
     # ------------------------------------------------------------ Registry
@@ -145,6 +169,14 @@ class KubeRegistry:
     def functions(self) -> Sequence[FunctionSpec]:
         """See Registry."""
         return self._view.functions()
+
+    def versions(self, key: FunctionKey) -> Sequence[FunctionSpec]:
+        """See Registry."""
+        return self._view.versions(key)
+
+    def alias(self, namespace: str, function: str, alias: str) -> AliasRoute | None:
+        """See Registry."""
+        return self._view.alias(namespace, function, alias)
 
     def endpoints(self, key: FunctionKey) -> Sequence[Endpoint]:
         """See Registry."""

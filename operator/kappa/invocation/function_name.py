@@ -8,14 +8,15 @@ Accepted forms, as Lambda's (the account field of an ARN is the namespace)::
     <namespace>:function:<name>[:<qualifier>]  (partial ARN)
     name:<qualifier>
 
-Only ``$LATEST`` (or no qualifier) is served until versions and aliases exist.
+The qualifier is ``$LATEST`` (the default), a published version's number or an alias's
+name; ``kappa.invocation.qualifier`` says which Function, version or alias it names.
 """
 
 import re
 from dataclasses import dataclass
 from typing import Final
 
-from kappa.invocation.errors import GatewayError, invalid_parameter, not_found
+from kappa.invocation.errors import invalid_parameter
 
 DEFAULT_NAMESPACE: Final = "default"
 LATEST: Final = "$LATEST"
@@ -52,8 +53,7 @@ def parse_function_name(function_name: str, qualifier: str | None = None) -> Fun
     """The Function that ``function_name`` (already URL-decoded) and ``qualifier`` name.
 
     Raises GatewayError: 400 ``InvalidParameterValueException`` for a name that
-    is not one of the accepted forms or names no possible Function, 404
-    ``ResourceNotFoundException`` for a qualifier other than ``$LATEST``.
+    is not one of the accepted forms or names no possible Function or qualifier.
     """
     if not function_name or len(function_name) > MAX_FUNCTION_NAME_LENGTH:
         raise invalid_parameter(
@@ -85,18 +85,13 @@ def parse_function_name(function_name: str, qualifier: str | None = None) -> Fun
         chosen = LATEST
     if not _QUALIFIER.fullmatch(chosen):
         raise invalid_parameter(f"Invalid Qualifier {chosen!r}.")
-    ref = FunctionRef(namespace, name, chosen)
-    if chosen != LATEST:
-        raise unsupported_qualifier(ref)
-    return ref
+    return FunctionRef(namespace, name, chosen)
 
 
-def unsupported_qualifier(ref: FunctionRef) -> GatewayError:
-    """The 404 for a version or alias: Kappa serves ``$LATEST`` only, for now."""
-    return not_found(
-        f"Function not found: {ref.namespace}/{ref.name}:{ref.qualifier} "
-        "(versions and aliases are not supported yet; use $LATEST)"
-    )
+def trigger_target(segment: str) -> tuple[str, str | None]:
+    """(name, qualifier) of the HTTP trigger's name segment: ``hello``, ``hello:live``."""
+    name, colon, qualifier = segment.partition(":")
+    return (name, qualifier) if colon else (name, None)
 
 
 def _form_message(function_name: str) -> str:

@@ -31,22 +31,25 @@ names the Function keys whose summary or endpoints changed, so the shell can
 wake the callers waiting for them.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from pydantic import ValidationError
 
 from kappa.api import function as api
-from kappa.api.names import FUNCTION_LABEL, FUNCTION_OBJECTS, GROUP
+from kappa.api import function_alias, function_version
+from kappa.api.names import FUNCTION_OBJECTS, GROUP, labelled_unit
 from kappa.api.quota import ConcurrencyQuotaSpec
 from kappa.base.arn import function_arn
+from kappa.invocation.qualifier import AliasRoute
 from kappa.invocation.registry import AsyncConfig, Destination, FunctionSpec, RegistryIndex
 from kappa.invocation.routing import Endpoint, FunctionKey
 from kappa.quota.limits import effective
 from kappa.resources.pods import AGENT_PORT, SLOTS_VARIABLE
 
 POD_SELECTOR: Final = ",".join(f"{key}={value}" for key, value in FUNCTION_OBJECTS.items())
+_OWNER_KINDS: Final = frozenset({api.KIND, function_version.KIND})
 _ENDED_PHASES: Final = frozenset({"Succeeded", "Failed"})
 
 PodKey = tuple[str, str]  # (namespace, pod name)
@@ -103,6 +106,36 @@ def function_summary(obj: Mapping[str, Any], region: str) -> FunctionSpec | str:
     )
 
 
+def version_summary(obj: Mapping[str, Any], region: str) -> FunctionSpec | str:
+    """The summary of the FunctionVersion ``obj`` (API JSON): its snapshot's, under its number.
+
+    Keyed ``(namespace, "<function>.<number>")``; its ARN is qualified by the number.
+    """
+    published = function_version.published_as(function_version.as_function_body(obj))
+    if published is None:
+        return f"FunctionVersion {'/'.join(pod_key(obj))} names no function and number"
+    summary = function_summary(function_version.as_function_body(obj), region)
+    if isinstance(summary, str):
+        return summary.replace("Function ", "FunctionVersion ", 1)
+    function, number = published
+    arn = f"{function_arn(region, summary.namespace, function)}:{number}"
+    return replace(summary, name=function, version=number, arn=arn)
+
+
+def alias_route(obj: Mapping[str, Any]) -> tuple[tuple[str, str, str], AliasRoute] | str:
+    """((namespace, function, alias), route) of the FunctionAlias ``obj``, or why it is unusable."""
+    namespace, name = pod_key(obj)
+    try:
+        alias = function_alias.FunctionAlias.model_validate(obj)
+    except ValidationError as exc:
+        errors = "; ".join(str(error["msg"]) for error in exc.errors(include_url=False))
+        return f"FunctionAlias {namespace}/{name} is ignored: {errors}"
+    spec = alias.spec
+    weights = spec.routing_config.additional_version_weights if spec.routing_config else {}
+    route = AliasRoute(spec.function_version, tuple(sorted(weights.items())))
+    return (namespace, spec.function, name[len(spec.function) + 1 :]), route
+
+
 def _destination(destination: api.Destination | None) -> Destination | None:
     if destination is None:
         return None
@@ -146,7 +179,7 @@ def pod_key(obj: Mapping[str, Any]) -> PodKey:
 def pod_endpoint(obj: Mapping[str, Any]) -> tuple[FunctionKey, Endpoint] | None:
     """The Function the pod ``obj`` serves and its agent endpoint, or None if it serves none."""
     metadata = obj.get("metadata") or {}
-    function = (metadata.get("labels") or {}).get(FUNCTION_LABEL)
+    function = labelled_unit(metadata.get("labels") or {})
     namespace, name = pod_key(obj)
     status = obj.get("status") or {}
     ip = status.get("podIP")
@@ -168,11 +201,11 @@ def pod_endpoint(obj: Mapping[str, Any]) -> tuple[FunctionKey, Endpoint] | None:
 
 
 def pod_owner(obj: Mapping[str, Any]) -> str | None:
-    """The uid of the Function that controls the pod ``obj`` (its ownerReference), or None."""
+    """The uid of the Function (or FunctionVersion) that controls the pod ``obj``, or None."""
     for owner in (obj.get("metadata") or {}).get("ownerReferences") or ():
         if (
             owner.get("controller") is True
-            and owner.get("kind") == api.KIND
+            and owner.get("kind") in _OWNER_KINDS
             and str(owner.get("apiVersion") or "").startswith(f"{GROUP}/")
             and owner.get("uid")
         ):
@@ -261,12 +294,46 @@ class KubeView(RegistryIndex):
 
     def function_event(self, event_type: str, obj: Mapping[str, Any]) -> Applied:
         """Apply a watch event (``ADDED``, ``MODIFIED``, ``DELETED``) of a Function."""
+        return self._unit_event(event_type, obj, function_summary)
+
+    def version_event(self, event_type: str, obj: Mapping[str, Any]) -> Applied:
+        """Apply a watch event of a FunctionVersion: a Function of its own, ``hello.2``."""
+        return self._unit_event(event_type, obj, version_summary)
+
+    def alias_event(self, event_type: str, obj: Mapping[str, Any]) -> Applied:
+        """Apply a watch event of a FunctionAlias; the next call through it takes its route."""
+        namespace, name = pod_key(obj)
+        for held in [k for k in self.aliases if (k[0], f"{k[1]}.{k[2]}") == (namespace, name)]:
+            del self.aliases[held]
+        if event_type == "DELETED":
+            return Applied()
+        found = alias_route(obj)
+        if isinstance(found, str):
+            return Applied(problems=(found,))
+        key, route = found
+        self.aliases[key] = route
+        return Applied()
+
+    def resync_aliases(self, objs: Iterable[Mapping[str, Any]]) -> Applied:
+        """Hold exactly the FunctionAliases ``objs`` (a fresh list)."""
+        self.aliases.clear()
+        problems: list[str] = []
+        for obj in objs:
+            problems.extend(self.alias_event("ADDED", obj).problems)
+        return Applied(problems=tuple(problems))
+
+    def _unit_event(
+        self,
+        event_type: str,
+        obj: Mapping[str, Any],
+        summarise: Callable[[Mapping[str, Any], str], FunctionSpec | str],
+    ) -> Applied:
         metadata = obj.get("metadata") or {}
         key = (str(metadata.get("namespace") or ""), str(metadata.get("name") or ""))
         if event_type == "DELETED":
             self._owners.pop(key, None)
             return Applied(self._set_function(key, None) | self._publish(key))
-        summary = function_summary(obj, self._region)
+        summary = summarise(obj, self._region)
         if isinstance(summary, str):
             self._owners.pop(key, None)
             return Applied(self._set_function(key, None) | self._publish(key), (summary,))
@@ -281,16 +348,30 @@ class KubeView(RegistryIndex):
 
     def resync_functions(self, objs: Iterable[Mapping[str, Any]]) -> Applied:
         """Hold exactly the Functions ``objs`` (a fresh list): what changed since is notified."""
+        return self._resync_units(objs, self.function_event, versions=False)
+
+    def resync_versions(self, objs: Iterable[Mapping[str, Any]]) -> Applied:
+        """Hold exactly the FunctionVersions ``objs`` (a fresh list)."""
+        return self._resync_units(objs, self.version_event, versions=True)
+
+    def _resync_units(
+        self,
+        objs: Iterable[Mapping[str, Any]],
+        event: Callable[[str, Mapping[str, Any]], Applied],
+        *,
+        versions: bool,
+    ) -> Applied:
         seen: set[FunctionKey] = set()
         changed: set[FunctionKey] = set()
         problems: list[str] = []
         for obj in objs:
-            applied = self.function_event("ADDED", obj)
+            applied = event("ADDED", obj)
             metadata = obj.get("metadata") or {}
             seen.add((str(metadata.get("namespace") or ""), str(metadata.get("name") or "")))
             changed |= applied.changed
             problems.extend(applied.problems)
-        for spec in self.functions():
+        held = [spec for spec in self._all() if (spec.version is not None) == versions]
+        for spec in held:
             if spec.key not in seen:
                 self._owners.pop(spec.key, None)
                 changed |= self._set_function(spec.key, None) | self._publish(spec.key)

@@ -33,7 +33,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kappa.api.function import UrlAuthType
+from kappa.api.names import unit_name
 from kappa.base.arn import function_arn
+from kappa.invocation.qualifier import AliasRoute
 from kappa.invocation.routing import Endpoint, FunctionKey
 
 Listener = Callable[[FunctionKey], None]
@@ -75,11 +77,12 @@ class FunctionSpec:
     last_modified: str = ""
     description: str = ""
     url_auth_type: UrlAuthType = UrlAuthType.KUBERNETES
+    version: str | None = None  # a published version's number; None: $LATEST
 
     @property
     def key(self) -> FunctionKey:
-        """(namespace, name)."""
-        return (self.namespace, self.name)
+        """(namespace, name), or (namespace, "name.N") for published version N."""
+        return (self.namespace, unit_name(self.name, self.version))
 
 
 class Registry(Protocol):
@@ -90,7 +93,15 @@ class Registry(Protocol):
         ...
 
     def functions(self) -> Sequence[FunctionSpec]:
-        """Every Function, ordered by (namespace, name)."""
+        """Every Function, ordered by (namespace, name) (their versions left out)."""
+        ...
+
+    def versions(self, key: FunctionKey) -> Sequence[FunctionSpec]:
+        """The published versions of the Function ``key``, by number."""
+        ...
+
+    def alias(self, namespace: str, function: str, alias: str) -> AliasRoute | None:
+        """The route of the alias ``alias`` of ``function``; None when there is none."""
         ...
 
     def endpoints(self, key: FunctionKey) -> Sequence[Endpoint]:
@@ -141,6 +152,7 @@ class RegistryIndex:
         self._reserved_total = 0
         self._cluster_slots = 0
         self._namespace_slots: dict[str, int] = {}
+        self.aliases: dict[tuple[str, str, str], AliasRoute] = {}  # (namespace, function, alias)
         self.namespace_limits: dict[str, int] = {}  # tests of a StaticRegistry may change them
         self.queued_event_limits: dict[str, int] = {}
 
@@ -151,10 +163,32 @@ class RegistryIndex:
         return self._functions.get(key)
 
     def functions(self) -> Sequence[FunctionSpec]:
-        """Every Function, ordered by (namespace, name)."""
+        """Every Function, ordered by (namespace, name) (their versions left out)."""
         if self._ordered is None:
-            self._ordered = tuple(sorted(self._functions.values(), key=lambda spec: spec.key))
+            self._ordered = tuple(
+                sorted(
+                    (spec for spec in self._functions.values() if spec.version is None),
+                    key=lambda spec: spec.key,
+                )
+            )
         return self._ordered
+
+    def _all(self) -> list[FunctionSpec]:
+        """Every Function and version held."""
+        return list(self._functions.values())
+
+    def versions(self, key: FunctionKey) -> Sequence[FunctionSpec]:
+        """The published versions of the Function ``key``, by number."""
+        found = [
+            spec
+            for spec in self._all()
+            if spec.version is not None and (spec.namespace, spec.name) == key
+        ]
+        return sorted(found, key=lambda spec: int(spec.version or 0))
+
+    def alias(self, namespace: str, function: str, alias: str) -> AliasRoute | None:
+        """The route of the alias ``alias`` of ``function``; None when there is none."""
+        return self.aliases.get((namespace, function, alias))
 
     def endpoints(self, key: FunctionKey) -> Sequence[Endpoint]:
         """The endpoints of ``key``, in the order the feed gave them."""

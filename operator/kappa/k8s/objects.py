@@ -99,8 +99,9 @@ class Objects:
     async def patch_function_status(
         self, namespace: str, name: str, status: Mapping[str, Any]
     ) -> None:
-        """Merge-patch a Function's status subresource."""
-        await self._patch_status("functions", namespace, name, status)
+        """Merge-patch the status of a Function, or of a FunctionVersion (a name with '.')."""
+        plural = "functionversions" if "." in name else "functions"
+        await self._patch_status(plural, namespace, name, status)
 
     async def patch_quota_status(
         self, namespace: str, name: str, status: Mapping[str, Any]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from kappa.api.names import CODE_SHA256_ANNOTATION, function_labels
+from kappa.api.names import CODE_SHA256_ANNOTATION, unit_labels, unit_name
 from kappa.resources.owner import owner_reference
 
 CODE_HASH_LENGTH: Final = 10
@@ -74,19 +74,25 @@ def config_map_key(path: str) -> str:
 
 
 def make_code_configmap(
-    *, function: str, namespace: str, uid: str, files: Mapping[str, str]
+    *,
+    function: str,
+    namespace: str,
+    uid: str,
+    files: Mapping[str, str],
+    version: str | None = None,
 ) -> dict[str, Any]:
-    """The immutable ConfigMap of inline code, owned by its Function."""
-    labels = function_labels(function)
+    """The immutable ConfigMap of inline code, owned by its Function (or FunctionVersion)."""
+    unit = unit_name(function, version)
+    kind = "Function" if version is None else "FunctionVersion"
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
-            "name": code_configmap_name(function, files),
+            "name": code_configmap_name(unit, files),
             "namespace": namespace,
-            "labels": labels,
+            "labels": unit_labels(function, version),
             "annotations": {CODE_SHA256_ANNOTATION: code_sha256(files)},
-            "ownerReferences": [owner_reference(function, uid)],
+            "ownerReferences": [owner_reference(unit, uid, kind)],
         },
         "immutable": True,
         "data": {config_map_key(path): content for path, content in sorted(files.items())},

@@ -10,11 +10,11 @@ from typing import Any
 from kappa.api.names import API_VERSION
 
 
-def owner_reference(function: str, uid: str) -> dict[str, Any]:
-    """A controller reference to the Function ``function`` with ``uid``."""
+def owner_reference(function: str, uid: str, kind: str = "Function") -> dict[str, Any]:
+    """A controller reference to the Function (or FunctionVersion) ``function`` with ``uid``."""
     return {
         "apiVersion": API_VERSION,
-        "kind": "Function",
+        "kind": kind,
         "name": function,
         "uid": uid,
         "controller": True,

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
 from kappa.api.function import LogFormat, LoggingConfig
-from kappa.api.names import function_labels
+from kappa.api.names import unit_labels, unit_name
 from kappa.base.code_paths import (
     ARCHIVE_DIR,
     ARCHIVE_FILE,
@@ -100,11 +100,23 @@ class PodParams:
     application_log_level: str | None = None
     system_log_level: str | None = None
     layers: Sequence[LayerMount] = ()
+    # A published version's number (its pods belong to the FunctionVersion); None: $LATEST.
+    version: str | None = None
+
+    @property
+    def unit(self) -> str:
+        """The object the pods belong to: ``hello``, or ``hello.2`` for a version."""
+        return unit_name(self.function, self.version)
+
+    def owner(self) -> dict[str, Any]:
+        """The controller reference of what is made for the Function or the version."""
+        kind = "Function" if self.version is None else "FunctionVersion"
+        return owner_reference(self.unit, self.uid, kind)
 
 
 # Fields added after pods were made: left out of the revision while unset, so that an
 # upgrade of the operator does not roll the pods of every Function.
-_NEW_FIELDS: Final = ("log_format", "application_log_level", "system_log_level")
+_NEW_FIELDS: Final = ("log_format", "application_log_level", "system_log_level", "version")
 
 
 def logging_params(config: LoggingConfig) -> tuple[str | None, str | None, str | None]:
@@ -154,7 +166,7 @@ def lambda_env(params: PodParams, pod_name: str, initialization_type: str) -> li
         "_HANDLER": params.handler,
         "AWS_LAMBDA_FUNCTION_NAME": params.function,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(params.memory_mb),
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_VERSION": params.version or "$LATEST",
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{params.function}",
         "AWS_LAMBDA_LOG_STREAM_NAME": pod_name,
         "AWS_LAMBDA_INITIALIZATION_TYPE": initialization_type,
@@ -331,7 +343,11 @@ def make_pod(
                 **common,
             }
         ]
-    labels = {**function_labels(params.function), REVISION_LABEL: revision, **params.extra_labels}
+    labels = {
+        **unit_labels(params.function, params.version),
+        REVISION_LABEL: revision,
+        **params.extra_labels,
+    }
     if provisioned:
         labels[PROVISIONED_LABEL] = "true"
     spec: dict[str, Any] = {
@@ -353,7 +369,7 @@ def make_pod(
             "namespace": params.namespace,
             "labels": labels,
             "annotations": {ATTEMPT_ANNOTATION: str(attempt)},
-            "ownerReferences": [owner_reference(params.function, params.uid)],
+            "ownerReferences": [params.owner()],
         },
         "spec": spec,
     }

@@ -90,7 +90,7 @@ def test_function_names_with_a_namespace(
     assert result["function_arn"] == arn("echo", "team-a")
 
 
-def test_missing_function_and_unsupported_qualifier_are_resource_not_found(
+def test_missing_function_version_and_alias_are_resource_not_found(
     start_agent: StartFunctionAgent, start_gateway: StartGateway, lambda_client: LambdaClient
 ) -> None:
     gateway = start_gateway([function_entry("echo", [start_agent()])])
@@ -99,12 +99,14 @@ def test_missing_function_and_unsupported_qualifier_are_resource_not_found(
         client.invoke(FunctionName="nope", Payload=b"{}")
     assert missing.value.response["Error"]["Message"] == f"Function not found: {arn('nope')}"
     assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
-    with pytest.raises(client.exceptions.ResourceNotFoundException) as qualified:
-        client.invoke(FunctionName="echo", Qualifier="v1", Payload=b"{}")
-    assert (
-        "versions and aliases are not supported yet" in qualified.value.response["Error"]["Message"]
-    )
-    assert client.invoke(FunctionName="echo", Qualifier="$LATEST")["StatusCode"] == 200
+    for qualifier in ("7", "live"):  # no version 7, no alias live: Lambda's qualified 404
+        with pytest.raises(client.exceptions.ResourceNotFoundException) as qualified:
+            client.invoke(FunctionName="echo", Qualifier=qualifier, Payload=b"{}")
+        message = qualified.value.response["Error"]["Message"]
+        assert message == f"Function not found: {arn('echo')}:{qualifier}"
+    answer = client.invoke(FunctionName="echo", Qualifier="$LATEST")
+    assert answer["StatusCode"] == 200
+    assert answer["ExecutedVersion"] == "$LATEST"
 
 
 def test_bad_function_name_is_invalid_parameter_value(

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from kappa.api.function_version import as_function_body
 from kappa.controller.desired import desired_function, referenced_configmap
 from kappa.resources.code_configmap import code_digest, code_sha256
 from kappa.settings import Settings
@@ -169,3 +170,37 @@ def test_a_configmap_digest_covers_data_and_binary_data_as_served() -> None:
     assert both.files == 2
     assert both.sha256 == code_sha256({"app.py": HANDLER, "lib.so": "AAEC"})
     assert code_digest({}).files == 0
+
+
+def test_a_published_version_gets_pods_of_its_own_named_by_the_function() -> None:
+    version_body = {
+        "kind": "FunctionVersion",
+        "metadata": {"name": "fn.3", "namespace": "team-a", "uid": "uid-v3", "generation": 1},
+        "spec": {
+            "function": "fn",
+            "version": 3,
+            "snapshot": body({"inline": {"app.py": HANDLER}})["spec"],
+            "provisionedConcurrency": 2,
+        },
+    }
+    desired = desired_function(as_function_body(version_body), SETTINGS)
+    latest = desired_function(body({"inline": {"app.py": HANDLER}}), SETTINGS)
+    assert desired.code_problem is None
+    assert desired.arn == "arn:aws:lambda:us-east-1:team-a:function:fn:3"
+    assert desired.provisioned == 2
+    assert desired.revision != latest.revision
+    assert desired.code_configmap is not None
+    assert desired.code_configmap_name is not None
+    assert desired.code_configmap_name.startswith("fn.3-code-")
+    assert desired.code_configmap["metadata"]["labels"]["kappa.dev/version"] == "3"
+    assert desired.code_configmap["metadata"]["ownerReferences"][0]["kind"] == "FunctionVersion"
+    pod = desired.pod("fn.3-abc", attempt=0)
+    labels = pod["metadata"]["labels"]
+    assert (labels["kappa.dev/function"], labels["kappa.dev/version"]) == ("fn", "3")
+    owner = pod["metadata"]["ownerReferences"][0]
+    assert (owner["kind"], owner["name"], owner["uid"]) == ("FunctionVersion", "fn.3", "uid-v3")
+    env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == "fn"
+    assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "3"
+    assert volumes(pod)["code"]["configMap"]["name"] == desired.code_configmap_name
+    assert "kappa.dev/version" not in latest.pod("fn-abc", attempt=0)["metadata"]["labels"]

@@ -10,6 +10,7 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 from prometheus_client import generate_latest
 
+from kappa.api.function_version import as_function_body
 from kappa.autoscaler.stats import Sample
 from kappa.controller import reconcile as handlers
 from kappa.controller.desired import desired_function
@@ -70,7 +71,7 @@ class FakeObjects:
     async def post_event(
         self, body: dict[str, Any], *, reason: str, message: str, warning: bool = False
     ) -> None:
-        assert body["metadata"]["name"] == "fn"
+        assert body["metadata"]["name"] in {"fn", "fn.3"}  # the Function, or its version 3
         assert message
         self.calls.append(("post_event", reason))
         self.warnings += warning
@@ -370,3 +371,23 @@ def test_a_pod_labelled_as_the_functions_but_not_controlled_by_it_is_left_alone(
     run(objects, function(), pods=[rogue])
     assert objects.named("delete_pod") == []
     assert len(objects.named("create_pod")) == 1  # its own first pod, as with none at all
+
+
+def test_a_published_version_is_reconciled_as_a_function_of_its_own() -> None:
+    objects = FakeObjects()
+    version = as_function_body({
+        "kind": "FunctionVersion",
+        "metadata": {"name": "fn.3", "namespace": NS, "uid": "uid-v3", "generation": 1},
+        "spec": {"function": "fn", "version": 3, "snapshot": function()["spec"]},
+    })  # fmt: skip
+    state, _ = run(objects, version)
+    (configmap,) = objects.named("create_configmap")
+    assert configmap.startswith("fn.3-code-")
+    (pod,) = objects.named("create_pod")
+    assert pod["metadata"]["name"].startswith("fn.3-")
+    assert pod["metadata"]["labels"]["kappa.dev/version"] == "3"
+    assert pod["metadata"]["ownerReferences"][0]["uid"] == "uid-v3"
+    assert pod["metadata"]["name"] in state.memory.recall((NS, "fn.3")).expected
+    assert ("patch_function_status", "fn.3") in objects.calls
+    (status,) = objects.statuses
+    assert status["arn"].endswith(":function:fn:3")

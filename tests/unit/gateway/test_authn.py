@@ -29,7 +29,11 @@ DLQ = "/kappa/v1/namespaces/{namespace}/dead-letters"
          Access(Verb.REDRIVE, "n", subresource="deadletters")),
         # Authenticated is enough; the route itself answers (400, or a filtered list).
         ("POST", INVOKE, {"function_name": "Not A Name!"}, None, None),
-        ("POST", INVOKE, {"function_name": "f"}, "v2", None),
+        ("POST", INVOKE, {"function_name": "f"}, "bad qualifier!", None),
+        # A version or alias is the Function's: RBAC on the Function decides.
+        ("POST", INVOKE, {"function_name": "f"}, "live", Access(Verb.INVOKE, "default", "f")),
+        ("GET", "/fn/{namespace}/{name}/{path}", {"namespace": "n", "name": "f:live", "path": ""},
+         None, Access(Verb.INVOKE, "n", "f")),
         ("GET", "/2015-03-31/functions", {}, None, None),
         ("GET", "/2016-08-19/account-settings", {}, None, None),
     ],

@@ -1,7 +1,7 @@
 import pytest
 
 from kappa.invocation.errors import GatewayError
-from kappa.invocation.function_name import FunctionRef, parse_function_name
+from kappa.invocation.function_name import FunctionRef, parse_function_name, trigger_target
 
 
 @pytest.mark.parametrize(
@@ -22,6 +22,16 @@ from kappa.invocation.function_name import FunctionRef, parse_function_name
         pytest.param("echo:$LATEST", None, FunctionRef("default", "echo"), id="name-latest"),
         pytest.param("echo", "", FunctionRef("default", "echo"), id="empty-qualifier"),
         pytest.param("a" * 63, None, FunctionRef("default", "a" * 63), id="longest-label"),
+        pytest.param("echo", "7", FunctionRef("default", "echo", "7"), id="version"),
+        pytest.param("echo:live", None, FunctionRef("default", "echo", "live"), id="alias-in-name"),
+        pytest.param(
+            "arn:aws:lambda:us-east-1:team-a:function:echo:7", None,
+            FunctionRef("team-a", "echo", "7"), id="arn-version",
+        ),
+        pytest.param(
+            "team-a:function:echo:live", "live", FunctionRef("team-a", "echo", "live"),
+            id="partial-arn-alias-and-same-qualifier",
+        ),
     ],
 )  # fmt: skip
 def test_accepted_names(function_name: str, qualifier: str | None, expected: FunctionRef) -> None:
@@ -45,10 +55,10 @@ def test_accepted_names(function_name: str, qualifier: str | None, expected: Fun
                      id="qualifier-mismatch"),
         pytest.param("echo", "bad qualifier!", 400, "InvalidParameterValueException",
                      id="bad-qualifier"),
-        pytest.param("echo", "v1", 404, "ResourceNotFoundException", id="version"),
-        pytest.param("echo:prod", None, 404, "ResourceNotFoundException", id="alias-in-name"),
-        pytest.param("arn:aws:lambda:us-east-1:default:function:echo:7", None, 404,
-                     "ResourceNotFoundException", id="arn-version"),
+        pytest.param("echo", "x" * 129, 400, "InvalidParameterValueException",
+                     id="qualifier-too-long"),
+        pytest.param("echo:a:b", None, 400, "InvalidParameterValueException",
+                     id="two-qualifiers"),
     ],
 )  # fmt: skip
 def test_refused_names(
@@ -60,7 +70,7 @@ def test_refused_names(
     assert refused.value.error_type == error_type
 
 
-def test_unsupported_qualifier_says_why() -> None:
-    with pytest.raises(GatewayError) as refused:
-        parse_function_name("echo", "v1")
-    assert "versions and aliases are not supported yet" in refused.value.message
+def test_the_http_trigger_segment_names_a_qualifier_after_a_colon() -> None:
+    assert trigger_target("echo") == ("echo", None)
+    assert trigger_target("echo:live") == ("echo", "live")
+    assert trigger_target("echo:3") == ("echo", "3")

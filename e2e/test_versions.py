@@ -1,0 +1,291 @@
+"""Published versions and aliases on the cluster, driven as a Lambda team would: `kappa
+publish` freezes a Function (its code in a ConfigMap, copied), boto3 invokes a version by
+its number, an alias by name or by qualified ARN, the HTTP trigger on an alias; an alias
+splits calls between two versions by its weights, and its weights shift under continuous
+calls without a failed call.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from e2e.cluster import Cluster
+from e2e.conftest import REPO, own_namespace
+from e2e.gateway import Gateway
+
+GROUP, VERSION = "kappa.dev", "v1alpha1"
+
+HANDLER = """
+import os
+
+CODE = {code!r}
+
+def handler(event, context):
+    return {{"code": CODE, "version": os.environ["AWS_LAMBDA_FUNCTION_VERSION"],
+            "arn": context.invoked_function_arn}}
+"""
+
+
+def code_map(content: str) -> client.V1ConfigMap:
+    return client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name="canary-code"),
+        data={"app.py": HANDLER.format(code=content)},
+    )
+
+
+def publish(cluster: Cluster, namespace: str, name: str) -> int:
+    """`kappa publish NAME`: the version's number it prints."""
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(cluster.kubeconfig),
+        "PYTHONPATH": str(REPO / "operator"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "kappa", "publish", name, "--namespace", namespace],
+        env=env, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.strip())
+
+
+def call(gateway: Gateway, lam: Any, function_name: str, qualifier: str | None = None) -> Any:
+    args = {"FunctionName": function_name, "Payload": b"{}"}
+    if qualifier is not None:
+        args["Qualifier"] = qualifier
+    response = lam.invoke(**args)
+    assert response["StatusCode"] == 200, gateway.logs()
+    assert "FunctionError" not in response
+    return json.loads(response["Payload"].read())
+
+
+def answers(gateway: Gateway, function_name: str, qualifier: str, code: str) -> bool:
+    """Whether a call to ``qualifier`` answers from ``code`` (the gateway has seen it)."""
+    lam = gateway.lambda_client()
+    try:
+        return bool(call(gateway, lam, function_name, qualifier)["code"] == code)
+    except lam.exceptions.ResourceNotFoundException:
+        return False
+
+
+@pytest.fixture(scope="module")
+def canary(
+    cluster: Cluster, core: client.CoreV1Api, api: client.ApiClient, gateway: Gateway
+) -> Iterator[tuple[str, dict[int, str]]]:
+    """Function `canary` (code in a ConfigMap) with version 1 ("one") and 2 ("two") and
+    $LATEST at "two": (namespace, {version: code})."""
+    custom = client.CustomObjectsApi(api)
+    with own_namespace(core, "e2e-ver") as namespace:
+        Cluster.wait(lambda: core.list_namespaced_service_account(namespace).items, "SA", 60)
+        core.create_namespaced_config_map(namespace, code_map("one"))
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "functions", {
+            "apiVersion": f"{GROUP}/{VERSION}", "kind": "Function",
+            "metadata": {"name": "canary"},
+            "spec": {"runtime": "python3.11", "handler": "app.handler",
+                     "code": {"configMap": {"name": "canary-code"}}},
+        })  # fmt: skip
+        name = f"{namespace}/canary"
+        Cluster.wait(lambda: answers(gateway, name, "$LATEST", "one"), "canary answers", 240)
+        assert publish(cluster, namespace, "canary") == 1
+        core.replace_namespaced_config_map("canary-code", namespace, code_map("two"))
+        Cluster.wait(lambda: answers(gateway, name, "$LATEST", "two"), "canary rolls", 240)
+        assert publish(cluster, namespace, "canary") == 2
+        assert publish(cluster, namespace, "canary") == 2  # unchanged: no new version
+        yield namespace, {1: "one", 2: "two"}
+
+
+def test_each_version_runs_its_own_snapshot(
+    cluster: Cluster,
+    core: client.CoreV1Api,
+    api: client.ApiClient,
+    gateway: Gateway,
+    canary: tuple[str, dict[int, str]],
+) -> None:
+    namespace, codes = canary
+    name = f"{namespace}/canary"
+    for number, code in codes.items():
+
+        def answered(n: int = number, c: str = code) -> bool:
+            return answers(gateway, name, str(n), c)
+
+        Cluster.wait(answered, f"version {number} answers", 240)
+    lam = gateway.lambda_client()
+    arn = f"arn:aws:lambda:us-east-1:{namespace}:function:canary"
+    assert call(gateway, lam, name, "1") == {"code": "one", "version": "1", "arn": f"{arn}:1"}
+    assert call(gateway, lam, f"{arn}:2")["version"] == "2"
+    assert call(gateway, lam, name)["version"] == "$LATEST"
+    # The Function moves on; its versions do not (their code was copied when published).
+    core.replace_namespaced_config_map("canary-code", namespace, code_map("three"))
+    Cluster.wait(lambda: answers(gateway, name, "$LATEST", "three"), "canary rolls", 240)
+    assert call(gateway, lam, name, "1")["code"] == "one"
+    assert call(gateway, lam, name, "2")["code"] == "two"
+    core.replace_namespaced_config_map("canary-code", namespace, code_map("two"))
+    versions = client.CustomObjectsApi(api).list_namespaced_custom_object(
+        GROUP, VERSION, namespace, "functionversions"
+    )["items"]
+    assert sorted(v["spec"]["version"] for v in versions) == [1, 2]
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.invoke(FunctionName=name, Qualifier="7", Payload=b"{}")
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.invoke(FunctionName=name, Qualifier="nosuchalias", Payload=b"{}")
+
+
+def alias(namespace: str, version: str, weights: dict[str, float] | None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"function": "canary", "functionVersion": version}
+    if weights is not None:
+        spec["routingConfig"] = {"additionalVersionWeights": weights}
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "FunctionAlias",
+            "metadata": {"name": "canary.live", "namespace": namespace}, "spec": spec}  # fmt: skip
+
+
+def set_alias(api: client.ApiClient, namespace: str, version: str,
+              weights: dict[str, float] | None) -> None:  # fmt: skip
+    custom = client.CustomObjectsApi(api)
+    body = alias(namespace, version, weights)
+    try:
+        current = custom.get_namespaced_custom_object(
+            GROUP, VERSION, namespace, "functionaliases", "canary.live"
+        )
+    except client.ApiException as exc:
+        if exc.status != 404:  # not found: made below
+            raise
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "functionaliases", body)
+        return
+    body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+    custom.replace_namespaced_custom_object(
+        GROUP, VERSION, namespace, "functionaliases", "canary.live", body
+    )
+
+
+def test_an_alias_splits_calls_by_weight_and_is_invoked_by_qualified_arn(
+    api: client.ApiClient, gateway: Gateway, canary: tuple[str, dict[int, str]]
+) -> None:
+    namespace, _ = canary
+    name = f"{namespace}/canary"
+    set_alias(api, namespace, "1", {"2": 0.1})
+    lam = gateway.lambda_client()
+    Cluster.wait(lambda: answers(gateway, name, "live", "one") or answers(gateway, name, "live", "two"),
+                 "the alias answers", 60)  # fmt: skip
+    calls = 1000
+    seen = Counter(call(gateway, lam, name, "live")["version"] for _ in range(calls))
+    # Binomial(1000, 0.1): mean 100, standard deviation 9.5; five of them either side.
+    spread = 5 * math.sqrt(calls * 0.1 * 0.9)
+    assert set(seen) <= {"1", "2"}
+    assert abs(seen["2"] - 100) <= spread, seen
+    arn = f"arn:aws:lambda:us-east-1:{namespace}:function:canary:live"
+    response = lam.invoke(FunctionName=arn, Payload=b"{}")
+    ran = json.loads(response["Payload"].read())["version"]
+    assert ran in {"1", "2"}
+    assert response["ExecutedVersion"] == ran  # the version the alias picked
+    # Promote: the alias at version 2 alone.
+    set_alias(api, namespace, "2", None)
+    Cluster.wait(lambda: all(call(gateway, lam, arn)["version"] == "2" for _ in range(20)),
+                 "the alias promoted to 2", 60)  # fmt: skip
+    # The HTTP trigger on the alias.
+    request = urllib.request.Request(f"{gateway.url}/fn/{namespace}/canary:live/")
+    with gateway.open(request, timeout=60) as answer:
+        assert json.loads(answer.read())["version"] == "2"
+
+
+def test_shifting_an_aliass_weights_under_continuous_calls_fails_no_call(
+    api: client.ApiClient, gateway: Gateway, canary: tuple[str, dict[int, str]]
+) -> None:
+    namespace, _ = canary
+    name = f"{namespace}/canary"
+    set_alias(api, namespace, "1", None)
+    lam = gateway.lambda_client()
+    Cluster.wait(lambda: call(gateway, lam, name, "live")["version"] == "1", "alias at 1", 60)
+    stop = threading.Event()
+    seen: Counter[str] = Counter()
+    failures: list[str] = []
+
+    def keep_calling() -> None:
+        caller = gateway.lambda_client()
+        while not stop.is_set():
+            try:
+                seen[call(gateway, caller, name, "live")["version"]] += 1
+            except Exception as exc:  # noqa: BLE001 - every failure is the test's finding
+                failures.append(repr(exc))
+
+    callers = [threading.Thread(target=keep_calling) for _ in range(4)]
+    for thread in callers:
+        thread.start()
+    try:
+        for weights in ({"2": 0.25}, {"2": 0.5}, {"2": 0.75}, {"2": 1.0}):
+            set_alias(api, namespace, "1", weights)
+            time.sleep(3)
+        set_alias(api, namespace, "2", None)
+        time.sleep(3)
+        set_alias(api, namespace, "1", None)
+        time.sleep(3)
+    finally:
+        stop.set()
+        for thread in callers:
+            thread.join(timeout=120)
+    assert not failures, failures[:5]
+    assert seen["1"] > 0
+    assert seen["2"] > 0
+
+
+def test_a_versions_provisioned_concurrency_and_its_deletion_with_the_function(
+    api: client.ApiClient, core: client.CoreV1Api, canary: tuple[str, dict[int, str]]
+) -> None:
+    namespace, _ = canary
+    custom = client.CustomObjectsApi(api)
+    custom.patch_namespaced_custom_object(
+        GROUP, VERSION, namespace, "functionversions", "canary.1",
+        {"spec": {"provisionedConcurrency": 1}},
+    )  # fmt: skip
+
+    def provisioned() -> bool:
+        status = (
+            custom.get_namespaced_custom_object(
+                GROUP, VERSION, namespace, "functionversions", "canary.1"
+            ).get("status")
+            or {}
+        )
+        scaled = [c for c in status.get("conditions") or [] if c["type"] == "Scaled"]
+        return (
+            status.get("readyReplicas", 0) >= 1
+            and bool(scaled)
+            and scaled[0]["reason"] == "ProvisionedFloor"
+        )
+
+    # Kept warm by its own floor, whatever calls it gets.
+    Cluster.wait(provisioned, "version 1 held at its provisioned floor", 180)
+    # A version never changes once published.
+    with pytest.raises(client.ApiException) as refused:
+        custom.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, "functionversions", "canary.1",
+            {"spec": {"snapshot": {"memoryMB": 256}}},
+        )  # fmt: skip
+    assert refused.value.status == 422
+    assert "never changes" in refused.value.body
+    with pytest.raises(client.ApiException) as refused:  # nor may it gain a field
+        custom.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, "functionversions", "canary.1",
+            {"spec": {"description": "added later"}},
+        )  # fmt: skip
+    assert "never changes" in refused.value.body
+    custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "functions", "canary")
+
+    def versions_gone() -> bool:
+        left = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "functionversions")[
+            "items"
+        ]
+        pods = core.list_namespaced_pod(namespace, label_selector="kappa.dev/function=canary")
+        return not left and not pods.items
+
+    Cluster.wait(versions_gone, "the versions and their pods gone", 180)

@@ -1,0 +1,1 @@
+"""Published versions of Functions: what a version holds (``snapshot``) and publishing it."""
