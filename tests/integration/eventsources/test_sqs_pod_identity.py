@@ -1,7 +1,8 @@
-"""The SQS source's AWS credentials from a web identity (IRSA), against a real ElasticMQ.
+"""The SQS source's AWS credentials from a pod identity, against a real ElasticMQ.
 
 No real STS can run here, so STS is a stand-in: an aiohttp server in the test answering
-AssumeRoleWithWebIdentity with the real STS XML, recording what it was sent. botocore's
+AssumeRoleWithWebIdentity with the real STS XML, recording what it was sent (IRSA).
+The EKS Pod Identity agent is one too: it answers with the JSON such agents serve. botocore's
 own resolver finds it through ``AWS_ENDPOINT_URL_STS``, as it finds AWS's in a pod.
 ElasticMQ checks no signature, so the requests reach it through a recording proxy, and
 the test asserts on the keys and session tokens they were signed with.
@@ -111,9 +112,11 @@ class RecordingProxy:
             )
 
 
-async def _serve(handler: Callable[[web.Request], Any]) -> tuple[web.AppRunner, str]:
+async def _serve(
+    handler: Callable[[web.Request], Any], method: str = "POST"
+) -> tuple[web.AppRunner, str]:
     app = web.Application()
-    app.router.add_post("/{tail:.*}", handler)
+    app.router.add_route(method, "/{tail:.*}", handler)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -263,3 +266,69 @@ def test_a_secrets_keys_keep_priority_over_a_web_identity(
     assert sts.calls == []
     assert [h.get("x-amz-security-token") for h in proxy.seen] == [None]
     assert "Credential=AKIASTATIC0000000001/" in proxy.seen[0]["authorization"]
+
+
+@dataclass
+class ContainerAgentStandIn:
+    """Answers as the EKS Pod Identity agent does (JSON), with the next of ``sets``."""
+
+    sets: list[IssuedSet]
+    authorizations: list[str] = field(default_factory=list)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.authorizations.append(request.headers.get("Authorization", ""))
+        issued = self.sets[min(len(self.authorizations), len(self.sets)) - 1]
+        expiration = datetime.now(UTC) + issued.lifetime
+        return web.json_response(
+            {
+                "AccessKeyId": issued.key_id,
+                "SecretAccessKey": issued.secret,
+                "Token": issued.token,
+                "AccountId": "123456789012",
+                "Expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        )
+
+
+def test_pod_identity_container_credentials_are_used_and_refreshed(
+    elasticmq: Any,
+    queue: Callable[..., str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    web_identity_env: Callable[[str], None],
+) -> None:
+    for name in ("AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"):
+        monkeypatch.delenv(name)
+    token_file = tmp_path / "eks-pod-identity-token"
+    token_file.write_text("pod-identity-token")
+    monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", str(token_file))
+    url = queue("pod-identity")
+    agent = ContainerAgentStandIn(
+        sets=[
+            IssuedSet("ASIAPODFIRST0000001", "first-secret", "pod-one", timedelta(minutes=5)),
+            IssuedSet("ASIAPODSECOND000002", "second-secret", "pod-two", timedelta(hours=1)),
+        ]
+    )
+    proxy = RecordingProxy(elasticmq.endpoint + "/")
+
+    async def scenario() -> None:
+        agent_runner, agent_url = await _serve(agent.handle, method="GET")
+        proxy_runner, proxy_url = await _serve(proxy.handle)
+        monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", agent_url + "v1/credentials")
+        try:
+            source = await open_source(_config(url, proxy_url, {}))
+            try:
+                await source.backlog()
+                await source.backlog()
+            finally:
+                await source.close()
+        finally:
+            await proxy_runner.cleanup()
+            await agent_runner.cleanup()
+
+    asyncio.run(scenario())
+    # The agent is asked when the chain is resolved; the set it gave expires inside the
+    # refresh window, so it is asked again before the first request is signed.
+    assert agent.authorizations == ["pod-identity-token"] * 2
+    assert [h.get("x-amz-security-token") for h in proxy.seen] == ["pod-two"] * 3
+    assert all("Credential=ASIAPODSECOND000002/" in h["authorization"] for h in proxy.seen)
