@@ -557,6 +557,14 @@ class EventSourceMappingSpec(KappaModel):
         default=None, description="Where records that failed for good go."
     )
     enabled: bool = Field(default=True, description="false stops polling (the poller is removed).")
+    service_account_name: ObjectName | None = Field(
+        default=None,
+        description=(
+            "ServiceAccount the poller pods run as (kappa-poller by default): one whose "
+            "cloud identity (IRSA, EKS Pod Identity) the source's credentials come from. It "
+            "needs the kappa-poller Role of its namespace bound to it."
+        ),
+    )
 
     @property
     def kind(self) -> SourceKind:

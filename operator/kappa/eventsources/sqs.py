@@ -1,8 +1,11 @@
 """SQS source: any SQS-compatible endpoint (AWS, ElasticMQ...), over SQS's JSON protocol.
 
-An aiohttp client of its own (``SqsClient``, SigV4-signed) rather than
-botocore: it is asynchronous, so a long poll is cancelled at once when the
-poller stops, and it keeps the control-plane image free of botocore's pins.
+An aiohttp client of its own (``SqsClient``, SigV4-signed by ``kappa.auth.sigv4``)
+rather than botocore's: it is asynchronous, so a long poll is cancelled at once when
+the poller stops. The credentials it signs with are botocore's, though
+(``kappa.eventsources.sqs_credentials``): a Secret's keys when the mapping names one,
+else AWS's default chain (web identity, container credentials, instance metadata),
+refreshed before they expire; a session token goes as ``X-Amz-Security-Token``.
 
 - ``fetch``: ReceiveMessage (long poll up to 20 s, at most 10 per call, as
   SQS allows), all attributes and message attributes.
@@ -24,7 +27,6 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from kappa.api.event_source_mapping import SqsSource as SqsBlock
-from kappa.auth.credentials import Credentials
 from kappa.auth.sigv4 import sign
 from kappa.eventsources.source import (
     Failure,
@@ -37,6 +39,7 @@ from kappa.eventsources.source import (
     SourceNotFoundError,
     SourceUnreachableError,
 )
+from kappa.eventsources.sqs_credentials import AwsCredentials, default_session, source_credentials
 from kappa.eventsources.sqs_event import filter_view, message_attributes, queue_arn, shape
 
 log = logging.getLogger(__name__)
@@ -92,7 +95,7 @@ def error_code(status: int, body: bytes, headers: Any) -> str:
 class SqsClient:
     """The few SQS actions the source needs, as signed JSON-protocol calls."""
 
-    def __init__(self, endpoint: str, region: str, credentials: Credentials) -> None:
+    def __init__(self, endpoint: str, region: str, credentials: AwsCredentials) -> None:
         self._endpoint = endpoint
         self._region = region
         self._credentials = credentials
@@ -103,6 +106,7 @@ class SqsClient:
     async def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """Call ``action``; raise a SourceError subclass saying what went wrong."""
         body = json.dumps(params).encode()
+        credentials = await self._credentials.current()
         headers = dict(
             sign(
                 method="POST",
@@ -112,9 +116,9 @@ class SqsClient:
                     ("X-Amz-Target", f"AmazonSQS.{action}"),
                 ],
                 body=body,
-                access_key_id=self._credentials.access_key_id or "",
-                secret_access_key=self._credentials.secret_access_key or "",
-                session_token=self._credentials.session_token,
+                access_key_id=credentials.access_key_id or "",
+                secret_access_key=credentials.secret_access_key or "",
+                session_token=credentials.session_token,
                 region=self._region,
                 service="sqs",
                 now=datetime.now(UTC),
@@ -133,7 +137,10 @@ class SqsClient:
             msg = f"{action}: the queue does not exist ({code}): check spec.sqs.queueUrl"
             raise SourceNotFoundError(msg)
         if code in _AUTH_CODES or response.status in {401, 403}:
-            msg = f"{action}: the credentials were refused ({code}): check the Secret"
+            msg = (
+                f"{action}: the credentials were refused ({code}): check the Secret, or the "
+                "role of the poller's ServiceAccount"
+            )
             raise SourceCredentialsError(msg)
         msg = f"{action}: {code}: {answer[:300].decode('utf-8', 'replace')}"
         raise SourceError(msg)
@@ -144,12 +151,9 @@ class SqsClient:
 
 
 def _client(block: SqsBlock, config: SourceConfig) -> SqsClient:
-    # Sources without credentials (ElasticMQ) still need some to sign with.
-    credentials = Credentials(
-        access_key_id=config.credentials.get("accessKeyId", "kappa"),
-        secret_access_key=config.credentials.get("secretAccessKey", "kappa"),
-    )
-    return SqsClient(_endpoint(block), block.region or config.region, credentials)
+    region = block.region or config.region
+    credentials = source_credentials(config.credentials, lambda: default_session(region))
+    return SqsClient(_endpoint(block), region, credentials)
 
 
 def _record(message: dict[str, Any]) -> Record:

@@ -14,6 +14,13 @@ Replicas: stream sources (kafka, nats, redisStreams) get
 partitions and keep each in order; queues (sqs, rabbitmq) get one pod running
 ``parallelizationFactor`` loops; a schedule gets one pod, always.
 
+The pods run as the namespace's ``kappa-poller`` ServiceAccount, or as the
+mapping's ``serviceAccountName``: an account carrying a cloud identity (an IRSA
+role annotation, an EKS Pod Identity association), which the SQS source's
+credential chain then finds in the pod (``kappa.eventsources.sqs_credentials``).
+Such an account needs the ``kappa-poller`` Role bound to it, as the pollers read
+their mapping, report its status and invoke through the gateway as their account.
+
 The spec is passed whole in ``KAPPA_ESM_MAPPING``, so a spec change rolls the
 pods. Pure: inputs in, manifests out.
 """
@@ -75,6 +82,11 @@ def replicas(mapping: EventSourceMapping) -> int:
     return 1
 
 
+def service_account(mapping: EventSourceMapping) -> str:
+    """The ServiceAccount the poller pods run as."""
+    return mapping.spec.service_account_name or POLLER_SERVICE_ACCOUNT
+
+
 def _secret_env(field: str, ref: SecretKeyRef) -> dict[str, Any]:
     return {
         "name": secret_variable(field),
@@ -113,7 +125,7 @@ def poller_deployment(mapping: EventSourceMapping, params: PollerParams) -> dict
     template: dict[str, Any] = {
         "metadata": {"labels": labels},
         "spec": {
-            "serviceAccountName": POLLER_SERVICE_ACCOUNT,
+            "serviceAccountName": service_account(mapping),
             "enableServiceLinks": False,
             # In-flight batches finish on SIGTERM; what does not comes back by the broker.
             "terminationGracePeriodSeconds": 30,

@@ -219,6 +219,39 @@ REFUSED = [
         "name-too-long",
         Refusal(manifest(name="a" * 60), "metadata.name must be at most 59 characters"),
     ),
+    _refused(
+        "service-account-bad-name",
+        Refusal(manifest(serviceAccountName="Sqs_Reader"), "must be a Kubernetes object name"),
+    ),
+    _refused(
+        "service-account-path",
+        Refusal(
+            manifest(serviceAccountName="../kube-system/admin"), "must be a Kubernetes object name"
+        ),
+    ),
+    _refused(
+        "service-account-namespaced",
+        Refusal(
+            manifest(serviceAccountName="system:serviceaccount:default:sa"),
+            "must be a Kubernetes object name",
+        ),
+    ),
+    _refused(
+        "service-account-empty",
+        Refusal(manifest(serviceAccountName=""), "must be a Kubernetes object name"),
+    ),
+    _refused(
+        "service-account-trailing-dot",
+        Refusal(manifest(serviceAccountName="sqs-reader."), "must be a Kubernetes object name"),
+    ),
+    _refused(
+        "service-account-not-a-string",
+        Refusal(
+            manifest(serviceAccountName=["sqs-reader"]),
+            apiserver_says="must be of type string",
+            model_says="Input should be a valid string",
+        ),
+    ),
 ]
 
 ACCEPTED = [
@@ -234,6 +267,7 @@ ACCEPTED = [
             filterCriteria={"filters": [{"pattern": '{"body": {"kind": ["order"]}}'}]},
             destinationConfig={"onFailure": {"target": "orders-dlq"}},
             enabled=False,
+            serviceAccountName="sqs-reader.irsa",
             sqs={
                 "queueUrl": QUEUE,
                 "region": "eu-west-1",

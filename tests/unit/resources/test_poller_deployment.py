@@ -44,6 +44,21 @@ def test_the_deployment_is_named_owned_and_runs_the_poller() -> None:
     assert '"queueUrl": "' + QUEUE + '"' in env["KAPPA_ESM_MAPPING"]
 
 
+def test_the_pods_run_as_the_service_account_the_mapping_names() -> None:
+    default = poller_deployment(_mapping(manifest()), PARAMS)
+    named = poller_deployment(_mapping(manifest(serviceAccountName="sqs-reader")), PARAMS)
+    assert named["spec"]["template"]["spec"]["serviceAccountName"] == "sqs-reader"
+    # The pods roll when it changes: the token their cloud identity comes from is another.
+    assert (
+        named["metadata"]["annotations"][TEMPLATE_HASH_ANNOTATION]
+        != default["metadata"]["annotations"][TEMPLATE_HASH_ANNOTATION]
+    )
+    # The gateway token is still projected: the poller invokes as that account.
+    env = _env(named)
+    assert env["KAPPA_TOKEN_FILE"].endswith("/token")
+    assert '"serviceAccountName": "sqs-reader"' in env["KAPPA_ESM_MAPPING"]
+
+
 def test_credentials_come_from_the_secrets_the_spec_names() -> None:
     body = manifest(
         sqs={
