@@ -289,3 +289,135 @@ def test_a_versions_provisioned_concurrency_and_its_deletion_with_the_function(
         return not left and not pods.items
 
     Cluster.wait(versions_gone, "the versions and their pods gone", 180)
+
+
+API_HANDLER = """
+import os
+
+def handler(event, context):
+    return {"code": %r, "version": os.environ["AWS_LAMBDA_FUNCTION_VERSION"]}
+"""
+
+
+@pytest.fixture(scope="module")
+def releaser(
+    api: client.ApiClient, core: client.CoreV1Api, gateway: Gateway
+) -> Iterator[tuple[str, str]]:
+    """Function `rel` ("one") whose namespace grants the e2e caller kappa-releaser, after
+    checking that the Lambda API refused that caller without it: (namespace, FunctionName)."""
+    custom = client.CustomObjectsApi(api)
+    with own_namespace(core, "e2e-rel") as namespace:
+        Cluster.wait(lambda: core.list_namespaced_service_account(namespace).items, "SA", 60)
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "functions", {
+            "apiVersion": f"{GROUP}/{VERSION}", "kind": "Function", "metadata": {"name": "rel"},
+            "spec": {"runtime": "python3.11", "handler": "app.handler",
+                     "code": {"inline": {"app.py": API_HANDLER % "one"}}},
+        })  # fmt: skip
+        name = f"{namespace}/rel"
+        Cluster.wait(lambda: answers(gateway, name, "$LATEST", "one"), "rel answers", 240)
+        lam = gateway.lambda_client()
+        with pytest.raises(lam.exceptions.ClientError) as refused:
+            lam.publish_version(FunctionName=name)
+        assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+        assert "kappa-releaser" in refused.value.response["Error"]["Message"]
+        client.RbacAuthorizationV1Api(api).create_namespaced_role_binding(namespace, {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "e2e-releaser"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "kappa-releaser"},
+            "subjects": [{"kind": "ServiceAccount", "name": "kappa-e2e",
+                          "namespace": "kappa-system"}],
+        })  # fmt: skip
+        yield namespace, name
+
+
+def test_publish_version_through_the_lambda_api(
+    api: client.ApiClient, gateway: Gateway, releaser: tuple[str, str]
+) -> None:
+    namespace, name = releaser
+    custom = client.CustomObjectsApi(api)
+    lam = gateway.lambda_client()
+
+    def published() -> dict[str, Any] | None:
+        try:
+            return dict(lam.publish_version(FunctionName=name, Description="first"))
+        except lam.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] == "AccessDeniedException":
+                return None  # the gateway's cached refusal, for a few seconds
+            raise
+
+    first = Cluster.wait(published, "PublishVersion allowed", 60)
+    assert first is not None
+    assert first["Version"] == "1"
+    assert first["FunctionArn"].endswith(":function:rel:1")
+    custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, "functions", "rel",
+        {"spec": {"code": {"inline": {"app.py": API_HANDLER % "two"}}}})  # fmt: skip
+    Cluster.wait(lambda: answers(gateway, name, "$LATEST", "two"), "rel rolls", 240)
+    assert lam.publish_version(FunctionName=name)["Version"] == "2"
+    assert lam.publish_version(FunctionName=name)["Version"] == "2"  # unchanged
+    listed = lam.list_versions_by_function(FunctionName=name)["Versions"]
+    assert [v["Version"] for v in listed] == ["$LATEST", "1", "2"]
+    assert lam.get_function_configuration(FunctionName=name, Qualifier="1")["Version"] == "1"
+
+
+def test_aliases_through_the_lambda_api(
+    api: client.ApiClient, gateway: Gateway, releaser: tuple[str, str]
+) -> None:
+    namespace, name = releaser
+    custom = client.CustomObjectsApi(api)
+    lam = gateway.lambda_client()
+    created = lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1",
+                               RoutingConfig={"AdditionalVersionWeights": {"2": 0.1}})  # fmt: skip
+    assert created["AliasArn"].endswith(":function:rel:live")
+    with pytest.raises(lam.exceptions.ResourceConflictException):
+        lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.create_alias(FunctionName=name, Name="beta", FunctionVersion="9")
+    with pytest.raises(lam.exceptions.ClientError) as bad:
+        lam.create_alias(FunctionName=name, Name="Not_A_Kube_Name", FunctionVersion="1")
+    assert bad.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    held = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "functionaliases",
+                                               "rel.live")  # fmt: skip
+    assert held["spec"]["functionVersion"] == "1"
+    assert held["spec"]["routingConfig"]["additionalVersionWeights"] == {"2": 0.1}
+    got = lam.get_alias(FunctionName=name, Name="live")
+    assert got["RoutingConfig"]["AdditionalVersionWeights"] == {"2": 0.1}
+    assert [a["Name"] for a in lam.list_aliases(FunctionName=name)["Aliases"]] == ["live"]
+    lam.update_alias(FunctionName=name, Name="live", FunctionVersion="2",
+                     RoutingConfig={"AdditionalVersionWeights": {}})  # fmt: skip
+    arn = f"arn:aws:lambda:us-east-1:{namespace}:function:rel:live"
+    Cluster.wait(lambda: all(call(gateway, lam, arn)["version"] == "2" for _ in range(10)),
+                 "the alias promoted through UpdateAlias", 60)  # fmt: skip
+
+
+def test_concurrency_through_the_lambda_api(
+    api: client.ApiClient, gateway: Gateway, releaser: tuple[str, str]
+) -> None:
+    namespace, name = releaser
+    custom = client.CustomObjectsApi(api)
+    lam = gateway.lambda_client()
+    answer = lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=5)
+    assert answer["ReservedConcurrentExecutions"] == 5
+    spec = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "functions", "rel")
+    assert spec["spec"]["concurrency"]["reserved"] == 5
+    assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] == 5
+    lam.delete_function_concurrency(FunctionName=name)
+    spec = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "functions", "rel")
+    assert "reserved" not in (spec["spec"].get("concurrency") or {})
+
+    with pytest.raises(lam.exceptions.ProvisionedConcurrencyConfigNotFoundException):
+        lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
+    lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="live",
+                                           ProvisionedConcurrentExecutions=1)  # fmt: skip
+    version = custom.get_namespaced_custom_object(GROUP, VERSION, namespace,
+                                                  "functionversions", "rel.2")  # fmt: skip
+    assert version["spec"]["provisionedConcurrency"] == 1
+    config = lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="2")
+    assert config["RequestedProvisionedConcurrentExecutions"] == 1
+    with pytest.raises(lam.exceptions.ClientError) as latest:
+        lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="$LATEST",
+                                               ProvisionedConcurrentExecutions=1)  # fmt: skip
+    assert latest.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    lam.delete_alias(FunctionName=name, Name="live")
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_alias(FunctionName=name, Name="live")

@@ -11,9 +11,13 @@ namespace (or to none: the probes, ``/metrics``, ``GetAccountSettings``)::
                   redrive       redrive  functions/deadletters   NAMESPACE
                   delete        delete   functions/deadletters   NAMESPACE
 
+The Lambda control-plane API (``kappa.gateway.control_routes``) asks the same of the
+resource it writes or reads: ``create functionversions`` for PublishVersion, ``update
+functionaliases`` for UpdateAlias, ``update functions`` for PutFunctionConcurrency...
+
 ``invoke`` and ``redrive`` are verbs of Kappa's own: RBAC takes any verb in a Role's
-rules, and the chart's ClusterRoles ``kappa-invoker``, ``kappa-viewer`` and
-``kappa-dlq-admin`` grant them.
+rules, and the chart's ClusterRoles ``kappa-invoker``, ``kappa-viewer``,
+``kappa-dlq-admin`` and ``kappa-releaser`` grant them.
 """
 
 from dataclasses import dataclass
@@ -22,6 +26,8 @@ from typing import Final
 
 GROUP: Final = "kappa.dev"
 RESOURCE: Final = "functions"
+VERSIONS: Final = "functionversions"
+ALIASES: Final = "functionaliases"
 DEAD_LETTERS: Final = "deadletters"
 
 
@@ -33,6 +39,8 @@ class Verb(StrEnum):
     LIST = "list"
     REDRIVE = "redrive"
     DELETE = "delete"
+    CREATE = "create"
+    UPDATE = "update"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +51,12 @@ class Access:
     namespace: str
     name: str = ""
     subresource: str = ""
+    plural: str = RESOURCE  # functions, functionversions or functionaliases
 
     @property
     def resource(self) -> str:
         """``functions`` or ``functions/SUBRESOURCE``, as a Role's rules spell it."""
-        return f"{RESOURCE}/{self.subresource}" if self.subresource else RESOURCE
+        return f"{self.plural}/{self.subresource}" if self.subresource else self.plural
 
     def __str__(self) -> str:
         """``invoke functions "f" in namespace "b"``: what was asked, for a person."""

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Final, Protocol
 
 from kappa.auth import sigv4
-from kappa.auth.access import Access, Verb
+from kappa.auth.access import RESOURCE, Access, Verb
 from kappa.auth.access_keys import AccessKey
 from kappa.auth.subject import ANONYMOUS, Subject
 from kappa.auth.ttl_cache import TtlCache
@@ -141,7 +141,9 @@ class Guard:
                 "Missing credentials: send 'Authorization: Bearer TOKEN' (a Kubernetes token "
                 "for audience kappa) or sign the request with an access key (SigV4)."
             )
-        role = _ROLES.get(access.subresource, {}).get(access.verb, "a Role")
+        role = _ROLES.get(access.subresource, {}).get(access.verb, "kappa-releaser")
+        if access.plural != RESOURCE and access.verb in {Verb.GET, Verb.LIST}:
+            role = "kappa-viewer"
         raise access_denied(
             f"User {subject} is not allowed to {access}: a RoleBinding to the ClusterRole "
             f"{role} in that namespace grants it."

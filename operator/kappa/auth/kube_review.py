@@ -82,7 +82,7 @@ class KubeReviews:
         """Whether RBAC (the cluster's authorisers) allows ``subject`` the ``access``."""
         attributes = {
             "group": GROUP,
-            "resource": "functions",
+            "resource": access.plural,
             "verb": access.verb.value,
             "namespace": access.namespace,
         }

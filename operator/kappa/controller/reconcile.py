@@ -12,7 +12,6 @@ Only :func:`act` and :func:`report` write to the API; the decisions are made by
 the pure autoscaler decider, planner and condition functions.
 """
 
-import json
 import logging
 import secrets
 from collections.abc import Callable, Mapping
@@ -38,6 +37,7 @@ from kappa.controller.observed import Phase, PodView, after_deletions, pod_view
 from kappa.controller.planner import Plan, plan
 from kappa.controller.state import State
 from kappa.invocation.kube_view import pod_owner
+from kappa.k8s.objects import api_message
 from kappa.resources.code_configmap import CodeDigest
 
 log = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ async def act(state: State, seen: Observed, intent: PassPlan) -> Acted:
         try:
             await state.objects.create_configmap(code_map)
         except ApiException as exc:
-            create_error = f"ConfigMap {desired.code_configmap_name}: {_api_message(exc)}"
+            create_error = f"ConfigMap {desired.code_configmap_name}: {api_message(exc)}"
             log.warning("creating a code ConfigMap in %s was refused: %s", namespace, create_error)
             pod_plan = replace(pod_plan, create=0)  # its pods could not mount their code
 
@@ -205,7 +205,7 @@ async def act(state: State, seen: Observed, intent: PassPlan) -> Acted:
         try:
             await state.objects.delete_pod(namespace, pod_name)
         except ApiException as exc:
-            log.warning("deleting pod %s/%s failed: %s", namespace, pod_name, _api_message(exc))
+            log.warning("deleting pod %s/%s failed: %s", namespace, pod_name, api_message(exc))
     created, refused = await _create_pods(state, seen.key, desired, pod_plan, seen.now)
     create_error = create_error or refused
     if created:
@@ -293,7 +293,7 @@ async def _pods_with_expectations(
             try:
                 exists = await state.objects.pod_exists(key[0], pod_name)
             except ApiException as exc:
-                log.warning("cannot check pod %s/%s: %s", key[0], pod_name, _api_message(exc))
+                log.warning("cannot check pod %s/%s: %s", key[0], pod_name, api_message(exc))
                 exists = True
             if not exists:
                 del expected[pod_name]
@@ -313,15 +313,6 @@ async def _pods_with_expectations(
     return views
 
 
-def _api_message(exc: ApiException) -> str:
-    """The API server's own words for a refusal (its Status message), else the HTTP reason."""
-    try:
-        message = json.loads(exc.body or "{}").get("message")
-    except (ValueError, AttributeError):
-        message = None
-    return str(message or f"{exc.status} {exc.reason}")
-
-
 async def _post_event(
     state: State, body: Mapping[str, Any], *, reason: str, message: str, warning: bool = False
 ) -> None:
@@ -335,7 +326,7 @@ async def _post_event(
             reason,
             meta["namespace"],
             meta["name"],
-            _api_message(exc) if isinstance(exc, ApiException) else repr(exc),
+            api_message(exc) if isinstance(exc, ApiException) else repr(exc),
         )
 
 
@@ -354,7 +345,7 @@ async def _create_pods(
             await state.objects.create_pod(manifest)
         except ApiException as exc:
             # A quota, an admission policy…: the next ones would be refused alike.
-            message = _api_message(exc)
+            message = api_message(exc)
             log.warning("creating pod %s/%s was refused: %s", namespace, pod_name, message)
             return created, message
         expected[pod_name] = ExpectedPod(
@@ -412,7 +403,7 @@ async def _collect_configmaps(
             try:
                 await state.objects.delete_configmap(namespace, cm)
             except ApiException as exc:
-                log.warning("deleting ConfigMap %s/%s failed: %s", namespace, cm, _api_message(exc))
+                log.warning("deleting ConfigMap %s/%s failed: %s", namespace, cm, api_message(exc))
 
 
 def _status(  # noqa: PLR0913 - what the status is made of

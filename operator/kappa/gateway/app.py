@@ -40,10 +40,12 @@ from kappa.gateway.body import (
 )
 from kappa.gateway.body_budget import BodyBudget
 from kappa.gateway.client_context import check_client_context
+from kappa.gateway.control_plane import ControlPlane
 from kappa.gateway.dispatch import CapacityHook, Dispatcher
 from kappa.gateway.event_queue import EventQueue, EventQueueFactory, not_configured
 from kappa.gateway.events import HttpRequest, http_event, http_response
 from kappa.gateway.metrics import GatewayMetrics, Outcome, ThrottleCause
+from kappa.gateway.responses import error_response, ids, json_response
 from kappa.gateway.settings import GatewaySettings
 from kappa.invocation import qualifier
 from kappa.invocation.call import COLD_START_HEADER, AgentReply, Call
@@ -100,8 +102,14 @@ class Gateway:
         registry_ready: Callable[[], bool] | None = None,
         events: EventQueueFactory | None = None,
         guard: Guard | None = None,
+        control: ControlPlane | None = None,
     ) -> None:
-        """``guard`` None: every caller may do everything (tests, a single-tenant install)."""
+        """``guard`` None: every caller may do everything (tests, a single-tenant install).
+
+        ``control``: the Lambda control-plane API (versions, aliases, concurrency); None
+        for a gateway fed by a file, which has no cluster to write to.
+        """
+        self._control = control
         self.settings = settings
         self.registry = registry
         self.guard = guard or Guard(None, region=settings.region)
@@ -167,6 +175,8 @@ class Gateway:
         app.router.add_get("/metrics", self.prometheus)
         if self._async is not None:
             self._async.add_routes(app)
+        if self._control is not None:
+            self._control.add_routes(app)
         return app
 
     async def _lifetime(self, _app: web.Application) -> AsyncIterator[None]:
@@ -232,7 +242,7 @@ class Gateway:
             if invocation_type == "DryRun":
                 dispatcher.check(spec)
                 outcome = Outcome.SUCCESS
-                return web.Response(status=204, headers=_ids(request_id))
+                return web.Response(status=204, headers=ids(request_id))
             call = Call(
                 payload, request_id, {h: headers[h] for h in _PASSED_HEADERS if h in headers}
             )
@@ -245,14 +255,14 @@ class Gateway:
                         spec, payload, request_id, headers.get("X-Amzn-Trace-Id")
                     )
                 outcome = Outcome.ACCEPTED
-                return web.Response(status=202, headers=_ids(request_id))
+                return web.Response(status=202, headers=ids(request_id))
             reply = await dispatcher.invoke(spec, call)
             # Here, not after the block: ``finally`` counts before anything below it runs.
             outcome = Outcome.FUNCTION_ERROR if reply.function_error else Outcome.SUCCESS
         except GatewayError as error:
             outcome = _OUTCOMES[error.outcome]
             log.info("%s: %s", request_id, error)
-            return _error_response(error, request_id)
+            return error_response(error, request_id)
         finally:
             self._count(labels, "invoke", outcome, loop.time() - started)
         return _invoke_response(reply, request_id, tail=log_type == "Tail", version=spec.version)
@@ -302,7 +312,7 @@ class Gateway:
                 max_items,
             )
         except GatewayError as error:
-            return _error_response(error, request_id)
+            return error_response(error, request_id)
         return _json(catalog.list_functions(page), request_id)
 
     async def get_function(self, request: web.Request) -> web.Response:
@@ -313,7 +323,7 @@ class Gateway:
                 request.match_info["function_name"], request.query.get("Qualifier")
             )
         except GatewayError as error:
-            return _error_response(error, request_id)
+            return error_response(error, request_id)
         return _json(catalog.get_function(spec), request_id)
 
     async def account_settings(self, _request: web.Request) -> web.Response:
@@ -435,10 +445,6 @@ async def _check_json(payload: bytes) -> None:
         ) from None
 
 
-def _ids(request_id: str) -> dict[str, str]:
-    return {"x-amzn-RequestId": request_id}
-
-
 def _invoke_response(
     reply: AgentReply, request_id: str, *, tail: bool, version: str | None
 ) -> web.Response:
@@ -459,18 +465,9 @@ def _cold(reply: AgentReply) -> str:
     return "true" if reply.cold_start else "false"
 
 
-def _error_response(error: GatewayError, request_id: str) -> web.Response:
-    status, headers, body = error.render()
-    response = web.Response(status=status, body=body)
-    for header, value in headers:
-        response.headers[header] = value
-    response.headers["x-amzn-RequestId"] = request_id
-    return response
-
-
 def _renderer(route: str) -> Callable[[GatewayError, str], web.Response]:
     """How a route renders a refusal: API Gateway's terse bodies on the HTTP trigger."""
-    return _http_error if route in authn.TRIGGER_ROUTES else _error_response
+    return _http_error if route in authn.TRIGGER_ROUTES else error_response
 
 
 def _http_error(error: GatewayError, request_id: str) -> web.Response:
@@ -485,4 +482,4 @@ def _http_error(error: GatewayError, request_id: str) -> web.Response:
 
 
 def _json(body: object, request_id: str) -> web.Response:
-    return web.json_response(body, headers=_ids(request_id))
+    return json_response(body, request_id)

@@ -35,6 +35,7 @@ from kappa.auth.sigv4 import SignedRequest, is_sigv4
 from kappa.auth.subject import ANONYMOUS, Subject
 from kappa.gateway import request_ids
 from kappa.gateway.body import read_body
+from kappa.gateway.control_routes import control_access
 from kappa.invocation.errors import GatewayError, unrecognized_client
 from kappa.invocation.function_name import parse_function_name, trigger_target
 from kappa.invocation.registry import Registry
@@ -81,6 +82,8 @@ def route_access(
         return Access(verb, ref.namespace, ref.name)
     if route in TRIGGER_ROUTES:
         return rbac.invoke(match["namespace"], trigger_target(match["name"])[0])
+    if (control := control_access(method, route, match)) is not None:
+        return control
     if (operation := _DEAD_LETTER_VERBS.get((method, route))) is not None:
         return rbac.dead_letters(operation, match["namespace"])
     return None

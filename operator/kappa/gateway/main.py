@@ -32,6 +32,7 @@ from kappa.invocation.registry import Registry, RegistryFileError, StaticRegistr
 
 if TYPE_CHECKING:
     from kappa.auth.kube_review import KubeReviews
+    from kappa.gateway.control_plane import ControlPlane
 
 log = logging.getLogger("kappa.gateway")
 
@@ -105,6 +106,9 @@ def main(registry_file: Path | None = None) -> int:
         log.warning("KAPPA_GATEWAY_AUTH=none: every caller may invoke and read every Function")
     guard = Guard(reviews, region=settings.region, cache_seconds=settings.auth_cache_seconds)
     if path is None:
+        from kappa.gateway.control_plane import ControlPlane  # noqa: PLC0415
+        from kappa.gateway.control_store import ControlStore  # noqa: PLC0415
+
         kube = kube_registry.KubeRegistry.watching(api, settings.region)
         feed = _with_keys(reviews, kube.run)
         return asyncio.run(
@@ -115,6 +119,7 @@ def main(registry_file: Path | None = None) -> int:
                 registry_ready=kube.synced,
                 async_settings=async_settings,
                 guard=guard,
+                control=ControlPlane(ControlStore(api), settings.region),
             )
         )
     static = StaticRegistry()
@@ -155,6 +160,7 @@ async def _serve(  # noqa: PLR0913 - the options are keyword-only
     registry_ready: Callable[[], bool] | None = None,
     async_settings: AsyncSettings | None = None,
     guard: Guard | None = None,
+    control: "ControlPlane | None" = None,
 ) -> int:
     """Serve until SIGTERM/SIGINT while ``feed()`` keeps ``registry`` current."""
     gateway = Gateway(
@@ -163,6 +169,7 @@ async def _serve(  # noqa: PLR0913 - the options are keyword-only
         registry_ready=registry_ready,
         events=_event_queue(async_settings),
         guard=guard,
+        control=control,
     )
     # handler_cancellation: a caller that disconnects while queued leaves the queue.
     runner = web.AppRunner(gateway.app(), access_log=None, handler_cancellation=True)

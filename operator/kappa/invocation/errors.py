@@ -94,6 +94,18 @@ def not_found(message: str) -> GatewayError:
     return GatewayError(404, "ResourceNotFoundException", {"Type": "User", "Message": message})
 
 
+def conflict(message: str) -> GatewayError:
+    """409 ``ResourceConflictException``: the object exists already, or changed meanwhile."""
+    return GatewayError(409, "ResourceConflictException", {"Type": "User", "message": message})
+
+
+def provisioned_config_not_found(message: str) -> GatewayError:
+    """404 ``ProvisionedConcurrencyConfigNotFoundException``."""
+    return GatewayError(
+        404, "ProvisionedConcurrencyConfigNotFoundException", {"Type": "User", "message": message}
+    )
+
+
 def function_not_found(arn: str) -> GatewayError:
     """404 for a Function that does not exist, worded as Lambda's."""
     return not_found(f"Function not found: {arn}")

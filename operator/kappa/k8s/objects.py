@@ -6,6 +6,7 @@ kubernetes client is synchronous, so calls run in a worker thread.
 """
 
 import asyncio
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -122,6 +123,15 @@ class Objects:
             name,
             {"status": dict(status)},
         )
+
+
+def api_message(exc: ApiException) -> str:
+    """The API server's own words for a refusal (its Status message), else the HTTP reason."""
+    try:
+        message = json.loads(exc.body or "{}").get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return str(message or f"{exc.status} {exc.reason}")
 
 
 async def _tolerating(status: int, call: Any, *args: Any) -> None:
