@@ -142,13 +142,14 @@ class FunctionUsage(KappaModel):
 
 
 class QuotaUsage(KappaModel):
-    """The namespace's usage for showback, as Lambda bills it, since the operator started."""
+    """The namespace's usage for showback, as Lambda bills it, since the operator began to lead."""
 
     since: datetime = Field(
         strict=False,
         description=(
-            "Counted from here: the operator's start (the figures live in its memory; "
-            "Prometheus keeps the history)."
+            "Counted from here: when the operator (its leading replica) began to lead; "
+            "the figures live in its memory, so a restart or failover starts them again. "
+            "Prometheus keeps the history (kappa_gateway_billed_*)."
         ),
     )
     requests: int = Field(ge=0, description="Invocations an agent ran, all Functions summed.")
@@ -203,7 +204,7 @@ class ConcurrencyQuotaStatus(KappaModel):
     usage: QuotaUsage | None = Field(
         default=None,
         description=(
-            "Requests and GB-seconds of the namespace's Functions since the operator started, "
+            "Requests and GB-seconds of the namespace's Functions since usage.since, "
             "from the gateways' reports; refreshed about every 30 seconds."
         ),
     )

@@ -19,7 +19,8 @@ Thin by design; the decisions are ``kappa.quota`` (pure) and ``quota_status``.
   ValidatingWebhookConfiguration ``kappa.dev`` pointing at the Service.
 
 Usage: the gateways' reports (``kappa.autoscaler.server``) feed ``Quotas.usage``,
-a ledger of requests and GB-seconds per Function since the operator started; every
+a ledger of requests and GB-seconds per Function since this replica began to lead
+(kopf's start-up, which waits for the Lease); every
 ``USAGE_SECONDS`` the loop takes a copy of it and writes each quota's
 ``status.usage`` where it changed (not on every report, so a busy namespace costs
 one status write a half-minute, not one a second).
@@ -170,6 +171,12 @@ class Quotas:
     def __post_init__(self) -> None:
         self.usage = UsageLedger(since=self.started.timestamp())
 
+    def begin_usage(self, now: datetime) -> None:
+        """Count usage from ``now`` (the operator begins to lead): nothing before is known."""
+        self.started = now
+        self.usage.reset(now.timestamp())
+        self.shown_usage = {}
+
     def refresh_usage(self) -> None:
         """Take a copy of the ledger for the quotas' namespaces; wake the loop if it moved."""
         shown = {ns: self.usage.namespace(ns) for ns, _ in self.quotas}
@@ -291,6 +298,8 @@ def register(functions: HeldFunctions, objects: QuotaObjects, settings: Settings
 
     @kopf.on.startup(id="quotas")
     async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
+        # kopf starts once this replica leads: what a standby was told counts for nothing.
+        quotas.begin_usage(datetime.now(UTC))
         tasks.add(asyncio.create_task(_loop(functions, objects, quotas), name="quotas"))
         tasks.add(asyncio.create_task(_usage_loop(quotas), name="quota-usage"))
         operator = operator_settings

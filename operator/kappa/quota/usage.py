@@ -8,10 +8,10 @@ keeps each gateway's last totals and adds only what grew since, so a report lost
 on the way loses nothing (the next one carries it) and a report sent twice counts
 once.
 
-What the ledger counts is usage since ``since`` (the operator's start): it lives
-in the operator's memory. A gateway that started before ``since`` is taken at its
-first report as a baseline (what it ran before the operator was there is not
-counted); a gateway that started after counts from zero. A gateway whose totals
+What the ledger counts is usage since ``since`` (when the operator began to
+lead, ``reset``): it lives in the operator's memory. A gateway that started
+before ``since`` is taken at its first report as a baseline (what it ran before
+is not counted); a gateway that started after counts from zero. A gateway whose totals
 go down for a Function (it forgot the Function, deleted and created again) counts
 its new totals from zero. A gateway not heard from for ``BASELINE_SECONDS`` is
 forgotten; were it to come back with the same id, its totals since ``since``
@@ -100,6 +100,12 @@ class UsageLedger:
             if grown != Usage():
                 functions = self._namespaces.setdefault(key[0], {})
                 functions[key[1]] = functions.get(key[1], Usage()) + grown
+
+    def reset(self, since: float) -> None:
+        """Count from ``since`` again, forgetting every gateway and every total."""
+        self.since = since
+        self._gateways.clear()
+        self._namespaces.clear()
 
     def expire(self, now: float) -> list[str]:
         """Forget gateways silent for ``baseline_seconds``; their ids."""

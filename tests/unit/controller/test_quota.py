@@ -3,6 +3,7 @@ which Functions it holds (and wakes), and the status it writes."""
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from kappa.api.quota import ConcurrencyQuotaSpec
@@ -151,3 +152,16 @@ def test_usage_is_written_from_the_copy_taken_not_from_every_report() -> None:
     assert not quotas.changed.is_set()
     asyncio.run(_settle(state.memory, state.objects, quotas))
     assert len(objects.statuses) == 2
+
+
+def test_beginning_to_lead_starts_the_usage_again() -> None:
+    quotas = quotas_with()
+    quotas.quotas["a", "default"] = _Quota(1, ConcurrencyQuotaSpec(max_concurrency=10), {})
+    since = quotas.started.timestamp()
+    quotas.usage.record("g1", since, {("a", "x"): Usage(2, 300, 300 * 512)}, now=since + 1)
+    quotas.refresh_usage()
+    later = datetime.fromtimestamp(since + 60, UTC)
+    quotas.begin_usage(later)
+    assert (quotas.started, quotas.usage.since) == (later, since + 60)
+    assert quotas.usage.namespace("a") == {}
+    assert quotas.shown_usage == {}

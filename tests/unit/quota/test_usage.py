@@ -87,3 +87,15 @@ def test_the_namespace_view_is_a_copy() -> None:
     view = ledger.namespace("team-a")
     view["thumbs"] = Usage(99, 99, 99 * 128)
     assert ledger.namespace("team-a") == {"thumbs": Usage(1, 5, 640)}
+
+
+def test_reset_counts_from_the_new_start_and_takes_older_gateways_as_baselines() -> None:
+    ledger = UsageLedger(since=SINCE)
+    ledger.record("g1", SINCE + 1, {A: Usage(5, 500, 64_000)}, now=SINCE + 2)
+    ledger.reset(SINCE + 100)
+    assert ledger.since == SINCE + 100
+    assert ledger.namespace("team-a") == {}
+    ledger.record("g1", SINCE + 1, {A: Usage(6, 600, 76_800)}, now=SINCE + 101)
+    assert ledger.namespace("team-a") == {}  # g1 started before: a baseline
+    ledger.record("g1", SINCE + 1, {A: Usage(7, 700, 89_600)}, now=SINCE + 102)
+    assert ledger.namespace("team-a") == {"thumbs": Usage(1, 100, 12_800)}
