@@ -305,6 +305,20 @@ QUOTA_PRINTER_COLUMNS: Final = (
         "jsonPath": ".spec.maxProvisioned",
         "priority": 1,
     },
+    {
+        "name": "Requests",
+        "type": "integer",
+        "jsonPath": ".status.usage.requests",
+        "priority": 1,
+        "description": "Invocations run since status.usage.since.",
+    },
+    {
+        "name": "GB-s",
+        "type": "number",
+        "jsonPath": ".status.usage.gbSeconds",
+        "priority": 1,
+        "description": "GB-seconds billed since status.usage.since.",
+    },
 )
 
 

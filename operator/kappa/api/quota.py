@@ -22,6 +22,7 @@ the cluster's limits (operator settings) still hold.
 Pure: no I/O, no kopf, no kubernetes client, no clock.
 """
 
+from datetime import datetime
 from typing import ClassVar, Final, Literal
 
 from pydantic import Field
@@ -124,6 +125,48 @@ class ConcurrencyQuotaSpec(KappaModel):
         return self.max_concurrency if self.max_provisioned is None else self.max_provisioned
 
 
+USAGE_LISTED: Final = 20
+
+
+class FunctionUsage(KappaModel):
+    """One Function's usage since ``usage.since``, as Lambda bills it."""
+
+    name: str = Field(max_length=253, description="The Function (or a published version's object).")
+    requests: int = Field(ge=0, description="Invocations an agent ran.")
+    billed_seconds: float = Field(
+        ge=0, description="Their billed duration (whole milliseconds each, at least 1)."
+    )
+    gb_seconds: float = Field(
+        ge=0, description="Billed duration times the Function's memory (1 GB = 1024 MB)."
+    )
+
+
+class QuotaUsage(KappaModel):
+    """The namespace's usage for showback, as Lambda bills it, since the operator began to lead."""
+
+    since: datetime = Field(
+        strict=False,
+        description=(
+            "Counted from here: when the operator (its leading replica) began to lead; "
+            "the figures live in its memory, so a restart or failover starts them again. "
+            "Prometheus keeps the history (kappa_gateway_billed_*)."
+        ),
+    )
+    requests: int = Field(ge=0, description="Invocations an agent ran, all Functions summed.")
+    billed_seconds: float = Field(
+        ge=0, description="Their billed duration (whole milliseconds each, at least 1)."
+    )
+    gb_seconds: float = Field(
+        ge=0, description="Billed duration times each Function's memory (1 GB = 1024 MB)."
+    )
+    functions: tuple[FunctionUsage, ...] = Field(
+        default=(),
+        max_length=USAGE_LISTED,
+        strict=False,
+        description=f"The {USAGE_LISTED} Functions with the most GB-seconds, most first.",
+    )
+
+
 class ConcurrencyQuotaStatus(KappaModel):
     """The namespace's use as the operator last saw it; written by Kappa only."""
 
@@ -157,6 +200,13 @@ class ConcurrencyQuotaStatus(KappaModel):
         max_length=64,
         strict=False,
         description="Functions held at Ready=False because they do not fit (the first 64).",
+    )
+    usage: QuotaUsage | None = Field(
+        default=None,
+        description=(
+            "Requests and GB-seconds of the namespace's Functions since usage.since, "
+            "from the gateways' reports; refreshed about every 30 seconds."
+        ),
     )
 
 

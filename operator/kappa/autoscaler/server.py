@@ -18,17 +18,23 @@ process, ``kappa.controller.main``: a TokenReview and a check that the subject i
 gateway's ServiceAccount) names the pod, or refuses with 401. A report is filed under
 that pod's name, so no caller can overwrite another gateway's figures. Without
 ``authenticate`` (tests of the autoscaler alone) every caller is taken at its word.
+
+A stats report's usage (running totals of what agents ran) goes to the ``usage``
+ledger given (the quotas', kappa.quota.usage); a report with any figure out of
+bounds is refused whole (400), so it neither moves the autoscaler nor the totals.
 """
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kappa.autoscaler.loop import Autoscaler
-from kappa.autoscaler.wire import WireError, parse_poke, parse_stats
+from kappa.autoscaler.wire import WireError, parse_poke, parse_stats, parse_usage
+from kappa.quota.usage import UsageLedger
 
 log = logging.getLogger("kappa.autoscaler")
 
@@ -38,8 +44,15 @@ MAX_BODY = 8 * 1024 * 1024
 Authenticate = Callable[[str | None], Awaitable[str | None]]
 
 
-def make_app(autoscaler: Autoscaler, authenticate: Authenticate | None = None) -> web.Application:
-    """The aiohttp application over ``autoscaler``; ``authenticate`` checks each report."""
+def make_app(
+    autoscaler: Autoscaler,
+    authenticate: Authenticate | None = None,
+    usage: UsageLedger | None = None,
+) -> web.Application:
+    """The aiohttp application over ``autoscaler``; ``authenticate`` checks each report.
+
+    The reports' usage goes to ``usage``, when given.
+    """
 
     async def caller(request: web.Request) -> str | None:
         if authenticate is None:
@@ -50,10 +63,16 @@ def make_app(autoscaler: Autoscaler, authenticate: Authenticate | None = None) -
         if (who := await caller(request)) is None:
             return _unauthenticated(autoscaler)
         try:
-            gateway, functions = parse_stats(json.loads(await request.read()))
+            document = json.loads(await request.read())
+            gateway, functions = parse_stats(document)
+            started, totals = parse_usage(document)
         except (WireError, ValueError, RecursionError) as exc:
             return _refuse(autoscaler, exc)
         autoscaler.report(_filed(who, gateway), functions)
+        if usage is not None:
+            now = time.time()
+            usage.record(_filed(who, gateway), started, totals, now)
+            usage.expire(now)
         return web.Response(status=204)
 
     async def poke(request: web.Request) -> web.Response:
@@ -103,10 +122,14 @@ def _refuse(autoscaler: Autoscaler, exc: Exception) -> web.Response:
 
 
 async def serve(
-    autoscaler: Autoscaler, host: str, port: int, authenticate: Authenticate | None = None
+    autoscaler: Autoscaler,
+    host: str,
+    port: int,
+    authenticate: Authenticate | None = None,
+    usage: UsageLedger | None = None,
 ) -> web.AppRunner:
     """Start serving on ``host:port``; the runner to clean up."""
-    runner = web.AppRunner(make_app(autoscaler, authenticate), access_log=None)
+    runner = web.AppRunner(make_app(autoscaler, authenticate, usage), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     log.info("autoscaler endpoint on %s:%s", host, port)

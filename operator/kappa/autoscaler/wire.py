@@ -3,7 +3,16 @@
 ``POST /v1/stats`` every second from each gateway replica::
 
     {"gateway": "<id>", "functions": [{"namespace": "ns", "name": "fn",
-      "inFlight": 1.5, "peak": 2, "queued": 0, "pods": {"fn-abc": 2}}]}
+      "inFlight": 1.5, "peak": 2, "queued": 0, "pods": {"fn-abc": 2}}],
+     "started": 1767225600.0, "usage": [{"namespace": "ns", "name": "fn",
+      "requests": 100, "billedMs": 10100, "mbMs": 5171200}]}
+
+``usage`` (optional) is the gateway's running totals per Function since it
+``started`` (its wall clock): invocations an agent ran, their billed milliseconds,
+and billed milliseconds times the Function's memory in MB (kappa.quota.usage).
+Each total is an integer, and they must agree with one another as real
+invocations would: at least 1 ms billed per request, at most the longest timeout
+plus a second; a memory of 128 to 10240 MB.
 
 ``POST /v1/poke`` at once when an invocation waits for a slot::
 
@@ -21,13 +30,18 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final, TypeGuard
 
+from kappa.api.function import MEMORY_MB_MAX, MEMORY_MB_MIN, TIMEOUT_SECONDS_MAX
 from kappa.autoscaler.stats import Key, Sample
+from kappa.quota.usage import Usage
 
 _MAX_FUNCTIONS: Final = 100_000
 MAX_FIGURE: Final = 1_000_000  # in flight, peak, queued or per-pod calls, per gateway
 _MAX_PODS: Final = 10_000
 _MAX_NAME: Final = 253
 _MAX_GATEWAY_ID: Final = 128
+MAX_REQUESTS: Final = 10**12  # invocations one gateway ran: 30 years at 1000 a second
+# Billed per invocation at most: the longest timeout plus the gateway's slack of a second.
+_MAX_BILLED_MS_EACH: Final = TIMEOUT_SECONDS_MAX * 1000 + 1000
 
 
 class WireError(ValueError):
@@ -44,15 +58,28 @@ def sample_fields(sample: Sample) -> dict[str, Any]:
     }
 
 
-def stats_document(gateway: str, functions: Mapping[Key, Sample]) -> dict[str, Any]:
-    """A ``/v1/stats`` body."""
-    return {
+def stats_document(
+    gateway: str,
+    functions: Mapping[Key, Sample],
+    usage: Mapping[Key, Usage] | None = None,
+    started: float | None = None,
+) -> dict[str, Any]:
+    """A ``/v1/stats`` body; with ``usage``, the running totals since ``started``."""
+    document: dict[str, Any] = {
         "gateway": gateway,
         "functions": [
             {"namespace": ns, "name": name, **sample_fields(sample)}
             for (ns, name), sample in functions.items()
         ],
     }
+    if usage is not None:
+        document["started"] = started
+        document["usage"] = [
+            {"namespace": ns, "name": name, "requests": figures.requests,
+             "billedMs": figures.billed_ms, "mbMs": figures.mb_ms}
+            for (ns, name), figures in usage.items()
+        ]  # fmt: skip
+    return document
 
 
 def poke_document(gateway: str, key: Key, sample: Sample, at: float) -> dict[str, Any]:
@@ -72,6 +99,54 @@ def parse_stats(document: object) -> tuple[str, dict[Key, Sample]]:
         key, sample = _function(_object(item, f"functions[{index}]"), f"functions[{index}]")
         functions[key] = sample
     return _gateway(body), functions
+
+
+def parse_usage(document: object) -> tuple[float | None, dict[Key, Usage]]:
+    """(when the gateway started, its running totals per function) of a ``/v1/stats`` body.
+
+    Neither: (None, {}).
+    """
+    body = _object(document, "the body")
+    started = body.get("started")
+    if started is not None and (
+        not isinstance(started, int | float)
+        or isinstance(started, bool)
+        or not math.isfinite(started)
+        or started < 0
+    ):
+        raise WireError("started must be a finite number (seconds since the epoch)")
+    items = body.get("usage", [])
+    if not isinstance(items, list) or len(items) > _MAX_FUNCTIONS:
+        raise WireError("usage must be a list")
+    usage: dict[Key, Usage] = {}
+    for index, item in enumerate(items):
+        where = f"usage[{index}]"
+        entry = _object(item, where)
+        namespace, name = entry.get("namespace"), entry.get("name")
+        if not _name(namespace) or not _name(name):
+            raise WireError(f"{where}: namespace and name must be strings of 1 to {_MAX_NAME} "
+                            "characters")  # fmt: skip
+        usage[namespace, name] = _usage(entry, where)
+    return None if started is None else float(started), usage
+
+
+def _usage(entry: Mapping[str, Any], where: str) -> Usage:
+    requests = _whole(entry, "requests", MAX_REQUESTS, where)
+    billed_ms = _whole(entry, "billedMs", MAX_REQUESTS * _MAX_BILLED_MS_EACH, where)
+    mb_ms = _whole(entry, "mbMs", MAX_REQUESTS * _MAX_BILLED_MS_EACH * MEMORY_MB_MAX, where)
+    if not requests <= billed_ms <= requests * _MAX_BILLED_MS_EACH:
+        raise WireError(f"{where}: billedMs must be from 1 to {_MAX_BILLED_MS_EACH} per request")
+    if not billed_ms * MEMORY_MB_MIN <= mb_ms <= billed_ms * MEMORY_MB_MAX:
+        raise WireError(f"{where}: mbMs must be billedMs times a memory of {MEMORY_MB_MIN} to "
+                        f"{MEMORY_MB_MAX} MB")  # fmt: skip
+    return Usage(requests, billed_ms, mb_ms)
+
+
+def _whole(body: Mapping[str, Any], name: str, most: int, where: str) -> int:
+    value = body.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= most:
+        raise WireError(f"{where}: {name} must be an integer from 0 to {most}")
+    return value
 
 
 def parse_poke(document: object) -> tuple[str, Key, Sample, float | None]:

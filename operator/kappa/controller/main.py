@@ -25,6 +25,7 @@ from kappa.controller.network_policies import register_network_policies
 from kappa.controller.state import State
 from kappa.invocation.errors import GatewayError
 from kappa.k8s.objects import Objects
+from kappa.quota.usage import UsageLedger
 from kappa.settings import Settings, load
 
 log = logging.getLogger("kappa.controller")
@@ -57,9 +58,8 @@ def main() -> int:
     register_esm(api, settings)
     register_network_policies(api, settings)
     # The autoscaler never gives a namespace more slots than its ConcurrencyQuota allows.
-    state.scaler.namespace_headroom = quota.register(
-        state.memory, state.objects, state.settings
-    ).headroom
+    quotas = quota.register(state.memory, state.objects, state.settings)
+    state.scaler.namespace_headroom = quotas.headroom
 
     @kopf.on.startup()
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -68,7 +68,7 @@ def main() -> int:
         settings.watching.server_timeout = 300
 
     try:
-        asyncio.run(_run(state, api))
+        asyncio.run(_run(state, api, quotas.usage))
     except LeadershipLostError as error:
         log.error("no longer leading (%s): stopping so that this replica stands by", error)  # noqa: TRY400 - one line, not a traceback
         return 1
@@ -106,8 +106,11 @@ async def _no_signature() -> SignedRequest:
     raise AssertionError("the autoscaler takes bearer tokens only")
 
 
-async def _run(state: State, api: client.ApiClient) -> None:
-    """kopf, the autoscaler's ticks and its endpoint for gateways, in one event loop."""
+async def _run(state: State, api: client.ApiClient, usage: UsageLedger) -> None:
+    """kopf, the autoscaler's ticks and its endpoint for gateways, in one event loop.
+
+    The gateways' reports of usage go to ``usage`` (the quotas' ledger).
+    """
     # The blocking client calls (asyncio.to_thread) run on a pool sized by the settings.
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(state.settings.kube_threads, thread_name_prefix="kube")
@@ -118,6 +121,7 @@ async def _run(state: State, api: client.ApiClient) -> None:
         "0.0.0.0",  # noqa: S104
         state.settings.autoscaler_port,
         _gateways_only(api, state.settings),
+        usage,
     )
     leadership = _leadership(api, state.settings)
     tasks: list[asyncio.Task[None]] = []

@@ -18,6 +18,13 @@ Thin by design; the decisions are ``kappa.quota`` (pure) and ``quota_status``.
   the temporary directory, whence kopf loads it) and keeps the
   ValidatingWebhookConfiguration ``kappa.dev`` pointing at the Service.
 
+Usage: the gateways' reports (``kappa.autoscaler.server``) feed ``Quotas.usage``,
+a ledger of requests and GB-seconds per Function since this replica began to lead
+(kopf's start-up, which waits for the Lease); every
+``USAGE_SECONDS`` the loop takes a copy of it and writes each quota's
+``status.usage`` where it changed (not on every report, so a busy namespace costs
+one status write a half-minute, not one a second).
+
 Failure policy ``Ignore``: while the operator is down (or restarting), Functions
 are still accepted, so GitOps syncs and fixes never block on it. Nothing is lost
 by that: what the webhook did not refuse, the loop holds once the operator is
@@ -50,11 +57,13 @@ from kappa.invocation.kube_view import pod_endpoint, pod_owner, quota_spec
 from kappa.quota.claims import Claim, Sums, claim_of, held, refusal
 from kappa.quota.headroom import NamespaceUse, namespace_headroom
 from kappa.quota.limits import ClusterLimits, NamespaceLimits, effective
+from kappa.quota.usage import Usage, UsageLedger
 from kappa.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SETTLE_SECONDS: Final = 0.5
+USAGE_SECONDS: Final = 30.0
 WEBHOOK_CONFIGURATION: Final = "kappa.dev"
 
 
@@ -153,6 +162,27 @@ class Quotas:
     namespace_sums: dict[str, Sums] = field(default_factory=dict)
     cluster_sums: Sums = field(default_factory=Sums)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Usage since the operator started (fed by the gateways' reports), and the copy of it
+    # the quotas' status shows, taken every USAGE_SECONDS.
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    usage: UsageLedger = field(init=False)
+    shown_usage: dict[str, dict[str, Usage]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.usage = UsageLedger(since=self.started.timestamp())
+
+    def begin_usage(self, now: datetime) -> None:
+        """Count usage from ``now`` (the operator begins to lead): nothing before is known."""
+        self.started = now
+        self.usage.reset(now.timestamp())
+        self.shown_usage = {}
+
+    def refresh_usage(self) -> None:
+        """Take a copy of the ledger for the quotas' namespaces; wake the loop if it moved."""
+        shown = {ns: self.usage.namespace(ns) for ns, _ in self.quotas}
+        if shown != self.shown_usage:
+            self.shown_usage = shown
+            self.changed.set()
 
     def set_claim(self, key: Key, claim: Claim | None) -> None:
         """Hold ``claim`` for the Function ``key`` (None: it is gone)."""
@@ -268,7 +298,10 @@ def register(functions: HeldFunctions, objects: QuotaObjects, settings: Settings
 
     @kopf.on.startup(id="quotas")
     async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
+        # kopf starts once this replica leads: what a standby was told counts for nothing.
+        quotas.begin_usage(datetime.now(UTC))
         tasks.add(asyncio.create_task(_loop(functions, objects, quotas), name="quotas"))
+        tasks.add(asyncio.create_task(_usage_loop(quotas), name="quota-usage"))
         operator = operator_settings
         if operator.webhook_service:
             # Serve the webhook and keep its ValidatingWebhookConfiguration current.
@@ -348,6 +381,12 @@ async def _loop(functions: HeldFunctions, objects: QuotaObjects, quotas: Quotas)
         await asyncio.sleep(SETTLE_SECONDS)
 
 
+async def _usage_loop(quotas: Quotas) -> None:
+    while True:
+        await asyncio.sleep(USAGE_SECONDS)
+        quotas.refresh_usage()
+
+
 async def _settle(functions: HeldFunctions, objects: QuotaObjects, quotas: Quotas) -> None:
     """Hold the Functions that do not fit; write the quotas' status where it changed."""
     namespaces = {ns for ns, _ in quotas.quotas}
@@ -378,6 +417,8 @@ async def _settle(functions: HeldFunctions, objects: QuotaObjects, quotas: Quota
             generation=found.generation,
             now=now,
             previous=list(found.status.get("conditions") or []),
+            usage=quotas.shown_usage.get(namespace, {}),
+            since=quotas.started,
         )
         if any(found.status.get(k) != v for k, v in status.items()):
             try:

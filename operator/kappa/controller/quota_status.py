@@ -7,6 +7,12 @@ the status subresource (a dict in the API's terms) out::
     Functions of the namespace are held           False OverQuota (names and the first reason)
     ready slots > this quota's maxConcurrency     False OverQuota (the gateway throttles anyway)
     otherwise                                     True  WithinQuota (use of each limit)
+
+With the namespace's usage (kappa.quota.usage) given, ``usage`` sums it: requests,
+billed seconds and GB-seconds since ``since``, and the Functions with the most
+GB-seconds (ties by name). GB-seconds and seconds are rounded to the millisecond
+(GB-s to three decimals), so the figures written are those of the whole
+milliseconds counted.
 """
 
 from collections.abc import Mapping, Sequence
@@ -14,8 +20,9 @@ from datetime import datetime
 from typing import Any, Final
 
 from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
-from kappa.api.quota import ConcurrencyQuotaSpec
+from kappa.api.quota import USAGE_LISTED, ConcurrencyQuotaSpec
 from kappa.quota.claims import Sums
+from kappa.quota.usage import Usage
 
 OVER_QUOTA_LISTED: Final = 64  # status.overQuota's bound in the CRD
 _NAMED: Final = 10  # Functions the Ready message names
@@ -63,10 +70,15 @@ def quota_status(  # noqa: PLR0913 - what the status is made of
     generation: int,
     now: datetime,
     previous: Sequence[Mapping[str, Any]],
+    usage: Mapping[str, Usage] | None = None,
+    since: datetime | None = None,
 ) -> dict[str, Any]:
-    """The status subresource of a quota (``previous``: its conditions as they are now)."""
+    """The status subresource of a quota (``previous``: its conditions as they are now).
+
+    ``usage`` (per Function name, counted since ``since``) adds the ``usage`` block.
+    """
     condition = quota_condition(spec, sums, held, slots)
-    return {
+    status = {
         "observedGeneration": generation,
         "conditions": [condition.as_dict(generation=generation, now=now, previous=previous)],
         "functions": sums.functions,
@@ -74,4 +86,26 @@ def quota_status(  # noqa: PLR0913 - what the status is made of
         "provisioned": sums.provisioned,
         "slots": slots,
         "overQuota": sorted(held)[:OVER_QUOTA_LISTED],
+    }
+    if usage is not None and since is not None:
+        status["usage"] = usage_status(usage, since)
+    return status
+
+
+def usage_status(usage: Mapping[str, Usage], since: datetime) -> dict[str, Any]:
+    """``status.usage``: the namespace's sums and its top Functions by GB-seconds."""
+    total = sum(usage.values(), Usage())
+    ranked = sorted(usage.items(), key=lambda item: (-item[1].mb_ms, item[0]))
+    return {
+        "since": since.isoformat().replace("+00:00", "Z"),
+        **_figures(total),
+        "functions": [{"name": name, **_figures(each)} for name, each in ranked[:USAGE_LISTED]],
+    }
+
+
+def _figures(usage: Usage) -> dict[str, Any]:
+    return {
+        "requests": usage.requests,
+        "billedSeconds": usage.billed_ms / 1000,
+        "gbSeconds": round(usage.gb_seconds, 3),
     }

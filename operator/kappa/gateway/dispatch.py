@@ -418,7 +418,7 @@ class Dispatcher:
         if billed is None:
             log.debug("agent answered no usable billed duration: %r", header)
             return
-        self._metrics.bill(labels, billed, spec.memory_mb)
+        self._metrics.bill(spec.key, labels, billed, spec.memory_mb)
 
     def _call_done(self, task: asyncio.Task[AgentReply]) -> None:
         self._calls.discard(task)

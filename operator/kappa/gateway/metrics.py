@@ -9,7 +9,10 @@ small enum: ``surface`` (``invoke`` or ``http``), ``outcome``, ``cause``, ``path
 
 Usage (what Lambda bills): every invocation an agent ran adds one request and its
 billed duration (the agent's, whole milliseconds) times the Function's memory, in
-GB-seconds (1 GB = 1024 MB, as Lambda counts).
+GB-seconds (1 GB = 1024 MB, as Lambda counts). The same figures are kept per
+Function (no cap: one small record per Function this gateway ran) as running
+totals, which the gateway reports to the operator with its stats
+(kappa.quota.usage) for the ConcurrencyQuotas' status.
 """
 
 import contextlib
@@ -21,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from kappa.invocation.function_gauge import FunctionGauge
 from kappa.invocation.function_labels import FunctionLabels
 from kappa.invocation.routing import FunctionKey
+from kappa.quota.usage import Usage
 
 _LATENCY_BUCKETS: Final = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900,
@@ -99,6 +103,8 @@ class GatewayMetrics:
     def __init__(self, max_functions: int = DEFAULT_MAX_FUNCTIONS) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.function = FunctionLabels(max_functions)
+        # Running totals of what agents ran, per Function (reported to the operator).
+        self.usage: dict[FunctionKey, Usage] = {}
         r = self.registry
         self.invocations = Counter(
             "kappa_gateway_invocations", "Invocations by Function, surface and outcome.",
@@ -171,14 +177,18 @@ class GatewayMetrics:
             for outcome in ("ok", "failed"):
                 self.autoscaler_reports.labels(kind, outcome)
 
-    def bill(self, labels: tuple[str, str], billed_ms: int, memory_mb: int) -> None:
-        """Count one invocation an agent ran for ``billed_ms`` at ``memory_mb``."""
+    def bill(
+        self, key: FunctionKey, labels: tuple[str, str], billed_ms: int, memory_mb: int
+    ) -> None:
+        """Count one invocation of ``key`` an agent ran for ``billed_ms`` at ``memory_mb``."""
+        self.usage[key] = self.usage.get(key, Usage()) + Usage.of(billed_ms, memory_mb)
         self.billed_requests.labels(*labels).inc()
         self.billed_duration.labels(*labels).inc(billed_ms / 1000)
         self.billed_gigabyte_seconds.labels(*labels).inc(billed_ms * memory_mb / _MB_MS_PER_GB_S)
 
     def forget(self, key: FunctionKey) -> None:
         """``key`` was deleted: drop the series no Function is counted in any more."""
+        self.usage.pop(key, None)  # the operator counts totals that start again from zero
         labels = self.function.forget(key)
         if labels is None:
             return

@@ -51,6 +51,7 @@ class StatsLink:
         self.url = url.rstrip("/")
         self._token = None if token_file is None else TokenFile(token_file)
         self.gateway = uuid.uuid4().hex
+        self.started = time.time()  # wall clock: the operator compares it with its own
         self._session = session
         self._metrics = metrics
         self._interval = interval
@@ -86,7 +87,12 @@ class StatsLink:
         """Report every ``interval`` seconds until cancelled."""
         while True:
             await asyncio.sleep(self._interval)
-            await self._post("/v1/stats", stats_document(self.gateway, self._snapshot()), "stats")
+            await self._post("/v1/stats", self.stats(), "stats")
+
+    def stats(self) -> dict[str, Any]:
+        """The ``/v1/stats`` body now: the figures, and the usage since this gateway started."""
+        usage = dict(self._metrics.usage)
+        return stats_document(self.gateway, self._snapshot(), usage, self.started)
 
     def _headers(self) -> dict[str, str]:
         return {} if self._token is None else {"Authorization": f"Bearer {self._token.read()}"}

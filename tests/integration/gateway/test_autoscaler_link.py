@@ -9,7 +9,9 @@ out: the registry file stands in for the pod watch.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -17,6 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 from aiohttp import web
@@ -24,11 +27,14 @@ from aiohttp import web
 from kappa.autoscaler.decider import Spec
 from kappa.autoscaler.loop import Autoscaler
 from kappa.autoscaler.server import make_app
+from kappa.controller.quota_status import usage_status
+from kappa.quota.usage import Usage, UsageLedger
 from tests.integration.gateway.conftest import LambdaClient, StartFunctionAgent, StartGateway
 from tests.integration.gateway.gateway_harness import function_entry
 from tests.integration.waiting import wait_until
 
 KEY = ("default", "cold")
+_BILLED = re.compile(r"Billed Duration: (\d+) ms")
 
 
 @dataclass
@@ -36,6 +42,7 @@ class Endpoint:
     autoscaler: Autoscaler
     url: str
     woken: list[tuple[tuple[str, str], float]] = field(default_factory=list)
+    usage: UsageLedger = field(default_factory=lambda: UsageLedger(since=time.time()))
 
 
 @pytest.fixture
@@ -46,7 +53,8 @@ def endpoint() -> Iterator[Endpoint]:
     autoscaler = Autoscaler(
         1000, 1000, wake=lambda key: woken.append((key, time.time())), clock=time.time
     )
-    runner = web.AppRunner(make_app(autoscaler))
+    usage = UsageLedger(since=time.time())
+    runner = web.AppRunner(make_app(autoscaler, usage=usage))
     loop.run_until_complete(runner.setup())
     site = web.TCPSite(runner, "127.0.0.1", 0)
     loop.run_until_complete(site.start())
@@ -54,7 +62,7 @@ def endpoint() -> Iterator[Endpoint]:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
-        yield Endpoint(autoscaler, f"http://127.0.0.1:{port}", woken)
+        yield Endpoint(autoscaler, f"http://127.0.0.1:{port}", woken, usage)
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
@@ -158,6 +166,76 @@ def test_an_infinite_figure_is_refused_and_the_endpoint_keeps_deciding(endpoint:
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 204
     assert endpoint.autoscaler.load(KEY).peak == 2
+
+
+def test_usage_reaches_the_operator_as_the_agent_billed_it(
+    endpoint: Endpoint, start_gateway: StartGateway, start_agent: StartFunctionAgent,
+    lambda_client: LambdaClient,
+) -> None:  # fmt: skip
+    """The issue's measure: 512 MB called 100 times for about 100 ms is about 5 GB-s."""
+    agent = start_agent("fns.interval", name="cold", memory_mb=512)
+    entry = function_entry("cold", [agent], handler="fns.interval", memory_mb=512)
+    gateway = start_gateway([entry], autoscaler_url=endpoint.url)
+    client = lambda_client(gateway)
+    billed_ms = 0
+    for _ in range(100):
+        response = client.invoke(FunctionName="cold", LogType="Tail", Payload=b'{"seconds": 0.1}')
+        assert "FunctionError" not in response
+        billed_ms += int(_BILLED.findall(base64.b64decode(response["LogResult"]).decode())[-1])
+
+    def counted() -> Usage | None:
+        return endpoint.usage.namespace("default").get("cold")
+
+    wait_until(lambda: (counted() or Usage()).requests == 100, what="the usage reported")
+    # Exactly the REPORT lines' billed durations, times 512 MB.
+    assert counted() == Usage(100, billed_ms, billed_ms * 512)
+    block = usage_status(endpoint.usage.namespace("default"), datetime.now(UTC))
+    print(f"status.usage after 100 calls of 100 ms at 512 MB: {block}")  # noqa: T201 - the figure
+    assert block["gbSeconds"] == round(billed_ms * 512 / 1024 / 1000, 3)
+    assert block["gbSeconds"] >= 5.0  # every call slept at least 100 ms
+    assert block["functions"][0]["name"] == "cold"
+    # More reports of the same totals add nothing.
+    reports = gateway.metric('kappa_gateway_autoscaler_reports_total{kind="stats",outcome="ok"}')
+    wait_until(
+        lambda: (
+            gateway.metric('kappa_gateway_autoscaler_reports_total{kind="stats",outcome="ok"}')
+            >= reports + 2
+        ),
+        what="two more stats reports",
+    )
+    assert counted() == Usage(100, billed_ms, billed_ms * 512)
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        pytest.param('"requests": -1, "billedMs": 0, "mbMs": 0', id="negative"),
+        pytest.param('"requests": 1, "billedMs": NaN, "mbMs": 0', id="nan"),
+        pytest.param('"requests": 1, "billedMs": 100, "mbMs": Infinity', id="infinity"),
+        pytest.param('"requests": 1, "billedMs": 1e300, "mbMs": 1e305', id="huge-float"),
+        pytest.param(f'"requests": 1, "billedMs": {10**40}, "mbMs": {10**44}', id="huge-int"),
+        pytest.param('"requests": 1, "billedMs": 100, "mbMs": 100000000', id="impossible-memory"),
+    ],
+)
+def test_a_hostile_usage_report_is_refused_whole_and_poisons_nothing(
+    endpoint: Endpoint, usage: str
+) -> None:
+    def post(figures: str) -> int:
+        body = ('{"gateway": "g", "started": 1e12, "functions": [{"namespace": "default", '
+                '"name": "cold", "peak": 3}], "usage": [{"namespace": "default", "name": "cold", '
+                + figures + "}]}").encode()  # fmt: skip
+        request = urllib.request.Request(endpoint.url + "/v1/stats", data=body, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status
+        except urllib.error.HTTPError as refused:
+            return refused.code
+
+    assert post(usage) == 400
+    assert endpoint.usage.namespace("default") == {}
+    assert endpoint.autoscaler.load(KEY).peak == 0  # the stats of that report neither
+    assert post('"requests": 2, "billedMs": 300, "mbMs": 153600') == 204
+    assert endpoint.usage.namespace("default") == {"cold": Usage(2, 300, 153600)}
 
 
 @pytest.fixture

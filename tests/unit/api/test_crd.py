@@ -120,6 +120,25 @@ def test_printer_columns_point_at_fields_of_the_schema(column: dict[str, Any]) -
     assert path in known
 
 
+@pytest.mark.parametrize(
+    "column",
+    [c for c in crd.QUOTA_PRINTER_COLUMNS if c["jsonPath"].startswith(".s")],
+    ids=lambda c: str(c["name"]),
+)
+def test_quota_printer_columns_point_at_fields_of_its_schema(column: dict[str, Any]) -> None:
+    path = str(column["jsonPath"]).replace('[?(@.type=="Ready")]', "[]")
+    known = dict(_nodes(crd.quota_schema()))
+    assert path in known
+    assert column["type"] == known[path]["type"] or path.endswith("[].status")
+
+
+def test_quota_usage_shows_with_wide_output_only() -> None:
+    by_name = {c["name"]: c for c in crd.QUOTA_PRINTER_COLUMNS}
+    assert by_name["GB-s"]["jsonPath"] == ".status.usage.gbSeconds"
+    assert by_name["Requests"]["jsonPath"] == ".status.usage.requests"
+    assert by_name["GB-s"]["priority"] == by_name["Requests"]["priority"] == 1
+
+
 def test_every_field_is_described() -> None:
     undescribed = [
         path

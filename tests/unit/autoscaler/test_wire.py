@@ -5,9 +5,11 @@ from kappa.autoscaler.wire import (
     WireError,
     parse_poke,
     parse_stats,
+    parse_usage,
     poke_document,
     stats_document,
 )
+from kappa.quota.usage import Usage
 
 KEY = ("team-a", "fn")
 
@@ -68,3 +70,62 @@ def test_bad_poke_time() -> None:
         parse_poke({"gateway": "g", "namespace": "a", "name": "x", "at": "soon"})
     with pytest.raises(WireError, match="at must be a finite number"):
         parse_poke({"gateway": "g", "namespace": "a", "name": "x", "at": float("inf")})
+
+
+def test_usage_round_trip() -> None:
+    usage = {KEY: Usage(100, 10_100, 5_171_200), ("team-b", "g"): Usage(1, 1, 10240)}
+    document = stats_document("g1", {}, usage, 1767225600.5)
+    assert parse_usage(document) == (1767225600.5, usage)
+    # The stats themselves are read as before.
+    assert parse_stats(document) == ("g1", {})
+
+
+def test_a_report_without_usage_has_none() -> None:
+    assert parse_usage(stats_document("g1", {KEY: Sample()})) == (None, {})
+
+
+def _usage(**fields: object) -> dict[str, object]:
+    entry = {"namespace": "a", "name": "x", "requests": 2, "billedMs": 300, "mbMs": 300 * 512}
+    return {"gateway": "g", "functions": [], "usage": [{**entry, **fields}]}
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        pytest.param(_usage(requests=-1), "requests must be an integer from 0", id="negative"),
+        pytest.param(_usage(mbMs=float("nan")), "mbMs must be an integer", id="nan"),
+        pytest.param(_usage(billedMs=float("inf")), "billedMs must be an integer", id="infinity"),
+        pytest.param(_usage(requests=10**12 + 1), "requests must be an integer from 0 to "
+                     "1000000000000", id="huge-requests"),
+        pytest.param(_usage(requests=1, billedMs=10**30, mbMs=10**34), "billedMs must be an "
+                     "integer", id="huge-duration"),
+        pytest.param(_usage(requests=1.5), "requests must be an integer", id="fraction"),
+        pytest.param(_usage(requests=True), "requests must be an integer", id="bool"),
+        pytest.param(_usage(requests="2"), "requests must be an integer", id="string"),
+        pytest.param(_usage(mbMs=None), "mbMs must be an integer", id="missing"),
+        pytest.param(_usage(requests=5, billedMs=4, mbMs=4 * 128), "billedMs must be from 1 "
+                     "to 901000 per request", id="under-1-ms-a-request"),
+        pytest.param(_usage(requests=1, billedMs=901_001, mbMs=901_001 * 128), "billedMs must "
+                     "be from 1 to 901000", id="longer-than-any-timeout"),
+        pytest.param(_usage(mbMs=300 * 127), "mbMs must be billedMs times a memory of 128",
+                     id="memory-too-small"),
+        pytest.param(_usage(mbMs=300 * 10241), "mbMs must be billedMs times", id="memory-too-big"),
+        pytest.param(_usage(namespace=""), "namespace and name must be", id="empty-namespace"),
+        pytest.param(_usage(name="x" * 254), "namespace and name must be", id="long-name"),
+        pytest.param({"gateway": "g", "usage": {"a": 1}}, "usage must be a list", id="not-a-list"),
+        pytest.param({"gateway": "g", "usage": [1]}, r"usage\[0\] must be a JSON object",
+                     id="not-an-object"),
+        pytest.param({"gateway": "g", "started": float("nan")}, "started must be a finite",
+                     id="nan-start"),
+        pytest.param({"gateway": "g", "started": -1}, "started must be a finite", id="before-1970"),
+        pytest.param({"gateway": "g", "started": "now"}, "started must be a finite",
+                     id="string-start"),
+    ],
+)  # fmt: skip
+def test_bad_usage_says_what_is_wrong(document: object, message: str) -> None:
+    with pytest.raises(WireError, match=message):
+        parse_usage(document)
+
+
+def test_usage_of_nothing_run_is_all_zero_and_accepted() -> None:
+    assert parse_usage(_usage(requests=0, billedMs=0, mbMs=0))[1] == {("a", "x"): Usage()}

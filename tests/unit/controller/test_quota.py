@@ -3,6 +3,7 @@ which Functions it holds (and wakes), and the status it writes."""
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from kappa.api.quota import ConcurrencyQuotaSpec
@@ -10,6 +11,7 @@ from kappa.controller.quota import PodUse, PodUses, Quotas, _Quota, _settle
 from kappa.controller.state import State
 from kappa.quota.claims import Claim, Sums
 from kappa.quota.limits import ClusterLimits
+from kappa.quota.usage import Usage
 from kappa.settings import Settings
 
 
@@ -122,3 +124,44 @@ def test_pod_uses_are_grouped_by_namespace_as_they_come_and_go() -> None:
     assert pods.in_namespace("a") == []
     assert pods.in_namespace("b") == [PodUse(("b", "fn"), owner="v", ready=True)]
     assert dict(pods) == {("b", "p1"): PodUse(("b", "fn"), owner="v", ready=True)}
+
+
+def test_usage_is_written_from_the_copy_taken_not_from_every_report() -> None:
+    objects = FakeObjects()
+    state = State(objects=objects, settings=Settings())  # type: ignore[arg-type]
+    quotas = quotas_with()
+    quotas.quotas["a", "default"] = _Quota(1, ConcurrencyQuotaSpec(max_concurrency=10), {})
+    since = quotas.started.timestamp()
+    quotas.usage.record("g1", since + 1, {("a", "x"): Usage(2, 300, 300 * 512)}, now=since + 2)
+    quotas.usage.record("g1", since + 1, {("b", "y"): Usage(1, 1, 128)}, now=since + 2)
+    quotas.changed.clear()
+
+    asyncio.run(_settle(state.memory, state.objects, quotas))
+    ((_, _, first),) = objects.statuses
+    assert first["usage"]["requests"] == 0  # not copied yet
+
+    quotas.refresh_usage()
+    assert quotas.changed.is_set()
+    asyncio.run(_settle(state.memory, state.objects, quotas))
+    usage = objects.statuses[-1][2]["usage"]
+    assert (usage["requests"], usage["gbSeconds"]) == (2, 0.15)
+    assert [f["name"] for f in usage["functions"]] == ["x"]  # b's Function is not a's
+
+    quotas.changed.clear()
+    quotas.refresh_usage()  # nothing new: no wake, no write
+    assert not quotas.changed.is_set()
+    asyncio.run(_settle(state.memory, state.objects, quotas))
+    assert len(objects.statuses) == 2
+
+
+def test_beginning_to_lead_starts_the_usage_again() -> None:
+    quotas = quotas_with()
+    quotas.quotas["a", "default"] = _Quota(1, ConcurrencyQuotaSpec(max_concurrency=10), {})
+    since = quotas.started.timestamp()
+    quotas.usage.record("g1", since, {("a", "x"): Usage(2, 300, 300 * 512)}, now=since + 1)
+    quotas.refresh_usage()
+    later = datetime.fromtimestamp(since + 60, UTC)
+    quotas.begin_usage(later)
+    assert (quotas.started, quotas.usage.since) == (later, since + 60)
+    assert quotas.usage.namespace("a") == {}
+    assert quotas.shown_usage == {}

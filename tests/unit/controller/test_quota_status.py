@@ -2,9 +2,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kappa.api.quota import ConcurrencyQuotaSpec
-from kappa.controller.quota_status import quota_condition, quota_status
+from kappa.api.quota import USAGE_LISTED, ConcurrencyQuotaSpec, ConcurrencyQuotaStatus
+from kappa.controller.quota_status import quota_condition, quota_status, usage_status
 from kappa.quota.claims import Sums
+from kappa.quota.usage import Usage
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 SPEC = ConcurrencyQuotaSpec(max_concurrency=4, max_reserved=2)
@@ -71,3 +72,40 @@ def test_status_has_the_use_and_the_generation() -> None:
     (ready,) = status["conditions"]
     assert ready["observedGeneration"] == 7
     assert ready["lastTransitionTime"] == "2026-11-27T08:00:00Z"
+
+
+def test_usage_sums_the_namespace_and_ranks_functions_by_gb_seconds() -> None:
+    usage = {
+        "thumbs": sum((Usage.of(100, 512) for _ in range(100)), Usage()),  # 5 GB-s
+        "tiny": Usage.of(1, 128),
+        "big": Usage.of(3000, 10240),  # 30 GB-s
+    }
+    block = usage_status(usage, NOW)
+    assert block == {
+        "since": "2026-11-27T08:00:00Z",
+        "requests": 102,
+        "billedSeconds": 13.001,
+        "gbSeconds": 35.0,  # 35.000125, to the thousandth
+        "functions": [
+            {"name": "big", "requests": 1, "billedSeconds": 3.0, "gbSeconds": 30.0},
+            {"name": "thumbs", "requests": 100, "billedSeconds": 10.0, "gbSeconds": 5.0},
+            {"name": "tiny", "requests": 1, "billedSeconds": 0.001, "gbSeconds": 0.0},
+        ],
+    }
+    # What the builder writes is what the CRD's schema takes.
+    ConcurrencyQuotaStatus.model_validate({"usage": block})
+
+
+def test_usage_lists_the_top_functions_only_ties_by_name() -> None:
+    usage = {f"fn{i:02}": Usage.of(10 * (i // 2) + 10, 128) for i in range(30)}
+    listed = usage_status(usage, NOW)["functions"]
+    assert len(listed) == USAGE_LISTED
+    assert [f["name"] for f in listed[:4]] == ["fn28", "fn29", "fn26", "fn27"]
+    assert usage_status(usage, NOW)["requests"] == 30  # the sums count every Function
+
+
+def test_no_usage_yet_shows_zeros_since_the_start() -> None:
+    status = quota_status(SPEC, Sums(), {}, 0, generation=1, now=NOW, previous=[],
+                          usage={}, since=NOW)  # fmt: skip
+    assert status["usage"] == {"since": "2026-11-27T08:00:00Z", "requests": 0,
+                               "billedSeconds": 0.0, "gbSeconds": 0.0, "functions": []}  # fmt: skip

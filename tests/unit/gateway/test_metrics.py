@@ -2,6 +2,7 @@ import pytest
 
 from kappa.gateway.dispatch import billed_ms
 from kappa.gateway.metrics import ColdStartPath, GatewayMetrics, Outcome, ThrottleCause
+from kappa.quota.usage import Usage
 
 A = ("team-a", "resize")
 B = ("team-b", "report")
@@ -15,11 +16,22 @@ def test_a_512_mb_function_run_100_times_for_100_ms_bills_5_gb_seconds() -> None
     metrics = GatewayMetrics()
     labels = metrics.function(A)
     for _ in range(100):
-        metrics.bill(labels, 100, 512)
+        metrics.bill(A, labels, 100, 512)
     where = {"namespace": "team-a", "function": "resize"}
     assert value(metrics, "kappa_gateway_billed_gigabyte_seconds_total", where) == pytest.approx(5)
     assert value(metrics, "kappa_gateway_billed_requests_total", where) == 100
     assert value(metrics, "kappa_gateway_billed_duration_seconds_total", where) == pytest.approx(10)
+    # The running totals the operator is told of: exact integers.
+    assert metrics.usage == {A: Usage(100, 10_000, 5_120_000)}
+    assert metrics.usage[A].gb_seconds == 5
+
+
+def test_usage_is_kept_per_function_even_past_the_label_cap() -> None:
+    metrics = GatewayMetrics(max_functions=1)
+    metrics.bill(A, metrics.function(A), 3, 128)
+    metrics.bill(B, metrics.function(B), 7, 1024)  # labelled _other
+    metrics.bill(B, metrics.function(B), 1, 1024)
+    assert metrics.usage == {A: Usage(1, 3, 384), B: Usage(2, 8, 8192)}
 
 
 def test_forgetting_a_function_drops_its_series_and_keeps_the_others() -> None:
@@ -30,7 +42,7 @@ def test_forgetting_a_function_drops_its_series_and_keeps_the_others() -> None:
         metrics.duration.labels(*labels).observe(0.1)
         metrics.throttles.labels(*labels, ThrottleCause.QUEUE_FULL).inc()
         metrics.cold_starts.labels(*labels, ColdStartPath.NEW_POD).inc()
-        metrics.bill(labels, 5, 128)
+        metrics.bill(key, labels, 5, 128)
     metrics.forget(A)
     text = "\n".join(
         f"{sample.name}{sample.labels}"
@@ -38,6 +50,7 @@ def test_forgetting_a_function_drops_its_series_and_keeps_the_others() -> None:
         for sample in family.samples
     )
     assert "'resize'" not in text
+    assert set(metrics.usage) == {B}
     assert text.count("'report'") >= 7
     assert metrics.function.labelled == 1
 
