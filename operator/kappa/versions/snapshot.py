@@ -18,7 +18,6 @@ its code is in a ConfigMap, that ConfigMap; this module turns them into:
   (owned by the FunctionVersion).
 """
 
-import copy
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -74,47 +73,44 @@ def snapshot(
     in a ConfigMap). Raises PublishError for code a version cannot pin: a ConfigMap that
     does not exist.
     """
-    spec = copy.deepcopy(dict(function_spec))
-    concurrency = dict(spec.get("concurrency") or {})
-    concurrency.pop("provisioned", None)
-    concurrency.pop("reserved", None)
-    spec["concurrency"] = concurrency
+    spec = dict(function_spec)
+    spec["concurrency"] = {
+        key: value
+        for key, value in (spec.get("concurrency") or {}).items()
+        if key not in {"provisioned", "reserved"}
+    }
     code = spec.get("code") or {}
-    pinned: dict[str, Any] = {}
-    sha: str | None = None
+    # What the digest covers: the spec as the Function has it (its own ConfigMap's name,
+    # not the copy's, which holds the number) and the content of that ConfigMap.
+    identity: list[Any] = [dict(spec)]
+    sha = None
     if isinstance(code.get("configMap"), Mapping):
-        name = code["configMap"].get("name")
         if configmap is None:
-            raise missing_configmap(name)
+            raise missing_configmap(code["configMap"].get("name"))
         digest = code_digest(configmap)
         archive = code["configMap"].get("archive")
-        sha = digest.archive(archive) if isinstance(archive, str) else digest.sha256
-        pinned = {"configMap": digest.sha256}
+        sha = digest.sha256 if archive is None else digest.archive(archive)
+        identity.append(digest.sha256)
         spec["code"] = {**code, "configMap": {**code["configMap"], "name": copy_as}}
-    elif isinstance(code.get("inline"), Mapping):
+    elif "inline" in code:
         sha = code_sha256(code["inline"])
-    elif isinstance(code.get("url"), Mapping):
+    elif "url" in code:
         sha = code["url"].get("sha256")
-    shape = {"spec": spec, "pinned": pinned}
-    if pinned:  # the copy's name holds the number: the digest names the content instead
-        shape["spec"] = {**spec, "code": {**spec["code"], "configMap": {**code["configMap"]}}}
-    canonical = json.dumps(shape, sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return Snapshot(spec, hashlib.sha256(canonical.encode()).hexdigest(), sha)
 
 
 def next_number(function: Mapping[str, Any], existing: Iterable[int]) -> int:
     """One more than the highest number given: the Function's record, or an existing version."""
     annotations = (function.get("metadata") or {}).get("annotations") or {}
-    recorded = annotations.get(LAST_VERSION_ANNOTATION, "0")
+    recorded = annotations.get(LAST_VERSION_ANNOTATION)
     last = int(recorded) if isinstance(recorded, str) and recorded.isdigit() else 0
     return max([last, *existing]) + 1
 
 
 def unchanged(versions: Iterable[Mapping[str, Any]], digest: str) -> Mapping[str, Any] | None:
     """The latest version when its snapshot's digest is ``digest`` (nothing changed since)."""
-    latest = max(
-        versions, key=lambda v: int((v.get("spec") or {}).get("version") or 0), default=None
-    )
+    latest = max(versions, key=lambda v: int(v["spec"]["version"]), default=None)
     if latest is None:
         return None
     annotations = (latest.get("metadata") or {}).get("annotations") or {}

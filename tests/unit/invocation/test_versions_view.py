@@ -7,7 +7,7 @@ import pytest
 
 from kappa.invocation.function_name import FunctionRef
 from kappa.invocation.kube_view import KubeView, alias_route, version_summary
-from kappa.invocation.qualifier import AliasRoute, pick_version, target
+from kappa.invocation.qualifier import AliasRoute, is_number, names_alias, pick_version, target
 from kappa.invocation.routing import Endpoint
 from tests.unit.invocation.test_kube_view import REGION, fn, pod
 
@@ -149,3 +149,20 @@ def test_an_alias_splits_calls_by_its_weights() -> None:
     assert picked.count("1") == 900
     assert {pick_version(AliasRoute("1", (("2", 0.0),)), d) for d in draws} == {"1"}
     assert {pick_version(AliasRoute("1", (("2", 1.0),)), d) for d in draws} == {"2"}
+
+
+@pytest.mark.parametrize(
+    ("qualifier", "number", "alias"),
+    [("$LATEST", False, False), ("7", True, False), ("live", False, True),
+     ("²", False, True), ("12a", False, True)],
+)  # fmt: skip
+def test_what_a_qualifier_can_name(qualifier: str, *, number: bool, alias: bool) -> None:
+    assert is_number(qualifier) is number
+    assert names_alias(qualifier) is alias
+
+
+def test_several_additional_versions_take_their_shares_in_order() -> None:
+    route = AliasRoute("1", (("2", 0.2), ("3", 0.3)))
+    assert [pick_version(route, d) for d in (0.0, 0.19, 0.2, 0.49, 0.5, 0.99)] == [
+        "2", "2", "3", "3", "1", "1"
+    ]  # fmt: skip

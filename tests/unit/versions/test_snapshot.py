@@ -1,17 +1,20 @@
 """What publishing makes of a Function: its snapshot, number and objects (pure)."""
 
 import base64
+import hashlib
+import json
 from typing import Any
 
 import pytest
 
 from kappa.api.function_version import FunctionVersion, as_function_body, published_as
-from kappa.resources.code_configmap import code_sha256
+from kappa.resources.code_configmap import code_digest, code_sha256
 from kappa.versions.snapshot import (
     DIGEST_ANNOTATION,
     LAST_VERSION_ANNOTATION,
     PublishError,
     code_copy_manifest,
+    copy_name,
     next_number,
     snapshot,
     unchanged,
@@ -127,3 +130,95 @@ def test_a_version_reads_as_a_function_with_its_own_concurrency() -> None:
     assert body["spec"]["concurrency"] == {"perPod": 2, "provisioned": 2}
     assert body["kind"] == "FunctionVersion"
     assert published_as(function()) is None
+
+
+def test_the_digest_is_the_sha256_of_the_spec_as_the_function_has_it_and_its_configmap() -> None:
+    taken = snapshot({**CM_SPEC, "concurrency": {"reserved": 3}}, configmap("v1"), "echo.1-code")
+    identity = [{**CM_SPEC, "concurrency": {}}, code_digest(configmap("v1")).sha256]
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+    assert taken.digest == hashlib.sha256(canonical.encode()).hexdigest()
+    inline = snapshot(function()["spec"], None, "x")
+    canonical = json.dumps([inline.spec], sort_keys=True, separators=(",", ":"))
+    assert inline.digest == hashlib.sha256(canonical.encode()).hexdigest()
+    reordered = dict(reversed(list(function()["spec"].items())))
+    assert snapshot(reordered, None, "x").digest == inline.digest
+    changed = {**CM_SPEC, "memoryMB": 512}
+    assert snapshot(changed, configmap("v1"), "echo.1-code").digest != taken.digest
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        pytest.param({"configMap": {"name": "echo-code"}},
+                     code_digest(configmap("v1")).sha256, id="configmap"),
+        pytest.param({"configMap": {"name": "echo-code", "archive": "pkg.zip"}},
+                     hashlib.sha256(b"zip").hexdigest(), id="configmap-archive"),
+        pytest.param({"url": {"url": "http://x/a.zip", "sha256": "ab" * 32}}, "ab" * 32, id="url"),
+        pytest.param({"image": "kappa.local/x:1"}, None, id="image"),
+    ],
+)  # fmt: skip
+def test_the_code_sha256_is_the_packages(code: dict[str, Any], expected: str | None) -> None:
+    spec = {**CM_SPEC, "code": code}
+    assert snapshot(spec, configmap("v1"), "echo.1-code").code_sha256 == expected
+
+
+def test_numbers_start_at_one_when_the_record_is_unreadable() -> None:
+    assert next_number(function(last="not-a-number"), []) == 1
+    assert next_number(function(last="2"), []) == 3
+    assert copy_name("echo", 3) == "echo.3-code"
+
+
+def test_the_latest_of_unordered_versions_is_the_one_compared() -> None:
+    versions = [
+        {"metadata": {"annotations": {DIGEST_ANNOTATION: "new"}}, "spec": {"version": 10}},
+        {"metadata": {"annotations": {DIGEST_ANNOTATION: "old"}}, "spec": {"version": 9}},
+        {"metadata": {}, "spec": {"version": 2}},
+    ]
+    assert unchanged(versions, "new") is versions[0]
+    assert unchanged(versions, "old") is None
+
+
+def test_the_version_and_its_copy_are_exactly_these_objects() -> None:
+    taken = snapshot(CM_SPEC, configmap("v1"), "echo.2-code")
+    assert version_manifest(function(CM_SPEC), 2, taken) == {
+        "apiVersion": "kappa.dev/v1alpha1",
+        "kind": "FunctionVersion",
+        "metadata": {
+            "name": "echo.2",
+            "namespace": "team",
+            "labels": {"kappa.dev/function": "echo"},
+            "annotations": {DIGEST_ANNOTATION: taken.digest},
+            "ownerReferences": [
+                {"apiVersion": "kappa.dev/v1alpha1", "kind": "Function", "name": "echo",
+                 "uid": "uid-echo", "controller": False, "blockOwnerDeletion": True}
+            ],
+        },
+        "spec": {"function": "echo", "version": 2, "snapshot": taken.spec,
+                 "codeSha256": taken.code_sha256},
+    }  # fmt: skip
+    made = {"metadata": {"name": "echo.2", "namespace": "team", "uid": "uid-v2"},
+            "spec": {"function": "echo"}}  # fmt: skip
+    assert code_copy_manifest({"data": {"a": "1"}}, made, "echo.2-code") == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "echo.2-code",
+            "namespace": "team",
+            "labels": {"kappa.dev/function": "echo", "kappa.dev/component": "version-code"},
+            "ownerReferences": [
+                {"apiVersion": "kappa.dev/v1alpha1", "kind": "FunctionVersion", "name": "echo.2",
+                 "uid": "uid-v2", "controller": True, "blockOwnerDeletion": True}
+            ],
+        },
+        "immutable": True,
+        "data": {"a": "1"},
+    }  # fmt: skip
+
+
+def test_a_missing_configmap_is_named_with_the_field_to_fix() -> None:
+    with pytest.raises(PublishError) as refused:
+        snapshot({**CM_SPEC, "code": {"configMap": {"name": "gone"}}}, None, "x")
+    assert str(refused.value) == (
+        "the code's ConfigMap 'gone' does not exist: create it (or fix "
+        "spec.code.configMap.name) before publishing"
+    )
