@@ -421,3 +421,32 @@ def test_concurrency_through_the_lambda_api(
     lam.delete_alias(FunctionName=name, Name="live")
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.get_alias(FunctionName=name, Name="live")
+
+
+def test_spec_publish_publishes_each_change_once_ready(
+    api: client.ApiClient, gateway: Gateway, namespace: str
+) -> None:
+    custom = client.CustomObjectsApi(api)
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "functions", {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Function", "metadata": {"name": "auto"},
+        "spec": {"runtime": "python3.11", "handler": "app.handler", "publish": True,
+                 "code": {"inline": {"app.py": API_HANDLER % "one"}}},
+    })  # fmt: skip
+
+    def numbers() -> list[int]:
+        items = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "functionversions")[
+            "items"
+        ]
+        return sorted(v["spec"]["version"] for v in items)
+
+    Cluster.wait(lambda: numbers() == [1], "version 1 published by spec.publish", 240)
+    custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, "functions", "auto",
+        {"spec": {"code": {"inline": {"app.py": API_HANDLER % "two"}}}})  # fmt: skip
+    Cluster.wait(lambda: numbers() == [1, 2], "version 2 published by spec.publish", 240)
+    name = f"{namespace}/auto"
+    Cluster.wait(lambda: answers(gateway, name, "1", "one"), "version 1 answers", 240)
+    Cluster.wait(lambda: answers(gateway, name, "2", "two"), "version 2 answers", 240)
+    version = custom.get_namespaced_custom_object(GROUP, VERSION, namespace,
+                                                  "functionversions", "auto.2")  # fmt: skip
+    # A version never publishes versions of its own (the schema defaults the field to false).
+    assert version["spec"]["snapshot"].get("publish", False) is False

@@ -1027,6 +1027,13 @@ class FunctionSpec(KappaModel):
         description="Log format (Text or JSON) and, with JSON, the levels written.",
         json_schema_extra={"default": {}},
     )
+    publish: bool = Field(
+        default=False,
+        description=(
+            "Publish a version (FunctionVersion) of each change once it is Ready; versions "
+            "are also published on request (kappa publish, the Lambda API's PublishVersion)."
+        ),
+    )
 
     @property
     def needs_handler(self) -> bool:

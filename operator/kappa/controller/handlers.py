@@ -32,6 +32,7 @@ from kappa.controller.desired import referenced_configmap
 from kappa.controller.destinations import destination_keys
 from kappa.controller.layers import layer_configmap, layer_names
 from kappa.controller.memory import Key
+from kappa.controller.observed import kept_function, kept_pod
 from kappa.controller.reconcile import reconcile
 from kappa.controller.state import State
 from kappa.resources.code_configmap import CodeDigest, code_digest
@@ -46,7 +47,7 @@ def register(state: State) -> None:
     def function_pods(
         namespace: str, labels: Mapping[str, str], body: kopf.Body, **_: Any
     ) -> dict[Key, dict[str, Any]]:
-        return {(namespace, labelled_unit(labels)): dict(body)}
+        return {(namespace, labelled_unit(labels)): kept_pod(body)}
 
     @kopf.index("configmaps", labels=FUNCTION_OBJECTS, id="code_configmaps")  # type: ignore[arg-type]
     def code_configmaps(
@@ -90,7 +91,7 @@ def register(state: State) -> None:
     # A task per Function rather than a kopf daemon: kopf puts a finalizer on
     # objects with daemons, and then a Function could not be deleted while the
     # operator is down. Owner references clean up after a deleted Function.
-    _on_unit_change(state, "functions", "function_changed", dict)
+    _on_unit_change(state, "functions", "function_changed", kept_function)
     # A published version runs as a Function of its own: its snapshot is its spec, its pods
     # (labelled with its number) are its own, and it scales apart from the Function.
     _on_unit_change(
@@ -118,7 +119,7 @@ def _on_unit_change(
         **_: Any,
     ) -> None:
         indexes = (function_pods, code_configmaps, user_configmaps)
-        _changed(state, event, (namespace, name), as_function(body), indexes)
+        _changed(state, event, (namespace, name), kept_function(as_function(body)), indexes)
 
 
 Indexes = tuple[kopf.Index[Key, dict[str, Any]], kopf.Index[Key, str], kopf.Index[Key, CodeDigest]]

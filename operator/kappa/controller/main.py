@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
@@ -27,6 +28,7 @@ from kappa.invocation.errors import GatewayError
 from kappa.k8s.objects import Objects
 from kappa.quota.usage import UsageLedger
 from kappa.settings import Settings, load
+from kappa.versions.publish import publish
 
 log = logging.getLogger("kappa.controller")
 
@@ -53,7 +55,7 @@ def main() -> int:
     # tick), most of the log of a busy cluster. Failures stay at their level.
     logging.getLogger("kopf.objects").addFilter(logs.Demote(KOPF_SUCCESS))
     api = _api_client(settings.kube_threads)
-    state = State(objects=Objects(api), settings=settings)
+    state = State(objects=Objects(api), settings=settings, publisher=_publisher(api))
     register(state)
     register_esm(api, settings)
     register_network_policies(api, settings)
@@ -73,6 +75,16 @@ def main() -> int:
         log.error("no longer leading (%s): stopping so that this replica stands by", error)  # noqa: TRY400 - one line, not a traceback
         return 1
     return 0
+
+
+def _publisher(api: client.ApiClient) -> Callable[[str, str], Awaitable[tuple[int, bool]]]:
+    """spec.publish's shell: publish a version of the Function in a worker thread."""
+
+    async def publish_version(namespace: str, name: str) -> tuple[int, bool]:
+        published = await asyncio.to_thread(publish, api, namespace, name)
+        return published.number, published.created
+
+    return publish_version
 
 
 def _gateways_only(api: client.ApiClient, settings: Settings) -> Authenticate | None:

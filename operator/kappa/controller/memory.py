@@ -37,7 +37,8 @@ class FunctionMemory:
     - ``quota_hold``: why its ConcurrencyQuota holds it (no new pods), or None;
     - ``failures``: consecutive failed passes (the retry backoff's exponent);
     - ``code_loaded``: the generation whose code an environment loaded (CodeReady True),
-      known at once, before the status written with it comes back on the watch.
+      known at once, before the status written with it comes back on the watch;
+    - ``published``: the generation ``spec.publish`` last published a version of.
     """
 
     body: dict[str, Any] | None = None
@@ -49,6 +50,7 @@ class FunctionMemory:
     quota_hold: str | None = None
     failures: int = 0
     code_loaded: int | None = None
+    published: int | None = None
 
 
 class FunctionMemories:

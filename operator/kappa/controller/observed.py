@@ -179,3 +179,21 @@ def pod_view(pod: Mapping[str, Any]) -> PodView:
         was_ready=_was_ready(conditions),
         provisioned=labels.get(PROVISIONED_LABEL) == "true",
     )
+
+
+def kept_pod(pod: Mapping[str, Any]) -> dict[str, Any]:
+    """What the controller keeps of a pod: all that a pass reads of it.
+
+    Its metadata (but its managedFields), its volumes (the code ConfigMaps it mounts) and
+    its status. The rest of its spec (containers, env, probes) and the managedFields are most of a
+    pod's size, and the operator keeps every function pod of the cluster in memory.
+    """
+    meta = {k: v for k, v in (pod.get("metadata") or {}).items() if k != "managedFields"}
+    volumes = (pod.get("spec") or {}).get("volumes") or []
+    return {"metadata": meta, "spec": {"volumes": volumes}, "status": pod.get("status") or {}}
+
+
+def kept_function(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A Function (or version) as the controller keeps it: all but its managedFields."""
+    meta = {k: v for k, v in (body.get("metadata") or {}).items() if k != "managedFields"}
+    return {**body, "metadata": meta}

@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from kubernetes.client.exceptions import ApiException
 
+from kappa.api.function_version import published_as
 from kappa.api.meta import ConditionState
 from kappa.autoscaler import decider
 from kappa.controller.backoff import Result
@@ -258,11 +259,42 @@ async def report(state: State, seen: Observed, intent: PassPlan, done: Acted) ->
     status |= await _scaling_status(state, seen.body, scale, changed=changed, now=seen.now)
     if any(seen.status.get(k) != v for k, v in status.items()):
         await state.objects.patch_function_status(*seen.key, status)
+    if _publishes(seen, conditions) and state.memory.recall(seen.key).published != seen.generation:
+        await _publish(state, seen)
     if done.create_error is not None:
         return Result(CREATE_RETRY_SECONDS)
     if intent.pod_plan.requeue_after is not None:
         return Result(min(RESYNC_SECONDS, intent.pod_plan.requeue_after.total_seconds()))
     return Result(RESYNC_SECONDS)
+
+
+def _publishes(seen: Observed, conditions: list[ConditionState]) -> bool:
+    """Whether ``spec.publish`` asks for a version now: a Function (not a version), Ready."""
+    spec = seen.body.get("spec") or {}
+    return (
+        spec.get("publish") is True
+        and published_as(seen.body) is None
+        and not seen.deleting
+        and any(c.type == "Ready" and c.status == "True" for c in conditions)
+    )
+
+
+async def _publish(state: State, seen: Observed) -> None:
+    """Publish a version of this generation (once); an Event says which, or why not."""
+    if state.publisher is None:
+        return
+    try:
+        number, created = await state.publisher(*seen.key)
+    except Exception as exc:  # noqa: BLE001 - a failed publish is reported, and retried
+        message = api_message(exc) if isinstance(exc, ApiException) else str(exc)
+        log.warning("publishing %s/%s failed: %s", *seen.key, message)
+        await _post_event(state, seen.body, reason="PublishFailed", message=message, warning=True)
+        return
+    state.memory.recall(seen.key).published = seen.generation
+    if created:
+        await _post_event(
+            state, seen.body, reason="VersionPublished", message=f"published version {number}"
+        )
 
 
 async def _pods_with_expectations(

@@ -1,5 +1,6 @@
 """The Function controller's operator-wide state: the API, settings, autoscaler, memory."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from kappa.autoscaler.loop import Autoscaler
@@ -23,6 +24,9 @@ class State:
     layer_references: References = field(default_factory=References)
     layer_configmaps: References = field(default_factory=References)
     autoscaler: Autoscaler | None = None
+    # Publishes a version of the Function (namespace, name): the number and whether it is
+    # new (kappa.versions.publish, in a thread); None: spec.publish does nothing (tests).
+    publisher: Callable[[str, str], Awaitable[tuple[int, bool]]] | None = None
 
     def __post_init__(self) -> None:
         if self.autoscaler is None:

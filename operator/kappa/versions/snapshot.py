@@ -73,7 +73,7 @@ def snapshot(
     in a ConfigMap). Raises PublishError for code a version cannot pin: a ConfigMap that
     does not exist.
     """
-    spec = dict(function_spec)
+    spec = {key: value for key, value in function_spec.items() if key != "publish"}
     spec["concurrency"] = {
         key: value
         for key, value in (spec.get("concurrency") or {}).items()

@@ -391,3 +391,47 @@ def test_a_published_version_is_reconciled_as_a_function_of_its_own() -> None:
     assert ("patch_function_status", "fn.3") in objects.calls
     (status,) = objects.statuses
     assert status["arn"].endswith(":function:fn:3")
+
+
+def publishing(
+    objects: FakeObjects, publisher: Any
+) -> tuple[State, dict[str, Any], dict[str, Any]]:
+    """A state with ``publisher``, a Function with spec.publish and a ready pod of it."""
+    state = State(objects=objects, settings=SETTINGS, publisher=publisher)  # type: ignore[arg-type]
+    body = function()
+    body["spec"]["publish"] = True
+    desired = desired_function(body, SETTINGS)
+    return state, body, ready_pod("fn-a", desired.revision, desired.code_configmap_name)
+
+
+def test_spec_publish_publishes_each_ready_generation_once() -> None:
+    objects = FakeObjects()
+    published: list[tuple[str, str]] = []
+
+    async def publisher(namespace: str, name: str) -> tuple[int, bool]:
+        published.append((namespace, name))
+        return len(published), True
+
+    state, body, pod = publishing(objects, publisher)
+    run(objects, body, [pod], state=state)
+    run(objects, body, [pod], state=state)  # the same generation: not again
+    assert published == [(NS, "fn")]
+    assert ("post_event", "VersionPublished") in objects.calls
+    run(objects, {**body, "metadata": {**body["metadata"], "generation": 3}}, [], state=state)
+    assert published == [(NS, "fn")]  # generation 3 is not Ready yet
+
+
+def test_a_failed_publish_is_an_event_and_is_tried_again() -> None:
+    objects = FakeObjects()
+    calls = 0
+
+    async def publisher(_namespace: str, _name: str) -> tuple[int, bool]:
+        nonlocal calls
+        calls += 1
+        raise refusal(403, "functionversions.kappa.dev is forbidden")
+
+    state, body, pod = publishing(objects, publisher)
+    run(objects, body, [pod], state=state)
+    run(objects, body, [pod], state=state)
+    assert calls == 2
+    assert objects.calls.count(("post_event", "PublishFailed")) == 2

@@ -3,7 +3,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kappa.controller.observed import Failure, Phase, after_deletions, pod_view
+from kappa.controller.observed import (
+    Failure,
+    Phase,
+    after_deletions,
+    kept_function,
+    kept_pod,
+    pod_view,
+)
 
 
 def raw(
@@ -172,3 +179,23 @@ def test_pods_a_pass_deleted_are_terminating_in_what_it_reports() -> None:
         ("fn-abc-2", True, False),
     ]
     assert after_deletions([kept], ()) == [kept]
+
+
+def test_the_controller_keeps_what_a_pass_reads_of_a_pod_and_a_function() -> None:
+    pod = {
+        "metadata": {"name": "p", "labels": {"a": "b"}, "managedFields": [{"manager": "x"}],
+                     "ownerReferences": [{"uid": "u"}]},
+        "spec": {"containers": [{"name": "function", "env": [{"name": "X", "value": "1"}]}],
+                 "volumes": [{"name": "code", "configMap": {"name": "cm"}}]},
+        "status": {"phase": "Running"},
+    }  # fmt: skip
+    assert kept_pod(pod) == {
+        "metadata": {"name": "p", "labels": {"a": "b"}, "ownerReferences": [{"uid": "u"}]},
+        "spec": {"volumes": [{"name": "code", "configMap": {"name": "cm"}}]},
+        "status": {"phase": "Running"},
+    }
+    assert pod_view(kept_pod(pod)) == pod_view(pod)
+    function = {"kind": "Function", "metadata": {"name": "f", "managedFields": []},
+                "spec": {"runtime": "python3.11"}, "status": {}}  # fmt: skip
+    assert kept_function(function) == {"kind": "Function", "metadata": {"name": "f"},
+                                       "spec": {"runtime": "python3.11"}, "status": {}}  # fmt: skip

@@ -56,8 +56,9 @@ CM_SPEC = {
 
 
 def test_a_snapshot_keeps_the_spec_but_the_functions_own_concurrency() -> None:
-    taken = snapshot(function()["spec"], None, "echo.1-code")
+    taken = snapshot({**function()["spec"], "publish": True}, None, "echo.1-code")
     assert taken.spec["code"] == {"inline": INLINE}
+    assert "publish" not in taken.spec  # a version never publishes versions of its own
     assert taken.spec["concurrency"] == {"perPod": 2}  # provisioned and reserved stay behind
     assert taken.code_sha256 == code_sha256(INLINE)
 
