@@ -7,6 +7,7 @@ calls without a failed call.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -15,8 +16,10 @@ import sys
 import threading
 import time
 import urllib.request
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +30,7 @@ from e2e.conftest import REPO, own_namespace
 from e2e.gateway import Gateway
 
 GROUP, VERSION = "kappa.dev", "v1alpha1"
+AWS = Path(sys.executable).with_name("aws")
 
 HANDLER = """
 import os
@@ -299,6 +303,18 @@ def handler(event, context):
 """
 
 
+def grant(api: client.ApiClient, namespace: str, role: str) -> None:
+    """Bind the e2e caller to the ClusterRole ``role`` in ``namespace``."""
+    client.RbacAuthorizationV1Api(api).create_namespaced_role_binding(namespace, {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": f"e2e-{role}"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": role},
+        "subjects": [{"kind": "ServiceAccount", "name": "kappa-e2e",
+                      "namespace": "kappa-system"}],
+    })  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def releaser(
     api: client.ApiClient, core: client.CoreV1Api, gateway: Gateway
@@ -320,14 +336,7 @@ def releaser(
             lam.publish_version(FunctionName=name)
         assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
         assert "kappa-releaser" in refused.value.response["Error"]["Message"]
-        client.RbacAuthorizationV1Api(api).create_namespaced_role_binding(namespace, {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-            "metadata": {"name": "e2e-releaser"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                        "name": "kappa-releaser"},
-            "subjects": [{"kind": "ServiceAccount", "name": "kappa-e2e",
-                          "namespace": "kappa-system"}],
-        })  # fmt: skip
+        grant(api, namespace, "kappa-releaser")
         yield namespace, name
 
 
@@ -450,3 +459,101 @@ def test_spec_publish_publishes_each_change_once_ready(
                                                   "functionversions", "auto.2")  # fmt: skip
     # A version never publishes versions of its own (the schema defaults the field to false).
     assert version["spec"]["snapshot"].get("publish", False) is False
+
+
+def once_allowed(call: Any) -> Any:
+    """``call()`` once RBAC allows it: a gateway replica caches a refusal for a few seconds
+    (the fixture's own refusal of the same access, before its RoleBinding)."""
+
+    def tried() -> Any:
+        try:
+            return call()
+        except Exception as exc:  # only a refusal is tried again
+            if "AccessDeniedException" in str(exc):
+                return None
+            raise
+
+    return Cluster.wait(tried, "the call allowed", 60)
+
+
+def zipped(code: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("app.py", API_HANDLER % code)
+        # Filler that does not compress: a package of a realistic size (~600 KB).
+        archive.writestr("data.bin", os.urandom(600 * 1024))
+    return buffer.getvalue()
+
+
+def test_create_update_and_delete_a_function_through_the_lambda_api(
+    api: client.ApiClient, gateway: Gateway, releaser: tuple[str, str], tmp_path: Path
+) -> None:
+    """The AWS CLI creates a Function from a zip (as a Lambda team's script would), boto3
+    updates its code and configuration and publishes, then deletes a version and the
+    Function; refused until the caller holds kappa-author."""
+    namespace, _ = releaser
+    custom = client.CustomObjectsApi(api)
+    lam = gateway.lambda_client()
+    name = f"{namespace}/made"
+    # Refused under another name: each gateway replica caches a refusal for a few seconds.
+    with pytest.raises(lam.exceptions.ClientError) as refused:
+        lam.create_function(FunctionName=f"{namespace}/refused", Role="arn:aws:iam::1:role/none",
+                            Runtime="python3.11", Handler="app.handler",
+                            Code={"ZipFile": zipped("one")})  # fmt: skip
+    assert "kappa-author" in refused.value.response["Error"]["Message"]
+    grant(api, namespace, "kappa-author")
+    package = tmp_path / "made.zip"
+    package.write_bytes(zipped("one"))
+    env = {
+        "PATH": str(AWS.parent), "HOME": str(tmp_path), "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": gateway.identity.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": gateway.identity.secret_access_key,
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+    }  # fmt: skip
+
+    def created() -> dict[str, Any] | None:
+        done = subprocess.run(
+            [str(AWS), "lambda", "create-function", "--endpoint-url", gateway.url,
+             "--function-name", name, "--runtime", "python3.11", "--handler", "app.handler",
+             "--role", "arn:aws:iam::1:role/none", "--memory-size", "256",
+             "--zip-file", f"fileb://{package}"],
+            capture_output=True, text=True, env=env, check=False, timeout=120,
+        )  # fmt: skip
+        if "AccessDeniedException" in done.stderr:
+            return None  # the gateway's cached refusal, for a few seconds
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout))
+
+    made = Cluster.wait(created, "CreateFunction allowed", 60)
+    assert made is not None
+    assert made["FunctionArn"].endswith(":function:made")
+    assert made["MemorySize"] == 256
+    held = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "functions", "made")
+    assert held["spec"]["code"] == {"configMap": {"name": "made-package", "archive": "code.zip"}}
+    Cluster.wait(lambda: answers(gateway, name, "$LATEST", "one"), "made answers", 240)
+    with pytest.raises(lam.exceptions.ResourceConflictException):
+        lam.create_function(FunctionName=name, Role="r", Runtime="python3.11",
+                            Handler="app.handler", Code={"ZipFile": zipped("one")})  # fmt: skip
+
+    updated = once_allowed(
+        lambda: lam.update_function_code(FunctionName=name, ZipFile=zipped("two"), Publish=True)
+    )
+    assert updated["Version"] == "1"
+    Cluster.wait(lambda: answers(gateway, name, "$LATEST", "two"), "made rolls", 240)
+    assert call(gateway, lam, name, "1")["code"] == "two"
+    lam.update_function_configuration(FunctionName=name, Timeout=9,
+                                      Environment={"Variables": {"STAGE": "prod"}})  # fmt: skip
+    held = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "functions", "made")
+    assert held["spec"]["timeoutSeconds"] == 9
+    assert held["spec"]["env"] == [{"name": "STAGE", "value": "prod"}]
+    with pytest.raises(lam.exceptions.ClientError) as bad:
+        lam.update_function_configuration(FunctionName=name, Handler="no-dot-here")
+    assert bad.value.response["Error"]["Code"] == "InvalidParameterValueException"
+
+    lam.delete_function(FunctionName=name, Qualifier="1")
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function_configuration(FunctionName=name, Qualifier="1")
+    lam.delete_function(FunctionName=name)
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function_configuration(FunctionName=name)

@@ -32,6 +32,10 @@ from kappa.invocation.errors import access_denied, unrecognized_client
 
 MAX_TOKEN: Final = 16 * 1024
 _CACHE_SIZE: Final = 10_000
+# CreateFunction, DeleteFunction (of the Function or of a version): kappa-author's.
+_AUTHORED: Final = frozenset(
+    {(RESOURCE, Verb.CREATE), (RESOURCE, Verb.DELETE), ("functionversions", Verb.DELETE)}
+)
 _ROLES: Final = {
     "": {Verb.INVOKE: "kappa-invoker", Verb.GET: "kappa-viewer", Verb.LIST: "kappa-viewer"},
     "deadletters": dict.fromkeys(Verb, "kappa-dlq-admin"),
@@ -144,6 +148,8 @@ class Guard:
         role = _ROLES.get(access.subresource, {}).get(access.verb, "kappa-releaser")
         if access.plural != RESOURCE and access.verb in {Verb.GET, Verb.LIST}:
             role = "kappa-viewer"
+        elif not access.subresource and (access.plural, access.verb) in _AUTHORED:
+            role = "kappa-author"
         raise access_denied(
             f"User {subject} is not allowed to {access}: a RoleBinding to the ClusterRole "
             f"{role} in that namespace grants it."

@@ -6,68 +6,46 @@ needs a URL the cluster can fetch (``spec.code.url`` with the zip's sha256). Eac
 Function is checked against the API models before it is printed or applied. Pure.
 """
 
-import base64
 import hashlib
 from typing import Any, Final
 
 from kappa.api.function import Function
 from kappa.api.layer import Layer
 from kappa.api.names import CODE_SHA256_ANNOTATION as SHA_ANNOTATION
-from kappa.api.names import COMPONENT_LABEL, FUNCTION_LABEL
+from kappa.api.names import COMPONENT_LABEL
 from kappa.cli.project import Project
+from kappa.resources.package import (
+    ARCHIVE_KEY,
+    CONFIG_MAP_MAX_BYTES,
+    PACKAGE_COMPONENT,
+    PackageTooLargeError,
+    archive_configmap,
+    package_configmap_name,
+    package_labels,
+)
+
+__all__ = [
+    "ARCHIVE_KEY",
+    "CONFIG_MAP_MAX_BYTES",
+    "PACKAGE_COMPONENT",
+    "PackageTooLargeError",
+    "archive_configmap",
+    "package_configmap_name",
+]
 
 API_VERSION: Final = "kappa.dev/v1alpha1"
-ARCHIVE_KEY: Final = "code.zip"
-CONFIG_MAP_MAX_BYTES: Final = 1024 * 1024 - 4096
-"""A ConfigMap holds 1 MiB; room is left for its name, labels and annotations."""
-PACKAGE_COMPONENT: Final = "package"
 LAYER_COMPONENT: Final = "layer"
 LAYER_LABEL: Final = "kappa.dev/layer"
 
 
-class PackageTooLargeError(ValueError):
-    """The zip does not fit in a ConfigMap; the message says to pass --code-url."""
-
-
-def package_configmap_name(function: str) -> str:
-    """``<function>-package``: one ConfigMap per Function, replaced by each deploy."""
-    return f"{function}-package"
-
-
 def package_configmap(project: Project, archive: bytes) -> dict[str, Any]:
     """The ConfigMap that carries the Function's ``archive``."""
-    # Not the labels of the operator's own code ConfigMaps: it collects those.
-    labels = {FUNCTION_LABEL: project.name, COMPONENT_LABEL: PACKAGE_COMPONENT}
     return archive_configmap(
-        package_configmap_name(project.name), project.namespace, labels, archive
+        package_configmap_name(project.name),
+        project.namespace,
+        package_labels(project.name),
+        archive,
     )
-
-
-def archive_configmap(
-    name: str, namespace: str | None, labels: dict[str, str], archive: bytes
-) -> dict[str, Any]:
-    """A ConfigMap carrying ``archive`` (PackageTooLargeError past a ConfigMap's size).
-
-    ``namespace`` None: none written (``kubectl apply -n`` decides).
-    """
-    if len(archive) > CONFIG_MAP_MAX_BYTES:
-        msg = (
-            f"the package is {len(archive):,} bytes zipped, more than a ConfigMap holds "
-            f"({CONFIG_MAP_MAX_BYTES:,}): upload the zip where the cluster can fetch it and "
-            "run kappa deploy again with --code-url URL"
-        )
-        raise PackageTooLargeError(msg)
-    metadata: dict[str, Any] = {"name": name}
-    if namespace is not None:
-        metadata["namespace"] = namespace
-    metadata["labels"] = labels
-    metadata["annotations"] = {SHA_ANNOTATION: hashlib.sha256(archive).hexdigest()}
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": metadata,
-        "binaryData": {ARCHIVE_KEY: base64.b64encode(archive).decode()},
-    }
 
 
 def function_manifest(project: Project, archive: bytes, code_url: str | None) -> dict[str, Any]:

@@ -18,8 +18,8 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any, Final
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from typing import Any, Final, Protocol
 
 import aiohttp
 from aiohttp import web
@@ -40,7 +40,6 @@ from kappa.gateway.body import (
 )
 from kappa.gateway.body_budget import BodyBudget
 from kappa.gateway.client_context import check_client_context
-from kappa.gateway.control_plane import ControlPlane
 from kappa.gateway.dispatch import CapacityHook, Dispatcher
 from kappa.gateway.event_queue import EventQueue, EventQueueFactory, not_configured
 from kappa.gateway.events import HttpRequest, http_event, http_response
@@ -90,6 +89,14 @@ _OUTCOMES: Final = {
 Handler = Callable[[web.Request], Coroutine[Any, Any, web.StreamResponse]]
 
 
+class RouteSet(Protocol):
+    """A set of routes added to the gateway's application (the Lambda control plane)."""
+
+    def add_routes(self, app: web.Application) -> None:
+        """Register the routes on ``app``."""
+        ...
+
+
 class Gateway:
     """The HTTP surface over a Dispatcher; one per process (tests may build several)."""
 
@@ -102,12 +109,12 @@ class Gateway:
         registry_ready: Callable[[], bool] | None = None,
         events: EventQueueFactory | None = None,
         guard: Guard | None = None,
-        control: ControlPlane | None = None,
+        control: Sequence[RouteSet] = (),
     ) -> None:
         """``guard`` None: every caller may do everything (tests, a single-tenant install).
 
-        ``control``: the Lambda control-plane API (versions, aliases, concurrency); None
-        for a gateway fed by a file, which has no cluster to write to.
+        ``control``: the Lambda control-plane API (versions, aliases, concurrency; the
+        Function calls); none for a gateway fed by a file, which has no cluster to write to.
         """
         self._control = control
         self.settings = settings
@@ -175,8 +182,8 @@ class Gateway:
         app.router.add_get("/metrics", self.prometheus)
         if self._async is not None:
             self._async.add_routes(app)
-        if self._control is not None:
-            self._control.add_routes(app)
+        for routes in self._control:
+            routes.add_routes(app)
         return app
 
     async def _lifetime(self, _app: web.Application) -> AsyncIterator[None]:

@@ -21,7 +21,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 from aiohttp import web
-from kubernetes.client.exceptions import ApiException
 
 from kappa.api import function as api
 from kappa.api import function_alias, function_version
@@ -29,9 +28,8 @@ from kappa.base.arn import function_arn
 from kappa.gateway import catalog, control_routes, control_shapes, request_ids
 from kappa.gateway.body import read_body
 from kappa.gateway.control_store import ControlStore
-from kappa.gateway.responses import error_response, json_response
+from kappa.gateway.lambda_handlers import answering
 from kappa.invocation.errors import (
-    GatewayError,
     conflict,
     function_not_found,
     invalid_parameter,
@@ -39,10 +37,9 @@ from kappa.invocation.errors import (
     provisioned_config_not_found,
     service_error,
 )
-from kappa.invocation.function_name import LATEST, FunctionRef, parse_function_name
+from kappa.invocation.function_name import LATEST, FunctionRef
 from kappa.invocation.kube_view import function_summary, version_summary
 from kappa.invocation.qualifier import is_number
-from kappa.k8s.objects import api_message
 from kappa.versions.snapshot import PublishError
 
 log = logging.getLogger("kappa.gateway.control")
@@ -81,31 +78,7 @@ class ControlPlane:
         }
         assert handlers.keys() == control_routes.ROUTES.keys()  # noqa: S101 - one table
         for (method, path), handler in handlers.items():
-            app.router.add_route(method, path, self._answering(handler))
-
-    def _answering(self, handler: Callable[[web.Request, FunctionRef], Awaitable[Any]]) -> Handler:
-        async def answer(request: web.Request) -> web.Response:
-            request_id = request_ids.request_id(request)
-            try:
-                ref = parse_function_name(request.match_info["function_name"])
-                result = await handler(request, ref)
-            except GatewayError as error:
-                log.info("%s: %s", request_id, error)
-                return error_response(error, request_id)
-            except ApiException as exc:
-                refused = _api_error(exc)
-                log.warning("%s: the API server refused: %s", request_id, refused)
-                return error_response(refused, request_id)
-            except Exception:  # a bug here is a Lambda-shaped 500, logged, never a bare one
-                log.exception("%s: %s %s failed", request_id, request.method, request.path)
-                failed = service_error("the gateway failed to answer; its log says why")
-                return error_response(failed, request_id)
-            if isinstance(result, web.Response):
-                return result
-            status, body = result
-            return json_response(body, request_id, status)
-
-        return answer
+            app.router.add_route(method, path, answering(handler))
 
     # ------------------------------------------------------------------ helpers
 
@@ -291,15 +264,3 @@ def _qualifier(request: web.Request) -> str:
     if not qualifier:
         raise invalid_parameter("Qualifier is required: a version's number or an alias.")
     return qualifier
-
-
-def _api_error(exc: ApiException) -> GatewayError:
-    """The API server's refusal as a Lambda error, in its own words."""
-    message = api_message(exc)
-    if exc.status == _INVALID:
-        return invalid_parameter(message)
-    if exc.status == _CONFLICT:
-        return conflict(message)
-    if exc.status == _NOT_FOUND:
-        return not_found(message)
-    return service_error(f"the gateway could not write this ({exc.status}): {message}")

@@ -21,6 +21,13 @@ the Invoke API accepts (name, ``namespace/name``, an ARN with the namespace as a
                                             provisioned-concurrency?Qualifier=Q
                                                              update functionversions
     GetProvisionedConcurrencyConfig  GET    (the same path)  get    functionversions
+    UpdateFunctionCode               PUT    F/code           update functions
+    UpdateFunctionConfiguration      PUT    F/configuration  update functions
+    CreateFunction                   POST   /2015-03-31/functions (by its handler: the
+                                            namespace is in the body)
+                                                             create functions
+    DeleteFunction                   DELETE F (by its handler) delete functions, or with
+                                            Qualifier=N: delete functionversions
 
 An alias route names the alias in RBAC's ``resourceNames`` (``hello.live``), so a Role
 may grant one alias alone; the other version and alias routes ask about the namespace.
@@ -41,6 +48,8 @@ CONFIGURATION_ROUTE: Final = F + "/configuration"
 CONCURRENCY_PUT_ROUTE: Final = "/2017-10-31/functions/{function_name}/concurrency"
 CONCURRENCY_GET_ROUTE: Final = "/2019-09-30/functions/{function_name}/concurrency"
 PROVISIONED_ROUTE: Final = "/2019-09-30/functions/{function_name}/provisioned-concurrency"
+FUNCTIONS_ROUTE: Final = "/2015-03-31/functions"
+CODE_ROUTE: Final = F + "/code"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +78,21 @@ ROUTES: Final[dict[tuple[str, str], Needs]] = {
 }
 
 
+# kappa.gateway.function_api's; CreateFunction (the namespace is in its body) and
+# DeleteFunction (a version's or the Function's) are authorised by their handlers.
+FUNCTION_ROUTES: Final[dict[tuple[str, str], Needs]] = {
+    ("PUT", CODE_ROUTE): Needs(Verb.UPDATE, RESOURCE),
+    ("PUT", CONFIGURATION_ROUTE): Needs(Verb.UPDATE, RESOURCE),
+}
+
+
 def control_access(method: str, route: str, match: dict[str, str]) -> Access | None:
     """What the control-plane route asks of RBAC; None for another route or a bad name.
 
     A FunctionName that does not parse needs no more than authentication: the route
     answers its 400, which says nothing about any Function.
     """
-    needs = ROUTES.get((method, route))
+    needs = ROUTES.get((method, route)) or FUNCTION_ROUTES.get((method, route))
     if needs is None:
         return None
     try:

@@ -35,7 +35,8 @@ def json_object(body: bytes) -> dict[str, Any]:
     return found
 
 
-def _text(body: Mapping[str, Any], field: str, *, limit: int = DESCRIPTION_MAX) -> str | None:
+def text(body: Mapping[str, Any], field: str, *, limit: int = DESCRIPTION_MAX) -> str | None:
+    """The string field ``field`` of a request (None: not given); 400 when it is not one."""
     value = body.get(field)
     if value is None:
         return None
@@ -53,7 +54,7 @@ def _count(body: Mapping[str, Any], field: str) -> int:
 
 def description(body: Mapping[str, Any]) -> str | None:
     """``Description`` of PublishVersion, CreateAlias, UpdateAlias (None: not given)."""
-    return _text(body, "Description")
+    return text(body, "Description")
 
 
 def version_number(value: object, field: str = "FunctionVersion") -> str:

@@ -32,6 +32,7 @@ class ControlStore:
     def __init__(self, kube: client.ApiClient) -> None:
         self._kube = kube
         self._custom = client.CustomObjectsApi(kube)
+        self._core = client.CoreV1Api(kube)
 
     async def _run(self, call: Callable[[], T]) -> T:
         return await asyncio.to_thread(call)
@@ -126,13 +127,29 @@ class ControlStore:
 
         return await self._run(patched)
 
-    async def delete_alias(self, namespace: str, function: str, alias: str) -> bool:
-        """Delete the alias; whether it existed."""
+    async def create(self, plural: str, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Create ``manifest`` (409 from the API server when it exists)."""
+
+        def created() -> dict[str, Any]:
+            answer: dict[str, Any] = self._custom.create_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                manifest["metadata"]["namespace"],
+                plural,
+                manifest,
+                field_manager=FIELD_MANAGER,
+            )
+            return answer
+
+        return await self._run(created)
+
+    async def delete(self, plural: str, namespace: str, name: str) -> bool:
+        """Delete the object; whether it existed."""
 
         def deleted() -> bool:
             try:
                 self._custom.delete_namespaced_custom_object(
-                    GROUP, VERSION, namespace, function_alias.PLURAL, f"{function}.{alias}"
+                    GROUP, VERSION, namespace, plural, name
                 )
             except ApiException as exc:
                 if exc.status == _NOT_FOUND:
@@ -141,3 +158,25 @@ class ControlStore:
             return True
 
         return await self._run(deleted)
+
+    async def put_configmap(self, manifest: dict[str, Any]) -> None:
+        """Create the ConfigMap, or replace the one of that name."""
+        meta = manifest["metadata"]
+
+        def put() -> None:
+            try:
+                self._core.replace_namespaced_config_map(
+                    meta["name"], meta["namespace"], manifest, field_manager=FIELD_MANAGER
+                )
+            except ApiException as exc:
+                if exc.status != _NOT_FOUND:
+                    raise
+                self._core.create_namespaced_config_map(
+                    meta["namespace"], manifest, field_manager=FIELD_MANAGER
+                )
+
+        await self._run(put)
+
+    async def delete_alias(self, namespace: str, function: str, alias: str) -> bool:
+        """Delete the alias; whether it existed."""
+        return await self.delete(function_alias.PLURAL, namespace, f"{function}.{alias}")

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -24,7 +24,7 @@ from kappa.asyncq.settings import load as load_async
 from kappa.auth.guard import Guard
 from kappa.base import logs
 from kappa.base.env import SettingsError
-from kappa.gateway.app import Gateway
+from kappa.gateway.app import Gateway, RouteSet
 from kappa.gateway.event_queue import EventQueue, EventQueueFactory
 from kappa.gateway.settings import GatewaySettings, load
 from kappa.invocation.function_labels import FunctionLabels
@@ -32,7 +32,7 @@ from kappa.invocation.registry import Registry, RegistryFileError, StaticRegistr
 
 if TYPE_CHECKING:
     from kappa.auth.kube_review import KubeReviews
-    from kappa.gateway.control_plane import ControlPlane
+
 
 log = logging.getLogger("kappa.gateway")
 
@@ -108,6 +108,7 @@ def main(registry_file: Path | None = None) -> int:
     if path is None:
         from kappa.gateway.control_plane import ControlPlane  # noqa: PLC0415
         from kappa.gateway.control_store import ControlStore  # noqa: PLC0415
+        from kappa.gateway.function_api import FunctionApi  # noqa: PLC0415
 
         kube = kube_registry.KubeRegistry.watching(api, settings.region)
         feed = _with_keys(reviews, kube.run)
@@ -119,7 +120,10 @@ def main(registry_file: Path | None = None) -> int:
                 registry_ready=kube.synced,
                 async_settings=async_settings,
                 guard=guard,
-                control=ControlPlane(ControlStore(api), settings.region),
+                control=(
+                    ControlPlane(ControlStore(api), settings.region),
+                    FunctionApi(ControlStore(api), guard, settings.region),
+                ),
             )
         )
     static = StaticRegistry()
@@ -160,7 +164,7 @@ async def _serve(  # noqa: PLR0913 - the options are keyword-only
     registry_ready: Callable[[], bool] | None = None,
     async_settings: AsyncSettings | None = None,
     guard: Guard | None = None,
-    control: "ControlPlane | None" = None,
+    control: Sequence[RouteSet] = (),
 ) -> int:
     """Serve until SIGTERM/SIGINT while ``feed()`` keeps ``registry`` current."""
     gateway = Gateway(

@@ -177,3 +177,26 @@ def test_a_dummy_key_such_as_x_gets_401_unrecognized() -> None:
         run(guard.authenticate(header, _unsigned))
     assert (refused.value.status, refused.value.error_type) == (401, "UnrecognizedClientException")
     assert "no access key 'x'" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("access", "role"),
+    [
+        (Access(Verb.CREATE, "n", plural="functionversions"), "kappa-releaser"),
+        (Access(Verb.UPDATE, "n", "f.live", plural="functionaliases"), "kappa-releaser"),
+        (Access(Verb.UPDATE, "n", "f"), "kappa-releaser"),
+        (Access(Verb.LIST, "n", plural="functionaliases"), "kappa-viewer"),
+        (Access(Verb.CREATE, "n", "f"), "kappa-author"),
+        (Access(Verb.DELETE, "n", "f"), "kappa-author"),
+        (Access(Verb.DELETE, "n", "f.2", plural="functionversions"), "kappa-author"),
+        (dead_letters(Verb.DELETE, "n"), "kappa-dlq-admin"),
+    ],
+)
+def test_a_refusal_of_the_lambda_api_names_the_role_that_grants_it(
+    access: Access, role: str
+) -> None:
+    guard, _, _ = make()
+    with pytest.raises(GatewayError) as refused:
+        run(guard.require(ALICE, access))
+    assert f"the ClusterRole {role} in that namespace" in refused.value.message
+    assert f"{access.verb.value} {access.plural}" in refused.value.message

@@ -1,0 +1,266 @@
+"""CreateFunction, UpdateFunctionCode, UpdateFunctionConfiguration and DeleteFunction.
+
+The Lambda API's calls that make and change Functions, for the scripts and tools (boto3,
+the AWS CLI, Terraform's provider with a custom endpoint) that drive Lambda:
+
+    CreateFunction               POST   /2015-03-31/functions                create functions
+    UpdateFunctionCode           PUT    /2015-03-31/functions/F/code         update functions
+    UpdateFunctionConfiguration  PUT    /2015-03-31/functions/F/configuration update functions
+    DeleteFunction               DELETE /2015-03-31/functions/F              delete functions
+                                 (``Qualifier``: a version: delete functionversions)
+
+The zip goes in the ConfigMap ``<name>-package`` (``kappa.resources.package``; owned by
+the Function, so deleting it deletes the package), the Function names it
+(``spec.code.configMap``) and carries its sha256, so new code rolls the pods at once.
+CreateFunction's namespace is in its body, so it is authorised here, not by the route.
+Every Function is checked by the API's models before it is written.
+"""
+
+import hashlib
+from typing import Any, Final
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from kappa.api import function as api
+from kappa.api import function_version
+from kappa.api.names import CODE_SHA256_ANNOTATION
+from kappa.auth.access import Access, Verb
+from kappa.auth.guard import Guard
+from kappa.base.arn import function_arn
+from kappa.gateway import authn, catalog, control_shapes
+from kappa.gateway.body import read_body
+from kappa.gateway.control_routes import CODE_ROUTE, CONFIGURATION_ROUTE, FUNCTIONS_ROUTE, F
+from kappa.gateway.control_store import ControlStore
+from kappa.gateway.function_requests import (
+    CodeRequest,
+    configuration_fields,
+    create_request,
+    update_code_request,
+)
+from kappa.gateway.lambda_handlers import answering, no_content
+from kappa.invocation.errors import (
+    conflict,
+    function_not_found,
+    invalid_parameter,
+    service_error,
+)
+from kappa.invocation.function_name import LATEST, FunctionRef, parse_function_name
+from kappa.invocation.kube_view import function_summary, version_summary
+from kappa.invocation.qualifier import is_number
+from kappa.resources.owner import owner_reference
+from kappa.resources.package import (
+    ARCHIVE_KEY,
+    PackageTooLargeError,
+    archive_configmap,
+    package_configmap_name,
+    package_labels,
+)
+from kappa.versions.snapshot import PublishError
+
+BODY_LIMIT: Final = 3 * 1024 * 1024  # a ConfigMap's zip, base64, in JSON
+_TOO_LARGE: Final = (
+    "host the zip where the cluster can fetch it and set spec.code.url (kubectl apply); "
+    "Kappa has no code store for larger packages yet"
+)
+
+
+class FunctionApi:
+    """The handlers; ``add_routes`` puts them on the gateway's application."""
+
+    def __init__(self, store: ControlStore, guard: Guard, region: str) -> None:
+        self._store = store
+        self._guard = guard
+        self._region = region
+
+    def add_routes(self, app: web.Application) -> None:
+        """Register the four calls."""
+        app.router.add_post(FUNCTIONS_ROUTE, answering(self.create_function))
+        app.router.add_put(CODE_ROUTE, answering(self.update_code))
+        app.router.add_put(CONFIGURATION_ROUTE, answering(self.update_configuration))
+        app.router.add_delete(F, answering(self.delete_function))
+
+    def _configuration(self, obj: dict[str, Any], *, version: bool = False) -> dict[str, Any]:
+        summary = (version_summary if version else function_summary)(obj, self._region)
+        if isinstance(summary, str):
+            raise service_error(summary)
+        return catalog.configuration(summary)
+
+    async def _function(self, ref: FunctionRef) -> dict[str, Any]:
+        found = await self._store.function(ref.namespace, ref.name)
+        if found is None:
+            arn = function_arn_of(self._region, ref)
+            raise function_not_found(arn)
+        return found
+
+    async def _may_publish(self, request: web.Request, ref: FunctionRef, code: CodeRequest) -> None:
+        """``Publish: true`` needs what PublishVersion needs; checked before anything is written."""
+        if code.publish:
+            await self._guard.require(
+                authn.subject(request),
+                Access(Verb.CREATE, ref.namespace, plural=function_version.PLURAL),
+            )
+
+    async def _published(
+        self, _request: web.Request, ref: FunctionRef, code: CodeRequest
+    ) -> dict[str, Any] | None:
+        """The version ``Publish: true`` asks for (None without it)."""
+        if not code.publish:
+            return None
+        try:
+            published = await self._store.publish(ref.namespace, ref.name, None)
+        except PublishError as exc:
+            raise invalid_parameter(str(exc)) from None
+        return published.version
+
+    async def create_function(self, request: web.Request, _ref: FunctionRef) -> Any:
+        """CreateFunction: 201 with the configuration (of the version, with Publish)."""
+        body = control_shapes.json_object(await read_body(request, BODY_LIMIT))
+        name, wanted = create_request(body)
+        ref = parse_function_name(name)
+        await self._guard.require(
+            authn.subject(request), Access(Verb.CREATE, ref.namespace, ref.name)
+        )
+        await self._may_publish(request, ref, wanted.code)
+        if await self._store.function(ref.namespace, ref.name) is not None:
+            raise conflict(f"Function already exist: {name}")
+        code = _code_spec(ref.name, wanted.code)
+        manifest = _function_manifest(ref, {**wanted.spec, **code}, wanted.code)
+        made = await self._store.create(api.PLURAL, manifest)
+        await self._put_package(ref, made, wanted.code)
+        version = await self._published(request, ref, wanted.code)
+        if version is not None:
+            return 201, self._configuration(version, version=True)
+        return 201, self._configuration(made)
+
+    async def update_code(self, request: web.Request, ref: FunctionRef) -> Any:
+        """UpdateFunctionCode: the new zip (or image); the pods roll."""
+        body = control_shapes.json_object(await read_body(request, BODY_LIMIT))
+        code = update_code_request(body)
+        await self._may_publish(request, ref, code)
+        current = await self._function(ref)
+        held = (current.get("spec") or {}).get("code") or {}
+        new = _code_spec(ref.name, code)
+        spec = {**(current.get("spec") or {}), **new}
+        if code.image is not None:
+            spec.pop("handler", None)
+        _check(ref, spec)
+        await self._put_package(ref, current, code)
+        # A merge patch: the old source's key set to null, so one source remains.
+        gone: dict[str, Any] = {key: None for key in held if key not in new["code"]}
+        patch = {
+            "metadata": {"annotations": _sha_annotation(code)},
+            "spec": {**new, "code": {**gone, **new["code"]}},
+        }
+        patched = await self._store.patch(api.PLURAL, ref.namespace, ref.name, patch)
+        version = await self._published(request, ref, code)
+        if version is not None:
+            return 200, self._configuration(version, version=True)
+        return 200, self._configuration(patched)
+
+    async def update_configuration(self, request: web.Request, ref: FunctionRef) -> Any:
+        """UpdateFunctionConfiguration: the fields given change, the rest stays."""
+        body = control_shapes.json_object(await read_body(request, BODY_LIMIT))
+        fields = configuration_fields(body)
+        current = await self._function(ref)
+        _check(ref, {**(current.get("spec") or {}), **fields})
+        patched = await self._store.patch(api.PLURAL, ref.namespace, ref.name, {"spec": fields})
+        return 200, self._configuration(patched)
+
+    async def delete_function(self, request: web.Request, ref: FunctionRef) -> Any:
+        """DeleteFunction: 204.
+
+        The Function (its versions, pods and package go with it), or one version
+        (``Qualifier``).
+        """
+        qualifier = request.query.get("Qualifier") or LATEST
+        if qualifier == LATEST:
+            await self._guard.require(
+                authn.subject(request), Access(Verb.DELETE, ref.namespace, ref.name)
+            )
+            if not await self._store.delete(api.PLURAL, ref.namespace, ref.name):
+                raise function_not_found(function_arn_of(self._region, ref))
+            return no_content(request)
+        if not is_number(qualifier):
+            raise invalid_parameter("Qualifier must be a version's number to delete it.")
+        await self._guard.require(
+            authn.subject(request),
+            Access(
+                Verb.DELETE,
+                ref.namespace,
+                f"{ref.name}.{qualifier}",
+                plural=function_version.PLURAL,
+            ),
+        )
+        name = f"{ref.name}.{qualifier}"
+        if not await self._store.delete(function_version.PLURAL, ref.namespace, name):
+            raise function_not_found(f"{function_arn_of(self._region, ref)}:{qualifier}")
+        return no_content(request)
+
+    async def _put_package(
+        self, ref: FunctionRef, owner: dict[str, Any], code: CodeRequest
+    ) -> None:
+        if code.archive is None:
+            return
+        configmap = _package(ref, code.archive)
+        uid = str((owner.get("metadata") or {}).get("uid") or "")
+        configmap["metadata"]["ownerReferences"] = [
+            {**owner_reference(ref.name, uid), "controller": False}
+        ]
+        await self._store.put_configmap(configmap)
+
+
+def function_arn_of(region: str, ref: FunctionRef) -> str:
+    """The Function's ARN."""
+    return function_arn(region, ref.namespace, ref.name)
+
+
+def _package(ref: FunctionRef, archive: bytes) -> dict[str, Any]:
+    try:
+        return archive_configmap(
+            package_configmap_name(ref.name),
+            ref.namespace,
+            package_labels(ref.name),
+            archive,
+            too_large=_TOO_LARGE,
+        )
+    except PackageTooLargeError as exc:
+        raise invalid_parameter(str(exc)) from None
+
+
+def _code_spec(name: str, code: CodeRequest) -> dict[str, Any]:
+    if code.image is not None:
+        return {"runtime": "image", "code": {"image": code.image}}
+    return {"code": {"configMap": {"name": package_configmap_name(name), "archive": ARCHIVE_KEY}}}
+
+
+def _sha_annotation(code: CodeRequest) -> dict[str, str]:
+    if code.archive is None:
+        return {}
+    return {CODE_SHA256_ANNOTATION: hashlib.sha256(code.archive).hexdigest()}
+
+
+def _function_manifest(ref: FunctionRef, spec: dict[str, Any], code: CodeRequest) -> dict[str, Any]:
+    _check(ref, spec)
+    return {
+        "apiVersion": "kappa.dev/v1alpha1",
+        "kind": api.KIND,
+        "metadata": {
+            "name": ref.name,
+            "namespace": ref.namespace,
+            "annotations": _sha_annotation(code),
+        },
+        "spec": spec,
+    }
+
+
+def _check(ref: FunctionRef, spec: dict[str, Any]) -> None:
+    """400 naming what the API's models refuse in ``spec``."""
+    try:
+        api.Function.model_validate(
+            {"metadata": {"name": ref.name, "namespace": ref.namespace}, "spec": spec}
+        )
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise invalid_parameter(f"The Function would be refused: {where}: {first['msg']}") from None

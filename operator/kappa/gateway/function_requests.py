@@ -1,0 +1,130 @@
+"""CreateFunction, UpdateFunctionCode and UpdateFunctionConfiguration bodies, as Kappa's.
+
+Pure: the request's JSON in, the Function's spec fields and the zip out.
+
+Lambda's fields and what they become::
+
+    FunctionName                  metadata.name (and namespace: ``namespace/name``)
+    Runtime, Handler              spec.runtime, spec.handler
+    MemorySize, Timeout           spec.memoryMB, spec.timeoutSeconds
+    Environment.Variables         spec.env (name/value)
+    Code.ZipFile                  the zip, in the ConfigMap <name>-package (at most a
+                                  ConfigMap's size: larger packages take a URL,
+                                  spec.code.url, until Kappa has a code store)
+    Code.ImageUri                 spec.runtime image, spec.code.image
+    Publish                       a version published with the change
+
+``Role`` is taken and not used (RBAC decides, not IAM); ``Code.S3Bucket`` is refused
+with what to do instead. Each field is checked for its type here; the Function the
+fields make is checked by the API's models before anything is written.
+"""
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from kappa.gateway.control_shapes import text
+from kappa.invocation.errors import invalid_parameter
+
+ZIP_BASE64_MAX: Final = 2 * 1024 * 1024  # a ConfigMap's 1 MiB, base64, with room
+
+
+@dataclass(frozen=True)
+class CodeRequest:
+    """The code a request gives: a zip, or an image; and whether to publish a version."""
+
+    archive: bytes | None = None
+    image: str | None = None
+    publish: bool = False
+
+
+@dataclass(frozen=True)
+class FunctionRequest:
+    """The spec fields a request sets (Kappa's names) and its code."""
+
+    spec: dict[str, Any] = field(default_factory=dict)
+    code: CodeRequest = field(default_factory=CodeRequest)
+
+
+def _int(body: Mapping[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid_parameter(f"{name} must be a whole number.")
+    return value
+
+
+def _publish(body: Mapping[str, Any]) -> bool:
+    value = body.get("Publish", False)
+    if not isinstance(value, bool):
+        raise invalid_parameter("Publish must be true or false.")
+    return value
+
+
+def configuration_fields(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec fields of UpdateFunctionConfiguration (and of CreateFunction)."""
+    spec: dict[str, Any] = {}
+    for lambda_name, kappa_name in (("Runtime", "runtime"), ("Handler", "handler")):
+        if (given := text(body, lambda_name, limit=128)) is not None:
+            spec[kappa_name] = given
+    for lambda_name, kappa_name in (("MemorySize", "memoryMB"), ("Timeout", "timeoutSeconds")):
+        if (number := _int(body, lambda_name)) is not None:
+            spec[kappa_name] = number
+    environment = body.get("Environment")
+    if environment is not None:
+        variables = environment.get("Variables") if isinstance(environment, dict) else None
+        if not isinstance(variables, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in variables.items()
+        ):
+            raise invalid_parameter("Environment.Variables must map names to strings.")
+        spec["env"] = [{"name": k, "value": v} for k, v in sorted(variables.items())]
+    return spec
+
+
+def code_request(code: Mapping[str, Any], *, publish: bool) -> CodeRequest:
+    """The code of CreateFunction's ``Code`` or of UpdateFunctionCode's body."""
+    if any(code.get(k) is not None for k in ("S3Bucket", "S3Key", "S3ObjectVersion")):
+        raise invalid_parameter(
+            "Kappa has no S3: send the zip as ZipFile (up to a ConfigMap's size), or set "
+            "spec.code.url to where the cluster can fetch it (kubectl apply)."
+        )
+    zip_file, image = code.get("ZipFile"), code.get("ImageUri")
+    if (zip_file is None) == (image is None):
+        raise invalid_parameter("Code must give exactly one of ZipFile and ImageUri.")
+    if image is not None:
+        if not isinstance(image, str) or len(image) > 512:  # noqa: PLR2004 - an image reference's bound
+            raise invalid_parameter("ImageUri must be an image reference.")
+        return CodeRequest(image=image, publish=publish)
+    if not isinstance(zip_file, str) or len(zip_file) > ZIP_BASE64_MAX:
+        raise invalid_parameter(
+            "ZipFile must be base64 of a zip of at most a ConfigMap's size; larger packages "
+            "need spec.code.url until Kappa has a code store."
+        )
+    try:
+        archive = base64.b64decode(zip_file, validate=True)
+    except (binascii.Error, ValueError):
+        raise invalid_parameter("ZipFile is not base64.") from None
+    if not archive.startswith(b"PK"):
+        raise invalid_parameter("ZipFile is not a zip archive.")
+    return CodeRequest(archive=archive, publish=publish)
+
+
+def create_request(body: Mapping[str, Any]) -> tuple[str, FunctionRequest]:
+    """CreateFunction's FunctionName and what it asks for."""
+    name = text(body, "FunctionName")
+    if not name:
+        raise invalid_parameter("FunctionName is required.")
+    code = body.get("Code")
+    if not isinstance(code, dict):
+        raise invalid_parameter("Code is required: {ZipFile} or {ImageUri}.")
+    return name, FunctionRequest(
+        configuration_fields(body), code_request(code, publish=_publish(body))
+    )
+
+
+def update_code_request(body: Mapping[str, Any]) -> CodeRequest:
+    """UpdateFunctionCode's body."""
+    return code_request(body, publish=_publish(body))

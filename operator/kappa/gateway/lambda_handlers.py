@@ -1,0 +1,80 @@
+"""How the Lambda API's handlers answer: their value as JSON, any refusal in Lambda's shape.
+
+A handler takes the request and the ``FunctionName`` it names, and returns ``(status,
+body)`` or a whole response. ``answering`` parses the name (400 when it names no
+Function), turns a GatewayError into Lambda's error, the API server's refusals (a CEL
+rule, a conflict) into Lambda's errors in its words, and any other failure into a
+Lambda-shaped 500, logged: never aiohttp's bare one.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from aiohttp import web
+from kubernetes.client.exceptions import ApiException
+
+from kappa.gateway import request_ids
+from kappa.gateway.responses import error_response, json_response
+from kappa.invocation.errors import (
+    GatewayError,
+    conflict,
+    invalid_parameter,
+    not_found,
+    service_error,
+)
+from kappa.invocation.function_name import FunctionRef, parse_function_name
+from kappa.k8s.objects import api_message
+
+log = logging.getLogger("kappa.gateway.control")
+
+_CONFLICT: Final = 409
+_INVALID: Final = 422
+_NOT_FOUND: Final = 404
+
+Handler = Callable[[web.Request, FunctionRef], Awaitable[Any]]
+
+
+def answering(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """``handler`` as an aiohttp handler (see the module docstring)."""
+
+    async def answer(request: web.Request) -> web.Response:
+        request_id = request_ids.request_id(request)
+        try:
+            name = request.match_info.get("function_name")
+            ref = parse_function_name(name) if name is not None else FunctionRef("", "")
+            result = await handler(request, ref)
+        except GatewayError as error:
+            log.info("%s: %s", request_id, error)
+            return error_response(error, request_id)
+        except ApiException as exc:
+            refused = api_error(exc)
+            log.warning("%s: the API server refused: %s", request_id, refused)
+            return error_response(refused, request_id)
+        except Exception:  # a bug here is a Lambda-shaped 500, logged, never a bare one
+            log.exception("%s: %s %s failed", request_id, request.method, request.path)
+            failed = service_error("the gateway failed to answer; its log says why")
+            return error_response(failed, request_id)
+        if isinstance(result, web.Response):
+            return result
+        status, body = result
+        return json_response(body, request_id, status)
+
+    return answer
+
+
+def no_content(request: web.Request) -> web.Response:
+    """204, as Lambda answers a deletion."""
+    return web.Response(status=204, headers={"x-amzn-RequestId": request_ids.request_id(request)})
+
+
+def api_error(exc: ApiException) -> GatewayError:
+    """The API server's refusal as a Lambda error, in its own words."""
+    message = api_message(exc)
+    if exc.status == _INVALID:
+        return invalid_parameter(message)
+    if exc.status == _CONFLICT:
+        return conflict(message)
+    if exc.status == _NOT_FOUND:
+        return not_found(message)
+    return service_error(f"the gateway could not write this ({exc.status}): {message}")
