@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
@@ -164,14 +165,35 @@ def drop_nats(cluster: Cluster) -> None:
                     "--wait", "--timeout=120s"], check=True)  # fmt: skip
 
 
+def queues_ready(core: client.CoreV1Api) -> bool:
+    """Whether every gateway pod answers 200 on /readyz/queue (it can queue events)."""
+    pods = core.list_namespaced_pod(
+        "kappa-system", label_selector="app.kubernetes.io/component=gateway"
+    ).items
+    for pod in pods:
+        if pod.metadata.deletion_timestamp is not None or not pod.status.pod_ip:
+            continue
+        try:
+            url = f"http://{pod.status.pod_ip}:8000/readyz/queue"
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                if answer.status != 200:
+                    return False
+        except (urllib.error.URLError, OSError):
+            return False
+    return bool(pods)
+
+
 @pytest.fixture
-def nats_cluster(cluster: Cluster, gateway: Gateway) -> Iterator[None]:
+def nats_cluster(cluster: Cluster, gateway: Gateway, core: client.CoreV1Api) -> Iterator[None]:
     """The release's NATS as a three-node JetStream cluster with R3 streams, for the test;
     then back to the defaults (one node) the other tests expect."""
     drop_nats(cluster)
     try:
         install_chart(cluster, "--reuse-values", "--set", "nats.replicas=3",
                       "--set", "nats.streamReplicas=3")  # fmt: skip
+        # Helm waits for the pods; each gateway still has to reach the new cluster (an Event
+        # until then is a 500 ServiceException, which an SDK retries and this test does not).
+        Cluster.wait(lambda: queues_ready(core), "every gateway's event queue ready", 180)
         yield
     finally:
         drop_nats(cluster)

@@ -107,6 +107,7 @@ def test_missing_function_version_and_alias_are_resource_not_found(
     answer = client.invoke(FunctionName="echo", Qualifier="$LATEST")
     assert answer["StatusCode"] == 200
     assert answer["ExecutedVersion"] == "$LATEST"
+    assert json.loads(answer["Payload"].read())["function_arn"] == arn("echo")  # and closed
 
 
 def test_bad_function_name_is_invalid_parameter_value(
