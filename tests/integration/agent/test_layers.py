@@ -1,6 +1,7 @@
 """Layers: the real agent fetches each layer, checks it, unpacks them in order under its
 /opt (KAPPA_OPT_ROOT here) before the runtimes start, and the real runtime imports from
-/opt/python as the python3.11 image's bootstrap puts it on the path."""
+/opt/python/lib/python3.11/site-packages, then /opt/python, as the python3.11 image's own
+bootstrap puts them on the path."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ def layer_server(tmp_path: Path) -> Iterator[list[tuple[str, str]]]:
     contents = [
         {
             "python/greeting.py": "def greet(n):\n    return 'hello ' + n\n",
-            "python/extra.py": "VALUE = 1\n",
+            # Where Lambda's Python layers keep their dependencies, before /opt/python.
+            "python/lib/python3.11/site-packages/extra.py": "VALUE = 1\n",
+            "python/extra.py": "VALUE = 'shadowed'\n",
         },
         {"python/greeting.py": "def greet(n):\n    return 'hi ' + n\n"},
     ]
@@ -51,13 +54,17 @@ def layer_server(tmp_path: Path) -> Iterator[list[tuple[str, str]]]:
         ]
 
 
+REAL_BOOTSTRAP = Path(__file__).parents[3] / "runtime-images/runtime-python3.11/bootstrap"
+
+
 def _bootstrap(directory: Path, opt: Path) -> Path:
-    # As runtime-images/runtime-python3.11/bootstrap, with this test's /opt.
+    """The python3.11 image's own bootstrap, with this test's /opt and interpreter."""
+    text = REAL_BOOTSTRAP.read_text()
+    assert ":/opt/python" in text  # what is replaced
+    assert "/usr/bin/python3 " in text
     path = directory / "bootstrap-layers"
     path.write_text(
-        "#!/bin/sh\n"
-        f'export PYTHONPATH="$LAMBDA_TASK_ROOT:{opt}/python:$PYTHONPATH"\n'
-        f'exec {sys.executable} -m awslambdaric "$_HANDLER"\n'
+        text.replace(":/opt/", f":{opt}/").replace("/usr/bin/python3 ", f"{sys.executable} ")
     )
     path.chmod(0o755)
     return path
@@ -75,7 +82,7 @@ def test_layers_are_unpacked_in_order_and_imported(
         opt_root=str(opt),
     )
     assert agent.invoke({"name": "x"}).json() == {"greeting": "hi x", "extra": 1}
-    assert "layers: 3 file(s) of 2" in agent.output()
+    assert "layers: 4 file(s) of 2" in agent.output()
 
 
 def test_a_layer_with_another_checksum_is_an_init_error(
