@@ -38,7 +38,9 @@ class FunctionMemory:
     - ``failures``: consecutive failed passes (the retry backoff's exponent);
     - ``code_loaded``: the generation whose code an environment loaded (CodeReady True),
       known at once, before the status written with it comes back on the watch;
-    - ``published``: the generation ``spec.publish`` last published a version of.
+    - ``published``: the generation ``spec.publish`` last published a version of;
+    - ``publish_failure``: why its last try to publish failed (None: it did not), so that
+      a refusal repeated at every pass is one Event.
     """
 
     body: dict[str, Any] | None = None
@@ -51,6 +53,7 @@ class FunctionMemory:
     failures: int = 0
     code_loaded: int | None = None
     published: int | None = None
+    publish_failure: str | None = None
 
 
 class FunctionMemories:

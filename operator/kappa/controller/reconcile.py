@@ -280,17 +280,25 @@ def _publishes(seen: Observed, conditions: list[ConditionState]) -> bool:
 
 
 async def _publish(state: State, seen: Observed) -> None:
-    """Publish a version of this generation (once); an Event says which, or why not."""
+    """Publish a version of this generation (once); an Event says which, or why not.
+
+    A refusal is tried again at every pass; its Event is posted once while it says the same.
+    """
     if state.publisher is None:
         return
+    record = state.memory.recall(seen.key)
     try:
         number, created = await state.publisher(*seen.key)
     except Exception as exc:  # noqa: BLE001 - a failed publish is reported, and retried
         message = api_message(exc) if isinstance(exc, ApiException) else str(exc)
         log.warning("publishing %s/%s failed: %s", *seen.key, message)
-        await _post_event(state, seen.body, reason="PublishFailed", message=message, warning=True)
+        if record.publish_failure != message:
+            await _post_event(
+                state, seen.body, reason="PublishFailed", message=message, warning=True
+            )
+        record.publish_failure = message
         return
-    state.memory.recall(seen.key).published = seen.generation
+    record.published, record.publish_failure = seen.generation, None
     if created:
         await _post_event(
             state, seen.body, reason="VersionPublished", message=f"published version {number}"
