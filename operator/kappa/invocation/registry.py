@@ -363,7 +363,8 @@ def parse(
     "onFailure": {"function": "sink"}, "onSuccess": {"natsSubject": "done"}},
     "endpoints": [{"pod": "echo-0", "address": "127.0.0.1:8080", "slots": 1,
     "ready": true, "terminating": false}]}], "namespaceLimits": {"default": 10}}``;
-    everything but ``name`` is optional (``namespaceLimits``: see ``parse_namespace_limits``).
+    everything but ``name`` is optional (``namespaceLimits``: see ``parse_namespace_limits``);
+    ``"version": "2"`` makes an entry version 2 of its Function (``Qualifier=2``).
     """
     if not isinstance(document, dict) or not isinstance(document.get("functions", []), list):
         raise RegistryFileError('the registry must be an object {"functions": [...]}')
@@ -387,10 +388,15 @@ def _function(item: Any, region: str) -> tuple[FunctionSpec, list[Endpoint]]:
     reserved = concurrency.get("reserved")
     per_pod = int(concurrency.get("perPod", 1))
     asynchronous = item.get("async") or {}
+    version = item.get("version")  # a published version's number (key "<name>.<number>")
+    if version is not None and not (isinstance(version, str) and version.isdigit()):
+        raise ValueError(f"version must be a published version's number, not {version!r}")
+    arn = function_arn(region, namespace, name) + (f":{version}" if version else "")
     spec = FunctionSpec(
         namespace=namespace,
         name=name,
-        arn=str(item.get("arn") or function_arn(region, namespace, name)),
+        version=version,
+        arn=str(item.get("arn") or arn),
         runtime=str(item.get("runtime", "python3.11")),
         handler=str(item.get("handler", "")),
         memory_mb=int(item.get("memoryMB", 128)),

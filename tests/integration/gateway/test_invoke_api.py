@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
@@ -255,3 +256,28 @@ def test_read_apis(
     assert settings["AccountLimit"]["ConcurrentExecutions"] == 1000
     assert settings["AccountLimit"]["UnreservedConcurrentExecutions"] == 995
     assert settings["AccountUsage"]["FunctionCount"] == 3
+
+
+def test_a_version_is_invoked_by_number_and_by_qualified_arn_on_its_own_pods(
+    start_agent: StartFunctionAgent, start_gateway: StartGateway, lambda_client: LambdaClient
+) -> None:
+    """The registry file's ``version`` entry is version 1 of echo, on an agent of its own."""
+    # Version 1's agent says another ARN (its namespace "marker"): which agent answered.
+    latest, first = start_agent(), start_agent(namespace="marker")
+    version = {**function_entry("echo", [first]), "version": "1"}
+    version["endpoints"][0]["pod"] = "echo.1-0"
+    gateway = start_gateway([function_entry("echo", [latest]), version])
+    client = lambda_client(gateway)
+    for name, qualifier in (("echo", "1"), (f"{arn('echo')}:1", None), ("echo", None)):
+        args: dict[str, Any] = {"FunctionName": name, "Payload": b"{}"}
+        if qualifier is not None:
+            args["Qualifier"] = qualifier
+        answer = client.invoke(**args)
+        ran = json.loads(answer["Payload"].read())["function_arn"]
+        if name == "echo" and qualifier is None:
+            assert (answer["ExecutedVersion"], ran) == ("$LATEST", arn("echo"))
+        else:
+            assert (answer["ExecutedVersion"], ran) == ("1", arn("echo", "marker"))
+    with pytest.raises(client.exceptions.InvalidParameterValueException) as refused:
+        client.invoke(FunctionName="echo", Qualifier="1", InvocationType="Event", Payload=b"{}")
+    assert "not supported yet" in refused.value.response["Error"]["Message"]
