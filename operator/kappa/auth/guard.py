@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Final, Protocol
 
 from kappa.auth import sigv4
-from kappa.auth.access import RESOURCE, Access, Verb
+from kappa.auth.access import ALIASES, DEAD_LETTERS, RESOURCE, VERSIONS, Access, Verb
 from kappa.auth.access_keys import AccessKey
 from kappa.auth.subject import ANONYMOUS, Subject
 from kappa.auth.ttl_cache import TtlCache
@@ -32,13 +32,24 @@ from kappa.invocation.errors import access_denied, unrecognized_client
 
 MAX_TOKEN: Final = 16 * 1024
 _CACHE_SIZE: Final = 10_000
-# CreateFunction, DeleteFunction (of the Function or of a version): kappa-author's.
-_AUTHORED: Final = frozenset(
-    {(RESOURCE, Verb.CREATE), (RESOURCE, Verb.DELETE), ("functionversions", Verb.DELETE)}
-)
+_READ: Final = {Verb.GET: "kappa-viewer", Verb.LIST: "kappa-viewer"}
+# The chart's ClusterRole that grants each verb, by resource (charts/kappa/templates/auth).
 _ROLES: Final = {
-    "": {Verb.INVOKE: "kappa-invoker", Verb.GET: "kappa-viewer", Verb.LIST: "kappa-viewer"},
-    "deadletters": dict.fromkeys(Verb, "kappa-dlq-admin"),
+    RESOURCE: {
+        Verb.INVOKE: "kappa-invoker",
+        **_READ,
+        Verb.UPDATE: "kappa-releaser",
+        Verb.CREATE: "kappa-author",
+        Verb.DELETE: "kappa-author",
+    },
+    f"{RESOURCE}/{DEAD_LETTERS}": dict.fromkeys(Verb, "kappa-dlq-admin"),
+    VERSIONS: {
+        **_READ,
+        Verb.CREATE: "kappa-releaser",
+        Verb.UPDATE: "kappa-releaser",
+        Verb.DELETE: "kappa-author",
+    },
+    ALIASES: {**_READ, **dict.fromkeys((Verb.CREATE, Verb.UPDATE, Verb.DELETE), "kappa-releaser")},
 }
 
 
@@ -145,11 +156,7 @@ class Guard:
                 "Missing credentials: send 'Authorization: Bearer TOKEN' (a Kubernetes token "
                 "for audience kappa) or sign the request with an access key (SigV4)."
             )
-        role = _ROLES.get(access.subresource, {}).get(access.verb, "kappa-releaser")
-        if access.plural != RESOURCE and access.verb in {Verb.GET, Verb.LIST}:
-            role = "kappa-viewer"
-        elif not access.subresource and (access.plural, access.verb) in _AUTHORED:
-            role = "kappa-author"
+        role = _ROLES.get(access.resource, {}).get(access.verb, "a Role")
         raise access_denied(
             f"User {subject} is not allowed to {access}: a RoleBinding to the ClusterRole "
             f"{role} in that namespace grants it."

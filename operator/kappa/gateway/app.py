@@ -326,7 +326,7 @@ class Gateway:
             )
         except GatewayError as error:
             return error_response(error, request_id)
-        return _json(catalog.list_functions(page), request_id)
+        return json_response(catalog.list_functions(page), request_id)
 
     async def get_function(self, request: web.Request) -> web.Response:
         """``GetFunction``."""
@@ -337,7 +337,7 @@ class Gateway:
             )
         except GatewayError as error:
             return error_response(error, request_id)
-        return _json(catalog.get_function(spec), request_id)
+        return json_response(catalog.get_function(spec), request_id)
 
     async def account_settings(self, _request: web.Request) -> web.Response:
         """``GetAccountSettings``."""
@@ -346,7 +346,7 @@ class Gateway:
             reserved_total=self.registry.reserved_total(),
             function_count=len(self.registry.functions()),
         )
-        return _json(body, request_ids.request_id(_request))
+        return json_response(body, request_ids.request_id(_request))
 
     # ---------------------------------------------------------------- HTTP trigger
 
@@ -492,7 +492,3 @@ def _http_error(error: GatewayError, request_id: str) -> web.Response:
         response.headers[header] = value
     response.headers["x-amzn-RequestId"] = request_id
     return response
-
-
-def _json(body: object, request_id: str) -> web.Response:
-    return json_response(body, request_id)

@@ -17,28 +17,24 @@ never a 500; a write the gateway's own RBAC lacks is 500 ``ServiceException`` na
 """
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from aiohttp import web
 
 from kappa.api import function as api
 from kappa.api import function_alias, function_version
-from kappa.base.arn import function_arn
-from kappa.gateway import catalog, control_routes, control_shapes, request_ids
+from kappa.gateway import control_routes, control_shapes
 from kappa.gateway.body import read_body
-from kappa.gateway.control_store import ControlStore
-from kappa.gateway.lambda_handlers import answering
+from kappa.gateway.lambda_handlers import LambdaApi, answering, no_content
 from kappa.invocation.errors import (
     conflict,
     function_not_found,
     invalid_parameter,
     not_found,
     provisioned_config_not_found,
-    service_error,
 )
 from kappa.invocation.function_name import LATEST, FunctionRef
-from kappa.invocation.kube_view import function_summary, version_summary
 from kappa.invocation.qualifier import is_number
 from kappa.versions.snapshot import PublishError
 
@@ -52,12 +48,8 @@ _NOT_FOUND: Final = 404
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-class ControlPlane:
+class ControlPlane(LambdaApi):
     """The handlers; ``add_routes`` puts them on the gateway's application."""
-
-    def __init__(self, store: ControlStore, region: str) -> None:
-        self._store = store
-        self._region = region
 
     def add_routes(self, app: web.Application) -> None:
         """Register every route of ``control_routes.ROUTES``."""
@@ -81,16 +73,6 @@ class ControlPlane:
             app.router.add_route(method, path, answering(handler))
 
     # ------------------------------------------------------------------ helpers
-
-    def _arn(self, ref: FunctionRef, qualifier: str | None = None) -> str:
-        arn = function_arn(self._region, ref.namespace, ref.name)
-        return arn if qualifier in {None, LATEST} else f"{arn}:{qualifier}"
-
-    async def _function(self, ref: FunctionRef) -> dict[str, Any]:
-        found = await self._store.function(ref.namespace, ref.name)
-        if found is None:
-            raise function_not_found(self._arn(ref))
-        return found
 
     async def _version(self, ref: FunctionRef, number: str) -> dict[str, Any]:
         found = await self._store.version(ref.namespace, ref.name, number)
@@ -117,12 +99,6 @@ class ControlPlane:
                 raise invalid_parameter(f"Alias {qualifier} names $LATEST, not a version.")
             qualifier = target
         return await self._version(ref, qualifier)
-
-    def _configuration(self, obj: Mapping[str, Any], *, version: bool) -> dict[str, Any]:
-        summary = (version_summary if version else function_summary)(obj, self._region)
-        if isinstance(summary, str):
-            raise service_error(summary)
-        return catalog.configuration(summary)
 
     async def _check_versions(self, ref: FunctionRef, numbers: list[str]) -> None:
         for number in numbers:
@@ -195,9 +171,7 @@ class ControlPlane:
         """DeleteAlias: 204, whether or not it existed (as Lambda)."""
         alias = control_shapes.alias_name(request.match_info["alias"])
         await self._store.delete_alias(ref.namespace, ref.name, alias)
-        return web.Response(
-            status=204, headers={"x-amzn-RequestId": request_ids.request_id(request)}
-        )
+        return no_content(request)
 
     async def list_aliases(self, request: web.Request, ref: FunctionRef) -> Any:
         """ListAliases (``FunctionVersion``: only the aliases naming that version)."""
@@ -227,9 +201,7 @@ class ControlPlane:
         await self._function(ref)
         await self._store.patch(api.PLURAL, ref.namespace, ref.name,
                                 {"spec": {"concurrency": {"reserved": None}}})  # fmt: skip
-        return web.Response(
-            status=204, headers={"x-amzn-RequestId": request_ids.request_id(request)}
-        )
+        return no_content(request)
 
     async def get_concurrency(self, _request: web.Request, ref: FunctionRef) -> Any:
         """GetFunctionConcurrency: ``{}`` when none is reserved."""

@@ -37,19 +37,26 @@ class ControlStore:
     async def _run(self, call: Callable[[], T]) -> T:
         return await asyncio.to_thread(call)
 
-    async def _get(self, namespace: str, plural: str, name: str) -> dict[str, Any] | None:
-        def get() -> dict[str, Any] | None:
+    async def _unless_gone(self, call: Callable[[], T]) -> T | None:
+        """``call()`` in a thread; None when the API server answers 404."""
+
+        def run() -> T | None:
             try:
-                found: dict[str, Any] = self._custom.get_namespaced_custom_object(
-                    GROUP, VERSION, namespace, plural, name
-                )
+                return call()
             except ApiException as exc:
                 if exc.status == _NOT_FOUND:
                     return None
                 raise
-            return found
 
-        return await self._run(get)
+        return await self._run(run)
+
+    async def _get(self, namespace: str, plural: str, name: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = await self._unless_gone(
+            lambda: self._custom.get_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, name
+            )
+        )
+        return found
 
     async def function(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The Function, or None."""
@@ -145,19 +152,12 @@ class ControlStore:
 
     async def delete(self, plural: str, namespace: str, name: str) -> bool:
         """Delete the object; whether it existed."""
-
-        def deleted() -> bool:
-            try:
-                self._custom.delete_namespaced_custom_object(
-                    GROUP, VERSION, namespace, plural, name
-                )
-            except ApiException as exc:
-                if exc.status == _NOT_FOUND:
-                    return False
-                raise
-            return True
-
-        return await self._run(deleted)
+        gone = await self._unless_gone(
+            lambda: self._custom.delete_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, name
+            )
+        )
+        return gone is not None
 
     async def put_configmap(self, manifest: dict[str, Any]) -> None:
         """Create the ConfigMap, or replace the one of that name."""

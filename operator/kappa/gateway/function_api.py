@@ -27,8 +27,7 @@ from kappa.api import function_version
 from kappa.api.names import CODE_SHA256_ANNOTATION
 from kappa.auth.access import Access, Verb
 from kappa.auth.guard import Guard
-from kappa.base.arn import function_arn
-from kappa.gateway import authn, catalog, control_shapes
+from kappa.gateway import authn, control_shapes
 from kappa.gateway.body import read_body
 from kappa.gateway.control_routes import CODE_ROUTE, CONFIGURATION_ROUTE, FUNCTIONS_ROUTE, F
 from kappa.gateway.control_store import ControlStore
@@ -38,15 +37,13 @@ from kappa.gateway.function_requests import (
     create_request,
     update_code_request,
 )
-from kappa.gateway.lambda_handlers import answering, no_content
+from kappa.gateway.lambda_handlers import LambdaApi, answering, no_content
 from kappa.invocation.errors import (
     conflict,
     function_not_found,
     invalid_parameter,
-    service_error,
 )
 from kappa.invocation.function_name import LATEST, FunctionRef, parse_function_name
-from kappa.invocation.kube_view import function_summary, version_summary
 from kappa.invocation.qualifier import is_number
 from kappa.resources.owner import owner_reference
 from kappa.resources.package import (
@@ -65,13 +62,12 @@ _TOO_LARGE: Final = (
 )
 
 
-class FunctionApi:
+class FunctionApi(LambdaApi):
     """The handlers; ``add_routes`` puts them on the gateway's application."""
 
     def __init__(self, store: ControlStore, guard: Guard, region: str) -> None:
-        self._store = store
+        super().__init__(store, region)
         self._guard = guard
-        self._region = region
 
     def add_routes(self, app: web.Application) -> None:
         """Register the four calls."""
@@ -79,19 +75,6 @@ class FunctionApi:
         app.router.add_put(CODE_ROUTE, answering(self.update_code))
         app.router.add_put(CONFIGURATION_ROUTE, answering(self.update_configuration))
         app.router.add_delete(F, answering(self.delete_function))
-
-    def _configuration(self, obj: dict[str, Any], *, version: bool = False) -> dict[str, Any]:
-        summary = (version_summary if version else function_summary)(obj, self._region)
-        if isinstance(summary, str):
-            raise service_error(summary)
-        return catalog.configuration(summary)
-
-    async def _function(self, ref: FunctionRef) -> dict[str, Any]:
-        found = await self._store.function(ref.namespace, ref.name)
-        if found is None:
-            arn = function_arn_of(self._region, ref)
-            raise function_not_found(arn)
-        return found
 
     async def _may_publish(self, request: web.Request, ref: FunctionRef, code: CodeRequest) -> None:
         """``Publish: true`` needs what PublishVersion needs; checked before anything is written."""
@@ -144,6 +127,7 @@ class FunctionApi:
         spec = {**(current.get("spec") or {}), **new}
         if code.image is not None:
             spec.pop("handler", None)
+            new["handler"] = None  # the merge patch removes it: an image has its own command
         _check(ref, spec)
         await self._put_package(ref, current, code)
         # A merge patch: the old source's key set to null, so one source remains.
@@ -179,7 +163,7 @@ class FunctionApi:
                 authn.subject(request), Access(Verb.DELETE, ref.namespace, ref.name)
             )
             if not await self._store.delete(api.PLURAL, ref.namespace, ref.name):
-                raise function_not_found(function_arn_of(self._region, ref))
+                raise function_not_found(self._arn(ref))
             return no_content(request)
         if not is_number(qualifier):
             raise invalid_parameter("Qualifier must be a version's number to delete it.")
@@ -194,7 +178,7 @@ class FunctionApi:
         )
         name = f"{ref.name}.{qualifier}"
         if not await self._store.delete(function_version.PLURAL, ref.namespace, name):
-            raise function_not_found(f"{function_arn_of(self._region, ref)}:{qualifier}")
+            raise function_not_found(self._arn(ref, qualifier))
         return no_content(request)
 
     async def _put_package(
@@ -208,11 +192,6 @@ class FunctionApi:
             {**owner_reference(ref.name, uid), "controller": False}
         ]
         await self._store.put_configmap(configmap)
-
-
-def function_arn_of(region: str, ref: FunctionRef) -> str:
-    """The Function's ARN."""
-    return function_arn(region, ref.namespace, ref.name)
 
 
 def _package(ref: FunctionRef, archive: bytes) -> dict[str, Any]:

@@ -121,8 +121,8 @@ class KubeRegistry:
             self._kinds += (
                 _Kind(quota.PLURAL, list_quotas, self._view.resync_quotas, self._view.quota_event),
             )
+        view = self._view
         if list_versions is not None:
-            view = self._view
             self._kinds += (
                 _Kind(
                     function_version.PLURAL,
@@ -132,7 +132,6 @@ class KubeRegistry:
                 ),
             )
         if list_aliases is not None:
-            view = self._view
             self._kinds += (
                 _Kind(function_alias.PLURAL, list_aliases, view.resync_aliases, view.alias_event),
             )
@@ -169,10 +168,6 @@ class KubeRegistry:
     def functions(self) -> Sequence[FunctionSpec]:
         """See Registry."""
         return self._view.functions()
-
-    def versions(self, key: FunctionKey) -> Sequence[FunctionSpec]:
-        """See Registry."""
-        return self._view.versions(key)
 
     def alias(self, namespace: str, function: str, alias: str) -> AliasRoute | None:
         """See Registry."""

@@ -1,4 +1,4 @@
-"""How the Lambda API's handlers answer: their value as JSON, any refusal in Lambda's shape.
+"""What the Lambda API's handlers share: how they answer, and the objects they look up.
 
 A handler takes the request and the ``FunctionName`` it names, and returns ``(status,
 body)`` or a whole response. ``answering`` parses the name (400 when it names no
@@ -8,22 +8,26 @@ Lambda-shaped 500, logged: never aiohttp's bare one.
 """
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 from aiohttp import web
 from kubernetes.client.exceptions import ApiException
 
-from kappa.gateway import request_ids
+from kappa.base.arn import function_arn
+from kappa.gateway import catalog, request_ids
+from kappa.gateway.control_store import ControlStore
 from kappa.gateway.responses import error_response, json_response
 from kappa.invocation.errors import (
     GatewayError,
     conflict,
+    function_not_found,
     invalid_parameter,
     not_found,
     service_error,
 )
-from kappa.invocation.function_name import FunctionRef, parse_function_name
+from kappa.invocation.function_name import LATEST, FunctionRef, parse_function_name
+from kappa.invocation.kube_view import function_summary, version_summary
 from kappa.k8s.objects import api_message
 
 log = logging.getLogger("kappa.gateway.control")
@@ -61,6 +65,31 @@ def answering(handler: Handler) -> Callable[[web.Request], Awaitable[web.Respons
         return json_response(body, request_id, status)
 
     return answer
+
+
+class LambdaApi:
+    """The look-ups both APIs' handlers make: an object, or Lambda's 404 naming its ARN."""
+
+    def __init__(self, store: ControlStore, region: str) -> None:
+        self._store = store
+        self._region = region
+
+    def _arn(self, ref: FunctionRef, qualifier: str | None = None) -> str:
+        arn = function_arn(self._region, ref.namespace, ref.name)
+        return arn if qualifier in {None, LATEST} else f"{arn}:{qualifier}"
+
+    async def _function(self, ref: FunctionRef) -> dict[str, Any]:
+        found = await self._store.function(ref.namespace, ref.name)
+        if found is None:
+            raise function_not_found(self._arn(ref))
+        return found
+
+    def _configuration(self, obj: Mapping[str, Any], *, version: bool = False) -> dict[str, Any]:
+        """Lambda's FunctionConfiguration of a Function (or, ``version``, a FunctionVersion)."""
+        summary = (version_summary if version else function_summary)(obj, self._region)
+        if isinstance(summary, str):
+            raise service_error(summary)
+        return catalog.configuration(summary)
 
 
 def no_content(request: web.Request) -> web.Response:

@@ -111,10 +111,11 @@ def version_summary(obj: Mapping[str, Any], region: str) -> FunctionSpec | str:
 
     Keyed ``(namespace, "<function>.<number>")``; its ARN is qualified by the number.
     """
-    published = function_version.published_as(function_version.as_function_body(obj))
+    body = function_version.as_function_body(obj)
+    published = function_version.published_as(body)
     if published is None:
         return f"FunctionVersion {'/'.join(pod_key(obj))} names no function and number"
-    summary = function_summary(function_version.as_function_body(obj), region)
+    summary = function_summary(body, region)
     if isinstance(summary, str):
         return summary.replace("Function ", "FunctionVersion ", 1)
     function, number = published

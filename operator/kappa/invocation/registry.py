@@ -96,10 +96,6 @@ class Registry(Protocol):
         """Every Function, ordered by (namespace, name) (their versions left out)."""
         ...
 
-    def versions(self, key: FunctionKey) -> Sequence[FunctionSpec]:
-        """The published versions of the Function ``key``, by number."""
-        ...
-
     def alias(self, namespace: str, function: str, alias: str) -> AliasRoute | None:
         """The route of the alias ``alias`` of ``function``; None when there is none."""
         ...
@@ -176,15 +172,6 @@ class RegistryIndex:
     def _all(self) -> list[FunctionSpec]:
         """Every Function and version held."""
         return list(self._functions.values())
-
-    def versions(self, key: FunctionKey) -> Sequence[FunctionSpec]:
-        """The published versions of the Function ``key``, by number."""
-        found = [
-            spec
-            for spec in self._all()
-            if spec.version is not None and (spec.namespace, spec.name) == key
-        ]
-        return sorted(found, key=lambda spec: int(spec.version or 0))
 
     def alias(self, namespace: str, function: str, alias: str) -> AliasRoute | None:
         """The route of the alias ``alias`` of ``function``; None when there is none."""

@@ -123,14 +123,9 @@ def _code_configmap(
         if exc.status == _NOT_FOUND:
             return None  # snapshot() says so
         raise
-    body: dict[str, Any] = kube_dict(found)
+    # The client's model as the API server's JSON (camelCase keys).
+    body: dict[str, Any] = core.api_client.sanitize_for_serialization(found)
     return body
-
-
-def kube_dict(obj: Any) -> dict[str, Any]:
-    """A client model as the API server's JSON (camelCase keys)."""
-    serialised: dict[str, Any] = client.ApiClient().sanitize_for_serialization(obj)
-    return serialised
 
 
 def _claim_number(custom: client.CustomObjectsApi, function: dict[str, Any], number: int) -> None:
