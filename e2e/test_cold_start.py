@@ -45,16 +45,27 @@ def probed_ready(urls: list[str]) -> float:
     return sum(metric(url, READY_PROBES) for url in urls)
 
 
-@pytest.mark.timeout(300)
+# On a loaded machine the kubelet can report a new pod's IP and its Ready condition in one
+# status update: the gateway then never sees it not-yet-Ready and no probe is needed. That
+# is right, but shows nothing; so the cold call is made up to three times, and at least
+# one of them must have been routed by an agent's answer.
+ATTEMPTS = 3
+
+
+@pytest.mark.timeout(900)
 def test_a_call_at_zero_pods_is_routed_by_the_agents_readiness_and_says_cold(
     gateway: Gateway, api: client.ApiClient, core: client.CoreV1Api, ns: str
 ) -> None:
     create(api, gateway, ns, sleeper("zero", scaling={"scaleToZeroAfterSeconds": 0}))
-    Cluster.wait(lambda: not live_pods(core, ns, "zero"), "no pod of zero left", 120)
     urls = gateway_pod_urls(api, core)
-    before = probed_ready(urls)
-
-    pod, cold = invoke(gateway, ns, "zero")
-    assert cold == "true"
-    assert pod in {p.metadata.name for p in live_pods(core, ns, "zero")}
-    assert probed_ready(urls) > before, gateway.logs()
+    probed = 0.0
+    for _ in range(ATTEMPTS):
+        Cluster.wait(lambda: not live_pods(core, ns, "zero"), "no pod of zero left", 120)
+        before = probed_ready(urls)
+        pod, cold = invoke(gateway, ns, "zero")
+        assert cold == "true"
+        assert pod in {p.metadata.name for p in live_pods(core, ns, "zero")}
+        probed = probed_ready(urls) - before
+        if probed > 0:
+            break
+    assert probed > 0, gateway.logs()
