@@ -79,6 +79,12 @@ def unit_name(function: str, version: str | None) -> str:
     return function if version is None else f"{function}.{version}"
 
 
+def unit_parts(unit: str) -> tuple[str, str | None]:
+    """``unit_name``'s inverse: (function, version number or None for the Function)."""
+    function, dot, version = unit.partition(".")
+    return function, (version if dot else None)
+
+
 def unit_labels(function: str, version: str | None) -> dict[str, str]:
     """The labels of the objects made for ``function`` or for its version ``version``."""
     labels = function_labels(function)
