@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kappa.api.function import FunctionSpec
+from kappa.api.function import IMAGE_PATH_DEFAULT, FunctionSpec, Runtime
 from kappa.api.function_version import published_as
 from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
 from kappa.api.names import unit_name
@@ -206,12 +206,16 @@ def desired_function(
     elif code.url is not None:
         sha = code.url.sha256
         mount = CodeMount(url=code.url.url, sha256=code.url.sha256)
+    elif code.image is not None and spec.runtime is not Runtime.IMAGE:
+        # A code-only image: its files are copied in; the runtime's image runs them.
+        mount = CodeMount(image=code.image, image_path=code.image_path or IMAGE_PATH_DEFAULT)
     else:
         mount = CodeMount()
     mounted_layers, layer_problem = layer_mounts([r.name for r in spec.layers], layers or {})
     problem = problem or layer_problem
     prefix, tag = settings.image_prefix, settings.image_tag
-    image = code.image if code.image is not None else f"{prefix}/runtime-{runtime}:{tag}"
+    runtime_image = f"{prefix}/runtime-{runtime}:{tag}"
+    image = code.image if spec.runtime is Runtime.IMAGE and code.image else runtime_image
     log_format, application_log_level, system_log_level = logging_params(spec.logging_config)
     params = PodParams(
         function=name,
