@@ -20,6 +20,7 @@ from kappa.api.names import unit_name
 from kappa.autoscaler.decider import Spec as ScalingSpec
 from kappa.base.arn import function_arn
 from kappa.base.code_paths import ARCHIVE_URL
+from kappa.controller.adoption import adoption
 from kappa.controller.layers import LayerSource, layer_mounts
 from kappa.resources.code_configmap import (
     CodeDigest,
@@ -45,6 +46,8 @@ class DesiredFunction:
     referenced_configmap: str | None = None
     code_problem: ConditionState | None = None
     scaling: ScalingSpec = field(default_factory=ScalingSpec)
+    # The owner reference to add to the referenced package ConfigMap (kappa.controller.adoption).
+    adopt_configmap: Mapping[str, Any] | None = None
 
     @property
     def hold(self) -> bool:
@@ -263,4 +266,7 @@ def desired_function(
         referenced_configmap=referenced_name,
         code_problem=problem,
         scaling=scaling,
+        adopt_configmap=None
+        if referenced_name is None
+        else adoption(name, uid, referenced, version=version),
     )
