@@ -10,12 +10,15 @@ import os
 import shutil
 import stat
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from kappa.resources.pods import COPY_CODE_DIR, CodeMount, make_pod
 from tests.integration.waiting import HANG_GUARD
+from tests.unit.resources.test_pods import PARAMS
 
 SOURCE = Path(__file__).resolve().parents[2] / "runtime-images/base/copy-code.c"
 
@@ -215,3 +218,43 @@ def test_leaves_out_what_another_file_system_mounts_inside(
     assert done.returncode == 0, done.stderr
     assert (destination / "app.py").read_text() == "code"
     assert not (destination / "mounted").exists()
+
+
+def test_the_pods_init_containers_run_as_built_fill_the_task_root(
+    copy_code: Path, tmp_path: Path
+) -> None:
+    # The commands make_pod gives the two init containers, run here with each container's
+    # paths (its image's root, its volume mounts) mapped onto directories of tmp_path.
+    params = replace(PARAMS, code=CodeMount(image="reg.example/fn-code:1", image_path="/var/task"))
+    install, copy = make_pod(params, name="p", revision="r")["spec"]["initContainers"]
+    volumes = {"copy-code": tmp_path / "volumes/copy-code", "code": tmp_path / "volumes/code"}
+    for volume in volumes.values():
+        volume.mkdir(parents=True)
+    runtime_root = tmp_path / "runtime-image"
+    program_dir = runtime_root / COPY_CODE_DIR.lstrip("/")
+    program_dir.mkdir(parents=True)
+    shutil.copy2(copy_code, program_dir / "copy-code")
+    code_root = tmp_path / "code-image"
+    (code_root / "var/task/pkg").mkdir(parents=True)
+    (code_root / "var/task/app.py").write_text("def handler(e, c):\n    return 1\n")
+    (code_root / "var/task/pkg/__init__.py").write_text("")
+
+    def in_container(container: dict[str, Any], root: Path) -> list[str]:
+        mounts = {m["mountPath"]: volumes[m["name"]] for m in container["volumeMounts"]}
+
+        def mapped(argument: str) -> str:
+            for mount, directory in mounts.items():
+                if argument == mount or argument.startswith(mount + "/"):
+                    return str(directory) + argument[len(mount) :]
+            return str(root) + argument if argument.startswith("/") else argument
+
+        return [mapped(argument) for argument in container["command"]]
+
+    for container, root in ((install, runtime_root), (copy, code_root)):
+        done = subprocess.run(
+            in_container(container, root), capture_output=True, text=True, check=False,
+            timeout=HANG_GUARD,
+        )  # fmt: skip
+        assert done.returncode == 0, f"{container['name']}: {done.stderr}"
+    assert sorted(p.name for p in volumes["code"].rglob("*")) == ["__init__.py", "app.py", "pkg"]
+    assert (volumes["code"] / "app.py").read_text().startswith("def handler")
