@@ -20,8 +20,8 @@ from kappa.api.names import unit_name
 from kappa.autoscaler.decider import Spec as ScalingSpec
 from kappa.base.arn import function_arn
 from kappa.base.code_paths import ARCHIVE_URL
-from kappa.controller.adoption import adoption
-from kappa.controller.layers import LayerSource, layer_mounts
+from kappa.controller.adoption import adoption, layer_adoption
+from kappa.controller.layers import LayerSource, layer_configmap, layer_mounts
 from kappa.resources.code_configmap import (
     CodeDigest,
     code_configmap_name,
@@ -48,6 +48,8 @@ class DesiredFunction:
     scaling: ScalingSpec = field(default_factory=ScalingSpec)
     # The owner reference to add to the referenced package ConfigMap (kappa.controller.adoption).
     adopt_configmap: Mapping[str, Any] | None = None
+    # (ConfigMap, owner reference) of each package of the Function's Layers to adopt.
+    adopt_layer_configmaps: tuple[tuple[str, Mapping[str, Any]], ...] = ()
 
     @property
     def hold(self) -> bool:
@@ -269,4 +271,18 @@ def desired_function(
         adopt_configmap=None
         if referenced_name is None
         else adoption(name, uid, referenced, version=version),
+        adopt_layer_configmaps=_layer_adoptions(layers or {}),
     )
+
+
+def _layer_adoptions(
+    layers: Mapping[str, LayerSource],
+) -> tuple[tuple[str, Mapping[str, Any]], ...]:
+    """(ConfigMap, reference) of each Layer's package its Layer is to adopt, by Layer name."""
+    found = []
+    for _, source in sorted(layers.items()):
+        configmap = layer_configmap(source.body) if source.body is not None else None
+        reference = layer_adoption(source.body, source.data)
+        if configmap is not None and reference is not None:
+            found.append((configmap, reference))
+    return tuple(found)

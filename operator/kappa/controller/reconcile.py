@@ -204,6 +204,8 @@ async def act(state: State, seen: Observed, intent: PassPlan) -> Acted:
 
     if desired.adopt_configmap is not None and desired.referenced_configmap and not seen.deleting:
         await _adopt(state, namespace, desired.referenced_configmap, desired.adopt_configmap)
+    for configmap, reference in () if seen.deleting else desired.adopt_layer_configmaps:
+        await _adopt(state, namespace, configmap, reference)
 
     for pod_name in pod_plan.delete:
         try:
@@ -435,7 +437,7 @@ async def _report_failures(
 async def _adopt(
     state: State, namespace: str, configmap: str, reference: Mapping[str, Any]
 ) -> None:
-    """Make the Function an owner of its package ConfigMap (kappa.controller.adoption).
+    """Make a Function or Layer an owner of its package ConfigMap (kappa.controller.adoption).
 
     A refusal is logged and tried again next pass: the Function runs either way.
     """

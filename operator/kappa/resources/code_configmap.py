@@ -17,6 +17,7 @@ from kappa.api.names import (
     CODE_SHA256_ANNOTATION,
     COMPONENT_LABEL,
     FUNCTION_LABEL,
+    LAYER_LABEL,
     unit_labels,
     unit_name,
 )
@@ -44,9 +45,9 @@ class CodeDigest:
     """What the operator keeps of a ConfigMap a Function's code or a Layer names.
 
     The hash and count of its files, and the hash of each binaryData key holding base64
-    (a zip); and of its metadata, whose it says it is (its ``kappa.dev/function`` and
-    ``kappa.dev/component`` labels) and the uids of its owners, which say whether a
-    Function adopted it (``kappa.controller.adoption``).
+    (a zip); and of its metadata, whose it says it is (its ``kappa.dev/function``,
+    ``kappa.dev/layer`` and ``kappa.dev/component`` labels) and the uids of its owners,
+    which say whether its Function or Layer adopted it (``kappa.controller.adoption``).
     """
 
     sha256: str
@@ -54,6 +55,7 @@ class CodeDigest:
     archives: tuple[tuple[str, str], ...] = ()
     function_label: str | None = None
     component_label: str | None = None
+    layer_label: str | None = None
     owner_uids: tuple[str, ...] = ()
 
     def archive(self, key: str) -> str | None:
@@ -75,6 +77,7 @@ def code_digest(configmap: Mapping[str, Any]) -> CodeDigest:
         tuple((k, sha) for k, sha in archives if sha is not None),
         function_label=labels.get(FUNCTION_LABEL),
         component_label=labels.get(COMPONENT_LABEL),
+        layer_label=labels.get(LAYER_LABEL),
         owner_uids=tuple(str(o.get("uid")) for o in owners if isinstance(o, Mapping)),
     )
 

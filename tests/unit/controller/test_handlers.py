@@ -43,6 +43,7 @@ class FakeObjects:
     fail_create_pod: ApiException | None = None
     fail_post_event: Exception | None = None
     fail_add_owner_reference: ApiException | None = None
+    layers: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: int = 0
 
     def named(self, call: str) -> list[Any]:
@@ -71,6 +72,10 @@ class FakeObjects:
         self.calls.append(("add_owner_reference", (name, reference)))
         if self.fail_add_owner_reference is not None:
             raise self.fail_add_owner_reference
+
+    async def layer(self, namespace: str, name: str) -> dict[str, Any] | None:
+        self.namespaces.add(namespace)
+        return self.layers.get(name)
 
     async def pod_exists(self, namespace: str, name: str) -> bool:
         self.namespaces.add(namespace)
@@ -263,6 +268,30 @@ def test_a_refused_adoption_is_logged_and_the_function_still_runs() -> None:
     assert len(objects.named("add_owner_reference")) == 1
     assert len(objects.named("create_pod")) == 1
     assert objects.statuses  # the status is written all the same
+
+
+def test_a_layers_package_labelled_as_its_own_is_adopted_by_the_layer() -> None:
+    layer = {
+        "apiVersion": "kappa.dev/v1alpha1",
+        "kind": "Layer",
+        "metadata": {"name": "shared", "namespace": NS, "uid": "layer-uid", "generation": 1},
+        "spec": {"code": {"configMap": {"name": "shared-layer", "archive": "code.zip"}}},
+    }
+    package = code_digest(
+        {
+            "metadata": {"labels": {"kappa.dev/layer": "shared", "kappa.dev/component": "layer"}},
+            "binaryData": {"code.zip": "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="},
+        }
+    )
+    objects = FakeObjects(layers={"shared": layer})
+    body = {**function(), "spec": {**function()["spec"], "layers": [{"name": "shared"}]}}
+    state = State(objects=objects, settings=SETTINGS)  # type: ignore[arg-type]
+    found = {(NS, "shared-layer"): package}
+    asyncio.run(reconcile(state, body, [], [], configmaps=found.get))
+    reference = {"apiVersion": "kappa.dev/v1alpha1", "kind": "Layer", "name": "shared",
+                 "uid": "layer-uid"}  # fmt: skip
+    assert objects.named("add_owner_reference") == [("shared-layer", reference)]
+    assert len(objects.named("create_pod")) == 1
 
 
 def test_provisioned_pods_are_created_provisioned() -> None:
