@@ -13,6 +13,7 @@
  *   - regular files, directories and symbolic links only (anything else fails);
  *   - nothing of another file system than SOURCE's: what the kubelet mounts
  *     into the container (/etc/hosts, /dev, /proc, these volumes) is no code;
+ *     nor DESTINATION itself, should it be inside SOURCE on the same one;
  *   - symbolic links must be relative and stay inside the task root;
  *   - at most MAX_BYTES of file contents (Lambda's 250 MB unzipped) and
  *     MAX_ENTRIES files, directories and links, at most 64 directories deep;
@@ -44,6 +45,7 @@
 #define TERMINATION_LOG "/dev/termination-log"
 
 static dev_t root_dev;
+static struct stat destination; /* never copied into itself, whatever the file system */
 static unsigned long long max_bytes = DEFAULT_MAX_BYTES, max_entries = DEFAULT_MAX_ENTRIES;
 static unsigned long long copied_bytes, copied_entries;
 static char path[PATH_MAX * 2]; /* the entry at hand, relative to SOURCE, for messages */
@@ -163,6 +165,7 @@ static void copy_dir(int src_dir, int dst_dir, int depth) {
     struct stat st;
     if (fstatat(src_dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0) io_fail("cannot inspect");
     if (st.st_dev != root_dev) continue; /* mounted by the kubelet, not the image's */
+    if (st.st_dev == destination.st_dev && st.st_ino == destination.st_ino) continue;
     count_entry();
     if (S_ISREG(st.st_mode)) {
       copy_file(src_dir, dst_dir, name, st.st_mode);
@@ -216,7 +219,7 @@ int main(int argc, char **argv) {
   int dst = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dst < 0) fail("Kappa.CodeCopyFailed", "%s: %s", argv[2], strerror(errno));
   struct stat st;
-  if (fstat(src, &st) < 0) io_fail("cannot inspect");
+  if (fstat(src, &st) < 0 || fstat(dst, &destination) < 0) io_fail("cannot inspect");
   root_dev = st.st_dev;
   copy_dir(src, dst, 0);
   printf("copy-code: copied %llu entries, %llu bytes from %s\n", copied_entries, copied_bytes,

@@ -258,3 +258,16 @@ def test_the_pods_init_containers_run_as_built_fill_the_task_root(
         assert done.returncode == 0, f"{container['name']}: {done.stderr}"
     assert sorted(p.name for p in volumes["code"].rglob("*")) == ["__init__.py", "app.py", "pkg"]
     assert (volumes["code"] / "app.py").read_text().startswith("def handler")
+
+
+def test_never_copies_the_destination_into_itself(copy_code: Path, tmp_path: Path) -> None:
+    # imagePath / with the code volume on the image's own file system (a snapshotter
+    # without overlays): the volume is inside what is copied.
+    source = tmp_path / "image"
+    (source / "kappa-code").mkdir(parents=True)
+    (source / "app.py").write_text("code")
+    result = run(copy_code, source, source / "kappa-code")
+    assert result.code == 0, result.stderr
+    copied = {p.name for p in (source / "kappa-code").iterdir()}
+    assert "app.py" in copied
+    assert "kappa-code" not in copied
