@@ -18,6 +18,9 @@ FUNCTION_LABEL: Final = f"{GROUP}/function"
 # On the pods and code ConfigMaps of a published version (FunctionVersion): its number.
 VERSION_LABEL: Final = f"{GROUP}/version"
 COMPONENT_LABEL: Final = f"{GROUP}/component"
+# A Layer's package ConfigMap: kappa.dev/layer NAME, kappa.dev/component layer.
+LAYER_LABEL: Final = f"{GROUP}/layer"
+LAYER_COMPONENT: Final = "layer"
 FUNCTION_COMPONENT: Final = "function"
 # The labels of every object Kappa makes for Functions (pods, code ConfigMaps), whichever
 # Function: what the controller's watches select.
