@@ -22,7 +22,10 @@ from typing import Final, Protocol
 from kappa.agent.errors import LambdaError
 from kappa.base.code_paths import FILE_URLS
 
-# Lambda's limits: 250 MB unzipped; a URL archive is held to the same.
+# Lambda's limits: 250 MB unzipped; a URL archive is held to the same (a zip uploaded
+# directly is at most 50 MB, which the gateway and the code store hold it to; one at a
+# URL is as Lambda's from S3, bounded by what it unpacks to). Both caps count the bytes
+# actually read or written, never what a zip's headers declare.
 MAX_UNZIPPED_BYTES: Final = 250 * 1024 * 1024
 MAX_ARCHIVE_BYTES: Final = 250 * 1024 * 1024
 FETCH_TIMEOUT_SECONDS: Final = 60.0

@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from kappa.agent import code_archive
 from kappa.agent.code_archive import CodeError, install
 from kappa.codestore.blobs import Blobs
 from kappa.codestore.capability import package_key, package_url
@@ -212,3 +213,21 @@ def test_uploads_past_the_bound_at_once_get_429(tmp_path: Path) -> None:
         assert (await first)[0] == 201
 
     _run(tmp_path, scenario, max_uploads=1)
+
+
+def test_the_agent_stops_a_download_past_its_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = _zip({"blob.bin": os.urandom(3 * 1024 * 1024)})
+    sha = hashlib.sha256(package).hexdigest()
+    monkeypatch.setattr(code_archive, "MAX_ARCHIVE_BYTES", 1024 * 1024)
+
+    async def scenario(session: aiohttp.ClientSession, base: str, _blobs: Blobs) -> None:
+        _, answer = await _upload(session, "team-a", package, sha)
+        url = _with_base(answer["url"], base)
+        with pytest.raises(CodeError) as refused:
+            await asyncio.to_thread(install, url, bytes.fromhex(sha), tmp_path / "task")
+        assert refused.value.error.error_type == "Kappa.CodeTooLarge"
+        assert not (tmp_path / "task").exists()
+
+    _run(tmp_path, scenario)
