@@ -10,8 +10,9 @@ up to Lambda's 50 MB in base64 (:data:`CODE_BODY_MAX`, :func:`body_ceiling`). Th
 request is given that ``client_max_size`` alone, and their bodies are budgeted apart
 (``code_budget``), by default :data:`CODE_BODY_MAX` bytes per gateway: one upload of
 Lambda's largest zip, or a few smaller ones, at once; past it a call gets 429. So a
-gateway holds at most that much of packages (with the base64 string and the decoded
-zip: about three times it), whatever the invocations hold of their own budget.
+gateway holds at most that much of packages' bodies (while one is parsed and decoded,
+with its base64 string and the zip: up to about four times it), whatever the
+invocations hold of their own budget.
 
 ``budget_middleware`` runs before anything reads a body (authentication hashes a
 signed one): it holds the call's share of ``body_budget.BodyBudget`` until the call
