@@ -189,3 +189,51 @@ def test_a_20_mb_function_created_updated_and_published_through_the_code_store(
     lam.delete_function(FunctionName=name)
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.get_function_configuration(FunctionName=name)
+
+
+def kappa_cli(cluster: Cluster, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`kappa ARGS` against the cluster, as the e2e identity (its access key is in the
+    environment: the `gateway` fixture's); asserts success."""
+    from e2e.conftest import REPO, _kubectl  # noqa: PLC0415 - as e2e/test_cli.py uses them
+
+    kubectl = Path(_kubectl(cluster)[0])
+    path = os.environ.get("PATH", "")
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(cluster.kubeconfig),
+        "PYTHONPATH": str(REPO / "operator"),
+        "PATH": f"{kubectl.parent}{os.pathsep}{path}" if kubectl.is_absolute() else path,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "kappa", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, f"kappa {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def test_kappa_deploy_sends_a_large_package_to_the_code_store(
+    cluster: Cluster, api: client.ApiClient, gateway: Gateway, author: str, tmp_path: Path
+) -> None:
+    """`kappa deploy` of a folder over a ConfigMap's size: CreateFunction, then (a second
+    deploy) UpdateFunctionCode through the gateway; the rest of the Function applied."""
+    namespace = author
+    custom = client.CustomObjectsApi(api)
+    folder = tmp_path / "big"
+    kappa_cli(cluster, tmp_path, "init", "big", "--runtime", "python3.11")
+    lam = lambda_client(gateway)
+    for code in ("one", "two"):
+        (folder / "app.py").write_text(HANDLER % code)
+        (folder / "data.bin").write_bytes(os.urandom(5 * 1024 * 1024))
+        data = hashlib.sha256((folder / "data.bin").read_bytes()).hexdigest()
+        kappa_cli(cluster, tmp_path, "deploy", "big", "--namespace", namespace)
+        held = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "functions", "big")
+        assert set(held["spec"]["code"]) == {"url"}
+        assert held["spec"]["handler"] == "app.handler"  # kappa.yaml's, applied after
+
+        def answers(expected: str = code) -> dict[str, Any] | None:
+            found = call(lam, f"{namespace}/big")
+            return found if found is not None and found["code"] == expected else None
+
+        answer = Cluster.wait(answers, f"big answers {code}", 300)
+        assert answer == {"code": code, "version": "$LATEST", "data": data}

@@ -29,8 +29,11 @@ from botocore.exceptions import ClientError
 from kappa.agent.code_archive import install
 from kappa.auth.access import Access
 from kappa.auth.access_keys import AccessKey
+from kappa.auth.credentials import Credentials
 from kappa.auth.guard import Guard
 from kappa.auth.subject import Subject
+from kappa.cli.gateway_client import GatewayError as CliGatewayError
+from kappa.cli.gateway_client import put_code
 from kappa.codestore.blobs import Blobs
 from kappa.codestore.metrics import CodeStoreMetrics
 from kappa.codestore.server import StoreConfig, make_app
@@ -317,3 +320,21 @@ def test_one_code_upload_at_a_time_per_gateway_others_get_429(running: Running) 
             assert error.response["Error"]["Code"] == "TooManyRequestsException"  # noqa: PT017
             assert time.monotonic() < deadline, "the budget never came back"
     assert ("team-a", "third") in running.kube.functions
+
+
+def test_kappa_deploys_client_creates_then_updates_through_the_store(running: Running) -> None:
+    keys = Credentials(access_key_id=KEY_ID, secret_access_key=SECRET)
+    first, second = _zip(3 * MiB, b"1"), _zip(3 * MiB, b"2")
+    put_code(running.url, keys, namespace="team-a", name="cli", archive=first,
+             create=("python3.11", "handler.handler"))  # fmt: skip
+    code = running.kube.functions["team-a", "cli"]["spec"]["code"]
+    assert code["url"]["sha256"] == hashlib.sha256(first).hexdigest()
+    put_code(running.url, keys, namespace="team-a", name="cli", archive=second, create=None)
+    code = running.kube.functions["team-a", "cli"]["spec"]["code"]
+    assert code["url"]["sha256"] == hashlib.sha256(second).hexdigest()
+    # A refusal is the gateway's message, not a traceback.
+    with pytest.raises(CliGatewayError, match=r"403: .*kappa-author"):
+        put_code(running.url, keys, namespace="team-b", name="cli", archive=first,
+                 create=("python3.11", "handler.handler"))  # fmt: skip
+    with pytest.raises(CliGatewayError, match="404"):
+        put_code(running.url, keys, namespace="team-a", name="absent", archive=first, create=None)
