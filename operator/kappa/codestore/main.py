@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+import signal
 
 from kubernetes import client, config
 
@@ -31,18 +32,20 @@ def main() -> int:
         log.error("%s", exc)  # noqa: TRY400 - the message names every variable to fix
         return 2
     logs.configure(settings.log_level, settings.log_format, ("kappa",))
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        config.load_kube_config()
-    api = client.ApiClient()
+    api = None
+    if settings.auth or settings.gc_interval_seconds > 0:  # the cluster is needed
+        try:
+            config.load_incluster_config()
+        except config.ConfigException:
+            config.load_kube_config()  # KUBECONFIG, as kubectl does
+        api = client.ApiClient()
     asyncio.run(_run(settings, api))
     return 0
 
 
-def _uploaders(api: client.ApiClient, settings: CodeStoreSettings) -> Authenticate | None:
+def _uploaders(api: client.ApiClient | None, settings: CodeStoreSettings) -> Authenticate | None:
     """Who may upload: a bearer token (TokenReview) of one of the configured users."""
-    if not settings.auth:
+    if api is None or not settings.auth:
         log.warning("KAPPA_CODESTORE_AUTH=none: anyone who reaches the store may upload")
         return None
     reviews = KubeReviews(api, "", settings.token_audiences)
@@ -69,7 +72,7 @@ async def _no_signature() -> SignedRequest:
     raise AssertionError("the code store takes bearer tokens only")
 
 
-async def _run(settings: CodeStoreSettings, api: client.ApiClient) -> None:
+async def _run(settings: CodeStoreSettings, api: client.ApiClient | None) -> None:
     blobs = Blobs(settings.root)
     await asyncio.to_thread(blobs.prepare)
     key = await asyncio.to_thread(blobs.signing_key)
@@ -79,7 +82,7 @@ async def _run(settings: CodeStoreSettings, api: client.ApiClient) -> None:
     app = make_app(blobs, store, metrics, _uploaders(api, settings))
     runner = await serve(app, settings.host, settings.port)
     gc = None
-    if settings.gc_interval_seconds > 0:
+    if api is not None and settings.gc_interval_seconds > 0:
         gc = asyncio.create_task(
             collector.run(
                 blobs,
@@ -89,8 +92,13 @@ async def _run(settings: CodeStoreSettings, api: client.ApiClient) -> None:
                 grace_seconds=settings.gc_grace_seconds,
             )
         )
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
     try:
-        await asyncio.Event().wait()  # until SIGTERM ends the process
+        await stopping.wait()  # then uploads under way finish (the runner waits for them)
+        log.info("stopping")
     finally:
         if gc is not None:
             gc.cancel()

@@ -11,6 +11,7 @@ package that is not there.
 """
 
 import io
+import json
 import logging
 from pathlib import Path
 from typing import Final
@@ -54,12 +55,21 @@ class CodeStoreClient:
                 # BytesIO over bytes shares them: the package is not copied to be sent.
                 session.put(target, data=io.BytesIO(archive), headers=self._headers()) as answer,
             ):
-                document = await answer.json(content_type=None) if answer.content_length else {}
+                text = await answer.read()
                 status = answer.status
-        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.warning("cannot upload to the code store at %s: %r", self.url, exc)
             raise service_error(f"the code store cannot be reached: {exc}") from None
-        return _url(status, document if isinstance(document, dict) else {}, sha256)
+        return _url(status, _document(text), sha256)
+
+
+def _document(text: bytes) -> dict[str, object]:
+    """The store's JSON answer; {} for anything else (the status then says enough)."""
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}
+    return document if isinstance(document, dict) else {}
 
 
 def _url(status: int, document: dict[str, object], sha256: str) -> str:

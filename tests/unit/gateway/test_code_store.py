@@ -1,6 +1,6 @@
 import pytest
 
-from kappa.gateway.code_store import _url
+from kappa.gateway.code_store import _document, _url
 from kappa.invocation.errors import GatewayError
 
 SHA = "a" * 64
@@ -29,3 +29,12 @@ def test_anything_else_is_an_error_and_no_url(
     with pytest.raises(GatewayError) as error:
         _url(status, document, SHA)
     assert error.value.status == expected
+
+
+@pytest.mark.parametrize("text", [b"", b"not json", b"[1, 2]", b"[" * 100_000])
+def test_an_answer_that_is_not_a_json_object_is_read_as_empty(text: bytes) -> None:
+    assert _document(text) == {}
+
+
+def test_the_stores_answer_is_read() -> None:
+    assert _document(b'{"url": "u", "sha256": "s"}') == {"url": "u", "sha256": "s"}
