@@ -95,3 +95,12 @@ def test_the_schema_refuses(setting: str) -> None:
     result = helm_template(setting)
     assert result.returncode != 0
     assert "codestore" in result.stderr
+
+
+def test_a_service_monitor_scrapes_it_when_asked() -> None:
+    assert ("ServiceMonitor", "kappa-codestore") not in by_kind_and_name()
+    monitor = by_kind_and_name("serviceMonitor.enabled=true")["ServiceMonitor", "kappa-codestore"]
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert (endpoint["port"], endpoint["path"]) == ("http", "/metrics")
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert selector["app.kubernetes.io/component"] == "codestore"
