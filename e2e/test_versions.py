@@ -203,6 +203,37 @@ def test_an_alias_splits_calls_by_weight_and_is_invoked_by_qualified_arn(
         assert json.loads(answer.read())["version"] == "2"
 
 
+def started_on(core: client.CoreV1Api, namespace: str, version: str, request_id: str) -> bool:
+    """Whether a pod of version ``version`` of canary logged the START line of the call."""
+    line = f"START RequestId: {request_id} Version: {version}"
+    selector = f"kappa.dev/function=canary,kappa.dev/version={version}"
+    for pod in core.list_namespaced_pod(namespace, label_selector=selector).items:
+        try:
+            log = core.read_namespaced_pod_log(
+                pod.metadata.name, namespace, container="function", _preload_content=False
+            ).data.decode()
+        except client.ApiException:
+            continue
+        if line in log:
+            return True
+    return False
+
+
+def test_an_event_to_a_version_runs_on_that_versions_pods(
+    core: client.CoreV1Api, gateway: Gateway, canary: tuple[str, dict[int, str]]
+) -> None:
+    """An asynchronous call of version 1 is queued for version 1 and runs there, not as
+    $LATEST (which runs version 2's code)."""
+    namespace, _ = canary
+    lam = gateway.lambda_client()
+    response = lam.invoke(FunctionName=f"{namespace}/canary", Qualifier="1",
+                          InvocationType="Event", Payload=b"{}")  # fmt: skip
+    assert response["StatusCode"] == 202
+    request_id = response["ResponseMetadata"]["RequestId"]
+    Cluster.wait(lambda: started_on(core, namespace, "1", request_id),
+                 "the event started on a pod of version 1", 240)  # fmt: skip
+
+
 def test_shifting_an_aliass_weights_under_continuous_calls_fails_no_call(
     api: client.ApiClient, gateway: Gateway, canary: tuple[str, dict[int, str]]
 ) -> None:

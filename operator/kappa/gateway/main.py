@@ -109,6 +109,7 @@ def main(registry_file: Path | None = None) -> int:
         from kappa.gateway.code_store import CodeStoreClient  # noqa: PLC0415
         from kappa.gateway.control_plane import ControlPlane  # noqa: PLC0415
         from kappa.gateway.control_store import ControlStore  # noqa: PLC0415
+        from kappa.gateway.esm_api import EventSourceMappingApi  # noqa: PLC0415
         from kappa.gateway.function_api import FunctionApi  # noqa: PLC0415
 
         kube = kube_registry.KubeRegistry.watching(api, settings.region)
@@ -131,6 +132,7 @@ def main(registry_file: Path | None = None) -> int:
                         if settings.code_store_url is None
                         else CodeStoreClient(settings.code_store_url, settings.token_file),
                     ),
+                    EventSourceMappingApi(ControlStore(api), guard, settings.region),
                 ),
             )
         )
