@@ -44,7 +44,7 @@ from kappa.gateway.control_store import ControlStore
 from kappa.gateway.function_api import FunctionApi
 from kappa.gateway.settings import GatewaySettings
 from kappa.invocation.registry import StaticRegistry
-from kappa.resources.package import CONFIG_MAP_MAX_BYTES
+from kappa.resources.package import CONFIG_MAP_MAX_BYTES, PACKAGE_MAX_BYTES
 
 # The gateway keeps the caller under a string key (as it has since before aiohttp's
 # RequestKey); the gateway's process does not turn that warning into an error.
@@ -338,3 +338,20 @@ def test_kappa_deploys_client_creates_then_updates_through_the_store(running: Ru
                  create=("python3.11", "handler.handler"))  # fmt: skip
     with pytest.raises(CliGatewayError, match="404"):
         put_code(running.url, keys, namespace="team-a", name="absent", archive=first, create=None)
+
+
+def test_lambdas_largest_zip_is_stored_and_one_byte_more_is_refused(running: Running) -> None:
+    lam = _client(running.url)
+    largest = b"PK" + os.urandom(PACKAGE_MAX_BYTES - 2)
+    lam.create_function(FunctionName="team-a/largest", Runtime="python3.11",
+                        Handler="handler.handler", Role="r", Code={"ZipFile": largest})  # fmt: skip
+    [stored] = running.blobs.list()
+    assert stored.size == PACKAGE_MAX_BYTES
+    assert stored.key.sha256 == hashlib.sha256(largest).hexdigest()
+    del largest
+    with pytest.raises(ClientError) as error:
+        lam.update_function_code(FunctionName="team-a/largest",
+                                 ZipFile=b"PK" + bytes(PACKAGE_MAX_BYTES - 1))  # fmt: skip
+    assert error.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert "52,428,800" in error.value.response["Error"]["Message"]
+    assert len(running.blobs.list()) == 1
