@@ -297,3 +297,18 @@ def test_an_endless_download_stops_at_the_archive_limit() -> None:
         )  # fmt: skip
     assert refused.value.error.error_type == "Kappa.CodeTooLarge"
     assert sum(written) <= 3 * 1024 * 1024
+
+
+def test_an_archive_of_too_many_entries_is_refused_before_any_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert code_archive.MAX_ENTRIES == 100_000  # as a code image's copy
+    monkeypatch.setattr(code_archive, "MAX_ENTRIES", 10)
+    members = [(f"empty-{i}", b"", stat.S_IFREG | 0o644) for i in range(11)]
+    archive = make_zip(tmp_path / "code.zip", members)
+    with pytest.raises(CodeError) as refused:
+        unpack(archive, tmp_path / "task")
+    assert refused.value.error.error_type == "Kappa.CodeTooLarge"
+    assert not (tmp_path / "task").exists() or not any((tmp_path / "task").iterdir())
+    ten = make_zip(tmp_path / "ten.zip", members[:10])
+    assert unpack(ten, tmp_path / "ten") == 10
