@@ -8,6 +8,7 @@ package no Function or FunctionVersion names is deleted after a grace period.
 
 Layers, top to bottom: ``main`` (the process); ``server`` (HTTP) | ``collector`` (the
 periodic garbage collection); ``blobs`` (the volume) | ``cluster`` (the Functions and
-FunctionVersions that name packages) | ``metrics`` | ``settings``; the pure core
-``capability`` (keys, paths and signed URLs) | ``garbage`` (what to delete).
+FunctionVersions that name packages) | ``metrics`` | ``settings``; ``storage`` (what
+keeps packages, as the server and the collector use it); the pure core ``garbage``
+(what to delete) over ``capability`` (keys, paths and signed URLs).
 """

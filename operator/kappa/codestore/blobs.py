@@ -14,13 +14,14 @@ collector's deletion checking the upload time it planned with, so an upload of t
 same package renews it instead of losing it.
 """
 
+import asyncio
 import contextlib
-import hashlib
 import os
 import secrets
-import tempfile
 from pathlib import Path
-from typing import IO, Final
+from typing import Final
+
+from aiohttp import web
 
 from kappa.codestore.capability import (
     KEY_BYTES,
@@ -31,50 +32,15 @@ from kappa.codestore.capability import (
     package_key,
 )
 from kappa.codestore.garbage import StoredPackage
+from kappa.codestore.storage import Upload
 
 KEY_FILE: Final = "signing-key"
 PACKAGES: Final = "packages"
 TMP: Final = "tmp"
 
 
-class Upload:
-    """One package being written to a temporary file: its size and sha256 so far."""
-
-    def __init__(self, directory: Path) -> None:
-        descriptor, name = tempfile.mkstemp(dir=directory, prefix="upload-")
-        self.path = Path(name)
-        self._file: IO[bytes] = os.fdopen(descriptor, "wb")
-        self._hash = hashlib.sha256()
-        self.size = 0
-        self.kept = False
-
-    def write(self, chunk: bytes) -> None:
-        """Append ``chunk``."""
-        self._file.write(chunk)
-        self._hash.update(chunk)
-        self.size += len(chunk)
-
-    @property
-    def sha256(self) -> str:
-        """The hex sha256 of what was written."""
-        return self._hash.hexdigest()
-
-    def finish(self) -> None:
-        """Flush and fsync the file (blocking: run it in a thread)."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-
-    def discard(self) -> None:
-        """Remove the temporary file, unless it became a package."""
-        if not self._file.closed:
-            self._file.close()
-        if not self.kept:
-            self.path.unlink(missing_ok=True)
-
-
 class Blobs:
-    """The packages under ``root``."""
+    """The packages under ``root`` (a ``storage.Storage``)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -114,20 +80,31 @@ class Blobs:
         """A temporary file to stream an upload into."""
         return Upload(self._tmp)
 
-    def commit(self, upload: Upload, key: PackageKey, now: float) -> bool:
+    async def commit(self, upload: Upload, key: PackageKey, now: float) -> bool:
         """Put the finished ``upload`` in place as ``key``, uploaded at ``now``.
 
         Whether the package is new (False: the same bytes were there and are renewed).
+        The rename and the new time happen with no await between them and the collector's
+        check-and-delete (:meth:`delete_if_unchanged`, which awaits nothing either).
         """
+        await asyncio.to_thread(upload.finish)
         target = self.path(key)
         target.parent.mkdir(exist_ok=True)
         existed = target.exists()
         upload.path.replace(target)
         upload.kept = True
         os.utime(target, (now, now))
+        await asyncio.to_thread(self._sync_directory, key)
         return not existed
 
-    def sync_directory(self, key: PackageKey) -> None:
+    async def open(self, key: PackageKey) -> web.StreamResponse | None:
+        """The file's response (aiohttp sends it with sendfile); None when there is none."""
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        return web.FileResponse(path, headers={"Content-Type": "application/zip"})
+
+    def _sync_directory(self, key: PackageKey) -> None:
         """Fsync the directory of ``key``'s package, so its rename survives a crash."""
         descriptor = os.open(self.path(key).parent, os.O_RDONLY)
         try:
@@ -160,7 +137,7 @@ class Blobs:
                 found.append(StoredPackage(key, info.st_size, info.st_mtime))
         return found
 
-    def delete_if_unchanged(self, package: StoredPackage) -> bool:
+    async def delete_if_unchanged(self, package: StoredPackage) -> bool:
         """Delete ``package`` if it has not been uploaded again since it was listed."""
         current = self.stat(package.key)
         if current is None or current.uploaded_at != package.uploaded_at:

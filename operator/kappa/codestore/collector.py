@@ -12,9 +12,9 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from kappa.codestore.blobs import Blobs
 from kappa.codestore.garbage import StoredPackage, plan, referenced
 from kappa.codestore.metrics import CodeStoreMetrics
+from kappa.codestore.storage import Storage
 
 log = logging.getLogger("kappa.codestore.gc")
 
@@ -22,7 +22,7 @@ ListObjects = Callable[[], Awaitable[list[Mapping[str, Any]]]]
 
 
 async def collect(
-    blobs: Blobs,
+    blobs: Storage,
     objects: ListObjects,
     metrics: CodeStoreMetrics,
     *,
@@ -39,7 +39,7 @@ async def collect(
     stored = await asyncio.to_thread(blobs.list)
     deleted: list[StoredPackage] = []
     for package in plan(stored, named, now=clock(), grace_seconds=grace_seconds):
-        if blobs.delete_if_unchanged(package):
+        if await blobs.delete_if_unchanged(package):
             deleted.append(package)
             metrics.gc_deletions.inc()
             metrics.gc_deleted_bytes.inc(package.size)
@@ -51,7 +51,7 @@ async def collect(
 
 
 async def run(
-    blobs: Blobs,
+    blobs: Storage,
     objects: ListObjects,
     metrics: CodeStoreMetrics,
     *,

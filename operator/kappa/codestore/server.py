@@ -18,7 +18,6 @@ package; 411 no length; 413 too large; 429 ``max_uploads`` already running; 507 
 volume is full.
 """
 
-import asyncio
 import errno
 import logging
 import time
@@ -29,7 +28,6 @@ from typing import Final
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from kappa.codestore.blobs import Blobs, Upload
 from kappa.codestore.capability import (
     PACKAGES_PATH,
     BadPackageNameError,
@@ -39,6 +37,7 @@ from kappa.codestore.capability import (
     signature_valid,
 )
 from kappa.codestore.metrics import CodeStoreMetrics
+from kappa.codestore.storage import Storage, Upload
 
 log = logging.getLogger("kappa.codestore")
 
@@ -67,7 +66,7 @@ class _Refused(Exception):  # noqa: N818 - a refusal, answered as a 4xx
 
 
 def make_app(
-    blobs: Blobs,
+    blobs: Storage,
     config: StoreConfig,
     metrics: CodeStoreMetrics,
     authenticate: Authenticate | None = None,
@@ -125,12 +124,12 @@ def make_app(
         if not signature_valid(config.key, key, request.query.get("sig")):
             metrics.downloads.labels("forbidden").inc()
             return _message(403, "the signature does not match this package")
-        path = blobs.path(key)
-        if not path.is_file():
+        response = await blobs.open(key)
+        if response is None:
             metrics.downloads.labels("missing").inc()
             return _message(404, f"no package {key.sha256} in namespace {key.namespace}")
         metrics.downloads.labels("served").inc()
-        return web.FileResponse(path, headers={"Content-Type": "application/zip"})
+        return response
 
     async def prometheus(_request: web.Request) -> web.Response:
         response = web.Response(body=generate_latest(metrics.registry))
@@ -152,7 +151,7 @@ def make_app(
 async def _store(  # noqa: PLR0913 - the handler's context, passed on
     request: web.Request,
     *,
-    blobs: Blobs,
+    blobs: Storage,
     config: StoreConfig,
     metrics: CodeStoreMetrics,
     key: PackageKey,
@@ -165,13 +164,11 @@ async def _store(  # noqa: PLR0913 - the handler's context, passed on
             await _receive(request, upload, config.max_bytes)
             if upload.sha256 != key.sha256:
                 raise _Refused(400, f"the body's sha256 is {upload.sha256}, not {key.sha256}")
-            await asyncio.to_thread(upload.finish)
+            created = await blobs.commit(upload, key, clock())
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise _Refused(507, "the code store's volume is full", "failed") from None
             raise
-        created = blobs.commit(upload, key, clock())
-        await asyncio.to_thread(blobs.sync_directory, key)
     finally:
         upload.discard()
     if created:

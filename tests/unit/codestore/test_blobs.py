@@ -1,3 +1,4 @@
+import asyncio
 import hashlib
 from pathlib import Path
 
@@ -11,8 +12,7 @@ def _put(blobs: Blobs, namespace: str, data: bytes, now: float) -> bool:
     upload = blobs.new_upload()
     try:
         upload.write(data)
-        upload.finish()
-        return blobs.commit(upload, package_key(namespace, upload.sha256), now)
+        return asyncio.run(blobs.commit(upload, package_key(namespace, upload.sha256), now))
     finally:
         upload.discard()
 
@@ -34,9 +34,9 @@ def test_uploading_the_same_bytes_again_renews_the_package(tmp_path: Path) -> No
     assert _put(blobs, "t", b"same", 1000.0)
     listed = blobs.list()
     assert not _put(blobs, "t", b"same", 2000.0)
-    assert not blobs.delete_if_unchanged(listed[0])  # planned with the old time: kept
+    assert not asyncio.run(blobs.delete_if_unchanged(listed[0]))  # planned earlier: kept
     assert blobs.list()[0].uploaded_at == 2000.0
-    assert blobs.delete_if_unchanged(blobs.list()[0])
+    assert asyncio.run(blobs.delete_if_unchanged(blobs.list()[0]))
     assert blobs.list() == []
 
 

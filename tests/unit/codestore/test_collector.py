@@ -16,9 +16,8 @@ GRACE = 3600.0
 def _put(blobs: Blobs, namespace: str, data: bytes, at: float) -> PackageKey:
     upload = blobs.new_upload()
     upload.write(data)
-    upload.finish()
     key = package_key(namespace, hashlib.sha256(data).hexdigest())
-    blobs.commit(upload, key, at)
+    asyncio.run(blobs.commit(upload, key, at))
     return key
 
 
