@@ -7,7 +7,8 @@ URL code. Nothing else is kept: the Function's spec is the source of truth, and 
 package no Function or FunctionVersion names is deleted after a grace period.
 
 Layers, top to bottom: ``main`` (the process); ``server`` (HTTP) | ``collector`` (the
-periodic garbage collection); ``blobs`` (the volume) | ``cluster`` (the Functions and
+periodic garbage collection); ``blobs`` (the volume) | ``bucket`` (an S3-compatible
+bucket instead) | ``cluster`` (the Functions and
 FunctionVersions that name packages) | ``metrics`` | ``settings``; ``storage`` (what
 keeps packages, as the server and the collector use it); the pure core ``garbage``
 (what to delete) over ``capability`` (keys, paths and signed URLs).

@@ -14,10 +14,12 @@ from kappa.base import logs
 from kappa.base.env import SettingsError
 from kappa.codestore import collector
 from kappa.codestore.blobs import Blobs
+from kappa.codestore.bucket import Bucket
 from kappa.codestore.cluster import ClusterCode
 from kappa.codestore.metrics import CodeStoreMetrics
 from kappa.codestore.server import Authenticate, StoreConfig, make_app, serve
 from kappa.codestore.settings import CodeStoreSettings, load
+from kappa.codestore.storage import Storage
 from kappa.invocation.errors import GatewayError
 
 log = logging.getLogger("kappa.codestore")
@@ -72,8 +74,22 @@ async def _no_signature() -> SignedRequest:
     raise AssertionError("the code store takes bearer tokens only")
 
 
+def _storage(settings: CodeStoreSettings) -> Storage:
+    """The volume under the root, or the bucket (uploads staged under the root)."""
+    if not settings.s3_bucket:
+        return Blobs(settings.root)
+    log.info("packages in s3://%s/%s", settings.s3_bucket, settings.s3_prefix)
+    return Bucket(
+        bucket=settings.s3_bucket,
+        prefix=settings.s3_prefix,
+        endpoint=settings.s3_endpoint or None,
+        region=settings.s3_region or None,
+        staging=settings.root / "staging",
+    )
+
+
 async def _run(settings: CodeStoreSettings, api: client.ApiClient | None) -> None:
-    blobs = Blobs(settings.root)
+    blobs = _storage(settings)
     await asyncio.to_thread(blobs.prepare)
     key = await asyncio.to_thread(blobs.signing_key)
     metrics = CodeStoreMetrics()

@@ -1,7 +1,13 @@
 """The code store's settings, parsed once from the environment (its only reader of it).
 
 - ``KAPPA_CODESTORE_HOST`` (0.0.0.0), ``KAPPA_CODESTORE_PORT`` (8080);
-- ``KAPPA_CODESTORE_ROOT`` (``/var/lib/kappa-codestore``): the volume's mount;
+- ``KAPPA_CODESTORE_ROOT`` (``/var/lib/kappa-codestore``): the volume's mount (with a
+  bucket: where uploads are staged);
+- ``KAPPA_CODESTORE_S3_BUCKET``: keep the packages in this S3-compatible bucket instead
+  of on the volume, under ``KAPPA_CODESTORE_S3_PREFIX``; ``KAPPA_CODESTORE_S3_ENDPOINT``
+  an S3-compatible server's URL (path-style; unset: AWS), ``KAPPA_CODESTORE_S3_REGION``;
+  credentials as the AWS SDKs find them (``AWS_ACCESS_KEY_ID``…, web identity, instance
+  role);
 - ``KAPPA_CODESTORE_URL``: the URL function pods reach the store by, which the
   capability URLs start with (the chart gives ``http://$(<SERVICE>_SERVICE_HOST):8080``,
   the Service's ClusterIP, as the cluster may have no DNS); unset:
@@ -21,6 +27,7 @@
 """
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +42,8 @@ _MAX_PORT: Final = 65535
 _MAX_UPLOADS: Final = 64
 _DAY: Final = 86400.0
 _URL_PREFIXES: Final = ("http://", "https://")
+_BUCKET_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_MAX_PREFIX: Final = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +59,10 @@ class CodeStoreSettings:
     auth: bool = True
     token_audiences: tuple[str, ...] = ("kappa",)
     uploaders: frozenset[str] = frozenset()
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_endpoint: str = ""
+    s3_region: str = ""
     gc_interval_seconds: float = 300.0
     gc_grace_seconds: float = 3600.0
     log_level: str = "INFO"
@@ -81,6 +94,15 @@ def load(env: Mapping[str, str] | None = None) -> CodeStoreSettings:
             "KAPPA_CODESTORE_AUTH=none"
         )
     audiences = read.string("KAPPA_CODESTORE_TOKEN_AUDIENCES", "kappa")
+    bucket = read.string("KAPPA_CODESTORE_S3_BUCKET", "")
+    if bucket and not _BUCKET_PATTERN.fullmatch(bucket):
+        read.problem(f"KAPPA_CODESTORE_S3_BUCKET={bucket!r} is not a bucket name")
+    endpoint = read.string("KAPPA_CODESTORE_S3_ENDPOINT", "")
+    if endpoint and (not endpoint.startswith(_URL_PREFIXES) or any(c.isspace() for c in endpoint)):
+        read.problem(f"KAPPA_CODESTORE_S3_ENDPOINT={endpoint!r} is not an http:// or https:// URL")
+    prefix = read.string("KAPPA_CODESTORE_S3_PREFIX", "")
+    if len(prefix) > _MAX_PREFIX or any(not c.isprintable() for c in prefix):
+        read.problem(f"KAPPA_CODESTORE_S3_PREFIX={prefix[:40]!r} is not a usable key prefix")
     settings = CodeStoreSettings(
         host=read.string("KAPPA_CODESTORE_HOST", _DEFAULT_HOST),
         port=read.integer("KAPPA_CODESTORE_PORT", 8080, lo=0, hi=_MAX_PORT),
@@ -93,6 +115,10 @@ def load(env: Mapping[str, str] | None = None) -> CodeStoreSettings:
         auth=auth == "kubernetes",
         token_audiences=tuple(a.strip() for a in audiences.split(",") if a.strip()),
         uploaders=uploaders,
+        s3_bucket=bucket,
+        s3_prefix=prefix,
+        s3_endpoint=endpoint,
+        s3_region=read.string("KAPPA_CODESTORE_S3_REGION", ""),
         gc_interval_seconds=read.number(
             "KAPPA_CODESTORE_GC_INTERVAL_SECONDS", 300.0, lo=0.0, hi=_DAY
         ),

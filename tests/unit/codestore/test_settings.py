@@ -49,3 +49,32 @@ def test_bad_settings_name_the_variable(env: dict[str, str], named: str) -> None
 
 def test_auth_none_needs_no_uploader() -> None:
     assert not load({"KAPPA_CODESTORE_AUTH": "none"}).auth
+
+
+def test_a_bucket_is_read_with_its_endpoint_and_prefix() -> None:
+    settings = load({
+        "KAPPA_CODESTORE_UPLOADERS": GATEWAY, "KAPPA_CODESTORE_S3_BUCKET": "kappa-packages",
+        "KAPPA_CODESTORE_S3_ENDPOINT": "http://minio.storage:9000",
+        "KAPPA_CODESTORE_S3_PREFIX": "prod/", "KAPPA_CODESTORE_S3_REGION": "eu-west-1",
+    })  # fmt: skip
+    assert (settings.s3_bucket, settings.s3_endpoint) == (
+        "kappa-packages",
+        "http://minio.storage:9000",
+    )
+    assert (settings.s3_prefix, settings.s3_region) == ("prod/", "eu-west-1")
+    assert load({"KAPPA_CODESTORE_UPLOADERS": GATEWAY}).s3_bucket == ""  # the volume
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("KAPPA_CODESTORE_S3_BUCKET", "Bad_Bucket"),
+        ("KAPPA_CODESTORE_S3_BUCKET", "a"),
+        ("KAPPA_CODESTORE_S3_ENDPOINT", "minio:9000"),
+        ("KAPPA_CODESTORE_S3_PREFIX", "x" * 600),
+        ("KAPPA_CODESTORE_S3_PREFIX", "a\nb"),
+    ],
+)
+def test_a_bad_bucket_setting_is_named(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load({"KAPPA_CODESTORE_UPLOADERS": GATEWAY, name: value})
