@@ -89,6 +89,8 @@ def test_settings_pinned_and_without_a_claim() -> None:
         "codestore.url=ftp://x",
         "codestore.persistence.size=lots",
         "codestore.unknown=1",
+        "codestore.s3.bucket=Not_A_Bucket",
+        "codestore.s3.endpoint=minio:9000",
     ],
 )
 def test_the_schema_refuses(setting: str) -> None:
@@ -104,3 +106,19 @@ def test_a_service_monitor_scrapes_it_when_asked() -> None:
     assert (endpoint["port"], endpoint["path"]) == ("http", "/metrics")
     selector = monitor["spec"]["selector"]["matchLabels"]
     assert selector["app.kubernetes.io/component"] == "codestore"
+
+
+def test_with_a_bucket_no_claim_and_the_bucket_settings_and_secret() -> None:
+    objects = by_kind_and_name(
+        "codestore.s3.bucket=kappa-packages", "codestore.s3.endpoint=http://minio:9000",
+        "codestore.s3.credentialsSecret=s3-keys", "codestore.s3.prefix=prod",
+    )  # fmt: skip
+    assert ("PersistentVolumeClaim", "kappa-codestore") not in objects
+    pod = objects["Deployment", "kappa-codestore"]["spec"]["template"]["spec"]
+    assert pod["volumes"] == [{"name": "packages", "emptyDir": {}}]
+    env = env_of(objects, "kappa-codestore")
+    assert env["KAPPA_CODESTORE_S3_BUCKET"] == "kappa-packages"
+    assert env["KAPPA_CODESTORE_S3_ENDPOINT"] == "http://minio:9000"
+    assert env["KAPPA_CODESTORE_S3_PREFIX"] == "prod"
+    assert env["AWS_ACCESS_KEY_ID"] == {"secretKeyRef": {"name": "s3-keys", "key": "access-key-id"}}
+    assert "KAPPA_CODESTORE_S3_BUCKET" not in env_of(by_kind_and_name(), "kappa-codestore")
