@@ -27,6 +27,7 @@ from kappa.api.cron import parse as parse_cron
 from kappa.api.event_source_mapping import PLURAL, EventSourceMapping
 from kappa.api.filters import FilterPatternError, parse_all
 from kappa.api.names import GROUP, VERSION
+from kappa.controller.announce import announce_ready
 from kappa.controller.esm_status import (
     Observed,
     mapping_conditions,
@@ -292,23 +293,9 @@ async def reconcile(
         "uuid": meta.get("uid"),
     }
     if any(status.get(k) != v for k, v in new.items()):
-        _announce(body, previous, conditions)
+        announce_ready(body, previous, conditions)
         for key, value in new.items():
             patch.status[key] = value
-
-
-def _announce(
-    body: kopf.Body, previous: list[dict[str, Any]], conditions: list[dict[str, Any]]
-) -> None:
-    """An Event when Ready changes (what `kubectl describe esm` lists)."""
-    before = next((c for c in previous if c.get("type") == "Ready"), {})
-    ready = conditions[0]
-    if (before.get("status"), before.get("reason")) == (ready["status"], ready["reason"]):
-        return
-    if ready["status"] == "True":
-        kopf.info(body, reason=ready["reason"], message=ready["message"])
-    else:
-        kopf.warn(body, reason=ready["reason"], message=ready["message"])
 
 
 def register_esm(api: client.ApiClient, settings: Settings) -> None:
