@@ -37,7 +37,7 @@ from kappa.codestore.capability import (
     package_key,
 )
 from kappa.codestore.garbage import StoredPackage
-from kappa.codestore.storage import Upload
+from kappa.codestore.storage import StorageError, Upload
 
 _CHUNK: Final = 1024 * 1024
 _MISSING: Final = frozenset({"404", "NoSuchKey", "NotFound"})
@@ -110,12 +110,20 @@ class Bucket:
         return Upload(self.staging)
 
     async def commit(self, upload: Upload, key: PackageKey, now: float) -> bool:
-        """PutObject the finished ``upload``; whether it is new. ``now`` is the bucket's."""
+        """PutObject the finished ``upload``; whether it is new. ``now`` is the bucket's.
+
+        StorageError when the bucket refuses or does not answer.
+        """
         del now  # the bucket stamps LastModified itself
         await asyncio.to_thread(upload.finish)
         async with self._locks[key]:
-            existed = await asyncio.to_thread(self._exists, key)
-            await asyncio.to_thread(self._put, upload.path, key)
+            try:
+                existed = await asyncio.to_thread(self._exists, key)
+                await asyncio.to_thread(self._put, upload.path, key)
+            except botocore.exceptions.BotoCoreError as exc:
+                raise StorageError(f"s3://{self.bucket}: {exc}") from exc
+            except botocore.exceptions.ClientError as exc:
+                raise StorageError(f"s3://{self.bucket}: {exc}") from exc
         return not existed
 
     def _exists(self, key: PackageKey) -> bool:
@@ -137,7 +145,10 @@ class Bucket:
             )
 
     async def open(self, key: PackageKey) -> web.StreamResponse | None:
-        """The object, streamed on as it is read; None when there is none."""
+        """The object, streamed on as it is read; None when there is none.
+
+        StorageError when the bucket refuses or does not answer.
+        """
         try:
             found = await asyncio.to_thread(
                 self._s3.get_object, Bucket=self.bucket, Key=self._object(key)
@@ -145,7 +156,9 @@ class Bucket:
         except botocore.exceptions.ClientError as exc:
             if _missing(exc):
                 return None
-            raise
+            raise StorageError(f"s3://{self.bucket}: {exc}") from exc
+        except botocore.exceptions.BotoCoreError as exc:
+            raise StorageError(f"s3://{self.bucket}: {exc}") from exc
         body = found["Body"]
 
         async def chunks() -> AsyncIterator[bytes]:

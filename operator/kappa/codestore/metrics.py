@@ -24,7 +24,7 @@ class CodeStoreMetrics:
         )
         self.downloads = Counter(
             "kappa_codestore_downloads",
-            "Downloads, by outcome (served, forbidden, missing, invalid).",
+            "Downloads, by outcome (served, forbidden, missing, invalid, failed).",
             ["outcome"],
             registry=self.registry,
         )

@@ -14,8 +14,8 @@ volume and never held: at most ``max_bytes`` (Lambda's 50 MB zipped upload), a
 ``Content-Length`` is required, and a body whose sha256 is not the one in the path is
 refused. Every refusal is a 4xx with a JSON ``message``: 400 a malformed namespace or
 sha256, or the wrong bytes; 401 no or a refused token; 403 a bad signature; 404 no such
-package; 411 no length; 413 too large; 429 ``max_uploads`` already running; 507 the
-volume is full.
+package; 411 no length; 413 too large; 429 ``max_uploads`` already running. The
+store's own trouble is a 5xx: 503 a bucket that does not answer, 507 a full volume.
 """
 
 import errno
@@ -37,7 +37,7 @@ from kappa.codestore.capability import (
     signature_valid,
 )
 from kappa.codestore.metrics import CodeStoreMetrics
-from kappa.codestore.storage import Storage, Upload
+from kappa.codestore.storage import Storage, StorageError, Upload
 
 log = logging.getLogger("kappa.codestore")
 
@@ -74,12 +74,6 @@ def make_app(
 ) -> web.Application:
     """The aiohttp application over ``blobs``."""
     uploading = 0
-
-    def key_of(request: web.Request) -> PackageKey:
-        try:
-            return package_key(request.match_info["namespace"], request.match_info["sha256"])
-        except BadPackageNameError as exc:
-            raise _Refused(400, str(exc), "invalid") from None
 
     async def upload(request: web.Request) -> web.Response:
         nonlocal uploading
@@ -124,7 +118,12 @@ def make_app(
         if not signature_valid(config.key, key, request.query.get("sig")):
             metrics.downloads.labels("forbidden").inc()
             return _message(403, "the signature does not match this package")
-        response = await blobs.open(key)
+        try:
+            response = await blobs.open(key)
+        except StorageError as exc:
+            metrics.downloads.labels("failed").inc()
+            log.warning("download of %s/%s failed: %s", key.namespace, key.sha256, exc)
+            return _message(503, "the code store's storage does not answer; retry")
         if response is None:
             metrics.downloads.labels("missing").inc()
             return _message(404, f"no package {key.sha256} in namespace {key.namespace}")
@@ -169,6 +168,11 @@ async def _store(  # noqa: PLR0913 - the handler's context, passed on
             if exc.errno == errno.ENOSPC:
                 raise _Refused(507, "the code store's volume is full", "failed") from None
             raise
+        except StorageError as exc:
+            log.warning("upload of %s/%s failed: %s", key.namespace, key.sha256, exc)
+            raise _Refused(
+                503, "the code store's storage does not answer; retry", "failed"
+            ) from None
     finally:
         upload.discard()
     if created:
@@ -191,6 +195,14 @@ async def _receive(request: web.Request, upload: Upload, limit: int) -> None:
         if upload.size + len(chunk) > limit:
             raise _Refused(413, f"a package is at most {limit} bytes")
         upload.write(chunk)
+
+
+def key_of(request: web.Request) -> PackageKey:
+    """The package a request's path names (400 when it names none)."""
+    try:
+        return package_key(request.match_info["namespace"], request.match_info["sha256"])
+    except BadPackageNameError as exc:
+        raise _Refused(400, str(exc), "invalid") from None
 
 
 def _message(status: int, message: str) -> web.Response:

@@ -18,6 +18,10 @@ from kappa.codestore.capability import PackageKey
 from kappa.codestore.garbage import StoredPackage
 
 
+class StorageError(Exception):
+    """The storage did not answer as it should (a bucket's error); the message says how."""
+
+
 class Upload:
     """One package being written to a temporary file: its size and sha256 so far."""
 

@@ -166,3 +166,26 @@ def test_a_bucket_that_does_not_answer_stops_the_store(tmp_path: Path) -> None:
 
 def _endpoint(bucket: Bucket) -> str:
     return str(bucket._s3.meta.endpoint_url)  # noqa: SLF001 - the same fake server
+
+
+def test_a_bucket_in_trouble_is_503_and_the_store_keeps_serving(tmp_path: Path) -> None:
+    package = _zip(b"x = 1\n")
+    sha = hashlib.sha256(package).hexdigest()
+
+    async def scenario(session: aiohttp.ClientSession, bucket: Bucket, fake: FakeS3) -> None:
+        del bucket
+        _, answer = await _upload(session, "team-a", package)
+        url = _local(answer["url"], session)
+        fake.bucket = "renamed"  # every call now answers NoSuchBucket
+        status, refused = await _upload(session, "team-a", _zip(b"y = 2\n"))
+        assert status == 503
+        assert "retry" in refused["message"]
+        async with session.get(url) as response:
+            assert response.status == 503
+        fake.bucket = "packages"
+        async with session.get(url) as response:
+            assert response.status == 200
+            assert hashlib.sha256(await response.read()).hexdigest() == sha
+        assert list((tmp_path / "staging").iterdir()) == []
+
+    _run(tmp_path, scenario)
