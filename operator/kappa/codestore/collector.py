@@ -3,7 +3,8 @@
 Each pass reads every Function and FunctionVersion first, then the volume, and deletes
 what ``kappa.codestore.garbage.plan`` gives. A pass that cannot read the cluster deletes
 nothing (it is counted as skipped and tried again at the next interval): a package is
-only ever deleted on a full picture of what names it.
+only ever deleted on a full picture of what names it. A pass the storage fails is
+counted as failed; the loop goes on.
 """
 
 import asyncio
@@ -58,7 +59,15 @@ async def run(
     interval_seconds: float,
     grace_seconds: float,
 ) -> None:
-    """A pass every ``interval_seconds``, until cancelled."""
+    """A pass every ``interval_seconds``, until cancelled.
+
+    A pass that fails on the storage's side (a bucket that does not answer) is counted
+    as failed and logged; the next one runs at its time.
+    """
     while True:
         await asyncio.sleep(interval_seconds)
-        await collect(blobs, objects, metrics, grace_seconds=grace_seconds)
+        try:
+            await collect(blobs, objects, metrics, grace_seconds=grace_seconds)
+        except Exception:
+            metrics.gc_runs.labels("failed").inc()
+            log.exception("garbage collection failed; trying again in %s s", interval_seconds)

@@ -40,7 +40,8 @@ class CodeStoreMetrics:
         )
         self.gc_runs = Counter(
             "kappa_codestore_gc_runs",
-            "Collector passes, by outcome (done, skipped: the cluster could not be read).",
+            "Collector passes, by outcome (done; skipped: the cluster could not be read; "
+            "failed: the storage could not be listed or written).",
             ["outcome"],
             registry=self.registry,
         )

@@ -7,6 +7,7 @@ from typing import Any
 from kappa.codestore import collector
 from kappa.codestore.blobs import Blobs
 from kappa.codestore.capability import PackageKey, package_key
+from kappa.codestore.garbage import StoredPackage
 from kappa.codestore.metrics import CodeStoreMetrics
 
 NOW = 1_000_000.0
@@ -62,3 +63,32 @@ def test_a_pass_that_cannot_read_the_cluster_deletes_nothing(tmp_path: Path) -> 
     assert deleted is None
     assert [p.key for p in blobs.list()] == [orphan]
     assert metrics.gc_runs.labels("skipped")._value.get() == 1  # noqa: SLF001
+
+
+def test_the_loop_outlives_a_pass_the_storage_fails(tmp_path: Path) -> None:
+    class Failing(Blobs):
+        calls = 0
+
+        def list(self) -> list[StoredPackage]:
+            Failing.calls += 1
+            if Failing.calls == 1:
+                raise OSError("the storage does not answer")
+            return super().list()
+
+    blobs = Failing(tmp_path)
+    blobs.prepare()
+    metrics = CodeStoreMetrics()
+
+    async def objects() -> list[Mapping[str, Any]]:
+        return []
+
+    async def two_passes() -> None:
+        task = asyncio.create_task(
+            collector.run(blobs, objects, metrics, interval_seconds=0.001, grace_seconds=GRACE)
+        )
+        while metrics.gc_runs.labels("done")._value.get() < 1:  # noqa: SLF001
+            await asyncio.sleep(0.001)
+        task.cancel()
+
+    asyncio.run(asyncio.wait_for(two_passes(), 30))
+    assert metrics.gc_runs.labels("failed")._value.get() == 1  # noqa: SLF001
