@@ -97,3 +97,22 @@ def test_every_bad_variable_is_named() -> None:
 )  # fmt: skip
 def test_autoscaler_url(env: dict[str, str], url: str | None) -> None:
     assert GatewaySettings.from_env(env).autoscaler_url == url
+
+
+@pytest.mark.parametrize(
+    ("value", "url"),
+    [
+        pytest.param("", None, id="unset-no-store"),
+        pytest.param("http://10.96.0.9:8080/", "http://10.96.0.9:8080", id="trailing-slash"),
+        pytest.param("https://store.example", "https://store.example", id="https"),
+    ],
+)
+def test_code_store_url(value: str, url: str | None) -> None:
+    settings = GatewaySettings.from_env({"KAPPA_GATEWAY_CODE_STORE_URL": value})
+    assert settings.code_store_url == url
+
+
+@pytest.mark.parametrize("value", ["ftp://x", "10.0.0.1:8080", "http://a b"])
+def test_a_bad_code_store_url_is_named(value: str) -> None:
+    with pytest.raises(SettingsError, match="KAPPA_GATEWAY_CODE_STORE_URL"):
+        GatewaySettings.from_env({"KAPPA_GATEWAY_CODE_STORE_URL": value})
