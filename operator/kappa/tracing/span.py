@@ -35,6 +35,7 @@ class Span:
     end_ns: int = 0
     attributes: dict[str, AttributeValue] = field(default_factory=dict)
     error: str | None = None  # the status message of a span that failed; None: unset (OK)
+    tracestate: str = ""  # the caller's W3C tracestate, passed on to the calls it makes
 
     def set(self, key: str, value: AttributeValue | None) -> None:
         """Set an attribute; None leaves it out."""

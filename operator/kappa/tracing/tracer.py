@@ -55,6 +55,7 @@ class Tracer:
             kind=kind,
             start_ns=now,
             sampled=sampling.sampled(trace_id, self._ratio, parent=decided),
+            tracestate="" if parent is None else parent.tracestate,
         )
 
     def end(self, span: Span) -> None:
@@ -64,7 +65,7 @@ class Tracer:
             self.exporter.add(span)
 
 
-def headers(span: Span, tracestate: str = "") -> dict[str, str]:
+def headers(span: Span) -> dict[str, str]:
     """The trace headers of a call made inside ``span``: W3C and X-Ray, one trace id."""
     result = {
         "traceparent": context.format_traceparent(
@@ -72,6 +73,6 @@ def headers(span: Span, tracestate: str = "") -> dict[str, str]:
         ),
         "X-Amzn-Trace-Id": context.format_xray(span.trace_id, span.span_id, sampled=span.sampled),
     }
-    if tracestate:
-        result["tracestate"] = tracestate
+    if span.tracestate:
+        result["tracestate"] = span.tracestate
     return result

@@ -82,11 +82,12 @@ def test_a_ratio_of_zero_records_nothing_new() -> None:
 
 def test_headers_name_one_trace_in_both_spellings() -> None:
     span = tracer(exporter=None).start(
-        "invoke", SpanKind.CLIENT, TraceContext(TRACE, PARENT, sampled=True)
+        "invoke", SpanKind.CLIENT, TraceContext(TRACE, PARENT, sampled=True, tracestate="a=1")
     )
-    sent = headers(span, "a=1")
+    sent = headers(span)
     w3c = parse_traceparent(sent["traceparent"], sent["tracestate"])
     xray = parse_xray(sent["X-Amzn-Trace-Id"])
     assert w3c == TraceContext(TRACE, span.span_id, sampled=True, tracestate="a=1")
     assert xray == TraceContext(TRACE, span.span_id, sampled=True)
-    assert "tracestate" not in headers(span)
+    fresh = tracer(exporter=None).start("invoke", SpanKind.CLIENT, None)
+    assert "tracestate" not in headers(fresh)
