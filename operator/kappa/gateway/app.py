@@ -210,7 +210,12 @@ class Gateway:
                     token_file=self.settings.token_file,
                 )
             self._dispatcher = Dispatcher(
-                self.registry, self.settings, session, self.metrics, capacity=self._capacity or link
+                self.registry,
+                self.settings,
+                session,
+                self.metrics,
+                capacity=self._capacity or link,
+                tracer=self.tracer,
             )
             if link is not None:
                 link.attach(self._dispatcher.concurrency, self._dispatcher.current)
