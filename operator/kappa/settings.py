@@ -25,7 +25,7 @@ from kappa.api.function import Runtime
 from kappa.api.names import validate_dns1123_label
 from kappa.base.env import SettingsError
 from kappa.base.logs import LogFormat
-from kappa.tracing.otlp import parse_endpoint
+from kappa.tracing.endpoint import parse_endpoint
 
 # Which environment variable sets which field.
 ENV_VARS: Final[Mapping[str, str]] = {

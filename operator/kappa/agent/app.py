@@ -27,7 +27,6 @@ from kappa.agent.settings import AgentSettings, load, load_termination_log
 from kappa.agent.slots import PoolState, SlotPool
 from kappa.base.clock import Clock, SystemClock
 from kappa.base.env import SettingsError
-from kappa.tracing.exporter import Exporter
 from kappa.tracing.tracer import Tracer
 
 _TEXT: Final = [("Content-Type", "text/plain; charset=utf-8")]
@@ -220,6 +219,9 @@ def tracer(settings: AgentSettings) -> Tracer:
     """The agent's tracer: spans to the collector in its settings, if any (docs/tracing.md)."""
     exporter = None
     if settings.tracing_endpoint is not None:
+        # Imported here: an agent with tracing off does not pay for the OTLP encoder.
+        from kappa.tracing.exporter import Exporter  # noqa: PLC0415
+
         arn = settings.function_arn
         resource = {
             "service.name": "kappa-agent",

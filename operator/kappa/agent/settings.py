@@ -25,7 +25,7 @@ from typing import Final
 from kappa.agent.report import SYSTEM_LOG_LEVELS
 from kappa.base.code_paths import MAX_LAYERS, OPT_ROOT
 from kappa.base.env import EnvReader
-from kappa.tracing.otlp import Endpoint, parse_endpoint
+from kappa.tracing.endpoint import Endpoint, parse_endpoint
 
 
 class Runtime(StrEnum):

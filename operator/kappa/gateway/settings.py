@@ -57,7 +57,7 @@ from kappa.base.env import SettingsError
 from kappa.base.logs import LOG_FORMATS, LOG_LEVELS
 from kappa.gateway.body import MAX_BODY
 from kappa.gateway.metrics import DEFAULT_MAX_FUNCTIONS
-from kappa.tracing.otlp import Endpoint, parse_endpoint
+from kappa.tracing.endpoint import Endpoint, parse_endpoint
 
 _MAX_PORT: Final = 65535
 _MAX_WAIT_SECONDS: Final = 900.0

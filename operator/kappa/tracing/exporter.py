@@ -19,7 +19,8 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Final
 
-from kappa.tracing.otlp import Endpoint, encode
+from kappa.tracing.endpoint import Endpoint
+from kappa.tracing.otlp import encode
 from kappa.tracing.span import AttributeValue, Span
 
 DEFAULT_MAX_QUEUED: Final = 2048

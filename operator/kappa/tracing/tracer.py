@@ -10,11 +10,14 @@ and it is passed on for the handler's SDK to honour.
 import os
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from kappa.tracing import context, sampling
 from kappa.tracing.context import Random, TraceContext
-from kappa.tracing.exporter import Exporter
 from kappa.tracing.span import Span, SpanKind
+
+if TYPE_CHECKING:  # a process with tracing off never imports the exporter
+    from kappa.tracing.exporter import Exporter
 
 _NS: int = 1_000_000_000
 
@@ -24,7 +27,7 @@ class Tracer:
 
     def __init__(
         self,
-        exporter: Exporter | None,
+        exporter: "Exporter | None",
         *,
         ratio: float = 1.0,
         random: Random = os.urandom,

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from kappa.tracing.otlp import Endpoint, encode, parse_endpoint
+from kappa.tracing.endpoint import Endpoint, parse_endpoint
+from kappa.tracing.otlp import encode
 from kappa.tracing.span import Span, SpanKind
 
 TRACE = "5f3c2a1b0123456789abcdef01234567"

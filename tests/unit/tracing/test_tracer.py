@@ -1,8 +1,8 @@
 from collections.abc import Iterator
 
 from kappa.tracing.context import TraceContext, parse_traceparent, parse_xray
+from kappa.tracing.endpoint import parse_endpoint
 from kappa.tracing.exporter import Exporter
-from kappa.tracing.otlp import parse_endpoint
 from kappa.tracing.span import SpanKind
 from kappa.tracing.tracer import Tracer, headers
 
