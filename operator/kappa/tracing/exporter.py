@@ -94,12 +94,17 @@ class Exporter:
         """Post every queued span, a batch at a time."""
         while self._queue:
             spans = [self._queue.popleft() for _ in range(min(self._batch, len(self._queue)))]
+            sent = False
             try:
                 await asyncio.wait_for(self._post(encode(self._resource, spans)), self._timeout)
+                sent = True
             except (OSError, TimeoutError, CollectorError, ValueError):
-                self.dropped += len(spans)
-            else:
-                self.exported += len(spans)
+                pass
+            finally:  # counted however it ends, a cancellation (close) included
+                if sent:
+                    self.exported += len(spans)
+                else:
+                    self.dropped += len(spans)
 
     async def _run(self) -> None:
         assert self._wake is not None  # noqa: S101 - set by start()
