@@ -48,3 +48,9 @@ def test_bad_tracing_values_are_refused(setting: str) -> None:
     result = helm_template(setting)
     assert result.returncode != 0
     assert "tracing" in result.stderr
+
+
+def test_a_ratio_of_zero_stays_zero() -> None:
+    objects = by_kind_and_name(f"tracing.otlpEndpoint={ENDPOINT}", "tracing.sampleRatio=0")
+    for name in ("kappa-gateway", "kappa-operator"):
+        assert env(objects, name)["KAPPA_TRACING_SAMPLE_RATIO"] == "0"
