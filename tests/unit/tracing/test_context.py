@@ -48,6 +48,15 @@ def test_traceparent(header: str | None, parsed: TraceContext | None) -> None:
     assert context.parse_traceparent(header) == parsed
 
 
+def test_flags_are_hex() -> None:
+    assert context.parse_traceparent(f"00-{TRACE}-{SPAN}-1a") == TraceContext(
+        TRACE, SPAN, sampled=False
+    )
+    assert context.parse_traceparent(f"00-{TRACE}-{SPAN}-ff") == TraceContext(
+        TRACE, SPAN, sampled=True
+    )
+
+
 def test_a_traceparent_at_the_length_bound_is_read() -> None:
     header = f"01-{TRACE}-{SPAN}-01-"
     header += "x" * (context.MAX_TRACEPARENT - len(header))
@@ -142,6 +151,7 @@ ROOT = "Root=1-5f3c2a1b-0123456789abcdef01234567"
         pytest.param(f"{ROOT};Parent=00f067aa0ba902b", None, id="short-parent"),
         pytest.param(f"{ROOT};Parent={'0' * 16}", None, id="zero-parent"),
         pytest.param(f"{ROOT};Parent={SPAN.upper()}", None, id="upper-parent"),
+        pytest.param(f"{ROOT};Parent=={SPAN}", None, id="parent-with-two-equals"),
         pytest.param(f"{ROOT};Parent={SPAN};Sampled=" + "1" * 200, None, id="too-long"),
         pytest.param("", None, id="empty"),
         pytest.param(None, None, id="absent"),
@@ -164,6 +174,12 @@ def test_format_xray_names_the_same_trace_as_w3c() -> None:
     assert context.format_xray(TRACE, SPAN, sampled=False).endswith(";Sampled=0")
     assert context.parse_xray(header) == context.parse_traceparent(
         context.format_traceparent(TRACE, SPAN, sampled=True)
+    )
+
+
+def test_incoming_keeps_the_tracestate() -> None:
+    assert context.incoming(f"00-{TRACE}-{SPAN}-01", "a=1", None) == TraceContext(
+        TRACE, SPAN, sampled=True, tracestate="a=1"
     )
 
 

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -37,26 +38,51 @@ def test_endpoints(url: str, endpoint: Endpoint) -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        pytest.param("otel:4318", "not an http:// or https:// URL", id="no-scheme"),
-        pytest.param("ftp://otel", "not an http:// or https:// URL", id="other-scheme"),
-        pytest.param("http://user:pw@otel", "credentials", id="credentials"),
-        pytest.param("http://otel/?a=1", "query", id="query"),
-        pytest.param("http://otel/#x", "fragment", id="fragment"),
+        pytest.param("otel:4318", "is not an http:// or https:// URL", id="no-scheme"),
+        pytest.param("ftp://otel", "is not an http:// or https:// URL", id="other-scheme"),
+        pytest.param(
+            "http://user:pw@otel",
+            "must not hold credentials, a query or a fragment",
+            id="must not hold credentials, a query or a fragment",
+        ),
+        pytest.param(
+            "http://otel/?a=1",
+            "must not hold credentials, a query or a fragment",
+            id="must not hold credentials, a query or a fragment",
+        ),
+        pytest.param(
+            "http://otel/#x",
+            "must not hold credentials, a query or a fragment",
+            id="must not hold credentials, a query or a fragment",
+        ),
         pytest.param("http://", "names no host", id="no-host"),
         pytest.param("http://:4318", "names no host", id="port-only"),
         pytest.param("http://ot el", "names no host", id="space"),
-        pytest.param("http://otel:0", "port that is not 1-65535", id="port-0"),
-        pytest.param("http://otel:65536", "port that is not 1-65535", id="port-too-big"),
-        pytest.param("http://otel:x", "port that is not 1-65535", id="port-not-a-number"),
-        pytest.param("http://otel:", "port that is not 1-65535", id="empty-port"),
-        pytest.param("http://[::1", "malformed IPv6", id="open-bracket"),
-        pytest.param("http://[::1]x", "malformed IPv6", id="junk-after-bracket"),
-        pytest.param("http://" + "a" * 2050, "longer than 2048", id="too-long"),
+        pytest.param("http://otel:0", "has a port that is not 1-65535", id="port-0"),
+        pytest.param("http://otel:65536", "has a port that is not 1-65535", id="port-too-big"),
+        pytest.param("http://otel:x", "has a port that is not 1-65535", id="port-not-a-number"),
+        pytest.param("http://otel:", "has a port that is not 1-65535", id="empty-port"),
+        pytest.param("http://[::1", "has a malformed IPv6 address", id="open-bracket"),
+        pytest.param("http://[::1]x", "has a malformed IPv6 address", id="junk-after-bracket"),
+        pytest.param("http://[::1]]", "has a malformed IPv6 address", id="two-closing-brackets"),
+        pytest.param("http://" + "a" * 2050, "is longer than 2048 characters", id="too-long"),
     ],
 )
 def test_bad_endpoints(url: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         parse_endpoint(url)
+
+
+def test_length_bound() -> None:
+    longest = "http://" + "a" * (2048 - len("http://"))
+    assert parse_endpoint(longest).host == "a" * 2041
+    with pytest.raises(ValueError, match="longer than 2048"):
+        parse_endpoint(longest + "a")
+
+
+def test_only_the_first_scheme_separator_and_trailing_slashes_count() -> None:
+    assert parse_endpoint("http://otel/a://b").path == "/a://b/v1/traces"
+    assert parse_endpoint("http://otel/BOX").path == "/BOX/v1/traces"
 
 
 def test_port_bounds() -> None:
@@ -84,7 +110,10 @@ def test_encode_follows_the_otlp_json_mapping() -> None:
         end_ns=20,
         error="boom",
     )
-    body = json.loads(encode({"service.name": "kappa-gateway"}, [root, child]))
+    raw = encode({"service.name": "kappa-gateway"}, [root, child])
+    assert b", " not in raw  # compact: no space after separators
+    assert b": " not in raw
+    body = json.loads(raw)
     (resource_spans,) = body["resourceSpans"]
     assert resource_spans["resource"] == {
         "attributes": [{"key": "service.name", "value": {"stringValue": "kappa-gateway"}}]
