@@ -364,3 +364,78 @@ def test_a_deployment_of_the_pollers_name_that_is_not_the_mappings_is_left_alone
     assert still.metadata.labels == {"owner": "someone-else"}
     assert still.spec.replicas == 0
     assert not still.metadata.owner_references
+
+
+@pytest.mark.timeout(300)
+def test_a_missing_service_account_is_named_and_no_poller_is_made_until_it_exists(
+    core: client.CoreV1Api,
+    mappings: client.CustomObjectsApi,
+    esm_namespace: str,
+    gateway: Gateway,
+    explain: Callable[[str], str],
+    worker: str,
+) -> None:
+    account = f"ticker-{uuid.uuid4().hex[:6]}"
+    mappings.create_namespaced_custom_object(
+        GROUP, VERSION, esm_namespace, PLURAL,
+        mapping_manifest("ticker", worker, schedule={"cron": "*/5 * * * *"},
+                         serviceAccountName=account),
+    )  # fmt: skip
+    condition = _wait(
+        lambda: (
+            (c := _ready(mappings, esm_namespace, "ticker")).get("reason")
+            == "ServiceAccountNotFound"
+            and c
+        ),
+        "Ready=False ServiceAccountNotFound",
+        60,
+        lambda: explain("ticker"),
+    )
+    assert condition["status"] == "False"
+    assert (
+        f"ServiceAccount {account} (spec.serviceAccountName) does not exist"
+        in (condition["message"])
+    )
+    assert f"kubectl create serviceaccount {account} -n {esm_namespace}" in condition["message"]
+
+    def warned() -> bool:
+        events = core.list_namespaced_event(
+            esm_namespace, field_selector="involvedObject.name=ticker"
+        ).items
+        return any(e.reason == "ServiceAccountNotFound" and account in e.message for e in events)
+
+    _wait(warned, "a ServiceAccountNotFound Event", 30, lambda: explain("ticker"))
+    deployments = client.AppsV1Api(core.api_client).list_namespaced_deployment(esm_namespace)
+    assert "esm-ticker" not in {d.metadata.name for d in deployments.items}
+
+    # Created and bound as the message says: the poller is made and runs as that account.
+    core.create_namespaced_service_account(
+        esm_namespace, client.V1ServiceAccount(metadata=client.V1ObjectMeta(name=account))
+    )
+    client.RbacAuthorizationV1Api(core.api_client).create_namespaced_role_binding(
+        esm_namespace,
+        {
+            "metadata": {"name": f"{account}-kappa-poller"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                        "name": "kappa-poller"},
+            "subjects": [{"kind": "ServiceAccount", "name": account,
+                          "namespace": esm_namespace}],
+        },
+    )  # fmt: skip
+
+    def poller_account() -> str | None:
+        try:
+            found = client.AppsV1Api(core.api_client).read_namespaced_deployment(
+                "esm-ticker", esm_namespace
+            )
+        except client.ApiException:
+            return None
+        return str(found.spec.template.spec.service_account_name)
+
+    assert _wait(poller_account, "the poller Deployment", 60, lambda: explain("ticker")) == account
+    _wait(
+        lambda: _ready(mappings, esm_namespace, "ticker").get("reason") != "ServiceAccountNotFound",
+        "the condition to clear",
+        60,
+        lambda: explain("ticker"),
+    )

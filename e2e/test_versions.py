@@ -203,6 +203,91 @@ def test_an_alias_splits_calls_by_weight_and_is_invoked_by_qualified_arn(
         assert json.loads(answer.read())["version"] == "2"
 
 
+def started_on(core: client.CoreV1Api, namespace: str, version: str, request_id: str) -> bool:
+    """Whether a pod of version ``version`` of canary logged the START line of the call."""
+    line = f"START RequestId: {request_id} Version: {version}"
+    selector = f"kappa.dev/function=canary,kappa.dev/version={version}"
+    for pod in core.list_namespaced_pod(namespace, label_selector=selector).items:
+        try:
+            log = core.read_namespaced_pod_log(
+                pod.metadata.name, namespace, container="function", _preload_content=False
+            ).data.decode()
+        except client.ApiException:
+            continue
+        if line in log:
+            return True
+    return False
+
+
+def test_an_event_to_a_version_runs_on_that_versions_pods(
+    core: client.CoreV1Api, gateway: Gateway, canary: tuple[str, dict[int, str]]
+) -> None:
+    """An asynchronous call of version 1 is queued for version 1 and runs there, not as
+    $LATEST (which runs version 2's code)."""
+    namespace, _ = canary
+    lam = gateway.lambda_client()
+    response = lam.invoke(FunctionName=f"{namespace}/canary", Qualifier="1",
+                          InvocationType="Event", Payload=b"{}")  # fmt: skip
+    assert response["StatusCode"] == 202
+    request_id = response["ResponseMetadata"]["RequestId"]
+    Cluster.wait(lambda: started_on(core, namespace, "1", request_id),
+                 "the event started on a pod of version 1", 240)  # fmt: skip
+
+
+def alias_ready(custom: client.CustomObjectsApi, namespace: str, name: str) -> dict[str, Any]:
+    """The alias's Ready condition ({} while it has none)."""
+    found = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "functionaliases", name)
+    conditions = (found.get("status") or {}).get("conditions") or []
+    return next((c for c in conditions if c["type"] == "Ready"), {})
+
+
+def test_an_aliass_status_says_whether_the_versions_it_names_exist(
+    api: client.ApiClient, core: client.CoreV1Api, canary: tuple[str, dict[int, str]]
+) -> None:
+    """An alias at a version not published yet is Ready False (VersionNotFound, with a
+    Warning Event); pointed at one that exists, it is Ready True."""
+    namespace, _ = canary
+    custom = client.CustomObjectsApi(api)
+    body = alias(namespace, "7", None)
+    body["metadata"]["name"] = "canary.later"
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "functionaliases", body)
+    missing = Cluster.wait(lambda: (c := alias_ready(custom, namespace, "canary.later"))
+                           .get("reason") == "VersionNotFound" and c, "Ready False", 60)  # fmt: skip
+    assert missing["status"] == "False"
+    assert "version 7 of canary" in missing["message"]
+
+    def warned() -> bool:
+        events = core.list_namespaced_event(namespace,
+                                            field_selector="involvedObject.name=canary.later")  # fmt: skip
+        return any(e.reason == "VersionNotFound" and e.type == "Warning" for e in events.items)
+
+    Cluster.wait(warned, "a Warning Event VersionNotFound on the alias", 60)
+    custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, "functionaliases",
+                                          "canary.later", {"spec": {"functionVersion": "2"}})  # fmt: skip
+    found = Cluster.wait(lambda: (c := alias_ready(custom, namespace, "canary.later"))
+                         .get("status") == "True" and c, "Ready True", 60)  # fmt: skip
+    assert (found["reason"], found["message"]) == ("Routing", "calls go to 2 100%")
+    # A version that appears or goes changes the status of the aliases naming it.
+    custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, "functionaliases",
+                                          "canary.later", {"spec": {"functionVersion": "3"}})  # fmt: skip
+    Cluster.wait(lambda: alias_ready(custom, namespace, "canary.later").get("reason")
+                 == "VersionNotFound", "Ready False at 3", 60)  # fmt: skip
+    second = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "functionversions",
+                                                 "canary.2")  # fmt: skip
+    third = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "FunctionVersion",
+             "metadata": {"name": "canary.3", "namespace": namespace},
+             "spec": {**second["spec"], "version": 3}}  # fmt: skip
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "functionversions", third)
+    Cluster.wait(lambda: alias_ready(custom, namespace, "canary.later").get("status") == "True",
+                 "Ready True once version 3 exists", 60)  # fmt: skip
+    custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "functionversions",
+                                           "canary.3")  # fmt: skip
+    Cluster.wait(lambda: alias_ready(custom, namespace, "canary.later").get("reason")
+                 == "VersionNotFound", "Ready False once version 3 is gone", 60)  # fmt: skip
+    custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "functionaliases",
+                                           "canary.later")  # fmt: skip
+
+
 def test_shifting_an_aliass_weights_under_continuous_calls_fails_no_call(
     api: client.ApiClient, gateway: Gateway, canary: tuple[str, dict[int, str]]
 ) -> None:

@@ -53,6 +53,7 @@ class Agent:
             tracer=self._tracer,
         )
         self._stop = asyncio.Event()
+        self._settled = asyncio.Event()  # start-up is over, however it went
 
     async def run(self) -> int:
         """Serve until SIGTERM (status 0) or an init error (status 1)."""
@@ -81,12 +82,14 @@ class Agent:
                 await self._start_runtime_apis(servers)
                 await self._pool.start()
                 await self._until_changed()
+                self._settled.set()
                 if self._pool.state is PoolState.READY:
                     elapsed_ms = (self._clock.monotonic() - started) * 1000
                     self._sink.log(
                         "INFO", f"ready: {settings.slots} slot(s) in {elapsed_ms:.1f} ms"
                     )
                     await self._until_changed()
+            self._settled.set()
             return await self._shut_down()
         finally:
             await self._pool.stop()
@@ -94,6 +97,16 @@ class Agent:
                 await server.close()
             if exporter is not None:
                 await exporter.close(timeout=2.0)
+
+    async def started(self) -> PoolState:
+        """Wait until the runtimes are READY (every slot reached ``/next``) or are not."""
+        await self._settled.wait()
+        return self._pool.state
+
+    @property
+    def error(self) -> LambdaError | None:
+        """The init error, once ``started`` says INIT_ERROR."""
+        return self._pool.error
 
     async def _start_runtime_apis(self, servers: list[Server]) -> None:
         """One Runtime API listener per slot: the port tells the agent which runtime is calling."""

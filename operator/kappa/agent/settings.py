@@ -312,6 +312,11 @@ def load_termination_log() -> Path:
     return termination_log_path(os.environ)
 
 
+def process_env() -> Mapping[str, str]:
+    """This process's environment (the pool pod's agent reads it whole, once)."""
+    return os.environ
+
+
 def load() -> AgentSettings:
     """Load this process's settings from its environment."""
     in_venv = sys.prefix != sys.base_prefix

@@ -386,6 +386,7 @@ ALIAS_PRINTER_COLUMNS: Final[tuple[JsonObject, ...]] = (
         "jsonPath": ".spec.routingConfig.additionalVersionWeights",
         "description": "The second version and its share of the calls.",
     },
+    _ready_column("True when the Function and every version the alias names exist."),
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
 )
 

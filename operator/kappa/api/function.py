@@ -93,6 +93,9 @@ ENV_NAME_MAX_LENGTH: Final = 256
 HANDLER_MAX_LENGTH: Final = 128  # Lambda's limit
 URL_MAX_LENGTH: Final = 2048
 IMAGE_MAX_LENGTH: Final = 512
+IMAGE_PATH_MAX_LENGTH: Final = 256
+IMAGE_PATH_DEFAULT: Final = "/var/task"
+"""Where a code-only image keeps the task root, unless spec.code.imagePath says otherwise."""
 NATS_SUBJECT_MAX_LENGTH: Final = 256
 PER_POD_MAX: Final = 64
 """Bounds reserved, provisioned and maxReplicas so that CEL arithmetic cannot overflow."""
@@ -138,6 +141,8 @@ PYTHON_HANDLER_PATTERN: Final = r"[A-Za-z0-9_][-A-Za-z0-9_/.]*\.[A-Za-z_][A-Za-z
 NODEJS_HANDLER_PATTERN: Final = r"[A-Za-z0-9_][-A-Za-z0-9_/.]*\.[A-Za-z_$][A-Za-z0-9_$]*"
 URL_PATTERN: Final = r"https?://[A-Za-z0-9]([-.A-Za-z0-9]*[A-Za-z0-9])?(:[0-9]+)?(/[!-~]*)?"
 SHA256_PATTERN: Final = r"[0-9a-f]{64}"
+# An absolute directory: "/" or parts that do not start with "." (so no "." or ".." parts).
+IMAGE_PATH_PATTERN: Final = r"/|(/[-_a-zA-Z0-9][-._a-zA-Z0-9]*)+"
 _NATS_SUBJECT_PART: Final = r"[!-)+,\-/-=?-~]+"  # printable ASCII but '*', '.' and '>'
 NATS_SUBJECT_PATTERN: Final = rf"{_NATS_SUBJECT_PART}(\.{_NATS_SUBJECT_PART})*"
 # The grammar of github.com/distribution/reference (without IPv6 hosts).
@@ -299,13 +304,33 @@ class LayerRef(KappaModel):
     name: ObjectName = Field(description="Name of the Layer.")
 
 
+_IMAGE_PATH_MESSAGE: Final = (
+    "spec.code.imagePath applies to spec.code.image only: remove it, or give the code as image"
+)
+
+
 class Code(KappaModel):
-    """Where the code comes from: exactly one of inline, configMap, url, image."""
+    """Where the code comes from: exactly one of inline, configMap, url, image.
+
+    ``image`` with ``runtime: image`` is a whole image that runs as it is (Lambda's
+    PackageType Image); with a managed runtime it only carries the code (``FROM scratch``
+    and files, as ``docker build``, ko or buildpacks make it): the pods copy its
+    ``imagePath`` into the task root, checked as an unpacked zip is, and run it on the
+    runtime's image (Lambda's PackageType Zip).
+    """
 
     rules: ClassVar = (
         exactly_one(
             ("inline", "configMap", "url", "image"),
             "spec.code must set exactly one of inline, configMap, url, image",
+        ),
+        Rule(
+            cel="!has(self.imagePath) || has(self.image)",
+            message=_IMAGE_PATH_MESSAGE,
+            field_path=".imagePath",
+            problem=lambda code: (
+                _IMAGE_PATH_MESSAGE if code.image_path is not None and code.image is None else None
+            ),
         ),
     )
 
@@ -351,8 +376,29 @@ class Code(KappaModel):
     ) = Field(
         default=None,
         description=(
-            "A container image holding the function and a Lambda Runtime API client "
-            "(as a Lambda container image); only with runtime image."
+            "A container image. With runtime image: the function and a Lambda Runtime API "
+            "client (as a Lambda container image), run as it is. With a managed runtime "
+            "(python3.11...): an image that only carries the code (FROM scratch and files); "
+            "the pods copy its imagePath into /var/task (at most 250 MB) before they start."
+        ),
+    )
+    image_path: (
+        Annotated[
+            str,
+            Field(max_length=IMAGE_PATH_MAX_LENGTH),
+            pattern_rule(
+                IMAGE_PATH_PATTERN,
+                "spec.code.imagePath must be an absolute directory such as /var/task or / "
+                "(parts of letters, digits, '-', '_' and '.', not starting with '.')",
+            ),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description=(
+            f"The directory of a code-only image that holds the task root (default "
+            f"{IMAGE_PATH_DEFAULT}, where Lambda's base images keep it; / for the whole "
+            "image). Only with image and a managed runtime."
         ),
     )
 
@@ -802,9 +848,10 @@ _IMAGE_PER_POD_MESSAGE: Final = (
     "spec.concurrency.perPod must be 1 for runtime image: the image runs a single runtime "
     "client; scale out with more pods instead"
 )
-_IMAGE_RUNTIME_MESSAGE: Final = (
-    "spec.code.image needs runtime image: set spec.runtime to image, or give the code as "
-    "inline, configMap or url"
+_IMAGE_PATH_RUNTIME_MESSAGE: Final = (
+    "spec.code.imagePath applies to an image that only carries code, run on a managed "
+    "runtime (python3.11...): with runtime image the image runs as it is; remove imagePath "
+    "or set spec.runtime to the code's runtime"
 )
 
 
@@ -891,12 +938,12 @@ class FunctionSpec(KappaModel):
             ),
         ),
         Rule(
-            cel="!has(self.code.image) || self.runtime == 'image'",
-            message=_IMAGE_RUNTIME_MESSAGE,
-            field_path=".runtime",
+            cel="self.runtime != 'image' || !has(self.code.imagePath)",
+            message=_IMAGE_PATH_RUNTIME_MESSAGE,
+            field_path=".code.imagePath",
             problem=lambda spec: (
-                _IMAGE_RUNTIME_MESSAGE
-                if spec.runtime is not Runtime.IMAGE and spec.code.image is not None
+                _IMAGE_PATH_RUNTIME_MESSAGE
+                if spec.runtime is Runtime.IMAGE and spec.code.image_path is not None
                 else None
             ),
         ),
@@ -925,7 +972,8 @@ class FunctionSpec(KappaModel):
         strict=False,
         description=(
             "Language runtime: python3.11-3.13 (awslambdaric), nodejs20/22, provided (a "
-            "bootstrap executable in the code), or image (spec.code.image brings its own)."
+            "bootstrap executable in the code), or image (spec.code.image brings its own; "
+            "with another runtime, spec.code.image only carries the code)."
         ),
     )
     handler: (

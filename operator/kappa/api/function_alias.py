@@ -27,6 +27,8 @@ from kappa.api.meta import (
     FunctionName,
     KappaModel,
     ObjectMeta,
+    ObservedGeneration,
+    StatusConditions,
 )
 from kappa.api.rules import Rule, cel_matches, pattern_rule
 
@@ -138,6 +140,15 @@ class FunctionAliasSpec(KappaModel):
     )
 
 
+class FunctionAliasStatus(KappaModel):
+    """What the operator saw: whether the Function and the versions the alias names exist."""
+
+    conditions: StatusConditions = Field(
+        default=(), max_length=8, description="Ready: every version it names exists."
+    )
+    observed_generation: ObservedGeneration = None
+
+
 class FunctionAlias(KappaModel):
     """A name for one version of a Function, or two with weights: Lambda's alias."""
 
@@ -164,3 +175,6 @@ class FunctionAlias(KappaModel):
     kind: Literal["FunctionAlias"] = Field(default=KIND, description="FunctionAlias.")
     metadata: ObjectMeta = Field(description="Standard object metadata.")
     spec: FunctionAliasSpec = Field(description="The version(s) the alias names.")
+    status: FunctionAliasStatus | None = Field(
+        default=None, description="Written by the operator; not part of the desired state."
+    )

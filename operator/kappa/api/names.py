@@ -18,6 +18,9 @@ FUNCTION_LABEL: Final = f"{GROUP}/function"
 # On the pods and code ConfigMaps of a published version (FunctionVersion): its number.
 VERSION_LABEL: Final = f"{GROUP}/version"
 COMPONENT_LABEL: Final = f"{GROUP}/component"
+# A Layer's package ConfigMap: kappa.dev/layer NAME, kappa.dev/component layer.
+LAYER_LABEL: Final = f"{GROUP}/layer"
+LAYER_COMPONENT: Final = "layer"
 FUNCTION_COMPONENT: Final = "function"
 # The labels of every object Kappa makes for Functions (pods, code ConfigMaps), whichever
 # Function: what the controller's watches select.
@@ -77,6 +80,12 @@ def unit_name(function: str, version: str | None) -> str:
     A Function's name holds no ``.``, so the two never meet.
     """
     return function if version is None else f"{function}.{version}"
+
+
+def unit_parts(unit: str) -> tuple[str, str | None]:
+    """``unit_name``'s inverse: (function, version number or None for the Function)."""
+    function, dot, version = unit.partition(".")
+    return function, (version if dot else None)
 
 
 def unit_labels(function: str, version: str | None) -> dict[str, str]:

@@ -90,12 +90,16 @@ class Names:
         return f"ns-{namespace}"
 
     def invoke_subject(self, namespace: str, name: str) -> str:
-        """The subject of events for ``namespace/name`` (``*``: the whole namespace)."""
-        return f"{self.prefix}.async.{namespace}.{name}"
+        """The subject of events for ``namespace/name`` (``*``: the whole namespace).
+
+        ``name`` is a Function's, or one of its versions' (``hello.2``): a subject token
+        holds no ``.``, so a version's is ``hello_2`` (a Function's name holds no ``_``).
+        """
+        return f"{self.prefix}.async.{namespace}.{_token(name)}"
 
     def dlq_subject(self, namespace: str, name: str = "*") -> str:
         """The dead-letter subject of ``namespace/name`` (``*``: the whole namespace)."""
-        return f"{self.prefix}.dlq.{namespace}.{name}"
+        return f"{self.prefix}.dlq.{namespace}.{_token(name)}"
 
     def destination_allowed(self, namespace: str, subject: str) -> bool:
         """Whether a Function of ``namespace`` may send records to ``subject``.
@@ -120,7 +124,15 @@ class Names:
         parts = subject.split(".")
         if len(parts) != 4 or parts[0] != self.prefix or parts[1] not in {"async", "dlq"}:  # noqa: PLR2004
             return None
-        return (parts[2], parts[3])
+        return (parts[2], parts[3].replace(_VERSION_MARK, "."))
+
+
+_VERSION_MARK: Final = "_"
+
+
+def _token(name: str) -> str:
+    """A Function's or version's name as one subject token (``hello.2``: ``hello_2``)."""
+    return name.replace(".", _VERSION_MARK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +140,7 @@ class Event:
     """One accepted asynchronous invocation."""
 
     namespace: str
-    name: str
+    name: str  # the Function's, or a published version's (``hello.2``: a unit's name)
     request_id: str
     payload: bytes
     enqueued_ms: int

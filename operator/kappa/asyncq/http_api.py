@@ -22,7 +22,7 @@ from typing import Any, Final
 import nats
 from aiohttp import web
 
-from kappa.api.names import validate_dns1123_label
+from kappa.api.names import unit_parts, validate_dns1123_label
 from kappa.asyncq import dlq
 from kappa.asyncq.jetstream import Queue
 from kappa.asyncq.publisher import EnqueueError
@@ -77,7 +77,7 @@ class DeadLetterApi:
         entries, next_marker = await dlq.list_entries(
             queue,
             _namespace(request),
-            function=_label(query.get("function") or None, "function"),
+            function=_unit(query.get("function") or None),
             after=marker,
             limit=limit,
         )
@@ -119,7 +119,7 @@ class DeadLetterApi:
             function = body.get("function")
             if function is not None and not isinstance(function, str):
                 raise invalid_parameter("function must be a Function name")
-            function = _label(function, "function")
+            function = _unit(function)
             marker: int | None = 0
             while marker is not None:
                 entries, marker = await dlq.list_entries(
@@ -185,3 +185,14 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise invalid_parameter("the body must be a JSON object")
     return body
+
+
+def _unit(value: str | None) -> str | None:
+    """A Function's name, or a published version's (``hello.2``), else 400 (``_label``)."""
+    if value is None:
+        return None
+    function, version = unit_parts(value)
+    if version is not None and not (version.isascii() and version.isdigit()):
+        raise invalid_parameter(f"function: {value!r} is not a Function or version's name")
+    _label(function, "function")
+    return value

@@ -12,7 +12,9 @@
                          "functionError": "Unhandled"},   # functionError only on errors
      "responsePayload": <the function's result or error, parsed>}
 
-``responseContext`` and ``responsePayload`` are left out when the function never
+``functionArn`` is qualified by the version that ran (``$LATEST``, or a published
+version's number), and ``executedVersion`` names it. ``responseContext`` and
+``responsePayload`` are left out when the function never
 answered (throttled until the event expired, reserved concurrency 0). A payload
 that is not JSON is carried as a string.
 """
@@ -23,6 +25,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
+from kappa.base.arn import parse_function_arn
 from kappa.invocation.function_name import LATEST
 
 RECORD_VERSION: Final = "1.0"
@@ -71,20 +74,27 @@ def invocation_record(  # noqa: PLR0913 - the record's fields
     response: Response | None,
     now_ms: int,
 ) -> dict[str, Any]:
-    """The record of one asynchronous invocation's outcome."""
+    """The record of one asynchronous invocation's outcome.
+
+    ``function_arn`` is the Function's, or a published version's (qualified by its number).
+    """
+    parts = parse_function_arn(function_arn)
+    version = parts.qualifier if parts is not None and parts.qualifier else LATEST
+    if version != LATEST:
+        function_arn = function_arn.removesuffix(f":{version}")
     record: dict[str, Any] = {
         "version": RECORD_VERSION,
         "timestamp": timestamp(now_ms),
         "requestContext": {
             "requestId": request_id,
-            "functionArn": f"{function_arn}:{LATEST}",
+            "functionArn": f"{function_arn}:{version}",
             "condition": condition.value,
             "approximateInvokeCount": invoke_count,
         },
         "requestPayload": parse_payload(payload),
     }
     if response is not None:
-        context: dict[str, Any] = {"statusCode": response.status_code, "executedVersion": LATEST}
+        context: dict[str, Any] = {"statusCode": response.status_code, "executedVersion": version}
         if response.function_error:
             context["functionError"] = response.function_error
         record["responseContext"] = context

@@ -118,7 +118,7 @@ class AsyncService:
             raise service_error("The gateway is not connected to its event queue (NATS) yet.")
         event = Event(
             namespace=spec.namespace,
-            name=spec.name,
+            name=spec.key[1],  # a published version's is its own: hello.2
             request_id=request_id,
             payload=payload,
             enqueued_ms=epoch_ms(),

@@ -31,6 +31,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 
+from kappa.api.names import unit_parts
 from kappa.asyncq import decider, destinations, fairness, progress
 from kappa.asyncq.decider import Finish, Invoke, Offer, Policy, Requeue, Retry
 from kappa.asyncq.envelope import Event, MalformedEventError, dead_letter_headers, event_from
@@ -302,7 +303,7 @@ class Worker:
         # Only a delivery's handling writes progress: a first delivery has none to read.
         so_far = await self._progress(event) if deliveries > 1 else progress.Progress()
         offer = Offer(event, so_far, deliveries, epoch_ms())
-        arn = function_arn(self._region, event.namespace, event.name)
+        arn = function_arn(self._region, event.namespace, *unit_parts(event.name))
         decision = decider.before_invoke(offer, policy, self._backoff, arn=arn)
         if isinstance(decision, Invoke) and spec is not None and policy is not None:
             if deliveries == 1:

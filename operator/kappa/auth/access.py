@@ -13,7 +13,8 @@ namespace (or to none: the probes, ``/metrics``, ``GetAccountSettings``)::
 
 The Lambda control-plane API (``kappa.gateway.control_routes``) asks the same of the
 resource it writes or reads: ``create functionversions`` for PublishVersion, ``update
-functionaliases`` for UpdateAlias, ``update functions`` for PutFunctionConcurrency...
+functionaliases`` for UpdateAlias, ``update functions`` for PutFunctionConcurrency,
+``create eventsourcemappings`` for CreateEventSourceMapping...
 
 ``invoke`` and ``redrive`` are verbs of Kappa's own: RBAC takes any verb in a Role's
 rules, and the chart's ClusterRoles ``kappa-invoker``, ``kappa-viewer``,
@@ -28,6 +29,7 @@ GROUP: Final = "kappa.dev"
 RESOURCE: Final = "functions"
 VERSIONS: Final = "functionversions"
 ALIASES: Final = "functionaliases"
+MAPPINGS: Final = "eventsourcemappings"
 DEAD_LETTERS: Final = "deadletters"
 
 
@@ -51,7 +53,7 @@ class Access:
     namespace: str
     name: str = ""
     subresource: str = ""
-    plural: str = RESOURCE  # functions, functionversions or functionaliases
+    plural: str = RESOURCE  # functions, functionversions, functionaliases, eventsourcemappings
 
     @property
     def resource(self) -> str:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Final, Protocol
 
 from kappa.auth import sigv4
-from kappa.auth.access import ALIASES, DEAD_LETTERS, RESOURCE, VERSIONS, Access, Verb
+from kappa.auth.access import ALIASES, DEAD_LETTERS, MAPPINGS, RESOURCE, VERSIONS, Access, Verb
 from kappa.auth.access_keys import AccessKey
 from kappa.auth.subject import ANONYMOUS, Subject
 from kappa.auth.ttl_cache import TtlCache
@@ -50,6 +50,7 @@ _ROLES: Final = {
         Verb.DELETE: "kappa-author",
     },
     ALIASES: {**_READ, **dict.fromkeys((Verb.CREATE, Verb.UPDATE, Verb.DELETE), "kappa-releaser")},
+    MAPPINGS: {**_READ, **dict.fromkeys((Verb.CREATE, Verb.UPDATE, Verb.DELETE), "kappa-author")},
 }
 
 

@@ -187,7 +187,7 @@ def _dlq(args: argparse.Namespace) -> int:
 
 
 def _agent(_: argparse.Namespace) -> int:
-    from kappa.agent.app import main as agent_main  # noqa: PLC0415
+    from kappa.agent.process import main as agent_main  # noqa: PLC0415
 
     return agent_main()
 

@@ -13,14 +13,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kappa.api.function import FunctionSpec
+from kappa.api.function import IMAGE_PATH_DEFAULT, FunctionSpec, Runtime
 from kappa.api.function_version import published_as
 from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
 from kappa.api.names import unit_name
 from kappa.autoscaler.decider import Spec as ScalingSpec
 from kappa.base.arn import function_arn
 from kappa.base.code_paths import ARCHIVE_URL
-from kappa.controller.layers import LayerSource, layer_mounts
+from kappa.controller.adoption import adoption, layer_adoption
+from kappa.controller.layers import LayerSource, layer_configmap, layer_mounts
 from kappa.resources.code_configmap import (
     CodeDigest,
     code_configmap_name,
@@ -45,6 +46,10 @@ class DesiredFunction:
     referenced_configmap: str | None = None
     code_problem: ConditionState | None = None
     scaling: ScalingSpec = field(default_factory=ScalingSpec)
+    # The owner reference to add to the referenced package ConfigMap (kappa.controller.adoption).
+    adopt_configmap: Mapping[str, Any] | None = None
+    # (ConfigMap, owner reference) of each package of the Function's Layers to adopt.
+    adopt_layer_configmaps: tuple[tuple[str, Mapping[str, Any]], ...] = ()
 
     @property
     def hold(self) -> bool:
@@ -206,12 +211,16 @@ def desired_function(
     elif code.url is not None:
         sha = code.url.sha256
         mount = CodeMount(url=code.url.url, sha256=code.url.sha256)
+    elif code.image is not None and spec.runtime is not Runtime.IMAGE:
+        # A code-only image: its files are copied in; the runtime's image runs them.
+        mount = CodeMount(image=code.image, image_path=code.image_path or IMAGE_PATH_DEFAULT)
     else:
         mount = CodeMount()
     mounted_layers, layer_problem = layer_mounts([r.name for r in spec.layers], layers or {})
     problem = problem or layer_problem
     prefix, tag = settings.image_prefix, settings.image_tag
-    image = code.image if code.image is not None else f"{prefix}/runtime-{runtime}:{tag}"
+    runtime_image = f"{prefix}/runtime-{runtime}:{tag}"
+    image = code.image if spec.runtime is Runtime.IMAGE and code.image else runtime_image
     log_format, application_log_level, system_log_level = logging_params(spec.logging_config)
     params = PodParams(
         function=name,
@@ -263,4 +272,21 @@ def desired_function(
         referenced_configmap=referenced_name,
         code_problem=problem,
         scaling=scaling,
+        adopt_configmap=None
+        if referenced_name is None
+        else adoption(name, uid, referenced, version=version),
+        adopt_layer_configmaps=_layer_adoptions(layers or {}),
     )
+
+
+def _layer_adoptions(
+    layers: Mapping[str, LayerSource],
+) -> tuple[tuple[str, Mapping[str, Any]], ...]:
+    """(ConfigMap, reference) of each Layer's package its Layer is to adopt, by Layer name."""
+    found = []
+    for _, source in sorted(layers.items()):
+        configmap = layer_configmap(source.body) if source.body is not None else None
+        reference = layer_adoption(source.body, source.data)
+        if configmap is not None and reference is not None:
+            found.append((configmap, reference))
+    return tuple(found)

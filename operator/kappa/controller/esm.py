@@ -2,9 +2,10 @@
 
 Thin: each pass parses the mapping, makes sure the namespace has the
 pollers' ServiceAccount/Role/RoleBinding, creates or replaces the
-Deployment that ``kappa.resources.poller_deployment`` builds, and writes the
-conditions ``kappa.controller.esm_status`` computes from the Function's
-existence, the poller pods and what the poller reported (``status.source``).
+Deployment that ``kappa.resources.poller_deployment`` builds (not while the
+ServiceAccount the mapping names is missing), and writes the conditions
+``kappa.controller.esm_status`` computes from the Function's existence, that
+ServiceAccount, the poller pods and what the poller reported (``status.source``).
 It runs on every spec change and every ``RESYNC_SECONDS`` (so a Function
 created later, a fixed Secret or a broker back up show within seconds).
 """
@@ -26,7 +27,13 @@ from kappa.api.cron import parse as parse_cron
 from kappa.api.event_source_mapping import PLURAL, EventSourceMapping
 from kappa.api.filters import FilterPatternError, parse_all
 from kappa.api.names import GROUP, VERSION
-from kappa.controller.esm_status import Observed, mapping_conditions, mapping_state
+from kappa.controller.announce import announce_ready
+from kappa.controller.esm_status import (
+    Observed,
+    mapping_conditions,
+    mapping_state,
+    missing_service_account,
+)
 from kappa.resources.poller_deployment import (
     TEMPLATE_HASH_ANNOTATION,
     PollerParams,
@@ -93,6 +100,16 @@ class EsmCluster:
                     name = manifest["metadata"]["name"]
                     await asyncio.to_thread(replacers[kind], name, namespace, dict(manifest))
         self._rbac_done.add(namespace)
+
+    async def service_account_exists(self, namespace: str, name: str) -> bool:
+        """Whether the ServiceAccount exists."""
+        try:
+            await asyncio.to_thread(self._core.read_namespaced_service_account, name, namespace)
+        except ApiException as error:
+            if error.status == HTTPStatus.NOT_FOUND:
+                return False
+            raise
+        return True
 
     async def gateway_url(self, namespace: str) -> str | None:
         """``http://CLUSTER-IP:PORT`` of the gateway Service (the cluster may have no DNS)."""
@@ -224,12 +241,16 @@ async def reconcile(
     deployment = None
     desired = 0
     foreign = None
+    missing_account = None
     try:
         if mapping is not None:
             desired = replicas(mapping)
+            if desired and (account := mapping.spec.service_account_name) is not None:
+                exists = await cluster.service_account_exists(namespace, account)
+                missing_account = missing_service_account(account, exists=exists)
             if desired == 0:
                 await cluster.delete_deployment(namespace, poller_name(name), str(meta["uid"]))
-            else:
+            elif missing_account is None:
                 await cluster.ensure_rbac(namespace)
                 params = PollerParams(
                     image=f"{settings.image_prefix}/kappa:{settings.image_tag}",
@@ -254,6 +275,8 @@ async def reconcile(
         pod_problem=await cluster.pod_problem(namespace, name) if desired else None,
         source=status.get("source"),
         foreign_deployment=foreign,
+        namespace=namespace,
+        missing_service_account=missing_account,
     )
     generation = int(meta.get("generation") or 0)
     now = datetime.now(UTC)
@@ -270,23 +293,9 @@ async def reconcile(
         "uuid": meta.get("uid"),
     }
     if any(status.get(k) != v for k, v in new.items()):
-        _announce(body, previous, conditions)
+        announce_ready(body, previous, conditions)
         for key, value in new.items():
             patch.status[key] = value
-
-
-def _announce(
-    body: kopf.Body, previous: list[dict[str, Any]], conditions: list[dict[str, Any]]
-) -> None:
-    """An Event when Ready changes (what `kubectl describe esm` lists)."""
-    before = next((c for c in previous if c.get("type") == "Ready"), {})
-    ready = conditions[0]
-    if (before.get("status"), before.get("reason")) == (ready["status"], ready["reason"]):
-        return
-    if ready["status"] == "True":
-        kopf.info(body, reason=ready["reason"], message=ready["message"])
-    else:
-        kopf.warn(body, reason=ready["reason"], message=ready["message"])
 
 
 def register_esm(api: client.ApiClient, settings: Settings) -> None:

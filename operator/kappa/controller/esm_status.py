@@ -8,6 +8,8 @@ observed                    Ready   reason                message says
 spec the operator refuses   False   InvalidSpec           what to fix (a filter pattern...)
 enabled: false              False   Disabled              set enabled: true to poll
 Function missing            False   FunctionNotFound      create it or fix functionRef.name
+serviceAccountName missing  False   ServiceAccountNotFound  which ServiceAccount to create, and
+                                                          the Role to bind (no Deployment made)
 poller pod can't start      False   PollerNotStarted      the pod's reason (a missing Secret)
 no poller pod ready yet     False   PollerNotReady        waiting for the poller's pods
 poller can't use source     False   <the source's>        SourceUnreachable, CredentialsRejected,
@@ -46,6 +48,31 @@ class Observed:
     """``status.source`` as the poller reported it."""
     foreign_deployment: str | None = None
     """A Deployment of the poller's name that this mapping does not own (left untouched)."""
+    namespace: str = ""
+    missing_service_account: str | None = None
+    """``spec.serviceAccountName`` when no ServiceAccount of that name exists."""
+
+
+def missing_service_account(named: str | None, *, exists: bool) -> str | None:
+    """The ServiceAccount the mapping names and the namespace lacks, if any.
+
+    While it is missing, no poller Deployment is made or changed: its pods could not be
+    created (the API server refuses a pod whose ServiceAccount does not exist), and the
+    mapping's status says what to create instead of a Deployment that never starts.
+    """
+    return named if named is not None and not exists else None
+
+
+def _missing_account_message(name: str, namespace: str) -> str:
+    where = f" -n {namespace}" if namespace else ""
+    subject = f"{namespace or 'NAMESPACE'}:{name}"
+    return (
+        f"ServiceAccount {name} (spec.serviceAccountName) does not exist in this namespace, "
+        f"so no poller can start: create it (kubectl create serviceaccount {name}{where}) "
+        "and bind the kappa-poller Role to it (kubectl create rolebinding "
+        f"{name}-kappa-poller --role kappa-poller --serviceaccount {subject}{where}), "
+        "or remove spec.serviceAccountName to run as kappa-poller"
+    )
 
 
 def _function(observed: Observed) -> ConditionState:
@@ -80,6 +107,13 @@ def _poller(observed: Observed) -> ConditionState:
             ConditionStatus.FALSE,
             "Disabled",
             "spec.enabled is false: no poller runs",
+        )
+    if observed.missing_service_account is not None:
+        return ConditionState(
+            ConditionType.POLLER_READY,
+            ConditionStatus.FALSE,
+            "ServiceAccountNotFound",
+            _missing_account_message(observed.missing_service_account, observed.namespace),
         )
     if observed.pod_problem is not None:
         reason, message = observed.pod_problem

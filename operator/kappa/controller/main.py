@@ -19,6 +19,7 @@ from kappa.autoscaler.server import Authenticate, serve
 from kappa.base import logs
 from kappa.base.env import SettingsError
 from kappa.controller import quota
+from kappa.controller.aliases import register_aliases
 from kappa.controller.esm import register_esm
 from kappa.controller.handlers import register
 from kappa.controller.leadership import Leadership, LeadershipLostError
@@ -58,6 +59,7 @@ def main() -> int:
     state = State(objects=Objects(api), settings=settings, publisher=_publisher(api))
     register(state)
     register_esm(api, settings)
+    register_aliases(api)
     register_network_policies(api, settings)
     # The autoscaler never gives a namespace more slots than its ConcurrencyQuota allows.
     quotas = quota.register(state.memory, state.objects, state.settings)

@@ -157,6 +157,18 @@ def pod_view(pod: Mapping[str, Any]) -> PodView:
         elif (waiting := state.get("waiting")) and waiting.get("reason") not in _BENIGN_WAITING:
             waiting_reason = waiting.get("reason")
             waiting_message = waiting.get("message")
+    # Init containers (a code image's copy) end on success; only a failure or a wait of
+    # theirs (the code image cannot be pulled) says something, and it keeps the pod from
+    # ever running its containers.
+    for container in status.get("initContainerStatuses") or []:
+        state = container.get("state") or {}
+        terminated = state.get("terminated")
+        if terminated and terminated.get("exitCode") != 0 and failure is None:
+            failure = _failure(terminated)
+            finished = _time(terminated.get("finishedAt")) or finished
+        elif (waiting := state.get("waiting")) and waiting.get("reason") not in _BENIGN_WAITING:
+            waiting_reason = waiting.get("reason")
+            waiting_message = waiting.get("message")
     created = _time(meta.get("creationTimestamp"))
     try:
         attempt = int((meta.get("annotations") or {}).get(ATTEMPT_ANNOTATION, 0))

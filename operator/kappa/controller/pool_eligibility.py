@@ -8,6 +8,8 @@ creation gives cannot use one; the first rule that holds is the reason (the
 reason                 when
 =====================  ==============================================================
 ``RuntimeImage``       ``runtime: image``: the user's image is the pod
+``CodeImage``          ``code.image`` on a managed runtime: init containers copy it in at
+                       pod creation
 ``ServiceAccount``     ``serviceAccountName``: its token is mounted at pod creation
 ``EnvFromReferences``  an ``env`` entry with ``valueFrom`` (Secrets, ConfigMaps, fields)
 ``Layers``             ``layers``: mounted as ConfigMap volumes at pod creation
@@ -31,6 +33,7 @@ class Reason(enum.StrEnum):
 
     ELIGIBLE = "Eligible"
     RUNTIME_IMAGE = "RuntimeImage"
+    CODE_IMAGE = "CodeImage"
     SERVICE_ACCOUNT = "ServiceAccount"
     ENV_FROM_REFERENCES = "EnvFromReferences"
     LAYERS = "Layers"
@@ -56,10 +59,15 @@ class Eligibility:
     message: str
 
 
-def eligibility(spec: FunctionSpec, pools: Sequence[PoolClass]) -> Eligibility:
+def eligibility(spec: FunctionSpec, pools: Sequence[PoolClass]) -> Eligibility:  # noqa: PLR0911 - one return per row of the table
     """Decide per the module docstring's table."""
     if spec.runtime is Runtime.IMAGE:
         return _no(Reason.RUNTIME_IMAGE, "runtime image: the Function's own image is its pod")
+    if spec.code.image is not None:
+        return _no(
+            Reason.CODE_IMAGE,
+            f"code.image {spec.code.image}: its code is copied in when a pod is created",
+        )
     if spec.service_account_name:
         return _no(
             Reason.SERVICE_ACCOUNT,

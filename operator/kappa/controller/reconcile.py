@@ -202,6 +202,11 @@ async def act(state: State, seen: Observed, intent: PassPlan) -> Acted:
             log.warning("creating a code ConfigMap in %s was refused: %s", namespace, create_error)
             pod_plan = replace(pod_plan, create=0)  # its pods could not mount their code
 
+    if desired.adopt_configmap is not None and desired.referenced_configmap and not seen.deleting:
+        await _adopt(state, namespace, desired.referenced_configmap, desired.adopt_configmap)
+    for configmap, reference in () if seen.deleting else desired.adopt_layer_configmaps:
+        await _adopt(state, namespace, configmap, reference)
+
     for pod_name in pod_plan.delete:
         try:
             await state.objects.delete_pod(namespace, pod_name)
@@ -427,6 +432,19 @@ async def _report_failures(
                 warning=True,
                 message=f"{failed.name}: {failed.failure.error_type}: {failed.failure.message}",
             )
+
+
+async def _adopt(
+    state: State, namespace: str, configmap: str, reference: Mapping[str, Any]
+) -> None:
+    """Make a Function or Layer an owner of its package ConfigMap (kappa.controller.adoption).
+
+    A refusal is logged and tried again next pass: the Function runs either way.
+    """
+    try:
+        await state.objects.add_owner_reference(namespace, configmap, reference)
+    except ApiException as exc:
+        log.warning("adopting ConfigMap %s/%s failed: %s", namespace, configmap, api_message(exc))
 
 
 async def _collect_configmaps(

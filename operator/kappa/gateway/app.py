@@ -273,12 +273,6 @@ class Gateway:
             passed = trace_headers(span) | {h: headers[h] for h in _PASSED_HEADERS if h in headers}
             call = Call(payload, request_id, passed)
             if invocation_type == "Event":
-                if spec.version is not None:
-                    # The queue keys events by Function: a version's would run as $LATEST.
-                    raise invalid_parameter(
-                        "Event invocations of a published version (or of an alias that picks "
-                        "one) are not supported yet: invoke it with RequestResponse, or $LATEST."
-                    )
                 if self._async is None:
                     raise not_configured()
                 request_id = request_id_for(headers.get("amz-sdk-invocation-id"), request_id)

@@ -5,14 +5,15 @@
 back to Invoke as it is; ``FunctionArn`` names the namespace either way.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from kappa.invocation.errors import invalid_parameter
 from kappa.invocation.function_name import DEFAULT_NAMESPACE, LATEST
 from kappa.invocation.registry import FunctionSpec
 
+T = TypeVar("T")
 DEFAULT_MAX_ITEMS: Final = 50
 MAX_ITEMS: Final = 10_000
 # Lambda's code size limits, reported by GetAccountSettings.
@@ -77,24 +78,31 @@ def parse_max_items(raw: str | None) -> int:
     return int(raw)
 
 
-def list_page(specs: Sequence[FunctionSpec], marker: str | None, max_items: int) -> Page:
-    """The page after ``marker`` (a ``namespace/name`` a previous page ended with).
+def page_after(
+    items: Sequence[T], key: Callable[[T], tuple[str, str]], marker: str | None, most: int
+) -> tuple[list[T], str | None]:
+    """The page after ``marker`` and the next page's marker (None: this is the last).
 
-    ``specs`` are ordered by (namespace, name); a marker need not name a
-    Function that still exists, so deletions between pages skip nothing.
+    A marker is the ``namespace/name`` a previous page ended with. ``items`` are
+    ordered by ``key`` (namespace, name); a marker need not name an item that still
+    exists, so deletions between pages skip nothing.
     """
     after: tuple[str, str] | None = None
     if marker:
         namespace, slash, name = marker.partition("/")
         if not slash or not namespace or not name:
-            raise invalid_parameter(f"Invalid Marker {marker!r}.")
+            raise invalid_parameter(f"Invalid Marker {marker[:128]!r}.")
         after = (namespace, name)
-    remaining = [spec for spec in specs if after is None or spec.key > after]
-    page = remaining[:max_items]
-    next_marker = None
-    if len(remaining) > max_items:
-        last = page[-1]
-        next_marker = f"{last.namespace}/{last.name}"
+    remaining = [item for item in items if after is None or key(item) > after]
+    page = remaining[:most]
+    if len(remaining) > most:
+        return page, "/".join(key(page[-1]))
+    return page, None
+
+
+def list_page(specs: Sequence[FunctionSpec], marker: str | None, max_items: int) -> Page:
+    """The page of ListFunctions after ``marker`` (``page_after``)."""
+    page, next_marker = page_after(specs, lambda spec: spec.key, marker, max_items)
     return Page(page, next_marker)
 
 

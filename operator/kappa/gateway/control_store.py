@@ -16,6 +16,7 @@ from typing import Any, Final, TypeVar
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from kappa.api import event_source_mapping as esm
 from kappa.api import function as api
 from kappa.api import function_alias, function_version
 from kappa.api.names import GROUP, VERSION
@@ -88,6 +89,21 @@ class ControlStore:
         """The aliases of ``function``, by name."""
         found = await self._list(namespace, function_alias.PLURAL, function)
         return sorted(found, key=lambda a: str((a.get("metadata") or {}).get("name")))
+
+    async def mappings(self, namespace: str | None) -> list[dict[str, Any]]:
+        """The EventSourceMappings of ``namespace`` (None: of every namespace), by name."""
+
+        def listed() -> list[dict[str, Any]]:
+            if namespace is None:
+                found = self._custom.list_cluster_custom_object(GROUP, VERSION, esm.PLURAL)
+            else:
+                found = self._custom.list_namespaced_custom_object(
+                    GROUP, VERSION, namespace, esm.PLURAL
+                )
+            items: list[dict[str, Any]] = found.get("items", [])
+            return sorted(items, key=lambda i: (i["metadata"]["namespace"], i["metadata"]["name"]))
+
+        return await self._run(listed)
 
     async def publish(self, namespace: str, function: str, description: str | None) -> Published:
         """PublishVersion (``kappa.versions.publish``)."""

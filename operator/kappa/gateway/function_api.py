@@ -37,7 +37,7 @@ from kappa.gateway.function_requests import (
     create_request,
     update_code_request,
 )
-from kappa.gateway.lambda_handlers import LambdaApi, answering, no_content
+from kappa.gateway.lambda_handlers import LambdaApi, answering, no_content, validation_problem
 from kappa.invocation.errors import (
     conflict,
     function_not_found,
@@ -240,6 +240,5 @@ def _check(ref: FunctionRef, spec: dict[str, Any]) -> None:
             {"metadata": {"name": ref.name, "namespace": ref.namespace}, "spec": spec}
         )
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise invalid_parameter(f"The Function would be refused: {where}: {first['msg']}") from None
+        problem = validation_problem(exc)
+        raise invalid_parameter(f"The Function would be refused: {problem}") from None

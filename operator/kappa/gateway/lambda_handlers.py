@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from aiohttp import web
 from kubernetes.client.exceptions import ApiException
+from pydantic import ValidationError
 
 from kappa.base.arn import function_arn
 from kappa.gateway import catalog, request_ids
@@ -107,3 +108,10 @@ def api_error(exc: ApiException) -> GatewayError:
     if exc.status == _NOT_FOUND:
         return not_found(message)
     return service_error(f"the gateway could not write this ({exc.status}): {message}")
+
+
+def validation_problem(exc: ValidationError) -> str:
+    """The first thing the API's models refuse, as ``where: what`` for a person."""
+    first = exc.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}"

@@ -108,6 +108,7 @@ def main(registry_file: Path | None = None) -> int:
     if path is None:
         from kappa.gateway.control_plane import ControlPlane  # noqa: PLC0415
         from kappa.gateway.control_store import ControlStore  # noqa: PLC0415
+        from kappa.gateway.esm_api import EventSourceMappingApi  # noqa: PLC0415
         from kappa.gateway.function_api import FunctionApi  # noqa: PLC0415
 
         kube = kube_registry.KubeRegistry.watching(api, settings.region)
@@ -123,6 +124,7 @@ def main(registry_file: Path | None = None) -> int:
                 control=(
                     ControlPlane(ControlStore(api), settings.region),
                     FunctionApi(ControlStore(api), guard, settings.region),
+                    EventSourceMappingApi(ControlStore(api), guard, settings.region),
                 ),
             )
         )

@@ -9,6 +9,7 @@ import asyncio
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, cast
 
 from kubernetes import client
@@ -46,6 +47,25 @@ class Objects:
     async def delete_configmap(self, namespace: str, name: str) -> None:
         """Delete a ConfigMap; a missing one is fine."""
         await _tolerating(_NOT_FOUND, self._core.delete_namespaced_config_map, name, namespace)
+
+    async def add_owner_reference(
+        self, namespace: str, name: str, reference: Mapping[str, Any]
+    ) -> None:
+        """Add ``reference`` to a ConfigMap's owners, keeping the others; a missing one is fine.
+
+        A strategic merge patch: the API server merges owner references by uid, so an
+        owner added meanwhile by someone else is not overwritten.
+        """
+        await _tolerating(
+            _NOT_FOUND,
+            partial(
+                self._core.patch_namespaced_config_map,
+                _content_type="application/strategic-merge-patch+json",
+            ),
+            name,
+            namespace,
+            {"metadata": {"ownerReferences": [dict(reference)]}},
+        )
 
     async def layer(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The Layer (as the API server returns it), or None when missing."""

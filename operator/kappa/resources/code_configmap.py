@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from kappa.api.names import CODE_SHA256_ANNOTATION, unit_labels, unit_name
+from kappa.api.names import (
+    CODE_SHA256_ANNOTATION,
+    COMPONENT_LABEL,
+    FUNCTION_LABEL,
+    LAYER_LABEL,
+    unit_labels,
+    unit_name,
+)
 from kappa.resources.owner import owner_reference
 
 CODE_HASH_LENGTH: Final = 10
@@ -38,12 +45,18 @@ class CodeDigest:
     """What the operator keeps of a ConfigMap a Function's code or a Layer names.
 
     The hash and count of its files, and the hash of each binaryData key holding base64
-    (a zip).
+    (a zip); and of its metadata, whose it says it is (its ``kappa.dev/function``,
+    ``kappa.dev/layer`` and ``kappa.dev/component`` labels) and the uids of its owners,
+    which say whether its Function or Layer adopted it (``kappa.controller.adoption``).
     """
 
     sha256: str
     files: int
     archives: tuple[tuple[str, str], ...] = ()
+    function_label: str | None = None
+    component_label: str | None = None
+    layer_label: str | None = None
+    owner_uids: tuple[str, ...] = ()
 
     def archive(self, key: str) -> str | None:
         """Hex SHA-256 of the bytes under ``key`` (None: no such key, or not base64)."""
@@ -55,8 +68,17 @@ def code_digest(configmap: Mapping[str, Any]) -> CodeDigest:
     binary = configmap.get("binaryData") or {}
     files = {**(configmap.get("data") or {}), **binary}
     archives = ((key, archive_sha256(value)) for key, value in sorted(binary.items()))
+    meta = configmap.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    owners = meta.get("ownerReferences") or ()
     return CodeDigest(
-        code_sha256(files), len(files), tuple((k, sha) for k, sha in archives if sha is not None)
+        code_sha256(files),
+        len(files),
+        tuple((k, sha) for k, sha in archives if sha is not None),
+        function_label=labels.get(FUNCTION_LABEL),
+        component_label=labels.get(COMPONENT_LABEL),
+        layer_label=labels.get(LAYER_LABEL),
+        owner_uids=tuple(str(o.get("uid")) for o in owners if isinstance(o, Mapping)),
     )
 
 

@@ -45,6 +45,20 @@ MB_PER_VCPU: Final = 1769
 DRAIN_GRACE_SECONDS: Final = 5
 # The Runtime API the agent serves a `runtime: image` function (one slot, first port).
 IMAGE_RUNTIME_API: Final = "127.0.0.1:9001"
+# A code-only image (spec.code.image with a managed runtime): the runtime image carries a
+# static copy program alone in its directory (runtime-images/base/copy-code.c). The first
+# init container has it copy that directory, itself, into a volume; the second runs it from
+# there inside the code image, which may have no shell, into the code volume.
+COPY_CODE_DIR: Final = "/usr/lib/kappa-copy-code"
+COPY_CODE_PROGRAM: Final = "copy-code"
+# Top-level mount points: with imagePath "/" the program skips them (another file system).
+COPY_CODE_MOUNT: Final = "/kappa-copy-code"
+CODE_IMAGE_MOUNT: Final = "/kappa-code"
+# Lambda's 250 MB unzipped, as the agent holds a URL archive to; and a bound on entries.
+CODE_IMAGE_MAX_BYTES: Final = 250 * 1024 * 1024
+CODE_IMAGE_MAX_ENTRIES: Final = 100_000
+COPY_CODE_VOLUME_LIMIT: Final = "8Mi"
+INIT_MEMORY_LIMIT: Final = "64Mi"
 # Readiness: checked every second; three misses in a row take a pod out of service, so
 # one slow answer (a busy node, a GC pause) does not.
 READINESS_PERIOD_SECONDS: Final = 1
@@ -53,13 +67,19 @@ READINESS_FAILURE_THRESHOLD: Final = 3
 
 @dataclass(frozen=True)
 class CodeMount:
-    """Where a pod's code comes from: a ConfigMap, an archive URL, or nothing (image)."""
+    """Where a pod's code comes from: a ConfigMap, an archive URL, a code image, or nothing.
+
+    Nothing: runtime image, whose image is the code. ``image`` with ``image_path``: a
+    code-only image whose directory the init containers copy into the task root.
+    """
 
     config_map: str | None = None
     files: Sequence[str] = ()  # paths inside the ConfigMap (keys are flattened paths)
     url: str | None = None
     sha256: str | None = None
     archive: str | None = None  # the ConfigMap's key that holds a zip (url is ARCHIVE_URL)
+    image: str | None = None  # a code-only image
+    image_path: str | None = None  # its directory copied to the task root
 
 
 @dataclass(frozen=True)
@@ -259,7 +279,60 @@ def _volumes(params: PodParams) -> tuple[list[dict[str, Any]], list[dict[str, An
         # Lambda's 250 MB unzipped, which the agent enforces, and room for the file system.
         volumes.append({"name": "code", "emptyDir": {"sizeLimit": URL_CODE_VOLUME_LIMIT}})
         mounts.append({"name": "code", "mountPath": TASK_ROOT})
+    elif params.code.image:
+        # Filled by the init containers (code_image_init_containers), read-only afterwards
+        # as Lambda's /var/task is.
+        volumes.append({"name": "code", "emptyDir": {"sizeLimit": URL_CODE_VOLUME_LIMIT}})
+        volumes.append({"name": "copy-code", "emptyDir": {"sizeLimit": COPY_CODE_VOLUME_LIMIT}})
+        mounts.append({"name": "code", "mountPath": TASK_ROOT, "readOnly": True})
     return volumes, mounts
+
+
+def code_image_init_containers(params: PodParams) -> list[dict[str, Any]]:
+    """The init containers that copy a code-only image's files into the code volume.
+
+    None unless ``params.code.image`` is set. Both run as the function does (non-root,
+    read-only root file system, no capabilities), so the code image's files must be
+    readable by others, as Lambda wants of a zip's. A failure ends the pod with the
+    program's error (Lambda's shape) as its termination message.
+    """
+    if not params.code.image:
+        return []
+    restricted = {
+        "imagePullPolicy": params.pull_policy,
+        "securityContext": _security_context(),
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "resources": {
+            "requests": {"memory": "16Mi", "cpu": "10m", "ephemeral-storage": "1Mi"},
+            "limits": {"memory": INIT_MEMORY_LIMIT, "ephemeral-storage": f"{LOG_ROOM_MB}Mi"},
+        },
+    }
+    program = f"{COPY_CODE_MOUNT}/{COPY_CODE_PROGRAM}"
+    return [
+        {
+            "name": "install-copy-code",
+            "image": params.image,
+            "command": [f"{COPY_CODE_DIR}/{COPY_CODE_PROGRAM}", COPY_CODE_DIR, COPY_CODE_MOUNT],
+            "volumeMounts": [{"name": "copy-code", "mountPath": COPY_CODE_MOUNT}],
+            **restricted,
+        },
+        {
+            "name": "copy-code",
+            "image": params.code.image,
+            "command": [
+                program,
+                params.code.image_path or TASK_ROOT,
+                CODE_IMAGE_MOUNT,
+                str(CODE_IMAGE_MAX_BYTES),
+                str(CODE_IMAGE_MAX_ENTRIES),
+            ],
+            "volumeMounts": [
+                {"name": "copy-code", "mountPath": COPY_CODE_MOUNT, "readOnly": True},
+                {"name": "code", "mountPath": CODE_IMAGE_MOUNT},
+            ],
+            **restricted,
+        },
+    ]
 
 
 def disk_limit_mb(params: PodParams) -> int:
@@ -268,7 +341,7 @@ def disk_limit_mb(params: PodParams) -> int:
     The volumes count towards the pod's limit (the sum of its containers'), so a pod that
     fills /tmp past its size is evicted rather than the node's disk filled.
     """
-    code = URL_CODE_VOLUME_MB if params.code.url else 0
+    code = URL_CODE_VOLUME_MB if params.code.url or params.code.image else 0
     layers = URL_CODE_VOLUME_MB if params.layers else 0
     return params.ephemeral_storage_mb + code + layers + LOG_ROOM_MB
 
@@ -373,6 +446,8 @@ def make_pod(
         "terminationGracePeriodSeconds": params.timeout_seconds + DRAIN_GRACE_SECONDS,
         "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
     }
+    if init_containers := code_image_init_containers(params):
+        spec["initContainers"] = init_containers
     if params.service_account_name:
         spec["serviceAccountName"] = params.service_account_name
     return {
@@ -401,7 +476,8 @@ def revision_of(params: PodParams) -> str:
             del shape[name]
     if not params.layers:
         del shape["layers"]
-    if params.code.archive is None:
-        del shape["code"]["archive"]
+    for key in ("archive", "image", "image_path"):
+        if shape["code"][key] is None:
+            del shape["code"][key]
     canonical = json.dumps(shape, sort_keys=True, separators=(",", ":"), default=list)
     return hashlib.sha256(canonical.encode()).hexdigest()[:10]

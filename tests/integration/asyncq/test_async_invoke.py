@@ -40,6 +40,32 @@ def test_event_returns_202_once_stored_and_runs_with_its_request_id(
     assert gateway.metric('kappa_async_enqueued_total{result="accepted"}') == 1
 
 
+def test_an_event_to_a_version_runs_on_its_own_agent_and_its_failure_record_names_it(
+    start_agent: StartFunctionAgent, async_gateway: StartAsyncGateway,
+    lambda_client: LambdaClient, calls: Calls,
+) -> None:  # fmt: skip
+    """Version 1 of `flaky` (failing, no retry, failures to `sink`) beside its $LATEST: an
+    Event to `flaky:1` runs on version 1's agent, and the record names the version's ARN."""
+    latest = function_entry("flaky", [start_agent("asyncfns.ok", name="latest")])
+    first = with_async(
+        {**function_entry("flaky", [start_agent("asyncfns.fail", name="first")]), "version": "1"},
+        maximumRetryAttempts=0, onFailure={"function": "sink"},
+    )  # fmt: skip
+    first["endpoints"][0]["pod"] = "flaky.1-0"
+    sink = function_entry("sink", [start_agent("asyncfns.ok", name="sink")])
+    gateway = async_gateway([latest, first, sink])
+    response = lambda_client(gateway).invoke(
+        FunctionName="flaky", Qualifier="1", InvocationType="Event", Payload=b'{"v": 1}'
+    )
+    assert response["StatusCode"] == 202
+    request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    [delivered] = calls("sink")
+    assert [c["requestId"] for c in calls("first")] == [request_id]
+    context = delivered["event"]["requestContext"]
+    assert context["functionArn"] == f"{arn('flaky')}:1"
+    assert context["requestId"] == request_id
+
+
 def test_a_retried_enqueue_with_the_same_sdk_invocation_id_runs_once(
     start_agent: StartFunctionAgent, async_gateway: StartAsyncGateway, calls: Calls
 ) -> None:

@@ -109,10 +109,16 @@ def test_redrive_of_a_whole_function_and_bad_requests(
         ("GET", DLQ.format("a.b") + "/1", b""),
         ("DELETE", DLQ.format("%3E") + "/1", b""),
         ("POST", DLQ.format("default") + "/redrive", b'{"function": "*"}'),
+        # A version's dead letters are its own (job.1); a dot takes a number only.
+        ("GET", DLQ.format("default") + "?function=job.%2A", b""),
+        ("GET", DLQ.format("default") + "?function=job.1.2", b""),
+        ("POST", DLQ.format("default") + "/redrive", b'{"function": "job.>"}'),
     ):
         hostile = gateway.request(method, path, body)
         assert hostile.status == 400, (path, hostile.body)
         assert hostile.headers["x-amzn-errortype"] == "InvalidParameterValueException"
+    version = gateway.request("GET", DLQ.format("default") + "?function=job.1", b"")
+    assert (version.status, json.loads(version.body)["deadLetters"]) == (200, [])
     assert kappa_dlq(gateway, "redrive").returncode == 1  # says what to redrive
     everything = kappa_dlq(gateway, "redrive", "--function", "job")
     assert len(json.loads(everything.stdout)["redriven"]) == 3

@@ -278,6 +278,3 @@ def test_a_version_is_invoked_by_number_and_by_qualified_arn_on_its_own_pods(
             assert (answer["ExecutedVersion"], ran) == ("$LATEST", arn("echo"))
         else:
             assert (answer["ExecutedVersion"], ran) == ("1", arn("echo", "marker"))
-    with pytest.raises(client.exceptions.InvalidParameterValueException) as refused:
-        client.invoke(FunctionName="echo", Qualifier="1", InvocationType="Event", Payload=b"{}")
-    assert "not supported yet" in refused.value.response["Error"]["Message"]

@@ -324,10 +324,43 @@ REFUSED = [
         ),
     ),
     _refused(
-        "image-code-with-python-runtime",
+        "image-path-without-image",
         Refusal(
-            manifest(code={"image": "registry.example/fn:1"}),
-            "spec.code.image needs runtime image",
+            manifest(code={"inline": {"app.py": HANDLER_PY}, "imagePath": "/var/task"}),
+            "spec.code.imagePath applies to spec.code.image only",
+        ),
+    ),
+    _refused(
+        "image-path-with-image-runtime",
+        Refusal(
+            manifest(
+                runtime="image",
+                handler=_DELETE,
+                code={"image": "registry.example/fn:1", "imagePath": "/var/task"},
+            ),
+            "spec.code.imagePath applies to an image that only carries code",
+        ),
+    ),
+    _refused(
+        "image-path-relative",
+        Refusal(
+            manifest(code={"image": "registry.example/fn:1", "imagePath": "var/task"}),
+            "spec.code.imagePath must be an absolute directory",
+        ),
+    ),
+    _refused(
+        "image-path-dot-dot",
+        Refusal(
+            manifest(code={"image": "registry.example/fn:1", "imagePath": "/var/../etc"}),
+            "spec.code.imagePath must be an absolute directory",
+        ),
+    ),
+    _refused(
+        "image-path-too-long",
+        Refusal(
+            manifest(code={"image": "registry.example/fn:1", "imagePath": "/" + "a" * 256}),
+            apiserver_says="spec.code.imagePath: Too long",
+            model_says="at most 256 characters",
         ),
     ),
     _refused(
@@ -603,6 +636,20 @@ def _accepted(case_id: str, body: dict[str, Any]) -> Any:
 ACCEPTED = [
     _accepted("python-inline-minimal", manifest()),
     _accepted("with-layers", manifest(layers=[{"name": "shared"}, {"name": "deps"}])),
+    _accepted("python-code-image", manifest(code={"image": "registry.example/fn-code:1"})),
+    _accepted(
+        "python-code-image-with-path-and-layers",
+        manifest(
+            code={"image": "registry.example/fn-code:1", "imagePath": "/workspace"},
+            layers=[{"name": "shared"}],
+        ),
+    ),
+    _accepted(
+        "provided-code-image-root",
+        manifest(
+            runtime="provided", handler=_DELETE, code={"image": "ko.local/fn", "imagePath": "/"}
+        ),
+    ),
     _accepted(
         "logging-json-with-levels",
         manifest(

@@ -51,6 +51,15 @@ def test_names_of_an_installation() -> None:
     assert names.function_of("blue.dlq.ns.fn") == ("ns", "fn")
 
 
+def test_a_published_versions_events_have_a_subject_token_of_their_own() -> None:
+    names = Names("blue")
+    assert names.invoke_subject("ns", "fn.12") == "blue.async.ns.fn_12"
+    assert names.dlq_subject("ns", "fn.12") == "blue.dlq.ns.fn_12"
+    assert names.function_of("blue.async.ns.fn_12") == ("ns", "fn.12")
+    assert names.function_of(names.invoke_subject("ns", "fn")) == ("ns", "fn")
+    assert names.function_of("blue.async.ns.fn.12") is None  # not one token: not Kappa's
+
+
 @pytest.mark.parametrize(
     ("sdk_id", "expected"),
     [

@@ -66,3 +66,12 @@ def test_payloads_are_parsed_when_json(payload: bytes, parsed: object) -> None:
 
 def test_timestamp_pads_milliseconds() -> None:
     assert timestamp(5) == "1970-01-01T00:00:00.005Z"
+
+
+def test_a_published_versions_record_names_the_version_that_ran() -> None:
+    record = invocation_record(
+        request_id="r-4", function_arn=ARN + ":7", condition=RecordCondition.SUCCESS,
+        invoke_count=1, payload=b"{}", response=Response(b"{}"), now_ms=0,
+    )  # fmt: skip
+    assert record["requestContext"]["functionArn"] == ARN + ":7"
+    assert record["responseContext"]["executedVersion"] == "7"

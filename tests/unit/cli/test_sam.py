@@ -16,6 +16,8 @@ from kappa.cli.main import main
 from kappa.cli.sam import Conversion, Package, convert, with_archives
 from kappa.cli.sam_properties import Options, kappa_name
 from kappa.cli.sam_yaml import TEMPLATE_MAX_BYTES, TemplateError, load_template
+from kappa.controller.adoption import adoption
+from kappa.resources.code_configmap import code_digest
 
 TEMPLATES = Path(__file__).parent / "sam_templates"
 ELASTICMQ = "http://10.88.0.1:9324"
@@ -582,6 +584,13 @@ def test_each_package_goes_in_a_configmap_before_the_object_marked_with_its_sha(
     }
     sha = hashlib.sha256(b"zip-a").hexdigest()
     assert function["metadata"]["annotations"] == {"kappa.dev/code-sha256": sha}
+    # No uid is known here: the operator adopts the package it is labelled as, once applied.
+    assert "ownerReferences" not in configmap["metadata"]
+    reference = adoption("orders-dev", "uid-9", code_digest(configmap))
+    assert reference == {
+        "apiVersion": "kappa.dev/v1alpha1", "kind": "Function", "name": "orders-dev",
+        "uid": "uid-9",
+    }  # fmt: skip
 
 
 def test_the_command_packages_the_folder_and_prints_what_it_could_not_map(

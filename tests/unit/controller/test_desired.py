@@ -141,9 +141,38 @@ def test_image_code_runs_the_users_image() -> None:
     desired = desired_function(manifest, SETTINGS)
     assert desired.code_problem is None
     assert desired.code_sha256 is None
-    containers = {c["name"]: c for c in desired.pod("p", attempt=0)["spec"]["containers"]}
+    pod = desired.pod("p", attempt=0)
+    containers = {c["name"]: c for c in pod["spec"]["containers"]}
     assert containers["function"]["image"] == "registry.example/fn:1"
+    assert "initContainers" not in pod["spec"]
     assert containers["agent"]["image"] == "kappa.local/base:dev"
+
+
+@pytest.mark.parametrize(
+    ("code", "copied"),
+    [
+        pytest.param({"image": "registry.example/fn-code:1"}, "/var/task", id="default-path"),
+        pytest.param(
+            {"image": "registry.example/fn-code:1", "imagePath": "/workspace"},
+            "/workspace",
+            id="image-path",
+        ),
+    ],
+)
+def test_a_code_image_with_a_managed_runtime_is_copied_onto_the_runtime_image(
+    code: dict[str, str], copied: str
+) -> None:
+    desired = desired_function(body(code), SETTINGS)
+    assert desired.code_problem is None
+    spec = desired.pod("p", attempt=0)["spec"]
+    (function,) = spec["containers"]
+    assert function["image"] == "kappa.local/runtime-python3.11:dev"
+    install, copy = spec["initContainers"]
+    assert install["image"] == "kappa.local/runtime-python3.11:dev"
+    assert copy["image"] == "registry.example/fn-code:1"
+    assert copy["command"][1] == copied
+    other = desired_function(body({**code, "image": "registry.example/fn-code:2"}), SETTINGS)
+    assert other.revision != desired.revision
 
 
 def test_provisioned_concurrency_sets_replicas_and_provisioned_pods() -> None:

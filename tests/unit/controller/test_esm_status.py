@@ -3,7 +3,12 @@ from dataclasses import replace
 import pytest
 
 from kappa.api.event_source_mapping import MappingState
-from kappa.controller.esm_status import Observed, mapping_conditions, mapping_state
+from kappa.controller.esm_status import (
+    Observed,
+    mapping_conditions,
+    mapping_state,
+    missing_service_account,
+)
 
 HEALTHY = Observed(
     spec_problem=None,
@@ -51,6 +56,19 @@ HEALTHY = Observed(
         ),
         pytest.param(
             replace(HEALTHY, ready_pollers=0), "False", "PollerNotReady", "0 of 1", id="starting"
+        ),
+        pytest.param(
+            replace(
+                HEALTHY,
+                ready_pollers=0,
+                source=None,
+                namespace="team-a",
+                missing_service_account="sqs-reader",
+            ),
+            "False",
+            "ServiceAccountNotFound",
+            "ServiceAccount sqs-reader (spec.serviceAccountName) does not exist",
+            id="missing-service-account",
         ),
         pytest.param(
             replace(
@@ -142,3 +160,49 @@ def test_a_deployment_the_mapping_does_not_own_is_named_and_left_alone() -> None
     assert "Deployment shop/esm-orders exists and belongs to something else" in poller.message
     ready = next(c for c in conditions if c.type == "Ready")
     assert ready.status == "False"
+
+
+def test_a_missing_service_account_says_what_to_create_and_bind() -> None:
+    observed = replace(
+        HEALTHY, ready_pollers=0, namespace="team-a", missing_service_account="sqs-reader"
+    )
+    ready, _, poller, *_ = mapping_conditions(observed)
+    assert (poller.type, poller.status, poller.reason) == (
+        "PollerReady",
+        "False",
+        "ServiceAccountNotFound",
+    )
+    assert "kubectl create serviceaccount sqs-reader -n team-a" in poller.message
+    assert (
+        "kubectl create rolebinding sqs-reader-kappa-poller --role kappa-poller "
+        "--serviceaccount team-a:sqs-reader -n team-a"
+    ) in poller.message
+    assert ready.message == poller.message
+    assert mapping_state(observed) is MappingState.CREATING
+
+
+def test_a_missing_function_is_said_before_a_missing_service_account() -> None:
+    observed = replace(HEALTHY, function_exists=False, missing_service_account="sqs-reader")
+    assert mapping_conditions(observed)[0].reason == "FunctionNotFound"
+
+
+def test_a_disabled_mapping_needs_no_service_account() -> None:
+    observed = replace(HEALTHY, enabled=False, missing_service_account="sqs-reader")
+    ready, _, poller, *_ = mapping_conditions(observed)
+    assert (ready.reason, poller.reason) == ("Disabled", "Disabled")
+
+
+@pytest.mark.parametrize(
+    ("named", "exists", "missing"),
+    [
+        pytest.param(None, False, None, id="default-account"),
+        pytest.param("sqs-reader", True, None, id="exists"),
+        pytest.param("sqs-reader", False, "sqs-reader", id="missing"),
+    ],
+)
+def test_missing_service_account(
+    named: str | None,
+    exists: bool,  # noqa: FBT001 - a parameter of the table
+    missing: str | None,
+) -> None:
+    assert missing_service_account(named, exists=exists) == missing

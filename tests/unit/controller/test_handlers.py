@@ -42,6 +42,8 @@ class FakeObjects:
     existing_pods: set[str] = field(default_factory=set)
     fail_create_pod: ApiException | None = None
     fail_post_event: Exception | None = None
+    fail_add_owner_reference: ApiException | None = None
+    layers: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: int = 0
 
     def named(self, call: str) -> list[Any]:
@@ -62,6 +64,18 @@ class FakeObjects:
     async def delete_configmap(self, namespace: str, name: str) -> None:
         self.namespaces.add(namespace)
         self.calls.append(("delete_configmap", name))
+
+    async def add_owner_reference(
+        self, namespace: str, name: str, reference: dict[str, Any]
+    ) -> None:
+        self.namespaces.add(namespace)
+        self.calls.append(("add_owner_reference", (name, reference)))
+        if self.fail_add_owner_reference is not None:
+            raise self.fail_add_owner_reference
+
+    async def layer(self, namespace: str, name: str) -> dict[str, Any] | None:
+        self.namespaces.add(namespace)
+        return self.layers.get(name)
 
     async def pod_exists(self, namespace: str, name: str) -> bool:
         self.namespaces.add(namespace)
@@ -211,6 +225,72 @@ def test_referenced_configmap_sets_the_code_hash() -> None:
     found = code_digest({"data": {"app.py": HANDLER}})
     run(objects, function({"configMap": {"name": "my-code"}}), referenced=found)
     assert objects.statuses[0]["codeSha256"] == code_sha256({"app.py": HANDLER})
+    assert len(objects.named("create_pod")) == 1
+
+
+PACKAGE_BODY = {
+    "metadata": {
+        "name": "my-code",
+        "labels": {"kappa.dev/function": "fn", "kappa.dev/component": "package"},
+    },
+    "data": {"app.py": HANDLER},
+}
+
+
+def test_a_package_configmap_labelled_for_the_function_is_adopted_once() -> None:
+    objects = FakeObjects()
+    body = function({"configMap": {"name": "my-code"}})
+    run(objects, body, referenced=code_digest(PACKAGE_BODY))
+    reference = {"apiVersion": "kappa.dev/v1alpha1", "kind": "Function", "name": "fn",
+                 "uid": "uid-1"}  # fmt: skip
+    assert objects.named("add_owner_reference") == [("my-code", reference)]
+    assert objects.namespaces == {NS}
+    # Its next digest shows the owner: nothing more to do.
+    owned = {**PACKAGE_BODY, "metadata": {**PACKAGE_BODY["metadata"],
+                                          "ownerReferences": [reference]}}  # fmt: skip
+    again = FakeObjects()
+    run(again, body, referenced=code_digest(owned))
+    assert again.named("add_owner_reference") == []
+
+
+def test_a_configmap_of_the_users_own_is_never_adopted() -> None:
+    objects = FakeObjects()
+    run(objects, function({"configMap": {"name": "my-code"}}),
+        referenced=code_digest({"data": {"app.py": HANDLER}}))  # fmt: skip
+    assert objects.named("add_owner_reference") == []
+    assert len(objects.named("create_pod")) == 1
+
+
+def test_a_refused_adoption_is_logged_and_the_function_still_runs() -> None:
+    objects = FakeObjects(fail_add_owner_reference=refusal(403, "configmaps is forbidden"))
+    run(objects, function({"configMap": {"name": "my-code"}}),
+        referenced=code_digest(PACKAGE_BODY))  # fmt: skip
+    assert len(objects.named("add_owner_reference")) == 1
+    assert len(objects.named("create_pod")) == 1
+    assert objects.statuses  # the status is written all the same
+
+
+def test_a_layers_package_labelled_as_its_own_is_adopted_by_the_layer() -> None:
+    layer = {
+        "apiVersion": "kappa.dev/v1alpha1",
+        "kind": "Layer",
+        "metadata": {"name": "shared", "namespace": NS, "uid": "layer-uid", "generation": 1},
+        "spec": {"code": {"configMap": {"name": "shared-layer", "archive": "code.zip"}}},
+    }
+    package = code_digest(
+        {
+            "metadata": {"labels": {"kappa.dev/layer": "shared", "kappa.dev/component": "layer"}},
+            "binaryData": {"code.zip": "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="},
+        }
+    )
+    objects = FakeObjects(layers={"shared": layer})
+    body = {**function(), "spec": {**function()["spec"], "layers": [{"name": "shared"}]}}
+    state = State(objects=objects, settings=SETTINGS)  # type: ignore[arg-type]
+    found = {(NS, "shared-layer"): package}
+    asyncio.run(reconcile(state, body, [], [], configmaps=found.get))
+    reference = {"apiVersion": "kappa.dev/v1alpha1", "kind": "Layer", "name": "shared",
+                 "uid": "layer-uid"}  # fmt: skip
+    assert objects.named("add_owner_reference") == [("shared-layer", reference)]
     assert len(objects.named("create_pod")) == 1
 
 

@@ -129,3 +129,29 @@ def test_a_function_without_layers_keeps_its_revision_shape() -> None:
 def test_the_layers_a_function_names() -> None:
     assert layer_names(function("a", "b")) == ("a", "b")
     assert layer_names({"spec": {}}) == ()
+
+
+def test_a_layers_package_labelled_as_its_own_is_adopted_by_the_layer() -> None:
+    labelled = {"kappa.dev/layer": "x", "kappa.dev/component": "layer"}
+    body = {**layer({"configMap": {"name": "x-layer", "archive": "code.zip"}})}
+    body["metadata"] = {**body["metadata"], "uid": "layer-uid"}
+    source = LayerSource(
+        body,
+        code_digest(
+            {
+                "metadata": {"labels": labelled},
+                "binaryData": {"code.zip": base64.b64encode(ZIP).decode()},
+            }
+        ),
+    )
+    desired = desired_function(function("x"), Settings(), layers={"x": source})
+    assert desired.code_problem is None
+    assert desired.adopt_layer_configmaps == (
+        (
+            "x-layer",
+            {"apiVersion": "kappa.dev/v1alpha1", "kind": "Layer", "name": "x", "uid": "layer-uid"},
+        ),
+    )
+    # Not labelled: the user's ConfigMap, left as it is.
+    desired = desired_function(function("shared"), Settings(), layers={"shared": IN_CONFIGMAP})
+    assert desired.adopt_layer_configmaps == ()

@@ -100,6 +100,44 @@ def test_waiting_reason_is_kept_unless_benign() -> None:
     assert creating.waiting_reason is None
 
 
+def with_init(pod: dict, *states: dict) -> dict:
+    pod["status"]["initContainerStatuses"] = [
+        {"name": f"init-{i}", "state": state} for i, state in enumerate(states)
+    ]
+    return pod
+
+
+def test_a_failed_init_container_is_the_pods_failure() -> None:
+    message = json.dumps(
+        {"errorType": "Kappa.CodeTooLarge", "errorMessage": "the code is larger than 262144000"}
+    )
+    done = {"terminated": {"exitCode": 0, "finishedAt": "2026-01-01T00:00:30Z"}}
+    failed = {
+        "terminated": {"exitCode": 1, "finishedAt": "2026-01-01T00:01:00Z", "message": message}
+    }
+    pending = raw("Failed", ready=False, state={"waiting": {"reason": "PodInitializing"}})
+    view = pod_view(with_init(pending, done, failed))
+    assert view.failure == Failure("Kappa.CodeTooLarge", "the code is larger than 262144000")
+    assert view.finished == datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
+
+
+def test_init_containers_that_succeeded_say_nothing() -> None:
+    done = {"terminated": {"exitCode": 0, "finishedAt": "2026-01-01T00:00:30Z"}}
+    view = pod_view(with_init(raw(), done, done))
+    assert (view.failure, view.finished, view.waiting_reason) == (None, None, None)
+
+
+def test_a_code_image_that_cannot_be_pulled_is_a_waiting_reason() -> None:
+    done = {"terminated": {"exitCode": 0}}
+    pulling = {"waiting": {"reason": "ErrImagePull", "message": "reg.example/code:1 not found"}}
+    pending = raw("Pending", ready=False, state={"waiting": {"reason": "PodInitializing"}})
+    view = pod_view(with_init(pending, done, pulling))
+    assert (view.waiting_reason, view.waiting_message) == (
+        "ErrImagePull",
+        "reg.example/code:1 not found",
+    )
+
+
 def test_terminating_pod_is_not_live() -> None:
     assert not pod_view(raw(deletionTimestamp="2026-01-01T00:02:00Z")).live
 

@@ -46,6 +46,10 @@ def spec(**fields: Any) -> FunctionSpec:
             None, Reason.RUNTIME_IMAGE, "own image", id="image",
         ),
         pytest.param(
+            {"code": {"image": "registry.example/fn-code:1"}},
+            None, Reason.CODE_IMAGE, "fn-code:1", id="code-image",
+        ),
+        pytest.param(
             {"serviceAccountName": "reader"}, None, Reason.SERVICE_ACCOUNT, "reader",
             id="service-account",
         ),

@@ -242,7 +242,8 @@ def test_text_logging_sets_nothing_and_keeps_the_revision_of_pods_made_before() 
         "tracing_sample_ratio",
     ):
         del fields[name]
-    del fields["code"]["archive"]  # nor those of layers and ConfigMap archives
+    for key in ("archive", "image", "image_path"):  # nor those of archives and code images
+        del fields["code"][key]
     # The hash as it was computed before these fields existed: an upgrade rolls no pod.
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=list)
     assert revision_of(PARAMS) == hashlib.sha256(canonical.encode()).hexdigest()[:10]
@@ -254,6 +255,80 @@ def test_revision_changes_with_anything_that_shapes_the_pod() -> None:
     assert revision_of(replace(PARAMS, memory_mb=512)) != base
     assert revision_of(replace(PARAMS, env=())) != base
     assert revision_of(replace(PARAMS, code=CodeMount(config_map="hello-code-other"))) != base
+    code_image = replace(PARAMS, code=CodeMount(image="reg.example/code:1", image_path="/var/task"))
+    assert revision_of(code_image) != base
+    assert revision_of(replace(code_image, code=replace(code_image.code, image_path="/"))) != (
+        revision_of(code_image)
+    )
+
+
+CODE_IMAGE = replace(PARAMS, code=CodeMount(image="reg.example/fn-code:1", image_path="/var/task"))
+
+
+def test_a_code_image_is_copied_in_by_init_containers_and_runs_on_the_runtime_image() -> None:
+    spec = make_pod(CODE_IMAGE, name="p", revision="r")["spec"]
+    install, copy = spec["initContainers"]
+    # The runtime image puts its static copy program, alone in its directory, in a volume...
+    assert install["image"] == "kappa.local/runtime-python3.11:dev"
+    assert install["command"] == [
+        "/usr/lib/kappa-copy-code/copy-code",
+        "/usr/lib/kappa-copy-code",
+        "/kappa-copy-code",
+    ]
+    assert install["volumeMounts"] == [{"name": "copy-code", "mountPath": "/kappa-copy-code"}]
+    # ... which the code image, shell or not, runs to copy its directory into the code volume,
+    # bounded as an unpacked zip is (Lambda's 250 MB).
+    assert copy["image"] == "reg.example/fn-code:1"
+    assert copy["command"] == [
+        "/kappa-copy-code/copy-code",
+        "/var/task",
+        "/kappa-code",
+        str(250 * 1024 * 1024),
+        "100000",
+    ]
+    assert copy["volumeMounts"] == [
+        {"name": "copy-code", "mountPath": "/kappa-copy-code", "readOnly": True},
+        {"name": "code", "mountPath": "/kappa-code"},
+    ]
+    for init in (install, copy):
+        assert init["securityContext"]["runAsNonRoot"] is True
+        assert init["securityContext"]["readOnlyRootFilesystem"] is True
+        assert init["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+        assert init["resources"]["limits"]["memory"] == "64Mi"
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["code"] == {"name": "code", "emptyDir": {"sizeLimit": "300Mi"}}
+    assert volumes["copy-code"] == {"name": "copy-code", "emptyDir": {"sizeLimit": "8Mi"}}
+    (function,) = spec["containers"]
+    assert function["image"] == "kappa.local/runtime-python3.11:dev"
+    assert {"name": "code", "mountPath": "/var/task", "readOnly": True} in function["volumeMounts"]
+    # The agent has nothing to fetch: the code is in place before it starts.
+    assert "KAPPA_CODE_URL" not in env_of(function)
+    # The code volume counts towards the disk the pod may use.
+    assert function["resources"]["limits"]["ephemeral-storage"] == f"{512 + 300 + 64}Mi"
+
+
+def test_the_image_path_is_what_is_copied() -> None:
+    root = replace(CODE_IMAGE, code=replace(CODE_IMAGE.code, image_path="/"))
+    (_, copy) = make_pod(root, name="p", revision="r")["spec"]["initContainers"]
+    assert copy["command"][1] == "/"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        pytest.param(PARAMS, id="configmap"),
+        pytest.param(
+            replace(PARAMS, code=CodeMount(url="https://x.example/c.zip", sha256="0" * 64)),
+            id="url",
+        ),
+        pytest.param(
+            replace(PARAMS, runtime="image", image="reg.example/fn:1", code=CodeMount()),
+            id="runtime-image",
+        ),
+    ],
+)
+def test_no_init_containers_without_a_code_image(params: PodParams) -> None:
+    assert "initContainers" not in make_pod(params, name="p", revision="r")["spec"]
 
 
 def test_tracing_sets_the_agents_collector_only_when_on() -> None:
