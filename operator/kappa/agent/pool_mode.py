@@ -1,13 +1,15 @@
 """A pool pod's agent: ready for any Function of its runtime, until one claims it.
 
 It listens on the agent port with no Function: ``/healthz`` answers, ``/readyz`` is
-503 (the kubelet keeps the pod not Ready, so no Service routes to it), ``/status``
-says ``"state": "pool"`` and names no Function (so the gateway's agent readiness never
-routes to it). One ``POST /specialise`` (``kappa.agent.specialise``) gives it its
-Function: the agent puts the code in place, stops listening, and starts as any other
-pod's agent on the same port, with the Function's settings; the answer (200 with the
-init time, or 502 with Lambda's init error) comes once every slot's runtime reached
-``/next`` or failed. A pool pod is specialised once: a second ``/specialise`` is 409.
+200 (the pod is Ready: ready to be claimed; it is no Function's, so nothing routes
+calls to it), ``/status`` says ``"state": "pool"`` and names no Function (so the
+gateway's agent readiness never routes to it either). One ``POST /specialise``
+(``kappa.agent.specialise``) gives it its Function: the agent puts the code in place,
+stops listening, and starts as any other pod's agent on the same port, with the
+Function's settings; the answer (200 with the init time, or 502 with Lambda's init
+error) comes once every slot's runtime reached ``/next`` or failed. A pool pod is
+specialised once: another ``/specialise`` meanwhile is 409, and afterwards the
+Function's agent holds the port.
 """
 
 import asyncio
@@ -95,7 +97,7 @@ class PoolAgent:
         if request.path == "/healthz":
             return Response(200, b"ok", _TEXT)
         if request.path == "/readyz":
-            return Response(503, b"pool", _TEXT)
+            return Response(200, b"pool", _TEXT)
         if request.path == "/status":
             return Response(200, _POOL_STATUS, _JSON)
         if request.path == "/specialise":

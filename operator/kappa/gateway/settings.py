@@ -42,7 +42,11 @@
   are exported (trace ids are still made and passed on); ``KAPPA_TRACING_SAMPLE_RATIO``
   (1.0): of traces no caller decided, the share recorded (docs/tracing.md);
 - ``KAPPA_TOKEN_FILE``: the pod's projected ServiceAccount token (audience kappa), sent
-  with every report to the autoscaler (which takes reports from the gateway only).
+  with every report to the autoscaler (which takes reports from the gateway only) and
+  every upload to the code store;
+- ``KAPPA_GATEWAY_CODE_STORE_URL``: the code store (``kappa codestore``) that
+  CreateFunction and UpdateFunctionCode upload zips too large for a ConfigMap to;
+  unset: such zips are refused (``kappa.resources.package.placement``).
 
 A frozen dataclass, not pydantic: the whole table is a few numbers.
 """
@@ -101,6 +105,7 @@ class GatewaySettings:
     auth_cache_seconds: float = 5.0
     namespace: str = "kappa-system"
     token_file: Path | None = None
+    code_store_url: str | None = None
     metrics_max_functions: int = DEFAULT_MAX_FUNCTIONS
     tracing_endpoint: Endpoint | None = None
     tracing_sample_ratio: float = 1.0
@@ -193,6 +198,7 @@ class GatewaySettings:
             ),
             namespace=env.get("KAPPA_GATEWAY_NAMESPACE", "").strip() or "kappa-system",
             token_file=Path(token) if (token := env.get("KAPPA_TOKEN_FILE", "").strip()) else None,
+            code_store_url=_code_store_url(env, problems),
             metrics_max_functions=read(
                 "KAPPA_METRICS_MAX_FUNCTIONS",
                 int,
@@ -207,6 +213,16 @@ class GatewaySettings:
         if problems:
             raise SettingsError(problems)
         return settings
+
+
+def _code_store_url(env: Mapping[str, str], problems: list[str]) -> str | None:
+    url = env.get("KAPPA_GATEWAY_CODE_STORE_URL", "").strip()
+    if not url:
+        return None
+    if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+        problems.append(f"KAPPA_GATEWAY_CODE_STORE_URL={url!r} is not an http:// or https:// URL")
+        return None
+    return url.rstrip("/")
 
 
 def _autoscaler_url(env: Mapping[str, str]) -> str | None:

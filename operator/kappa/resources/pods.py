@@ -226,8 +226,8 @@ def reserved_env(
     return agent_env(params) + lambda_env(params, pod_name, initialization_type)
 
 
-def _security_context() -> dict[str, Any]:
-    # The restricted Pod Security profile, plus a read-only root filesystem.
+def security_context() -> dict[str, Any]:
+    """The restricted Pod Security profile, plus a read-only root filesystem."""
     return {
         "runAsNonRoot": True,
         "runAsUser": RUN_AS_USER,
@@ -300,7 +300,7 @@ def code_image_init_containers(params: PodParams) -> list[dict[str, Any]]:
         return []
     restricted = {
         "imagePullPolicy": params.pull_policy,
-        "securityContext": _security_context(),
+        "securityContext": security_context(),
         "terminationMessagePolicy": "FallbackToLogsOnError",
         "resources": {
             "requests": {"memory": "16Mi", "cpu": "10m", "ephemeral-storage": "1Mi"},
@@ -346,6 +346,16 @@ def disk_limit_mb(params: PodParams) -> int:
     return params.ephemeral_storage_mb + code + layers + LOG_ROOM_MB
 
 
+def readiness_probe() -> dict[str, Any]:
+    """The kubelet asks the agent's ``/readyz`` (200 once every slot reached ``/next``)."""
+    return {
+        "httpGet": {"path": "/readyz", "port": "invoke"},
+        "periodSeconds": READINESS_PERIOD_SECONDS,
+        "failureThreshold": READINESS_FAILURE_THRESHOLD,
+        "successThreshold": 1,
+    }
+
+
 def make_pod(
     params: PodParams, *, name: str, revision: str, attempt: int = 0, provisioned: bool = False
 ) -> dict[str, Any]:
@@ -369,16 +379,11 @@ def make_pod(
     if params.service_account_name:  # a function that invokes others calls as its account
         volumes.append(token_volume())
         mounts.append(token_mount())
-    probe = {
-        "httpGet": {"path": "/readyz", "port": "invoke"},
-        "periodSeconds": READINESS_PERIOD_SECONDS,
-        "failureThreshold": READINESS_FAILURE_THRESHOLD,
-        "successThreshold": 1,
-    }
+    probe = readiness_probe()
     agent_port = [{"name": "invoke", "containerPort": AGENT_PORT, "protocol": "TCP"}]
     common = {
         "imagePullPolicy": params.pull_policy,
-        "securityContext": _security_context(),
+        "securityContext": security_context(),
         "terminationMessagePolicy": "File",
     }
     if params.runtime == "image":

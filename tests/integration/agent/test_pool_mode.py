@@ -77,11 +77,12 @@ def specialise(agent: Agent, token: str, body: dict[str, object]) -> tuple[int, 
     return reply.status, answer
 
 
-def test_a_pool_pod_waits_names_no_function_and_is_never_ready(pool_agent: Agent) -> None:
+def test_a_pool_pod_waits_ready_to_be_claimed_and_names_no_function(pool_agent: Agent) -> None:
     status = pool_agent.request("GET", "/status")
     assert json.loads(status.body)["state"] == "pool"
     assert json.loads(status.body)["function"] is None
-    assert pool_agent.request("GET", "/readyz").status == 503
+    readyz = pool_agent.request("GET", "/readyz")
+    assert (readyz.status, readyz.body) == (200, b"pool")
     assert pool_agent.request("GET", "/healthz").status == 200
     assert pool_agent.request("POST", "/invoke", b"{}").status == 404
 

@@ -132,3 +132,22 @@ def test_tracing_is_off_unless_a_collector_is_named() -> None:
 def test_bad_tracing_settings_are_refused(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         GatewaySettings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("value", "url"),
+    [
+        pytest.param("", None, id="unset-no-store"),
+        pytest.param("http://10.96.0.9:8080/", "http://10.96.0.9:8080", id="trailing-slash"),
+        pytest.param("https://store.example", "https://store.example", id="https"),
+    ],
+)
+def test_code_store_url(value: str, url: str | None) -> None:
+    settings = GatewaySettings.from_env({"KAPPA_GATEWAY_CODE_STORE_URL": value})
+    assert settings.code_store_url == url
+
+
+@pytest.mark.parametrize("value", ["ftp://x", "10.0.0.1:8080", "http://a b"])
+def test_a_bad_code_store_url_is_named(value: str) -> None:
+    with pytest.raises(SettingsError, match="KAPPA_GATEWAY_CODE_STORE_URL"):
+        GatewaySettings.from_env({"KAPPA_GATEWAY_CODE_STORE_URL": value})
