@@ -37,6 +37,10 @@
 - ``KAPPA_METRICS_MAX_FUNCTIONS`` (500): Functions whose metrics carry their own
   ``function`` label; past it a Function counts as ``_other`` of its namespace, 0: no
   function label at all (``kappa.invocation.function_labels``);
+- ``KAPPA_TRACING_OTLP_ENDPOINT``: an OTLP/HTTP collector's base URL
+  (``http://otel-collector:4318``; spans go to ``/v1/traces`` as JSON); unset: no spans
+  are exported (trace ids are still made and passed on); ``KAPPA_TRACING_SAMPLE_RATIO``
+  (1.0): of traces no caller decided, the share recorded (docs/tracing.md);
 - ``KAPPA_TOKEN_FILE``: the pod's projected ServiceAccount token (audience kappa), sent
   with every report to the autoscaler (which takes reports from the gateway only) and
   every upload to the code store;
@@ -57,6 +61,7 @@ from kappa.base.env import SettingsError
 from kappa.base.logs import LOG_FORMATS, LOG_LEVELS
 from kappa.gateway.body import MAX_BODY
 from kappa.gateway.metrics import DEFAULT_MAX_FUNCTIONS
+from kappa.tracing.endpoint import Endpoint, parse_endpoint
 
 _MAX_PORT: Final = 65535
 _MAX_WAIT_SECONDS: Final = 900.0
@@ -102,6 +107,8 @@ class GatewaySettings:
     token_file: Path | None = None
     code_store_url: str | None = None
     metrics_max_functions: int = DEFAULT_MAX_FUNCTIONS
+    tracing_endpoint: Endpoint | None = None
+    tracing_sample_ratio: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "GatewaySettings":
@@ -198,6 +205,10 @@ class GatewaySettings:
                 DEFAULT_MAX_FUNCTIONS,
                 lambda v: 0 <= v <= _MAX_LABELLED_FUNCTIONS,
             ),
+            tracing_endpoint=_tracing_endpoint(env, problems),
+            tracing_sample_ratio=read(
+                "KAPPA_TRACING_SAMPLE_RATIO", float, 1.0, lambda v: 0.0 <= v <= 1.0
+            ),
         )
         if problems:
             raise SettingsError(problems)
@@ -226,6 +237,17 @@ def _autoscaler_url(env: Mapping[str, str]) -> str | None:
     if not host or not port:
         return None
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _tracing_endpoint(env: Mapping[str, str], problems: list[str]) -> Endpoint | None:
+    raw = env.get("KAPPA_TRACING_OTLP_ENDPOINT", "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_endpoint(raw)
+    except ValueError as exc:
+        problems.append(f"KAPPA_TRACING_OTLP_ENDPOINT={raw[:100]!r} {exc}")
+        return None
 
 
 def _positive(value: int) -> bool:

@@ -122,6 +122,9 @@ class PodParams:
     layers: Sequence[LayerMount] = ()
     # A published version's number (its pods belong to the FunctionVersion); None: $LATEST.
     version: str | None = None
+    # Where the agent sends its spans (the chart's tracing.otlpEndpoint); None: tracing off.
+    tracing_endpoint: str | None = None
+    tracing_sample_ratio: float | None = None
 
     @property
     def unit(self) -> str:
@@ -136,7 +139,14 @@ class PodParams:
 
 # Fields added after pods were made: left out of the revision while unset, so that an
 # upgrade of the operator does not roll the pods of every Function.
-_NEW_FIELDS: Final = ("log_format", "application_log_level", "system_log_level", "version")
+_NEW_FIELDS: Final = (
+    "log_format",
+    "application_log_level",
+    "system_log_level",
+    "version",
+    "tracing_endpoint",
+    "tracing_sample_ratio",
+)
 
 
 def logging_params(config: LoggingConfig) -> tuple[str | None, str | None, str | None]:
@@ -166,6 +176,10 @@ def agent_env(params: PodParams) -> list[dict[str, Any]]:
     }
     if params.system_log_level is not None:
         values["KAPPA_SYSTEM_LOG_LEVEL"] = params.system_log_level
+    if params.tracing_endpoint:
+        values["KAPPA_TRACING_OTLP_ENDPOINT"] = params.tracing_endpoint
+        if params.tracing_sample_ratio is not None:
+            values["KAPPA_TRACING_SAMPLE_RATIO"] = repr(params.tracing_sample_ratio)
     if params.code.url:
         values["KAPPA_CODE_URL"] = params.code.url
         values["KAPPA_CODE_SHA256"] = params.code.sha256 or ""
