@@ -50,3 +50,29 @@ def test_module_is_named_after_what_it_holds(name: str) -> None:
 
 def test_package_ships_its_type_marker() -> None:
     assert (PACKAGE_DIR / "py.typed").is_file()
+
+
+def test_the_function_pods_image_copies_every_package_the_agent_imports() -> None:
+    """runtime-images/base/Dockerfile copies kappa's packages one by one (the rest never
+    runs in a function pod): a package the agent or the command comes to import must be
+    copied too, or every image build fails (found once, on tracing)."""
+    import subprocess  # noqa: PLC0415 - this test alone starts a process
+
+    script = (
+        "import sys, kappa.agent.process, kappa.agent.pool_mode, kappa.cli.main;"
+        "print(' '.join(sorted({m.split('.')[1] for m in sys.modules"
+        " if m.startswith('kappa.') and m.count('.') >= 1})))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True, text=True, check=True, cwd=REPO_ROOT,
+        env={"PYTHONPATH": str(SOURCE_ROOT), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    imported = set(found.stdout.split()) - {"__main__"}
+    dockerfile = (REPO_ROOT / "runtime-images/base/Dockerfile").read_text()
+    copied = {
+        line.split()[1].removeprefix("operator/kappa/")
+        for line in dockerfile.splitlines()
+        if line.startswith("COPY operator/kappa/") and len(line.split()) == 3
+    }
+    assert imported <= copied, f"not copied into the base image: {sorted(imported - copied)}"
