@@ -175,6 +175,8 @@ class InvokeHandler:
             response_headers.append(("X-Amz-Function-Error", "Unhandled"))
         if result.init_duration_ms is not None:
             response_headers.append(("X-Kappa-Init-Duration-Ms", f"{result.init_duration_ms:.2f}"))
+            if self._settings.from_pool:  # a warm pool's pod: no pod start on this path
+                response_headers.append(("X-Kappa-From-Pool", "true"))
         return Response(200, result.body, response_headers)
 
     def _span(self, headers: dict[str, str], request_id: str) -> Span:

@@ -27,7 +27,7 @@ from kappa.agent.errors import LambdaError
 from kappa.agent.http11 import Request, Response
 from kappa.agent.http_server import Limits, Server
 from kappa.agent.logsink import LogSink
-from kappa.agent.settings import AgentSettings, termination_log_path
+from kappa.agent.settings import FROM_POOL, AgentSettings, termination_log_path
 from kappa.agent.slots import PoolState
 from kappa.agent.specialise import (
     MAX_BODY_BYTES,
@@ -116,7 +116,8 @@ class PoolAgent:
             return _refused(400, f"the body is over {MAX_BODY_BYTES} bytes")
         try:
             wanted = specialisation(self._env, request.body)
-            settings = AgentSettings.from_env(wanted.env, agent_bin_dir=_agent_bin_dir())
+            env = {**wanted.env, FROM_POOL: "true"}
+            settings = AgentSettings.from_env(env, agent_bin_dir=_agent_bin_dir())
         except SpecialiseError as exc:
             return _refused(exc.status, str(exc))
         except SettingsError as exc:

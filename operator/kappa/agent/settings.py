@@ -61,6 +61,7 @@ TRACING_ENDPOINT: Final = "KAPPA_TRACING_OTLP_ENDPOINT"
 # the Function's env names its own.
 _OTEL_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 _MAX_PORT: Final = 65535
+FROM_POOL: Final = "KAPPA_FROM_POOL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,8 @@ class AgentSettings:
     # reads too) and the least severe of them written (KAPPA_SYSTEM_LOG_LEVEL).
     log_json: bool = False
     system_log_level: str = "INFO"
+    # A warm pool's pod specialised for this Function (kappa.agent.pool_mode sets it).
+    from_pool: bool = False
     # Where the agent's spans go (docs/tracing.md); None: nowhere, trace ids are still passed on.
     tracing_endpoint: Endpoint | None = None
     tracing_sample_ratio: float = 1.0
@@ -180,6 +183,7 @@ class _Parser:
             ),
             log_json=read.choice("AWS_LAMBDA_LOG_FORMAT", "Text", ("Text", "JSON")) == "JSON",
             system_log_level=read.choice("KAPPA_SYSTEM_LOG_LEVEL", "INFO", SYSTEM_LOG_LEVELS),
+            from_pool=env.get(FROM_POOL) == "true",
             tracing_endpoint=self._tracing_endpoint(),
             tracing_sample_ratio=read.number("KAPPA_TRACING_SAMPLE_RATIO", 1.0, lo=0, hi=1),
         )

@@ -385,7 +385,9 @@ class Dispatcher:
                 labels = self._metrics.function(spec.key)
                 self._bill(spec, labels, response.headers.get("X-Kappa-Billed-Duration-Ms"))
                 path = ColdStartPath.of(
-                    initialised="x-kappa-init-duration-ms" in response.headers, waited=waited
+                    initialised="x-kappa-init-duration-ms" in response.headers,
+                    waited=waited,
+                    from_pool="x-kappa-from-pool" in response.headers,
                 )
                 if path is not None:
                     self._metrics.cold_starts.labels(*labels, path.value).inc()

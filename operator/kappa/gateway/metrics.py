@@ -59,6 +59,8 @@ class ColdStartPath(StrEnum):
     # A slot was free at once on a pod that had run nothing yet: started ahead of the call
     # (the provisioned floor, or a scale-up ahead of demand). The caller paid no start.
     PROVISIONED = "provisioned"
+    # It waited, and a warm pool's pod was specialised for it: no pod started on its path.
+    POOL = "pool"
 
     @property
     def cold(self) -> bool:
@@ -66,11 +68,19 @@ class ColdStartPath(StrEnum):
         return self is not ColdStartPath.PROVISIONED
 
     @classmethod
-    def of(cls, *, initialised: bool, waited: bool) -> "ColdStartPath | None":
-        """The path of a call, from the agent's word (an Init Duration) and the wait; None: warm."""
+    def of(
+        cls, *, initialised: bool, waited: bool, from_pool: bool = False
+    ) -> "ColdStartPath | None":
+        """The path of a call, from the agent's word and the wait; None: warm.
+
+        The agent says whether it initialised for this call (an Init Duration) and whether
+        it is a warm pool's pod.
+        """
         if not initialised:
             return None
-        return cls.NEW_POD if waited else cls.PROVISIONED
+        if not waited:
+            return cls.PROVISIONED
+        return cls.POOL if from_pool else cls.NEW_POD
 
 
 class ProbeOutcome(StrEnum):

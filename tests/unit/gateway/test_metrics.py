@@ -92,6 +92,7 @@ def test_billed_ms_reads_the_agents_header_within_bounds(
         pytest.param(False, True, None, False, id="waited-for-a-busy-warm-slot"),
         pytest.param(True, True, ColdStartPath.NEW_POD, True, id="waited-for-a-new-pod"),
         pytest.param(True, False, ColdStartPath.PROVISIONED, False, id="started-ahead"),
+        pytest.param(True, True, ColdStartPath.POOL, True, id="waited-for-a-pool-pod"),
     ],
 )
 def test_cold_start_path(
@@ -100,6 +101,7 @@ def test_cold_start_path(
     path: ColdStartPath | None,
     cold: bool,  # noqa: FBT001
 ) -> None:
-    found = ColdStartPath.of(initialised=initialised, waited=waited)
+    from_pool = path is ColdStartPath.POOL
+    found = ColdStartPath.of(initialised=initialised, waited=waited, from_pool=from_pool)
     assert found is path
     assert (found is not None and found.cold) is cold
