@@ -105,6 +105,10 @@ def test_specialise_runs_the_code_it_was_sent_with_the_functions_settings(
     assert json.loads(pool_agent.request("GET", "/status").body)["function"] == FUNCTION_ARN
     reply = pool_agent.invoke({"n": 1})
     assert reply.status == 200, reply.body
+    # Its first answer says it initialised, as a pool pod (the gateway's cold-start path).
+    assert "x-kappa-init-duration-ms" in reply.headers
+    assert reply.headers["x-kappa-from-pool"] == "true"
+    assert "x-kappa-from-pool" not in pool_agent.invoke({"n": 2}).headers
     result = reply.json()
     assert result == {"event": {"n": 1}, "arn": FUNCTION_ARN,
                       "greeting": "hello from the Function", "token": None}  # fmt: skip
