@@ -8,18 +8,29 @@ OpenJDK 17), as the runtime-java17 image runs them.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.integration.agent.agent_harness import (
     FUNCTION_ARN,
+    SOURCE_ROOT,
     Reply,
     StartAgent,
     serving,
 )
-from tests.integration.java.harness import jar
+from tests.integration.java.harness import (
+    RUNTIME_DIR,
+    JavaRuntime,
+    debian_java_home,
+    jar,
+    javac,
+)
 
 # The first test of a session may wait for the runtime's install and the handlers'
 # compilation (fixtures); the time limit is on the test itself.
@@ -192,3 +203,42 @@ def test_java_tool_options_replace_the_runtimes_defaults(start_agent: StartAgent
     assert 32 * 2**20 < result["maxHeapBytes"] <= 64 * 2**20
     # The runtime's own flags stay.
     assert "-XX:+ErrorFileToStderr" in arguments
+
+
+def test_the_images_class_data_sharing_archive_is_made_and_used(
+    start_agent: StartAgent, java_runtime: JavaRuntime, tmp_path: Path
+) -> None:
+    # As the image's build does: the trainer compiled, a training run of the agent and
+    # the runtime writing lib/runtime.jsa (into a copy of the runtime, beside its java).
+    runtime = tmp_path / "rt/runtime"
+    shutil.copytree(java_runtime.bootstrap.parent, runtime)
+    (tmp_path / "rt/lang").symlink_to(debian_java_home())
+    trainer = tmp_path / "trainer"
+    core = next(java_runtime.lib.glob("aws-lambda-java-core-*.jar"))
+    subprocess.run(
+        [javac(), "--release", "17", "-cp", str(core), "-d", str(trainer),
+         str(RUNTIME_DIR / "trainer/kappa/Trainer.java")],
+        check=True, timeout=120,
+    )  # fmt: skip
+    subprocess.run(
+        [sys.executable, str(RUNTIME_DIR / "train_cds.py"), str(runtime), str(trainer)],
+        env={**os.environ, "PYTHONPATH": str(SOURCE_ROOT)},
+        check=True, timeout=120,
+    )  # fmt: skip
+    assert (runtime / "lib/runtime.jsa").is_file()
+    # A function's JVM maps the runtime's classes from it (the archive's "top" layer).
+    loaded = tmp_path / "class-load.log"
+    agent = start_agent(
+        "example.Hello",
+        env={
+            "KAPPA_BOOTSTRAP": str(runtime / "bootstrap"),
+            "JAVA_TOOL_OPTIONS": f"-Xlog:class+load=info:file={loaded}",
+        },
+    )
+    result = result_of(agent.invoke({"name": "cds"}))
+    assert isinstance(result, dict)
+    assert f"-XX:SharedArchiveFile={runtime}/lib/runtime.jsa" in result["jvmArguments"]
+    client = "com.amazonaws.services.lambda.runtime.api.client.AWSLambda "
+    lines = [line for line in loaded.read_text().splitlines() if client in line]
+    assert lines
+    assert "source: shared objects file (top)" in lines[0]
