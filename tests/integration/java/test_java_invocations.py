@@ -8,6 +8,7 @@ OpenJDK 17), as the runtime-java17 image runs them.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -242,3 +243,28 @@ def test_the_images_class_data_sharing_archive_is_made_and_used(
     lines = [line for line in loaded.read_text().splitlines() if client in line]
     assert lines
     assert "source: shared objects file (top)" in lines[0]
+
+
+def test_an_exec_wrapper_gets_the_java_command(start_agent: StartAgent, tmp_path: Path) -> None:
+    # As Lambda's AWS_LAMBDA_EXEC_WRAPPER: the wrapper is run with java and its arguments.
+    wrapper = tmp_path / "wrapper"
+    wrapper.write_text('#!/bin/sh\njava=$1\nshift\nexec "$java" -Dwrapped=yes "$@"\n')
+    wrapper.chmod(0o755)
+    agent = start_agent("example.Hello", env={"AWS_LAMBDA_EXEC_WRAPPER": str(wrapper)})
+    result = result_of(agent.invoke({}))
+    assert isinstance(result, dict)
+    assert result["jvmArguments"][0] == "-Dwrapped=yes"
+
+
+def test_json_log_format_makes_the_handlers_lines_json(start_agent: StartAgent) -> None:
+    # spec.loggingConfig.logFormat JSON reaches the runtime as AWS_LAMBDA_LOG_FORMAT.
+    agent = start_agent(
+        "example.Hello",
+        env={"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"},
+    )
+    result_of(agent.invoke({}, headers={"X-Kappa-Request-Id": "req-json"}))
+    lines = agent.output().splitlines()
+    records = [json.loads(line) for line in lines if "hello from demo" in line]
+    assert len(records) == 1, agent.output()
+    assert records[0]["message"] == "hello from demo"
+    assert records[0]["AWSRequestId"] == "req-json"
