@@ -10,7 +10,7 @@ KWOK_NODES ?= 0
         deps-test k8s-binaries images-export first-run \
         cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-coldstart-phases bench-gateway clean \
         bench-eventsources bench-eventsources-brokers bench-autoscaler bench-autoscaler-poke \
-        bench-async install uninstall tools lint-chart chart-crds docs bench-scale mutation
+        bench-async bench-auth bench-tracing install uninstall tools lint-chart chart-crds docs bench-scale mutation
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -164,6 +164,9 @@ bench-gateway: venv ## warm invokes: gateway vs agent vs bare server vs of-watch
 
 bench-auth: venv ## added latency of authentication (bearer, SigV4) with a warm cache vs auth off
 	$(PY) bench/auth.py
+
+bench-tracing: venv ## the gateway's p50/p99 with tracing off and on (to an in-process OTLP receiver), side by side
+	$(PY) bench/tracing.py -n $${BENCH_CALLS:-3000}
 
 bench-eventsources: venv ## events/s per event source into a no-op function, end-to-end latency at low load
 	e2e/local/elasticmq.sh fetch >/dev/null

@@ -25,6 +25,7 @@ from kappa.api.function import Runtime
 from kappa.api.names import validate_dns1123_label
 from kappa.base.env import SettingsError
 from kappa.base.logs import LogFormat
+from kappa.tracing.endpoint import parse_endpoint
 
 # Which environment variable sets which field.
 ENV_VARS: Final[Mapping[str, str]] = {
@@ -49,6 +50,8 @@ ENV_VARS: Final[Mapping[str, str]] = {
     "network_policies": "KAPPA_NETWORK_POLICIES",
     "network_policy_metrics_from": "KAPPA_NETWORK_POLICY_METRICS_FROM",
     "network_policy_egress": "KAPPA_NETWORK_POLICY_EGRESS",
+    "tracing_otlp_endpoint": "KAPPA_TRACING_OTLP_ENDPOINT",
+    "tracing_sample_ratio": "KAPPA_TRACING_SAMPLE_RATIO",
 }
 
 _MAX_POLICY_JSON: Final = 65536
@@ -140,6 +143,17 @@ class Settings(BaseModel):
     network_policies: bool = False
     network_policy_metrics_from: tuple[dict[str, Any], ...] = ()
     network_policy_egress: tuple[dict[str, Any], ...] | None = None
+    # Where function pods' agents send their spans (docs/tracing.md); empty: tracing off.
+    tracing_otlp_endpoint: str = ""
+    tracing_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+
+    @field_validator("tracing_otlp_endpoint")
+    @classmethod
+    def _an_otlp_endpoint(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parse_endpoint(value)  # ValueError says what is wrong
+        return value
 
     @field_validator("network_policy_metrics_from", "network_policy_egress", mode="before")
     @classmethod

@@ -175,3 +175,23 @@ def test_network_policy_settings_are_json_lists_of_objects() -> None:
     for bad in ("{", '{"a": 1}', "[1]", "[" * 100_000, "[" + "{}," * 30_000 + "{}]"):
         with pytest.raises(SettingsError, match="KAPPA_NETWORK_POLICY_EGRESS"):
             Settings.from_env({"KAPPA_NETWORK_POLICY_EGRESS": bad})
+
+
+def test_tracing_settings_are_checked() -> None:
+    assert Settings.from_env({}).tracing_otlp_endpoint == ""  # off
+    on = Settings.from_env({
+        "KAPPA_TRACING_OTLP_ENDPOINT": " http://otel.observability:4318 ",
+        "KAPPA_TRACING_SAMPLE_RATIO": "0.5",
+    })  # fmt: skip
+    assert (on.tracing_otlp_endpoint, on.tracing_sample_ratio) == (
+        "http://otel.observability:4318",
+        0.5,
+    )
+    for variable, bad in (
+        ("KAPPA_TRACING_OTLP_ENDPOINT", "otel:4318"),
+        ("KAPPA_TRACING_OTLP_ENDPOINT", "http://otel/?x=1"),
+        ("KAPPA_TRACING_SAMPLE_RATIO", "1.01"),
+        ("KAPPA_TRACING_SAMPLE_RATIO", "-1"),
+    ):
+        with pytest.raises(SettingsError, match=variable):
+            Settings.from_env({variable: bad})

@@ -27,6 +27,7 @@ from kappa.agent.settings import AgentSettings, load, load_termination_log
 from kappa.agent.slots import PoolState, SlotPool
 from kappa.base.clock import Clock, SystemClock
 from kappa.base.env import SettingsError
+from kappa.tracing.tracer import Tracer
 
 _TEXT: Final = [("Content-Type", "text/plain; charset=utf-8")]
 _JSON: Final = [("Content-Type", "application/json")]
@@ -41,10 +42,18 @@ class Agent:
         self._sink = sink
         self._metrics = AgentMetrics()
         self._pool = SlotPool(settings, clock=clock, sink=sink, metrics=self._metrics)
+        self._tracer = tracer(settings)
+        self._metrics.spans = self._tracer.exporter
         self._invoke = InvokeHandler(
-            settings, self._pool, clock=clock, sink=sink, metrics=self._metrics
+            settings,
+            self._pool,
+            clock=clock,
+            sink=sink,
+            metrics=self._metrics,
+            tracer=self._tracer,
         )
         self._stop = asyncio.Event()
+        self._settled = asyncio.Event()  # start-up is over, however it went
 
     async def run(self) -> int:
         """Serve until SIGTERM (status 0) or an init error (status 1)."""
@@ -63,6 +72,9 @@ class Agent:
                 self._route, max_body=MAX_REQUEST_BYTES, on_error=self._server_error, limits=limits
             )
         ]
+        exporter = self._tracer.exporter
+        if exporter is not None:
+            exporter.start()
         try:
             port = await servers[0].start(settings.agent_host, settings.agent_port)
             self._sink.log("INFO", f"listening on {settings.agent_host}:{port}")
@@ -70,17 +82,31 @@ class Agent:
                 await self._start_runtime_apis(servers)
                 await self._pool.start()
                 await self._until_changed()
+                self._settled.set()
                 if self._pool.state is PoolState.READY:
                     elapsed_ms = (self._clock.monotonic() - started) * 1000
                     self._sink.log(
                         "INFO", f"ready: {settings.slots} slot(s) in {elapsed_ms:.1f} ms"
                     )
                     await self._until_changed()
+            self._settled.set()
             return await self._shut_down()
         finally:
             await self._pool.stop()
             for server in servers:
                 await server.close()
+            if exporter is not None:
+                await exporter.close(timeout=2.0)
+
+    async def started(self) -> PoolState:
+        """Wait until the runtimes are READY (every slot reached ``/next``) or are not."""
+        await self._settled.wait()
+        return self._pool.state
+
+    @property
+    def error(self) -> LambdaError | None:
+        """The init error, once ``started`` says INIT_ERROR."""
+        return self._pool.error
 
     async def _start_runtime_apis(self, servers: list[Server]) -> None:
         """One Runtime API listener per slot: the port tells the agent which runtime is calling."""
@@ -200,6 +226,26 @@ class Agent:
                 "function": self._settings.function_arn,
             }
         ).encode()
+
+
+def tracer(settings: AgentSettings) -> Tracer:
+    """The agent's tracer: spans to the collector in its settings, if any (docs/tracing.md)."""
+    exporter = None
+    if settings.tracing_endpoint is not None:
+        # Imported here: an agent with tracing off does not pay for the OTLP encoder.
+        from kappa.tracing.exporter import Exporter  # noqa: PLC0415
+
+        arn = settings.function_arn
+        resource = {
+            "service.name": "kappa-agent",
+            "service.namespace": "kappa",
+            "faas.name": settings.runtime_env.get("AWS_LAMBDA_FUNCTION_NAME", ""),
+            "faas.version": settings.function_version,
+            "cloud.resource_id": arn,
+            "faas.instance": settings.runtime_env.get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
+        }
+        exporter = Exporter(settings.tracing_endpoint, resource)
+    return Tracer(exporter, ratio=settings.tracing_sample_ratio)
 
 
 def write_termination_log(path: Path, error: LambdaError, sink: LogSink) -> None:

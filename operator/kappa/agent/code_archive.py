@@ -22,9 +22,16 @@ from typing import Final, Protocol
 from kappa.agent.errors import LambdaError
 from kappa.base.code_paths import FILE_URLS
 
-# Lambda's limits: 250 MB unzipped; a URL archive is held to the same.
+# Lambda's limits: 250 MB unzipped; a URL archive is held to the same (a zip uploaded
+# directly is at most 50 MB, which the gateway and the code store hold it to; one at a
+# URL is as Lambda's from S3, bounded by what it unpacks to). Both caps count the bytes
+# actually read or written, never what a zip's headers declare.
 MAX_UNZIPPED_BYTES: Final = 250 * 1024 * 1024
 MAX_ARCHIVE_BYTES: Final = 250 * 1024 * 1024
+# Entries (files, directories, links) of one archive: as many as a code image's copy takes
+# (runtime-images/base/copy-code.c), so a zip of millions of empty members cannot fill
+# the volume's inodes.
+MAX_ENTRIES: Final = 100_000
 FETCH_TIMEOUT_SECONDS: Final = 60.0
 _CHUNK: Final = 1024 * 1024
 
@@ -177,10 +184,14 @@ def unpack(archive: Path, root: Path, *, layered: bool = False) -> int:
 
 
 def _unpack_members(zipped: zipfile.ZipFile, root: Path, *, replace: bool) -> int:
+    members = zipped.infolist()
+    if len(members) > MAX_ENTRIES:
+        msg = f"code archive has {len(members):,} entries, more than {MAX_ENTRIES:,}"
+        raise CodeError(LambdaError("Kappa.CodeTooLarge", msg))
     root = root.resolve()
     written = 0
     total = 0
-    for info in zipped.infolist():
+    for info in members:
         relative = member_path(info.filename)
         target = root.joinpath(*relative.parts)
         _no_symlink_on_the_way(root, relative, info.filename)  # before anything is created

@@ -51,6 +51,11 @@ class Server:
         port_bound: int = self._server.sockets[0].getsockname()[1]
         return port_bound
 
+    def stop_listening(self) -> None:
+        """Stop accepting connections; those open go on (``close`` ends them)."""
+        if self._server is not None:
+            self._server.close()
+
     async def close(self) -> None:
         """Stop listening, cancel the connections' handlers and wait for them."""
         if self._server is not None:

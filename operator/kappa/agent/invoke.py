@@ -22,6 +22,9 @@ from kappa.agent.report import LogTail, PlatformLog, Report, billed_duration_ms
 from kappa.agent.settings import AgentSettings
 from kappa.agent.slots import Invocation, PoolState, SlotPool
 from kappa.base.clock import Clock
+from kappa.tracing import context
+from kappa.tracing.span import Span, SpanKind
+from kappa.tracing.tracer import Tracer
 
 # Lambda's limit on X-Amz-Client-Context (base64).
 MAX_CLIENT_CONTEXT_BYTES: Final = 3583
@@ -63,7 +66,7 @@ def _reject(status: int, error_type: str, message: str) -> Response:
 class InvokeHandler:
     """Runs one invocation per request on a free slot."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - collaborators, injected
         self,
         settings: AgentSettings,
         pool: SlotPool,
@@ -71,8 +74,10 @@ class InvokeHandler:
         clock: Clock,
         sink: LogSink,
         metrics: AgentMetrics,
+        tracer: Tracer,
     ) -> None:
         self._settings = settings
+        self._tracer = tracer
         self._pool = pool
         self._clock = clock
         self._sink = sink
@@ -111,6 +116,9 @@ class InvokeHandler:
             self._metrics.rejections[Rejection.NO_FREE_SLOT] += 1
             return _reject(429, "Kappa.NoFreeSlot", "every slot of this pod is busy")
 
+        # The agent's span: a child of the gateway's (or of whatever the caller named);
+        # the runtime's trace header names this span as its parent.
+        span = self._span(headers, request_id)
         now_ms = self._clock.wall_ms()
         deadline_ms = now_ms + self._timeout_ms
         if (raw_deadline := headers.get("x-kappa-deadline-ms", "")).isdigit():
@@ -122,7 +130,7 @@ class InvokeHandler:
             deadline_ms=deadline_ms,
             client_context=client_context,
             cognito_identity=headers.get("x-amz-cognito-identity"),
-            trace_id=headers.get("x-amzn-trace-id"),
+            trace_id=context.format_xray(span.trace_id, span.span_id, sampled=span.sampled),
             started=self._clock.monotonic(),
             done=loop.create_future(),
             tail=LogTail(),
@@ -154,6 +162,7 @@ class InvokeHandler:
         closing = self._log.closing(report, self._clock.wall_ms(), timed_out)
         self._platform_line(invocation, closing)
         self._metrics.invocation(result.outcome, duration_ms / 1000)
+        self._end(span, result.outcome, result.init_duration_ms, result.error_type)
 
         response_headers = [
             ("Content-Type", result.content_type),
@@ -167,6 +176,27 @@ class InvokeHandler:
         if result.init_duration_ms is not None:
             response_headers.append(("X-Kappa-Init-Duration-Ms", f"{result.init_duration_ms:.2f}"))
         return Response(200, result.body, response_headers)
+
+    def _span(self, headers: dict[str, str], request_id: str) -> Span:
+        parent = context.incoming(
+            headers.get("traceparent"), headers.get("tracestate"), headers.get("x-amzn-trace-id")
+        )
+        span = self._tracer.start("invoke", SpanKind.SERVER, parent)
+        span.set("faas.invocation_id", request_id)
+        span.set("cloud.resource_id", self._settings.function_arn)
+        span.set("faas.version", self._settings.function_version)
+        span.set("faas.max_memory", self._settings.memory_size_mb * 1024 * 1024)
+        return span
+
+    def _end(
+        self, span: Span, outcome: Outcome, init_duration_ms: float | None, error: str | None
+    ) -> None:
+        span.set("faas.coldstart", init_duration_ms is not None)
+        span.set("kappa.init_duration_ms", init_duration_ms)
+        span.set("kappa.outcome", outcome.value)
+        if outcome is not Outcome.SUCCESS:
+            span.error = error or outcome.value
+        self._tracer.end(span)
 
     def _platform_line(self, invocation: Invocation, line: str) -> None:
         if not line:

@@ -10,7 +10,10 @@ outcome and rejection reason enums.
 import importlib
 from collections.abc import Iterator, Sequence
 from enum import StrEnum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from kappa.tracing.exporter import Exporter
 
 DURATION_BUCKETS: Final = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
@@ -74,6 +77,7 @@ class AgentMetrics:
         self.duration = Histogram()
         self.init_duration = Histogram()
         self.runtime_starts = 0
+        self.spans: Exporter | None = None  # with tracing on: its counts are exposed
         self._client: Any = None
 
     def invocation(self, outcome: Outcome, seconds: float) -> None:
@@ -139,6 +143,17 @@ class _Collector:
             "Runtime processes started (first starts and replacements).",
             value=metrics.runtime_starts,
         )
+        if metrics.spans is not None:
+            yield core.CounterMetricFamily(
+                "kappa_agent_spans_exported",
+                "Spans the trace collector accepted.",
+                value=metrics.spans.exported,
+            )
+            yield core.CounterMetricFamily(
+                "kappa_agent_spans_dropped",
+                "Spans lost: the export queue was full, or the collector failed or was slow.",
+                value=metrics.spans.dropped,
+            )
         yield core.GaugeMetricFamily("kappa_agent_slots", "Runtime slots.", value=self._slots)
         yield core.GaugeMetricFamily(
             "kappa_agent_slots_busy", "Slots with an invocation.", value=self._busy

@@ -25,6 +25,7 @@ from typing import Final
 from kappa.agent.report import SYSTEM_LOG_LEVELS
 from kappa.base.code_paths import MAX_LAYERS, OPT_ROOT
 from kappa.base.env import EnvReader
+from kappa.tracing.endpoint import Endpoint, parse_endpoint
 
 
 class Runtime(StrEnum):
@@ -56,6 +57,10 @@ _MAX_CONNECTIONS_LIMIT: Final = 65536
 _DEFAULT_TERMINATION_LOG: Final = "/dev/termination-log"
 # Variables meant for the agent alone; runtimes never see them.
 _AGENT_PREFIX: Final = "KAPPA_"
+TRACING_ENDPOINT: Final = "KAPPA_TRACING_OTLP_ENDPOINT"
+# What OpenTelemetry's SDKs read for their collector: a runtime gets the agent's, unless
+# the Function's env names its own.
+_OTEL_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 _MAX_PORT: Final = 65535
 
 
@@ -95,6 +100,9 @@ class AgentSettings:
     # reads too) and the least severe of them written (KAPPA_SYSTEM_LOG_LEVEL).
     log_json: bool = False
     system_log_level: str = "INFO"
+    # Where the agent's spans go (docs/tracing.md); None: nowhere, trace ids are still passed on.
+    tracing_endpoint: Endpoint | None = None
+    tracing_sample_ratio: float = 1.0
 
     @classmethod
     def from_env(
@@ -173,6 +181,8 @@ class _Parser:
             ),
             log_json=read.choice("AWS_LAMBDA_LOG_FORMAT", "Text", ("Text", "JSON")) == "JSON",
             system_log_level=read.choice("KAPPA_SYSTEM_LOG_LEVEL", "INFO", SYSTEM_LOG_LEVELS),
+            tracing_endpoint=self._tracing_endpoint(),
+            tracing_sample_ratio=read.number("KAPPA_TRACING_SAMPLE_RATIO", 1.0, lo=0, hi=1),
         )
         read.done()
         return settings
@@ -180,6 +190,16 @@ class _Parser:
     def _problem(self, var: str, message: str) -> None:
         shown = f"={self.env[var]!r}" if var in self.env else ""
         self.read.problem(f"{var}{shown}: {message}")
+
+    def _tracing_endpoint(self) -> Endpoint | None:
+        raw = self.read.optional(TRACING_ENDPOINT)
+        if raw is None:
+            return None
+        try:
+            return parse_endpoint(raw)
+        except ValueError as exc:
+            self.read.problem(f"{TRACING_ENDPOINT}={raw[:100]!r} {exc}")
+            return None
 
     def _runtime(self) -> Runtime | None:
         value = self.env.get("KAPPA_RUNTIME", "")
@@ -268,9 +288,13 @@ def runtime_env(
 
     The operator puts Lambda's reserved variables and the user's ``env`` in the
     container's environment; they pass through. ``KAPPA_*`` variables are the
-    agent's; the agent's venv is taken off PATH.
+    agent's; the agent's venv is taken off PATH. With tracing on, a handler's
+    OpenTelemetry SDK is pointed at the same collector (``OTEL_EXPORTER_OTLP_ENDPOINT``)
+    unless the Function sets its own.
     """
     result = {name: value for name, value in env.items() if not name.startswith(_AGENT_PREFIX)}
+    if (endpoint := env.get(TRACING_ENDPOINT, "").strip()) and not env.get(_OTEL_ENDPOINT):
+        result[_OTEL_ENDPOINT] = endpoint
     if agent_bin_dir and "PATH" in result:
         kept = [part for part in result["PATH"].split(os.pathsep) if part != agent_bin_dir]
         result["PATH"] = os.pathsep.join(kept)
@@ -287,6 +311,11 @@ def termination_log_path(env: Mapping[str, str]) -> Path:
 def load_termination_log() -> Path:
     """This process's termination-log path, readable even when other settings are bad."""
     return termination_log_path(os.environ)
+
+
+def process_env() -> Mapping[str, str]:
+    """This process's environment (the pool pod's agent reads it whole, once)."""
+    return os.environ
 
 
 def load() -> AgentSettings:

@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel
 
 from kappa.api import event_source_mapping as esm
-from kappa.api import function_alias, function_version, layer, quota
+from kappa.api import function_alias, function_version, layer, quota, warm_pool
 from kappa.api.function import CATEGORIES, KIND, PLURAL, SHORT_NAMES, SINGULAR, Function
 from kappa.api.names import GROUP, VERSION
 
@@ -401,6 +401,36 @@ def function_alias_crd() -> JsonObject:
     )
 
 
+WARM_POOL_PRINTER_COLUMNS: Final[tuple[JsonObject, ...]] = (
+    {"name": "Runtime", "type": "string", "jsonPath": ".spec.runtime"},
+    {"name": "Memory", "type": "integer", "jsonPath": ".spec.memoryMB"},
+    _ready_column("True when the pool holds the pods it aims at."),
+    {
+        "name": "Pods",
+        "type": "integer",
+        "jsonPath": ".status.ready",
+        "description": "Pool pods ready to be claimed.",
+    },
+    {
+        "name": "Target",
+        "type": "integer",
+        "jsonPath": ".status.target",
+        "description": "Pool pods the operator aims at.",
+    },
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+)
+
+
+def warm_pool_crd() -> JsonObject:
+    """The CustomResourceDefinition of ``WarmPool`` (``warmpools.kappa.dev``)."""
+    w = warm_pool
+    return _crd(
+        Names(w.KIND, w.PLURAL, w.SINGULAR, w.SHORT_NAMES, w.CATEGORIES),
+        resource_schema(w.WarmPool),
+        WARM_POOL_PRINTER_COLUMNS,
+    )
+
+
 @dataclass(frozen=True)
 class Names:
     """The names of a resource kind."""
@@ -454,6 +484,7 @@ def all_crds() -> list[JsonObject]:
         layer_crd(),
         function_version_crd(),
         function_alias_crd(),
+        warm_pool_crd(),
     ]
 
 

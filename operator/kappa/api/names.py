@@ -25,6 +25,12 @@ FUNCTION_COMPONENT: Final = "function"
 # The labels of every object Kappa makes for Functions (pods, code ConfigMaps), whichever
 # Function: what the controller's watches select.
 FUNCTION_OBJECTS: Final = {COMPONENT_LABEL: FUNCTION_COMPONENT}
+# A WarmPool's pods: kappa.dev/component pool, kappa.dev/pool NAME (until one is claimed).
+POOL_LABEL: Final = f"{GROUP}/pool"
+POOL_COMPONENT: Final = "pool"
+POOL_OBJECTS: Final = {COMPONENT_LABEL: POOL_COMPONENT}
+# On a pod a Function took from a pool: <pool>, for the cold-start path it was.
+CLAIMED_FROM_ANNOTATION: Final = f"{GROUP}/claimed-from"
 CODE_SHA256_ANNOTATION: Final = f"{GROUP}/code-sha256"
 """The SHA-256 of the code an object carries (a code ConfigMap, a deployed package); on a
 Function, a change of it asks the operator for a pass as a spec change does."""

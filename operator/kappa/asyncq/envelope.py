@@ -18,7 +18,9 @@ An event's headers::
     Kappa-Enqueued-Ms    when the gateway accepted it (epoch ms): its age counts from here
     Kappa-Max-Event-Age  the Function's maximumEventAgeSeconds at enqueue time, used
                          only if the Function is gone when the event is offered
-    X-Amzn-Trace-Id      passed through to the function, when the caller sent one
+    X-Amzn-Trace-Id      the trace the event belongs to, its Parent the gateway's invoke span
+                         (docs/tracing.md): the worker's span continues it, and the agent's
+                         and the handler's after it; events queued before tracing have none
     Kappa-Redriven-From  the request id of the dead-lettered event it was redriven from
 
 A dead-lettered event is the event alone (Lambda's DLQ message body) with

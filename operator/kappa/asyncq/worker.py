@@ -49,6 +49,10 @@ from kappa.base.clock import epoch_ms
 from kappa.invocation.call import AgentReply, Call
 from kappa.invocation.errors import Fault, GatewayError
 from kappa.invocation.registry import FunctionSpec, Registry
+from kappa.tracing import context
+from kappa.tracing.span import SpanKind
+from kappa.tracing.tracer import Tracer
+from kappa.tracing.tracer import headers as trace_headers
 
 log = logging.getLogger("kappa.gateway.asyncq")
 
@@ -60,7 +64,9 @@ _HANDLING_FAILED_DELAY: Final = 1.0
 
 
 class Invoker(Protocol):
-    """What runs an invocation (the gateway's Dispatcher)."""
+    """What runs an invocation (the gateway's Dispatcher), and the process's tracer."""
+
+    tracer: Tracer
 
     async def invoke(self, spec: FunctionSpec, call: Call) -> AgentReply:
         """Run ``call`` on a slot of ``spec``; GatewayError for 429s and lost pods."""
@@ -317,7 +323,27 @@ class Worker:
         return progress.decode(entry.value)
 
     async def _invoke(self, spec: FunctionSpec, event: Event) -> decider.Result:
-        headers = {"X-Amzn-Trace-Id": event.trace_id} if event.trace_id else {}
+        # A span in the trace the event carries (the gateway's invoke span is its parent);
+        # the agent's span is this one's child. An event queued without one starts a trace.
+        tracer = self._invoker.tracer
+        span = tracer.start("process", SpanKind.CONSUMER, context.parse_xray(event.trace_id))
+        span.set("faas.invocation_id", event.request_id)
+        span.set("faas.trigger", "pubsub")
+        span.set("faas.invoked_name", event.name)
+        span.set("k8s.namespace.name", event.namespace)
+        span.set("messaging.system", "nats")
+        span.set("messaging.operation.type", "process")
+        result: decider.Result | None = None
+        try:
+            result = await self._call(spec, event, trace_headers(span))
+        finally:
+            span.set("kappa.outcome", "failed" if result is None else type(result).__name__.lower())
+            tracer.end(span)
+        return result
+
+    async def _call(
+        self, spec: FunctionSpec, event: Event, headers: dict[str, str]
+    ) -> decider.Result:
         try:
             reply = await self._invoker.invoke(spec, Call(event.payload, event.request_id, headers))
         except GatewayError as error:

@@ -47,7 +47,7 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
 
     summary = "package a folder with its dependencies and run it as a Function"
     deploy = commands.add_parser(
-        "deploy", parents=[cluster, where], help=summary, description=summary
+        "deploy", parents=[cluster, where, gateway], help=summary, description=summary
     )
     deploy.add_argument("directory", type=Path, metavar="DIR")
     deploy.add_argument("--name", help="the Function's name (kappa.yaml, else the folder's)")
@@ -60,7 +60,10 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
         help="the nodes' architecture, for compiled wheels (x86_64)",
     )
     deploy.add_argument(
-        "--code-url", metavar="URL", help="where the zip is served (for packages over 1 MiB)"
+        "--code-url",
+        metavar="URL",
+        help="where the zip is served (else a package over 1 MiB goes to Kappa's code "
+        "store through the gateway)",
     )
     deploy.add_argument("--dry-run", action="store_true", help="print the manifests, apply nothing")
     deploy.add_argument(
@@ -278,16 +281,23 @@ def deploy(args: argparse.Namespace) -> int:
         args.save_zip.write_bytes(archive)
         _progress(f"wrote {args.save_zip}")
     try:
-        documents = manifest.manifests(target, archive, args.code_url)
+        stored = manifest.needs_store(archive, args.code_url)
+        if stored:
+            documents = [manifest.stored_function_manifest(target, archive)]
+        else:
+            documents = manifest.manifests(target, archive, args.code_url)
     except manifest.PackageTooLargeError as error:
         hint = "" if args.save_zip else " (--save-zip FILE writes the zip to upload)"
         return _fail("deploy", f"{error}{hint}")
     except ValueError as error:
         return _fail("deploy", str(error), _USAGE)
     if args.dry_run:
+        if stored:
+            _progress("the zip goes to the code store (the gateway's CreateFunction or "
+                      "UpdateFunctionCode sets spec.code), then this is applied")  # fmt: skip
         _print_manifests(documents, args.output)
         return 0
-    return _apply(args, target, documents, archive)
+    return _apply(args, target, documents, archive, stored=stored)
 
 
 def _print_manifests(documents: list[dict[str, Any]], output: str) -> None:
@@ -393,14 +403,22 @@ def sam(args: argparse.Namespace) -> int:
 
 
 def _apply(
-    args: argparse.Namespace, target: Any, documents: list[dict[str, Any]], archive: bytes
+    args: argparse.Namespace,
+    target: Any,
+    documents: list[dict[str, Any]],
+    archive: bytes,
+    *,
+    stored: bool = False,
 ) -> int:
+    from kappa.cli import gateway_client  # noqa: PLC0415
     from kappa.cli.cluster import Cluster, ClusterError  # noqa: PLC0415
     from kappa.cli.manifest import owned_by  # noqa: PLC0415
 
     try:
         cluster = Cluster(args.context)
         cluster.check_kappa()
+        if stored:
+            _store(args, cluster, target, archive)
         applied: dict[str, dict[str, Any]] = {}
         for document in documents:
             name = document["metadata"]["name"]
@@ -413,12 +431,32 @@ def _apply(
         sha = hashlib.sha256(archive).hexdigest()
         if args.wait > 0 and not _wait_ready(cluster, target, args.wait, sha):
             return _FAILED
-    except ClusterError as error:
+    except (ClusterError, gateway_client.GatewayError) as error:
         return _fail("deploy", str(error))
     print(f"Function {target.namespace}/{target.name} deployed. Invoke it:")
     print(f"  kappa invoke {target.name} --namespace {target.namespace} --payload '{{}}'")
     print(f"  kappa logs {target.name} --namespace {target.namespace}")
     return 0
+
+
+def _store(args: argparse.Namespace, cluster: "Cluster", target: Any, archive: bytes) -> None:
+    """Send a package too large for a ConfigMap through the gateway to the code store."""
+    from kappa.cli import gateway_client  # noqa: PLC0415
+
+    exists = cluster.has_function(target.namespace, target.name)
+    call = "UpdateFunctionCode" if exists else "CreateFunction"
+    _progress(f"{call}: {len(archive):,} bytes to the code store through the gateway")
+    with gateway_client.gateway_base(
+        args.gateway, cluster, args.kappa_namespace, args.context
+    ) as base:
+        gateway_client.put_code(
+            base,
+            gateway_client.credentials_for(args.token, cluster),
+            namespace=target.namespace,
+            name=target.name,
+            archive=archive,
+            create=None if exists else (target.runtime, target.handler),
+        )
 
 
 def _wait_ready(cluster: "Cluster", target: Any, seconds: int, code_sha256: str) -> bool:

@@ -187,6 +187,16 @@ class Cluster:
                 raise ClusterError(msg) from error
             raise ClusterError(f"Function {namespace}/{name}: {_reason(error)}") from error
 
+    def has_function(self, namespace: str, name: str) -> bool:
+        """Whether the Function exists (ClusterError when that cannot be read)."""
+        try:
+            self.function(namespace, name)
+        except ClusterError as error:
+            if isinstance(error.__cause__, ApiException) and error.__cause__.status == _NOT_FOUND:
+                return False
+            raise
+        return True
+
     def publish(self, namespace: str, name: str, description: str | None) -> "Published":
         """Publish a version of the Function (see ``kappa.versions.publish``)."""
         from kappa.versions.publish import publish  # noqa: PLC0415

@@ -10,6 +10,7 @@ environment gives (``KAPPA_TOKEN``, ``KAPPA_TOKEN_FILE``, the AWS access-key var
 else the kubeconfig user's own bearer token.
 """
 
+import base64
 import contextlib
 import json
 import shutil
@@ -30,6 +31,7 @@ from kappa.cli.cluster import Cluster, ClusterError, GatewayService
 PROBE_SECONDS: Final = 1.0
 PORT_FORWARD_START_SECONDS: Final = 30
 INVOKE_TIMEOUT_SECONDS: Final = 960  # Lambda's 900 s timeout, and a cold start
+UPLOAD_TIMEOUT_SECONDS: Final = 600  # a 50 MB zip, as 70 MB of JSON, to the code store
 MAX_RESPONSE_BYTES: Final = 6 * 1024 * 1024 + 1024  # Lambda's 6 MB answer
 
 
@@ -167,6 +169,48 @@ def invoke(
     except urllib.error.HTTPError as error:
         body = error.read(64 * 1024).decode("utf-8", "replace")
         raise GatewayError(f"the gateway answered {error.code}: {_message(body)}") from error
+    except OSError as error:
+        raise GatewayError(f"the gateway at {base} could not be reached: {error}") from error
+
+
+def put_code(  # noqa: PLR0913 - the call's parts, keyword-only
+    base: str,
+    credentials: Credentials,
+    *,
+    namespace: str,
+    name: str,
+    archive: bytes,
+    create: tuple[str, str] | None,
+) -> None:
+    """Send ``archive`` through the Lambda API, which keeps it in the code store.
+
+    ``create`` (runtime, handler): CreateFunction of a Function that does not exist yet;
+    None: UpdateFunctionCode of the one there.
+    """
+    zipped = base64.b64encode(archive).decode()
+    if create is None:
+        method = "PUT"
+        url = f"{base}/2015-03-31/functions/{function_name(namespace, name)}/code"
+        document: dict[str, object] = {"ZipFile": zipped}
+    else:
+        method = "POST"
+        url = f"{base}/2015-03-31/functions"
+        runtime, handler = create
+        document = {"FunctionName": f"{namespace}/{name}", "Runtime": runtime,
+                    "Handler": handler, "Role": "kappa", "Code": {"ZipFile": zipped}}  # fmt: skip
+    del zipped
+    body = json.dumps(document).encode()
+    del document
+    headers = credentials.headers(
+        method, url, [("Content-Type", "application/json")], body, datetime.now(UTC)
+    )
+    request = urllib.request.Request(url, data=body, headers=dict(headers), method=method)  # noqa: S310 - the gateway's URL
+    try:
+        with urllib.request.urlopen(request, timeout=UPLOAD_TIMEOUT_SECONDS) as response:  # noqa: S310
+            response.read(MAX_RESPONSE_BYTES)
+    except urllib.error.HTTPError as error:
+        answer = error.read(64 * 1024).decode("utf-8", "replace")
+        raise GatewayError(f"the gateway answered {error.code}: {_message(answer)}") from error
     except OSError as error:
         raise GatewayError(f"the gateway at {base} could not be reached: {error}") from error
 

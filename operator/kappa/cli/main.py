@@ -1,6 +1,6 @@
 """Command line entry point: every ``kappa`` subcommand.
 
-The server processes (``operator``, ``gateway``, ``agent``, ``poller``), ``crds``,
+The server processes (``operator``, ``gateway``, ``agent``, ``poller``, ``codestore``), ``crds``,
 ``reference``, ``dlq``, ``access-key``, ``version``, and the author's commands
 (``init``, ``deploy``, ``invoke``, ``logs``, ``url``: ``author``).
 
@@ -21,6 +21,7 @@ _GATEWAY_SUMMARY = "serve the HTTP trigger and the Lambda Invoke API"
 _OPERATOR_SUMMARY = "reconcile Function objects into pods (kopf; uses KUBECONFIG or in-cluster)"
 _AGENT_SUMMARY = "serve the Lambda Runtime API and /invoke inside a function pod"
 _POLLER_SUMMARY = "feed a Function from one EventSourceMapping's source (a poller pod)"
+_CODESTORE_SUMMARY = "keep code packages by sha256 on a volume for function pods (the code store)"
 _CRDS_SUMMARY = "print Kappa's CustomResourceDefinitions as YAML"
 _REFERENCE_SUMMARY = "print the API reference (Markdown) rendered from the CRDs in a directory"
 
@@ -43,6 +44,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("agent", help=_AGENT_SUMMARY, description=_AGENT_SUMMARY)
     commands.add_parser("operator", help=_OPERATOR_SUMMARY, description=_OPERATOR_SUMMARY)
+    commands.add_parser("codestore", help=_CODESTORE_SUMMARY, description=_CODESTORE_SUMMARY)
     crds = commands.add_parser(
         "crds", help=_CRDS_SUMMARY, description=f"{_CRDS_SUMMARY} (generated from kappa.api)."
     )
@@ -187,7 +189,7 @@ def _dlq(args: argparse.Namespace) -> int:
 
 
 def _agent(_: argparse.Namespace) -> int:
-    from kappa.agent.app import main as agent_main  # noqa: PLC0415
+    from kappa.agent.process import main as agent_main  # noqa: PLC0415
 
     return agent_main()
 
@@ -196,6 +198,12 @@ def _operator(_: argparse.Namespace) -> int:
     from kappa.controller.main import main as operator_main  # noqa: PLC0415
 
     return operator_main()
+
+
+def _codestore(_: argparse.Namespace) -> int:
+    from kappa.codestore.main import main as codestore_main  # noqa: PLC0415
+
+    return codestore_main()
 
 
 def _poller(args: argparse.Namespace) -> int:
@@ -220,6 +228,7 @@ _COMMANDS: Final[Mapping[str, Callable[[argparse.Namespace], int]]] = {
     "agent": _agent,
     "operator": _operator,
     "poller": _poller,
+    "codestore": _codestore,
     "gateway": _gateway,
     "init": author.init,
     "deploy": author.deploy,

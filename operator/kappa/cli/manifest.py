@@ -2,8 +2,11 @@
 
 A package that fits in a ConfigMap (``CONFIG_MAP_MAX_BYTES``) goes in one, as a zip
 under ``binaryData`` (``spec.code.configMap.archive``: the pods unpack it); a larger one
-needs a URL the cluster can fetch (``spec.code.url`` with the zip's sha256). Each
-Function is checked against the API models before it is printed or applied. Pure.
+(up to Lambda's 50 MB) goes to the code store through the gateway's Lambda API
+(:func:`needs_store`; the gateway then sets ``spec.code``, so the Function applied is
+:func:`stored_function_manifest`, without it), or to a URL the cluster can fetch
+(``--code-url``: ``spec.code.url`` with the zip's sha256). Each Function is checked
+against the API models before it is printed or applied. Pure.
 """
 
 import hashlib
@@ -19,9 +22,11 @@ from kappa.resources.package import (
     CONFIG_MAP_MAX_BYTES,
     PACKAGE_COMPONENT,
     PackageTooLargeError,
+    Placement,
     archive_configmap,
     package_configmap_name,
     package_labels,
+    placement,
 )
 
 __all__ = [
@@ -111,6 +116,29 @@ def owned_by(
     """``configmap`` owned by ``owner`` (a Function or a Layer): deleting it deletes this."""
     reference = {"apiVersion": API_VERSION, "kind": kind, "name": owner, "uid": uid}
     return {**configmap, "metadata": {**configmap["metadata"], "ownerReferences": [reference]}}
+
+
+def needs_store(archive: bytes, code_url: str | None) -> bool:
+    """Whether ``archive`` goes to the code store: too large for a ConfigMap, and no URL.
+
+    PackageTooLargeError past Lambda's 50 MB (no URL given).
+    """
+    return code_url is None and placement(len(archive), store=True) is Placement.STORE
+
+
+_STORE_PLACEHOLDER: Final = "http://code-store.invalid/package.zip"
+
+
+def stored_function_manifest(project: Project, archive: bytes) -> dict[str, Any]:
+    """The Function of a package kept in the code store: all but ``spec.code``.
+
+    The gateway's CreateFunction or UpdateFunctionCode sets ``spec.code`` (the store's
+    URL) and the sha256 mark; applying this after it changes the rest and leaves the code
+    as the gateway wrote it. Checked as a Function with URL code.
+    """
+    function = function_manifest(project, archive, _STORE_PLACEHOLDER)
+    del function["spec"]["code"]
+    return function
 
 
 def manifests(project: Project, archive: bytes, code_url: str | None) -> list[dict[str, Any]]:

@@ -245,6 +245,10 @@ def desired_function(
         system_log_level=system_log_level,
         layers=mounted_layers,
         version=version,
+        tracing_endpoint=settings.tracing_otlp_endpoint or None,
+        tracing_sample_ratio=settings.tracing_sample_ratio
+        if settings.tracing_otlp_endpoint
+        else None,
     )
     provisioned = spec.concurrency.provisioned
     scaling = ScalingSpec(

@@ -20,10 +20,13 @@ from kappa.base import logs
 from kappa.base.env import SettingsError
 from kappa.controller import quota
 from kappa.controller.aliases import register_aliases
+from kappa.controller.claims import Claims
 from kappa.controller.esm import register_esm
 from kappa.controller.handlers import register
 from kappa.controller.leadership import Leadership, LeadershipLostError
 from kappa.controller.network_policies import register_network_policies
+from kappa.controller.pool_registry import PoolRegistry
+from kappa.controller.pools import register_pools
 from kappa.controller.state import State
 from kappa.invocation.errors import GatewayError
 from kappa.k8s.objects import Objects
@@ -64,6 +67,10 @@ def main() -> int:
     # The autoscaler never gives a namespace more slots than its ConcurrencyQuota allows.
     quotas = quota.register(state.memory, state.objects, state.settings)
     state.scaler.namespace_headroom = quotas.headroom
+    # Warm pools: generic pods kept ready, taken by a Function's pass before it makes pods.
+    pools = PoolRegistry()
+    state.claims = Claims(pools, state.objects)
+    register_pools(pools, state.objects, settings, quotas.headroom)
 
     @kopf.on.startup()
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:

@@ -212,6 +212,7 @@ async def act(state: State, seen: Observed, intent: PassPlan) -> Acted:
             await state.objects.delete_pod(namespace, pod_name)
         except ApiException as exc:
             log.warning("deleting pod %s/%s failed: %s", namespace, pod_name, api_message(exc))
+    pod_plan = await _claim_pods(state, seen, pod_plan)
     created, refused = await _create_pods(state, seen.key, desired, pod_plan, seen.now)
     create_error = create_error or refused
     if created:
@@ -373,6 +374,29 @@ async def _post_event(
             meta["name"],
             api_message(exc) if isinstance(exc, ApiException) else repr(exc),
         )
+
+
+async def _claim_pods(state: State, seen: Observed, pod_plan: Plan) -> Plan:
+    """Take what pods the plan makes on demand from a warm pool; the plan less those."""
+    on_demand = pod_plan.create - pod_plan.provisioned
+    if state.claims is None or on_demand <= 0 or seen.deleting or seen.desired.hold:
+        return pod_plan
+    pool, taken = await state.claims.claim(seen.body, seen.desired, on_demand)
+    if not taken:
+        return pod_plan
+    expected = state.memory.recall(seen.key).expected
+    for name in taken:
+        expected[name] = ExpectedPod(
+            revision=seen.desired.revision, created=seen.now, since=seen.now, provisioned=False
+        )
+    state.scaler.created(seen.key, len(taken))
+    await _post_event(
+        state,
+        seen.body,
+        reason="PodsClaimed",
+        message=f"took {len(taken)} pod(s) from warm pool {pool}: {', '.join(taken)}",
+    )
+    return replace(pod_plan, create=pod_plan.create - len(taken))
 
 
 async def _create_pods(

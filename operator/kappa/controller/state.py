@@ -1,13 +1,25 @@
 """The Function controller's operator-wide state: the API, settings, autoscaler, memory."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from kappa.autoscaler.loop import Autoscaler
+from kappa.controller.desired import DesiredFunction
 from kappa.controller.memory import FunctionMemories, Key
 from kappa.controller.references import References
 from kappa.k8s.objects import Objects
 from kappa.settings import Settings
+
+
+class PoolClaims(Protocol):
+    """Takes warm pool pods for a Function (kappa.controller.claims.Claims)."""
+
+    async def claim(
+        self, function: Mapping[str, Any], desired: DesiredFunction, count: int
+    ) -> tuple[str, list[str]]:
+        """Up to ``count`` pool pods made the Function's: (the pool, their names)."""
+        ...
 
 
 @dataclass
@@ -27,6 +39,8 @@ class State:
     # Publishes a version of the Function (namespace, name): the number and whether it is
     # new (kappa.versions.publish, in a thread); None: spec.publish does nothing (tests).
     publisher: Callable[[str, str], Awaitable[tuple[int, bool]]] | None = None
+    # Takes pods from the namespace's warm pools before making new ones; None: no pools.
+    claims: PoolClaims | None = None
 
     def __post_init__(self) -> None:
         if self.autoscaler is None:

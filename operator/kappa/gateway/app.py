@@ -12,6 +12,10 @@ Routes::
 
 Every answer carries ``x-amzn-RequestId``: the request id the function sees
 (``context.aws_request_id``) and that the gateway's and agent's logs carry.
+
+Every invocation is a span ``invoke`` (``traces``): in the caller's trace when its
+``traceparent`` or ``X-Amzn-Trace-Id`` names one, else in a new trace; the agent is
+sent both headers, naming this span as its parent (docs/tracing.md).
 """
 
 import asyncio
@@ -30,7 +34,7 @@ from kappa.auth.guard import Guard
 from kappa.base import logs
 from kappa.base.arn import function_arn
 from kappa.base.clock import epoch_ms
-from kappa.gateway import authn, catalog, request_ids, stats_push
+from kappa.gateway import authn, catalog, request_ids, stats_push, traces
 from kappa.gateway.body import (
     MAX_ASYNC_PAYLOAD,
     MAX_BODY,
@@ -65,13 +69,16 @@ from kappa.invocation.function_name import (
 )
 from kappa.invocation.registry import FunctionSpec, Registry
 from kappa.invocation.request_id import request_id_for
+from kappa.tracing.span import Span
+from kappa.tracing.tracer import headers as trace_headers
 
 log = logging.getLogger("kappa.gateway")
 
 _PARSE_ON_LOOP_BYTES: Final = 64 * 1024
 _INVOCATION_TYPES: Final = frozenset({"RequestResponse", "Event", "DryRun"})
 _LOG_TYPES: Final = frozenset({"None", "Tail"})
-_PASSED_HEADERS: Final = ("X-Amz-Client-Context", "X-Amzn-Trace-Id")
+# The trace headers are the gateway's own (its span as the parent), not the caller's.
+_PASSED_HEADERS: Final = ("X-Amz-Client-Context",)
 _HTTP_ERROR_MESSAGES: Final = {
     401: "Unauthorized",
     403: "Forbidden",
@@ -124,6 +131,8 @@ class Gateway:
         # answers 503 until then, so a new replica gets no traffic it would 404.
         self._registry_ready = registry_ready or (lambda: True)
         self.metrics = GatewayMetrics(settings.metrics_max_functions)
+        self.tracer = traces.tracer(settings)
+        traces.register_metrics(self.metrics.registry, self.tracer)
         registry.subscribe(self._function_changed)
         self.bodies = BodyBudget(settings.max_queued_bytes)
         self.metrics.body_bytes.set_function(lambda: self.bodies.held)
@@ -201,12 +210,19 @@ class Gateway:
                     token_file=self.settings.token_file,
                 )
             self._dispatcher = Dispatcher(
-                self.registry, self.settings, session, self.metrics, capacity=self._capacity or link
+                self.registry,
+                self.settings,
+                session,
+                self.metrics,
+                capacity=self._capacity or link,
+                tracer=self.tracer,
             )
             if link is not None:
                 link.attach(self._dispatcher.concurrency, self._dispatcher.current)
             if self._async is not None:
                 self._async.start(self._dispatcher)
+            if self.tracer.exporter is not None:
+                self.tracer.exporter.start()
             self.ready = True
             async with stats_push.running(link):
                 yield
@@ -215,6 +231,8 @@ class Gateway:
             if self._async is not None:
                 await self._async.stop(timeout=longest + self.settings.timeout_grace_seconds)
             await self._dispatcher.close(timeout=longest + self.settings.timeout_grace_seconds)
+            if self.tracer.exporter is not None:
+                await self.tracer.exporter.close()
 
     # -------------------------------------------------------------- Invoke API
 
@@ -225,11 +243,13 @@ class Gateway:
         started = loop.time()
         outcome = Outcome.CLIENT_ERROR
         labels = UNATTRIBUTED
+        span = traces.invoke_span(self.tracer, request.headers, "invoke", request_id)
         try:
             spec = self._function(
                 request.match_info["function_name"], request.query.get("Qualifier")
             )
             labels = self.metrics.function(spec.key)
+            _describe(span, spec, self.settings.region)
             headers = request.headers
             invocation_type = headers.get("X-Amz-Invocation-Type", "RequestResponse")
             if invocation_type not in _INVOCATION_TYPES:
@@ -250,28 +270,32 @@ class Gateway:
                 dispatcher.check(spec)
                 outcome = Outcome.SUCCESS
                 return web.Response(status=204, headers=ids(request_id))
-            call = Call(
-                payload, request_id, {h: headers[h] for h in _PASSED_HEADERS if h in headers}
-            )
+            passed = trace_headers(span) | {h: headers[h] for h in _PASSED_HEADERS if h in headers}
+            call = Call(payload, request_id, passed)
             if invocation_type == "Event":
                 if self._async is None:
                     raise not_configured()
                 request_id = request_id_for(headers.get("amz-sdk-invocation-id"), request_id)
+                span.set("faas.invocation_id", request_id)
                 with logs.serving(request_id):
+                    # The event carries this span as its parent, through the queue to the agent.
                     await self._async.enqueue(
-                        spec, payload, request_id, headers.get("X-Amzn-Trace-Id")
+                        spec, payload, request_id, call.headers["X-Amzn-Trace-Id"]
                     )
                 outcome = Outcome.ACCEPTED
                 return web.Response(status=202, headers=ids(request_id))
             reply = await dispatcher.invoke(spec, call)
+            span.set("faas.coldstart", reply.cold_start)
             # Here, not after the block: ``finally`` counts before anything below it runs.
             outcome = Outcome.FUNCTION_ERROR if reply.function_error else Outcome.SUCCESS
         except GatewayError as error:
             outcome = _OUTCOMES[error.outcome]
+            _failed(span, error)
             log.info("%s: %s", request_id, error)
             return error_response(error, request_id)
         finally:
             self._count(labels, "invoke", outcome, loop.time() - started)
+            self._end(span, outcome)
         return _invoke_response(reply, request_id, tail=log_type == "Tail", version=spec.version)
 
     def _function(self, function_name: str, qualifier: str | None) -> FunctionSpec:
@@ -288,6 +312,10 @@ class Gateway:
             arn = function_arn(self.settings.region, ref.namespace, ref.name)
             raise function_not_found(arn if ref.qualifier == LATEST else f"{arn}:{ref.qualifier}")
         return spec
+
+    def _end(self, span: Span, outcome: Outcome) -> None:
+        span.set("kappa.outcome", outcome.value)
+        self.tracer.end(span)
 
     def _count(
         self, labels: tuple[str, str], surface: str, outcome: Outcome, seconds: float
@@ -351,11 +379,13 @@ class Gateway:
         started = loop.time()
         outcome = Outcome.CLIENT_ERROR
         labels = UNATTRIBUTED
+        span = traces.invoke_span(self.tracer, request.headers, "http", request_id)
         try:
             namespace = request.match_info["namespace"]
             name, qualified = trigger_target(request.match_info["name"])
             spec = self._resolve(FunctionRef(namespace, name, qualified or LATEST))
             labels = self.metrics.function(spec.key)
+            _describe(span, spec, self.settings.region)
             body = await read_body(request, MAX_SYNC_PAYLOAD)
             event = http_event(
                 HttpRequest(
@@ -375,15 +405,18 @@ class Gateway:
             payload = json.dumps(event).encode()
             if len(payload) > MAX_SYNC_PAYLOAD:
                 raise request_too_large(MAX_SYNC_PAYLOAD)
-            call = Call(payload, request_id, {})
+            call = Call(payload, request_id, trace_headers(span))
             reply = await self.dispatcher.invoke(spec, call)
+            span.set("faas.coldstart", reply.cold_start)
             outcome = Outcome.FUNCTION_ERROR if reply.function_error else Outcome.SUCCESS
         except GatewayError as error:
             outcome = _OUTCOMES[error.outcome]
+            _failed(span, error)
             log.info("%s: %s", request_id, error)
             return _http_error(error, request_id)
         finally:
             self._count(labels, "http", outcome, loop.time() - started)
+            self._end(span, outcome)
         answer = http_response(reply.body, function_error=reply.function_error is not None)
         response = web.Response(status=answer.status, body=answer.body)
         for header, value in answer.headers:
@@ -466,6 +499,24 @@ def _invoke_response(
         headers["X-Amz-Log-Result"] = reply.log_result
     headers[COLD_START_HEADER] = _cold(reply)
     return response
+
+
+def _describe(span: Span, spec: FunctionSpec, region: str) -> None:
+    """The invoked Function, in OpenTelemetry's FaaS terms (and Kubernetes' namespace)."""
+    span.set("faas.trigger", "http")  # the Invoke API and the HTTP trigger alike
+    span.set("faas.invoked_name", spec.name)
+    span.set("faas.invoked_provider", "kappa")
+    span.set("faas.invoked_region", region)
+    span.set("k8s.namespace.name", spec.namespace)
+    span.set("faas.version", spec.version or LATEST)
+    span.set("cloud.resource_id", spec.arn)
+
+
+def _failed(span: Span, error: GatewayError) -> None:
+    span.set("http.response.status_code", error.status)
+    span.set("kappa.error_type", error.error_type)
+    if error.status >= 500:  # noqa: PLR2004 - a server's failure, not the caller's
+        span.error = error.message
 
 
 def _cold(reply: AgentReply) -> str:

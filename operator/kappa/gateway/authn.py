@@ -34,7 +34,7 @@ from kappa.auth.guard import Guard
 from kappa.auth.sigv4 import SignedRequest, is_sigv4
 from kappa.auth.subject import ANONYMOUS, Subject
 from kappa.gateway import request_ids
-from kappa.gateway.body import read_body
+from kappa.gateway.body import body_ceiling, read_body
 from kappa.gateway.control_routes import control_access
 from kappa.invocation.errors import GatewayError, unrecognized_client
 from kappa.invocation.function_name import parse_function_name, trigger_target
@@ -143,7 +143,7 @@ def _url_auth(registry: Registry, namespace: str, segment: str) -> UrlAuthType:
 
 
 async def _signed(request: web.Request) -> SignedRequest:
-    body = await read_body(request)
+    body = await read_body(request, body_ceiling(request))
     raw_path, _, raw_query = request.raw_path.partition("?")
     return SignedRequest(
         method=request.method,

@@ -38,6 +38,7 @@ from kappa.invocation.call import AgentReply, Call
 from kappa.invocation.errors import GatewayError, ThrottleReason, service_error, too_many_requests
 from kappa.invocation.registry import FunctionSpec, Registry
 from kappa.invocation.routing import FunctionKey, Lease, Pick, SlotTable
+from kappa.tracing.tracer import Tracer
 
 log = logging.getLogger("kappa.gateway")
 
@@ -100,8 +101,11 @@ class Dispatcher:
         *,
         capacity: CapacityHook | None = None,
         pick: Pick | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self._registry = registry
+        # The process's tracer, for what runs calls through this dispatcher (async workers).
+        self.tracer = tracer or Tracer(None)
         self._settings = settings
         self._session = session
         self._metrics = metrics

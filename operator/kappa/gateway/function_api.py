@@ -12,6 +12,9 @@ the AWS CLI, Terraform's provider with a custom endpoint) that drive Lambda:
 The zip goes in the ConfigMap ``<name>-package`` (``kappa.resources.package``; owned by
 the Function, so deleting it deletes the package), the Function names it
 (``spec.code.configMap``) and carries its sha256, so new code rolls the pods at once.
+A zip too large for a ConfigMap (up to Lambda's 50 MB) is uploaded to the code store
+first (``kappa.gateway.code_store``) and the Function names the URL it answers
+(``spec.code.url``); the store deletes it once no Function or version names it.
 CreateFunction's namespace is in its body, so it is authorised here, not by the route.
 Every Function is checked by the API's models before it is written.
 """
@@ -28,7 +31,8 @@ from kappa.api.names import CODE_SHA256_ANNOTATION
 from kappa.auth.access import Access, Verb
 from kappa.auth.guard import Guard
 from kappa.gateway import authn, control_shapes
-from kappa.gateway.body import read_body
+from kappa.gateway.body import CODE_BODY_MAX, read_body
+from kappa.gateway.code_store import CodeStoreClient
 from kappa.gateway.control_routes import CODE_ROUTE, CONFIGURATION_ROUTE, FUNCTIONS_ROUTE, F
 from kappa.gateway.control_store import ControlStore
 from kappa.gateway.function_requests import (
@@ -49,25 +53,36 @@ from kappa.resources.owner import owner_reference
 from kappa.resources.package import (
     ARCHIVE_KEY,
     PackageTooLargeError,
+    Placement,
     archive_configmap,
     package_configmap_name,
     package_labels,
+    placement,
+    url_code,
 )
 from kappa.versions.snapshot import PublishError
 
 BODY_LIMIT: Final = 3 * 1024 * 1024  # a ConfigMap's zip, base64, in JSON
 _TOO_LARGE: Final = (
-    "host the zip where the cluster can fetch it and set spec.code.url (kubectl apply); "
-    "Kappa has no code store for larger packages yet"
+    "host the zip where the cluster can fetch it and set spec.code.url (kubectl apply), "
+    "or install the chart with codestore.enabled"
 )
 
 
 class FunctionApi(LambdaApi):
     """The handlers; ``add_routes`` puts them on the gateway's application."""
 
-    def __init__(self, store: ControlStore, guard: Guard, region: str) -> None:
+    def __init__(
+        self,
+        store: ControlStore,
+        guard: Guard,
+        region: str,
+        code_store: CodeStoreClient | None = None,
+    ) -> None:
+        """``code_store``: where zips too large for a ConfigMap go (None: refused)."""
         super().__init__(store, region)
         self._guard = guard
+        self._code_store = code_store
 
     def add_routes(self, app: web.Application) -> None:
         """Register the four calls."""
@@ -98,8 +113,9 @@ class FunctionApi(LambdaApi):
 
     async def create_function(self, request: web.Request, _ref: FunctionRef) -> Any:
         """CreateFunction: 201 with the configuration (of the version, with Publish)."""
-        body = control_shapes.json_object(await read_body(request, BODY_LIMIT))
+        body = control_shapes.json_object(await read_body(request, CODE_BODY_MAX))
         name, wanted = create_request(body)
+        del body  # the zip's base64: the decoded zip is all that is kept
         ref = parse_function_name(name)
         await self._guard.require(
             authn.subject(request), Access(Verb.CREATE, ref.namespace, ref.name)
@@ -107,7 +123,7 @@ class FunctionApi(LambdaApi):
         await self._may_publish(request, ref, wanted.code)
         if await self._store.function(ref.namespace, ref.name) is not None:
             raise conflict(f"Function already exist: {name}")
-        code = _code_spec(ref.name, wanted.code)
+        code = await self._code_spec(ref, wanted.code)
         manifest = _function_manifest(ref, {**wanted.spec, **code}, wanted.code)
         made = await self._store.create(api.PLURAL, manifest)
         await self._put_package(ref, made, wanted.code)
@@ -118,12 +134,13 @@ class FunctionApi(LambdaApi):
 
     async def update_code(self, request: web.Request, ref: FunctionRef) -> Any:
         """UpdateFunctionCode: the new zip (or image); the pods roll."""
-        body = control_shapes.json_object(await read_body(request, BODY_LIMIT))
+        body = control_shapes.json_object(await read_body(request, CODE_BODY_MAX))
         code = update_code_request(body)
+        del body
         await self._may_publish(request, ref, code)
         current = await self._function(ref)
         held = (current.get("spec") or {}).get("code") or {}
-        new = _code_spec(ref.name, code)
+        new = await self._code_spec(ref, code)
         spec = {**(current.get("spec") or {}), **new}
         if code.image is not None:
             spec.pop("handler", None)
@@ -181,10 +198,21 @@ class FunctionApi(LambdaApi):
             raise function_not_found(self._arn(ref, qualifier))
         return no_content(request)
 
+    async def _code_spec(self, ref: FunctionRef, code: CodeRequest) -> dict[str, Any]:
+        """The spec fields of ``code``; a zip too large for a ConfigMap is uploaded first."""
+        if code.archive is None:
+            return _code_spec(ref.name, code)
+        where = _placement(code.archive, self._code_store)  # 400 when too large: nothing written
+        if where is Placement.CONFIG_MAP or self._code_store is None:
+            return _code_spec(ref.name, code)
+        sha = hashlib.sha256(code.archive).hexdigest()
+        url = await self._code_store.put(ref.namespace, code.archive, sha)
+        return {"code": url_code(url, sha)}
+
     async def _put_package(
         self, ref: FunctionRef, owner: dict[str, Any], code: CodeRequest
     ) -> None:
-        if code.archive is None:
+        if code.archive is None or _placement(code.archive, self._code_store) is Placement.STORE:
             return
         configmap = _package(ref, code.archive)
         uid = str((owner.get("metadata") or {}).get("uid") or "")
@@ -192,6 +220,13 @@ class FunctionApi(LambdaApi):
             {**owner_reference(ref.name, uid), "controller": False}
         ]
         await self._store.put_configmap(configmap)
+
+
+def _placement(archive: bytes, code_store: CodeStoreClient | None) -> Placement:
+    try:
+        return placement(len(archive), store=code_store is not None, no_store=_TOO_LARGE)
+    except PackageTooLargeError as exc:
+        raise invalid_parameter(str(exc)) from None
 
 
 def _package(ref: FunctionRef, archive: bytes) -> dict[str, Any]:

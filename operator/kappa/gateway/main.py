@@ -106,6 +106,7 @@ def main(registry_file: Path | None = None) -> int:
         log.warning("KAPPA_GATEWAY_AUTH=none: every caller may invoke and read every Function")
     guard = Guard(reviews, region=settings.region, cache_seconds=settings.auth_cache_seconds)
     if path is None:
+        from kappa.gateway.code_store import CodeStoreClient  # noqa: PLC0415
         from kappa.gateway.control_plane import ControlPlane  # noqa: PLC0415
         from kappa.gateway.control_store import ControlStore  # noqa: PLC0415
         from kappa.gateway.esm_api import EventSourceMappingApi  # noqa: PLC0415
@@ -123,7 +124,14 @@ def main(registry_file: Path | None = None) -> int:
                 guard=guard,
                 control=(
                     ControlPlane(ControlStore(api), settings.region),
-                    FunctionApi(ControlStore(api), guard, settings.region),
+                    FunctionApi(
+                        ControlStore(api),
+                        guard,
+                        settings.region,
+                        None
+                        if settings.code_store_url is None
+                        else CodeStoreClient(settings.code_store_url, settings.token_file),
+                    ),
                     EventSourceMappingApi(ControlStore(api), guard, settings.region),
                 ),
             )

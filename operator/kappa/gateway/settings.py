@@ -37,8 +37,16 @@
 - ``KAPPA_METRICS_MAX_FUNCTIONS`` (500): Functions whose metrics carry their own
   ``function`` label; past it a Function counts as ``_other`` of its namespace, 0: no
   function label at all (``kappa.invocation.function_labels``);
+- ``KAPPA_TRACING_OTLP_ENDPOINT``: an OTLP/HTTP collector's base URL
+  (``http://otel-collector:4318``; spans go to ``/v1/traces`` as JSON); unset: no spans
+  are exported (trace ids are still made and passed on); ``KAPPA_TRACING_SAMPLE_RATIO``
+  (1.0): of traces no caller decided, the share recorded (docs/tracing.md);
 - ``KAPPA_TOKEN_FILE``: the pod's projected ServiceAccount token (audience kappa), sent
-  with every report to the autoscaler (which takes reports from the gateway only).
+  with every report to the autoscaler (which takes reports from the gateway only) and
+  every upload to the code store;
+- ``KAPPA_GATEWAY_CODE_STORE_URL``: the code store (``kappa codestore``) that
+  CreateFunction and UpdateFunctionCode upload zips too large for a ConfigMap to;
+  unset: such zips are refused (``kappa.resources.package.placement``).
 
 A frozen dataclass, not pydantic: the whole table is a few numbers.
 """
@@ -53,6 +61,7 @@ from kappa.base.env import SettingsError
 from kappa.base.logs import LOG_FORMATS, LOG_LEVELS
 from kappa.gateway.body import MAX_BODY
 from kappa.gateway.metrics import DEFAULT_MAX_FUNCTIONS
+from kappa.tracing.endpoint import Endpoint, parse_endpoint
 
 _MAX_PORT: Final = 65535
 _MAX_WAIT_SECONDS: Final = 900.0
@@ -96,7 +105,10 @@ class GatewaySettings:
     auth_cache_seconds: float = 5.0
     namespace: str = "kappa-system"
     token_file: Path | None = None
+    code_store_url: str | None = None
     metrics_max_functions: int = DEFAULT_MAX_FUNCTIONS
+    tracing_endpoint: Endpoint | None = None
+    tracing_sample_ratio: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "GatewaySettings":
@@ -186,16 +198,31 @@ class GatewaySettings:
             ),
             namespace=env.get("KAPPA_GATEWAY_NAMESPACE", "").strip() or "kappa-system",
             token_file=Path(token) if (token := env.get("KAPPA_TOKEN_FILE", "").strip()) else None,
+            code_store_url=_code_store_url(env, problems),
             metrics_max_functions=read(
                 "KAPPA_METRICS_MAX_FUNCTIONS",
                 int,
                 DEFAULT_MAX_FUNCTIONS,
                 lambda v: 0 <= v <= _MAX_LABELLED_FUNCTIONS,
             ),
+            tracing_endpoint=_tracing_endpoint(env, problems),
+            tracing_sample_ratio=read(
+                "KAPPA_TRACING_SAMPLE_RATIO", float, 1.0, lambda v: 0.0 <= v <= 1.0
+            ),
         )
         if problems:
             raise SettingsError(problems)
         return settings
+
+
+def _code_store_url(env: Mapping[str, str], problems: list[str]) -> str | None:
+    url = env.get("KAPPA_GATEWAY_CODE_STORE_URL", "").strip()
+    if not url:
+        return None
+    if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+        problems.append(f"KAPPA_GATEWAY_CODE_STORE_URL={url!r} is not an http:// or https:// URL")
+        return None
+    return url.rstrip("/")
 
 
 def _autoscaler_url(env: Mapping[str, str]) -> str | None:
@@ -210,6 +237,17 @@ def _autoscaler_url(env: Mapping[str, str]) -> str | None:
     if not host or not port:
         return None
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _tracing_endpoint(env: Mapping[str, str], problems: list[str]) -> Endpoint | None:
+    raw = env.get("KAPPA_TRACING_OTLP_ENDPOINT", "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_endpoint(raw)
+    except ValueError as exc:
+        problems.append(f"KAPPA_TRACING_OTLP_ENDPOINT={raw[:100]!r} {exc}")
+        return None
 
 
 def _positive(value: int) -> bool:

@@ -79,6 +79,31 @@ class Objects:
             raise
         return cast("dict[str, Any]", found)
 
+    async def patch_pod(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+        """Merge-patch a pod.
+
+        A ``metadata.resourceVersion`` in ``patch`` is a precondition: the API server
+        answers 409 (ApiException) when the pod changed since.
+        """
+        await asyncio.to_thread(
+            partial(self._core.patch_namespaced_pod, _content_type="application/merge-patch+json"),
+            name,
+            namespace,
+            dict(patch),
+        )
+
+    async def configmap(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The ConfigMap's ``data`` and ``binaryData`` (as the API sends them), or None."""
+        try:
+            found = await asyncio.to_thread(
+                self._core.read_namespaced_config_map, name, namespace, _preload_content=False
+            )
+        except ApiException as exc:
+            if exc.status == _NOT_FOUND:
+                return None
+            raise
+        return cast("dict[str, Any]", json.loads(found.data))
+
     async def pod_exists(self, namespace: str, name: str) -> bool:
         """Whether the pod exists (asked of the API server, not of a watch)."""
         try:

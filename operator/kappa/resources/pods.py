@@ -122,6 +122,9 @@ class PodParams:
     layers: Sequence[LayerMount] = ()
     # A published version's number (its pods belong to the FunctionVersion); None: $LATEST.
     version: str | None = None
+    # Where the agent sends its spans (the chart's tracing.otlpEndpoint); None: tracing off.
+    tracing_endpoint: str | None = None
+    tracing_sample_ratio: float | None = None
 
     @property
     def unit(self) -> str:
@@ -136,7 +139,14 @@ class PodParams:
 
 # Fields added after pods were made: left out of the revision while unset, so that an
 # upgrade of the operator does not roll the pods of every Function.
-_NEW_FIELDS: Final = ("log_format", "application_log_level", "system_log_level", "version")
+_NEW_FIELDS: Final = (
+    "log_format",
+    "application_log_level",
+    "system_log_level",
+    "version",
+    "tracing_endpoint",
+    "tracing_sample_ratio",
+)
 
 
 def logging_params(config: LoggingConfig) -> tuple[str | None, str | None, str | None]:
@@ -166,6 +176,10 @@ def agent_env(params: PodParams) -> list[dict[str, Any]]:
     }
     if params.system_log_level is not None:
         values["KAPPA_SYSTEM_LOG_LEVEL"] = params.system_log_level
+    if params.tracing_endpoint:
+        values["KAPPA_TRACING_OTLP_ENDPOINT"] = params.tracing_endpoint
+        if params.tracing_sample_ratio is not None:
+            values["KAPPA_TRACING_SAMPLE_RATIO"] = repr(params.tracing_sample_ratio)
     if params.code.url:
         values["KAPPA_CODE_URL"] = params.code.url
         values["KAPPA_CODE_SHA256"] = params.code.sha256 or ""
@@ -212,8 +226,8 @@ def reserved_env(
     return agent_env(params) + lambda_env(params, pod_name, initialization_type)
 
 
-def _security_context() -> dict[str, Any]:
-    # The restricted Pod Security profile, plus a read-only root filesystem.
+def security_context() -> dict[str, Any]:
+    """The restricted Pod Security profile, plus a read-only root filesystem."""
     return {
         "runAsNonRoot": True,
         "runAsUser": RUN_AS_USER,
@@ -286,7 +300,7 @@ def code_image_init_containers(params: PodParams) -> list[dict[str, Any]]:
         return []
     restricted = {
         "imagePullPolicy": params.pull_policy,
-        "securityContext": _security_context(),
+        "securityContext": security_context(),
         "terminationMessagePolicy": "FallbackToLogsOnError",
         "resources": {
             "requests": {"memory": "16Mi", "cpu": "10m", "ephemeral-storage": "1Mi"},
@@ -332,6 +346,16 @@ def disk_limit_mb(params: PodParams) -> int:
     return params.ephemeral_storage_mb + code + layers + LOG_ROOM_MB
 
 
+def readiness_probe() -> dict[str, Any]:
+    """The kubelet asks the agent's ``/readyz`` (200 once every slot reached ``/next``)."""
+    return {
+        "httpGet": {"path": "/readyz", "port": "invoke"},
+        "periodSeconds": READINESS_PERIOD_SECONDS,
+        "failureThreshold": READINESS_FAILURE_THRESHOLD,
+        "successThreshold": 1,
+    }
+
+
 def make_pod(
     params: PodParams, *, name: str, revision: str, attempt: int = 0, provisioned: bool = False
 ) -> dict[str, Any]:
@@ -355,16 +379,11 @@ def make_pod(
     if params.service_account_name:  # a function that invokes others calls as its account
         volumes.append(token_volume())
         mounts.append(token_mount())
-    probe = {
-        "httpGet": {"path": "/readyz", "port": "invoke"},
-        "periodSeconds": READINESS_PERIOD_SECONDS,
-        "failureThreshold": READINESS_FAILURE_THRESHOLD,
-        "successThreshold": 1,
-    }
+    probe = readiness_probe()
     agent_port = [{"name": "invoke", "containerPort": AGENT_PORT, "protocol": "TCP"}]
     common = {
         "imagePullPolicy": params.pull_policy,
-        "securityContext": _security_context(),
+        "securityContext": security_context(),
         "terminationMessagePolicy": "File",
     }
     if params.runtime == "image":

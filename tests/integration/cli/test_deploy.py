@@ -229,3 +229,22 @@ def test_deploy_names_its_layers(tmp_path: Path) -> None:
     assert function["spec"]["layers"] == [{"name": "shared"}, {"name": "deps"}]
     _, from_yaml, _ = dry_run(tmp_path / "user")
     assert from_yaml["spec"]["layers"] == [{"name": "shared"}]
+
+
+def test_a_package_over_a_configmap_is_for_the_code_store_and_past_50_mb_refused(
+    tmp_path: Path,
+) -> None:
+    assert kappa("init", "big", "--runtime", "python3.11", cwd=tmp_path).returncode == 0
+    folder = tmp_path / "big"
+    (folder / "data.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+    done = kappa("deploy", str(folder), "--dry-run", "--namespace", "team-a", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "code store" in done.stderr
+    [function] = [d for d in yaml.safe_load_all(done.stdout) if d]
+    assert function["kind"] == "Function"
+    assert "code" not in function["spec"]  # the gateway sets it once the store has the zip
+    assert function["spec"]["handler"] == "app.handler"
+    (folder / "data.bin").write_bytes(os.urandom(51 * 1024 * 1024))
+    refused = kappa("deploy", str(folder), "--dry-run", "--namespace", "team-a", cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "52,428,800" in refused.stderr

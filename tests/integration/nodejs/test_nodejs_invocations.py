@@ -223,10 +223,22 @@ def test_client_context_and_identity(start_agent: StartAgent) -> None:
 
 def test_trace_id_reaches_the_environment(start_agent: StartAgent) -> None:
     trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-    reply = start_agent("app.echo").invoke({}, headers={"X-Amzn-Trace-Id": trace})
-    env = result_of(reply)["env"]
+    agent = start_agent("app.echo")
+    env = result_of(agent.invoke({}, headers={"X-Amzn-Trace-Id": trace}))["env"]
     assert isinstance(env, dict)
-    assert env["traceId"] == trace
+    # The caller's trace and decision; the parent is the agent's own span (docs/tracing.md).
+    seen = re.fullmatch(
+        r"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=([0-9a-f]{16});Sampled=1",
+        env["traceId"],
+    )
+    assert seen is not None, env["traceId"]
+    assert seen[1] != "53995c3f42cd8ad8"
+    # None sent: the agent starts a trace of its own, as Lambda always hands one over.
+    fresh = result_of(agent.invoke({}))["env"]
+    assert isinstance(fresh, dict)
+    assert re.fullmatch(
+        r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", fresh["traceId"]
+    ), fresh["traceId"]
 
 
 def test_remaining_time_counts_down_from_the_timeout(start_agent: StartAgent) -> None:

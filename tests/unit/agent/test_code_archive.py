@@ -236,3 +236,79 @@ def test_a_layer_with_another_checksum_is_refused(
     monkeypatch.setattr(code_archive, "FILE_URLS", frozenset({url}))
     with pytest.raises(CodeError, match="layer 0 sha256 is"):
         code_archive.install_layers([(url, bytes(32))], tmp_path / "opt")
+
+
+def _bomb(path: Path, members: int, size: int) -> Path:
+    """A zip of ``members`` files of ``size`` zero bytes each: tiny zipped, large unzipped."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for index in range(members):
+            archive.writestr(f"zeros-{index}", b"\0" * size)
+    return path
+
+
+def test_lambdas_limits_hold_the_agent() -> None:
+    assert code_archive.MAX_UNZIPPED_BYTES == 262_144_000  # Lambda's 250 MB unzipped
+    # A URL archive (as Lambda's from S3) may be larger than a direct upload's 50 MB,
+    # never than what it unpacks to.
+    assert code_archive.MAX_ARCHIVE_BYTES == code_archive.MAX_UNZIPPED_BYTES
+
+
+@pytest.mark.parametrize(
+    ("members", "size"),
+    [pytest.param(1, 3 * 1024 * 1024, id="one-member"), pytest.param(6, 600_000, id="summed")],
+)
+def test_a_zip_bomb_stops_at_the_unzipped_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, members: int, size: int
+) -> None:
+    monkeypatch.setattr(code_archive, "MAX_UNZIPPED_BYTES", 2 * 1024 * 1024)
+    archive = _bomb(tmp_path / "code.zip", members, size)
+    assert archive.stat().st_size < 64 * 1024  # it is a bomb: small zipped
+    with pytest.raises(CodeError) as refused:
+        unpack(archive, tmp_path / "task")
+    assert refused.value.error.error_type == "Kappa.CodeTooLarge"
+    written = sum(p.stat().st_size for p in (tmp_path / "task").rglob("*") if p.is_file())
+    assert written <= 2 * 1024 * 1024
+
+
+def test_a_member_whose_header_lies_about_its_size_is_refused(tmp_path: Path) -> None:
+    archive = _bomb(tmp_path / "code.zip", 1, 1024 * 1024)
+    data = bytearray(archive.read_bytes())
+    # Declare 16 bytes in the central directory's uncompressed size: the zip says small.
+    central = data.rindex(b"PK\x01\x02")
+    data[central + 24 : central + 28] = (16).to_bytes(4, "little")
+    local_size = 22
+    data[local_size : local_size + 4] = (16).to_bytes(4, "little")
+    archive.write_bytes(bytes(data))
+    with pytest.raises(CodeError) as refused:
+        unpack(archive, tmp_path / "task")
+    assert refused.value.error.error_type == "Kappa.CodeArchiveInvalid"
+
+
+def test_an_endless_download_stops_at_the_archive_limit() -> None:
+    class Endless:
+        def read(self, size: int, /) -> bytes:
+            return b"x" * size
+
+    written: list[int] = []
+    with pytest.raises(CodeError) as refused:
+        code_archive._copy_capped(  # noqa: SLF001 - the cap every download goes through
+            Endless(), lambda chunk: written.append(len(chunk)), total=0, cap=3 * 1024 * 1024,
+            too_large="too large",
+        )  # fmt: skip
+    assert refused.value.error.error_type == "Kappa.CodeTooLarge"
+    assert sum(written) <= 3 * 1024 * 1024
+
+
+def test_an_archive_of_too_many_entries_is_refused_before_any_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert code_archive.MAX_ENTRIES == 100_000  # as a code image's copy
+    monkeypatch.setattr(code_archive, "MAX_ENTRIES", 10)
+    members = [(f"empty-{i}", b"", stat.S_IFREG | 0o644) for i in range(11)]
+    archive = make_zip(tmp_path / "code.zip", members)
+    with pytest.raises(CodeError) as refused:
+        unpack(archive, tmp_path / "task")
+    assert refused.value.error.error_type == "Kappa.CodeTooLarge"
+    assert not (tmp_path / "task").exists() or not any((tmp_path / "task").iterdir())
+    ten = make_zip(tmp_path / "ten.zip", members[:10])
+    assert unpack(ten, tmp_path / "ten") == 10

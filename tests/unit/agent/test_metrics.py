@@ -1,4 +1,6 @@
 from kappa.agent.metrics import AgentMetrics, Histogram, Outcome
+from kappa.tracing.endpoint import parse_endpoint
+from kappa.tracing.exporter import Exporter
 
 
 def test_histogram_counts_cumulatively() -> None:
@@ -25,3 +27,15 @@ def test_render_in_prometheus_text_format() -> None:
     assert 'kappa_agent_invocation_duration_seconds_bucket{le="+Inf"} 2.0' in text
     assert "kappa_agent_slots 2.0" in text
     assert "kappa_agent_slots_busy 1.0" in text
+
+
+def test_span_counts_are_rendered_only_with_tracing_on() -> None:
+    metrics = AgentMetrics()
+    metrics.prepare()
+    off, _ = metrics.render(slots=1, busy=0)
+    assert b"kappa_agent_spans" not in off
+    metrics.spans = Exporter(parse_endpoint("http://otel:4318"), {"service.name": "kappa-agent"})
+    metrics.spans.exported, metrics.spans.dropped = 5, 2
+    on = metrics.render(slots=1, busy=0)[0].decode()
+    assert "kappa_agent_spans_exported_total 5.0" in on
+    assert "kappa_agent_spans_dropped_total 2.0" in on

@@ -242,3 +242,39 @@ def test_layers_are_read_in_order() -> None:
 def test_bad_layers_are_named(value: str) -> None:
     with pytest.raises(SettingsError, match="KAPPA_LAYERS"):
         settings(KAPPA_LAYERS=value)
+
+
+def test_tracing_settings() -> None:
+    off = settings()
+    assert (off.tracing_endpoint, off.tracing_sample_ratio) == (None, 1.0)
+    on = settings(KAPPA_TRACING_OTLP_ENDPOINT="http://otel:4318", KAPPA_TRACING_SAMPLE_RATIO="0")
+    assert on.tracing_endpoint is not None
+    assert on.tracing_endpoint.path == "/v1/traces"
+    assert on.tracing_sample_ratio == 0.0
+    # The handler's OpenTelemetry SDK is pointed at the same collector.
+    assert on.runtime_env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel:4318"
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in off.runtime_env
+
+
+def test_a_functions_own_collector_wins_for_its_handler() -> None:
+    own = settings(
+        KAPPA_TRACING_OTLP_ENDPOINT="http://otel:4318", OTEL_EXPORTER_OTLP_ENDPOINT="http://mine"
+    )
+    assert own.runtime_env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://mine"
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        pytest.param(
+            {"KAPPA_TRACING_OTLP_ENDPOINT": "ftp://otel"},
+            "KAPPA_TRACING_OTLP_ENDPOINT='ftp://otel' is not an http",
+            id="scheme",
+        ),
+        pytest.param({"KAPPA_TRACING_OTLP_ENDPOINT": "http://otel:99999"}, "port", id="port"),
+        pytest.param({"KAPPA_TRACING_SAMPLE_RATIO": "2"}, "KAPPA_TRACING_SAMPLE_RATIO", id="ratio"),
+    ],
+)
+def test_bad_tracing_settings_are_named(env: dict[str, str], problem: str) -> None:
+    with pytest.raises(SettingsError, match=problem):
+        settings(**env)

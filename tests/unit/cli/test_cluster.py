@@ -1,8 +1,9 @@
 from typing import Any
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 
-from kappa.cli.cluster import GatewayService, ready_condition
+from kappa.cli.cluster import Cluster, ClusterError, GatewayService, ready_condition
 
 
 def _function(generation: int, *conditions: dict[str, Any]) -> dict[str, Any]:
@@ -58,3 +59,26 @@ def test_a_new_package_is_ready_once_the_operator_runs_it() -> None:
     assert ready_condition(running_old, "new")[:2] == ("Unknown", "NewCode")
     running_old["status"]["codeSha256"] = "new"
     assert ready_condition(running_old, "new") == ("True", "EnvironmentsReady", "1/1")
+
+
+class _Functions:
+    def __init__(self, status: int | None) -> None:
+        self.status = status
+
+    def get_namespaced_custom_object(self, *_args: object, **_kwargs: object) -> dict[str, Any]:
+        if self.status is not None:
+            raise ApiException(status=self.status, reason="Nope")
+        return {"metadata": {"name": "f"}}
+
+
+def _with_functions(status: int | None) -> Cluster:
+    cluster = object.__new__(Cluster)  # no kubeconfig: only the client's answers matter
+    cluster.custom = _Functions(status)  # type: ignore[assignment]
+    return cluster
+
+
+def test_whether_a_function_exists_is_told_apart_from_a_failure() -> None:
+    assert _with_functions(None).has_function("t", "f")
+    assert not _with_functions(404).has_function("t", "f")
+    with pytest.raises(ClusterError, match="Nope"):
+        _with_functions(403).has_function("t", "f")

@@ -10,9 +10,12 @@ from kappa.cli.manifest import (
     function_manifest,
     layer_manifests,
     manifests,
+    needs_store,
     owned_by,
+    stored_function_manifest,
 )
 from kappa.cli.project import Project
+from kappa.resources.package import PACKAGE_MAX_BYTES
 
 PROJECT = Project("hello", "team-a", "python3.11", "app.handler", 256, 30)
 ZIP = b"PK\x05\x06" + bytes(18)
@@ -61,6 +64,25 @@ def test_a_package_at_a_url_carries_its_sha256() -> None:
 def test_a_package_over_a_configmap_says_to_pass_a_code_url() -> None:
     with pytest.raises(PackageTooLargeError, match="--code-url URL"):
         manifests(PROJECT, bytes(CONFIG_MAP_MAX_BYTES + 1), None)
+
+
+def test_a_package_over_a_configmap_goes_to_the_code_store_unless_at_a_url() -> None:
+    large = bytes(CONFIG_MAP_MAX_BYTES + 1)
+    assert needs_store(large, None)
+    assert not needs_store(large, "https://example.com/hello.zip")
+    assert not needs_store(ZIP, None)
+    with pytest.raises(PackageTooLargeError, match="52,428,800"):
+        needs_store(bytes(PACKAGE_MAX_BYTES + 1), None)
+
+
+def test_a_stored_packages_function_leaves_its_code_to_the_gateway() -> None:
+    large = bytes(CONFIG_MAP_MAX_BYTES + 1)
+    function = stored_function_manifest(PROJECT, large)
+    assert "code" not in function["spec"]
+    assert function["spec"]["runtime"] == "python3.11"
+    assert function["spec"]["memoryMB"] == 256
+    sha = hashlib.sha256(large).hexdigest()
+    assert function["metadata"]["annotations"] == {"kappa.dev/code-sha256": sha}
 
 
 def test_a_function_the_api_would_refuse_is_refused_here() -> None:

@@ -233,3 +233,19 @@ def test_a_published_version_gets_pods_of_its_own_named_by_the_function() -> Non
     assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "3"
     assert volumes(pod)["code"]["configMap"]["name"] == desired.code_configmap_name
     assert "kappa.dev/version" not in latest.pod("fn-abc", attempt=0)["metadata"]["labels"]
+
+
+def test_the_operators_tracing_collector_reaches_every_agent() -> None:
+    code = {"inline": {"app.py": HANDLER}}
+    off = desired_function(body(code), SETTINGS)
+    traced = Settings(tracing_otlp_endpoint="http://otel:4318", tracing_sample_ratio=0.5)
+    on = desired_function(body(code), traced)
+    env = {
+        e["name"]: e.get("value")
+        for e in on.pod("fn-abc", attempt=0)["spec"]["containers"][0]["env"]
+    }
+    assert env["KAPPA_TRACING_OTLP_ENDPOINT"] == "http://otel:4318"
+    assert env["KAPPA_TRACING_SAMPLE_RATIO"] == "0.5"
+    names = {e["name"] for e in off.pod("fn-abc", attempt=0)["spec"]["containers"][0]["env"]}
+    assert "KAPPA_TRACING_OTLP_ENDPOINT" not in names
+    assert on.revision != off.revision

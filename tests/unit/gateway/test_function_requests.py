@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from kappa.gateway.body import CODE_BODY_MAX
 from kappa.gateway.function_requests import (
     ZIP_BASE64_MAX,
     CodeRequest,
@@ -15,6 +16,7 @@ from kappa.gateway.function_requests import (
     update_code_request,
 )
 from kappa.invocation.errors import GatewayError
+from kappa.resources.package import PACKAGE_MAX_BYTES
 
 
 def a_zip() -> bytes:
@@ -72,8 +74,9 @@ ZIPPED = base64.b64encode(ZIP).decode()
         ({"FunctionName": "f", "Code": {"ZipFile": "not base64!"}}, "not base64"),
         ({"FunctionName": "f", "Code": {"ZipFile": base64.b64encode(b"text").decode()}},
          "not a zip"),
-        ({"FunctionName": "f", "Code": {"ZipFile": "A" * (ZIP_BASE64_MAX + 4)}},
-         "code store"),
+        ({"FunctionName": "f", "Code": {"ZipFile": "AAA=AAAA"}}, "not base64"),
+        ({"FunctionName": "f", "Code": {"ZipFile": "UEsD\nBA=="}}, "not base64"),
+        ({"FunctionName": "f", "Code": {"ZipFile": ["UEsDBA=="]}}, "base64 of a zip"),
         ({"FunctionName": "f", "Code": {"ImageUri": 7}}, "image reference"),
         ({"FunctionName": "f", "Code": {"ZipFile": ZIPPED}, "MemorySize": "big"},
          "MemorySize must be a whole number"),
@@ -89,6 +92,18 @@ def test_a_hostile_or_wrong_create_request_is_refused_saying_what_to_fix(
     body: dict[str, Any], says: str
 ) -> None:
     assert says in refused(body)
+
+
+def test_a_zip_past_lambdas_50_mb_is_413_before_it_is_decoded() -> None:
+    body = {"FunctionName": "f", "Code": {"ZipFile": "A" * (ZIP_BASE64_MAX + 4)}}
+    with pytest.raises(GatewayError) as error:
+        create_request(body)
+    assert (error.value.status, error.value.error_type) == (413, "RequestTooLargeException")
+
+
+def test_lambdas_largest_zip_fits_the_limits() -> None:
+    assert len(base64.b64encode(b"\0" * PACKAGE_MAX_BYTES)) == ZIP_BASE64_MAX
+    assert CODE_BODY_MAX > ZIP_BASE64_MAX
 
 
 def test_a_configuration_update_sets_only_what_it_names() -> None:

@@ -97,3 +97,57 @@ def test_every_bad_variable_is_named() -> None:
 )  # fmt: skip
 def test_autoscaler_url(env: dict[str, str], url: str | None) -> None:
     assert GatewaySettings.from_env(env).autoscaler_url == url
+
+
+def test_tracing_is_off_unless_a_collector_is_named() -> None:
+    assert GatewaySettings.from_env({}).tracing_endpoint is None
+    settings = GatewaySettings.from_env(
+        {"KAPPA_TRACING_OTLP_ENDPOINT": " http://otel:4318 ", "KAPPA_TRACING_SAMPLE_RATIO": "0.1"}
+    )
+    assert settings.tracing_endpoint is not None
+    assert (settings.tracing_endpoint.host, settings.tracing_endpoint.port) == ("otel", 4318)
+    assert settings.tracing_sample_ratio == 0.1
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        pytest.param(
+            {"KAPPA_TRACING_OTLP_ENDPOINT": "otel:4318"},
+            "KAPPA_TRACING_OTLP_ENDPOINT",
+            id="no-scheme",
+        ),
+        pytest.param(
+            {"KAPPA_TRACING_OTLP_ENDPOINT": "http://u:p@otel"}, "credentials", id="credentials"
+        ),
+        pytest.param(
+            {"KAPPA_TRACING_SAMPLE_RATIO": "1.5"}, "KAPPA_TRACING_SAMPLE_RATIO", id="ratio-above-1"
+        ),
+        pytest.param(
+            {"KAPPA_TRACING_SAMPLE_RATIO": "-0.1"}, "KAPPA_TRACING_SAMPLE_RATIO", id="negative"
+        ),
+        pytest.param({"KAPPA_TRACING_SAMPLE_RATIO": "nan"}, "KAPPA_TRACING_SAMPLE_RATIO", id="nan"),
+    ],
+)
+def test_bad_tracing_settings_are_refused(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        GatewaySettings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("value", "url"),
+    [
+        pytest.param("", None, id="unset-no-store"),
+        pytest.param("http://10.96.0.9:8080/", "http://10.96.0.9:8080", id="trailing-slash"),
+        pytest.param("https://store.example", "https://store.example", id="https"),
+    ],
+)
+def test_code_store_url(value: str, url: str | None) -> None:
+    settings = GatewaySettings.from_env({"KAPPA_GATEWAY_CODE_STORE_URL": value})
+    assert settings.code_store_url == url
+
+
+@pytest.mark.parametrize("value", ["ftp://x", "10.0.0.1:8080", "http://a b"])
+def test_a_bad_code_store_url_is_named(value: str) -> None:
+    with pytest.raises(SettingsError, match="KAPPA_GATEWAY_CODE_STORE_URL"):
+        GatewaySettings.from_env({"KAPPA_GATEWAY_CODE_STORE_URL": value})

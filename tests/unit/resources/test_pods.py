@@ -232,7 +232,15 @@ def test_text_logging_sets_nothing_and_keeps_the_revision_of_pods_made_before() 
     }
     assert not {"AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL", "KAPPA_SYSTEM_LOG_LEVEL"} & env
     fields = asdict(PARAMS)
-    for name in ("log_format", "application_log_level", "system_log_level", "layers", "version"):
+    for name in (
+        "log_format",
+        "application_log_level",
+        "system_log_level",
+        "layers",
+        "version",
+        "tracing_endpoint",
+        "tracing_sample_ratio",
+    ):
         del fields[name]
     for key in ("archive", "image", "image_path"):  # nor those of archives and code images
         del fields["code"][key]
@@ -321,3 +329,17 @@ def test_the_image_path_is_what_is_copied() -> None:
 )
 def test_no_init_containers_without_a_code_image(params: PodParams) -> None:
     assert "initContainers" not in make_pod(params, name="p", revision="r")["spec"]
+
+
+def test_tracing_sets_the_agents_collector_only_when_on() -> None:
+    env = env_of(make_pod(PARAMS, name="p", revision="r")["spec"]["containers"][0])
+    assert not {"KAPPA_TRACING_OTLP_ENDPOINT", "KAPPA_TRACING_SAMPLE_RATIO"} & set(env)
+    traced = replace(PARAMS, tracing_endpoint="http://otel:4318", tracing_sample_ratio=0.25)
+    env = env_of(make_pod(traced, name="p", revision="r")["spec"]["containers"][0])
+    assert env["KAPPA_TRACING_OTLP_ENDPOINT"] == "http://otel:4318"
+    assert env["KAPPA_TRACING_SAMPLE_RATIO"] == "0.25"
+    # Turning tracing on or moving the collector rolls the pods: their env changes.
+    assert revision_of(traced) != revision_of(PARAMS)
+    unsampled = replace(traced, tracing_sample_ratio=None)
+    env = env_of(make_pod(unsampled, name="p", revision="r")["spec"]["containers"][0])
+    assert "KAPPA_TRACING_SAMPLE_RATIO" not in env

@@ -1,0 +1,237 @@
+"""Tracing on the real cluster (docs/tracing.md): the chart's ``tracing.otlpEndpoint`` set
+to an OTLP/HTTP receiver running in a pod, a Function whose handler makes its own span
+with the OpenTelemetry SDK (vendored by ``kappa deploy`` from requirements.txt, the X-Ray
+propagator reading ``_X_AMZN_TRACE_ID``), and one call without any trace header: the
+gateway's, the agent's and the handler's spans reach the receiver as one trace, each the
+child of the one before. The chart is put back to its defaults afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from e2e.cluster import Cluster
+from e2e.conftest import _kubectl, install_chart
+from e2e.gateway import Gateway
+
+REPO = Path(__file__).resolve().parents[1]
+PORT = 4318
+
+# A pod of the base image, standard library only: POST /v1/traces (OTLP/HTTP JSON) keeps
+# every span; GET /spans lists them.
+RECEIVER = """
+import http.server, json, threading
+spans, lock = [], threading.Lock()
+def value(v):
+    return next(iter(v.values()), None)
+class Receiver(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        with lock:
+            for rs in body.get("resourceSpans", []):
+                resource = {a["key"]: value(a["value"]) for a in rs["resource"]["attributes"]}
+                for ss in rs.get("scopeSpans", []):
+                    for s in ss.get("spans", []):
+                        spans.append({
+                            "service": resource.get("service.name"),
+                            "traceId": s["traceId"], "spanId": s["spanId"],
+                            "parentSpanId": s.get("parentSpanId") or None, "name": s["name"],
+                            "attributes": {a["key"]: value(a["value"]) for a in s.get("attributes", [])},
+                        })
+        self.answer(b"{}")
+    def do_GET(self):
+        with lock:
+            self.answer(json.dumps(spans).encode())
+    def answer(self, body):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+http.server.ThreadingHTTPServer(("", 4318), Receiver).serve_forever()
+"""
+
+REQUIREMENTS = "opentelemetry-sdk==1.45.2\nopentelemetry-propagator-aws-xray==1.0.2\n"
+
+# The handler's own span, made by the OpenTelemetry SDK in the trace the runtime's
+# _X_AMZN_TRACE_ID names. Its exporter posts OTLP/HTTP JSON to OTEL_EXPORTER_OTLP_ENDPOINT,
+# which the agent sets from the chart's collector (the SDK's own OTLP exporters need
+# protobuf, too large for a ConfigMap-held package).
+HANDLER = """\
+import json
+import os
+import urllib.request
+
+from opentelemetry.propagators.aws import AwsXRayPropagator
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+
+class OtlpJson(SpanExporter):
+    def export(self, spans):
+        records = [{
+            "traceId": f"{s.context.trace_id:032x}",
+            "spanId": f"{s.context.span_id:016x}",
+            "parentSpanId": f"{s.parent.span_id:016x}" if s.parent else "",
+            "name": s.name,
+            "kind": s.kind.value + 1,
+            "startTimeUnixNano": str(s.start_time),
+            "endTimeUnixNano": str(s.end_time),
+            "attributes": [{"key": k, "value": {"stringValue": str(v)}}
+                           for k, v in (s.attributes or {}).items()],
+        } for s in spans]
+        body = {"resourceSpans": [{
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "handler"}}]},
+            "scopeSpans": [{"scope": {"name": "e2e"}, "spans": records}],
+        }]}
+        request = urllib.request.Request(
+            os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"].rstrip("/") + "/v1/traces",
+            data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=10).read()
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self):
+        pass
+
+
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(OtlpJson()))
+tracer = provider.get_tracer("e2e")
+
+
+def handler(event, context):
+    carrier = {"X-Amzn-Trace-Id": os.environ.get("_X_AMZN_TRACE_ID", "")}
+    parent = AwsXRayPropagator().extract(carrier)
+    with tracer.start_as_current_span("handler-work", context=parent) as span:
+        span.set_attribute("faas.invocation_id", context.aws_request_id)
+    return {"trace": carrier["X-Amzn-Trace-Id"]}
+"""
+
+
+def receiver_pod(core: client.CoreV1Api, namespace: str) -> str:
+    """The receiver's pod, Ready; its IP (reached by the gateways, the agents and this host)."""
+    container = client.V1Container(
+        name="receiver", image="kappa.local/base:dev", image_pull_policy="Never",
+        command=["python3", "-c", RECEIVER],
+        ports=[client.V1ContainerPort(name="otlp-http", container_port=PORT)],
+        readiness_probe=client.V1Probe(tcp_socket=client.V1TCPSocketAction(port=PORT),
+                                       period_seconds=1),
+        security_context=client.V1SecurityContext(
+            run_as_non_root=True, run_as_user=1000, allow_privilege_escalation=False,
+            capabilities=client.V1Capabilities(drop=["ALL"]),
+            seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault")),
+    )  # fmt: skip
+    core.create_namespaced_pod(namespace, client.V1Pod(
+        metadata=client.V1ObjectMeta(name="otlp-receiver", labels={"app": "otlp-receiver"}),
+        spec=client.V1PodSpec(containers=[container], automount_service_account_token=False),
+    ))  # fmt: skip
+
+    def ready() -> str | None:
+        pod = core.read_namespaced_pod("otlp-receiver", namespace)
+        conditions = pod.status.conditions or ()
+        up = any(c.type == "Ready" and c.status == "True" for c in conditions)
+        return pod.status.pod_ip if up else None
+
+    address = Cluster.wait(ready, "the OTLP receiver Ready", 120)
+    assert address is not None
+    return address
+
+
+@pytest.fixture
+def collector(
+    cluster: Cluster, core: client.CoreV1Api, gateway: Gateway, namespace: str
+) -> Iterator[str]:
+    """The receiver's URL, named in the chart's tracing.otlpEndpoint; the chart's defaults after."""
+    url = f"http://{receiver_pod(core, namespace)}:{PORT}"
+    try:
+        install_chart(cluster, "--reuse-values", "--set", f"tracing.otlpEndpoint={url}")
+        yield url
+    finally:
+        install_chart(cluster)
+
+
+Kappa = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def kappa(cluster: Cluster, gateway: Gateway, tmp_path: Path) -> Kappa:
+    """`kappa ARGS` in tmp_path against the cluster, as the e2e identity (as test_cli's)."""
+    kubectl = Path(_kubectl(cluster)[0])
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(cluster.kubeconfig),
+        "PYTHONPATH": str(REPO / "operator"),
+        "PATH": f"{kubectl.parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        if kubectl.is_absolute()
+        else os.environ.get("PATH", ""),
+    }
+
+    def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "kappa", *args],
+            cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=timeout,
+        )  # fmt: skip
+        assert done.returncode == 0, f"kappa {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+        return done
+
+    return run
+
+
+def received(url: str) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(f"{url}/spans", timeout=10) as answer:
+        return list(json.load(answer))
+
+
+@pytest.mark.timeout(900)
+def test_a_call_without_a_trace_header_is_one_trace_from_gateway_to_handler(
+    collector: str, kappa: Kappa, gateway: Gateway, namespace: str, tmp_path: Path
+) -> None:
+    kappa("init", "traced", "--runtime", "python3.11")
+    (tmp_path / "traced/requirements.txt").write_text(REQUIREMENTS)
+    (tmp_path / "traced/app.py").write_text(HANDLER)
+    kappa("deploy", "traced", "--namespace", namespace)
+    Cluster.wait(lambda: gateway.knows(namespace, "traced"), "the gateway to see traced", 60)
+
+    request = urllib.request.Request(
+        f"{gateway.url}/2015-03-31/functions/{namespace}%2Ftraced/invocations",
+        data=b"{}", method="POST",
+    )  # fmt: skip
+    with gateway.open(request, timeout=120) as answer:
+        request_id = answer.headers["x-amzn-RequestId"]
+        result = json.load(answer)
+    assert result["trace"].startswith("Root=1-"), result
+
+    def spans_of_the_call() -> dict[str, dict[str, Any]] | None:
+        mine = [
+            s for s in received(collector)
+            if s["attributes"].get("faas.invocation_id") == request_id
+        ]  # fmt: skip
+        by_service = {s["service"]: s for s in mine}
+        wanted = {"kappa-gateway", "kappa-agent", "handler"}
+        return by_service if wanted <= set(by_service) else None
+
+    spans = Cluster.wait(spans_of_the_call, "the call's three spans at the receiver", 60)
+    assert spans is not None
+    gateway_span, agent_span, handler_span = (
+        spans["kappa-gateway"], spans["kappa-agent"], spans["handler"]
+    )  # fmt: skip
+    assert gateway_span["traceId"] == agent_span["traceId"] == handler_span["traceId"]
+    assert gateway_span["parentSpanId"] is None  # no trace header: the gateway began it
+    assert agent_span["parentSpanId"] == gateway_span["spanId"]
+    assert handler_span["parentSpanId"] == agent_span["spanId"]
+    assert handler_span["name"] == "handler-work"
+    assert gateway_span["attributes"]["faas.invoked_name"] == "traced"
+    assert gateway_span["attributes"]["k8s.namespace.name"] == namespace
+    trace = gateway_span["traceId"]
+    assert result["trace"].startswith(
+        f"Root=1-{trace[:8]}-{trace[8:]};Parent={agent_span['spanId']}"
+    )

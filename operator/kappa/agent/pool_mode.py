@@ -1,0 +1,207 @@
+"""A pool pod's agent: ready for any Function of its runtime, until one claims it.
+
+It listens on the agent port with no Function: ``/healthz`` answers, ``/readyz`` is
+200 (the pod is Ready: ready to be claimed; it is no Function's, so nothing routes
+calls to it), ``/status`` says ``"state": "pool"`` and names no Function (so the
+gateway's agent readiness never routes to it either). One ``POST /specialise``
+(``kappa.agent.specialise``) gives it its Function: the agent puts the code in place,
+stops listening, and starts as any other pod's agent on the same port, with the
+Function's settings; the answer (200 with the init time, or 502 with Lambda's init
+error) comes once every slot's runtime reached ``/next`` or failed. A pool pod is
+specialised once: another ``/specialise`` meanwhile is 409, and afterwards the
+Function's agent holds the port.
+"""
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+from kappa.agent.app import Agent, write_termination_log
+from kappa.agent.errors import LambdaError
+from kappa.agent.http11 import Request, Response
+from kappa.agent.http_server import Limits, Server
+from kappa.agent.logsink import LogSink
+from kappa.agent.settings import AgentSettings, termination_log_path
+from kappa.agent.slots import PoolState
+from kappa.agent.specialise import (
+    MAX_BODY_BYTES,
+    Specialisation,
+    SpecialiseError,
+    authorised,
+    pool_token,
+    specialisation,
+)
+from kappa.base.clock import Clock
+from kappa.base.env import SettingsError
+
+_ANSWER_GRACE_SECONDS: Final = 1.0
+_TEXT: Final = [("Content-Type", "text/plain; charset=utf-8")]
+_JSON: Final = [("Content-Type", "application/json")]
+_POOL_STATUS: Final = json.dumps(
+    {"state": "pool", "slots": 0, "busy": 0, "error": None, "function": None}
+).encode()
+
+
+class PoolAgent:
+    """The agent of a pool pod; ``run`` returns the process's exit status."""
+
+    def __init__(self, env: Mapping[str, str], *, clock: Clock, sink: LogSink) -> None:
+        token = pool_token(env)
+        if token is None:
+            msg = "not a pool pod (no KAPPA_POOL_TOKEN of 32 characters or more)"
+            raise ValueError(msg)
+        self._env = dict(env)
+        self._token = token
+        self._clock = clock
+        self._sink = sink
+        self._server = Server(
+            self._route, max_body=MAX_BODY_BYTES, on_error=self._error, limits=Limits()
+        )
+        self._agent_task: asyncio.Task[int] | None = None
+        self._claimed = False
+        self._stop = asyncio.Event()
+        self._agent_started = asyncio.Event()
+        self._status = 0
+
+    async def run(self) -> int:
+        """Wait for a Function, then run as its agent until SIGTERM."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        host = self._env.get("KAPPA_AGENT_HOST") or "0.0.0.0"  # noqa: S104 - the operator reaches the pod on its IP
+        port = _port(self._env.get("KAPPA_AGENT_PORT"))
+        try:
+            bound = await self._server.start(host, port)
+            self._sink.log("INFO", f"listening on {host}:{bound} (a pool pod: no Function yet)")
+            stop = asyncio.ensure_future(self._stop.wait())
+            agent = asyncio.ensure_future(self._agent_started.wait())
+            await asyncio.wait([stop, agent], return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            agent.cancel()
+            if self._agent_task is None:
+                return self._status  # stopped in the pool (0), or its code failed (1)
+            return await self._agent_task
+        finally:
+            await self._server.close()
+
+    def _error(self, message: str) -> None:
+        self._sink.log("ERROR", message)
+
+    async def _route(self, request: Request) -> Response:
+        if request.path == "/healthz":
+            return Response(200, b"ok", _TEXT)
+        if request.path == "/readyz":
+            return Response(200, b"pool", _TEXT)
+        if request.path == "/status":
+            return Response(200, _POOL_STATUS, _JSON)
+        if request.path == "/specialise":
+            if request.method != "POST":
+                return Response(405, b"", _TEXT)
+            return await self._specialise(request)
+        return Response(404, b"not found", _TEXT)
+
+    def _checked(self, request: Request) -> tuple[Specialisation, AgentSettings] | Response:
+        """The request's Function, or the refusal to answer (nothing claimed yet)."""
+        if not authorised(request.headers.get("authorization"), self._token):
+            return _refused(401, "the pool pod's token is required (Authorization: Bearer)")
+        if self._claimed:
+            return _refused(409, "this pool pod is specialised already")
+        if request.oversize:
+            return _refused(400, f"the body is over {MAX_BODY_BYTES} bytes")
+        try:
+            wanted = specialisation(self._env, request.body)
+            settings = AgentSettings.from_env(wanted.env, agent_bin_dir=_agent_bin_dir())
+        except SpecialiseError as exc:
+            return _refused(exc.status, str(exc))
+        except SettingsError as exc:
+            return _refused(400, f"the Function's settings: {exc}")
+        return wanted, settings
+
+    async def _specialise(self, request: Request) -> Response:
+        checked = self._checked(request)
+        if isinstance(checked, Response):
+            return checked
+        wanted, settings = checked
+        self._claimed = True
+        started = self._clock.monotonic()
+        failed = await self._put_code(wanted, settings)
+        if failed is not None:
+            write_termination_log(settings.termination_log, failed, self._sink)
+            self._status = 1
+            # The pod ends (Failed, with the init error) once this answer is on its way.
+            asyncio.get_running_loop().call_later(_ANSWER_GRACE_SECONDS, self._stop.set)
+            return _init_error(failed)
+        self._server.stop_listening()  # the Function's agent takes the port
+        agent = Agent(settings, clock=self._clock, sink=self._sink)
+        self._agent_task = asyncio.ensure_future(agent.run())
+        self._agent_started.set()
+        ready = asyncio.ensure_future(agent.started())
+        await asyncio.wait([ready, self._agent_task], return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():
+            ready.cancel()
+            return _init_error(LambdaError("Kappa.AgentFailed", "the agent ended before init"))
+        if ready.result() is not PoolState.READY:
+            return _init_error(agent.error or LambdaError("Runtime.Unknown", "init failed"))
+        elapsed_ms = (self._clock.monotonic() - started) * 1000
+        self._sink.log("INFO", f"specialised as {settings.function_arn} in {elapsed_ms:.1f} ms")
+        body = {"state": "ready", "function": settings.function_arn, "initMs": elapsed_ms}
+        return Response(200, json.dumps(body).encode(), _JSON)
+
+    async def _put_code(
+        self, wanted: Specialisation, settings: AgentSettings
+    ) -> LambdaError | None:
+        """Unpack the request's zip into the task root (a code URL is the agent's to fetch)."""
+        if wanted.zip is None:
+            return None
+        from kappa.agent import code_archive  # noqa: PLC0415 - only pods given a zip
+
+        def unpack(zipped: bytes) -> int:
+            with tempfile.NamedTemporaryFile(suffix=".zip") as archive:
+                archive.write(zipped)
+                archive.flush()
+                return code_archive.unpack(Path(archive.name), settings.task_root)
+
+        try:
+            files = await asyncio.to_thread(unpack, wanted.zip)
+        except code_archive.CodeError as exc:
+            return exc.error
+        self._sink.log("INFO", f"code: {files} file(s) unpacked into {settings.task_root}")
+        return None
+
+
+def _port(raw: str | None) -> int:
+    with contextlib.suppress(TypeError, ValueError):
+        port = int(raw or "8080")
+        if 0 <= port <= 65535:  # noqa: PLR2004 - the highest port
+            return port
+    return 8080
+
+
+def _agent_bin_dir() -> str | None:
+    in_venv = sys.prefix != sys.base_prefix
+    return str(Path(sys.prefix) / "bin") if in_venv else None
+
+
+def _refused(status: int, message: str) -> Response:
+    return Response(status, json.dumps({"message": message}).encode(), _JSON)
+
+
+def _init_error(error: LambdaError) -> Response:
+    body = {"errorType": error.error_type, "errorMessage": error.message}
+    return Response(502, json.dumps(body).encode(), _JSON)
+
+
+async def run_pool(env: Mapping[str, str], *, clock: Clock, sink: LogSink) -> int:
+    """Run a pool pod's agent (``env`` has ``KAPPA_POOL_TOKEN``)."""
+    try:
+        return await PoolAgent(env, clock=clock, sink=sink).run()
+    except ValueError as exc:
+        error = LambdaError("Kappa.InvalidSettings", str(exc))
+        write_termination_log(termination_log_path(env), error, sink)
+        return 1

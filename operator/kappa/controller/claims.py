@@ -1,0 +1,143 @@
+"""A Function's pass takes pods from a warm pool instead of making them (the shell).
+
+When a pass would make on-demand pods and the Function may use a pool of its namespace
+(``kappa.controller.pool_eligibility``), each pod it can take from that pool is
+claimed, specialised and adopted (docs/warm-pools.md, "The claim protocol"):
+
+1. claim: a merge patch with the pod's resourceVersion as precondition removes the
+   pool's label and names the pool in an annotation; 409 means another claim won (the
+   pod is skipped), and the pool stops counting it either way;
+2. specialise: ``POST /specialise`` to its agent with its token, the variables and code
+   of the pod the pass would have made (``kappa.resources.specialisation``);
+3. adopt: a merge patch gives it that pod's labels and the Function as its controller.
+
+A pod whose specialisation fails is deleted (its agent ends with the init error, which
+the Function's next pod will show as well); the pass makes a new pod for it as before.
+"""
+
+import logging
+import time
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any, Final
+
+import aiohttp
+from kubernetes.client.exceptions import ApiException
+from pydantic import ValidationError
+
+from kappa.api.function import FunctionSpec
+from kappa.api.names import CLAIMED_FROM_ANNOTATION, POOL_LABEL
+from kappa.controller.desired import DesiredFunction
+from kappa.controller.pool_eligibility import eligibility
+from kappa.controller.pool_registry import PoolPodView, PoolRegistry
+from kappa.k8s.objects import Objects, api_message
+from kappa.resources.pods import AGENT_PORT
+from kappa.resources.specialisation import (
+    NotSpecialisableError,
+    adoption_patch,
+    code_source,
+    config_map_files,
+    environment,
+    request,
+)
+
+log = logging.getLogger("kappa.controller.claims")
+
+SPECIALISE_TIMEOUT_SECONDS: Final = 60.0
+
+
+class Claims:
+    """Takes pool pods for Functions; ``claim`` is called by a pass that makes pods."""
+
+    def __init__(self, registry: PoolRegistry, objects: Objects) -> None:
+        self.registry = registry
+        self._objects = objects
+        self._session: aiohttp.ClientSession | None = None
+
+    async def claim(
+        self, function: Mapping[str, Any], desired: DesiredFunction, count: int
+    ) -> tuple[str, list[str]]:
+        """Up to ``count`` pool pods made the Function's: (the pool, their names)."""
+        namespace = str(function["metadata"]["namespace"])
+        if count <= 0 or not self.registry.classes(namespace):
+            return "", []
+        try:
+            spec = FunctionSpec.model_validate(function.get("spec") or {})
+        except ValidationError:
+            return "", []
+        verdict = eligibility(spec, self.registry.classes(namespace))
+        if verdict.pool is None:
+            return "", []
+        key = (namespace, verdict.pool)
+        taken: list[str] = []
+        for pod in self.registry.claimable(key)[:count]:
+            self.registry.claiming.add(pod.name)
+            started = time.monotonic()
+            if await self._one(namespace, verdict.pool, pod, desired):
+                taken.append(pod.name)
+                self.registry.claimed(key, time.time())
+                log.info("%s/%s: pod %s taken from warm pool %s in %.0f ms",
+                         namespace, function["metadata"]["name"], pod.name, verdict.pool,
+                         (time.monotonic() - started) * 1000)  # fmt: skip
+        return verdict.pool, taken
+
+    async def _one(
+        self, namespace: str, pool: str, pod: PoolPodView, desired: DesiredFunction
+    ) -> bool:
+        claim = {
+            "metadata": {
+                "resourceVersion": pod.resource_version,
+                "labels": {POOL_LABEL: None},
+                "annotations": {CLAIMED_FROM_ANNOTATION: pool},
+            }
+        }
+        try:
+            await self._objects.patch_pod(namespace, pod.name, claim)
+        except ApiException as exc:
+            if exc.status not in {HTTPStatus.CONFLICT, HTTPStatus.NOT_FOUND}:
+                log.warning("claiming pod %s/%s failed: %s", namespace, pod.name, api_message(exc))
+            return False
+        manifest = desired.pod(pod.name, attempt=0)
+        try:
+            body = request(environment(manifest), await self._code(namespace, manifest))
+            why = await self._specialise(pod, body)
+            if why is None:
+                await self._objects.patch_pod(namespace, pod.name, adoption_patch(manifest, pool))
+        except NotSpecialisableError as exc:
+            why = str(exc)
+        except ApiException as exc:
+            why = api_message(exc)
+        if why is not None:
+            log.warning("pool pod %s/%s not specialised: %s", namespace, pod.name, why)
+            await self._objects.delete_pod(namespace, pod.name)
+            return False
+        return True
+
+    async def _code(self, namespace: str, manifest: Mapping[str, Any]) -> bytes | None:
+        source = code_source(manifest)
+        if source is None:
+            return None
+        configmap = await self._objects.configmap(namespace, source.config_map)
+        if configmap is None:
+            msg = f"ConfigMap {source.config_map} is gone"
+            raise NotSpecialisableError(msg)
+        return config_map_files(source, configmap)
+
+    async def _specialise(self, pod: PoolPodView, body: Mapping[str, Any]) -> str | None:
+        """None once the pod's runtimes are ready; else what went wrong."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        url = f"http://{pod.ip}:{AGENT_PORT}/specialise"
+        try:
+            async with self._session.post(
+                url,
+                json=body,
+                headers={"Authorization": f"Bearer {pod.token}"},
+                timeout=aiohttp.ClientTimeout(total=SPECIALISE_TIMEOUT_SECONDS),
+            ) as response:
+                answer = await response.content.read(64 * 1024)
+                if response.status == HTTPStatus.OK:
+                    return None
+                return f"{response.status}: {answer.decode(errors='replace')[:500]}"
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return f"{exc.__class__.__name__}: {exc}"
