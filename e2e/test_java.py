@@ -8,6 +8,7 @@ the tests run, and the runtime-java17 image built and imported (make up does bot
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -49,7 +50,9 @@ def hello_java(cluster: Cluster, kubectl: list[str], gateway: Gateway, ns: str) 
 
 
 def _invoke(gateway: Gateway, function: str, payload: object) -> tuple[dict[str, Any], Any]:
-    answer = gateway.lambda_client().invoke(FunctionName=function, Payload=json.dumps(payload))
+    answer = gateway.lambda_client().invoke(
+        FunctionName=function, Payload=json.dumps(payload), LogType="Tail"
+    )
     assert answer["StatusCode"] == 200
     return answer, json.loads(answer["Payload"].read())
 
@@ -63,6 +66,8 @@ def test_a_java_function_is_ready_and_answers_boto3(
     assert result["function"] == "hello-java"
     assert result["java"].startswith("17.")
     assert result["requestId"] == answer["ResponseMetadata"]["RequestId"]
+    # What the handler logged through the Context's logger, in the call's log tail.
+    assert "greeting Duke" in base64.b64decode(answer["LogResult"]).decode()
     fn = json.loads(
         subprocess.run(
             [*kubectl, "get", "function/hello-java", "-o", "json"],
