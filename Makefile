@@ -117,7 +117,7 @@ lint: venv lint-shell ## ruff, mypy --strict, import-linter, shellcheck, the cha
 # Every shell script of the repository (settings: .shellcheckrc).
 SHELL_SCRIPTS = $(wildcard e2e/local/*.sh e2e/kind/*.sh runtime-images/*.sh runtime-images/nodejs-ric/*.sh \
   bench/*.sh charts/*.sh examples/*/*.sh) .ci/run runtime-images/nodejs-ric/bootstrap \
-  runtime-images/runtime-python3.11/bootstrap
+  runtime-images/runtime-python3.11/bootstrap runtime-images/runtime-java17/bootstrap
 lint-shell: ## shellcheck over every shell script (installs Debian's shellcheck once)
 	@e2e/local/deps.sh --lint
 	shellcheck $(SHELL_SCRIPTS)

@@ -1,7 +1,7 @@
 """make bench-coldstart: cold calls as a caller sees them, beside the floor of the node.
 
 Needs the chart installed on the local cluster (`make up`) or on KUBECONFIG's. Per
-runtime (python3.11 and nodejs22 by default), --calls cold calls (20) of each:
+runtime (python3.11, nodejs22 and java17 by default), --calls cold calls (20) of each:
 
 (a) Kappa without a pool: a Function (an echo handler, ``scaleToZeroAfterSeconds: 0``)
     at zero pods, no pod of it left at all (terminating ones gone too); then one
@@ -10,7 +10,8 @@ runtime (python3.11 and nodejs22 by default), --calls cold calls (20) of each:
     is counted: a call that met a pod after all is reported, not hidden.
 (c) The floor: a plain pod (the same runtime image, resources and security context
     as the Function's pod, its command a trivial HTTP server: ``python3 -m http.server``
-    or a one-line node server) created directly, its IP taken from a watch and
+    or a one-line node server; python's for java17, a JRE having no one-line server)
+    created directly, its IP taken from a watch and
     ``GET /`` polled every 5 ms, timed from the create call to the first 200: what
     containerd, the CNI and the kubelet cost here, with no Kappa in between.
 
@@ -21,6 +22,7 @@ p50 and p99 are nearest-rank (with 20 calls p99 is the slowest). Prints figures;
 asserts nothing. The caller is the e2e identity (e2e/identity.py: a ServiceAccount
 bound to kappa-invoker, its bearer token). Usage:
     python bench/coldstart_calls.py [--calls 20] [--runtime python3.11 --runtime nodejs22]
+java17's code is a jar compiled here with javac (a JDK >= 17 on the machine).
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ FLOOR_SERVER = {
     "python3.11": ["python3", "-m", "http.server", "8080"],
     "nodejs20": _NODE_SERVER,
     "nodejs22": _NODE_SERVER,
+    # A JRE has no one-line HTTP server (no javac to run a source file): the base image's
+    # python3 serves. The floor is the pod's start; the JVM's is in the runtime's init.
+    "java17": ["python3", "-m", "http.server", "8080"],
 }
 POLL_SECONDS = 0.005
 HANG_GUARD_SECONDS = 180
@@ -256,7 +261,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--runtime", action="append", choices=sorted(CODE))
     args = parser.parse_args()
-    runtimes = args.runtime or ["python3.11", "nodejs22"]
+    runtimes = args.runtime or ["python3.11", "nodejs22", "java17"]
     kubeconfig = os.environ.get("KUBECONFIG") or str(REPO / ".local-cluster/kubeconfig")
     config.load_kube_config(kubeconfig)
     core, custom = client.CoreV1Api(), client.CustomObjectsApi()
@@ -268,6 +273,7 @@ def main() -> int:
     try:
         wait(lambda: core.list_namespaced_service_account(namespace).items, "a service account")
         for runtime in runtimes:
+            coldstart.prepare_code(core, namespace, runtime)
             kappa, template = kappa_series(
                 core, custom, url, identity, namespace, runtime, args.calls
             )

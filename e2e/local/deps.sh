@@ -29,6 +29,9 @@ if [ "$mode" = --test ]; then
     [libtoolize]=libtool
     # Event source tests: ElasticMQ (an SQS server) and Kafka from Maven Central, run with Java.
     [java]=default-jre-headless [mvn]=maven
+    # The java17 runtime's tests: handlers compiled with javac (e2e/test_java.py,
+    # tests/integration/java), run on Debian's Java 17 as in the runtime-java17 image.
+    [javac]=openjdk-17-jdk-headless
     # Event source brokers the integration tests start.
     [redis-server]=redis-server [rabbitmq-server]=rabbitmq-server [epmd]=erlang-base
     # Asynchronous invocation and the NATS event source: a real NATS server with JetStream.
@@ -44,6 +47,8 @@ done
 [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
 if [ "$mode" = --test ]; then
   [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing+=(libc6-dev)
+  [ -x "/usr/lib/jvm/java-17-openjdk-$(dpkg --print-architecture)/bin/java" ] ||
+    missing+=(openjdk-17-jre-headless)
 fi
 # `python3 -m venv` on Debian's python3 needs python3-venv.
 python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)

@@ -59,7 +59,7 @@ _MAX_POD_NAME: Final = 253
 _POD_NAME_CHARACTERS: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 
 # The runtimes whose images `make images` builds (runtime-images/images.txt) and `image`.
-DEFAULT_RUNTIMES: Final = ("python3.11", "nodejs20", "nodejs22", "provided", "image")
+DEFAULT_RUNTIMES: Final = ("python3.11", "nodejs20", "nodejs22", "provided", "image", "java17")
 
 
 class LogLevel(StrEnum):

@@ -36,6 +36,7 @@ class Runtime(StrEnum):
     PYTHON313 = "python3.13"
     NODEJS20 = "nodejs20"
     NODEJS22 = "nodejs22"
+    JAVA17 = "java17"
     PROVIDED = "provided"
     IMAGE = "image"
 

@@ -139,6 +139,9 @@ ENV_NAME_PATTERN: Final = r"[A-Za-z_][A-Za-z0-9_]*"
 HANDLER_PATTERN: Final = r"[!-~]+"  # printable ASCII, no spaces
 PYTHON_HANDLER_PATTERN: Final = r"[A-Za-z0-9_][-A-Za-z0-9_/.]*\.[A-Za-z_][A-Za-z0-9_]*"
 NODEJS_HANDLER_PATTERN: Final = r"[A-Za-z0-9_][-A-Za-z0-9_/.]*\.[A-Za-z_$][A-Za-z0-9_$]*"
+# Lambda's Java handlers: a class (package.Class, a RequestHandler) or package.Class::method.
+_JAVA_NAME: Final = r"[A-Za-z_$][A-Za-z0-9_$]*"
+JAVA_HANDLER_PATTERN: Final = rf"{_JAVA_NAME}(\.{_JAVA_NAME})*(::{_JAVA_NAME})?"
 URL_PATTERN: Final = r"https?://[A-Za-z0-9]([-.A-Za-z0-9]*[A-Za-z0-9])?(:[0-9]+)?(/[!-~]*)?"
 SHA256_PATTERN: Final = r"[0-9a-f]{64}"
 # An absolute directory: "/" or parts that do not start with "." (so no "." or ".." parts).
@@ -168,6 +171,7 @@ class Runtime(enum.StrEnum):
     PYTHON_3_13 = "python3.13"
     NODEJS_20 = "nodejs20"
     NODEJS_22 = "nodejs22"
+    JAVA_17 = "java17"
     PROVIDED = "provided"
     IMAGE = "image"
 
@@ -182,13 +186,19 @@ class Runtime(enum.StrEnum):
         return self.value.startswith("nodejs")
 
     @property
+    def is_java(self) -> bool:
+        """Whether handlers are ``package.Class[::method]``, run by the Java runtime client."""
+        return self.value.startswith("java")
+
+    @property
     def needs_handler(self) -> bool:
         """Whether ``spec.handler`` is required (``provided``/``image`` may use it or not)."""
-        return self.is_python or self.is_nodejs
+        return self.is_python or self.is_nodejs or self.is_java
 
 
 PYTHON_RUNTIMES: Final = tuple(r.value for r in Runtime if r.is_python)
 NODEJS_RUNTIMES: Final = tuple(r.value for r in Runtime if r.is_nodejs)
+JAVA_RUNTIMES: Final = tuple(r.value for r in Runtime if r.is_java)
 HANDLER_RUNTIMES: Final = tuple(r.value for r in Runtime if r.needs_handler)
 
 
@@ -831,14 +841,18 @@ class LoggingConfig(KappaModel):
 
 
 _HANDLER_REQUIRED_MESSAGE: Final = (
-    "set it to module.function for python (e.g. app.handler) or file.export for nodejs "
-    "(e.g. index.handler)"
+    "set it to module.function for python (e.g. app.handler), file.export for nodejs "
+    "(e.g. index.handler) or package.Class::method for java (e.g. example.Hello::handleRequest)"
 )
 _PYTHON_HANDLER_MESSAGE: Final = (
     "spec.handler must be module.function for python runtimes, e.g. app.handler or pkg/app.handler"
 )
 _NODEJS_HANDLER_MESSAGE: Final = (
     "spec.handler must be file.export for nodejs runtimes, e.g. index.handler or src/index.handler"
+)
+_JAVA_HANDLER_MESSAGE: Final = (
+    "spec.handler must be package.Class or package.Class::method for java runtimes, e.g. "
+    "example.Hello or example.Hello::handleRequest"
 )
 _IMAGE_CODE_MESSAGE: Final = (
     "runtime image takes its code from spec.code.image: set spec.code.image to the function's image"
@@ -910,7 +924,7 @@ class FunctionSpec(KappaModel):
         Rule(
             cel=f"!(self.runtime in {cel_list(HANDLER_RUNTIMES)}) || has(self.handler)",
             message=(
-                f"spec.handler is required for python and nodejs runtimes: "
+                f"spec.handler is required for python, nodejs and java runtimes: "
                 f"{_HANDLER_REQUIRED_MESSAGE}"
             ),
             message_expression=(
@@ -927,6 +941,7 @@ class FunctionSpec(KappaModel):
         ),
         _handler_rule(PYTHON_RUNTIMES, PYTHON_HANDLER_PATTERN, _PYTHON_HANDLER_MESSAGE),
         _handler_rule(NODEJS_RUNTIMES, NODEJS_HANDLER_PATTERN, _NODEJS_HANDLER_MESSAGE),
+        _handler_rule(JAVA_RUNTIMES, JAVA_HANDLER_PATTERN, _JAVA_HANDLER_MESSAGE),
         Rule(
             cel="self.runtime != 'image' || has(self.code.image)",
             message=_IMAGE_CODE_MESSAGE,
@@ -971,7 +986,8 @@ class FunctionSpec(KappaModel):
     runtime: Runtime = Field(
         strict=False,
         description=(
-            "Language runtime: python3.11-3.13 (awslambdaric), nodejs20/22, provided (a "
+            "Language runtime: python3.11-3.13 (awslambdaric), nodejs20/22, java17 (AWS's Java "
+            "runtime interface client), provided (a "
             "bootstrap executable in the code), or image (spec.code.image brings its own; "
             "with another runtime, spec.code.image only carries the code)."
         ),
@@ -987,7 +1003,8 @@ class FunctionSpec(KappaModel):
         default=None,
         description=(
             "Entry point: module.function for python (app.handler), file.export for nodejs "
-            "(index.handler). Required for those runtimes; for provided and image it is "
+            "(index.handler), package.Class[::method] for java (example.Hello::handleRequest). "
+            "Required for those runtimes; for provided and image it is "
             "passed on as _HANDLER."
         ),
     )

@@ -17,6 +17,7 @@ _CODE_ERRORS: Final = (
     "Runtime.ImportModuleError",
     "Runtime.HandlerNotFound",
     "Runtime.UserCodeSyntaxError",
+    "Runtime.BadFunctionCode",  # java: the handler's class failed to load or initialise
     "Kappa.Code",
 )
 _IMAGE_REASONS: Final = frozenset(

@@ -50,6 +50,7 @@ def test_defaults_are_the_contracts() -> None:
             id="provided",
         ),
         pytest.param({"KAPPA_RUNTIME": "image"}, None, id="image-is-external"),
+        pytest.param({"KAPPA_RUNTIME": "java17"}, (RUNTIME_BOOTSTRAP,), id="java17-managed"),
         pytest.param(
             {"KAPPA_BOOTSTRAP": "/bin/sh -c 'exec x'"}, ("/bin/sh", "-c", "exec x"), id="explicit"
         ),

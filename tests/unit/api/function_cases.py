@@ -222,6 +222,42 @@ REFUSED = [
         ),
     ),
     _refused(
+        "handler-missing-java",
+        Refusal(
+            manifest(runtime="java17", handler=_DELETE, code={"configMap": {"name": "code"}}),
+            "spec.handler is required for runtime java17",
+        ),
+    ),
+    _refused(
+        "handler-java-path",
+        Refusal(
+            manifest(
+                runtime="java17",
+                handler="example/Hello::handle",
+                code={"configMap": {"name": "code"}},
+            ),
+            "spec.handler must be package.Class or package.Class::method for java",
+        ),
+    ),
+    _refused(
+        "handler-java-method-without-class",
+        Refusal(
+            manifest(
+                runtime="java17", handler="::handleRequest", code={"configMap": {"name": "c"}}
+            ),
+            "spec.handler must be package.Class or package.Class::method for java",
+        ),
+    ),
+    _refused(
+        "handler-java-python-style",
+        Refusal(
+            manifest(
+                runtime="java17", handler="example/Hello.handle", code={"configMap": {"name": "c"}}
+            ),
+            "spec.handler must be package.Class or package.Class::method for java",
+        ),
+    ),
+    _refused(
         "handler-with-space",
         Refusal(manifest(handler="app. handler"), "spec.handler must not be empty or hold spaces"),
     ),
@@ -684,6 +720,22 @@ ACCEPTED = [
         ),
     ),
     _accepted("name-63-characters", manifest(name="f" * 63)),
+    _accepted(
+        "java-class-and-method",
+        manifest(
+            runtime="java17",
+            handler="com.example.app.Hello$Inner::handle_Request2",
+            code={"configMap": {"name": "code", "archive": "code.zip"}},
+        ),
+    ),
+    _accepted(
+        "java-request-handler-class",
+        manifest(
+            runtime="java17",
+            handler="Hello",
+            code={"url": {"url": "https://files.example/hello.jar", "sha256": SHA}},
+        ),
+    ),
     _accepted(
         "nodejs-nested-files-and-env-sources",
         manifest(

@@ -120,6 +120,7 @@ def test_code_source_names_the_field_that_is_set(code: dict[str, Any], source: C
         pytest.param(Runtime.PYTHON_3_13, True, id="python3.13"),
         pytest.param(Runtime.NODEJS_20, True, id="nodejs20"),
         pytest.param(Runtime.NODEJS_22, True, id="nodejs22"),
+        pytest.param(Runtime.JAVA_17, True, id="java17"),
         pytest.param(Runtime.PROVIDED, False, id="provided"),
         pytest.param(Runtime.IMAGE, False, id="image"),
     ],

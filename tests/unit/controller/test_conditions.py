@@ -47,6 +47,12 @@ def pod(
             id="import-error",
         ),
         pytest.param(
+            [pod(phase=Phase.FAILED, failure=Failure("Runtime.BadFunctionCode", "Error loading"))],
+            ("False", "InitError"),
+            ("False", "InitError"),
+            id="java-class-fails-to-load",
+        ),
+        pytest.param(
             [pod(phase=Phase.FAILED, failure=Failure("Runtime.OutOfMemory", "oom"))],
             ("False", "InitError"),
             ("Unknown", "Pending"),

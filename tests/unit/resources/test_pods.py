@@ -343,3 +343,28 @@ def test_tracing_sets_the_agents_collector_only_when_on() -> None:
     unsampled = replace(traced, tracing_sample_ratio=None)
     env = env_of(make_pod(unsampled, name="p", revision="r")["spec"]["containers"][0])
     assert "KAPPA_TRACING_SAMPLE_RATIO" not in env
+
+
+def test_a_java_jar_in_a_configmap_is_unpacked_by_the_agent_into_the_task_root() -> None:
+    java = replace(
+        PARAMS,
+        runtime="java17",
+        handler="example.Hello::handleRequest",
+        image="kappa.local/runtime-java17:dev",
+        code=CodeMount(config_map="hello-java-code", archive="code.zip"),
+    )
+    pod = make_pod(java, name="hello-abc", revision="r")
+    (container,) = pod["spec"]["containers"]
+    assert container["image"] == "kappa.local/runtime-java17:dev"
+    env = env_of(container)
+    assert env["KAPPA_RUNTIME"] == "java17"
+    assert env["_HANDLER"] == "example.Hello::handleRequest"
+    assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_java17"
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"  # the bootstrap sizes the heap
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    # The jar (a zip) only, for the agent to unpack; no ConfigMap keys mounted as files.
+    assert volumes["archive"]["configMap"] == {
+        "name": "hello-java-code",
+        "items": [{"key": "code.zip", "path": "code.zip"}],
+    }
+    assert "code" not in volumes or "configMap" not in volumes["code"]
