@@ -170,7 +170,9 @@ def test_function_network_policy_admits_only_the_gateway(
                                                       manifest(name))  # fmt: skip
         written = Cluster.wait(lambda: policy(namespace), "the namespace's NetworkPolicy", 60)
         spec = api.sanitize_for_serialization(written.spec)
-        assert spec["podSelector"] == {"matchLabels": {"kappa.dev/component": "function"}}
+        assert spec["podSelector"] == {"matchExpressions": [
+            {"key": "kappa.dev/component", "operator": "In", "values": ["function", "pool"]}
+        ]}  # fmt: skip
         assert spec["policyTypes"] == ["Ingress"]
         (rule,) = spec["ingress"]
         assert rule["ports"] == [{"protocol": "TCP", "port": 8080}]
@@ -180,10 +182,11 @@ def test_function_network_policy_admits_only_the_gateway(
                 "podSelector": {
                     "matchLabels": {
                         "app.kubernetes.io/name": "kappa",
-                        "app.kubernetes.io/component": "gateway",
+                        "app.kubernetes.io/component": component,
                     }
                 },
             }
+            for component in ("gateway", "operator")
         ]
         functions.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "one")
         time.sleep(3)  # another Function remains: the policy stays

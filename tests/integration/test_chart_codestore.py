@@ -52,14 +52,18 @@ def test_it_may_only_list_functions_and_versions_and_review_tokens() -> None:
     ]  # fmt: skip
 
 
-def test_its_network_policy_admits_gateways_and_function_pods_only() -> None:
+def test_its_network_policy_admits_gateways_function_and_pool_pods_only() -> None:
     policy = by_kind_and_name()["NetworkPolicy", "kappa-codestore"]["spec"]
     (rule,) = policy["ingress"]
     assert rule["ports"] == [{"protocol": "TCP", "port": 8080}]
     assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "kappa",
                                             "app.kubernetes.io/component": "gateway"}}} in rule["from"]  # fmt: skip
-    assert {"namespaceSelector": {},
-            "podSelector": {"matchLabels": {"kappa.dev/component": "function"}}} in rule["from"]  # fmt: skip
+    pods = {
+        "matchExpressions": [
+            {"key": "kappa.dev/component", "operator": "In", "values": ["function", "pool"]}
+        ]
+    }
+    assert {"namespaceSelector": {}, "podSelector": pods} in rule["from"]  # fmt: skip
 
 
 def test_off_renders_no_store_and_the_gateway_names_none() -> None:

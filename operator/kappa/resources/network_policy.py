@@ -1,15 +1,17 @@
 """The NetworkPolicy the operator keeps in every namespace that has Functions: pure.
 
-Function pods (``kappa.dev/component=function``) take connections on the agent's port
-(8080) from the gateway pods of Kappa's namespace only, plus the peers the chart names
-for metrics scraping; their egress is open unless the chart lists rules. One policy per
+Function pods (``kappa.dev/component=function``) and warm pool pods (``pool``, which
+become function pods when claimed) take connections on the agent's port (8080) from the
+gateway and operator pods of Kappa's namespace only (the gateways call functions; the
+operator specialises a pool pod it claims, with the pod's token), plus the peers the
+chart names for metrics scraping; their egress is open unless the chart lists rules. One policy per
 namespace, named ``kappa-functions``, labelled as Kappa's.
 """
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from kappa.api.names import COMPONENT_LABEL, FUNCTION_COMPONENT
+from kappa.api.names import COMPONENT_LABEL, FUNCTION_COMPONENT, POOL_COMPONENT
 
 POLICY_NAME: Final = "kappa-functions"
 AGENT_PORT: Final = 8080
@@ -17,6 +19,11 @@ AGENT_PORT: Final = 8080
 GATEWAY_LABELS: Final[Mapping[str, str]] = {
     "app.kubernetes.io/name": "kappa",
     "app.kubernetes.io/component": "gateway",
+}
+# The operator pods' labels: they specialise the warm pool pods they claim.
+OPERATOR_LABELS: Final[Mapping[str, str]] = {
+    "app.kubernetes.io/name": "kappa",
+    "app.kubernetes.io/component": "operator",
 }
 MANAGED_BY: Final[Mapping[str, str]] = {
     "app.kubernetes.io/managed-by": "kappa-operator",
@@ -32,16 +39,18 @@ def function_network_policy(
     egress: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The NetworkPolicy of ``namespace``'s function pods (``egress`` None: unrestricted)."""
-    gateways = {
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": kappa_namespace}},
-        "podSelector": {"matchLabels": dict(GATEWAY_LABELS)},
-    }
+    kappa = {"matchLabels": {"kubernetes.io/metadata.name": kappa_namespace}}
+    gateways = {"namespaceSelector": kappa, "podSelector": {"matchLabels": dict(GATEWAY_LABELS)}}
+    operators = {"namespaceSelector": kappa, "podSelector": {"matchLabels": dict(OPERATOR_LABELS)}}
+    components = [FUNCTION_COMPONENT, POOL_COMPONENT]
     spec: dict[str, Any] = {
-        "podSelector": {"matchLabels": {COMPONENT_LABEL: FUNCTION_COMPONENT}},
+        "podSelector": {
+            "matchExpressions": [{"key": COMPONENT_LABEL, "operator": "In", "values": components}]
+        },
         "policyTypes": ["Ingress"] if egress is None else ["Ingress", "Egress"],
         "ingress": [
             {
-                "from": [gateways, *(dict(peer) for peer in metrics_from)],
+                "from": [gateways, operators, *(dict(peer) for peer in metrics_from)],
                 "ports": [{"protocol": "TCP", "port": AGENT_PORT}],
             }
         ],

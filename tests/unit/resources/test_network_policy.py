@@ -3,12 +3,14 @@
 from kappa.resources.network_policy import POLICY_NAME, function_network_policy
 
 
-def test_only_the_gateways_of_kappas_namespace_reach_the_agent() -> None:
+def test_only_the_gateways_and_operators_of_kappas_namespace_reach_the_agent() -> None:
     policy = function_network_policy("team-a", kappa_namespace="kappa-system")
     assert policy["metadata"]["name"] == POLICY_NAME
     assert policy["metadata"]["namespace"] == "team-a"
     spec = policy["spec"]
-    assert spec["podSelector"] == {"matchLabels": {"kappa.dev/component": "function"}}
+    assert spec["podSelector"] == {"matchExpressions": [
+        {"key": "kappa.dev/component", "operator": "In", "values": ["function", "pool"]}
+    ]}  # fmt: skip
     assert spec["policyTypes"] == ["Ingress"]  # egress open: functions call out
     (rule,) = spec["ingress"]
     assert rule["ports"] == [{"protocol": "TCP", "port": 8080}]
@@ -16,6 +18,10 @@ def test_only_the_gateways_of_kappas_namespace_reach_the_agent() -> None:
         "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kappa-system"}},
         "podSelector": {"matchLabels": {"app.kubernetes.io/name": "kappa",
                                         "app.kubernetes.io/component": "gateway"}},
+    }, {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kappa-system"}},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "kappa",
+                                        "app.kubernetes.io/component": "operator"}},
     }]  # fmt: skip
 
 
@@ -25,7 +31,7 @@ def test_metrics_peers_and_egress_rules_are_added_as_given() -> None:
     policy = function_network_policy(
         "team-a", kappa_namespace="kappa-system", metrics_from=[scraper], egress=[dns]
     )
-    assert policy["spec"]["ingress"][0]["from"][1] == scraper
+    assert policy["spec"]["ingress"][0]["from"][2] == scraper
     assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
     assert policy["spec"]["egress"] == [dns]
     closed = function_network_policy("team-a", kappa_namespace="kappa-system", egress=[])
