@@ -15,8 +15,11 @@ runtime (python3.11, nodejs22 and java17 by default), --calls cold calls (20) of
     ``GET /`` polled every 5 ms, timed from the create call to the first 200: what
     containerd, the CNI and the kubelet cost here, with no Kappa in between.
 
-(b), Kappa with a warm pool, comes with the warm pools (designed in docs/warm-pools.md,
-not built yet).
+(b) Kappa with a warm pool: a WarmPool of the runtime (128 MB, ``size: {min: 1, max: 1}``)
+    in the namespace, and another such Function; before each call, no pod of it and one
+    ready pool pod; the call takes the pool pod (the operator claims and specialises it,
+    docs/warm-pools.md). The answer must say cold as in (a), and the pod that answered
+    must be the pool's: a call that did not go through the pool is reported.
 
 p50 and p99 are nearest-rank (with 20 calls p99 is the slowest). Prints figures;
 asserts nothing. The caller is the e2e identity (e2e/identity.py: a ServiceAccount
@@ -166,6 +169,50 @@ def kappa_series(
     return series, template
 
 
+def pool_pods(core: client.CoreV1Api, namespace: str, pool: str) -> list[client.V1Pod]:
+    """The pool's ready pods (not being deleted)."""
+    return [
+        p
+        for p in core.list_namespaced_pod(namespace, label_selector=f"kappa.dev/pool={pool}").items
+        if p.metadata.deletion_timestamp is None
+        and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+    ]
+
+
+def pool_series(
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    url: str,
+    identity: Identity,
+    namespace: str,
+    runtime: str,
+    calls: int,
+) -> Series:
+    """(b): cold calls to a Function at zero pods that a warm pool's pod answers."""
+    pool = f"pool-{runtime.replace('.', '')}"
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "warmpools", {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "WarmPool", "metadata": {"name": pool},
+        "spec": {"runtime": runtime, "memoryMB": 128, "size": {"min": 1, "max": 1}},
+    })  # fmt: skip
+    name = f"warm-{runtime.replace('.', '')}"
+    custom.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, function(name, runtime)
+    )
+    wait(lambda: ready(custom, namespace, name), f"Function {name} Ready", interval=0.2)
+    series = Series(runtime, "(b) Kappa, warm pool")
+    for _ in range(calls):
+        wait(lambda: not pods_of(core, namespace, name), f"{name} at zero pods", interval=0.2)
+        waiting = wait(lambda: pool_pods(core, namespace, pool), "a ready pool pod", interval=0.2)
+        time.sleep(1.0)  # the gateways' watches have seen the last pod go
+        took, cold = invoke(url, identity, namespace, name)
+        series.seconds.append(took)
+        answered = {p.metadata.name for p in pods_of(core, namespace, name)}
+        series.warm += not cold or not answered & {p.metadata.name for p in waiting}
+    custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+    custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "warmpools", pool)
+    return series
+
+
 def floor_manifest(template: dict[str, Any], runtime: str, name: str) -> dict[str, Any]:
     """A plain pod: the Function pod's image, resources and security, a trivial server."""
     spec = template["spec"]
@@ -248,7 +295,7 @@ def table(rows: list[Series]) -> str:
     )
     lines = [header]
     for row in rows:
-        warm = str(row.warm) if row.path.startswith("(a)") else "-"
+        warm = str(row.warm) if row.path.startswith(("(a)", "(b)")) else "-"
         lines.append(
             f"{row.runtime:<11} {row.path:<40} {len(row.seconds):>5} {row.percentile(0.5):7.3f}"
             f" {row.percentile(0.99):7.3f} {min(row.seconds):7.3f} {warm:>8}"
@@ -277,12 +324,13 @@ def main() -> int:
             kappa, template = kappa_series(
                 core, custom, url, identity, namespace, runtime, args.calls
             )
+            pool = pool_series(core, custom, url, identity, namespace, runtime, args.calls)
             floor_call(core, namespace, template, runtime)  # warm-up: image in the page cache
             floor = Series(runtime, "(c) floor: plain pod, polled directly")
             floor.seconds = [
                 floor_call(core, namespace, template, runtime) for _ in range(args.calls)
             ]
-            rows += [kappa, floor]
+            rows += [kappa, pool, floor]
             print(table(rows), flush=True)
     finally:
         core.delete_namespace(namespace)
