@@ -17,9 +17,10 @@ from kubernetes import client
 
 from e2e.cluster import Cluster
 from e2e.conftest import own_namespace
+from e2e.gateway import metric
 from e2e.test_autoscaling import create, live_pods
 from e2e.test_cold_start import invoke
-from e2e.test_gateway import Gateway, sleeper
+from e2e.test_gateway import Gateway, gateway_pod_urls, sleeper
 
 GROUP, VERSION = "kappa.dev", "v1alpha1"
 
@@ -38,6 +39,19 @@ def pool_pods(core: client.CoreV1Api, namespace: str) -> list[client.V1Pod]:
         if p.metadata.deletion_timestamp is None
         and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
     ]
+
+
+def condition(custom: client.CustomObjectsApi, namespace: str, name: str, kind: str) -> Any:
+    found = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "functions", name)
+    conditions = (found.get("status") or {}).get("conditions") or []
+    return next((c for c in conditions if c["type"] == kind), None)
+
+
+def pool_calls(urls: list[str], namespace: str, name: str) -> float:
+    series = (
+        f'kappa_gateway_cold_starts_total{{namespace="{namespace}",function="{name}",path="pool"}}'
+    )
+    return sum(metric(url, series) for url in urls)
 
 
 def pool_status(custom: client.CustomObjectsApi, namespace: str) -> dict[str, Any]:
@@ -61,6 +75,12 @@ def test_a_call_at_zero_pods_is_answered_by_the_pools_pod_and_the_pool_refills(
     [waiting] = Cluster.wait(lambda: p if len(p := pool_pods(core, ns)) == 1 else None,
                              "a ready pool pod", 180)  # fmt: skip
 
+    eligible = Cluster.wait(lambda: condition(custom, ns, "warm", "PoolEligible"),
+                            "the PoolEligible condition", 60)  # fmt: skip
+    assert (eligible["status"], eligible["reason"]) == ("True", "Eligible"), eligible
+    urls = gateway_pod_urls(api, core)
+    before = pool_calls(urls, ns, "warm")
+
     started = time.monotonic()
     pod, cold = invoke(gateway, ns, "warm")
     took = time.monotonic() - started
@@ -75,6 +95,7 @@ def test_a_call_at_zero_pods_is_answered_by_the_pools_pod_and_the_pool_refills(
     assert "kappa.dev/pool" not in labels
     assert adopted.metadata.annotations["kappa.dev/claimed-from"] == "py"
     assert [(o.kind, o.name, o.controller) for o in owners] == [("Function", "warm", True)]
+    assert pool_calls(urls, ns, "warm") == before + 1  # the metric's path says pool
 
     # The pool makes another in its place and counts the claim.
     Cluster.wait(lambda: any(p.metadata.name != pod for p in pool_pods(core, ns)),
@@ -92,3 +113,28 @@ def test_a_call_at_zero_pods_is_answered_by_the_pools_pod_and_the_pool_refills(
         return any(e.reason == "PodsClaimed" and "warm pool py" in e.message for e in events.items)
 
     Cluster.wait(claimed_event, "a PodsClaimed Event on the Function", 60)
+
+    # The pod it took is the Function's like any other: scale-down removes it.
+    Cluster.wait(lambda: not any(p.metadata.name == pod for p in live_pods(core, ns, "warm")),
+                 "the claimed pod removed by scale-down", 180)  # fmt: skip
+
+
+@pytest.mark.timeout(600)
+def test_a_function_no_pool_fits_says_why_and_still_answers(
+    gateway: Gateway, api: client.ApiClient, core: client.CoreV1Api, ns: str
+) -> None:
+    custom = client.CustomObjectsApi(api)
+    custom.create_namespaced_custom_object(GROUP, VERSION, ns, "warmpools", {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "WarmPool", "metadata": {"name": "py"},
+        "spec": {"runtime": "python3.11", "memoryMB": 128, "size": {"min": 1, "max": 1}},
+    })  # fmt: skip
+    Cluster.wait(lambda: len(pool_pods(core, ns)) == 1, "one ready pool pod", 180)
+    create(api, gateway, ns, sleeper("big", memoryMB=256, scaling={"scaleToZeroAfterSeconds": 0}))
+    verdict = Cluster.wait(lambda: condition(custom, ns, "big", "PoolEligible"),
+                           "the PoolEligible condition", 60)  # fmt: skip
+    assert (verdict["status"], verdict["reason"]) == ("False", "NoPool"), verdict
+    assert "256 MB" in verdict["message"]
+    [waiting] = pool_pods(core, ns)
+    pod, _ = invoke(gateway, ns, "big")
+    assert pod != waiting.metadata.name  # a pod of its own
+    assert [p.metadata.name for p in pool_pods(core, ns)] == [waiting.metadata.name]

@@ -123,6 +123,7 @@ class ConditionType(enum.StrEnum):
     POLLER_READY = "PollerReady"
     SOURCE_CONNECTED = "SourceConnected"
     INVOKING = "Invoking"
+    POOL_ELIGIBLE = "PoolEligible"
 
 
 class Condition(KappaModel):

@@ -26,9 +26,10 @@ from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from kappa.api.function import FunctionSpec
+from kappa.api.meta import ConditionState
 from kappa.api.names import CLAIMED_FROM_ANNOTATION, POOL_LABEL
 from kappa.controller.desired import DesiredFunction
-from kappa.controller.pool_eligibility import eligibility
+from kappa.controller.pool_eligibility import eligibility, eligibility_condition
 from kappa.controller.pool_registry import PoolPodView, PoolRegistry
 from kappa.k8s.objects import Objects, api_message
 from kappa.resources.pods import AGENT_PORT
@@ -53,6 +54,17 @@ class Claims:
         self.registry = registry
         self._objects = objects
         self._session: aiohttp.ClientSession | None = None
+
+    def conditions(self, function: Mapping[str, Any]) -> list[ConditionState]:
+        """``PoolEligible`` where the Function's namespace has pools (none elsewhere)."""
+        classes = self.registry.classes(str(function["metadata"]["namespace"]))
+        if not classes:
+            return []
+        try:
+            spec = FunctionSpec.model_validate(function.get("spec") or {})
+        except ValidationError:
+            return []
+        return [eligibility_condition(eligibility(spec, classes))]
 
     async def claim(
         self, function: Mapping[str, Any], desired: DesiredFunction, count: int

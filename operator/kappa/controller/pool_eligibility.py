@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kappa.api.function import FunctionSpec, Runtime
+from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
 
 
 class Reason(enum.StrEnum):
@@ -101,3 +102,11 @@ def eligibility(spec: FunctionSpec, pools: Sequence[PoolClass]) -> Eligibility: 
 
 def _no(reason: Reason, message: str) -> Eligibility:
     return Eligibility(None, reason, f"not from a warm pool: {message}")
+
+
+def eligibility_condition(verdict: Eligibility) -> ConditionState:
+    """The Function's ``PoolEligible`` condition (written where its namespace has pools)."""
+    status = ConditionStatus.TRUE if verdict.pool is not None else ConditionStatus.FALSE
+    return ConditionState(
+        ConditionType.POOL_ELIGIBLE, status, verdict.reason.value, verdict.message
+    )

@@ -258,6 +258,8 @@ async def report(state: State, seen: Observed, intent: PassPlan, done: Acted) ->
         scaled_condition(scale.reason.value, scale.message, limited=scale.reason in _LIMITED)
     )
     conditions.extend(destinations_conditions(seen.body, state.memory))
+    if state.claims is not None:
+        conditions.extend(state.claims.conditions(seen.body))
     status = _status(
         desired, pods, conditions, generation=seen.generation, now=seen.now, previous=previous
     )

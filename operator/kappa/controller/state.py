@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from kappa.api.meta import ConditionState
 from kappa.autoscaler.loop import Autoscaler
 from kappa.controller.desired import DesiredFunction
 from kappa.controller.memory import FunctionMemories, Key
@@ -14,6 +15,10 @@ from kappa.settings import Settings
 
 class PoolClaims(Protocol):
     """Takes warm pool pods for a Function (kappa.controller.claims.Claims)."""
+
+    def conditions(self, function: Mapping[str, Any]) -> list[ConditionState]:
+        """The Function's ``PoolEligible``, where its namespace has pools."""
+        ...
 
     async def claim(
         self, function: Mapping[str, Any], desired: DesiredFunction, count: int

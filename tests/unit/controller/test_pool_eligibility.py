@@ -3,7 +3,14 @@ from typing import Any
 import pytest
 
 from kappa.api.function import FunctionSpec
-from kappa.controller.pool_eligibility import PoolClass, Reason, eligibility
+from kappa.api.meta import ConditionStatus
+from kappa.controller.pool_eligibility import (
+    Eligibility,
+    PoolClass,
+    Reason,
+    eligibility,
+    eligibility_condition,
+)
 
 POOLS = [
     PoolClass("py-256", "python3.11", 256, 512),
@@ -78,3 +85,12 @@ def test_eligibility(fields: dict[str, Any], pool: str | None, reason: Reason, s
 
 def test_no_pools_at_all() -> None:
     assert eligibility(spec(), []).reason is Reason.NO_POOL
+
+
+def test_the_condition_says_the_pool_or_why_not() -> None:
+    yes = eligibility_condition(Eligibility("py", Reason.ELIGIBLE, "starts from warm pool py"))
+    assert (yes.type, yes.status, yes.reason) == ("PoolEligible", ConditionStatus.TRUE, "Eligible")
+    no = eligibility_condition(Eligibility(None, Reason.NO_POOL, "not from a warm pool: ..."))
+    assert (no.status, no.reason, no.message) == (
+        ConditionStatus.FALSE, "NoPool", "not from a warm pool: ..."
+    )  # fmt: skip
