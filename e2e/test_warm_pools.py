@@ -49,7 +49,7 @@ def condition(custom: client.CustomObjectsApi, namespace: str, name: str, kind: 
 
 def pool_calls(urls: list[str], namespace: str, name: str) -> float:
     series = (
-        f'kappa_gateway_cold_starts_total{{namespace="{namespace}",function="{name}",path="pool"}}'
+        f'kappa_gateway_cold_starts_total{{function="{name}",namespace="{namespace}",path="pool"}}'
     )
     return sum(metric(url, series) for url in urls)
 
