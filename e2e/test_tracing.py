@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,6 +46,7 @@ class Receiver(http.server.BaseHTTPRequestHandler):
                             "service": resource.get("service.name"),
                             "traceId": s["traceId"], "spanId": s["spanId"],
                             "parentSpanId": s.get("parentSpanId") or None, "name": s["name"],
+                            "start": int(s["startTimeUnixNano"]), "end": int(s["endTimeUnixNano"]),
                             "attributes": {a["key"]: value(a["value"]) for a in s.get("attributes", [])},
                         })
         self.answer(b"{}")
@@ -193,7 +195,13 @@ def received(url: str) -> list[dict[str, Any]]:
 
 @pytest.mark.timeout(900)
 def test_a_call_without_a_trace_header_is_one_trace_from_gateway_to_handler(
-    collector: str, kappa: Kappa, gateway: Gateway, namespace: str, tmp_path: Path
+    collector: str,
+    kappa: Kappa,
+    gateway: Gateway,
+    namespace: str,
+    tmp_path: Path,
+    api: client.ApiClient,
+    core: client.CoreV1Api,
 ) -> None:
     kappa("init", "traced", "--runtime", "python3.11")
     (tmp_path / "traced/requirements.txt").write_text(REQUIREMENTS)
@@ -210,16 +218,13 @@ def test_a_call_without_a_trace_header_is_one_trace_from_gateway_to_handler(
         result = json.load(answer)
     assert result["trace"].startswith("Root=1-"), result
 
-    def spans_of_the_call() -> dict[str, dict[str, Any]] | None:
-        mine = [
-            s for s in received(collector)
-            if s["attributes"].get("faas.invocation_id") == request_id
-        ]  # fmt: skip
+    def spans_of(call: str) -> dict[str, dict[str, Any]] | None:
+        mine = [s for s in received(collector) if s["attributes"].get("faas.invocation_id") == call]
         by_service = {s["service"]: s for s in mine}
         wanted = {"kappa-gateway", "kappa-agent", "handler"}
         return by_service if wanted <= set(by_service) else None
 
-    spans = Cluster.wait(spans_of_the_call, "the call's three spans at the receiver", 60)
+    spans = Cluster.wait(lambda: spans_of(request_id), "the call's three spans at the receiver", 60)
     assert spans is not None
     gateway_span, agent_span, handler_span = (
         spans["kappa-gateway"], spans["kappa-agent"], spans["handler"]
@@ -235,3 +240,27 @@ def test_a_call_without_a_trace_header_is_one_trace_from_gateway_to_handler(
     assert result["trace"].startswith(
         f"Root=1-{trace[:8]}-{trace[8:]};Parent={agent_span['spanId']}"
     )
+
+    # A cold call (the Function at zero pods): the gateway's span holds the wait for the new
+    # pod, the agent's says cold with the runtime's init time. KAPPA_E2E_TRACE_OUT keeps its
+    # spans (docs/images/trace-cold-call.svg is drawn from such a file).
+    custom = client.CustomObjectsApi(api)
+    custom.patch_namespaced_custom_object("kappa.dev", "v1alpha1", namespace, "functions", "traced",
+                                          {"spec": {"scaling": {"scaleToZeroAfterSeconds": 0}}})  # fmt: skip
+
+    def no_pod() -> bool:
+        pods = core.list_namespaced_pod(namespace, label_selector="kappa.dev/function=traced")
+        return not [p for p in pods.items if p.metadata.deletion_timestamp is None]
+
+    Cluster.wait(no_pod, "traced at zero pods", 180)
+    time.sleep(1)  # the gateways' watches have seen the last pod go
+    with gateway.open(request, timeout=120) as answer:
+        cold_id = answer.headers["x-amzn-RequestId"]
+        assert answer.headers["X-Kappa-Cold-Start"] == "true"
+    cold = Cluster.wait(lambda: spans_of(cold_id), "the cold call's three spans", 60)
+    assert cold is not None
+    assert cold["kappa-gateway"]["attributes"]["faas.coldstart"] is True
+    assert cold["kappa-agent"]["attributes"]["faas.coldstart"] is True
+    assert cold["kappa-agent"]["attributes"]["kappa.init_duration_ms"] > 0
+    if out := os.environ.get("KAPPA_E2E_TRACE_OUT"):
+        Path(out).write_text(json.dumps(list(cold.values()), indent=2))
