@@ -17,7 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-WIDTH, LEFT, ROW, TOP = 900, 250, 34, 40
+WIDTH, LEFT, ROW, TOP = 900, 330, 38, 40
 COLOURS = {"kappa-gateway": "#4c78a8", "kappa-agent": "#f58518", "handler": "#54a24b"}
 
 
@@ -60,18 +60,15 @@ def svg(spans: list[dict[str, Any]]) -> str:
         width = max(2.0, (span["end"] - span["start"]) * scale)
         millis = (span["end"] - span["start"]) / 1e6
         colour = COLOURS.get(span.get("service", ""), "#999999")
-        label = f"{span.get('service')}: {span.get('name')}"
-        parts.append(f'<text x="{10 + depth * 14}" y="{y + 16}">{escape(label)}</text>')
-        parts.append(
-            f'<rect x="{x:.1f}" y="{y + 4}" width="{width:.1f}" height="16" fill="{colour}"/>'
-        )
-        note = f"{millis:.1f} ms"
+        label = f"{span.get('service')}: {span.get('name')}, {millis:.1f} ms"
+        parts.append(f'<text x="{10 + depth * 12}" y="{y + 12}">{escape(label)}</text>')
+        parts.append(f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="14" fill="{colour}"/>')
         init = (span.get("attributes") or {}).get("kappa.init_duration_ms")
         if init:
-            note += f" (cold: runtime init {float(init):.0f} ms, before the call reached it)"
-        parts.append(
-            f'<text x="{min(x + width + 4, WIDTH - 200):.1f}" y="{y + 16}">{escape(note)}</text>'
-        )
+            note = f"cold: the runtime's init took {float(init):.0f} ms, before the call reached it"
+            parts.append(
+                f'<text x="{10 + depth * 12}" y="{y + 26}" fill="#555555">{escape(note)}</text>'
+            )
     parts.append(
         f'<text x="{LEFT}" y="{height - 12}" fill="#555555">0 ms</text>'
         f'<text x="{WIDTH - 80}" y="{height - 12}" fill="#555555">{total / 1e6:.0f} ms</text>'

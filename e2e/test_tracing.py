@@ -193,6 +193,24 @@ def received(url: str) -> list[dict[str, Any]]:
         return list(json.load(answer))
 
 
+def call_spans(
+    collector: str, spans_of: Callable[[str], dict[str, dict[str, Any]] | None], call: str
+) -> dict[str, dict[str, Any]] | None:
+    """The call's three spans, or a failure that says what the receiver holds."""
+    try:
+        found: dict[str, dict[str, Any]] | None = Cluster.wait(
+            lambda: spans_of(call), f"the three spans of call {call} at the receiver", 60
+        )
+    except TimeoutError as error:
+        held = {
+            (s["service"], s["attributes"].get("faas.invocation_id")) for s in received(collector)
+        }
+        raise AssertionError(
+            f"{error}; the receiver holds: {sorted(map(str, held))[:30]}"
+        ) from None
+    return found
+
+
 @pytest.mark.timeout(900)
 def test_a_call_without_a_trace_header_is_one_trace_from_gateway_to_handler(
     collector: str,
@@ -209,6 +227,14 @@ def test_a_call_without_a_trace_header_is_one_trace_from_gateway_to_handler(
     kappa("deploy", "traced", "--namespace", namespace)
     Cluster.wait(lambda: gateway.knows(namespace, "traced"), "the gateway to see traced", 60)
 
+    def traced_pods_export() -> bool:  # made by an operator that knows the collector
+        pods = core.list_namespaced_pod(namespace, label_selector="kappa.dev/function=traced")
+        live = [p for p in pods.items if p.metadata.deletion_timestamp is None]
+        names = [{e.name for e in p.spec.containers[0].env or []} for p in live]
+        return bool(live) and all("KAPPA_TRACING_OTLP_ENDPOINT" in n for n in names)
+
+    Cluster.wait(traced_pods_export, "traced's pods to export spans", 180)
+
     request = urllib.request.Request(
         f"{gateway.url}/2015-03-31/functions/{namespace}%2Ftraced/invocations",
         data=b"{}", method="POST",
@@ -224,7 +250,7 @@ def test_a_call_without_a_trace_header_is_one_trace_from_gateway_to_handler(
         wanted = {"kappa-gateway", "kappa-agent", "handler"}
         return by_service if wanted <= set(by_service) else None
 
-    spans = Cluster.wait(lambda: spans_of(request_id), "the call's three spans at the receiver", 60)
+    spans = call_spans(collector, spans_of, request_id)
     assert spans is not None
     gateway_span, agent_span, handler_span = (
         spans["kappa-gateway"], spans["kappa-agent"], spans["handler"]
@@ -257,7 +283,7 @@ def test_a_call_without_a_trace_header_is_one_trace_from_gateway_to_handler(
     with gateway.open(request, timeout=120) as answer:
         cold_id = answer.headers["x-amzn-RequestId"]
         assert answer.headers["X-Kappa-Cold-Start"] == "true"
-    cold = Cluster.wait(lambda: spans_of(cold_id), "the cold call's three spans", 60)
+    cold = call_spans(collector, spans_of, cold_id)
     assert cold is not None
     assert cold["kappa-gateway"]["attributes"]["faas.coldstart"] is True
     assert cold["kappa-agent"]["attributes"]["faas.coldstart"] is True
