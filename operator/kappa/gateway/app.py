@@ -3,6 +3,8 @@
 Routes::
 
     POST /2015-03-31/functions/{FunctionName}/invocations   Invoke
+    POST /2021-11-15/functions/{FunctionName}/response-streaming-invocations
+                                                            InvokeWithResponseStream
     GET  /2015-03-31/functions                              ListFunctions (Marker, MaxItems)
     GET  /2015-03-31/functions/{FunctionName}               GetFunction
     GET  /2016-08-19/account-settings                       GetAccountSettings
@@ -27,6 +29,7 @@ from typing import Any, Final, Protocol
 
 import aiohttp
 from aiohttp import web
+from multidict import CIMultiDictProxy
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kappa.auth.access import Access, Verb
@@ -34,7 +37,7 @@ from kappa.auth.guard import Guard
 from kappa.base import logs
 from kappa.base.arn import function_arn
 from kappa.base.clock import epoch_ms
-from kappa.gateway import authn, catalog, request_ids, stats_push, traces
+from kappa.gateway import authn, catalog, event_stream, request_ids, stats_push, traces
 from kappa.gateway.body import (
     MAX_ASYNC_PAYLOAD,
     MAX_BODY,
@@ -76,6 +79,7 @@ log = logging.getLogger("kappa.gateway")
 
 _PARSE_ON_LOOP_BYTES: Final = 64 * 1024
 _INVOCATION_TYPES: Final = frozenset({"RequestResponse", "Event", "DryRun"})
+_STREAM_INVOCATION_TYPES: Final = frozenset({"RequestResponse", "DryRun"})
 _LOG_TYPES: Final = frozenset({"None", "Tail"})
 # The trace headers are the gateway's own (its span as the parent), not the caller's.
 _PASSED_HEADERS: Final = ("X-Amz-Client-Context",)
@@ -178,6 +182,7 @@ class Gateway:
         app.cleanup_ctx.append(self._lifetime)
         functions = "/2015-03-31/functions"
         app.router.add_post(functions + "/{function_name}/invocations", self.invoke)
+        app.router.add_post(authn.STREAM_INVOKE_ROUTE, self.invoke_stream)
         for path in (functions, functions + "/"):
             app.router.add_get(path, self.list_functions, allow_head=False)
         app.router.add_get(functions + "/{function_name}", self.get_function, allow_head=False)
@@ -251,17 +256,7 @@ class Gateway:
             labels = self.metrics.function(spec.key)
             _describe(span, spec, self.settings.region)
             headers = request.headers
-            invocation_type = headers.get("X-Amz-Invocation-Type", "RequestResponse")
-            if invocation_type not in _INVOCATION_TYPES:
-                raise invalid_parameter(
-                    f"Invalid InvocationType {invocation_type!r}: use RequestResponse, Event "
-                    "or DryRun."
-                )
-            log_type = headers.get("X-Amz-Log-Type", "None")
-            if log_type not in _LOG_TYPES:
-                raise invalid_parameter(f"Invalid LogType {log_type!r}: use None or Tail.")
-            if (client_context := headers.get("X-Amz-Client-Context")) is not None:
-                check_client_context(client_context)
+            invocation_type, log_type = _invoke_headers(headers, _INVOCATION_TYPES)
             limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
             payload = await read_body(request, limit)
             await _check_json(payload)
@@ -297,6 +292,48 @@ class Gateway:
             self._count(labels, "invoke", outcome, loop.time() - started)
             self._end(span, outcome)
         return _invoke_response(reply, request_id, tail=log_type == "Tail", version=spec.version)
+
+    async def invoke_stream(self, request: web.Request) -> web.Response:
+        """``InvokeWithResponseStream``: ``PayloadChunk`` events, then ``InvokeComplete``.
+
+        The event-stream framing is ``event_stream``'s. A function error is still 200: the
+        stream ends with ``InvokeComplete`` carrying ``ErrorCode`` and ``ErrorDetails``
+        (and ``LogResult`` with ``LogType: Tail``), as Lambda's does. Refusals before the
+        call (throttles, a missing Function, a bad header) are Lambda's plain error answers.
+        """
+        request_id = request_ids.request_id(request)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        outcome = Outcome.CLIENT_ERROR
+        labels = UNATTRIBUTED
+        span = traces.invoke_span(self.tracer, request.headers, "invoke", request_id)
+        try:
+            spec = self._function(
+                request.match_info["function_name"], request.query.get("Qualifier")
+            )
+            labels = self.metrics.function(spec.key)
+            _describe(span, spec, self.settings.region)
+            headers = request.headers
+            invocation_type, log_type = _invoke_headers(headers, _STREAM_INVOCATION_TYPES)
+            payload = await read_body(request, MAX_SYNC_PAYLOAD)
+            await _check_json(payload)
+            if invocation_type == "DryRun":
+                self.dispatcher.check(spec)
+                outcome = Outcome.SUCCESS
+                return web.Response(status=204, headers=ids(request_id))
+            passed = trace_headers(span) | {h: headers[h] for h in _PASSED_HEADERS if h in headers}
+            reply = await self.dispatcher.invoke(spec, Call(payload, request_id, passed))
+            span.set("faas.coldstart", reply.cold_start)
+            outcome = Outcome.FUNCTION_ERROR if reply.function_error else Outcome.SUCCESS
+        except GatewayError as error:
+            outcome = _OUTCOMES[error.outcome]
+            _failed(span, error)
+            log.info("%s: %s", request_id, error)
+            return error_response(error, request_id)
+        finally:
+            self._count(labels, "invoke", outcome, loop.time() - started)
+            self._end(span, outcome)
+        return _stream_response(reply, request_id, tail=log_type == "Tail", version=spec.version)
 
     def _function(self, function_name: str, qualifier: str | None) -> FunctionSpec:
         return self._resolve(parse_function_name(function_name, qualifier))
@@ -483,6 +520,48 @@ async def _check_json(payload: bytes) -> None:
         raise invalid_request_content(
             f"Could not parse request body into json: {exc.__class__.__name__}: {exc}"
         ) from None
+
+
+def _invoke_headers(headers: CIMultiDictProxy[str], types: frozenset[str]) -> tuple[str, str]:
+    """The call's ``X-Amz-Invocation-Type`` (one of ``types``) and ``X-Amz-Log-Type``.
+
+    Raises 400 for a value Lambda does not take, or a malformed client context.
+    """
+    invocation_type = headers.get("X-Amz-Invocation-Type", "RequestResponse")
+    if invocation_type not in types:
+        raise invalid_parameter(
+            f"Invalid InvocationType {invocation_type!r}: use {' or '.join(sorted(types))}."
+        )
+    log_type = headers.get("X-Amz-Log-Type", "None")
+    if log_type not in _LOG_TYPES:
+        raise invalid_parameter(f"Invalid LogType {log_type!r}: use None or Tail.")
+    if (client_context := headers.get("X-Amz-Client-Context")) is not None:
+        check_client_context(client_context)
+    return invocation_type, log_type
+
+
+def _stream_response(
+    reply: AgentReply, request_id: str, *, tail: bool, version: str | None
+) -> web.Response:
+    """``reply`` as InvokeWithResponseStream's event stream."""
+    log_result = reply.log_result if tail else None
+    if reply.function_error:
+        code, details = event_stream.function_error_fields(reply.body, reply.function_error)
+        body = event_stream.invoke_complete(code, details, log_result)
+    else:
+        body = b"".join(
+            [
+                *event_stream.payload_chunks(reply.body),
+                event_stream.invoke_complete(None, None, log_result),
+            ]
+        )
+    response = web.Response(status=200, body=body)
+    headers = response.headers
+    headers["Content-Type"] = event_stream.CONTENT_TYPE
+    headers["x-amzn-RequestId"] = request_id
+    headers["X-Amz-Executed-Version"] = version or LATEST
+    headers[COLD_START_HEADER] = _cold(reply)
+    return response
 
 
 def _invoke_response(
