@@ -293,7 +293,7 @@ class Gateway:
             self._end(span, outcome)
         return _invoke_response(reply, request_id, tail=log_type == "Tail", version=spec.version)
 
-    async def invoke_stream(self, request: web.Request) -> web.Response:
+    async def invoke_stream(self, request: web.Request) -> web.StreamResponse:
         """``InvokeWithResponseStream``: ``PayloadChunk`` events, then ``InvokeComplete``.
 
         The event-stream framing is ``event_stream``'s. A function error is still 200: the
@@ -307,6 +307,7 @@ class Gateway:
         outcome = Outcome.CLIENT_ERROR
         labels = UNATTRIBUTED
         span = traces.invoke_span(self.tracer, request.headers, "invoke", request_id)
+        sink: _EventStreamSink | None = None
         try:
             spec = self._function(
                 request.match_info["function_name"], request.query.get("Qualifier")
@@ -322,18 +323,27 @@ class Gateway:
                 outcome = Outcome.SUCCESS
                 return web.Response(status=204, headers=ids(request_id))
             passed = trace_headers(span) | {h: headers[h] for h in _PASSED_HEADERS if h in headers}
-            reply = await self.dispatcher.invoke(spec, Call(payload, request_id, passed))
+            sink = _EventStreamSink(request, request_id, spec.version)
+            reply = await self.dispatcher.invoke(spec, Call(payload, request_id, passed), sink)
             span.set("faas.coldstart", reply.cold_start)
             outcome = Outcome.FUNCTION_ERROR if reply.function_error else Outcome.SUCCESS
         except GatewayError as error:
             outcome = _OUTCOMES[error.outcome]
             _failed(span, error)
             log.info("%s: %s", request_id, error)
+            if sink is not None and sink.response is not None:  # the stream had begun
+                return await sink.finish(
+                    event_stream.invoke_complete(error.error_type, error.message)
+                )
             return error_response(error, request_id)
         finally:
             self._count(labels, "invoke", outcome, loop.time() - started)
             self._end(span, outcome)
-        return _stream_response(reply, request_id, tail=log_type == "Tail", version=spec.version)
+        if sink.response is None:  # the runtime answered whole
+            return _stream_response(
+                reply, request_id, tail=log_type == "Tail", version=spec.version
+            )
+        return await sink.finish(_complete_event(reply, tail=log_type == "Tail"))
 
     def _function(self, function_name: str, qualifier: str | None) -> FunctionSpec:
         return self._resolve(parse_function_name(function_name, qualifier))
@@ -540,22 +550,54 @@ def _invoke_headers(headers: CIMultiDictProxy[str], types: frozenset[str]) -> tu
     return invocation_type, log_type
 
 
+class _EventStreamSink:
+    """InvokeWithResponseStream's answer, begun at the runtime's first streamed piece."""
+
+    def __init__(self, request: web.Request, request_id: str, version: str | None) -> None:
+        self._request = request
+        self._headers = {
+            "Content-Type": event_stream.CONTENT_TYPE,
+            "x-amzn-RequestId": request_id,
+            "X-Amz-Executed-Version": version or LATEST,
+        }
+        self.response: web.StreamResponse | None = None
+
+    async def write(self, data: bytes, content_type: str) -> None:  # noqa: ARG002 - framed
+        """PayloadChunk events carrying ``data``, sent now."""
+        if self.response is None:
+            self.response = web.StreamResponse(status=200, headers=self._headers)
+            await self.response.prepare(self._request)
+        for message in event_stream.payload_chunks(data):
+            await self.response.write(message)
+
+    async def finish(self, complete: bytes) -> web.StreamResponse:
+        """End the stream with the ``InvokeComplete`` message ``complete``."""
+        response = self.response
+        assert response is not None  # noqa: S101 - finish follows a write
+        try:
+            await response.write(complete)
+            await response.write_eof()
+        except (ConnectionError, RuntimeError) as exc:
+            log.info("%s: the caller went away before the stream's end: %s",
+                     self._headers["x-amzn-RequestId"], exc)  # fmt: skip
+        return response
+
+
+def _complete_event(reply: AgentReply, *, tail: bool) -> bytes:
+    """The ``InvokeComplete`` that ends ``reply``'s stream."""
+    log_result = reply.log_result if tail else None
+    if not reply.function_error:
+        return event_stream.invoke_complete(None, None, log_result)
+    code, details = event_stream.function_error_fields(reply.body, reply.function_error)
+    return event_stream.invoke_complete(code, details, log_result)
+
+
 def _stream_response(
     reply: AgentReply, request_id: str, *, tail: bool, version: str | None
 ) -> web.Response:
-    """``reply`` as InvokeWithResponseStream's event stream."""
-    log_result = reply.log_result if tail else None
-    if reply.function_error:
-        code, details = event_stream.function_error_fields(reply.body, reply.function_error)
-        body = event_stream.invoke_complete(code, details, log_result)
-    else:
-        body = b"".join(
-            [
-                *event_stream.payload_chunks(reply.body),
-                event_stream.invoke_complete(None, None, log_result),
-            ]
-        )
-    response = web.Response(status=200, body=body)
+    """``reply``, answered whole, as InvokeWithResponseStream's event stream."""
+    chunks = [] if reply.function_error else list(event_stream.payload_chunks(reply.body))
+    response = web.Response(status=200, body=b"".join([*chunks, _complete_event(reply, tail=tail)]))
     headers = response.headers
     headers["Content-Type"] = event_stream.CONTENT_TYPE
     headers["x-amzn-RequestId"] = request_id
