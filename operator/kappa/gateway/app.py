@@ -32,6 +32,7 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from kappa.api.function import UrlInvokeMode
 from kappa.auth.access import Access, Verb
 from kappa.auth.guard import Guard
 from kappa.base import logs
@@ -53,6 +54,7 @@ from kappa.gateway.events import HttpRequest, http_event, http_response
 from kappa.gateway.metrics import GatewayMetrics, Outcome, ThrottleCause
 from kappa.gateway.responses import error_response, ids, json_response
 from kappa.gateway.settings import GatewaySettings
+from kappa.gateway.stream_prelude import PRELUDE_CONTENT_TYPE, PreludeReader
 from kappa.invocation import qualifier
 from kappa.invocation.call import COLD_START_HEADER, AgentReply, Call
 from kappa.invocation.errors import (
@@ -62,6 +64,7 @@ from kappa.invocation.errors import (
     invalid_parameter,
     invalid_request_content,
     request_too_large,
+    service_error,
 )
 from kappa.invocation.function_labels import UNATTRIBUTED
 from kappa.invocation.function_name import (
@@ -419,14 +422,20 @@ class Gateway:
 
     # ---------------------------------------------------------------- HTTP trigger
 
-    async def http_trigger(self, request: web.Request) -> web.Response:
-        """``ANY /fn/{namespace}/{name}/{path}``: payload 2.0 event in, function URL rules out."""
+    async def http_trigger(self, request: web.Request) -> web.StreamResponse:
+        """``ANY /fn/{namespace}/{name}/{path}``: payload 2.0 event in, function URL rules out.
+
+        With ``url.invokeMode: RESPONSE_STREAM``, a streaming handler's bytes are sent as
+        they come, under the head of its prelude (``stream_prelude``); an error after the
+        head ends the connection without the body's end, so the client sees it cut.
+        """
         request_id = request_ids.request_id(request)
         loop = asyncio.get_running_loop()
         started = loop.time()
         outcome = Outcome.CLIENT_ERROR
         labels = UNATTRIBUTED
         span = traces.invoke_span(self.tracer, request.headers, "http", request_id)
+        sink: _HttpStreamSink | None = None
         try:
             namespace = request.match_info["namespace"]
             name, qualified = trigger_target(request.match_info["name"])
@@ -453,17 +462,23 @@ class Gateway:
             if len(payload) > MAX_SYNC_PAYLOAD:
                 raise request_too_large(MAX_SYNC_PAYLOAD)
             call = Call(payload, request_id, trace_headers(span))
-            reply = await self.dispatcher.invoke(spec, call)
+            if spec.url_invoke_mode is UrlInvokeMode.RESPONSE_STREAM:
+                sink = _HttpStreamSink(request, request_id)
+            reply = await self.dispatcher.invoke(spec, call, sink)
             span.set("faas.coldstart", reply.cold_start)
             outcome = Outcome.FUNCTION_ERROR if reply.function_error else Outcome.SUCCESS
         except GatewayError as error:
             outcome = _OUTCOMES[error.outcome]
             _failed(span, error)
             log.info("%s: %s", request_id, error)
+            if sink is not None and sink.response is not None:
+                return sink.cut()
             return _http_error(error, request_id)
         finally:
             self._count(labels, "http", outcome, loop.time() - started)
             self._end(span, outcome)
+        if sink is not None and sink.streamed:
+            return await sink.finish(failed=reply.function_error is not None)
         answer = http_response(reply.body, function_error=reply.function_error is not None)
         response = web.Response(status=answer.status, body=answer.body)
         for header, value in answer.headers:
@@ -580,6 +595,74 @@ class _EventStreamSink:
         except (ConnectionError, RuntimeError) as exc:
             log.info("%s: the caller went away before the stream's end: %s",
                      self._headers["x-amzn-RequestId"], exc)  # fmt: skip
+        return response
+
+
+class _HttpStreamSink:
+    """A ``RESPONSE_STREAM`` HTTP trigger's answer, begun once the stream's head is known."""
+
+    def __init__(self, request: web.Request, request_id: str) -> None:
+        self._request = request
+        self._request_id = request_id
+        self._prelude: PreludeReader | None = None
+        self._dropping = False  # a malformed prelude was answered 502: the rest goes
+        self.streamed = False
+        self.response: web.StreamResponse | None = None
+
+    async def write(self, data: bytes, content_type: str) -> None:
+        """Send ``data`` on, after the head (read from the prelude when there is one)."""
+        if not self.streamed:
+            self.streamed = True
+            if content_type.split(";", maxsplit=1)[0].strip() == PRELUDE_CONTENT_TYPE:
+                self._prelude = PreludeReader()
+            else:
+                await self._begin(200, [("Content-Type", content_type)])
+        if self._dropping:
+            return
+        if self._prelude is not None:
+            found = self._prelude.feed(data)
+            if found is None:
+                return
+            head, data = found
+            self._prelude = None
+            await self._begin(head.status, head.headers)
+            if head.body:  # a malformed prelude: its 502, and nothing of the stream
+                data = head.body
+                self._dropping = True
+        if self.response is not None and data:
+            await self.response.write(data)
+
+    async def _begin(self, status: int, headers: Sequence[tuple[str, str]]) -> None:
+        response = web.StreamResponse(status=status)
+        for header, value in headers:
+            response.headers.add(header, value)
+        response.headers["x-amzn-RequestId"] = self._request_id
+        self.response = response
+        await response.prepare(self._request)
+
+    async def finish(self, *, failed: bool) -> web.StreamResponse:
+        """End the answer; a failed call (or one whose head never came) is cut or 502."""
+        response = self.response
+        if response is None:  # the stream ended inside its prelude
+            return _http_error(
+                service_error("The function's stream ended before its prelude did.", status=502),
+                self._request_id,
+            )
+        if failed:
+            return self.cut()
+        try:
+            await response.write_eof()
+        except (ConnectionError, RuntimeError) as exc:
+            log.info("%s: the caller went away before the stream's end: %s",
+                     self._request_id, exc)  # fmt: skip
+        return response
+
+    def cut(self) -> web.StreamResponse:
+        """End the connection without the body's end: the client sees a broken answer."""
+        response = self.response
+        assert response is not None  # noqa: S101 - cut follows a write
+        if self._request.transport is not None:
+            self._request.transport.close()
         return response
 
 

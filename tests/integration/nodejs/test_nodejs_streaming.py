@@ -151,3 +151,78 @@ def test_a_plain_invoke_of_a_streaming_handler_gets_the_whole_body(
     response = lambda_client(gateway).invoke(FunctionName="streamer", Payload=b'{"a": 1}')
     assert "FunctionError" not in response
     assert json.loads(response["Payload"].read()) == {"streamed": {"a": 1}}
+
+
+def url_function(
+    start_agent: StartAgent, start_gateway: StartGateway, handler: str, mode: str
+) -> Gateway:
+    agent = start_agent(handler, env={"KAPPA_FUNCTION_ARN": arn("streamer")}, timeout_seconds=20)
+    entry = function_entry("streamer", [agent], timeout=20)
+    entry["urlInvokeMode"] = mode
+    return start_gateway([entry])
+
+
+def test_a_streaming_url_sends_bytes_before_the_handler_ends(
+    start_agent: StartAgent, start_gateway: StartGateway, tmp_path: Path
+) -> None:
+    gateway = url_function(start_agent, start_gateway, "streaming.twoParts", "RESPONSE_STREAM")
+    release = tmp_path / "release"
+    connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=20)
+    connection.request(
+        "POST",
+        "/fn/default/streamer",
+        body=json.dumps({"release": str(release)}),
+        headers={"Content-Type": "application/json"},
+    )
+    reply = connection.getresponse()
+    assert reply.status == 200
+    assert reply.getheader("Content-Type") == "text/plain"
+    assert reply.getheader("Transfer-Encoding") == "chunked"
+    assert reply.read1() == b"first;"  # the handler waits for the release file
+    release.touch()
+    assert reply.read() == b"second;"
+    connection.close()
+
+
+def test_a_streaming_url_takes_the_status_and_headers_of_the_prelude(
+    start_agent: StartAgent, start_gateway: StartGateway
+) -> None:
+    gateway = url_function(start_agent, start_gateway, "streaming.http", "RESPONSE_STREAM")
+    reply = gateway.request("GET", "/fn/default/streamer/any")
+    assert reply.status == 201
+    assert reply.headers["x-custom"] == "yes"
+    assert reply.headers["content-type"] == "text/plain"
+    assert reply.body == b"hello world"
+
+
+def test_an_error_after_the_head_cuts_the_streamed_url_answer(
+    start_agent: StartAgent, start_gateway: StartGateway, tmp_path: Path
+) -> None:
+    gateway = url_function(
+        start_agent, start_gateway, "streaming.failsMidStream", "RESPONSE_STREAM"
+    )
+    release = tmp_path / "release"
+    release.touch()
+    connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=20)
+    connection.request(
+        "POST",
+        "/fn/default/streamer",
+        body=json.dumps({"release": str(release)}),
+        headers={"Content-Type": "application/json"},
+    )
+    reply = connection.getresponse()
+    assert reply.status == 200
+    with pytest.raises(http.client.IncompleteRead) as cut:
+        reply.read()
+    assert cut.value.partial == b"partial;"
+    connection.close()
+
+
+def test_a_buffered_url_answers_a_streaming_handler_whole(
+    start_agent: StartAgent, start_gateway: StartGateway
+) -> None:
+    gateway = url_function(start_agent, start_gateway, "streaming.whole", "BUFFERED")
+    reply = gateway.request("POST", "/fn/default/streamer", b'{"a": 1}')
+    assert reply.status == 200
+    assert "transfer-encoding" not in reply.headers
+    assert json.loads(reply.body)["streamed"]["requestContext"]["http"]["method"] == "POST"

@@ -10,17 +10,22 @@ async function released(path) {
   }
 }
 
+// The test's arguments: the event itself, or the JSON body of an HTTP trigger's event.
+function args(event) {
+  return typeof event.body === "string" ? JSON.parse(event.body) : event;
+}
+
 exports.twoParts = awslambda.streamifyResponse(async (event, responseStream) => {
   responseStream.setContentType("text/plain");
   responseStream.write("first;");
-  await released(event.release);
+  await released(args(event).release);
   responseStream.write("second;");
   responseStream.end();
 });
 
 exports.failsMidStream = awslambda.streamifyResponse(async (event, responseStream) => {
   responseStream.write("partial;");
-  await released(event.release);
+  await released(args(event).release);
   throw new TypeError("broke mid-stream");
 });
 
