@@ -59,28 +59,40 @@ def end(headers: dict[str, str], body: bytes = b"") -> bytes:
 
 
 class FrameReader:
-    """Frames out of bytes as they arrive: ``feed`` gives whole frames, in order."""
+    """Frames out of bytes as they arrive: ``feed`` gives whole frames, in order.
+
+    Bytes that are not frames (an unknown kind, a frame over its bound, a malformed end,
+    bytes after the end) set ``error``; the frames before them are still given.
+    """
 
     def __init__(self) -> None:
         self._buffer = bytearray()
         self.ended = False
+        self.error: str | None = None
 
     def feed(self, chunk: bytes) -> list[bytes | End]:
-        """The data of each whole data frame, and the End, that ``chunk`` completes.
-
-        Raises FrameError for an unknown kind, a frame over its bound, or bytes after
-        the end.
-        """
-        if self.ended and chunk:
-            raise FrameError("bytes after the end frame")
-        self._buffer += chunk
+        """The data of each whole data frame, and the End, that ``chunk`` completes."""
         out: list[bytes | End] = []
+        if self.error is not None:
+            return out
+        if self.ended:
+            if chunk:
+                self.error = "bytes after the end frame"
+            return out
+        self._buffer += chunk
+        try:
+            self._frames(out)
+        except FrameError as exc:
+            self.error = str(exc)
+        return out
+
+    def _frames(self, out: list[bytes | End]) -> None:
         while len(self._buffer) >= _HEAD.size:
             kind, length = _HEAD.unpack_from(self._buffer)
             if kind not in (DATA, END) or length > (MAX_DATA if kind == DATA else MAX_END):
                 raise FrameError(f"bad frame head: kind {kind!r}, length {length}")
             if len(self._buffer) < _HEAD.size + length:
-                break
+                return
             payload = bytes(self._buffer[_HEAD.size : _HEAD.size + length])
             del self._buffer[: _HEAD.size + length]
             if kind == DATA:
@@ -90,7 +102,7 @@ class FrameReader:
             self.ended = True
             if self._buffer:
                 raise FrameError("bytes after the end frame")
-        return out
+            return
 
 
 def _parse_end(payload: bytes) -> End:

@@ -487,12 +487,7 @@ class Dispatcher:
             if not piece:
                 log.warning("%s: the pod's stream broke off", request_id)
                 return _cut("ServiceException", "The function's pod ended the stream early.")
-            try:
-                items = reader.feed(piece)
-            except relay_frames.FrameError as exc:
-                log.warning("%s: the pod's stream is not frames: %s", request_id, exc)
-                return _cut("ServiceException", "The function's pod sent a malformed stream.")
-            for item in items:
+            for item in reader.feed(piece):
                 if isinstance(item, relay_frames.End):
                     return item
                 size += len(item)
@@ -507,6 +502,9 @@ class Dispatcher:
                     except (ConnectionError, RuntimeError) as exc:
                         log.info("%s: the caller went away mid-stream: %s", request_id, exc)
                         listening = False
+            if reader.error is not None:
+                log.warning("%s: the pod's stream is not frames: %s", request_id, reader.error)
+                return _cut("ServiceException", "The function's pod sent a malformed stream.")
 
     def _bill(self, spec: FunctionSpec, labels: tuple[str, str], header: str | None) -> None:
         """Count the usage of one invocation the agent ran, from its billed duration."""

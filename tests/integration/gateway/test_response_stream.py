@@ -8,11 +8,16 @@ are tests/integration/nodejs/test_nodejs_streaming.py's.
 from __future__ import annotations
 
 import base64
+import http.server
 import json
+import threading
+from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from kappa.base import relay_frames
 from tests.integration.gateway.conftest import LambdaClient, StartFunctionAgent, StartGateway
 from tests.integration.gateway.gateway_harness import function_entry
 
@@ -99,3 +104,61 @@ def test_hostile_requests_get_lambdas_errors(
     reply = gateway.request("POST", STREAM_PATH.format(function), body, headers)
     assert reply.status == status, reply.body
     assert reply.headers["x-amzn-errortype"] == error_type
+
+
+class _FakeAgent(http.server.BaseHTTPRequestHandler):
+    """A pod's port answering a streamed /invoke with what the test sets: hostile frames."""
+
+    answer = b""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(200)
+        self.send_header("X-Kappa-Stream", "1")
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(self.answer)
+        self.wfile.flush()
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_agent() -> Iterator[tuple[type[_FakeAgent], int]]:
+    handler = type("Handler", (_FakeAgent,), {})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield handler, server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("answer", "error_code"),
+    [
+        pytest.param(relay_frames.data(b"abc")[0] + b"abc" + b"Z\x00\x00\x00\x01x",
+                     "ServiceException", id="not frames"),
+        pytest.param(b"".join(relay_frames.data(b"abc")), "ServiceException", id="no end"),
+        pytest.param(b"".join(relay_frames.data(b"abc")) + b"E\x00\x00\x00\x02[]",
+                     "ServiceException", id="bad end"),
+    ],
+)  # fmt: skip
+def test_a_pod_that_streams_nonsense_ends_the_stream_with_an_error(
+    fake_agent: tuple[type[_FakeAgent], int],
+    start_gateway: StartGateway,
+    lambda_client: LambdaClient,
+    answer: bytes,
+    error_code: str,
+) -> None:
+    handler, port = fake_agent
+    handler.answer = answer
+    gateway = start_gateway([function_entry("echo", [SimpleNamespace(port=port)])])  # type: ignore[list-item]
+    response = lambda_client(gateway).invoke_with_response_stream(FunctionName="echo")
+    events = events_of(response)
+    assert events[0] == {"PayloadChunk": {"Payload": b"abc"}}
+    assert events[-1]["InvokeComplete"]["ErrorCode"] == error_code

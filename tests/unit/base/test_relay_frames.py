@@ -3,7 +3,7 @@ import json
 import pytest
 
 from kappa.base import relay_frames
-from kappa.base.relay_frames import End, FrameError, FrameReader
+from kappa.base.relay_frames import End, FrameReader
 
 
 def test_data_and_end_frames_read_back_in_order_from_any_split() -> None:
@@ -54,15 +54,25 @@ def test_an_empty_piece_makes_no_frame() -> None:
     ],
 )
 def test_what_is_not_frames_is_refused(wire: bytes) -> None:
-    with pytest.raises(FrameError):
-        FrameReader().feed(wire)
+    reader = FrameReader()
+    reader.feed(wire)
+    assert reader.error is not None
+
+
+def test_frames_before_the_nonsense_are_still_given_and_nothing_after() -> None:
+    reader = FrameReader()
+    items = reader.feed(b"".join(relay_frames.data(b"ok")) + b"Z\x00\x00\x00\x00")
+    assert items == [b"ok"]
+    assert reader.error is not None
+    assert reader.feed(b"".join(relay_frames.data(b"more"))) == []
 
 
 def test_nothing_may_follow_the_end_in_a_later_read() -> None:
     reader = FrameReader()
     reader.feed(relay_frames.end({"a": "b"}))
-    with pytest.raises(FrameError):
-        reader.feed(b"D")
+    assert reader.error is None
+    assert reader.feed(b"D") == []
+    assert reader.error == "bytes after the end frame"
 
 
 def test_an_error_body_that_is_not_utf8_still_ends_the_stream() -> None:
