@@ -20,7 +20,7 @@ import os
 import re
 from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncGenerator
-from typing import Final
+from typing import Any, Final
 
 from kappa.agent.errors import MAX_REQUEST_BYTES, LambdaError
 from kappa.agent.http11 import Request, Response
@@ -163,8 +163,13 @@ class InvokeHandler:
         slot.assign(invocation)
         timer = loop.call_later(max(0, deadline_ms - now_ms) / 1000, slot.time_out, invocation)
         if stream is not None:
-            waits: set[asyncio.Future[object]] = {stream.started, invocation.done}  # type: ignore[arg-type]
-            await asyncio.wait(waits, return_when=FIRST_COMPLETED)
+            waits: list[asyncio.Future[Any]] = [stream.started, invocation.done]
+            try:
+                await asyncio.wait(waits, return_when=FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                timer.cancel()
+                self._streams.close(request_id)
+                raise
             if stream.started.done():
                 return self._streaming(invocation, stream, span, timer)
             self._streams.close(request_id)
