@@ -22,6 +22,7 @@ from kappa.agent.http_server import Limits, Server
 from kappa.agent.invoke import InvokeHandler
 from kappa.agent.logsink import LogSink
 from kappa.agent.metrics import AgentMetrics
+from kappa.agent.response_stream import Streams, is_streaming
 from kappa.agent.runtime_api import RuntimeApi
 from kappa.agent.settings import AgentSettings, load, load_termination_log
 from kappa.agent.slots import PoolState, SlotPool
@@ -44,6 +45,8 @@ class Agent:
         self._pool = SlotPool(settings, clock=clock, sink=sink, metrics=self._metrics)
         self._tracer = tracer(settings)
         self._metrics.spans = self._tracer.exporter
+        # Streamed responses, from the slots' Runtime APIs to /invoke.
+        self._streams = Streams()
         self._invoke = InvokeHandler(
             settings,
             self._pool,
@@ -51,6 +54,7 @@ class Agent:
             sink=sink,
             metrics=self._metrics,
             tracer=self._tracer,
+            streams=self._streams,
         )
         self._stop = asyncio.Event()
         self._settled = asyncio.Event()  # start-up is over, however it went
@@ -113,9 +117,10 @@ class Agent:
         settings = self._settings
         for slot, port in zip(self._pool.slots, settings.runtime_api_ports(), strict=True):
             server = Server(
-                RuntimeApi(slot, settings.function_arn),
+                RuntimeApi(slot, settings.function_arn, self._streams),
                 max_body=MAX_RESPONSE_BYTES,
                 on_error=self._server_error,
+                stream_if=is_streaming,
                 # One trusted runtime on loopback, which keeps its connection
                 # through an invocation of up to the timeout: no idle timeout, no cap.
                 limits=Limits(header_timeout=settings.header_timeout_seconds),

@@ -17,6 +17,7 @@ framings could disagree: request smuggling) or an HTTP version other than 1.0
 and 1.1.
 """
 
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Final
@@ -57,9 +58,23 @@ class BadRequestError(Exception):
         self.status = status
 
 
+class BodyStream:
+    """A request body read as it arrives (see ``ServerConnection(stream_if=...)``)."""
+
+    trailers: dict[str, str]
+
+    async def read(self) -> bytes | None:
+        """The next piece of the body; None once it has ended (``trailers`` then set)."""
+        raise NotImplementedError
+
+
 @dataclass(slots=True)
 class Request:
-    """One request. Header names are lower-case; ``oversize`` means the body was dropped."""
+    """One request. Header names are lower-case; ``oversize`` means the body was dropped.
+
+    ``trailers``: the chunked body's trailer fields (names lower-case). ``stream``: the
+    body as it arrives, for a request the server streams (``body`` is then empty).
+    """
 
     method: str
     path: str
@@ -67,15 +82,22 @@ class Request:
     headers: dict[str, str]
     body: bytes = b""
     oversize: bool = False
+    trailers: dict[str, str] = field(default_factory=dict)
+    stream: BodyStream | None = None
 
 
 @dataclass(slots=True)
 class Response:
-    """One response; ``Content-Length`` and ``Connection`` are added by the server."""
+    """One response; ``Content-Length`` and ``Connection`` are added by the server.
+
+    With ``stream``, the body is what it yields, sent as it comes (chunked); ``body``
+    is then ignored.
+    """
 
     status: int
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
+    stream: AsyncGenerator[bytes, None] | None = None
 
 
 class Wait(Enum):
@@ -86,15 +108,25 @@ class Wait(Enum):
 
 
 class ServerConnection:
-    """The HTTP state of one client connection, server side."""
+    """The HTTP state of one client connection, server side.
 
-    def __init__(self, *, max_body: int) -> None:
+    ``stream_if(headers)`` True: the request is given at its head, its body left to
+    :meth:`next_body` (the Runtime API's streamed responses).
+    """
+
+    def __init__(
+        self, *, max_body: int, stream_if: Callable[[dict[str, str]], bool] | None = None
+    ) -> None:
         self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
         self._max_body = max_body
+        self._stream_if = stream_if
         self._request: Request | None = None
         self._parts: list[bytes] = []
         self._size = 0
         self._must_close = False
+        self._trailers: dict[str, str] = {}
+        # The current request's body is read with next_body (it was given at its head).
+        self.streaming = False
 
     def receive(self, data: bytes) -> None:
         """Bytes read from the client; ``b""`` when it closed its side."""
@@ -135,12 +167,35 @@ class ServerConnection:
             if isinstance(event, h11.Request):
                 if self._start(event):
                     return self._finish()
+                request = self._request
+                if self._stream_if is not None and request and self._stream_if(request.headers):
+                    self.streaming = True
+                    return request
             elif isinstance(event, h11.Data):
                 self._add(event.data)
             elif isinstance(event, h11.EndOfMessage):
+                self._trailers = _trailers(event.headers)
                 return self._finish()
             else:  # ConnectionClosed, or PAUSED, which needs a response first
                 return Wait.CLOSED
+
+    def next_body(self) -> bytes | dict[str, str] | Wait:
+        """For a streamed request: the next piece of its body, its trailers at the end.
+
+        Raises :class:`BadRequestError` for bytes that are not HTTP, or a body that
+        ends with the connection.
+        """
+        try:
+            event = self._h11.next_event()
+        except h11.RemoteProtocolError as exc:
+            raise BadRequestError(str(exc)) from None
+        if event is h11.NEED_DATA:
+            return Wait.DATA
+        if isinstance(event, h11.Data):
+            return bytes(event.data)
+        if isinstance(event, h11.EndOfMessage):
+            return _trailers(event.headers)
+        raise BadRequestError("the body ended with the connection")
 
     def _start(self, event: h11.Request) -> bool:
         """Take a request's head; True when its body is not to be read at all."""
@@ -182,6 +237,7 @@ class ServerConnection:
             request.oversize = True
         else:
             request.body = b"".join(self._parts)
+        request.trailers, self._trailers = self._trailers, {}
         self._parts = []
         return request
 
@@ -204,9 +260,31 @@ class ServerConnection:
         out.append(self._h11.send(h11.EndOfMessage()))
         return out
 
+    def stream_head_bytes(self, response: Response, *, close: bool) -> bytes:
+        """The head of a response whose body follows in pieces (chunked on HTTP/1.1)."""
+        headers = list(response.headers)
+        if close or self._must_close:
+            headers.append(("Connection", "close"))
+        reason = _REASONS.get(response.status, "Status").encode()
+        return (
+            self._h11.send(
+                h11.Response(status_code=response.status, headers=headers, reason=reason)
+            )
+            or b""
+        )
+
+    def stream_data_bytes(self, data: bytes) -> bytes:
+        """One piece of a streamed response's body."""
+        return self._h11.send(h11.Data(data=data)) or b""
+
+    def stream_end_bytes(self) -> bytes:
+        """The end of a streamed response's body."""
+        return self._h11.send(h11.EndOfMessage()) or b""
+
     def next_cycle(self) -> bool:
         """Make ready for the next request on this connection; False when it must close."""
         self._request = None
+        self.streaming = False
         if self._h11.states != {h11.CLIENT: h11.DONE, h11.SERVER: h11.DONE}:
             return False
         self._h11.start_next_cycle()
@@ -218,3 +296,7 @@ class ServerConnection:
             return b"".join(self.response_bytes(Response(status), close=True))
         except h11.LocalProtocolError:
             return b""  # a response is already on its way: closing is all that is left
+
+
+def _trailers(fields: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in fields}

@@ -13,13 +13,60 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
-from kappa.agent.http11 import BadRequestError, Request, Response, ServerConnection, Wait
+from kappa.agent.http11 import (
+    BadRequestError,
+    BodyStream,
+    Request,
+    Response,
+    ServerConnection,
+    Wait,
+)
 
 _DRAIN_ABOVE: Final = 64 * 1024
 _READ_CHUNK: Final = 256 * 1024
 
 Handler = Callable[[Request], Awaitable[Response]]
 ErrorReporter = Callable[[str], None]
+StreamIf = Callable[[dict[str, str]], bool]
+
+
+class _SocketBody(BodyStream):
+    """The body of a streamed request, read from the socket as the handler asks."""
+
+    def __init__(
+        self,
+        connection: ServerConnection,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        self._connection = connection
+        self._reader = reader
+        self._writer = writer
+        self.trailers = {}
+        self.ended = False
+
+    async def read(self) -> bytes | None:
+        while not self.ended:
+            step = self._connection.next_body()
+            if isinstance(step, bytes):
+                if step:
+                    return step
+                continue
+            if isinstance(step, dict):
+                self.trailers = step
+                self.ended = True
+                break
+            self._writer.write(self._connection.continue_bytes())
+            data = await self._reader.read(_READ_CHUNK)
+            if not data:
+                raise ConnectionResetError("the client closed in the middle of a request")
+            self._connection.receive(data)
+        return None
+
+    async def drain(self) -> None:
+        """Read what the handler left of the body, so the connection can answer."""
+        while await self.read() is not None:
+            pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +82,17 @@ class Server:
     """Serves one handler on one address; ``close`` ends every connection, long polls included."""
 
     def __init__(
-        self, handler: Handler, *, max_body: int, on_error: ErrorReporter, limits: Limits = Limits()
+        self,
+        handler: Handler,
+        *,
+        max_body: int,
+        on_error: ErrorReporter,
+        limits: Limits = Limits(),
+        stream_if: StreamIf | None = None,
     ) -> None:
+        """``stream_if(headers)``: give such requests to the handler with their body unread."""
         self._handler = handler
+        self._stream_if = stream_if
         self._max_body = max_body
         self._on_error = on_error
         self._limits = limits
@@ -98,7 +153,7 @@ class Server:
             writer.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connection = ServerConnection(max_body=self._max_body)
+        connection = ServerConnection(max_body=self._max_body, stream_if=self._stream_if)
         first = True
         while True:
             try:
@@ -112,15 +167,26 @@ class Server:
                 return  # closed between requests
             first = False
             keep_alive = True
+            body = None
+            if connection.streaming:
+                body = request.stream = _SocketBody(connection, reader, writer)
             try:
                 response = await self._handler(request)
+                if body is not None:
+                    await body.drain()
+            except (ConnectionError, BadRequestError) as exc:
+                self._on_error(f"{request.method} {request.path}: the body broke off: {exc}")
+                return
             except Exception as exc:  # noqa: BLE001 - one bad request must not end the listener
                 self._on_error(f"{request.method} {request.path} failed: {exc!r}")
                 response = Response(500, b'{"errorType":"Kappa.AgentError"}')
                 keep_alive = False
-            writer.writelines(connection.response_bytes(response, close=not keep_alive))
-            if len(response.body) > _DRAIN_ABOVE:
-                await writer.drain()
+            if response.stream is not None:
+                await _write_stream(connection, writer, response, close=not keep_alive)
+            else:
+                writer.writelines(connection.response_bytes(response, close=not keep_alive))
+                if len(response.body) > _DRAIN_ABOVE:
+                    await writer.drain()
             if not connection.next_cycle():
                 await writer.drain()
                 return
@@ -161,3 +227,27 @@ class Server:
             if not data and not connection.idle:
                 raise ConnectionResetError("the client closed in the middle of a request")
             connection.receive(data)
+
+
+async def _write_stream(
+    connection: ServerConnection,
+    writer: asyncio.StreamWriter,
+    response: Response,
+    *,
+    close: bool,
+) -> None:
+    """Send a streamed response, each piece as its generator yields it.
+
+    The generator is closed however it ends (a client gone mid-stream included), so
+    that it can let go of what it holds.
+    """
+    stream = response.stream
+    assert stream is not None  # noqa: S101 - the caller checked
+    try:
+        writer.write(connection.stream_head_bytes(response, close=close))
+        async for piece in stream:
+            writer.write(connection.stream_data_bytes(piece))
+            await writer.drain()
+        writer.write(connection.stream_end_bytes())
+    finally:
+        await stream.aclose()

@@ -4,6 +4,12 @@ The gateway is the caller. Everything Lambda's Invoke API returns per
 invocation is here (``X-Amz-Function-Error``, ``X-Amz-Log-Result``); what
 belongs to the API as a whole (function names, invocation types, quotas) is
 the gateway's.
+
+With ``X-Kappa-Response-Stream: 1`` the gateway takes a streamed answer: when the
+runtime streams its response (``kappa.agent.response_stream``), the answer is 200
+with ``X-Kappa-Stream: 1`` and the runtime's pieces in ``kappa.base.relay_frames``
+frames as they come, the headers above in the end frame. A runtime that answers
+whole is answered whole, as without the header.
 """
 
 import asyncio
@@ -12,15 +18,19 @@ import binascii
 import json
 import os
 import re
-from typing import Final
+from asyncio import FIRST_COMPLETED
+from collections.abc import AsyncGenerator
+from typing import Any, Final
 
 from kappa.agent.errors import MAX_REQUEST_BYTES, LambdaError
 from kappa.agent.http11 import Request, Response
 from kappa.agent.logsink import LogSink
 from kappa.agent.metrics import AgentMetrics, Outcome, Rejection
 from kappa.agent.report import LogTail, PlatformLog, Report, billed_duration_ms
+from kappa.agent.response_stream import ResponseStream, Streams
 from kappa.agent.settings import AgentSettings
-from kappa.agent.slots import Invocation, PoolState, SlotPool
+from kappa.agent.slots import Invocation, PoolState, Result, SlotPool
+from kappa.base import relay_frames
 from kappa.base.clock import Clock
 from kappa.tracing import context
 from kappa.tracing.span import Span, SpanKind
@@ -30,6 +40,10 @@ from kappa.tracing.tracer import Tracer
 MAX_CLIENT_CONTEXT_BYTES: Final = 3583
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _JSON: Final = ("Content-Type", "application/json")
+# The gateway asks for a streamed answer (InvokeWithResponseStream, a streaming URL) ...
+STREAM_REQUEST_HEADER: Final = "x-kappa-response-stream"
+# ... and the agent says it gives one: the body is kappa.base.relay_frames' frames.
+STREAM_ANSWER_HEADER: Final = "X-Kappa-Stream"
 
 
 def new_request_id(random16: bytes) -> str:
@@ -75,7 +89,9 @@ class InvokeHandler:
         sink: LogSink,
         metrics: AgentMetrics,
         tracer: Tracer,
+        streams: Streams | None = None,
     ) -> None:
+        """``streams``: shared with the slots' Runtime APIs (response streaming)."""
         self._settings = settings
         self._tracer = tracer
         self._pool = pool
@@ -86,6 +102,8 @@ class InvokeHandler:
         self._log = PlatformLog(
             json_format=settings.log_json, system_level=settings.system_log_level
         )
+        self._streams = streams or Streams()
+        self._settling: set[asyncio.Future[tuple[list[tuple[str, str]], Result]]] = set()
 
     async def __call__(self, request: Request) -> Response:
         """Handle ``POST /invoke``."""
@@ -138,13 +156,37 @@ class InvokeHandler:
         self._platform_line(
             invocation, self._log.start(request_id, self._settings.function_version, now_ms)
         )
+        stream = None
+        if headers.get(STREAM_REQUEST_HEADER) == "1":
+            stream = self._streams.open(request_id)
+            invocation.done.add_done_callback(lambda _: stream.end())
         slot.assign(invocation)
         timer = loop.call_later(max(0, deadline_ms - now_ms) / 1000, slot.time_out, invocation)
+        if stream is not None:
+            waits: list[asyncio.Future[Any]] = [stream.started, invocation.done]
+            try:
+                await asyncio.wait(waits, return_when=FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                timer.cancel()
+                self._streams.close(request_id)
+                raise
+            if stream.started.done():
+                return self._streaming(invocation, stream, span, timer)
+            self._streams.close(request_id)
         try:
             result = await invocation.done
         finally:
             timer.cancel()
+        response_headers = self._complete(invocation, result, span)
+        return Response(
+            200, result.body, [("Content-Type", result.content_type), *response_headers]
+        )
 
+    def _complete(
+        self, invocation: Invocation, result: Result, span: Span
+    ) -> list[tuple[str, str]]:
+        """The closing log lines, metrics and span of an ended invocation; its answer's headers."""
+        request_id = invocation.request_id
         duration_ms = (result.finished - invocation.started) * 1000
         timed_out = None
         if result.outcome is Outcome.TIMEOUT:
@@ -165,7 +207,6 @@ class InvokeHandler:
         self._end(span, result.outcome, result.init_duration_ms, result.error_type)
 
         response_headers = [
-            ("Content-Type", result.content_type),
             ("X-Kappa-Request-Id", request_id),
             ("X-Amz-Log-Result", base64.b64encode(invocation.tail.value()).decode()),
             # What the REPORT line bills: the gateway meters usage from it.
@@ -177,7 +218,52 @@ class InvokeHandler:
             response_headers.append(("X-Kappa-Init-Duration-Ms", f"{result.init_duration_ms:.2f}"))
             if self._settings.from_pool:  # a warm pool's pod: no pod start on this path
                 response_headers.append(("X-Kappa-From-Pool", "true"))
-        return Response(200, result.body, response_headers)
+        return response_headers
+
+    def _streaming(
+        self,
+        invocation: Invocation,
+        stream: ResponseStream,
+        span: Span,
+        timer: asyncio.TimerHandle,
+    ) -> Response:
+        """The answer to a call whose runtime streams: frames as the pieces come."""
+        completion = asyncio.ensure_future(self._settle(invocation, span, timer))
+        self._settling.add(completion)
+        completion.add_done_callback(self._settling.discard)
+        headers = [
+            ("Content-Type", stream.started.result()),
+            (STREAM_ANSWER_HEADER, "1"),
+            ("X-Kappa-Request-Id", invocation.request_id),
+        ]
+        return Response(200, headers=headers, stream=self._relay(invocation, stream, completion))
+
+    async def _settle(
+        self, invocation: Invocation, span: Span, timer: asyncio.TimerHandle
+    ) -> tuple[list[tuple[str, str]], Result]:
+        """Wait for a streamed invocation's end, whoever reads its stream (or nobody)."""
+        try:
+            result = await invocation.done
+        finally:
+            timer.cancel()
+        return self._complete(invocation, result, span), result
+
+    async def _relay(
+        self,
+        invocation: Invocation,
+        stream: ResponseStream,
+        completion: "asyncio.Future[tuple[list[tuple[str, str]], Result]]",
+    ) -> AsyncGenerator[bytes, None]:
+        """The frames of a streamed answer (``kappa.base.relay_frames``)."""
+        try:
+            async for piece in stream.pieces():
+                yield b"".join(relay_frames.data(piece))
+            headers, result = await asyncio.shield(completion)
+            body = b"" if result.outcome is Outcome.SUCCESS else result.body
+            yield relay_frames.end(dict(headers), body)
+        finally:
+            stream.abandon()  # a reader gone mid-stream: the runtime's rest is dropped
+            self._streams.close(invocation.request_id)
 
     def _span(self, headers: dict[str, str], request_id: str) -> Span:
         parent = context.incoming(

@@ -4,16 +4,30 @@ Routing and wire format only; what each call means for the slot is in
 ``kappa.agent.slots``. Status codes and headers follow Lambda's and the
 Runtime Interface Emulator's, which the real clients (awslambdaric,
 aws-lambda-go) are written against.
+
+A ``/response`` in streaming mode (``Lambda-Runtime-Function-Response-Mode:
+streaming``, chunked) is read as it arrives (the listener streams such bodies:
+``is_streaming``): into the invocation's :class:`ResponseStream` when ``/invoke``
+waits on one, else whole, as a buffered response. Its trailers
+``Lambda-Runtime-Function-Error-Type`` and ``-Error-Body`` (base64 JSON) make it a
+function error; a stream over ``MAX_STREAM_BYTES`` ends with
+``Function.ResponseSizeTooLarge``.
 """
 
+import base64
+import binascii
 from typing import Final
 
-from kappa.agent.http11 import Request, Response
+from kappa.agent.errors import MAX_RESPONSE_BYTES, LambdaError
+from kappa.agent.http11 import BodyStream, Request, Response
+from kappa.agent.response_stream import MAX_STREAM_BYTES, Streams
 from kappa.agent.slots import Slot
 
 PREFIX: Final = "/2018-06-01/runtime/"
 _INVOCATION: Final = "invocation/"
 _ERROR_TYPE_HEADER: Final = "lambda-runtime-function-error-type"
+_ERROR_BODY_TRAILER: Final = "lambda-runtime-function-error-body"
+_STREAM_CONTENT_TYPE: Final = "application/octet-stream"  # the Node client's default
 _JSON: Final = [("Content-Type", "application/json")]
 _ACCEPTED: Final = b'{"status":"OK"}'
 
@@ -38,9 +52,10 @@ def _status(status: int) -> Response:
 class RuntimeApi:
     """The request handler of one slot's Runtime API listener."""
 
-    def __init__(self, slot: Slot, function_arn: str) -> None:
+    def __init__(self, slot: Slot, function_arn: str, streams: Streams | None = None) -> None:
         self._slot = slot
         self._function_arn = function_arn
+        self._streams = streams or Streams()
 
     async def __call__(self, request: Request) -> Response:  # noqa: PLR0911 - a route table
         """Route one request."""
@@ -59,6 +74,8 @@ class RuntimeApi:
         if route.startswith(_INVOCATION):
             request_id, _, action = route[len(_INVOCATION) :].rpartition("/")
             if action == "response":
+                if request.stream is not None:
+                    return await self._streamed(request_id, request, request.stream)
                 if request.oversize:
                     return _status(self._slot.respond_too_large(request_id))
                 return _status(
@@ -69,6 +86,51 @@ class RuntimeApi:
             if action == "error":
                 return _status(self._slot.report_error(request_id, request.body, error_type))
         return _status(404)
+
+    async def _streamed(self, request_id: str, request: Request, body: BodyStream) -> Response:
+        """A ``/response`` in streaming mode, read as it arrives."""
+        content_type = request.headers.get("content-type") or _STREAM_CONTENT_TYPE
+        stream = self._streams.get(request_id)
+        if stream is None:
+            return await self._buffered(request_id, content_type, body)
+        stream.start(content_type)
+        try:
+            while (piece := await body.read()) is not None:
+                await stream.put(piece)
+        finally:
+            stream.end()
+        if stream.oversize:
+            error = LambdaError(
+                "Function.ResponseSizeTooLarge",
+                "Response payload size exceeded maximum allowed payload size "
+                f"({MAX_STREAM_BYTES} bytes).",
+            )
+            self._slot.report_error(request_id, error.body(), error.error_type)
+            return _status(413)
+        return self._ended(request_id, b"", content_type, body.trailers)
+
+    async def _buffered(self, request_id: str, content_type: str, body: BodyStream) -> Response:
+        """A streamed ``/response`` nobody reads as a stream: whole, up to Lambda's 6 MB."""
+        parts: list[bytes] = []
+        size = 0
+        while (piece := await body.read()) is not None:
+            size += len(piece)
+            if size <= MAX_RESPONSE_BYTES:
+                parts.append(piece)
+        if size > MAX_RESPONSE_BYTES:
+            return _status(self._slot.respond_too_large(request_id))
+        return self._ended(request_id, b"".join(parts), content_type, body.trailers)
+
+    def _ended(
+        self, request_id: str, body: bytes, content_type: str, trailers: dict[str, str]
+    ) -> Response:
+        """A streamed ``/response`` is over: a result, or the error its trailers name."""
+        error_type = trailers.get(_ERROR_TYPE_HEADER)
+        if error_type is None:
+            return _status(self._slot.respond(request_id, body, content_type))
+        return _status(
+            self._slot.report_error(request_id, _trailer_error(trailers, error_type), error_type)
+        )
 
     async def _next(self) -> Response:
         invocation = await self._slot.next_invocation()
@@ -85,3 +147,13 @@ class RuntimeApi:
         if invocation.cognito_identity:
             headers.append(("Lambda-Runtime-Cognito-Identity", invocation.cognito_identity))
         return Response(200, invocation.event, headers)
+
+
+def _trailer_error(trailers: dict[str, str], error_type: str) -> bytes:
+    """The error JSON a streaming runtime sent in its trailers (base64), or one from its type."""
+    try:
+        return base64.b64decode(trailers.get(_ERROR_BODY_TRAILER, ""), validate=True) or (
+            LambdaError(error_type, error_type).body()
+        )
+    except (binascii.Error, ValueError):
+        return LambdaError(error_type, "the runtime's error body was not base64").body()

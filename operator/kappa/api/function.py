@@ -732,6 +732,13 @@ class UrlAuthType(enum.StrEnum):
     NONE = "NONE"
 
 
+class UrlInvokeMode(enum.StrEnum):
+    """How the Function's HTTP trigger answers (Lambda's function URL ``InvokeMode``)."""
+
+    BUFFERED = "BUFFERED"
+    RESPONSE_STREAM = "RESPONSE_STREAM"
+
+
 class FunctionUrl(KappaModel):
     """The Function's HTTP trigger, ``/fn/<namespace>/<name>/...`` (Lambda's function URL)."""
 
@@ -742,6 +749,16 @@ class FunctionUrl(KappaModel):
             "KUBERNETES: a Kubernetes token (audience kappa) or a SigV4 signature, and RBAC's "
             "invoke; AWS_IAM: a SigV4 signature only, and invoke; NONE: anyone may call this "
             "HTTP trigger, unauthenticated (nothing else of the Function opens)."
+        ),
+    )
+    invoke_mode: UrlInvokeMode = Field(
+        default=UrlInvokeMode.BUFFERED,
+        strict=False,
+        description=(
+            "BUFFERED: the HTTP trigger answers once the handler has finished. "
+            "RESPONSE_STREAM: a streaming handler's bytes (awslambda.streamifyResponse) "
+            "are sent as it writes them, with the status and headers of its "
+            "HttpResponseStream prelude; a handler that returns its result answers whole."
         ),
     )
 

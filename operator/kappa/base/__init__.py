@@ -8,4 +8,6 @@ in-pod agent, which pays for every import on a cold start, may use it.
 - :mod:`kappa.base.clock`: the ``Clock`` interface and the process's real clocks.
 - :mod:`kappa.base.env`: reading settings from environment variables, and the one
   ``SettingsError``.
+- :mod:`kappa.base.relay_frames`: the frames of a streamed answer from an agent to
+  the gateway (response streaming).
 """

@@ -3,6 +3,8 @@
 Routes::
 
     POST /2015-03-31/functions/{FunctionName}/invocations   Invoke
+    POST /2021-11-15/functions/{FunctionName}/response-streaming-invocations
+                                                            InvokeWithResponseStream
     GET  /2015-03-31/functions                              ListFunctions (Marker, MaxItems)
     GET  /2015-03-31/functions/{FunctionName}               GetFunction
     GET  /2016-08-19/account-settings                       GetAccountSettings
@@ -27,14 +29,16 @@ from typing import Any, Final, Protocol
 
 import aiohttp
 from aiohttp import web
+from multidict import CIMultiDictProxy
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from kappa.api.function import UrlInvokeMode
 from kappa.auth.access import Access, Verb
 from kappa.auth.guard import Guard
 from kappa.base import logs
 from kappa.base.arn import function_arn
 from kappa.base.clock import epoch_ms
-from kappa.gateway import authn, catalog, request_ids, stats_push, traces
+from kappa.gateway import authn, catalog, event_stream, request_ids, stats_push, traces
 from kappa.gateway.body import (
     MAX_ASYNC_PAYLOAD,
     MAX_BODY,
@@ -50,6 +54,7 @@ from kappa.gateway.events import HttpRequest, http_event, http_response
 from kappa.gateway.metrics import GatewayMetrics, Outcome, ThrottleCause
 from kappa.gateway.responses import error_response, ids, json_response
 from kappa.gateway.settings import GatewaySettings
+from kappa.gateway.stream_prelude import PRELUDE_CONTENT_TYPE, PreludeReader
 from kappa.invocation import qualifier
 from kappa.invocation.call import COLD_START_HEADER, AgentReply, Call
 from kappa.invocation.errors import (
@@ -59,6 +64,7 @@ from kappa.invocation.errors import (
     invalid_parameter,
     invalid_request_content,
     request_too_large,
+    service_error,
 )
 from kappa.invocation.function_labels import UNATTRIBUTED
 from kappa.invocation.function_name import (
@@ -76,6 +82,7 @@ log = logging.getLogger("kappa.gateway")
 
 _PARSE_ON_LOOP_BYTES: Final = 64 * 1024
 _INVOCATION_TYPES: Final = frozenset({"RequestResponse", "Event", "DryRun"})
+_STREAM_INVOCATION_TYPES: Final = frozenset({"RequestResponse", "DryRun"})
 _LOG_TYPES: Final = frozenset({"None", "Tail"})
 # The trace headers are the gateway's own (its span as the parent), not the caller's.
 _PASSED_HEADERS: Final = ("X-Amz-Client-Context",)
@@ -178,6 +185,7 @@ class Gateway:
         app.cleanup_ctx.append(self._lifetime)
         functions = "/2015-03-31/functions"
         app.router.add_post(functions + "/{function_name}/invocations", self.invoke)
+        app.router.add_post(authn.STREAM_INVOKE_ROUTE, self.invoke_stream)
         for path in (functions, functions + "/"):
             app.router.add_get(path, self.list_functions, allow_head=False)
         app.router.add_get(functions + "/{function_name}", self.get_function, allow_head=False)
@@ -251,17 +259,7 @@ class Gateway:
             labels = self.metrics.function(spec.key)
             _describe(span, spec, self.settings.region)
             headers = request.headers
-            invocation_type = headers.get("X-Amz-Invocation-Type", "RequestResponse")
-            if invocation_type not in _INVOCATION_TYPES:
-                raise invalid_parameter(
-                    f"Invalid InvocationType {invocation_type!r}: use RequestResponse, Event "
-                    "or DryRun."
-                )
-            log_type = headers.get("X-Amz-Log-Type", "None")
-            if log_type not in _LOG_TYPES:
-                raise invalid_parameter(f"Invalid LogType {log_type!r}: use None or Tail.")
-            if (client_context := headers.get("X-Amz-Client-Context")) is not None:
-                check_client_context(client_context)
+            invocation_type, log_type = _invoke_headers(headers, _INVOCATION_TYPES)
             limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
             payload = await read_body(request, limit)
             await _check_json(payload)
@@ -297,6 +295,58 @@ class Gateway:
             self._count(labels, "invoke", outcome, loop.time() - started)
             self._end(span, outcome)
         return _invoke_response(reply, request_id, tail=log_type == "Tail", version=spec.version)
+
+    async def invoke_stream(self, request: web.Request) -> web.StreamResponse:
+        """``InvokeWithResponseStream``: ``PayloadChunk`` events, then ``InvokeComplete``.
+
+        The event-stream framing is ``event_stream``'s. A function error is still 200: the
+        stream ends with ``InvokeComplete`` carrying ``ErrorCode`` and ``ErrorDetails``
+        (and ``LogResult`` with ``LogType: Tail``), as Lambda's does. Refusals before the
+        call (throttles, a missing Function, a bad header) are Lambda's plain error answers.
+        """
+        request_id = request_ids.request_id(request)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        outcome = Outcome.CLIENT_ERROR
+        labels = UNATTRIBUTED
+        span = traces.invoke_span(self.tracer, request.headers, "invoke", request_id)
+        sink: _EventStreamSink | None = None
+        try:
+            spec = self._function(
+                request.match_info["function_name"], request.query.get("Qualifier")
+            )
+            labels = self.metrics.function(spec.key)
+            _describe(span, spec, self.settings.region)
+            headers = request.headers
+            invocation_type, log_type = _invoke_headers(headers, _STREAM_INVOCATION_TYPES)
+            payload = await read_body(request, MAX_SYNC_PAYLOAD)
+            await _check_json(payload)
+            if invocation_type == "DryRun":
+                self.dispatcher.check(spec)
+                outcome = Outcome.SUCCESS
+                return web.Response(status=204, headers=ids(request_id))
+            passed = trace_headers(span) | {h: headers[h] for h in _PASSED_HEADERS if h in headers}
+            sink = _EventStreamSink(request, request_id, spec.version)
+            reply = await self.dispatcher.invoke(spec, Call(payload, request_id, passed), sink)
+            span.set("faas.coldstart", reply.cold_start)
+            outcome = Outcome.FUNCTION_ERROR if reply.function_error else Outcome.SUCCESS
+        except GatewayError as error:
+            outcome = _OUTCOMES[error.outcome]
+            _failed(span, error)
+            log.info("%s: %s", request_id, error)
+            if sink is not None and sink.response is not None:  # the stream had begun
+                return await sink.finish(
+                    event_stream.invoke_complete(error.error_type, error.message)
+                )
+            return error_response(error, request_id)
+        finally:
+            self._count(labels, "invoke", outcome, loop.time() - started)
+            self._end(span, outcome)
+        if sink.response is None:  # the runtime answered whole
+            return _stream_response(
+                reply, request_id, tail=log_type == "Tail", version=spec.version
+            )
+        return await sink.finish(_complete_event(reply, tail=log_type == "Tail"))
 
     def _function(self, function_name: str, qualifier: str | None) -> FunctionSpec:
         return self._resolve(parse_function_name(function_name, qualifier))
@@ -372,14 +422,20 @@ class Gateway:
 
     # ---------------------------------------------------------------- HTTP trigger
 
-    async def http_trigger(self, request: web.Request) -> web.Response:
-        """``ANY /fn/{namespace}/{name}/{path}``: payload 2.0 event in, function URL rules out."""
+    async def http_trigger(self, request: web.Request) -> web.StreamResponse:
+        """``ANY /fn/{namespace}/{name}/{path}``: payload 2.0 event in, function URL rules out.
+
+        With ``url.invokeMode: RESPONSE_STREAM``, a streaming handler's bytes are sent as
+        they come, under the head of its prelude (``stream_prelude``); an error after the
+        head ends the connection without the body's end, so the client sees it cut.
+        """
         request_id = request_ids.request_id(request)
         loop = asyncio.get_running_loop()
         started = loop.time()
         outcome = Outcome.CLIENT_ERROR
         labels = UNATTRIBUTED
         span = traces.invoke_span(self.tracer, request.headers, "http", request_id)
+        sink: _HttpStreamSink | None = None
         try:
             namespace = request.match_info["namespace"]
             name, qualified = trigger_target(request.match_info["name"])
@@ -406,17 +462,23 @@ class Gateway:
             if len(payload) > MAX_SYNC_PAYLOAD:
                 raise request_too_large(MAX_SYNC_PAYLOAD)
             call = Call(payload, request_id, trace_headers(span))
-            reply = await self.dispatcher.invoke(spec, call)
+            if spec.url_invoke_mode is UrlInvokeMode.RESPONSE_STREAM:
+                sink = _HttpStreamSink(request, request_id)
+            reply = await self.dispatcher.invoke(spec, call, sink)
             span.set("faas.coldstart", reply.cold_start)
             outcome = Outcome.FUNCTION_ERROR if reply.function_error else Outcome.SUCCESS
         except GatewayError as error:
             outcome = _OUTCOMES[error.outcome]
             _failed(span, error)
             log.info("%s: %s", request_id, error)
+            if sink is not None and sink.response is not None:
+                return sink.cut()
             return _http_error(error, request_id)
         finally:
             self._count(labels, "http", outcome, loop.time() - started)
             self._end(span, outcome)
+        if sink is not None and sink.streamed:
+            return await sink.finish(failed=reply.function_error is not None)
         answer = http_response(reply.body, function_error=reply.function_error is not None)
         response = web.Response(status=answer.status, body=answer.body)
         for header, value in answer.headers:
@@ -483,6 +545,148 @@ async def _check_json(payload: bytes) -> None:
         raise invalid_request_content(
             f"Could not parse request body into json: {exc.__class__.__name__}: {exc}"
         ) from None
+
+
+def _invoke_headers(headers: CIMultiDictProxy[str], types: frozenset[str]) -> tuple[str, str]:
+    """The call's ``X-Amz-Invocation-Type`` (one of ``types``) and ``X-Amz-Log-Type``.
+
+    Raises 400 for a value Lambda does not take, or a malformed client context.
+    """
+    invocation_type = headers.get("X-Amz-Invocation-Type", "RequestResponse")
+    if invocation_type not in types:
+        raise invalid_parameter(
+            f"Invalid InvocationType {invocation_type!r}: use {' or '.join(sorted(types))}."
+        )
+    log_type = headers.get("X-Amz-Log-Type", "None")
+    if log_type not in _LOG_TYPES:
+        raise invalid_parameter(f"Invalid LogType {log_type!r}: use None or Tail.")
+    if (client_context := headers.get("X-Amz-Client-Context")) is not None:
+        check_client_context(client_context)
+    return invocation_type, log_type
+
+
+class _EventStreamSink:
+    """InvokeWithResponseStream's answer, begun at the runtime's first streamed piece."""
+
+    def __init__(self, request: web.Request, request_id: str, version: str | None) -> None:
+        self._request = request
+        self._headers = {
+            "Content-Type": event_stream.CONTENT_TYPE,
+            "x-amzn-RequestId": request_id,
+            "X-Amz-Executed-Version": version or LATEST,
+        }
+        self.response: web.StreamResponse | None = None
+
+    async def write(self, data: bytes, content_type: str) -> None:  # noqa: ARG002 - framed
+        """PayloadChunk events carrying ``data``, sent now."""
+        if self.response is None:
+            self.response = web.StreamResponse(status=200, headers=self._headers)
+            await self.response.prepare(self._request)
+        for message in event_stream.payload_chunks(data):
+            await self.response.write(message)
+
+    async def finish(self, complete: bytes) -> web.StreamResponse:
+        """End the stream with the ``InvokeComplete`` message ``complete``."""
+        response = self.response
+        assert response is not None  # noqa: S101 - finish follows a write
+        try:
+            await response.write(complete)
+            await response.write_eof()
+        except (ConnectionError, RuntimeError) as exc:
+            log.info("%s: the caller went away before the stream's end: %s",
+                     self._headers["x-amzn-RequestId"], exc)  # fmt: skip
+        return response
+
+
+class _HttpStreamSink:
+    """A ``RESPONSE_STREAM`` HTTP trigger's answer, begun once the stream's head is known."""
+
+    def __init__(self, request: web.Request, request_id: str) -> None:
+        self._request = request
+        self._request_id = request_id
+        self._prelude: PreludeReader | None = None
+        self._dropping = False  # a malformed prelude was answered 502: the rest goes
+        self.streamed = False
+        self.response: web.StreamResponse | None = None
+
+    async def write(self, data: bytes, content_type: str) -> None:
+        """Send ``data`` on, after the head (read from the prelude when there is one)."""
+        if not self.streamed:
+            self.streamed = True
+            if content_type.split(";", maxsplit=1)[0].strip() == PRELUDE_CONTENT_TYPE:
+                self._prelude = PreludeReader()
+            else:
+                await self._begin(200, [("Content-Type", content_type)])
+        if self._dropping:
+            return
+        if self._prelude is not None:
+            found = self._prelude.feed(data)
+            if found is None:
+                return
+            head, data = found
+            self._prelude = None
+            await self._begin(head.status, head.headers)
+            if head.body:  # a malformed prelude: its 502, and nothing of the stream
+                data = head.body
+                self._dropping = True
+        if self.response is not None and data:
+            await self.response.write(data)
+
+    async def _begin(self, status: int, headers: Sequence[tuple[str, str]]) -> None:
+        response = web.StreamResponse(status=status)
+        for header, value in headers:
+            response.headers.add(header, value)
+        response.headers["x-amzn-RequestId"] = self._request_id
+        self.response = response
+        await response.prepare(self._request)
+
+    async def finish(self, *, failed: bool) -> web.StreamResponse:
+        """End the answer; a failed call (or one whose head never came) is cut or 502."""
+        response = self.response
+        if response is None:  # the stream ended inside its prelude
+            return _http_error(
+                service_error("The function's stream ended before its prelude did.", status=502),
+                self._request_id,
+            )
+        if failed:
+            return self.cut()
+        try:
+            await response.write_eof()
+        except (ConnectionError, RuntimeError) as exc:
+            log.info("%s: the caller went away before the stream's end: %s",
+                     self._request_id, exc)  # fmt: skip
+        return response
+
+    def cut(self) -> web.StreamResponse:
+        """End the connection without the body's end: the client sees a broken answer."""
+        response = self.response
+        assert response is not None  # noqa: S101 - cut follows a write
+        if self._request.transport is not None:
+            self._request.transport.close()
+        return response
+
+
+def _complete_event(reply: AgentReply, *, tail: bool) -> bytes:
+    """The ``InvokeComplete`` that ends ``reply``'s stream."""
+    log_result = reply.log_result if tail else None
+    if not reply.function_error:
+        return event_stream.invoke_complete(None, None, log_result)
+    code, details = event_stream.function_error_fields(reply.body, reply.function_error)
+    return event_stream.invoke_complete(code, details, log_result)
+
+
+def _stream_response(
+    reply: AgentReply, request_id: str, *, tail: bool, version: str | None
+) -> web.Response:
+    """``reply``, answered whole, as InvokeWithResponseStream's event stream."""
+    chunks = [] if reply.function_error else list(event_stream.payload_chunks(reply.body))
+    response = web.Response(status=200, body=b"".join([*chunks, _complete_event(reply, tail=tail)]))
+    headers = response.headers
+    headers["Content-Type"] = event_stream.CONTENT_TYPE
+    headers["x-amzn-RequestId"] = request_id
+    headers["X-Amz-Executed-Version"] = version or LATEST
+    headers[COLD_START_HEADER] = _cold(reply)
+    return response
 
 
 def _invoke_response(

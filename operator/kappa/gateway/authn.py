@@ -44,6 +44,8 @@ log = logging.getLogger("kappa.gateway.auth")
 
 OPEN_PATHS: Final = frozenset({"/healthz", "/readyz", "/readyz/queue", "/metrics"})
 INVOKE_ROUTE: Final = "/2015-03-31/functions/{function_name}/invocations"
+# InvokeWithResponseStream: authorised as Invoke is (RBAC ``invoke`` on the Function).
+STREAM_INVOKE_ROUTE: Final = "/2021-11-15/functions/{function_name}/response-streaming-invocations"
 FUNCTION_ROUTE: Final = "/2015-03-31/functions/{function_name}"
 TRIGGER_ROUTES: Final = frozenset({"/fn/{namespace}/{name}", "/fn/{namespace}/{name}/{path}"})
 DEAD_LETTERS: Final = "/kappa/v1/namespaces/{namespace}/dead-letters"
@@ -73,12 +75,12 @@ def route_access(
     A FunctionName that does not parse needs no more than authentication: the route
     answers its 400, which says nothing about any Function.
     """
-    if route in (INVOKE_ROUTE, FUNCTION_ROUTE):
+    if route in (INVOKE_ROUTE, STREAM_INVOKE_ROUTE, FUNCTION_ROUTE):
         try:
             ref = parse_function_name(match["function_name"], query)  # as the route reads it
         except GatewayError:
             return None
-        verb = Verb.INVOKE if route == INVOKE_ROUTE else Verb.GET
+        verb = Verb.GET if route == FUNCTION_ROUTE else Verb.INVOKE
         return Access(verb, ref.namespace, ref.name)
     if route in TRIGGER_ROUTES:
         return rbac.invoke(match["namespace"], trigger_target(match["name"])[0])

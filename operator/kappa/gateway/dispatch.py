@@ -15,6 +15,14 @@ A caller that goes away while queued leaves the queue at once. One that goes
 away during the call does not stop the function (an agent cannot abandon an
 invocation, as Lambda does not); the call to the agent is shielded and the
 slot is released when the agent answers, so the count stays true.
+
+A streamed call (``invoke(..., sink=...)``) asks the agent for a streamed answer; when
+the runtime streams, each piece goes to the sink as it arrives, and the slot is held
+until the stream's end. A caller gone mid-stream is no reason to stop reading: the
+rest is read and dropped, so the agent and the runtime finish as usual. The stream
+is cut, ending as a function error, when no byte comes for
+``stream_idle_timeout_seconds`` (``Kappa.StreamIdleTimeout``) or it goes past
+``MAX_STREAM_RELAY_BYTES`` (the agent holds functions to 20 MiB before that).
 """
 
 import asyncio
@@ -22,11 +30,13 @@ import json
 import logging
 import random
 import time
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 import aiohttp
+from multidict import CIMultiDict
 
 from kappa.autoscaler.stats import Sample
+from kappa.base import relay_frames
 from kappa.base.clock import epoch_ms
 from kappa.gateway import admission
 from kappa.gateway.concurrency_meter import ConcurrencyMeter
@@ -39,6 +49,9 @@ from kappa.invocation.errors import GatewayError, ThrottleReason, service_error,
 from kappa.invocation.registry import FunctionSpec, Registry
 from kappa.invocation.routing import FunctionKey, Lease, Pick, SlotTable
 from kappa.tracing.tracer import Tracer
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 log = logging.getLogger("kappa.gateway")
 
@@ -56,6 +69,9 @@ _DEADLINE_SLACK_SECONDS: Final = 0.25
 # The billed duration an agent may claim: the function timeout plus the deadline slack,
 # with room for the agent's own timer to fire late on a busy node.
 _BILLED_SLACK_MS: Final = 1000
+# What a streamed answer may bring through this gateway: the agent's 20 MiB and room.
+MAX_STREAM_RELAY_BYTES: Final = 21 * 1024 * 1024
+_READ_PIECE: Final = 256 * 1024
 _CAUSE: Final = {
     admission.RESERVED: ThrottleCause.RESERVED,
     admission.CONCURRENT: ThrottleCause.CONCURRENCY,
@@ -83,6 +99,14 @@ class CountingCapacityHook:
         """Count the request."""
         self._metrics.capacity_requests.inc()
         log.debug("capacity wanted for %s/%s", *function)
+
+
+class StreamSink(Protocol):
+    """Where a streamed answer's pieces go as they arrive (the caller's response)."""
+
+    async def write(self, data: bytes, content_type: str) -> None:
+        """Send ``data`` on; the first call comes before any other byte of the answer."""
+        ...
 
 
 class _AgentBusyError(Exception):
@@ -159,14 +183,22 @@ class Dispatcher:
         if isinstance(decision, admission.Throttle):
             raise self._throttle(spec, decision.reason, _CAUSE[decision.reason], decision.message)
 
-    async def invoke(self, spec: FunctionSpec, call: Call) -> AgentReply:
-        """Run ``call`` on a slot of ``spec``; raise GatewayError for 429s and lost pods."""
+    async def invoke(
+        self, spec: FunctionSpec, call: Call, sink: StreamSink | None = None
+    ) -> AgentReply:
+        """Run ``call`` on a slot of ``spec``; raise GatewayError for 429s and lost pods.
+
+        With ``sink``, a runtime's streamed response goes there as it comes; the reply
+        then holds no payload (only an error's body).
+        """
         self.check(spec)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._bounds.max_wait
         while True:
             lease, waited = await self._acquire(spec, deadline)
-            task = asyncio.ensure_future(self._call_agent(spec, lease, call, waited=waited))
+            task = asyncio.ensure_future(
+                self._call_agent(spec, lease, call, waited=waited, sink=sink)
+            )
             self._calls.add(task)
             task.add_done_callback(self._call_done)
             try:
@@ -347,7 +379,13 @@ class Dispatcher:
     # ------------------------------------------------------------- agent call
 
     async def _call_agent(
-        self, spec: FunctionSpec, lease: Lease, call: Call, *, waited: bool
+        self,
+        spec: FunctionSpec,
+        lease: Lease,
+        call: Call,
+        *,
+        waited: bool,
+        sink: StreamSink | None = None,
     ) -> AgentReply:
         """POST the invocation to the leased pod; the lease is given back however it ends.
 
@@ -364,6 +402,8 @@ class Dispatcher:
                 epoch_ms() + round((timeout + _DEADLINE_SLACK_SECONDS) * 1000)
             ),
         }
+        if sink is not None:
+            headers["X-Kappa-Response-Stream"] = "1"
         try:
             async with self._session.post(
                 f"http://{lease.address}/invoke",
@@ -371,7 +411,14 @@ class Dispatcher:
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=timeout + self._settings.timeout_grace_seconds),
             ) as response:
-                body = await _read_reply(response, call.request_id)
+                answer: Mapping[str, str] = response.headers
+                if sink is not None and response.status == 200 and "X-Kappa-Stream" in answer:  # noqa: PLR2004
+                    end = await self._relay(response, sink, call.request_id)
+                    answer = CIMultiDict(response.headers)
+                    answer.update(end.headers)
+                    body = end.body
+                else:
+                    body = await _read_reply(response, call.request_id)
                 if response.status in _AGENT_BUSY:
                     self._metrics.agent_busy.inc()
                     hold_until = loop.time() + self._settings.busy_backoff_seconds
@@ -383,19 +430,19 @@ class Dispatcher:
                 if response.status != 200:  # noqa: PLR2004
                     raise _agent_refusal(response.status, body)
                 labels = self._metrics.function(spec.key)
-                self._bill(spec, labels, response.headers.get("X-Kappa-Billed-Duration-Ms"))
+                self._bill(spec, labels, answer.get("X-Kappa-Billed-Duration-Ms"))
                 path = ColdStartPath.of(
-                    initialised="x-kappa-init-duration-ms" in response.headers,
+                    initialised="x-kappa-init-duration-ms" in answer,
                     waited=waited,
-                    from_pool="x-kappa-from-pool" in response.headers,
+                    from_pool="x-kappa-from-pool" in answer,
                 )
                 if path is not None:
                     self._metrics.cold_starts.labels(*labels, path.value).inc()
                 return AgentReply(
                     body=body,
-                    content_type=response.headers.get("Content-Type", "application/json"),
-                    function_error=response.headers.get("X-Amz-Function-Error"),
-                    log_result=response.headers.get("X-Amz-Log-Result"),
+                    content_type=answer.get("Content-Type", "application/json"),
+                    function_error=answer.get("X-Amz-Function-Error"),
+                    log_result=answer.get("X-Amz-Log-Result"),
                     cold_start=path is not None and path.cold,
                 )
         except aiohttp.ClientConnectorError as exc:
@@ -417,6 +464,47 @@ class Dispatcher:
             ) from None
         finally:
             self._release(spec, lease, hold_until=hold_until)
+
+    async def _relay(
+        self, response: aiohttp.ClientResponse, sink: StreamSink, request_id: str
+    ) -> relay_frames.End:
+        """Pass a streamed answer's pieces to ``sink``; its end frame, or the cut that ended it.
+
+        The sink failing (its caller gone) does not end the reading: the rest is dropped.
+        """
+        content_type = response.headers.get("Content-Type", "application/octet-stream")
+        reader = relay_frames.FrameReader()
+        idle = self._settings.stream_idle_timeout_seconds
+        size = 0
+        listening = True
+        while True:
+            try:
+                async with asyncio.timeout(idle):
+                    piece = await response.content.readany()
+            except TimeoutError:
+                log.info("%s: no byte of the stream for %s s: cut", request_id, idle)
+                return _cut("Kappa.StreamIdleTimeout", f"The stream brought no byte for {idle} s.")
+            if not piece:
+                log.warning("%s: the pod's stream broke off", request_id)
+                return _cut("ServiceException", "The function's pod ended the stream early.")
+            for item in reader.feed(piece):
+                if isinstance(item, relay_frames.End):
+                    return item
+                size += len(item)
+                if size > MAX_STREAM_RELAY_BYTES:
+                    return _cut(
+                        "Function.ResponseSizeTooLarge",
+                        f"The stream went past {MAX_STREAM_RELAY_BYTES} bytes.",
+                    )
+                if listening:
+                    try:
+                        await sink.write(item, content_type)
+                    except (ConnectionError, RuntimeError) as exc:
+                        log.info("%s: the caller went away mid-stream: %s", request_id, exc)
+                        listening = False
+            if reader.error is not None:
+                log.warning("%s: the pod's stream is not frames: %s", request_id, reader.error)
+                return _cut("ServiceException", "The function's pod sent a malformed stream.")
 
     def _bill(self, spec: FunctionSpec, labels: tuple[str, str], header: str | None) -> None:
         """Count the usage of one invocation the agent ran, from its billed duration."""
@@ -457,6 +545,12 @@ def _agent_refusal(status: int, body: bytes) -> GatewayError:
     if status < 500:  # noqa: PLR2004
         return GatewayError(status, error_type, {"Type": "User", "message": message})
     return service_error(f"The function's agent failed: {error_type}: {message}", status=502)
+
+
+def _cut(error_type: str, message: str) -> relay_frames.End:
+    """The end of a stream the gateway cut: a function error, as Lambda ends one."""
+    body = json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+    return relay_frames.End({"X-Amz-Function-Error": "Unhandled"}, body)
 
 
 def _timed_out(request_id: str, timeout: float) -> AgentReply:

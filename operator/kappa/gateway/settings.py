@@ -17,6 +17,10 @@
   can take calls (``kappa.gateway.readiness_probe``), so a new pod serves without
   waiting for the kubelet's next readiness probe; ``KAPPA_GATEWAY_READINESS_PROBES``
   (32): at most that many of those probes at once;
+- ``KAPPA_GATEWAY_STREAM_IDLE_TIMEOUT_SECONDS`` (60, at most 900): a streamed answer
+  (InvokeWithResponseStream, a ``RESPONSE_STREAM`` URL) that brings no byte for this
+  long is ended, with ``Kappa.StreamIdleTimeout``; the function's timeout still bounds
+  the whole stream.
 - ``KAPPA_GATEWAY_TIMEOUT_GRACE_SECONDS`` (2): the client timeout to an agent beyond the
   function's timeout;
 - ``KAPPA_GATEWAY_RETRY_AFTER_SECONDS`` (1): ``Retry-After`` of a 429;
@@ -93,6 +97,7 @@ class GatewaySettings:
     max_queued_bytes: int = _DEFAULT_MAX_QUEUED_BYTES
     busy_backoff_seconds: float = 0.02
     timeout_grace_seconds: float = 2.0
+    stream_idle_timeout_seconds: float = 60.0
     readiness_probe_seconds: float = 0.02
     readiness_max_probes: int = 32
     retry_after_seconds: int = 1
@@ -172,6 +177,12 @@ class GatewaySettings:
                 float,
                 2.0,
                 lambda v: 0 < v <= _MAX_GRACE_SECONDS,
+            ),
+            stream_idle_timeout_seconds=read(
+                "KAPPA_GATEWAY_STREAM_IDLE_TIMEOUT_SECONDS",
+                float,
+                60.0,
+                lambda v: 0 < v <= _MAX_WAIT_SECONDS,
             ),
             readiness_probe_seconds=read(
                 "KAPPA_GATEWAY_READINESS_PROBE_MS",

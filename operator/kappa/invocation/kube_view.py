@@ -103,6 +103,7 @@ def function_summary(obj: Mapping[str, Any], region: str) -> FunctionSpec | str:
         code_sha256=code_sha256 if isinstance(code_sha256, str) else "",
         last_modified=last_modified(metadata),
         url_auth_type=spec.url.auth_type,
+        url_invoke_mode=spec.url.invoke_mode,
     )
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from kappa.api.function import UrlAuthType
+from kappa.api.function import UrlAuthType, UrlInvokeMode
 from kappa.api.names import unit_name
 from kappa.base.arn import function_arn
 from kappa.invocation.qualifier import AliasRoute
@@ -77,6 +77,7 @@ class FunctionSpec:
     last_modified: str = ""
     description: str = ""
     url_auth_type: UrlAuthType = UrlAuthType.KUBERNETES
+    url_invoke_mode: UrlInvokeMode = UrlInvokeMode.BUFFERED
     version: str | None = None  # a published version's number; None: $LATEST
 
     @property
@@ -400,6 +401,7 @@ def _function(item: Any, region: str) -> tuple[FunctionSpec, list[Endpoint]]:
         last_modified=str(item.get("lastModified", "")),
         description=str(item.get("description", "")),
         url_auth_type=UrlAuthType(item.get("urlAuthType", UrlAuthType.KUBERNETES)),
+        url_invoke_mode=UrlInvokeMode(item.get("urlInvokeMode", UrlInvokeMode.BUFFERED)),
     )
     found = [
         Endpoint(

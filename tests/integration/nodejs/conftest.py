@@ -15,6 +15,7 @@ from tests.integration.agent.agent_harness import (
     StartAgent,
     pod_environment,
 )
+from tests.integration.gateway import conftest as gateway_fixtures
 from tests.integration.nodejs.harness import RUNTIMES, NodeRuntime, build_node_runtime
 
 HANDLERS = Path(__file__).parent / "handlers"
@@ -71,3 +72,8 @@ def start_agent(
         return launch_agent(pod_env, wait_ready=wait_ready, timeout=30)
 
     return start
+
+
+# The gateway tests' fixtures: a real gateway, boto3 clients pointed at it.
+start_gateway = gateway_fixtures.start_gateway
+lambda_client = gateway_fixtures.lambda_client

@@ -151,3 +151,12 @@ def test_code_store_url(value: str, url: str | None) -> None:
 def test_a_bad_code_store_url_is_named(value: str) -> None:
     with pytest.raises(SettingsError, match="KAPPA_GATEWAY_CODE_STORE_URL"):
         GatewaySettings.from_env({"KAPPA_GATEWAY_CODE_STORE_URL": value})
+
+
+def test_the_stream_idle_timeout_is_read_and_bounded() -> None:
+    assert GatewaySettings.from_env({}).stream_idle_timeout_seconds == 60.0
+    env = {"KAPPA_GATEWAY_STREAM_IDLE_TIMEOUT_SECONDS": "2.5"}
+    assert GatewaySettings.from_env(env).stream_idle_timeout_seconds == 2.5
+    for bad in ("0", "901", "soon"):
+        with pytest.raises(SettingsError, match="KAPPA_GATEWAY_STREAM_IDLE_TIMEOUT_SECONDS"):
+            GatewaySettings.from_env({"KAPPA_GATEWAY_STREAM_IDLE_TIMEOUT_SECONDS": bad})
