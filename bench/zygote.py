@@ -1,0 +1,112 @@
+"""Slots ready with and without the zygote: the real agent and real awslambdaric, no cluster.
+
+For perPod 1, 4 and 8, starts the agent (``python -m kappa agent`` of this checkout)
+with the python runtime's bootstrap, runtimes exec'd one per slot (``KAPPA_ZYGOTE=off``)
+or forked from a zygote (``on``), and reads the agent's own figure, ``ready: N slot(s)
+in X ms`` (agent start → every slot's runtime at its first ``/next``). The two modes
+alternate within each run, so a busy machine weighs on both alike. Medians of ``--runs``.
+
+    .venv/bin/python bench/zygote.py --runs 9
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.integration.agent.agent_harness import python_bootstrap  # noqa: E402
+
+READY = re.compile(r"ready: (\d+) slot\(s\) in ([\d.]+) ms")
+HANDLER = "def handler(event, context):\n    return event\n"
+
+
+def start_once(directory: Path, slots: int, zygote: str) -> tuple[float, float]:
+    """One agent start: (the agent's ready figure in ms, wall time to that line in ms)."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(ROOT / "operator"),
+        "HOME": str(directory),
+        "LANG": "C.UTF-8",
+        "KAPPA_RUNTIME": "python3.11",
+        "KAPPA_FUNCTION_ARN": "arn:aws:lambda:us-east-1:default:function:bench",
+        "KAPPA_AGENT_HOST": "127.0.0.1",
+        "KAPPA_AGENT_PORT": "0",
+        "KAPPA_RUNTIME_API_PORT": "0",
+        "KAPPA_INIT_TIMEOUT_SECONDS": "60",
+        "KAPPA_TERMINATION_LOG": str(directory / "termination-log"),
+        "KAPPA_BOOTSTRAP": str(directory / "bootstrap-python"),
+        "KAPPA_SLOTS": str(slots),
+        "KAPPA_ZYGOTE": zygote,
+        "LAMBDA_TASK_ROOT": str(directory / "task"),
+        "_HANDLER": "app.handler",
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+    }
+    began = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kappa", "agent"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=directory,
+    )
+    assert process.stdout is not None
+    try:
+        for raw in process.stdout:
+            match = READY.search(raw.decode("utf-8", "replace"))
+            if match:
+                return float(match.group(2)), (time.monotonic() - began) * 1000
+        raise RuntimeError(f"agent ended before ready (status {process.wait()})")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+        process.stdout.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--slots", default="1,4,8")
+    args = parser.parse_args()
+    slot_counts = [int(part) for part in args.slots.split(",")]
+    directory = Path(tempfile.mkdtemp(prefix="kappa-bench-zygote-"))
+    try:
+        (directory / "task").mkdir()
+        (directory / "task" / "app.py").write_text(HANDLER)
+        python_bootstrap(directory)
+        results: dict[tuple[int, str], list[tuple[float, float]]] = {}
+        for _ in range(args.runs):
+            for slots in slot_counts:
+                for zygote in ("off", "on"):
+                    results.setdefault((slots, zygote), []).append(
+                        start_once(directory, slots, zygote)
+                    )
+        load = os.getloadavg()[0]
+        print(f"{args.runs} runs, {os.cpu_count()} CPUs, load average {load:.2f}")
+        print(
+            "| slots | runtimes | ready, agent's figure (median ms) | min ms | wall to ready ms |"
+        )
+        print("|---|---|---|---|---|")
+        for slots in slot_counts:
+            for zygote, label in (("off", "exec'd, one per slot"), ("on", "forked from a zygote")):
+                ready = [r for r, _ in results[(slots, zygote)]]
+                wall = [w for _, w in results[(slots, zygote)]]
+                print(
+                    f"| {slots} | {label} | {statistics.median(ready):.1f} | {min(ready):.1f} "
+                    f"| {statistics.median(wall):.1f} |"
+                )
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
