@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -99,6 +100,14 @@ def test_a_crashing_slot_is_replaced_from_the_zygote_and_the_others_keep_theirs(
         before = [r.json() for r in pool.map(lambda _: agent.invoke(SLOW, timeout=30), range(2))]
     victim, other = (r["pid"] for r in before)  # type: ignore[index]
     os.kill(victim, 9)
+    # Calls made before the agent learns of the death could be handed to the dead
+    # process (Runtime.ExitError, as with exec'd runtimes): wait for the fresh start.
+    deadline = time.monotonic() + 20  # a hang guard
+    while (
+        "kappa_agent_runtime_starts_total 3.0" not in agent.request("GET", "/metrics").body.decode()
+    ):
+        assert time.monotonic() < deadline, "the killed slot was not restarted"
+        time.sleep(0.02)
     # The killed slot gets a fresh child of the zygote; the other keeps its process.
     with ThreadPoolExecutor(2) as pool:
         after = [r.json() for r in pool.map(lambda _: agent.invoke(SLOW, timeout=30), range(2))]
