@@ -138,3 +138,25 @@ def test_a_bootstrap_without_a_zygote_falls_back_to_execd_runtimes(
     agent = start_agent(handler="app.echo", bootstrap=plain, zygote="on", slots=2)
     agent.wait_for("no zygote")
     assert agent.invoke({"a": 1}).json()["event"] == {"a": 1}  # type: ignore[index]
+
+
+def test_a_zygote_that_dies_takes_its_children_and_slots_start_from_scratch(
+    agent_with: StartAgent,
+) -> None:
+    agent = agent_with("zyg.environment", slots=2)
+    zygote = zygote_pid(agent)
+    with ThreadPoolExecutor(2) as pool:
+        before = {r.json()["pid"] for r in pool.map(lambda _: agent.invoke(SLOW), range(2))}  # type: ignore[index]
+    os.kill(zygote, 9)
+    deadline = time.monotonic() + 20  # a hang guard
+    while (
+        "kappa_agent_runtime_starts_total 4.0" not in agent.request("GET", "/metrics").body.decode()
+    ):
+        assert time.monotonic() < deadline, "the slots were not restarted"
+        time.sleep(0.02)
+    for pid in before:  # killed with the zygote, not left running unsupervised
+        assert not Path(f"/proc/{pid}").exists() or " Z " in Path(f"/proc/{pid}/stat").read_text()
+    with ThreadPoolExecutor(2) as pool:
+        after = [r.json() for r in pool.map(lambda _: agent.invoke(SLOW), range(2))]
+    assert {r["ppid"] for r in after} == {agent.process.pid}  # type: ignore[index]
+    assert json.loads(agent.request("GET", "/status").body)["state"] == "ready"
