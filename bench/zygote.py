@@ -3,7 +3,9 @@
 For perPod 1, 4 and 8, starts the agent (``python -m kappa agent`` of this checkout)
 with the python runtime's bootstrap, runtimes exec'd one per slot (``KAPPA_ZYGOTE=off``)
 or forked from a zygote (``on``), and reads the agent's own figure, ``ready: N slot(s)
-in X ms`` (agent start → every slot's runtime at its first ``/next``). The two modes
+in X ms`` (agent start → every slot's runtime at its first ``/next``), and the memory of
+the runtime side once ready: the PSS (shared pages split between their users) of every
+process under the agent. The two modes
 alternate within each run, so a busy machine weighs on both alike. Medians of ``--runs``.
 
     .venv/bin/python bench/zygote.py --runs 9
@@ -30,8 +32,36 @@ READY = re.compile(r"ready: (\d+) slot\(s\) in ([\d.]+) ms")
 HANDLER = "def handler(event, context):\n    return event\n"
 
 
-def start_once(directory: Path, slots: int, zygote: str) -> tuple[float, float]:
-    """One agent start: (the agent's ready figure in ms, wall time to that line in ms)."""
+def descendants(pid: int) -> list[int]:
+    """Every process under ``pid`` (from /proc: each one's parent)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: list[int] = []
+    stack = [pid]
+    while stack:
+        children = parents.get(stack.pop(), [])
+        found += children
+        stack += children
+    return found
+
+
+def pss_kb(pids: list[int]) -> int:
+    """The processes' proportional set size, summed (shared pages counted once overall)."""
+    total = 0
+    for pid in pids:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        match = re.search(r"^Pss:\s+(\d+)", rollup, re.MULTILINE)
+        total += int(match.group(1)) if match else 0
+    return total
+
+
+def start_once(directory: Path, slots: int, zygote: str) -> tuple[float, float, int]:
+    """One agent start: (the agent's ready figure in ms, wall ms to that line, runtime PSS kB)."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(ROOT / "operator"),
@@ -64,7 +94,8 @@ def start_once(directory: Path, slots: int, zygote: str) -> tuple[float, float]:
         for raw in process.stdout:
             match = READY.search(raw.decode("utf-8", "replace"))
             if match:
-                return float(match.group(2)), (time.monotonic() - began) * 1000
+                wall = (time.monotonic() - began) * 1000
+                return float(match.group(2)), wall, pss_kb(descendants(process.pid))
         raise RuntimeError(f"agent ended before ready (status {process.wait()})")
     finally:
         process.send_signal(signal.SIGTERM)
@@ -83,7 +114,7 @@ def main() -> None:
         (directory / "task").mkdir()
         (directory / "task" / "app.py").write_text(HANDLER)
         python_bootstrap(directory)
-        results: dict[tuple[int, str], list[tuple[float, float]]] = {}
+        results: dict[tuple[int, str], list[tuple[float, float, int]]] = {}
         for _ in range(args.runs):
             for slots in slot_counts:
                 for zygote in ("off", "on"):
@@ -93,16 +124,18 @@ def main() -> None:
         load = os.getloadavg()[0]
         print(f"{args.runs} runs, {os.cpu_count()} CPUs, load average {load:.2f}")
         print(
-            "| slots | runtimes | ready, agent's figure (median ms) | min ms | wall to ready ms |"
+            "| slots | runtimes | ready, agent's figure (median ms) | min ms "
+            "| wall to ready ms | runtimes' PSS MB |"
         )
-        print("|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|")
         for slots in slot_counts:
             for zygote, label in (("off", "exec'd, one per slot"), ("on", "forked from a zygote")):
-                ready = [r for r, _ in results[(slots, zygote)]]
-                wall = [w for _, w in results[(slots, zygote)]]
+                ready = [r for r, _, _ in results[(slots, zygote)]]
+                wall = [w for _, w, _ in results[(slots, zygote)]]
+                pss = [m / 1024 for _, _, m in results[(slots, zygote)]]
                 print(
                     f"| {slots} | {label} | {statistics.median(ready):.1f} | {min(ready):.1f} "
-                    f"| {statistics.median(wall):.1f} |"
+                    f"| {statistics.median(wall):.1f} | {statistics.median(pss):.1f} |"
                 )
     finally:
         shutil.rmtree(directory, ignore_errors=True)
