@@ -106,6 +106,8 @@ class AgentSettings:
     # Where the agent's spans go (docs/tracing.md); None: nowhere, trace ids are still passed on.
     tracing_endpoint: Endpoint | None = None
     tracing_sample_ratio: float = 1.0
+    # The zygote command (kappa.agent.zygote), or None: every runtime process is exec'd.
+    zygote: tuple[str, ...] | None = None
 
     @classmethod
     def from_env(
@@ -150,13 +152,14 @@ class _Parser:
         code_sha256 = self._sha256(required=code_url is not None)
         layers = self._layers()
         opt_root = Path(env.get("KAPPA_OPT_ROOT") or OPT_ROOT)
+        bootstrap = self._bootstrap(runtime, task_root)
         arn = env.get("KAPPA_FUNCTION_ARN", "")
         if not arn.startswith("arn:"):
             self._problem("KAPPA_FUNCTION_ARN", "is required and must be a function ARN")
         settings = AgentSettings(
             runtime=runtime or Runtime.PROVIDED,
             function_arn=arn,
-            bootstrap=self._bootstrap(runtime, task_root),
+            bootstrap=bootstrap,
             runtime_env=runtime_env(env, agent_bin_dir=agent_bin_dir, task_root=task_root),
             handler=env.get("_HANDLER", ""),
             slots=slots,
@@ -187,6 +190,13 @@ class _Parser:
             from_pool=env.get(FROM_POOL) == "true",
             tracing_endpoint=self._tracing_endpoint(),
             tracing_sample_ratio=read.number("KAPPA_TRACING_SAMPLE_RATIO", 1.0, lo=0, hi=1),
+            zygote=zygote_command(
+                read.choice("KAPPA_ZYGOTE", "auto", ZYGOTE_CHOICES),
+                runtime=runtime,
+                bootstrap=bootstrap,
+                default_bootstrap="KAPPA_BOOTSTRAP" not in env,
+                slots=slots,
+            ),
         )
         read.done()
         return settings
@@ -269,6 +279,33 @@ class _Parser:
         if runtime is Runtime.PROVIDED:
             return (str(task_root / "bootstrap"),)
         return (RUNTIME_BOOTSTRAP,)
+
+
+ZYGOTE_CHOICES: Final = ("auto", "on", "off")
+ZYGOTE_FLAG: Final = "--zygote"
+_ZYGOTE_RUNTIMES: Final = frozenset({Runtime.PYTHON311, Runtime.PYTHON312, Runtime.PYTHON313})
+
+
+def zygote_command(
+    choice: str,
+    *,
+    runtime: Runtime | None,
+    bootstrap: tuple[str, ...] | None,
+    default_bootstrap: bool,
+    slots: int,
+) -> tuple[str, ...] | None:
+    """``KAPPA_ZYGOTE``: the command that starts a zygote (``bootstrap --zygote``), or None.
+
+    ``on``: whatever the bootstrap (it must know ``--zygote``; one that does not
+    is noticed and runtimes start from scratch). ``auto``: python runtimes with
+    the image's own bootstrap and more than one slot (with one slot a zygote is
+    one more process for no faster start). ``off``: never.
+    """
+    if bootstrap is None or choice == "off":
+        return None
+    if choice == "auto" and not (default_bootstrap and runtime in _ZYGOTE_RUNTIMES and slots > 1):
+        return None
+    return (*bootstrap, ZYGOTE_FLAG)
 
 
 def parse_sha256(text: str) -> bytes | None:

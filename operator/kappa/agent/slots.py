@@ -26,6 +26,11 @@ init timer fires       no ``/next`` yet                 init error (Sandbox.Time
 
 An external runtime (``runtime: image``) has no process here: the slot waits
 for it to call ``/next`` and, after a timeout, for it to come back.
+
+With a zygote (:mod:`kappa.agent.zygote`, python runtimes) a slot's process is
+forked from it rather than exec'd: same pid-as-process-group, same output pipe,
+its exit status from the zygote. Nothing above changes; a zygote that is not
+there means the process is exec'd as without one.
 """
 
 import asyncio
@@ -51,6 +56,7 @@ from kappa.agent.logsink import LogSink
 from kappa.agent.metrics import AgentMetrics, Outcome
 from kappa.agent.report import LogTail, max_memory_used_mb, timeout_message
 from kappa.agent.settings import AgentSettings
+from kappa.agent.zygote import Zygote, ZygoteGoneError
 from kappa.base.clock import Clock
 
 _READ_BYTES: Final = 64 * 1024
@@ -89,6 +95,24 @@ class Invocation:
     delivered_to: int = 0  # generation of the process that got it; 0 = not yet delivered
 
 
+class RuntimeProcess(Protocol):
+    """A runtime process as a slot sees it: exec'd (asyncio's) or forked by the zygote."""
+
+    @property
+    def pid(self) -> int:
+        """Its pid, which is also its process group's (it leads a session of its own)."""
+        ...
+
+    @property
+    def returncode(self) -> int | None:
+        """Its exit status once it ended."""
+        ...
+
+    async def wait(self) -> int:
+        """Wait for it to end; its exit status."""
+        ...
+
+
 class SlotEvents(Protocol):
     """What a slot tells its pool."""
 
@@ -113,6 +137,7 @@ class Slot:
         sink: LogSink,
         metrics: AgentMetrics,
         events: SlotEvents,
+        zygote: Zygote | None = None,
     ) -> None:
         self.index = index
         self.port = 0
@@ -125,7 +150,8 @@ class Slot:
         self._sink = sink
         self._metrics = metrics
         self._events = events
-        self._process: asyncio.subprocess.Process | None = None
+        self._zygote = zygote
+        self._process: RuntimeProcess | None = None
         self._output_fd: int | None = None
         self._waiter: asyncio.Future[Invocation] | None = None
         self._init_started = 0.0
@@ -150,33 +176,40 @@ class Slot:
 
     # ------------------------------------------------------------------ processes
 
-    async def start(self) -> None:
-        """Start the first runtime process (or, for an external runtime, wait for it)."""
-        await self._start_generation()
+    async def start(self, started: float | None = None) -> None:
+        """Start the first runtime process (or, for an external runtime, wait for it).
 
-    async def _start_generation(self) -> None:
+        ``started``: when the pod's runtimes began to start (before a zygote), so that
+        the first Init Duration and the init timeout count the zygote's start too.
+        """
+        await self._start_generation(started)
+
+    async def _start_generation(self, started: float | None = None) -> None:
         self.generation += 1
         self.initialised = False
         self._posted_init_error = None
-        self._init_started = self._clock.monotonic()
+        now = self._clock.monotonic()
+        self._init_started = now if started is None else started
         generation = self.generation
         loop = asyncio.get_running_loop()
         self._init_timer = loop.call_later(
-            self._settings.init_timeout_seconds, self._init_timed_out, generation
+            self._settings.init_timeout_seconds - (now - self._init_started),
+            self._init_timed_out,
+            generation,
         )
         argv = self._settings.bootstrap
         if argv is None:
             return  # external runtime: it calls /next when it is ready
-        env = runtime_api_env(self._settings.runtime_env, self.port)
+        api = runtime_api_env({}, self.port)
         read_fd, write_fd = os.pipe()
         try:
-            process = await asyncio.create_subprocess_exec(
+            process = await self._fork(api, write_fd) or await asyncio.create_subprocess_exec(
                 *argv,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=write_fd,
                 stderr=write_fd,
                 cwd=self._settings.task_root,
-                env=env,
+                env={**self._settings.runtime_env, **api},
                 start_new_session=True,  # so a timeout can kill what the runtime started too
             )
         except OSError as exc:
@@ -192,7 +225,17 @@ class Slot:
         loop.add_reader(read_fd, self._drain_output)
         self._spawn_task(self._watch(process, generation))
 
-    async def _watch(self, process: asyncio.subprocess.Process, generation: int) -> None:
+    async def _fork(self, env: Mapping[str, str], output_fd: int) -> RuntimeProcess | None:
+        """A child of the zygote, if there is one that can fork; else None (exec instead)."""
+        zygote = self._zygote
+        if zygote is None or not zygote.alive:
+            return None
+        try:
+            return await zygote.spawn(self.index, env, output_fd)
+        except ZygoteGoneError:
+            return None
+
+    async def _watch(self, process: RuntimeProcess, generation: int) -> None:
         returncode = await process.wait()
         self._exited(generation, returncode)
 
@@ -495,8 +538,20 @@ class SlotPool:
         self.changed = asyncio.Event()
         self._sink = sink
         self._clock = clock
+        self._settings = settings
+        self.zygote: Zygote | None = None
+        if settings.zygote is not None:
+            self.zygote = Zygote(settings.zygote, settings.runtime_env, settings.task_root)
         self.slots = [
-            Slot(index, settings, clock=clock, sink=sink, metrics=metrics, events=self)
+            Slot(
+                index,
+                settings,
+                clock=clock,
+                sink=sink,
+                metrics=metrics,
+                events=self,
+                zygote=self.zygote,
+            )
             for index in range(settings.slots)
         ]
 
@@ -513,8 +568,19 @@ class SlotPool:
         return None
 
     async def start(self) -> None:
-        """Start every slot's runtime at once."""
-        await asyncio.gather(*(slot.start() for slot in self.slots))
+        """Start every slot's runtime at once (forked from the zygote, when there is one)."""
+        started = self._clock.monotonic()
+        zygote = self.zygote
+        if zygote is not None:
+            problem = await zygote.start(self._settings.init_timeout_seconds)
+            if problem is None:
+                elapsed_ms = (self._clock.monotonic() - started) * 1000
+                self._sink.log("INFO", f"zygote ready in {elapsed_ms:.1f} ms (pid {zygote.pid})")
+            else:
+                self._sink.log(
+                    "WARN", f"no zygote ({problem}): every slot starts its runtime from scratch"
+                )
+        await asyncio.gather(*(slot.start(started) for slot in self.slots))
 
     def slot_ready(self, slot: Slot) -> None:  # noqa: ARG002 - part of SlotEvents
         """Ready once every slot has initialised once."""
@@ -541,8 +607,10 @@ class SlotPool:
             await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
-        """End every runtime."""
+        """End every runtime, then the zygote."""
         await asyncio.gather(*(slot.stop() for slot in self.slots))
+        if self.zygote is not None:
+            await self.zygote.stop()
 
 
 def runtime_api_env(env: Mapping[str, str], port: int) -> dict[str, str]:

@@ -208,10 +208,24 @@ def pod_environment(
     return env
 
 
+ZYGOTE_RUNTIME = SOURCE_ROOT / "kappa" / "agent" / "zygote_runtime.py"
+# As the python3.11 image's bootstrap.
+PYTHON_PRELOAD = "simplejson,decimal,logging,json,traceback,importlib,enum"
+
+
 def python_bootstrap(directory: Path) -> Path:
-    """A runtime command as the python3.11 image's, with this interpreter and its awslambdaric."""
+    """A runtime command as the python3.11 image's, with this interpreter and its awslambdaric.
+
+    As the image's, ``--zygote`` starts the zygote (this checkout's) instead of a runtime.
+    """
     path = directory / "bootstrap-python"
-    path.write_text(f'#!/bin/sh\nexec {sys.executable} -m awslambdaric "$_HANDLER"\n')
+    path.write_text(
+        "#!/bin/sh\n"
+        'if [ "${1:-}" = --zygote ]; then\n'
+        f'    exec {sys.executable} {ZYGOTE_RUNTIME} {PYTHON_PRELOAD} awslambdaric "$_HANDLER"\n'
+        "fi\n"
+        f'exec {sys.executable} -m awslambdaric "$_HANDLER"\n'
+    )
     path.chmod(0o755)
     return path
 

@@ -31,15 +31,24 @@ REPORT = re.compile(
 )
 
 
-@pytest.fixture
-def python_agent(start_agent: StartAgent, task_root: Path, tmp_path: Path) -> StartAgent:
-    """Start an agent running handlers/*.py with the python runtime's bootstrap."""
+@pytest.fixture(params=["off", "on"], ids=["exec", "zygote"])
+def python_agent(
+    start_agent: StartAgent, task_root: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> StartAgent:
+    """Start an agent running handlers/*.py with the python runtime's bootstrap.
+
+    Every test runs twice: runtimes exec'd one per slot, and forked from a zygote.
+    """
     for source in HANDLERS.glob("*.py"):
         shutil.copy(source, task_root / source.name)
     bootstrap = python_bootstrap(tmp_path)
 
     def start(handler: str = "app.echo", **settings: str | int | float) -> Agent:
-        return start_agent(handler=handler, bootstrap=bootstrap, **settings)
+        settings.setdefault("zygote", request.param)
+        agent = start_agent(handler=handler, bootstrap=bootstrap, **settings)
+        if settings["zygote"] == "on" and agent.process.poll() is None:
+            agent.wait_for(r"zygote ready in")  # not the fallback to exec'd runtimes
+        return agent
 
     return start
 

@@ -279,3 +279,31 @@ def test_a_functions_own_collector_wins_for_its_handler() -> None:
 def test_bad_tracing_settings_are_named(env: dict[str, str], problem: str) -> None:
     with pytest.raises(SettingsError, match=problem):
         settings(**env)
+
+
+@pytest.mark.parametrize(
+    ("env", "zygote"),
+    [
+        pytest.param({}, None, id="auto-one-slot"),
+        pytest.param({"KAPPA_SLOTS": "4"}, (RUNTIME_BOOTSTRAP, "--zygote"), id="auto-python"),
+        pytest.param(
+            {"KAPPA_SLOTS": "4", "KAPPA_RUNTIME": "python3.13"},
+            (RUNTIME_BOOTSTRAP, "--zygote"),
+            id="auto-python3.13",
+        ),
+        pytest.param({"KAPPA_SLOTS": "4", "KAPPA_RUNTIME": "nodejs22"}, None, id="auto-node"),
+        pytest.param({"KAPPA_SLOTS": "4", "KAPPA_BOOTSTRAP": "/b"}, None, id="auto-own-bootstrap"),
+        pytest.param({"KAPPA_SLOTS": "4", "KAPPA_ZYGOTE": "off"}, None, id="off"),
+        pytest.param(
+            {"KAPPA_BOOTSTRAP": "/b x", "KAPPA_ZYGOTE": "on"}, ("/b", "x", "--zygote"), id="on"
+        ),
+        pytest.param({"KAPPA_RUNTIME": "image", "KAPPA_ZYGOTE": "on"}, None, id="on-no-process"),
+    ],
+)
+def test_zygote_command(env: dict[str, str], zygote: tuple[str, ...] | None) -> None:
+    assert settings(**env).zygote == zygote
+
+
+def test_a_bad_zygote_choice_is_named() -> None:
+    with pytest.raises(SettingsError, match="KAPPA_ZYGOTE='yes' is not one of auto, on, off"):
+        settings(KAPPA_ZYGOTE="yes")
