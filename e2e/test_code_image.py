@@ -35,7 +35,9 @@ HELPER = "def greet(name):\n    return 'hello ' + name\n"
 
 def code_image(cluster: Cluster, tmp_path: Path, name: str, links: dict[str, str]) -> str:
     if not cluster.is_local:
-        pytest.skip("a code image is imported without a registry into the local cluster only")
+        pytest.skip(
+            "needs the local cluster: the image is imported into its containerd, there is no registry an external cluster could pull it from"
+        )
     ref = f"kappa.local/e2e-{name}:{uuid.uuid4().hex[:8]}"
     work = tmp_path / name
     work.mkdir()

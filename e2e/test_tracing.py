@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -21,8 +19,9 @@ import pytest
 from kubernetes import client
 
 from e2e.cluster import Cluster
-from e2e.conftest import _kubectl, install_chart
+from e2e.conftest import install_chart
 from e2e.gateway import Gateway
+from e2e.test_cli import Kappa, kappa  # noqa: F401 - the fixture, shared
 
 REPO = Path(__file__).resolve().parents[1]
 PORT = 4318
@@ -161,33 +160,6 @@ def collector(
         install_chart(cluster)
 
 
-Kappa = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def kappa(cluster: Cluster, gateway: Gateway, tmp_path: Path) -> Kappa:
-    """`kappa ARGS` in tmp_path against the cluster, as the e2e identity (as test_cli's)."""
-    kubectl = Path(_kubectl(cluster)[0])
-    env = {
-        **os.environ,
-        "KUBECONFIG": str(cluster.kubeconfig),
-        "PYTHONPATH": str(REPO / "operator"),
-        "PATH": f"{kubectl.parent}{os.pathsep}{os.environ.get('PATH', '')}"
-        if kubectl.is_absolute()
-        else os.environ.get("PATH", ""),
-    }
-
-    def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [sys.executable, "-m", "kappa", *args],
-            cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=timeout,
-        )  # fmt: skip
-        assert done.returncode == 0, f"kappa {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-        return done
-
-    return run
-
-
 def received(url: str) -> list[dict[str, Any]]:
     with urllib.request.urlopen(f"{url}/spans", timeout=10) as answer:
         return list(json.load(answer))
@@ -214,7 +186,7 @@ def call_spans(
 @pytest.mark.timeout(900)
 def test_a_call_without_a_trace_header_is_one_trace_from_gateway_to_handler(
     collector: str,
-    kappa: Kappa,
+    kappa: Kappa,  # noqa: F811 - the fixture imported above
     gateway: Gateway,
     namespace: str,
     tmp_path: Path,

@@ -11,17 +11,15 @@ would, into a task root laid out as Lambda's zip: classes at the root, jars in l
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import platform
 import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.integration.nodejs.harness import locked, sources_key
 
 REPO = Path(__file__).resolve().parents[3]
 RUNTIME_DIR = REPO / "runtime-images/runtime-java17"
@@ -42,26 +40,6 @@ def debian_java_home() -> Path:
     return Path(f"/usr/lib/jvm/java-17-openjdk-{arch}")
 
 
-def _sources_key() -> str:
-    """A hash of runtime-images/runtime-java17: a change there means a new runtime."""
-    digest = hashlib.sha256()
-    for path in sorted(RUNTIME_DIR.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(RUNTIME_DIR)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """One builder at a time per cache directory (test sessions may run side by side)."""
-    with path.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def build_java_runtime(cache: Path) -> JavaRuntime:
     """The runtime, installed into `cache` once and reused; RuntimeError without Java 17."""
     java_home = debian_java_home()
@@ -71,12 +49,12 @@ def build_java_runtime(cache: Path) -> JavaRuntime:
             "(e2e/local/deps.sh --test)"
         )
     cache.mkdir(parents=True, exist_ok=True)
-    with _locked(cache / ".lock"):
+    with locked(cache / ".lock"):
         lang = cache / "lang"
         if not lang.is_symlink() or lang.readlink() != java_home:
             lang.unlink(missing_ok=True)
             lang.symlink_to(java_home)
-        runtime_dir = cache / f"runtime-{_sources_key()}"
+        runtime_dir = cache / f"runtime-{sources_key(RUNTIME_DIR)}"
         if not (runtime_dir / "bootstrap").is_file():
             subprocess.run(
                 [

@@ -43,17 +43,17 @@ def image_node_version(runtime: str) -> str:
     return match.group(1)
 
 
-def _sources_key() -> str:
-    """A hash of runtime-images/nodejs-ric: a change there means a new runtime build."""
+def sources_key(directory: Path) -> str:
+    """A hash of the files under ``directory``: a change there means a new runtime build."""
     digest = hashlib.sha256()
-    for path in sorted(RIC_DIR.rglob("*")):
+    for path in sorted(directory.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(RIC_DIR)).encode() + b"\0" + path.read_bytes())
+            digest.update(str(path.relative_to(directory)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     """One builder at a time per cache directory (test sessions may run side by side)."""
     with path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -71,7 +71,7 @@ def build_node_runtime(runtime: str, cache: Path) -> NodeRuntime:
     version = image_node_version(runtime)
     root = cache / version
     root.mkdir(parents=True, exist_ok=True)
-    with _locked(root / ".lock"):
+    with locked(root / ".lock"):
         lang = root / "lang"
         if not (lang / "bin/node").is_file():
             partial = root / "lang.partial"
@@ -82,7 +82,7 @@ def build_node_runtime(runtime: str, cache: Path) -> NodeRuntime:
                 timeout=900,
             )
             partial.rename(lang)
-        runtime_dir = root / f"runtime-{_sources_key()}"
+        runtime_dir = root / f"runtime-{sources_key(RIC_DIR)}"
         if not (runtime_dir / "bootstrap").is_file():
             missing = [tool for tool in BUILD_TOOLS if shutil.which(tool) is None]
             if missing:
