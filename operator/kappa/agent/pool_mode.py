@@ -47,7 +47,7 @@ from kappa.agent.specialise import (
     Specialisation,
     SpecialiseError,
     authorised,
-    pool_token,
+    pool_digest,
     specialisation,
 )
 from kappa.agent.zygote import Zygote, inherit_problem
@@ -67,12 +67,12 @@ class PoolAgent:
     """The agent of a pool pod; ``run`` returns the process's exit status."""
 
     def __init__(self, env: Mapping[str, str], *, clock: Clock, sink: LogSink) -> None:
-        token = pool_token(env)
-        if token is None:
-            msg = "not a pool pod (no KAPPA_POOL_TOKEN of 32 characters or more)"
+        digest = pool_digest(env)
+        if digest is None:
+            msg = "not a pool pod (no KAPPA_POOL_TOKEN_SHA256 of 64 hex digits)"
             raise ValueError(msg)
         self._env = dict(env)
-        self._token = token
+        self._digest = digest
         self._clock = clock
         self._sink = sink
         self._server = Server(
@@ -178,7 +178,7 @@ class PoolAgent:
 
     def _checked(self, request: Request) -> tuple[Specialisation, AgentSettings] | Response:
         """The request's Function, or the refusal to answer (nothing claimed yet)."""
-        if not authorised(request.headers.get("authorization"), self._token):
+        if not authorised(request.headers.get("authorization"), self._digest):
             return _refused(401, "the pool pod's token is required (Authorization: Bearer)")
         if self._claimed:
             return _refused(409, "this pool pod is specialised already")
@@ -282,7 +282,7 @@ def _init_error(error: LambdaError) -> Response:
 
 
 async def run_pool(env: Mapping[str, str], *, clock: Clock, sink: LogSink) -> int:
-    """Run a pool pod's agent (``env`` has ``KAPPA_POOL_TOKEN``)."""
+    """Run a pool pod's agent (``env`` has ``KAPPA_POOL_TOKEN_SHA256``)."""
     try:
         return await PoolAgent(env, clock=clock, sink=sink).run()
     except ValueError as exc:

@@ -27,7 +27,8 @@ import os
 
 def handler(event, context):
     return {"event": event, "arn": context.invoked_function_arn,
-            "greeting": os.environ["GREETING"], "token": os.environ.get("KAPPA_POOL_TOKEN")}
+            "greeting": os.environ["GREETING"],
+            "token": [v for v in os.environ if v.startswith("KAPPA_POOL_TOKEN")] or None}
 """
 
 
@@ -55,7 +56,8 @@ def launch_pool(
     for name in ("KAPPA_FUNCTION_ARN", "_HANDLER", "AWS_LAMBDA_FUNCTION_NAME"):
         del env[name]
     env["KAPPA_AGENT_PORT"] = str(free_port())  # a pool pod's port is fixed: the Function's too
-    env["KAPPA_POOL_TOKEN"] = token
+    # The pod holds the token's digest only; the operator derives the token (pool_key).
+    env["KAPPA_POOL_TOKEN_SHA256"] = hashlib.sha256(token.encode()).hexdigest()
     # The image's own bootstrap has the zygote on by default; this test bootstrap says so.
     env["KAPPA_ZYGOTE"] = zygote
     return launch_agent(env, wait_ready=False)
@@ -139,9 +141,11 @@ def test_specialise_runs_the_code_it_was_sent_with_the_functions_settings(
     ("authorization", "body", "status", "says"),
     [
         (None, {"env": {}}, 401, "token is required"),
+        ("DIGEST", {"env": {}}, 401, "token is required"),  # what reading the pod shows
         ("Bearer " + "0" * 64, {"env": {}}, 401, "token is required"),
         ("TOKEN", {"env": {"1BAD": "x"}}, 400, "is not NAME=string"),
         ("TOKEN", {"env": {"KAPPA_POOL_TOKEN": "mine"}}, 400, "is the pool's"),
+        ("TOKEN", {"env": {"KAPPA_POOL_TOKEN_SHA256": "00" * 32}}, 400, "is the pool's"),
         (
             "TOKEN",
             {"env": {}, "zip": "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==", "sha256": "00" * 32},
@@ -163,7 +167,11 @@ def test_hostile_or_wrong_requests_are_refused_and_the_pod_stays_in_the_pool(
     headers = (
         {}
         if authorization is None
-        else {"Authorization": authorization.replace("TOKEN", f"Bearer {token}")}
+        else {
+            "Authorization": authorization.replace("TOKEN", f"Bearer {token}").replace(
+                "DIGEST", f"Bearer {hashlib.sha256(token.encode()).hexdigest()}"
+            )
+        }
     )
     reply = pool_agent.request("POST", "/specialise", json.dumps(body).encode(), headers)
     assert reply.status == status, reply.body
@@ -198,7 +206,8 @@ import time
 
 def handler(event, context):
     return {"pid": os.getpid(), "ppid": os.getppid(), "greeting": os.environ.get("GREETING"),
-            "token": os.environ.get("KAPPA_POOL_TOKEN"), "tz": time.tzname[0],
+            "token": [v for v in os.environ if v.startswith("KAPPA_POOL")] or None,
+            "tz": time.tzname[0],
             "handler": os.environ.get("_HANDLER")}
 """
 
