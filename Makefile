@@ -156,6 +156,9 @@ clean: cluster-down ## cluster-down, then remove logs and the venv
 bench-coldstart: venv ## cold calls at zero pods through the gateway vs a plain pod (p50/p99; BENCH_CALLS; needs `make up`)
 	$(PY) bench/coldstart_calls.py --calls $${BENCH_CALLS:-20}
 
+bench-pool-refill: venv ## a burst of cold calls (BENCH_BURST, 20: what one 2-CPU node holds) through a warm pool of as many: answers, and how fast it is full again (needs `make up`)
+	$(PY) bench/coldstart_calls.py --burst $${BENCH_BURST:-20}
+
 bench-coldstart-phases: venv ## pod creation → first response by phase, and apply → Ready (medians; BENCH_RUNTIME, BENCH_RUNS)
 	$(PY) bench/coldstart.py --runtime $${BENCH_RUNTIME:-python3.11} --runs $${BENCH_RUNS:-5}
 

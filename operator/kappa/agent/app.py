@@ -113,6 +113,15 @@ class Agent:
             if exporter is not None:
                 await exporter.close(timeout=2.0)
 
+    @property
+    def settled(self) -> bool:
+        """Whether start-up is over, however it went."""
+        return self._settled.is_set()
+
+    async def handle(self, request: Request) -> Response:
+        """Answer ``request`` as if it had come to this agent's listener."""
+        return await self._route(request)
+
     async def started(self) -> PoolState:
         """Wait until the runtimes are READY (every slot reached ``/next``) or are not."""
         await self._settled.wait()

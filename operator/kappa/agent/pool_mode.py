@@ -11,6 +11,14 @@ error) comes once every slot's runtime reached ``/next`` or failed. A pool pod i
 specialised once: another ``/specialise`` meanwhile is 409, and afterwards the
 Function's agent holds the port.
 
+The operator claims a pool pod and makes it its Function's (labels, owner) in one patch
+before it sends ``/specialise``, so the gateway may route a call to the pod first. Such
+an ``/invoke`` is held (at most ``MAX_HELD_CALLS`` at once, for at most
+``HOLD_SECONDS`` or ``KAPPA_POOL_HOLD_SECONDS``) until the pod's Function runs, then
+served by the Function's agent as if it had come to it; a call still held when no
+Function came is 503, one beyond the bound 503 at once. Once specialised, every request
+on a connection the pool's listener accepted goes to the Function's agent too.
+
 A python pool pod starts its zygote (:mod:`kappa.agent.zygote`) while it waits, so
 that the claiming Function's runtimes are forked from an interpreter that imported
 its runtime client already, instead of started from nothing: the start is paid
@@ -56,11 +64,20 @@ from kappa.base.env import SettingsError
 
 _ANSWER_GRACE_SECONDS: Final = 1.0
 _ZYGOTE_START_SECONDS: Final = 30.0
+MAX_HELD_CALLS: Final = 64
+HOLD_SECONDS: Final = 15.0  # the gateway's wait for capacity is 10 s by default
+_HOLD_VARIABLE: Final = "KAPPA_POOL_HOLD_SECONDS"
 _TEXT: Final = [("Content-Type", "text/plain; charset=utf-8")]
 _JSON: Final = [("Content-Type", "application/json")]
 _POOL_STATUS: Final = json.dumps(
     {"state": "pool", "slots": 0, "busy": 0, "error": None, "function": None}
 ).encode()
+# What a pool pod answers alike to everyone (the kubelet's probes, the gateway's readiness).
+_POOL_ANSWERS: Final = {
+    "/healthz": Response(200, b"ok", _TEXT),
+    "/readyz": Response(200, b"pool", _TEXT),
+    "/status": Response(200, _POOL_STATUS, _JSON),
+}
 
 
 class PoolAgent:
@@ -79,6 +96,9 @@ class PoolAgent:
             self._route, max_body=MAX_BODY_BYTES, on_error=self._error, limits=Limits()
         )
         self._agent_task: asyncio.Task[int] | None = None
+        self._agent: Agent | None = None
+        self._held = 0
+        self._hold_seconds = _seconds(env.get(_HOLD_VARIABLE), HOLD_SECONDS)
         self._claimed = False
         self._stop = asyncio.Event()
         self._agent_started = asyncio.Event()
@@ -164,17 +184,37 @@ class PoolAgent:
         self._sink.log("ERROR", message)
 
     async def _route(self, request: Request) -> Response:
-        if request.path == "/healthz":
-            return Response(200, b"ok", _TEXT)
-        if request.path == "/readyz":
-            return Response(200, b"pool", _TEXT)
-        if request.path == "/status":
-            return Response(200, _POOL_STATUS, _JSON)
+        agent = self._agent
+        if agent is not None and agent.settled:
+            return await agent.handle(request)  # a connection accepted before the hand-over
+        if request.path == "/invoke":
+            return await self._held_call(request)
         if request.path == "/specialise":
             if request.method != "POST":
                 return Response(405, b"", _TEXT)
             return await self._specialise(request)
-        return Response(404, b"not found", _TEXT)
+        return _POOL_ANSWERS.get(request.path) or Response(404, b"not found", _TEXT)
+
+    async def _held_call(self, request: Request) -> Response:
+        """A call that came before its Function: served once the Function runs, or 503."""
+        if request.method != "POST":
+            return Response(405, b"", _TEXT)
+        if self._held >= MAX_HELD_CALLS:
+            return _refused(503, "this pool pod has no Function yet, and holds enough calls")
+        self._held += 1
+        try:
+            started = asyncio.ensure_future(self._agent_started.wait())
+            try:
+                await asyncio.wait_for(started, self._hold_seconds)
+            except TimeoutError:
+                return _refused(503, "this pool pod has no Function yet")
+            agent = self._agent
+            if agent is None:
+                return _refused(503, "this pool pod has no Function")
+            await agent.started()
+            return await agent.handle(request)
+        finally:
+            self._held -= 1
 
     def _checked(self, request: Request) -> tuple[Specialisation, AgentSettings] | Response:
         """The request's Function, or the refusal to answer (nothing claimed yet)."""
@@ -212,6 +252,7 @@ class PoolAgent:
         zygote = await self._function_zygote(settings, wanted)
         self._server.stop_listening()  # the Function's agent takes the port
         agent = Agent(settings, clock=self._clock, sink=self._sink, zygote=zygote)
+        self._agent = agent
         self._agent_task = asyncio.ensure_future(agent.run())
         self._agent_started.set()
         ready = asyncio.ensure_future(agent.started())
@@ -257,6 +298,14 @@ def _zygote_unfit(zygote: Zygote, settings: AgentSettings, wanted: Specialisatio
     if settings.task_root != zygote.cwd:
         return "the Function's task root is another directory"
     return inherit_problem(zygote.env, settings.runtime_env)
+
+
+def _seconds(raw: str | None, default: float) -> float:
+    with contextlib.suppress(TypeError, ValueError):
+        seconds = float(raw or default)
+        if 0 < seconds <= HOLD_SECONDS * 4:
+            return seconds
+    return default
 
 
 def _port(raw: str | None) -> int:

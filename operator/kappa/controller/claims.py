@@ -4,12 +4,17 @@ When a pass would make on-demand pods and the Function may use a pool of its nam
 (``kappa.controller.pool_eligibility``), each pod it can take from that pool is
 claimed, specialised and adopted (docs/warm-pools.md, "The claim protocol"):
 
-1. claim: a merge patch with the pod's resourceVersion as precondition removes the
-   pool's label and names the pool in an annotation; 409 means another claim won (the
-   pod is skipped), and the pool stops counting it either way;
+1. claim and adopt: one merge patch with the pod's resourceVersion as precondition
+   gives it the labels of the pod the pass would have made, the Function as its
+   controller and the pool's name in an annotation, and takes the pool's label away;
+   409 means another claim won (the pod is skipped), and the pool stops counting it
+   either way. The gateway may route a call to it from now on: its agent holds calls
+   until its Function runs (``kappa.agent.pool_mode``);
 2. specialise: ``POST /specialise`` to its agent with its token, the variables and code
-   of the pod the pass would have made (``kappa.resources.specialisation``);
-3. adopt: a merge patch gives it that pod's labels and the Function as its controller.
+   of that pod (``kappa.resources.specialisation``).
+
+A pool pod made before 2026-12-04 (its token in its spec, not the digest) does not hold
+early calls: it is claimed first and adopted once specialised, as then.
 
 A pod whose specialisation fails is deleted (its agent ends with the init error, which
 the Function's next pod will show as well); the pass makes a new pod for it as before.
@@ -109,25 +114,29 @@ class Claims:
     async def _one(
         self, namespace: str, pool: str, pod: PoolPodView, token: str, desired: DesiredFunction
     ) -> bool:
-        claim = {
-            "metadata": {
-                "resourceVersion": pod.resource_version,
-                "labels": {POOL_LABEL: None},
-                "annotations": {CLAIMED_FROM_ANNOTATION: pool},
-            }
-        }
+        manifest = desired.pod(pod.name, attempt=0)
+        adoption = adoption_patch(manifest, pool)
+        # A pool pod that holds the token's digest (made since 2026-12-04) holds a call that
+        # reaches it before its Function does: it is claimed and adopted in one patch, so
+        # the gateway routes to it while it specialises. An older one answers such a call
+        # 404: it is claimed first and adopted once specialised.
+        at_once = pod.digest is not None
+        claim = adoption if at_once else {
+            "metadata": {"labels": {POOL_LABEL: None},
+                         "annotations": {CLAIMED_FROM_ANNOTATION: pool}},
+        }  # fmt: skip
+        claim["metadata"]["resourceVersion"] = pod.resource_version
         try:
             await self._objects.patch_pod(namespace, pod.name, claim)
         except ApiException as exc:
             if exc.status not in {HTTPStatus.CONFLICT, HTTPStatus.NOT_FOUND}:
                 log.warning("claiming pod %s/%s failed: %s", namespace, pod.name, api_message(exc))
             return False
-        manifest = desired.pod(pod.name, attempt=0)
         try:
             body = request(environment(manifest), await self._code(namespace, manifest))
             why = await self._specialise(pod, token, body)
-            if why is None:
-                await self._objects.patch_pod(namespace, pod.name, adoption_patch(manifest, pool))
+            if why is None and not at_once:
+                await self._objects.patch_pod(namespace, pod.name, adoption)
         except NotSpecialisableError as exc:
             why = str(exc)
         except ApiException as exc:

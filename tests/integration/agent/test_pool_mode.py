@@ -8,7 +8,9 @@ import hashlib
 import io
 import json
 import secrets
+import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -60,6 +62,7 @@ def launch_pool(
     env["KAPPA_POOL_TOKEN_SHA256"] = hashlib.sha256(token.encode()).hexdigest()
     # The image's own bootstrap has the zygote on by default; this test bootstrap says so.
     env["KAPPA_ZYGOTE"] = zygote
+    env["KAPPA_POOL_HOLD_SECONDS"] = "1"  # a call before any Function: refused after 1 s
     return launch_agent(env, wait_ready=False)
 
 
@@ -103,7 +106,10 @@ def test_a_pool_pod_waits_ready_to_be_claimed_and_names_no_function(pool_agent: 
     readyz = pool_agent.request("GET", "/readyz")
     assert (readyz.status, readyz.body) == (200, b"pool")
     assert pool_agent.request("GET", "/healthz").status == 200
-    assert pool_agent.request("POST", "/invoke", b"{}").status == 404
+    # A call before any Function is held (KAPPA_POOL_HOLD_SECONDS, 1 s here), then refused.
+    early = pool_agent.request("POST", "/invoke", b"{}")
+    assert early.status == 503
+    assert "no Function yet" in json.loads(early.body)["message"]
 
 
 def test_specialise_runs_the_code_it_was_sent_with_the_functions_settings(
@@ -287,3 +293,27 @@ def test_code_with_its_own_copy_of_a_module_the_zygote_imported_gets_fresh_runti
     reply = zygote_pool_agent.invoke({})
     assert reply.status == 200, reply.body
     assert reply.json()["simplejson"] == str(task_root / "simplejson" / "__init__.py")
+
+
+def test_a_call_that_comes_before_the_function_is_held_and_served_once_it_runs(
+    pool_agent: Agent, token: str
+) -> None:
+    # The operator adopts a pool pod (labels, owner) before it specialises it, so the
+    # gateway may send the pod its call first: the agent holds it until its Function runs.
+    with ThreadPoolExecutor(1) as caller:
+        early = caller.submit(pool_agent.invoke, {"n": "early"}, timeout=60)
+        pool_agent.wait_for(r"listening on")
+        time.sleep(0.3)  # the call waits at the pod (within its 1 s hold)
+        assert not early.done()
+        code = zipped({"app.py": HANDLER})
+        status, answer = specialise(pool_agent, token, {
+            "env": function_env(), "zip": base64.b64encode(code).decode(),
+            "sha256": hashlib.sha256(code).hexdigest(),
+        })  # fmt: skip
+        assert status == 200, answer
+        reply = early.result(timeout=60)
+    assert reply.status == 200, reply.body
+    assert reply.json()["event"] == {"n": "early"}
+    assert reply.json()["greeting"] == "hello from the Function"
+    assert reply.headers["x-kappa-from-pool"] == "true"  # the pod's first call, cold
+    assert pool_agent.request("GET", "/invoke").status == 405
