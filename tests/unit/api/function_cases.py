@@ -133,9 +133,9 @@ REFUSED = [
         ),
     ),
     _refused(
-        "per-runtime-on-nodejs20",
+        "per-runtime-on-nodejs22",
         Refusal(
-            manifest(runtime="nodejs20", handler="index.handler", concurrency={"perRuntime": 2}),
+            manifest(runtime="nodejs22", handler="index.handler", concurrency={"perRuntime": 2}),
             "spec.concurrency.perRuntime over 1 needs a runtime whose process takes concurrent",
         ),
     ),
@@ -779,10 +779,9 @@ ACCEPTED = [
         manifest(runtime="python3.13", concurrency={"perRuntime": 1600}),
     ),
     _accepted(
-        "per-runtime-nodejs22-and-pods",
+        "per-runtime-and-pods",
         manifest(
-            runtime="nodejs22",
-            handler="index.handler",
+            runtime="python3.12",
             concurrency={"perPod": 2, "perRuntime": 800, "provisioned": 16},
             scaling={"maxReplicas": 1},
         ),
