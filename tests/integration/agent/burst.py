@@ -26,13 +26,16 @@ class Answer:
 
 
 async def _one(
-    connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], body: bytes, go: asyncio.Event
+    connection: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+    path: str,
+    body: bytes,
+    go: asyncio.Event,
 ) -> Answer:
     reader, writer = connection
     await go.wait()
     started = time.perf_counter()
     writer.write(
-        b"POST /invoke HTTP/1.1\r\nHost: agent\r\nContent-Type: application/json\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: kappa\r\nContent-Type: application/json\r\n".encode()
         + f"Content-Length: {len(body)}\r\n\r\n".encode()
         + body
     )
@@ -48,12 +51,15 @@ async def _one(
     return Answer(status, headers, data, seconds)
 
 
-async def invoke_at_once(port: int, events: list[object]) -> list[Answer]:
-    """Each event in its own call, all sent together; the answers in the events' order."""
+async def invoke_at_once(port: int, events: list[object], path: str = "/invoke") -> list[Answer]:
+    """Each event in its own call to ``path``, all sent together; answers in the events' order.
+
+    ``path``: the agent's ``/invoke``, or the gateway's Invoke API.
+    """
     connections = [await asyncio.open_connection("127.0.0.1", port) for _ in events]
     go = asyncio.Event()
     calls = [
-        asyncio.ensure_future(_one(connection, json.dumps(event).encode(), go))
+        asyncio.ensure_future(_one(connection, path, json.dumps(event).encode(), go))
         for connection, event in zip(connections, events, strict=True)
     ]
     await asyncio.sleep(0)
@@ -61,6 +67,6 @@ async def invoke_at_once(port: int, events: list[object]) -> list[Answer]:
     return list(await asyncio.gather(*calls))
 
 
-def burst(port: int, events: list[object]) -> list[Answer]:
+def burst(port: int, events: list[object], path: str = "/invoke") -> list[Answer]:
     """``invoke_at_once`` from synchronous code."""
-    return asyncio.run(invoke_at_once(port, events))
+    return asyncio.run(invoke_at_once(port, events, path))
