@@ -26,6 +26,7 @@ from kappa.agent.response_stream import Streams, is_streaming
 from kappa.agent.runtime_api import RuntimeApi
 from kappa.agent.settings import AgentSettings, load, load_termination_log
 from kappa.agent.slots import PoolState, SlotPool
+from kappa.agent.zygote import Zygote
 from kappa.base.clock import Clock, SystemClock
 from kappa.base.env import SettingsError
 from kappa.tracing.tracer import Tracer
@@ -37,12 +38,22 @@ _JSON: Final = [("Content-Type", "application/json")]
 class Agent:
     """One pod's agent; ``run`` returns the process's exit status."""
 
-    def __init__(self, settings: AgentSettings, *, clock: Clock, sink: LogSink) -> None:
+    def __init__(
+        self,
+        settings: AgentSettings,
+        *,
+        clock: Clock,
+        sink: LogSink,
+        zygote: Zygote | None = None,
+    ) -> None:
+        """``zygote``: a warm pool's, started before its Function was known."""
         self._settings = settings
         self._clock = clock
         self._sink = sink
         self._metrics = AgentMetrics()
-        self._pool = SlotPool(settings, clock=clock, sink=sink, metrics=self._metrics)
+        self._pool = SlotPool(
+            settings, clock=clock, sink=sink, metrics=self._metrics, zygote=zygote
+        )
         self._tracer = tracer(settings)
         self._metrics.spans = self._tracer.exporter
         # Streamed responses, from the slots' Runtime APIs to /invoke.

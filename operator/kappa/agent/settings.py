@@ -298,26 +298,56 @@ ZYGOTE_FLAG: Final = "--zygote"
 _ZYGOTE_RUNTIMES: Final = frozenset({Runtime.PYTHON311, Runtime.PYTHON312, Runtime.PYTHON313})
 
 
-def zygote_command(
+def zygote_command(  # noqa: PLR0913 - keyword-only facts about the pod
     choice: str,
     *,
     runtime: Runtime | None,
     bootstrap: tuple[str, ...] | None,
     default_bootstrap: bool,
     slots: int,
+    ahead: bool = False,
 ) -> tuple[str, ...] | None:
     """``KAPPA_ZYGOTE``: the command that starts a zygote (``bootstrap --zygote``), or None.
 
     ``on``: whatever the bootstrap (it must know ``--zygote``; one that does not
     is noticed and runtimes start from scratch). ``auto``: python runtimes with
     the image's own bootstrap and more than one slot (with one slot a zygote is
-    one more process for no faster start). ``off``: never.
+    one more process for no faster start), or started ``ahead`` of any call (a warm
+    pool's pod, where its start is paid before the Function is known). ``off``: never.
     """
     if bootstrap is None or choice == "off":
         return None
-    if choice == "auto" and not (default_bootstrap and runtime in _ZYGOTE_RUNTIMES and slots > 1):
+    worth_it = slots > 1 or ahead
+    if choice == "auto" and not (default_bootstrap and runtime in _ZYGOTE_RUNTIMES and worth_it):
         return None
     return (*bootstrap, ZYGOTE_FLAG)
+
+
+def ahead_zygote(
+    env: Mapping[str, str], *, agent_bin_dir: str | None
+) -> tuple[tuple[str, ...], dict[str, str], Path] | None:
+    """A warm pool's pod: the zygote to start before any Function claims it, or None.
+
+    Its command, environment and working directory, from the pod's variables (the
+    runtime, ``KAPPA_BOOTSTRAP``, ``KAPPA_ZYGOTE``) as a Function's pod would have them.
+    """
+    parser = _Parser(env)
+    runtime = parser._runtime()  # noqa: SLF001 - this module's own parser
+    task_root = Path(env.get("LAMBDA_TASK_ROOT") or "/var/task")
+    choice = env.get("KAPPA_ZYGOTE", "auto")
+    if choice not in ZYGOTE_CHOICES:
+        return None
+    command = zygote_command(
+        choice,
+        runtime=runtime,
+        bootstrap=parser._bootstrap(runtime, task_root),  # noqa: SLF001 - as above
+        default_bootstrap="KAPPA_BOOTSTRAP" not in env,
+        slots=1,
+        ahead=True,
+    )
+    if command is None:
+        return None
+    return command, runtime_env(env, agent_bin_dir=agent_bin_dir, task_root=task_root), task_root
 
 
 def parse_sha256(text: str) -> bytes | None:

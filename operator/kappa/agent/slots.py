@@ -574,15 +574,17 @@ class SlotPool:
         clock: Clock,
         sink: LogSink,
         metrics: AgentMetrics,
+        zygote: Zygote | None = None,
     ) -> None:
+        """``zygote``: one started already (a warm pool's), else the settings' if they name one."""
         self.state = PoolState.INITIALIZING
         self.error: LambdaError | None = None
         self.changed = asyncio.Event()
         self._sink = sink
         self._clock = clock
         self._settings = settings
-        self.zygote: Zygote | None = None
-        if settings.zygote is not None:
+        self.zygote = zygote
+        if zygote is None and settings.zygote is not None:
             self.zygote = Zygote(settings.zygote, settings.runtime_env, settings.task_root)
         self.slots = [
             Slot(
@@ -616,7 +618,14 @@ class SlotPool:
         """Start every slot's runtime at once (forked from the zygote, when there is one)."""
         started = self._clock.monotonic()
         zygote = self.zygote
-        if zygote is not None:
+        if zygote is not None and zygote.alive and (shadowed := zygote.shadowed()):
+            self._sink.log(
+                "INFO",
+                "runtimes start from scratch, not from the pool's zygote: the Function's "
+                f"code has its own {', '.join(shadowed[:3])}",
+            )
+            await zygote.stop()
+        elif zygote is not None:
             problem = await zygote.start(self._settings.init_timeout_seconds)
             if problem is None:
                 elapsed_ms = (self._clock.monotonic() - started) * 1000

@@ -30,9 +30,11 @@ from kappa.api.meta import ConditionState
 from kappa.api.names import CLAIMED_FROM_ANNOTATION, POOL_LABEL
 from kappa.controller.desired import DesiredFunction
 from kappa.controller.pool_eligibility import eligibility, eligibility_condition
+from kappa.controller.pool_key import PoolKey
 from kappa.controller.pool_registry import PoolPodView, PoolRegistry
 from kappa.k8s.objects import Objects, api_message
 from kappa.resources.pods import AGENT_PORT
+from kappa.resources.pool_pod import pool_token
 from kappa.resources.specialisation import (
     NotSpecialisableError,
     adoption_patch,
@@ -50,9 +52,10 @@ SPECIALISE_TIMEOUT_SECONDS: Final = 60.0
 class Claims:
     """Takes pool pods for Functions; ``claim`` is called by a pass that makes pods."""
 
-    def __init__(self, registry: PoolRegistry, objects: Objects) -> None:
+    def __init__(self, registry: PoolRegistry, objects: Objects, key: PoolKey) -> None:
         self.registry = registry
         self._objects = objects
+        self._key = key
         self._session: aiohttp.ClientSession | None = None
 
     def conditions(self, function: Mapping[str, Any]) -> list[ConditionState]:
@@ -81,11 +84,21 @@ class Claims:
         if verdict.pool is None:
             return "", []
         key = (namespace, verdict.pool)
+        pods = self.registry.claimable(key)[:count]
+        if not pods:
+            return verdict.pool, []
+        try:
+            secret = await self._key.get()
+        except (ApiException, ValueError) as exc:
+            why = api_message(exc) if isinstance(exc, ApiException) else str(exc)
+            log.warning("%s: no pool pods taken, the pool pods' key: %s", namespace, why)
+            return verdict.pool, []
         taken: list[str] = []
-        for pod in self.registry.claimable(key)[:count]:
+        for pod in pods:
             self.registry.claiming.add(pod.name)
             started = time.monotonic()
-            if await self._one(namespace, verdict.pool, pod, desired):
+            token = pod.token or pool_token(secret, namespace, pod.name)
+            if await self._one(namespace, verdict.pool, pod, token, desired):
                 taken.append(pod.name)
                 self.registry.claimed(key, time.time())
                 log.info("%s/%s: pod %s taken from warm pool %s in %.0f ms",
@@ -94,7 +107,7 @@ class Claims:
         return verdict.pool, taken
 
     async def _one(
-        self, namespace: str, pool: str, pod: PoolPodView, desired: DesiredFunction
+        self, namespace: str, pool: str, pod: PoolPodView, token: str, desired: DesiredFunction
     ) -> bool:
         claim = {
             "metadata": {
@@ -112,7 +125,7 @@ class Claims:
         manifest = desired.pod(pod.name, attempt=0)
         try:
             body = request(environment(manifest), await self._code(namespace, manifest))
-            why = await self._specialise(pod, body)
+            why = await self._specialise(pod, token, body)
             if why is None:
                 await self._objects.patch_pod(namespace, pod.name, adoption_patch(manifest, pool))
         except NotSpecialisableError as exc:
@@ -135,7 +148,9 @@ class Claims:
             raise NotSpecialisableError(msg)
         return config_map_files(source, configmap)
 
-    async def _specialise(self, pod: PoolPodView, body: Mapping[str, Any]) -> str | None:
+    async def _specialise(
+        self, pod: PoolPodView, token: str, body: Mapping[str, Any]
+    ) -> str | None:
         """None once the pod's runtimes are ready; else what went wrong."""
         if self._session is None:
             self._session = aiohttp.ClientSession()
@@ -144,7 +159,7 @@ class Claims:
             async with self._session.post(
                 url,
                 json=body,
-                headers={"Authorization": f"Bearer {pod.token}"},
+                headers={"Authorization": f"Bearer {token}"},
                 timeout=aiohttp.ClientTimeout(total=SPECIALISE_TIMEOUT_SECONDS),
             ) as response:
                 answer = await response.content.read(64 * 1024)
