@@ -197,13 +197,14 @@ class Runtime(enum.StrEnum):
         """Whether one runtime process can take several calls at once (``perRuntime`` > 1).
 
         python: Kappa's asyncio loop for ``async def`` handlers, awslambdaric's own
-        multi-concurrency mode (a process per call) for others; provided: the bootstrap
-        reads AWS_LAMBDA_MAX_CONCURRENCY (aws-lambda-go, Rust's lambda_runtime). Not
-        nodejs: the images' aws-lambda-ric 3.3.0 ignores the variable (4.x honours it but
-        refuses callback handlers: docs/runtimes.md); not java17 (Lambda offers it from
-        Java 21); not image (the agent cannot end an outside runtime's calls on a timeout).
+        multi-concurrency mode (a process per call) for others; nodejs22: AWS's
+        aws-lambda-ric 4 (Node >= 22, Lambda Managed Instances' client) beside 3.3.0;
+        provided: the bootstrap reads AWS_LAMBDA_MAX_CONCURRENCY (aws-lambda-go, Rust's
+        lambda_runtime). Not nodejs20 (aws-lambda-ric 4 needs Node 22, as Lambda), not
+        java17 (Lambda offers it from Java 21), not image (the agent cannot end an outside
+        runtime's calls on a timeout).
         """
-        return self.is_python or self is Runtime.PROVIDED
+        return self.is_python or self in {Runtime.NODEJS_22, Runtime.PROVIDED}
 
     @property
     def needs_handler(self) -> bool:
@@ -679,8 +680,8 @@ class Concurrency(KappaModel):
         description=(
             "Invocations one runtime process takes at once (Lambda Managed Instances' "
             "AWS_LAMBDA_MAX_CONCURRENCY); 1 is Lambda's one invocation per environment. Over 1 "
-            "for python (async def handlers share one event loop) and provided (a bootstrap "
-            "that reads AWS_LAMBDA_MAX_CONCURRENCY); docs/runtimes.md."
+            "for python (async def handlers share one event loop), nodejs22 (async handlers) "
+            "and provided (a bootstrap that reads AWS_LAMBDA_MAX_CONCURRENCY); docs/runtimes.md."
         ),
     )
 
@@ -937,7 +938,7 @@ _MAX_REPLICAS_MESSAGE: Final = (
 )
 _PER_RUNTIME_MESSAGE: Final = (
     "spec.concurrency.perRuntime over 1 needs a runtime whose process takes concurrent "
-    f"calls: {', '.join(CONCURRENT_RUNTIMES)} (the nodejs and java17 images' clients take one "
+    f"calls: {', '.join(CONCURRENT_RUNTIMES)} (the nodejs20 and java17 images' clients take one "
     "call at a time; image: the agent cannot end an outside runtime's calls on a timeout); "
     "set perRuntime to 1 or use perPod"
 )

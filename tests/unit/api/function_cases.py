@@ -133,9 +133,9 @@ REFUSED = [
         ),
     ),
     _refused(
-        "per-runtime-on-nodejs22",
+        "per-runtime-on-nodejs20",
         Refusal(
-            manifest(runtime="nodejs22", handler="index.handler", concurrency={"perRuntime": 2}),
+            manifest(runtime="nodejs20", handler="index.handler", concurrency={"perRuntime": 2}),
             "spec.concurrency.perRuntime over 1 needs a runtime whose process takes concurrent",
         ),
     ),
@@ -785,6 +785,10 @@ ACCEPTED = [
             concurrency={"perPod": 2, "perRuntime": 800, "provisioned": 16},
             scaling={"maxReplicas": 1},
         ),
+    ),
+    _accepted(
+        "per-runtime-nodejs22",
+        manifest(runtime="nodejs22", handler="index.handler", concurrency={"perRuntime": 64}),
     ),
     _accepted(
         "per-runtime-provided",
