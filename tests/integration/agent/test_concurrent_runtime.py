@@ -171,3 +171,15 @@ def test_a_hostile_runtime_gets_4xx_and_the_agent_serves_on(
     replies = invoke_all(agent, [{"n": 1}, {"n": 2}])
     assert sorted(r.json()["n"] for r in replies) == [1, 2]  # type: ignore[index]
     assert agent.process.poll() is None
+
+
+def test_forked_from_a_zygote_each_slot_takes_its_calls(concurrent_agent: ConcurrentAgent) -> None:
+    """perPod 2 x perRuntime 4: two runtimes forked from the zygote, 8 calls at once."""
+    agent = concurrent_agent("conc.nap", per_runtime=4, slots=2, zygote="on")
+    agent.wait_for(r"zygote ready in")
+    replies = burst(agent.port, [{"seconds": 0.5}] * 8)
+    assert [r.status for r in replies] == [200] * 8
+    results: list[dict[str, Any]] = [r.json() for r in replies]  # type: ignore[misc]
+    pids = [r["pid"] for r in results]
+    assert sorted(pids.count(pid) for pid in set(pids)) == [4, 4]  # the least busy slot first
+    assert max(r["start"] for r in results) < min(r["end"] for r in results)
