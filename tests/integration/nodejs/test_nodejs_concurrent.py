@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.agent.agent_harness import LaunchAgent, pod_environment
+from tests.integration.agent.agent_harness import Agent, LaunchAgent, pod_environment
 from tests.integration.agent.burst import burst
 from tests.integration.nodejs.conftest import HANDLERS
 from tests.integration.nodejs.harness import NodeRuntime, build_node_runtime
@@ -29,7 +29,16 @@ def node22() -> NodeRuntime:
         pytest.fail(str(exc))
 
 
-def start(launch_agent: LaunchAgent, node22: NodeRuntime, tmp_path: Path, handler: str, **kw: Any):
+def start(
+    launch_agent: LaunchAgent,
+    node22: NodeRuntime,
+    tmp_path: Path,
+    handler: str,
+    *,
+    wait_ready: bool = True,
+    **settings: str | int | float,
+) -> Agent:
+    """An agent running `handler` of handlers/*.mjs with nodejs22 and perRuntime 50."""
     task = tmp_path / "task"
     if not task.exists():
         task.mkdir()
@@ -42,11 +51,11 @@ def start(launch_agent: LaunchAgent, node22: NodeRuntime, tmp_path: Path, handle
         handler=handler,
         task_root=task,
         bootstrap=node22.bootstrap,
-        settings=kw,
+        settings=settings,
     )
     env["AWS_EXECUTION_ENV"] = "AWS_Lambda_nodejs22"
     env["AWS_LAMBDA_MAX_CONCURRENCY"] = "50"
-    return launch_agent(env, wait_ready=kw.pop("wait_ready", True), timeout=60)
+    return launch_agent(env, wait_ready=wait_ready, timeout=60)
 
 
 def test_fifty_calls_run_at_once_in_one_node_process(
