@@ -100,8 +100,9 @@ class Agent:
                 self._settled.set()
                 if self._pool.state is PoolState.READY:
                     elapsed_ms = (self._clock.monotonic() - started) * 1000
+                    calls = f" x {settings.per_runtime} calls" if settings.per_runtime > 1 else ""
                     self._sink.log(
-                        "INFO", f"ready: {settings.slots} slot(s) in {elapsed_ms:.1f} ms"
+                        "INFO", f"ready: {settings.slots} slot(s){calls} in {elapsed_ms:.1f} ms"
                     )
                     await self._until_changed()
             self._settled.set()
@@ -230,7 +231,7 @@ class Agent:
         if path == "/metrics":
             await asyncio.to_thread(self._metrics.prepare)
             body, content_type = self._metrics.render(
-                slots=len(self._pool.slots), busy=self._pool.busy
+                slots=self._pool.capacity, busy=self._pool.busy
             )
             return Response(200, body, [("Content-Type", content_type)])
         return Response(404, b"not found", _TEXT)
@@ -245,7 +246,7 @@ class Agent:
         return json.dumps(
             {
                 "state": pool.state.value,
-                "slots": len(pool.slots),
+                "slots": pool.capacity,
                 "busy": pool.busy,
                 "error": error,
                 "function": self._settings.function_arn,

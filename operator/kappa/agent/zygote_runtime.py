@@ -1,5 +1,8 @@
 """The runtime side of a zygote: ``python3 zygote_runtime.py PRELOAD MODULE ARGS...``.
 
+MODULE may also be the path of a script (``….py``: Kappa's concurrent runtime),
+run as ``python3 PATH ARGS`` would run it.
+
 Runs under the *runtime's* interpreter (the python image's ``/usr/bin/python3``,
 started by its bootstrap with ``--zygote``), not the agent's, so it imports the
 standard library only, never ``kappa``. It does what ``python3 -m MODULE ARGS``
@@ -165,8 +168,11 @@ def main(argv: list[str]) -> int:
     if given is not None:
         args = tuple(given)
     os.environ.update(env)
-    forget_package(module)
     sys.argv = [module, *args]
+    if module.endswith(".py"):  # a script (the concurrent runtime), as `python3 PATH` runs it
+        runpy.run_path(module, run_name="__main__")
+        return 0
+    forget_package(module)
     runpy.run_module(module, run_name="__main__", alter_sys=True)
     return 0
 

@@ -310,6 +310,25 @@ def test_a_bad_zygote_choice_is_named() -> None:
         settings(KAPPA_ZYGOTE="yes")
 
 
+def test_calls_per_runtime_come_from_lambdas_max_concurrency() -> None:
+    """The runtimes read the same variable: it passes through to them."""
+    assert (settings().per_runtime, settings().max_connections) == (1, 1024)
+    parsed = settings(AWS_LAMBDA_MAX_CONCURRENCY="1600", KAPPA_SLOTS="2")
+    assert parsed.per_runtime == 1600
+    assert parsed.runtime_env["AWS_LAMBDA_MAX_CONCURRENCY"] == "1600"
+    # Every call the pod takes at once has room on the agent's port, besides probes.
+    assert parsed.max_connections == 2 * 1600 + 128
+    assert (
+        settings(AWS_LAMBDA_MAX_CONCURRENCY="8", KAPPA_MAX_CONNECTIONS="50").max_connections == 50
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "1601", "many"])
+def test_max_concurrency_out_of_bounds_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="AWS_LAMBDA_MAX_CONCURRENCY"):
+        settings(AWS_LAMBDA_MAX_CONCURRENCY=value)
+
+
 POOL_POD = {"KAPPA_RUNTIME": "python3.11", "KAPPA_POOL_TOKEN": "t" * 32, "PATH": "/usr/bin"}
 
 
