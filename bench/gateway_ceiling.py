@@ -289,7 +289,7 @@ def main() -> int:  # noqa: PLR0915 - one straight run
             load_after = loadavg()
         finally:
             stop_all(processes)
-    report(targets, args, started, (load_before, load_after), sharing=front is not None)
+    report(targets, args, started, (load_before, load_after), pinned_cpus=front is not None)
     return 0
 
 
