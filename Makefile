@@ -8,7 +8,7 @@ KWOK_NODES ?= 0
 
 .PHONY: help up operator gateway example test test-unit test-integration test-e2e lint lint-shell venv deps \
         deps-test k8s-binaries images-export first-run \
-        cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-coldstart-phases bench-gateway clean \
+        cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-coldstart-phases bench-gateway bench-gateway-ceiling bench-streaming clean \
         bench-eventsources bench-eventsources-brokers bench-autoscaler bench-autoscaler-poke \
         bench-async bench-auth bench-tracing bench-zygote bench-multiconc install uninstall tools lint-chart chart-crds docs bench-scale mutation
 
@@ -170,6 +170,12 @@ bench-multiconc: venv ## 50 calls at once into one pod: an async handler (100 ms
 
 bench-gateway: venv ## warm invokes: gateway vs agent vs bare server vs of-watchdog; gateway RSS under 10x overload
 	$(PY) bench/gateway.py
+
+bench-gateway-ceiling: venv ## the gateway's own ceiling: it and of-watchdog in front of one bare server (wrk, vegeta; BENCH_BASELINE=REV runs that revision's gateway beside)
+	$(PY) bench/gateway_ceiling.py --rounds $${BENCH_ROUNDS:-3} $${BENCH_BASELINE:+--baseline $$BENCH_BASELINE}
+
+bench-streaming: venv ## first byte of a Node streaming handler's first write at the client, through the gateway (no cluster; BENCH_CALLS)
+	$(PY) bench/streaming.py -n $${BENCH_CALLS:-20}
 
 bench-auth: venv ## added latency of authentication (bearer, SigV4) with a warm cache vs auth off
 	$(PY) bench/auth.py
