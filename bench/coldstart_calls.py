@@ -386,6 +386,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--runtime", action="append", choices=sorted(CODE))
     parser.add_argument("--burst", type=int, default=0, help="N cold calls at once (a pool)")
+    parser.add_argument("--pool-only", action="store_true", help="only (b), the warm pool")
     args = parser.parse_args()
     runtimes = args.runtime or ["python3.11", "nodejs22", "java17"]
     kubeconfig = os.environ.get("KUBECONFIG") or str(REPO / ".local-cluster/kubeconfig")
@@ -406,10 +407,13 @@ def main() -> int:
             return 0
         for runtime in runtimes:
             coldstart.prepare_code(core, namespace, runtime)
+            pool = pool_series(core, custom, url, identity, namespace, runtime, args.calls)
+            if args.pool_only:
+                rows.append(pool)
+                continue
             kappa, template = kappa_series(
                 core, custom, url, identity, namespace, runtime, args.calls
             )
-            pool = pool_series(core, custom, url, identity, namespace, runtime, args.calls)
             floor_call(core, namespace, template, runtime)  # warm-up: image in the page cache
             floor = Series(runtime, "(c) floor: plain pod, polled directly")
             floor.seconds = [
