@@ -639,7 +639,11 @@ class Concurrency(KappaModel):
             ),
         ),
         Rule(
-            cel=f"self.perPod * self.perRuntime <= {PER_RUNTIME_MAX}",
+            # Guarded: the API server checks rules on the schema's default ({}) as it is.
+            cel=(
+                "!has(self.perPod) || !has(self.perRuntime) || "
+                f"self.perPod * self.perRuntime <= {PER_RUNTIME_MAX}"
+            ),
             message=_POD_CALLS_MESSAGE,
             field_path=".perRuntime",
             problem=lambda c: _POD_CALLS_MESSAGE if c.per_pod_calls > PER_RUNTIME_MAX else None,
