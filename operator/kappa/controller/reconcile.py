@@ -33,7 +33,7 @@ from kappa.controller.conditions import (
 from kappa.controller.desired import DesiredFunction, desired_function, referenced_configmap
 from kappa.controller.destinations import destinations_conditions
 from kappa.controller.layers import LayerSource, layer_configmap, layer_names
-from kappa.controller.memory import ExpectedPod, Key
+from kappa.controller.memory import ExpectedPod, Key, WrittenStatus
 from kappa.controller.observed import Phase, PodView, after_deletions, pod_view
 from kappa.controller.planner import Plan, plan
 from kappa.controller.state import State
@@ -135,6 +135,7 @@ async def observe(  # noqa: PLR0913 - what one pass reads, the rest by keyword
     """
     meta = body["metadata"]
     key = (str(meta["namespace"]), str(meta["name"]))
+    body = state.memory.recall(key).current(body)
     pod_bodies = [p for p in pod_bodies if pod_owner(p) == meta.get("uid")]
     referenced = configmaps((key[0], name)) if (name := referenced_configmap(body)) else None
     layers: dict[str, LayerSource] = {}
@@ -267,6 +268,8 @@ async def report(state: State, seen: Observed, intent: PassPlan, done: Acted) ->
     status |= await _scaling_status(state, seen.body, scale, changed=changed, now=seen.now)
     if any(seen.status.get(k) != v for k, v in status.items()):
         await state.objects.patch_function_status(*seen.key, status)
+        over = (seen.body.get("metadata") or {}).get("resourceVersion")
+        state.memory.recall(seen.key).written = WrittenStatus(over, status)
     if _publishes(seen, conditions) and state.memory.recall(seen.key).published != seen.generation:
         await _publish(state, seen)
     if done.create_error is not None:
