@@ -41,7 +41,6 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import yaml
 from gateway import free_port, stop_all
@@ -63,14 +62,14 @@ PROBE_SIGNAL = signal.SIGUSR2
 def _wait_apiserver(port: int, deadline_s: float = 90) -> None:
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    request = urllib.request.Request(  # noqa: S310 - our own loopback apiserver
+    request = urllib.request.Request(
         f"https://127.0.0.1:{port}/readyz", headers={"Authorization": f"Bearer {TOKEN}"}
     )
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(request, context=context, timeout=5) as answer:  # noqa: S310
-                if answer.status == 200:  # noqa: PLR2004
+            with urllib.request.urlopen(request, context=context, timeout=5) as answer:
+                if answer.status == 200:
                     return
         except OSError:
             pass
@@ -176,7 +175,15 @@ def operator(
     with (folder / "operator.log").open("wb") as log:
         process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_ready(port, "/healthz")
+        for _ in range(8):  # a busy machine, or tracemalloc, makes its start slow
+            try:
+                wait_ready(port, "/healthz")
+                break
+            except SystemExit:
+                if process.poll() is not None:
+                    raise
+        else:
+            raise SystemExit(f"the operator did not answer on port {port}: {folder}/operator.log")
         yield process
     finally:
         stop_all([process])
@@ -200,7 +207,7 @@ def probed_operator() -> int:
 def probe_report(top: int = 40) -> str:
     """Allocations by file:line and by traceback (tracemalloc), live objects by type (gc)."""
     snapshot = tracemalloc.take_snapshot().filter_traces(
-        [tracemalloc.Filter(False, tracemalloc.__file__)]
+        [tracemalloc.Filter(inclusive=False, filename_pattern=tracemalloc.__file__)]
     )
     lines = [f"traced: {sum(s.size for s in snapshot.statistics('filename')) / 1e6:.1f} MB"]
     lines.append("\n== by file:line")

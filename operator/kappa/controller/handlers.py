@@ -42,16 +42,21 @@ log = logging.getLogger(__name__)
 
 
 def register(state: State) -> None:
-    """Register the handlers with kopf's default registry."""
+    """Register the handlers with kopf's default registry.
+
+    All of them ``async``, though none waits for anything: kopf runs a plain function in
+    its thread pool (the client's few threads), one hop per event of every function pod
+    and ConfigMap, and the passes they wake live in the event loop.
+    """
 
     @kopf.index("pods", labels=FUNCTION_OBJECTS, id="function_pods")  # type: ignore[arg-type]
-    def function_pods(
+    async def function_pods(
         namespace: str, labels: Mapping[str, str], body: kopf.Body, **_: Any
     ) -> dict[Key, dict[str, Any]]:
         return {(namespace, labelled_unit(labels)): kept_pod(body)}
 
     @kopf.index("configmaps", labels=FUNCTION_OBJECTS, id="code_configmaps")  # type: ignore[arg-type]
-    def code_configmaps(
+    async def code_configmaps(
         namespace: str, labels: Mapping[str, str], name: str, **_: Any
     ) -> dict[Key, str]:
         return {(namespace, labelled_unit(labels)): name}
@@ -60,13 +65,13 @@ def register(state: State) -> None:
     # Function's spec.code.configMap or a Layer names are read from here, not from the API
     # server, and a change wakes the Functions that use it at once.
     @kopf.index("configmaps", when=_not_code_configmap, id="user_configmaps")  # type: ignore[arg-type]
-    def user_configmaps(
+    async def user_configmaps(
         namespace: str, name: str, body: kopf.Body, **_: Any
     ) -> dict[Key, CodeDigest]:
         return {(namespace, name): code_digest(body)}
 
     @kopf.on.event("configmaps", when=_not_code_configmap, id="configmap_changed")  # type: ignore[arg-type]
-    def configmap_changed(namespace: str, name: str, **_: Any) -> None:
+    async def configmap_changed(namespace: str, name: str, **_: Any) -> None:
         for function in state.code_references.referrers((namespace, name)):
             state.wake(function)
         for layer in state.layer_configmaps.referrers((namespace, name)):
@@ -76,7 +81,7 @@ def register(state: State) -> None:
     # A Layer's new code (its spec, or kappa deploy's annotation of a new package) rolls
     # the Functions that name it: their next pass reads it into their pods' revision.
     @kopf.on.event(GROUP, VERSION, "layers", id="layer_changed")  # type: ignore[arg-type]
-    def layer_changed(
+    async def layer_changed(
         event: kopf.RawEvent, namespace: str, name: str, body: kopf.Body, **_: Any
     ) -> None:
         key = (namespace, name)
@@ -86,7 +91,7 @@ def register(state: State) -> None:
             state.wake(function)
 
     @kopf.on.event("pods", labels=FUNCTION_OBJECTS, id="pod_changed")  # type: ignore[arg-type]
-    def pod_changed(namespace: str, labels: Mapping[str, str], **_: Any) -> None:
+    async def pod_changed(namespace: str, labels: Mapping[str, str], **_: Any) -> None:
         state.wake((namespace, labelled_unit(labels)))
 
     # Passes of our own rather than a kopf daemon: kopf puts a finalizer on

@@ -43,7 +43,7 @@ class EventOnlyMemories(ResourceMemories):
         ephemeral: bool = False,
         **more: Any,
     ) -> ResourceMemory:
-        """kopf's record of the object; a fresh one, not kept, for the event-only kinds."""
+        """Kopf's record of the object; a fresh one, not kept, for the event-only kinds."""
         ephemeral = ephemeral or raw_body.get("kind") in self._event_only
         return await super().recall(
             raw_body,

@@ -250,12 +250,13 @@ def _kept_status(pod: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def kept_function(body: Mapping[str, Any]) -> dict[str, Any]:
-    """A Function (or version) as the controller keeps it: all but its managedFields and
-    the annotation of the last applied manifest (`kubectl apply`'s copy of it)."""
+    """A Function (or version) as the controller keeps it.
+
+    All but its managedFields and the annotation of the last applied manifest (`kubectl
+    apply`'s copy of it).
+    """
     meta = {k: v for k, v in (body.get("metadata") or {}).items() if k != "managedFields"}
     annotations = meta.get("annotations")
     if annotations and not _UNREAD_ANNOTATIONS.isdisjoint(annotations):
-        meta["annotations"] = {
-            k: v for k, v in annotations.items() if k not in _UNREAD_ANNOTATIONS
-        }
+        meta["annotations"] = {k: v for k, v in annotations.items() if k not in _UNREAD_ANNOTATIONS}
     return {**body, "metadata": meta}

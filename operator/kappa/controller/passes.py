@@ -39,9 +39,22 @@ class Passes:
         self._queued: dict[Key, None] = {}  # woken, waiting for room (an ordered set)
         self._timers: dict[Key, asyncio.TimerHandle] = {}
         self._forgotten: set[Key] = set()  # running passes cancelled by forget
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop of start()
 
     def wake(self, key: Key) -> None:
-        """Pass now: at once if there is room, after the running pass of ``key`` if any."""
+        """Pass now: at once if there is room, after the running pass of ``key`` if any.
+
+        From another thread (a plain kopf handler runs in a worker thread), handed to the
+        event loop.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            if self._loop is None:  # nothing runs before start: it starts what waits
+                self._queued[key] = None
+            else:
+                self._loop.call_soon_threadsafe(self.wake, key)
+            return
         if key in self._running:
             self._again.add(key)
             return
@@ -71,6 +84,7 @@ class Passes:
         """Set what a pass runs (once), and start what waited for it."""
         if self.run is None:
             self.run = run
+            self._loop = asyncio.get_running_loop()
             self._fill()
 
     @property

@@ -156,21 +156,33 @@ async def observe(  # noqa: PLR0913 - what one pass reads, the rest by keyword
     )
 
 
+def _decide(
+    state: State, seen: Observed, pods: list[PodView], *, initial: int
+) -> decider.Decision:
+    """The autoscaler's decision for the Function with ``pods``."""
+    return state.scaler.observe(
+        seen.key,
+        seen.desired.scaling,
+        [
+            decider.Pod(p.name, p.ready, p.created.timestamp(), p.provisioned)
+            for p in pods
+            if p.live and p.revision == seen.desired.revision
+        ],
+        initial=initial,
+        now=seen.now.timestamp(),
+    )
+
+
 def plan_pass(state: State, seen: Observed) -> PassPlan:
     """How many pods (the autoscaler), which to make and remove (the planner), the quota's hold."""
     desired = seen.desired
-    scale = state.scaler.observe(
-        seen.key,
-        desired.scaling,
-        [
-            decider.Pod(p.name, p.ready, p.created.timestamp(), p.provisioned)
-            for p in seen.pods
-            if p.live and p.revision == desired.revision
-        ],
+    scale = _decide(
+        state,
+        seen,
+        seen.pods,
         # A new Function starts `replicas` pods; one decided before (an operator restart)
         # keeps what runs until it is idle.
         initial=desired.replicas if seen.status.get("desiredReplicas") is None else 0,
-        now=seen.now.timestamp(),
     )
     pod_plan = plan(
         seen.pods,
@@ -240,6 +252,12 @@ async def report(state: State, seen: Observed, intent: PassPlan, done: Acted) ->
     """Write the status where it changed; when the next unprompted pass is due."""
     desired, scale, previous = seen.desired, intent.scale, seen.previous_conditions
     pods = after_deletions(seen.pods, intent.pod_plan.delete)
+    made = _made(state, seen)
+    if made:
+        # The status tells what is, pods made in this pass included, as the pass their
+        # watch events wake would: one status write for both, not two.
+        pods += made
+        scale = _decide(state, seen, pods, initial=0)
     conditions = function_conditions(
         pods,
         revision=desired.revision,
@@ -277,6 +295,24 @@ async def report(state: State, seen: Observed, intent: PassPlan, done: Acted) ->
     if intent.pod_plan.requeue_after is not None:
         return Result(min(RESYNC_SECONDS, intent.pod_plan.requeue_after.total_seconds()))
     return Result(RESYNC_SECONDS)
+
+
+def _made(state: State, seen: Observed) -> list[PodView]:
+    """The pods this pass made (expected since its ``now``), as Pending."""
+    expected = state.memory.recall(seen.key).expected
+    return [
+        PodView(
+            name=name,
+            revision=pending.revision,
+            phase=Phase.PENDING,
+            ready=False,
+            terminating=False,
+            created=pending.created,
+            provisioned=pending.provisioned,
+        )
+        for name, pending in expected.items()
+        if pending.created == seen.now
+    ]
 
 
 def _publishes(seen: Observed, conditions: list[ConditionState]) -> bool:

@@ -523,3 +523,28 @@ def test_a_failed_publish_is_one_event_and_is_tried_at_every_pass() -> None:
     run(objects, body, [pod], state=state)
     assert calls == 2  # tried at every pass
     assert objects.calls.count(("post_event", "PublishFailed")) == 1  # said once
+
+
+def test_a_new_functions_first_two_passes_write_one_status() -> None:
+    """The first pass counts the pod it made; the pass that pod's watch event wakes, still
+    reading the Function of before the first status came back, writes nothing again."""
+    objects = FakeObjects()
+    state = State(objects=objects, settings=SETTINGS)  # type: ignore[arg-type]
+    stale = function(resourceVersion="1")
+    run(objects, stale, state=state)
+    (status,) = objects.statuses
+    assert status["replicas"] == 1  # the pod made in this pass, Pending
+    ((pod_manifest),) = objects.named("create_pod")
+    pod = {
+        **pod_manifest,
+        "metadata": {**pod_manifest["metadata"], "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "status": {"phase": "Pending"},
+    }
+    run(objects, stale, pods=[pod], maps=objects.named("create_configmap"), state=state)
+    assert len(objects.statuses) == 1  # nothing new to say
+    assert objects.named("post_event") == ["PodsCreated"]
+    # The watch shows the Function with that status: read as it is from then on.
+    shown = {**stale, "metadata": {**stale["metadata"], "resourceVersion": "2"}, "status": status}
+    run(objects, shown, pods=[pod], maps=objects.named("create_configmap"), state=state)
+    assert len(objects.statuses) == 1
+    assert state.memory.recall((NS, "fn")).written is None

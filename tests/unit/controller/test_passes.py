@@ -148,3 +148,15 @@ def test_a_pass_that_raises_keeps_the_schedule_going(caplog: pytest.LogCaptureFi
 
     asyncio.run(scenario())
     assert "the pass of ns/a failed" in caplog.text
+
+
+def test_a_wake_from_another_thread_is_handed_to_the_loop() -> None:
+    async def scenario() -> None:
+        run = Recorder()
+        passes = Passes()
+        passes.start(run)
+        await asyncio.to_thread(passes.wake, A)  # as a plain kopf handler would
+        await settle()
+        assert run.ran == [A]
+
+    asyncio.run(scenario())
