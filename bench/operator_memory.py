@@ -46,7 +46,7 @@ import yaml
 from gateway import free_port, stop_all
 from gateway_latency import wait_ready
 from kubernetes import client, config
-from scale import Readiness, make_namespace, report, rss_mb, run_phase
+from scale import Readiness, cpu_seconds, make_namespace, report, requests, rss_mb, run_phase
 
 REPO = Path(__file__).resolve().parent.parent
 K8S_VERSION = "v1.32.9"  # e2e/local/build-k8s.sh builds this one
@@ -257,7 +257,20 @@ def progress(
     return stop
 
 
-def main() -> int:  # noqa: PLR0915 - one straight run
+def at_rest(api: client.ApiClient, pid: int, seconds: float, functions: int) -> None:
+    """The operator's CPU, RSS and API requests while nothing changes, ``seconds`` long."""
+    before, cpu_before = requests(api), cpu_seconds(pid)
+    time.sleep(seconds)
+    delta = requests(api) - before
+    cpu = cpu_seconds(pid) - cpu_before
+    print(f"\nat rest with {functions:,} Functions, {seconds:.0f} s: operator {cpu:.1f} CPU s "
+          f"({100 * cpu / seconds:.0f} % of a core), RSS {rss_mb(pid):.0f} MB, "
+          f"{sum(delta.values()):,} API requests")  # fmt: skip
+    for (verb, resource), value in sorted(delta.items()):
+        print(f"    {verb:>7} {resource:<28} {value:6}")
+
+
+def main() -> int:  # noqa: PLR0912, PLR0915 - one straight run
     if sys.argv[1:2] == ["--probed-operator"]:
         return probed_operator()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -265,6 +278,8 @@ def main() -> int:  # noqa: PLR0915 - one straight run
                         help="Functions in the namespace after each phase, growing")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per phase at most")
     parser.add_argument("--every", type=float, default=20.0, help="seconds between progress lines")
+    parser.add_argument("--idle", type=float, default=60.0,
+                        help="seconds at rest measured after the last phase (0: none)")  # fmt: skip
     parser.add_argument("--profile", type=Path, help="folder for tracemalloc/gc reports per phase")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--operator-env", action="append", default=[], metavar="NAME=VALUE",
@@ -308,6 +323,8 @@ def main() -> int:  # noqa: PLR0915 - one straight run
                     if phase.ready_s is None:
                         break
                 readiness.stop()
+                if args.idle and proc.poll() is None:
+                    at_rest(api, proc.pid, args.idle, sizes[-1])
     finally:
         if args.keep:
             print(f"\nkept {folder}")
