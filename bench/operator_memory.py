@@ -13,10 +13,10 @@ status; what a node adds (pod status updates, the Ready pass) is not in these fi
 
 Per phase: the operator's CPU seconds, RSS peak and at the end, and the API requests per
 new Function (apiserver_request_total before and after, less the benchmark's own), one
-progress line every --every seconds while it waits. With --profile DIR the operator runs
-under tracemalloc (slower, and bigger: its RSS is then not the figure) and writes DIR/
-<phase>.txt after each phase: the allocations by file:line and by traceback, and live
-objects by type.
+progress line every --every seconds while it waits; then --idle seconds at rest. With
+--profile DIR the operator writes DIR/<phase>.txt after each phase: its live objects by
+type (gc), and with --trace-frames N (tracemalloc: several times slower, and its RSS is
+then not the figure) the allocations by file:line and by traceback.
 
 Prints figures; asserts nothing. Usage:
     python bench/operator_memory.py [--phases 1000,5000,10000] [--profile DIR]
@@ -190,8 +190,11 @@ def operator(
 
 
 def probed_operator() -> int:
-    """`kappa operator` under tracemalloc; PROBE_SIGNAL writes a report to KAPPA_PROBE_FILE."""
-    tracemalloc.start(12)
+    """`kappa operator`; PROBE_SIGNAL writes a report to KAPPA_PROBE_FILE (tracemalloc on,
+    with that many frames, when KAPPA_PROBE_FRAMES is more than 0)."""
+    frames = int(os.environ.get("KAPPA_PROBE_FRAMES") or 0)
+    if frames:
+        tracemalloc.start(frames)
 
     def write(*_: object) -> None:
         target = Path(os.environ.get("KAPPA_PROBE_FILE") or "operator-probe.txt")
@@ -205,7 +208,26 @@ def probed_operator() -> int:
 
 
 def probe_report(top: int = 40) -> str:
-    """Allocations by file:line and by traceback (tracemalloc), live objects by type (gc)."""
+    """Live objects by type (gc: count, shallow size); with tracemalloc on, allocations by
+    file:line and by traceback."""
+    counts: collections.Counter[str] = collections.Counter()
+    sizes: collections.Counter[str] = collections.Counter()
+    for thing in gc.get_objects():
+        name = type(thing).__qualname__
+        counts[name] += 1
+        sizes[name] += sys.getsizeof(thing)
+    total = sum(sizes.values()) / 1e6
+    head = f"== live objects by type (gc: {sum(counts.values()):,}, {total:.1f} MB shallow)"
+    lines = [head]
+    lines += [
+        f"{counts[name]:10,} {size / 1e6:8.2f} MB {name}" for name, size in sizes.most_common(top)
+    ]
+    if tracemalloc.is_tracing():
+        lines += ["", *_traced(top)]
+    return "\n".join(lines) + "\n"
+
+
+def _traced(top: int) -> list[str]:
     snapshot = tracemalloc.take_snapshot().filter_traces(
         [tracemalloc.Filter(inclusive=False, filename_pattern=tracemalloc.__file__)]
     )
@@ -219,10 +241,7 @@ def probe_report(top: int = 40) -> str:
     for stat in snapshot.statistics("traceback")[: top // 2]:
         lines.append(f"{stat.size / 1e6:8.2f} MB {stat.count:9,}")
         lines += [f"      {frame}" for frame in stat.traceback]
-    counts = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
-    lines.append(f"\n== live objects by type (gc: {sum(counts.values()):,} in all)")
-    lines += [f"{n:10,} {name}" for name, n in counts.most_common(top)]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 # ------------------------------------------------------------------------- phases
@@ -280,7 +299,10 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one straight run
     parser.add_argument("--every", type=float, default=20.0, help="seconds between progress lines")
     parser.add_argument("--idle", type=float, default=60.0,
                         help="seconds at rest measured after the last phase (0: none)")  # fmt: skip
-    parser.add_argument("--profile", type=Path, help="folder for tracemalloc/gc reports per phase")
+    parser.add_argument("--profile", type=Path, help="folder for a report per phase: live "
+                        "objects by type (gc), and allocations with --trace-frames")  # fmt: skip
+    parser.add_argument("--trace-frames", type=int, default=0,
+                        help="with --profile: tracemalloc with this many frames (slow)")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--operator-env", action="append", default=[], metavar="NAME=VALUE",
                         help="more environment for the operator (repeatable)")  # fmt: skip
@@ -293,6 +315,7 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one straight run
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
         extra["KAPPA_PROBE_FILE"] = os.environ["KAPPA_PROBE_FILE"] = str(folder / "probe.txt")
+        extra["KAPPA_PROBE_FRAMES"] = str(args.trace_frames)
     print(f"private control plane in {folder} (no nodes)", flush=True)
     try:
         with control_plane(folder) as kubeconfig:

@@ -198,6 +198,7 @@ _POD_META: Final = ("name", "namespace", "labels", "creationTimestamp", "deletio
 _OWNER_FIELDS: Final = ("apiVersion", "kind", "uid", "controller")
 _POD_STATUS: Final = ("phase", "reason", "message")
 _CONDITION_FIELDS: Final = ("type", "status", "reason", "message", "lastTransitionTime")
+_CONDITION_TYPES: Final = frozenset({"Ready", "Initialized", "PodScheduled"})  # pod_view's
 # Annotations a pass or a user's `kubectl apply` may leave that no pass reads: the
 # whole last applied manifest is the largest.
 _UNREAD_ANNOTATIONS: Final = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
@@ -208,7 +209,8 @@ def kept_pod(pod: Mapping[str, Any]) -> dict[str, Any]:
 
     The operator keeps every function pod of the cluster (an index): its name, labels,
     times, the attempt annotation, its controlling owner, the ConfigMaps it mounts, and
-    of its status the phase, reason, conditions and the containers' states. The rest
+    of its status the phase, reason, the conditions pod_view reads and the containers'
+    states. The rest
     (the spec's containers, env and probes, managedFields, IPs, images) is most of a
     pod's size and no pass reads it.
     """
@@ -238,7 +240,7 @@ def _kept_status(pod: Mapping[str, Any]) -> dict[str, Any]:
     conditions = [
         {k: c[k] for k in _CONDITION_FIELDS if c.get(k) is not None}
         for c in status.get("conditions") or ()
-        if isinstance(c, Mapping)
+        if isinstance(c, Mapping) and c.get("type") in _CONDITION_TYPES
     ]
     if conditions:
         kept["conditions"] = conditions
