@@ -156,9 +156,7 @@ async def observe(  # noqa: PLR0913 - what one pass reads, the rest by keyword
     )
 
 
-def _decide(
-    state: State, seen: Observed, pods: list[PodView], *, initial: int
-) -> decider.Decision:
+def _decide(state: State, seen: Observed, pods: list[PodView], *, initial: int) -> decider.Decision:
     """The autoscaler's decision for the Function with ``pods``."""
     return state.scaler.observe(
         seen.key,
