@@ -8,9 +8,9 @@ KWOK_NODES ?= 0
 
 .PHONY: help up operator gateway example test test-unit test-integration test-e2e lint lint-shell venv deps \
         deps-test k8s-binaries images-export first-run \
-        cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-coldstart-phases bench-gateway clean \
+        cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-coldstart-phases bench-gateway bench-gateway-ceiling bench-streaming clean \
         bench-eventsources bench-eventsources-brokers bench-autoscaler bench-autoscaler-poke \
-        bench-async bench-auth bench-tracing bench-zygote install uninstall tools lint-chart chart-crds docs bench-scale bench-operator-memory mutation
+        bench-async bench-auth bench-tracing bench-zygote bench-multiconc install uninstall tools lint-chart chart-crds docs bench-scale bench-operator-memory mutation
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -156,14 +156,26 @@ clean: cluster-down ## cluster-down, then remove logs and the venv
 bench-coldstart: venv ## cold calls at zero pods through the gateway vs a plain pod (p50/p99; BENCH_CALLS; needs `make up`)
 	$(PY) bench/coldstart_calls.py --calls $${BENCH_CALLS:-20}
 
+bench-pool-refill: venv ## a burst of cold calls (BENCH_BURST, 20: what one 2-CPU node holds) through a warm pool of as many: answers, and how fast it is full again (needs `make up`)
+	$(PY) bench/coldstart_calls.py --burst $${BENCH_BURST:-20}
+
 bench-coldstart-phases: venv ## pod creation → first response by phase, and apply → Ready (medians; BENCH_RUNTIME, BENCH_RUNS)
 	$(PY) bench/coldstart.py --runtime $${BENCH_RUNTIME:-python3.11} --runs $${BENCH_RUNS:-5}
 
 bench-zygote: venv ## agent start to all slots ready (perPod 1, 4, 8), runtimes exec'd vs forked from a zygote (no cluster; BENCH_RUNS)
 	$(PY) bench/zygote.py --runs $${BENCH_RUNS:-9}
 
+bench-multiconc: venv ## 50 calls at once into one pod: an async handler (100 ms asyncio.sleep) at perRuntime 50 vs 1 (no cluster)
+	$(PY) bench/multiconc.py
+
 bench-gateway: venv ## warm invokes: gateway vs agent vs bare server vs of-watchdog; gateway RSS under 10x overload
 	$(PY) bench/gateway.py
+
+bench-gateway-ceiling: venv ## the gateway's own ceiling: it and of-watchdog in front of one bare server (wrk, vegeta; BENCH_BASELINE=REV runs that revision's gateway beside)
+	$(PY) bench/gateway_ceiling.py --rounds $${BENCH_ROUNDS:-3} $${BENCH_BASELINE:+--baseline $$BENCH_BASELINE}
+
+bench-streaming: venv ## first byte of a Node streaming handler's first write at the client, through the gateway (no cluster; BENCH_CALLS)
+	$(PY) bench/streaming.py -n $${BENCH_CALLS:-20}
 
 bench-auth: venv ## added latency of authentication (bearer, SigV4) with a warm cache vs auth off
 	$(PY) bench/auth.py

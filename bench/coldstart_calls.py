@@ -21,6 +21,12 @@ runtime (python3.11, nodejs22 and java17 by default), --calls cold calls (20) of
     docs/warm-pools.md). The answer must say cold as in (a), and the pod that answered
     must be the pool's: a call that did not go through the pool is reported.
 
+With ``--burst N`` (``make bench-pool-refill``: 20), instead: a WarmPool of the runtime
+sized for the burst (``size: {min: N, max: N}``) and N Functions at zero pods, then one
+call to each at once (N threads); printed: the calls' p50/p99 and refusals, how many
+pool pods were claimed (the pool's ``status.claims``), and from the burst until the pool
+had N pods ready again.
+
 p50 and p99 are nearest-rank (with 20 calls p99 is the slowest). Prints figures;
 asserts nothing. The caller is the e2e identity (e2e/identity.py: a ServiceAccount
 bound to kappa-invoker, its bearer token). Usage:
@@ -179,6 +185,16 @@ def pool_pods(core: client.CoreV1Api, namespace: str, pool: str) -> list[client.
     ]
 
 
+def create_pool(
+    custom: client.CustomObjectsApi, namespace: str, pool: str, runtime: str, size: int
+) -> None:
+    """A WarmPool of ``runtime`` (128 MB) kept at ``size`` pods."""
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "warmpools", {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "WarmPool", "metadata": {"name": pool},
+        "spec": {"runtime": runtime, "memoryMB": 128, "size": {"min": size, "max": size}},
+    })  # fmt: skip
+
+
 def pool_series(
     core: client.CoreV1Api,
     custom: client.CustomObjectsApi,
@@ -190,10 +206,7 @@ def pool_series(
 ) -> Series:
     """(b): cold calls to a Function at zero pods that a warm pool's pod answers."""
     pool = f"pool-{runtime.replace('.', '')}"
-    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "warmpools", {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "WarmPool", "metadata": {"name": pool},
-        "spec": {"runtime": runtime, "memoryMB": 128, "size": {"min": 1, "max": 1}},
-    })  # fmt: skip
+    create_pool(custom, namespace, pool, runtime, 1)
     name = f"warm-{runtime.replace('.', '')}"
     custom.create_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, function(name, runtime)
@@ -211,6 +224,71 @@ def pool_series(
     custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
     custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "warmpools", pool)
     return series
+
+
+def pool_ready_status(custom: client.CustomObjectsApi, namespace: str, pool: str) -> dict[str, Any]:
+    found = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "warmpools", pool)
+    status: dict[str, Any] = found.get("status") or {}
+    return status
+
+
+def burst_refill(
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    url: str,
+    identity: Identity,
+    namespace: str,
+    runtime: str,
+    calls: int,
+) -> str:
+    """N cold calls at once through a warm pool of N; how fast the pool is full again."""
+    pool = f"burst-{runtime.replace('.', '')}"
+    create_pool(custom, namespace, pool, runtime, calls)
+    names = [f"b{index:03d}-{runtime.replace('.', '')}" for index in range(calls)]
+    for name in names:
+        custom.create_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, function(name, runtime)
+        )
+    for name in names:
+        wait(lambda name=name: ready(custom, namespace, name), f"{name} Ready", 600, 0.5)
+    for name in names:
+        wait(lambda name=name: not pods_of(core, namespace, name), f"{name} at zero", 600, 0.5)
+    wait(lambda: len(pool_pods(core, namespace, pool)) >= calls, "the pool full", 900, 0.5)
+    time.sleep(5.0)  # the gateways' watches have seen the last pods go
+    results: dict[str, tuple[float, bool] | str] = {}
+
+    def call(name: str) -> None:
+        try:
+            results[name] = invoke(url, identity, namespace, name)
+        except urllib.error.HTTPError as exc:
+            results[name] = f"{exc.code}"
+
+    threads = [threading.Thread(target=call, args=(name,)) for name in names]
+    burst = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(HANG_GUARD_SECONDS)
+    answered = time.monotonic() - burst
+    refilled = wait(lambda: len(pool_pods(core, namespace, pool)) >= calls and
+                    time.monotonic() - burst, "the pool full again", 900, 0.1)  # fmt: skip
+    claims = pool_ready_status(custom, namespace, pool).get("claims")
+    series = Series(runtime, f"burst of {calls}")
+    series.seconds = [r[0] for r in results.values() if isinstance(r, tuple)]
+    refused = [r for r in results.values() if isinstance(r, str)]
+    for name in names:
+        custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+    custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "warmpools", pool)
+    figures = (
+        f"p50 {series.percentile(0.5):.3f} s, p99 {series.percentile(0.99):.3f} s"
+        if series.seconds
+        else "none answered"
+    )
+    return (
+        f"{runtime}: {len(series.seconds)} of {calls} calls answered within {answered:.2f} s "
+        f"({figures}; refused: {refused or 'none'}); {claims} pool pods claimed; the pool "
+        f"had {calls} ready pods again {refilled:.1f} s after the burst"
+    )
 
 
 def floor_manifest(template: dict[str, Any], runtime: str, name: str) -> dict[str, Any]:
@@ -307,6 +385,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--runtime", action="append", choices=sorted(CODE))
+    parser.add_argument("--burst", type=int, default=0, help="N cold calls at once (a pool)")
     args = parser.parse_args()
     runtimes = args.runtime or ["python3.11", "nodejs22", "java17"]
     kubeconfig = os.environ.get("KUBECONFIG") or str(REPO / ".local-cluster/kubeconfig")
@@ -319,6 +398,12 @@ def main() -> int:
     rows: list[Series] = []
     try:
         wait(lambda: core.list_namespaced_service_account(namespace).items, "a service account")
+        if args.burst:
+            for runtime in args.runtime or ["python3.11"]:
+                coldstart.prepare_code(core, namespace, runtime)
+                line = burst_refill(core, custom, url, identity, namespace, runtime, args.burst)
+                print(line, flush=True)
+            return 0
         for runtime in runtimes:
             coldstart.prepare_code(core, namespace, runtime)
             kappa, template = kappa_series(

@@ -71,8 +71,10 @@ class _Echo(asyncio.Protocol):
                 self.buffer = self.buffer[end + 4 + length :]
             if head.startswith(b"get "):
                 body = b"ok"
+            # The billed duration, as an agent answers: a gateway in front counts it.
             self.transport.write(  # type: ignore[attr-defined]
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"X-Kappa-Billed-Duration-Ms: 1\r\n"
                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
             )
 
@@ -167,10 +169,24 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def wrk(url: str, connections: int, seconds: float, script: Path) -> tuple[float, str]:
-    """Closed-loop throughput from wrk (req/s) and its non-2xx line, if any."""
+def wrk(
+    url: str, connections: int, seconds: float, script: Path, prefix: list[str] | None = None
+) -> tuple[float, str]:
+    """Closed-loop throughput from wrk (req/s) and its non-2xx line, if any.
+
+    ``prefix``: what wrk runs under (``taskset -c N``).
+    """
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "-s", str(script), url],
+        [
+            *(prefix or []),
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{int(seconds)}s",
+            "-s",
+            str(script),
+            url,
+        ],
         capture_output=True,
         text=True,
         timeout=seconds + 30,

@@ -8,10 +8,22 @@ the runtime side once ready: the PSS (shared pages split between their users) of
 process under the agent. The two modes
 alternate within each run, so a busy machine weighs on both alike. Medians of ``--runs``.
 
+Then a warm pool's pod (``KAPPA_POOL_TOKEN``, one slot): the agent waits in the pool
+(with its zygote started ahead, ``on``, or without, ``off``), and the time from
+``POST /specialise`` (the Function's variables and a zip) to its answer (every runtime
+at its first ``/next``) and on to the first call's answer, as the operator's claim and
+the gateway's first call see them; and the idle pool pod's PSS, agent and zygote.
+
     .venv/bin/python bench/zygote.py --runs 9
 """
 
 import argparse
+import base64
+import contextlib
+import hashlib
+import http.client
+import io
+import json
 import os
 import re
 import shutil
@@ -21,7 +33,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -60,28 +75,60 @@ def pss_kb(pids: list[int]) -> int:
     return total
 
 
-def start_once(directory: Path, slots: int, zygote: str) -> tuple[float, float, int]:
-    """One agent start: (the agent's ready figure in ms, wall ms to that line, runtime PSS kB)."""
-    env = {
+def agent_env(directory: Path, **extra: str) -> dict[str, str]:
+    """The variables every agent of this benchmark starts with."""
+    return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(ROOT / "operator"),
         "HOME": str(directory),
         "LANG": "C.UTF-8",
         "KAPPA_RUNTIME": "python3.11",
-        "KAPPA_FUNCTION_ARN": "arn:aws:lambda:us-east-1:default:function:bench",
         "KAPPA_AGENT_HOST": "127.0.0.1",
-        "KAPPA_AGENT_PORT": "0",
         "KAPPA_RUNTIME_API_PORT": "0",
         "KAPPA_INIT_TIMEOUT_SECONDS": "60",
         "KAPPA_TERMINATION_LOG": str(directory / "termination-log"),
         "KAPPA_BOOTSTRAP": str(directory / "bootstrap-python"),
-        "KAPPA_SLOTS": str(slots),
-        "KAPPA_ZYGOTE": zygote,
         "LAMBDA_TASK_ROOT": str(directory / "task"),
-        "_HANDLER": "app.handler",
-        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        **extra,
     }
+
+
+def post(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def start_once(directory: Path, slots: int, zygote: str) -> tuple[float, float, int]:
+    """One agent start: (the agent's ready figure in ms, wall ms to that line, runtime PSS kB)."""
+    env = agent_env(
+        directory,
+        KAPPA_FUNCTION_ARN="arn:aws:lambda:us-east-1:default:function:bench",
+        KAPPA_AGENT_PORT="0",
+        KAPPA_SLOTS=str(slots),
+        KAPPA_ZYGOTE=zygote,
+        _HANDLER="app.handler",
+        AWS_LAMBDA_FUNCTION_NAME="bench",
+    )
     began = time.monotonic()
+    with running_agent(directory, env) as (process, output):
+        for raw in output:
+            match = READY.search(raw.decode("utf-8", "replace"))
+            if match:
+                wall = (time.monotonic() - began) * 1000
+                return float(match.group(2)), wall, pss_kb(descendants(process.pid))
+        raise RuntimeError(f"agent ended before ready (status {process.wait()})")
+
+
+@contextlib.contextmanager
+def running_agent(
+    directory: Path, env: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen[bytes], IO[bytes]]]:
+    """``python -m kappa agent`` of this checkout with ``env``, its output; stopped after."""
     process = subprocess.Popen(
         [sys.executable, "-m", "kappa", "agent"],
         env=env,
@@ -91,22 +138,80 @@ def start_once(directory: Path, slots: int, zygote: str) -> tuple[float, float, 
     )
     assert process.stdout is not None
     try:
-        for raw in process.stdout:
-            match = READY.search(raw.decode("utf-8", "replace"))
-            if match:
-                wall = (time.monotonic() - began) * 1000
-                return float(match.group(2)), wall, pss_kb(descendants(process.pid))
-        raise RuntimeError(f"agent ended before ready (status {process.wait()})")
+        yield process, process.stdout
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
         process.stdout.close()
 
 
+def specialise_once(directory: Path, zygote: str, port: int) -> tuple[float, float, int]:
+    """One pool pod claimed: (ms to /specialise's answer, ms on to the first call's, idle PSS kB)."""
+    token = "t" * 64
+    task = directory / "task"
+    shutil.rmtree(task, ignore_errors=True)
+    task.mkdir()
+    env = agent_env(directory, KAPPA_POOL_TOKEN=token, KAPPA_ZYGOTE=zygote,
+                    KAPPA_AGENT_PORT=str(port))  # fmt: skip
+    waiting = "pool zygote ready" if zygote == "on" else "a pool pod: no Function yet"
+    with running_agent(directory, env) as (process, output):
+        for raw in output:
+            if waiting in raw.decode("utf-8", "replace"):
+                break
+        else:
+            raise RuntimeError(f"pool agent ended (status {process.wait()})")
+        time.sleep(0.2)  # a pool pod waits in the pool before its claim
+        idle_kb = pss_kb([process.pid, *descendants(process.pid)])
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("app.py", HANDLER)
+        code = buffer.getvalue()
+        body = json.dumps({
+            "env": {"KAPPA_FUNCTION_ARN": "arn:aws:lambda:us-east-1:default:function:bench",
+                    "_HANDLER": "app.handler", "AWS_LAMBDA_FUNCTION_NAME": "bench"},
+            "zip": base64.b64encode(code).decode(), "sha256": hashlib.sha256(code).hexdigest(),
+        }).encode()  # fmt: skip
+        began = time.monotonic()
+        status, answer = post(port, "/specialise", body, {"Authorization": f"Bearer {token}"})
+        specialised = time.monotonic()
+        assert status == 200, answer
+        status, answer = post(port, "/invoke", b"{}", {})
+        assert status == 200, answer
+        answered = time.monotonic()
+        return (specialised - began) * 1000, (answered - specialised) * 1000, idle_kb
+
+
+def pool_table(directory: Path, runs: int) -> None:
+    """A pool pod's claim, with the zygote started ahead and without, alternating."""
+    import socket  # noqa: PLC0415 - a free port for each pool pod
+
+    results: dict[str, list[tuple[float, float, int]]] = {"off": [], "on": []}
+    for _ in range(runs):
+        for zygote in ("off", "on"):
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            results[zygote].append(specialise_once(directory, zygote, port))
+    load = os.getloadavg()[0]
+    print(f"\nwarm pool pod, one slot: {runs} runs, load average {load:.2f}")
+    print("| pool pod | /specialise → answered (median ms) | min ms "
+          "| then first call (median ms) | idle pool pod PSS MB |")  # fmt: skip
+    print("|---|---|---|---|---|")
+    for zygote, label in (("off", "runtime exec'd at the claim"), ("on", "zygote started ahead")):
+        claim = [c for c, _, _ in results[zygote]]
+        first = [f for _, f, _ in results[zygote]]
+        idle = [m / 1024 for _, _, m in results[zygote]]
+        print(
+            f"| {label} | {statistics.median(claim):.1f} | {min(claim):.1f} "
+            f"| {statistics.median(first):.1f} | {statistics.median(idle):.1f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--slots", default="1,4,8")
+    parser.add_argument("--no-pool", dest="pool", action="store_false", help="skip the pool pod")
     args = parser.parse_args()
     slot_counts = [int(part) for part in args.slots.split(",")]
     directory = Path(tempfile.mkdtemp(prefix="kappa-bench-zygote-"))
@@ -137,6 +242,8 @@ def main() -> None:
                     f"| {slots} | {label} | {statistics.median(ready):.1f} | {min(ready):.1f} "
                     f"| {statistics.median(wall):.1f} | {statistics.median(pss):.1f} |"
                 )
+        if args.pool:
+            pool_table(directory, args.runs)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

@@ -8,6 +8,7 @@ The call's time from the client is printed (a benchmark, not a claim:
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -74,6 +75,14 @@ def test_a_call_at_zero_pods_is_answered_by_the_pools_pod_and_the_pool_refills(
     Cluster.wait(lambda: not live_pods(core, ns, "warm"), "no pod of warm left", 180)
     [waiting] = Cluster.wait(lambda: p if len(p := pool_pods(core, ns)) == 1 else None,
                              "a ready pool pod", 180)  # fmt: skip
+
+    # The pod shows the digest of its token, never the token: reading pods does not let
+    # anyone claim one (the operator derives tokens from its key, a Secret of its own).
+    variables = {e.name: e.value for e in waiting.spec.containers[0].env}
+    assert len(variables["KAPPA_POOL_TOKEN_SHA256"]) == 64
+    assert "KAPPA_POOL_TOKEN" not in variables
+    key = core.read_namespaced_secret("kappa-pool-key", "kappa-system")
+    assert len(base64.b64decode(key.data["key"])) == 32
 
     eligible = Cluster.wait(lambda: condition(custom, ns, "warm", "PoolEligible"),
                             "the PoolEligible condition", 60)  # fmt: skip

@@ -12,6 +12,9 @@
 #   ric/        aws-lambda-ric's dist/ (index.mjs, rapid-client.node) and licences
 #   index.mjs   the entry point: runs $_HANDLER from $LAMBDA_TASK_ROOT
 #   bootstrap   what the kappa agent starts (node is RUNTIME_DIR/../lang/bin/node)
+#   ric-mc/     Node >= 22 only: aws-lambda-ric 4 (concurrent/, pinned the same way), the
+#               client of Lambda Managed Instances, which the bootstrap runs instead when
+#               AWS_LAMBDA_MAX_CONCURRENCY is set (spec.concurrency.perRuntime over 1)
 # The runtime images and tests/integration/nodejs both build with this script.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,6 +48,18 @@ mkdir -p "$out"
 rm -rf "$out/ric"
 mkdir "$out/ric"
 cp -R "$ric/dist" "$ric/package.json" "$ric/LICENSE" "$ric/NOTICE" "$ric/THIRD-PARTY-LICENSES" "$out/ric/"
+rm -rf "$out/ric-mc"
+if [ "$major" -ge 22 ]; then
+  mkdir "$work/concurrent"
+  cp "$here/concurrent/package.json" "$here/concurrent/package-lock.json" "$work/concurrent/"
+  (cd "$work/concurrent" && PATH="$prefix/bin:$PATH" npm ci --no-audit --no-fund --loglevel=warn >&2)
+  mc=$work/concurrent/node_modules/aws-lambda-ric
+  [ -f "$mc/rapid-client.node" ] || { echo "aws-lambda-ric 4 built no rapid-client.node" >&2; exit 1; }
+  mkdir "$out/ric-mc"
+  # One bundled module (it starts itself, and its worker threads load it again) and the addon.
+  cp "$mc/index.mjs" "$mc/rapid-client.node" "$mc/package.json" "$mc/LICENSE" "$mc/NOTICE" \
+    "$mc/THIRD-PARTY-LICENSES" "$out/ric-mc/"
+fi
 cp "$here/index.mjs" "$out/index.mjs"
 sed "s/@NODE_MAJOR@/$major/g" "$here/bootstrap" >"$out/bootstrap"
 chmod -R a+rX "$out"

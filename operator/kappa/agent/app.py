@@ -26,6 +26,7 @@ from kappa.agent.response_stream import Streams, is_streaming
 from kappa.agent.runtime_api import RuntimeApi
 from kappa.agent.settings import AgentSettings, load, load_termination_log
 from kappa.agent.slots import PoolState, SlotPool
+from kappa.agent.zygote import Zygote
 from kappa.base.clock import Clock, SystemClock
 from kappa.base.env import SettingsError
 from kappa.tracing.tracer import Tracer
@@ -37,12 +38,22 @@ _JSON: Final = [("Content-Type", "application/json")]
 class Agent:
     """One pod's agent; ``run`` returns the process's exit status."""
 
-    def __init__(self, settings: AgentSettings, *, clock: Clock, sink: LogSink) -> None:
+    def __init__(
+        self,
+        settings: AgentSettings,
+        *,
+        clock: Clock,
+        sink: LogSink,
+        zygote: Zygote | None = None,
+    ) -> None:
+        """``zygote``: a warm pool's, started before its Function was known."""
         self._settings = settings
         self._clock = clock
         self._sink = sink
         self._metrics = AgentMetrics()
-        self._pool = SlotPool(settings, clock=clock, sink=sink, metrics=self._metrics)
+        self._pool = SlotPool(
+            settings, clock=clock, sink=sink, metrics=self._metrics, zygote=zygote
+        )
         self._tracer = tracer(settings)
         self._metrics.spans = self._tracer.exporter
         # Streamed responses, from the slots' Runtime APIs to /invoke.
@@ -89,8 +100,9 @@ class Agent:
                 self._settled.set()
                 if self._pool.state is PoolState.READY:
                     elapsed_ms = (self._clock.monotonic() - started) * 1000
+                    calls = f" x {settings.per_runtime} calls" if settings.per_runtime > 1 else ""
                     self._sink.log(
-                        "INFO", f"ready: {settings.slots} slot(s) in {elapsed_ms:.1f} ms"
+                        "INFO", f"ready: {settings.slots} slot(s){calls} in {elapsed_ms:.1f} ms"
                     )
                     await self._until_changed()
             self._settled.set()
@@ -101,6 +113,15 @@ class Agent:
                 await server.close()
             if exporter is not None:
                 await exporter.close(timeout=2.0)
+
+    @property
+    def settled(self) -> bool:
+        """Whether start-up is over, however it went."""
+        return self._settled.is_set()
+
+    async def handle(self, request: Request) -> Response:
+        """Answer ``request`` as if it had come to this agent's listener."""
+        return await self._route(request)
 
     async def started(self) -> PoolState:
         """Wait until the runtimes are READY (every slot reached ``/next``) or are not."""
@@ -210,7 +231,7 @@ class Agent:
         if path == "/metrics":
             await asyncio.to_thread(self._metrics.prepare)
             body, content_type = self._metrics.render(
-                slots=len(self._pool.slots), busy=self._pool.busy
+                slots=self._pool.capacity, busy=self._pool.busy
             )
             return Response(200, body, [("Content-Type", content_type)])
         return Response(404, b"not found", _TEXT)
@@ -225,7 +246,7 @@ class Agent:
         return json.dumps(
             {
                 "state": pool.state.value,
-                "slots": len(pool.slots),
+                "slots": pool.capacity,
                 "busy": pool.busy,
                 "error": error,
                 "function": self._settings.function_arn,

@@ -154,7 +154,9 @@ class _Collector:
                 "Spans lost: the export queue was full, or the collector failed or was slow.",
                 value=metrics.spans.dropped,
             )
-        yield core.GaugeMetricFamily("kappa_agent_slots", "Runtime slots.", value=self._slots)
         yield core.GaugeMetricFamily(
-            "kappa_agent_slots_busy", "Slots with an invocation.", value=self._busy
+            "kappa_agent_slots", "Invocations the pod takes at once.", value=self._slots
+        )
+        yield core.GaugeMetricFamily(
+            "kappa_agent_slots_busy", "Invocations in flight.", value=self._busy
         )

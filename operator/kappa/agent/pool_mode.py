@@ -10,6 +10,21 @@ Function's settings; the answer (200 with the init time, or 502 with Lambda's in
 error) comes once every slot's runtime reached ``/next`` or failed. A pool pod is
 specialised once: another ``/specialise`` meanwhile is 409, and afterwards the
 Function's agent holds the port.
+
+The operator claims a pool pod and makes it its Function's (labels, owner) in one patch
+before it sends ``/specialise``, so the gateway may route a call to the pod first. Such
+an ``/invoke`` is held (at most ``MAX_HELD_CALLS`` at once, for at most
+``HOLD_SECONDS`` or ``KAPPA_POOL_HOLD_SECONDS``) until the pod's Function runs, then
+served by the Function's agent as if it had come to it; a call still held when no
+Function came is 503, one beyond the bound 503 at once. Once specialised, every request
+on a connection the pool's listener accepted goes to the Function's agent too.
+
+A python pool pod starts its zygote (:mod:`kappa.agent.zygote`) while it waits, so
+that the claiming Function's runtimes are forked from an interpreter that imported
+its runtime client already, instead of started from nothing: the start is paid
+before the cold call, not during it. A Function for which that would not be the
+same as a fresh start (``zygote.inherit_problem``) gets fresh runtimes, and the
+zygote is stopped.
 """
 
 import asyncio
@@ -27,47 +42,69 @@ from kappa.agent.errors import LambdaError
 from kappa.agent.http11 import Request, Response
 from kappa.agent.http_server import Limits, Server
 from kappa.agent.logsink import LogSink
-from kappa.agent.settings import FROM_POOL, AgentSettings, termination_log_path
+from kappa.agent.settings import (
+    FROM_POOL,
+    ZYGOTE_FLAG,
+    AgentSettings,
+    ahead_zygote,
+    termination_log_path,
+)
 from kappa.agent.slots import PoolState
 from kappa.agent.specialise import (
     MAX_BODY_BYTES,
     Specialisation,
     SpecialiseError,
     authorised,
-    pool_token,
+    pool_digest,
     specialisation,
 )
+from kappa.agent.zygote import Zygote, inherit_problem
 from kappa.base.clock import Clock
 from kappa.base.env import SettingsError
 
 _ANSWER_GRACE_SECONDS: Final = 1.0
+_ZYGOTE_START_SECONDS: Final = 30.0
+MAX_HELD_CALLS: Final = 64
+HOLD_SECONDS: Final = 15.0  # the gateway's wait for capacity is 10 s by default
+_HOLD_VARIABLE: Final = "KAPPA_POOL_HOLD_SECONDS"
 _TEXT: Final = [("Content-Type", "text/plain; charset=utf-8")]
 _JSON: Final = [("Content-Type", "application/json")]
 _POOL_STATUS: Final = json.dumps(
     {"state": "pool", "slots": 0, "busy": 0, "error": None, "function": None}
 ).encode()
+# What a pool pod answers alike to everyone (the kubelet's probes, the gateway's readiness).
+_POOL_ANSWERS: Final = {
+    "/healthz": Response(200, b"ok", _TEXT),
+    "/readyz": Response(200, b"pool", _TEXT),
+    "/status": Response(200, _POOL_STATUS, _JSON),
+}
 
 
 class PoolAgent:
     """The agent of a pool pod; ``run`` returns the process's exit status."""
 
     def __init__(self, env: Mapping[str, str], *, clock: Clock, sink: LogSink) -> None:
-        token = pool_token(env)
-        if token is None:
-            msg = "not a pool pod (no KAPPA_POOL_TOKEN of 32 characters or more)"
+        digest = pool_digest(env)
+        if digest is None:
+            msg = "not a pool pod (no KAPPA_POOL_TOKEN_SHA256 of 64 hex digits)"
             raise ValueError(msg)
         self._env = dict(env)
-        self._token = token
+        self._digest = digest
         self._clock = clock
         self._sink = sink
         self._server = Server(
             self._route, max_body=MAX_BODY_BYTES, on_error=self._error, limits=Limits()
         )
         self._agent_task: asyncio.Task[int] | None = None
+        self._agent: Agent | None = None
+        self._held = 0
+        self._hold_seconds = _seconds(env.get(_HOLD_VARIABLE), HOLD_SECONDS)
         self._claimed = False
         self._stop = asyncio.Event()
         self._agent_started = asyncio.Event()
         self._status = 0
+        self._zygote: Zygote | None = None
+        self._zygote_started: asyncio.Task[str | None] | None = None
 
     async def run(self) -> int:
         """Wait for a Function, then run as its agent until SIGTERM."""
@@ -79,36 +116,109 @@ class PoolAgent:
         try:
             bound = await self._server.start(host, port)
             self._sink.log("INFO", f"listening on {host}:{bound} (a pool pod: no Function yet)")
+            self._start_zygote()
             stop = asyncio.ensure_future(self._stop.wait())
             agent = asyncio.ensure_future(self._agent_started.wait())
             await asyncio.wait([stop, agent], return_when=asyncio.FIRST_COMPLETED)
             stop.cancel()
             agent.cancel()
             if self._agent_task is None:
+                await self._drop_zygote()
                 return self._status  # stopped in the pool (0), or its code failed (1)
             return await self._agent_task
         finally:
             await self._server.close()
 
+    def _start_zygote(self) -> None:
+        """Start the pool's zygote in the background, when its runtime has one."""
+        plan = ahead_zygote(self._env, agent_bin_dir=_agent_bin_dir())
+        if plan is None:
+            return
+        command, env, task_root = plan
+        zygote = Zygote(command, env, task_root)
+        self._zygote = zygote
+        self._zygote_started = asyncio.ensure_future(self._started(zygote))
+
+    async def _started(self, zygote: Zygote) -> str | None:
+        started = self._clock.monotonic()
+        problem = await zygote.start(_ZYGOTE_START_SECONDS)
+        if problem is None:
+            elapsed_ms = (self._clock.monotonic() - started) * 1000
+            self._sink.log("INFO", f"pool zygote ready in {elapsed_ms:.1f} ms (pid {zygote.pid})")
+        else:
+            self._sink.log("WARN", f"no pool zygote ({problem}): runtimes will start from scratch")
+        return problem
+
+    async def _function_zygote(
+        self, settings: AgentSettings, wanted: Specialisation
+    ) -> Zygote | None:
+        """The pool's zygote, given the Function's environment, if it may fork its runtimes."""
+        zygote, starting = self._zygote, self._zygote_started
+        if zygote is None or starting is None:
+            return None
+        problem = await starting
+        if problem is None:
+            problem = _zygote_unfit(zygote, settings, wanted)
+        if problem is not None:
+            self._sink.log(
+                "INFO", f"runtimes start from scratch, not from the pool's zygote: {problem}"
+            )
+            await self._drop_zygote()
+            return None
+        handler = settings.runtime_env.get("_HANDLER", "")
+        zygote.for_function(settings.runtime_env, [handler])  # the bootstrap's "$_HANDLER"
+        self._sink.log("INFO", f"runtimes fork from the pool's zygote (pid {zygote.pid})")
+        return zygote
+
+    async def _drop_zygote(self) -> None:
+        zygote, starting = self._zygote, self._zygote_started
+        self._zygote = self._zygote_started = None
+        if starting is not None:
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+        if zygote is not None:
+            await zygote.stop()
+
     def _error(self, message: str) -> None:
         self._sink.log("ERROR", message)
 
     async def _route(self, request: Request) -> Response:
-        if request.path == "/healthz":
-            return Response(200, b"ok", _TEXT)
-        if request.path == "/readyz":
-            return Response(200, b"pool", _TEXT)
-        if request.path == "/status":
-            return Response(200, _POOL_STATUS, _JSON)
+        agent = self._agent
+        if agent is not None and agent.settled:
+            return await agent.handle(request)  # a connection accepted before the hand-over
+        if request.path == "/invoke":
+            return await self._held_call(request)
         if request.path == "/specialise":
             if request.method != "POST":
                 return Response(405, b"", _TEXT)
             return await self._specialise(request)
-        return Response(404, b"not found", _TEXT)
+        return _POOL_ANSWERS.get(request.path) or Response(404, b"not found", _TEXT)
+
+    async def _held_call(self, request: Request) -> Response:
+        """A call that came before its Function: served once the Function runs, or 503."""
+        if request.method != "POST":
+            return Response(405, b"", _TEXT)
+        if self._held >= MAX_HELD_CALLS:
+            return _refused(503, "this pool pod has no Function yet, and holds enough calls")
+        self._held += 1
+        try:
+            started = asyncio.ensure_future(self._agent_started.wait())
+            try:
+                await asyncio.wait_for(started, self._hold_seconds)
+            except TimeoutError:
+                return _refused(503, "this pool pod has no Function yet")
+            agent = self._agent
+            if agent is None:
+                return _refused(503, "this pool pod has no Function")
+            await agent.started()
+            return await agent.handle(request)
+        finally:
+            self._held -= 1
 
     def _checked(self, request: Request) -> tuple[Specialisation, AgentSettings] | Response:
         """The request's Function, or the refusal to answer (nothing claimed yet)."""
-        if not authorised(request.headers.get("authorization"), self._token):
+        if not authorised(request.headers.get("authorization"), self._digest):
             return _refused(401, "the pool pod's token is required (Authorization: Bearer)")
         if self._claimed:
             return _refused(409, "this pool pod is specialised already")
@@ -133,13 +243,16 @@ class PoolAgent:
         started = self._clock.monotonic()
         failed = await self._put_code(wanted, settings)
         if failed is not None:
+            await self._drop_zygote()
             write_termination_log(settings.termination_log, failed, self._sink)
             self._status = 1
             # The pod ends (Failed, with the init error) once this answer is on its way.
             asyncio.get_running_loop().call_later(_ANSWER_GRACE_SECONDS, self._stop.set)
             return _init_error(failed)
+        zygote = await self._function_zygote(settings, wanted)
         self._server.stop_listening()  # the Function's agent takes the port
-        agent = Agent(settings, clock=self._clock, sink=self._sink)
+        agent = Agent(settings, clock=self._clock, sink=self._sink, zygote=zygote)
+        self._agent = agent
         self._agent_task = asyncio.ensure_future(agent.run())
         self._agent_started.set()
         ready = asyncio.ensure_future(agent.started())
@@ -176,6 +289,25 @@ class PoolAgent:
         return None
 
 
+def _zygote_unfit(zygote: Zygote, settings: AgentSettings, wanted: Specialisation) -> str | None:
+    """Why the Function's runtimes should not be forked from the pool's zygote; None if not."""
+    if wanted.env.get("KAPPA_ZYGOTE") == "off":
+        return "the Function turns the zygote off"
+    if settings.bootstrap is None or (*settings.bootstrap, ZYGOTE_FLAG) != zygote.argv:
+        return "the Function's runtime starts with another command"
+    if settings.task_root != zygote.cwd:
+        return "the Function's task root is another directory"
+    return inherit_problem(zygote.env, settings.runtime_env)
+
+
+def _seconds(raw: str | None, default: float) -> float:
+    with contextlib.suppress(TypeError, ValueError):
+        seconds = float(raw or default)
+        if 0 < seconds <= HOLD_SECONDS * 4:
+            return seconds
+    return default
+
+
 def _port(raw: str | None) -> int:
     with contextlib.suppress(TypeError, ValueError):
         port = int(raw or "8080")
@@ -199,7 +331,7 @@ def _init_error(error: LambdaError) -> Response:
 
 
 async def run_pool(env: Mapping[str, str], *, clock: Clock, sink: LogSink) -> int:
-    """Run a pool pod's agent (``env`` has ``KAPPA_POOL_TOKEN``)."""
+    """Run a pool pod's agent (``env`` has ``KAPPA_POOL_TOKEN_SHA256``)."""
     try:
         return await PoolAgent(env, clock=clock, sink=sink).run()
     except ValueError as exc:

@@ -6,14 +6,14 @@ import sys
 from kappa.agent import app
 from kappa.agent.logsink import LogSink
 from kappa.agent.settings import process_env
-from kappa.agent.specialise import pool_token
+from kappa.agent.specialise import pool_digest
 from kappa.base.clock import SystemClock
 
 
 def main() -> int:
     """Run this pod's agent; return its exit status."""
     env = process_env()
-    if pool_token(env) is None:
+    if pool_digest(env) is None:
         return app.main()
     # A pool pod: its Function comes later (kappa.agent.pool_mode, imported by pool pods only).
     from kappa.agent.pool_mode import run_pool  # noqa: PLC0415

@@ -134,6 +134,8 @@ class RuntimeApi:
 
     async def _next(self) -> Response:
         invocation = await self._slot.next_invocation()
+        if invocation is None:
+            return _status(403)  # more /next calls at once than the process may take
         headers = [
             ("Content-Type", "application/json"),
             ("Lambda-Runtime-Aws-Request-Id", invocation.request_id),

@@ -47,6 +47,10 @@ _MAX_LAYERS_TEXT: Final = 16 * 1024
 # Lambda's largest values, so that a typo cannot make an agent wait for a day.
 MAX_TIMEOUT_SECONDS: Final = 900.0
 MAX_SLOTS: Final = 1000
+# Lambda's largest PerExecutionEnvironmentMaxConcurrency: calls one runtime process takes.
+MAX_PER_RUNTIME: Final = 1600
+# Lambda Managed Instances' variable, which the runtime clients read too.
+MAX_CONCURRENCY: Final = "AWS_LAMBDA_MAX_CONCURRENCY"
 # The agent port's guards against clients that hold connections open. The idle
 # timeout outlasts the gateway's pooled connections (30 s), so that the agent is
 # never the side closing a connection the gateway is about to reuse.
@@ -81,6 +85,8 @@ class AgentSettings:
     runtime_env: Mapping[str, str] = field(default_factory=dict)
     handler: str = ""
     slots: int = 1
+    # Calls one runtime process takes at once (AWS_LAMBDA_MAX_CONCURRENCY; 1 when unset).
+    per_runtime: int = 1
     timeout_seconds: float = 3.0
     init_timeout_seconds: float = 10.0
     agent_host: str = "0.0.0.0"  # noqa: S104 - the gateway reaches the pod on its IP
@@ -145,6 +151,7 @@ class _Parser:
         runtime = self._runtime()
         task_root = Path(env.get("LAMBDA_TASK_ROOT") or "/var/task")
         slots = read.integer("KAPPA_SLOTS", 1, lo=1, hi=MAX_SLOTS)
+        per_runtime = read.integer(MAX_CONCURRENCY, 1, lo=1, hi=MAX_PER_RUNTIME)
         api_port = read.integer("KAPPA_RUNTIME_API_PORT", 9001, lo=0, hi=_MAX_PORT)
         if api_port and api_port + slots - 1 > _MAX_PORT:
             self._problem("KAPPA_RUNTIME_API_PORT", f"{api_port} + {slots} slots passes 65535")
@@ -163,6 +170,7 @@ class _Parser:
             runtime_env=runtime_env(env, agent_bin_dir=agent_bin_dir, task_root=task_root),
             handler=env.get("_HANDLER", ""),
             slots=slots,
+            per_runtime=per_runtime,
             timeout_seconds=self._seconds("KAPPA_TIMEOUT_SECONDS", 3.0),
             init_timeout_seconds=self._seconds("KAPPA_INIT_TIMEOUT_SECONDS", 10.0),
             agent_host=env.get("KAPPA_AGENT_HOST") or "0.0.0.0",  # noqa: S104 - see AgentSettings
@@ -183,7 +191,11 @@ class _Parser:
                 "KAPPA_IDLE_TIMEOUT_SECONDS", DEFAULT_IDLE_TIMEOUT_SECONDS
             ),
             max_connections=read.integer(
-                "KAPPA_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, lo=1, hi=_MAX_CONNECTIONS_LIMIT
+                "KAPPA_MAX_CONNECTIONS",
+                # Room for every call the pod takes at once, besides probes and scrapes.
+                max(DEFAULT_MAX_CONNECTIONS, slots * per_runtime + DEFAULT_MAX_CONNECTIONS // 8),
+                lo=1,
+                hi=_MAX_CONNECTIONS_LIMIT,
             ),
             log_json=read.choice("AWS_LAMBDA_LOG_FORMAT", "Text", ("Text", "JSON")) == "JSON",
             system_log_level=read.choice("KAPPA_SYSTEM_LOG_LEVEL", "INFO", SYSTEM_LOG_LEVELS),
@@ -286,26 +298,56 @@ ZYGOTE_FLAG: Final = "--zygote"
 _ZYGOTE_RUNTIMES: Final = frozenset({Runtime.PYTHON311, Runtime.PYTHON312, Runtime.PYTHON313})
 
 
-def zygote_command(
+def zygote_command(  # noqa: PLR0913 - keyword-only facts about the pod
     choice: str,
     *,
     runtime: Runtime | None,
     bootstrap: tuple[str, ...] | None,
     default_bootstrap: bool,
     slots: int,
+    ahead: bool = False,
 ) -> tuple[str, ...] | None:
     """``KAPPA_ZYGOTE``: the command that starts a zygote (``bootstrap --zygote``), or None.
 
     ``on``: whatever the bootstrap (it must know ``--zygote``; one that does not
     is noticed and runtimes start from scratch). ``auto``: python runtimes with
     the image's own bootstrap and more than one slot (with one slot a zygote is
-    one more process for no faster start). ``off``: never.
+    one more process for no faster start), or started ``ahead`` of any call (a warm
+    pool's pod, where its start is paid before the Function is known). ``off``: never.
     """
     if bootstrap is None or choice == "off":
         return None
-    if choice == "auto" and not (default_bootstrap and runtime in _ZYGOTE_RUNTIMES and slots > 1):
+    worth_it = slots > 1 or ahead
+    if choice == "auto" and not (default_bootstrap and runtime in _ZYGOTE_RUNTIMES and worth_it):
         return None
     return (*bootstrap, ZYGOTE_FLAG)
+
+
+def ahead_zygote(
+    env: Mapping[str, str], *, agent_bin_dir: str | None
+) -> tuple[tuple[str, ...], dict[str, str], Path] | None:
+    """A warm pool's pod: the zygote to start before any Function claims it, or None.
+
+    Its command, environment and working directory, from the pod's variables (the
+    runtime, ``KAPPA_BOOTSTRAP``, ``KAPPA_ZYGOTE``) as a Function's pod would have them.
+    """
+    parser = _Parser(env)
+    runtime = parser._runtime()  # noqa: SLF001 - this module's own parser
+    task_root = Path(env.get("LAMBDA_TASK_ROOT") or "/var/task")
+    choice = env.get("KAPPA_ZYGOTE", "auto")
+    if choice not in ZYGOTE_CHOICES:
+        return None
+    command = zygote_command(
+        choice,
+        runtime=runtime,
+        bootstrap=parser._bootstrap(runtime, task_root),  # noqa: SLF001 - as above
+        default_bootstrap="KAPPA_BOOTSTRAP" not in env,
+        slots=1,
+        ahead=True,
+    )
+    if command is None:
+        return None
+    return command, runtime_env(env, agent_bin_dir=agent_bin_dir, task_root=task_root), task_root
 
 
 def parse_sha256(text: str) -> bytes | None:

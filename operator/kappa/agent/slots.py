@@ -1,9 +1,12 @@
 """Runtime slots: one runtime process per slot, and the hand-off of invocations to it.
 
 A slot is one Lambda execution environment: one runtime process at a time
-(``generation`` counts them), one invocation at a time. Each slot has its own
-Runtime API listener, so the agent knows which process a request comes from
-without guessing. How a slot reacts:
+(``generation`` counts them), taking ``capacity`` invocations at once: 1 (Lambda's
+one at a time), or ``AWS_LAMBDA_MAX_CONCURRENCY`` (``perRuntime``: Lambda Managed
+Instances' multi-concurrency, where the runtime makes that many ``/next`` calls at
+once and answers each by its request id). Each slot has its own Runtime API
+listener, so the agent knows which process a request comes from without
+guessing. How a slot reacts:
 
 =====================  ===============================  ===================================
 event                  condition                        effect
@@ -11,14 +14,20 @@ event                  condition                        effect
 process started                                         init timer runs
 ``/next``              first of this process            initialised; Init Duration noted;
                                                         the pool may become ready
-``/next``              an invocation waits for it       delivered at once
+``/next``              capacity 1, holding a delivered  that one finished: Runtime.InvalidResponse
+                       invocation
+``/next``              ``capacity`` /next already wait  refused: 403 (the process asks for more
+                                                        than it may take)
+``/next``              an invocation waits for it       delivered at once (oldest first)
 ``/next``              otherwise                        waits for ``assign``
-``assign``             the runtime waits in ``/next``   delivered at once
-``/response``          id of the delivered invocation   finished: success
-``/error``             id of the delivered invocation   finished: function error
+``assign``             a ``/next`` waits                delivered at once
+``/response``          id of a delivered invocation     finished: success
+``/error``             id of a delivered invocation     finished: function error
+``/response``/``/error`` any other id                   400 (202 for one that timed out)
 deadline               invocation still unanswered      finished: timeout; the process is
-                                                        killed (a fresh one starts)
-process exits          an invocation was delivered      finished: Runtime.ExitError; restart
+                                                        killed (a fresh one starts), and so
+                                                        every call it held ends (next row)
+process exits          invocations were delivered       each finished: Runtime.ExitError; restart
 process exits          before its first ``/next``       init error: the slot fails the pool
 process exits          otherwise                        a fresh process starts
 init timer fires       no ``/next`` yet                 init error (Sandbox.Timedout)
@@ -143,7 +152,9 @@ class Slot:
         self.port = 0
         self.generation = 0
         self.initialised = False
-        self.current: Invocation | None = None
+        self.capacity = settings.per_runtime
+        # The invocations assigned and not finished, delivered or not, by request id.
+        self.held: dict[str, Invocation] = {}
         self.failed: LambdaError | None = None
         self._settings = settings
         self._clock = clock
@@ -153,7 +164,9 @@ class Slot:
         self._zygote = zygote
         self._process: RuntimeProcess | None = None
         self._output_fd: int | None = None
-        self._waiter: asyncio.Future[Invocation] | None = None
+        self._queue: deque[Invocation] = deque()  # assigned, not yet delivered
+        self._waiters: deque[asyncio.Future[Invocation]] = deque()  # /next calls waiting
+        self._partial_line = b""  # output not yet ended by a newline (capacity over 1)
         self._init_started = 0.0
         self._init_timer: asyncio.TimerHandle | None = None
         self._pending_init_ms: float | None = None
@@ -168,7 +181,7 @@ class Slot:
     def free(self) -> bool:
         """Whether an invocation may be assigned (possibly waiting for a restarting runtime)."""
         return (
-            self.current is None
+            len(self.held) < self.capacity
             and self.failed is None
             and not self._awaiting_runtime
             and not self._stopping
@@ -243,25 +256,24 @@ class Slot:
         self._drain_output()
         self._close_output()
         self._process = None
-        if self._waiter is not None:
-            self._waiter.cancel()  # its connection belonged to the dead process
-            self._waiter = None
+        while self._waiters:
+            self._waiters.popleft().cancel()  # their connections belonged to the dead process
         if self._stopping or self.failed is not None or generation != self.generation:
             return
         if not self.initialised:
             self._fail(self._posted_init_error or runtime_exit_error(None, returncode))
             return
-        invocation = self.current
-        if invocation is not None and invocation.delivered_to == generation:
-            error = runtime_exit_error(invocation.request_id, returncode)
-            self._sink.log("ERROR", error.message, invocation.request_id)
-            self._finish(
-                invocation, Outcome.RUNTIME_EXIT, error.body(), error_type=error.error_type
-            )
+        for invocation in list(self.held.values()):
+            if invocation.delivered_to == generation:
+                error = runtime_exit_error(invocation.request_id, returncode)
+                self._sink.log("ERROR", error.message, invocation.request_id)
+                self._finish(
+                    invocation, Outcome.RUNTIME_EXIT, error.body(), error_type=error.error_type
+                )
         self._spawn_task(self._restart())
 
     async def _restart(self) -> None:
-        await asyncio.sleep(_RESTART_BACKOFF_SECONDS if self.current is None else 0)
+        await asyncio.sleep(0 if self.held else _RESTART_BACKOFF_SECONDS)
         if not self._stopping and self.failed is None:
             await self._start_generation()
 
@@ -280,9 +292,8 @@ class Slot:
         self.failed = error
         if self._init_timer is not None:
             self._init_timer.cancel()
-        invocation = self.current
-        if invocation is not None:
-            # Lambda returns an init error to the invocation that was waiting for the runtime.
+        for invocation in list(self.held.values()):
+            # Lambda returns an init error to the invocations that were waiting for the runtime.
             self._finish(invocation, Outcome.ERROR, error.body(), error_type=error.error_type)
         self._events.slot_failed(self, error)
 
@@ -334,9 +345,27 @@ class Slot:
                 self._close_output()
                 return
             self._sink.raw(data)
-            invocation = self.current
-            if invocation is not None and invocation.delivered_to:
-                invocation.tail.append(data)
+            if self.capacity == 1:
+                for invocation in self.held.values():
+                    if invocation.delivered_to:
+                        invocation.tail.append(data)
+            else:
+                self._attribute(data)
+
+    def _attribute(self, data: bytes) -> None:
+        """Give each delivered invocation's tail the output lines that name its request id.
+
+        Several invocations share one process's output, so a line is an invocation's only
+        when it says so: the runtimes' log lines carry the request id (awslambdaric's
+        logging, Node's console, the concurrent runtime's records); a bare print does not.
+        """
+        lines = (self._partial_line + data).split(b"\n")
+        self._partial_line = lines.pop()[-_READ_BYTES:]
+        delivered = [i for i in self.held.values() if i.delivered_to]
+        for line in lines:
+            for invocation in delivered:
+                if invocation.request_id.encode() in line:
+                    invocation.tail.append(line + b"\n")
 
     def _close_output(self) -> None:
         fd, self._output_fd = self._output_fd, None
@@ -360,16 +389,23 @@ class Slot:
 
     def assign(self, invocation: Invocation) -> None:
         """Give the slot an invocation; the caller checked ``free``."""
-        self.current = invocation
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            self._waiter = None
-            invocation.delivered_to = self.generation
-            waiter.set_result(invocation)
+        self.held[invocation.request_id] = invocation
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                invocation.delivered_to = self.generation
+                waiter.set_result(invocation)
+                return
+        self._queue.append(invocation)
 
     def time_out(self, invocation: Invocation) -> None:
-        """The invocation's deadline passed: end it as Lambda does and replace the runtime."""
-        if self.current is not invocation:
+        """The invocation's deadline passed: end it as Lambda does and replace the runtime.
+
+        Killing the process ends every other call it was running too (Runtime.ExitError):
+        the agent cannot stop one call inside a process, and a process whose call runs
+        past its deadline cannot be trusted with the capacity it holds.
+        """
+        if self.held.get(invocation.request_id) is not invocation:
             return
         elapsed = self._clock.monotonic() - invocation.started
         message = timeout_message(self._clock.wall_ms(), invocation.request_id, elapsed)
@@ -401,8 +437,10 @@ class Slot:
         init_ms = None
         if invocation.delivered_to == self.generation:
             init_ms, self._pending_init_ms = self._pending_init_ms, None
-        if self.current is invocation:
-            self.current = None
+        if self.held.get(invocation.request_id) is invocation:
+            del self.held[invocation.request_id]
+            if not invocation.delivered_to:
+                self._queue.remove(invocation)
         if not invocation.done.done():
             invocation.done.set_result(
                 Result(
@@ -418,30 +456,36 @@ class Slot:
 
     # ---------------------------------------------------------------- Runtime API
 
-    async def next_invocation(self) -> Invocation:
-        """``GET /next``: the next invocation for this slot's runtime, however long it takes."""
+    async def next_invocation(self) -> Invocation | None:
+        """``GET /next``: the next invocation for this slot's runtime, however long it takes.
+
+        None: refused, the process already has ``capacity`` calls to ``/next`` waiting.
+        """
         if not self.initialised:
             self._initialised()
         self._awaiting_runtime = False
-        invocation = self.current
-        if invocation is not None:
-            if not invocation.delivered_to:
-                invocation.delivered_to = self.generation
-                return invocation
-            # The runtime asks for more without answering what it holds.
-            error = LambdaError(
-                "Runtime.InvalidResponse",
-                f"RequestId: {invocation.request_id} Error: the runtime asked for the next "
-                "invocation without answering this one",
-            )
-            self._finish(invocation, Outcome.ERROR, error.body(), error_type=error.error_type)
+        if self.capacity == 1:
+            for invocation in [i for i in self.held.values() if i.delivered_to]:
+                # The runtime asks for more without answering what it holds.
+                error = LambdaError(
+                    "Runtime.InvalidResponse",
+                    f"RequestId: {invocation.request_id} Error: the runtime asked for the next "
+                    "invocation without answering this one",
+                )
+                self._finish(invocation, Outcome.ERROR, error.body(), error_type=error.error_type)
+        if self._queue:
+            invocation = self._queue.popleft()
+            invocation.delivered_to = self.generation
+            return invocation
+        if len(self._waiters) >= self.capacity:
+            return None
         waiter: asyncio.Future[Invocation] = asyncio.get_running_loop().create_future()
-        self._waiter = waiter
+        self._waiters.append(waiter)
         try:
             return await waiter
         finally:
-            if self._waiter is waiter:
-                self._waiter = None
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
 
     def _initialised(self) -> None:
         self.initialised = True
@@ -453,10 +497,8 @@ class Slot:
         self._events.slot_ready(self)
 
     def _delivered(self, request_id: str) -> Invocation | None:
-        invocation = self.current
-        if invocation is None or invocation.request_id != request_id:
-            return None
-        return invocation if invocation.delivered_to else None
+        invocation = self.held.get(request_id)
+        return invocation if invocation is not None and invocation.delivered_to else None
 
     def respond(self, request_id: str, body: bytes, content_type: str | None) -> int:
         """``POST /response``: the function's result. Returns the HTTP status for the runtime."""
@@ -532,15 +574,17 @@ class SlotPool:
         clock: Clock,
         sink: LogSink,
         metrics: AgentMetrics,
+        zygote: Zygote | None = None,
     ) -> None:
+        """``zygote``: one started already (a warm pool's), else the settings' if they name one."""
         self.state = PoolState.INITIALIZING
         self.error: LambdaError | None = None
         self.changed = asyncio.Event()
         self._sink = sink
         self._clock = clock
         self._settings = settings
-        self.zygote: Zygote | None = None
-        if settings.zygote is not None:
+        self.zygote = zygote
+        if zygote is None and settings.zygote is not None:
             self.zygote = Zygote(settings.zygote, settings.runtime_env, settings.task_root)
         self.slots = [
             Slot(
@@ -556,22 +600,32 @@ class SlotPool:
         ]
 
     @property
+    def capacity(self) -> int:
+        """Invocations the pod takes at once: its slots times each one's capacity."""
+        return sum(slot.capacity for slot in self.slots)
+
+    @property
     def busy(self) -> int:
-        """Slots holding an invocation."""
-        return sum(1 for slot in self.slots if slot.current is not None)
+        """Invocations held by the slots."""
+        return sum(len(slot.held) for slot in self.slots)
 
     def acquire(self) -> Slot | None:
-        """A slot free for an invocation, or None when every slot is busy."""
-        for slot in self.slots:
-            if slot.free:
-                return slot
-        return None
+        """The least busy slot free for an invocation, or None when every slot is full."""
+        free = [slot for slot in self.slots if slot.free]
+        return min(free, key=lambda slot: len(slot.held)) if free else None
 
     async def start(self) -> None:
         """Start every slot's runtime at once (forked from the zygote, when there is one)."""
         started = self._clock.monotonic()
         zygote = self.zygote
-        if zygote is not None:
+        if zygote is not None and zygote.alive and (shadowed := zygote.shadowed()):
+            self._sink.log(
+                "INFO",
+                "runtimes start from scratch, not from the pool's zygote: the Function's "
+                f"code has its own {', '.join(shadowed[:3])}",
+            )
+            await zygote.stop()
+        elif zygote is not None:
             problem = await zygote.start(self._settings.init_timeout_seconds)
             if problem is None:
                 elapsed_ms = (self._clock.monotonic() - started) * 1000

@@ -8,8 +8,11 @@ agent then starts as any other pod's, with the pool pod's own variables under th
 Function's.
 
 The caller proves it is the operator with the pool pod's token (``Authorization:
-Bearer``), a random value the operator put in the pod's environment and that no
-runtime sees (``KAPPA_`` variables never reach runtimes). Everything in the body is
+Bearer``), of which the pod's environment holds only the SHA-256
+(``KAPPA_POOL_TOKEN_SHA256``; the operator derives the token from a key of its own, so
+reading the pod does not give it). Pods made before that hold the token itself
+(``KAPPA_POOL_TOKEN``), still taken. No runtime sees either (``KAPPA_`` variables never
+reach runtimes). Everything in the body is
 bounded and checked before it is held: at most ``MAX_BODY_BYTES``, at most
 ``MAX_VARIABLES`` variables of POSIX names, a zip of at most ``MAX_ZIP_BYTES`` whose
 sha256 matches.
@@ -17,6 +20,7 @@ sha256 matches.
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
@@ -26,6 +30,8 @@ from dataclasses import dataclass
 from typing import Final
 
 POOL_TOKEN: Final = "KAPPA_POOL_TOKEN"  # noqa: S105 - the name of the variable
+POOL_DIGEST: Final = "KAPPA_POOL_TOKEN_SHA256"
+POOL_VARIABLES: Final = (POOL_TOKEN, POOL_DIGEST)
 MAX_ZIP_BYTES: Final = 1024 * 1024  # inline and ConfigMap code: a ConfigMap's size
 MAX_BODY_BYTES: Final = MAX_ZIP_BYTES * 4 // 3 + 256 * 1024
 MAX_VARIABLES: Final = 1000
@@ -52,17 +58,26 @@ class Specialisation:
     sha256: bytes | None
 
 
-def pool_token(env: Mapping[str, str]) -> str | None:
-    """The pool pod's token (None: not a pool pod); too short a token is no token."""
+def pool_digest(env: Mapping[str, str]) -> bytes | None:
+    """The SHA-256 of the pool pod's token (None: not a pool pod).
+
+    From ``KAPPA_POOL_TOKEN_SHA256`` (64 hex digits), or from the token itself in an
+    older pod's ``KAPPA_POOL_TOKEN`` (too short a token is no token).
+    """
+    with contextlib.suppress(ValueError):
+        digest = bytes.fromhex(env.get(POOL_DIGEST, ""))
+        if len(digest) == hashlib.sha256().digest_size:
+            return digest
     token = env.get(POOL_TOKEN, "")
-    return token if len(token) >= _TOKEN_MIN else None
+    return hashlib.sha256(token.encode()).digest() if len(token) >= _TOKEN_MIN else None
 
 
-def authorised(header: str | None, token: str) -> bool:
-    """Whether ``Authorization`` carries the pod's token (compared in constant time)."""
+def authorised(header: str | None, digest: bytes) -> bool:
+    """Whether ``Authorization`` carries the token of ``digest`` (compared in constant time)."""
     if header is None or not header.startswith("Bearer "):
         return False
-    return hmac.compare_digest(header.removeprefix("Bearer ").encode(), token.encode())
+    presented = hashlib.sha256(header.removeprefix("Bearer ").encode()).digest()
+    return hmac.compare_digest(presented, digest)
 
 
 def specialisation(pod_env: Mapping[str, str], body: bytes) -> Specialisation:
@@ -83,9 +98,10 @@ def specialisation(pod_env: Mapping[str, str], body: bytes) -> Specialisation:
             raise SpecialiseError(400, f"variable {name[:64]!r} is not NAME=string")
         if len(value.encode()) > MAX_VALUE_BYTES:
             raise SpecialiseError(400, f"variable {name} is over {MAX_VALUE_BYTES} bytes")
-    if POOL_TOKEN in variables:
-        raise SpecialiseError(400, f"{POOL_TOKEN} is the pool's, not the Function's")
-    env = {k: v for k, v in pod_env.items() if k != POOL_TOKEN}
+    for name in POOL_VARIABLES:
+        if name in variables:
+            raise SpecialiseError(400, f"{name} is the pool's, not the Function's")
+    env = {k: v for k, v in pod_env.items() if k not in POOL_VARIABLES}
     env.update(variables)
     zipped, digest = _code(found)
     return Specialisation(env, zipped, digest)

@@ -11,10 +11,19 @@ from its own pipe, and learns its exit status, here from the zygote.
 A zygote that does not come up (a bootstrap without ``--zygote``, an import that
 fails) or that ends later is not an error: its children are killed and slots
 start their runtimes from scratch, as without a zygote.
+
+A warm pool's pod starts its zygote before any Function claims it
+(:mod:`kappa.agent.pool_mode`), with the pool's environment. Once a Function
+claims the pod, ``for_function`` gives the zygote the Function's environment and
+handler, which each child takes in place of the zygote's, so a cold call through a
+pool pays for a fork, not for an interpreter and its imports. Only where that is
+the same as starting afresh (``inherit_problem``): variables that the interpreter
+or the dynamic loader read once, at start, must be the pool's.
 """
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -28,6 +37,47 @@ from kappa.agent.zygote_runtime import FD_VARIABLE
 
 _MAX_PACKET: Final = 64 * 1024
 _STOP_GRACE_SECONDS: Final = 2.0
+_MAX_ENVIRON: Final = _MAX_PACKET - 4096  # room for the rest of a fork's packet
+_MAX_TOP_LEVEL: Final = 100_000  # entries of a task root looked at (a package's bound)
+_MODULE_SUFFIXES: Final = frozenset({"py", "pyc", "so", "pyd"})
+# Read by the interpreter, the dynamic loader or the bootstrap once, when a process starts:
+# a child forked from a zygote started without them would not see the Function's.
+_READ_AT_START: Final = ("PYTHON", "LD_", "AWS_LAMBDA_EXEC_WRAPPER", "LAMBDA_TASK_ROOT",
+                         "LAMBDA_RUNTIME_DIR", "PATH", "LANG", "LC_")  # fmt: skip
+
+
+def inherit_problem(started: Mapping[str, str], wanted: Mapping[str, str]) -> str | None:
+    """Why a zygote started with ``started`` cannot fork runtimes of ``wanted``; None if it can.
+
+    Pure. A variable read at start (``PYTHONPATH``, ``LD_PRELOAD``, a wrapper...) that the
+    Function sets otherwise than the zygote had would be silently ignored in a child.
+    """
+    changed = sorted(
+        name
+        for name in {*started, *wanted}
+        if started.get(name) != wanted.get(name) and name.startswith(_READ_AT_START)
+    )
+    if changed:
+        return f"the Function sets {', '.join(changed[:3])}, read when a runtime starts"
+    size = len(json.dumps(dict(wanted)).encode())
+    if size > _MAX_ENVIRON:
+        return f"the Function's environment ({size} bytes) is over {_MAX_ENVIRON} for a fork"
+    return None
+
+
+def top_level_modules(directory: Path) -> frozenset[str]:
+    """The names ``import`` finds at the top of ``directory``: packages and modules."""
+    names: set[str] = set()
+    try:
+        with os.scandir(directory) as entries:
+            for entry in itertools.islice(entries, _MAX_TOP_LEVEL):
+                stem, dot, suffix = entry.name.partition(".")
+                package = entry.is_dir() and not dot
+                if package or (dot and suffix.rpartition(".")[2] in _MODULE_SUFFIXES):
+                    names.add(stem)
+    except OSError:
+        return frozenset()
+    return frozenset(names)
 
 
 class ZygoteGoneError(Exception):
@@ -66,6 +116,37 @@ class Zygote:
         self._ready: asyncio.Future[object] | None = None
         self._starting: deque[asyncio.Future[ForkedProcess]] = deque()
         self._children: dict[int, ForkedProcess] = {}
+        # A warm pool's zygote, once a Function claimed the pod: what each child runs with.
+        self._function: dict[str, object] = {}
+        self._modules: frozenset[str] = frozenset()  # top-level names it imported
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        """The command that starts it."""
+        return self._argv
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """The environment it was started with."""
+        return self._env
+
+    @property
+    def cwd(self) -> Path:
+        """Its working directory (the task root)."""
+        return self._cwd
+
+    def shadowed(self) -> list[str]:
+        """Modules it holds of which the task root now has its own, sorted.
+
+        A zygote started before the code was there (a warm pool's) imported the image's;
+        a runtime started from scratch would import the task root's (it comes first on
+        ``sys.path``, as in Lambda), so such a Function's runtimes must not be forked.
+        """
+        return sorted(top_level_modules(self._cwd) & self._modules)
+
+    def for_function(self, environ: Mapping[str, str], args: Sequence[str]) -> None:
+        """From now on, children run with ``environ`` (whole) and the module's ``args``."""
+        self._function = {"environ": dict(environ), "args": list(args)}
 
     @property
     def alive(self) -> bool:
@@ -78,7 +159,12 @@ class Zygote:
         return self._process.pid if self._process is not None else None
 
     async def start(self, timeout: float) -> str | None:
-        """Start it and wait for ``ready``: None once it can fork, else why it cannot."""
+        """Start it and wait for ``ready``: None once it can fork, else why it cannot.
+
+        A zygote that is ready already (a warm pool's) is not started again.
+        """
+        if self.alive:
+            return None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {**self._env, FD_VARIABLE: str(theirs.fileno())}
         loop = asyncio.get_running_loop()
@@ -118,7 +204,9 @@ class Zygote:
         control = self._control
         if control is None or not self.alive:
             raise ZygoteGoneError
-        message = json.dumps({"slot": slot, "env": dict(env)}).encode()
+        message = json.dumps({"slot": slot, "env": dict(env), **self._function}).encode()
+        if len(message) > _MAX_PACKET:
+            raise ZygoteGoneError  # an environment too large for one packet: exec instead
         try:
             socket.send_fds(control, [message], [output_fd])
         except OSError as exc:
@@ -145,6 +233,9 @@ class Zygote:
     def _message(self, message: dict[str, object]) -> None:
         event = message.get("event")
         if event == "ready" and self._ready is not None and not self._ready.done():
+            modules = message.get("modules")
+            if isinstance(modules, list):
+                self._modules = frozenset(str(name) for name in modules)
             self._ready.set_result(None)
         elif event == "started" and self._starting:
             pid = int(str(message["pid"]))

@@ -1,5 +1,8 @@
 """The runtime side of a zygote: ``python3 zygote_runtime.py PRELOAD MODULE ARGS...``.
 
+MODULE may also be the path of a script (``….py``: Kappa's concurrent runtime),
+run as ``python3 PATH ARGS`` would run it.
+
 Runs under the *runtime's* interpreter (the python image's ``/usr/bin/python3``,
 started by its bootstrap with ``--zygote``), not the agent's, so it imports the
 standard library only, never ``kappa``. It does what ``python3 -m MODULE ARGS``
@@ -13,13 +16,17 @@ environment once, when imported) nor the handler's module.
 Then it serves the agent on the inherited socket named by ``_KAPPA_ZYGOTE_FD``
 (``AF_UNIX``, ``SOCK_SEQPACKET``, one JSON object per packet):
 
-- it sends ``{"event": "ready"}`` once imported;
+- it sends ``{"event": "ready", "modules": [...]}`` once imported (the top-level names of
+  the modules it holds);
 - each packet from the agent, ``{"slot": N, "env": {...}}`` with one file
   descriptor (the slot's output pipe), forks a child: a new session, that fd
   as its stdout and stderr, ``env`` added to the environment
   (``AWS_LAMBDA_RUNTIME_API``); the child runs the module as ``-m`` would, so
   it imports the handler's module itself (Lambda's init, once per execution
-  environment); the zygote answers ``{"event": "started", "slot": N, "pid": P}``;
+  environment); the zygote answers ``{"event": "started", "slot": N, "pid": P}``.
+  A warm pool's zygote is started before any Function is known: its packets also
+  carry ``"environ"`` (the Function's whole environment, which replaces the
+  zygote's in the child) and ``"args"`` (the module's arguments, the handler);
 - a child that ends is ``{"event": "exited", "pid": P, "code": C}`` (C as
   ``asyncio``'s ``returncode``: negative for a signal);
 - end of file (the agent closed its end or ended) kills every child's process
@@ -39,6 +46,7 @@ import selectors
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Final
 
@@ -88,8 +96,11 @@ def _kill_all(children: set[int]) -> None:
             os.killpg(pid, signal.SIGKILL)
 
 
-def serve(control: socket.socket) -> dict[str, str] | None:
-    """The zygote's loop. Returns in a forked child (its extra environment), None at the end."""
+def serve(control: socket.socket) -> tuple[dict[str, str], list[str] | None] | None:
+    """The zygote's loop: in a forked child, its environment and arguments; None at the end.
+
+    The arguments are None unless the agent gave them (a warm pool's zygote).
+    """
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_read, False)
     os.set_blocking(wake_write, False)
@@ -99,7 +110,8 @@ def serve(control: socket.socket) -> dict[str, str] | None:
     selector = selectors.DefaultSelector()
     selector.register(control, selectors.EVENT_READ)
     selector.register(wake_read, selectors.EVENT_READ)
-    _send(control, {"event": "ready"})
+    modules = sorted({name.partition(".")[0] for name in sys.modules})
+    _send(control, {"event": "ready", "modules": modules})
     while True:
         for key, _ in selector.select():
             if key.fileobj is not control:
@@ -129,8 +141,14 @@ def serve(control: socket.socket) -> dict[str, str] | None:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 os.close(wake_read)
                 os.close(wake_write)
+                environ = request.get("environ")
+                if isinstance(environ, dict):
+                    os.environ.clear()
+                    os.environ.update(environ)
+                    time.tzset()  # TZ as the Function's, not the pool's
                 env: dict[str, str] = request.get("env", {})
-                return env
+                args = request.get("args")
+                return env, [str(arg) for arg in args] if isinstance(args, list) else None
             for fd in fds:
                 os.close(fd)
             children.add(pid)
@@ -143,12 +161,18 @@ def main(argv: list[str]) -> int:
     control = socket.socket(fileno=int(os.environ.pop(FD_VARIABLE)))
     sys.path[0] = str(Path.cwd())  # as -m: the working directory (the task root), not this file's
     preload(modules)
-    env = serve(control)
-    if env is None:
+    child = serve(control)
+    if child is None:
         return 0
+    env, given = child
+    if given is not None:
+        args = tuple(given)
     os.environ.update(env)
-    forget_package(module)
     sys.argv = [module, *args]
+    if module.endswith(".py"):  # a script (the concurrent runtime), as `python3 PATH` runs it
+        runpy.run_path(module, run_name="__main__")
+        return 0
+    forget_package(module)
     runpy.run_module(module, run_name="__main__", alter_sys=True)
     return 0
 

@@ -98,6 +98,8 @@ IMAGE_PATH_DEFAULT: Final = "/var/task"
 """Where a code-only image keeps the task root, unless spec.code.imagePath says otherwise."""
 NATS_SUBJECT_MAX_LENGTH: Final = 256
 PER_POD_MAX: Final = 64
+# Lambda's largest PerExecutionEnvironmentMaxConcurrency (Lambda Managed Instances).
+PER_RUNTIME_MAX: Final = 1600
 """Bounds reserved, provisioned and maxReplicas so that CEL arithmetic cannot overflow."""
 
 # Environment variables the pod's Lambda environment defines itself (LAMBDA-COMPAT.md,
@@ -191,6 +193,20 @@ class Runtime(enum.StrEnum):
         return self.value.startswith("java")
 
     @property
+    def takes_concurrent_calls(self) -> bool:
+        """Whether one runtime process can take several calls at once (``perRuntime`` > 1).
+
+        python: Kappa's asyncio loop for ``async def`` handlers, awslambdaric's own
+        multi-concurrency mode (a process per call) for others; nodejs22: AWS's
+        aws-lambda-ric 4 (Node >= 22, Lambda Managed Instances' client) beside 3.3.0;
+        provided: the bootstrap reads AWS_LAMBDA_MAX_CONCURRENCY (aws-lambda-go, Rust's
+        lambda_runtime). Not nodejs20 (aws-lambda-ric 4 needs Node 22, as Lambda), not
+        java17 (Lambda offers it from Java 21), not image (the agent cannot end an outside
+        runtime's calls on a timeout).
+        """
+        return self.is_python or self in {Runtime.NODEJS_22, Runtime.PROVIDED}
+
+    @property
     def needs_handler(self) -> bool:
         """Whether ``spec.handler`` is required (``provided``/``image`` may use it or not)."""
         return self.is_python or self.is_nodejs or self.is_java
@@ -200,6 +216,7 @@ PYTHON_RUNTIMES: Final = tuple(r.value for r in Runtime if r.is_python)
 NODEJS_RUNTIMES: Final = tuple(r.value for r in Runtime if r.is_nodejs)
 JAVA_RUNTIMES: Final = tuple(r.value for r in Runtime if r.is_java)
 HANDLER_RUNTIMES: Final = tuple(r.value for r in Runtime if r.needs_handler)
+CONCURRENT_RUNTIMES: Final = tuple(r.value for r in Runtime if r.takes_concurrent_calls)
 
 
 class CodeSource(enum.StrEnum):
@@ -600,6 +617,13 @@ _PROVISIONED_MESSAGE: Final = (
 )
 
 
+_POD_CALLS_MESSAGE: Final = (
+    f"spec.concurrency.perPod x spec.concurrency.perRuntime is over {PER_RUNTIME_MAX}, the most "
+    "invocations one pod (as one Lambda execution environment) takes at once: lower one of them "
+    "and let the autoscaler add pods"
+)
+
+
 class Concurrency(KappaModel):
     """How many invocations the function runs at once, as Lambda's concurrency controls."""
 
@@ -613,6 +637,12 @@ class Concurrency(KappaModel):
                 if c.reserved is not None and c.provisioned > c.reserved
                 else None
             ),
+        ),
+        Rule(
+            cel=f"self.perPod * self.perRuntime <= {PER_RUNTIME_MAX}",
+            message=_POD_CALLS_MESSAGE,
+            field_path=".perRuntime",
+            problem=lambda c: _POD_CALLS_MESSAGE if c.per_pod_calls > PER_RUNTIME_MAX else None,
         ),
     )
 
@@ -639,10 +669,26 @@ class Concurrency(KappaModel):
         ge=1,
         le=PER_POD_MAX,
         description=(
-            "Runtime processes (concurrent invocations) per pod; 1 is Lambda's one invocation "
-            "per environment."
+            "Runtime processes per pod; 1 is Lambda's one execution environment per pod. A pod "
+            "takes perPod x perRuntime invocations at once."
         ),
     )
+    per_runtime: int = Field(
+        default=1,
+        ge=1,
+        le=PER_RUNTIME_MAX,
+        description=(
+            "Invocations one runtime process takes at once (Lambda Managed Instances' "
+            "AWS_LAMBDA_MAX_CONCURRENCY); 1 is Lambda's one invocation per environment. Over 1 "
+            "for python (async def handlers share one event loop), nodejs22 (async handlers) "
+            "and provided (a bootstrap that reads AWS_LAMBDA_MAX_CONCURRENCY); docs/runtimes.md."
+        ),
+    )
+
+    @property
+    def per_pod_calls(self) -> int:
+        """Invocations one pod takes at once: its runtime processes times each one's calls."""
+        return self.per_pod * self.per_runtime
 
 
 class Scaling(KappaModel):
@@ -887,8 +933,14 @@ _IMAGE_PATH_RUNTIME_MESSAGE: Final = (
 
 
 _MAX_REPLICAS_MESSAGE: Final = (
-    "spec.scaling.maxReplicas x spec.concurrency.perPod is less than "
-    "spec.concurrency.provisioned: raise maxReplicas or lower provisioned"
+    "spec.scaling.maxReplicas x spec.concurrency.perPod x spec.concurrency.perRuntime is less "
+    "than spec.concurrency.provisioned: raise maxReplicas or lower provisioned"
+)
+_PER_RUNTIME_MESSAGE: Final = (
+    "spec.concurrency.perRuntime over 1 needs a runtime whose process takes concurrent "
+    f"calls: {', '.join(CONCURRENT_RUNTIMES)} (the nodejs20 and java17 images' clients take one "
+    "call at a time; image: the agent cannot end an outside runtime's calls on a timeout); "
+    "set perRuntime to 1 or use perPod"
 )
 
 
@@ -914,7 +966,7 @@ def _handler_rule(runtimes: tuple[str, ...], pattern: str, message: str) -> Rule
 
 def _max_replicas_problem(spec: "FunctionSpec") -> str | None:
     max_replicas = spec.scaling.max_replicas
-    per_pod, provisioned = spec.concurrency.per_pod, spec.concurrency.provisioned
+    per_pod, provisioned = spec.concurrency.per_pod_calls, spec.concurrency.provisioned
     if max_replicas is None or max_replicas * per_pod >= provisioned:
         return None
     return _MAX_REPLICAS_MESSAGE
@@ -991,8 +1043,21 @@ class FunctionSpec(KappaModel):
         ),
         Rule(
             cel=(
+                "self.concurrency.perRuntime == 1 || "
+                f"self.runtime in {cel_list(CONCURRENT_RUNTIMES)}"
+            ),
+            message=_PER_RUNTIME_MESSAGE,
+            field_path=".concurrency.perRuntime",
+            problem=lambda spec: (
+                _PER_RUNTIME_MESSAGE
+                if spec.concurrency.per_runtime != 1 and not spec.runtime.takes_concurrent_calls
+                else None
+            ),
+        ),
+        Rule(
+            cel=(
                 "!has(self.scaling.maxReplicas) || self.concurrency.provisioned <= "
-                "self.scaling.maxReplicas * self.concurrency.perPod"
+                "self.scaling.maxReplicas * self.concurrency.perPod * self.concurrency.perRuntime"
             ),
             message=_MAX_REPLICAS_MESSAGE,
             field_path=".scaling.maxReplicas",

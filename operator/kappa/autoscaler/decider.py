@@ -5,8 +5,9 @@ carries from one decision to the next (panic mode, when it was last busy) is
 returned in the decision and given back next time.
 
 Concurrency is in-flight plus queued invocations, summed over every gateway.
-A pod has ``perPod`` slots and should keep ``targetUtilization`` of them busy,
-so its target is ``perPod * targetUtilization``. Steps, in order:
+A pod has ``perPod`` slots (``per_pod``: the calls it takes at once, the
+Function's ``perPod x perRuntime``) and should keep ``targetUtilization`` of them
+busy, so its target is ``perPod * targetUtilization``. Steps, in order:
 
 | step        | rule                                                                      |
 |-------------|---------------------------------------------------------------------------|
@@ -70,7 +71,7 @@ class Reason(enum.StrEnum):
 class Spec:
     """The Function's scaling settings."""
 
-    per_pod: int = 1
+    per_pod: int = 1  # calls one pod takes at once: perPod x perRuntime
     target_utilization: float = 0.7
     scale_to_zero_after: float = 60.0
     max_replicas: int | None = None

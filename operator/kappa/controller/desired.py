@@ -63,8 +63,8 @@ class DesiredFunction:
 
     @property
     def per_pod(self) -> int:
-        """Environments (slots) in one pod."""
-        return 1 if self.params is None else self.params.per_pod
+        """Invocations one pod takes at once (perPod x perRuntime): what provisioned counts."""
+        return self.scaling.per_pod
 
     @property
     def code_configmap_name(self) -> str | None:
@@ -235,6 +235,7 @@ def desired_function(
         timeout_seconds=spec.timeout_seconds,
         ephemeral_storage_mb=spec.ephemeral_storage_mb,
         per_pod=spec.concurrency.per_pod,
+        per_runtime=spec.concurrency.per_runtime if spec.concurrency.per_runtime > 1 else None,
         arn=arn,
         region=settings.region,
         pull_policy=str(settings.image_pull_policy),
@@ -252,7 +253,7 @@ def desired_function(
     )
     provisioned = spec.concurrency.provisioned
     scaling = ScalingSpec(
-        per_pod=spec.concurrency.per_pod,
+        per_pod=spec.concurrency.per_pod_calls,
         target_utilization=spec.scaling.target_utilization,
         scale_to_zero_after=float(spec.scaling.scale_to_zero_after_seconds),
         max_replicas=spec.scaling.max_replicas,
@@ -263,8 +264,8 @@ def desired_function(
         params=params,
         revision=revision_of(params),
         # The pods of a new Function before the autoscaler decides: max(1, provisioned)
-        # environments, a pod holding `perPod` of them.
-        replicas=max(1, math.ceil(provisioned / spec.concurrency.per_pod)),
+        # concurrent invocations, a pod taking `perPod x perRuntime` of them.
+        replicas=max(1, math.ceil(provisioned / spec.concurrency.per_pod_calls)),
         provisioned=provisioned,
         arn=arn,
         code_sha256=sha,

@@ -26,6 +26,7 @@ from kappa.controller.handlers import register
 from kappa.controller.kopf_memories import EventOnlyMemories
 from kappa.controller.leadership import Leadership, LeadershipLostError
 from kappa.controller.network_policies import register_network_policies
+from kappa.controller.pool_key import PoolKey
 from kappa.controller.pool_registry import PoolRegistry
 from kappa.controller.pools import register_pools
 from kappa.controller.state import State
@@ -70,8 +71,9 @@ def main() -> int:
     state.scaler.namespace_headroom = quotas.headroom
     # Warm pools: generic pods kept ready, taken by a Function's pass before it makes pods.
     pools = PoolRegistry()
-    state.claims = Claims(pools, state.objects)
-    register_pools(pools, state.objects, settings, quotas.headroom)
+    pool_key = PoolKey(state.objects, settings.namespace)
+    state.claims = Claims(pools, state.objects, pool_key)
+    register_pools(pools, state.objects, settings, quotas.headroom, pool_key)
 
     @kopf.on.startup()
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:

@@ -13,6 +13,8 @@ reason                 when
 ``ServiceAccount``     ``serviceAccountName``: its token is mounted at pod creation
 ``EnvFromReferences``  an ``env`` entry with ``valueFrom`` (Secrets, ConfigMaps, fields)
 ``Layers``             ``layers``: mounted as ConfigMap volumes at pod creation
+``PerRuntime``         ``concurrency.perRuntime`` over 1: a python pool pod's zygote holds
+                       awslambdaric, not the concurrent runtime that takes several calls
 ``NoPool``             no pool of the namespace has its runtime and size class
 ``Eligible``           the first such pool, by name
 =====================  ==============================================================
@@ -38,6 +40,7 @@ class Reason(enum.StrEnum):
     SERVICE_ACCOUNT = "ServiceAccount"
     ENV_FROM_REFERENCES = "EnvFromReferences"
     LAYERS = "Layers"
+    PER_RUNTIME = "PerRuntime"
     NO_POOL = "NoPool"
 
 
@@ -84,6 +87,12 @@ def eligibility(spec: FunctionSpec, pools: Sequence[PoolClass]) -> Eligibility: 
         )
     if spec.layers:
         return _no(Reason.LAYERS, "layers are mounted when a pod is created")
+    if spec.concurrency.per_runtime > 1:
+        return _no(
+            Reason.PER_RUNTIME,
+            f"concurrency.perRuntime {spec.concurrency.per_runtime}: a pool pod's runtime is "
+            "made ready for one call at a time",
+        )
     matching = sorted(
         pool.name
         for pool in pools

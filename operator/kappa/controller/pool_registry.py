@@ -16,7 +16,7 @@ from kappa.api.names import POOL_LABEL
 from kappa.api.warm_pool import WarmPoolSpec
 from kappa.controller.pool_eligibility import PoolClass
 from kappa.controller.pool_sizing import PoolPod
-from kappa.resources.pool_pod import POOL_TOKEN_VARIABLE
+from kappa.resources.pool_pod import POOL_DIGEST_VARIABLE, POOL_TOKEN_VARIABLE
 
 Key = tuple[str, str]
 
@@ -50,7 +50,8 @@ class PoolPodView:
     ready: bool
     created: float
     ip: str | None
-    token: str | None
+    token: str | None  # a pod made before 2026-12-04 holds its token; newer ones its digest
+    digest: str | None
     resource_version: str
     deleting: bool
 
@@ -112,7 +113,11 @@ class PoolRegistry:
         ready = [
             p
             for p in pods
-            if p.ready and not p.deleting and p.ip and p.token and p.name not in self.claiming
+            if p.ready
+            and not p.deleting
+            and p.ip
+            and (p.token or p.digest)
+            and p.name not in self.claiming
         ]
         return sorted(ready, key=lambda p: p.created)
 
@@ -130,17 +135,18 @@ def _view(body: Mapping[str, Any]) -> PoolPodView:
     ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
     created = meta.get("creationTimestamp")
     when = datetime.fromisoformat(str(created)).timestamp() if created else 0.0
-    token = None
-    for container in (body.get("spec") or {}).get("containers") or []:
-        for variable in container.get("env") or []:
-            if variable.get("name") == POOL_TOKEN_VARIABLE:
-                token = variable.get("value")
+    variables = {
+        variable.get("name"): variable.get("value")
+        for container in (body.get("spec") or {}).get("containers") or []
+        for variable in container.get("env") or []
+    }
     return PoolPodView(
         name=str(meta.get("name")),
         ready=ready,
         created=when,
         ip=status.get("podIP"),
-        token=token,
+        token=variables.get(POOL_TOKEN_VARIABLE),
+        digest=variables.get(POOL_DIGEST_VARIABLE),
         resource_version=str(meta.get("resourceVersion") or ""),
         deleting=meta.get("deletionTimestamp") is not None,
     )

@@ -20,6 +20,7 @@ from kubernetes.client.exceptions import ApiException
 from kappa.api import warm_pool
 from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
 from kappa.api.names import GROUP, POOL_OBJECTS, VERSION
+from kappa.controller.pool_key import PoolKey
 from kappa.controller.pool_registry import Key, Pool, PoolRegistry
 from kappa.controller.pool_sizing import PoolSize, PoolSpec, size
 from kappa.k8s.objects import Objects, api_message
@@ -33,7 +34,7 @@ Headroom = Callable[[Key], int | None]
 
 
 def register_pools(
-    registry: PoolRegistry, objects: Objects, settings: Settings, headroom: Headroom
+    registry: PoolRegistry, objects: Objects, settings: Settings, headroom: Headroom, key: PoolKey
 ) -> None:
     """Register the WarmPool handlers with kopf's default registry."""
 
@@ -58,6 +59,7 @@ def register_pools(
                 objects=objects,
                 settings=settings,
                 headroom=headroom,
+                pool_key=key,
                 pool=pool,
                 body=body,
                 patch=patch,
@@ -70,6 +72,7 @@ async def keep_pool(  # noqa: PLR0913 - the pool, and what keeping it takes
     objects: Objects,
     settings: Settings,
     headroom: Headroom,
+    pool_key: PoolKey,
     pool: Pool,
     body: kopf.Body,
     patch: kopf.Patch,
@@ -98,10 +101,19 @@ async def keep_pool(  # noqa: PLR0913 - the pool, and what keeping it takes
         pull_policy=str(settings.image_pull_policy),
     )
     refused = None
-    for _ in range(decision.create):
+    secret = b""
+    if decision.create:
+        try:
+            secret = await pool_key.get()
+        except (ApiException, ValueError) as exc:
+            refused = (
+                f"the pool pods' key: {api_message(exc) if isinstance(exc, ApiException) else exc}"
+            )
+            log.warning("pool %s/%s makes no pods: %s", pool.namespace, pool.name, refused)
+    for _ in range(decision.create if secret else 0):
         name = f"{pool.name}-{secrets.token_hex(4)}"
         try:
-            await objects.create_pod(pool_pod(params, name=name, token=secrets.token_urlsafe(32)))
+            await objects.create_pod(pool_pod(params, name=name, key=secret))
         except ApiException as exc:
             refused = api_message(exc)
             log.warning("creating pool pod %s/%s was refused: %s", pool.namespace, name, refused)

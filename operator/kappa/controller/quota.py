@@ -156,8 +156,8 @@ class Quotas:
     quotas: dict[Key, _Quota] = field(default_factory=dict)
     # Every live function pod (ready or starting, not terminating): its Function, the uid
     # of the Function that controls it, whether it is ready. Its slots are read from that
-    # Function's claim (perPod), never from the pod, and only when the Function controls
-    # it: a pod anyone labels as a Function's takes no room and no quota.
+    # Function's claim (perPod x perRuntime), never from the pod, and only when the Function
+    # controls it: a pod anyone labels as a Function's takes no room and no quota.
     pods: PodUses = field(default_factory=PodUses)
     namespace_sums: dict[str, Sums] = field(default_factory=dict)
     cluster_sums: Sums = field(default_factory=Sums)
@@ -207,7 +207,7 @@ class Quotas:
         )
 
     def pod_slots(self, pod: PodUse) -> int:
-        """The slots of ``pod``: its Function's perPod if that Function controls it, else 0."""
+        """The slots of ``pod``: its Function's perPod x perRuntime if it controls it, else 0."""
         claim = self.claims.get(pod.function)
         return claim.per_pod if claim is not None and claim.uid == pod.owner else 0
 

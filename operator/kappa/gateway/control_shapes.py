@@ -184,6 +184,10 @@ def provisioned_configuration(version: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _per_pod(spec: Mapping[str, Any]) -> int:
+    """Invocations one of the version's pods takes at once: perPod x perRuntime."""
     concurrency = ((spec.get("snapshot") or {}).get("concurrency")) or {}
-    per_pod = concurrency.get("perPod")
-    return per_pod if isinstance(per_pod, int) and per_pod > 0 else 1
+    calls = 1
+    for key in ("perPod", "perRuntime"):
+        value = concurrency.get(key)
+        calls *= value if isinstance(value, int) and value > 0 else 1
+    return calls

@@ -38,7 +38,7 @@ from multidict import CIMultiDict
 from kappa.autoscaler.stats import Sample
 from kappa.base import relay_frames
 from kappa.base.clock import epoch_ms
-from kappa.gateway import admission
+from kappa.gateway import admission, agent_http
 from kappa.gateway.concurrency_meter import ConcurrencyMeter
 from kappa.gateway.metrics import ColdStartPath, GatewayMetrics, ThrottleCause
 from kappa.gateway.readiness_probe import AgentReadiness
@@ -69,6 +69,8 @@ _DEADLINE_SLACK_SECONDS: Final = 0.25
 # The billed duration an agent may claim: the function timeout plus the deadline slack,
 # with room for the agent's own timer to fire late on a busy node.
 _BILLED_SLACK_MS: Final = 1000
+# How long a connection to an agent stays open unused (agents wait 75 s before closing).
+_AGENT_KEEPALIVE_SECONDS: Final = 30.0
 # What a streamed answer may bring through this gateway: the agent's 20 MiB and room.
 MAX_STREAM_RELAY_BYTES: Final = 21 * 1024 * 1024
 _READ_PIECE: Final = 256 * 1024
@@ -131,7 +133,9 @@ class Dispatcher:
         # The process's tracer, for what runs calls through this dispatcher (async workers).
         self.tracer = tracer or Tracer(None)
         self._settings = settings
-        self._session = session
+        self._session = session  # streamed answers and readiness probes
+        # Every other call to an agent: kept-alive connections, little work per call.
+        self._agents = agent_http.AgentClient(keepalive_seconds=_AGENT_KEEPALIVE_SECONDS)
         self._metrics = metrics
         self._capacity = capacity or CountingCapacityHook(metrics)
         self._table = SlotTable(pick or random.choice)
@@ -218,6 +222,7 @@ class Dispatcher:
             timer.cancel()
         self._timers.clear()
         await self._readiness.close()
+        self._agents.close()
 
     # ---------------------------------------------------------------- admission
 
@@ -402,50 +407,50 @@ class Dispatcher:
                 epoch_ms() + round((timeout + _DEADLINE_SLACK_SECONDS) * 1000)
             ),
         }
-        if sink is not None:
-            headers["X-Kappa-Response-Stream"] = "1"
         try:
-            async with self._session.post(
-                f"http://{lease.address}/invoke",
-                data=call.payload,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=timeout + self._settings.timeout_grace_seconds),
-            ) as response:
-                answer: Mapping[str, str] = response.headers
-                if sink is not None and response.status == 200 and "X-Kappa-Stream" in answer:  # noqa: PLR2004
-                    end = await self._relay(response, sink, call.request_id)
-                    answer = CIMultiDict(response.headers)
-                    answer.update(end.headers)
-                    body = end.body
-                else:
-                    body = await _read_reply(response, call.request_id)
-                if response.status in _AGENT_BUSY:
-                    self._metrics.agent_busy.inc()
-                    hold_until = loop.time() + self._settings.busy_backoff_seconds
-                    log.debug(
-                        "%s: pod %s answered %s; trying again",
-                        call.request_id, lease.pod, response.status,
-                    )  # fmt: skip
-                    raise _AgentBusyError
-                if response.status != 200:  # noqa: PLR2004
-                    raise _agent_refusal(response.status, body)
-                labels = self._metrics.function(spec.key)
-                self._bill(spec, labels, answer.get("X-Kappa-Billed-Duration-Ms"))
-                path = ColdStartPath.of(
-                    initialised="x-kappa-init-duration-ms" in answer,
-                    waited=waited,
-                    from_pool="x-kappa-from-pool" in answer,
+            if sink is None:
+                answer = await self._agents.post(
+                    lease.address,
+                    "/invoke",
+                    call.payload,
+                    headers,
+                    timeout=timeout + self._settings.timeout_grace_seconds,
+                    limit=MAX_REPLY_BYTES,
                 )
-                if path is not None:
-                    self._metrics.cold_starts.labels(*labels, path.value).inc()
-                return AgentReply(
-                    body=body,
-                    content_type=answer.get("Content-Type", "application/json"),
-                    function_error=answer.get("X-Amz-Function-Error"),
-                    log_result=answer.get("X-Amz-Log-Result"),
-                    cold_start=path is not None and path.cold,
+                status, body = answer.status, answer.body
+                answered: Mapping[str, str] = answer.headers
+            else:
+                status, answered, body = await self._post_streamed(
+                    lease, call, headers, timeout, sink
                 )
-        except aiohttp.ClientConnectorError as exc:
+            if status in _AGENT_BUSY:
+                self._metrics.agent_busy.inc()
+                hold_until = loop.time() + self._settings.busy_backoff_seconds
+                log.debug(
+                    "%s: pod %s answered %s; trying again", call.request_id, lease.pod, status
+                )
+                raise _AgentBusyError
+            if status != 200:  # noqa: PLR2004
+                raise _agent_refusal(status, body)
+            labels = self._metrics.function(spec.key)
+            self._bill(spec, labels, answered.get("X-Kappa-Billed-Duration-Ms"))
+            path = ColdStartPath.of(
+                initialised="x-kappa-init-duration-ms" in answered,
+                waited=waited,
+                from_pool="x-kappa-from-pool" in answered,
+            )
+            if path is not None:
+                self._metrics.cold_starts.labels(*labels, path.value).inc()
+            return AgentReply(
+                body=body,
+                content_type=answered.get("Content-Type", "application/json"),
+                function_error=answered.get("X-Amz-Function-Error"),
+                log_result=answered.get("X-Amz-Log-Result"),
+                cold_start=path is not None and path.cold,
+            )
+        except agent_http.ReplyTooLargeError:
+            raise _too_large(call.request_id) from None
+        except (aiohttp.ClientConnectorError, agent_http.ConnectFailedError) as exc:
             # Nothing was sent: the pod is gone or not listening; another may take it.
             log.warning("%s: pod %s unreachable: %s", call.request_id, lease.pod, exc)
             hold_until = loop.time() + _UNREACHABLE_HOLD_SECONDS
@@ -455,7 +460,7 @@ class Dispatcher:
             # It ran until the timeout, as far as anyone can tell: Lambda bills that.
             self._bill(spec, self._metrics.function(spec.key), str(round(timeout * 1000)))
             return _timed_out(call.request_id, timeout)
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ClientError, agent_http.AgentHttpError) as exc:
             log.warning("%s: lost pod %s mid-invocation: %s", call.request_id, lease.pod, exc)
             raise service_error(
                 f"The function's pod went away during the invocation ({exc.__class__.__name__});"
@@ -464,6 +469,32 @@ class Dispatcher:
             ) from None
         finally:
             self._release(spec, lease, hold_until=hold_until)
+
+    async def _post_streamed(
+        self,
+        lease: Lease,
+        call: Call,
+        headers: dict[str, str],
+        timeout: float,
+        sink: StreamSink,
+    ) -> tuple[int, "Mapping[str, str]", bytes]:
+        """POST asking for a streamed answer, relayed to ``sink`` as it comes (aiohttp's client).
+
+        The status, the answer's headers (a stream's end frame's added), and the body
+        (an error's, for a stream).
+        """
+        async with self._session.post(
+            f"http://{lease.address}/invoke",
+            data=call.payload,
+            headers={**headers, "X-Kappa-Response-Stream": "1"},
+            timeout=aiohttp.ClientTimeout(total=timeout + self._settings.timeout_grace_seconds),
+        ) as response:
+            if response.status == 200 and "X-Kappa-Stream" in response.headers:  # noqa: PLR2004
+                end = await self._relay(response, sink, call.request_id)
+                answered = CIMultiDict(response.headers)
+                answered.update(end.headers)
+                return response.status, answered, end.body
+            return response.status, response.headers, await _read_reply(response, call.request_id)
 
     async def _relay(
         self, response: aiohttp.ClientResponse, sink: StreamSink, request_id: str

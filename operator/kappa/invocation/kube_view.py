@@ -11,13 +11,14 @@ the gateway reads:
   ``LastModified`` from the last write of ``spec`` (``managedFields``). A spec
   the model refuses leaves the Function out (404), with a problem to log;
 - a pod → an ``Endpoint``: ``<podIP>:8080`` (the agent's port), slots
-  from the ``KAPPA_SLOTS`` of its containers (1 when unset, as the agent),
+  from the ``KAPPA_SLOTS`` times the ``AWS_LAMBDA_MAX_CONCURRENCY`` of its containers
+  (1 each when unset, as the agent),
   ``ready`` = its ``Ready`` condition is ``True``, ``terminating`` =
   ``deletionTimestamp`` set. Pods without an IP yet and pods that ended
   (``Succeeded``/``Failed``) are no endpoints. The view routes to a pod only when the
   Function controls it (its controller ownerReference names the Function's uid, in the
   Function's namespace), and takes the agent's port (8080) and the slots
-  (``concurrency.perPod``) from Kappa and the Function, never from the pod: a pod
+  (``concurrency.perPod x perRuntime``) from Kappa and the Function, never from the pod: a pod
   anyone labels ``kappa.dev/function`` captures no call and inflates no capacity;
 - a ConcurrencyQuota → its spec (parsed by ``kappa.api.quota``); a namespace's
   limit is the tightest ``maxConcurrency`` of its quotas (``kappa.quota.limits``),
@@ -46,7 +47,7 @@ from kappa.invocation.qualifier import AliasRoute
 from kappa.invocation.registry import AsyncConfig, Destination, FunctionSpec, RegistryIndex
 from kappa.invocation.routing import Endpoint, FunctionKey
 from kappa.quota.limits import effective
-from kappa.resources.pods import AGENT_PORT, SLOTS_VARIABLE
+from kappa.resources.pods import AGENT_PORT, MAX_CONCURRENCY_VARIABLE, SLOTS_VARIABLE
 
 POD_SELECTOR: Final = ",".join(f"{key}={value}" for key, value in FUNCTION_OBJECTS.items())
 _OWNER_KINDS: Final = frozenset({api.KIND, function_version.KIND})
@@ -93,7 +94,7 @@ def function_summary(obj: Mapping[str, Any], region: str) -> FunctionSpec | str:
         memory_mb=spec.memory_mb,
         timeout_seconds=float(spec.timeout_seconds),
         reserved=spec.concurrency.reserved,
-        per_pod=spec.concurrency.per_pod,
+        per_pod=spec.concurrency.per_pod_calls,
         async_config=AsyncConfig(
             maximum_retry_attempts=spec.async_.maximum_retry_attempts,
             maximum_event_age_seconds=spec.async_.maximum_event_age_seconds,
@@ -216,14 +217,18 @@ def pod_owner(obj: Mapping[str, Any]) -> str | None:
 
 
 def _slots(containers: Iterable[Mapping[str, Any]]) -> int:
+    return _count(containers, SLOTS_VARIABLE) * _count(containers, MAX_CONCURRENCY_VARIABLE)
+
+
+def _count(containers: Iterable[Mapping[str, Any]], name: str) -> int:
     for container in containers:
         for variable in container.get("env") or ():
-            if variable.get("name") == SLOTS_VARIABLE and isinstance(variable.get("value"), str):
+            if variable.get("name") == name and isinstance(variable.get("value"), str):
                 try:
-                    slots = int(variable["value"].strip())
+                    count = int(variable["value"].strip())
                 except ValueError:
                     return 1
-                return max(slots, 1)
+                return max(count, 1)
     return 1  # the agent's default
 
 
@@ -422,7 +427,8 @@ class KubeView(RegistryIndex):
     def _publish(self, key: FunctionKey) -> frozenset[FunctionKey]:
         """Give the index the endpoints ``key`` routes to; ``{key}`` when they changed.
 
-        Those are its pods that it controls, at the agent's port, with its ``perPod`` slots.
+        Those are its pods that it controls, at the agent's port, with its ``perPod x perRuntime``
+        slots.
         """
         uid, per_pod = self._owners.get(key, ("", 0))
         pods = self._by_function.get(key) or {}

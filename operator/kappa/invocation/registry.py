@@ -13,7 +13,7 @@ file's, ``kube_view`` the API server's objects). A Registry offers:
 - ``function(key)``: the Function's summary from its spec (and its ARN), or
   None when it does not exist (→ 404);
 - ``endpoints(key)``: its pods with the agent's ``address`` (pod IP and the
-  ``invoke`` port), ``slots`` (``concurrency.perPod``), ``ready`` (the pod's
+  ``invoke`` port), ``slots`` (``concurrency.perPod x perRuntime``), ``ready`` (the pod's
   Ready condition) and ``terminating`` (``deletionTimestamp`` set: no new work,
   in-flight calls finish);
 - ``reserved_total()`` and ``cluster_slots()``: sums kept up to date as events
@@ -71,7 +71,7 @@ class FunctionSpec:
     memory_mb: int = 128
     timeout_seconds: float = 3.0
     reserved: int | None = None
-    per_pod: int = 1
+    per_pod: int = 1  # calls one pod takes at once: concurrency.perPod x perRuntime
     async_config: AsyncConfig = field(default_factory=AsyncConfig)
     code_sha256: str = ""
     last_modified: str = ""
@@ -374,7 +374,8 @@ def _function(item: Any, region: str) -> tuple[FunctionSpec, list[Endpoint]]:
     name = str(item["name"])
     concurrency = item.get("concurrency") or {}
     reserved = concurrency.get("reserved")
-    per_pod = int(concurrency.get("perPod", 1))
+    # What a pod takes at once: its runtime processes times each one's calls.
+    per_pod = int(concurrency.get("perPod", 1)) * int(concurrency.get("perRuntime", 1))
     asynchronous = item.get("async") or {}
     version = item.get("version")  # a published version's number (key "<name>.<number>")
     if version is not None and not (isinstance(version, str) and version.isdigit()):

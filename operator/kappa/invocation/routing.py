@@ -1,7 +1,8 @@
 """Which pod slot an invocation goes to, and this gateway's count of the slots it holds.
 
-A slot runs one invocation at a time (Lambda semantics); a pod has
-``spec.concurrency.perPod`` of them. This gateway only knows the invocations
+A slot runs one invocation at a time; a pod has ``spec.concurrency.perPod x
+perRuntime`` of them (its runtime processes times the calls each takes at once;
+1 x 1 is Lambda's one invocation per environment). This gateway only knows the invocations
 it sent itself, so an agent may still answer ``429 Kappa.NoFreeSlot`` when
 another gateway replica took the slot: the caller then *holds* that pod (treats
 it as full) until a short back-off passes or one of our own invocations on it

@@ -6,6 +6,7 @@ kubernetes client is synchronous, so calls run in a worker thread.
 """
 
 import asyncio
+import base64
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -36,6 +37,41 @@ class Objects:
     async def delete_pod(self, namespace: str, name: str) -> None:
         """Delete a pod gracefully (its agent drains); a missing one is fine."""
         await _tolerating(_NOT_FOUND, self._core.delete_namespaced_pod, name, namespace)
+
+    async def kept_secret(self, namespace: str, name: str, field: str, value: bytes) -> bytes:
+        """The ``field`` of Secret ``name``, made with ``value`` if there is none yet.
+
+        Two replicas making it at once agree: the second's create is 409 and it reads the
+        first's.
+        """
+        for _ in range(2):
+            try:
+                found = await asyncio.to_thread(self._core.read_namespaced_secret, name, namespace)
+            except ApiException as exc:
+                if exc.status != _NOT_FOUND:
+                    raise
+            else:
+                data = (found.data or {}).get(field)
+                if data is None:
+                    msg = f"Secret {namespace}/{name} has no {field}"
+                    raise ValueError(msg)
+                return base64.b64decode(data)
+            manifest = {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": name, "namespace": namespace},
+                "type": "Opaque",
+                "data": {field: base64.b64encode(value).decode()},
+            }
+            try:
+                await asyncio.to_thread(self._core.create_namespaced_secret, namespace, manifest)
+            except ApiException as exc:
+                if exc.status != _CONFLICT:
+                    raise
+                continue
+            return value
+        msg = f"Secret {namespace}/{name} was neither read nor made"
+        raise ValueError(msg)
 
     async def create_configmap(self, manifest: Mapping[str, Any]) -> None:
         """Create a ConfigMap; one that already exists is left as it is."""

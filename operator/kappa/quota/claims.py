@@ -39,7 +39,7 @@ class Claim:
     reserved: int | None = None
     provisioned: int = 0
     created: str = ""  # creationTimestamp (RFC 3339, so ordered as text); "" sorts first
-    per_pod: int = 1  # slots of each of its pods (concurrency.perPod)
+    per_pod: int = 1  # slots of each of its pods (concurrency.perPod x perRuntime)
     uid: str = ""  # the Function's uid: its pods are those whose controller it is
 
     @property
@@ -65,7 +65,8 @@ def claim_of(obj: Mapping[str, Any]) -> Claim:
         reserved=_count(reserved),
         provisioned=_count(provisioned) or 0,
         created=str(metadata.get("creationTimestamp") or ""),
-        per_pod=max(_count(concurrency.get("perPod")) or 1, 1),
+        per_pod=max(_count(concurrency.get("perPod")) or 1, 1)
+        * max(_count(concurrency.get("perRuntime")) or 1, 1),
         uid=str(metadata.get("uid") or ""),
     )
 

@@ -30,6 +30,9 @@ ATTEMPT_ANNOTATION: Final = "kappa.dev/attempt"
 AGENT_PORT: Final = 8080
 # The variable that tells the agent how many slots it runs (a Function's perPod).
 SLOTS_VARIABLE: Final = "KAPPA_SLOTS"
+# Lambda Managed Instances' variable: invocations one runtime process takes at once
+# (spec.concurrency.perRuntime), read by the agent and by the runtime clients.
+MAX_CONCURRENCY_VARIABLE: Final = "AWS_LAMBDA_MAX_CONCURRENCY"
 AGENT_MEMORY_LIMIT: Final = "128Mi"
 URL_CODE_VOLUME_MB: Final = 300
 URL_CODE_VOLUME_LIMIT: Final = f"{URL_CODE_VOLUME_MB}Mi"
@@ -107,7 +110,7 @@ class PodParams:
     memory_mb: int
     timeout_seconds: int
     ephemeral_storage_mb: int
-    per_pod: int
+    per_pod: int  # runtime processes (KAPPA_SLOTS)
     arn: str
     region: str
     pull_policy: str = "IfNotPresent"
@@ -125,6 +128,8 @@ class PodParams:
     # Where the agent sends its spans (the chart's tracing.otlpEndpoint); None: tracing off.
     tracing_endpoint: str | None = None
     tracing_sample_ratio: float | None = None
+    # Invocations each runtime process takes at once (AWS_LAMBDA_MAX_CONCURRENCY); None: one.
+    per_runtime: int | None = None
 
     @property
     def unit(self) -> str:
@@ -146,6 +151,7 @@ _NEW_FIELDS: Final = (
     "version",
     "tracing_endpoint",
     "tracing_sample_ratio",
+    "per_runtime",
 )
 
 
@@ -216,6 +222,9 @@ def lambda_env(params: PodParams, pod_name: str, initialization_type: str) -> li
         values["AWS_LAMBDA_LOG_FORMAT"] = params.log_format
     if params.application_log_level is not None:
         values["AWS_LAMBDA_LOG_LEVEL"] = params.application_log_level
+    # Set only when over one: runtime clients switch to their concurrent mode on its presence.
+    if params.per_runtime is not None:
+        values[MAX_CONCURRENCY_VARIABLE] = str(params.per_runtime)
     return [{"name": k, "value": v} for k, v in values.items()]
 
 

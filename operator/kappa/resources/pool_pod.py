@@ -3,12 +3,17 @@
 It is a Function's pod less what only a Function gives (its variables, its code): the
 same image, security context, resources for the pool's size class, the readiness probe,
 an empty writable ``/var/task`` for the code ``/specialise`` brings, and
-``KAPPA_POOL_TOKEN``, the random value the operator proves itself with when it claims
-the pod (``kappa.agent.specialise``). Its termination grace is Lambda's longest timeout
+``KAPPA_POOL_TOKEN_SHA256``, the digest of the token the operator proves itself with when
+it claims the pod (``kappa.agent.specialise``). The token itself is in no object: the
+operator derives it from its own key (a Secret in its namespace) and the pod's namespace
+and name, so whoever may read pods cannot claim one. Its termination grace is Lambda's
+longest timeout
 and the drain: a pod's grace cannot change once made, and a pool pod may become a pod
 of any Function (an idle agent ends at once on SIGTERM).
 """
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -26,7 +31,8 @@ from kappa.resources.pods import (
     security_context,
 )
 
-POOL_TOKEN_VARIABLE: Final = "KAPPA_POOL_TOKEN"  # noqa: S105 - the variable's name
+POOL_TOKEN_VARIABLE: Final = "KAPPA_POOL_TOKEN"  # noqa: S105 - before 2026-12-04: the token
+POOL_DIGEST_VARIABLE: Final = "KAPPA_POOL_TOKEN_SHA256"
 LONGEST_TIMEOUT_SECONDS: Final = 900
 
 
@@ -45,11 +51,21 @@ class PoolPodParams:
     pull_policy: str = "IfNotPresent"
 
 
-def pool_pod(params: PoolPodParams, *, name: str, token: str) -> dict[str, Any]:
-    """The manifest of the pool pod ``name``, whose agent takes ``token``."""
+def pool_token(key: bytes, namespace: str, name: str) -> str:
+    """The token that claims the pool pod ``namespace/name``: HMAC-SHA256 under ``key``."""
+    return hmac.new(key, f"{namespace}/{name}".encode(), hashlib.sha256).hexdigest()
+
+
+def token_digest(token: str) -> str:
+    """What the pod keeps of its token: the SHA-256, hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def pool_pod(params: PoolPodParams, *, name: str, key: bytes) -> dict[str, Any]:
+    """The manifest of the pool pod ``name``, claimed with its token under ``key``."""
     memory = f"{params.memory_mb}Mi"
     env = {
-        POOL_TOKEN_VARIABLE: token,
+        POOL_DIGEST_VARIABLE: token_digest(pool_token(key, params.namespace, name)),
         "KAPPA_RUNTIME": params.runtime,
         "LAMBDA_TASK_ROOT": TASK_ROOT,
         "LAMBDA_RUNTIME_DIR": "/var/runtime",

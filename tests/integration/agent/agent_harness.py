@@ -209,6 +209,7 @@ def pod_environment(
 
 
 ZYGOTE_RUNTIME = SOURCE_ROOT / "kappa" / "agent" / "zygote_runtime.py"
+CONCURRENT_RUNTIME = SOURCE_ROOT / "kappa" / "agent" / "concurrent_runtime.py"
 # As the python3.11 image's bootstrap.
 PYTHON_PRELOAD = "simplejson,decimal,logging,json,traceback,importlib,enum"
 
@@ -216,15 +217,25 @@ PYTHON_PRELOAD = "simplejson,decimal,logging,json,traceback,importlib,enum"
 def python_bootstrap(directory: Path) -> Path:
     """A runtime command as the python3.11 image's, with this interpreter and its awslambdaric.
 
-    As the image's, ``--zygote`` starts the zygote (this checkout's) instead of a runtime.
+    As the image's, ``--zygote`` starts the zygote (this checkout's) instead of a runtime,
+    and AWS_LAMBDA_MAX_CONCURRENCY the concurrent runtime (this checkout's), with the task
+    root first on sys.path as the image's PYTHONPATH has it.
     """
     path = directory / "bootstrap-python"
     path.write_text(
         "#!/bin/sh\n"
-        'if [ "${1:-}" = --zygote ]; then\n'
-        f'    exec {sys.executable} {ZYGOTE_RUNTIME} {PYTHON_PRELOAD} awslambdaric "$_HANDLER"\n'
+        "runtime=awslambdaric\n"
+        'if [ -n "${AWS_LAMBDA_MAX_CONCURRENCY:-}" ]; then\n'
+        f"    runtime={CONCURRENT_RUNTIME}\n"
+        '    export PYTHONPATH="$LAMBDA_TASK_ROOT${PYTHONPATH:+:$PYTHONPATH}"\n'
         "fi\n"
-        f'exec {sys.executable} -m awslambdaric "$_HANDLER"\n'
+        'if [ "${1:-}" = --zygote ]; then\n'
+        f'    exec {sys.executable} {ZYGOTE_RUNTIME} {PYTHON_PRELOAD} "$runtime" "$_HANDLER"\n'
+        "fi\n"
+        'if [ "$runtime" = awslambdaric ]; then\n'
+        f'    exec {sys.executable} -m awslambdaric "$_HANDLER"\n'
+        "fi\n"
+        f'exec {sys.executable} "$runtime" "$_HANDLER"\n'
     )
     path.chmod(0o755)
     return path

@@ -8,7 +8,9 @@ import hashlib
 import io
 import json
 import secrets
+import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -27,7 +29,8 @@ import os
 
 def handler(event, context):
     return {"event": event, "arn": context.invoked_function_arn,
-            "greeting": os.environ["GREETING"], "token": os.environ.get("KAPPA_POOL_TOKEN")}
+            "greeting": os.environ["GREETING"],
+            "token": [v for v in os.environ if v.startswith("KAPPA_POOL_TOKEN")] or None}
 """
 
 
@@ -44,8 +47,9 @@ def token() -> str:
     return secrets.token_hex(32)
 
 
-@pytest.fixture
-def pool_agent(launch_agent: LaunchAgent, tmp_path: Path, task_root: Path, token: str) -> Agent:
+def launch_pool(
+    launch_agent: LaunchAgent, tmp_path: Path, task_root: Path, token: str, zygote: str
+) -> Agent:
     """A pool pod's agent: the runtime's and the pod's variables, no Function's."""
     env = pod_environment(
         path="/usr/bin:/bin", home=tmp_path, runtime="python3.11", handler="",
@@ -54,8 +58,26 @@ def pool_agent(launch_agent: LaunchAgent, tmp_path: Path, task_root: Path, token
     for name in ("KAPPA_FUNCTION_ARN", "_HANDLER", "AWS_LAMBDA_FUNCTION_NAME"):
         del env[name]
     env["KAPPA_AGENT_PORT"] = str(free_port())  # a pool pod's port is fixed: the Function's too
-    env["KAPPA_POOL_TOKEN"] = token
+    # The pod holds the token's digest only; the operator derives the token (pool_key).
+    env["KAPPA_POOL_TOKEN_SHA256"] = hashlib.sha256(token.encode()).hexdigest()
+    # The image's own bootstrap has the zygote on by default; this test bootstrap says so.
+    env["KAPPA_ZYGOTE"] = zygote
+    env["KAPPA_POOL_HOLD_SECONDS"] = "1"  # a call before any Function: refused after 1 s
     return launch_agent(env, wait_ready=False)
+
+
+@pytest.fixture
+def pool_agent(launch_agent: LaunchAgent, tmp_path: Path, task_root: Path, token: str) -> Agent:
+    """A pool pod whose runtimes start from scratch (no zygote)."""
+    return launch_pool(launch_agent, tmp_path, task_root, token, zygote="off")
+
+
+@pytest.fixture
+def zygote_pool_agent(
+    launch_agent: LaunchAgent, tmp_path: Path, task_root: Path, token: str
+) -> Agent:
+    """A pool pod that starts its zygote while it waits, as the python image's pods do."""
+    return launch_pool(launch_agent, tmp_path, task_root, token, zygote="on")
 
 
 def function_env() -> dict[str, str]:
@@ -84,7 +106,10 @@ def test_a_pool_pod_waits_ready_to_be_claimed_and_names_no_function(pool_agent: 
     readyz = pool_agent.request("GET", "/readyz")
     assert (readyz.status, readyz.body) == (200, b"pool")
     assert pool_agent.request("GET", "/healthz").status == 200
-    assert pool_agent.request("POST", "/invoke", b"{}").status == 404
+    # A call before any Function is held (KAPPA_POOL_HOLD_SECONDS, 1 s here), then refused.
+    early = pool_agent.request("POST", "/invoke", b"{}")
+    assert early.status == 503
+    assert "no Function yet" in json.loads(early.body)["message"]
 
 
 def test_specialise_runs_the_code_it_was_sent_with_the_functions_settings(
@@ -122,9 +147,11 @@ def test_specialise_runs_the_code_it_was_sent_with_the_functions_settings(
     ("authorization", "body", "status", "says"),
     [
         (None, {"env": {}}, 401, "token is required"),
+        ("DIGEST", {"env": {}}, 401, "token is required"),  # what reading the pod shows
         ("Bearer " + "0" * 64, {"env": {}}, 401, "token is required"),
         ("TOKEN", {"env": {"1BAD": "x"}}, 400, "is not NAME=string"),
         ("TOKEN", {"env": {"KAPPA_POOL_TOKEN": "mine"}}, 400, "is the pool's"),
+        ("TOKEN", {"env": {"KAPPA_POOL_TOKEN_SHA256": "00" * 32}}, 400, "is the pool's"),
         (
             "TOKEN",
             {"env": {}, "zip": "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==", "sha256": "00" * 32},
@@ -146,7 +173,11 @@ def test_hostile_or_wrong_requests_are_refused_and_the_pod_stays_in_the_pool(
     headers = (
         {}
         if authorization is None
-        else {"Authorization": authorization.replace("TOKEN", f"Bearer {token}")}
+        else {
+            "Authorization": authorization.replace("TOKEN", f"Bearer {token}").replace(
+                "DIGEST", f"Bearer {hashlib.sha256(token.encode()).hexdigest()}"
+            )
+        }
     )
     reply = pool_agent.request("POST", "/specialise", json.dumps(body).encode(), headers)
     assert reply.status == status, reply.body
@@ -173,3 +204,116 @@ def test_code_that_does_not_load_is_the_init_error_and_ends_the_pod(
     assert answer["errorType"] == "Runtime.UserCodeSyntaxError"
     assert pool_agent.exit_status(30) == 1
     assert pool_agent.termination_message()["errorType"] == "Runtime.UserCodeSyntaxError"
+
+
+PROCESS_HANDLER = b"""
+import os
+import time
+
+def handler(event, context):
+    return {"pid": os.getpid(), "ppid": os.getppid(), "greeting": os.environ.get("GREETING"),
+            "token": [v for v in os.environ if v.startswith("KAPPA_POOL")] or None,
+            "tz": time.tzname[0],
+            "handler": os.environ.get("_HANDLER")}
+"""
+
+
+def specialise_with(agent: Agent, token: str, env: dict[str, str]) -> dict[str, object]:
+    code = zipped({"app.py": PROCESS_HANDLER})
+    status, answer = specialise(agent, token, {
+        "env": env, "zip": base64.b64encode(code).decode(),
+        "sha256": hashlib.sha256(code).hexdigest(),
+    })  # fmt: skip
+    assert status == 200, answer
+    reply = agent.invoke({})
+    assert reply.status == 200, reply.body
+    result = reply.json()
+    assert isinstance(result, dict)
+    return result
+
+
+def test_a_python_pool_pod_forks_the_functions_runtime_from_the_zygote_it_started_waiting(
+    zygote_pool_agent: Agent, token: str
+) -> None:
+    result = specialise_with(zygote_pool_agent, token, {**function_env(), "TZ": "Asia/Tokyo"})
+    zygote = int(zygote_pool_agent.wait_for(r"fork from the pool's zygote \(pid (\d+)\)").group(1))
+    started = zygote_pool_agent.wait_for(r"pool zygote ready in [\d.]+ ms \(pid (\d+)\)")
+    assert result["ppid"] == zygote == int(started.group(1))
+    # The Function's environment, not the pool's: its variables, its TZ, no token.
+    assert result["greeting"] == "hello from the Function"
+    assert result["handler"] == "app.handler"
+    assert result["tz"] == "JST"
+    assert result["token"] is None
+
+
+def test_a_function_setting_what_python_reads_at_start_gets_runtimes_started_afresh(
+    zygote_pool_agent: Agent, token: str, tmp_path: Path
+) -> None:
+    env = {**function_env(), "PYTHONPATH": str(tmp_path)}
+    result = specialise_with(zygote_pool_agent, token, env)
+    said = zygote_pool_agent.wait_for(
+        r"runtimes start from scratch, not from the pool's zygote: (.*)"
+    )
+    assert "PYTHONPATH" in said.group(1)
+    pool_zygote = zygote_pool_agent.wait_for(r"pool zygote ready in [\d.]+ ms \(pid (\d+)\)")
+    assert result["ppid"] != int(pool_zygote.group(1))
+    assert result["greeting"] == "hello from the Function"
+    assert "fork from the pool's zygote" not in zygote_pool_agent.output()
+
+
+SHADOW_HANDLER = b"""
+import os
+import simplejson
+
+def handler(event, context):
+    return {"simplejson": simplejson.__file__, "ppid": os.getppid()}
+"""
+
+
+def test_code_with_its_own_copy_of_a_module_the_zygote_imported_gets_fresh_runtimes(
+    zygote_pool_agent: Agent, token: str, task_root: Path
+) -> None:
+    # Lambda puts the task root first on sys.path: a bundled simplejson is the one imported,
+    # by the runtime client too. A zygote that imported the image's before the code came
+    # would hide it, so the pod's runtimes start from scratch instead.
+    import simplejson  # noqa: PLC0415 - the real package, copied into the Function's code
+
+    files = {"app.py": SHADOW_HANDLER}
+    package = Path(simplejson.__file__).parent
+    for source in package.rglob("*.py"):
+        files[f"simplejson/{source.relative_to(package)}"] = source.read_bytes()
+    code = zipped(files)
+    status, answer = specialise(zygote_pool_agent, token, {
+        "env": function_env(), "zip": base64.b64encode(code).decode(),
+        "sha256": hashlib.sha256(code).hexdigest(),
+    })  # fmt: skip
+    assert status == 200, answer
+    said = zygote_pool_agent.wait_for(r"not from the pool's zygote: (.*)")
+    assert "has its own simplejson" in said.group(1)
+    reply = zygote_pool_agent.invoke({})
+    assert reply.status == 200, reply.body
+    assert reply.json()["simplejson"] == str(task_root / "simplejson" / "__init__.py")
+
+
+def test_a_call_that_comes_before_the_function_is_held_and_served_once_it_runs(
+    pool_agent: Agent, token: str
+) -> None:
+    # The operator adopts a pool pod (labels, owner) before it specialises it, so the
+    # gateway may send the pod its call first: the agent holds it until its Function runs.
+    with ThreadPoolExecutor(1) as caller:
+        early = caller.submit(pool_agent.invoke, {"n": "early"}, timeout=60)
+        pool_agent.wait_for(r"listening on")
+        time.sleep(0.3)  # the call waits at the pod (within its 1 s hold)
+        assert not early.done()
+        code = zipped({"app.py": HANDLER})
+        status, answer = specialise(pool_agent, token, {
+            "env": function_env(), "zip": base64.b64encode(code).decode(),
+            "sha256": hashlib.sha256(code).hexdigest(),
+        })  # fmt: skip
+        assert status == 200, answer
+        reply = early.result(timeout=60)
+    assert reply.status == 200, reply.body
+    assert reply.json()["event"] == {"n": "early"}
+    assert reply.json()["greeting"] == "hello from the Function"
+    assert reply.headers["x-kappa-from-pool"] == "true"  # the pod's first call, cold
+    assert pool_agent.request("GET", "/invoke").status == 405

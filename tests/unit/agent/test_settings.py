@@ -7,6 +7,7 @@ from kappa.agent.settings import (
     RUNTIME_BOOTSTRAP,
     AgentSettings,
     Runtime,
+    ahead_zygote,
     parse_sha256,
     runtime_env,
     termination_log_path,
@@ -307,3 +308,53 @@ def test_zygote_command(env: dict[str, str], zygote: tuple[str, ...] | None) -> 
 def test_a_bad_zygote_choice_is_named() -> None:
     with pytest.raises(SettingsError, match="KAPPA_ZYGOTE='yes' is not one of auto, on, off"):
         settings(KAPPA_ZYGOTE="yes")
+
+
+def test_calls_per_runtime_come_from_lambdas_max_concurrency() -> None:
+    """The runtimes read the same variable: it passes through to them."""
+    assert (settings().per_runtime, settings().max_connections) == (1, 1024)
+    parsed = settings(AWS_LAMBDA_MAX_CONCURRENCY="1600", KAPPA_SLOTS="2")
+    assert parsed.per_runtime == 1600
+    assert parsed.runtime_env["AWS_LAMBDA_MAX_CONCURRENCY"] == "1600"
+    # Every call the pod takes at once has room on the agent's port, besides probes.
+    assert parsed.max_connections == 2 * 1600 + 128
+    assert (
+        settings(AWS_LAMBDA_MAX_CONCURRENCY="8", KAPPA_MAX_CONNECTIONS="50").max_connections == 50
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "1601", "many"])
+def test_max_concurrency_out_of_bounds_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="AWS_LAMBDA_MAX_CONCURRENCY"):
+        settings(AWS_LAMBDA_MAX_CONCURRENCY=value)
+
+
+POOL_POD = {"KAPPA_RUNTIME": "python3.11", "KAPPA_POOL_TOKEN": "t" * 32, "PATH": "/usr/bin"}
+
+
+@pytest.mark.parametrize(
+    ("env", "command"),
+    [
+        pytest.param({}, (RUNTIME_BOOTSTRAP, "--zygote"), id="python-one-slot"),
+        pytest.param({"KAPPA_RUNTIME": "nodejs22"}, None, id="node"),
+        pytest.param({"KAPPA_ZYGOTE": "off"}, None, id="off"),
+        pytest.param({"KAPPA_ZYGOTE": "maybe"}, None, id="bad-choice"),
+        pytest.param({"KAPPA_BOOTSTRAP": "/b"}, None, id="own-bootstrap"),
+        pytest.param({"KAPPA_BOOTSTRAP": "/b", "KAPPA_ZYGOTE": "on"}, ("/b", "--zygote"), id="on"),
+    ],
+)
+def test_a_pool_pod_starts_a_zygote_ahead_for_python_even_with_one_slot(
+    env: dict[str, str], command: tuple[str, ...] | None
+) -> None:
+    plan = ahead_zygote({**POOL_POD, **env}, agent_bin_dir=None)
+    assert (plan[0] if plan else None) == command
+
+
+def test_a_pool_zygote_runs_in_the_task_root_without_the_agents_variables() -> None:
+    plan = ahead_zygote({**POOL_POD, "LAMBDA_TASK_ROOT": "/srv/task"}, agent_bin_dir=None)
+    assert plan is not None
+    _, env, cwd = plan
+    assert cwd == Path("/srv/task")
+    assert env["LAMBDA_TASK_ROOT"] == "/srv/task"
+    assert env["PATH"] == "/usr/bin"
+    assert not [name for name in env if name.startswith("KAPPA_")]  # the token above all

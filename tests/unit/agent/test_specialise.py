@@ -12,14 +12,15 @@ from kappa.agent.specialise import (
     MAX_ZIP_BYTES,
     SpecialiseError,
     authorised,
-    pool_token,
+    pool_digest,
     specialisation,
 )
 
 pytestmark = pytest.mark.unit
 
 TOKEN = "t" * 40
-POD = {"KAPPA_POOL_TOKEN": TOKEN, "KAPPA_AGENT_PORT": "8080", "PATH": "/usr/bin"}
+DIGEST = hashlib.sha256(TOKEN.encode()).digest()
+POD = {"KAPPA_POOL_TOKEN_SHA256": DIGEST.hex(), "KAPPA_AGENT_PORT": "8080", "PATH": "/usr/bin"}
 
 
 def body(**fields: object) -> bytes:
@@ -33,19 +34,23 @@ def refusal(raw: bytes) -> str:
     return str(caught.value)
 
 
-def test_a_pool_pod_has_a_long_enough_token() -> None:
-    assert pool_token(POD) == TOKEN
-    assert pool_token({"KAPPA_POOL_TOKEN": "short"}) is None
-    assert pool_token({}) is None
+def test_a_pool_pod_holds_its_tokens_digest_and_an_older_one_the_token() -> None:
+    assert pool_digest(POD) == DIGEST
+    assert pool_digest({"KAPPA_POOL_TOKEN": TOKEN}) == DIGEST  # a pod made before digests
+    assert pool_digest({"KAPPA_POOL_TOKEN": "short"}) is None
+    assert pool_digest({"KAPPA_POOL_TOKEN_SHA256": "ab" * 31}) is None
+    assert pool_digest({"KAPPA_POOL_TOKEN_SHA256": "zz" * 32}) is None
+    assert pool_digest({}) is None
 
 
 @pytest.mark.parametrize(
     ("header", "allowed"),
     [(f"Bearer {TOKEN}", True), (None, False), (TOKEN, False), (f"Bearer {TOKEN}x", False),
-     ("Bearer ", False), (f"Basic {TOKEN}", False)],
+     ("Bearer ", False), (f"Basic {TOKEN}", False), (f"Bearer {DIGEST.hex()}", False)],
 )  # fmt: skip
 def test_only_the_pods_token_specialises_it(header: str | None, allowed: bool) -> None:  # noqa: FBT001
-    assert authorised(header, TOKEN) is allowed
+    # The digest the pod shows is not the token: reading the pod does not let one claim it.
+    assert authorised(header, DIGEST) is allowed
 
 
 def test_the_functions_variables_go_over_the_pods_and_the_token_goes() -> None:
@@ -75,6 +80,7 @@ def test_the_functions_variables_go_over_the_pods_and_the_token_goes() -> None:
         (body(env={"A": 1}), "NAME=string"),
         (body(env={"A": "x" * (128 * 1024 + 1)}), "over"),
         (body(env={"KAPPA_POOL_TOKEN": "x"}), "the pool's"),
+        (body(env={"KAPPA_POOL_TOKEN_SHA256": "00" * 32}), "the pool's"),
         (body(env={}, zip="AAAA"), "go together"),
         (body(env={}, zip="!!", sha256="00" * 32), "base64"),
         (body(env={}, zip="AAAA", sha256="zz"), "base64"),

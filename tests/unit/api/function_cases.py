@@ -118,6 +118,52 @@ REFUSED = [
         Refusal(manifest(concurrency={"perPod": 65}), "less than or equal to 64"),
     ),
     _refused(
+        "per-runtime-zero",
+        Refusal(manifest(concurrency={"perRuntime": 0}), "greater than or equal to 1"),
+    ),
+    _refused(
+        "per-runtime-above-1600",
+        Refusal(manifest(concurrency={"perRuntime": 1601}), "less than or equal to 1600"),
+    ),
+    _refused(
+        "pod-calls-above-1600",
+        Refusal(
+            manifest(concurrency={"perPod": 2, "perRuntime": 801}),
+            "spec.concurrency.perPod x spec.concurrency.perRuntime is over 1600",
+        ),
+    ),
+    _refused(
+        "per-runtime-on-nodejs20",
+        Refusal(
+            manifest(runtime="nodejs20", handler="index.handler", concurrency={"perRuntime": 2}),
+            "spec.concurrency.perRuntime over 1 needs a runtime whose process takes concurrent",
+        ),
+    ),
+    _refused(
+        "per-runtime-on-java17",
+        Refusal(
+            manifest(
+                runtime="java17",
+                handler="example.Hello",
+                code={"configMap": {"name": "code", "archive": "code.zip"}},
+                concurrency={"perRuntime": 2},
+            ),
+            "spec.concurrency.perRuntime over 1 needs a runtime whose process takes concurrent",
+        ),
+    ),
+    _refused(
+        "per-runtime-on-image",
+        Refusal(
+            manifest(
+                runtime="image",
+                handler=_DELETE,
+                code={"image": "registry.example/fn:1"},
+                concurrency={"perRuntime": 8},
+            ),
+            "spec.concurrency.perRuntime over 1 needs a runtime whose process takes concurrent",
+        ),
+    ),
+    _refused(
         "reserved-negative",
         Refusal(manifest(concurrency={"reserved": -1}), "greater than or equal to 0"),
     ),
@@ -583,7 +629,16 @@ REFUSED = [
         "max-replicas-cannot-hold-provisioned",
         Refusal(
             manifest(concurrency={"provisioned": 10, "perPod": 2}, scaling={"maxReplicas": 4}),
-            "spec.scaling.maxReplicas x spec.concurrency.perPod is less than",
+            "spec.scaling.maxReplicas x spec.concurrency.perPod x spec.concurrency.perRuntime is "
+            "less than",
+        ),
+    ),
+    _refused(
+        "max-replicas-cannot-hold-provisioned-calls",
+        Refusal(
+            manifest(concurrency={"provisioned": 10, "perRuntime": 2}, scaling={"maxReplicas": 4}),
+            "spec.scaling.maxReplicas x spec.concurrency.perPod x spec.concurrency.perRuntime is "
+            "less than",
         ),
     ),
     # --- the HTTP trigger's access
@@ -718,6 +773,26 @@ ACCEPTED = [
             concurrency={"reserved": 100, "provisioned": 100, "perPod": 64},
             scaling={"targetUtilization": 1, "scaleToZeroAfterSeconds": 3600, "maxReplicas": 16},
         ),
+    ),
+    _accepted(
+        "per-runtime-python-1600",
+        manifest(runtime="python3.13", concurrency={"perRuntime": 1600}),
+    ),
+    _accepted(
+        "per-runtime-and-pods",
+        manifest(
+            runtime="python3.12",
+            concurrency={"perPod": 2, "perRuntime": 800, "provisioned": 16},
+            scaling={"maxReplicas": 1},
+        ),
+    ),
+    _accepted(
+        "per-runtime-nodejs22",
+        manifest(runtime="nodejs22", handler="index.handler", concurrency={"perRuntime": 64}),
+    ),
+    _accepted(
+        "per-runtime-provided",
+        manifest(runtime="provided", handler=_DELETE, concurrency={"perRuntime": 8}),
     ),
     _accepted("name-63-characters", manifest(name="f" * 63)),
     _accepted(

@@ -249,3 +249,27 @@ def test_the_operators_tracing_collector_reaches_every_agent() -> None:
     names = {e["name"] for e in off.pod("fn-abc", attempt=0)["spec"]["containers"][0]["env"]}
     assert "KAPPA_TRACING_OTLP_ENDPOINT" not in names
     assert on.revision != off.revision
+
+
+def test_a_pod_takes_per_pod_times_per_runtime_calls() -> None:
+    """Provisioned concurrency counts calls: 10 of them fit in ceil(10 / (2 x 3)) = 2 pods."""
+    manifest = body(
+        {"inline": {"app.py": HANDLER}},
+        concurrency={"provisioned": 10, "perPod": 2, "perRuntime": 3},
+    )
+    desired = desired_function(manifest, SETTINGS)
+    assert (desired.replicas, desired.provisioned_pods, desired.per_pod) == (2, 2, 6)
+    assert desired.scaling.per_pod == 6  # the autoscaler's slots per pod
+    assert desired.params is not None
+    assert (desired.params.per_pod, desired.params.per_runtime) == (2, 3)
+    env = {
+        e["name"]: e.get("value")
+        for e in desired.pod("p", attempt=1)["spec"]["containers"][0]["env"]
+    }
+    assert (env["KAPPA_SLOTS"], env["AWS_LAMBDA_MAX_CONCURRENCY"]) == ("2", "3")
+
+
+def test_one_call_per_runtime_sets_no_max_concurrency() -> None:
+    desired = desired_function(body({"inline": {"app.py": HANDLER}}), SETTINGS)
+    assert desired.params is not None
+    assert desired.params.per_runtime is None

@@ -68,6 +68,10 @@ def spec(**fields: Any) -> FunctionSpec:
         pytest.param(
             {"layers": [{"name": "shared"}]}, None, Reason.LAYERS, "layers", id="layers",
         ),
+        pytest.param(
+            {"concurrency": {"perRuntime": 8}}, None, Reason.PER_RUNTIME, "perRuntime 8",
+            id="per-runtime",
+        ),
         pytest.param({"memoryMB": 512}, None, Reason.NO_POOL, "512 MB", id="no-size-class"),
         pytest.param(
             {"ephemeralStorageMB": 1024}, None, Reason.NO_POOL, "1024 MB", id="other-storage",

@@ -25,7 +25,7 @@ def pod(
     return {
         "metadata": {"namespace": "team", "name": name, "labels": labels, "resourceVersion": "7",
                      "creationTimestamp": "2026-12-04T08:00:00Z", **meta},
-        "spec": {"containers": [{"env": [{"name": "KAPPA_POOL_TOKEN", "value": "tok"}]}]},
+        "spec": {"containers": [{"env": [{"name": "KAPPA_POOL_TOKEN_SHA256", "value": "ab" * 32}]}]},
         "status": {"podIP": "10.0.0.9",
                    "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
     }  # fmt: skip
@@ -53,7 +53,8 @@ def test_claimable_pods_are_ready_known_and_not_being_claimed_or_deleted() -> No
     registry.pod_changed(pod("d"))
     key = ("team", "py")
     assert [p.name for p in registry.claimable(key)] == ["a", "d"]
-    assert registry.claimable(key)[0].token == "tok"  # noqa: S105 - a test value
+    assert registry.claimable(key)[0].digest == "ab" * 32
+    assert registry.claimable(key)[0].token is None
     registry.claiming.add("a")
     assert [p.name for p in registry.claimable(key)] == ["d"]
     assert sorted(p.name for p in registry.live(key)) == ["b", "d"]
@@ -70,3 +71,20 @@ def test_a_claimed_pod_leaves_its_pool_and_claims_are_counted() -> None:
     registry.claimed(("team", "py"), 101.0)
     assert registry.claims[("team", "py")] == [100.0, 101.0]
     assert registry.claimed_total[("team", "py")] == 2
+
+
+def test_a_pool_pod_made_before_digests_is_claimed_with_the_token_it_holds() -> None:
+    registry = PoolRegistry()
+    old = pod("old")
+    old["spec"] = {"containers": [{"env": [{"name": "KAPPA_POOL_TOKEN", "value": "t" * 43}]}]}
+    registry.pod_changed(old)
+    [found] = registry.claimable(("team", "py"))
+    assert (found.token, found.digest) == ("t" * 43, None)
+
+
+def test_a_pod_without_token_or_digest_is_not_claimable() -> None:
+    registry = PoolRegistry()
+    bare = pod("bare")
+    bare["spec"] = {"containers": [{"env": []}]}
+    registry.pod_changed(bare)
+    assert registry.claimable(("team", "py")) == []

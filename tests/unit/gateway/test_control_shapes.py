@@ -131,3 +131,18 @@ def test_an_update_keeps_what_it_does_not_name_and_empty_weights_remove_the_cana
     )
     assert kept["spec"]["routingConfig"] == {"additionalVersionWeights": {"2": 0.1}}
     assert kept["spec"]["description"] == "new"
+
+
+def test_provisioned_configuration_counts_the_calls_each_pod_takes() -> None:
+    version = {
+        "spec": {
+            "provisionedConcurrency": 40,
+            "snapshot": {"concurrency": {"perPod": 2, "perRuntime": 10}},
+        },
+        "status": {"readyReplicas": 1},
+    }
+    config = control_shapes.provisioned_configuration(version)
+    assert config["AvailableProvisionedConcurrentExecutions"] == 20
+    assert config["Status"] == "IN_PROGRESS"
+    version["status"] = {"readyReplicas": 2}
+    assert control_shapes.provisioned_configuration(version)["Status"] == "READY"

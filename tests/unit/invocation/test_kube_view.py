@@ -435,3 +435,21 @@ def test_namespace_slots_count_ready_pods_of_the_namespace() -> None:
     view.pod_event("MODIFIED", pod(deleting=True))
     view.pod_event("DELETED", pod("x-1", "x", namespace="other"))
     assert (view.namespace_slots("team"), view.namespace_slots("other")) == (3, 0)
+
+
+def test_a_function_with_calls_per_runtime_has_that_many_slots_per_pod() -> None:
+    view = KubeView(REGION)
+    view.function_event("ADDED", fn(concurrency={"perPod": 2, "perRuntime": 25}))
+    view.pod_event("ADDED", pod(env=slots("1")))  # what the pod says does not count
+    assert list(view.endpoints(ECHO)) == [Endpoint("echo-abc", "10.0.0.7:8080", 50)]
+    assert view.cluster_slots() == 50
+    summary = view.function(ECHO)
+    assert summary is not None
+    assert summary.per_pod == 50
+
+
+def test_a_pod_endpoint_says_its_processes_times_their_calls() -> None:
+    env = [*slots("2"), {"name": "AWS_LAMBDA_MAX_CONCURRENCY", "value": "8"}]
+    found = pod_endpoint(pod(env=env))
+    assert found is not None
+    assert found[1].slots == 16

@@ -192,3 +192,18 @@ def test_the_index_replace_names_only_the_keys_that_changed() -> None:
     assert index.put_all(functions, endpoints) == set()
     assert index.put_all(functions[1:], {}) == {("team-a", "web")}
     assert (index.reserved_total(), index.cluster_slots()) == (0, 0)
+
+
+def test_a_file_functions_pods_take_processes_times_calls_each() -> None:
+    document = {
+        "functions": [
+            {
+                "name": "web",
+                "concurrency": {"perPod": 2, "perRuntime": 50},
+                "endpoints": [{"pod": "web-1", "address": "10.0.0.1:8080"}],
+            }
+        ]
+    }
+    functions, endpoints = parse(document, "eu-west-1")
+    assert functions[0].per_pod == 100
+    assert endpoints[functions[0].key] == [Endpoint("web-1", "10.0.0.1:8080", 100)]

@@ -256,3 +256,9 @@ def test_max_concurrency_boundary(namespace: Sums, says: str | None) -> None:
 
 def test_a_first_reservation_grows_even_below_what_was_provisioned() -> None:
     assert grows(claim(reserved=1, provisioned=5), claim(provisioned=5))
+
+
+def test_a_claims_slots_per_pod_are_processes_times_calls_each() -> None:
+    assert claim_of(fn_obj(perPod=2, perRuntime=50)).per_pod == 100
+    assert claim_of(fn_obj(perRuntime=8)).per_pod == 8
+    assert claim_of(fn_obj(perPod=3, perRuntime=0)).per_pod == 3  # (the schema forbids 0)

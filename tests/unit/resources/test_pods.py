@@ -240,6 +240,7 @@ def test_text_logging_sets_nothing_and_keeps_the_revision_of_pods_made_before() 
         "version",
         "tracing_endpoint",
         "tracing_sample_ratio",
+        "per_runtime",
     ):
         del fields[name]
     for key in ("archive", "image", "image_path"):  # nor those of archives and code images
@@ -368,3 +369,18 @@ def test_a_java_jar_in_a_configmap_is_unpacked_by_the_agent_into_the_task_root()
         "items": [{"key": "code.zip", "path": "code.zip"}],
     }
     assert "code" not in volumes or "configMap" not in volumes["code"]
+
+
+def _function_env(params: PodParams) -> dict[str, str]:
+    container = make_pod(params, name="p", revision="r")["spec"]["containers"][0]
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def test_per_runtime_is_max_concurrency_and_rolls_the_pods() -> None:
+    """Runtime clients switch mode on AWS_LAMBDA_MAX_CONCURRENCY's presence: only over one."""
+    assert "AWS_LAMBDA_MAX_CONCURRENCY" not in _function_env(PARAMS)
+    concurrent = replace(PARAMS, per_runtime=50)
+    env = _function_env(concurrent)
+    assert env["AWS_LAMBDA_MAX_CONCURRENCY"] == "50"
+    assert env["KAPPA_SLOTS"] == "1"  # runtime processes, as before
+    assert revision_of(concurrent) != revision_of(PARAMS)

@@ -11,7 +11,7 @@ import pytest
 
 from kappa.agent.specialise import specialisation
 from kappa.resources.pods import CodeMount, PodParams, make_pod
-from kappa.resources.pool_pod import PoolPodParams, pool_pod
+from kappa.resources.pool_pod import PoolPodParams, pool_pod, pool_token, token_digest
 from kappa.resources.specialisation import (
     CodeSource,
     NotSpecialisableError,
@@ -41,15 +41,18 @@ def made(code: CodeMount, **extra: Any) -> dict[str, Any]:
     return make_pod(params, name="py-1a2b3c4d", revision="abc123")
 
 
-def test_a_pool_pod_is_its_pools_with_a_token_and_an_empty_task_root() -> None:
-    pod = pool_pod(POOL, name="py-1", token="t" * 43)
+def test_a_pool_pod_is_its_pools_with_a_tokens_digest_and_an_empty_task_root() -> None:
+    pod = pool_pod(POOL, name="py-1", key=b"k" * 32)
     meta, spec = pod["metadata"], pod["spec"]
     assert meta["labels"] == {"kappa.dev/component": "pool", "kappa.dev/pool": "py"}
     assert meta["ownerReferences"][0]["kind"] == "WarmPool"
     assert meta["ownerReferences"][0]["uid"] == "u-1"
     [container] = spec["containers"]
     env = {e["name"]: e["value"] for e in container["env"]}
-    assert env["KAPPA_POOL_TOKEN"] == "t" * 43
+    token = pool_token(b"k" * 32, POOL.namespace, "py-1")
+    assert env["KAPPA_POOL_TOKEN_SHA256"] == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in json.dumps(pod)
+    assert "KAPPA_POOL_TOKEN" not in env
     assert env["KAPPA_RUNTIME"] == "python3.11"
     assert "KAPPA_FUNCTION_ARN" not in env
     assert container["resources"]["limits"]["memory"] == "256Mi"
@@ -98,7 +101,7 @@ def test_a_url_needs_no_code_and_the_request_is_what_the_agent_accepts() -> None
     assert env["AWS_LAMBDA_LOG_STREAM_NAME"] == "py-1a2b3c4d"  # the pool pod's own name
     body = request(env, b"zip-bytes")
     assert body["sha256"] == hashlib.sha256(b"zip-bytes").hexdigest()
-    pod_env = {"KAPPA_POOL_TOKEN": "t" * 40, "KAPPA_RUNTIME": "python3.11"}
+    pod_env = {"KAPPA_POOL_TOKEN_SHA256": "ab" * 32, "KAPPA_RUNTIME": "python3.11"}
     accepted = specialisation(pod_env, json.dumps(body).encode())
     assert accepted.env["KAPPA_FUNCTION_ARN"] == "arn:aws:lambda:us-east-1:team:function:hello"
     assert accepted.zip == b"zip-bytes"
@@ -123,3 +126,14 @@ def test_adoption_makes_the_pod_the_functions_and_leaves_the_pool() -> None:
     assert patch["annotations"]["kappa.dev/claimed-from"] == "py"
     [owner] = patch["ownerReferences"]
     assert (owner["kind"], owner["uid"], owner["controller"]) == ("Function", "f-1", True)
+
+
+def test_each_pool_pod_has_its_own_token_under_the_operators_key() -> None:
+    key = b"k" * 32
+    token = pool_token(key, "team", "py-1")
+    assert len(token) == 64
+    assert token == pool_token(key, "team", "py-1")  # any replica, after any restart
+    assert token != pool_token(key, "team", "py-2")
+    assert token != pool_token(key, "other", "py-1")
+    assert token != pool_token(b"j" * 32, "team", "py-1")
+    assert token_digest(token) == hashlib.sha256(token.encode()).hexdigest()
