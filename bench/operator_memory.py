@@ -307,6 +307,8 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one straight run
     parser.add_argument("--operator-env", action="append", default=[], metavar="NAME=VALUE",
                         help="more environment for the operator (repeatable)")  # fmt: skip
     args = parser.parse_args()
+    # Stopped with a signal: the finally blocks still stop etcd, the API server, the operator.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sizes = [int(size) for size in args.phases.split(",")]
     if sizes != sorted(set(sizes)) or sizes[0] < 1:
         sys.exit(f"--phases {args.phases}: growing counts, each at least 1, e.g. 1000,5000,10000")
