@@ -183,7 +183,9 @@ class Sampler:
 # ------------------------------------------------------------------------ phases
 
 
-def make_namespace(core: client.CoreV1Api, *, smoke: bool) -> str:
+def make_namespace(core: client.CoreV1Api, *, smoke: bool, service_account: bool = False) -> str:
+    """A namespace of the benchmark's own, its default ServiceAccount there (made here with
+    ``service_account``: a control plane without a controller manager makes none)."""
     name = f"bench-scale-{uuid.uuid4().hex[:6]}"
     annotations = {} if smoke else {
         "scheduler.alpha.kubernetes.io/node-selector": "type=kwok",
@@ -192,6 +194,10 @@ def make_namespace(core: client.CoreV1Api, *, smoke: bool) -> str:
     core.create_namespace(
         client.V1Namespace(metadata=client.V1ObjectMeta(name=name, annotations=annotations))
     )
+    if service_account:
+        core.create_namespaced_service_account(
+            name, client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="default"))
+        )
     for _ in range(120):
         if core.list_namespaced_service_account(name).items:
             break

@@ -1,16 +1,17 @@
-"""kopf wiring: indexes of pods and code ConfigMaps, and one reconciler task per Function.
+"""kopf wiring: indexes of pods and code ConfigMaps, and each Function's passes.
 
-Thin by design. Each Function has an asyncio task (not a kopf daemon: see
-``register``) that reconciles whenever something about it changes (its spec or
-deletion, one of its pods; not its status, which the task writes itself),
-whenever the autoscaler's decision for it changes (a tick or a gateway's poke
-wakes it), and otherwise when the last pass asked (``RESYNC_SECONDS`` at most);
-a pass that fails is retried with a per-Function exponential backoff
-(:mod:`kappa.controller.backoff`). The pass itself is :func:`kappa.controller.reconcile.reconcile`.
+Thin by design. A Function passes (:func:`one_pass`, not a kopf daemon: see
+``register``) whenever something about it changes (its spec or deletion, one of its
+pods; not its status, which the pass writes itself), whenever the autoscaler's decision
+for it changes (a tick or a gateway's poke wakes it), and otherwise when the last pass
+asked (``RESYNC_SECONDS`` at most); a pass that fails is retried with a per-Function
+exponential backoff (:mod:`kappa.controller.backoff`). When passes run, one at a time per
+Function and a bounded number at once, is :class:`kappa.controller.passes.Passes`'s; an
+idle Function holds a timer, no task. The pass itself is
+:func:`kappa.controller.reconcile.reconcile`.
 """
 
-import asyncio
-import contextlib
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -41,16 +42,21 @@ log = logging.getLogger(__name__)
 
 
 def register(state: State) -> None:
-    """Register the handlers with kopf's default registry."""
+    """Register the handlers with kopf's default registry.
+
+    All of them ``async``, though none waits for anything: kopf runs a plain function in
+    its thread pool (the client's few threads), one hop per event of every function pod
+    and ConfigMap, and the passes they wake live in the event loop.
+    """
 
     @kopf.index("pods", labels=FUNCTION_OBJECTS, id="function_pods")  # type: ignore[arg-type]
-    def function_pods(
+    async def function_pods(
         namespace: str, labels: Mapping[str, str], body: kopf.Body, **_: Any
     ) -> dict[Key, dict[str, Any]]:
         return {(namespace, labelled_unit(labels)): kept_pod(body)}
 
     @kopf.index("configmaps", labels=FUNCTION_OBJECTS, id="code_configmaps")  # type: ignore[arg-type]
-    def code_configmaps(
+    async def code_configmaps(
         namespace: str, labels: Mapping[str, str], name: str, **_: Any
     ) -> dict[Key, str]:
         return {(namespace, labelled_unit(labels)): name}
@@ -59,13 +65,13 @@ def register(state: State) -> None:
     # Function's spec.code.configMap or a Layer names are read from here, not from the API
     # server, and a change wakes the Functions that use it at once.
     @kopf.index("configmaps", when=_not_code_configmap, id="user_configmaps")  # type: ignore[arg-type]
-    def user_configmaps(
+    async def user_configmaps(
         namespace: str, name: str, body: kopf.Body, **_: Any
     ) -> dict[Key, CodeDigest]:
         return {(namespace, name): code_digest(body)}
 
     @kopf.on.event("configmaps", when=_not_code_configmap, id="configmap_changed")  # type: ignore[arg-type]
-    def configmap_changed(namespace: str, name: str, **_: Any) -> None:
+    async def configmap_changed(namespace: str, name: str, **_: Any) -> None:
         for function in state.code_references.referrers((namespace, name)):
             state.wake(function)
         for layer in state.layer_configmaps.referrers((namespace, name)):
@@ -75,7 +81,7 @@ def register(state: State) -> None:
     # A Layer's new code (its spec, or kappa deploy's annotation of a new package) rolls
     # the Functions that name it: their next pass reads it into their pods' revision.
     @kopf.on.event(GROUP, VERSION, "layers", id="layer_changed")  # type: ignore[arg-type]
-    def layer_changed(
+    async def layer_changed(
         event: kopf.RawEvent, namespace: str, name: str, body: kopf.Body, **_: Any
     ) -> None:
         key = (namespace, name)
@@ -85,10 +91,10 @@ def register(state: State) -> None:
             state.wake(function)
 
     @kopf.on.event("pods", labels=FUNCTION_OBJECTS, id="pod_changed")  # type: ignore[arg-type]
-    def pod_changed(namespace: str, labels: Mapping[str, str], **_: Any) -> None:
+    async def pod_changed(namespace: str, labels: Mapping[str, str], **_: Any) -> None:
         state.wake((namespace, labelled_unit(labels)))
 
-    # A task per Function rather than a kopf daemon: kopf puts a finalizer on
+    # Passes of our own rather than a kopf daemon: kopf puts a finalizer on
     # objects with daemons, and then a Function could not be deleted while the
     # operator is down. Owner references clean up after a deleted Function.
     _on_unit_change(state, "functions", "function_changed", kept_function)
@@ -119,24 +125,19 @@ def _on_unit_change(
         **_: Any,
     ) -> None:
         indexes = (function_pods, code_configmaps, user_configmaps)
-        _changed(state, event, (namespace, name), kept_function(as_function(body)), indexes)
+        state.passes.start(functools.partial(one_pass, state, *indexes))
+        _changed(state, event, (namespace, name), kept_function(as_function(body)))
 
 
-Indexes = tuple[kopf.Index[Key, dict[str, Any]], kopf.Index[Key, str], kopf.Index[Key, CodeDigest]]
-
-
-def _changed(
-    state: State, event: kopf.RawEvent, key: Key, body: dict[str, Any], indexes: Indexes
-) -> None:
-    """Keep what a Function's (or version's) change says; start or wake its reconciler."""
-    namespace, name = key
+def _changed(state: State, event: kopf.RawEvent, key: Key, body: dict[str, Any]) -> None:
+    """Keep what a Function's (or version's) change says; wake its pass when it asks for one."""
+    namespace, _ = key
     if event.get("type") == "DELETED":
         state.code_references.forget(key)
         state.destination_references.forget(key)
         state.layer_references.forget(key)
-        forgotten = state.memory.forget(key)
-        if forgotten is not None and forgotten.task is not None:
-            forgotten.task.cancel()
+        state.memory.forget(key)
+        state.passes.forget(key)
         state.scaler.forget(key)
         for other in state.destination_references.referrers(key):  # their destination is gone
             state.wake(other)
@@ -150,12 +151,7 @@ def _changed(
     if before is None:  # Functions whose async destination it is see it at once
         for other in state.destination_references.referrers(key):
             state.wake(other)
-    if record.task is None:
-        record.task = asyncio.create_task(
-            reconcile_loop(state, key, *indexes),
-            name=f"function {namespace}/{name}",
-        )
-    elif before is None or _wants_a_pass(before, body):
+    if before is None or _wants_a_pass(before, body):
         state.wake(key)
 
 
@@ -193,42 +189,38 @@ def _digests(user_maps: kopf.Index[Key, CodeDigest]) -> Callable[[Key], CodeDige
     return find
 
 
-async def reconcile_loop(
+async def one_pass(
     state: State,
-    key: Key,
     pods: kopf.Index[Key, dict[str, Any]],
     maps: kopf.Index[Key, str],
     user_maps: kopf.Index[Key, CodeDigest],
-) -> None:
-    """Reconcile one Function whenever woken, when the last pass asked, or after a backoff."""
+    key: Key,
+) -> float | None:
+    """One pass of a Function; seconds until the next unprompted one (None: it is gone).
+
+    A failed pass is tried again after a per-Function backoff.
+    """
+    body = state.memory.body(key)
+    if body is None:
+        return None
     record = state.memory.recall(key)
     try:
-        while (body := state.memory.body(key)) is not None:
-            record.wakeup.clear()
-            try:
-                result = await reconcile(
-                    state,
-                    body,
-                    list(pods.get(key, [])),
-                    list(maps.get(key, [])),
-                    configmaps=_digests(user_maps),
-                )
-            except Exception:  # a failed pass must not end the loop
-                record.failures += 1
-                delay = retry_delay(record.failures)
-                log.exception(
-                    "reconciling Function %s/%s failed (%d in a row); next try in %.1f s",
-                    *key,
-                    record.failures,
-                    delay,
-                )
-            else:
-                record.failures = 0
-                delay = result.requeue_after
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(record.wakeup.wait(), timeout=delay)
-    finally:
-        record.expected.clear()
-        record.task = None
-        if state.memory.body(key) is None:  # gone (not just this task cancelled)
-            state.scaler.forget(key)
+        result = await reconcile(
+            state,
+            body,
+            list(pods.get(key, [])),
+            list(maps.get(key, [])),
+            configmaps=_digests(user_maps),
+        )
+    except Exception:  # a failed pass is tried again
+        record.failures += 1
+        delay = retry_delay(record.failures)
+        log.exception(
+            "reconciling Function %s/%s failed (%d in a row); next try in %.1f s",
+            *key,
+            record.failures,
+            delay,
+        )
+        return delay
+    record.failures = 0
+    return result.requeue_after

@@ -23,6 +23,7 @@ from kappa.controller.aliases import register_aliases
 from kappa.controller.claims import Claims
 from kappa.controller.esm import register_esm
 from kappa.controller.handlers import register
+from kappa.controller.kopf_memories import EventOnlyMemories
 from kappa.controller.leadership import Leadership, LeadershipLostError
 from kappa.controller.network_policies import register_network_policies
 from kappa.controller.pool_key import PoolKey
@@ -156,7 +157,9 @@ async def _run(state: State, api: client.ApiClient, usage: UsageLedger) -> None:
             await leadership.mark(leading=True)
             tasks.append(asyncio.create_task(leadership.keep(), name="lease"))
         tasks.append(asyncio.create_task(state.scaler.run(), name="autoscaler"))
-        operator = asyncio.create_task(kopf.operator(clusterwide=True, standalone=True))
+        operator = asyncio.create_task(
+            kopf.operator(clusterwide=True, standalone=True, memories=EventOnlyMemories())
+        )
         done, _ = await asyncio.wait({operator, tasks[0]}, return_when=asyncio.FIRST_COMPLETED)
         if operator not in done:  # the Lease is lost: stop at once, a standby takes over
             lost = True

@@ -6,8 +6,7 @@ and drops all of it at once with :meth:`~FunctionMemories.forget` (as kopf's
 inventory keeps an object's memory in one record). Nothing here talks to the API.
 """
 
-import asyncio
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,12 +24,24 @@ class ExpectedPod:
     provisioned: bool
 
 
+@dataclass(frozen=True)
+class WrittenStatus:
+    """A status this operator wrote that the watch may not have shown yet.
+
+    ``over``: the resourceVersion of the Function the pass that wrote it read; while the
+    stored Function is still that one, its status is stale and this is what it says now.
+    """
+
+    over: str | None
+    status: Mapping[str, Any]
+
+
 @dataclass
 class FunctionMemory:
     """Everything the controller keeps of one Function.
 
-    - ``body``: the Function as last seen (None: not seen, or deleted);
-    - ``task``: the reconciler running for it, ``wakeup`` what makes it pass now;
+    - ``body``: the Function as last seen (None: not seen, or deleted); when its passes
+      run is :class:`kappa.controller.passes.Passes`'s, not this record's;
     - ``expected``: pods created but not shown by the watch yet, by name;
     - ``seen_ready``: pods seen Ready once (a later end of theirs is no init error);
     - ``reported_failures``: failed pods already posted as an Event;
@@ -40,12 +51,12 @@ class FunctionMemory:
       known at once, before the status written with it comes back on the watch;
     - ``published``: the generation ``spec.publish`` last published a version of;
     - ``publish_failure``: why its last try to publish failed (None: it did not), so that
-      a refusal repeated at every pass is one Event.
+      a refusal repeated at every pass is one Event;
+    - ``written``: the status last written, until the watch shows the Function again
+      (a pass woken by its pod's creation reads the body of before the first status).
     """
 
     body: dict[str, Any] | None = None
-    task: "asyncio.Task[None] | None" = None
-    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     expected: dict[str, ExpectedPod] = field(default_factory=dict)
     seen_ready: set[str] = field(default_factory=set)
     reported_failures: set[str] = field(default_factory=set)
@@ -54,6 +65,17 @@ class FunctionMemory:
     code_loaded: int | None = None
     published: int | None = None
     publish_failure: str | None = None
+    written: WrittenStatus | None = None
+
+    def current(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``body`` with the status last written, when the watch has not shown it yet."""
+        written = self.written
+        if written is None:
+            return body
+        if (body.get("metadata") or {}).get("resourceVersion") != written.over:
+            self.written = None  # a newer Function came: its status is the one to read
+            return body
+        return {**body, "status": {**(body.get("status") or {}), **written.status}}
 
 
 class FunctionMemories:
@@ -61,6 +83,8 @@ class FunctionMemories:
 
     def __init__(self) -> None:
         self._records: dict[Key, FunctionMemory] = {}
+        # What makes a known Function pass now (kappa.controller.passes.Passes.wake).
+        self.on_wake: Callable[[Key], None] = lambda _key: None
 
     def recall(self, key: Key) -> FunctionMemory:
         """The record of ``key``, created empty the first time."""
@@ -107,7 +131,7 @@ class FunctionMemories:
         record = self._records.get(key)
         if record is None or record.body is None:
             return False
-        record.wakeup.set()
+        self.on_wake(key)
         return True
 
     def __iter__(self) -> Iterator[Key]:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from kappa.resources.pods import ATTEMPT_ANNOTATION, PROVISIONED_LABEL, REVISION_LABEL
 
@@ -193,19 +193,72 @@ def pod_view(pod: Mapping[str, Any]) -> PodView:
     )
 
 
-def kept_pod(pod: Mapping[str, Any]) -> dict[str, Any]:
-    """What the controller keeps of a pod: all that a pass reads of it.
+# What a pass reads of a pod's metadata (pod_view, pod_owner) and of its status (pod_view).
+_POD_META: Final = ("name", "namespace", "labels", "creationTimestamp", "deletionTimestamp")
+_OWNER_FIELDS: Final = ("apiVersion", "kind", "uid", "controller")
+_POD_STATUS: Final = ("phase", "reason", "message")
+_CONDITION_FIELDS: Final = ("type", "status", "reason", "message", "lastTransitionTime")
+_CONDITION_TYPES: Final = frozenset({"Ready", "Initialized", "PodScheduled"})  # pod_view's
+# Annotations a pass or a user's `kubectl apply` may leave that no pass reads: the
+# whole last applied manifest is the largest.
+_UNREAD_ANNOTATIONS: Final = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
 
-    Its metadata (but its managedFields), its volumes (the code ConfigMaps it mounts) and
-    its status. The rest of its spec (containers, env, probes) and the managedFields are most of a
-    pod's size, and the operator keeps every function pod of the cluster in memory.
+
+def kept_pod(pod: Mapping[str, Any]) -> dict[str, Any]:
+    """What the controller keeps of a pod: the fields a pass reads, in the pod's own shape.
+
+    The operator keeps every function pod of the cluster (an index): its name, labels,
+    times, the attempt annotation, its controlling owner, the ConfigMaps it mounts, and
+    of its status the phase, reason, the conditions pod_view reads and the containers'
+    states. The rest
+    (the spec's containers, env and probes, managedFields, IPs, images) is most of a
+    pod's size and no pass reads it.
     """
-    meta = {k: v for k, v in (pod.get("metadata") or {}).items() if k != "managedFields"}
-    volumes = (pod.get("spec") or {}).get("volumes") or []
-    return {"metadata": meta, "spec": {"volumes": volumes}, "status": pod.get("status") or {}}
+    meta = pod.get("metadata") or {}
+    kept: dict[str, Any] = {k: meta[k] for k in _POD_META if meta.get(k) is not None}
+    attempt = (meta.get("annotations") or {}).get(ATTEMPT_ANNOTATION)
+    if attempt is not None:
+        kept["annotations"] = {ATTEMPT_ANNOTATION: attempt}
+    owners = [
+        {k: owner[k] for k in _OWNER_FIELDS if k in owner}
+        for owner in meta.get("ownerReferences") or ()
+        if owner.get("controller") is True
+    ]
+    if owners:
+        kept["ownerReferences"] = owners
+    volumes = [
+        {"configMap": {"name": volume["configMap"].get("name")}}
+        for volume in (pod.get("spec") or {}).get("volumes") or ()
+        if isinstance(volume.get("configMap"), Mapping)
+    ]
+    return {"metadata": kept, "spec": {"volumes": volumes}, "status": _kept_status(pod)}
+
+
+def _kept_status(pod: Mapping[str, Any]) -> dict[str, Any]:
+    status = pod.get("status") or {}
+    kept: dict[str, Any] = {k: status[k] for k in _POD_STATUS if status.get(k) is not None}
+    conditions = [
+        {k: c[k] for k in _CONDITION_FIELDS if c.get(k) is not None}
+        for c in status.get("conditions") or ()
+        if isinstance(c, Mapping) and c.get("type") in _CONDITION_TYPES
+    ]
+    if conditions:
+        kept["conditions"] = conditions
+    for field in ("containerStatuses", "initContainerStatuses"):
+        states = [{"state": c.get("state") or {}} for c in status.get(field) or ()]
+        if states:
+            kept[field] = states
+    return kept
 
 
 def kept_function(body: Mapping[str, Any]) -> dict[str, Any]:
-    """A Function (or version) as the controller keeps it: all but its managedFields."""
+    """A Function (or version) as the controller keeps it.
+
+    All but its managedFields and the annotation of the last applied manifest (`kubectl
+    apply`'s copy of it).
+    """
     meta = {k: v for k, v in (body.get("metadata") or {}).items() if k != "managedFields"}
+    annotations = meta.get("annotations")
+    if annotations and not _UNREAD_ANNOTATIONS.isdisjoint(annotations):
+        meta["annotations"] = {k: v for k, v in annotations.items() if k not in _UNREAD_ANNOTATIONS}
     return {**body, "metadata": meta}

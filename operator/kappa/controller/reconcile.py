@@ -33,7 +33,7 @@ from kappa.controller.conditions import (
 from kappa.controller.desired import DesiredFunction, desired_function, referenced_configmap
 from kappa.controller.destinations import destinations_conditions
 from kappa.controller.layers import LayerSource, layer_configmap, layer_names
-from kappa.controller.memory import ExpectedPod, Key
+from kappa.controller.memory import ExpectedPod, Key, WrittenStatus
 from kappa.controller.observed import Phase, PodView, after_deletions, pod_view
 from kappa.controller.planner import Plan, plan
 from kappa.controller.state import State
@@ -135,6 +135,7 @@ async def observe(  # noqa: PLR0913 - what one pass reads, the rest by keyword
     """
     meta = body["metadata"]
     key = (str(meta["namespace"]), str(meta["name"]))
+    body = state.memory.recall(key).current(body)
     pod_bodies = [p for p in pod_bodies if pod_owner(p) == meta.get("uid")]
     referenced = configmaps((key[0], name)) if (name := referenced_configmap(body)) else None
     layers: dict[str, LayerSource] = {}
@@ -155,21 +156,31 @@ async def observe(  # noqa: PLR0913 - what one pass reads, the rest by keyword
     )
 
 
+def _decide(state: State, seen: Observed, pods: list[PodView], *, initial: int) -> decider.Decision:
+    """The autoscaler's decision for the Function with ``pods``."""
+    return state.scaler.observe(
+        seen.key,
+        seen.desired.scaling,
+        [
+            decider.Pod(p.name, p.ready, p.created.timestamp(), p.provisioned)
+            for p in pods
+            if p.live and p.revision == seen.desired.revision
+        ],
+        initial=initial,
+        now=seen.now.timestamp(),
+    )
+
+
 def plan_pass(state: State, seen: Observed) -> PassPlan:
     """How many pods (the autoscaler), which to make and remove (the planner), the quota's hold."""
     desired = seen.desired
-    scale = state.scaler.observe(
-        seen.key,
-        desired.scaling,
-        [
-            decider.Pod(p.name, p.ready, p.created.timestamp(), p.provisioned)
-            for p in seen.pods
-            if p.live and p.revision == desired.revision
-        ],
+    scale = _decide(
+        state,
+        seen,
+        seen.pods,
         # A new Function starts `replicas` pods; one decided before (an operator restart)
         # keeps what runs until it is idle.
         initial=desired.replicas if seen.status.get("desiredReplicas") is None else 0,
-        now=seen.now.timestamp(),
     )
     pod_plan = plan(
         seen.pods,
@@ -239,6 +250,12 @@ async def report(state: State, seen: Observed, intent: PassPlan, done: Acted) ->
     """Write the status where it changed; when the next unprompted pass is due."""
     desired, scale, previous = seen.desired, intent.scale, seen.previous_conditions
     pods = after_deletions(seen.pods, intent.pod_plan.delete)
+    made = _made(state, seen)
+    if made:
+        # The status tells what is, pods made in this pass included, as the pass their
+        # watch events wake would: one status write for both, not two.
+        pods += made
+        scale = _decide(state, seen, pods, initial=0)
     conditions = function_conditions(
         pods,
         revision=desired.revision,
@@ -267,6 +284,8 @@ async def report(state: State, seen: Observed, intent: PassPlan, done: Acted) ->
     status |= await _scaling_status(state, seen.body, scale, changed=changed, now=seen.now)
     if any(seen.status.get(k) != v for k, v in status.items()):
         await state.objects.patch_function_status(*seen.key, status)
+        over = (seen.body.get("metadata") or {}).get("resourceVersion")
+        state.memory.recall(seen.key).written = WrittenStatus(over, status)
     if _publishes(seen, conditions) and state.memory.recall(seen.key).published != seen.generation:
         await _publish(state, seen)
     if done.create_error is not None:
@@ -274,6 +293,24 @@ async def report(state: State, seen: Observed, intent: PassPlan, done: Acted) ->
     if intent.pod_plan.requeue_after is not None:
         return Result(min(RESYNC_SECONDS, intent.pod_plan.requeue_after.total_seconds()))
     return Result(RESYNC_SECONDS)
+
+
+def _made(state: State, seen: Observed) -> list[PodView]:
+    """The pods this pass made (expected since its ``now``), as Pending."""
+    expected = state.memory.recall(seen.key).expected
+    return [
+        PodView(
+            name=name,
+            revision=pending.revision,
+            phase=Phase.PENDING,
+            ready=False,
+            terminating=False,
+            created=pending.created,
+            provisioned=pending.provisioned,
+        )
+        for name, pending in expected.items()
+        if pending.created == seen.now
+    ]
 
 
 def _publishes(seen: Observed, conditions: list[ConditionState]) -> bool:

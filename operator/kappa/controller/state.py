@@ -8,6 +8,7 @@ from kappa.api.meta import ConditionState
 from kappa.autoscaler.loop import Autoscaler
 from kappa.controller.desired import DesiredFunction
 from kappa.controller.memory import FunctionMemories, Key
+from kappa.controller.passes import Passes
 from kappa.controller.references import References
 from kappa.k8s.objects import Objects
 from kappa.settings import Settings
@@ -34,6 +35,8 @@ class State:
     objects: Objects
     settings: Settings
     memory: FunctionMemories = field(default_factory=FunctionMemories)
+    # When each Function's pass runs (no task per Function between passes).
+    passes: Passes = field(default_factory=Passes)
     # The ConfigMap each Function's code names; the Functions its destinations name.
     code_references: References = field(default_factory=References)
     destination_references: References = field(default_factory=References)
@@ -54,6 +57,7 @@ class State:
                 burst_limit=self.settings.burst_limit,
             )
         self.autoscaler.wake = self.wake
+        self.memory.on_wake = self.passes.wake
 
     @property
     def scaler(self) -> Autoscaler:

@@ -161,3 +161,19 @@ def test_a_new_leader_keeps_ten_warm_pods_until_the_gateways_report_then_follows
     assert decision.target == 5  # ceil(3.5 / 0.7): the reports decide now
     assert len(decision.remove) == 5
     assert not {f"a-{i}" for i in range(4)} & set(decision.remove)  # busy ones stay
+
+
+def test_a_function_quiet_again_drops_its_windows() -> None:
+    auto, clock, _ = scaler()
+    pods = [Pod("a-1", ready=True, created=clock.now - 60, provisioned=True)]
+    auto.observe(A, Spec(provisioned=1), pods, initial=0, now=clock.now)
+    auto.report("g1", {A: Sample(1.0, 1, 0, {"a-1": 1})})
+    clock.now += 1
+    auto.tick(clock.now)
+    assert A in auto._windows  # noqa: SLF001 - load seen: its windows sample it
+    for _ in range(70):  # the gateways' report expires; the stable window (60 s) empties
+        clock.now += 1
+        auto.tick(clock.now)
+    assert A not in auto._windows  # noqa: SLF001 - nothing kept for a Function without load
+    decision = auto.observe(A, Spec(provisioned=1), pods, initial=0, now=clock.now)
+    assert decision.target == 1

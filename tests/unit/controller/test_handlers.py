@@ -1,6 +1,7 @@
 """The reconcile shell against a fake `Objects`: what it calls, and the status it writes."""
 
 import asyncio
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -425,7 +426,7 @@ def test_a_failing_pass_is_retried_with_a_growing_backoff_reset_by_success(
         failures_seen.append(record.failures)
         outcome = outcomes.pop(0)
         if not outcomes:
-            record.body = None  # the Function is gone: the loop ends after this pass
+            record.body = None  # the Function is gone: no pass after this one
         if outcome is not None:
             raise outcome
         return Result(0.0)
@@ -436,11 +437,18 @@ def test_a_failing_pass_is_retried_with_a_growing_backoff_reset_by_success(
 
     monkeypatch.setattr(wiring, "reconcile", fake_reconcile)
     monkeypatch.setattr(wiring, "retry_delay", fake_delay)
-    asyncio.run(asyncio.wait_for(wiring.reconcile_loop(state, key, {}, {}, {}), timeout=10))  # type: ignore[arg-type]
+
+    async def passes() -> None:
+        state.passes.start(functools.partial(wiring.one_pass, state, {}, {}, {}))  # type: ignore[arg-type]
+        state.wake(key)
+        # Until gone: no pass running, and no timer left behind.
+        while outcomes or state.passes.running or state.passes.due(key) is not None:
+            await asyncio.sleep(0.001)
+
+    asyncio.run(asyncio.wait_for(passes(), timeout=10))
 
     assert delays_asked == [1, 2, 1]  # doubled while failing, from the start after a success
     assert failures_seen == [0, 1, 2, 0]
-    assert record.task is None
 
 
 def test_a_pod_labelled_as_the_functions_but_not_controlled_by_it_is_left_alone() -> None:
@@ -515,3 +523,28 @@ def test_a_failed_publish_is_one_event_and_is_tried_at_every_pass() -> None:
     run(objects, body, [pod], state=state)
     assert calls == 2  # tried at every pass
     assert objects.calls.count(("post_event", "PublishFailed")) == 1  # said once
+
+
+def test_a_new_functions_first_two_passes_write_one_status() -> None:
+    """The first pass counts the pod it made; the pass that pod's watch event wakes, still
+    reading the Function of before the first status came back, writes nothing again."""
+    objects = FakeObjects()
+    state = State(objects=objects, settings=SETTINGS)  # type: ignore[arg-type]
+    stale = function(resourceVersion="1")
+    run(objects, stale, state=state)
+    (status,) = objects.statuses
+    assert status["replicas"] == 1  # the pod made in this pass, Pending
+    ((pod_manifest),) = objects.named("create_pod")
+    pod = {
+        **pod_manifest,
+        "metadata": {**pod_manifest["metadata"], "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "status": {"phase": "Pending"},
+    }
+    run(objects, stale, pods=[pod], maps=objects.named("create_configmap"), state=state)
+    assert len(objects.statuses) == 1  # nothing new to say
+    assert objects.named("post_event") == ["PodsCreated"]
+    # The watch shows the Function with that status: read as it is from then on.
+    shown = {**stale, "metadata": {**stale["metadata"], "resourceVersion": "2"}, "status": status}
+    run(objects, shown, pods=[pod], maps=objects.named("create_configmap"), state=state)
+    assert len(objects.statuses) == 1
+    assert state.memory.recall((NS, "fn")).written is None

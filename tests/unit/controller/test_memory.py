@@ -1,4 +1,4 @@
-from kappa.controller.memory import FunctionMemories
+from kappa.controller.memory import FunctionMemories, WrittenStatus
 
 KEY = ("ns", "fn")
 BODY = {"metadata": {"namespace": "ns", "name": "fn"}}
@@ -23,14 +23,29 @@ def test_recall_creates_once_and_forget_drops_everything() -> None:
 
 def test_wake_reaches_only_functions_seen() -> None:
     memory = FunctionMemories()
+    woken: list[tuple[str, str]] = []
+    memory.on_wake = woken.append
     assert memory.wake(KEY) is False
     assert memory.get(KEY) is None  # waking does not create a record
     memory.hold(KEY, "held")  # a hold may come before the Function is seen
     assert memory.wake(KEY) is False
-    assert not memory.recall(KEY).wakeup.is_set()
+    assert woken == []
     memory.recall(KEY).body = dict(BODY)
     assert memory.wake(KEY) is True
-    assert memory.recall(KEY).wakeup.is_set()
+    assert woken == [KEY]
+
+
+def test_a_status_written_stands_for_the_stale_body_until_the_watch_shows_another() -> None:
+    record = FunctionMemories().recall(KEY)
+    stale = {**BODY, "metadata": {**BODY["metadata"], "resourceVersion": "7"}, "status": {"a": 1}}
+    assert record.current(stale) is stale  # nothing written: the body as it is
+    record.written = WrittenStatus("7", {"observedGeneration": 2, "replicas": 1})
+    assert record.current(stale)["status"] == {"a": 1, "observedGeneration": 2, "replicas": 1}
+    assert stale["status"] == {"a": 1}  # not changed in place
+    newer = {**stale, "metadata": {**stale["metadata"], "resourceVersion": "8"}}
+    assert record.current(newer) is newer  # the watch has a newer Function: read it
+    assert record.written is None
+    assert record.current(stale) is stale
 
 
 def test_hold_and_release() -> None:

@@ -219,21 +219,90 @@ def test_pods_a_pass_deleted_are_terminating_in_what_it_reports() -> None:
     assert after_deletions([kept], ()) == [kept]
 
 
-def test_the_controller_keeps_what_a_pass_reads_of_a_pod_and_a_function() -> None:
-    pod = {
-        "metadata": {"name": "p", "labels": {"a": "b"}, "managedFields": [{"manager": "x"}],
-                     "ownerReferences": [{"uid": "u"}]},
-        "spec": {"containers": [{"name": "function", "env": [{"name": "X", "value": "1"}]}],
-                 "volumes": [{"name": "code", "configMap": {"name": "cm"}}]},
-        "status": {"phase": "Running"},
+def full_pod(**status: object) -> dict:
+    """A pod as the API server sends it, with all a pass reads and much it does not."""
+    return {
+        "metadata": {
+            "name": "fn-abc-1", "namespace": "ns", "uid": "pod-uid", "resourceVersion": "9",
+            "generateName": "fn-", "creationTimestamp": "2026-01-01T00:00:00Z",
+            "deletionTimestamp": "2026-01-01T00:05:00Z",
+            "labels": {"kappa.dev/function": "fn", "kappa.dev/revision": "r1",
+                       "kappa.dev/provisioned": "true"},
+            "annotations": {"kappa.dev/attempt": "2", "other": "x" * 100},
+            "ownerReferences": [
+                {"apiVersion": "kappa.dev/v1alpha1", "kind": "Function", "name": "fn",
+                 "uid": "fn-uid", "controller": True, "blockOwnerDeletion": True},
+                {"apiVersion": "v1", "kind": "ConfigMap", "name": "x", "uid": "cm-uid"},
+            ],
+            "managedFields": [{"manager": "kubelet", "fieldsV1": {"f:status": {}}}],
+        },
+        "spec": {
+            "containers": [{"name": "function", "env": [{"name": "X", "value": "1"}]}],
+            "volumes": [{"name": "code", "configMap": {"name": "cm", "items": []}},
+                        {"name": "token", "projected": {"sources": []}}],
+        },
+        "status": {
+            "phase": "Running", "podIP": "10.0.0.1", "hostIP": "10.0.0.2",
+            "conditions": [
+                {"type": "Initialized", "status": "True",
+                 "lastTransitionTime": "2026-01-01T00:00:01Z", "lastProbeTime": None},
+                {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
+                 "lastTransitionTime": "2026-01-01T00:00:09Z"},
+            ],
+            "containerStatuses": [{
+                "name": "function", "image": "i", "imageID": "sha", "restartCount": 0,
+                "state": {"terminated": {"exitCode": 1, "reason": "Error",
+                                         "finishedAt": "2026-01-01T00:01:00Z",
+                                         "message": '{"errorType": "Runtime.X"}'}}}],
+            "initContainerStatuses": [{"name": "copy", "state": {"terminated": {"exitCode": 0}}}],
+            **status,
+        },
     }  # fmt: skip
-    assert kept_pod(pod) == {
-        "metadata": {"name": "p", "labels": {"a": "b"}, "ownerReferences": [{"uid": "u"}]},
-        "spec": {"volumes": [{"name": "code", "configMap": {"name": "cm"}}]},
-        "status": {"phase": "Running"},
-    }
-    assert pod_view(kept_pod(pod)) == pod_view(pod)
-    function = {"kind": "Function", "metadata": {"name": "f", "managedFields": []},
-                "spec": {"runtime": "python3.11"}, "status": {}}  # fmt: skip
-    assert kept_function(function) == {"kind": "Function", "metadata": {"name": "f"},
-                                       "spec": {"runtime": "python3.11"}, "status": {}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        pytest.param({}, id="failed container, was ready"),
+        pytest.param({"phase": "Pending", "containerStatuses": [{"name": "function", "state": {
+            "waiting": {"reason": "ErrImageNeverPull", "message": "never"}}}]}, id="waiting"),
+        pytest.param({"phase": "Failed", "reason": "Evicted", "message": "memory"}, id="evicted"),
+        pytest.param({"phase": "Pending", "conditions": [{"type": "PodScheduled",
+            "status": "False", "reason": "Unschedulable", "message": "0/1 nodes"}]},
+            id="unschedulable"),
+    ],
+)  # fmt: skip
+def test_a_kept_pod_carries_every_field_a_pass_reads(status: dict) -> None:
+    from kappa.controller.reconcile import _mounted_configmaps  # noqa: PLC0415
+    from kappa.invocation.kube_view import pod_owner  # noqa: PLC0415
+
+    pod = full_pod(**status)
+    kept = kept_pod(pod)
+    assert pod_view(kept) == pod_view(pod)
+    assert pod_owner(kept) == pod_owner(pod) == "fn-uid"
+    assert _mounted_configmaps([kept]) == _mounted_configmaps([pod]) == {"cm"}
+    assert kept["metadata"]["labels"] == pod["metadata"]["labels"]
+    # and little else: no managedFields, containers, IPs, other owners or annotations
+    assert set(kept["metadata"]) == {
+        "name", "namespace", "labels", "annotations", "creationTimestamp",
+        "deletionTimestamp", "ownerReferences",
+    }  # fmt: skip
+    assert kept["metadata"]["annotations"] == {"kappa.dev/attempt": "2"}
+    assert len(kept["metadata"]["ownerReferences"]) == 1
+    assert kept["spec"] == {"volumes": [{"configMap": {"name": "cm"}}]}
+    assert "podIP" not in kept["status"]
+    assert len(json.dumps(kept)) < len(json.dumps(pod))
+
+
+def test_a_kept_function_is_all_but_managed_fields_and_the_last_applied_manifest() -> None:
+    function = {"kind": "Function", "metadata": {
+        "name": "f", "managedFields": [],
+        "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{...}",
+                        "kappa.dev/code-sha256": "abc"}},
+        "spec": {"runtime": "python3.11"}, "status": {}}  # fmt: skip
+    assert kept_function(function) == {"kind": "Function", "metadata": {
+        "name": "f", "annotations": {"kappa.dev/code-sha256": "abc"}},
+        "spec": {"runtime": "python3.11"}, "status": {}}  # fmt: skip
+    assert function["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+    plain = {"metadata": {"name": "f"}, "spec": {}}
+    assert kept_function(plain) == plain

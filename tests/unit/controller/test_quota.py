@@ -69,11 +69,12 @@ def test_settle_holds_what_does_not_fit_and_writes_the_status() -> None:
     state.memory.recall(("a", "late")).body = {"metadata": {"name": "late", "namespace": "a"}}
     quotas.set_claim(("a", "gone"), Claim("a", "gone", provisioned=9, created="3"))
 
+    woken: list[tuple[str, str]] = []
+    state.memory.on_wake = woken.append
     asyncio.run(_settle(state.memory, state.objects, quotas))
 
     assert set(state.memory.holds()) == {("a", "late"), ("a", "gone")}
-    assert state.memory.recall(("a", "late")).wakeup.is_set()
-    assert not state.memory.recall(("a", "gone")).wakeup.is_set()  # no reconciler: not woken
+    assert woken == [("a", "late")]  # not ("a", "gone"): no Function seen, nothing to pass
     assert objects.events == [("late", "QuotaExceeded")]
     ((namespace, name, status),) = objects.statuses
     assert (namespace, name) == ("a", "default")
@@ -86,10 +87,10 @@ def test_settle_holds_what_does_not_fit_and_writes_the_status() -> None:
     assert len(objects.statuses) == 1
     quotas.set_claim(("a", "gone"), None)
     quotas.quotas["a", "default"].spec = ConcurrencyQuotaSpec(max_concurrency=10)
-    state.memory.recall(("a", "late")).wakeup.clear()
+    woken.clear()
     asyncio.run(_settle(state.memory, state.objects, quotas))
     assert state.memory.holds() == {}
-    assert state.memory.recall(("a", "late")).wakeup.is_set()
+    assert woken == [("a", "late")]
     assert objects.events == [("late", "QuotaExceeded")]
     assert objects.statuses[-1][2]["conditions"][0]["reason"] == "WithinQuota"
 
