@@ -24,9 +24,10 @@ fi
 if [ "$mode" = --test ]; then
   need+=(
     # The pause binary (static, tests/integration/test_pause.py), aws-lambda-ric's
-    # native build for the Node.js runtime tests (node-gyp, aws-lambda-cpp).
+    # native build for the Node.js runtime tests (node-gyp, aws-lambda-cpp; 4.0.2 unpacks
+    # its curl from a .tar.xz).
     [gcc]=gcc [g++]=g++ [make]=make [cmake]=cmake [autoreconf]=autoconf [automake]=automake
-    [libtoolize]=libtool
+    [libtoolize]=libtool [xz]=xz-utils
     # Event source tests: ElasticMQ (an SQS server) and Kafka from Maven Central, run with Java.
     [java]=default-jre-headless [mvn]=maven
     # The java17 runtime's tests: handlers compiled with javac (e2e/test_java.py,
