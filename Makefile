@@ -10,7 +10,7 @@ KWOK_NODES ?= 0
         deps-test k8s-binaries images-export first-run \
         cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-coldstart-phases bench-gateway clean \
         bench-eventsources bench-eventsources-brokers bench-autoscaler bench-autoscaler-poke \
-        bench-async bench-auth bench-tracing bench-zygote install uninstall tools lint-chart chart-crds docs bench-scale mutation
+        bench-async bench-auth bench-tracing bench-zygote bench-node-start install uninstall tools lint-chart chart-crds docs bench-scale mutation
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -161,6 +161,9 @@ bench-coldstart-phases: venv ## pod creation → first response by phase, and ap
 
 bench-zygote: venv ## agent start to all slots ready (perPod 1, 4, 8), runtimes exec'd vs forked from a zygote (no cluster; BENCH_RUNS)
 	$(PY) bench/zygote.py --runs $${BENCH_RUNS:-9}
+
+bench-node-start: venv ## nodejs20/22 runtime start, exec to first /next: the image's entry vs before, compile cache, no V8 flags (no cluster; BENCH_RUNS)
+	$(PY) bench/node_start.py --runs $${BENCH_RUNS:-15}
 
 bench-gateway: venv ## warm invokes: gateway vs agent vs bare server vs of-watchdog; gateway RSS under 10x overload
 	$(PY) bench/gateway.py

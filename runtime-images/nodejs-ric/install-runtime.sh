@@ -10,7 +10,7 @@
 # addon with node-gyp, against NODE_PREFIX's headers (npm_config_nodedir), so
 # nothing is downloaded but the npm packages. RUNTIME_DIR then holds:
 #   ric/        aws-lambda-ric's dist/ (index.mjs, rapid-client.node) and licences
-#   index.mjs   the entry point: runs $_HANDLER from $LAMBDA_TASK_ROOT
+#   index.cjs   the entry point: runs $_HANDLER from $LAMBDA_TASK_ROOT
 #   bootstrap   what the kappa agent starts (node is RUNTIME_DIR/../lang/bin/node)
 # The runtime images and tests/integration/nodejs both build with this script.
 set -eu
@@ -45,7 +45,7 @@ mkdir -p "$out"
 rm -rf "$out/ric"
 mkdir "$out/ric"
 cp -R "$ric/dist" "$ric/package.json" "$ric/LICENSE" "$ric/NOTICE" "$ric/THIRD-PARTY-LICENSES" "$out/ric/"
-cp "$here/index.mjs" "$out/index.mjs"
+cp "$here/index.cjs" "$out/index.cjs"
 sed "s/@NODE_MAJOR@/$major/g" "$here/bootstrap" >"$out/bootstrap"
 chmod -R a+rX "$out"
 chmod 755 "$out/bootstrap"
