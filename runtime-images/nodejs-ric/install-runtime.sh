@@ -10,7 +10,7 @@
 # addon with node-gyp, against NODE_PREFIX's headers (npm_config_nodedir), so
 # nothing is downloaded but the npm packages. RUNTIME_DIR then holds:
 #   ric/        aws-lambda-ric's dist/ (index.mjs, rapid-client.node) and licences
-#   index.mjs   the entry point: runs $_HANDLER from $LAMBDA_TASK_ROOT
+#   index.cjs   the entry point: runs $_HANDLER from $LAMBDA_TASK_ROOT
 #   bootstrap   what the kappa agent starts (node is RUNTIME_DIR/../lang/bin/node)
 #   ric-mc/     Node >= 22 only: aws-lambda-ric 4 (concurrent/, pinned the same way), the
 #               client of Lambda Managed Instances, which the bootstrap runs instead when
@@ -60,7 +60,7 @@ if [ "$major" -ge 22 ]; then
   cp "$mc/index.mjs" "$mc/rapid-client.node" "$mc/package.json" "$mc/LICENSE" "$mc/NOTICE" \
     "$mc/THIRD-PARTY-LICENSES" "$out/ric-mc/"
 fi
-cp "$here/index.mjs" "$out/index.mjs"
+cp "$here/index.cjs" "$out/index.cjs"
 sed "s/@NODE_MAJOR@/$major/g" "$here/bootstrap" >"$out/bootstrap"
 chmod -R a+rX "$out"
 chmod 755 "$out/bootstrap"

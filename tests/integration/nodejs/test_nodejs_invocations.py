@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -330,3 +331,38 @@ def test_slots_run_invocations_side_by_side(start_agent: StartAgent, tmp_path: P
     results = [result_of(reply) for reply in replies]
     assert [r["met"] for r in results] == [2, 2]
     assert len({r["pid"] for r in results}) == 2  # one node process per slot
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        pytest.param({}, id="the-bootstraps-flags-only"),
+        pytest.param({"NODE_OPTIONS": "--no-deprecation"}, id="with-NODE_OPTIONS"),
+    ],
+)
+def test_the_handler_gets_what_the_bootstraps_v8_flags_give(
+    start_agent: StartAgent, node_runtime: NodeRuntime, task_root: Path, env: dict[str, str]
+) -> None:
+    """The entry sets V8's flags to their defaults while the client loads (README.md, "Start"):
+    the handler still sees exactly what a plain node with the bootstrap's flags has."""
+    result = result_of(start_agent("v8probe.handler", env=env).invoke({}))
+    flags = result.pop("execArgv")
+    assert isinstance(flags, list)
+    assert "--expose-gc" in flags
+    assert "--max-old-space-size=231" in flags
+    node = node_runtime.bootstrap.parent.parent / "lang/bin/node"
+    script = f"require({json.dumps(str(task_root / 'v8probe.js'))}).probe()"
+    script += ".then((r) => console.log(JSON.stringify(r)))"
+    plain = subprocess.run(
+        [str(node), *flags, "-e", script],
+        capture_output=True,
+        check=True,
+        timeout=30,
+        env={**env, "PATH": "/usr/bin:/bin"},
+    )
+    expected = json.loads(plain.stdout)
+    # A plain `node -e` has require.main undefined, as the runtime's ES-module-like entry.
+    assert result == expected
+    assert result["gc"] == "function"
+    assert result["contextGc"] == "function"
+    assert result["requireMain"] == "undefined"
