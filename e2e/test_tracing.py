@@ -155,9 +155,28 @@ def collector(
     url = f"http://{receiver_pod(core, namespace)}:{PORT}"
     try:
         install_chart(cluster, "--reuse-values", "--set", f"tracing.otlpEndpoint={url}")
+        # Helm's wait ends when the new operator pods are Ready, while an old one may still
+        # lead (a standby of the old template can take the Lease mid-rollout): a Function
+        # made then would get pods without the collector. Wait for a leader that knows it.
+        Cluster.wait(lambda: leader_knows(core, url), "a leader that knows the collector", 180)
         yield url
     finally:
         install_chart(cluster)
+
+
+def leader_knows(core: client.CoreV1Api, url: str) -> bool:
+    """Whether the operator holding the Lease runs with tracing to ``url``."""
+    lease = client.CoordinationV1Api(core.api_client).read_namespaced_lease(
+        "kappa-operator", "kappa-system"
+    )
+    try:
+        pod = core.read_namespaced_pod(lease.spec.holder_identity, "kappa-system")
+    except client.exceptions.ApiException:
+        return False
+    if pod.spec is None or pod.metadata.deletion_timestamp is not None:
+        return False
+    env = {e.name: e.value for e in pod.spec.containers[0].env or []}
+    return env.get("KAPPA_TRACING_OTLP_ENDPOINT") == url
 
 
 def received(url: str) -> list[dict[str, Any]]:

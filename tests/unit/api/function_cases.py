@@ -776,12 +776,11 @@ ACCEPTED = [
     ),
     _accepted(
         "per-runtime-python-1600",
-        manifest(runtime="python3.13", concurrency={"perRuntime": 1600}),
+        manifest(concurrency={"perRuntime": 1600}),
     ),
     _accepted(
         "per-runtime-and-pods",
         manifest(
-            runtime="python3.12",
             concurrency={"perPod": 2, "perRuntime": 800, "provisioned": 16},
             scaling={"maxReplicas": 1},
         ),
