@@ -179,8 +179,13 @@ def plan_pass(state: State, seen: Observed) -> PassPlan:
         seen,
         seen.pods,
         # A new Function starts `replicas` pods; one decided before (an operator restart)
-        # keeps what runs until it is idle.
-        initial=desired.replicas if seen.status.get("desiredReplicas") is None else 0,
+        # keeps what runs until it is idle, pods of an older template too (an upgrade that
+        # changed the pods' template rolls them, rather than dropping a warm pod).
+        initial=(
+            desired.replicas
+            if seen.status.get("desiredReplicas") is None
+            else sum(1 for p in seen.pods if p.live)
+        ),
     )
     pod_plan = plan(
         seen.pods,
