@@ -300,19 +300,24 @@ async def report(state: State, seen: Observed, intent: PassPlan, done: Acted) ->
     return Result(RESYNC_SECONDS)
 
 
+def _pending_view(name: str, pending: ExpectedPod) -> PodView:
+    """A pod this operator made and has not seen yet, as Pending."""
+    return PodView(
+        name=name,
+        revision=pending.revision,
+        phase=Phase.PENDING,
+        ready=False,
+        terminating=False,
+        created=pending.created,
+        provisioned=pending.provisioned,
+    )
+
+
 def _made(state: State, seen: Observed) -> list[PodView]:
     """The pods this pass made (expected since its ``now``), as Pending."""
     expected = state.memory.recall(seen.key).expected
     return [
-        PodView(
-            name=name,
-            revision=pending.revision,
-            phase=Phase.PENDING,
-            ready=False,
-            terminating=False,
-            created=pending.created,
-            provisioned=pending.provisioned,
-        )
+        _pending_view(name, pending)
         for name, pending in expected.items()
         if pending.created == seen.now
     ]
@@ -389,17 +394,7 @@ async def _pods_with_expectations(
                 del expected[pod_name]
                 continue
             expected[pod_name] = pending = replace(pending, since=now)
-        views.append(
-            PodView(
-                name=pod_name,
-                revision=pending.revision,
-                phase=Phase.PENDING,
-                ready=False,
-                terminating=False,
-                created=pending.created,
-                provisioned=pending.provisioned,
-            )
-        )
+        views.append(_pending_view(pod_name, pending))
     return views
 
 
