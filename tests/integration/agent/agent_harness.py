@@ -101,6 +101,16 @@ class Agent:
         with self._changed:
             return "".join(self.lines)
 
+    def output_through(self, reply: Reply) -> str:
+        """The output once the REPORT line of the call `reply` answers has been read.
+
+        The agent prints it before it answers, but the lines reach the test through a
+        reader thread: reading the output right after a reply can miss them.
+        """
+        request_id = reply.headers["x-kappa-request-id"]
+        self.wait_for(f"^REPORT RequestId: {re.escape(request_id)}\t")
+        return self.output()
+
     def request(
         self,
         method: str,
