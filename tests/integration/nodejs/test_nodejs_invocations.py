@@ -117,7 +117,9 @@ def test_one_runtime_serves_invocation_after_invocation(start_agent: StartAgent)
     replies = [agent.invoke({"ms": 1}) for _ in range(5)]
     pids = {result_of(reply)["pid"] for reply in replies}
     assert len(pids) == 1  # a warm runtime: no process per invocation
-    assert agent.output_through(replies[-1]).count("Init Duration") == 1  # only the first REPORT is a cold start
+    assert (
+        agent.output_through(replies[-1]).count("Init Duration") == 1
+    )  # only the first REPORT is a cold start
 
 
 def test_callback_handler(start_agent: StartAgent) -> None:
