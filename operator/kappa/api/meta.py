@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -30,6 +31,17 @@ DNS1123_SUBDOMAIN_PATTERN: Final = rf"{DNS1123_LABEL_PATTERN}(\.{DNS1123_LABEL_P
 CONFIG_MAP_KEY_PATTERN: Final = r"[-._a-zA-Z0-9]+"
 OBJECT_NAME_MAX_LENGTH: Final = 253
 CONCURRENCY_MAX: Final = 1_000_000
+
+FROM_CLUSTER: Final[Mapping[str, bool]] = {"from_cluster": True}
+"""Validation context for an object read from the API server (``model_validate(obj,
+context=FROM_CLUSTER)``): fields this version does not know are left out, not refused.
+
+The API server has already pruned the object against the CRD it has installed; a field
+unknown here is one a newer CRD added (an upgrade in progress: the CRDs are applied
+before the pods roll). Refusing it would make the old operator and gateway treat every
+Function as invalid until they are replaced. What users apply (the admission webhook,
+the CLI) is still checked strictly.
+"""
 
 
 def list_map(key: str) -> JsonDict:
@@ -59,6 +71,15 @@ class KappaModel(BaseModel):
 
     rules: ClassVar[tuple[Rule, ...]] = ()
     """Rules on the model as a whole, checked after its fields."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _leave_out_newer_fields(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict) or not info.context or not info.context.get("from_cluster"):
+            return data
+        known = set(cls.model_fields)
+        known.update(field.alias for field in cls.model_fields.values() if field.alias)
+        return {key: value for key, value in data.items() if key in known}
 
     @model_validator(mode="after")
     def _check_rules(self) -> Self:

@@ -31,7 +31,7 @@ from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from kappa.api.function import FunctionSpec
-from kappa.api.meta import ConditionState
+from kappa.api.meta import FROM_CLUSTER, ConditionState
 from kappa.api.names import CLAIMED_FROM_ANNOTATION, POOL_LABEL
 from kappa.controller.desired import DesiredFunction
 from kappa.controller.pool_eligibility import eligibility, eligibility_condition
@@ -69,7 +69,7 @@ class Claims:
         if not classes:
             return []
         try:
-            spec = FunctionSpec.model_validate(function.get("spec") or {})
+            spec = FunctionSpec.model_validate(function.get("spec") or {}, context=FROM_CLUSTER)
         except ValidationError:
             return []
         return [eligibility_condition(eligibility(spec, classes))]
@@ -82,7 +82,7 @@ class Claims:
         if count <= 0 or not self.registry.classes(namespace):
             return "", []
         try:
-            spec = FunctionSpec.model_validate(function.get("spec") or {})
+            spec = FunctionSpec.model_validate(function.get("spec") or {}, context=FROM_CLUSTER)
         except ValidationError:
             return "", []
         verdict = eligibility(spec, self.registry.classes(namespace))

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from kappa.api.function import IMAGE_PATH_DEFAULT, FunctionSpec, Runtime
 from kappa.api.function_version import published_as
-from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
+from kappa.api.meta import FROM_CLUSTER, ConditionState, ConditionStatus, ConditionType
 from kappa.api.names import unit_name
 from kappa.autoscaler.decider import Spec as ScalingSpec
 from kappa.base.arn import function_arn
@@ -175,7 +175,7 @@ def desired_function(
     if published is not None:
         name = published[0]
     try:
-        spec = FunctionSpec.model_validate(body.get("spec") or {})
+        spec = FunctionSpec.model_validate(body.get("spec") or {}, context=FROM_CLUSTER)
     except ValidationError as exc:
         # The CRD schema refuses most of this at apply time; what gets through shows here.
         return _invalid(body, settings, f"spec is invalid: {exc.errors()[0]['msg']}")

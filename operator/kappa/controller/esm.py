@@ -26,6 +26,7 @@ from kappa.api.cron import CronError, zone
 from kappa.api.cron import parse as parse_cron
 from kappa.api.event_source_mapping import PLURAL, EventSourceMapping
 from kappa.api.filters import FilterPatternError, parse_all
+from kappa.api.meta import FROM_CLUSTER
 from kappa.api.names import GROUP, VERSION
 from kappa.controller.announce import announce_ready
 from kappa.controller.esm_status import (
@@ -202,7 +203,7 @@ class EsmCluster:
 def _spec_problem(body: Mapping[str, Any]) -> tuple[EventSourceMapping | None, str | None]:
     document = {k: v for k, v in body.items() if k in {"apiVersion", "kind", "metadata", "spec"}}
     try:
-        mapping = EventSourceMapping.model_validate(document)
+        mapping = EventSourceMapping.model_validate(document, context=FROM_CLUSTER)
     except ValidationError as error:
         return None, "; ".join(
             f"spec.{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in error.errors()

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kappa.api.layer import Layer
-from kappa.api.meta import ConditionState, ConditionStatus, ConditionType
+from kappa.api.meta import FROM_CLUSTER, ConditionState, ConditionStatus, ConditionType
 from kappa.resources.code_configmap import CodeDigest
 from kappa.resources.pods import LayerMount
 
@@ -61,7 +61,7 @@ def _mount(name: str, source: LayerSource) -> LayerMount | ConditionState:
         k: v for k, v in source.body.items() if k in {"apiVersion", "kind", "metadata", "spec"}
     }
     try:
-        layer = Layer.model_validate(document)
+        layer = Layer.model_validate(document, context=FROM_CLUSTER)
     except ValidationError as error:
         return _problem("LayerInvalid", f"Layer {name!r} is invalid: {error.errors()[0]['msg']}")
     code = layer.spec.code

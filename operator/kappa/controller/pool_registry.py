@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kappa.api.meta import FROM_CLUSTER
 from kappa.api.names import POOL_LABEL
 from kappa.api.warm_pool import WarmPoolSpec
 from kappa.controller.pool_eligibility import PoolClass
@@ -74,7 +75,7 @@ class PoolRegistry:
             self.pools.pop(key, None)
             return None
         try:
-            spec = WarmPoolSpec.model_validate(body.get("spec") or {})
+            spec = WarmPoolSpec.model_validate(body.get("spec") or {}, context=FROM_CLUSTER)
         except ValidationError as exc:
             self.pools.pop(key, None)
             return str(exc.errors(include_url=False)[0]["msg"])

@@ -40,6 +40,7 @@ from pydantic import ValidationError
 
 from kappa.api import function as api
 from kappa.api import function_alias, function_version
+from kappa.api.meta import FROM_CLUSTER
 from kappa.api.names import FUNCTION_OBJECTS, GROUP, labelled_unit
 from kappa.api.quota import ConcurrencyQuotaSpec
 from kappa.base.arn import function_arn
@@ -75,7 +76,7 @@ def function_summary(obj: Mapping[str, Any], region: str) -> FunctionSpec | str:
     if not namespace or not name:
         return "a Function without namespace or name"
     try:
-        spec = api.FunctionSpec.model_validate(obj.get("spec") or {})
+        spec = api.FunctionSpec.model_validate(obj.get("spec") or {}, context=FROM_CLUSTER)
     except ValidationError as exc:
         errors = "; ".join(
             f"{'.'.join(str(part) for part in error['loc']) or 'spec'}: {error['msg']}"
@@ -129,7 +130,7 @@ def alias_route(obj: Mapping[str, Any]) -> tuple[tuple[str, str, str], AliasRout
     """((namespace, function, alias), route) of the FunctionAlias ``obj``, or why it is unusable."""
     namespace, name = pod_key(obj)
     try:
-        alias = function_alias.FunctionAlias.model_validate(obj)
+        alias = function_alias.FunctionAlias.model_validate(obj, context=FROM_CLUSTER)
     except ValidationError as exc:
         errors = "; ".join(str(error["msg"]) for error in exc.errors(include_url=False))
         return f"FunctionAlias {namespace}/{name} is ignored: {errors}"
@@ -239,7 +240,7 @@ def quota_spec(obj: Mapping[str, Any]) -> ConcurrencyQuotaSpec | str:
     """The spec of the ConcurrencyQuota ``obj`` (API JSON), or why it cannot be used."""
     namespace, name = pod_key(obj)
     try:
-        return ConcurrencyQuotaSpec.model_validate(obj.get("spec") or {})
+        return ConcurrencyQuotaSpec.model_validate(obj.get("spec") or {}, context=FROM_CLUSTER)
     except ValidationError as exc:
         errors = "; ".join(str(error["msg"]) for error in exc.errors(include_url=False))
         return f"ConcurrencyQuota {namespace}/{name} is ignored, its spec is invalid: {errors}"

@@ -16,7 +16,7 @@ from kappa.api.function import (
     FunctionStatus,
     Runtime,
 )
-from kappa.api.meta import ConditionStatus
+from kappa.api.meta import FROM_CLUSTER, ConditionStatus
 from kappa.api.names import API_VERSION
 from kappa.api.rules import Rule
 from tests.unit.api.function_cases import (
@@ -54,6 +54,29 @@ def test_dumping_by_alias_round_trips(body: dict[str, Any]) -> None:
     function = Function.model_validate(body)
     dumped = function.model_dump(by_alias=True, exclude_none=True, mode="json")
     assert Function.model_validate(dumped) == function
+
+
+@pytest.mark.schema
+@pytest.mark.parametrize(
+    "refusal", [r for r in REFUSED if "Extra inputs" not in r.values[0].model_expects]
+)
+def test_read_from_the_cluster_still_refuses_bad_values(refusal: Refusal) -> None:
+    # Only unknown fields are left out of what comes from the API server.
+    with pytest.raises(ValidationError) as excinfo:
+        Function.model_validate(refusal.manifest, context=FROM_CLUSTER)
+    assert refusal.model_expects in str(excinfo.value)
+
+
+def test_unknown_fields_are_refused_from_users_and_left_out_from_the_cluster() -> None:
+    newer = manifest()
+    newer["spec"]["fromANewerCrd"] = True
+    newer["spec"]["concurrency"] = {"perPod": 2, "alsoNewer": 1}
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        Function.model_validate(newer)
+    read = Function.model_validate(newer, context=FROM_CLUSTER)
+    plain = manifest()
+    plain["spec"]["concurrency"] = {"perPod": 2}
+    assert read == Function.model_validate(plain)
 
 
 def test_defaults_are_lambdas() -> None:

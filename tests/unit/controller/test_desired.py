@@ -194,6 +194,13 @@ def test_invalid_spec_is_a_code_problem_and_makes_no_pod() -> None:
         desired.pod("p", attempt=0)
 
 
+def test_a_field_of_a_newer_crd_does_not_hold_the_function() -> None:
+    code = {"inline": {"app.py": HANDLER}}
+    newer = desired_function(body(code, newField={"x": 1}), SETTINGS)
+    assert newer.code_problem is None
+    assert newer.params == desired_function(body(code), SETTINGS).params
+
+
 def test_a_configmap_digest_covers_data_and_binary_data_as_served() -> None:
     both = code_digest({"data": {"app.py": HANDLER}, "binaryData": {"lib.so": "AAEC"}})
     assert both.files == 2
