@@ -150,8 +150,8 @@ def test_function_network_policy_admits_only_the_gateway(
     api: client.ApiClient, core: client.CoreV1Api, operator: Operator
 ) -> None:
     """The operator writes the policy in a namespace when its first Function comes and
-    deletes it with the last. Accepted by the API server; the local cluster's bridge CNI
-    does not enforce NetworkPolicies, so their content is what is checked here."""
+    deletes it with the last, with the content written here (test_network_policies.py
+    checks the traffic it lets through)."""
     networking = client.NetworkingV1Api(api)
     functions = client.CustomObjectsApi(api)
 

@@ -54,7 +54,7 @@ stop() {
   rm -f "$f"
 }
 # The kubelet first, so it restarts nothing while the rest goes.
-for c in local-path-provisioner kwok kubelet kube-proxy kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$c"; done
+for c in kube-network-policies local-path-provisioner kwok kubelet kube-proxy kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$c"; done
 # Containers: every process in the kubelet's pod cgroups, then their shims
 # (started by our containerd, its socket in their argv), which reap them.
 kill_pods() {

@@ -2,8 +2,9 @@
 # Brings up a real single-node Kubernetes on this machine without Docker:
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and
 # kube-proxy (one pinned version, built from Go modules by build-k8s.sh),
-# containerd + runc + a CNI bridge from Debian, and the project's images
-# imported into containerd. Idempotent: components already running are kept.
+# containerd + runc + a CNI bridge from Debian, the project's images imported into
+# containerd, a storage provisioner (storage.sh) and NetworkPolicy enforcement
+# (network-policies.sh). Idempotent: components already running are kept.
 #
 #   cluster-up.sh [--kwok-nodes N]
 #
@@ -268,6 +269,7 @@ wait_for "node $NODE_NAME" 120 kubectl wait --for=condition=Ready "node/$NODE_NA
 wait_for "default service account" 60 kubectl get serviceaccount default -n default
 
 "$here/storage.sh"  # PersistentVolumes (a default StorageClass)
+"$here/network-policies.sh"  # NetworkPolicies enforced (kube-network-policies)
 
 if [ "$kwok_nodes" -gt 0 ]; then
   "$here/kwok.sh" "$kwok_nodes"
