@@ -51,7 +51,8 @@ class FunctionMemory:
       known at once, before the status written with it comes back on the watch;
     - ``published``: the generation ``spec.publish`` last published a version of;
     - ``publish_failure``: why its last try to publish failed (None: it did not), so that
-      a refusal repeated at every pass is one Event;
+      a refusal repeated at every retry is one Event; ``publish_failures``: how many in a
+      row (the retry's back-off);
     - ``written``: the status last written, until the watch shows the Function again
       (a pass woken by its pod's creation reads the body of before the first status).
     """
@@ -65,6 +66,7 @@ class FunctionMemory:
     code_loaded: int | None = None
     published: int | None = None
     publish_failure: str | None = None
+    publish_failures: int = 0
     written: WrittenStatus | None = None
 
     def current(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
