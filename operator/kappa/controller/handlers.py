@@ -150,7 +150,7 @@ def _changed(state: State, event: kopf.RawEvent, key: Key, body: dict[str, Any])
     state.destination_references.name(key, destination_keys(body))
     state.layer_references.name(key, [(namespace, layer) for layer in layer_names(body)])
     record = state.memory.recall(key)
-    before, record.body = record.body, body
+    before = record.saw(body)
     if before is None:  # Functions whose async destination it is see it at once
         for other in state.destination_references.referrers(key):
             state.wake(other)
