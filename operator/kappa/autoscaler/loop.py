@@ -98,6 +98,11 @@ class Autoscaler:
         """The gateways' summed figures for ``key``."""
         return self.board.total(key)
 
+    def loaded(self, key: Key) -> bool:
+        """Whether ``key`` had load within the stable window (its averages are not all 0)."""
+        windows = self._windows.get(key)
+        return windows is not None and not windows.stable.empty
+
     def created(self, key: Key, count: int) -> None:
         """The reconcile of ``key`` created ``count`` pods: time the poke that asked."""
         poked = self._pokes.pop(key, None)

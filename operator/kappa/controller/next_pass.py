@@ -16,8 +16,8 @@ pass says when the next one is due if nothing wakes it first, the earliest of
 |                                              | EXPECTATION_TTL: then the API is asked     |
 | ``spec.publish`` refused ``n`` times in a    | ``now`` + the retry back-off of ``n``      |
 | row                                          | (kappa.controller.backoff: 0.5 s … 60 s)   |
-| invocations in flight, as the gateways       | ``now`` + LOAD_REFRESH (30 s): inFlight    |
-| report them                                  | and the Scaled message follow the load     |
+| calls in flight, or load in the autoscaler's | ``now`` + LOAD_REFRESH (30 s): inFlight    |
+| windows (the last 60 s)                      | and the Scaled message follow the load     |
 | nothing of the above (a Function at rest)    | ``now`` + the resync, spread ±RESYNC_SPREAD|
 |                                              | by its key (10,000 never wake at once)     |
 
@@ -63,7 +63,7 @@ class Left:
     backoff_end: datetime | None = None  # pods that failed to init may be replaced then
     unseen_since: tuple[datetime, ...] = ()  # pods made, not shown by the watch yet
     publish_failures: int = 0  # spec.publish refused this many times in a row
-    in_flight: bool = False  # invocations running now (the status shows how many)
+    load: bool = False  # calls in flight, or in the autoscaler's windows (the last 60 s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ def next_pass(now: datetime, left: Left, *, key: Key, resync: timedelta) -> Due:
     if left.publish_failures > 0:
         after = timedelta(seconds=retry_delay(left.publish_failures))
         due.append(Due(now + after, Cause.PUBLISH_RETRY))
-    if left.in_flight:
+    if left.load:
         due.append(Due(now + LOAD_REFRESH, Cause.LOAD))
     due.append(Due(now + spread(resync, key), Cause.RESYNC))  # last: a tie goes to the others
     first = min(due, key=lambda d: d.at)

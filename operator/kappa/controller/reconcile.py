@@ -312,7 +312,8 @@ async def report(state: State, seen: Observed, intent: PassPlan, done: Acted) ->
             else seen.now + intent.pod_plan.requeue_after,
             unseen_since=tuple(p.since for p in record.expected.values()),
             publish_failures=record.publish_failures if publishing else 0,
-            in_flight=status["inFlight"] > 0,
+            # Until the windows are empty, the Scaled message's averages still move.
+            load=status["inFlight"] > 0 or state.scaler.loaded(seen.key),
         ),
         key=seen.key,
         resync=timedelta(seconds=state.settings.resync_seconds),

@@ -210,3 +210,18 @@ def test_a_reconcile_or_a_poke_stirs_a_quiet_function() -> None:
     auto.tick(clock.now)
     auto.forget(A)
     assert (auto._active, auto._quiet, auto._quiet_target) == (set(), {}, 0)  # noqa: SLF001
+
+
+def test_loaded_while_the_stable_window_holds_load() -> None:
+    auto, clock, _ = scaler()
+    pods = [Pod("a-1", ready=True, created=clock.now - 60)]
+    auto.observe(A, Spec(), pods, initial=0, now=clock.now)
+    assert not auto.loaded(A)
+    auto.report("g1", {A: Sample(1.0, 1, 0, {"a-1": 1})})
+    clock.now += 1
+    auto.tick(clock.now)
+    assert auto.loaded(A)
+    for _ in range(70):  # the report expires; the stable window (60 s) empties
+        clock.now += 1
+        auto.tick(clock.now)
+    assert not auto.loaded(A)

@@ -645,3 +645,13 @@ def test_a_namespaces_pools_changing_wakes_its_functions_only() -> None:
     state.memory.on_wake = woken.append
     state.wake_namespace(NS)
     assert sorted(woken) == [(NS, "fn"), (NS, "other")]
+
+
+def test_a_function_with_load_passes_again_within_the_load_refresh() -> None:
+    """status.inFlight and the Scaled message follow the load without a watch event."""
+    objects = FakeObjects()
+    state = State(objects=objects, settings=SETTINGS)  # type: ignore[arg-type]
+    state.scaler.report("gw-1", {(NS, "fn"): Sample(1.0, 1, 0, {"warm": 1})})
+    _, requeue = run(objects, function(), pods=[ready_pod("warm", _revision())], state=state)
+    assert requeue == next_pass.LOAD_REFRESH.total_seconds()
+    assert objects.statuses[-1]["inFlight"] == 1

@@ -59,9 +59,9 @@ AT_REST = NOW + spread(RESYNC, KEY)
             Due(NOW + timedelta(seconds=60), Cause.PUBLISH_RETRY),
             id="publish-retry-capped",
         ),
-        pytest.param(Left(in_flight=True), Due(NOW + LOAD_REFRESH, Cause.LOAD), id="load"),
+        pytest.param(Left(load=True), Due(NOW + LOAD_REFRESH, Cause.LOAD), id="load"),
         pytest.param(
-            Left(refused=True, in_flight=True, backoff_end=NOW + timedelta(seconds=3)),
+            Left(refused=True, load=True, backoff_end=NOW + timedelta(seconds=3)),
             Due(NOW + timedelta(seconds=3), Cause.INIT_BACKOFF),
             id="earliest-wins",
         ),
@@ -73,7 +73,7 @@ def test_next_pass(left: Left, due: Due) -> None:
 
 def test_a_short_resync_wins_over_a_later_refresh() -> None:
     short = timedelta(seconds=10)
-    due = next_pass(NOW, Left(in_flight=True), key=KEY, resync=short)
+    due = next_pass(NOW, Left(load=True), key=KEY, resync=short)
     assert due == Due(NOW + spread(short, KEY), Cause.RESYNC)
 
 
