@@ -13,7 +13,11 @@ status; what a node adds (pod status updates, the Ready pass) is not in these fi
 
 Per phase: the operator's CPU seconds, RSS peak and at the end, and the API requests per
 new Function (apiserver_request_total before and after, less the benchmark's own), one
-progress line every --every seconds while it waits; then --idle seconds at rest. With
+progress line every --every seconds while it waits; then, --settle seconds after the last
+phase, --idle seconds at rest: the operator's CPU seconds and API requests while nothing
+changes. The operator is the one of --operator-source (default: this checkout's
+operator/, whatever the virtualenv has installed); another checkout's measures a
+baseline with the same benchmark. With
 --profile DIR the operator writes DIR/<phase>.txt after each phase: its live objects by
 type (gc), and with --trace-frames N (tracemalloc: several times slower, and its RSS is
 then not the figure) the allocations by file:line and by traceback.
@@ -21,6 +25,7 @@ then not the figure) the allocations by file:line and by traceback.
 Prints figures; asserts nothing. Usage:
     python bench/operator_memory.py [--phases 1000,5000,10000] [--profile DIR]
     python bench/operator_memory.py --phases 200 --operator-env KAPPA_KUBE_THREADS=8
+    python bench/operator_memory.py --operator-source ../base/operator   # a baseline
 """
 
 from __future__ import annotations
@@ -157,12 +162,20 @@ def apply_crds(api: client.ApiClient) -> None:
 
 @contextmanager
 def operator(
-    kubeconfig: Path, folder: Path, limit: int, extra_env: dict[str, str], *, profile: bool
+    kubeconfig: Path,
+    folder: Path,
+    limit: int,
+    extra_env: dict[str, str],
+    *,
+    profile: bool,
+    source: Path,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """`kappa operator` against the private control plane, logging to folder/operator.log."""
+    """`kappa operator` (its package in ``source``) against the private control plane,
+    logging to folder/operator.log."""
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("KAPPA_")},
+        "PYTHONPATH": str(source),
         "KUBECONFIG": str(kubeconfig),
         "KAPPA_AUTOSCALER_PORT": str(port),
         "KAPPA_CONCURRENCY_LIMIT": str(limit),
@@ -282,8 +295,8 @@ def at_rest(api: client.ApiClient, pid: int, seconds: float, functions: int) -> 
     time.sleep(seconds)
     delta = requests(api) - before
     cpu = cpu_seconds(pid) - cpu_before
-    print(f"\nat rest with {functions:,} Functions, {seconds:.0f} s: operator {cpu:.1f} CPU s "
-          f"({100 * cpu / seconds:.0f} % of a core), RSS {rss_mb(pid):.0f} MB, "
+    print(f"\nat rest with {functions:,} Functions, {seconds:.0f} s: operator {cpu:.2f} CPU s "
+          f"({100 * cpu / seconds:.1f} % of a core), RSS {rss_mb(pid):.0f} MB, "
           f"{sum(delta.values()):,} API requests")  # fmt: skip
     for (verb, resource), value in sorted(delta.items()):
         print(f"    {verb:>7} {resource:<28} {value:6}")
@@ -297,8 +310,13 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one straight run
                         help="Functions in the namespace after each phase, growing")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per phase at most")
     parser.add_argument("--every", type=float, default=20.0, help="seconds between progress lines")
-    parser.add_argument("--idle", type=float, default=60.0,
+    parser.add_argument("--idle", type=float, default=120.0,
                         help="seconds at rest measured after the last phase (0: none)")  # fmt: skip
+    parser.add_argument("--settle", type=float, default=30.0,
+                        help="seconds after the last phase before the rest is measured")  # fmt: skip
+    parser.add_argument("--operator-source", type=Path, default=REPO / "operator",
+                        help="the folder of the operator's kappa package (a baseline: "
+                        "another checkout's operator/)")  # fmt: skip
     parser.add_argument("--profile", type=Path, help="folder for a report per phase: live "
                         "objects by type (gc), and allocations with --trace-frames")  # fmt: skip
     parser.add_argument("--trace-frames", type=int, default=0,
@@ -325,9 +343,15 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one straight run
             api.configuration.connection_pool_maxsize = 32
             apply_crds(api)
             limit = sizes[-1] + 100 + 1000  # provisioned 1 each, less the unreserved minimum
-            with operator(kubeconfig, folder, limit, extra, profile=bool(args.profile)) as proc:
+            source = args.operator_source.resolve()
+            if not (source / "kappa" / "__init__.py").exists():
+                sys.exit(f"--operator-source {source}: no kappa package there")
+            with operator(
+                kubeconfig, folder, limit, extra, profile=bool(args.profile), source=source
+            ) as proc:
                 time.sleep(5)  # its watches have listed (nothing yet)
-                print(f"operator pid {proc.pid}: RSS {rss_mb(proc.pid):.0f} MB idle", flush=True)
+                print(f"operator pid {proc.pid} ({source}): RSS {rss_mb(proc.pid):.0f} MB idle",
+                      flush=True)  # fmt: skip
                 if args.profile:
                     ask_probe(proc, args.profile / "0-idle.txt")
                 namespace = make_namespace(client.CoreV1Api(api), smoke=True, service_account=True)
@@ -349,6 +373,7 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one straight run
                         break
                 readiness.stop()
                 if args.idle and proc.poll() is None:
+                    time.sleep(args.settle)
                     at_rest(api, proc.pid, args.idle, sizes[-1])
     finally:
         if args.keep:

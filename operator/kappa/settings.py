@@ -43,6 +43,7 @@ ENV_VARS: Final[Mapping[str, str]] = {
     "burst_limit": "KAPPA_BURST_LIMIT",
     "autoscaler_port": "KAPPA_AUTOSCALER_PORT",
     "kube_threads": "KAPPA_KUBE_THREADS",
+    "resync_seconds": "KAPPA_RESYNC_SECONDS",
     "leader_election": "KAPPA_LEADER_ELECTION",
     "pod_name": "KAPPA_POD_NAME",
     "runtimes": "KAPPA_RUNTIMES",
@@ -116,6 +117,12 @@ class Settings(BaseModel):
     # with 16 on a small control plane (BENCHMARKS.md); raise it for a remote API server
     # with room to spare.
     kube_threads: int = Field(default=6, ge=1, le=256)
+    # A Function at rest passes again after this long (spread ±10 %) with nothing to wake
+    # it: a safety net for what no watch event announced. Every change wakes its pass at
+    # once, and what is due at a time (retries, back-offs, load) sets its own timer
+    # (kappa.controller.next_pass). 30 s before 2026-12-04: 16 % of a core at rest with
+    # 10,000 Functions (BENCHMARKS.md).
+    resync_seconds: float = Field(default=600.0, ge=10, le=86400)
     # Several operator replicas, one leading (a Lease in `namespace`; the others stand by
     # and take over when it stops renewing). `pod_name` is this replica's pod (the Lease's
     # holder, and the pod labelled as the leader for the Service).

@@ -54,6 +54,9 @@ from kappa.settings import LogLevel, Settings, load
         ),
         pytest.param({"KAPPA_KUBE_THREADS": "64"}, Settings(kube_threads=64), id="kube-threads"),
         pytest.param(
+            {"KAPPA_RESYNC_SECONDS": "36000"}, Settings(resync_seconds=36000), id="resync"
+        ),
+        pytest.param(
             {"KAPPA_LEADER_ELECTION": "true", "KAPPA_POD_NAME": "kappa-operator-7d9f-x2l.a"},
             Settings(leader_election=True, pod_name="kappa-operator-7d9f-x2l.a"),
             id="leader-election",
@@ -120,6 +123,11 @@ def test_defaults() -> None:
             {"KAPPA_KUBE_THREADS": "10000"},
             "KAPPA_KUBE_THREADS='10000' is invalid: Input should be less than or equal to 256",
             id="too-many-kube-threads",
+        ),
+        pytest.param(
+            {"KAPPA_RESYNC_SECONDS": "1"},
+            "KAPPA_RESYNC_SECONDS='1' is invalid: Input should be greater than or equal to 10",
+            id="resync-too-short",
         ),
         pytest.param(
             {"KAPPA_POD_NAME": "Kappa_Operator"},

@@ -10,8 +10,10 @@
   and wakes its reconcile: the first pod is asked for within milliseconds of
   the request, not at the next tick.
 
-Per-tick work is O(1) per Function (running sums); a Function with no load
-and no pods above its floor is skipped. The cluster's unreserved pool (the
+Per-tick work is O(1) per Function (running sums), and none for a Function that is
+quiet: no load, no pods above its floor. Such a Function is set aside until something
+can change its decision (its reconcile's ``observe``, a gateway's report or poke of it),
+so a tick at rest with 10,000 Functions decides for none of them. The cluster's unreserved pool (the
 concurrency limit less every reservation, as Lambda's account pool) is shared
 by the Functions without reserved concurrency; running totals give each its
 headroom. ``namespace_headroom`` is the seam for namespace quotas.
@@ -58,6 +60,9 @@ class Autoscaler:
     _windows: dict[Key, Windows] = field(default_factory=dict)
     _decisions: dict[Key, Decision] = field(default_factory=dict)
     _pokes: dict[Key, float] = field(default_factory=dict)  # earliest unanswered poke
+    _active: set[Key] = field(default_factory=set)  # what a tick decides for: all but the quiet
+    _quiet: dict[Key, int] = field(default_factory=dict)  # quiet at their floor: their target
+    _quiet_target: int = 0
     _slots: dict[Key, int] = field(default_factory=dict)  # live slots of unreserved Functions
     _reserved: dict[Key, int] = field(default_factory=dict)
     _unreserved_slots: int = 0
@@ -70,6 +75,7 @@ class Autoscaler:
     ) -> Decision:
         """Record what the reconcile of ``key`` sees; the decision to plan with."""
         self._facts[key] = _Facts(spec, tuple(pods), initial)
+        self._stir(key)
         self._account(key, spec, len(pods))
         decision, _ = self._decide(key, now)
         if decision.pods <= len(pods):
@@ -79,6 +85,8 @@ class Autoscaler:
     def forget(self, key: Key) -> None:
         """``key`` is gone."""
         self._facts.pop(key, None)
+        self._active.discard(key)
+        self._quiet_target -= self._quiet.pop(key, 0)
         self._windows.pop(key, None)
         self._decisions.pop(key, None)
         self._pokes.pop(key, None)
@@ -89,6 +97,11 @@ class Autoscaler:
     def load(self, key: Key) -> Sample:
         """The gateways' summed figures for ``key``."""
         return self.board.total(key)
+
+    def loaded(self, key: Key) -> bool:
+        """Whether ``key`` had load within the stable window (its averages are not all 0)."""
+        windows = self._windows.get(key)
+        return windows is not None and not windows.stable.empty
 
     def created(self, key: Key, count: int) -> None:
         """The reconcile of ``key`` created ``count`` pods: time the poke that asked."""
@@ -113,6 +126,7 @@ class Autoscaler:
         self._pokes.setdefault(key, now if at is None else min(at, now))
         if key not in self._facts:
             return  # not reconciled yet: its first pass decides with the poke in
+        self._stir(key)
         # Not into the windows (the next tick samples it): the decider's "now" term gives
         # what waits a slot at once.
         decision, changed = self._decide(key, now)
@@ -139,8 +153,11 @@ class Autoscaler:
         self.board.expire(now)
         self.metrics.gateways.set(self.board.gateways)
         reported = self.board.keys()
+        for key in reported & self._quiet.keys():  # load again
+            self._stir(key)
         panicking = target = 0
-        for key, facts in self._facts.items():
+        for key in list(self._active):
+            facts = self._facts[key]
             windows = self._windows.get(key)
             if key not in reported and (windows is None or windows.stable.empty):
                 previous = self._decisions.get(key)
@@ -150,10 +167,13 @@ class Autoscaler:
                     and previous.target == floor_pods(facts.spec)
                     and previous.pods == len(facts.pods)
                 ):
-                    target += previous.target
+                    # Quiet at its floor: nothing can change without load, or new facts.
+                    self._active.discard(key)
+                    self._quiet[key] = previous.target
+                    self._quiet_target += previous.target
                     if windows is not None:  # empty: its averages are 0, as with none
                         del self._windows[key]  # (two deques each, for 10,000 Functions)
-                    continue  # quiescent at its floor: nothing can change without load
+                    continue
             if windows is None:
                 windows = self._windows[key] = Windows()
             try:  # one Function's failure (a bad figure, a bug) never stops the others'
@@ -168,10 +188,15 @@ class Autoscaler:
             if changed:
                 self.wake(key)
         self.metrics.panicking.set(panicking)
-        self.metrics.target_pods.set(target)
+        self.metrics.target_pods.set(target + self._quiet_target)
         self.metrics.functions.set(len(self._facts))
 
     # ------------------------------------------------------------------ internals
+
+    def _stir(self, key: Key) -> None:
+        """``key`` may decide otherwise now: the ticks decide for it again."""
+        self._quiet_target -= self._quiet.pop(key, 0)
+        self._active.add(key)
 
     def _account(self, key: Key, spec: Spec, live: int) -> None:
         self._unreserved_slots -= self._slots.pop(key, 0)

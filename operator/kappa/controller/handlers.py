@@ -2,10 +2,13 @@
 
 Thin by design. A Function passes (:func:`one_pass`, not a kopf daemon: see
 ``register``) whenever something about it changes (its spec or deletion, one of its
-pods; not its status, which the pass writes itself), whenever the autoscaler's decision
-for it changes (a tick or a gateway's poke wakes it), and otherwise when the last pass
-asked (``RESYNC_SECONDS`` at most); a pass that fails is retried with a per-Function
-exponential backoff (:mod:`kappa.controller.backoff`). When passes run, one at a time per
+pods, a ConfigMap or Layer it names; not its status, which the pass writes itself),
+whenever the autoscaler's decision for it changes (a tick or a gateway's poke wakes it),
+and otherwise when the last pass asked: at the time something it left comes due (a
+retry, a back-off's end, a pod the watch has not shown), or at the resync
+(``KAPPA_RESYNC_SECONDS``) at rest (:mod:`kappa.controller.next_pass`). A pass that
+fails is retried with a per-Function exponential backoff
+(:mod:`kappa.controller.backoff`). When passes run, one at a time per
 Function and a bounded number at once, is :class:`kappa.controller.passes.Passes`'s; an
 idle Function holds a timer, no task. The pass itself is
 :func:`kappa.controller.reconcile.reconcile`.
@@ -147,7 +150,7 @@ def _changed(state: State, event: kopf.RawEvent, key: Key, body: dict[str, Any])
     state.destination_references.name(key, destination_keys(body))
     state.layer_references.name(key, [(namespace, layer) for layer in layer_names(body)])
     record = state.memory.recall(key)
-    before, record.body = record.body, body
+    before = record.saw(body)
     if before is None:  # Functions whose async destination it is see it at once
         for other in state.destination_references.referrers(key):
             state.wake(other)

@@ -73,7 +73,14 @@ def main() -> int:
     pools = PoolRegistry()
     pool_key = PoolKey(state.objects, settings.namespace)
     state.claims = Claims(pools, state.objects, pool_key)
-    register_pools(pools, state.objects, settings, quotas.headroom, pool_key)
+    register_pools(
+        pools,
+        state.objects,
+        settings,
+        quotas.headroom,
+        pool_key,
+        pools_changed=state.wake_namespace,
+    )
 
     @kopf.on.startup()
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:

@@ -51,7 +51,8 @@ class FunctionMemory:
       known at once, before the status written with it comes back on the watch;
     - ``published``: the generation ``spec.publish`` last published a version of;
     - ``publish_failure``: why its last try to publish failed (None: it did not), so that
-      a refusal repeated at every pass is one Event;
+      a refusal repeated at every retry is one Event; ``publish_failures``: how many in a
+      row (the retry's back-off);
     - ``written``: the status last written, until the watch shows the Function again
       (a pass woken by its pod's creation reads the body of before the first status).
     """
@@ -65,17 +66,35 @@ class FunctionMemory:
     code_loaded: int | None = None
     published: int | None = None
     publish_failure: str | None = None
+    publish_failures: int = 0
     written: WrittenStatus | None = None
+
+    def saw(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """Keep ``body``, the Function as the watch shows it now; the one kept before.
+
+        A status written over an older Function is dropped once the watch shows a newer
+        one (as :meth:`current` would at the next pass): a Function at rest passes
+        rarely, and would otherwise keep a copy of its status until then.
+        """
+        before, self.body = self.body, body
+        written = self.written
+        if written is not None and _version(body) != written.over:
+            self.written = None
+        return before
 
     def current(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
         """``body`` with the status last written, when the watch has not shown it yet."""
         written = self.written
         if written is None:
             return body
-        if (body.get("metadata") or {}).get("resourceVersion") != written.over:
+        if _version(body) != written.over:
             self.written = None  # a newer Function came: its status is the one to read
             return body
         return {**body, "status": {**(body.get("status") or {}), **written.status}}
+
+
+def _version(body: Mapping[str, Any]) -> Any:
+    return (body.get("metadata") or {}).get("resourceVersion")
 
 
 class FunctionMemories:

@@ -33,21 +33,34 @@ TICK_SECONDS: Final = 2.0
 Headroom = Callable[[Key], int | None]
 
 
-def register_pools(
-    registry: PoolRegistry, objects: Objects, settings: Settings, headroom: Headroom, key: PoolKey
+def register_pools(  # noqa: PLR0913 - the registry, and what keeping the pools takes
+    registry: PoolRegistry,
+    objects: Objects,
+    settings: Settings,
+    headroom: Headroom,
+    key: PoolKey,
+    *,
+    pools_changed: Callable[[str], None] = lambda _namespace: None,
 ) -> None:
-    """Register the WarmPool handlers with kopf's default registry."""
+    """Register the WarmPool handlers with kopf's default registry.
+
+    ``pools_changed(namespace)``: the namespace's pools, as eligibility reads them, changed
+    (its Functions' ``PoolEligible`` follows at once, not at their resync).
+    """
 
     @kopf.on.event("pods", labels=POOL_OBJECTS, id="pool_pod_changed")
     def pool_pod_changed(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
         registry.pod_changed(body, deleted=event.get("type") == "DELETED")
 
     @kopf.on.event(GROUP, VERSION, warm_pool.PLURAL, id="warm_pool_changed")
-    def warm_pool_changed(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+    async def warm_pool_changed(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+        meta = body["metadata"]
+        before = registry.classes(meta["namespace"])
         problem = registry.pool_changed(body, deleted=event.get("type") == "DELETED")
         if problem is not None:
-            meta = body["metadata"]
             log.warning("WarmPool %s/%s is ignored: %s", meta["namespace"], meta["name"], problem)
+        if registry.classes(meta["namespace"]) != before:
+            pools_changed(meta["namespace"])
 
     @kopf.timer(GROUP, VERSION, warm_pool.PLURAL, interval=TICK_SECONDS, id="warm_pool_size")
     async def keep(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:

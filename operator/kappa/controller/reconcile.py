@@ -6,7 +6,8 @@
   decision (``scale``), the pod plan (``pod_plan``), the quota's hold;
 - :func:`act` makes it so: code ConfigMap, pod deletions and creations, Events;
 - :func:`report` writes the status (conditions, replicas, scaling) and says when
-  the next pass is due (a :class:`~kappa.controller.backoff.Result`).
+  the next unprompted pass is due (a :class:`~kappa.controller.backoff.Result`; the
+  pure :func:`kappa.controller.next_pass.next_pass` decides when, and why).
 
 Only :func:`act` and :func:`report` write to the API; the decisions are made by
 the pure autoscaler decider, planner and condition functions.
@@ -34,6 +35,7 @@ from kappa.controller.desired import DesiredFunction, desired_function, referenc
 from kappa.controller.destinations import destinations_conditions
 from kappa.controller.layers import LayerSource, layer_configmap, layer_names
 from kappa.controller.memory import ExpectedPod, Key, WrittenStatus
+from kappa.controller.next_pass import EXPECTATION_TTL, Due, Left, next_pass
 from kappa.controller.observed import Phase, PodView, after_deletions, pod_view
 from kappa.controller.planner import Plan, plan
 from kappa.controller.state import State
@@ -46,12 +48,6 @@ log = logging.getLogger(__name__)
 # The digest of a watched ConfigMap by (namespace, name); None: it does not exist.
 FindConfigMap = Callable[[Key], CodeDigest | None]
 
-RESYNC_SECONDS: Final = 30.0
-# After the API server refused a pod, try again this soon (a quota may have been raised).
-CREATE_RETRY_SECONDS: Final = 10.0
-# A pod we created but the watch has not shown yet counts as Pending; after this long
-# the API server is asked whether it exists before it is forgotten.
-EXPECTATION_TTL: Final = timedelta(seconds=60)
 # Reasons that hold a Function below what its concurrency asks for (Scaled=False).
 _LIMITED: Final = frozenset({decider.Reason.CAP_REACHED, decider.Reason.BURST_LIMITED})
 
@@ -92,10 +88,14 @@ class PassPlan:
 
 @dataclass(frozen=True)
 class Acted:
-    """What one pass did: pods created, and the API's refusal if there was one."""
+    """What one pass did: pods created, the API's refusal of them, another write refused.
+
+    ``refused``: the API server refused a deletion or an adoption (tried again soon).
+    """
 
     created: int
     create_error: str | None
+    refused: bool = False
 
 
 async def reconcile(
@@ -218,19 +218,23 @@ async def act(state: State, seen: Observed, intent: PassPlan) -> Acted:
             log.warning("creating a code ConfigMap in %s was refused: %s", namespace, create_error)
             pod_plan = replace(pod_plan, create=0)  # its pods could not mount their code
 
+    refused = False  # another write refused: the next pass is due soon (next_pass.RETRY)
     if desired.adopt_configmap is not None and desired.referenced_configmap and not seen.deleting:
-        await _adopt(state, namespace, desired.referenced_configmap, desired.adopt_configmap)
+        refused |= not await _adopt(
+            state, namespace, desired.referenced_configmap, desired.adopt_configmap
+        )
     for configmap, reference in () if seen.deleting else desired.adopt_layer_configmaps:
-        await _adopt(state, namespace, configmap, reference)
+        refused |= not await _adopt(state, namespace, configmap, reference)
 
     for pod_name in pod_plan.delete:
         try:
             await state.objects.delete_pod(namespace, pod_name)
         except ApiException as exc:
             log.warning("deleting pod %s/%s failed: %s", namespace, pod_name, api_message(exc))
+            refused = True
     pod_plan = await _claim_pods(state, seen, pod_plan)
-    created, refused = await _create_pods(state, seen.key, desired, pod_plan, seen.now)
-    create_error = create_error or refused
+    created, create_refused = await _create_pods(state, seen.key, desired, pod_plan, seen.now)
+    create_error = create_error or create_refused
     if created:
         await _post_event(
             state,
@@ -238,17 +242,21 @@ async def act(state: State, seen: Observed, intent: PassPlan) -> Acted:
             reason="PodsCreated",
             message=f"created {created} pod(s) of revision {desired.revision}",
         )
-    # Once per refusal streak: the retries every CREATE_RETRY_SECONDS would flood the Events.
+    # Once per refusal streak: the retries every next_pass.RETRY would flood the Events.
     was_refused = any(
         c.get("type") == "Ready" and c.get("reason") == "PodCreateFailed"
         for c in seen.previous_conditions
     )
-    if refused and not was_refused:
-        await _post_event(state, seen.body, reason="PodCreateFailed", warning=True, message=refused)
+    if create_refused and not was_refused:
+        await _post_event(
+            state, seen.body, reason="PodCreateFailed", warning=True, message=create_refused
+        )
     await _report_failures(state, seen.key, seen.body, seen.pods)
     if not seen.deleting:
-        await _collect_configmaps(state, namespace, desired, seen.pod_bodies, seen.code_maps)
-    return Acted(created=created, create_error=create_error)
+        refused |= not await _collect_configmaps(
+            state, namespace, desired, seen.pod_bodies, seen.code_maps
+        )
+    return Acted(created=created, create_error=create_error, refused=refused)
 
 
 async def report(state: State, seen: Observed, intent: PassPlan, done: Acted) -> Result:
@@ -291,13 +299,31 @@ async def report(state: State, seen: Observed, intent: PassPlan, done: Acted) ->
         await state.objects.patch_function_status(*seen.key, status)
         over = (seen.body.get("metadata") or {}).get("resourceVersion")
         state.memory.recall(seen.key).written = WrittenStatus(over, status)
-    if _publishes(seen, conditions) and state.memory.recall(seen.key).published != seen.generation:
+    record = state.memory.recall(seen.key)
+    publishing = _publishes(seen, conditions) and record.published != seen.generation
+    if publishing:
         await _publish(state, seen)
-    if done.create_error is not None:
-        return Result(CREATE_RETRY_SECONDS)
-    if intent.pod_plan.requeue_after is not None:
-        return Result(min(RESYNC_SECONDS, intent.pod_plan.requeue_after.total_seconds()))
-    return Result(RESYNC_SECONDS)
+    due = next_pass(
+        seen.now,
+        Left(
+            refused=done.create_error is not None or done.refused,
+            backoff_end=None
+            if intent.pod_plan.requeue_after is None
+            else seen.now + intent.pod_plan.requeue_after,
+            unseen_since=tuple(p.since for p in record.expected.values()),
+            publish_failures=record.publish_failures if publishing else 0,
+            # Until the windows are empty, the Scaled message's averages still move.
+            load=status["inFlight"] > 0 or state.scaler.loaded(seen.key),
+        ),
+        key=seen.key,
+        resync=timedelta(seconds=state.settings.resync_seconds),
+    )
+    return _result(seen, due)
+
+
+def _result(seen: Observed, due: Due) -> Result:
+    log.debug("%s/%s: next pass in %s (%s)", *seen.key, due.at - seen.now, due.cause)
+    return Result((due.at - seen.now).total_seconds())
 
 
 def _pending_view(name: str, pending: ExpectedPod) -> PodView:
@@ -337,7 +363,8 @@ def _publishes(seen: Observed, conditions: list[ConditionState]) -> bool:
 async def _publish(state: State, seen: Observed) -> None:
     """Publish a version of this generation (once); an Event says which, or why not.
 
-    A refusal is tried again at every pass; its Event is posted once while it says the same.
+    A refusal is tried again after a back-off (kappa.controller.next_pass), and at every
+    pass before; its Event is posted once while it says the same.
     """
     if state.publisher is None:
         return
@@ -352,8 +379,9 @@ async def _publish(state: State, seen: Observed) -> None:
                 state, seen.body, reason="PublishFailed", message=message, warning=True
             )
         record.publish_failure = message
+        record.publish_failures += 1
         return
-    record.published, record.publish_failure = seen.generation, None
+    record.published, record.publish_failure, record.publish_failures = seen.generation, None, 0
     if created:
         await _post_event(
             state, seen.body, reason="VersionPublished", message=f"published version {number}"
@@ -382,7 +410,7 @@ async def _pods_with_expectations(
         if pod_name in seen:  # the index has it now, and will show its deletion
             del expected[pod_name]
             continue
-        if now - pending.since > EXPECTATION_TTL:
+        if now - pending.since >= EXPECTATION_TTL:
             # The watch may just be slow: ask before forgetting (a duplicate pod would
             # run unnoticed, and be deleted as surplus once seen).
             try:
@@ -499,15 +527,17 @@ async def _report_failures(
 
 async def _adopt(
     state: State, namespace: str, configmap: str, reference: Mapping[str, Any]
-) -> None:
+) -> bool:
     """Make a Function or Layer an owner of its package ConfigMap (kappa.controller.adoption).
 
-    A refusal is logged and tried again next pass: the Function runs either way.
+    A refusal is logged and tried again soon (False): the Function runs either way.
     """
     try:
         await state.objects.add_owner_reference(namespace, configmap, reference)
     except ApiException as exc:
         log.warning("adopting ConfigMap %s/%s failed: %s", namespace, configmap, api_message(exc))
+        return False
+    return True
 
 
 async def _collect_configmaps(
@@ -516,15 +546,21 @@ async def _collect_configmaps(
     desired: DesiredFunction,
     pod_bodies: list[dict[str, Any]],
     code_maps: list[str],
-) -> None:
-    """Delete code ConfigMaps of earlier revisions once no pod mounts them."""
+) -> bool:
+    """Delete code ConfigMaps of earlier revisions once no pod mounts them.
+
+    False when the API server refused one (tried again soon).
+    """
     in_use = {desired.code_configmap_name} | _mounted_configmaps(pod_bodies)
+    done = True
     for cm in code_maps:
         if cm not in in_use:
             try:
                 await state.objects.delete_configmap(namespace, cm)
             except ApiException as exc:
                 log.warning("deleting ConfigMap %s/%s failed: %s", namespace, cm, api_message(exc))
+                done = False
+    return done
 
 
 def _status(  # noqa: PLR0913 - what the status is made of

@@ -68,3 +68,8 @@ class State:
     def wake(self, key: Key) -> None:
         """Make the Function's reconciler pass now (a Function not known is ignored)."""
         self.memory.wake(key)
+
+    def wake_namespace(self, namespace: str) -> None:
+        """Make every known Function of ``namespace`` pass now (its warm pools changed)."""
+        for key in [k for k in self.memory if k[0] == namespace]:
+            self.memory.wake(key)

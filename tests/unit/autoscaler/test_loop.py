@@ -177,3 +177,51 @@ def test_a_function_quiet_again_drops_its_windows() -> None:
     assert A not in auto._windows  # noqa: SLF001 - nothing kept for a Function without load
     decision = auto.observe(A, Spec(provisioned=1), pods, initial=0, now=clock.now)
     assert decision.target == 1
+
+
+def test_a_quiet_function_is_set_aside_until_load_comes_back() -> None:
+    """At its floor with no load, ticks decide nothing for it (10,000 at rest cost no
+    tick), and still count its target; a gateway's report of it is decided at once."""
+    auto, clock, woken = scaler()
+    pods = [Pod("a-1", ready=True, created=clock.now - 60, provisioned=True)]
+    auto.observe(A, Spec(provisioned=1), pods, initial=0, now=clock.now)
+    clock.now += 1
+    auto.tick(clock.now)
+    assert (auto._active, auto._quiet) == (set(), {A: 1})  # noqa: SLF001 - set aside
+    text = generate_latest(auto.metrics.registry).decode()
+    assert "kappa_autoscaler_target_pods 1.0" in text
+    auto.report("g1", {A: Sample(5.0, 5, 0, {"a-1": 5})})
+    clock.now += 1
+    auto.tick(clock.now)
+    assert A in auto._active  # noqa: SLF001 - deciding again
+    assert woken.keys == [A]  # 5 in flight on one pod: more pods, its pass woken
+
+
+def test_a_reconcile_or_a_poke_stirs_a_quiet_function() -> None:
+    auto, clock, woken = scaler()
+    auto.observe(A, Spec(), [], initial=0, now=clock.now)
+    clock.now += 1
+    auto.tick(clock.now)
+    assert A in auto._quiet  # noqa: SLF001 - nothing to do at zero without load
+    auto.poke("g1", A, Sample(queued=1))
+    assert woken.keys == [A]
+    assert A in auto._active  # noqa: SLF001
+    clock.now += 1
+    auto.tick(clock.now)
+    auto.forget(A)
+    assert (auto._active, auto._quiet, auto._quiet_target) == (set(), {}, 0)  # noqa: SLF001
+
+
+def test_loaded_while_the_stable_window_holds_load() -> None:
+    auto, clock, _ = scaler()
+    pods = [Pod("a-1", ready=True, created=clock.now - 60)]
+    auto.observe(A, Spec(), pods, initial=0, now=clock.now)
+    assert not auto.loaded(A)
+    auto.report("g1", {A: Sample(1.0, 1, 0, {"a-1": 1})})
+    clock.now += 1
+    auto.tick(clock.now)
+    assert auto.loaded(A)
+    for _ in range(70):  # the report expires; the stable window (60 s) empties
+        clock.now += 1
+        auto.tick(clock.now)
+    assert not auto.loaded(A)

@@ -13,11 +13,13 @@ from prometheus_client import generate_latest
 
 from kappa.api.function_version import as_function_body
 from kappa.autoscaler.stats import Sample
+from kappa.controller import next_pass
 from kappa.controller import reconcile as handlers
 from kappa.controller.desired import desired_function
 from kappa.controller.handlers import _wants_a_pass
 from kappa.controller.memory import ExpectedPod as _Expected
-from kappa.controller.reconcile import EXPECTATION_TTL, reconcile
+from kappa.controller.next_pass import EXPECTATION_TTL
+from kappa.controller.reconcile import reconcile
 from kappa.controller.state import State
 from kappa.resources.code_configmap import CodeDigest, code_digest, code_sha256
 from kappa.settings import Settings
@@ -182,7 +184,7 @@ def test_refused_pod_create_is_reported_not_raised() -> None:
     assert "PodCreateFailed" in objects.named("post_event")
     assert objects.warnings == 1
     assert objects.namespaces == {NS}
-    assert requeue == handlers.CREATE_RETRY_SECONDS
+    assert requeue == next_pass.RETRY.total_seconds()
 
 
 def test_failing_events_never_skip_the_status() -> None:
@@ -548,3 +550,108 @@ def test_a_new_functions_first_two_passes_write_one_status() -> None:
     run(objects, shown, pods=[pod], maps=objects.named("create_configmap"), state=state)
     assert len(objects.statuses) == 1
     assert state.memory.recall((NS, "fn")).written is None
+
+
+def _run_passes(state: State, pods: dict[Any, list[dict[str, Any]]], until: Any) -> None:
+    """Start the Function's passes (woken once) and wait, without any other wake, until
+    ``until()``; a deadline against a hang, not a claim of speed."""
+    from kappa.controller import handlers as wiring  # noqa: PLC0415 - the module under test
+
+    async def scenario() -> None:
+        state.passes.start(functools.partial(wiring.one_pass, state, pods, {}, {}))  # type: ignore[arg-type]
+        state.wake((NS, "fn"))
+        while not until():
+            await asyncio.sleep(0.01)
+        state.passes.forget((NS, "fn"))
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=20))
+
+
+def test_a_function_at_rest_is_not_passed_again_before_its_resync() -> None:
+    objects = FakeObjects()
+    state = State(objects=objects, settings=SETTINGS)  # type: ignore[arg-type]
+    state.memory.recall((NS, "fn")).body = function()
+    due_in: list[float] = []
+
+    def settled() -> bool:
+        due = state.passes.due((NS, "fn"))
+        if state.passes.running or due is None:
+            return False
+        due_in.append(due - asyncio.get_running_loop().time())
+        return True
+
+    _run_passes(state, {(NS, "fn"): [ready_pod("warm", _revision())]}, settled)
+    resync = SETTINGS.resync_seconds
+    assert resync * 0.9 - 1 <= due_in[0] <= resync * 1.1
+    assert len(objects.statuses) == 1
+
+
+def test_a_pod_the_watch_never_shows_is_checked_when_its_expectation_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No watch event and no other wake: the pass's own timer comes due at the end of the
+    expectation, asks the API server, and replaces the pod that is not there."""
+    short = timedelta(seconds=0.3)
+    monkeypatch.setattr(handlers, "EXPECTATION_TTL", short)
+    monkeypatch.setattr(next_pass, "EXPECTATION_TTL", short)
+    objects = FakeObjects()
+    state = State(objects=objects, settings=SETTINGS)  # type: ignore[arg-type]
+    state.memory.recall((NS, "fn")).body = function()
+    _run_passes(state, {}, lambda: len(objects.named("create_pod")) == 2)
+    first, _ = (p["metadata"]["name"] for p in objects.named("create_pod"))
+    assert objects.named("pod_exists") == [first]
+    assert first not in state.memory.recall((NS, "fn")).expected
+
+
+def test_an_idle_function_scales_to_zero_without_a_watch_event() -> None:
+    """The idle window ends with no event about the Function: the autoscaler's tick finds
+    its decision changed and wakes the pass, which removes the idle pod."""
+    objects = FakeObjects()
+    state = State(objects=objects, settings=SETTINGS)  # type: ignore[arg-type]
+    body = function()
+    body["spec"]["scaling"] = {"scaleToZeroAfterSeconds": 1}
+    body["status"] = {"desiredReplicas": 1}
+    state.memory.recall((NS, "fn")).body = body
+    import time  # noqa: PLC0415 - the autoscaler's clock is the wall clock
+
+    def deleted() -> bool:
+        if objects.statuses and not state.passes.running:
+            state.scaler.tick(time.time())  # what its 1 s loop does
+        return objects.named("delete_pod") == ["idle"]
+
+    _run_passes(state, {(NS, "fn"): [ready_pod("idle", _revision())]}, deleted)
+    assert objects.statuses[0]["desiredReplicas"] == 1  # the first pass kept it
+    assert objects.statuses[-1]["desiredReplicas"] == 0
+
+
+def test_a_refused_publish_is_tried_again_after_a_backoff() -> None:
+    objects = FakeObjects()
+
+    async def publisher(_namespace: str, _name: str) -> tuple[int, bool]:
+        raise refusal(403, "functionversions.kappa.dev is forbidden")
+
+    state, body, pod = publishing(objects, publisher)
+    delays = [run(objects, body, [pod], state=state)[1] for _ in range(3)]
+    assert delays == [0.5, 1.0, 2.0]  # kappa.controller.backoff.retry_delay
+
+
+def test_a_namespaces_pools_changing_wakes_its_functions_only() -> None:
+    """Their PoolEligible follows the namespace's WarmPools at once, not at their resync."""
+    state = State(objects=FakeObjects(), settings=SETTINGS)  # type: ignore[arg-type]
+    for key in ((NS, "fn"), (NS, "other"), ("team-b", "fn")):
+        state.memory.recall(key).body = function()
+    state.memory.recall((NS, "gone"))  # recalled, never seen: nothing to pass
+    woken: list[tuple[str, str]] = []
+    state.memory.on_wake = woken.append
+    state.wake_namespace(NS)
+    assert sorted(woken) == [(NS, "fn"), (NS, "other")]
+
+
+def test_a_function_with_load_passes_again_within_the_load_refresh() -> None:
+    """status.inFlight and the Scaled message follow the load without a watch event."""
+    objects = FakeObjects()
+    state = State(objects=objects, settings=SETTINGS)  # type: ignore[arg-type]
+    state.scaler.report("gw-1", {(NS, "fn"): Sample(1.0, 1, 0, {"warm": 1})})
+    _, requeue = run(objects, function(), pods=[ready_pod("warm", _revision())], state=state)
+    assert requeue == next_pass.LOAD_REFRESH.total_seconds()
+    assert objects.statuses[-1]["inFlight"] == 1

@@ -67,3 +67,17 @@ def test_memory_holds_a_function_while_its_body_is_known() -> None:
     assert ("ns", "fn") in memory
     memory.forget(("ns", "fn"))
     assert ("ns", "fn") not in memory
+
+
+def test_a_status_written_is_dropped_once_the_watch_shows_a_newer_function() -> None:
+    """Without waiting for a pass: a Function at rest passes rarely."""
+    record = FunctionMemories().recall(KEY)
+    seen = {**BODY, "metadata": {**BODY["metadata"], "resourceVersion": "7"}}
+    assert record.saw(seen) is None
+    record.written = WrittenStatus("7", {"replicas": 1})
+    again = {**seen, "spec": {}}  # the same version (a resync of kopf's): still stale
+    assert record.saw(again) is seen
+    assert record.written is not None
+    newer = {**seen, "metadata": {**seen["metadata"], "resourceVersion": "8"}}
+    assert record.saw(newer) is again
+    assert (record.body, record.written) == (newer, None)
