@@ -44,6 +44,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
+# Imported by the pool pod as it starts, not at the claim: unpacking the Function's zip
+# (urllib, http.client, zipfile) is on every claim's path, and costs 10-100 ms to import.
+from kappa.agent import code_archive
 from kappa.agent.app import Agent, write_termination_log
 from kappa.agent.errors import LambdaError
 from kappa.agent.http11 import Request, Response
@@ -332,7 +335,6 @@ class PoolAgent:
         """Unpack the request's zip into the task root (a code URL is the agent's to fetch)."""
         if wanted.zip is None:
             return None
-        from kappa.agent import code_archive  # noqa: PLC0415 - only pods given a zip
 
         def unpack(zipped: bytes) -> int:
             with tempfile.NamedTemporaryFile(suffix=".zip") as archive:
