@@ -189,7 +189,7 @@ class Prestarted:
             except OSError as exc:
                 problem = f"its channel broke ({exc.strerror})"
         if problem is not None:
-            await self.stop()
+            await self.stop(grace_seconds=0)  # of no use now: the slot starts a fresh one
             return problem
         self._closed = True
         if self._watch is not None:
@@ -214,11 +214,11 @@ class Prestarted:
             os.close(output_fd)
         self._process = None
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = _STOP_GRACE_SECONDS) -> None:
         """End it (closing its channel ends a waiting runtime; SIGKILL if it lingers)."""
         self._closed = True
         process, watch = self._process, self._watch
         if watch is not None:
             watch.cancel()
         self._release()
-        await end_group(process, _STOP_GRACE_SECONDS)
+        await end_group(process, grace_seconds)

@@ -257,9 +257,11 @@ class Slot:
         prestarted, self._prestarted = self._prestarted, None
         if prestarted is None:
             return None
+        # A process still loading is waited for, but for half the init time left at most:
+        # one that hangs leaves the other half to a fresh runtime.
         left = self._settings.init_timeout_seconds - (self._clock.monotonic() - self._init_started)
         env = {**self._settings.runtime_env, **api}
-        handed = await prestarted.hand_over(env, self._settings.task_root, max(left, 0.0))
+        handed = await prestarted.hand_over(env, self._settings.task_root, max(left / 2, 0.0))
         if isinstance(handed, str):
             self._sink.log(
                 "INFO", f"slot {self.index}: a runtime starts afresh, not the one started ahead: "

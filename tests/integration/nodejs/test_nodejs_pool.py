@@ -251,3 +251,38 @@ def test_a_function_cannot_give_its_runtime_the_channel_of_one_started_ahead(
     result = probe(pool_agent, "req-channel")
     assert result["pid"] == started
     assert "KAPPA_PRESTART_FD" not in result["env"]  # type: ignore[operator]
+
+
+def test_a_runtime_started_ahead_that_never_gets_ready_gives_way_to_a_fresh_one(
+    launch_agent: LaunchAgent, node_runtime: NodeRuntime, tmp_path: Path, token: str
+) -> None:
+    # A bootstrap whose runtime started ahead hangs (never says ready); started for a slot,
+    # it is the image's. The claim waits for half the init timeout, then starts afresh.
+    wrapper = tmp_path / "hanging-bootstrap"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'if [ -n "${KAPPA_PRESTART_FD:-}" ]; then exec sleep 600; fi\n'
+        f'exec {node_runtime.bootstrap} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    task_root = tmp_path / "pool-task"
+    task_root.mkdir()
+    env = pod_environment(
+        path="/usr/local/bin:/usr/bin:/bin", home=tmp_path, runtime=node_runtime.name,
+        handler="", task_root=task_root, bootstrap=wrapper,
+        settings={"init_timeout_seconds": 8},
+    )  # fmt: skip
+    for name in ("KAPPA_FUNCTION_ARN", "_HANDLER", "AWS_LAMBDA_FUNCTION_NAME"):
+        del env[name]
+    env["KAPPA_AGENT_PORT"] = str(free_port())
+    env["KAPPA_POOL_TOKEN_SHA256"] = hashlib.sha256(token.encode()).hexdigest()
+    env["KAPPA_PRESTART"] = "on"
+    pool = launch_agent(env, wait_ready=False)
+    hung = int(pool.wait_for(r"pool runtime started ahead \(pid (\d+)\)").group(1))
+    status, answer = specialise(pool, token, function_env())
+    assert status == 200, answer
+    said = pool.wait_for(r"a runtime starts afresh, not the one started ahead: (.*)")
+    assert re.fullmatch(r"not ready within (3\.9\d|4\.00) seconds", said.group(1))
+    result = probe(pool, "req-fresh")
+    assert result["pid"] != hung
+    assert not Path(f"/proc/{hung}").exists()  # killed at once, and reaped
