@@ -47,16 +47,16 @@ def token() -> str:
     return secrets.token_hex(32)
 
 
-@pytest.fixture
-def pool_agent(
-    launch_agent: LaunchAgent, node_runtime: NodeRuntime, tmp_path: Path, token: str
-) -> Agent:
+def launch_pool(
+    launch_agent: LaunchAgent, node_runtime: NodeRuntime, tmp_path: Path, token: str,
+    bootstrap: Path, **settings: str | int | float,
+) -> Agent:  # fmt: skip
     """A node pool pod: the runtime's and the pod's variables (its size too), no Function's."""
     task_root = tmp_path / "pool-task"
     task_root.mkdir()
     env = pod_environment(
         path="/usr/local/bin:/usr/bin:/bin", home=tmp_path, runtime=node_runtime.name,
-        handler="", task_root=task_root, bootstrap=node_runtime.bootstrap,
+        handler="", task_root=task_root, bootstrap=bootstrap, settings=settings,
     )  # fmt: skip
     for name in ("KAPPA_FUNCTION_ARN", "_HANDLER", "AWS_LAMBDA_FUNCTION_NAME"):
         del env[name]
@@ -65,6 +65,13 @@ def pool_agent(
     env["KAPPA_POOL_TOKEN_SHA256"] = hashlib.sha256(token.encode()).hexdigest()
     env["KAPPA_PRESTART"] = "on"  # the image's bootstrap has it by default (auto); this is a path
     return launch_agent(env, wait_ready=False)
+
+
+@pytest.fixture
+def pool_agent(
+    launch_agent: LaunchAgent, node_runtime: NodeRuntime, tmp_path: Path, token: str
+) -> Agent:
+    return launch_pool(launch_agent, node_runtime, tmp_path, token, node_runtime.bootstrap)
 
 
 def function_env(**more: str) -> dict[str, str]:
@@ -265,19 +272,7 @@ def test_a_runtime_started_ahead_that_never_gets_ready_gives_way_to_a_fresh_one(
         f'exec {node_runtime.bootstrap} "$@"\n'
     )
     wrapper.chmod(0o755)
-    task_root = tmp_path / "pool-task"
-    task_root.mkdir()
-    env = pod_environment(
-        path="/usr/local/bin:/usr/bin:/bin", home=tmp_path, runtime=node_runtime.name,
-        handler="", task_root=task_root, bootstrap=wrapper,
-        settings={"init_timeout_seconds": 8},
-    )  # fmt: skip
-    for name in ("KAPPA_FUNCTION_ARN", "_HANDLER", "AWS_LAMBDA_FUNCTION_NAME"):
-        del env[name]
-    env["KAPPA_AGENT_PORT"] = str(free_port())
-    env["KAPPA_POOL_TOKEN_SHA256"] = hashlib.sha256(token.encode()).hexdigest()
-    env["KAPPA_PRESTART"] = "on"
-    pool = launch_agent(env, wait_ready=False)
+    pool = launch_pool(launch_agent, node_runtime, tmp_path, token, wrapper, init_timeout_seconds=8)
     hung = int(pool.wait_for(r"pool runtime started ahead \(pid (\d+)\)").group(1))
     status, answer = specialise(pool, token, function_env())
     assert status == 200, answer
