@@ -10,7 +10,7 @@ KWOK_NODES ?= 0
         deps-test k8s-binaries images-export first-run \
         cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-coldstart-phases bench-gateway bench-gateway-ceiling bench-streaming clean \
         bench-eventsources bench-eventsources-brokers bench-autoscaler bench-autoscaler-poke \
-        bench-async bench-auth bench-tracing bench-zygote bench-multiconc bench-node-start install uninstall tools lint-chart chart-crds docs bench-scale bench-operator-memory mutation
+        bench-async bench-auth bench-tracing bench-zygote bench-node-pool bench-multiconc bench-node-start install uninstall tools lint-chart chart-crds docs bench-scale bench-operator-memory mutation
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -167,6 +167,9 @@ bench-zygote: venv ## agent start to all slots ready (perPod 1, 4, 8), runtimes 
 
 bench-multiconc: venv ## 50 calls at once into one pod: an async handler (100 ms asyncio.sleep) at perRuntime 50 vs 1 (no cluster)
 	$(PY) bench/multiconc.py
+
+bench-node-pool: venv ## a nodejs22 pool pod's claim to first answer, its runtime started ahead vs at the claim (no cluster; BENCH_RUNS)
+	$(PY) bench/node_pool.py --runs $${BENCH_RUNS:-15} --runtime nodejs22
 
 bench-node-start: venv ## nodejs20/22 runtime start, exec to first /next: the image's entry vs before, compile cache, no V8 flags (no cluster; BENCH_RUNS)
 	$(PY) bench/node_start.py --runs $${BENCH_RUNS:-15}

@@ -147,13 +147,24 @@ def running_agent(
 
 def specialise_once(directory: Path, zygote: str, port: int) -> tuple[float, float, int]:
     """One pool pod claimed: (ms to /specialise's answer, ms on to the first call's, idle PSS kB)."""
-    token = "t" * 64
+    env = agent_env(directory, KAPPA_POOL_TOKEN="t" * 64, KAPPA_ZYGOTE=zygote,
+                    KAPPA_AGENT_PORT=str(port))  # fmt: skip
+    waiting = "pool zygote ready" if zygote == "on" else "a pool pod: no Function yet"
+    function = {"KAPPA_FUNCTION_ARN": "arn:aws:lambda:us-east-1:default:function:bench",
+                "_HANDLER": "app.handler", "AWS_LAMBDA_FUNCTION_NAME": "bench"}  # fmt: skip
+    return pool_claim(directory, env, waiting, function, {"app.py": HANDLER.encode()})
+
+
+def pool_claim(
+    directory: Path, env: dict[str, str], waiting: str, function: dict[str, str],
+    files: dict[str, bytes],
+) -> tuple[float, float, int]:  # fmt: skip
+    """A pool agent (``env``) waits in the pool (until it prints ``waiting``), then is claimed
+    for ``function`` with ``files`` as its code and called once: (ms to /specialise's
+    answer, ms on to the first call's, PSS kB of the idle pool pod)."""
     task = directory / "task"
     shutil.rmtree(task, ignore_errors=True)
     task.mkdir()
-    env = agent_env(directory, KAPPA_POOL_TOKEN=token, KAPPA_ZYGOTE=zygote,
-                    KAPPA_AGENT_PORT=str(port))  # fmt: skip
-    waiting = "pool zygote ready" if zygote == "on" else "a pool pod: no Function yet"
     with running_agent(directory, env) as (process, output):
         for raw in output:
             if waiting in raw.decode("utf-8", "replace"):
@@ -162,23 +173,32 @@ def specialise_once(directory: Path, zygote: str, port: int) -> tuple[float, flo
             raise RuntimeError(f"pool agent ended (status {process.wait()})")
         time.sleep(0.2)  # a pool pod waits in the pool before its claim
         idle_kb = pss_kb([process.pid, *descendants(process.pid)])
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr("app.py", HANDLER)
-        code = buffer.getvalue()
-        body = json.dumps({
-            "env": {"KAPPA_FUNCTION_ARN": "arn:aws:lambda:us-east-1:default:function:bench",
-                    "_HANDLER": "app.handler", "AWS_LAMBDA_FUNCTION_NAME": "bench"},
-            "zip": base64.b64encode(code).decode(), "sha256": hashlib.sha256(code).hexdigest(),
-        }).encode()  # fmt: skip
-        began = time.monotonic()
-        status, answer = post(port, "/specialise", body, {"Authorization": f"Bearer {token}"})
-        specialised = time.monotonic()
-        assert status == 200, answer
-        status, answer = post(port, "/invoke", b"{}", {})
-        assert status == 200, answer
-        answered = time.monotonic()
-        return (specialised - began) * 1000, (answered - specialised) * 1000, idle_kb
+        port, token = int(env["KAPPA_AGENT_PORT"]), env["KAPPA_POOL_TOKEN"]
+        return (*claim(port, token, function, files), idle_kb)
+
+
+def claim(
+    port: int, token: str, function: dict[str, str], files: dict[str, bytes]
+) -> tuple[float, float]:
+    """Specialise the pool agent on ``port`` and call it once: (ms to /specialise's answer,
+    ms on to the first call's answer)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    code = buffer.getvalue()
+    body = json.dumps({
+        "env": function, "zip": base64.b64encode(code).decode(),
+        "sha256": hashlib.sha256(code).hexdigest(),
+    }).encode()  # fmt: skip
+    began = time.monotonic()
+    status, answer = post(port, "/specialise", body, {"Authorization": f"Bearer {token}"})
+    specialised = time.monotonic()
+    assert status == 200, answer
+    status, answer = post(port, "/invoke", b"{}", {})
+    assert status == 200, answer
+    answered = time.monotonic()
+    return (specialised - began) * 1000, (answered - specialised) * 1000
 
 
 def pool_table(directory: Path, runs: int) -> None:

@@ -22,6 +22,7 @@ from kappa.agent.http_server import Limits, Server
 from kappa.agent.invoke import InvokeHandler
 from kappa.agent.logsink import LogSink
 from kappa.agent.metrics import AgentMetrics
+from kappa.agent.prestart import Prestarted
 from kappa.agent.response_stream import Streams, is_streaming
 from kappa.agent.runtime_api import RuntimeApi
 from kappa.agent.settings import AgentSettings, load, load_termination_log
@@ -45,14 +46,20 @@ class Agent:
         clock: Clock,
         sink: LogSink,
         zygote: Zygote | None = None,
+        prestarted: Prestarted | None = None,
     ) -> None:
-        """``zygote``: a warm pool's, started before its Function was known."""
+        """``zygote``, ``prestarted``: a warm pool's, started before its Function was known."""
         self._settings = settings
         self._clock = clock
         self._sink = sink
         self._metrics = AgentMetrics()
         self._pool = SlotPool(
-            settings, clock=clock, sink=sink, metrics=self._metrics, zygote=zygote
+            settings,
+            clock=clock,
+            sink=sink,
+            metrics=self._metrics,
+            zygote=zygote,
+            prestarted=prestarted,
         )
         self._tracer = tracer(settings)
         self._metrics.spans = self._tracer.exporter

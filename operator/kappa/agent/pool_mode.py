@@ -23,8 +23,15 @@ A python pool pod starts its zygote (:mod:`kappa.agent.zygote`) while it waits, 
 that the claiming Function's runtimes are forked from an interpreter that imported
 its runtime client already, instead of started from nothing: the start is paid
 before the cold call, not during it. A Function for which that would not be the
-same as a fresh start (``zygote.inherit_problem``) gets fresh runtimes, and the
+same as a fresh start (``start_env.inherit_problem``) gets fresh runtimes, and the
 zygote is stopped.
+
+A node pool pod (V8 cannot fork) starts one runtime process ahead instead
+(:mod:`kappa.agent.prestart`): node with aws-lambda-ric and ``http`` loaded, waiting to
+be handed the Function's environment by its first slot. The same rules decide, with
+node's list of what is read at start (``start_env.NODE_READ_AT_START``); a Function that
+does not fit, or a process that cannot be handed over, gets a runtime started afresh,
+and the agent's log says why.
 """
 
 import asyncio
@@ -37,15 +44,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
+# Imported by the pool pod as it starts, not at the claim: unpacking the Function's zip
+# (urllib, http.client, zipfile) is on every claim's path, and costs 10-100 ms to import.
+from kappa.agent import code_archive
 from kappa.agent.app import Agent, write_termination_log
 from kappa.agent.errors import LambdaError
 from kappa.agent.http11 import Request, Response
 from kappa.agent.http_server import Limits, Server
 from kappa.agent.logsink import LogSink
+from kappa.agent.prestart import Prestarted
 from kappa.agent.settings import (
     FROM_POOL,
     ZYGOTE_FLAG,
     AgentSettings,
+    ahead_runtime,
     ahead_zygote,
     termination_log_path,
 )
@@ -58,7 +70,8 @@ from kappa.agent.specialise import (
     pool_digest,
     specialisation,
 )
-from kappa.agent.zygote import Zygote, inherit_problem
+from kappa.agent.start_env import NODE_READ_AT_START, inherit_problem
+from kappa.agent.zygote import Zygote
 from kappa.base.clock import Clock
 from kappa.base.env import SettingsError
 
@@ -105,6 +118,8 @@ class PoolAgent:
         self._status = 0
         self._zygote: Zygote | None = None
         self._zygote_started: asyncio.Task[str | None] | None = None
+        self._prestarted: Prestarted | None = None
+        self._prestarting: asyncio.Task[None] | None = None
 
     async def run(self) -> int:
         """Wait for a Function, then run as its agent until SIGTERM."""
@@ -123,16 +138,21 @@ class PoolAgent:
             stop.cancel()
             agent.cancel()
             if self._agent_task is None:
-                await self._drop_zygote()
+                await self._drop_ahead()
                 return self._status  # stopped in the pool (0), or its code failed (1)
             return await self._agent_task
         finally:
             await self._server.close()
 
     def _start_zygote(self) -> None:
-        """Start the pool's zygote in the background, when its runtime has one."""
+        """Start the pool's zygote (python) or runtime ahead (node) in the background."""
         plan = ahead_zygote(self._env, agent_bin_dir=_agent_bin_dir())
         if plan is None:
+            ahead = ahead_runtime(self._env, agent_bin_dir=_agent_bin_dir())
+            if ahead is not None:
+                command, env, task_root = ahead
+                self._prestarted = Prestarted(command, env, task_root, sink=self._sink)
+                self._prestarting = asyncio.ensure_future(self._prestart(self._prestarted))
             return
         command, env, task_root = plan
         zygote = Zygote(command, env, task_root)
@@ -148,6 +168,33 @@ class PoolAgent:
         else:
             self._sink.log("WARN", f"no pool zygote ({problem}): runtimes will start from scratch")
         return problem
+
+    async def _prestart(self, prestarted: Prestarted) -> None:
+        await prestarted.start()
+        if prestarted.problem is None:
+            self._sink.log("INFO", f"pool runtime started ahead (pid {prestarted.pid})")
+        else:
+            self._sink.log(
+                "WARN", f"no runtime started ahead ({prestarted.problem}): it will start afresh"
+            )
+
+    async def _function_prestarted(
+        self, settings: AgentSettings, wanted: Specialisation
+    ) -> Prestarted | None:
+        """The runtime the pool started ahead, if the Function's first slot may take it."""
+        prestarted, starting = self._prestarted, self._prestarting
+        self._prestarted = self._prestarting = None
+        if prestarted is None or starting is None:
+            return None
+        await starting
+        problem = prestarted.problem or _prestart_unfit(prestarted, settings, wanted)
+        if problem is not None:
+            self._sink.log(
+                "INFO", f"runtimes start afresh, not the one the pool started ahead: {problem}"
+            )
+            await prestarted.stop()
+            return None
+        return prestarted
 
     async def _function_zygote(
         self, settings: AgentSettings, wanted: Specialisation
@@ -169,6 +216,18 @@ class PoolAgent:
         zygote.for_function(settings.runtime_env, [handler])  # the bootstrap's "$_HANDLER"
         self._sink.log("INFO", f"runtimes fork from the pool's zygote (pid {zygote.pid})")
         return zygote
+
+    async def _drop_ahead(self) -> None:
+        """Stop what the pool started ahead: its zygote or its runtime started ahead."""
+        prestarted, prestarting = self._prestarted, self._prestarting
+        self._prestarted = self._prestarting = None
+        if prestarting is not None:
+            prestarting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await prestarting
+        if prestarted is not None:
+            await prestarted.stop()
+        await self._drop_zygote()
 
     async def _drop_zygote(self) -> None:
         zygote, starting = self._zygote, self._zygote_started
@@ -243,15 +302,18 @@ class PoolAgent:
         started = self._clock.monotonic()
         failed = await self._put_code(wanted, settings)
         if failed is not None:
-            await self._drop_zygote()
+            await self._drop_ahead()
             write_termination_log(settings.termination_log, failed, self._sink)
             self._status = 1
             # The pod ends (Failed, with the init error) once this answer is on its way.
             asyncio.get_running_loop().call_later(_ANSWER_GRACE_SECONDS, self._stop.set)
             return _init_error(failed)
         zygote = await self._function_zygote(settings, wanted)
+        prestarted = await self._function_prestarted(settings, wanted)
         self._server.stop_listening()  # the Function's agent takes the port
-        agent = Agent(settings, clock=self._clock, sink=self._sink, zygote=zygote)
+        agent = Agent(
+            settings, clock=self._clock, sink=self._sink, zygote=zygote, prestarted=prestarted
+        )
         self._agent = agent
         self._agent_task = asyncio.ensure_future(agent.run())
         self._agent_started.set()
@@ -273,7 +335,6 @@ class PoolAgent:
         """Unpack the request's zip into the task root (a code URL is the agent's to fetch)."""
         if wanted.zip is None:
             return None
-        from kappa.agent import code_archive  # noqa: PLC0415 - only pods given a zip
 
         def unpack(zipped: bytes) -> int:
             with tempfile.NamedTemporaryFile(suffix=".zip") as archive:
@@ -298,6 +359,19 @@ def _zygote_unfit(zygote: Zygote, settings: AgentSettings, wanted: Specialisatio
     if settings.task_root != zygote.cwd:
         return "the Function's task root is another directory"
     return inherit_problem(zygote.env, settings.runtime_env)
+
+
+def _prestart_unfit(
+    prestarted: Prestarted, settings: AgentSettings, wanted: Specialisation
+) -> str | None:
+    """Why the Function's first runtime should not be the one started ahead; None if not."""
+    if wanted.env.get("KAPPA_PRESTART") == "off":
+        return "the Function turns it off (KAPPA_PRESTART=off)"
+    if settings.bootstrap != prestarted.argv:
+        return "the Function's runtime starts with another command"
+    if settings.task_root != prestarted.cwd:
+        return "the Function's task root is another directory"
+    return inherit_problem(prestarted.env, settings.runtime_env, NODE_READ_AT_START)
 
 
 def _seconds(raw: str | None, default: float) -> float:

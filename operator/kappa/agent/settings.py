@@ -350,6 +350,32 @@ def ahead_zygote(
     return command, runtime_env(env, agent_bin_dir=agent_bin_dir, task_root=task_root), task_root
 
 
+PRESTART_CHOICES: Final = ("auto", "on", "off")
+_PRESTART_RUNTIMES: Final = frozenset({Runtime.NODEJS20, Runtime.NODEJS22})
+
+
+def ahead_runtime(
+    env: Mapping[str, str], *, agent_bin_dir: str | None
+) -> tuple[tuple[str, ...], dict[str, str], Path] | None:
+    """A warm pool's node pod: the runtime to start ahead (kappa.agent.prestart), or None.
+
+    ``KAPPA_PRESTART``: ``auto`` (the default) for the node runtimes with the image's own
+    bootstrap, ``on`` for any bootstrap (it must know ``KAPPA_PRESTART_FD``), ``off``
+    never. Its command, environment and working directory, as a Function's pod would
+    have them.
+    """
+    parser = _Parser(env)
+    runtime = parser._runtime()  # noqa: SLF001 - this module's own parser
+    task_root = Path(env.get("LAMBDA_TASK_ROOT") or "/var/task")
+    choice = env.get("KAPPA_PRESTART", "auto")
+    bootstrap = parser._bootstrap(runtime, task_root)  # noqa: SLF001 - as above
+    if bootstrap is None or choice not in ("auto", "on"):
+        return None
+    if choice == "auto" and ("KAPPA_BOOTSTRAP" in env or runtime not in _PRESTART_RUNTIMES):
+        return None
+    return bootstrap, runtime_env(env, agent_bin_dir=agent_bin_dir, task_root=task_root), task_root
+
+
 def parse_sha256(text: str) -> bytes | None:
     """The digest in ``text``: hex (as ``sha256sum`` prints) or base64 (Lambda's CodeSha256)."""
     if len(text) == 64:  # noqa: PLR2004 - hex digits of a sha256

@@ -39,7 +39,10 @@ for it to call ``/next`` and, after a timeout, for it to come back.
 With a zygote (:mod:`kappa.agent.zygote`, python runtimes) a slot's process is
 forked from it rather than exec'd: same pid-as-process-group, same output pipe,
 its exit status from the zygote. Nothing above changes; a zygote that is not
-there means the process is exec'd as without one.
+there means the process is exec'd as without one. Likewise a slot's first process may be
+one a warm pool started ahead (:mod:`kappa.agent.prestart`, node runtimes), handed the
+environment an exec'd one would start with; one that cannot be handed over is replaced
+by an exec'd one.
 """
 
 import asyncio
@@ -63,6 +66,7 @@ from kappa.agent.errors import (
 )
 from kappa.agent.logsink import LogSink
 from kappa.agent.metrics import AgentMetrics, Outcome
+from kappa.agent.prestart import Prestarted
 from kappa.agent.report import LogTail, max_memory_used_mb, timeout_message
 from kappa.agent.settings import AgentSettings
 from kappa.agent.zygote import Zygote, ZygoteGoneError
@@ -147,6 +151,7 @@ class Slot:
         metrics: AgentMetrics,
         events: SlotEvents,
         zygote: Zygote | None = None,
+        prestarted: Prestarted | None = None,
     ) -> None:
         self.index = index
         self.port = 0
@@ -162,6 +167,7 @@ class Slot:
         self._metrics = metrics
         self._events = events
         self._zygote = zygote
+        self._prestarted = prestarted  # its first process, when a warm pool started one
         self._process: RuntimeProcess | None = None
         self._output_fd: int | None = None
         self._queue: deque[Invocation] = deque()  # assigned, not yet delivered
@@ -214,29 +220,59 @@ class Slot:
         if argv is None:
             return  # external runtime: it calls /next when it is ready
         api = runtime_api_env({}, self.port)
-        read_fd, write_fd = os.pipe()
-        try:
-            process = await self._fork(api, write_fd) or await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=write_fd,
-                stderr=write_fd,
-                cwd=self._settings.task_root,
-                env={**self._settings.runtime_env, **api},
-                start_new_session=True,  # so a timeout can kill what the runtime started too
-            )
-        except OSError as exc:
-            os.close(read_fd)
-            self._fail(_entrypoint_error(argv[0], exc))
-            return
-        finally:
-            os.close(write_fd)
+        handed = await self._handed_over(api)
+        if handed is not None:
+            process, read_fd = handed
+        else:
+            read_fd, write_fd = os.pipe()
+            try:
+                process = await self._fork(api, write_fd) or await asyncio.create_subprocess_exec(
+                    *argv,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=write_fd,
+                    stderr=write_fd,
+                    cwd=self._settings.task_root,
+                    env={**self._settings.runtime_env, **api},
+                    start_new_session=True,  # so a timeout can kill what the runtime started too
+                )
+            except OSError as exc:
+                os.close(read_fd)
+                self._fail(_entrypoint_error(argv[0], exc))
+                return
+            finally:
+                os.close(write_fd)
         self._metrics.runtime_starts += 1
         self._process = process
         self._output_fd = read_fd
         os.set_blocking(read_fd, False)
         loop.add_reader(read_fd, self._drain_output)
         self._spawn_task(self._watch(process, generation))
+
+    async def _handed_over(self, api: Mapping[str, str]) -> tuple[RuntimeProcess, int] | None:
+        """The runtime started ahead (a warm pool's), given this slot's Function; else None.
+
+        Only the first process of the slot: it is handed the environment an exec'd one
+        would start with. A restart starts afresh.
+        """
+        prestarted, self._prestarted = self._prestarted, None
+        if prestarted is None:
+            return None
+        # A process still loading is waited for, but for half the init time left at most:
+        # one that hangs leaves the other half to a fresh runtime.
+        left = self._settings.init_timeout_seconds - (self._clock.monotonic() - self._init_started)
+        env = {**self._settings.runtime_env, **api}
+        handed = await prestarted.hand_over(env, self._settings.task_root, max(left / 2, 0.0))
+        if isinstance(handed, str):
+            self._sink.log(
+                "INFO", f"slot {self.index}: a runtime starts afresh, not the one started ahead: "
+                f"{handed}",
+            )  # fmt: skip
+            return None
+        self._sink.log(
+            "INFO", f"slot {self.index}: the runtime started ahead runs the Function "
+            f"(pid {handed[0].pid})",
+        )  # fmt: skip
+        return handed
 
     async def _fork(self, env: Mapping[str, str], output_fd: int) -> RuntimeProcess | None:
         """A child of the zygote, if there is one that can fork; else None (exec instead)."""
@@ -307,6 +343,9 @@ class Slot:
         self._stopping = True
         if self._init_timer is not None:
             self._init_timer.cancel()
+        prestarted, self._prestarted = self._prestarted, None
+        if prestarted is not None:
+            await prestarted.stop()
         process = self._process
         if process is not None:
             self._kill(signal.SIGTERM)
@@ -567,7 +606,7 @@ class PoolState(StrEnum):
 class SlotPool:
     """The slots of one pod: readiness once all have initialised, failure once one cannot."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - collaborators are injected, by keyword
         self,
         settings: AgentSettings,
         *,
@@ -575,8 +614,12 @@ class SlotPool:
         sink: LogSink,
         metrics: AgentMetrics,
         zygote: Zygote | None = None,
+        prestarted: Prestarted | None = None,
     ) -> None:
-        """``zygote``: one started already (a warm pool's), else the settings' if they name one."""
+        """``zygote``: one started already (a warm pool's), else the settings' if they name one.
+
+        ``prestarted``: a runtime a warm pool started ahead, the first slot's first process.
+        """
         self.state = PoolState.INITIALIZING
         self.error: LambdaError | None = None
         self.changed = asyncio.Event()
@@ -595,6 +638,7 @@ class SlotPool:
                 metrics=metrics,
                 events=self,
                 zygote=self.zygote,
+                prestarted=prestarted if index == 0 else None,
             )
             for index in range(settings.slots)
         ]

@@ -17,8 +17,8 @@ A warm pool's pod starts its zygote before any Function claims it
 claims the pod, ``for_function`` gives the zygote the Function's environment and
 handler, which each child takes in place of the zygote's, so a cold call through a
 pool pays for a fork, not for an interpreter and its imports. Only where that is
-the same as starting afresh (``inherit_problem``): variables that the interpreter
-or the dynamic loader read once, at start, must be the pool's.
+the same as starting afresh (:func:`kappa.agent.start_env.inherit_problem`): variables
+that the interpreter or the dynamic loader read once, at start, must be the pool's.
 """
 
 import asyncio
@@ -37,32 +37,8 @@ from kappa.agent.zygote_runtime import FD_VARIABLE
 
 _MAX_PACKET: Final = 64 * 1024
 _STOP_GRACE_SECONDS: Final = 2.0
-_MAX_ENVIRON: Final = _MAX_PACKET - 4096  # room for the rest of a fork's packet
 _MAX_TOP_LEVEL: Final = 100_000  # entries of a task root looked at (a package's bound)
 _MODULE_SUFFIXES: Final = frozenset({"py", "pyc", "so", "pyd"})
-# Read by the interpreter, the dynamic loader or the bootstrap once, when a process starts:
-# a child forked from a zygote started without them would not see the Function's.
-_READ_AT_START: Final = ("PYTHON", "LD_", "AWS_LAMBDA_EXEC_WRAPPER", "LAMBDA_TASK_ROOT",
-                         "LAMBDA_RUNTIME_DIR", "PATH", "LANG", "LC_")  # fmt: skip
-
-
-def inherit_problem(started: Mapping[str, str], wanted: Mapping[str, str]) -> str | None:
-    """Why a zygote started with ``started`` cannot fork runtimes of ``wanted``; None if it can.
-
-    Pure. A variable read at start (``PYTHONPATH``, ``LD_PRELOAD``, a wrapper...) that the
-    Function sets otherwise than the zygote had would be silently ignored in a child.
-    """
-    changed = sorted(
-        name
-        for name in {*started, *wanted}
-        if started.get(name) != wanted.get(name) and name.startswith(_READ_AT_START)
-    )
-    if changed:
-        return f"the Function sets {', '.join(changed[:3])}, read when a runtime starts"
-    size = len(json.dumps(dict(wanted)).encode())
-    if size > _MAX_ENVIRON:
-        return f"the Function's environment ({size} bytes) is over {_MAX_ENVIRON} for a fork"
-    return None
 
 
 def top_level_modules(directory: Path) -> frozenset[str]:
@@ -269,12 +245,16 @@ class Zygote:
     async def stop(self) -> None:
         """End it (its children with it): close the socket, then SIGKILL if it lingers."""
         self._gone()
-        process = self._process
-        if process is None or process.returncode is not None:
-            return
-        try:
-            await asyncio.wait_for(process.wait(), _STOP_GRACE_SECONDS)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
+        await end_group(self._process, _STOP_GRACE_SECONDS)
+
+
+async def end_group(process: asyncio.subprocess.Process | None, grace_seconds: float) -> None:
+    """Wait for ``process`` (asked to end) to end; after ``grace_seconds``, kill its group."""
+    if process is None or process.returncode is not None:
+        return
+    try:
+        await asyncio.wait_for(process.wait(), grace_seconds)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()

@@ -69,6 +69,9 @@ def pool_pod(params: PoolPodParams, *, name: str, key: bytes) -> dict[str, Any]:
         "KAPPA_RUNTIME": params.runtime,
         "LAMBDA_TASK_ROOT": TASK_ROOT,
         "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        # The size class's, as its Functions have it: a node runtime started ahead sizes its
+        # heap from it when it starts (kappa.agent.start_env).
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(params.memory_mb),
         "AWS_REGION": params.region,
         "AWS_DEFAULT_REGION": params.region,
         "TZ": "UTC",

@@ -7,6 +7,7 @@ from kappa.agent.settings import (
     RUNTIME_BOOTSTRAP,
     AgentSettings,
     Runtime,
+    ahead_runtime,
     ahead_zygote,
     parse_sha256,
     runtime_env,
@@ -358,3 +359,36 @@ def test_a_pool_zygote_runs_in_the_task_root_without_the_agents_variables() -> N
     assert env["LAMBDA_TASK_ROOT"] == "/srv/task"
     assert env["PATH"] == "/usr/bin"
     assert not [name for name in env if name.startswith("KAPPA_")]  # the token above all
+
+
+NODE_POOL_POD = {**POOL_POD, "KAPPA_RUNTIME": "nodejs22"}
+
+
+@pytest.mark.parametrize(
+    ("env", "command"),
+    [
+        pytest.param({}, (RUNTIME_BOOTSTRAP,), id="nodejs22"),
+        pytest.param({"KAPPA_RUNTIME": "nodejs20"}, (RUNTIME_BOOTSTRAP,), id="nodejs20"),
+        pytest.param({"KAPPA_RUNTIME": "python3.11"}, None, id="python-has-a-zygote"),
+        pytest.param({"KAPPA_RUNTIME": "provided"}, None, id="provided"),
+        pytest.param({"KAPPA_RUNTIME": "image"}, None, id="image"),
+        pytest.param({"KAPPA_PRESTART": "off"}, None, id="off"),
+        pytest.param({"KAPPA_PRESTART": "maybe"}, None, id="bad-choice"),
+        pytest.param({"KAPPA_BOOTSTRAP": "/b"}, None, id="own-bootstrap"),
+        pytest.param({"KAPPA_BOOTSTRAP": "/b --x", "KAPPA_PRESTART": "on"}, ("/b", "--x"), id="on"),
+    ],
+)
+def test_a_node_pool_pod_starts_its_runtime_ahead(
+    env: dict[str, str], command: tuple[str, ...] | None
+) -> None:
+    plan = ahead_runtime({**NODE_POOL_POD, **env}, agent_bin_dir=None)
+    assert (plan[0] if plan else None) == command
+
+
+def test_a_runtime_started_ahead_runs_in_the_task_root_without_the_agents_variables() -> None:
+    plan = ahead_runtime({**NODE_POOL_POD, "LAMBDA_TASK_ROOT": "/srv/task"}, agent_bin_dir="/a")
+    assert plan is not None
+    _, env, cwd = plan
+    assert cwd == Path("/srv/task")
+    assert env["LAMBDA_TASK_ROOT"] == "/srv/task"
+    assert not [name for name in env if name.startswith("KAPPA_")]

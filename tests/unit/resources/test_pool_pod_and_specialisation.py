@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kappa.agent.specialise import specialisation
+from kappa.agent.start_env import NODE_READ_AT_START, inherit_problem
 from kappa.resources.pods import CodeMount, PodParams, make_pod
 from kappa.resources.pool_pod import PoolPodParams, pool_pod, pool_token, token_digest
 from kappa.resources.specialisation import (
@@ -59,6 +60,16 @@ def test_a_pool_pod_is_its_pools_with_a_tokens_digest_and_an_empty_task_root() -
     assert {"name": "code", "mountPath": "/var/task"} in container["volumeMounts"]
     assert spec["automountServiceAccountToken"] is False
     assert spec["terminationGracePeriodSeconds"] == 905
+
+
+def test_a_function_of_the_pools_size_sets_nothing_a_runtime_started_ahead_read_at_start() -> None:
+    # A node pool pod starts its runtime ahead with the pool's variables: the Function it
+    # is claimed for must not differ in what node and its bootstrap read when they start.
+    pod = pool_pod(POOL, name="py-1", key=b"k" * 32)
+    pool_env = {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"]}
+    function_env = {**pool_env, **environment(made(CodeMount(config_map="hello-code-1")))}
+    assert pool_env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
+    assert inherit_problem(pool_env, function_env, NODE_READ_AT_START) is None
 
 
 def test_inline_code_travels_as_a_zip_of_the_code_volumes_files() -> None:
