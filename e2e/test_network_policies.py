@@ -56,8 +56,10 @@ def pod_ip(core: client.CoreV1Api, namespace: str, selector: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def function_pod(core: client.CoreV1Api, api: client.ApiClient, gateway: Gateway) -> Iterator[str]:
-    """The IP of a Ready pod of a Function (provisioned 1) in a namespace of its own."""
+def function_pod(
+    core: client.CoreV1Api, api: client.ApiClient, gateway: Gateway
+) -> Iterator[tuple[str, str]]:
+    """A Function (provisioned 1) in a namespace of its own: (its namespace, a Ready pod's IP)."""
     functions = client.CustomObjectsApi(api)
     with own_namespace(core, "netpol-fn") as namespace:
         functions.create_namespaced_custom_object(
@@ -65,7 +67,7 @@ def function_pod(core: client.CoreV1Api, api: client.ApiClient, gateway: Gateway
             manifest("kept", concurrency={"provisioned": 1}),
         )  # fmt: skip
         Cluster.wait(lambda: ready(functions, namespace, "kept"), "Function kept Ready", 180)
-        yield pod_ip(core, namespace, "kappa.dev/function=kept")
+        yield namespace, pod_ip(core, namespace, "kappa.dev/function=kept")
 
 
 def probe_from_another_namespace(core: client.CoreV1Api, targets: list[tuple[str, str, int]]
@@ -105,15 +107,16 @@ def probe_from_another_namespace(core: client.CoreV1Api, targets: list[tuple[str
 
 
 def test_another_namespaces_pod_reaches_the_gateway_and_nothing_behind_it(
-    core: client.CoreV1Api, operator: Operator, function_pod: str
+    core: client.CoreV1Api, operator: Operator, gateway: Gateway, function_pod: tuple[str, str]
 ) -> None:
-    gateway = pod_ip(core, SYSTEM, "app.kubernetes.io/component=gateway")
+    namespace, agent = function_pod
+    gateway_pod = pod_ip(core, SYSTEM, "app.kubernetes.io/component=gateway")
     operator_pod = pod_ip(core, SYSTEM, "app.kubernetes.io/component=operator")
     nats = pod_ip(core, SYSTEM, "app.kubernetes.io/component=nats")
     time.sleep(2)  # the policies' pods known to the enforcer (it follows pods by watch)
     seen = probe_from_another_namespace(core, [
-        ("gateway", gateway, 8000),
-        ("function agent", function_pod, 8080),
+        ("gateway", gateway_pod, 8000),
+        ("function agent", agent, 8080),
         ("operator autoscaler", operator_pod, 8081),
         ("nats", nats, 4222),
     ])  # fmt: skip
@@ -123,3 +126,9 @@ def test_another_namespaces_pod_reaches_the_gateway_and_nothing_behind_it(
         "operator autoscaler": "blocked",
         "nats": "blocked",
     }
+    # While the gateway still reaches the agent: the same pod answers through it.
+    Cluster.wait(lambda: gateway.knows(namespace, "kept"), "the gateway to know kept", 30)
+    answer = gateway.lambda_client().invoke(FunctionName=f"{namespace}/kept", Payload=b"{}")
+    assert answer["StatusCode"] == 200
+    assert "FunctionError" not in answer
+    assert json.loads(answer["Payload"].read())["function"] == "kept"
