@@ -30,6 +30,7 @@ from tests.integration.nats_harness import Subscriber, chart_authorization, with
 PASSWORD = "gateway-password-of-the-test"  # noqa: S105 - the test's own server
 GATEWAY = {"user": "gateway", "password": PASSWORD}
 OBSERVER = {"user": "observer", "password": "observer-password"}
+INVOKE_F = "/2015-03-31/functions/f/invocations"
 
 
 @pytest.fixture
@@ -95,18 +96,19 @@ def test_the_gateway_user_runs_the_whole_async_path(
 def test_the_gateway_user_may_not_purge_or_delete_the_queue(
     secured_nats: NatsServer, start_gateway: StartGateway
 ) -> None:
-    gateway_on(start_gateway, secured_nats, [], workers=0)  # it creates the streams
-    with_connection(secured_nats, lambda nc: nc.jetstream().publish("kappa.async.default.f", b"{}"),
-                    **OBSERVER)  # fmt: skip
+    gateway = gateway_on(start_gateway, secured_nats, [function_entry("f")], workers=0)
+    # Its first event makes the namespace's stream.
+    reply = gateway.request("POST", INVOKE_F, b"{}", {"X-Amz-Invocation-Type": "Event"})
+    assert reply.status == 202, reply.body
 
     async def attempts(nc: Any) -> list[str]:
         js = nc.jetstream(timeout=2)
         for attempt in (
-            js.purge_stream("kappa-async"),
-            js.delete_stream("kappa-async"),
+            js.purge_stream("kappa-events_default"),
+            js.delete_stream("kappa-events_default"),
             js.delete_stream("kappa-dlq"),
-            js.delete_consumer("kappa-async", "ns-default"),
-            js.delete_msg("kappa-async", 1),
+            js.delete_consumer("kappa-events_default", "ns-default"),
+            js.delete_msg("kappa-events_default", 1),
         ):
             with pytest.raises(nats.errors.TimeoutError):  # the server drops the request
                 await attempt
@@ -126,13 +128,14 @@ def test_the_gateway_user_may_not_purge_or_delete_the_queue(
         errors.append(error)
 
     refused = with_connection(secured_nats, attempts, error_cb=collect, **GATEWAY)
-    for subject in ("$js.api.stream.purge.kappa-async", "$js.api.stream.delete.kappa-async",
-                    "$js.api.stream.delete.kappa-dlq", "$js.api.consumer.delete.kappa-async.ns-default",
-                    "$js.api.stream.msg.delete.kappa-async", '"team-b.orders"'):  # fmt: skip
+    for subject in ("$js.api.stream.purge.kappa-events_default",
+                    "$js.api.stream.delete.kappa-events_default", "$js.api.stream.delete.kappa-dlq",
+                    "$js.api.consumer.delete.kappa-events_default.ns-default",
+                    "$js.api.stream.msg.delete.kappa-events_default", '"team-b.orders"'):  # fmt: skip
         assert any("permissions violation" in e and subject in e for e in refused), subject
 
     async def still_there(nc: Any) -> int:
-        info = await nc.jetstream().stream_info("kappa-async")
+        info = await nc.jetstream().stream_info("kappa-events_default")
         return int(info.state.messages)
 
     assert with_connection(secured_nats, still_there, **OBSERVER) == 1
