@@ -21,7 +21,7 @@ headers and payload plus the file store's record overhead, so that what the
 stream holds never passes the bound (``stored_size``).
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -116,3 +116,32 @@ def stored_size(subject: str, headers: Mapping[str, str], payload: bytes) -> int
             for key, value in headers.items()
         )
     return size
+
+
+def chain(
+    namespace: str,
+    bound: QueueBound,
+    queued: Queued,
+    sizes: Sequence[Callable[[int, int | None], int]],
+) -> list[Refusal | int]:
+    """Decide events in a row against one read: each one's expected last sequence, or why not.
+
+    ``sizes[i](sequence, previous)`` is event i's ``stored_size`` published expecting
+    ``sequence`` after the event ``previous`` of the row (the last one admitted before
+    it; None: the first). Each event admitted counts for those after it (its bytes, one
+    event, one sequence more): published in this order, each expecting its sequence and
+    the previous one's message id, they are stored only as decided (an event refused by
+    JetStream leaves every later one refused too).
+    """
+    decided: list[Refusal | int] = []
+    events, held, sequence = queued.events, queued.bytes, queued.last_sequence
+    previous: int | None = None
+    for index, size_at in enumerate(sizes):
+        size = size_at(sequence, previous)
+        refusal = decide(namespace, bound, Queued(events, held, sequence), size)
+        if refusal is not None:
+            decided.append(refusal)
+            continue
+        decided.append(sequence)
+        events, held, sequence, previous = events + 1, held + size, sequence + 1, index
+    return decided

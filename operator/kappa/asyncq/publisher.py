@@ -13,11 +13,14 @@ from nats.js.api import PubAck
 from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 
 from kappa.asyncq.bound import Queued, stored_size
-from kappa.asyncq.envelope import Event
+from kappa.asyncq.envelope import Event, Names
 from kappa.asyncq.jetstream import Queue, ensure_stream
 
 EXPECTED_LAST_SEQUENCE: Final = "Nats-Expected-Last-Sequence"
-WRONG_LAST_SEQUENCE: Final = 10071  # JetStream: something was stored since the read
+EXPECTED_LAST_MSG_ID: Final = "Nats-Expected-Last-Msg-Id"
+# JetStream: something else was stored since the read (the last sequence, or the last
+# message id, is not the one expected).
+_MOVED: Final = frozenset({10071, 10070})
 
 
 class EnqueueError(Exception):
@@ -33,23 +36,30 @@ class SequenceMovedError(EnqueueError):
 
 
 def _failed(exc: BaseException) -> EnqueueError:
-    if isinstance(exc, APIError) and exc.err_code == WRONG_LAST_SEQUENCE:
+    if isinstance(exc, APIError) and exc.err_code in _MOVED:
         return SequenceMovedError(f"{exc.__class__.__name__}: {exc}", exc)
     return EnqueueError(f"{exc.__class__.__name__}: {exc}", exc)
 
 
-def headers_of(event: Event, after: int | None) -> dict[str, str]:
-    """The headers ``event`` is published with (``after``: the expected last sequence)."""
+def headers_of(event: Event, after: int | None, previous: Event | None = None) -> dict[str, str]:
+    """The headers ``event`` is published with.
+
+    ``after``: the stream's expected last sequence; ``previous``: the event expected to be
+    the last stored (its message id), so that a chain of publishes stops at its first
+    refusal even if another replica's event took that one's place.
+    """
     headers = event.headers()
     if after is not None:
         headers[EXPECTED_LAST_SEQUENCE] = str(after)
+    if previous is not None:
+        headers[EXPECTED_LAST_MSG_ID] = previous.dedupe_key
     return headers
 
 
-def size_of(queue: Queue, event: Event, after: int | None) -> int:
-    """The bytes ``event`` adds to its namespace's stream, published expecting ``after``."""
-    subject = queue.names.event_subject(event.namespace, event.name)
-    return stored_size(subject, headers_of(event, after), event.payload)
+def size_of(names: Names, event: Event, after: int | None, previous: Event | None = None) -> int:
+    """The bytes ``event`` adds to its namespace's stream, published as ``headers_of`` says."""
+    subject = names.event_subject(event.namespace, event.name)
+    return stored_size(subject, headers_of(event, after, previous), event.payload)
 
 
 async def _made(queue: Queue, namespace: str) -> None:
@@ -62,31 +72,34 @@ async def _made(queue: Queue, namespace: str) -> None:
     queue.streams.add(namespace)
 
 
-async def publish_event(queue: Queue, event: Event, *, after: int | None = None) -> PubAck:
+async def publish_event(
+    queue: Queue, event: Event, *, after: int | None = None, previous: Event | None = None
+) -> PubAck:
     """Store ``event`` in its namespace's stream; JetStream's ack (``duplicate``: a repeat).
 
     The request id is the message id: a second publish of it within the stream's
     duplicate window is acknowledged but not stored again (JetStream checks this
     before ``after``). With ``after``, the publish is stored only if the stream's last
-    sequence is still ``after``; else SequenceMovedError. No stream for the subject (the
+    sequence is still ``after`` (and, with ``previous``, its last message that event);
+    else SequenceMovedError. No stream for the subject (the
     server lost it, an empty store): EnqueueError, and the next publish makes it again.
     """
     await _made(queue, event.namespace)
     try:
-        return await _publish(queue, event, after)
+        return await _publish(queue, event, after, previous)
     except EnqueueError as exc:
         if isinstance(exc.error, NoStreamResponseError):
             queue.streams.discard(event.namespace)
         raise
 
 
-async def _publish(queue: Queue, event: Event, after: int | None) -> PubAck:
+async def _publish(queue: Queue, event: Event, after: int | None, previous: Event | None) -> PubAck:
     names = queue.names
     try:
         return await queue.js.publish(
             names.event_subject(event.namespace, event.name),
             event.payload,
-            headers=headers_of(event, after),
+            headers=headers_of(event, after, previous),
             stream=names.event_stream(event.namespace),
         )
     except (TimeoutError, nats.errors.Error) as exc:

@@ -8,8 +8,9 @@ and ``problem`` says why (the gateway's /readyz answers 503 with it). Once up,
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
 
 import nats
@@ -18,19 +19,14 @@ from nats.js.api import PubAck
 from prometheus_client import CollectorRegistry
 
 from kappa.asyncq import jetstream
-from kappa.asyncq.bound import QueueBound, Verdict, decide
+from kappa.asyncq.bound import QueueBound, Queued, Verdict
+from kappa.asyncq.chains import Chains, RefusedError
 from kappa.asyncq.envelope import ENQUEUED_MS, Event, Names
 from kappa.asyncq.health import setup_gone
 from kappa.asyncq.http_api import DeadLetterApi
 from kappa.asyncq.jetstream import Queue
 from kappa.asyncq.metrics import DEPTH, DLQ_DEPTH, OLDEST_AGE, AsyncMetrics
-from kappa.asyncq.publisher import (
-    EnqueueError,
-    SequenceMovedError,
-    publish_event,
-    queued_in,
-    size_of,
-)
+from kappa.asyncq.publisher import EnqueueError, publish_event, queued_in, size_of
 from kappa.asyncq.settings import AsyncSettings
 from kappa.asyncq.upkeep import Upkeep
 from kappa.asyncq.worker import Invoker, Worker
@@ -53,9 +49,6 @@ _Result = TypeVar("_Result")
 _STATS_SECONDS: Final = 5.0
 # Functions whose oldest event's age is read per look at the queue (the deepest first).
 _OLDEST_READS: Final = 100
-# Reads and conditional publishes of one bounded enqueue before it gives up (500): each
-# refused publish means another event was stored meanwhile, so the namespace moves on.
-_RACES: Final = 64
 
 
 class AsyncService:
@@ -83,9 +76,10 @@ class AsyncService:
         self._worker: Worker | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._api = DeadLetterApi(lambda: self._queue, registry)
-        # Bounded enqueues of one namespace, one at a time in this process (they would
-        # only refuse each other's conditional publishes): a lock per namespace in use.
-        self._turns: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._chains = Chains(
+            self._read, self._publish_after,
+            functools.partial(size_of, self._names), self._bound,
+        )  # fmt: skip
 
     def add_routes(self, app: web.Application) -> None:
         """The dead-letter queue endpoint."""
@@ -146,70 +140,60 @@ class AsyncService:
             max_event_age_seconds=spec.async_config.maximum_event_age_seconds,
             trace_id=trace_id,
         )
-        bound = QueueBound(
-            events=self._registry.queued_event_limit(spec.namespace),
-            bytes=self._registry.queued_bytes_limit(spec.namespace),
-        )
         try:
-            if bound.unbounded:
+            if self._bound(spec.namespace).unbounded:
                 ack = await self._publish(queue, event)
             else:
-                ack = await self._publish_within(queue, event, bound)
+                ack = await self._publish_within(event)
         except EnqueueError as exc:
             self.metrics.enqueued.labels("failed").inc()
             log.warning("%s: enqueue failed: %s", request_id, exc)
             raise service_error(f"The event could not be queued: {exc}") from None
         self.metrics.enqueued.labels("duplicate" if ack.duplicate else "accepted").inc()
 
-    async def _publish_within(self, queue: Queue, event: Event, bound: QueueBound) -> PubAck:
-        """Publish ``event`` only if its namespace's stream stays within ``bound`` (else 429/413).
+    async def _publish_within(self, event: Event) -> PubAck:
+        """Publish ``event`` only if its namespace's stream stays within its bound (else 429/413).
 
-        Read the stream, decide, publish expecting the last sequence read; JetStream
-        refuses the publish if any replica stored an event in between: read again.
+        ``chains.Chains``: read the stream, decide, publish expecting the last sequence
+        read, several of this process's events of the namespace in one round; JetStream
+        refuses a publish if any replica stored an event in between: read again.
         """
-        async with self._turn(event.namespace):
-            return await self._publish_bounded(queue, event, bound)
-
-    @contextlib.asynccontextmanager
-    async def _turn(self, namespace: str) -> AsyncIterator[None]:
-        """This process's turn to enqueue to ``namespace`` (its lock, dropped once unused)."""
-        lock, users = self._turns.get(namespace, (asyncio.Lock(), 0))
-        self._turns[namespace] = (lock, users + 1)
         try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._turns[namespace]
-            if users == 1:
-                del self._turns[namespace]
-            else:
-                self._turns[namespace] = (lock, users - 1)
-
-    async def _publish_bounded(self, queue: Queue, event: Event, bound: QueueBound) -> PubAck:
-        for _ in range(_RACES):
-            queued = await self._repairing(queued_in, queue, event.namespace)
-            refusal = decide(
-                event.namespace, bound, queued, size_of(queue, event, queued.last_sequence)
-            )
-            if refusal is not None:
-                self.metrics.enqueued.labels(refusal.verdict.value).inc()
-                log.info("%s: refused (%s): %s", event.request_id, refusal.field, refusal.message)
-                if refusal.verdict is Verdict.TOO_LARGE:
-                    raise request_too_large(bound.bytes or 0, refusal.message)
-                raise too_many_requests(
-                    ThrottleReason.CONCURRENT_INVOCATION_LIMIT_EXCEEDED, refusal.message
-                )
-            try:
-                return await self._publish(queue, event, after=queued.last_sequence)
-            except SequenceMovedError:
-                continue
-        raise EnqueueError(f"{event.namespace}'s queue kept changing under {_RACES} attempts")
-
-    async def _publish(self, queue: Queue, event: Event, after: int | None = None) -> PubAck:
-        """``publish_event``; once more after the setup is repaired, when it was found gone."""
-        return await self._repairing(
-            lambda queue, event: publish_event(queue, event, after=after), queue, event
+            return await self._chains.enqueue(event)
+        except RefusedError as exc:
+            refusal = exc.refusal
+        self.metrics.enqueued.labels(refusal.verdict.value).inc()
+        log.info("%s: refused (%s): %s", event.request_id, refusal.field, refusal.message)
+        if refusal.verdict is Verdict.TOO_LARGE:
+            raise request_too_large(self._bound(event.namespace).bytes or 0, refusal.message)
+        raise too_many_requests(
+            ThrottleReason.CONCURRENT_INVOCATION_LIMIT_EXCEEDED, refusal.message
         )
+
+    def _bound(self, namespace: str) -> QueueBound:
+        """The namespace's ConcurrencyQuota bounds on what it keeps queued."""
+        return QueueBound(
+            events=self._registry.queued_event_limit(namespace),
+            bytes=self._registry.queued_bytes_limit(namespace),
+        )
+
+    def _connected(self) -> Queue:
+        if self._queue is None:
+            raise EnqueueError("not connected to NATS yet")
+        return self._queue
+
+    async def _read(self, namespace: str) -> Queued:
+        return await self._repairing(queued_in, self._connected(), namespace)
+
+    async def _publish_after(self, event: Event, sequence: int, previous: Event | None) -> PubAck:
+        return await self._repairing(
+            lambda queue, event: publish_event(queue, event, after=sequence, previous=previous),
+            self._connected(), event,
+        )  # fmt: skip
+
+    async def _publish(self, queue: Queue, event: Event) -> PubAck:
+        """``publish_event``; once more after the setup is repaired, when it was found gone."""
+        return await self._repairing(publish_event, queue, event)
 
     async def _repairing(
         self, operation: Callable[[Queue, _Arg], Awaitable[_Result]], queue: Queue, arg: _Arg

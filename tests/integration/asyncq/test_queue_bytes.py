@@ -8,15 +8,19 @@ restarts on an empty store."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from kappa.asyncq.envelope import REQUEST_ID, Event, Names
-from kappa.asyncq.jetstream import _stream_config
+from kappa.asyncq.jetstream import _stream_config, connect
+from kappa.asyncq.publisher import publish_event, queued_in
+from kappa.asyncq.settings import AsyncSettings
 from tests.integration.asyncq.conftest import FAST, Calls, StartAsyncGateway
 from tests.integration.brokers import NatsServer
 from tests.integration.gateway.conftest import StartFunctionAgent, StartGateway
@@ -121,11 +125,11 @@ def test_an_event_larger_than_the_bytes_bound_by_itself_gets_413_saying_so(
     assert gateway.request("POST", invoke("busy"), b"{}", EVENT).status == 202
 
 
-def race(gateways: list[Gateway], payload: bytes, attempts: int) -> list[int]:
+def race(gateways: list[Gateway], payload: Callable[[int], bytes], attempts: int) -> list[int]:
     """``attempts`` Event invocations of busy/fn, 16 at once, spread over ``gateways``."""
 
     def send(n: int) -> int:
-        reply = gateways[n % len(gateways)].request("POST", invoke("busy"), payload, EVENT)
+        reply = gateways[n % len(gateways)].request("POST", invoke("busy"), payload(n), EVENT)
         assert reply.status in {202, 429}, reply.body
         return reply.status
 
@@ -137,7 +141,7 @@ def test_replicas_racing_at_the_events_bound_never_pass_it(
     nats_server: NatsServer, start_gateway: StartGateway
 ) -> None:
     gateways = replicas(start_gateway, nats_server, 3, namespace_queued_events={"busy": 25})
-    statuses = race(gateways, b"{}", 150)
+    statuses = race(gateways, lambda _: b"{}", 150)
     assert statuses.count(202) == 25
     assert stream_state(nats_server, "kappa-events_busy")[0] == 25
 
@@ -147,11 +151,24 @@ def test_replicas_racing_at_the_bytes_bound_never_pass_it(
 ) -> None:
     bound = 20_000
     gateways = replicas(start_gateway, nats_server, 3, namespace_queued_bytes={"busy": bound})
-    payload = json.dumps({"pad": "y" * 700}).encode()
-    statuses = race(gateways, payload, 150)
+    # Sizes that differ: another replica's event in a chain's place would show.
+    statuses = race(
+        gateways, lambda n: json.dumps({"pad": "y" * (100 + 97 * (n % 13))}).encode(), 300
+    )
     messages, size = stream_state(nats_server, "kappa-events_busy")
     assert messages == statuses.count(202) > 0
     assert size <= bound
+
+
+def test_one_replicas_events_chained_at_the_bound_never_pass_it(
+    nats_server: NatsServer, start_gateway: StartGateway
+) -> None:
+    # 16 at once to one replica: its enqueues of the namespace go in chains of
+    # conditional publishes, each admitted against the read plus those before it.
+    [gateway] = replicas(start_gateway, nats_server, 1, namespace_queued_events={"busy": 40})
+    statuses = race([gateway], lambda _: b"{}", 200)
+    assert statuses.count(202) == 40
+    assert stream_state(nats_server, "kappa-events_busy")[0] == 40
 
 
 def legacy_events(server: NatsServer, count: int) -> set[str]:
@@ -210,3 +227,32 @@ def test_a_bounded_namespaces_stream_is_made_again_after_nats_restarts_on_an_emp
     assert stream_state(nats_server, "kappa-events_busy")[0] == 1
     assert gateway.request("POST", invoke("busy"), b"{}", EVENT).status == 202
     assert gateway.request("POST", invoke("busy"), b"{}", EVENT).status == 429
+
+
+def test_a_chain_stops_at_its_first_refusal_even_when_another_event_took_that_place(
+    nats_server: NatsServer,
+) -> None:
+    """Read at L; another replica stores X (L+1); the chain's first event (expecting L) is
+    refused, and its second (expecting L+1 after the first) must be too: X took the
+    first's place, and the second was decided on the first's size, not X's."""
+
+    def event(n: int) -> Event:
+        return Event(namespace="busy", name="fn", request_id=str(uuid.uuid4()),
+                     payload=b'{"n": %d}' % n, enqueued_ms=int(time.time() * 1000))  # fmt: skip
+
+    async def scenario() -> tuple[str, str, int]:
+        queue = await connect(AsyncSettings(nats_url=nats_server.url), Names())
+        try:
+            read = await queued_in(queue, "busy")
+            await publish_event(queue, event(0))  # another replica's, after the read
+            first, second = event(1), event(2)
+            outcomes = await asyncio.gather(
+                publish_event(queue, first, after=read.last_sequence),
+                publish_event(queue, second, after=read.last_sequence + 1, previous=first),
+                return_exceptions=True,
+            )
+            return (*(type(o).__name__ for o in outcomes), (await queued_in(queue, "busy")).events)  # type: ignore[return-value]
+        finally:
+            await queue.close()
+
+    assert asyncio.run(scenario()) == ("SequenceMovedError", "SequenceMovedError", 1)

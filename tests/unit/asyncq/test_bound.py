@@ -1,6 +1,8 @@
+from collections.abc import Callable
+
 import pytest
 
-from kappa.asyncq.bound import QueueBound, Queued, Verdict, decide, stored_size
+from kappa.asyncq.bound import QueueBound, Queued, Refusal, Verdict, chain, decide, stored_size
 
 QUEUED = Queued(events=4, bytes=1000, last_sequence=17)
 
@@ -81,3 +83,40 @@ def test_unbounded_only_when_neither_field_is_set() -> None:
 )  # fmt: skip
 def test_stored_size(subject: str, headers: dict[str, str], payload: bytes, expected: int) -> None:
     assert stored_size(subject, headers, payload) == expected
+
+
+def fixed(size: int) -> Callable[[int, int | None], int]:
+    return lambda _sequence, _previous: size
+
+
+def test_a_chain_admits_each_event_against_the_read_plus_those_admitted_before_it() -> None:
+    bound = QueueBound(events=10, bytes=1400)
+    decided = chain("team", bound, QUEUED, [fixed(100), fixed(250), fixed(100), fixed(200)])
+    # 1000 queued: 100 → 1100 (expects 17), 250 would be 1350 (expects 18), 100 would pass
+    # 1400 (1450), 200 too; the refused ones take no sequence.
+    assert decided[:2] == [17, 18]
+    assert [(r.field, r.verdict) for r in decided[2:] if isinstance(r, Refusal)] == [
+        ("maxQueuedBytes", Verdict.THROTTLED), ("maxQueuedBytes", Verdict.THROTTLED)]  # fmt: skip
+
+
+def test_a_chain_counts_events_and_sizes_each_at_its_expected_sequence() -> None:
+    seen: list[tuple[int, int | None]] = []
+
+    def size_at(sequence: int, previous: int | None) -> int:
+        seen.append((sequence, previous))
+        return 10
+
+    decided = chain("team", QueueBound(events=6), QUEUED, [size_at] * 4)
+    assert decided[:2] == [17, 18]
+    assert all(isinstance(r, Refusal) and r.field == "maxQueuedEvents" for r in decided[2:])
+    # Each after the last one admitted before it: a refused one is nobody's previous.
+    assert seen == [(17, None), (18, 0), (19, 1), (19, 1)]
+
+
+def test_a_refused_event_leaves_room_for_a_smaller_one_after_it() -> None:
+    decided = chain("team", QueueBound(bytes=1100), QUEUED, [fixed(2000), fixed(300), fixed(50)])
+    assert isinstance(decided[0], Refusal)
+    assert decided[0].verdict is Verdict.TOO_LARGE
+    assert isinstance(decided[1], Refusal)
+    assert decided[1].verdict is Verdict.THROTTLED
+    assert decided[2] == 17
