@@ -6,8 +6,9 @@ gateway replica can start first; every replica applies the same configuration:
 - an event stream per namespace (``ensure_stream``, made on the namespace's first
   publish by this process and again after every repair): work-queue retention (an
   event is gone once acked), file storage, a duplicate window in which a second
-  publish of a request id is dropped, and no JetStream limits (``bound`` says why:
-  the gateway bounds what a namespace queues itself);
+  publish of a request id is dropped, and no JetStream limits (JetStream's own
+  ``max_bytes`` drops events it acknowledged: docs/internals/async.md, "Bounds on what
+  a namespace queues"; the gateway bounds what a namespace queues itself, ``bound``);
 - a durable pull consumer per namespace with events (``ensure_consumer``, made by
   the workers on first sight of the namespace; ``fairness`` says why), shared by
   every worker of every replica, explicit acks, unlimited deliveries (the event's
