@@ -22,6 +22,7 @@ from nats.aio.client import Client
 from tests.integration.asyncq.conftest import FAST, Calls, with_async
 from tests.integration.asyncq.test_async_invoke import send_event
 from tests.integration.asyncq.test_dlq import DLQ, dead_letters
+from tests.integration.asyncq.test_queue_bytes import legacy_events
 from tests.integration.brokers import NatsServer, start_nats
 from tests.integration.gateway.conftest import LambdaClient, StartFunctionAgent, StartGateway
 from tests.integration.gateway.gateway_harness import Gateway, arn, function_entry
@@ -180,3 +181,14 @@ def test_a_destination_outside_the_functions_namespace_is_not_sent(
     metric = 'kappa_async_destination_records_total{kind="nats",result="refused"}'
     assert gateway.metric(metric) == 1
     assert json.loads(gateway.request("GET", DLQ.format("default")).body)["deadLetters"] == []
+
+
+def test_the_gateway_user_runs_events_left_in_the_shared_stream_of_earlier_versions(
+    secured_nats: NatsServer, start_agent: StartFunctionAgent, start_gateway: StartGateway,
+    calls: Calls,
+) -> None:  # fmt: skip
+    before = legacy_events(secured_nats, 3, **OBSERVER)  # an earlier version's, queued
+    gateway = gateway_on(start_gateway, secured_nats,
+                         [function_entry("ok", [start_agent("asyncfns.ok", name="ok")])])  # fmt: skip
+    assert {c["requestId"] for c in calls("ok", 3)} == before
+    assert "permissions violation" not in gateway.output().lower()

@@ -171,8 +171,11 @@ def test_one_replicas_events_chained_at_the_bound_never_pass_it(
     assert stream_state(nats_server, "kappa-events_busy")[0] == 40
 
 
-def legacy_events(server: NatsServer, count: int) -> set[str]:
-    """Queue ``count`` events of default/ok in the shared stream, as an earlier version did."""
+def legacy_events(server: NatsServer, count: int, **options: str) -> set[str]:
+    """Queue ``count`` events of default/ok in the shared stream, as an earlier version did.
+
+    ``options``: the connection's credentials.
+    """
     names = Names()
 
     async def publish(nc: Any) -> set[str]:
@@ -190,7 +193,7 @@ def legacy_events(server: NatsServer, count: int) -> set[str]:
             ids.add(event.request_id)
         return ids
 
-    return set(with_connection(server, publish))
+    return set(with_connection(server, publish, **options))
 
 
 def test_events_queued_in_the_shared_stream_before_an_upgrade_still_run(
