@@ -216,9 +216,9 @@ async def main():
     nc = await nats.connect(url, user=os.environ["KAPPA_NATS_USER"],
                             password=os.environ["KAPPA_NATS_PASSWORD"], error_cb=collect)
     js = nc.jetstream(timeout=3)
-    seen["stream"] = (await js.stream_info("kappa-async")).config.name
+    seen["stream"] = (await js.stream_info("kappa-dlq")).config.name
     try:
-        await js.purge_stream("kappa-async")
+        await js.purge_stream("kappa-dlq")
         seen["purge"] = "purged"
     except Exception as error:
         seen["purge"] = type(error).__name__
@@ -239,8 +239,9 @@ def test_nats_refuses_anonymous_clients_and_the_gateway_user_cannot_purge(
     cluster: Cluster, gateway: Gateway
 ) -> None:
     # The chart's NATS with its generated password, from inside a gateway pod: the user
-    # the gateway runs as reads its stream; without credentials no client gets in; a purge
-    # of the queue is refused by NATS's permissions.
+    # the gateway runs as reads the dead-letter stream (made at its start; the event
+    # streams come with a namespace's first event); without credentials no client gets
+    # in; a purge is refused by NATS's permissions.
     done = subprocess.run(
         [*_kubectl(cluster), "-n", "kappa-system", "exec", "deployment/kappa-gateway",
          "-c", "gateway", "--", "python3", "-c", NATS_PROBE],
@@ -248,6 +249,6 @@ def test_nats_refuses_anonymous_clients_and_the_gateway_user_cannot_purge(
     )  # fmt: skip
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert "Authorization Violation" in seen["anonymous"]
-    assert seen["stream"] == "kappa-async"
+    assert seen["stream"] == "kappa-dlq"
     assert seen["purge"] == "TimeoutError"
-    assert any('"$js.api.stream.purge.kappa-async"' in e for e in seen["errors"]), seen
+    assert any('"$js.api.stream.purge.kappa-dlq"' in e for e in seen["errors"]), seen

@@ -221,7 +221,7 @@ def test_on_the_nats_cluster_events_outlive_a_killed_node(
     deploy_counter(client.CustomObjectsApi(api), gateway, ns)
     send_events(gateway, ns)
     replicas = stream_replicas(core)
-    assert replicas.get("kappa-async") == 3, replicas
+    assert replicas.get(f"kappa-events_{ns}") == 3, replicas
     # While they drain: one node of three is killed (its successor starts on the same claim).
     ran_before_kill = delete_while_draining(cluster, core, ns, "kappa-nats-1")
     twice = wait_all_ran(cluster, gateway, ns)

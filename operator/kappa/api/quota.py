@@ -12,7 +12,10 @@ account limits:
   (``spec.concurrency.provisioned``); unset means up to ``maxConcurrency``;
 - ``maxQueuedEvents``: the most Event invocations of the namespace kept in the
   asynchronous queue at once; beyond it Event invocations get 429, so one namespace's
-  backlog cannot fill the queue every namespace shares.
+  backlog cannot fill the queue every namespace shares;
+- ``maxQueuedBytes``: the most bytes of them (as JetStream counts its store: payload,
+  headers, subject and a record's overhead); beyond it Event invocations get 429, and
+  one larger than the bound by itself 413.
 
 Several ConcurrencyQuotas in one namespace all apply, as ResourceQuotas do: the
 tightest value of each field binds (so a platform team's quota cannot be
@@ -42,6 +45,7 @@ PLURAL: Final = "concurrencyquotas"
 SINGULAR: Final = "concurrencyquota"
 SHORT_NAMES: Final = ("cq",)
 QUEUED_EVENTS_MAX: Final = 10_000_000
+QUEUED_BYTES_MAX: Final = 1 << 40  # 1 TiB
 CATEGORIES: Final = ("kappa",)
 
 _RESERVED_MESSAGE: Final = (
@@ -111,6 +115,19 @@ class ConcurrencyQuotaSpec(KappaModel):
             "in the queue at once (waiting, retrying or running); beyond it an Event "
             "invocation answers 429 TooManyRequestsException. Unset: no bound but the "
             "queue's store."
+        ),
+    )
+    max_queued_bytes: int | None = Field(
+        default=None,
+        ge=0,
+        le=QUEUED_BYTES_MAX,
+        description=(
+            "The most bytes of asynchronous (Event) invocations of the namespace's "
+            "Functions kept in the queue at once, as the queue's store counts them "
+            "(payload, headers, subject and about 30 bytes of record each); an Event "
+            "invocation that would pass it answers 429 TooManyRequestsException, one "
+            "larger than the bound by itself 413 RequestTooLargeException. Unset: no "
+            "bound but the queue's store."
         ),
     )
 

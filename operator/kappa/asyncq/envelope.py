@@ -3,7 +3,10 @@
 Subjects (``P`` is the prefix setting, ``kappa`` by default; namespaces and
 Function names are DNS labels, so they are valid NATS tokens)::
 
-    P.async.<namespace>.<function>    stream P-async  (work queue: gone once acked)
+    P.events.<namespace>.<function>   stream P-events_<namespace>  (work queue: gone once
+                                      acked; one per namespace, made on its first event)
+    P.async.<namespace>.<function>    stream P-async  (earlier versions' shared event stream:
+                                      only read, until it is empty and removed)
     P.dlq.<namespace>.<function>      stream P-dlq    (kept dlqMaxAge, listed, redriven)
     bucket P-async-progress           per <namespace>.<function>.<request id>: invocations
                                       so far, final outcome
@@ -60,9 +63,23 @@ class Names:
 
     prefix: str = "kappa"
 
+    def event_stream(self, namespace: str) -> str:
+        """The work-queue stream of ``namespace``'s events to run.
+
+        ``_`` appears in no prefix and no namespace (both DNS labels), so no two
+        installations' or namespaces' names meet.
+        """
+        return f"{self.prefix}{_NAMESPACE_STREAM}{namespace}"
+
+    def namespace_of_stream(self, stream: str) -> str | None:
+        """The namespace whose event stream ``stream`` is; None for any other stream."""
+        head = f"{self.prefix}{_NAMESPACE_STREAM}"
+        namespace = stream.removeprefix(head)
+        return namespace if stream.startswith(head) and namespace else None
+
     @property
-    def invoke_stream(self) -> str:
-        """The work-queue stream of events to run."""
+    def legacy_stream(self) -> str:
+        """The shared event stream of earlier versions: read until it is empty."""
         return f"{self.prefix}-async"
 
     @property
@@ -76,8 +93,13 @@ class Names:
         return f"{self.prefix}-async-progress"
 
     @property
-    def invoke_subjects(self) -> str:
-        """Every event subject."""
+    def event_subjects(self) -> str:
+        """Every event subject (of every namespace's stream)."""
+        return f"{self.prefix}.events.>"
+
+    @property
+    def legacy_subjects(self) -> str:
+        """Every subject of the shared event stream of earlier versions."""
         return f"{self.prefix}.async.>"
 
     @property
@@ -89,12 +111,16 @@ class Names:
         """The consumer of ``namespace``'s events (namespaces are DNS labels: valid names)."""
         return f"ns-{namespace}"
 
-    def invoke_subject(self, namespace: str, name: str) -> str:
+    def event_subject(self, namespace: str, name: str) -> str:
         """The subject of events for ``namespace/name`` (``*``: the whole namespace).
 
         ``name`` is a Function's, or one of its versions' (``hello.2``): a subject token
         holds no ``.``, so a version's is ``hello_2`` (a Function's name holds no ``_``).
         """
+        return f"{self.prefix}.events.{namespace}.{_token(name)}"
+
+    def legacy_subject(self, namespace: str, name: str) -> str:
+        """``event_subject`` in the shared event stream of earlier versions."""
         return f"{self.prefix}.async.{namespace}.{_token(name)}"
 
     def dlq_subject(self, namespace: str, name: str = "*") -> str:
@@ -122,12 +148,14 @@ class Names:
     def function_of(self, subject: str) -> tuple[str, str] | None:
         """(namespace, name) of an event or dead-letter subject, or None for another."""
         parts = subject.split(".")
-        if len(parts) != 4 or parts[0] != self.prefix or parts[1] not in {"async", "dlq"}:  # noqa: PLR2004
+        if len(parts) != 4 or parts[0] != self.prefix or parts[1] not in _KINDS:  # noqa: PLR2004
             return None
         return (parts[2], parts[3].replace(_VERSION_MARK, "."))
 
 
 _VERSION_MARK: Final = "_"
+_NAMESPACE_STREAM: Final = "-events_"
+_KINDS: Final = frozenset({"events", "async", "dlq"})
 
 
 def _token(name: str) -> str:

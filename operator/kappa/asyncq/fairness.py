@@ -1,8 +1,10 @@
 """How a replica's workers share out between namespaces (pure).
 
-Each namespace with queued events has a consumer of its own (``P-ns-<namespace>``,
-filtered to ``P.async.<namespace>.>``) and, in every replica, a fetch loop of its
-own; the loops draw on the replica's ``workers`` slots. A namespace may hold at
+Each namespace with queued events has a stream of its own (``P-events_<namespace>``)
+with a consumer (``ns-<namespace>``) and, in every replica, a fetch loop of its own
+(two while the shared stream of earlier versions still holds some of its events:
+its consumer there is filtered to ``P.async.<namespace>.*``); the loops draw on the
+replica's ``workers`` slots. A namespace may hold at
 most its share of them while others have events too::
 
     share = ceil(workers / namespaces with events)      (all of them when alone)
@@ -29,7 +31,7 @@ def grant(
 
 
 def namespaces_of(subjects: Mapping[str, int], prefix: str) -> dict[str, int]:
-    """Events per namespace, from the event stream's per-subject counts.
+    """Events per namespace, from the shared stream's (earlier versions') per-subject counts.
 
     Subjects are ``<prefix>.async.<namespace>.<function>``; any other is ignored.
     """
@@ -38,4 +40,12 @@ def namespaces_of(subjects: Mapping[str, int], prefix: str) -> dict[str, int]:
         parts = subject.split(".")
         if len(parts) == 4 and parts[0] == prefix and parts[1] == "async" and count > 0:  # noqa: PLR2004
             counts[parts[2]] = counts.get(parts[2], 0) + count
+    return counts
+
+
+def per_namespace(sources: Mapping[tuple[str, str], int]) -> dict[str, int]:
+    """Events per namespace, from events per (stream, namespace): a namespace's share is one."""
+    counts: dict[str, int] = {}
+    for (_, namespace), count in sources.items():
+        counts[namespace] = counts.get(namespace, 0) + count
     return counts

@@ -3,15 +3,20 @@
 ``ensure`` creates (or brings up to date) what ``envelope.Names`` names, so any
 gateway replica can start first; every replica applies the same configuration:
 
-- the event stream: work-queue retention (an event is gone once acked), file
-  storage, a duplicate window in which a second publish of a request id is
-  dropped;
+- an event stream per namespace (``ensure_stream``, made on the namespace's first
+  publish by this process and again after every repair): work-queue retention (an
+  event is gone once acked), file storage, a duplicate window in which a second
+  publish of a request id is dropped, and no JetStream limits (JetStream's own
+  ``max_bytes`` drops events it acknowledged: docs/internals/async.md, "Bounds on what
+  a namespace queues"; the gateway bounds what a namespace queues itself, ``bound``);
 - a durable pull consumer per namespace with events (``ensure_consumer``, made by
   the workers on first sight of the namespace; ``fairness`` says why), shared by
   every worker of every replica, explicit acks, unlimited deliveries (the event's
-  age bounds them), ``ack_wait``; unused for an hour, NATS deletes it. The single
-  consumer of earlier versions (``workers``) is deleted: a work-queue stream takes
-  no overlapping consumers, and its events go to the namespaces' consumers;
+  age bounds them), ``ack_wait``; unused for an hour, NATS deletes it. The shared
+  event stream of earlier versions is no longer made, only read while it exists
+  (its namespaces' consumers are made likewise); its single consumer of still
+  earlier versions (``workers``) is deleted: a work-queue stream takes no
+  overlapping consumers;
 - the dead-letter stream: limits retention, kept ``dlq_max_age``;
 - the progress bucket: one key per request id, kept past any event's life.
 """
@@ -21,7 +26,7 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import nats
@@ -52,6 +57,9 @@ class Queue:
     js: JetStreamContext
     progress: KeyValue
     names: Names
+    settings: AsyncSettings
+    # Namespaces whose event stream this process made since the last setup (``upkeep``).
+    streams: set[str] = field(default_factory=set)
 
     async def close(self) -> None:
         """Flush what is pending (acks) and close the connection.
@@ -117,23 +125,23 @@ async def connect(
             log.warning("cannot set up JetStream (%s); trying again", exc)
             await asyncio.sleep(_CONNECT_RETRY_SECONDS)
     log.info("connected to NATS at %s; JetStream streams ready", nc.connected_url)
-    return Queue(nc, js, progress, names)
+    return Queue(nc, js, progress, names, settings)
 
 
 async def ensure(js: JetStreamContext, settings: AsyncSettings, names: Names) -> KeyValue:
-    """Create or update the streams, the consumer and the bucket; return the bucket."""
-    longest = _MAX_EVENT_AGE + max(settings.retry_delays) + settings.destination_wait_seconds
+    """Create or update the dead-letter stream and the bucket; return the bucket.
+
+    The namespaces' event streams are made by ``ensure_stream`` as events come.
+    """
     replicas = settings.replicas
-    await _stream(js, _stream_config(names.invoke_stream, names.invoke_subjects, longest + 3600,
-                                     replicas=replicas, work_queue=True))  # fmt: skip
     await _stream(js, _stream_config(names.dlq_stream, names.dlq_subjects,
                                      settings.dlq_max_age_seconds, replicas=replicas))  # fmt: skip
-    with contextlib.suppress(NotFoundError):
-        await js.delete_consumer(names.invoke_stream, LEGACY_CONSUMER)
+    with contextlib.suppress(NotFoundError):  # the shared stream, or its consumer, is gone
+        await js.delete_consumer(names.legacy_stream, LEGACY_CONSUMER)
     try:
         return await js.create_key_value(
             bucket=names.progress_bucket,
-            ttl=longest + 2 * 3600,
+            ttl=_longest(settings) + 2 * 3600,
             storage=api.StorageType.FILE,
             history=1,
             replicas=replicas,
@@ -146,10 +154,58 @@ async def ensure(js: JetStreamContext, settings: AsyncSettings, names: Names) ->
         return await js.key_value(names.progress_bucket)
 
 
-async def ensure_consumer(
+# Streams per STREAM.LIST answer (nats-server's JSApiListLimit).
+_LIST_PAGE: Final = 256
+
+
+async def event_streams(queue: Queue) -> list[api.StreamInfo]:
+    """The event streams there are: every namespace's, and the shared one of earlier versions.
+
+    One STREAM.LIST request per 256 streams of the server; each with its messages and bytes.
+    """
+    names = queue.names
+    found: list[api.StreamInfo] = []
+    offset = 0
+    while True:
+        page = await queue.js.streams_info(offset)
+        found.extend(
+            info
+            for info in page
+            if info.config.name == names.legacy_stream
+            or names.namespace_of_stream(info.config.name or "") is not None
+        )
+        offset += len(page)
+        if len(page) < _LIST_PAGE:
+            return found
+
+
+def _longest(settings: AsyncSettings) -> float:
+    """The longest an event may live in the queue."""
+    return _MAX_EVENT_AGE + max(settings.retry_delays) + settings.destination_wait_seconds
+
+
+async def ensure_stream(
     js: JetStreamContext, settings: AsyncSettings, names: Names, namespace: str
+) -> None:
+    """Create (or bring up to date) ``namespace``'s event stream."""
+    config = _stream_config(
+        names.event_stream(namespace), names.event_subject(namespace, "*"),
+        _longest(settings) + 3600, replicas=settings.replicas, work_queue=True,
+    )  # fmt: skip
+    await _stream(js, config)
+
+
+async def ensure_consumer(
+    js: JetStreamContext, settings: AsyncSettings, names: Names, namespace: str, stream: str
 ) -> str:
-    """Create (or find) the consumer of ``namespace``'s events; its name."""
+    """Create (or find) the consumer of ``namespace``'s events in ``stream``; its name.
+
+    ``stream`` is the namespace's own, or the shared stream of earlier versions (its
+    consumers keep the configuration those versions give them, so replicas of both
+    share them during a rolling upgrade).
+    """
+    legacy = stream == names.legacy_stream
+    subject = names.legacy_subject if legacy else names.event_subject
     name = names.consumer(namespace)
     config = api.ConsumerConfig(
         durable_name=name,
@@ -158,11 +214,11 @@ async def ensure_consumer(
         ack_wait=settings.ack_wait_seconds,
         max_deliver=-1,
         max_ack_pending=settings.max_pending,
-        filter_subject=names.invoke_subject(namespace, "*"),
+        filter_subject=subject(namespace, "*"),
         deliver_policy=api.DeliverPolicy.ALL,
         inactive_threshold=_CONSUMER_IDLE_SECONDS,
     )
-    await js.add_consumer(names.invoke_stream, config=config)
+    await js.add_consumer(stream, config=config)
     return name
 
 

@@ -19,7 +19,7 @@ from kappa.invocation.routing import FunctionKey
 _LATENCY_BUCKETS: Final = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600,
 )  # fmt: skip
-ENQUEUE_RESULTS: Final = ("accepted", "duplicate", "throttled", "failed")
+ENQUEUE_RESULTS: Final = ("accepted", "duplicate", "throttled", "too_large", "failed")
 INVOKE_RESULTS: Final = ("success", "function_error", "throttled", "system_error")
 DESTINATION_RESULTS: Final = ("delivered", "missing", "given_up", "refused")
 DEPTH: Final = "kappa_async_function_queue_depth"

@@ -1,10 +1,26 @@
-"""Putting events on the queue: 202 only once JetStream has stored them (shell)."""
+"""Putting events on the queue: 202 only once JetStream has stored them (shell).
+
+Each namespace's events go to its own stream (``jetstream.ensure_stream``), made
+the first time this process publishes for the namespace, and made again on the
+publish after one that found no stream (a nats-server back on an empty store, its
+caller told ``upkeep`` meanwhile), and by ``upkeep`` after a repair.
+"""
+
+from typing import Final
 
 import nats
 from nats.js.api import PubAck
+from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 
-from kappa.asyncq.envelope import Event
-from kappa.asyncq.jetstream import Queue
+from kappa.asyncq.bound import Queued, stored_size
+from kappa.asyncq.envelope import Event, Names
+from kappa.asyncq.jetstream import Queue, ensure_stream
+
+EXPECTED_LAST_SEQUENCE: Final = "Nats-Expected-Last-Sequence"
+EXPECTED_LAST_MSG_ID: Final = "Nats-Expected-Last-Msg-Id"
+# JetStream: something else was stored since the read (the last sequence, or the last
+# message id, is not the one expected).
+_MOVED: Final = frozenset({10071, 10070})
 
 
 class EnqueueError(Exception):
@@ -15,30 +31,93 @@ class EnqueueError(Exception):
         self.error = error  # what the NATS client raised
 
 
-async def publish_event(queue: Queue, event: Event) -> PubAck:
-    """Store ``event`` in the event stream; return JetStream's ack (``duplicate`` for a repeat).
+class SequenceMovedError(EnqueueError):
+    """A conditional publish refused: another event was stored since the stream was read."""
+
+
+def _failed(exc: BaseException) -> EnqueueError:
+    if isinstance(exc, APIError) and exc.err_code in _MOVED:
+        return SequenceMovedError(f"{exc.__class__.__name__}: {exc}", exc)
+    return EnqueueError(f"{exc.__class__.__name__}: {exc}", exc)
+
+
+def headers_of(event: Event, after: int | None, previous: Event | None = None) -> dict[str, str]:
+    """The headers ``event`` is published with.
+
+    ``after``: the stream's expected last sequence; ``previous``: the event expected to be
+    the last stored (its message id), so that a chain of publishes stops at its first
+    refusal even if another replica's event took that one's place.
+    """
+    headers = event.headers()
+    if after is not None:
+        headers[EXPECTED_LAST_SEQUENCE] = str(after)
+    if previous is not None:
+        headers[EXPECTED_LAST_MSG_ID] = previous.dedupe_key
+    return headers
+
+
+def size_of(names: Names, event: Event, after: int | None, previous: Event | None = None) -> int:
+    """The bytes ``event`` adds to its namespace's stream, published as ``headers_of`` says."""
+    subject = names.event_subject(event.namespace, event.name)
+    return stored_size(subject, headers_of(event, after, previous), event.payload)
+
+
+async def _made(queue: Queue, namespace: str) -> None:
+    if namespace in queue.streams:
+        return
+    try:
+        await ensure_stream(queue.js, queue.settings, queue.names, namespace)
+    except (TimeoutError, nats.errors.Error) as exc:
+        raise _failed(exc) from None
+    queue.streams.add(namespace)
+
+
+async def publish_event(
+    queue: Queue, event: Event, *, after: int | None = None, previous: Event | None = None
+) -> PubAck:
+    """Store ``event`` in its namespace's stream; JetStream's ack (``duplicate``: a repeat).
 
     The request id is the message id: a second publish of it within the stream's
-    duplicate window is acknowledged but not stored again.
+    duplicate window is acknowledged but not stored again (JetStream checks this
+    before ``after``). With ``after``, the publish is stored only if the stream's last
+    sequence is still ``after`` (and, with ``previous``, its last message that event);
+    else SequenceMovedError. No stream for the subject (the
+    server lost it, an empty store): EnqueueError, and the next publish makes it again.
     """
+    await _made(queue, event.namespace)
     try:
-        return await queue.js.publish(
-            queue.names.invoke_subject(event.namespace, event.name),
-            event.payload,
-            headers=event.headers(),
-            stream=queue.names.invoke_stream,
-        )
-    except (TimeoutError, nats.errors.Error) as exc:
-        raise EnqueueError(f"{exc.__class__.__name__}: {exc}", exc) from None
+        return await _publish(queue, event, after, previous)
+    except EnqueueError as exc:
+        if isinstance(exc.error, NoStreamResponseError):
+            queue.streams.discard(event.namespace)
+        raise
 
 
-async def queued_events(queue: Queue, namespace: str) -> int:
-    """Events of ``namespace`` in the event stream now (waiting, retrying or running)."""
+async def _publish(queue: Queue, event: Event, after: int | None, previous: Event | None) -> PubAck:
     names = queue.names
     try:
-        info = await queue.js.stream_info(
-            names.invoke_stream, subjects_filter=names.invoke_subject(namespace, "*")
+        return await queue.js.publish(
+            names.event_subject(event.namespace, event.name),
+            event.payload,
+            headers=headers_of(event, after, previous),
+            stream=names.event_stream(event.namespace),
         )
     except (TimeoutError, nats.errors.Error) as exc:
-        raise EnqueueError(f"{exc.__class__.__name__}: {exc}", exc) from None
-    return sum((info.state.subjects or {}).values())
+        raise _failed(exc) from None
+
+
+async def queued_in(queue: Queue, namespace: str) -> Queued:
+    """What ``namespace``'s stream holds now (waiting, retrying or running), and its last sequence.
+
+    Events still in the shared stream of earlier versions are not counted: they only drain.
+    """
+    await _made(queue, namespace)
+    try:
+        info = await queue.js.stream_info(queue.names.event_stream(namespace))
+    except NotFoundError as exc:  # the server lost it (an empty store): made again next time
+        queue.streams.discard(namespace)
+        raise _failed(exc) from None
+    except (TimeoutError, nats.errors.Error) as exc:
+        raise _failed(exc) from None
+    state = info.state
+    return Queued(events=state.messages, bytes=state.bytes, last_sequence=state.last_seq)

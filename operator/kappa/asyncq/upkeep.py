@@ -10,7 +10,9 @@ created at first connect: every enqueue would fail and every fetch time out.
   (``health.setup_gone``), reported by the publisher and the workers;
 - when a probe, every ``CHECK_SECONDS``, finds a stream or the bucket missing.
 
-The namespaces' consumers are the workers' to keep: a fetch from a consumer
+The namespaces' event streams this process made are made again with the rest
+(an enqueue makes any other on its first event). The namespaces' consumers are
+the workers' to keep: a fetch from a consumer
 that is gone only times out, so a namespace's loop sets its consumer up again
 after every empty fetch (``worker``).
 
@@ -27,7 +29,7 @@ import nats
 
 from kappa.asyncq.envelope import Names
 from kappa.asyncq.health import Health, describe, setup_gone
-from kappa.asyncq.jetstream import Queue, ensure
+from kappa.asyncq.jetstream import Queue, ensure, ensure_stream
 from kappa.asyncq.metrics import AsyncMetrics
 from kappa.asyncq.settings import AsyncSettings
 
@@ -90,13 +92,12 @@ class Upkeep:
                 await self._repair(queue)
 
     async def _probe(self, queue: Queue) -> None:
-        """Check that the streams, the consumer and the bucket are there."""
+        """Check that the dead-letter stream and the bucket are there."""
         if not queue.nc.is_connected:
             self._down("NATS connection lost")
             return
         names = queue.names
         try:
-            await queue.js.stream_info(names.invoke_stream)
             await queue.js.stream_info(names.dlq_stream)
             await queue.js.stream_info(f"KV_{names.progress_bucket}")
         except (TimeoutError, nats.errors.Error) as error:
@@ -112,6 +113,10 @@ class Upkeep:
         while True:
             try:
                 queue.progress = await ensure(queue.js, self._settings, self._names)
+                made, queue.streams = set(queue.streams), set()
+                for namespace in sorted(made):
+                    await ensure_stream(queue.js, self._settings, self._names, namespace)
+                    queue.streams.add(namespace)
             except (TimeoutError, nats.errors.Error) as error:
                 self._down(f"cannot set up JetStream ({describe(error)})")
                 await asyncio.sleep(_RETRY_SECONDS)

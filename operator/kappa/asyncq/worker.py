@@ -1,12 +1,14 @@
 """Workers: take events off the queue and run them through the gateway's dispatcher (shell).
 
 They run inside every gateway replica (docs/internals/async.md says why), share
-one durable pull consumer per namespace (a fetch loop each, within the
+one durable pull consumer per namespace's stream (a fetch loop each, within the
 namespace's share of the slots: ``fairness``), and invoke through the same ``Dispatcher`` as
 synchronous calls, so reserved concurrency, the cluster limit and the wait
 queues hold for events too. Each replica handles at most ``workers`` events
 at once and fetches only as many as it has room for; which namespaces have
-events it reads from the event stream's per-subject counts every 0.25 s.
+events it reads every 0.25 s from the list of event streams (one request), and,
+while the shared stream of earlier versions holds events, from its per-subject
+counts (a loop per namespace there too, within the same share).
 
 While an event runs, the worker tells JetStream it is still at it (every third
 of ``ack_wait``, one task for all the events in hand), so a long handler is not
@@ -29,14 +31,14 @@ from typing import Final, Protocol
 import nats
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.errors import KeyNotFoundError
+from nats.js.errors import KeyNotFoundError, NotFoundError
 
 from kappa.api.names import unit_parts
 from kappa.asyncq import decider, destinations, fairness, progress
 from kappa.asyncq.decider import Finish, Invoke, Offer, Policy, Requeue, Retry
 from kappa.asyncq.envelope import Event, MalformedEventError, dead_letter_headers, event_from
 from kappa.asyncq.health import describe
-from kappa.asyncq.jetstream import Queue, ensure_consumer
+from kappa.asyncq.jetstream import Queue, ensure_consumer, event_streams
 from kappa.asyncq.metrics import AsyncMetrics
 from kappa.asyncq.publisher import EnqueueError
 from kappa.asyncq.record import Response
@@ -61,6 +63,9 @@ _LOOK_SECONDS: Final = 0.25
 _NATS_TROUBLE_SECONDS: Final = 0.5
 _READY_POLL_SECONDS: Final = 0.2
 _HANDLING_FAILED_DELAY: Final = 1.0
+
+
+Source = tuple[str, str]  # (stream, namespace): what one fetch loop reads
 
 
 class Invoker(Protocol):
@@ -109,6 +114,7 @@ class Worker:
         self._free = settings.workers
         self._running: dict[str, int] = {}  # events in hand per namespace
         self._waiting: dict[str, int] = {}  # events queued per namespace (last look)
+        self._sources: dict[Source, int] = {}  # events queued per (stream, namespace)
         self._changed = asyncio.Event()  # set (and replaced) when slots or namespaces change
         self._stopping = False
         self._trouble: str | None = None  # the last fetch failure logged, until one works
@@ -118,16 +124,17 @@ class Worker:
         while not self._ready():
             await asyncio.sleep(_READY_POLL_SECONDS)
         log.info("async workers started (%d at once)", self._settings.workers)
-        loops: dict[str, asyncio.Task[None]] = {}
+        loops: dict[Source, asyncio.Task[None]] = {}
         self._beat = asyncio.ensure_future(self._keep_alive())
         try:
             while not self._stopping:
-                waiting = await self._look()
-                if waiting is not None:
-                    self._waiting = waiting
-                    for namespace in waiting:
-                        if namespace not in loops or loops[namespace].done():
-                            loops[namespace] = asyncio.ensure_future(self._loop(namespace))
+                sources = await self._look()
+                if sources is not None:
+                    self._sources = sources
+                    self._waiting = fairness.per_namespace(sources)
+                    for source in sources:
+                        if source not in loops or loops[source].done():
+                            loops[source] = asyncio.ensure_future(self._loop(*source))
                     self._change()
                 await asyncio.sleep(_LOOK_SECONDS)
         finally:
@@ -137,28 +144,50 @@ class Worker:
             if not self._stopping:  # cancelled without stop(): nothing is kept alive any more
                 self._beat.cancel()
 
-    async def _look(self) -> dict[str, int] | None:
-        """Events per namespace in the event stream (one request); None when NATS fails."""
+    async def _look(self) -> dict[Source, int] | None:
+        """Events per (stream, namespace) with any; None when NATS fails.
+
+        One list of the event streams; one more read while the shared stream of earlier
+        versions holds events (its per-subject counts say whose).
+        """
         if not await self._upkeep.usable(_FETCH_SECONDS):
             return None
         names = self._queue.names
         try:
-            info = await self._queue.js.stream_info(
-                names.invoke_stream, subjects_filter=names.invoke_subjects
-            )
+            streams = await event_streams(self._queue)
+            found: dict[Source, int] = {}
+            for stream in streams:
+                name = stream.config.name or ""
+                namespace = names.namespace_of_stream(name)
+                if namespace is not None and stream.state.messages:
+                    found[(name, namespace)] = stream.state.messages
+                elif name == names.legacy_stream and stream.state.messages:
+                    found.update(await self._legacy_look())
         except (TimeoutError, nats.errors.Error) as exc:
             self._upkeep.failed(exc)
             self._trouble_seen(exc)
             return None
-        return fairness.namespaces_of(info.state.subjects or {}, names.prefix)
+        return found
 
-    async def _loop(self, namespace: str) -> None:
-        """Fetch ``namespace``'s events, within its share of the slots, while it has some."""
+    async def _legacy_look(self) -> dict[Source, int]:
+        """Events per namespace in the shared stream of earlier versions (none once it is gone)."""
+        names = self._queue.names
+        try:
+            info = await self._queue.js.stream_info(
+                names.legacy_stream, subjects_filter=names.legacy_subjects
+            )
+        except NotFoundError:  # removed since the list: nothing to read there
+            return {}
+        counts = fairness.namespaces_of(info.state.subjects or {}, names.prefix)
+        return {(names.legacy_stream, namespace): count for namespace, count in counts.items()}
+
+    async def _loop(self, stream: str, namespace: str) -> None:
+        """Fetch ``namespace``'s events in ``stream``, within its share of the slots, while any."""
         subscription: JetStreamContext.PullSubscription | None = None
         try:
-            while not self._stopping and namespace in self._waiting:
+            while not self._stopping and (stream, namespace) in self._sources:
                 if subscription is None:
-                    subscription = await self._subscribe(namespace)
+                    subscription = await self._subscribe(stream, namespace)
                     continue
                 room = await self._reserve(namespace)
                 if room == 0:
@@ -178,16 +207,18 @@ class Worker:
                 with contextlib.suppress(nats.errors.Error):
                     await subscription.unsubscribe()
 
-    async def _subscribe(self, namespace: str) -> JetStreamContext.PullSubscription | None:
-        """Set up ``namespace``'s consumer (again) and bind to it; None when NATS fails."""
+    async def _subscribe(
+        self, stream: str, namespace: str
+    ) -> JetStreamContext.PullSubscription | None:
+        """Set up ``namespace``'s consumer of ``stream`` (again) and bind to it; None on failure."""
         if not await self._upkeep.usable(_FETCH_SECONDS):
             return None
         queue = self._queue
         try:
-            consumer = await ensure_consumer(queue.js, self._settings, queue.names, namespace)
-            return await queue.js.pull_subscribe_bind(
-                durable=consumer, stream=queue.names.invoke_stream
+            consumer = await ensure_consumer(
+                queue.js, self._settings, queue.names, namespace, stream
             )
+            return await queue.js.pull_subscribe_bind(durable=consumer, stream=stream)
         except (TimeoutError, nats.errors.Error) as exc:
             self._upkeep.failed(exc)
             self._trouble_seen(exc)

@@ -197,6 +197,10 @@ class KubeRegistry:
         """See Registry."""
         return self._view.queued_event_limit(namespace)
 
+    def queued_bytes_limit(self, namespace: str) -> int | None:
+        """See Registry."""
+        return self._view.queued_bytes_limit(namespace)
+
     def subscribe(self, listener: Listener) -> None:
         """See Registry."""
         self._listeners.append(listener)

@@ -121,15 +121,15 @@ def invalid_request_content(message: str) -> GatewayError:
     return GatewayError(400, "InvalidRequestContentException", {"Type": "User", "message": message})
 
 
-def request_too_large(limit: int) -> GatewayError:
-    """413 ``RequestTooLargeException``, with Lambda's message."""
+def request_too_large(limit: int, message: str | None = None) -> GatewayError:
+    """413 ``RequestTooLargeException``, with Lambda's message unless ``message`` is given."""
     return GatewayError(
         413,
         "RequestTooLargeException",
         {
             "Type": "User",
-            "message": f"Request must be smaller than {limit} bytes for the InvokeFunction "
-            "operation",
+            "message": message
+            or f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
         },
     )
 

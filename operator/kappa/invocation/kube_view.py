@@ -298,6 +298,7 @@ class KubeView(RegistryIndex):
             namespace,
             None if limits is None else limits.concurrency,
             None if limits is None else limits.queued_events,
+            None if limits is None else limits.queued_bytes,
         )
 
     def function_event(self, event_type: str, obj: Mapping[str, Any]) -> Applied:

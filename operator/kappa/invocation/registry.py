@@ -125,6 +125,10 @@ class Registry(Protocol):
         """The most Event invocations the namespace may keep queued; None: no bound."""
         ...
 
+    def queued_bytes_limit(self, namespace: str) -> int | None:
+        """The most bytes of Event invocations the namespace may keep queued; None: no bound."""
+        ...
+
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener(key)`` after the endpoints or spec of ``key`` change."""
         ...
@@ -152,6 +156,7 @@ class RegistryIndex:
         self.aliases: dict[tuple[str, str, str], AliasRoute] = {}  # (namespace, function, alias)
         self.namespace_limits: dict[str, int] = {}  # tests of a StaticRegistry may change them
         self.queued_event_limits: dict[str, int] = {}
+        self.queued_bytes_limits: dict[str, int] = {}
 
     # ------------------------------------------------------------- reads
 
@@ -202,6 +207,10 @@ class RegistryIndex:
         """The namespace's bound on queued Event invocations; None when it has none."""
         return self.queued_event_limits.get(namespace)
 
+    def queued_bytes_limit(self, namespace: str) -> int | None:
+        """The namespace's bound on queued Event invocations' bytes; None when it has none."""
+        return self.queued_bytes_limits.get(namespace)
+
     # ------------------------------------------------------------ writes
 
     def put_function(self, key: FunctionKey, spec: FunctionSpec | None) -> bool:
@@ -239,11 +248,16 @@ class RegistryIndex:
         return True
 
     def put_namespace_limit(
-        self, namespace: str, limit: int | None, queued_events: int | None = None
+        self,
+        namespace: str,
+        limit: int | None,
+        queued_events: int | None = None,
+        queued_bytes: int | None = None,
     ) -> None:
-        """Hold the namespace's concurrency limit and queued-events bound (None: none)."""
+        """Hold the namespace's concurrency limit and queued-event and -byte bounds (None: none)."""
         for held, value in ((self.namespace_limits, limit),
-                            (self.queued_event_limits, queued_events)):  # fmt: skip
+                            (self.queued_event_limits, queued_events),
+                            (self.queued_bytes_limits, queued_bytes)):  # fmt: skip
             if value is None:
                 held.pop(namespace, None)
             else:
@@ -282,10 +296,12 @@ class StaticRegistry(RegistryIndex):
         endpoints: Mapping[FunctionKey, Sequence[Endpoint]] | None = None,
         namespace_limits: Mapping[str, int] | None = None,
         queued_event_limits: Mapping[str, int] | None = None,
+        queued_bytes_limits: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__()
         self.namespace_limits.update(namespace_limits or {})
         self.queued_event_limits.update(queued_event_limits or {})
+        self.queued_bytes_limits.update(queued_bytes_limits or {})
         self._listeners: list[Listener] = []
         self.replace(functions, endpoints or {})
 
@@ -317,18 +333,21 @@ class StaticRegistry(RegistryIndex):
             raise RegistryFileError(f"cannot read the registry file {path}: {exc}") from None
         functions, endpoints = parse(document, region)
         limits = parse_namespace_limits(document)
-        queued = parse_namespace_limits(document, "namespaceQueuedEvents")
         self.namespace_limits.clear()
         self.namespace_limits.update(limits)
-        self.queued_event_limits.clear()
-        self.queued_event_limits.update(queued)
+        for held, key in ((self.queued_event_limits, "namespaceQueuedEvents"),
+                          (self.queued_bytes_limits, "namespaceQueuedBytes")):  # fmt: skip
+            read = parse_namespace_limits(document, key)
+            held.clear()
+            held.update(read)
         self.replace(functions, endpoints)
 
 
 def parse_namespace_limits(document: object, key: str = "namespaceLimits") -> dict[str, int]:
     """``{"namespaceLimits": {"team": 10}}`` of a registry document: namespaces' quotas.
 
-    ``namespaceQueuedEvents`` has the same shape: namespaces' bounds on queued events.
+    ``namespaceQueuedEvents`` and ``namespaceQueuedBytes`` have the same shape: namespaces'
+    bounds on queued events and on their bytes.
     """
     limits = document.get(key, {}) if isinstance(document, dict) else {}
     if not isinstance(limits, dict) or not all(

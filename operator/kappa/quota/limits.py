@@ -20,13 +20,14 @@ class NamespaceLimits:
     reserved: int
     provisioned: int
     queued_events: int | None = None  # None: no bound
+    queued_bytes: int | None = None  # None: no bound
 
     @classmethod
     def of(cls, spec: ConcurrencyQuotaSpec) -> "NamespaceLimits":
         """The limits one ConcurrencyQuota sets (unset ones are ``maxConcurrency``)."""
         return cls(
             spec.max_concurrency, spec.reserved_limit, spec.provisioned_limit,
-            spec.max_queued_events,
+            spec.max_queued_events, spec.max_queued_bytes,
         )  # fmt: skip
 
 
@@ -39,11 +40,14 @@ def effective(specs: Iterable[ConcurrencyQuotaSpec]) -> NamespaceLimits | None:
         concurrency=min(limit.concurrency for limit in limits),
         reserved=min(limit.reserved for limit in limits),
         provisioned=min(limit.provisioned for limit in limits),
-        queued_events=min(
-            (limit.queued_events for limit in limits if limit.queued_events is not None),
-            default=None,
-        ),
+        queued_events=_tightest(limit.queued_events for limit in limits),
+        queued_bytes=_tightest(limit.queued_bytes for limit in limits),
     )
+
+
+def _tightest(values: Iterable[int | None]) -> int | None:
+    """The least of the values set; None when none is."""
+    return min((value for value in values if value is not None), default=None)
 
 
 @dataclass(frozen=True, slots=True)

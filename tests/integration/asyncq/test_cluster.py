@@ -15,7 +15,7 @@ import nats
 import pytest
 
 from kappa.asyncq.envelope import Names
-from kappa.asyncq.jetstream import ensure
+from kappa.asyncq.jetstream import ensure, ensure_stream
 from kappa.asyncq.settings import AsyncSettings
 from tests.integration.asyncq.conftest import FAST, Calls
 from tests.integration.brokers import NatsServer, free_port, start_nats
@@ -85,7 +85,7 @@ def test_a_node_lost_with_events_waiting_loses_none_and_the_queue_keeps_serving(
     )  # fmt: skip
     deadline = time.monotonic() + HANG_GUARD
     gateway.reader.wait_for("async workers started", timeout=HANG_GUARD)
-    assert replicas_of(cluster[0], "kappa-async") == 3
+    assert replicas_of(cluster[0], "kappa-dlq") == 3
 
     def enqueue(numbers: range) -> None:
         for n in numbers:
@@ -98,6 +98,7 @@ def test_a_node_lost_with_events_waiting_loses_none_and_the_queue_keeps_serving(
                 time.sleep(0.2)
 
     enqueue(range(200))
+    assert replicas_of(cluster[0], "kappa-events_default") == 3  # made on the first event
     # The stream's leader or a follower: either way two copies of every event remain.
     cluster[1].stop()
     enqueue(range(200, 400))
@@ -118,7 +119,7 @@ def test_a_gateway_of_fewer_replicas_never_lowers_the_queues_copies(
     after a new one's R3 leaves three copies; a new one's R3 after an old one's R1 raises
     them, the progress bucket's too."""
     names = Names()
-    streams = (names.invoke_stream, names.dlq_stream, f"KV_{names.progress_bucket}")
+    streams = (names.event_stream("team"), names.dlq_stream, f"KV_{names.progress_bucket}")
 
     async def set_up(nc: Any, replicas: int) -> dict[str, int]:
         js = nc.jetstream()
@@ -127,6 +128,7 @@ def test_a_gateway_of_fewer_replicas_never_lowers_the_queues_copies(
         while True:  # a new cluster answers JetStream requests once it elected its leader
             try:
                 await ensure(js, settings, names)
+                await ensure_stream(js, settings, names, "team")
                 break
             except (TimeoutError, nats.errors.Error):
                 assert time.monotonic() < deadline, "JetStream never answered"

@@ -21,6 +21,8 @@ import uuid
 from typing import Any
 
 from kappa.asyncq.envelope import Event, Names
+from kappa.asyncq.jetstream import ensure_stream
+from kappa.asyncq.settings import AsyncSettings
 from tests.integration.asyncq.conftest import Calls, StartAsyncGateway
 from tests.integration.brokers import NatsServer
 from tests.integration.gateway.conftest import StartFunctionAgent
@@ -38,12 +40,14 @@ def flood(server: NatsServer, namespace: str, name: str, count: int) -> None:
 
     async def publish(nc: Any) -> None:
         js = nc.jetstream(timeout=30)
+        await ensure_stream(js, AsyncSettings(nats_url=server.url), names, namespace)
         batch = []
         for _ in range(count):
             event = Event(namespace=namespace, name=name, request_id=str(uuid.uuid4()),
                           payload=b"{}", enqueued_ms=int(time.time() * 1000))  # fmt: skip
-            batch.append(js.publish(names.invoke_subject(namespace, name), event.payload,
-                                    headers=event.headers(), stream=names.invoke_stream))  # fmt: skip
+            batch.append(js.publish(names.event_subject(namespace, name), event.payload,
+                                    headers=event.headers(),
+                                    stream=names.event_stream(namespace)))  # fmt: skip
             if len(batch) == 1000:
                 await asyncio.gather(*batch)
                 batch = []
@@ -57,10 +61,8 @@ def queued(server: NatsServer, namespace: str) -> int:
 
     async def count(nc: Any) -> int:
         names = Names()
-        info = await nc.jetstream().stream_info(
-            names.invoke_stream, subjects_filter=names.invoke_subject(namespace, "*")
-        )
-        return sum((info.state.subjects or {}).values())
+        info = await nc.jetstream().stream_info(names.event_stream(namespace))
+        return int(info.state.messages)
 
     return int(with_connection(server, count))
 

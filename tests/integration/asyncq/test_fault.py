@@ -189,7 +189,7 @@ def test_no_event_is_lost_through_gateway_kills_and_a_nats_restart(
 
 def queued(server: NatsServer) -> int:
     async def read(nc: Any) -> int:
-        info = await nc.jetstream().stream_info("kappa-async")
+        info = await nc.jetstream().stream_info("kappa-events_default")
         return int(info.state.messages)
 
     return with_connection(server, read)  # type: ignore[no-any-return]

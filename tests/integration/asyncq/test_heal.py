@@ -117,7 +117,7 @@ def test_streams_deleted_under_a_connected_gateway_are_created_again(
 
     async def delete(nc: Any) -> None:
         js = nc.jetstream()
-        for stream in ("kappa-async", "kappa-dlq", "KV_kappa-async-progress"):
+        for stream in ("kappa-events_default", "kappa-dlq", "KV_kappa-async-progress"):
             await js.delete_stream(stream)
 
     with_connection(nats_server, delete)
@@ -129,9 +129,9 @@ def test_streams_deleted_under_a_connected_gateway_are_created_again(
     async def present(nc: Any) -> list[str]:
         js = nc.jetstream()
         return [(await js.stream_info(name)).config.name for name in (
-            "kappa-async", "kappa-dlq", "KV_kappa-async-progress")]  # fmt: skip
+            "kappa-events_default", "kappa-dlq", "KV_kappa-async-progress")]  # fmt: skip
 
     assert with_connection(nats_server, present) == [
-        "kappa-async", "kappa-dlq", "KV_kappa-async-progress"]  # fmt: skip
+        "kappa-events_default", "kappa-dlq", "KV_kappa-async-progress"]  # fmt: skip
     assert any("event queue unusable: JetStream setup missing" in line
                for line in warnings(gateway))  # fmt: skip

@@ -22,6 +22,7 @@ from nats.aio.client import Client
 from tests.integration.asyncq.conftest import FAST, Calls, with_async
 from tests.integration.asyncq.test_async_invoke import send_event
 from tests.integration.asyncq.test_dlq import DLQ, dead_letters
+from tests.integration.asyncq.test_queue_bytes import legacy_events
 from tests.integration.brokers import NatsServer, start_nats
 from tests.integration.gateway.conftest import LambdaClient, StartFunctionAgent, StartGateway
 from tests.integration.gateway.gateway_harness import Gateway, arn, function_entry
@@ -30,6 +31,7 @@ from tests.integration.nats_harness import Subscriber, chart_authorization, with
 PASSWORD = "gateway-password-of-the-test"  # noqa: S105 - the test's own server
 GATEWAY = {"user": "gateway", "password": PASSWORD}
 OBSERVER = {"user": "observer", "password": "observer-password"}
+INVOKE_F = "/2015-03-31/functions/f/invocations"
 
 
 @pytest.fixture
@@ -95,18 +97,19 @@ def test_the_gateway_user_runs_the_whole_async_path(
 def test_the_gateway_user_may_not_purge_or_delete_the_queue(
     secured_nats: NatsServer, start_gateway: StartGateway
 ) -> None:
-    gateway_on(start_gateway, secured_nats, [], workers=0)  # it creates the streams
-    with_connection(secured_nats, lambda nc: nc.jetstream().publish("kappa.async.default.f", b"{}"),
-                    **OBSERVER)  # fmt: skip
+    gateway = gateway_on(start_gateway, secured_nats, [function_entry("f")], workers=0)
+    # Its first event makes the namespace's stream.
+    reply = gateway.request("POST", INVOKE_F, b"{}", {"X-Amz-Invocation-Type": "Event"})
+    assert reply.status == 202, reply.body
 
     async def attempts(nc: Any) -> list[str]:
         js = nc.jetstream(timeout=2)
         for attempt in (
-            js.purge_stream("kappa-async"),
-            js.delete_stream("kappa-async"),
+            js.purge_stream("kappa-events_default"),
+            js.delete_stream("kappa-events_default"),
             js.delete_stream("kappa-dlq"),
-            js.delete_consumer("kappa-async", "ns-default"),
-            js.delete_msg("kappa-async", 1),
+            js.delete_consumer("kappa-events_default", "ns-default"),
+            js.delete_msg("kappa-events_default", 1),
         ):
             with pytest.raises(nats.errors.TimeoutError):  # the server drops the request
                 await attempt
@@ -126,13 +129,14 @@ def test_the_gateway_user_may_not_purge_or_delete_the_queue(
         errors.append(error)
 
     refused = with_connection(secured_nats, attempts, error_cb=collect, **GATEWAY)
-    for subject in ("$js.api.stream.purge.kappa-async", "$js.api.stream.delete.kappa-async",
-                    "$js.api.stream.delete.kappa-dlq", "$js.api.consumer.delete.kappa-async.ns-default",
-                    "$js.api.stream.msg.delete.kappa-async", '"team-b.orders"'):  # fmt: skip
+    for subject in ("$js.api.stream.purge.kappa-events_default",
+                    "$js.api.stream.delete.kappa-events_default", "$js.api.stream.delete.kappa-dlq",
+                    "$js.api.consumer.delete.kappa-events_default.ns-default",
+                    "$js.api.stream.msg.delete.kappa-events_default", '"team-b.orders"'):  # fmt: skip
         assert any("permissions violation" in e and subject in e for e in refused), subject
 
     async def still_there(nc: Any) -> int:
-        info = await nc.jetstream().stream_info("kappa-async")
+        info = await nc.jetstream().stream_info("kappa-events_default")
         return int(info.state.messages)
 
     assert with_connection(secured_nats, still_there, **OBSERVER) == 1
@@ -177,3 +181,14 @@ def test_a_destination_outside_the_functions_namespace_is_not_sent(
     metric = 'kappa_async_destination_records_total{kind="nats",result="refused"}'
     assert gateway.metric(metric) == 1
     assert json.loads(gateway.request("GET", DLQ.format("default")).body)["deadLetters"] == []
+
+
+def test_the_gateway_user_runs_events_left_in_the_shared_stream_of_earlier_versions(
+    secured_nats: NatsServer, start_agent: StartFunctionAgent, start_gateway: StartGateway,
+    calls: Calls,
+) -> None:  # fmt: skip
+    before = legacy_events(secured_nats, 3, **OBSERVER)  # an earlier version's, queued
+    gateway = gateway_on(start_gateway, secured_nats,
+                         [function_entry("ok", [start_agent("asyncfns.ok", name="ok")])])  # fmt: skip
+    assert {c["requestId"] for c in calls("ok", 3)} == before
+    assert "permissions violation" not in gateway.output().lower()

@@ -49,7 +49,7 @@ def test_a_namespace_at_its_queued_events_bound_gets_429_and_others_do_not(
 
     async def take_one(nc: object) -> None:
         js = nc.jetstream()  # type: ignore[attr-defined]
-        await js.delete_msg("kappa-async", 1)
+        await js.delete_msg("kappa-events_busy", 1)
 
     with_connection(nats_server, take_one)
     assert replicas[1].request("POST", invoke("busy"), b"{}", EVENT).status == 202

@@ -83,6 +83,7 @@ def start_gateway(tmp_path: Path) -> Iterator[StartGateway]:
         extra_env: dict[str, str] | None = None,
         namespace_limits: dict[str, int] | None = None,
         namespace_queued_events: dict[str, int] | None = None,
+        namespace_queued_bytes: dict[str, int] | None = None,
         stdout_file: Path | None = None,
         **settings: str | float,
     ) -> Gateway:
@@ -93,6 +94,8 @@ def start_gateway(tmp_path: Path) -> Iterator[StartGateway]:
             document["namespaceLimits"] = namespace_limits
         if namespace_queued_events is not None:
             document["namespaceQueuedEvents"] = namespace_queued_events
+        if namespace_queued_bytes is not None:
+            document["namespaceQueuedBytes"] = namespace_queued_bytes
         registry_file.write_text(json.dumps(document))
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

@@ -60,6 +60,14 @@ REFUSED = [
         id="queued-events-above-ten-million",
     ),
     pytest.param(
+        Refusal(quota(maxQueuedBytes=-1), "greater than or equal to 0"),
+        id="queued-bytes-negative",
+    ),
+    pytest.param(
+        Refusal(quota(maxQueuedBytes=(1 << 40) + 1), "less than or equal to 1099511627776"),
+        id="queued-bytes-above-a-tebibyte",
+    ),
+    pytest.param(
         Refusal(
             {**quota(), "spec": {"maxReserved": 1}},
             apiserver_says="spec.maxConcurrency: Required value",
@@ -84,4 +92,6 @@ ACCEPTED = [
     pytest.param(quota(maxReserved=0, maxProvisioned=5), id="no-reservations"),
     pytest.param(quota(maxQueuedEvents=0), id="no-async-events"),
     pytest.param(quota(maxQueuedEvents=50_000), id="queued-events-above-concurrency"),
+    pytest.param(quota(maxQueuedBytes=64 << 20), id="queued-bytes"),
+    pytest.param(quota(maxQueuedEvents=100, maxQueuedBytes=0), id="no-async-bytes"),
 ]

@@ -45,18 +45,36 @@ def test_foreign_messages_are_refused(subject: str, headers: dict[str, str], pro
 
 def test_names_of_an_installation() -> None:
     names = Names("blue")
-    assert names.invoke_subject("ns", "fn") == "blue.async.ns.fn"
+    assert names.event_subject("ns", "fn") == "blue.events.ns.fn"
+    assert names.legacy_subject("ns", "fn") == "blue.async.ns.fn"
     assert names.dlq_subject("ns") == "blue.dlq.ns.*"
-    assert (names.invoke_stream, names.dlq_stream) == ("blue-async", "blue-dlq")
+    assert (names.event_stream("ns"), names.legacy_stream, names.dlq_stream) == (
+        "blue-events_ns", "blue-async", "blue-dlq")  # fmt: skip
     assert names.function_of("blue.dlq.ns.fn") == ("ns", "fn")
+    assert names.function_of("blue.events.ns.fn") == ("ns", "fn")
+
+
+@pytest.mark.parametrize(
+    ("stream", "namespace"),
+    [
+        pytest.param("blue-events_team-a", "team-a", id="a-namespaces-stream"),
+        pytest.param("blue-events_", None, id="no-namespace"),
+        pytest.param("blue-async", None, id="the-shared-stream-of-earlier-versions"),
+        pytest.param("blue-dlq", None, id="dead-letters"),
+        pytest.param("green-events_team-a", None, id="another-installations"),
+        pytest.param("blue-events-x_team", None, id="a-longer-prefix"),
+    ],
+)
+def test_the_namespace_of_an_event_stream(stream: str, namespace: str | None) -> None:
+    assert Names("blue").namespace_of_stream(stream) == namespace
 
 
 def test_a_published_versions_events_have_a_subject_token_of_their_own() -> None:
     names = Names("blue")
-    assert names.invoke_subject("ns", "fn.12") == "blue.async.ns.fn_12"
+    assert names.event_subject("ns", "fn.12") == "blue.events.ns.fn_12"
     assert names.dlq_subject("ns", "fn.12") == "blue.dlq.ns.fn_12"
     assert names.function_of("blue.async.ns.fn_12") == ("ns", "fn.12")
-    assert names.function_of(names.invoke_subject("ns", "fn")) == ("ns", "fn")
+    assert names.function_of(names.event_subject("ns", "fn")) == ("ns", "fn")
     assert names.function_of("blue.async.ns.fn.12") is None  # not one token: not Kappa's
 
 

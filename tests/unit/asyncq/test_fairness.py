@@ -1,4 +1,4 @@
-from kappa.asyncq.fairness import grant, namespaces_of, share
+from kappa.asyncq.fairness import grant, namespaces_of, per_namespace, share
 
 
 def test_a_namespace_alone_may_use_every_slot() -> None:
@@ -33,3 +33,9 @@ def test_namespaces_are_counted_from_event_subjects_only() -> None:
         "kappa.async.a": 4,
     }
     assert namespaces_of(subjects, "kappa") == {"a": 5, "b": 1}
+
+
+def test_a_namespaces_events_in_both_streams_count_as_one_namespace() -> None:
+    sources = {("kappa-events_a", "a"): 3, ("kappa-async", "a"): 2, ("kappa-events_b", "b"): 1}
+    assert per_namespace(sources) == {"a": 5, "b": 1}
+    assert per_namespace({}) == {}

@@ -415,6 +415,16 @@ def test_quota_events_give_the_namespaces_queued_events_bound() -> None:
     assert view.queued_event_limit("team") is None
 
 
+def test_quota_events_give_the_namespaces_queued_bytes_bound() -> None:
+    view = KubeView(REGION)
+    view.quota_event("ADDED", cq(maxConcurrency=10, maxQueuedEvents=5))
+    assert view.queued_bytes_limit("team") is None  # no maxQueuedBytes: no bound
+    view.quota_event("ADDED", cq("tenant", maxConcurrency=10, maxQueuedBytes=65536))
+    assert (view.queued_event_limit("team"), view.queued_bytes_limit("team")) == (5, 65536)
+    view.quota_event("DELETED", cq("tenant"))
+    assert view.queued_bytes_limit("team") is None
+
+
 def test_an_invalid_quota_counts_as_absent_and_says_why() -> None:
     view = KubeView(REGION)
     view.quota_event("ADDED", cq(maxConcurrency=10))

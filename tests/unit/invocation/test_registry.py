@@ -148,12 +148,15 @@ def test_bad_namespace_limits(limits: object) -> None:
 def test_load_reads_namespace_limits(tmp_path: Path) -> None:
     path = tmp_path / "registry.json"
     path.write_text('{"functions": [{"name": "echo"}], "namespaceLimits": {"default": 2},'
-                    ' "namespaceQueuedEvents": {"default": 7}}')  # fmt: skip
+                    ' "namespaceQueuedEvents": {"default": 7},'
+                    ' "namespaceQueuedBytes": {"default": 4096}}')  # fmt: skip
     registry = StaticRegistry()
     registry.load(path, "us-east-1")
     assert registry.namespace_limit("default") == 2
     assert registry.queued_event_limit("default") == 7
     assert registry.queued_event_limit("other") is None
+    assert registry.queued_bytes_limit("default") == 4096
+    assert registry.queued_bytes_limit("other") is None
     with pytest.raises(RegistryFileError, match="namespaceQueuedEvents must map"):
         parse_namespace_limits({"namespaceQueuedEvents": {"a": -1}}, "namespaceQueuedEvents")
 
@@ -179,10 +182,11 @@ def test_the_index_keeps_its_sums_as_values_come_and_go() -> None:
     assert (index.cluster_slots(), index.namespace_slots("team-a")) == (1, 0)
     assert index.put_function(web.key, None)
     assert (index.reserved_total(), index.function(web.key), index.functions()) == (0, None, ())
-    index.put_namespace_limit("team-a", 4, 100)
-    assert (index.namespace_limit("team-a"), index.queued_event_limit("team-a")) == (4, 100)
+    index.put_namespace_limit("team-a", 4, 100, 2048)
+    limits = (index.namespace_limit, index.queued_event_limit, index.queued_bytes_limit)
+    assert [limit("team-a") for limit in limits] == [4, 100, 2048]
     index.put_namespace_limit("team-a", None)
-    assert (index.namespace_limit("team-a"), index.queued_event_limit("team-a")) == (None, None)
+    assert [limit("team-a") for limit in limits] == [None, None, None]
 
 
 def test_the_index_replace_names_only_the_keys_that_changed() -> None:

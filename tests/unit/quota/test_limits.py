@@ -41,6 +41,18 @@ def test_the_queued_events_bound_is_the_tightest_set_one() -> None:
     assert found.queued_events == 50
 
 
+def test_the_queued_bytes_bound_is_the_tightest_set_one_apart_from_the_events_bound() -> None:
+    def spec(events: int | None, size: int | None) -> ConcurrencyQuotaSpec:
+        return ConcurrencyQuotaSpec(
+            max_concurrency=10, max_queued_events=events, max_queued_bytes=size
+        )
+
+    assert effective([spec(None, None)]) == NamespaceLimits(10, 10, 10, None, None)
+    found = effective([spec(5, None), spec(None, 4096), spec(9, 1024)])
+    assert found is not None
+    assert (found.queued_events, found.queued_bytes) == (5, 1024)
+
+
 @pytest.mark.parametrize(
     ("cluster", "reservable"),
     [

@@ -5,13 +5,16 @@ which takes them from the Secret kappa.natsSecret names.
 
 One user per component that connects: only the gateway does (it enqueues Event calls
 and runs the async workers and the dead-letter endpoints). It may publish to the
-event and dead-letter subjects of the installation, to the progress bucket, acks of
-the namespaces' consumers (ns-<namespace>), the JetStream API calls the async queue
-makes on its own streams (info, create, update, consumer create/info/next, message get,
-message delete on the dead-letter stream only: a redriven or deleted dead letter; and
-the deletion of one consumer, `workers`, which earlier versions used: a work-queue
-stream takes no overlapping consumers, and deleting a consumer leaves its events in the
-stream), and
+event and dead-letter subjects of the installation (kappa.events.> of today's
+per-namespace streams, kappa.async.> of the shared stream earlier versions wrote, still
+read and written by old replicas during an upgrade), to the progress bucket, acks of
+consumers, the JetStream API calls the async queue makes (stream list, info, create,
+update and message get, consumer create/info/next: of any stream, since every namespace
+has an event stream of its own, kappa-events_<namespace>, and NATS permissions match
+whole tokens; message delete on the dead-letter stream only: a redriven or deleted dead
+letter; and the deletion of one consumer, `workers` of kappa-async, which earlier
+versions used: a work-queue stream takes no overlapping consumers, and deleting a
+consumer leaves its events in the stream), and
 onSuccess/onFailure destination subjects <namespace>.> of the namespaces in
 nats.destinationNamespaces. Purging or
 deleting any stream, or any other consumer, is refused; it subscribes to its own reply inboxes only.
@@ -32,19 +35,17 @@ authorization {
       permissions: {
         publish: {
           allow: [
-            "{{ $p }}.async.>", "{{ $p }}.dlq.>",
+            "{{ $p }}.events.>", "{{ $p }}.async.>", "{{ $p }}.dlq.>",
             "$KV.{{ $bucket }}.>",
-            "$JS.ACK.{{ $events }}.*.>",
-            "$JS.API.INFO", "$JS.API.STREAM.NAMES",
-            {{- range list $events $dlq $kv }}
-            "$JS.API.STREAM.INFO.{{ . }}", "$JS.API.STREAM.CREATE.{{ . }}",
-            "$JS.API.STREAM.UPDATE.{{ . }}", "$JS.API.STREAM.MSG.GET.{{ . }}",
-            {{- end }}
+            "$JS.ACK.*.*.>",
+            "$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
+            "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.CREATE.*",
+            "$JS.API.STREAM.UPDATE.*", "$JS.API.STREAM.MSG.GET.*",
             "$JS.API.DIRECT.GET.{{ $kv }}", "$JS.API.DIRECT.GET.{{ $kv }}.>",
-            "$JS.API.CONSUMER.CREATE.{{ $events }}.*", "$JS.API.CONSUMER.CREATE.{{ $events }}.*.>",
-            "$JS.API.CONSUMER.DURABLE.CREATE.{{ $events }}.*",
-            "$JS.API.CONSUMER.INFO.{{ $events }}.*",
-            "$JS.API.CONSUMER.MSG.NEXT.{{ $events }}.*",
+            "$JS.API.CONSUMER.CREATE.*.*", "$JS.API.CONSUMER.CREATE.*.*.>",
+            "$JS.API.CONSUMER.DURABLE.CREATE.*.*",
+            "$JS.API.CONSUMER.INFO.*.*",
+            "$JS.API.CONSUMER.MSG.NEXT.*.*",
             "$JS.API.CONSUMER.DELETE.{{ $events }}.workers",
             "$JS.API.STREAM.MSG.DELETE.{{ $dlq }}",
             {{- range $destinations }}
