@@ -6,6 +6,7 @@ publish after one that found no stream (a nats-server back on an empty store, it
 caller told ``upkeep`` meanwhile), and by ``upkeep`` after a repair.
 """
 
+import asyncio
 from typing import Final
 
 import nats
@@ -21,6 +22,10 @@ EXPECTED_LAST_MSG_ID: Final = "Nats-Expected-Last-Msg-Id"
 # JetStream: something else was stored since the read (the last sequence, or the last
 # message id, is not the one expected).
 _MOVED: Final = frozenset({10071, 10070})
+# A stream of several copies takes publishes once they have elected a leader: how long a
+# new one is waited for (then the publish goes ahead and its error says what is wrong).
+_LEADER_WAIT_SECONDS: Final = 10.0
+_LEADER_POLL_SECONDS: Final = 0.05
 
 
 class EnqueueError(Exception):
@@ -69,7 +74,29 @@ async def _made(queue: Queue, namespace: str) -> None:
         await ensure_stream(queue.js, queue.settings, queue.names, namespace)
     except (TimeoutError, nats.errors.Error) as exc:
         raise _failed(exc) from None
+    if queue.settings.replicas > 1:
+        await await_leader(queue, namespace)
     queue.streams.add(namespace)
+
+
+async def await_leader(queue: Queue, namespace: str) -> None:
+    """Wait (bounded) until ``namespace``'s new replicated stream has a leader.
+
+    On a JetStream cluster the create is answered before the stream's copies have elected
+    one; a publish in between finds no stream to answer it (NoStreamResponseError), and the
+    first event of every new namespace would get a 500.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _LEADER_WAIT_SECONDS
+    name = queue.names.event_stream(namespace)
+    while loop.time() < deadline:
+        try:
+            info = await queue.js.stream_info(name)
+        except (TimeoutError, nats.errors.Error):
+            info = None
+        if info is not None and info.cluster is not None and info.cluster.leader:
+            return
+        await asyncio.sleep(_LEADER_POLL_SECONDS)
 
 
 async def publish_event(
