@@ -60,6 +60,9 @@ class Queue:
     settings: AsyncSettings
     # Namespaces whose event stream this process made since the last setup (``upkeep``).
     streams: set[str] = field(default_factory=set)
+    # The makings of namespaces' streams under way (``publisher``): the first events of a
+    # new namespace come together, and on a JetStream cluster each create is a proposal.
+    making: dict[str, asyncio.Future[None]] = field(default_factory=dict)
 
     async def close(self) -> None:
         """Flush what is pending (acks) and close the connection.

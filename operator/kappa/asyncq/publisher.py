@@ -3,11 +3,18 @@
 Each namespace's events go to its own stream (``jetstream.ensure_stream``), made
 the first time this process publishes for the namespace, and made again on the
 publish after one that found no stream (a nats-server back on an empty store, its
-caller told ``upkeep`` meanwhile), and by ``upkeep`` after a repair.
+caller told ``upkeep`` meanwhile), and by ``upkeep`` after a repair. The first events
+of a new namespace wait for one making of its stream, not one each.
+
+A create or publish JetStream does not answer in time (a busy cluster) is sent again,
+``ATTEMPTS`` in all: both are idempotent (the same configuration; the same message id),
+so an event whose first publish was stored after all is not stored twice.
 """
 
 import asyncio
-from typing import Final
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Final, TypeVar
 
 import nats
 from nats.js.api import PubAck
@@ -16,6 +23,9 @@ from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 from kappa.asyncq.bound import Queued, stored_size
 from kappa.asyncq.envelope import Event, Names
 from kappa.asyncq.jetstream import Queue, ensure_stream
+
+log = logging.getLogger("kappa.gateway.asyncq")
+_T = TypeVar("_T")
 
 EXPECTED_LAST_SEQUENCE: Final = "Nats-Expected-Last-Sequence"
 EXPECTED_LAST_MSG_ID: Final = "Nats-Expected-Last-Msg-Id"
@@ -26,6 +36,11 @@ _MOVED: Final = frozenset({10071, 10070})
 # new one is waited for (then the publish goes ahead and its error says what is wrong).
 _LEADER_WAIT_SECONDS: Final = 10.0
 _LEADER_POLL_SECONDS: Final = 0.05
+# How many times a stream's create or an event's publish is sent when JetStream did not
+# answer in time (a busy cluster; the create may well have been made, the event stored:
+# a create of the same configuration is answered as made, and a publish again under the
+# same message id is acknowledged as a duplicate, not stored twice).
+ATTEMPTS: Final = 3
 
 
 class EnqueueError(Exception):
@@ -40,10 +55,10 @@ class SequenceMovedError(EnqueueError):
     """A conditional publish refused: another event was stored since the stream was read."""
 
 
-def _failed(exc: BaseException) -> EnqueueError:
+def _failed(exc: BaseException, doing: str) -> EnqueueError:
     if isinstance(exc, APIError) and exc.err_code in _MOVED:
-        return SequenceMovedError(f"{exc.__class__.__name__}: {exc}", exc)
-    return EnqueueError(f"{exc.__class__.__name__}: {exc}", exc)
+        return SequenceMovedError(f"{doing}: {exc.__class__.__name__}: {exc}", exc)
+    return EnqueueError(f"{doing}: {exc.__class__.__name__}: {exc}", exc)
 
 
 def headers_of(event: Event, after: int | None, previous: Event | None = None) -> dict[str, str]:
@@ -67,13 +82,48 @@ def size_of(names: Names, event: Event, after: int | None, previous: Event | Non
     return stored_size(subject, headers_of(event, after, previous), event.payload)
 
 
+async def _patiently(send: Callable[[], Awaitable[_T]], doing: str) -> _T:
+    """``send()``, sent again (ATTEMPTS in all) while JetStream does not answer in time."""
+    for attempt in range(1, ATTEMPTS):
+        try:
+            return await send()
+        except TimeoutError:  # nats.errors.TimeoutError too
+            log.warning("%s: no answer in time (attempt %d of %d)", doing, attempt, ATTEMPTS)
+        except nats.errors.Error as exc:
+            raise _failed(exc, doing) from None
+    try:
+        return await send()
+    except (TimeoutError, nats.errors.Error) as exc:
+        raise _failed(exc, doing) from None
+
+
 async def _made(queue: Queue, namespace: str) -> None:
+    """``namespace``'s stream made, once per process and setup.
+
+    Callers that come while it is being made wait for that making and share its outcome
+    (a caller that goes away does not stop it for the others).
+    """
     if namespace in queue.streams:
         return
-    try:
-        await ensure_stream(queue.js, queue.settings, queue.names, namespace)
-    except (TimeoutError, nats.errors.Error) as exc:
-        raise _failed(exc) from None
+    making = queue.making.get(namespace)
+    if making is None:
+        making = asyncio.ensure_future(_make(queue, namespace))
+        queue.making[namespace] = making
+
+        def done(task: asyncio.Future[None]) -> None:
+            queue.making.pop(namespace, None)  # after a failure, the next event tries again
+            if not task.cancelled():
+                task.exception()  # retrieved: its callers may all have gone
+
+        making.add_done_callback(done)
+    await asyncio.shield(making)
+
+
+async def _make(queue: Queue, namespace: str) -> None:
+    await _patiently(
+        lambda: ensure_stream(queue.js, queue.settings, queue.names, namespace),
+        f"making the stream of namespace {namespace}",
+    )
     if queue.settings.replicas > 1:
         await await_leader(queue, namespace)
     queue.streams.add(namespace)
@@ -122,15 +172,15 @@ async def publish_event(
 
 async def _publish(queue: Queue, event: Event, after: int | None, previous: Event | None) -> PubAck:
     names = queue.names
-    try:
-        return await queue.js.publish(
+    return await _patiently(
+        lambda: queue.js.publish(
             names.event_subject(event.namespace, event.name),
             event.payload,
             headers=headers_of(event, after, previous),
             stream=names.event_stream(event.namespace),
-        )
-    except (TimeoutError, nats.errors.Error) as exc:
-        raise _failed(exc) from None
+        ),
+        f"storing event {event.request_id}",
+    )
 
 
 async def queued_in(queue: Queue, namespace: str) -> Queued:
@@ -143,8 +193,8 @@ async def queued_in(queue: Queue, namespace: str) -> Queued:
         info = await queue.js.stream_info(queue.names.event_stream(namespace))
     except NotFoundError as exc:  # the server lost it (an empty store): made again next time
         queue.streams.discard(namespace)
-        raise _failed(exc) from None
+        raise _failed(exc, "reading the namespace's stream") from None
     except (TimeoutError, nats.errors.Error) as exc:
-        raise _failed(exc) from None
+        raise _failed(exc, "reading the namespace's stream") from None
     state = info.state
     return Queued(events=state.messages, bytes=state.bytes, last_sequence=state.last_seq)
