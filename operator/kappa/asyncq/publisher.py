@@ -6,9 +6,10 @@ publish after one that found no stream (a nats-server back on an empty store, it
 caller told ``upkeep`` meanwhile), and by ``upkeep`` after a repair. The first events
 of a new namespace wait for one making of its stream, not one each.
 
-A create or publish JetStream does not answer in time (a busy cluster) is sent again,
-``ATTEMPTS`` in all: both are idempotent (the same configuration; the same message id),
-so an event whose first publish was stored after all is not stored twice.
+A create or publish JetStream does not answer in time while the connection is up (a busy
+cluster) is sent again, ``ATTEMPTS`` in all: both are idempotent (the same configuration;
+the same message id), so an event whose first publish was stored after all is not stored
+twice.
 """
 
 import asyncio
@@ -82,12 +83,17 @@ def size_of(names: Names, event: Event, after: int | None, previous: Event | Non
     return stored_size(subject, headers_of(event, after, previous), event.payload)
 
 
-async def _patiently(send: Callable[[], Awaitable[_T]], doing: str) -> _T:
-    """``send()``, sent again (ATTEMPTS in all) while JetStream does not answer in time."""
+async def _patiently(queue: Queue, send: Callable[[], Awaitable[_T]], doing: str) -> _T:
+    """``send()``, sent again (ATTEMPTS in all) while JetStream does not answer in time.
+
+    Only while connected: without a connection, once (the queue's health says why).
+    """
     for attempt in range(1, ATTEMPTS):
         try:
             return await send()
-        except TimeoutError:  # nats.errors.TimeoutError too
+        except TimeoutError as exc:  # nats.errors.TimeoutError too
+            if not queue.nc.is_connected:
+                raise _failed(exc, doing) from None
             log.warning("%s: no answer in time (attempt %d of %d)", doing, attempt, ATTEMPTS)
         except nats.errors.Error as exc:
             raise _failed(exc, doing) from None
@@ -121,6 +127,7 @@ async def _made(queue: Queue, namespace: str) -> None:
 
 async def _make(queue: Queue, namespace: str) -> None:
     await _patiently(
+        queue,
         lambda: ensure_stream(queue.js, queue.settings, queue.names, namespace),
         f"making the stream of namespace {namespace}",
     )
@@ -173,6 +180,7 @@ async def publish_event(
 async def _publish(queue: Queue, event: Event, after: int | None, previous: Event | None) -> PubAck:
     names = queue.names
     return await _patiently(
+        queue,
         lambda: queue.js.publish(
             names.event_subject(event.namespace, event.name),
             event.payload,

@@ -30,9 +30,14 @@ class Elects:
         return cast("StreamInfo", type("Info", (), {"cluster": ClusterInfo(leader=leader)})())
 
 
-def queue(js: Any, replicas: int) -> Queue:
+class Connection:
+    def __init__(self, connected: bool) -> None:  # noqa: FBT001
+        self.is_connected = connected
+
+
+def queue(js: Any, replicas: int, *, connected: bool = True) -> Queue:
     settings = AsyncSettings(nats_url="nats://unused:4222", replicas=replicas)
-    return Queue(nc=cast("Any", None), js=js, progress=cast("Any", None),
+    return Queue(nc=cast("Any", Connection(connected)), js=js, progress=cast("Any", None),
                  names=Names(), settings=settings)  # fmt: skip
 
 
@@ -90,9 +95,11 @@ def event(n: int) -> Event:
                  enqueued_ms=0, max_event_age_seconds=60, trace_id=None)  # fmt: skip
 
 
-def publish_all(js: Busy, events: list[Event]) -> list[PubAck | BaseException]:
+def publish_all(
+    js: Busy, events: list[Event], *, connected: bool = True
+) -> list[PubAck | BaseException]:
     async def main() -> list[PubAck | BaseException]:
-        q = queue(js, replicas=1)
+        q = queue(js, replicas=1, connected=connected)
         return await asyncio.gather(
             *(publisher.publish_event(q, e) for e in events), return_exceptions=True
         )
@@ -132,3 +139,11 @@ def test_past_the_attempts_the_error_says_what_timed_out() -> None:
     assert js.publishes == 0
     # The next event tries again from the start.
     assert isinstance(publish_all(js, [event(9)])[0], PubAck)
+
+
+def test_without_a_connection_a_late_answer_is_not_waited_for_again() -> None:
+    # NATS down: the client times out each request; the caller gets its 500 after one.
+    js = Busy(late_creates=1)
+    [error] = publish_all(js, [event(0)], connected=False)
+    assert isinstance(error, publisher.EnqueueError)
+    assert js.creates == 1
