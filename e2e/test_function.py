@@ -7,6 +7,7 @@ deleted without leftovers, and converged again after an operator restart.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -17,7 +18,7 @@ import pytest
 from kubernetes import client
 
 from e2e.cluster import Cluster
-from e2e.conftest import Operator
+from e2e.conftest import REPO, Operator
 from kappa.resources.code_configmap import code_sha256
 
 GROUP, VERSION, PLURAL = "kappa.dev", "v1alpha1", "functions"
@@ -125,6 +126,33 @@ def test_apply_gives_a_ready_function_that_runs_the_handler(
     assert status == 200
     assert "X-Amz-Function-Error" not in headers
     assert body == {"greeting": "hej", "event": {"n": 1}, "function": "hello", "version": 1}
+
+
+BOTO3 = """
+import boto3, botocore
+def handler(event, context):
+    client = boto3.client("lambda", region_name="us-east-1")
+    return {"boto3": boto3.__version__, "botocore": botocore.__version__, "file": boto3.__file__,
+            "durable": hasattr(client, "checkpoint_durable_execution")}
+"""
+
+
+def test_python_handlers_import_the_boto3_the_image_ships(
+    functions: client.CustomObjectsApi, core: client.CoreV1Api, namespace: str
+) -> None:
+    # As on Lambda, boto3 comes with the runtime; one recent enough for the durable API.
+    pins = (REPO / "runtime-images/runtime-python3.11/requirements.txt").read_text()
+    boto3_pin = re.search(r"^boto3==(\S+)", pins, re.MULTILINE)
+    assert boto3_pin is not None
+    manifest = function("sdk", code={"inline": {"app.py": BOTO3}})
+    functions.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, manifest)
+    wait_condition(functions, namespace, "sdk", "Ready", "True")
+    (pod,) = ready_pods(core, namespace, "sdk")
+    status, _, body = invoke(pod.status.pod_ip, {})
+    assert status == 200
+    assert body["boto3"] == body["botocore"] == boto3_pin.group(1)
+    assert body["file"].startswith("/var/runtime/boto3/")
+    assert body["durable"] is True
 
 
 def test_new_code_rolls_pods_without_a_failed_call(
