@@ -10,9 +10,12 @@
 # the xtables NFQUEUE target and nftables' bridge to xtables targets
 # (CONFIG_NETFILTER_XT_TARGET_NFQUEUE=y, CONFIG_NFT_COMPAT=y). So the build swaps the
 # expression for that target (xt_NFQ_info_v3: the same queue number and bypass flag; the
-# packets reach the same nfnetlink queue), and makes it read KUBECONFIG (upstream knows
-# only the in-cluster configuration of a DaemonSet). Nothing else of it changes. Traffic the node's
-# root user makes (the kubelet's probes, the tests run on this host) is not filtered, as
+# packets reach the same nfnetlink queue), makes its rule sync keep its chains hooked
+# (upstream deletes its table at each sync, which drops the packets queued at that moment:
+# a new connection then waits 1 s for its SYN's resend), and makes it read KUBECONFIG
+# (upstream knows only the in-cluster configuration of a DaemonSet);
+# network-policies-patch.py says more. Nothing else of it changes. Traffic the node's root
+# user makes (the kubelet's probes, the tests run on this host) is not filtered, as
 # upstream decides.
 set -euo pipefail
 trap 'echo "${0##*/}: line $LINENO: \"$BASH_COMMAND\" failed (exit status $?)" >&2' ERR  # say what failed
@@ -21,7 +24,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 version=v0.8.0
 cache=${KAPPA_CACHE:-/var/cache/kappa}
-target=$cache/tools/kube-network-policies-$version-local
+# The binary is named after the patch it was built with: a changed patch builds again.
+patch=$(sha256sum "$here/network-policies-patch.py" | cut -c1-12)
+target=$cache/tools/kube-network-policies-$version-$patch
 export GOMODCACHE=${GOMODCACHE:-$cache/go/mod} GOCACHE=${GOCACHE:-$cache/go/build}
 export GOFLAGS="-mod=mod -buildvcs=false" GOTOOLCHAIN=${GOTOOLCHAIN:-local} CGO_ENABLED=0
 # shellcheck source=go-toolchain.sh
@@ -33,7 +38,7 @@ if [ ! -x "$target" ]; then
     python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
   work=$(mktemp -d)
   cp -r "$src/." "$work/" && chmod -R u+w "$work"
-  python3 "$here/network-policies-xtqueue.py" "$work"
+  python3 "$here/network-policies-patch.py" "$work"
   mkdir -p "$cache/tools"
   (cd "$work" && go build -trimpath -ldflags "-s -w" -o "$target.tmp.$$" ./cmd) >&2
   mv "$target.tmp.$$" "$target"
