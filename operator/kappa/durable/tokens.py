@@ -27,7 +27,7 @@ import hashlib
 import hmac
 import re
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 from uuid import UUID
 
@@ -64,8 +64,8 @@ class InvalidTokenError(ValueError):
 class DurableKeys:
     """The keys tokens are minted under (``current``) and accepted under (both)."""
 
-    current: bytes
-    previous: bytes | None = None
+    current: bytes = field(repr=False)
+    previous: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for key in self.accepted:

@@ -1,12 +1,16 @@
 """Durable execution ARNs: built from their parts, parsed back, hostile ones refused."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kappa.base.arn import parse_function_arn
 from kappa.durable.arns import ExecutionArn, execution_arn, parse_execution_arn
 from kappa.durable.fields import FieldError
 
 UUID = "3f2b1c4e-9a7d-4e21-8c55-0d6f1e2a3b4c"
+_NAME = st.from_regex(r"[a-zA-Z0-9_-]{1,64}", fullmatch=True)
+_LABEL = st.from_regex(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", fullmatch=True)
 ARN = f"arn:aws:lambda:us-east-1:team:function:orders:$LATEST/durable-execution/order-7/{UUID}"
 
 
@@ -94,3 +98,21 @@ def test_building_refuses_parts_that_would_not_parse(changes: dict[str, str], pr
     with pytest.raises(FieldError, match="DurableExecutionArn") as refused:
         execution_arn(**(parts | changes))
     assert problem in refused.value.problem
+
+
+@given(
+    region=st.from_regex(r"[a-z]{2}-[a-z]+-[0-9]", fullmatch=True),
+    namespace=_LABEL,
+    function=_LABEL,
+    version=st.one_of(st.just("$LATEST"), st.integers(1, 9_999_999_999).map(str)),
+    name=_NAME,
+    execution_id=_NAME,
+)
+def test_any_valid_arn_parses_back_into_its_parts(
+    region: str, namespace: str, function: str, version: str, name: str, execution_id: str
+) -> None:
+    arn = execution_arn(
+        region=region, namespace=namespace, function=function, version=version, name=name,
+        execution_id=execution_id,
+    )  # fmt: skip
+    assert parse_execution_arn(str(arn)) == arn

@@ -4,6 +4,8 @@ import base64
 from uuid import UUID
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kappa.durable.tokens import (
     CALLBACK_ID_MAX_LENGTH,
@@ -186,3 +188,46 @@ def test_a_forged_callback_id_is_refused(keys: DurableKeys, value: object) -> No
 def test_a_callback_target_is_made_of_valid_names_only(parts: tuple[str, str, str, str]) -> None:
     with pytest.raises(ValueError, match=r"DNS-1123|must (be|match)"):
         CallbackTarget(*parts)
+
+
+def test_keys_never_show_in_a_repr() -> None:
+    assert "nnnn" not in repr(KEYS)
+    assert "oooo" not in repr(KEYS)
+
+
+_NAME = st.from_regex(r"[a-zA-Z0-9_-]{1,64}", fullmatch=True)
+_LABEL = st.from_regex(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", fullmatch=True)
+
+
+@given(
+    invocation=st.uuids(),
+    sequence=st.integers(0, 2**64 - 1),
+    arn=st.text(max_size=200),
+    flip=st.integers(0, 40 * 8 + 7),
+)
+def test_any_claim_round_trips_and_any_flipped_bit_is_refused(
+    invocation: UUID, sequence: int, arn: str, flip: int
+) -> None:
+    claim = CheckpointClaim(invocation, sequence)
+    token = checkpoint_token(KEYS, arn, claim)
+    assert verify_checkpoint_token(KEYS, arn, token) == claim
+    raw = bytearray(base64.b64decode(token))
+    raw[flip // 8] ^= 1 << (flip % 8)
+    with pytest.raises(InvalidTokenError, match=r"^Invalid checkpoint token$"):
+        verify_checkpoint_token(KEYS, arn, base64.b64encode(bytes(raw)).decode())
+
+
+@given(
+    target=st.builds(CallbackTarget, _LABEL, _LABEL, _NAME, _NAME),
+    flip=st.integers(0, 10_000),
+)
+def test_any_callback_target_round_trips_and_any_flipped_bit_is_refused(
+    target: CallbackTarget, flip: int
+) -> None:
+    made = callback_id(KEYS, target)
+    assert verify_callback_id(KEYS, made) == target
+    raw = bytearray(base64.b64decode(made))
+    at = flip % (len(raw) * 8)
+    raw[at // 8] ^= 1 << (at % 8)
+    with pytest.raises(InvalidTokenError, match=r"^Invalid callback id$"):
+        verify_callback_id(KEYS, base64.b64encode(bytes(raw)).decode())
