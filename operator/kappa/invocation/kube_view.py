@@ -97,7 +97,7 @@ def function_summary(obj: Mapping[str, Any], region: str) -> FunctionSpec | str:
         reserved=spec.concurrency.reserved,
         per_pod=spec.concurrency.per_pod_calls,
         async_config=AsyncConfig(
-            maximum_retry_attempts=spec.async_.maximum_retry_attempts,
+            maximum_retry_attempts=spec.async_.retry_attempts,
             maximum_event_age_seconds=spec.async_.maximum_event_age_seconds,
             on_success=_destination(spec.async_.on_success),
             on_failure=_destination(spec.async_.on_failure),
