@@ -1044,7 +1044,9 @@ _IMAGE_LAYERS_MESSAGE: Final = (
 )
 _DURABLE_RETRIES_MESSAGE: Final = (
     "spec.async.maximumRetryAttempts does not apply to a durable Function (spec.durable): "
-    "its executions retry their own invocations, as Lambda's do; remove maximumRetryAttempts"
+    "its executions retry their own invocations, as Lambda's do; remove maximumRetryAttempts "
+    "(a Function made before spec.durable existed holds its old default, 2: kubectl patch "
+    "--type json it away)"
 )
 _DURABLE_RUNTIME_MESSAGE: Final = (
     f"needs a Python runtime ({', '.join(PYTHON_RUNTIMES)}), or provided or image with the "
