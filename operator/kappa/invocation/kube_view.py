@@ -106,6 +106,7 @@ def function_summary(obj: Mapping[str, Any], region: str) -> FunctionSpec | str:
         last_modified=last_modified(metadata),
         url_auth_type=spec.url.auth_type,
         url_invoke_mode=spec.url.invoke_mode,
+        durable=spec.durable,
     )
 
 
