@@ -32,7 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from kappa.api.function import Durable, UrlAuthType, UrlInvokeMode
+from kappa.api.function import (
+    ASYNC_RETRY_ATTEMPTS_DEFAULT,
+    Durable,
+    UrlAuthType,
+    UrlInvokeMode,
+)
 from kappa.api.names import unit_name
 from kappa.base.arn import function_arn
 from kappa.invocation.qualifier import AliasRoute
@@ -53,7 +58,7 @@ class Destination:
 class AsyncConfig:
     """``spec.async``: retries, maximum event age and destinations (kappa.asyncq)."""
 
-    maximum_retry_attempts: int = 2
+    maximum_retry_attempts: int = ASYNC_RETRY_ATTEMPTS_DEFAULT
     maximum_event_age_seconds: int = 21600
     on_success: Destination | None = None
     on_failure: Destination | None = None
@@ -414,7 +419,9 @@ def _function(item: Any, region: str) -> tuple[FunctionSpec, list[Endpoint]]:
         reserved=None if reserved is None else int(reserved),
         per_pod=per_pod,
         async_config=AsyncConfig(
-            maximum_retry_attempts=int(asynchronous.get("maximumRetryAttempts", 2)),
+            maximum_retry_attempts=int(
+                asynchronous.get("maximumRetryAttempts", ASYNC_RETRY_ATTEMPTS_DEFAULT)
+            ),
             maximum_event_age_seconds=int(asynchronous.get("maximumEventAgeSeconds", 21600)),
             on_success=_destination(asynchronous.get("onSuccess")),
             on_failure=_destination(asynchronous.get("onFailure")),
