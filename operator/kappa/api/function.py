@@ -82,6 +82,15 @@ TIMEOUT_SECONDS_DEFAULT: Final = 3
 EPHEMERAL_STORAGE_MB_MIN: Final = 512
 EPHEMERAL_STORAGE_MB_MAX: Final = 10240
 EPHEMERAL_STORAGE_MB_DEFAULT: Final = 512
+ASYNC_RETRY_ATTEMPTS_MAX: Final = 2
+ASYNC_RETRY_ATTEMPTS_DEFAULT: Final = 2
+"""Lambda's MaximumRetryAttempts when ``spec.async.maximumRetryAttempts`` is unset."""
+DURABLE_EXECUTION_TIMEOUT_MIN: Final = 1
+DURABLE_EXECUTION_TIMEOUT_MAX: Final = 31_622_400
+"""366 days: Lambda's bound of DurableConfig.ExecutionTimeout, in seconds."""
+DURABLE_RETENTION_DAYS_MIN: Final = 1
+DURABLE_RETENTION_DAYS_MAX: Final = 90
+DURABLE_RETENTION_DAYS_DEFAULT: Final = 14
 
 INLINE_CODE_MAX_BYTES: Final = 128 * 1024
 """File names plus contents (UTF-8) of ``spec.code.inline``; see the module docstring."""
@@ -211,12 +220,22 @@ class Runtime(enum.StrEnum):
         """Whether ``spec.handler`` is required (``provided``/``image`` may use it or not)."""
         return self.is_python or self.is_nodejs or self.is_java
 
+    @property
+    def runs_durable(self) -> bool:
+        """Whether ``spec.durable`` may be set (docs/internals/durable.md, "The Function spec").
+
+        python: the durable execution SDK is tested here for Python only (Node.js and Java
+        follow when their SDKs are); provided and image: the user brings the SDK.
+        """
+        return self.is_python or self in {Runtime.PROVIDED, Runtime.IMAGE}
+
 
 PYTHON_RUNTIMES: Final = tuple(r.value for r in Runtime if r.is_python)
 NODEJS_RUNTIMES: Final = tuple(r.value for r in Runtime if r.is_nodejs)
 JAVA_RUNTIMES: Final = tuple(r.value for r in Runtime if r.is_java)
 HANDLER_RUNTIMES: Final = tuple(r.value for r in Runtime if r.needs_handler)
 CONCURRENT_RUNTIMES: Final = tuple(r.value for r in Runtime if r.takes_concurrent_calls)
+DURABLE_RUNTIMES: Final = tuple(r.value for r in Runtime if r.runs_durable)
 
 
 class CodeSource(enum.StrEnum):
@@ -757,8 +776,16 @@ class Destination(KappaModel):
 class Async(KappaModel):
     """Asynchronous invocation (Event): retries, event age and destinations, as in Lambda."""
 
-    maximum_retry_attempts: int = Field(
-        default=2, ge=0, le=2, description="Retries after a function error (Lambda: 0-2)."
+    # No schema default: the API server would write it into every Function, and a durable
+    # Function (which refuses the field) could then never be applied.
+    maximum_retry_attempts: int | None = Field(
+        default=None,
+        ge=0,
+        le=ASYNC_RETRY_ATTEMPTS_MAX,
+        description=(
+            f"Retries after a function error (Lambda: 0-{ASYNC_RETRY_ATTEMPTS_MAX}; unset: "
+            f"{ASYNC_RETRY_ATTEMPTS_DEFAULT}). Not with spec.durable."
+        ),
     )
     maximum_event_age_seconds: int = Field(
         default=21600,
@@ -771,6 +798,41 @@ class Async(KappaModel):
     )
     on_failure: Destination | None = Field(
         default=None, description="Destination of records of events that failed for good."
+    )
+
+    @property
+    def retry_attempts(self) -> int:
+        """The retries after a function error: ``maximumRetryAttempts``, Lambda's 2 when unset."""
+        if self.maximum_retry_attempts is None:
+            return ASYNC_RETRY_ATTEMPTS_DEFAULT
+        return self.maximum_retry_attempts
+
+
+class Durable(KappaModel):
+    """Durable execution (Lambda's ``DurableConfig``): the Function's invocations start executions.
+
+    docs/internals/durable.md: a handler written with AWS's durable execution SDK
+    checkpoints its steps, waits without running and is replayed from its checkpoints.
+    Only the configuration is kept yet; the durable API follows.
+    """
+
+    execution_timeout_seconds: int = Field(
+        ge=DURABLE_EXECUTION_TIMEOUT_MIN,
+        le=DURABLE_EXECUTION_TIMEOUT_MAX,
+        description=(
+            f"Longest a durable execution may run, all its invocations and waits together, in "
+            f"seconds ({DURABLE_EXECUTION_TIMEOUT_MIN}-{DURABLE_EXECUTION_TIMEOUT_MAX}, 366 "
+            "days); timeoutSeconds still bounds each invocation."
+        ),
+    )
+    retention_period_in_days: int = Field(
+        default=DURABLE_RETENTION_DAYS_DEFAULT,
+        ge=DURABLE_RETENTION_DAYS_MIN,
+        le=DURABLE_RETENTION_DAYS_MAX,
+        description=(
+            f"Days an ended execution's history is kept ({DURABLE_RETENTION_DAYS_MIN}-"
+            f"{DURABLE_RETENTION_DAYS_MAX})."
+        ),
     )
 
 
@@ -980,6 +1042,17 @@ _IMAGE_LAYERS_MESSAGE: Final = (
     "spec.layers does not apply to runtime image (as Lambda's container images, the image "
     "carries what it needs): build the layers into the image or use a managed runtime"
 )
+_DURABLE_RETRIES_MESSAGE: Final = (
+    "spec.async.maximumRetryAttempts does not apply to a durable Function (spec.durable): "
+    "its executions retry their own invocations, as Lambda's do; remove maximumRetryAttempts "
+    "(a Function made before spec.durable existed holds its old default, 2: kubectl patch "
+    "--type json it away)"
+)
+_DURABLE_RUNTIME_MESSAGE: Final = (
+    f"needs a Python runtime ({', '.join(PYTHON_RUNTIMES)}), or provided or image with the "
+    "durable execution SDK in the code (Node.js and Java follow when their SDKs are tested "
+    "here): change spec.runtime or remove spec.durable"
+)
 
 
 class FunctionSpec(KappaModel):
@@ -1066,6 +1139,30 @@ class FunctionSpec(KappaModel):
             message=_MAX_REPLICAS_MESSAGE,
             field_path=".scaling.maxReplicas",
             problem=_max_replicas_problem,
+        ),
+        Rule(
+            cel="!has(self.durable) || !has(self.async) || !has(self.async.maximumRetryAttempts)",
+            message=_DURABLE_RETRIES_MESSAGE,
+            field_path=".async.maximumRetryAttempts",
+            problem=lambda spec: (
+                _DURABLE_RETRIES_MESSAGE
+                if spec.durable is not None and spec.async_.maximum_retry_attempts is not None
+                else None
+            ),
+        ),
+        Rule(
+            cel=f"!has(self.durable) || self.runtime in {cel_list(DURABLE_RUNTIMES)}",
+            message=f"spec.durable {_DURABLE_RUNTIME_MESSAGE}",
+            message_expression=(
+                "'spec.durable with runtime ' + self.runtime + ' ' + "
+                f"{cel_string(_DURABLE_RUNTIME_MESSAGE)}"
+            ),
+            field_path=".durable",
+            problem=lambda spec: (
+                f"spec.durable with runtime {spec.runtime} {_DURABLE_RUNTIME_MESSAGE}"
+                if spec.durable is not None and not spec.runtime.runs_durable
+                else None
+            ),
         ),
     )
 
@@ -1177,6 +1274,13 @@ class FunctionSpec(KappaModel):
         default_factory=LoggingConfig,
         description="Log format (Text or JSON) and, with JSON, the levels written.",
         json_schema_extra={"default": {}},
+    )
+    durable: Durable | None = Field(
+        default=None,
+        description=(
+            "Durable execution (Lambda's durable functions, AWS's durable execution SDK): "
+            "set, the Function is durable. Only the configuration is kept yet."
+        ),
     )
     publish: bool = Field(
         default=False,

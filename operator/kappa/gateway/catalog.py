@@ -50,6 +50,11 @@ def configuration(spec: FunctionSpec) -> dict[str, Any]:
         config["CodeSha256"] = spec.code_sha256
     if spec.last_modified:
         config["LastModified"] = spec.last_modified
+    if spec.durable is not None:
+        config["DurableConfig"] = {
+            "RetentionPeriodInDays": spec.durable.retention_period_in_days,
+            "ExecutionTimeout": spec.durable.execution_timeout_seconds,
+        }
     return config
 
 

@@ -12,11 +12,16 @@ Lambda's fields and what they become::
                                   <name>-package up to a ConfigMap's size, else in the
                                   code store, named by spec.code.url
     Code.ImageUri                 spec.runtime image, spec.code.image
+    DurableConfig                 spec.durable: ExecutionTimeout → executionTimeoutSeconds
+                                  (required), RetentionPeriodInDays → retentionPeriodInDays
+                                  (default 14); the whole block, as Lambda replaces it
     Publish                       a version published with the change
 
 ``Role`` is taken and not used (RBAC decides, not IAM); ``Code.S3Bucket`` is refused
-with what to do instead. Each field is checked for its type here; the Function the
-fields make is checked by the API's models before anything is written.
+with what to do instead, and so is a non-empty ``DurableConfig.KMSKeyArn`` (the
+payloads of durable executions are kept in NATS JetStream, not encrypted by KMS).
+Each field is checked for its type (and ``DurableConfig``'s for Lambda's bounds) here;
+the Function the fields make is checked by the API's models before anything is written.
 """
 
 import binascii
@@ -24,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from kappa.api import function as api
 from kappa.gateway.control_shapes import text
 from kappa.invocation.errors import invalid_parameter, request_too_large
 from kappa.resources.package import PACKAGE_MAX_BYTES
@@ -58,6 +64,65 @@ def _int(body: Mapping[str, Any], name: str) -> int | None:
     return value
 
 
+def _bounded(body: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
+    """``body[name]``, a whole number from ``low`` to ``high`` (None: not given); 400 otherwise."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise invalid_parameter(
+            f"DurableConfig.{name} must be a whole number from {low} to {high}, not {value!r}."
+        )
+    return value
+
+
+_KMS_REFUSED: Final = (
+    "DurableConfig.KMSKeyArn is not supported: Kappa keeps the payloads of durable "
+    "executions in NATS JetStream, where KMS keys do not apply; leave KMSKeyArn out (encrypt "
+    "JetStream's store at rest with JetStream's own encryption)."
+)
+
+
+def durable_fields(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``spec.durable`` from a request's ``DurableConfig`` (None: not given); 400 when wrong."""
+    config = body.get("DurableConfig")
+    if config is None:
+        return None
+    if not isinstance(config, dict):
+        raise invalid_parameter(
+            "DurableConfig must be an object: {ExecutionTimeout, RetentionPeriodInDays}."
+        )
+    kms = config.get("KMSKeyArn")
+    if kms is not None and not isinstance(kms, str):
+        raise invalid_parameter("DurableConfig.KMSKeyArn must be a string.")
+    if kms:
+        raise invalid_parameter(_KMS_REFUSED)
+    timeout = _bounded(
+        config,
+        "ExecutionTimeout",
+        api.DURABLE_EXECUTION_TIMEOUT_MIN,
+        api.DURABLE_EXECUTION_TIMEOUT_MAX,
+    )
+    if timeout is None:
+        raise invalid_parameter(
+            "DurableConfig.ExecutionTimeout is required: the longest a durable execution may "
+            f"run, from {api.DURABLE_EXECUTION_TIMEOUT_MIN} to "
+            f"{api.DURABLE_EXECUTION_TIMEOUT_MAX} seconds."
+        )
+    retention = _bounded(
+        config,
+        "RetentionPeriodInDays",
+        api.DURABLE_RETENTION_DAYS_MIN,
+        api.DURABLE_RETENTION_DAYS_MAX,
+    )
+    return {
+        "executionTimeoutSeconds": timeout,
+        "retentionPeriodInDays": (
+            api.DURABLE_RETENTION_DAYS_DEFAULT if retention is None else retention
+        ),
+    }
+
+
 def _publish(body: Mapping[str, Any]) -> bool:
     value = body.get("Publish", False)
     if not isinstance(value, bool):
@@ -82,6 +147,8 @@ def configuration_fields(body: Mapping[str, Any]) -> dict[str, Any]:
         ):
             raise invalid_parameter("Environment.Variables must map names to strings.")
         spec["env"] = [{"name": k, "value": v} for k, v in sorted(variables.items())]
+    if (durable := durable_fields(body)) is not None:
+        spec["durable"] = durable
     return spec
 
 

@@ -97,7 +97,7 @@ def function_summary(obj: Mapping[str, Any], region: str) -> FunctionSpec | str:
         reserved=spec.concurrency.reserved,
         per_pod=spec.concurrency.per_pod_calls,
         async_config=AsyncConfig(
-            maximum_retry_attempts=spec.async_.maximum_retry_attempts,
+            maximum_retry_attempts=spec.async_.retry_attempts,
             maximum_event_age_seconds=spec.async_.maximum_event_age_seconds,
             on_success=_destination(spec.async_.on_success),
             on_failure=_destination(spec.async_.on_failure),
@@ -106,6 +106,7 @@ def function_summary(obj: Mapping[str, Any], region: str) -> FunctionSpec | str:
         last_modified=last_modified(metadata),
         url_auth_type=spec.url.auth_type,
         url_invoke_mode=spec.url.invoke_mode,
+        durable=spec.durable,
     )
 
 

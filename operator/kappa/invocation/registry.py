@@ -32,7 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from kappa.api.function import UrlAuthType, UrlInvokeMode
+from kappa.api.function import (
+    ASYNC_RETRY_ATTEMPTS_DEFAULT,
+    Durable,
+    UrlAuthType,
+    UrlInvokeMode,
+)
 from kappa.api.names import unit_name
 from kappa.base.arn import function_arn
 from kappa.invocation.qualifier import AliasRoute
@@ -53,7 +58,7 @@ class Destination:
 class AsyncConfig:
     """``spec.async``: retries, maximum event age and destinations (kappa.asyncq)."""
 
-    maximum_retry_attempts: int = 2
+    maximum_retry_attempts: int = ASYNC_RETRY_ATTEMPTS_DEFAULT
     maximum_event_age_seconds: int = 21600
     on_success: Destination | None = None
     on_failure: Destination | None = None
@@ -79,6 +84,7 @@ class FunctionSpec:
     url_auth_type: UrlAuthType = UrlAuthType.KUBERNETES
     url_invoke_mode: UrlInvokeMode = UrlInvokeMode.BUFFERED
     version: str | None = None  # a published version's number; None: $LATEST
+    durable: Durable | None = None  # spec.durable: the Function is durable
 
     @property
     def key(self) -> FunctionKey:
@@ -371,7 +377,8 @@ def parse(
     "endpoints": [{"pod": "echo-0", "address": "127.0.0.1:8080", "slots": 1,
     "ready": true, "terminating": false}]}], "namespaceLimits": {"default": 10}}``;
     everything but ``name`` is optional (``namespaceLimits``: see ``parse_namespace_limits``);
-    ``"version": "2"`` makes an entry version 2 of its Function (``Qualifier=2``).
+    ``"version": "2"`` makes an entry version 2 of its Function (``Qualifier=2``);
+    ``"durable": {"executionTimeoutSeconds": 3600}`` makes it durable (as ``spec.durable``).
     """
     if not isinstance(document, dict) or not isinstance(document.get("functions", []), list):
         raise RegistryFileError('the registry must be an object {"functions": [...]}')
@@ -412,7 +419,9 @@ def _function(item: Any, region: str) -> tuple[FunctionSpec, list[Endpoint]]:
         reserved=None if reserved is None else int(reserved),
         per_pod=per_pod,
         async_config=AsyncConfig(
-            maximum_retry_attempts=int(asynchronous.get("maximumRetryAttempts", 2)),
+            maximum_retry_attempts=int(
+                asynchronous.get("maximumRetryAttempts", ASYNC_RETRY_ATTEMPTS_DEFAULT)
+            ),
             maximum_event_age_seconds=int(asynchronous.get("maximumEventAgeSeconds", 21600)),
             on_success=_destination(asynchronous.get("onSuccess")),
             on_failure=_destination(asynchronous.get("onFailure")),
@@ -422,6 +431,7 @@ def _function(item: Any, region: str) -> tuple[FunctionSpec, list[Endpoint]]:
         description=str(item.get("description", "")),
         url_auth_type=UrlAuthType(item.get("urlAuthType", UrlAuthType.KUBERNETES)),
         url_invoke_mode=UrlInvokeMode(item.get("urlInvokeMode", UrlInvokeMode.BUFFERED)),
+        durable=None if item.get("durable") is None else Durable.model_validate(item["durable"]),
     )
     found = [
         Endpoint(

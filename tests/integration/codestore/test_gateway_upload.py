@@ -45,6 +45,7 @@ from kappa.gateway.function_api import FunctionApi
 from kappa.gateway.settings import GatewaySettings
 from kappa.invocation.registry import StaticRegistry
 from kappa.resources.package import CONFIG_MAP_MAX_BYTES, PACKAGE_MAX_BYTES
+from tests.integration.gateway.memory_store import MemoryStore
 
 # The gateway keeps the caller under a string key (as it has since before aiohttp's
 # RequestKey); the gateway's process does not turn that warning into an error.
@@ -53,18 +54,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::aiohttp.web_exceptions.NotAppKe
 MiB = 1024 * 1024
 KEY_ID = "AKIDCODESTORETEST"
 SECRET = "code-store-test-secret"  # noqa: S105 - a test key
-
-
-def _merge(into: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    out = dict(into)
-    for key, value in patch.items():
-        if value is None:
-            out.pop(key, None)
-        elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 class Keys:
@@ -80,34 +69,6 @@ class Keys:
         if access_key_id != KEY_ID:
             return None
         return AccessKey(KEY_ID, SECRET, Subject("alice"), "kappa-system/alice")
-
-
-class MemoryStore:
-    """What FunctionApi asks of the API server, in memory."""
-
-    def __init__(self) -> None:
-        self.functions: dict[tuple[str, str], dict[str, Any]] = {}
-        self.configmaps: dict[tuple[str, str], dict[str, Any]] = {}
-
-    async def function(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return self.functions.get((namespace, name))
-
-    async def create(self, _plural: str, manifest: dict[str, Any]) -> dict[str, Any]:
-        meta = manifest["metadata"]
-        made = _merge(manifest, {"metadata": {"uid": "u-1", "resourceVersion": "1"}})
-        self.functions[meta["namespace"], meta["name"]] = made
-        return made
-
-    async def patch(
-        self, _plural: str, namespace: str, name: str, patch: dict[str, Any]
-    ) -> dict[str, Any]:
-        patched = _merge(self.functions[namespace, name], patch)
-        self.functions[namespace, name] = patched
-        return patched
-
-    async def put_configmap(self, manifest: dict[str, Any]) -> None:
-        meta = manifest["metadata"]
-        self.configmaps[meta["namespace"], meta["name"]] = manifest
 
 
 def _zip(size: int, marker: bytes) -> bytes:

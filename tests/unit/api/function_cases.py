@@ -707,6 +707,82 @@ REFUSED = [
             server_side_apply_says='.spec.layers: duplicate entries for key [name="shared"]',
         ),
     ),
+    # --- durable execution
+    _refused(
+        "durable-execution-timeout-zero",
+        Refusal(manifest(durable={"executionTimeoutSeconds": 0}), "greater than or equal to 1"),
+    ),
+    _refused(
+        "durable-execution-timeout-above-366-days",
+        Refusal(
+            manifest(durable={"executionTimeoutSeconds": 31_622_401}),
+            "less than or equal to 31622400",
+        ),
+    ),
+    _refused(
+        "durable-retention-zero",
+        Refusal(
+            manifest(durable={"executionTimeoutSeconds": 60, "retentionPeriodInDays": 0}),
+            "greater than or equal to 1",
+        ),
+    ),
+    _refused(
+        "durable-retention-above-90",
+        Refusal(
+            manifest(durable={"executionTimeoutSeconds": 60, "retentionPeriodInDays": 91}),
+            "less than or equal to 90",
+        ),
+    ),
+    _refused(
+        "durable-without-execution-timeout",
+        Refusal(
+            manifest(durable={"retentionPeriodInDays": 7}),
+            apiserver_says="spec.durable.executionTimeoutSeconds: Required value",
+            model_says="Field required",
+        ),
+    ),
+    _refused(
+        "durable-with-retries",
+        Refusal(
+            manifest(
+                durable={"executionTimeoutSeconds": 60}, **{"async": {"maximumRetryAttempts": 2}}
+            ),
+            "spec.async.maximumRetryAttempts does not apply to a durable Function",
+        ),
+    ),
+    _refused(
+        "durable-with-zero-retries",
+        Refusal(
+            manifest(
+                durable={"executionTimeoutSeconds": 60}, **{"async": {"maximumRetryAttempts": 0}}
+            ),
+            "remove maximumRetryAttempts",
+        ),
+    ),
+    _refused(
+        "durable-on-nodejs22",
+        Refusal(
+            manifest(
+                runtime="nodejs22",
+                handler="index.handler",
+                code={"inline": {"index.js": HANDLER_JS}},
+                durable={"executionTimeoutSeconds": 60},
+            ),
+            "spec.durable with runtime nodejs22 needs a Python runtime",
+        ),
+    ),
+    _refused(
+        "durable-on-java17",
+        Refusal(
+            manifest(
+                runtime="java17",
+                handler="example.Hello",
+                code={"configMap": {"name": "code", "archive": "code.zip"}},
+                durable={"executionTimeoutSeconds": 60},
+            ),
+            "spec.durable with runtime java17 needs a Python runtime",
+        ),
+    ),
     # --- unknown fields (refused under kubectl's default, --validate=strict)
     _refused(
         "unknown-field-memoryMb-typo",
@@ -794,6 +870,40 @@ ACCEPTED = [
         manifest(runtime="provided", handler=_DELETE, concurrency={"perRuntime": 8}),
     ),
     _accepted("name-63-characters", manifest(name="f" * 63)),
+    _accepted(
+        "durable-bounds-low",
+        manifest(durable={"executionTimeoutSeconds": 1, "retentionPeriodInDays": 1}),
+    ),
+    _accepted(
+        "durable-bounds-high",
+        manifest(
+            runtime="python3.13",
+            durable={"executionTimeoutSeconds": 31_622_400, "retentionPeriodInDays": 90},
+        ),
+    ),
+    _accepted(
+        "durable-provided-with-async-age-and-destinations",
+        manifest(
+            runtime="provided",
+            handler=_DELETE,
+            durable={"executionTimeoutSeconds": 86400},
+            **{
+                "async": {
+                    "maximumEventAgeSeconds": 60,
+                    "onFailure": {"natsSubject": "default.failed"},
+                }
+            },
+        ),
+    ),
+    _accepted(
+        "durable-image",
+        manifest(
+            runtime="image",
+            handler=_DELETE,
+            code={"image": "registry.example/durable:1"},
+            durable={"executionTimeoutSeconds": 3600, "retentionPeriodInDays": 30},
+        ),
+    ),
     _accepted(
         "java-class-and-method",
         manifest(

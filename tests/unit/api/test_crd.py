@@ -172,13 +172,45 @@ def test_schema_is_structural() -> None:
         pytest.param(".spec.concurrency.perPod", (1, 64, 1), id="per-pod"),
         pytest.param(".spec.scaling.targetUtilization", (0.1, 1.0, 0.7), id="target-utilization"),
         pytest.param(".spec.scaling.scaleToZeroAfterSeconds", (0, 3600, 60), id="scale-to-zero"),
-        pytest.param(".spec.async.maximumRetryAttempts", (0, 2, 2), id="retries"),
+        pytest.param(".spec.durable.retentionPeriodInDays", (1, 90, 14), id="retention"),
         pytest.param(".spec.async.maximumEventAgeSeconds", (60, 21600, 21600), id="event-age"),
     ],
 )
 def test_bounds_and_defaults(path: str, bounds: tuple[float, float, float]) -> None:
     node = dict(_nodes(_schema()))[path]
     assert (node["minimum"], node["maximum"], node["default"]) == bounds
+
+
+@pytest.mark.parametrize(
+    ("path", "bounds"),
+    [
+        # No default: the API server would write it into every Function, and the rule
+        # refusing it on a durable Function would refuse them all.
+        pytest.param(".spec.async.maximumRetryAttempts", (0, 2), id="retries"),
+        pytest.param(".spec.durable.executionTimeoutSeconds", (1, 31_622_400), id="execution"),
+    ],
+)
+def test_bounds_without_a_default(path: str, bounds: tuple[int, int]) -> None:
+    node = dict(_nodes(_schema()))[path]
+    assert (node["minimum"], node["maximum"]) == bounds
+    assert "default" not in node
+
+
+def test_durable_requires_its_execution_timeout_and_has_no_default() -> None:
+    node = dict(_nodes(_schema()))[".spec.durable"]
+    assert node["required"] == ["executionTimeoutSeconds"]
+    assert "default" not in node
+
+
+def test_durable_rules_sit_on_the_spec_beside_its_runtime_and_async() -> None:
+    rules = {r["fieldPath"]: r for r in _schema()["properties"]["spec"]["x-kubernetes-validations"]}
+    retries = rules[".async.maximumRetryAttempts"]["rule"]
+    assert retries.startswith("!has(self.durable) || ")
+    runtime = rules[".durable"]["rule"]
+    assert runtime.startswith("!has(self.durable) || self.runtime in ")
+    for allowed in fn.DURABLE_RUNTIMES:
+        assert f"'{allowed}'" in runtime
+    assert "'nodejs22'" not in runtime
 
 
 def test_runtime_is_an_enum_of_every_runtime() -> None:

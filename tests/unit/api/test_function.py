@@ -89,9 +89,57 @@ def test_defaults_are_lambdas() -> None:
     assert spec.scaling.target_utilization == 0.7
     assert spec.scaling.scale_to_zero_after_seconds == 60
     assert spec.scaling.max_replicas is None
-    assert spec.async_.maximum_retry_attempts == 2
+    assert (spec.async_.maximum_retry_attempts, spec.async_.retry_attempts) == (None, 2)
     assert spec.async_.maximum_event_age_seconds == 21600
     assert (spec.async_.on_success, spec.async_.on_failure) == (None, None)
+    assert spec.durable is None
+
+
+def test_a_set_retry_count_is_the_one_used() -> None:
+    spec = Function.model_validate(manifest(**{"async": {"maximumRetryAttempts": 0}})).spec
+    assert spec.async_.retry_attempts == 0
+
+
+def test_durable_keeps_the_execution_timeout_and_retains_14_days_by_default() -> None:
+    spec = Function.model_validate(manifest(durable={"executionTimeoutSeconds": 86400})).spec
+    assert spec.durable is not None
+    assert spec.durable.execution_timeout_seconds == 86400
+    assert spec.durable.retention_period_in_days == fn.DURABLE_RETENTION_DAYS_DEFAULT == 14
+    dumped = spec.model_dump(by_alias=True, exclude_none=True, mode="json")
+    assert dumped["durable"] == {"executionTimeoutSeconds": 86400, "retentionPeriodInDays": 14}
+
+
+@pytest.mark.parametrize(
+    ("field", "low", "high"),
+    [
+        pytest.param("executionTimeoutSeconds", 1, 31_622_400, id="execution-timeout"),
+        pytest.param("retentionPeriodInDays", 1, 90, id="retention"),
+    ],
+)
+def test_durable_bounds_are_lambdas_both_sides(field: str, low: int, high: int) -> None:
+    def durable(value: int) -> dict[str, Any]:
+        return manifest(durable={"executionTimeoutSeconds": 60, field: value})
+
+    for accepted in (low, low + 1, high - 1, high):
+        assert _accepts(durable(accepted)), accepted
+    for refused in (low - 1, high + 1):
+        assert not _accepts(durable(refused)), refused
+
+
+@pytest.mark.parametrize("runtime", list(Runtime), ids=str)
+def test_durable_runs_on_python_provided_and_image_only(runtime: Runtime) -> None:
+    body = manifest(runtime=str(runtime), handler=DELETE, durable={"executionTimeoutSeconds": 60})
+    body["spec"]["handler"] = {"nodejs": "index.handler", "java": "example.Hello"}.get(
+        str(runtime).rstrip("0123456789."), "app.handler"
+    )
+    if runtime is Runtime.IMAGE:
+        body["spec"]["code"] = {"image": "registry.example/fn:1"}
+    allowed = runtime.is_python or runtime in {Runtime.PROVIDED, Runtime.IMAGE}
+    assert runtime.runs_durable is allowed
+    assert (str(runtime) in fn.DURABLE_RUNTIMES) is allowed
+    assert _accepts(body) is allowed
+    del body["spec"]["durable"]
+    assert _accepts(body)  # refused for durable, nothing else
 
 
 def test_function_defaults_api_version_and_kind() -> None:

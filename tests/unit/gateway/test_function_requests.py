@@ -13,10 +13,12 @@ from kappa.gateway.function_requests import (
     CodeRequest,
     configuration_fields,
     create_request,
+    durable_fields,
     update_code_request,
 )
 from kappa.invocation.errors import GatewayError
 from kappa.resources.package import PACKAGE_MAX_BYTES
+from tests.unit.gateway.lambda_model import parsed, request_body
 
 
 def a_zip() -> bytes:
@@ -110,3 +112,86 @@ def test_a_configuration_update_sets_only_what_it_names() -> None:
     assert configuration_fields({"Timeout": 30}) == {"timeoutSeconds": 30}
     assert configuration_fields({}) == {}
     assert configuration_fields({"Environment": {"Variables": {}}}) == {"env": []}
+
+
+# ------------------------------------------------------------------ DurableConfig
+
+
+def test_durable_config_as_boto3_sends_it_becomes_spec_durable() -> None:
+    body = request_body("CreateFunction", {
+        "FunctionName": "team/order", "Role": "r", "Runtime": "python3.13",
+        "Handler": "app.handler", "Code": {"ZipFile": ZIP},
+        "DurableConfig": {"ExecutionTimeout": 86400, "RetentionPeriodInDays": 30},
+    })  # fmt: skip
+    _, wanted = create_request(body)
+    assert wanted.spec["durable"] == {"executionTimeoutSeconds": 86400, "retentionPeriodInDays": 30}
+
+
+def test_durable_config_retains_14_days_unless_told_and_an_empty_kms_key_is_none() -> None:
+    body = request_body(
+        "UpdateFunctionConfiguration",
+        {"FunctionName": "order", "DurableConfig": {"ExecutionTimeout": 60, "KMSKeyArn": ""}},
+    )
+    assert configuration_fields(body) == {
+        "durable": {"executionTimeoutSeconds": 60, "retentionPeriodInDays": 14}
+    }
+    assert "durable" not in configuration_fields({"Timeout": 3})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("ExecutionTimeout", 1, id="timeout-low"),
+        pytest.param("ExecutionTimeout", 31_622_400, id="timeout-high"),
+        pytest.param("RetentionPeriodInDays", 1, id="retention-low"),
+        pytest.param("RetentionPeriodInDays", 90, id="retention-high"),
+    ],
+)
+def test_durable_config_takes_lambdas_bounds(field: str, value: int) -> None:
+    config = {"ExecutionTimeout": 60, field: value}
+    durable = durable_fields({"DurableConfig": config})
+    assert durable is not None
+    assert value in durable.values()
+
+
+@pytest.mark.parametrize(
+    ("config", "says"),
+    [
+        pytest.param({"ExecutionTimeout": 0}, "ExecutionTimeout must be a whole number from 1 "
+                     "to 31622400, not 0", id="timeout-zero"),
+        pytest.param({"ExecutionTimeout": 31_622_401}, "from 1 to 31622400", id="timeout-high"),
+        pytest.param({"ExecutionTimeout": 60, "RetentionPeriodInDays": 0},
+                     "RetentionPeriodInDays must be a whole number from 1 to 90", id="retention-0"),
+        pytest.param({"ExecutionTimeout": 60, "RetentionPeriodInDays": 91}, "from 1 to 90",
+                     id="retention-91"),
+        pytest.param({"ExecutionTimeout": "60"}, "whole number", id="timeout-string"),
+        pytest.param({"ExecutionTimeout": True}, "whole number", id="timeout-bool"),
+        pytest.param({"ExecutionTimeout": 60.5}, "whole number", id="timeout-fraction"),
+        pytest.param({"RetentionPeriodInDays": 7}, "ExecutionTimeout is required", id="no-timeout"),
+        pytest.param({}, "ExecutionTimeout is required", id="empty"),
+        pytest.param([60], "DurableConfig must be an object", id="not-an-object"),
+        pytest.param({"ExecutionTimeout": 60, "KMSKeyArn": 7}, "KMSKeyArn must be a string",
+                     id="kms-not-a-string"),
+    ],
+)  # fmt: skip
+def test_a_wrong_durable_config_is_refused_saying_what_to_fix(config: object, says: str) -> None:
+    body = {"FunctionName": "f", "Code": {"ZipFile": ZIPPED}, "DurableConfig": config}
+    assert says in refused(body)
+
+
+def test_a_kms_key_is_refused_saying_why_and_boto3_reads_the_refusal() -> None:
+    body = request_body("CreateFunction", {
+        "FunctionName": "order", "Role": "r", "Code": {"ZipFile": ZIP},
+        "DurableConfig": {"ExecutionTimeout": 60,
+                          "KMSKeyArn": "arn:aws:kms:us-east-1:123456789012:key/abc"},
+    })  # fmt: skip
+    with pytest.raises(GatewayError) as error:
+        create_request(body)
+    status, headers, rendered = error.value.render()
+    read = parsed("CreateFunction", rendered, status, headers)
+    assert read["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert read["Error"]["Code"] == "InvalidParameterValueException"
+    message = read["Error"]["Message"]
+    assert "KMSKeyArn is not supported" in message
+    assert "NATS JetStream" in message
+    assert "leave KMSKeyArn out" in message

@@ -2,6 +2,7 @@ from typing import Any
 
 import pytest
 
+from kappa.api.function import Durable
 from kappa.invocation.kube_view import (
     KubeView,
     function_summary,
@@ -131,6 +132,14 @@ def slots(value: str) -> list[dict[str, Any]]:
                          runtime="python3.12", handler="app.handler", code_sha256="ab12",
                          last_modified="2024-05-01T12:00:00.000+0000"),
             id="status-arn-and-sha",
+        ),
+        pytest.param(
+            fn(durable={"executionTimeoutSeconds": 600, "retentionPeriodInDays": 3}),
+            FunctionSpec("team", "echo", ARN, runtime="python3.12", handler="app.handler",
+                         durable=Durable(execution_timeout_seconds=600,
+                                         retention_period_in_days=3),
+                         last_modified="2024-05-01T12:00:00.000+0000"),
+            id="durable",
         ),
         pytest.param(
             fn(runtime="image", handler=None, code={"image": "example.com/fn:1"}),

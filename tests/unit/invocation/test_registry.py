@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from kappa.api.function import Durable
 from kappa.invocation.registry import (
     AsyncConfig,
     Destination,
@@ -61,10 +62,22 @@ def test_parse_async_destinations() -> None:
     )
 
 
+def test_parse_durable() -> None:
+    document = {"functions": [{"name": "order", "durable": {"executionTimeoutSeconds": 3600}},
+                              {"name": "plain"}]}  # fmt: skip
+    [order, plain], _ = parse(document, "us-east-1")
+    assert order.durable == Durable(execution_timeout_seconds=3600, retention_period_in_days=14)
+    assert plain.durable is None
+
+
 @pytest.mark.parametrize(
     "document",
     [
         pytest.param([], id="not-an-object"),
+        pytest.param(
+            {"functions": [{"name": "x", "durable": {"executionTimeoutSeconds": 0}}]},
+            id="durable-out-of-bounds",
+        ),
         pytest.param({"functions": {}}, id="functions-not-a-list"),
         pytest.param({"functions": [{}]}, id="no-name"),
         pytest.param({"functions": [{"name": "x", "memoryMB": "lots"}]}, id="bad-number"),

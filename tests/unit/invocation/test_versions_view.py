@@ -60,6 +60,20 @@ def test_a_version_is_held_under_its_number_with_a_qualified_arn() -> None:
     assert summary.reserved == 3  # the version's own, not the snapshot's
 
 
+def test_a_version_is_as_durable_as_its_snapshot() -> None:
+    durable = version(3)
+    durable["spec"]["snapshot"]["durable"] = {"executionTimeoutSeconds": 60}
+    summary = version_summary(durable, REGION)
+    assert not isinstance(summary, str)
+    assert summary.durable is not None
+    assert (summary.durable.execution_timeout_seconds, summary.durable.retention_period_in_days) == (
+        60, 14,
+    )  # fmt: skip
+    plain = version_summary(version(4), REGION)
+    assert not isinstance(plain, str)
+    assert plain.durable is None
+
+
 def test_versions_route_to_their_own_pods_and_stay_out_of_the_function_list() -> None:
     view = KubeView(REGION)
     view.function_event("ADDED", fn())

@@ -55,6 +55,23 @@ CM_SPEC = {
 }
 
 
+def test_a_snapshot_keeps_durable_and_a_change_of_it_is_a_new_version() -> None:
+    durable = {"executionTimeoutSeconds": 3600, "retentionPeriodInDays": 7}
+    taken = snapshot({**function()["spec"], "durable": durable}, None, "echo.1-code")
+    assert taken.spec["durable"] == durable
+    made = version_manifest(function(), 1, taken)
+    parsed = FunctionVersion.model_validate(made)
+    assert parsed.spec.snapshot.durable is not None
+    assert parsed.spec.snapshot.durable.execution_timeout_seconds == 3600
+    longer = snapshot(
+        {**function()["spec"], "durable": {**durable, "executionTimeoutSeconds": 7200}},
+        None,
+        "echo.1-code",
+    )
+    plain = snapshot(function()["spec"], None, "echo.1-code")
+    assert len({taken.digest, longer.digest, plain.digest}) == 3
+
+
 def test_a_snapshot_keeps_the_spec_but_the_functions_own_concurrency() -> None:
     taken = snapshot({**function()["spec"], "publish": True}, None, "echo.1-code")
     assert taken.spec["code"] == {"inline": INLINE}
