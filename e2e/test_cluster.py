@@ -9,6 +9,7 @@ import urllib.request
 from kubernetes import client
 
 from e2e.cluster import Cluster
+from e2e.pod_security import restricted
 
 BASE_IMAGE = "kappa.local/base:dev"
 # A tiny HTTP server in the base image's own Python: answers with the pod's name.
@@ -23,17 +24,6 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 http.server.ThreadingHTTPServer(("", 8080), H).serve_forever()
 """
-
-
-def restricted() -> client.V1SecurityContext:
-    """The restricted Pod Security profile, which function pods will run under."""
-    return client.V1SecurityContext(
-        run_as_non_root=True,
-        allow_privilege_escalation=False,
-        read_only_root_filesystem=True,
-        capabilities=client.V1Capabilities(drop=["ALL"]),
-        seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault"),
-    )
 
 
 def pod(name: str, command: list[str], **spec: object) -> client.V1Pod:

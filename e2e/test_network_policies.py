@@ -25,6 +25,7 @@ from kubernetes import client
 from e2e.cluster import Cluster
 from e2e.conftest import Operator, own_namespace
 from e2e.gateway import Gateway
+from e2e.pod_security import restricted
 from e2e.test_gateway import GROUP, PLURAL, VERSION, manifest, ready
 
 SYSTEM = "kappa-system"
@@ -77,10 +78,7 @@ def probe_from_another_namespace(core: client.CoreV1Api, targets: list[tuple[str
         container = client.V1Container(
             name="probe", image="kappa.local/base:dev", image_pull_policy="Never",
             command=["python3", "-c", PROBE, json.dumps(targets)],
-            security_context=client.V1SecurityContext(
-                run_as_non_root=True, run_as_user=1000, allow_privilege_escalation=False,
-                capabilities=client.V1Capabilities(drop=["ALL"]),
-                seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault")),
+            security_context=restricted(run_as_user=1000),
         )  # fmt: skip
         core.create_namespaced_pod(namespace, client.V1Pod(
             metadata=client.V1ObjectMeta(name=name),
