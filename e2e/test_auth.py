@@ -34,6 +34,7 @@ from kubernetes import client
 from e2e.cluster import Cluster
 from e2e.conftest import _kubectl
 from e2e.identity import NAMESPACE, access_key_secret, apply, make_token, new_key_id
+from e2e.pod_security import restricted
 from e2e.test_gateway import AWS, GROUP, PLURAL, VERSION, Gateway, manifest, ready
 
 INVOKER_IN_B = "caller-from-a"
@@ -328,10 +329,7 @@ def test_a_pod_labelled_as_a_functions_gets_none_of_its_calls(
         ports=[client.V1ContainerPort(name="invoke", container_port=8080)],
         readiness_probe=client.V1Probe(tcp_socket=client.V1TCPSocketAction(port=8080),
                                        period_seconds=1),
-        security_context=client.V1SecurityContext(
-            run_as_non_root=True, run_as_user=1000, allow_privilege_escalation=False,
-            capabilities=client.V1Capabilities(drop=["ALL"]),
-            seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault")),
+        security_context=restricted(run_as_user=1000),
     )  # fmt: skip
     core.create_namespaced_pod(tenants.a, client.V1Pod(
         metadata=client.V1ObjectMeta(name=name, labels={

@@ -21,6 +21,7 @@ from kubernetes import client
 from e2e.cluster import Cluster
 from e2e.conftest import install_chart
 from e2e.gateway import Gateway
+from e2e.pod_security import restricted
 from e2e.test_cli import Kappa, kappa  # noqa: F401 - the fixture, shared
 
 REPO = Path(__file__).resolve().parents[1]
@@ -126,10 +127,7 @@ def receiver_pod(core: client.CoreV1Api, namespace: str) -> str:
         ports=[client.V1ContainerPort(name="otlp-http", container_port=PORT)],
         readiness_probe=client.V1Probe(tcp_socket=client.V1TCPSocketAction(port=PORT),
                                        period_seconds=1),
-        security_context=client.V1SecurityContext(
-            run_as_non_root=True, run_as_user=1000, allow_privilege_escalation=False,
-            capabilities=client.V1Capabilities(drop=["ALL"]),
-            seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault")),
+        security_context=restricted(run_as_user=1000),
     )  # fmt: skip
     core.create_namespaced_pod(namespace, client.V1Pod(
         metadata=client.V1ObjectMeta(name="otlp-receiver", labels={"app": "otlp-receiver"}),
