@@ -28,6 +28,7 @@ from kappa.asyncq.jetstream import Queue, ensure_stream
 log = logging.getLogger("kappa.gateway.asyncq")
 _T = TypeVar("_T")
 
+EXPECTED_STREAM: Final = "Nats-Expected-Stream"
 EXPECTED_LAST_SEQUENCE: Final = "Nats-Expected-Last-Sequence"
 EXPECTED_LAST_MSG_ID: Final = "Nats-Expected-Last-Msg-Id"
 # JetStream: something else was stored since the read (the last sequence, or the last
@@ -62,14 +63,18 @@ def _failed(exc: BaseException, doing: str) -> EnqueueError:
     return EnqueueError(f"{doing}: {exc.__class__.__name__}: {exc}", exc)
 
 
-def headers_of(event: Event, after: int | None, previous: Event | None = None) -> dict[str, str]:
-    """The headers ``event`` is published with.
+def headers_of(
+    names: Names, event: Event, after: int | None, previous: Event | None = None
+) -> dict[str, str]:
+    """The headers ``event`` is published with, every one of them (JetStream stores them).
 
-    ``after``: the stream's expected last sequence; ``previous``: the event expected to be
-    the last stored (its message id), so that a chain of publishes stops at its first
-    refusal even if another replica's event took that one's place.
+    The stream expected (the namespace's: a publish no other stream takes); ``after``:
+    the stream's expected last sequence; ``previous``: the event expected to be the last
+    stored (its message id), so that a chain of publishes stops at its first refusal even
+    if another replica's event took that one's place.
     """
     headers = event.headers()
+    headers[EXPECTED_STREAM] = names.event_stream(event.namespace)
     if after is not None:
         headers[EXPECTED_LAST_SEQUENCE] = str(after)
     if previous is not None:
@@ -80,7 +85,7 @@ def headers_of(event: Event, after: int | None, previous: Event | None = None) -
 def size_of(names: Names, event: Event, after: int | None, previous: Event | None = None) -> int:
     """The bytes ``event`` adds to its namespace's stream, published as ``headers_of`` says."""
     subject = names.event_subject(event.namespace, event.name)
-    return stored_size(subject, headers_of(event, after, previous), event.payload)
+    return stored_size(subject, headers_of(names, event, after, previous), event.payload)
 
 
 async def _patiently(queue: Queue, send: Callable[[], Awaitable[_T]], doing: str) -> _T:
@@ -184,8 +189,7 @@ async def _publish(queue: Queue, event: Event, after: int | None, previous: Even
         lambda: queue.js.publish(
             names.event_subject(event.namespace, event.name),
             event.payload,
-            headers=headers_of(event, after, previous),
-            stream=names.event_stream(event.namespace),
+            headers=headers_of(names, event, after, previous),  # the stream expected too
         ),
         f"storing event {event.request_id}",
     )

@@ -87,7 +87,8 @@ class Busy:
         self.stored[msg_id] = payload  # stored, even when the answer is late
         if self.publishes <= self.late_publishes:
             raise nats.errors.TimeoutError
-        return PubAck(stream=kwargs["stream"], seq=len(self.stored), duplicate=duplicate)
+        stream = kwargs["headers"]["Nats-Expected-Stream"]
+        return PubAck(stream=stream, seq=len(self.stored), duplicate=duplicate)
 
 
 def event(n: int) -> Event:
