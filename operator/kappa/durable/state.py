@@ -92,7 +92,8 @@ def encode(entry: LogEntry) -> bytes:
         "heartbeats": dict(entry.heartbeats),
         "seen": entry.seen,
     }
-    body = json.dumps(wire, separators=(",", ":"), ensure_ascii=False).encode()
+    # ASCII: a payload may hold lone surrogates, which UTF-8 cannot encode.
+    body = json.dumps(wire, separators=(",", ":")).encode("ascii")
     if len(body) > ENTRY_MAX_BYTES:
         raise ValueError(f"A log entry is at most {ENTRY_MAX_BYTES} bytes.")
     return body
