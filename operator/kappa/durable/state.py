@@ -1,6 +1,6 @@
-"""The log's entries as JSON, and folding them into an execution's state (pure).
+"""The log's entries and the state's snapshots as JSON, and folding them (pure).
 
-A log entry comes back from NATS, so it is outside input: its size is bounded before
+A log entry or a snapshot comes back from NATS, so it is outside input: its size is bounded before
 parsing and every member is read strictly (:mod:`kappa.durable.fields`); a refusal is
 a :class:`~kappa.durable.fields.FieldError` naming the member. Operations are written
 with their timestamps in milliseconds, as the invocation's event has them.
@@ -40,6 +40,8 @@ from kappa.durable.model import (
 
 # The log stream's max_msg_size.
 ENTRY_MAX_BYTES: Final = 8 * 1024 * 1024
+# Snapshots are written when under 4 MiB (docs/internals/durable.md, "State in JetStream").
+SNAPSHOT_MAX_BYTES: Final = 4 * 1024 * 1024
 VERSION: Final = 1
 _CAUSE: Final = TextRule(1, 64, r"[a-z:-]+")
 _INVOCATION: Final = TextRule(1, 64, r"[a-zA-Z0-9-]+")
@@ -166,15 +168,7 @@ def _counts(value: object, field: str, key: TextRule) -> tuple[tuple[str, int], 
 
 def decode(body: bytes) -> LogEntry:
     """The log entry of a log message's ``body``, read strictly."""
-    if len(body) > ENTRY_MAX_BYTES:
-        raise FieldError("entry", f"is larger than {ENTRY_MAX_BYTES} bytes.")
-    try:
-        wire = json.loads(body)
-    except (ValueError, RecursionError):
-        raise FieldError("entry", "is not valid JSON.") from None
-    raw = obj(wire, "entry")
-    if raw.get("v") != VERSION:
-        raise FieldError("entry.v", f"must be {VERSION}.")
+    raw = _json(body, ENTRY_MAX_BYTES, "entry")
     return LogEntry(
         cause=text(raw.get("cause"), "entry.cause", _CAUSE),
         fields=_fields(raw.get("fields"), "entry.fields"),
@@ -184,6 +178,53 @@ def decode(body: bytes) -> LogEntry:
         timers=_counts(raw.get("timers"), "entry.timers", _TIMER_KEY),
         heartbeats=_counts(raw.get("heartbeats"), "entry.heartbeats", OPERATION_ID),
         seen=_flag(raw.get("seen"), "entry.seen"),
+    )
+
+
+def _json(body: bytes, bound: int, field: str) -> Mapping[str, Any]:
+    if len(body) > bound:
+        raise FieldError(field, f"is larger than {bound} bytes.")
+    try:
+        wire = json.loads(body)
+    except (ValueError, RecursionError):
+        raise FieldError(field, "is not valid JSON.") from None
+    raw = obj(wire, field)
+    if raw.get("v") != VERSION:
+        raise FieldError(f"{field}.v", f"must be {VERSION}.")
+    return raw
+
+
+def encode_snapshot(state: Execution) -> bytes | None:
+    """``state`` as a snapshot's body; none when it is too large to keep as one."""
+    wire = {
+        "v": VERSION,
+        "sequence": state.sequence,
+        "fields": _fields_wire(state.fields),
+        "operations": [op.to_wire(Timestamps.MILLISECONDS) for op in state.operations.values()],
+        "touched": state.touched,
+        "timers": state.timers,
+        "heartbeats": state.heartbeats,
+    }
+    body = json.dumps(wire, separators=(",", ":")).encode("ascii")
+    return body if len(body) <= SNAPSHOT_MAX_BYTES else None
+
+
+def decode_snapshot(body: bytes) -> Execution:
+    """The state of a snapshot's ``body``, read strictly."""
+    raw = _json(body, SNAPSHOT_MAX_BYTES, "snapshot")
+    operations = parse_operations(
+        raw.get("operations"), "snapshot.operations", Timestamps.MILLISECONDS
+    )
+    touched = dict(_counts(raw.get("touched"), "snapshot.touched", OPERATION_ID))
+    if set(touched) != {op.id for op in operations}:
+        raise FieldError("snapshot.touched", "must name each operation once.")
+    return Execution(
+        fields=_fields(raw.get("fields"), "snapshot.fields"),
+        operations={op.id: op for op in operations},
+        touched=touched,
+        timers=dict(_counts(raw.get("timers"), "snapshot.timers", _TIMER_KEY)),
+        heartbeats=dict(_counts(raw.get("heartbeats"), "snapshot.heartbeats", OPERATION_ID)),
+        sequence=_whole(raw.get("sequence"), "snapshot.sequence"),
     )
 
 

@@ -37,7 +37,15 @@ from kappa.durable.model import (
     StepOptions,
     WaitOptions,
 )
-from kappa.durable.state import ENTRY_MAX_BYTES, decode, encode, fold
+from kappa.durable.state import (
+    ENTRY_MAX_BYTES,
+    SNAPSHOT_MAX_BYTES,
+    decode,
+    decode_snapshot,
+    encode,
+    encode_snapshot,
+    fold,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -157,7 +165,9 @@ def test_folding_the_decisions_entries_gives_the_deciders_state(
                 state = woken.commit(state.sequence + 1)
                 log.append((state.sequence, decode(encode(woken.entry))))
         if len(log) == snapshot_at:
-            snapshot = state
+            body = encode_snapshot(state)
+            assert body is not None
+            snapshot = decode_snapshot(body)
     assert fold(None, log) == state
     if snapshot is not None:
         after = [(seq, entry) for seq, entry in log if seq > snapshot.sequence]
@@ -246,3 +256,39 @@ def test_payloads_with_any_text_round_trip() -> None:
     entry = decode(encode(decision.entry))
     assert entry == decision.entry
     assert fold(None, []) == Execution()
+
+
+def _snapshot_wire() -> dict[str, object]:
+    state = start("x", "{}", 60, T0).commit(5)
+    body = encode_snapshot(state)
+    assert body is not None
+    assert decode_snapshot(body) == state
+    wire: dict[str, object] = json.loads(body)
+    return wire
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        pytest.param({"v": 0}, "snapshot.v", id="version"),
+        pytest.param({"sequence": -1}, "snapshot.sequence", id="sequence"),
+        pytest.param({"touched": {}}, "snapshot.touched", id="operation-untouched"),
+        pytest.param({"touched": {"x": 1, "y": 1}}, "snapshot.touched", id="touched-unknown"),
+        pytest.param({"operations": {}}, "snapshot.operations", id="operations-not-list"),
+        pytest.param({"timers": {"wait/a": 1.5}}, "snapshot.timers.wait/a", id="timer-fraction"),
+    ],
+)
+def test_hostile_snapshots_are_refused_naming_the_member(
+    change: dict[str, object], field: str
+) -> None:
+    wire = {**_snapshot_wire(), **change}
+    with pytest.raises(FieldError) as refused:
+        decode_snapshot(json.dumps(wire).encode())
+    assert refused.value.field == field
+
+
+def test_snapshots_too_large_are_not_written_nor_read() -> None:
+    state = start("x", "p" * SNAPSHOT_MAX_BYTES, None, T0).commit(1)
+    assert encode_snapshot(state) is None
+    with pytest.raises(FieldError, match="larger than"):
+        decode_snapshot(b" " * (SNAPSHOT_MAX_BYTES + 1))
