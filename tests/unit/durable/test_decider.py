@@ -593,3 +593,54 @@ def test_answers_of_an_invocation_no_longer_current_are_ignored() -> None:
 def test_an_ended_execution_cannot_be_invoked() -> None:
     ended = stop(running(), None, NOW).commit(3)
     assert invoke(ended, "inv-2", NOW) == Refusal(RESOURCE_NOT_FOUND, "The execution has ended.")
+
+
+# The first table's second column: the prior statuses (None: absent) each update is
+# accepted in; every other pair of update and prior status is refused.
+ALLOWED: dict[tuple[OperationType, OperationAction], set[OperationStatus | None]] = {
+    (K.STEP, A.START): {None, S.READY},
+    (K.STEP, A.SUCCEED): {None, S.STARTED, S.READY},
+    (K.STEP, A.FAIL): {None, S.STARTED, S.READY},
+    (K.STEP, A.RETRY): {None, S.STARTED, S.READY},
+    (K.WAIT, A.START): {None},
+    (K.WAIT, A.CANCEL): {S.STARTED},
+    (K.CALLBACK, A.START): {None},
+    (K.CONTEXT, A.START): {None},
+    (K.CONTEXT, A.SUCCEED): {S.STARTED},
+    (K.CONTEXT, A.FAIL): {S.STARTED},
+    (K.CHAINED_INVOKE, A.START): {None},
+}
+MATRIX = [
+    pytest.param(type_, action, prior, id=f"{type_.value}-{action.value}-{prior or 'absent'}")
+    for type_ in (K.STEP, K.WAIT, K.CALLBACK, K.CONTEXT, K.CHAINED_INVOKE)
+    for action in OperationAction
+    for prior in (None, *OperationStatus)
+]
+
+
+@pytest.mark.parametrize(("type_", "action", "prior"), MATRIX)
+def test_every_update_in_every_prior_status(
+    type_: OperationType, action: OperationAction, prior: OperationStatus | None
+) -> None:
+    state = running()
+    if prior is not None:
+        state = with_op(state, op(type_, prior))
+    result = checkpoint(state, call(state, update(type_, action)), NOW, mint)
+    if prior in ALLOWED.get((type_, action), set()):
+        assert isinstance(result, Decision)
+        assert result.entry is not None
+        assert OP in {o.id for o in result.entry.operations}
+    else:
+        assert isinstance(result, Refusal)
+        assert result.type == INVALID_PARAMETER
+
+
+@pytest.mark.parametrize("action", [A.START, A.RETRY, A.CANCEL], ids=lambda a: a.value)
+def test_execution_updates_other_than_succeed_and_fail_are_refused(
+    action: OperationAction,
+) -> None:
+    state = running()
+    upd = OperationUpdate(id="exec", type=K.EXECUTION, action=action)
+    result = checkpoint(state, call(state, upd), NOW, mint)
+    assert isinstance(result, Refusal)
+    assert result.type == INVALID_PARAMETER
