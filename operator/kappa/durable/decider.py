@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Final
 
+from kappa.durable import timing
 from kappa.durable.execution import (
     CachedAnswer,
     Execution,
@@ -55,12 +56,6 @@ from kappa.durable.model import (
     WaitDetails,
 )
 from kappa.durable.tokens import INVALID_CHECKPOINT_TOKEN
-
-# The failed-invocation budget and back-offs (durable/timing.py will hold these).
-INVOCATION_ATTEMPTS: Final = 5
-FAILED_BACKOFF_MS: Final = 5_000
-THROTTLED_BACKOFF_MS: Final = 1_000
-BACKOFF_MAX_MS: Final = 300_000
 
 INVALID_PARAMETER: Final = "InvalidParameterValueException"
 CALLBACK_TIMEOUT: Final = "CallbackTimeoutException"
@@ -208,16 +203,12 @@ class FunctionError:
 
 @dataclass(frozen=True, slots=True)
 class Throttled:
-    """No invocation took place (admission's 429, no pod ready); ``attempt`` counts them."""
+    """No invocation took place (admission's 429, no pod ready); ``attempt`` counts them from 0."""
 
     attempt: int
 
 
 InvocationAnswer = Succeeded | Failed | Pending | FunctionError | Throttled
-
-
-def _backoff(first_ms: int, attempt: int) -> int:
-    return min(first_ms << min(attempt, 20), BACKOFF_MAX_MS)
 
 
 class _Draft:
@@ -660,10 +651,11 @@ def _waiting(state: Execution) -> bool:
 def _failed(draft: _Draft, error: ErrorObject | None, now: int) -> None:
     count = draft.fields.failed_invocations + 1
     draft.fields = replace(draft.fields, failed_invocations=count, reinvoke_pending=False)
-    if count >= INVOCATION_ATTEMPTS:
-        draft.end(ExecutionStatus.FAILED, now, None, error)
-    else:
-        draft.actions.append(Wake(_backoff(FAILED_BACKOFF_MS, count - 1)))
+    match timing.after_failed_invocation(count, now):
+        case timing.InvokeAgain(at_ms):
+            draft.actions.append(Wake(at_ms - now))
+        case timing.GiveUp():
+            draft.end(ExecutionStatus.FAILED, now, None, error)
 
 
 def invocation_ended(
@@ -697,7 +689,7 @@ def invocation_ended(
             _failed(draft, error, now)
         case Throttled(attempt):
             draft.fields = replace(draft.fields, reinvoke_pending=False)
-            draft.actions.append(Wake(_backoff(THROTTLED_BACKOFF_MS, attempt)))
+            draft.actions.append(Wake(timing.throttled_delay_ms(attempt + 1)))
     return draft.decision()
 
 

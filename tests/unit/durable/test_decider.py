@@ -5,10 +5,8 @@ from dataclasses import replace
 import pytest
 
 from kappa.durable.decider import (
-    BACKOFF_MAX_MS,
     CALLBACK_TIMEOUT,
     INVALID_PARAMETER,
-    INVOCATION_ATTEMPTS,
     RESOURCE_NOT_FOUND,
     ArmTimer,
     CallbackFailure,
@@ -52,6 +50,7 @@ from kappa.durable.model import (
     WaitDetails,
     WaitOptions,
 )
+from kappa.durable.timing import BACKOFF_CAP_MS, INVOCATION_ATTEMPTS
 from kappa.durable.tokens import INVALID_CHECKPOINT_TOKEN
 
 pytestmark = pytest.mark.unit
@@ -515,7 +514,7 @@ def test_stop_ends_a_running_execution_and_leaves_an_ended_one() -> None:
         pytest.param(Throttled(0), ExecutionStatus.RUNNING, (Wake(1000),), id="throttled"),
         pytest.param(Throttled(3), ExecutionStatus.RUNNING, (Wake(8000),), id="throttled-again"),
         pytest.param(
-            Throttled(30), ExecutionStatus.RUNNING, (Wake(BACKOFF_MAX_MS),), id="throttled-capped"
+            Throttled(30), ExecutionStatus.RUNNING, (Wake(BACKOFF_CAP_MS),), id="throttled-capped"
         ),
         pytest.param(
             Pending(), ExecutionStatus.RUNNING, (Wake(5000),), id="pending-nothing-pending"
