@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.agent.agent_harness import LISTENING, Agent, LaunchAgent
+from tests.integration.agent.agent_harness import AGENT_ENTRY, LISTENING, Agent, LaunchAgent
 
 _DIR = Path(__file__).parent
 
@@ -25,15 +25,22 @@ def launch_agent(tmp_path: Path) -> Iterator[LaunchAgent]:
     """Run `python -m kappa agent` in tmp_path; each is stopped (its pipe closed) after the test.
 
     `env` is the agent's whole environment (agent_harness.pod_environment) but
-    KAPPA_TERMINATION_LOG: every agent gets a termination log of its own.
+    KAPPA_TERMINATION_LOG: every agent gets a termination log of its own. `entry`: the
+    module run, today's `kappa agent` or the pod image's launcher (LAUNCHER_ENTRY).
     The agent is returned listening, and ready unless `wait_ready` is false.
     """
     started: list[Agent] = []
 
-    def launch(env: Mapping[str, str], *, wait_ready: bool = True, timeout: float = 20) -> Agent:
+    def launch(
+        env: Mapping[str, str],
+        *,
+        wait_ready: bool = True,
+        timeout: float = 20,
+        entry: tuple[str, ...] = AGENT_ENTRY,
+    ) -> Agent:
         termination_log = tmp_path / f"termination-log-{len(started)}"
         process = subprocess.Popen(
-            [sys.executable, "-m", "kappa", "agent"],
+            [sys.executable, "-m", *entry],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -20,6 +20,7 @@ from kappa.agent.errors import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, LambdaErro
 from kappa.agent.http11 import Request, Response
 from kappa.agent.http_server import Limits, Server
 from kappa.agent.invoke import InvokeHandler
+from kappa.agent.launched import Launched
 from kappa.agent.logsink import LogSink
 from kappa.agent.metrics import AgentMetrics
 from kappa.agent.prestart import Prestarted
@@ -39,7 +40,7 @@ _JSON: Final = [("Content-Type", "application/json")]
 class Agent:
     """One pod's agent; ``run`` returns the process's exit status."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - collaborators are injected, by keyword
         self,
         settings: AgentSettings,
         *,
@@ -47,8 +48,12 @@ class Agent:
         sink: LogSink,
         zygote: Zygote | None = None,
         prestarted: Prestarted | None = None,
+        launched: Launched | None = None,
     ) -> None:
-        """``zygote``, ``prestarted``: a warm pool's, started before its Function was known."""
+        """``zygote``, ``prestarted``: a warm pool's, started before its Function was known.
+
+        ``launched``: the Runtime API sockets and runtimes the launcher started (:mod:`.launch`).
+        """
         self._settings = settings
         self._clock = clock
         self._sink = sink
@@ -60,7 +65,9 @@ class Agent:
             metrics=self._metrics,
             zygote=zygote,
             prestarted=prestarted,
+            launched=launched,
         )
+        self._launched = launched
         self._tracer = tracer(settings)
         self._metrics.spans = self._tracer.exporter
         # Streamed responses, from the slots' Runtime APIs to /invoke.
@@ -143,7 +150,10 @@ class Agent:
     async def _start_runtime_apis(self, servers: list[Server]) -> None:
         """One Runtime API listener per slot: the port tells the agent which runtime is calling."""
         settings = self._settings
+        launched = self._launched
         for slot, port in zip(self._pool.slots, settings.runtime_api_ports(), strict=True):
+            # The launcher's socket, bound already: its runtime was given that port.
+            listener = launched.slots[slot.index].listener if launched is not None else None
             server = Server(
                 RuntimeApi(slot, settings.function_arn, self._streams),
                 max_body=MAX_RESPONSE_BYTES,
@@ -154,7 +164,7 @@ class Agent:
                 limits=Limits(header_timeout=settings.header_timeout_seconds),
             )
             servers.append(server)
-            slot.port = await server.start("127.0.0.1", port)
+            slot.port = await server.start("127.0.0.1", port, sock=listener)
             self._sink.log("INFO", f"slot {slot.index} Runtime API on 127.0.0.1:{slot.port}")
 
     async def _install_code(self) -> bool:
@@ -301,3 +311,10 @@ def main() -> int:
         write_termination_log(load_termination_log(), error, sink)
         return 1
     return asyncio.run(Agent(settings, clock=clock, sink=sink).run())
+
+
+def run(settings: AgentSettings, launched: Launched) -> int:
+    """Run the agent of this pod with the runtimes the launcher started; its exit status."""
+    clock = SystemClock()
+    sink = LogSink(sys.stdout.buffer, clock)
+    return asyncio.run(Agent(settings, clock=clock, sink=sink, launched=launched).run())

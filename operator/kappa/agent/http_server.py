@@ -9,6 +9,7 @@ the cap are closed as soon as they are accepted. A bad request is answered
 """
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
@@ -100,9 +101,17 @@ class Server:
         self._connections: set[asyncio.Task[None]] = set()
         self._cap_reported = False
 
-    async def start(self, host: str, port: int) -> int:
-        """Listen on ``host:port`` and return the port (useful with port 0)."""
-        self._server = await asyncio.start_server(self._connection, host, port, reuse_address=True)
+    async def start(self, host: str, port: int, *, sock: socket.socket | None = None) -> int:
+        """Listen on ``host:port`` and return the port (useful with port 0).
+
+        ``sock``: a socket bound and listening already (the launcher's), served instead.
+        """
+        if sock is not None:
+            self._server = await asyncio.start_server(self._connection, sock=sock)
+        else:
+            self._server = await asyncio.start_server(
+                self._connection, host, port, reuse_address=True
+            )
         port_bound: int = self._server.sockets[0].getsockname()[1]
         return port_bound
 

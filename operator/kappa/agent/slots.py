@@ -64,6 +64,7 @@ from kappa.agent.errors import (
     runtime_error_body,
     runtime_exit_error,
 )
+from kappa.agent.launched import Launched, LaunchedSlot
 from kappa.agent.logsink import LogSink
 from kappa.agent.metrics import AgentMetrics, Outcome
 from kappa.agent.prestart import Prestarted
@@ -152,6 +153,7 @@ class Slot:
         events: SlotEvents,
         zygote: Zygote | None = None,
         prestarted: Prestarted | None = None,
+        launched: LaunchedSlot | None = None,
     ) -> None:
         self.index = index
         self.port = 0
@@ -168,6 +170,7 @@ class Slot:
         self._events = events
         self._zygote = zygote
         self._prestarted = prestarted  # its first process, when a warm pool started one
+        self._launched = launched  # its first process, when the launcher started it
         self._process: RuntimeProcess | None = None
         self._output_fd: int | None = None
         self._queue: deque[Invocation] = deque()  # assigned, not yet delivered
@@ -220,7 +223,7 @@ class Slot:
         if argv is None:
             return  # external runtime: it calls /next when it is ready
         api = runtime_api_env({}, self.port)
-        handed = await self._handed_over(api)
+        handed = self._adopted() or await self._handed_over(api)
         if handed is not None:
             process, read_fd = handed
         else:
@@ -247,6 +250,15 @@ class Slot:
         os.set_blocking(read_fd, False)
         loop.add_reader(read_fd, self._drain_output)
         self._spawn_task(self._watch(process, generation))
+
+    def _adopted(self) -> tuple[RuntimeProcess, int] | None:
+        """The runtime the launcher started before the agent (the first process only)."""
+        launched, self._launched = self._launched, None
+        if launched is None:
+            return None
+        pid = launched.process.pid
+        self._sink.log("INFO", f"slot {self.index}: runtime started before the agent (pid {pid})")
+        return launched.process, launched.output_fd
 
     async def _handed_over(self, api: Mapping[str, str]) -> tuple[RuntimeProcess, int] | None:
         """The runtime started ahead (a warm pool's), given this slot's Function; else None.
@@ -346,6 +358,9 @@ class Slot:
         prestarted, self._prestarted = self._prestarted, None
         if prestarted is not None:
             await prestarted.stop()
+        launched, self._launched = self._launched, None
+        if launched is not None:
+            launched.discard()
         process = self._process
         if process is not None:
             self._kill(signal.SIGTERM)
@@ -615,10 +630,12 @@ class SlotPool:
         metrics: AgentMetrics,
         zygote: Zygote | None = None,
         prestarted: Prestarted | None = None,
+        launched: Launched | None = None,
     ) -> None:
         """``zygote``: one started already (a warm pool's), else the settings' if they name one.
 
         ``prestarted``: a runtime a warm pool started ahead, the first slot's first process.
+        ``launched``: every slot's first process, started before the agent (:mod:`.launch`).
         """
         self.state = PoolState.INITIALIZING
         self.error: LambdaError | None = None
@@ -627,6 +644,7 @@ class SlotPool:
         self._clock = clock
         self._settings = settings
         self.zygote = zygote
+        self._launched_at = launched.started if launched is not None else None
         if zygote is None and settings.zygote is not None:
             self.zygote = Zygote(settings.zygote, settings.runtime_env, settings.task_root)
         self.slots = [
@@ -639,6 +657,7 @@ class SlotPool:
                 events=self,
                 zygote=self.zygote,
                 prestarted=prestarted if index == 0 else None,
+                launched=launched.slots[index] if launched is not None else None,
             )
             for index in range(settings.slots)
         ]
@@ -659,8 +678,11 @@ class SlotPool:
         return min(free, key=lambda slot: len(slot.held)) if free else None
 
     async def start(self) -> None:
-        """Start every slot's runtime at once (forked from the zygote, when there is one)."""
-        started = self._clock.monotonic()
+        """Start every slot's runtime at once (forked from the zygote, when there is one).
+
+        Runtimes the launcher started count their Init Duration from their start there.
+        """
+        started = self._launched_at or self._clock.monotonic()
         zygote = self.zygote
         if zygote is not None and zygote.alive and (shadowed := zygote.shadowed()):
             self._sink.log(

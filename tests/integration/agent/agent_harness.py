@@ -23,6 +23,10 @@ FUNCTION_ARN = "arn:aws:lambda:us-east-1:default:function:demo"
 # venv has installed (a git worktree shares the venv of the main checkout).
 SOURCE_ROOT = Path(__file__).resolve().parents[3] / "operator"
 LISTENING = re.compile(r"listening on [\d.]+:(\d+)")
+# The modules an agent is run as (`python -m ...`): today's order, the agent's imports
+# then the runtimes; and the pod image's launcher, the runtimes first where they can be.
+AGENT_ENTRY = ("kappa", "agent")
+LAUNCHER_ENTRY = ("kappa.agent.launch",)
 
 
 # Milliseconds either way between the deadline an agent sets and the one a handler reads

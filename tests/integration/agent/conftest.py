@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.agent.agent_harness import (
+    AGENT_ENTRY,
     Agent,
     LaunchAgent,
     StartAgent,
@@ -32,6 +33,7 @@ def start_agent(launch_agent: LaunchAgent, tmp_path: Path, task_root: Path) -> S
         handler: str = "",
         bootstrap: Path | str | None = None,
         wait_ready: bool = True,
+        entry: tuple[str, ...] = AGENT_ENTRY,
         **settings: str | int | float,
     ) -> Agent:
         env = pod_environment(
@@ -43,6 +45,6 @@ def start_agent(launch_agent: LaunchAgent, tmp_path: Path, task_root: Path) -> S
             bootstrap=bootstrap,
             settings=settings,
         )
-        return launch_agent(env, wait_ready=wait_ready)
+        return launch_agent(env, wait_ready=wait_ready, entry=entry)
 
     return start

@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.agent.agent_harness import pod_environment
+import pytest
+
+from tests.integration.agent.agent_harness import AGENT_ENTRY, LAUNCHER_ENTRY, pod_environment
 
 
-def test_bad_settings_reach_the_termination_log(tmp_path: Path) -> None:
+@pytest.mark.parametrize("entry", [AGENT_ENTRY, LAUNCHER_ENTRY], ids=["agent", "launcher"])
+def test_bad_settings_reach_the_termination_log(tmp_path: Path, entry: tuple[str, ...]) -> None:
     termination_log = tmp_path / "termination-log"
     env = pod_environment(
         path="/usr/bin:/bin",
@@ -21,7 +24,7 @@ def test_bad_settings_reach_the_termination_log(tmp_path: Path) -> None:
         settings={"slots": "two", "header_timeout_seconds": "0"},
     )
     result = subprocess.run(
-        [sys.executable, "-m", "kappa", "agent"],
+        [sys.executable, "-m", *entry],
         env={**env, "KAPPA_TERMINATION_LOG": str(termination_log)},
         stdin=subprocess.DEVNULL,
         capture_output=True,

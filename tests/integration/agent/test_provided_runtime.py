@@ -18,7 +18,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.agent.agent_harness import FUNCTION_ARN, StartAgent, epoch_ms
+from tests.integration.agent.agent_harness import (
+    AGENT_ENTRY,
+    FUNCTION_ARN,
+    LAUNCHER_ENTRY,
+    StartAgent,
+    epoch_ms,
+)
+
+# Init errors are the same whichever order starts the runtime: the agent's, or the pod
+# image's launcher's (before the agent's imports; kappa.agent.launch).
+BOTH_ORDERS = pytest.mark.parametrize(
+    "entry", [AGENT_ENTRY, LAUNCHER_ENTRY], ids=["agent-order", "launcher-order"]
+)
 
 GO_FUNCTION = Path(__file__).parent / "gofn"
 
@@ -91,9 +103,12 @@ def test_script_bootstrap_error_is_typed_by_its_header(
     assert reply.json() == {"errorMessage": "it failed", "errorType": "Custom.Failure"}
 
 
-def test_script_bootstrap_init_error(start_agent: StartAgent, task_root: Path) -> None:
+@BOTH_ORDERS
+def test_script_bootstrap_init_error(
+    start_agent: StartAgent, task_root: Path, entry: tuple[str, ...]
+) -> None:
     install_bootstrap(task_root, SCRIPT_BOOTSTRAP)
-    agent = start_agent(runtime="provided", handler="fail-init", wait_ready=False)
+    agent = start_agent(runtime="provided", handler="fail-init", wait_ready=False, entry=entry)
     assert agent.exit_status() == 1
     assert agent.termination_message() == {
         "errorType": "Custom.InitFailed",
@@ -101,10 +116,11 @@ def test_script_bootstrap_init_error(start_agent: StartAgent, task_root: Path) -
     }
 
 
+@BOTH_ORDERS
 def test_missing_bootstrap_is_an_invalid_entrypoint(
-    start_agent: StartAgent, task_root: Path
+    start_agent: StartAgent, task_root: Path, entry: tuple[str, ...]
 ) -> None:
-    agent = start_agent(runtime="provided", wait_ready=False)
+    agent = start_agent(runtime="provided", wait_ready=False, entry=entry)
     assert agent.exit_status() == 1
     assert agent.termination_message() == {
         "errorType": "Runtime.InvalidEntrypoint",

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.integration.agent.agent_harness import (
+    AGENT_ENTRY,
     FUNCTION_ARN,
+    LAUNCHER_ENTRY,
     ROUNDING_MS,
     Agent,
     StartAgent,
@@ -31,23 +33,28 @@ REPORT = re.compile(
 )
 
 
-@pytest.fixture(params=["off", "on"], ids=["exec", "zygote"])
+@pytest.fixture(params=["off", "on", "launcher"], ids=["exec", "zygote", "launcher"])
 def python_agent(
     start_agent: StartAgent, task_root: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> StartAgent:
     """Start an agent running handlers/*.py with the python runtime's bootstrap.
 
-    Every test runs twice: runtimes exec'd one per slot, and forked from a zygote.
+    Every test runs three times: runtimes exec'd one per slot by the agent, forked from a
+    zygote, and exec'd by the pod image's launcher before the agent's imports.
     """
     for source in HANDLERS.glob("*.py"):
         shutil.copy(source, task_root / source.name)
     bootstrap = python_bootstrap(tmp_path)
+    launcher = request.param == "launcher"
 
     def start(handler: str = "app.echo", **settings: str | int | float) -> Agent:
-        settings.setdefault("zygote", request.param)
-        agent = start_agent(handler=handler, bootstrap=bootstrap, **settings)
+        settings.setdefault("zygote", "off" if launcher else request.param)
+        entry = LAUNCHER_ENTRY if launcher else AGENT_ENTRY
+        agent = start_agent(handler=handler, bootstrap=bootstrap, entry=entry, **settings)
         if settings["zygote"] == "on" and agent.process.poll() is None:
             agent.wait_for(r"zygote ready in")  # not the fallback to exec'd runtimes
+        if launcher:  # not the fallback to today's order
+            agent.wait_for(r"slot 0: runtime started before the agent")
         return agent
 
     return start
