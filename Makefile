@@ -10,7 +10,7 @@ KWOK_NODES ?= 0
         deps-test k8s-binaries images-export first-run \
         cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-coldstart-phases bench-gateway bench-gateway-ceiling bench-streaming clean \
         bench-eventsources bench-eventsources-brokers bench-autoscaler bench-autoscaler-poke \
-        bench-async bench-auth bench-tracing bench-zygote bench-node-pool bench-multiconc bench-node-start install uninstall tools lint-chart chart-crds docs bench-scale bench-operator-memory mutation
+        bench-async bench-auth bench-tracing bench-zygote bench-agent-start bench-node-pool bench-multiconc bench-node-start install uninstall tools lint-chart chart-crds docs bench-scale bench-operator-memory mutation
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -164,6 +164,9 @@ bench-coldstart-phases: venv ## pod creation → first response by phase, and ap
 
 bench-zygote: venv ## agent start to all slots ready (perPod 1, 4, 8), runtimes exec'd vs forked from a zygote (no cluster; BENCH_RUNS)
 	$(PY) bench/zygote.py --runs $${BENCH_RUNS:-9}
+
+bench-agent-start: venv ## a plain pod's exec to first invoke answered (python3.11, nodejs22): runtimes started by the launcher vs after the agent's imports (no cluster; BENCH_RUNS)
+	$(PY) bench/agent_start.py --runs $${BENCH_RUNS:-30}
 
 bench-multiconc: venv ## 50 calls at once into one pod: an async handler (100 ms asyncio.sleep) at perRuntime 50 vs 1 (no cluster)
 	$(PY) bench/multiconc.py

@@ -2,7 +2,9 @@
 
 Start-up order matters for cold starts and for the operator: the agent port
 listens first (``/healthz`` and ``/status`` answer during init), then the code
-is put in place, then every slot's runtime starts at once. ``/readyz`` turns
+is put in place, then every slot's runtime starts at once (or, on a plain pod,
+the launcher started them before the agent's imports: :mod:`kappa.agent.launch`;
+the agent serves the sockets it bound and adopts its processes). ``/readyz`` turns
 200 when all have reached ``/next``. An init error is written to the
 termination log and ends the process with status 1 (the pod ends ``Failed``;
 the operator reads the message). SIGTERM stops taking invocations, lets those
