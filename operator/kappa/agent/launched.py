@@ -4,7 +4,6 @@ One slot's Runtime API socket, bound and listening, and its runtime's process an
 output pipe; the agent serves the socket and its slot adopts the process as its first.
 """
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -34,6 +33,9 @@ class LaunchedProcess:
 
     async def wait(self) -> int:
         """Its exit status, waited for off the event loop."""
+        # Imported here: the launcher starts runtimes before asyncio's import (the agent's).
+        import asyncio  # noqa: PLC0415
+
         return await asyncio.to_thread(self._popen.wait)
 
 
