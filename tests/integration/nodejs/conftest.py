@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.agent.agent_harness import (
+    AGENT_ENTRY,
     Agent,
     LaunchAgent,
     StartAgent,
@@ -55,9 +56,13 @@ def start_agent(
         *,
         wait_ready: bool = True,
         env: Mapping[str, str] | None = None,
+        entry: tuple[str, ...] = AGENT_ENTRY,
         **settings: str | int | float,
     ) -> Agent:
-        """`settings` are the agent's KAPPA_* variables; `env` more of the pod's environment."""
+        """`settings` are the agent's KAPPA_* variables; `env` more of the pod's environment.
+
+        `entry`: the module run (agent_harness.AGENT_ENTRY or LAUNCHER_ENTRY).
+        """
         pod_env = pod_environment(
             path="/usr/local/bin:/usr/bin:/bin",
             home=tmp_path,
@@ -69,7 +74,7 @@ def start_agent(
         )
         pod_env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{node_runtime.name}"
         pod_env.update(env or {})
-        return launch_agent(pod_env, wait_ready=wait_ready, timeout=30)
+        return launch_agent(pod_env, wait_ready=wait_ready, timeout=30, entry=entry)
 
     return start
 

@@ -2,21 +2,26 @@
 
 aws-lambda-ric posts the error to /runtime/init/error; the agent writes
 `{"errorType", "errorMessage"}` to the termination log (where the operator
-reads it) and exits 1, never becoming ready.
+reads it) and exits 1, never becoming ready: the same whether the agent starts the
+runtime after its imports or the pod image's launcher starts it before them.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.integration.agent.agent_harness import StartAgent
+from tests.integration.agent.agent_harness import AGENT_ENTRY, LAUNCHER_ENTRY, StartAgent
 
 pytestmark = pytest.mark.timeout(60, func_only=True)
 
 
-def init_error(start_agent: StartAgent, handler: str) -> dict[str, str]:
-    agent = start_agent(handler, wait_ready=False)
+def init_error(
+    start_agent: StartAgent, handler: str, entry: tuple[str, ...] = AGENT_ENTRY
+) -> dict[str, str]:
+    agent = start_agent(handler, wait_ready=False, entry=entry)
     assert agent.exit_status(timeout=30) == 1
+    early = "runtime started before the agent" in agent.output()
+    assert early == (entry == LAUNCHER_ENTRY)
     assert "kappa-agent: ready" not in agent.output()
     return agent.termination_message()
 
@@ -66,10 +71,17 @@ def init_error(start_agent: StartAgent, handler: str) -> dict[str, str]:
         ),
     ],
 )
+@pytest.mark.parametrize(
+    "entry", [AGENT_ENTRY, LAUNCHER_ENTRY], ids=["agent-order", "launcher-order"]
+)
 def test_init_error(
-    start_agent: StartAgent, handler: str, error_type: str, message_start: str
+    start_agent: StartAgent,
+    handler: str,
+    error_type: str,
+    message_start: str,
+    entry: tuple[str, ...],
 ) -> None:
-    error = init_error(start_agent, handler)
+    error = init_error(start_agent, handler, entry)
     assert error["errorType"] == error_type
     assert error["errorMessage"].startswith(message_start)
 
