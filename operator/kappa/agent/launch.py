@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from kappa.agent.launched import Launched, LaunchedProcess, LaunchedSlot
 from kappa.agent.settings import AgentSettings, load, process_env
 from kappa.agent.specialise import pool_digest
+from kappa.agent.start_env import runtime_api_env
 from kappa.base.env import SettingsError
 
 _BACKLOG = 64
@@ -75,7 +76,7 @@ def _start_slot(argv: Sequence[str], settings: AgentSettings, port: int) -> Laun
                 stdout=write_fd,
                 stderr=write_fd,
                 cwd=settings.task_root,
-                env={**settings.runtime_env, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{bound}"},
+                env=runtime_api_env(settings.runtime_env, bound),
                 start_new_session=True,  # as a slot's runtime: a timeout kills its group
             )
         except OSError:

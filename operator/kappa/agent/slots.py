@@ -70,6 +70,7 @@ from kappa.agent.metrics import AgentMetrics, Outcome
 from kappa.agent.prestart import Prestarted
 from kappa.agent.report import LogTail, max_memory_used_mb, timeout_message
 from kappa.agent.settings import AgentSettings
+from kappa.agent.start_env import runtime_api_env
 from kappa.agent.zygote import Zygote, ZygoteGoneError
 from kappa.base.clock import Clock
 
@@ -731,10 +732,3 @@ class SlotPool:
         await asyncio.gather(*(slot.stop() for slot in self.slots))
         if self.zygote is not None:
             await self.zygote.stop()
-
-
-def runtime_api_env(env: Mapping[str, str], port: int) -> dict[str, str]:
-    """A runtime's environment with the address of its slot's Runtime API."""
-    result = dict(env)
-    result["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{port}"
-    return result

@@ -7,6 +7,8 @@ the Function's environment in place of the pool's once claimed, which is the sam
 a fresh start except for what the interpreter, the dynamic loader, the runtime's
 bootstrap or its client read once, when the process starts. A Function that sets any
 of those otherwise than the pool gets runtimes started afresh.
+
+And the one variable a runtime gets from its slot: its Runtime API's address.
 """
 
 import json
@@ -62,3 +64,10 @@ def inherit_problem(
             "for a runtime started ahead"
         )
     return None
+
+
+def runtime_api_env(env: Mapping[str, str], port: int) -> dict[str, str]:
+    """A runtime's environment with the address of its slot's Runtime API."""
+    result = dict(env)
+    result["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{port}"
+    return result
