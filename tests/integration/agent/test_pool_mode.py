@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.integration.agent.agent_harness import (
+    AGENT_ENTRY,
     FUNCTION_ARN,
+    LAUNCHER_ENTRY,
     Agent,
     LaunchAgent,
     pod_environment,
@@ -48,7 +50,12 @@ def token() -> str:
 
 
 def launch_pool(
-    launch_agent: LaunchAgent, tmp_path: Path, task_root: Path, token: str, zygote: str
+    launch_agent: LaunchAgent,
+    tmp_path: Path,
+    task_root: Path,
+    token: str,
+    zygote: str,
+    entry: tuple[str, ...] = AGENT_ENTRY,
 ) -> Agent:
     """A pool pod's agent: the runtime's and the pod's variables, no Function's."""
     env = pod_environment(
@@ -63,7 +70,7 @@ def launch_pool(
     # The image's own bootstrap has the zygote on by default; this test bootstrap says so.
     env["KAPPA_ZYGOTE"] = zygote
     env["KAPPA_POOL_HOLD_SECONDS"] = "1"  # a call before any Function: refused after 1 s
-    return launch_agent(env, wait_ready=False)
+    return launch_agent(env, wait_ready=False, entry=entry)
 
 
 @pytest.fixture
@@ -141,6 +148,25 @@ def test_specialise_runs_the_code_it_was_sent_with_the_functions_settings(
     again = pool_agent.request("POST", "/specialise", json.dumps({"env": function_env()}).encode(),
                                {"Authorization": f"Bearer {token}"})  # fmt: skip
     assert again.status == 404
+
+
+def test_the_images_launcher_leaves_a_pool_pod_to_the_pool_flow(
+    launch_agent: LaunchAgent, tmp_path: Path, task_root: Path, token: str
+) -> None:
+    """The base image's entrypoint: a pool pod waits as ever, its runtimes start at the claim."""
+    agent = launch_pool(launch_agent, tmp_path, task_root, token, "off", LAUNCHER_ENTRY)
+    assert json.loads(agent.request("GET", "/status").body)["state"] == "pool"
+    code = zipped({"app.py": HANDLER})
+    status, answer = specialise(agent, token, {
+        "env": function_env(),
+        "zip": base64.b64encode(code).decode(),
+        "sha256": hashlib.sha256(code).hexdigest(),
+    })  # fmt: skip
+    assert (status, answer["state"]) == (200, "ready"), answer
+    reply = agent.invoke({"n": 1})
+    assert reply.status == 200, reply.body
+    assert reply.headers["x-kappa-from-pool"] == "true"
+    assert "runtime started before the agent" not in agent.output()
 
 
 @pytest.mark.parametrize(
