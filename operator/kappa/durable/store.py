@@ -166,23 +166,22 @@ def _operation_bytes(entry_operations: object) -> int:
 
 
 @dataclass
-class _Folded:
-    """A folded state with what its size is made of, and entries since the last snapshot."""
+class Folded:
+    """A folded state, its size (its operations' sizes summed), entries since the last snapshot."""
 
     identity: Identity
     state: Execution
     sizes: dict[str, int] = field(default_factory=dict)
+    size: int = FIELDS_ALLOWANCE
     since_snapshot: int = 0
 
-    @property
-    def size(self) -> int:
-        return FIELDS_ALLOWANCE + sum(self.sizes.values())
-
     def measure(self) -> None:
+        """Size the whole state (after a snapshot is read)."""
         self.sizes = {
             op.id: _operation_bytes(op.to_wire(Timestamps.MILLISECONDS))
             for op in self.state.operations.values()
         }
+        self.size = FIELDS_ALLOWANCE + sum(self.sizes.values())
 
     def size_after(self, entry: LogEntry) -> tuple[int, dict[str, int]]:
         """The size the state would have after ``entry``, and its operations' new sizes."""
@@ -192,37 +191,53 @@ class _Folded:
         grown = sum(size - self.sizes.get(op, 0) for op, size in changed.items())
         return self.size + grown, changed
 
+    def advance(self, state: Execution, size: int, changed: dict[str, int]) -> None:
+        """Move on to ``state``, one entry later."""
+        self.state = state
+        self.size = size
+        self.sizes.update(changed)
+        self.since_snapshot += 1
+
     def apply(self, entries: list[tuple[int, LogEntry]]) -> None:
+        """Fold ``entries`` (the log after the state) in."""
         for sequence, entry in entries:
-            _, changed = self.size_after(entry)
-            self.state = log_state.fold(self.state, [(sequence, entry)])
-            self.sizes.update(changed)
-            self.since_snapshot += 1
+            size, changed = self.size_after(entry)
+            self.advance(log_state.fold(self.state, [(sequence, entry)]), size, changed)
 
 
-class _Cache:
+class StateCache:
     """Folded states by execution, least recently used dropped first past ``limit`` bytes."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._items: OrderedDict[str, _Folded] = OrderedDict()
+        self._items: OrderedDict[str, Folded] = OrderedDict()
+        self._charged: dict[str, int] = {}
+        self._total = 0
 
-    def get(self, token: str) -> _Folded | None:
+    def get(self, token: str) -> Folded | None:
+        """The folded state kept for ``token``, now the most recently used."""
         found = self._items.get(token)
         if found is not None:
             self._items.move_to_end(token)
         return found
 
-    def put(self, token: str, folded: _Folded) -> None:
+    def put(self, token: str, folded: Folded) -> None:
+        """Keep ``folded`` (again, after it changed) as the most recently used."""
+        self.drop(token)
         self._items[token] = folded
-        self._items.move_to_end(token)
-        total = sum(item.size for item in self._items.values())
-        while self._items and total > self.limit:
-            _, dropped = self._items.popitem(last=False)
-            total -= dropped.size
+        self._charged[token] = folded.size
+        self._total += folded.size
+        while self._items and self._total > self.limit:
+            oldest = next(iter(self._items))
+            self.drop(oldest)
 
     def drop(self, token: str) -> None:
-        self._items.pop(token, None)
+        """Forget ``token``'s state."""
+        if self._items.pop(token, None) is not None:
+            self._total -= self._charged.pop(token)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 @contextlib.contextmanager
@@ -245,7 +260,7 @@ class DurableStore:
         self.executions_bucket = f"{prefix}-durable-executions"
         self.snapshots_bucket = f"{prefix}-durable-snapshots"
         self._subjects = f"{prefix}.durable.log"
-        self._cache = _Cache(settings.cache_bytes)
+        self._cache = StateCache(settings.cache_bytes)
         self._executions: KeyValue | None = None
         self._snapshots: KeyValue | None = None
 
@@ -315,7 +330,7 @@ class DurableStore:
             # Another start of the name took the log over at the same moment.
             raise TransitionConflictError(f"Two starts of {key.token} met; its log is the other's.")
         state = decision.commit(sequence)
-        folded = _Folded(identity, state)
+        folded = Folded(identity, state)
         folded.measure()
         folded.since_snapshot = 1
         self._cache.put(key.token, folded)
@@ -401,7 +416,7 @@ class DurableStore:
         # A snapshot past the log is not this log's (its purge did not finish).
         return snapshot if snapshot.sequence <= last else None
 
-    async def _folded(self, key: ExecutionKey) -> _Folded | None:
+    async def _folded(self, key: ExecutionKey) -> Folded | None:
         """The execution folded up to the log's last entry (cache, snapshot, tail)."""
         last = await self._last_sequence(key)
         cached = self._cache.get(key.token)
@@ -412,12 +427,13 @@ class DurableStore:
             # A start in the tail: the execution was purged and started again elsewhere.
             if not any(entry.cause == "start" for _, entry in tail):
                 cached.apply(tail)
+                self._cache.put(key.token, cached)
                 return cached
         self._cache.drop(key.token)
         summary = await self._stored_summary(key)
         if summary is None:
             return None
-        folded = _Folded(summary.identity, Execution())
+        folded = Folded(summary.identity, Execution())
         snapshot = await self._snapshot(key, last)
         if snapshot is not None:
             folded.state = snapshot
@@ -525,9 +541,7 @@ class DurableStore:
             if sequence is None:
                 continue  # another replica's transition came first: decide again on it
             state = decision.commit(sequence)
-            folded.state = state
-            folded.sizes.update(changed)
-            folded.since_snapshot += 1
+            folded.advance(state, size, changed)
             self._cache.put(key.token, folded)
             await self._write_summary(key, folded)
             await self._write_snapshot(key, folded)
@@ -536,7 +550,7 @@ class DurableStore:
             f"{TRANSITION_ATTEMPTS} transitions of {key.token} met other replicas' appends."
         )
 
-    async def _write_summary(self, key: ExecutionKey, folded: _Folded) -> Summary:
+    async def _write_summary(self, key: ExecutionKey, folded: Folded) -> Summary:
         """Write the summary (best effort: the log is the truth, and readers repair it)."""
         executions, _ = self._buckets()
         summary = summarise(folded.identity, folded.state)
@@ -546,7 +560,7 @@ class DurableStore:
             log.warning("durable summary of %s not written: %r", key.token, exc)
         return summary
 
-    async def _write_snapshot(self, key: ExecutionKey, folded: _Folded) -> None:
+    async def _write_snapshot(self, key: ExecutionKey, folded: Folded) -> None:
         if folded.since_snapshot < SNAPSHOT_EVERY:
             return
         body = log_state.encode_snapshot(folded.state)
