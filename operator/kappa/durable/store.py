@@ -349,10 +349,12 @@ class DurableStore:
                 entry = await executions.get(key.token)
             except nats.js.errors.KeyNotFoundError:
                 entry = None
-        existing = None if entry is None else summaries.decode(entry.value or b"")
-        if existing is not None and existing.log_sequence > 0:
+        if entry is None:  # deleted since: a purge under way
+            raise TransitionConflictError(f"{key.token} is being purged; start it again.")
+        existing = summaries.decode(entry.value or b"")
+        if existing.log_sequence > 0:
             return existing
-        if entry is None or await self._last_sequence(key) > 0:
+        if await self._last_sequence(key) > 0:
             return await self.summary(key)
         with _step("taking over a start that did not finish"):
             try:

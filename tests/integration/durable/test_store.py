@@ -1,6 +1,7 @@
 """The durable store on a real nats-server (docs/internals/durable.md, "State in JetStream").
 
-Create and load; a second start of a name; two stores (two gateway replicas) racing
+Create and load; a second start of a name, and one taking over a start that died; an
+append meeting another replica's; two stores (two gateway replicas) racing
 transitions on one execution; folding after a nats-server restart and in a fresh store;
 snapshots every 256 entries; a summary lagging the log repaired; purge; the state's
 size bound; NATS away and back. The decisions are the decider's own (start, invoke,
@@ -98,6 +99,23 @@ def test_a_second_start_of_a_name_is_already_started(nats_server: NatsServer) ->
     run(scenario())
 
 
+def test_a_start_that_died_between_its_two_writes_is_taken_over(nats_server: NatsServer) -> None:
+    async def scenario() -> None:
+        nc, store = await store_on(nats_server)
+        # A replica created the summary (log sequence 0) and died before the append.
+        orphan = summaries.summarise(identity(payload="first"), started(payload="first").commit(0))
+        kv = await nc.jetstream().key_value(store.executions_bucket)
+        await kv.create(KEY.token, summaries.encode(orphan))
+        created = await store.create(KEY, identity(), started())
+        assert isinstance(created, Created)
+        assert created.summary.input_hash == identity().input_hash
+        assert await store.summary(KEY) == created.summary
+        assert [seq for seq, _ in await store.entries(KEY)] == [created.state.sequence]
+        await nc.close()
+
+    run(scenario())
+
+
 def test_two_replicas_racing_transitions_land_each_once_in_order(nats_server: NatsServer) -> None:
     steps = 20
 
@@ -131,6 +149,40 @@ def test_two_replicas_racing_transitions_land_each_once_in_order(nats_server: Na
             ]
             assert sorted(steps_done) == sorted(names_a + names_b)
             assert loaded.state == log_state.fold(None, entries)
+        await nc_a.close()
+        await nc_b.close()
+
+    run(scenario())
+
+
+def test_an_append_that_meets_another_replicas_is_decided_again(nats_server: NatsServer) -> None:
+    async def scenario() -> None:
+        nc_a, a = await store_on(nats_server)
+        nc_b, b = await store_on(nats_server)
+        await _created(a)
+        appending = b._append  # noqa: SLF001 - the moment between B's read and its append
+
+        async def after_a(*args: Any) -> int | None:
+            if len(decided_on) == 1:  # A's transition lands first
+                assert isinstance(await a.transition(KEY, step_succeeds("from-a")), Committed)
+            return await appending(*args)
+
+        b._append = after_a  # type: ignore[method-assign,assignment] # noqa: SLF001
+        decided_on: list[int] = []
+        decide = step_succeeds("from-b")
+
+        def counting(state: Any) -> Any:
+            decided_on.append(state.sequence)
+            return decide(state)
+
+        committed = await b.transition(KEY, counting)
+        assert isinstance(committed, Committed)
+        # B decided twice: on the state before A's entry, then on the one after it.
+        assert len(decided_on) == 2
+        assert decided_on[0] < decided_on[1]
+        entries = await a.entries(KEY)
+        assert [op.id for _, e in entries[2:] for op in e.operations] == ["from-a", "from-b"]
+        assert [e.fields.token_sequence for _, e in entries[2:]] == [1, 2]
         await nc_a.close()
         await nc_b.close()
 
