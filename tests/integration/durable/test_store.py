@@ -11,6 +11,7 @@ checkpoint with real updates).
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import nats.js.errors
@@ -234,10 +235,24 @@ def test_snapshots_every_256_entries_and_loading_from_one_equals_folding_all(
         everything = await fresh.entries(KEY, limit=SNAPSHOT_EVERY + 50)
         assert len(everything) == SNAPSHOT_EVERY + 10
         assert loaded.state == log_state.fold(None, everything)
-        # The fresh store read the snapshot: a tampered tail before it would not show.
-        assert loaded.state.sequence == everything[-1][0]
+        # A store with an empty cache starts from the snapshot: one marked by the test
+        # shows its mark under the tail's entries.
+        marker = replace(next(iter(snapshot.operations.values())), id="from-snapshot")
+        marked = replace(
+            snapshot,
+            operations={**snapshot.operations, marker.id: marker},
+            touched={**snapshot.touched, marker.id: snapshot.sequence},
+        )
+        await snapshots.put(KEY.token, log_state.encode_snapshot(marked))
+        nc_third, third = await store_on(nats_server)
+        from_snapshot = await third.load(KEY)
+        assert from_snapshot is not None
+        assert "from-snapshot" in from_snapshot.state.operations
+        assert from_snapshot.state.sequence == everything[-1][0]
+        assert "t9" in from_snapshot.state.operations
         await nc.close()
         await nc_fresh.close()
+        await nc_third.close()
 
     run(scenario())
 
