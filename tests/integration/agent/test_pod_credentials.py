@@ -63,12 +63,10 @@ def capture() -> Iterator[tuple[str, Captured]]:
     captured = Captured()
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            captured.requests.append(
-                {"method": "POST", "target": self.path, "headers": list(self.headers.items()),
-                 "body": body}  # fmt: skip
-            )
+            headers = list(self.headers.items())
+            captured.requests.append({"target": self.path, "headers": headers, "body": body})
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", "2")
@@ -186,9 +184,10 @@ def test_a_rotated_token_file_gives_new_credentials(
     endpoint, captured = capture
     env = runtime_env(durable_agent)
     first = run_botocore(env, endpoint)
-    token_file.write_text("eyJhbGciOiJSUzI1NiJ9.rotated-token.signature")
+    rotated = "eyJhbGciOiJSUzI1NiJ9.rotated-token.signature"
+    token_file.write_text(rotated)
     second = run_botocore(env, endpoint)
-    assert second["token"] == "eyJhbGciOiJSUzI1NiJ9.rotated-token.signature"
+    assert second["token"] == rotated
     assert second["access_key"] != first["access_key"]
     verify_with_kappa(captured.requests[-1], second["token"])
 

@@ -12,7 +12,7 @@ from kappa.agent.credentials import PATH, PodCredentials, brings_own
 from kappa.agent.http11 import Request
 from kappa.base import pod_credential
 
-TOKEN = "eyJhbGciOiJSUzI1NiJ9.payload.signature"
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.payload.signature"  # noqa: S105 - a test token
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 
@@ -79,5 +79,5 @@ def test_the_runtimes_variables_name_the_slots_loopback_port(tmp_path: Path) -> 
         pytest.param({"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": "/f"}, True, id="token-file"),
     ],
 )
-def test_a_functions_own_container_credentials_win(env: dict[str, str], own: bool) -> None:
+def test_a_functions_own_container_credentials_win(env: dict[str, str], *, own: bool) -> None:
     assert brings_own(env) is own

@@ -21,7 +21,7 @@ from kappa.base import pod_credential
 from kappa.invocation.errors import GatewayError, service_error
 
 T = TypeVar("T")
-TOKEN = "eyJhbGciOiJSUzI1NiJ9.payload.signature"
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.payload.signature"  # noqa: S105 - a test token
 POD = Subject(
     "system:serviceaccount:team-a:orders",
     ("system:serviceaccounts", "system:serviceaccounts:team-a", "system:authenticated"),
@@ -57,10 +57,10 @@ class Reviews:
         return self.tokens.get(token)
 
     async def access(self, subject: Subject, access: Access) -> bool:
-        raise AssertionError("authentication asks no RBAC")
+        raise AssertionError(f"authentication asks no RBAC ({subject}, {access})")
 
     async def key(self, access_key_id: str) -> AccessKey | None:
-        raise AssertionError("a pod key is no access-key Secret")
+        raise AssertionError(f"a pod key is no access-key Secret ({access_key_id})")
 
 
 def run(awaitable: Awaitable[T]) -> T:
@@ -93,9 +93,7 @@ def signed_call(
     return authorization, request
 
 
-def authenticate(
-    guard: Guard, token: str, security_token: str | None, **signing: str
-) -> Subject:
+def authenticate(guard: Guard, token: str, security_token: str | None, **signing: str) -> Subject:
     authorization, request = signed_call(token, **signing)
 
     async def signed() -> SignedRequest:
@@ -115,7 +113,9 @@ def test_the_derivation_is_fixed_and_names_the_token() -> None:
     assert secret == pod_credential.secret_access_key(TOKEN)
     assert secret != pod_credential.secret_access_key(TOKEN + "x")
     key = pod_credential.access_key_id(TOKEN)
-    assert key.startswith("KAPPAPOD") and len(key) == 20 and key.isalnum()
+    assert key.startswith("KAPPAPOD")
+    assert len(key) == 20
+    assert key.isalnum()
     document = pod_credential.credentials(TOKEN, NOW)
     assert document == {"AccessKeyId": key, "SecretAccessKey": secret, "Token": TOKEN,
                         "Expiration": "2026-12-04T12:20:00Z"}  # fmt: skip

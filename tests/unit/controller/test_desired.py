@@ -5,9 +5,9 @@ from typing import Any
 import pytest
 
 from kappa.api.function_version import as_function_body
+from kappa.base.env import SettingsError
 from kappa.controller.desired import desired_function, referenced_configmap
 from kappa.resources.code_configmap import code_digest, code_sha256
-from kappa.base.env import SettingsError
 from kappa.settings import Settings
 
 SETTINGS = Settings()
@@ -287,8 +287,11 @@ def test_one_call_per_runtime_sets_no_max_concurrency() -> None:
     ("settings", "endpoint"),
     [
         pytest.param(SETTINGS, "http://kappa-gateway.kappa-system.svc:80", id="service-dns-name"),
-        pytest.param(Settings(function_gateway_url="http://10.96.0.20:80/"),
-                     "http://10.96.0.20:80", id="the-charts-cluster-ip"),  # fmt: skip
+        pytest.param(
+            Settings(function_gateway_url="http://10.96.0.20:80/"),
+            "http://10.96.0.20:80",
+            id="the-charts-cluster-ip",
+        ),
     ],
 )
 def test_a_durable_functions_pods_reach_the_lambda_api_at_the_gateway(
