@@ -1,13 +1,16 @@
 """A durable Function's pod credential, end to end on loopback: the real agent serves it
 from a token file, real botocore (in a process with exactly the runtime's environment)
 finds it through its container provider and signs a Lambda Invoke with it, and Kappa's
-own SigV4 verifier accepts the signature with the secret derived from the token.
+own SigV4 verifier accepts the signature with the secret derived from the token, as does
+the gateway's guard, which then names the pod's ServiceAccount.
 
-The TokenReview the gateway adds needs a kube-apiserver: e2e/test_auth.py has it.
+The TokenReview the gateway adds needs a kube-apiserver, so it is stood in for here
+(``TokenReviewStandIn``); e2e/test_auth.py has the real one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import http.client
 import http.server
@@ -25,6 +28,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from kappa.auth import sigv4
+from kappa.auth.access import Access
+from kappa.auth.access_keys import AccessKey
+from kappa.auth.guard import Guard
+from kappa.auth.subject import POD_NAME_EXTRA, Subject
 from kappa.base import pod_credential
 from tests.integration.agent.agent_harness import (
     Agent,
@@ -128,15 +135,47 @@ def run_botocore(env: dict[str, str], endpoint: str) -> dict[str, Any]:
     return found
 
 
+POD = Subject(
+    "system:serviceaccount:default:demo",
+    ("system:serviceaccounts", "system:authenticated"),
+    extra=((POD_NAME_EXTRA, ("demo-pod",)),),
+)
+
+
+class TokenReviewStandIn:
+    """What the API server's TokenReview answers for the pod's token (e2e has the real one)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    async def token(self, token: str) -> Subject | None:
+        return POD if token == self._token else None
+
+    async def access(self, subject: Subject, access: Access) -> bool:
+        raise AssertionError(f"not asked here: {subject} {access}")
+
+    async def key(self, access_key_id: str) -> AccessKey | None:
+        raise AssertionError(f"a pod key is no Secret's: {access_key_id}")
+
+
+def gateway_guard(token: str) -> Guard:
+    return Guard(TokenReviewStandIn(token), region="us-east-1")
+
+
+def as_signed(request: dict[str, Any]) -> sigv4.SignedRequest:
+    raw_path, _, raw_query = request["target"].partition("?")
+    body_sha256 = hashlib.sha256(request["body"]).hexdigest()
+    return sigv4.SignedRequest("POST", raw_path, raw_query, request["headers"], body_sha256)
+
+
+async def signed_request(request: dict[str, Any]) -> sigv4.SignedRequest:
+    return as_signed(request)
+
+
 def verify_with_kappa(request: dict[str, Any], token: str) -> sigv4.Authorization:
     """Kappa's verifier over the captured request, with the secret derived from ``token``."""
-    raw_path, _, raw_query = request["target"].partition("?")
-    headers = request["headers"]
-    authorization = sigv4.parse_authorization(dict(headers)["Authorization"])
-    signed = sigv4.SignedRequest(
-        "POST", raw_path, raw_query, headers, hashlib.sha256(request["body"]).hexdigest()
-    )
-    sigv4.verify(signed, authorization, pod_credential.secret_access_key(token),
+    authorization = sigv4.parse_authorization(dict(request["headers"])["Authorization"])
+    sigv4.verify(as_signed(request), authorization, pod_credential.secret_access_key(token),
                  region="us-east-1", now=datetime.now(UTC))  # fmt: skip
     return authorization
 
@@ -160,7 +199,7 @@ def test_botocore_signs_with_the_pod_credential_and_kappa_verifies_it(
     uri = env["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
     assert uri.startswith("http://127.0.0.1:")
     assert uri.endswith("/kappa/credentials")
-    assert str(durable_agent.port) not in urlsplit(uri).netloc.split(":")[1:]  # not port 8080's
+    assert urlsplit(uri).port != durable_agent.port  # a slot's loopback port, not the pod's
     assert len(env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]) >= 32
     assert not any(name.startswith("KAPPA_") for name in env)
 
@@ -174,6 +213,12 @@ def test_botocore_signs_with_the_pod_credential_and_kappa_verifies_it(
     assert dict(request["headers"])["X-Amz-Security-Token"] == token
     authorization = verify_with_kappa(request, token)
     assert authorization.access_key_id == found["access_key"]
+    # The gateway's whole path for the KAPPAPOD key, TokenReview stood in for (it needs a
+    # kube-apiserver: e2e/test_auth.py): the caller is the pod's ServiceAccount.
+    caller = asyncio.run(gateway_guard(token).authenticate(
+        dict(request["headers"])["Authorization"], lambda: signed_request(request),
+        dict(request["headers"])["X-Amz-Security-Token"]))  # fmt: skip
+    assert (caller.user, caller.pod) == (POD.user, "demo-pod")
     with pytest.raises(Exception, match="signature"):
         verify_with_kappa(request, token + "x")  # another token's secret does not verify
 
