@@ -11,16 +11,24 @@ the reference for which transition gives which event:
 | operation | record before → after | events |
 |---|---|---|
 | EXECUTION | absent → STARTED | ExecutionStarted {Input, ExecutionTimeout} |
-| (fields) | RUNNING → SUCCEEDED / FAILED / TIMED_OUT / STOPPED | Execution{Succeeded,Failed,TimedOut,Stopped} |
+| (fields) | RUNNING → an end | Execution{Succeeded,Failed,TimedOut,Stopped} |
 | STEP | absent or READY → STARTED | StepStarted |
-| STEP | → SUCCEEDED / FAILED | (StepStarted when absent or READY) Step{Succeeded,Failed} {RetryDetails} |
-| STEP | → PENDING (a RETRY) | StepFailed with its error, else StepSucceeded with its payload (``wait_for_condition``); ``RetryDetails.NextAttemptDelaySeconds`` |
+| STEP | → SUCCEEDED / FAILED | Step{Succeeded,Failed} {RetryDetails} |
+| STEP | → PENDING (RETRY) | StepFailed (an error), else StepSucceeded (a payload) |
 | STEP | PENDING → READY | — (the retry's timer) |
-| WAIT | absent → STARTED; → SUCCEEDED; → CANCELLED | WaitStarted {Duration, ScheduledEndTimestamp}; WaitSucceeded {Duration}; WaitCancelled |
-| CALLBACK | absent → STARTED; → SUCCEEDED / FAILED / TIMED_OUT | CallbackStarted {CallbackId, HeartbeatTimeout}; Callback{Succeeded,Failed,TimedOut} |
-| CONTEXT | absent → STARTED; → SUCCEEDED / FAILED | ContextStarted; Context{Succeeded,Failed} |
-| CHAINED_INVOKE | → SUCCEEDED / FAILED / TIMED_OUT / STOPPED | ChainedInvoke{...} (no Started: its FunctionName is not kept yet) |
-| (entry) | an invocation ended | InvocationCompleted {StartTimestamp, EndTimestamp, RequestId, Error} |
+| WAIT | absent → STARTED | WaitStarted {Duration, ScheduledEndTimestamp} |
+| WAIT | → SUCCEEDED / CANCELLED | WaitSucceeded {Duration} / WaitCancelled |
+| CALLBACK | absent → STARTED | CallbackStarted {CallbackId, HeartbeatTimeout} |
+| CALLBACK | → SUCCEEDED / FAILED / TIMED_OUT | Callback{Succeeded,Failed,TimedOut} |
+| CONTEXT | absent → STARTED; → SUCCEEDED / FAILED | ContextStarted; Context{...} |
+| CHAINED_INVOKE | → SUCCEEDED / FAILED / TIMED_OUT / STOPPED | ChainedInvoke{...} |
+| (entry) | an invocation ran and ended | InvocationCompleted |
+
+A STEP RETRY's event is StepFailed with its error, or StepSucceeded with its payload
+(``wait_for_condition``'s state), with ``RetryDetails.NextAttemptDelaySeconds``. A
+CHAINED_INVOKE gives no ChainedInvokeStarted yet: its required ``FunctionName`` is not
+kept (the decider fails chained invokes at their START for now). CallbackStarted has no
+``Timeout``: the record keeps the heartbeat timeout only.
 
 An operation started and finished within one transition gives both events. Within one
 transition: the operations' events in the entry's order, then InvocationCompleted, then
@@ -97,7 +105,9 @@ def _data(payload: str | None, *, include: bool) -> dict[str, Any]:
 
 def _error(error: ErrorObject | None) -> dict[str, Any]:
     """An ``EventError``."""
-    return {"Truncated": False} if error is None else {"Payload": error.to_wire(), "Truncated": False}
+    return (
+        {"Truncated": False} if error is None else {"Payload": error.to_wire(), "Truncated": False}
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,9 +264,10 @@ class HistoryEvent:
         if self.sub_type is not None:
             wire["SubType"] = self.sub_type
         wire["EventId"] = self.event_id
-        for key, value in (("Id", self.operation_id), ("Name", self.name)):
-            if value is not None:
-                wire[key] = value
+        if self.operation_id is not None:
+            wire["Id"] = self.operation_id
+        if self.name is not None:
+            wire["Name"] = self.name
         wire["EventTimestamp"] = _UNIT.render(self.timestamp_ms)
         if self.parent_id is not None:
             wire["ParentId"] = self.parent_id
@@ -358,8 +369,8 @@ def _operation_events(
     at = entry.at_ms
     if after.type is OperationType.EXECUTION:
         if before is None:
-            details = _execution_input(after, entry)
-            yield _Found(EventType.EXECUTION_STARTED, after.start_ms, details, after)
+            started = _execution_input(after, entry)
+            yield _Found(EventType.EXECUTION_STARTED, after.start_ms, started, after)
         return
     anew = before is None or (
         after.type is OperationType.STEP and before.status is OperationStatus.READY

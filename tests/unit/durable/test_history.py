@@ -4,34 +4,14 @@ either order, concatenate to the whole history; markers are bound to the executi
 the order."""
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kappa.durable.decider import (
-    CallbackFailure,
-    CallbackSuccess,
-    CheckpointCall,
-    Decision,
-    Failed,
-    FunctionError,
-    Pending,
-    Refusal,
-    Succeeded,
-    Throttled,
-    Timer,
-    callback,
-    checkpoint,
-    fire,
-    invocation_ended,
-    invoke,
-    start,
-    stop,
-)
-from kappa.durable.execution import Execution, LogEntry, TimerKind
+from kappa.durable.decider import Failed, FunctionError, Pending, Succeeded, Throttled, stop
+from kappa.durable.execution import LogEntry, TimerKind
 from kappa.durable.history import (
     EventType,
     HistoryPage,
@@ -39,150 +19,42 @@ from kappa.durable.history import (
     events,
     history_page,
 )
-from kappa.durable.model import (
-    CallbackOptions,
-    ContextOptions,
-    ErrorObject,
-    OperationAction,
-    OperationType,
-    OperationUpdate,
-    StepOptions,
-    WaitOptions,
-)
+from kappa.durable.model import OperationStatus, WaitOptions
 from kappa.durable.pages import PagePosition, PageRefused, marker
 from kappa.durable.state import decode, encode
+from tests.unit.durable.runs import (
+    BOOM,
+    T0,
+    A,
+    K,
+    Run,
+    begun,
+    callback_fails,
+    callback_succeeds,
+    callback_times_out,
+    chained_invoke,
+    chained_invoke_ends,
+    context_fails,
+    context_succeeds,
+    step_at_least_once,
+    step_batched,
+    step_fails,
+    step_retried,
+    upd,
+    wait_cancelled,
+    wait_ends,
+    wait_for_condition,
+)
 
 pytestmark = pytest.mark.unit
 
-T0 = 1_700_000_000_000
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:fn:1/durable-execution/order/e1"
 OTHER = "arn:aws:lambda:us-east-1:123456789012:function:fn:1/durable-execution/order/e2"
-BOOM = ErrorObject(message="boom", type="E")
-A = OperationAction
-K = OperationType
 E = EventType
-
-
-def mint(operation: str) -> str:
-    return f"cb{operation}"
-
-
-@dataclass
-class Run:
-    """An execution driven through the decider, its log kept as the store would."""
-
-    state: Execution = field(default_factory=Execution)
-    log: list[tuple[int, LogEntry]] = field(default_factory=list)
-    now: int = T0
-
-    def add(self, result: Decision | Refusal) -> None:
-        assert isinstance(result, Decision), result
-        assert result.entry is not None
-        sequence = len(self.log) + 1
-        self.log.append((sequence, result.entry))
-        self.state = result.commit(sequence)
-
-    def tick(self, ms: int = 1000) -> int:
-        self.now += ms
-        return self.now
-
-    def invoke(self) -> None:
-        self.add(invoke(self.state, f"inv{self.now}", self.tick()))
-
-    def send(self, *updates: OperationUpdate) -> None:
-        fields = self.state.fields
-        call = CheckpointCall(fields.invocation or "", fields.token_sequence, None, updates)
-        self.add(checkpoint(self.state, call, self.tick(), mint))
-
-    def fire(self, kind: TimerKind, operation: str | None) -> None:
-        generation = self.state.generation(kind, operation)
-        self.add(fire(self.state, Timer(kind, operation, 0, generation), self.tick(60_000)))
-
-    def end(self, answer: Any, request_id: str | None = None) -> None:
-        invocation = self.state.fields.invocation or ""
-        self.add(invocation_ended(self.state, invocation, answer, self.tick(), request_id))
-
-
-def begun(timeout_s: int | None = 3600) -> Run:
-    run = Run()
-    run.add(start("e1", '{"order": 7}', timeout_s, T0))
-    run.invoke()
-    return run
 
 
 def kinds(run: Run) -> list[tuple[EventType, str | None]]:
     return [(event.event_type, event.operation_id) for event in events(run.log)]
-
-
-def upd(type_: OperationType, action: OperationAction, id_: str = "s", **rest: Any) -> OperationUpdate:
-    return OperationUpdate(id_, type_, action, name=f"{id_}-name", sub_type="Sub", **rest)
-
-
-def step_at_least_once(run: Run) -> None:
-    run.send(upd(K.STEP, A.START))
-    run.send(upd(K.STEP, A.SUCCEED, payload="7"))
-
-
-def step_batched(run: Run) -> None:
-    run.send(upd(K.STEP, A.START), upd(K.STEP, A.SUCCEED, payload="7"))
-
-
-def step_fails(run: Run) -> None:
-    run.send(upd(K.STEP, A.START))
-    run.send(upd(K.STEP, A.FAIL, error=BOOM))
-
-
-def step_retried(run: Run) -> None:
-    run.send(upd(K.STEP, A.START))
-    run.send(upd(K.STEP, A.RETRY, error=BOOM, step_options=StepOptions(5)))
-    run.fire(TimerKind.RETRY, "s")
-    run.send(upd(K.STEP, A.START))
-    run.send(upd(K.STEP, A.SUCCEED, payload="8"))
-
-
-def wait_for_condition(run: Run) -> None:
-    run.send(upd(K.STEP, A.START))
-    run.send(upd(K.STEP, A.RETRY, payload='{"n": 1}', step_options=StepOptions(2)))
-
-
-def wait_ends(run: Run) -> None:
-    run.send(upd(K.WAIT, A.START, "w", wait_options=WaitOptions(30)))
-    run.fire(TimerKind.WAIT, "w")
-
-
-def wait_cancelled(run: Run) -> None:
-    run.send(upd(K.WAIT, A.START, "w", wait_options=WaitOptions(30)))
-    run.send(upd(K.WAIT, A.CANCEL, "w"))
-
-
-def callback_succeeds(run: Run) -> None:
-    run.send(upd(K.CALLBACK, A.START, "c", callback_options=CallbackOptions(60, 10)))
-    run.add(callback(run.state, "c", CallbackSuccess('"ok"'), run.tick()))
-
-
-def callback_fails(run: Run) -> None:
-    run.send(upd(K.CALLBACK, A.START, "c"))
-    run.add(callback(run.state, "c", CallbackFailure(BOOM), run.tick()))
-
-
-def callback_times_out(run: Run) -> None:
-    run.send(upd(K.CALLBACK, A.START, "c", callback_options=CallbackOptions(60)))
-    run.fire(TimerKind.CALLBACK_TIMEOUT, "c")
-
-
-def context_succeeds(run: Run) -> None:
-    run.send(upd(K.CONTEXT, A.START, "x"))
-    run.send(upd(K.STEP, A.START, "s", parent_id="x"))
-    run.send(upd(K.STEP, A.SUCCEED, "s", parent_id="x", payload="1"))
-    run.send(upd(K.CONTEXT, A.SUCCEED, "x", payload="[1]", context_options=ContextOptions(False)))
-
-
-def context_fails(run: Run) -> None:
-    run.send(upd(K.CONTEXT, A.START, "x"), upd(K.CONTEXT, A.FAIL, "x", error=BOOM))
-
-
-def chained_invoke(run: Run) -> None:
-    run.send(upd(K.CHAINED_INVOKE, A.START, "i"))
 
 
 START = [(E.EXECUTION_STARTED, "e1")]
@@ -209,6 +81,12 @@ START = [(E.EXECUTION_STARTED, "e1")]
                       (E.CONTEXT_SUCCEEDED, "x")], id="context"),
         pytest.param(context_fails, [(E.CONTEXT_STARTED, "x"), (E.CONTEXT_FAILED, "x")], id="context-fails"),
         pytest.param(chained_invoke, [(E.CHAINED_INVOKE_FAILED, "i")], id="chained-invoke-unsupported"),
+        pytest.param(chained_invoke_ends(OperationStatus.SUCCEEDED), [(E.CHAINED_INVOKE_SUCCEEDED, "i")],
+                     id="chained-invoke-succeeded"),
+        pytest.param(chained_invoke_ends(OperationStatus.TIMED_OUT), [(E.CHAINED_INVOKE_TIMED_OUT, "i")],
+                     id="chained-invoke-timed-out"),
+        pytest.param(chained_invoke_ends(OperationStatus.STOPPED), [(E.CHAINED_INVOKE_STOPPED, "i")],
+                     id="chained-invoke-stopped"),
     ],
 )  # fmt: skip
 def test_each_operation_types_transitions_give_its_events(
@@ -260,9 +138,17 @@ def test_wait_and_callback_details() -> None:
     callback_succeeds(run)
     wait_started, callback_started, callback_succeeded = wire(run)[1:4]
     start_s = (T0 + 2000) / 1000
-    assert wait_started["WaitStartedDetails"] == {"Duration": 30, "ScheduledEndTimestamp": start_s + 30}
-    assert callback_started["CallbackStartedDetails"] == {"CallbackId": "cbc", "HeartbeatTimeout": 10}
-    assert callback_succeeded["CallbackSucceededDetails"] == {"Result": {"Payload": '"ok"', "Truncated": False}}
+    assert wait_started["WaitStartedDetails"] == {
+        "Duration": 30,
+        "ScheduledEndTimestamp": start_s + 30,
+    }
+    assert callback_started["CallbackStartedDetails"] == {
+        "CallbackId": "cbc",
+        "HeartbeatTimeout": 10,
+    }
+    assert callback_succeeded["CallbackSucceededDetails"] == {
+        "Result": {"Payload": '"ok"', "Truncated": False}
+    }
 
 
 @pytest.mark.parametrize(
@@ -357,7 +243,9 @@ def all_pages(run: Run, request: HistoryRequest) -> list[HistoryPage]:
         pages.append(page)
         if page.next_marker is None:
             return pages
-        request = HistoryRequest(request.include_data, request.reverse, request.max_items, page.next_marker)
+        request = HistoryRequest(
+            request.include_data, request.reverse, request.max_items, page.next_marker
+        )
 
 
 RUN = long_run(12)
@@ -413,7 +301,8 @@ def test_hostile_parameters_are_refused(request_: HistoryRequest, refusal: PageR
     run = long_run(3)
     forward = history_page(run.log, ARN, HistoryRequest(max_items=1))
     other = history_page(run.log, OTHER, HistoryRequest(max_items=1))
-    assert isinstance(forward, HistoryPage) and isinstance(other, HistoryPage)
+    assert isinstance(forward, HistoryPage)
+    assert isinstance(other, HistoryPage)
     scope = f"{ARN}\nhistory\nforward"
     spelled = {
         "FORWARD": forward.next_marker,
