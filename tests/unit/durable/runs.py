@@ -187,6 +187,7 @@ def chained_invoke_ends(status: OperationStatus) -> Callable[[Run], None]:
         entry = LogEntry("checkpoint", run.state.fields, (operation,), at_ms=run.now)
         run.add(Decision(run.state, entry))
 
+    scenario.__name__ = f"chained_invoke_{status.value.lower()}"
     return scenario
 
 
