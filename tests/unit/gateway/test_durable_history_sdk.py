@@ -11,6 +11,8 @@ CallbackStarted. The package is a pinned dev dependency (``pyproject.toml``,
 
 from typing import Any
 
+import aws_durable_execution_sdk_python_testing.model as testing_model
+import aws_durable_execution_sdk_python_testing.runner as testing_runner
 import pytest
 
 from kappa.durable.decider import Pending, Succeeded
@@ -22,8 +24,6 @@ from tests.unit.gateway.lambda_model import operation, parsed, problems
 
 pytestmark = pytest.mark.unit
 
-testing_model = pytest.importorskip("aws_durable_execution_sdk_python_testing.model")
-testing_runner = pytest.importorskip("aws_durable_execution_sdk_python_testing.runner")
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:fn:1/durable-execution/order/e1"
 # The package reads no ChainedInvokeStopped (its table has a ChainedInvokeCancelled the
