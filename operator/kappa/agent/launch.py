@@ -13,10 +13,12 @@ table of :mod:`kappa.agent.slots`): its exit before ``/next`` is an init error, 
 Init Duration and the init timeout count from its start here.
 
 Which pods qualify: a Function's plain pod whose runtime the agent execs
-(not ``runtime: image``), without a zygote, without code or layers to fetch first, and
-not a warm pool's pod (:mod:`kappa.agent.pool_mode`: its Function comes later, and it
-has its own flows). Any other pod, bad settings, and a runtime that cannot be started
-here take today's order (the agent reports what it must, as always).
+(not ``runtime: image``), without a zygote, without code or layers to fetch first,
+without a pod credential (:mod:`kappa.agent.credentials`: the agent makes what its
+runtimes are told), and not a warm pool's pod (:mod:`kappa.agent.pool_mode`: its
+Function comes later, and it has its own flows). Any other pod, bad settings, and a
+runtime that cannot be started here take today's order (the agent reports what it
+must, as always).
 """
 
 import contextlib
@@ -43,6 +45,8 @@ def qualifies(settings: AgentSettings) -> bool:
         and settings.code_url is None
         and not settings.layers
         and not settings.from_pool
+        # A durable Function's pod credential: its variables come from the agent.
+        and settings.pod_token_file is None
     )
 
 

@@ -57,6 +57,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, Protocol
 
+from kappa.agent.credentials import PodCredentials
 from kappa.agent.errors import (
     LambdaError,
     init_error_from_post,
@@ -172,6 +173,8 @@ class Slot:
         self._zygote = zygote
         self._prestarted = prestarted  # its first process, when a warm pool started one
         self._launched = launched  # its first process, when the launcher started it
+        # The pod credential's variables go to this slot's runtimes (durable Functions).
+        self.credentials: PodCredentials | None = None
         self._process: RuntimeProcess | None = None
         self._output_fd: int | None = None
         self._queue: deque[Invocation] = deque()  # assigned, not yet delivered
@@ -224,6 +227,8 @@ class Slot:
         if argv is None:
             return  # external runtime: it calls /next when it is ready
         api = runtime_api_env({}, self.port)
+        if self.credentials is not None:
+            api.update(self.credentials.env(self.port))
         handed = self._adopted() or await self._handed_over(api)
         if handed is not None:
             process, read_fd = handed
@@ -631,11 +636,13 @@ class SlotPool:
         metrics: AgentMetrics,
         zygote: Zygote | None = None,
         prestarted: Prestarted | None = None,
+        credentials: PodCredentials | None = None,
         launched: Launched | None = None,
     ) -> None:
         """``zygote``: one started already (a warm pool's), else the settings' if they name one.
 
         ``prestarted``: a runtime a warm pool started ahead, the first slot's first process.
+        ``credentials``: the pod credential its runtimes are told of (durable Functions).
         ``launched``: every slot's first process, started before the agent (:mod:`.launch`).
         """
         self.state = PoolState.INITIALIZING
@@ -662,6 +669,8 @@ class SlotPool:
             )
             for index in range(settings.slots)
         ]
+        for slot in self.slots:
+            slot.credentials = credentials
 
     @property
     def capacity(self) -> int:

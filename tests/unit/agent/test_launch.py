@@ -43,6 +43,11 @@ ARN = "arn:aws:lambda:us-east-1:default:function:demo"
         pytest.param(
             {"KAPPA_RUNTIME": "python3.11", "KAPPA_FROM_POOL": "true"}, False, id="specialised"
         ),
+        pytest.param(
+            {"KAPPA_RUNTIME": "python3.11", "KAPPA_POD_TOKEN_FILE": "/var/run/kappa/token"},
+            False,
+            id="pod-credential",
+        ),
     ],
 )
 def test_only_a_plain_pod_whose_runtime_is_all_there_qualifies(
