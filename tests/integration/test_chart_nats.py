@@ -4,11 +4,16 @@ local cluster has no cluster DNS), and the settings it refuses."""
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.integration.brokers import start_nats
 from tests.integration.chart_render import by_kind_and_name, helm_template, rendered
+
+from tests.integration.nats_harness import chart_authorization
 
 pytestmark = pytest.mark.integration
 
@@ -104,3 +109,38 @@ def test_replica_counts_the_chart_refuses(settings: tuple[str, ...], says: str) 
     result = helm_template(*settings)
     assert result.returncode != 0
     assert says in result.stderr
+
+
+def _passwords(objects: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
+    data = objects["Secret", "kappa-nats-auth"]["data"]
+    return [base64.b64decode(data[key]).decode() for key in ("gateway-password", "route-password")]
+
+
+def test_the_generated_passwords_begin_with_a_letter() -> None:
+    """nats-server reads a password from its environment as a configuration value: one
+    beginning with a digit is taken for a number and the server does not start (the next
+    test). Each render draws new passwords; twenty renders without a digit first (a
+    chance of 1 in 10^3 for the old 40 random letters and digits)."""
+    for _ in range(20):
+        for password in _passwords(by_kind_and_name(*CLUSTER)):
+            assert len(password) == 40
+            assert password[0].isalpha(), password
+            assert password.isalnum(), password
+
+
+def test_a_password_beginning_with_a_digit_stops_nats_server(tmp_path: Path) -> None:
+    """Why the chart's passwords begin with a letter: the real nats-server, with the
+    chart's users, refuses its configuration when the password begins with digits and a
+    size unit (``4eB``: 4 exabytes, then ``1…`` left over), as one the chart generated on
+    a local cluster did."""
+    with pytest.raises(Exception, match="could not be parsed|did not start|exited"):
+        server = start_nats(
+            tmp_path / "nats",
+            chart_authorization(),
+            {"KAPPA_NATS_GATEWAY_PASSWORD": "4eB1CW" + "a" * 34},
+        )
+        server.stop()
+    letter_first = start_nats(
+        tmp_path / "nats2", chart_authorization(), {"KAPPA_NATS_GATEWAY_PASSWORD": "a1" * 20}
+    )
+    letter_first.stop()

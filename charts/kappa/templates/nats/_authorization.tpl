@@ -82,3 +82,22 @@ authorization {
 {{- define "kappa.natsSecret" -}}
 {{- .Values.nats.existingSecret | default (printf "%s-nats-auth" (include "kappa.fullname" .)) -}}
 {{- end -}}
+
+
+{{/* A password of the chart's Secret, base64: the one kept in the existing Secret
+(.existing, from lookup) under .key, else a new one. nats-server reads a password from
+its environment variable as a configuration value, so one that begins with a digit is
+taken for a number and the server does not start ("variable reference ... could not be
+parsed"): a new password begins with a letter, and a kept one that begins with a digit
+(made by an earlier chart, whose NATS never started) is made again. */}}
+{{- define "kappa.natsPassword" -}}
+{{- $kept := "" -}}
+{{- if and .existing (index (.existing.data | default dict) .key) -}}
+{{- $kept = index .existing.data .key -}}
+{{- end -}}
+{{- if and $kept (not (regexMatch "^[0-9]" (b64dec $kept))) -}}
+{{- $kept -}}
+{{- else -}}
+{{- printf "%s%s" (randAlpha 1) (randAlphaNum 39) | b64enc -}}
+{{- end -}}
+{{- end -}}
