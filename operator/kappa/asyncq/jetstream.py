@@ -23,7 +23,6 @@ gateway replica can start first; every replica applies the same configuration:
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,11 +31,12 @@ from typing import Final
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext, api
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import NotFoundError
 from nats.js.kv import KeyValue
 
 from kappa.asyncq.envelope import Names
 from kappa.asyncq.settings import AsyncSettings
+from kappa.invocation import jetstream as shared
 
 log = logging.getLogger("kappa.gateway.asyncq")
 
@@ -137,24 +137,18 @@ async def ensure(js: JetStreamContext, settings: AsyncSettings, names: Names) ->
     The namespaces' event streams are made by ``ensure_stream`` as events come.
     """
     replicas = settings.replicas
-    await _stream(js, _stream_config(names.dlq_stream, names.dlq_subjects,
+    await shared.ensure_stream(js, _stream_config(names.dlq_stream, names.dlq_subjects,
                                      settings.dlq_max_age_seconds, replicas=replicas))  # fmt: skip
     with contextlib.suppress(NotFoundError):  # the shared stream, or its consumer, is gone
         await js.delete_consumer(names.legacy_stream, LEGACY_CONSUMER)
-    try:
-        return await js.create_key_value(
-            bucket=names.progress_bucket,
-            ttl=_longest(settings) + 2 * 3600,
-            storage=api.StorageType.FILE,
-            history=1,
-            replicas=replicas,
-        )
-    except BadRequestError:
-        # There already, perhaps made by a gateway of fewer replicas: raised, never lowered.
-        bucket = await js.stream_info(f"KV_{names.progress_bucket}")
-        if bucket.config.num_replicas is not None and bucket.config.num_replicas < replicas:
-            await js.update_stream(dataclasses.replace(bucket.config, num_replicas=replicas))
-        return await js.key_value(names.progress_bucket)
+    return await shared.ensure_bucket(
+        js,
+        names.progress_bucket,
+        replicas,
+        ttl=_longest(settings) + 2 * 3600,
+        storage=api.StorageType.FILE,
+        history=1,
+    )
 
 
 # Streams per STREAM.LIST answer (nats-server's JSApiListLimit).
@@ -195,7 +189,7 @@ async def ensure_stream(
         names.event_stream(namespace), names.event_subject(namespace, "*"),
         _longest(settings) + 3600, replicas=settings.replicas, work_queue=True,
     )  # fmt: skip
-    await _stream(js, config)
+    await shared.ensure_stream(js, config)
 
 
 async def ensure_consumer(
@@ -237,23 +231,3 @@ def _stream_config(
         max_age=max_age,
         num_replicas=replicas,
     )
-
-
-async def _stream(js: JetStreamContext, config: api.StreamConfig) -> None:
-    try:
-        await js.add_stream(config)
-    except BadRequestError:
-        # Already there with another configuration (an older Kappa, other settings): made
-        # this one, except that its copies are never lowered. While a rollout raises
-        # nats.streamReplicas, a gateway of the old setting that reconnects after the new
-        # ones would otherwise take the streams back down; lowering them is an operator's
-        # decision (`nats stream edit --replicas`).
-        current = (await js.stream_info(config.name or "")).config.num_replicas
-        await js.update_stream(
-            dataclasses.replace(config, num_replicas=kept_replicas(current, config.num_replicas))
-        )
-
-
-def kept_replicas(current: int | None, wanted: int | None) -> int:
-    """The copies a stream keeps when a gateway asks for ``wanted``: never fewer than now."""
-    return max(current or 1, wanted or 1)

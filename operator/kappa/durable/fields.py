@@ -19,6 +19,9 @@ from typing import Any, Final, TypeVar
 # The largest timestamp taken (9999-12-31T23:59:59.999Z), in epoch milliseconds.
 TIMESTAMP_MAX_MS: Final = 253_402_300_799_999
 
+# The largest counter taken (a log sequence, a count): JetStream's sequences are u64.
+COUNTER_MAX: Final = 2**64 - 1
+
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -100,6 +103,14 @@ def optional_integer(value: object, field: str, minimum: int, maximum: int) -> i
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
         raise FieldError(field, f"must be a whole number from {minimum} to {maximum}.")
     return value
+
+
+def counter(value: object, field: str) -> int:
+    """A required whole number from 0 to 2**64 - 1 (a sequence, a count, a timestamp)."""
+    found = optional_integer(value, field, 0, COUNTER_MAX)
+    if found is None:
+        raise FieldError(field, "is required.")
+    return found
 
 
 def optional_boolean(value: object, field: str) -> bool | None:

@@ -16,8 +16,14 @@ letter; and the deletion of one consumer, `workers` of kappa-async, which earlie
 versions used: a work-queue stream takes no overlapping consumers, and deleting a
 consumer leaves its events in the stream), and
 onSuccess/onFailure destination subjects <namespace>.> of the namespaces in
-nats.destinationNamespaces. Purging or
-deleting any stream, or any other consumer, is refused; it subscribes to its own reply inboxes only.
+nats.destinationNamespaces. For durable functions (kappa.durable.store): publish to the
+durable log's subjects (kappa.durable.log.>) and the two buckets ($KV.kappa-durable-executions.>,
+$KV.kappa-durable-snapshots.>), the purge of the durable log stream alone (an execution's
+subject when its retention ends), and the one ephemeral consumer kind a listing of the
+executions bucket makes (create on KV_kappa-durable-executions, and its flow-control
+replies). Purging any other stream, deleting any stream, or any other consumer, is
+refused (NATS's deny wins over allow, so purges are refused by not being allowed); it
+subscribes to its own reply inboxes only.
 The names follow kappa.asyncq.envelope.Names with KAPPA_ASYNC_PREFIX's default,
 kappa (the chart does not set it). */}}
 {{- define "kappa.natsAuthorization" -}}
@@ -26,6 +32,9 @@ kappa (the chart does not set it). */}}
 {{- $dlq := printf "%s-dlq" $p -}}
 {{- $bucket := printf "%s-async-progress" $p -}}
 {{- $kv := printf "KV_%s" $bucket -}}
+{{- $durableLog := printf "%s-durable-log" $p -}}
+{{- $executions := printf "%s-durable-executions" $p -}}
+{{- $snapshots := printf "%s-durable-snapshots" $p -}}
 {{- $destinations := .Values.nats.destinationNamespaces -}}
 authorization {
   users: [
@@ -48,13 +57,18 @@ authorization {
             "$JS.API.CONSUMER.MSG.NEXT.*.*",
             "$JS.API.CONSUMER.DELETE.{{ $events }}.workers",
             "$JS.API.STREAM.MSG.DELETE.{{ $dlq }}",
+            "{{ $p }}.durable.log.>",
+            "$KV.{{ $executions }}.>", "$KV.{{ $snapshots }}.>",
+            "$JS.API.STREAM.PURGE.{{ $durableLog }}",
+            "$JS.API.CONSUMER.CREATE.KV_{{ $executions }}",
+            "$JS.FC.KV_{{ $executions }}.>",
             {{- range $destinations }}
             {{- if ne . $p }}
             "{{ . }}.>",
             {{- end }}
             {{- end }}
           ]
-          deny: ["$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.DELETE.>"]
+          deny: ["$JS.API.STREAM.DELETE.>"]
         }
         subscribe: {allow: ["_INBOX.>"]}
       }
