@@ -87,6 +87,10 @@ LIST_DEFAULT_ITEMS: Final = 100
 _LIST_MARKER_MAX: Final = 10
 _UNAVAILABLE: Final = 503
 _TIME_TEXT_MAX: Final = 64
+STATE_TOO_LARGE: Final = ErrorObject(
+    message="The execution's state would pass KAPPA_DURABLE_STATE_MAX_BYTES.",
+    type="Kappa.StateTooLarge",
+)
 _JS_TIMEOUT_SECONDS: Final = 5.0
 CLIENT_TOKEN: Final = TextRule(1, 64, r"[\x21-\x7E]+")
 QUALIFIER: Final = TextRule(1, 128, r"\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9_$-]+")
@@ -239,8 +243,8 @@ def _refused(refusal: Refusal) -> GatewayError:
 
 
 @contextmanager
-def _answering() -> Iterator[None]:
-    """Field errors as 400, an unreachable store as 503, an oversized state as 400."""
+def _answering(*, keep_too_large: bool = False) -> Iterator[None]:
+    """Field errors as 400, an unreachable store as 503, an oversized state as 400 (or kept)."""
     try:
         yield
     except FieldError as exc:
@@ -248,6 +252,8 @@ def _answering() -> Iterator[None]:
     except StoreUnavailable as exc:
         raise service_error(str(exc), status=_UNAVAILABLE) from None
     except StateTooLargeError as exc:
+        if keep_too_large:
+            raise
         raise invalid_parameter(str(exc)) from None
 
 
@@ -325,10 +331,20 @@ class DurableService:
             self.actions.append((key, action))
 
     async def _transition(
-        self, key: ExecutionKey, decide: Callable[[Execution], Decision | Refusal]
+        self,
+        key: ExecutionKey,
+        decide: Callable[[Execution], Decision | Refusal],
+        *,
+        too_large: Callable[[], Awaitable[Committed]] | None = None,
     ) -> Committed:
-        with _answering():
-            committed = await self._store.transition(key, decide)
+        """Apply ``decide``; ``too_large``: what instead, when the state would pass its bound."""
+        try:
+            with _answering(keep_too_large=too_large is not None):
+                committed = await self._store.transition(key, decide)
+        except StateTooLargeError as exc:
+            assert too_large is not None  # noqa: S101 - _answering kept it only then
+            log.warning("durable %s: %s; the execution fails", key.token, exc)
+            committed = await too_large()
         if isinstance(committed, Refusal):
             raise _refused(committed)
         if committed.decision.actions:
@@ -437,10 +453,18 @@ class DurableService:
                     return Refusal(decider.INVALID_PARAMETER, refused.message)
             return decider.checkpoint(state, call, now, mint)
 
-        committed = await self._transition(_key(arn), decide)
+        def fail() -> Awaitable[Committed]:
+            # The state would pass KAPPA_DURABLE_STATE_MAX_BYTES: the execution fails (a small
+            # transition of its own) and the checkpoint is answered with no token.
+            ended = decider.Failed(STATE_TOO_LARGE)
+            return self._transition(
+                _key(arn), lambda state: decider.invocation_ended(state, invocation, ended, now)
+            )
+
+        committed = await self._transition(_key(arn), decide, too_large=fail)
         answer = committed.decision.answer
-        if answer is None:  # the decider answers every accepted checkpoint
-            raise service_error("The checkpoint was accepted without an answer.")
+        if answer is None:  # the execution failed instead: its state grew past the bound
+            return CheckpointAnswer([], None)
         following = None
         if answer.token_sequence is not None:
             following = checkpoint_token(

@@ -83,12 +83,18 @@ def keys_dir(tmp_path: Path) -> Path:
     return directory
 
 
-@pytest.fixture
-def gateway(start_gateway: StartGateway, nats_server: NatsServer, keys_dir: Path) -> Gateway:
+def durable_gateway(
+    start_gateway: StartGateway, server: NatsServer, keys_dir: Path, **env: str
+) -> Gateway:
     return start_gateway(
         [function_entry(FUNCTION, namespace=NAMESPACE)],
-        extra_env={"KAPPA_NATS_URL": nats_server.url, "KAPPA_DURABLE_KEYS_DIR": str(keys_dir)},
+        extra_env={"KAPPA_NATS_URL": server.url, "KAPPA_DURABLE_KEYS_DIR": str(keys_dir), **env},
     )
+
+
+@pytest.fixture
+def gateway(start_gateway: StartGateway, nats_server: NatsServer, keys_dir: Path) -> Gateway:
+    return durable_gateway(start_gateway, nats_server, keys_dir)
 
 
 @pytest.fixture
@@ -269,3 +275,29 @@ def test_hostile_requests_get_lambdas_4xx_and_the_gateway_keeps_serving(
     code, _, status = error_of(client.get_durable_execution, DurableExecutionArn=missing)
     assert (code, status) == ("ResourceNotFoundException", 404)
     assert client.get_durable_execution(DurableExecutionArn=arn)["Status"] == "RUNNING"
+
+
+def test_a_checkpoint_past_the_state_bound_fails_the_execution_and_ends_the_invocation(
+    start_gateway: StartGateway,
+    nats_server: NatsServer,
+    keys_dir: Path,
+    invoker: Invoker,
+    lambda_client: LambdaClient,
+) -> None:
+    small = durable_gateway(
+        start_gateway, nats_server, keys_dir, KAPPA_DURABLE_STATE_MAX_BYTES=str(1024 * 1024)
+    )
+    client = lambda_client(small)
+    arn = invoker.start("order-big")
+    token = invoker.run(invoker.service.invoke(arn)).event["CheckpointToken"]
+    answer = client.checkpoint_durable_execution(
+        DurableExecutionArn=arn,
+        CheckpointToken=token,
+        Updates=[
+            {"Id": "big", "Type": "STEP", "Action": "SUCCEED", "Payload": "x" * (1024 * 1024)}
+        ],
+    )
+    assert "CheckpointToken" not in answer  # the SDK's "quota exceeded": it reports PENDING
+    found = client.get_durable_execution(DurableExecutionArn=arn, IncludeExecutionData=True)
+    assert found["Status"] == "FAILED"
+    assert found["Error"]["ErrorType"] == "Kappa.StateTooLarge"
