@@ -354,3 +354,77 @@ def test_a_pod_labelled_as_a_functions_gets_none_of_its_calls(
     finally:
         with contextlib.suppress(client.ApiException):
             core.delete_namespaced_pod(name, tenants.a, grace_period_seconds=0)
+
+
+DURABLE_CALLER = """
+import json
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+
+def handler(event, context):
+    # As the durable SDK makes its client: the endpoint and the credentials come from the
+    # pod (AWS_ENDPOINT_URL_LAMBDA, the agent's container credentials).
+    client = boto3.client("lambda", config=Config(
+        connect_timeout=5, read_timeout=30, retries={"total_max_attempts": 1}))
+    try:
+        answer = client.invoke(FunctionName=event["target"], Payload=b'"from-durable"')
+    except ClientError as exc:
+        return {"status": exc.response["ResponseMetadata"]["HTTPStatusCode"],
+                "error": exc.response["Error"]["Code"],
+                "message": exc.response["Error"].get("Message", "")}
+    return {"status": answer["StatusCode"], "payload": json.loads(answer["Payload"].read())}
+"""
+
+
+def test_a_durable_functions_pod_credential_is_its_service_account(
+    cluster: Cluster, api: client.ApiClient, core: client.CoreV1Api, gateway: Gateway
+) -> None:
+    """A durable Function's handler calls Invoke through boto3 with nothing configured: the
+    pod's AWS_ENDPOINT_URL_LAMBDA and the agent's pod credential (a projected token the
+    gateway reviews) make it the pod's ServiceAccount, refused until a RoleBinding allows it."""
+    kubectl = _kubectl(cluster)
+    namespace = f"auth-durable-{uuid.uuid4().hex[:8]}"
+    crd = client.CustomObjectsApi(api)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    try:
+        Cluster.wait(lambda: core.list_namespaced_service_account(namespace).items, "SA", 60)
+        caller = manifest("caller", timeoutSeconds=60, durable={"executionTimeoutSeconds": 600})
+        caller["spec"]["code"] = {"inline": {"app.py": DURABLE_CALLER}}
+        for fn in (caller, manifest("target")):
+            crd.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, fn)
+        for name in ("caller", "target"):
+            Cluster.wait(lambda n=name: ready(crd, namespace, n), f"{name} Ready", 180)
+            Cluster.wait(lambda n=name: gateway.knows(namespace, n), f"the gateway sees {name}", 30)
+        outer = gateway.lambda_client()
+
+        def inner_call() -> dict[str, Any]:
+            answer = outer.invoke(FunctionName=f"{namespace}/caller",
+                                  Payload=json.dumps({"target": f"{namespace}/target"}))  # fmt: skip
+            assert answer["StatusCode"] == 200
+            assert "FunctionError" not in answer, answer["Payload"].read()
+            result = json.loads(answer["Payload"].read())
+            assert isinstance(result, dict)
+            return result
+
+        refused = inner_call()
+        assert (refused["status"], refused["error"]) == (403, "AccessDeniedException"), refused
+        assert f"system:serviceaccount:{namespace}:default" in refused["message"], refused
+        apply(kubectl, {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "durable-invoker", "namespace": namespace},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "kappa-invoker"},
+            "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": namespace}],
+        })  # fmt: skip
+        # Both gateway replicas may hold the refusal for the cache time.
+        allowed = Cluster.wait(
+            lambda: found if (found := inner_call())["status"] == 200 else None,
+            "the RoleBinding to allow the pod credential",
+            6 * CACHE_SECONDS,
+        )
+        assert allowed["payload"]["event"] == "from-durable", allowed
+    finally:
+        core.delete_namespace(namespace, propagation_policy="Background")

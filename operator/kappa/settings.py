@@ -8,6 +8,7 @@ value stops the process at start-up with the variable's name in the message.
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Final, Self
@@ -53,9 +54,11 @@ ENV_VARS: Final[Mapping[str, str]] = {
     "network_policy_egress": "KAPPA_NETWORK_POLICY_EGRESS",
     "tracing_otlp_endpoint": "KAPPA_TRACING_OTLP_ENDPOINT",
     "tracing_sample_ratio": "KAPPA_TRACING_SAMPLE_RATIO",
+    "function_gateway_url": "KAPPA_FUNCTION_GATEWAY_URL",
 }
 
 _MAX_POLICY_JSON: Final = 65536
+_GATEWAY_URL: Final = re.compile(r"https?://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
 _MAX_POD_NAME: Final = 253
 _POD_NAME_CHARACTERS: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 
@@ -153,6 +156,26 @@ class Settings(BaseModel):
     # Where function pods' agents send their spans (docs/tracing.md); empty: tracing off.
     tracing_otlp_endpoint: str = ""
     tracing_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    # The gateway as function pods reach it (durable Functions' AWS_ENDPOINT_URL_LAMBDA):
+    # the chart gives its Service's ClusterIP and port (the local cluster has no DNS);
+    # empty: the Service's DNS name, http://kappa-gateway.<namespace>.svc:80.
+    function_gateway_url: str = ""
+
+    @field_validator("function_gateway_url")
+    @classmethod
+    def _a_gateway_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and (
+            not _GATEWAY_URL.fullmatch(value) or "$(" in value  # an unexpanded variable
+        ):
+            msg = "must be http://HOST[:PORT] (the gateway Service as function pods reach it)"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def durable_endpoint(self) -> str:
+        """Where durable Functions' SDKs find the Lambda API (``function_gateway_url``)."""
+        return self.function_gateway_url or f"http://kappa-gateway.{self.namespace}.svc:80"
 
     @field_validator("tracing_otlp_endpoint")
     @classmethod

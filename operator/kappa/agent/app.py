@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Final
 
+from kappa.agent.credentials import PodCredentials, brings_own
 from kappa.agent.errors import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, LambdaError
 from kappa.agent.http11 import Request, Response
 from kappa.agent.http_server import Limits, Server
@@ -53,6 +54,13 @@ class Agent:
         self._clock = clock
         self._sink = sink
         self._metrics = AgentMetrics()
+        # A durable Function's pod credential, served beside each slot's Runtime API.
+        token_file = settings.pod_token_file
+        self._credentials = (
+            PodCredentials(token_file, clock)
+            if token_file is not None and not brings_own(settings.runtime_env)
+            else None
+        )
         self._pool = SlotPool(
             settings,
             clock=clock,
@@ -60,6 +68,7 @@ class Agent:
             metrics=self._metrics,
             zygote=zygote,
             prestarted=prestarted,
+            credentials=self._credentials,
         )
         self._tracer = tracer(settings)
         self._metrics.spans = self._tracer.exporter
@@ -145,7 +154,7 @@ class Agent:
         settings = self._settings
         for slot, port in zip(self._pool.slots, settings.runtime_api_ports(), strict=True):
             server = Server(
-                RuntimeApi(slot, settings.function_arn, self._streams),
+                RuntimeApi(slot, settings.function_arn, self._streams, self._credentials),
                 max_body=MAX_RESPONSE_BYTES,
                 on_error=self._server_error,
                 stream_if=is_streaming,

@@ -18,6 +18,8 @@ import base64
 import binascii
 from typing import Final
 
+from kappa.agent import credentials
+from kappa.agent.credentials import PodCredentials
 from kappa.agent.errors import MAX_RESPONSE_BYTES, LambdaError
 from kappa.agent.http11 import BodyStream, Request, Response
 from kappa.agent.response_stream import MAX_STREAM_BYTES, Streams
@@ -52,13 +54,23 @@ def _status(status: int) -> Response:
 class RuntimeApi:
     """The request handler of one slot's Runtime API listener."""
 
-    def __init__(self, slot: Slot, function_arn: str, streams: Streams | None = None) -> None:
+    def __init__(
+        self,
+        slot: Slot,
+        function_arn: str,
+        streams: Streams | None = None,
+        pod_credentials: PodCredentials | None = None,
+    ) -> None:
+        """``pod_credentials``: served at ``/kappa/credentials`` too (durable Functions)."""
         self._slot = slot
         self._function_arn = function_arn
         self._streams = streams or Streams()
+        self._credentials = pod_credentials
 
     async def __call__(self, request: Request) -> Response:  # noqa: PLR0911 - a route table
         """Route one request."""
+        if request.path == credentials.PATH and self._credentials is not None:
+            return self._credentials.answer(request)
         if not request.path.startswith(PREFIX):
             return _status(404)
         route = request.path[len(PREFIX) :]

@@ -67,6 +67,7 @@ TRACING_ENDPOINT: Final = "KAPPA_TRACING_OTLP_ENDPOINT"
 _OTEL_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 _MAX_PORT: Final = 65535
 FROM_POOL: Final = "KAPPA_FROM_POOL"
+POD_TOKEN_FILE: Final = "KAPPA_POD_TOKEN_FILE"  # noqa: S105 - a variable's name
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,9 @@ class AgentSettings:
     tracing_sample_ratio: float = 1.0
     # The zygote command (kappa.agent.zygote), or None: every runtime process is exec'd.
     zygote: tuple[str, ...] | None = None
+    # A durable Function's projected ServiceAccount token (KAPPA_POD_TOKEN_FILE): the
+    # runtimes get a pod credential made from it (kappa.agent.credentials); None: none.
+    pod_token_file: Path | None = None
 
     @classmethod
     def from_env(
@@ -209,6 +213,7 @@ class _Parser:
                 default_bootstrap="KAPPA_BOOTSTRAP" not in env,
                 slots=slots,
             ),
+            pod_token_file=Path(token) if (token := env.get(POD_TOKEN_FILE, "").strip()) else None,
         )
         read.done()
         return settings

@@ -57,6 +57,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, Protocol
 
+from kappa.agent.credentials import PodCredentials
 from kappa.agent.errors import (
     LambdaError,
     init_error_from_post,
@@ -168,6 +169,8 @@ class Slot:
         self._events = events
         self._zygote = zygote
         self._prestarted = prestarted  # its first process, when a warm pool started one
+        # The pod credential's variables go to this slot's runtimes (durable Functions).
+        self.credentials: PodCredentials | None = None
         self._process: RuntimeProcess | None = None
         self._output_fd: int | None = None
         self._queue: deque[Invocation] = deque()  # assigned, not yet delivered
@@ -220,6 +223,8 @@ class Slot:
         if argv is None:
             return  # external runtime: it calls /next when it is ready
         api = runtime_api_env({}, self.port)
+        if self.credentials is not None:
+            api.update(self.credentials.env(self.port))
         handed = await self._handed_over(api)
         if handed is not None:
             process, read_fd = handed
@@ -615,10 +620,12 @@ class SlotPool:
         metrics: AgentMetrics,
         zygote: Zygote | None = None,
         prestarted: Prestarted | None = None,
+        credentials: PodCredentials | None = None,
     ) -> None:
         """``zygote``: one started already (a warm pool's), else the settings' if they name one.
 
         ``prestarted``: a runtime a warm pool started ahead, the first slot's first process.
+        ``credentials``: the pod credential its runtimes are told of (durable Functions).
         """
         self.state = PoolState.INITIALIZING
         self.error: LambdaError | None = None
@@ -642,6 +649,8 @@ class SlotPool:
             )
             for index in range(settings.slots)
         ]
+        for slot in self.slots:
+            slot.credentials = credentials
 
     @property
     def capacity(self) -> int:

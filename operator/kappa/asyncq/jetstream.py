@@ -41,7 +41,6 @@ from kappa.invocation import jetstream as shared
 log = logging.getLogger("kappa.gateway.asyncq")
 
 LEGACY_CONSUMER: Final = "workers"
-_CONSUMER_IDLE_SECONDS: Final = 3600.0
 DUPLICATE_WINDOW_SECONDS: Final = 120.0
 # The longest an event may live: the longest maximumEventAgeSeconds (6 h), the longest
 # retry delay, and the wait for a missing destination, with an hour to spare.
@@ -204,16 +203,8 @@ async def ensure_consumer(
     legacy = stream == names.legacy_stream
     subject = names.legacy_subject if legacy else names.event_subject
     name = names.consumer(namespace)
-    config = api.ConsumerConfig(
-        durable_name=name,
-        name=name,
-        ack_policy=api.AckPolicy.EXPLICIT,
-        ack_wait=settings.ack_wait_seconds,
-        max_deliver=-1,
-        max_ack_pending=settings.max_pending,
-        filter_subject=subject(namespace, "*"),
-        deliver_policy=api.DeliverPolicy.ALL,
-        inactive_threshold=_CONSUMER_IDLE_SECONDS,
+    config = shared.shared_consumer(
+        name, subject(namespace, "*"), settings.ack_wait_seconds, settings.max_pending
     )
     await js.add_consumer(stream, config=config)
     return name

@@ -4,7 +4,10 @@
 
 - none → :data:`ANONYMOUS` (allowed only where a Function's URL says ``authType: NONE``);
 - ``Bearer TOKEN`` → TokenReview (audience ``kappa`` by default);
-- ``AWS4-HMAC-SHA256 ...`` → the access key's Secret, and the signature verified.
+- ``AWS4-HMAC-SHA256 ...`` → the access key's Secret, and the signature verified;
+  a ``KAPPAPOD`` key is a durable Function's pod credential instead
+  (:mod:`kappa.auth.pod_credentials`): its token reviewed, the signature verified with
+  the secret derived from it, the pod's ServiceAccount the caller.
 
 ``require`` asks a SubjectAccessReview whether the subject may have the
 :class:`Access`, and raises Lambda's error when not: 401
@@ -22,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Final, Protocol
 
-from kappa.auth import sigv4
+from kappa.auth import pod_credentials, sigv4
 from kappa.auth.access import (
     ALIASES,
     DEAD_LETTERS,
@@ -37,7 +40,8 @@ from kappa.auth.access_keys import AccessKey
 from kappa.auth.subject import ANONYMOUS, Subject
 from kappa.auth.ttl_cache import TtlCache
 from kappa.base.clock import Clock, SystemClock
-from kappa.invocation.errors import access_denied, unrecognized_client
+from kappa.base.pod_credential import secret_access_key
+from kappa.invocation.errors import GatewayError, access_denied, unrecognized_client
 
 MAX_TOKEN: Final = 16 * 1024
 _CACHE_SIZE: Final = 10_000
@@ -111,37 +115,73 @@ class Guard:
         return self._reviews is not None
 
     async def authenticate(
-        self, authorization: str | None, signed: Callable[[], Awaitable[sigv4.SignedRequest]]
+        self,
+        authorization: str | None,
+        signed: Callable[[], Awaitable[sigv4.SignedRequest]],
+        security_token: str | None = None,
     ) -> Subject:
-        """The caller; ``signed()`` gives the request's signed parts (read only for SigV4)."""
+        """The caller; ``signed()`` gives the request's signed parts (read only for SigV4).
+
+        ``security_token``: the request's ``X-Amz-Security-Token`` (a pod credential's token).
+        """
         if self._reviews is None or not authorization:
             return ANONYMOUS
         if authorization.startswith("Bearer "):
             return await self._bearer(self._reviews, authorization[len("Bearer ") :].strip())
         if sigv4.is_sigv4(authorization):
             parsed = sigv4.parse_authorization(authorization)
+            if pod_credentials.is_pod_key(parsed.access_key_id):
+                return await self._pod(self._reviews, parsed, signed, security_token)
             key = await self._reviews.key(parsed.access_key_id)
             if key is None:
                 raise sigv4.unknown_key(parsed.access_key_id)
-            now = datetime.fromtimestamp(self._clock.wall_ms() / 1000, UTC)
-            sigv4.verify(await signed(), parsed, key.secret_access_key, region=self._region,
-                         now=now)  # fmt: skip
+            await self._verify(parsed, signed, key.secret_access_key)
             return key.subject
         raise unrecognized_client(
             "Unsupported Authorization header: send 'Bearer TOKEN' (a Kubernetes token for "
             "audience kappa) or sign the request with AWS Signature Version 4."
         )
 
-    async def _bearer(self, reviews: Reviews, token: str) -> Subject:
-        if not token or len(token) > MAX_TOKEN:
-            raise unrecognized_client(f"The bearer token must be 1 to {MAX_TOKEN} characters.")
+    async def _verify(
+        self,
+        parsed: sigv4.Authorization,
+        signed: Callable[[], Awaitable[sigv4.SignedRequest]],
+        secret: str,
+    ) -> None:
+        now = datetime.fromtimestamp(self._clock.wall_ms() / 1000, UTC)
+        sigv4.verify(await signed(), parsed, secret, region=self._region, now=now)
+
+    async def _pod(
+        self,
+        reviews: Reviews,
+        parsed: sigv4.Authorization,
+        signed: Callable[[], Awaitable[sigv4.SignedRequest]],
+        security_token: str | None,
+    ) -> Subject:
+        """A pod credential: the token reviewed, then the signature with its derived secret."""
+        token = pod_credentials.token_of(parsed.access_key_id, security_token)
+        try:
+            reviewed = await self._review(reviews, token)
+        except GatewayError as error:
+            raise pod_credentials.unavailable(error) from None
+        subject = pod_credentials.pod_subject(reviewed)
+        await self._verify(parsed, signed, secret_access_key(token))
+        return subject
+
+    async def _review(self, reviews: Reviews, token: str) -> Subject | None:
+        """The token's subject, reviewed or from the cache (accepted or refused)."""
         digest = hashlib.sha256(token.encode()).digest()
         now = self._clock.monotonic()
         if self._tokens.known(digest, now):  # accepted or refused within the cache time
-            subject = self._tokens.get(digest, now)
-        else:
-            subject = await reviews.token(token)
-            self._tokens.put(digest, subject, now)
+            return self._tokens.get(digest, now)
+        subject = await reviews.token(token)
+        self._tokens.put(digest, subject, now)
+        return subject
+
+    async def _bearer(self, reviews: Reviews, token: str) -> Subject:
+        if not token or len(token) > MAX_TOKEN:
+            raise unrecognized_client(f"The bearer token must be 1 to {MAX_TOKEN} characters.")
+        subject = await self._review(reviews, token)
         if subject is None:
             raise unrecognized_client(
                 "The bearer token was not accepted by Kubernetes: it is expired, revoked, or "

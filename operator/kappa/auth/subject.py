@@ -27,6 +27,12 @@ class Subject:
         """Whether no credentials were given."""
         return self.user == ANONYMOUS_USER
 
+    @property
+    def pod(self) -> str | None:
+        """The pod a projected ServiceAccount token was made for (the review's extra), if any."""
+        names = dict(self.extra).get(POD_NAME_EXTRA, ())
+        return names[0] if names and names[0] else None
+
     def __str__(self) -> str:
         """The name a person reads in an error or a log line."""
         return self.user

@@ -250,6 +250,7 @@ def desired_function(
         tracing_sample_ratio=settings.tracing_sample_ratio
         if settings.tracing_otlp_endpoint
         else None,
+        durable_endpoint=settings.durable_endpoint if spec.durable is not None else None,
     )
     provisioned = spec.concurrency.provisioned
     scaling = ScalingSpec(

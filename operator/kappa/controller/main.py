@@ -14,7 +14,7 @@ from kubernetes import client, config
 from kappa.auth.guard import Guard
 from kappa.auth.kube_review import KubeReviews
 from kappa.auth.sigv4 import SignedRequest
-from kappa.auth.subject import POD_NAME_EXTRA, service_account
+from kappa.auth.subject import service_account
 from kappa.autoscaler.server import Authenticate, serve
 from kappa.base import logs
 from kappa.base.env import SettingsError
@@ -128,7 +128,7 @@ def _gateways_only(api: client.ApiClient, settings: Settings) -> Authenticate | 
         if caller.user != expected:
             log.warning("autoscaler: a report from %s refused (not %s)", caller, expected)
             return None
-        return dict(caller.extra).get(POD_NAME_EXTRA, ("",))[0] or caller.user
+        return caller.pod or caller.user
 
     return authenticate
 

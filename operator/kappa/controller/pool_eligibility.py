@@ -15,6 +15,8 @@ reason                 when
 ``Layers``             ``layers``: mounted as ConfigMap volumes at pod creation
 ``PerRuntime``         ``concurrency.perRuntime`` over 1: a python pool pod's zygote holds
                        awslambdaric, not the concurrent runtime that takes several calls
+``Durable``            ``durable``: the pod credential's projected token is mounted at pod
+                       creation
 ``NoPool``             no pool of the namespace has its runtime and size class
 ``Eligible``           the first such pool, by name
 =====================  ==============================================================
@@ -41,6 +43,7 @@ class Reason(enum.StrEnum):
     ENV_FROM_REFERENCES = "EnvFromReferences"
     LAYERS = "Layers"
     PER_RUNTIME = "PerRuntime"
+    DURABLE = "Durable"
     NO_POOL = "NoPool"
 
 
@@ -92,6 +95,11 @@ def eligibility(spec: FunctionSpec, pools: Sequence[PoolClass]) -> Eligibility: 
             Reason.PER_RUNTIME,
             f"concurrency.perRuntime {spec.concurrency.per_runtime}: a pool pod's runtime is "
             "made ready for one call at a time",
+        )
+    if spec.durable is not None:
+        return _no(
+            Reason.DURABLE,
+            "durable: the token its pod credential is made of is mounted when a pod is created",
         )
     matching = sorted(
         pool.name

@@ -25,7 +25,6 @@ finds all of them.
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,16 +33,15 @@ from typing import Final
 import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
-from nats.js.errors import BadRequestError
 
 from kappa.durable import timer_message
 from kappa.durable.timer_message import TimerMessage
 from kappa.durable.timing import nak_delay_ms
+from kappa.invocation.jetstream import ensure_stream, shared_consumer
 
 log = logging.getLogger("kappa.gateway.durable")
 
 DUPLICATE_WINDOW_SECONDS: Final = 120.0
-_CONSUMER_IDLE_SECONDS: Final = 3600.0
 _FETCH_SECONDS: Final = 1.0
 _FETCH_BATCH: Final = 64
 _HANDLING_FAILED_SECONDS: Final = 5.0
@@ -82,13 +80,7 @@ class TimerQueue:
             duplicate_window=DUPLICATE_WINDOW_SECONDS,
             num_replicas=self.settings.replicas,
         )
-        try:
-            await self.js.add_stream(config)
-        except BadRequestError:
-            # There already: brought up to date, its copies never lowered (as asyncq's).
-            current = (await self.js.stream_info(self.stream)).config.num_replicas
-            replicas = max(current or 1, self.settings.replicas)
-            await self.js.update_stream(dataclasses.replace(config, num_replicas=replicas))
+        await ensure_stream(self.js, config)
 
     async def arm(self, message: TimerMessage) -> None:
         """Store ``message`` (a second arming of the same timer is dropped as a duplicate)."""
@@ -115,17 +107,8 @@ class TimerQueue:
         """Make (or find) ``namespace``'s consumer and bind to it."""
         name = timer_message.consumer(namespace)
         settings = self.settings
-        config = api.ConsumerConfig(
-            durable_name=name,
-            name=name,
-            ack_policy=api.AckPolicy.EXPLICIT,
-            ack_wait=settings.ack_wait_seconds,
-            max_deliver=-1,
-            max_ack_pending=settings.max_pending,
-            filter_subject=timer_message.subject(settings.prefix, namespace, "*"),
-            deliver_policy=api.DeliverPolicy.ALL,
-            inactive_threshold=_CONSUMER_IDLE_SECONDS,
-        )
+        subject = timer_message.subject(settings.prefix, namespace, "*")
+        config = shared_consumer(name, subject, settings.ack_wait_seconds, settings.max_pending)
         await self.js.add_consumer(self.stream, config=config)
         return await self.js.pull_subscribe_bind(durable=name, stream=self.stream)
 

@@ -31,6 +31,7 @@ from kappa.api.function import UrlAuthType
 from kappa.auth import access as rbac
 from kappa.auth.access import Access, Verb
 from kappa.auth.guard import Guard
+from kappa.auth.pod_credentials import SECURITY_TOKEN_HEADER
 from kappa.auth.sigv4 import SignedRequest, is_sigv4
 from kappa.auth.subject import ANONYMOUS, Subject
 from kappa.gateway import request_ids
@@ -121,8 +122,11 @@ def middleware(guard: Guard, registry: Registry, render: Callable[[str], Render]
                     raise unrecognized_client(
                         "This function URL takes AWS_IAM: sign the request with SigV4."
                     )
-            caller = await guard.authenticate(_authorization(request) or None,
-                                              lambda: _signed(request))  # fmt: skip
+            caller = await guard.authenticate(
+                _authorization(request) or None,
+                lambda: _signed(request),
+                request.headers.get(SECURITY_TOKEN_HEADER),
+            )
             needed = route_access(request.method, route, dict(info), request.query.get("Qualifier"))
             if isinstance(needed, Access):
                 await guard.require(caller, needed)

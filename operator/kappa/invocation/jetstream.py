@@ -6,6 +6,7 @@ gateway replica, each replica applying the same configuration. What they share:
 
 - ``ensure_stream``: create the stream, or bring an existing one up to date;
 - ``ensure_bucket``: the same for a key-value bucket;
+- ``shared_consumer``: the durable pull consumer every replica's workers share;
 - ``kept_replicas``: neither ever lowers the copies a stream keeps. While a rollout
   raises ``nats.streamReplicas``, a gateway of the old setting that reconnects after the
   new ones would otherwise take the streams back down; lowering them is an operator's
@@ -13,7 +14,7 @@ gateway replica, each replica applying the same configuration. What they share:
 """
 
 import dataclasses
-from typing import Any
+from typing import Any, Final
 
 from nats.js import JetStreamContext, api
 from nats.js.errors import BadRequestError
@@ -35,6 +36,32 @@ async def ensure_stream(js: JetStreamContext, config: api.StreamConfig) -> None:
         await js.update_stream(
             dataclasses.replace(config, num_replicas=kept_replicas(current, config.num_replicas))
         )
+
+
+# A consumer unused this long is deleted by NATS; its messages stay in the stream.
+CONSUMER_IDLE_SECONDS: Final = 3600.0
+
+
+def shared_consumer(
+    name: str, filter_subject: str, ack_wait_seconds: float, max_ack_pending: int
+) -> api.ConsumerConfig:
+    """A durable pull consumer shared by every worker of every replica.
+
+    Explicit acks, unlimited deliveries (the caller bounds a message's life), every
+    message of ``filter_subject`` from the first; deleted by NATS after an hour unused,
+    made again by the workers on their next sight of it.
+    """
+    return api.ConsumerConfig(
+        durable_name=name,
+        name=name,
+        ack_policy=api.AckPolicy.EXPLICIT,
+        ack_wait=ack_wait_seconds,
+        max_deliver=-1,
+        max_ack_pending=max_ack_pending,
+        filter_subject=filter_subject,
+        deliver_policy=api.DeliverPolicy.ALL,
+        inactive_threshold=CONSUMER_IDLE_SECONDS,
+    )
 
 
 async def ensure_bucket(

@@ -4,7 +4,9 @@ Function pods (``kappa.dev/component=function``) and warm pool pods (``pool``, w
 become function pods when claimed) take connections on the agent's port (8080) from the
 gateway and operator pods of Kappa's namespace only (the gateways call functions; the
 operator specialises a pool pod it claims, with the pod's token), plus the peers the
-chart names for metrics scraping; their egress is open unless the chart lists rules. One policy per
+chart names for metrics scraping; their egress is open unless the chart lists rules, and
+then the gateway pods' port is always among them (a durable Function's SDK calls the
+Lambda API there; a Function with a ServiceAccount invokes others there). One policy per
 namespace, named ``kappa-functions``, labelled as Kappa's.
 """
 
@@ -15,6 +17,9 @@ from kappa.api.names import COMPONENT_LABEL, FUNCTION_COMPONENT, POOL_COMPONENT
 
 POLICY_NAME: Final = "kappa-functions"
 AGENT_PORT: Final = 8080
+# The gateway container's port (the chart's KAPPA_GATEWAY_PORT): egress is checked against
+# the pod's port, after the Service's port is translated.
+GATEWAY_PORT: Final = 8000
 # The gateway pods' labels (the chart's selector labels of the gateway component).
 GATEWAY_LABELS: Final[Mapping[str, str]] = {
     "app.kubernetes.io/name": "kappa",
@@ -56,7 +61,8 @@ def function_network_policy(
         ],
     }
     if egress is not None:
-        spec["egress"] = [dict(rule) for rule in egress]
+        to_gateways = {"to": [gateways], "ports": [{"protocol": "TCP", "port": GATEWAY_PORT}]}
+        spec["egress"] = [to_gateways, *(dict(rule) for rule in egress)]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",

@@ -20,7 +20,7 @@ from kappa.base.code_paths import (
     layer_archive_url,
 )
 from kappa.resources.code_configmap import config_map_key
-from kappa.resources.gateway_token import token_env, token_mount, token_volume
+from kappa.resources.gateway_token import TOKEN_FILE, token_env, token_mount, token_volume
 from kappa.resources.owner import owner_reference
 
 REVISION_LABEL: Final = "kappa.dev/revision"
@@ -34,6 +34,10 @@ SLOTS_VARIABLE: Final = "KAPPA_SLOTS"
 # (spec.concurrency.perRuntime), read by the agent and by the runtime clients.
 MAX_CONCURRENCY_VARIABLE: Final = "AWS_LAMBDA_MAX_CONCURRENCY"
 AGENT_MEMORY_LIMIT: Final = "128Mi"
+# Durable Functions: the Lambda API's address for the SDK's boto3 client, and the token
+# file the agent makes the pod credential of (kappa.agent.credentials).
+LAMBDA_ENDPOINT_VARIABLE: Final = "AWS_ENDPOINT_URL_LAMBDA"
+POD_TOKEN_VARIABLE: Final = "KAPPA_POD_TOKEN_FILE"  # noqa: S105 - a variable's name
 URL_CODE_VOLUME_MB: Final = 300
 URL_CODE_VOLUME_LIMIT: Final = f"{URL_CODE_VOLUME_MB}Mi"
 # Disk beside the volumes: the container's logs (the kubelet rotates them) and what a
@@ -130,6 +134,9 @@ class PodParams:
     tracing_sample_ratio: float | None = None
     # Invocations each runtime process takes at once (AWS_LAMBDA_MAX_CONCURRENCY); None: one.
     per_runtime: int | None = None
+    # A durable Function's (spec.durable): the gateway's URL as its pods reach it, for
+    # AWS_ENDPOINT_URL_LAMBDA, and the pod credential; None: not durable.
+    durable_endpoint: str | None = None
 
     @property
     def unit(self) -> str:
@@ -152,6 +159,7 @@ _NEW_FIELDS: Final = (
     "tracing_endpoint",
     "tracing_sample_ratio",
     "per_runtime",
+    "durable_endpoint",
 )
 
 
@@ -186,6 +194,9 @@ def agent_env(params: PodParams) -> list[dict[str, Any]]:
         values["KAPPA_TRACING_OTLP_ENDPOINT"] = params.tracing_endpoint
         if params.tracing_sample_ratio is not None:
             values["KAPPA_TRACING_SAMPLE_RATIO"] = repr(params.tracing_sample_ratio)
+    if params.durable_endpoint is not None:
+        # The agent serves its runtimes a pod credential made from this token.
+        values[POD_TOKEN_VARIABLE] = TOKEN_FILE
     if params.code.url:
         values["KAPPA_CODE_URL"] = params.code.url
         values["KAPPA_CODE_SHA256"] = params.code.sha256 or ""
@@ -225,6 +236,10 @@ def lambda_env(params: PodParams, pod_name: str, initialization_type: str) -> li
     # Set only when over one: runtime clients switch to their concurrent mode on its presence.
     if params.per_runtime is not None:
         values[MAX_CONCURRENCY_VARIABLE] = str(params.per_runtime)
+    # The durable SDK's boto3 client finds the Lambda API here, unless the Function names one.
+    user_names = {str(variable.get("name")) for variable in params.env}
+    if params.durable_endpoint is not None and LAMBDA_ENDPOINT_VARIABLE not in user_names:
+        values[LAMBDA_ENDPOINT_VARIABLE] = params.durable_endpoint
     return [{"name": k, "value": v} for k, v in values.items()]
 
 
@@ -385,9 +400,15 @@ def make_pod(
         "limits": {"memory": memory, "ephemeral-storage": f"{disk_limit_mb(params)}Mi"},
     }
     volumes, mounts = _volumes(params)
-    if params.service_account_name:  # a function that invokes others calls as its account
+    # A function that invokes others calls as its account; a durable one's agent makes its
+    # pod credential of the token, whatever automountServiceAccountToken says.
+    agent_mounts: list[dict[str, Any]] = []
+    if params.service_account_name or params.durable_endpoint is not None:
         volumes.append(token_volume())
-        mounts.append(token_mount())
+        if params.service_account_name:
+            mounts.append(token_mount())
+        if params.durable_endpoint is not None:
+            agent_mounts.append(token_mount())
     probe = readiness_probe()
     agent_port = [{"name": "invoke", "containerPort": AGENT_PORT, "protocol": "TCP"}]
     common = {
@@ -405,6 +426,7 @@ def make_pod(
                 "env": env,
                 "ports": agent_port,
                 "readinessProbe": probe,
+                **({"volumeMounts": agent_mounts} if agent_mounts else {}),
                 # A limit as every container has: the agent holds at most a 6 MB payload
                 # and its answer beside its own ~30 MB.
                 "resources": {
@@ -439,7 +461,7 @@ def make_pod(
                 "env": env,
                 "ports": agent_port,
                 "readinessProbe": probe,
-                "volumeMounts": mounts,
+                "volumeMounts": _merged(mounts, agent_mounts),
                 "resources": resources,
                 **common,
             }
@@ -476,6 +498,11 @@ def make_pod(
         },
         "spec": spec,
     }
+
+
+def _merged(mounts: list[dict[str, Any]], more: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``mounts`` and those of ``more`` it does not have yet (a volume is mounted once)."""
+    return mounts + [mount for mount in more if mount not in mounts]
 
 
 def revision_of(params: PodParams) -> str:

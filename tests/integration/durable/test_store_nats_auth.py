@@ -1,4 +1,4 @@
-"""The durable store as the chart's NATS user ``gateway``: everything the store does is
+"""The durable store and timers as the chart's NATS user ``gateway``: everything they do is
 allowed, and nothing more of what is new to it (the purge of the durable log alone).
 
 The server runs the ``authorization`` block ``helm template`` renders for the chart
@@ -8,6 +8,7 @@ The server runs the ``authorization`` block ``helm template`` renders for the ch
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +16,12 @@ import nats
 import nats.errors
 import pytest
 
+from kappa.durable.decider import Timer
+from kappa.durable.execution import TimerKind
 from kappa.durable.settings import DurableSettings
 from kappa.durable.store import SNAPSHOT_EVERY, Committed, Created, DurableStore, ExecutionKey
+from kappa.durable.timer_message import TimerMessage
+from kappa.durable.timers import TimerQueue, TimerSettings, TimerWorkers
 from tests.integration.brokers import NatsServer, start_nats
 from tests.integration.durable.conftest import KEY, claim, identity, started, step_succeeds
 from tests.integration.nats_harness import chart_authorization
@@ -92,3 +97,37 @@ def test_the_gateway_user_runs_the_whole_store(secured_nats: NatsServer) -> None
         ), subject
     # Nothing else was refused: the store's own calls all passed.
     assert len([e for e in refused if "permissions violation" in e.lower()]) == 4
+
+
+def test_the_gateway_user_arms_and_fires_timers(secured_nats: NatsServer) -> None:
+    """The timer stream, its namespace consumers, arming, nak and ack: all allowed."""
+
+    async def scenario() -> None:
+        nc = await nats.connect(secured_nats.url, **GATEWAY)
+        queue = TimerQueue(nc.jetstream(timeout=2), TimerSettings(ack_wait_seconds=2.0))
+        await queue.setup()
+        await queue.setup()  # again, as after a reconnect
+        fired: list[TimerMessage] = []
+        done = asyncio.Event()
+
+        async def handle(message: TimerMessage) -> None:
+            fired.append(message)
+            done.set()
+
+        due = int(time.time() * 1000) + 500  # fetched early once: nak'ed with a delay
+        timer = Timer(TimerKind.WAIT, "op-1", due, 1)
+        await queue.arm(TimerMessage("team", "orders", "exec-1", due, timer=timer))
+        stop = asyncio.Event()
+        workers = asyncio.create_task(
+            TimerWorkers(queue, handle, lambda: int(time.time() * 1000)).run(stop)
+        )
+        async with asyncio.timeout(HANG_GUARD):
+            await done.wait()
+        stop.set()
+        await workers
+        assert [m.execution for m in fired] == ["exec-1"]
+        with pytest.raises(nats.errors.TimeoutError):  # the server drops the request
+            await nc.jetstream(timeout=2).purge_stream("kappa-durable-timers")
+        await nc.close()
+
+    asyncio.run(scenario())

@@ -392,3 +392,11 @@ def test_a_runtime_started_ahead_runs_in_the_task_root_without_the_agents_variab
     assert cwd == Path("/srv/task")
     assert env["LAMBDA_TASK_ROOT"] == "/srv/task"
     assert not [name for name in env if name.startswith("KAPPA_")]
+
+
+def test_the_pod_token_file_turns_the_pod_credential_on() -> None:
+    base = {"KAPPA_RUNTIME": "python3.11", "KAPPA_FUNCTION_ARN": "arn:aws:lambda:r:ns:function:f"}
+    assert AgentSettings.from_env(base).pod_token_file is None
+    on = AgentSettings.from_env({**base, "KAPPA_POD_TOKEN_FILE": "/var/run/t/token"})
+    assert on.pod_token_file == Path("/var/run/t/token")
+    assert "KAPPA_POD_TOKEN_FILE" not in on.runtime_env

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from kappa.api.function_version import as_function_body
+from kappa.base.env import SettingsError
 from kappa.controller.desired import desired_function, referenced_configmap
 from kappa.resources.code_configmap import code_digest, code_sha256
 from kappa.settings import Settings
@@ -280,3 +281,38 @@ def test_one_call_per_runtime_sets_no_max_concurrency() -> None:
     desired = desired_function(body({"inline": {"app.py": HANDLER}}), SETTINGS)
     assert desired.params is not None
     assert desired.params.per_runtime is None
+
+
+@pytest.mark.parametrize(
+    ("settings", "endpoint"),
+    [
+        pytest.param(SETTINGS, "http://kappa-gateway.kappa-system.svc:80", id="service-dns-name"),
+        pytest.param(
+            Settings(function_gateway_url="http://10.96.0.20:80/"),
+            "http://10.96.0.20:80",
+            id="the-charts-cluster-ip",
+        ),
+    ],
+)
+def test_a_durable_functions_pods_reach_the_lambda_api_at_the_gateway(
+    settings: Settings, endpoint: str
+) -> None:
+    code = {"inline": {"app.py": HANDLER}}
+    durable = desired_function(body(code, durable={"executionTimeoutSeconds": 60}), settings)
+    env = {
+        e["name"]: e.get("value")
+        for e in durable.pod("fn-abc", attempt=0)["spec"]["containers"][0]["env"]
+    }
+    assert env["AWS_ENDPOINT_URL_LAMBDA"] == endpoint
+    assert env["KAPPA_POD_TOKEN_FILE"].endswith("/token")
+    plain = desired_function(body(code), settings)
+    assert plain.params.durable_endpoint is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["10.96.0.20:80", "http://$(KAPPA_GATEWAY_SERVICE_HOST):80", "http://gw/path", "ftp://gw"],
+)
+def test_a_function_gateway_url_that_is_no_url_is_refused(url: str) -> None:
+    with pytest.raises(SettingsError, match="KAPPA_FUNCTION_GATEWAY_URL"):
+        Settings.from_env({"KAPPA_FUNCTION_GATEWAY_URL": url})

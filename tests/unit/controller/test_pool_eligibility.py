@@ -72,6 +72,10 @@ def spec(**fields: Any) -> FunctionSpec:
             {"concurrency": {"perRuntime": 8}}, None, Reason.PER_RUNTIME, "perRuntime 8",
             id="per-runtime",
         ),
+        pytest.param(
+            {"durable": {"executionTimeoutSeconds": 3600}}, None, Reason.DURABLE,
+            "pod credential", id="durable",
+        ),
         pytest.param({"memoryMB": 512}, None, Reason.NO_POOL, "512 MB", id="no-size-class"),
         pytest.param(
             {"ephemeralStorageMB": 1024}, None, Reason.NO_POOL, "1024 MB", id="other-storage",

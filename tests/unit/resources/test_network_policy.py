@@ -25,7 +25,7 @@ def test_only_the_gateways_and_operators_of_kappas_namespace_reach_the_agent() -
     }]  # fmt: skip
 
 
-def test_metrics_peers_and_egress_rules_are_added_as_given() -> None:
+def test_metrics_peers_and_egress_rules_are_added_as_given_and_the_gateway_reachable() -> None:
     scraper = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
     dns = {"ports": [{"protocol": "UDP", "port": 53}]}
     policy = function_network_policy(
@@ -33,6 +33,12 @@ def test_metrics_peers_and_egress_rules_are_added_as_given() -> None:
     )
     assert policy["spec"]["ingress"][0]["from"][2] == scraper
     assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
-    assert policy["spec"]["egress"] == [dns]
+    gateways, *given = policy["spec"]["egress"]
+    assert given == [dns]
+    assert gateways == {
+        "to": [policy["spec"]["ingress"][0]["from"][0]],  # the gateway pods of kappa-system
+        "ports": [{"protocol": "TCP", "port": 8000}],
+    }
     closed = function_network_policy("team-a", kappa_namespace="kappa-system", egress=[])
-    assert closed["spec"]["egress"] == []  # an empty list: no egress at all
+    # An empty list: no egress at all but the gateways' port (the Lambda API, Invoke).
+    assert closed["spec"]["egress"] == [gateways]

@@ -241,6 +241,7 @@ def test_text_logging_sets_nothing_and_keeps_the_revision_of_pods_made_before() 
         "tracing_endpoint",
         "tracing_sample_ratio",
         "per_runtime",
+        "durable_endpoint",
     ):
         del fields[name]
     for key in ("archive", "image", "image_path"):  # nor those of archives and code images

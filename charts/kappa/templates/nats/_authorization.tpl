@@ -17,7 +17,8 @@ versions used: a work-queue stream takes no overlapping consumers, and deleting 
 consumer leaves its events in the stream), and
 onSuccess/onFailure destination subjects <namespace>.> of the namespaces in
 nats.destinationNamespaces. For durable functions (kappa.durable.store): publish to the
-durable log's subjects (kappa.durable.log.>) and the two buckets ($KV.kappa-durable-executions.>,
+durable log's subjects (kappa.durable.log.>), the timers' (kappa.durable.timer.>: their
+work-queue stream and its consumer per namespace use the API calls above) and the two buckets ($KV.kappa-durable-executions.>,
 $KV.kappa-durable-snapshots.>), the purge of the durable log stream alone (an execution's
 subject when its retention ends), and the one ephemeral consumer kind a listing of the
 executions bucket makes (create on KV_kappa-durable-executions, and its flow-control
@@ -57,7 +58,7 @@ authorization {
             "$JS.API.CONSUMER.MSG.NEXT.*.*",
             "$JS.API.CONSUMER.DELETE.{{ $events }}.workers",
             "$JS.API.STREAM.MSG.DELETE.{{ $dlq }}",
-            "{{ $p }}.durable.log.>",
+            "{{ $p }}.durable.log.>", "{{ $p }}.durable.timer.>",
             "$KV.{{ $executions }}.>", "$KV.{{ $snapshots }}.>",
             "$JS.API.STREAM.PURGE.{{ $durableLog }}",
             "$JS.API.CONSUMER.CREATE.KV_{{ $executions }}",
