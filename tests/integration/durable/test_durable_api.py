@@ -301,3 +301,44 @@ def test_a_checkpoint_past_the_state_bound_fails_the_execution_and_ends_the_invo
     found = client.get_durable_execution(DurableExecutionArn=arn, IncludeExecutionData=True)
     assert found["Status"] == "FAILED"
     assert found["Error"]["ErrorType"] == "Kappa.StateTooLarge"
+
+
+def test_callback_failure_heartbeat_and_a_retried_checkpoint(invoker: Invoker, client: Any) -> None:
+    arn = invoker.start("order-fail")
+    token = invoker.run(invoker.service.invoke(arn)).event["CheckpointToken"]
+    start = {
+        "Id": "cb-2",
+        "Type": "CALLBACK",
+        "SubType": "Callback",
+        "Action": "START",
+        "CallbackOptions": {"HeartbeatTimeoutSeconds": 60},
+    }
+    # botocore keeps one ClientToken across its own retries: the same call twice is answered
+    # the same, and the execution holds one callback.
+    first = client.checkpoint_durable_execution(
+        DurableExecutionArn=arn, CheckpointToken=token, Updates=[start], ClientToken="retry-1"
+    )
+    again = client.checkpoint_durable_execution(
+        DurableExecutionArn=arn, CheckpointToken=token, Updates=[start], ClientToken="retry-1"
+    )
+    assert again["CheckpointToken"] == first["CheckpointToken"]
+    assert again["NewExecutionState"] == first["NewExecutionState"]
+    callback_id = first["NewExecutionState"]["Operations"][0]["CallbackDetails"]["CallbackId"]
+    token = first["CheckpointToken"]
+
+    client.send_durable_execution_callback_heartbeat(CallbackId=callback_id)
+    client.send_durable_execution_callback_failure(
+        CallbackId=callback_id, Error={"ErrorMessage": "declined", "ErrorType": "Refused"}
+    )
+    code, _, status = error_of(
+        client.send_durable_execution_callback_heartbeat, CallbackId=callback_id
+    )
+    assert (code, status) == ("ResourceNotFoundException", 404)
+    refresh = client.checkpoint_durable_execution(DurableExecutionArn=arn, CheckpointToken=token)
+    operations = refresh["NewExecutionState"]["Operations"]
+    assert [op["Id"] for op in operations] == ["cb-2"]
+    assert operations[0]["Status"] == "FAILED"
+    assert operations[0]["CallbackDetails"]["Error"] == {
+        "ErrorMessage": "declined", "ErrorType": "Refused",
+    }  # fmt: skip
+    assert client.get_durable_execution(DurableExecutionArn=arn)["Status"] == "RUNNING"
