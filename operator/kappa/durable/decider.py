@@ -35,6 +35,7 @@ from kappa.durable.execution import (
     CachedAnswer,
     Execution,
     ExecutionFields,
+    InvocationRecord,
     LogEntry,
     TimerKind,
     apply,
@@ -214,9 +215,11 @@ InvocationAnswer = Succeeded | Failed | Pending | FunctionError | Throttled
 class _Draft:
     """A transition being built: the fields, the operations touched, the timers armed."""
 
-    def __init__(self, state: Execution, cause: str) -> None:
+    def __init__(self, state: Execution, cause: str, now: int) -> None:
         self.state = state
         self.cause = cause
+        self.now = now
+        self.invocation: InvocationRecord | None = None
         self.fields = state.fields
         self.operations: dict[str, Operation] = {}
         self.timers: dict[str, int] = {}
@@ -260,6 +263,8 @@ class _Draft:
             timers=tuple(self.timers.items()),
             heartbeats=tuple(self.heartbeats.items()),
             seen=seen,
+            at_ms=self.now,
+            invocation=self.invocation,
         )
 
     def decision(self, answer: Answer | None = None, *, seen: bool = False) -> Decision:
@@ -273,7 +278,7 @@ def start(
     now: int,
 ) -> Decision:
     """A new execution: its EXECUTION operation, its timeout timer, its first invocation."""
-    draft = _Draft(Execution(), "start")
+    draft = _Draft(Execution(), "start", now)
     deadline = None if execution_timeout_s is None else now + execution_timeout_s * 1000
     draft.fields = ExecutionFields(start_ms=now, deadline_ms=deadline)
     draft.put(
@@ -293,11 +298,12 @@ def start(
 
 def invoke(state: Execution, invocation: str, now: int) -> Decision | Refusal:
     """An invocation claims the execution: its event is built from ``state``."""
-    del now
     if not state.running:
         return Refusal(RESOURCE_NOT_FOUND, "The execution has ended.")
-    draft = _Draft(state, "invoke")
-    draft.fields = replace(draft.fields, invocation=invocation, reinvoke_pending=False)
+    draft = _Draft(state, "invoke", now)
+    draft.fields = replace(
+        draft.fields, invocation=invocation, invocation_start_ms=now, reinvoke_pending=False
+    )
     return draft.decision(seen=True)
 
 
@@ -525,7 +531,7 @@ def checkpoint(
         return Refusal(INVALID_PARAMETER, INVALID_CHECKPOINT_TOKEN)
     if not state.running:
         return Decision(state, answer=Answer((), None))
-    draft = _Draft(state, "checkpoint")
+    draft = _Draft(state, "checkpoint", now)
     if fields.deadline_ms is not None and now >= fields.deadline_ms:
         draft.end(ExecutionStatus.TIMED_OUT, now, None, None)
     else:
@@ -556,7 +562,7 @@ def fire(state: Execution, timer: Timer, now: int) -> Decision:  # noqa: PLR0911
         return nothing if state.running else Decision(state, actions=(Purge(),))
     if not state.running:
         return nothing
-    draft = _Draft(state, f"timer:{timer.kind.value}")
+    draft = _Draft(state, f"timer:{timer.kind.value}", now)
     if timer.kind is TimerKind.EXECUTION_TIMEOUT:
         draft.end(ExecutionStatus.TIMED_OUT, now, None, None)
         return draft.decision()
@@ -601,7 +607,7 @@ def callback(
         or found.status is not OperationStatus.STARTED
     ):
         return Refusal(RESOURCE_NOT_FOUND, "The callback was not found.")
-    draft = _Draft(state, "callback")
+    draft = _Draft(state, "callback", now)
     details = found.callback_details or CallbackDetails()
     match outcome:
         case CallbackSuccess(result):
@@ -659,13 +665,30 @@ def _failed(draft: _Draft, error: ErrorObject | None, now: int) -> None:
 
 
 def invocation_ended(
-    state: Execution, invocation: str, answer: InvocationAnswer, now: int
+    state: Execution,
+    invocation: str,
+    answer: InvocationAnswer,
+    now: int,
+    request_id: str | None = None,
 ) -> Decision:
-    """The end of ``invocation`` with ``answer``; ignored when it is not the current one."""
+    """The end of ``invocation`` with ``answer``; ignored when it is not the current one.
+
+    ``request_id`` is the Lambda request id the invocation ran with (none: the invocation
+    id); an invocation that ran (any answer but :class:`Throttled`) is recorded in the
+    entry for the history's ``InvocationCompleted``.
+    """
     if invocation != state.fields.invocation:
         return Decision(state)
-    draft = _Draft(state, "invocation")
-    draft.fields = replace(draft.fields, invocation=None)
+    draft = _Draft(state, "invocation", now)
+    if not isinstance(answer, Throttled):
+        started = state.fields.invocation_start_ms
+        draft.invocation = InvocationRecord(
+            start_ms=now if started is None else started,
+            end_ms=now,
+            request_id=request_id or invocation,
+            error=answer.error if isinstance(answer, FunctionError) else None,
+        )
+    draft.fields = replace(draft.fields, invocation=None, invocation_start_ms=None)
     if not state.running:
         draft.fields = replace(draft.fields, reinvoke_pending=False)
         return draft.decision()
@@ -697,6 +720,6 @@ def stop(state: Execution, error: ErrorObject | None, now: int) -> Decision:
     """StopDurableExecution: a running execution ends STOPPED; an ended one is left as is."""
     if not state.running:
         return Decision(state)
-    draft = _Draft(state, "stop")
+    draft = _Draft(state, "stop", now)
     draft.end(ExecutionStatus.STOPPED, now, None, error)
     return draft.decision()

@@ -68,10 +68,21 @@ class ExecutionFields:
     error: ErrorObject | None = None
     token_sequence: int = 0
     invocation: str | None = None
+    invocation_start_ms: int | None = None
     reinvoke_pending: bool = False
     seen: int = 0
     failed_invocations: int = 0
     last_checkpoint: CachedAnswer | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationRecord:
+    """An invocation that took place and ended: when, its request id, its error if it failed."""
+
+    start_ms: int
+    end_ms: int
+    request_id: str
+    error: ErrorObject | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +91,9 @@ class LogEntry:
 
     ``seen``: the current invocation has seen the state as of this entry (its event was
     built, or it was answered a checkpoint), so ``fields.seen`` becomes its sequence.
+    ``at_ms``: when it was decided (None in entries written before it was recorded).
+    ``invocation``: the invocation this transition ended, when it ended one that ran
+    (the history's ``InvocationCompleted``).
     """
 
     cause: str
@@ -88,6 +102,8 @@ class LogEntry:
     timers: tuple[tuple[str, int], ...] = ()
     heartbeats: tuple[tuple[str, int], ...] = ()
     seen: bool = False
+    at_ms: int | None = None
+    invocation: InvocationRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from kappa.durable.execution import (
     CachedAnswer,
     Execution,
     ExecutionFields,
+    InvocationRecord,
     LogEntry,
     apply,
 )
@@ -45,6 +46,8 @@ SNAPSHOT_MAX_BYTES: Final = 4 * 1024 * 1024
 VERSION: Final = 1
 _CAUSE: Final = TextRule(1, 64, r"[a-z:-]+")
 _INVOCATION: Final = TextRule(1, 64, r"[a-zA-Z0-9-]+")
+# A Lambda request id: a UUID here; any printable ASCII token of Lambda's length is read.
+_REQUEST_ID: Final = TextRule(1, 128, r"[\x21-\x7E]+")
 _CLIENT_TOKEN: Final = TextRule(1, 64, r"[\x21-\x7E]+")
 _TIMER_KEY: Final = TextRule(1, 128, r"[a-z-]+/[a-zA-Z0-9_-]*")
 _INT_MAX: Final = 2**64 - 1
@@ -70,6 +73,7 @@ def _fields_wire(fields: ExecutionFields) -> dict[str, Any]:
     _put(wire, "result", fields.result)
     _put(wire, "error", None if fields.error is None else fields.error.to_wire())
     _put(wire, "invocation", fields.invocation)
+    _put(wire, "invocationStart", fields.invocation_start_ms)
     cached = fields.last_checkpoint
     if cached is not None:
         record: dict[str, Any] = {
@@ -83,6 +87,29 @@ def _fields_wire(fields: ExecutionFields) -> dict[str, Any]:
     return wire
 
 
+def _invocation_wire(record: InvocationRecord) -> dict[str, Any]:
+    wire: dict[str, Any] = {
+        "start": record.start_ms,
+        "end": record.end_ms,
+        "requestId": record.request_id,
+    }
+    _put(wire, "error", None if record.error is None else record.error.to_wire())
+    return wire
+
+
+def _invocation(value: object, field: str) -> InvocationRecord | None:
+    if value is None:
+        return None
+    raw = obj(value, field)
+    error = raw.get("error")
+    return InvocationRecord(
+        start_ms=_whole(raw.get("start"), member(field, "start")),
+        end_ms=_whole(raw.get("end"), member(field, "end")),
+        request_id=text(raw.get("requestId"), member(field, "requestId"), _REQUEST_ID),
+        error=None if error is None else ErrorObject.from_wire(error, member(field, "error")),
+    )
+
+
 def encode(entry: LogEntry) -> bytes:
     """``entry`` as the log message's body."""
     wire = {
@@ -94,6 +121,9 @@ def encode(entry: LogEntry) -> bytes:
         "heartbeats": dict(entry.heartbeats),
         "seen": entry.seen,
     }
+    _put(wire, "at", entry.at_ms)
+    if entry.invocation is not None:
+        wire["invocationEnded"] = _invocation_wire(entry.invocation)
     # ASCII: a payload may hold lone surrogates, which UTF-8 cannot encode.
     body = json.dumps(wire, separators=(",", ":")).encode("ascii")
     if len(body) > ENTRY_MAX_BYTES:
@@ -150,6 +180,9 @@ def _fields(value: object, field: str) -> ExecutionFields:
         error=None if error is None else ErrorObject.from_wire(error, at("error")),
         token_sequence=_whole(raw.get("tokenSequence"), at("tokenSequence")),
         invocation=optional_text(raw.get("invocation"), at("invocation"), _INVOCATION),
+        invocation_start_ms=optional_integer(
+            raw.get("invocationStart"), at("invocationStart"), 0, _INT_MAX
+        ),
         reinvoke_pending=_flag(raw.get("reinvokePending"), at("reinvokePending")),
         seen=_whole(raw.get("seen"), at("seen")),
         failed_invocations=_whole(raw.get("failedInvocations"), at("failedInvocations")),
@@ -178,6 +211,8 @@ def decode(body: bytes) -> LogEntry:
         timers=_counts(raw.get("timers"), "entry.timers", _TIMER_KEY),
         heartbeats=_counts(raw.get("heartbeats"), "entry.heartbeats", OPERATION_ID),
         seen=_flag(raw.get("seen"), "entry.seen"),
+        at_ms=optional_integer(raw.get("at"), "entry.at", 0, _INT_MAX),
+        invocation=_invocation(raw.get("invocationEnded"), "entry.invocationEnded"),
     )
 
 

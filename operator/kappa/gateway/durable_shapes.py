@@ -176,7 +176,11 @@ def execution_answer(facts: ExecutionFacts, *, include_data: bool) -> dict[str, 
 def history_answer(
     events: Sequence[Mapping[str, Any]], next_marker: str | None = None
 ) -> dict[str, Any]:
-    """``GetDurableExecutionHistory``'s answer: one page of events (wire form)."""
+    """``GetDurableExecutionHistory``'s answer: one page of events.
+
+    The events in wire form, as ``kappa.durable.history.HistoryPage.wire_events`` writes
+    them (timestamps in seconds, payloads left out without ``IncludeExecutionData``).
+    """
     return _with_marker({"Events": list(events)}, next_marker)
 
 

@@ -26,7 +26,7 @@ from kappa.durable.decider import (
     start,
     stop,
 )
-from kappa.durable.execution import Execution, LogEntry, TimerKind
+from kappa.durable.execution import Execution, InvocationRecord, LogEntry, TimerKind
 from kappa.durable.fields import FieldError
 from kappa.durable.model import (
     CallbackOptions,
@@ -180,6 +180,41 @@ def test_an_entry_reads_back_as_written() -> None:
     assert decode(encode(decision.entry)) == decision.entry
 
 
+def test_an_ended_invocation_reads_back_as_written() -> None:
+    state = start("x", "{}", None, T0).commit(1)
+    state = invoke(state, "inv", T0 + 5).commit(2)  # type: ignore[union-attr]
+    assert state.fields.invocation_start_ms == T0 + 5
+    decision = invocation_ended(state, "inv", FunctionError(BOOM), T0 + 9, "req-1")
+    assert decision.entry is not None
+    assert decision.entry.invocation == InvocationRecord(T0 + 5, T0 + 9, "req-1", BOOM)
+    assert decision.entry.at_ms == T0 + 9
+    assert decode(encode(decision.entry)) == decision.entry
+    assert decision.commit(3).fields.invocation_start_ms is None
+
+
+def test_entries_written_before_the_times_and_the_invocation_were_recorded_still_read() -> None:
+    state = invoke(start("x", "{}", None, T0).commit(1), "inv", T0).commit(2)  # type: ignore[union-attr]
+    entry = invocation_ended(state, "inv", Pending(), T0 + 9).entry
+    assert entry is not None
+    wire = json.loads(encode(entry))
+    del wire["at"], wire["invocationEnded"]
+    assert isinstance(wire["fields"], dict)
+    wire["fields"].pop("invocationStart", None)
+    old = decode(json.dumps(wire).encode())
+    assert (old.at_ms, old.invocation) == (None, None)
+    assert old.fields == entry.fields
+
+
+def test_a_throttled_invocation_records_none() -> None:
+    state = invoke(start("x", "{}", None, T0).commit(1), "inv", T0).commit(2)  # type: ignore[union-attr]
+    entry = invocation_ended(state, "inv", Throttled(0), T0 + 9).entry
+    assert entry is not None
+    assert entry.invocation is None
+    ran = invocation_ended(state, "inv", Pending(), T0 + 9).entry
+    assert ran is not None
+    assert ran.invocation == InvocationRecord(T0, T0 + 9, "inv", None)
+
+
 def _wire() -> dict[str, object]:
     entry = start("x", "{}", 60, T0).entry
     assert entry is not None
@@ -198,8 +233,18 @@ def _wire() -> dict[str, object]:
         pytest.param({"timers": {"../x": 1}}, "entry.timers", id="timer-key"),
         pytest.param({"heartbeats": {"a": True}}, "entry.heartbeats.a", id="heartbeat-bool"),
         pytest.param({"seen": None}, "entry.seen", id="seen-missing"),
+        pytest.param({"at": -5}, "entry.at", id="at-negative"),
+        pytest.param({"invocationEnded": []}, "entry.invocationEnded", id="invocation-not-object"),
+        pytest.param({"invocationEnded": {"start": 1, "end": 2}}, "entry.invocationEnded.requestId",
+                     id="invocation-without-request-id"),
+        pytest.param({"invocationEnded": {"start": 1, "end": 2, "requestId": "a b"}},
+                     "entry.invocationEnded.requestId", id="request-id-with-space"),
+        pytest.param({"invocationEnded": {"start": "1", "end": 2, "requestId": "r"}},
+                     "entry.invocationEnded.start", id="invocation-start-text"),
+        pytest.param({"invocationEnded": {"start": 1, "end": 2, "requestId": "r", "error": 7}},
+                     "entry.invocationEnded.error", id="invocation-error-not-object"),
     ],
-)
+)  # fmt: skip
 def test_hostile_entries_are_refused_naming_the_member(
     change: dict[str, object], field: str
 ) -> None:

@@ -3,6 +3,7 @@ has only members the model knows, with their types and required members, and bot
 rest-json parser reads back the values rendered."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +14,9 @@ from botocore.loaders import Loader
 from botocore.model import ServiceModel, Shape, StructureShape
 from botocore.parsers import create_parser
 
+from kappa.durable.decider import Failed, FunctionError, Succeeded, stop
+from kappa.durable.execution import TimerKind
+from kappa.durable.history import HistoryPage, HistoryRequest, history_page
 from kappa.durable.model import (
     CallbackDetails,
     ErrorObject,
@@ -26,6 +30,7 @@ from kappa.durable.model import (
 from kappa.durable.tokens import INVALID_CHECKPOINT_TOKEN, InvalidTokenError
 from kappa.gateway import durable_shapes
 from kappa.invocation.errors import GatewayError, invalid_parameter
+from tests.unit.durable.runs import SCENARIOS, Run, begun
 
 MODEL = ServiceModel(Loader().load_service_model("lambda", "service-2"), "lambda")
 ARN = "arn:aws:lambda:us-east-1:team:function:orders:$LATEST/durable-execution/order-7/id-1"
@@ -211,14 +216,67 @@ def test_the_list_answer_holds_each_executions_summary() -> None:
     }  # fmt: skip
 
 
-def test_the_history_answer_is_a_page_of_events() -> None:
-    event = {"EventType": "WaitStarted", "EventId": 2, "Id": "w", "EventTimestamp": START_MS / 1000,
-             "WaitStartedDetails": {"Duration": 30, "ScheduledEndTimestamp": (START_MS + 30_000) / 1000}}  # fmt: skip
-    result = parsed("GetDurableExecutionHistory", 200, durable_shapes.history_answer([event]))
-    assert result == {"Events": [{
-        "EventType": "WaitStarted", "EventId": 2, "Id": "w", "EventTimestamp": at(START_MS),
-        "WaitStartedDetails": {"Duration": 30, "ScheduledEndTimestamp": at(START_MS + 30_000)},
-    }]}  # fmt: skip
+def ended_run(scenario: Callable[[Run], None]) -> Run:
+    run = begun(timeout_s=120)
+    scenario(run)
+    run.end(FunctionError(ERROR), "req-1")
+    run.invoke()
+    run.end(Succeeded('"done"'))
+    return run
+
+
+ENDINGS: tuple[Callable[[Run], None], ...] = (
+    lambda run: run.fire(TimerKind.EXECUTION_TIMEOUT, None),
+    lambda run: run.add(stop(run.state, ERROR, run.tick())),
+    lambda run: run.end(Failed(ERROR)),
+)
+
+
+@pytest.mark.parametrize(
+    "include", [pytest.param(True, id="with-data"), pytest.param(False, id="without")]
+)
+def test_every_history_event_is_the_models_event(include: bool) -> None:  # noqa: FBT001
+    runs = [ended_run(scenario) for scenario in SCENARIOS]
+    for ending in ENDINGS:
+        run = begun()
+        ending(run)
+        runs.append(run)
+    seen: set[str] = set()
+    for run in runs:
+        page = history_page(run.log, ARN, HistoryRequest(include_data=include))
+        assert isinstance(page, HistoryPage)
+        result = parsed(
+            "GetDurableExecutionHistory", 200, durable_shapes.history_answer(page.wire_events())
+        )
+        assert [e["EventId"] for e in result["Events"]] == [e.event_id for e in page.events]
+        assert [e["EventTimestamp"] for e in result["Events"]] == [
+            at(e.timestamp_ms) for e in page.events
+        ]
+        seen |= {e["EventType"] for e in result["Events"]}
+    event_types = MODEL.shape_for("EventType").enum  # type: ignore[attr-defined]
+    assert set(event_types) - seen == {
+        "ChainedInvokeStarted",
+        "ExecutionPaused",
+        "ExecutionResumed",
+    }
+
+
+def test_the_history_answer_carries_the_next_marker_back() -> None:
+    run = ended_run(SCENARIOS[0])
+    page = history_page(run.log, ARN, HistoryRequest(max_items=2, reverse=True))
+    assert isinstance(page, HistoryPage)
+    assert page.next_marker is not None
+    body = durable_shapes.history_answer(page.wire_events(), page.next_marker)
+    result = parsed("GetDurableExecutionHistory", 200, body)
+    assert result["NextMarker"] == page.next_marker
+    assert [e["EventType"] for e in result["Events"]] == [
+        "ExecutionSucceeded",
+        "InvocationCompleted",
+    ]
+    assert (
+        result["Events"][1]["InvocationCompletedDetails"]["EndTimestamp"]
+        == result["Events"][1]["EventTimestamp"]
+    )
 
 
 def test_stop_and_callback_answers() -> None:
