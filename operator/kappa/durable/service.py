@@ -35,7 +35,7 @@ from typing import Any, Final
 
 import nats
 
-from kappa.durable import decider, pages
+from kappa.durable import decider, history, pages
 from kappa.durable import settings as durable_settings
 from kappa.durable.arns import EXECUTION_NAME, ExecutionArn, execution_arn, parse_execution_arn
 from kappa.durable.decider import (
@@ -46,7 +46,7 @@ from kappa.durable.decider import (
     InvocationAnswer,
     Refusal,
 )
-from kappa.durable.execution import Execution
+from kappa.durable.execution import Execution, LogEntry
 from kappa.durable.fields import FieldError, TextRule, choice, optional_integer, optional_text
 from kappa.durable.model import (
     ErrorObject,
@@ -56,6 +56,7 @@ from kappa.durable.model import (
     parse_updates,
 )
 from kappa.durable.store import (
+    HISTORY_MAX,
     AlreadyStarted,
     Committed,
     DurableStore,
@@ -87,6 +88,7 @@ LIST_DEFAULT_ITEMS: Final = 100
 _LIST_MARKER_MAX: Final = 10
 _UNAVAILABLE: Final = 503
 _TIME_TEXT_MAX: Final = 64
+HISTORY_READ: Final = 1000
 STATE_TOO_LARGE: Final = ErrorObject(
     message="The execution's state would pass KAPPA_DURABLE_STATE_MAX_BYTES.",
     type="Kappa.StateTooLarge",
@@ -187,12 +189,12 @@ def query_integer(query: Mapping[str, str], name: str, low: int, high: int) -> i
     return optional_integer(int(value), name, low, high)
 
 
-def query_flag(query: Mapping[str, str], name: str) -> bool:
-    """An optional ``true``/``false`` of the query string (absent: false)."""
+def query_flag(query: Mapping[str, str], name: str, *, default: bool = False) -> bool:
+    """An optional ``true``/``false`` of the query string (absent: ``default``)."""
     value = query.get(name)
     if value not in (None, "true", "false"):
         raise FieldError(name, "must be true or false.")
-    return value == "true"
+    return default if value is None else value == "true"
 
 
 def _query_time(query: Mapping[str, str], name: str) -> int | None:
@@ -530,7 +532,7 @@ class DurableService:
             raise not_found(f"Durable execution not found: {arn_text}")
         return _view(loaded.identity, loaded.state, DEFAULT_RETENTION_DAYS)
 
-    async def list(
+    async def executions(
         self, namespace: str, function: str, query: Sequence[tuple[str, str]]
     ) -> tuple[list[ExecutionView], str | None]:
         """ListDurableExecutionsByFunction: newest first (``ReverseOrder``: oldest first)."""
@@ -551,6 +553,32 @@ class DurableService:
         taken = views[offset : offset + most]
         rest = offset + most
         return taken, (str(rest) if rest < len(views) else None)
+
+    async def history(
+        self, arn_text: str, query: Mapping[str, str]
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """GetDurableExecutionHistory: a page of events, and the marker of the rest."""
+        with _answering():
+            request = history.HistoryRequest(
+                include_data=query_flag(query, "IncludeExecutionData", default=True),
+                reverse=query_flag(query, "ReverseOrder"),
+                max_items=query_integer(query, "MaxItems", 0, pages.MAX_ITEMS),
+                marker=query.get("Marker"),
+            )
+        await self._get(arn_text)  # 404 for an execution that does not exist
+        key = _key(parse_execution_arn(arn_text))
+        log_entries: list[tuple[int, LogEntry]] = []
+        with _answering():
+            while len(log_entries) < HISTORY_MAX:
+                after = log_entries[-1][0] if log_entries else 0
+                more = await self._store.entries(key, after, HISTORY_READ)
+                log_entries.extend(more)
+                if len(more) < HISTORY_READ:
+                    break
+        page = history.history_page(log_entries, arn_text, request)
+        if isinstance(page, pages.PageRefused):
+            raise invalid_parameter(page.message)
+        return page.wire_events(), page.next_marker
 
     async def stop(self, arn_text: str, error: object) -> int:
         """StopDurableExecution: the time it stopped (an ended execution: when it ended)."""

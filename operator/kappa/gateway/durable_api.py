@@ -3,6 +3,7 @@
     CheckpointDurableExecution        POST /2025-12-01/durable-executions/{Arn}/checkpoint  token
     GetDurableExecutionState          GET  /2025-12-01/durable-executions/{Arn}/state       token
     GetDurableExecution               GET  /2025-12-01/durable-executions/{Arn}             get
+    GetDurableExecutionHistory        GET  /2025-12-01/durable-executions/{Arn}/history     get
     ListDurableExecutionsByFunction   GET  /2025-12-01/functions/{FunctionName}/durable-executions
                                                                                             list
     StopDurableExecution              POST /2025-12-01/durable-executions/{Arn}/stop        update
@@ -38,6 +39,7 @@ from kappa.gateway.durable_routes import (
     CALLBACK_ROUTES,
     CHECKPOINT_ROUTE,
     EXECUTION_ROUTE,
+    HISTORY_ROUTE,
     LIST_ROUTE,
     STATE_ROUTE,
     STOP_ROUTE,
@@ -83,10 +85,16 @@ class DurableBackend(Protocol):
         """GetDurableExecution: the execution, and whether its data is included."""
         ...
 
-    async def list(
+    async def executions(
         self, namespace: str, function: str, query: Sequence[tuple[str, str]]
     ) -> tuple[Sequence[durable_shapes.ExecutionFacts], str | None]:
         """ListDurableExecutionsByFunction: a page and the marker of the rest."""
+        ...
+
+    async def history(
+        self, arn_text: str, query: Mapping[str, str]
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """GetDurableExecutionHistory: a page of events (wire form) and the marker of the rest."""
         ...
 
     async def stop(self, arn_text: str, error: object) -> int:
@@ -114,8 +122,9 @@ class DurableApi:
         app.router.add_post(CHECKPOINT_ROUTE, answering(self.checkpoint))
         app.router.add_get(STATE_ROUTE, answering(self.state), allow_head=False)
         app.router.add_post(STOP_ROUTE, answering(self.stop))
+        app.router.add_get(HISTORY_ROUTE, answering(self.history), allow_head=False)
         app.router.add_get(EXECUTION_ROUTE, answering(self.get), allow_head=False)
-        app.router.add_get(LIST_ROUTE, answering(self.list), allow_head=False)
+        app.router.add_get(LIST_ROUTE, answering(self.executions), allow_head=False)
         for kind, route in CALLBACK_ROUTES.items():
             app.router.add_post(route, answering(self._callback(kind)))
 
@@ -135,9 +144,14 @@ class DurableApi:
         facts, include = await self._backend.get(request.match_info["arn"], request.query)
         return 200, durable_shapes.execution_answer(facts, include_data=include)
 
-    async def list(self, request: web.Request, ref: FunctionRef) -> Any:
+    async def history(self, request: web.Request, _ref: FunctionRef) -> Any:
+        """GetDurableExecutionHistory."""
+        events, marker = await self._backend.history(request.match_info["arn"], request.query)
+        return 200, durable_shapes.history_answer(events, marker)
+
+    async def executions(self, request: web.Request, ref: FunctionRef) -> Any:
         """ListDurableExecutionsByFunction."""
-        items, marker = await self._backend.list(
+        items, marker = await self._backend.executions(
             ref.namespace, ref.name, list(request.query.items())
         )
         return 200, durable_shapes.list_answer(items, marker)

@@ -7,6 +7,7 @@ Paths are botocore 1.44.8's (``/2025-12-01/``); ``{arn}`` is a durable execution
     CheckpointDurableExecution       POST durable-executions/{arn}/checkpoint   the token
     GetDurableExecutionState         GET  durable-executions/{arn}/state        the token
     GetDurableExecution              GET  durable-executions/{arn}              get
+    GetDurableExecutionHistory       GET  durable-executions/{arn}/history      get
     ListDurableExecutionsByFunction  GET  functions/{FunctionName}/durable-executions  list
     StopDurableExecution             POST durable-executions/{arn}/stop         update
     SendDurableExecutionCallback*    POST durable-execution-callbacks/{callback_id}/
@@ -32,6 +33,7 @@ EXECUTION_ROUTE: Final = PREFIX + "/durable-executions/{arn}"
 CHECKPOINT_ROUTE: Final = EXECUTION_ROUTE + "/checkpoint"
 STATE_ROUTE: Final = EXECUTION_ROUTE + "/state"
 STOP_ROUTE: Final = EXECUTION_ROUTE + "/stop"
+HISTORY_ROUTE: Final = EXECUTION_ROUTE + "/history"
 LIST_ROUTE: Final = PREFIX + "/functions/{function_name}/durable-executions"
 CALLBACK_ROUTES: Final = {
     kind: PREFIX + "/durable-execution-callbacks/{callback_id}/" + kind
@@ -40,7 +42,11 @@ CALLBACK_ROUTES: Final = {
 # What the two token routes ask: nothing of the middleware (authn's ``TOKEN``).
 TOKEN: Final = "token"  # noqa: S105 - a kind of access, not a secret
 TOKEN_ROUTES: Final = frozenset({("POST", CHECKPOINT_ROUTE), ("GET", STATE_ROUTE)})
-_EXECUTION_VERBS: Final = {("GET", EXECUTION_ROUTE): Verb.GET, ("POST", STOP_ROUTE): Verb.UPDATE}
+_EXECUTION_VERBS: Final = {
+    ("GET", EXECUTION_ROUTE): Verb.GET,
+    ("GET", HISTORY_ROUTE): Verb.GET,
+    ("POST", STOP_ROUTE): Verb.UPDATE,
+}
 _EXECUTION_MARKER: Final = "/durable-execution/"
 
 

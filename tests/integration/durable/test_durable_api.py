@@ -240,6 +240,24 @@ def test_checkpoint_state_pages_callback_and_stop(invoker: Invoker, client: Any)
     assert after["Status"] == "STOPPED"
     assert after["Error"] == {"ErrorMessage": "no longer needed"}
     assert "EndTimestamp" in after
+    history_is_whole_in_order_and_paged(client, arn)
+
+
+def history_is_whole_in_order_and_paged(client: Any, arn: str) -> None:
+    """GetDurableExecutionHistory of the callback test's execution, through boto3's paginator."""
+    paginator = client.get_paginator("get_durable_execution_history")
+    pages = list(paginator.paginate(DurableExecutionArn=arn, PaginationConfig={"PageSize": 2}))
+    events = [event for page in pages for event in page["Events"]]
+    assert [event["EventType"] for event in events] == [
+        "ExecutionStarted", "StepStarted", "StepSucceeded", "CallbackStarted",
+        "CallbackSucceeded", "ExecutionStopped",
+    ]  # fmt: skip
+    assert [event["EventId"] for event in events] == [1, 2, 3, 4, 5, 6]
+    assert len(pages) == 3
+    newest = client.get_durable_execution_history(
+        DurableExecutionArn=arn, ReverseOrder=True, MaxItems=1
+    )
+    assert [event["EventType"] for event in newest["Events"]] == ["ExecutionStopped"]
 
 
 def post(gateway: Gateway, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
