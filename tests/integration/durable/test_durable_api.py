@@ -93,7 +93,8 @@ def durable_gateway(
 
 
 @pytest.fixture
-def gateway(start_gateway: StartGateway, nats_server: NatsServer, keys_dir: Path) -> Gateway:
+def gateway(nats_server: NatsServer, start_gateway: StartGateway, keys_dir: Path) -> Gateway:
+    # nats_server first: torn down after the gateway that uses it.
     return durable_gateway(start_gateway, nats_server, keys_dir)
 
 
@@ -296,8 +297,8 @@ def test_hostile_requests_get_lambdas_4xx_and_the_gateway_keeps_serving(
 
 
 def test_a_checkpoint_past_the_state_bound_fails_the_execution_and_ends_the_invocation(
+    nats_server: NatsServer,  # first: torn down after the gateway that uses it
     start_gateway: StartGateway,
-    nats_server: NatsServer,
     keys_dir: Path,
     invoker: Invoker,
     lambda_client: LambdaClient,
