@@ -14,7 +14,7 @@ import json
 import secrets
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 from kappa.durable import service as durable
 from kappa.durable import settings as durable_settings
 from kappa.durable.store import DurableStore
+from kappa.durable.tokens import CallbackTarget, callback_id
 from tests.integration import nats_harness
 from tests.integration.brokers import NatsServer
 from tests.integration.gateway.conftest import (
@@ -52,7 +53,8 @@ class Invoker:
         self.nc = self.run(nats.connect(server.url, connect_timeout=2))
         store = DurableStore(self.nc.jetstream(timeout=5), durable_settings.DurableSettings())
         self.run(store.setup())
-        self.service = durable.DurableService(store, durable.load_keys(keys_dir), region=REGION)
+        self.service_keys = durable.load_keys(keys_dir)
+        self.service = durable.DurableService(store, self.service_keys, region=REGION)
 
     def run(self, coroutine: Any) -> Any:
         return self.runner.run(asyncio.wait_for(coroutine, 30))
@@ -92,10 +94,23 @@ def durable_gateway(
     )
 
 
+StartDurable = Callable[..., Gateway]
+
+
 @pytest.fixture
-def gateway(nats_server: NatsServer, start_gateway: StartGateway, keys_dir: Path) -> Gateway:
-    # nats_server first: torn down after the gateway that uses it.
-    return durable_gateway(start_gateway, nats_server, keys_dir)
+def start_durable(
+    nats_server: NatsServer, start_gateway: StartGateway, keys_dir: Path
+) -> StartDurable:
+    """Gateways serving the durable API (``KAPPA_*`` settings as keywords).
+
+    ``nats_server`` first: it is torn down after the gateways that use it.
+    """
+    return lambda **env: durable_gateway(start_gateway, nats_server, keys_dir, **env)
+
+
+@pytest.fixture
+def gateway(start_durable: StartDurable) -> Gateway:
+    return start_durable()
 
 
 @pytest.fixture
@@ -290,6 +305,17 @@ def test_hostile_requests_get_lambdas_4xx_and_the_gateway_keeps_serving(
     ) == ("InvalidParameterValueException", "Invalid checkpoint token", 400)
     status, body = post(gateway, f"/2025-12-01/durable-executions/{quoted}/checkpoint", b"[1]")
     assert status == 400
+    minted = callback_id(
+        invoker.service_keys, CallbackTarget(NAMESPACE, FUNCTION, "order-h", "cb-x")
+    )
+    callback = "/2025-12-01/durable-execution-callbacks/" + urllib.request.quote(minted, safe="")
+    status, _ = post(gateway, callback + "/succeed", b"x" * (1024 * 1024 + 1))
+    assert status == 413
+    status, body = post(gateway, callback + "/fail", b'{"ErrorMessage": 7}')
+    assert status == 400
+    assert "ErrorMessage" in body["message"]
+    status, _ = post(gateway, callback + "/succeed", b"ok")  # the execution has no such callback
+    assert status == 404
     missing = arn.replace("order-h", "order-none")
     code, _, status = error_of(client.get_durable_execution, DurableExecutionArn=missing)
     assert (code, status) == ("ResourceNotFoundException", 404)
@@ -297,15 +323,9 @@ def test_hostile_requests_get_lambdas_4xx_and_the_gateway_keeps_serving(
 
 
 def test_a_checkpoint_past_the_state_bound_fails_the_execution_and_ends_the_invocation(
-    nats_server: NatsServer,  # first: torn down after the gateway that uses it
-    start_gateway: StartGateway,
-    keys_dir: Path,
-    invoker: Invoker,
-    lambda_client: LambdaClient,
+    start_durable: StartDurable, invoker: Invoker, lambda_client: LambdaClient
 ) -> None:
-    small = durable_gateway(
-        start_gateway, nats_server, keys_dir, KAPPA_DURABLE_STATE_MAX_BYTES=str(1024 * 1024)
-    )
+    small = start_durable(KAPPA_DURABLE_STATE_MAX_BYTES=str(1024 * 1024))
     client = lambda_client(small)
     arn = invoker.start("order-big")
     token = invoker.run(invoker.service.invoke(arn)).event["CheckpointToken"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,23 +20,18 @@ from aws_durable_execution_sdk_python import DurableContext, durable_execution
 
 from kappa.durable import decider
 from kappa.durable.model import ErrorObject
-from tests.integration.brokers import NatsServer
 from tests.integration.durable.test_durable_api import (
     Invoker,
-    durable_gateway,
+    StartDurable,
     invoker,
     keys_dir,
+    start_durable,
 )
-from tests.integration.gateway.conftest import (
-    LambdaClient,
-    StartGateway,
-    lambda_client,
-    start_gateway,
-)
+from tests.integration.gateway.conftest import LambdaClient, lambda_client, start_gateway
 
 pytestmark = pytest.mark.integration
 
-__all__ = ["invoker", "keys_dir", "lambda_client", "start_gateway"]
+__all__ = ["invoker", "keys_dir", "lambda_client", "start_durable", "start_gateway"]
 
 
 @dataclass
@@ -74,14 +68,9 @@ def answer_of(output: dict[str, Any]) -> decider.InvocationAnswer:
 
 
 def test_the_sdk_runs_steps_and_a_callback_through_the_gateway(
-    nats_server: NatsServer,  # first: torn down after the gateway that uses it
-    start_gateway: StartGateway,
-    keys_dir: Path,
-    invoker: Invoker,
-    lambda_client: LambdaClient,
+    start_durable: StartDurable, invoker: Invoker, lambda_client: LambdaClient
 ) -> None:
-    gateway = durable_gateway(start_gateway, nats_server, keys_dir)
-    client = lambda_client(gateway)
+    client = lambda_client(start_durable())
     effects: list[str] = []
     callback_ids: list[str] = []
 
