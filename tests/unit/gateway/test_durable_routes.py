@@ -1,8 +1,14 @@
 """What each durable route asks of its caller (kappa.gateway.durable_routes, through authn)."""
 
+import asyncio
+
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 
 from kappa.auth.access import Access, Verb
+from kappa.auth.guard import Guard
+from kappa.gateway import authn
 from kappa.gateway.authn import route_access
 from kappa.gateway.durable_routes import (
     CALLBACK_ROUTES,
@@ -15,6 +21,9 @@ from kappa.gateway.durable_routes import (
     TOKEN,
     execution_function,
 )
+from kappa.gateway.responses import error_response
+from kappa.invocation.registry import StaticRegistry
+from tests.unit.auth.test_guard import FakeReviews
 
 pytestmark = pytest.mark.unit
 
@@ -70,3 +79,44 @@ def test_execution_function_reads_only_the_function_part(
     arn: str, found: tuple[str, str] | None
 ) -> None:
     assert execution_function(arn) == found
+
+
+def through_middleware(method: str, path: str, route: str) -> int:
+    """The status the auth middleware answers an anonymous call of ``path`` with.
+
+    The handler behind it answers 200: so 200 means the middleware let the call through.
+    A guard that checks callers (its reviews know no one), aiohttp's own router.
+    """
+
+    async def reached(_request: web.Request) -> web.Response:
+        return web.Response(status=200)
+
+    async def main() -> int:
+        app = web.Application()
+        app.router.add_route(method, route, reached)
+        request = make_mocked_request(method, path, app=app)
+        request._match_info = await app.router.resolve(request)  # noqa: SLF001 - as aiohttp does
+        guard = Guard(FakeReviews(), region="us-east-1")
+        check = authn.middleware(guard, StaticRegistry(), lambda _route: error_response)
+        response = await check(request, reached)
+        return response.status
+
+    return asyncio.run(main())
+
+
+QUOTED = ARN.replace("/", "%2F").replace("$", "%24")
+
+
+def test_the_token_routes_reach_their_handler_without_credentials() -> None:
+    path = f"/2025-12-01/durable-executions/{QUOTED}"
+    assert through_middleware("POST", path + "/checkpoint", CHECKPOINT_ROUTE) == 200
+    assert through_middleware("GET", path + "/state", STATE_ROUTE) == 200
+
+
+def test_the_other_durable_routes_need_credentials() -> None:
+    path = f"/2025-12-01/durable-executions/{QUOTED}"
+    assert through_middleware("GET", path, EXECUTION_ROUTE) == 401
+    assert through_middleware("POST", path + "/stop", STOP_ROUTE) == 401
+    assert through_middleware("GET", path + "/history", HISTORY_ROUTE) == 401
+    callback = "/2025-12-01/durable-execution-callbacks/AQ%3D%3D/succeed"
+    assert through_middleware("POST", callback, CALLBACK_ROUTES["succeed"]) == 401
