@@ -31,6 +31,7 @@ VERSIONS: Final = "functionversions"
 ALIASES: Final = "functionaliases"
 MAPPINGS: Final = "eventsourcemappings"
 DEAD_LETTERS: Final = "deadletters"
+DURABLE_EXECUTIONS: Final = "durableexecutions"
 
 
 class Verb(StrEnum):
@@ -69,6 +70,11 @@ class Access:
 def invoke(namespace: str, name: str) -> Access:
     """Invoking Function ``namespace/name`` (any invocation type, and its HTTP trigger)."""
     return Access(Verb.INVOKE, namespace, name)
+
+
+def durable_executions(verb: Verb, namespace: str, function: str) -> Access:
+    """An operation on the durable executions of Function ``namespace/function``."""
+    return Access(verb, namespace, function, subresource=DURABLE_EXECUTIONS)
 
 
 def dead_letters(verb: Verb, namespace: str) -> Access:

@@ -26,7 +26,16 @@ from datetime import UTC, datetime
 from typing import Final, Protocol
 
 from kappa.auth import pod_credentials, sigv4
-from kappa.auth.access import ALIASES, DEAD_LETTERS, MAPPINGS, RESOURCE, VERSIONS, Access, Verb
+from kappa.auth.access import (
+    ALIASES,
+    DEAD_LETTERS,
+    DURABLE_EXECUTIONS,
+    MAPPINGS,
+    RESOURCE,
+    VERSIONS,
+    Access,
+    Verb,
+)
 from kappa.auth.access_keys import AccessKey
 from kappa.auth.subject import ANONYMOUS, Subject
 from kappa.auth.ttl_cache import TtlCache
@@ -47,6 +56,11 @@ _ROLES: Final = {
         Verb.DELETE: "kappa-author",
     },
     f"{RESOURCE}/{DEAD_LETTERS}": dict.fromkeys(Verb, "kappa-dlq-admin"),
+    f"{RESOURCE}/{DURABLE_EXECUTIONS}": {
+        **_READ,
+        Verb.UPDATE: "kappa-releaser",
+        Verb.DELETE: "kappa-author",
+    },
     VERSIONS: {
         **_READ,
         Verb.CREATE: "kappa-releaser",

@@ -22,7 +22,7 @@ that filter what they show. Refusals are Lambda's error shapes (401
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Final, Literal
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -37,6 +37,7 @@ from kappa.auth.subject import ANONYMOUS, Subject
 from kappa.gateway import request_ids
 from kappa.gateway.body import body_ceiling, read_body
 from kappa.gateway.control_routes import control_access
+from kappa.gateway.durable_routes import durable_access, is_token_route
 from kappa.invocation.errors import GatewayError, unrecognized_client
 from kappa.invocation.function_name import parse_function_name, trigger_target
 from kappa.invocation.registry import Registry
@@ -70,8 +71,11 @@ def subject(request: web.Request) -> Subject:
 
 def route_access(
     method: str, route: str, match: dict[str, str], query: str | None
-) -> Access | None:
+) -> Access | Literal["token"] | None:
     """What the route ``route`` (its pattern) asks of RBAC; None: authenticated is enough.
+
+    ``TOKEN``: nothing of the middleware (the durable token routes: the checkpoint token
+    is the credential, verified by the handler before it reads anything).
 
     A FunctionName that does not parse needs no more than authentication: the route
     answers its 400, which says nothing about any Function.
@@ -89,7 +93,7 @@ def route_access(
         return control
     if (operation := _DEAD_LETTER_VERBS.get((method, route))) is not None:
         return rbac.dead_letters(operation, match["namespace"])
-    return None
+    return durable_access(method, route, match)
 
 
 def route_pattern(request: web.Request) -> str:
@@ -107,6 +111,8 @@ def middleware(guard: Guard, registry: Registry, render: Callable[[str], Render]
         route = route_pattern(request)
         if request.path in OPEN_PATHS or not guard.enabled or info.http_exception is not None:
             return await handler(request)
+        if is_token_route(request.method, route):
+            return await handler(request)
         try:
             if route in TRIGGER_ROUTES:
                 url_auth = _url_auth(registry, info["namespace"], info["name"])
@@ -122,7 +128,7 @@ def middleware(guard: Guard, registry: Registry, render: Callable[[str], Render]
                 request.headers.get(SECURITY_TOKEN_HEADER),
             )
             needed = route_access(request.method, route, dict(info), request.query.get("Qualifier"))
-            if needed is not None:
+            if isinstance(needed, Access):
                 await guard.require(caller, needed)
             elif caller.anonymous:
                 raise unrecognized_client(

@@ -2,7 +2,9 @@
 
 The composition root of the data plane, apart from the routes (``kappa.gateway.app``):
 the one module of the gateway that imports ``kappa.asyncq``, to inject its event queue
-(``kappa.gateway.event_queue``) when NATS is configured.
+(``kappa.gateway.event_queue``) when NATS is configured, and ``kappa.durable.service``,
+to serve the durable execution API (``kappa.gateway.durable_api``) when NATS is
+configured and the durable key is mounted (``KAPPA_DURABLE_KEYS_DIR``).
 """
 
 import asyncio
@@ -24,7 +26,9 @@ from kappa.asyncq.settings import load as load_async
 from kappa.auth.guard import Guard
 from kappa.base import logs
 from kappa.base.env import SettingsError
+from kappa.durable import service as durable
 from kappa.gateway.app import Gateway, RouteSet
+from kappa.gateway.durable_api import DurableApi
 from kappa.gateway.event_queue import EventQueue, EventQueueFactory
 from kappa.gateway.settings import GatewaySettings, load
 from kappa.invocation.function_labels import FunctionLabels
@@ -55,6 +59,28 @@ def _event_queue(settings: AsyncSettings | None) -> EventQueueFactory | None:
         return AsyncService(enabled, registry, metrics, labels, region=region, ready=ready)
 
     return make
+
+
+async def _durable_api(
+    settings: GatewaySettings,
+    queue: AsyncSettings | None,
+    guard: Guard,
+    stack: contextlib.AsyncExitStack,
+) -> RouteSet | None:
+    """The durable API's routes, when NATS is configured and the durable key is mounted."""
+    keys_dir = settings.durable_keys_dir
+    if queue is None or not queue.enabled or keys_dir is None:
+        return None
+    try:
+        keys = durable.load_keys(keys_dir)
+        service, close = await durable.open_service(
+            queue.servers, dict(queue.credentials), keys, settings.region
+        )
+    except Exception:
+        log.exception("durable functions are off: their store or key is not usable")
+        return None
+    stack.push_async_callback(close)
+    return DurableApi(service, guard)
 
 
 def _drop_client_protocol_errors(record: logging.LogRecord) -> bool:
@@ -193,14 +219,29 @@ async def _serve(  # noqa: PLR0913 - the options are keyword-only
     control: Sequence[RouteSet] = (),
 ) -> int:
     """Serve until SIGTERM/SIGINT while ``feed()`` keeps ``registry`` current."""
-    gateway = Gateway(
-        settings,
-        registry,
-        registry_ready=registry_ready,
-        events=_event_queue(async_settings),
-        guard=guard,
-        control=control,
-    )
+    async with contextlib.AsyncExitStack() as stack:
+        guard = guard or Guard(None, region=settings.region)
+        routes = await _durable_api(settings, async_settings, guard, stack)
+        if routes is not None:
+            control = (*control, routes)
+        return await _serve_with(
+            settings,
+            feed,
+            Gateway(
+                settings,
+                registry,
+                registry_ready=registry_ready,
+                events=_event_queue(async_settings),
+                guard=guard,
+                control=control,
+            ),
+        )
+
+
+async def _serve_with(
+    settings: GatewaySettings, feed: Callable[[], Coroutine[Any, Any, None]], gateway: Gateway
+) -> int:
+    """Serve ``gateway`` until SIGTERM/SIGINT while ``feed()`` keeps its registry current."""
     # handler_cancellation: a caller that disconnects while queued leaves the queue.
     runner = web.AppRunner(gateway.app(), access_log=None, handler_cancellation=True)
     await runner.setup()

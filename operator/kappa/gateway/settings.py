@@ -45,6 +45,9 @@
   (``http://otel-collector:4318``; spans go to ``/v1/traces`` as JSON); unset: no spans
   are exported (trace ids are still made and passed on); ``KAPPA_TRACING_SAMPLE_RATIO``
   (1.0): of traces no caller decided, the share recorded (docs/tracing.md);
+- ``KAPPA_DURABLE_KEYS_DIR``: the durable key's directory (the ``kappa-durable-keys``
+  Secret mounted as files ``current`` and, during a rotation, ``previous``); with NATS
+  configured, the gateway serves the durable execution API (none: it does not);
 - ``KAPPA_TOKEN_FILE``: the pod's projected ServiceAccount token (audience kappa), sent
   with every report to the autoscaler (which takes reports from the gateway only) and
   every upload to the code store;
@@ -110,6 +113,7 @@ class GatewaySettings:
     auth_cache_seconds: float = 5.0
     namespace: str = "kappa-system"
     token_file: Path | None = None
+    durable_keys_dir: Path | None = None
     code_store_url: str | None = None
     metrics_max_functions: int = DEFAULT_MAX_FUNCTIONS
     tracing_endpoint: Endpoint | None = None
@@ -209,6 +213,9 @@ class GatewaySettings:
             ),
             namespace=env.get("KAPPA_GATEWAY_NAMESPACE", "").strip() or "kappa-system",
             token_file=Path(token) if (token := env.get("KAPPA_TOKEN_FILE", "").strip()) else None,
+            durable_keys_dir=Path(keys)
+            if (keys := env.get("KAPPA_DURABLE_KEYS_DIR", "").strip())
+            else None,
             code_store_url=_code_store_url(env, problems),
             metrics_max_functions=read(
                 "KAPPA_METRICS_MAX_FUNCTIONS",

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import pytest
 
-from kappa.auth.access import Access, Verb, dead_letters, invoke
+from kappa.auth.access import Access, Verb, dead_letters, durable_executions, invoke
 from kappa.auth.access_keys import AccessKey
 from kappa.auth.guard import Guard
 from kappa.auth.sigv4 import SignedRequest, canonical_request, parse_authorization, signature
@@ -190,6 +190,9 @@ def test_a_dummy_key_such_as_x_gets_401_unrecognized() -> None:
         (Access(Verb.DELETE, "n", "f"), "kappa-author"),
         (Access(Verb.DELETE, "n", "f.2", plural="functionversions"), "kappa-author"),
         (dead_letters(Verb.DELETE, "n"), "kappa-dlq-admin"),
+        (durable_executions(Verb.LIST, "n", "f"), "kappa-viewer"),
+        (durable_executions(Verb.UPDATE, "n", "f"), "kappa-releaser"),
+        (durable_executions(Verb.DELETE, "n", "f"), "kappa-author"),
     ],
 )
 def test_a_refusal_of_the_lambda_api_names_the_role_that_grants_it(
