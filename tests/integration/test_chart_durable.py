@@ -6,6 +6,7 @@ egress (tests/unit/resources/test_network_policy.py)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -53,3 +54,38 @@ def test_function_egress_reaches_the_operator_which_adds_the_gateway() -> None:
     # The gateway takes callers from anywhere on its port: function pods included.
     policy = objects[("NetworkPolicy", "kappa-gateway")]
     assert policy["spec"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8000}]}]
+
+
+def gateway_pod(objects: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
+    spec = objects[("Deployment", "kappa-gateway")]["spec"]["template"]["spec"]
+    assert isinstance(spec, dict)
+    return spec
+
+
+def test_the_gateways_share_a_generated_durable_key() -> None:
+    """Every gateway replica mounts the one Secret, so any replica verifies a token another
+    signed; the key is long enough for the service (32 bytes at least)."""
+    objects = by_kind_and_name()
+    secret = objects[("Secret", "kappa-durable-keys")]
+    assert len(base64.b64decode(secret["data"]["current"])) >= 32
+    pod = gateway_pod(objects)
+    (container,) = pod["containers"]
+    environment = {item["name"]: item.get("value") for item in container["env"]}
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "durable-keys")
+    assert environment["KAPPA_DURABLE_KEYS_DIR"] == mount["mountPath"]
+    volume = next(v for v in pod["volumes"] if v["name"] == "durable-keys")
+    assert volume["secret"]["secretName"] == "kappa-durable-keys"
+
+
+def test_a_durable_key_secret_of_ones_own_replaces_the_generated_one() -> None:
+    objects = by_kind_and_name("gateway.durableKeysSecret=my-keys")
+    assert ("Secret", "kappa-durable-keys") not in objects
+    volume = next(v for v in gateway_pod(objects)["volumes"] if v["name"] == "durable-keys")
+    assert volume["secret"]["secretName"] == "my-keys"
+
+
+def test_without_nats_there_is_no_durable_key() -> None:
+    objects = by_kind_and_name("nats.enabled=false")
+    assert ("Secret", "kappa-durable-keys") not in objects
+    (container,) = gateway_pod(objects)["containers"]
+    assert "KAPPA_DURABLE_KEYS_DIR" not in {item["name"] for item in container["env"]}

@@ -133,7 +133,10 @@ def test_a_password_beginning_with_a_digit_stops_nats_server(tmp_path: Path) -> 
     size unit (``4eB``: 4 exabytes, then ``1…`` left over), as one the chart generated on
     a local cluster did."""
     digits_first = {"KAPPA_NATS_GATEWAY_PASSWORD": "4eB1CW" + "a" * 34}
-    with pytest.raises(BrokerStartError, match=r"(?s)exited with 1 .*KAPPA_NATS_GATEWAY_PASSWORD.*could not be parsed"):
+    with pytest.raises(
+        BrokerStartError,
+        match=r"(?s)exited with 1 .*KAPPA_NATS_GATEWAY_PASSWORD.*could not be parsed",
+    ):
         start_nats(tmp_path / "nats", chart_authorization(), digits_first)
     letter_first = start_nats(
         tmp_path / "nats2", chart_authorization(), {"KAPPA_NATS_GATEWAY_PASSWORD": "a1" * 20}
