@@ -19,6 +19,7 @@ The durable key: the gateway's ``KAPPA_DURABLE_KEYS_DIR`` names a directory (the
 is under way, ``previous``; each file's bytes are a key of at least 32 bytes (:func:`load_keys`).
 """
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -34,6 +35,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import nats
+import nats.aio.client
+import nats.errors
 
 from kappa.durable import decider, history, pages
 from kappa.durable import settings as durable_settings
@@ -80,6 +83,8 @@ from kappa.durable.validate import validate_updates
 from kappa.invocation.errors import GatewayError, invalid_parameter, not_found, service_error
 
 log = logging.getLogger("kappa.durable")
+
+_CONNECT_RETRY_SECONDS: Final = 1.0
 
 DEFAULT_RETENTION_DAYS: Final = 14
 ACTIONS_KEPT: Final = 1000
@@ -313,19 +318,30 @@ class DurableService:
 
     def __init__(
         self,
-        store: DurableStore,
+        store: DurableStore | None,
         keys: DurableKeys,
         *,
         region: str,
         clock: Clock = epoch_ms,
         on_actions: ActionSink | None = None,
     ) -> None:
-        self._store = store
+        self._attached = store
         self._keys = keys
         self._region = region
         self._clock = clock
         self.actions: deque[tuple[ExecutionKey, Action]] = deque(maxlen=ACTIONS_KEPT)
         self._on_actions = on_actions or self._keep
+
+    def attach(self, store: DurableStore) -> None:
+        """Serve from ``store`` (``open_service`` attaches it once NATS answers)."""
+        self._attached = store
+
+    @property
+    def _store(self) -> DurableStore:
+        """The store; before it is attached, ``StoreUnavailable`` (a 503, as NATS away is)."""
+        if self._attached is None:
+            raise StoreUnavailable("connecting to NATS", ConnectionError("not connected yet"))
+        return self._attached
 
     def _keep(self, key: ExecutionKey, actions: Sequence[Action]) -> None:
         for action in actions:
@@ -641,20 +657,66 @@ def callback_outcome(kind: str, body: bytes) -> CallbackOutcome:
 async def open_service(
     servers: Sequence[str], credentials: Mapping[str, Any], keys: DurableKeys, region: str
 ) -> tuple[DurableService, Callable[[], Awaitable[None]]]:
-    """A service on a new NATS connection (its store set up), and how to close it."""
-    nc = await nats.connect(
-        servers=list(servers),
-        name="kappa-gateway-durable",
-        connect_timeout=2,
-        allow_reconnect=True,
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
-        **credentials,
-    )
+    """A service, and how to close it; its store is attached once NATS answers.
+
+    The connection is made in the background, tried again every second until it works,
+    so a gateway that starts before NATS (a fresh install starts both at once) serves
+    the durable API as soon as NATS is up; meanwhile every durable call is a 503
+    ``ServiceException``. The store's stream and buckets are set up again after each
+    reconnect (a NATS that lost its storage), as the async queue's are.
+    """
+    service = DurableService(None, keys, region=region)
+    nc = nats.aio.client.Client()
     store = DurableStore(nc.jetstream(timeout=_JS_TIMEOUT_SECONDS), durable_settings.load())
-    try:
-        await store.setup()
-    except BaseException:
-        await nc.close()
-        raise
-    return DurableService(store, keys, region=region), nc.close
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def set_up() -> None:
+        while True:
+            try:
+                await store.setup()
+            except (OSError, TimeoutError, nats.errors.Error) as exc:
+                log.warning("durable functions: cannot set up the store (%s); trying again", exc)
+                await asyncio.sleep(_CONNECT_RETRY_SECONDS)
+            else:
+                return
+
+    async def reconnected() -> None:
+        task = asyncio.create_task(set_up())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def error(exc: Exception) -> None:
+        log.warning("durable functions: NATS: %s", exc)
+
+    async def connect() -> None:
+        while True:
+            try:
+                await nc.connect(
+                    servers=list(servers),
+                    name="kappa-gateway-durable",
+                    connect_timeout=2,
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=1,
+                    reconnected_cb=reconnected,
+                    error_cb=error,
+                    **credentials,
+                )
+                break
+            except (OSError, TimeoutError, nats.errors.Error) as exc:
+                log.warning("durable functions: cannot reach NATS (%s); trying again", exc)
+                await asyncio.sleep(_CONNECT_RETRY_SECONDS)
+        await set_up()
+        service.attach(store)
+        log.info("durable functions: the store is ready on NATS at %s", nc.connected_url)
+
+    connecting = asyncio.create_task(connect())
+
+    async def close() -> None:
+        for task in (connecting, *tasks):
+            task.cancel()
+        await asyncio.gather(connecting, *tasks, return_exceptions=True)
+        if nc.is_connected or nc.is_reconnecting:
+            await nc.close()
+
+    return service, close

@@ -77,7 +77,7 @@ async def _durable_api(
             queue.servers, dict(queue.credentials), keys, settings.region
         )
     except Exception:
-        log.exception("durable functions are off: their store or key is not usable")
+        log.exception("durable functions are off: their key is not usable")
         return None
     stack.push_async_callback(close)
     return DurableApi(service, guard)

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import json
 import secrets
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -381,3 +382,31 @@ def test_callback_failure_heartbeat_and_a_retried_checkpoint(invoker: Invoker, c
         "ErrorMessage": "declined", "ErrorType": "Refused",
     }  # fmt: skip
     assert client.get_durable_execution(DurableExecutionArn=arn)["Status"] == "RUNNING"
+
+
+def test_a_gateway_started_before_nats_serves_the_durable_api_once_nats_is_up(
+    nats_server: NatsServer,
+    start_gateway: StartGateway,
+    keys_dir: Path,
+    lambda_client: LambdaClient,
+) -> None:
+    """A fresh install starts NATS and the gateways at once: the gateway connects in the
+    background, answers 503 ServiceException meanwhile, and serves when NATS is up."""
+    nats_server.stop()
+    client = lambda_client(durable_gateway(start_gateway, nats_server, keys_dir))
+    name = f"{NAMESPACE}/{FUNCTION}"
+    code, _, status = error_of(client.list_durable_executions_by_function, FunctionName=name)
+    assert (code, status) == ("ServiceException", 503)
+    nats_server.start()
+    deadline = time.monotonic() + 60  # guards a hang only
+    statuses = []
+    while True:
+        try:
+            listed = client.list_durable_executions_by_function(FunctionName=name)
+            break
+        except ClientError as error:
+            statuses.append(error.response["ResponseMetadata"]["HTTPStatusCode"])
+        assert time.monotonic() < deadline, "the durable API never came up"
+        time.sleep(0.5)
+    assert set(statuses) <= {503}  # unavailable until then, never another error
+    assert listed["DurableExecutions"] == []
