@@ -30,8 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Final
 
+from kappa.api.function import DURABLE_RETENTION_DAYS_DEFAULT
 from kappa.durable import timing
 from kappa.durable.execution import (
+    DAY_MS,
     CachedAnswer,
     Execution,
     ExecutionFields,
@@ -64,6 +66,12 @@ RESOURCE_NOT_FOUND: Final = "ResourceNotFoundException"
 CHAINED_INVOKE_UNSUPPORTED: Final = ErrorObject(
     message="Chained invokes are not supported yet.", type="Kappa.ChainedInvokeUnsupported"
 )
+INVOCATION_LOST: Final = ErrorObject(
+    message="The invocation was lost: it held the execution past its lease.",
+    type="Kappa.InvocationLost",
+)
+# How long past the Function's timeout an invocation still holds its execution.
+INVOCATION_LEASE_MARGIN_MS: Final = 30_000
 INVALID_PENDING: Final = ErrorObject(
     message="The invocation answered PENDING with nothing pending.", type="Kappa.InvalidPending"
 )
@@ -253,6 +261,7 @@ class _Draft:
             if operation.type is OperationType.EXECUTION:
                 self.put(replace(operation, status=_ENDED_OPERATION[status], end_ms=now))
                 break
+        self.arm(TimerKind.EXPIRE, None, now + self.fields.retention_days * DAY_MS)
         self.actions.append(Ended(status))
 
     def entry(self, *, seen: bool = False) -> LogEntry:
@@ -276,11 +285,17 @@ def start(
     input_payload: str | None,
     execution_timeout_s: int | None,
     now: int,
+    retention_days: int = DURABLE_RETENTION_DAYS_DEFAULT,
 ) -> Decision:
-    """A new execution: its EXECUTION operation, its timeout timer, its first invocation."""
+    """A new execution: its EXECUTION operation, its timeout timer, its first invocation.
+
+    ``retention_days``: how long it is kept once it ends (its ``expire`` timer, armed then).
+    """
     draft = _Draft(Execution(), "start", now)
     deadline = None if execution_timeout_s is None else now + execution_timeout_s * 1000
-    draft.fields = ExecutionFields(start_ms=now, deadline_ms=deadline)
+    draft.fields = ExecutionFields(
+        start_ms=now, deadline_ms=deadline, retention_days=retention_days
+    )
     draft.put(
         Operation(
             id=operation_id,
@@ -296,15 +311,39 @@ def start(
     return draft.decision()
 
 
-def invoke(state: Execution, invocation: str, now: int) -> Decision | Refusal:
-    """An invocation claims the execution: its event is built from ``state``."""
+def invoke(
+    state: Execution, invocation: str, now: int, lease_ms: int | None = None
+) -> Decision | Refusal:
+    """An invocation claims the execution: its event is built from ``state``.
+
+    ``lease_ms``: how long another invocation in flight is its own (the Function's timeout
+    and a margin). Within its lease the claim is not made: nothing is appended, and the
+    decision's state still names the other invocation (the shell tries again when the
+    lease ends). After it, that invocation is taken as lost (a gateway died with it in
+    hand): it counts as a failed invocation, and the claim is made if the execution
+    survives it. None: claim at once (the shell knows no invocation is in flight).
+    """
     if not state.running:
         return Refusal(RESOURCE_NOT_FOUND, "The execution has ended.")
+    fields = state.fields
     draft = _Draft(state, "invoke", now)
+    if fields.invocation is not None and lease_ms is not None:
+        if now < (fields.invocation_start_ms or 0) + lease_ms:
+            return Decision(state)
+        _failed(draft, INVOCATION_LOST, now)
+        if draft.fields.status is not ExecutionStatus.RUNNING:
+            draft.fields = replace(draft.fields, invocation=None, invocation_start_ms=None)
+            return draft.decision()
+        draft.actions.clear()  # the claim below is the invocation the failure asked for
     draft.fields = replace(
         draft.fields, invocation=invocation, invocation_start_ms=now, reinvoke_pending=False
     )
     return draft.decision(seen=True)
+
+
+def invocation_lease_ms(timeout_seconds: float) -> int:
+    """How long an invocation of a Function with ``timeout_seconds`` holds its execution."""
+    return int(timeout_seconds * 1000) + INVOCATION_LEASE_MARGIN_MS
 
 
 def _due(draft: _Draft, now: int) -> None:

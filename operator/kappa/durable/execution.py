@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Final
 
+from kappa.api.function import DURABLE_RETENTION_DAYS_DEFAULT
 from kappa.durable.model import ErrorObject, ExecutionStatus, Operation
 
 # A retried checkpoint gets its cached answer within this long (the model's ClientToken).
@@ -56,6 +57,9 @@ class CachedAnswer:
         )
 
 
+DAY_MS: Final = 86_400_000
+
+
 @dataclass(frozen=True, slots=True)
 class ExecutionFields:
     """The execution's own fields (everything but its operations), as a log entry sets them."""
@@ -73,6 +77,8 @@ class ExecutionFields:
     seen: int = 0
     failed_invocations: int = 0
     last_checkpoint: CachedAnswer | None = None
+    # Days the execution is kept once it ends (its ``expire`` timer is armed at its end).
+    retention_days: int = DURABLE_RETENTION_DAYS_DEFAULT
 
 
 @dataclass(frozen=True, slots=True)

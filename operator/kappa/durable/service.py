@@ -10,9 +10,11 @@ renders them as they are; an unreachable NATS is 503 ``ServiceException``, never
 (the SDK fails an execution for good on a 4xx).
 
 The actions a transition asks for (``ArmTimer``, ``Wake``, ``Ended``, ``Purge``) are
-handed to ``on_actions`` once the transition is committed: the timers' step plugs in
-there; until then the default keeps the latest ones in :attr:`DurableService.actions`
-(bounded) and logs them. ``start``, ``invoke`` and ``invocation_ended`` also return them.
+handed to ``on_actions`` once the transition is committed, and awaited: the gateway's
+runner (``durable/runner.py``) arms them on the timer stream before the call that caused
+them is answered. Without a runner (tests of the API alone) the default keeps the
+latest ones in :attr:`DurableService.actions` (bounded) and logs them. ``start``,
+``invoke`` and ``invocation_ended`` also return them.
 
 The durable key: the gateway's ``KAPPA_DURABLE_KEYS_DIR`` names a directory (the
 ``kappa-durable-keys`` Secret mounted as files) holding ``current`` and, while a rotation
@@ -38,6 +40,7 @@ import nats
 import nats.aio.client
 import nats.errors
 
+from kappa.api.function import DURABLE_RETENTION_DAYS_DEFAULT
 from kappa.durable import decider, history, pages
 from kappa.durable import settings as durable_settings
 from kappa.durable.arns import EXECUTION_NAME, ExecutionArn, execution_arn, parse_execution_arn
@@ -68,6 +71,7 @@ from kappa.durable.store import (
     StoreUnavailable,
 )
 from kappa.durable.summary import Identity, Summary
+from kappa.durable.timers import TimerQueue, TimerSettings
 from kappa.durable.tokens import (
     INVALID_CHECKPOINT_TOKEN,
     CallbackTarget,
@@ -86,7 +90,7 @@ log = logging.getLogger("kappa.durable")
 
 _CONNECT_RETRY_SECONDS: Final = 1.0
 
-DEFAULT_RETENTION_DAYS: Final = 14
+DEFAULT_RETENTION_DAYS: Final = DURABLE_RETENTION_DAYS_DEFAULT
 ACTIONS_KEPT: Final = 1000
 LIST_MAX_ITEMS: Final = 1000
 LIST_DEFAULT_ITEMS: Final = 100
@@ -103,7 +107,7 @@ CLIENT_TOKEN: Final = TextRule(1, 64, r"[\x21-\x7E]+")
 QUALIFIER: Final = TextRule(1, 128, r"\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9_$-]+")
 
 Clock = Callable[[], int]
-ActionSink = Callable[[ExecutionKey, Sequence[Action]], None]
+ActionSink = Callable[[ExecutionKey, Sequence[Action]], Awaitable[None]]
 
 
 def load_keys(directory: Path) -> DurableKeys:
@@ -331,10 +335,23 @@ class DurableService:
         self._clock = clock
         self.actions: deque[tuple[ExecutionKey, Action]] = deque(maxlen=ACTIONS_KEPT)
         self._on_actions = on_actions or self._keep
+        self._timers: TimerQueue | None = None
 
-    def attach(self, store: DurableStore) -> None:
+    def attach(self, store: DurableStore, timers: TimerQueue | None = None) -> None:
         """Serve from ``store`` (``open_service`` attaches it once NATS answers)."""
         self._attached = store
+        self._timers = timers
+
+    def act_with(self, on_actions: ActionSink) -> None:
+        """Hand every committed transition's actions to ``on_actions`` from now on."""
+        self._on_actions = on_actions
+
+    @property
+    def timers(self) -> TimerQueue:
+        """The timer stream, once NATS answers (before: ``StoreUnavailable``, a 503)."""
+        if self._timers is None:
+            raise StoreUnavailable("connecting to NATS", ConnectionError("not connected yet"))
+        return self._timers
 
     @property
     def _store(self) -> DurableStore:
@@ -343,7 +360,7 @@ class DurableService:
             raise StoreUnavailable("connecting to NATS", ConnectionError("not connected yet"))
         return self._attached
 
-    def _keep(self, key: ExecutionKey, actions: Sequence[Action]) -> None:
+    async def _keep(self, key: ExecutionKey, actions: Sequence[Action]) -> None:
         for action in actions:
             log.info("durable %s: action %s (no timers yet)", key.token, action)
             self.actions.append((key, action))
@@ -366,7 +383,7 @@ class DurableService:
         if isinstance(committed, Refusal):
             raise _refused(committed)
         if committed.decision.actions:
-            self._on_actions(key, committed.decision.actions)
+            await self._on_actions(key, committed.decision.actions)
         return committed
 
     # The invoker's side.
@@ -380,8 +397,13 @@ class DurableService:
         name: str | None,
         payload: str | None,
         timeout_seconds: int,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
     ) -> Started:
-        """Start an execution (same name and input again: the existing one)."""
+        """Start an execution (same name and input again: the existing one).
+
+        Its first actions (the execution timeout, the first wake) are armed before this
+        returns, so an execution that is answered as started will run.
+        """
         execution_id = str(uuid.uuid4())
         with _answering():
             chosen = EXECUTION_NAME.check(name, "DurableExecutionName") if name else execution_id
@@ -395,25 +417,33 @@ class DurableService:
             )
             digest = hashlib.sha256((payload or "").encode()).hexdigest()
             identity = Identity(str(arn), execution_id, version, digest)
-            decision = decider.start(execution_id, payload, timeout_seconds, self._clock())
+            decision = decider.start(
+                execution_id, payload, timeout_seconds, self._clock(), retention_days
+            )
             created = await self._store.create(_key(arn), identity, decision)
         if isinstance(created, AlreadyStarted):
             if created.summary.input_hash != digest:
                 raise AlreadyStartedError(chosen)
             return Started(created.summary.arn, existed=True)
-        self._on_actions(_key(arn), decision.actions)
+        await self._on_actions(_key(arn), decision.actions)
         return Started(str(arn), existed=False, actions=decision.actions)
 
-    async def invoke(self, arn_text: str) -> Invocation:
-        """Claim the execution's next invocation and build its event (the SDK's shape)."""
+    async def invoke(self, arn_text: str, lease_ms: int | None = None) -> Invocation | None:
+        """Claim the execution's next invocation and build its event (the SDK's shape).
+
+        None: another invocation holds the execution within its ``lease_ms``
+        (``decider.invoke``).
+        """
         with _answering():
             arn = parse_execution_arn(arn_text)
         invocation = uuid.uuid4()
         now = self._clock()
         committed = await self._transition(
-            _key(arn), lambda state: decider.invoke(state, str(invocation), now)
+            _key(arn), lambda state: decider.invoke(state, str(invocation), now, lease_ms)
         )
         state = committed.state
+        if state.fields.invocation != str(invocation):
+            return None
         page = pages.event_page(list(state.operations.values()), arn_text, state.sequence)
         claim = CheckpointClaim(invocation, state.fields.token_sequence)
         event = {
@@ -427,16 +457,44 @@ class DurableService:
         return Invocation(str(invocation), event, committed.decision.actions)
 
     async def invocation_ended(
-        self, arn_text: str, invocation: str, answer: InvocationAnswer
+        self,
+        arn_text: str,
+        invocation: str,
+        answer: InvocationAnswer,
+        request_id: str | None = None,
     ) -> tuple[Action, ...]:
         """The end of ``invocation`` with ``answer``: the actions it led to."""
         with _answering():
             arn = parse_execution_arn(arn_text)
         now = self._clock()
         committed = await self._transition(
-            _key(arn), lambda state: decider.invocation_ended(state, invocation, answer, now)
+            _key(arn),
+            lambda state: decider.invocation_ended(state, invocation, answer, now, request_id),
         )
         return committed.decision.actions
+
+    async def fire(self, key: ExecutionKey, timer: decider.Timer) -> tuple[Action, ...]:
+        """A due ``timer`` of ``key``'s execution (stale, or the execution gone: nothing)."""
+        now = self._clock()
+        with _answering():
+            committed = await self._store.transition(
+                key, lambda state: decider.fire(state, timer, now)
+            )
+        if isinstance(committed, Refusal):
+            return ()
+        if committed.decision.actions:
+            await self._on_actions(key, committed.decision.actions)
+        return committed.decision.actions
+
+    async def identity(self, key: ExecutionKey) -> Summary | None:
+        """``key``'s execution's summary (its ARN, its version), or None when it is gone."""
+        with _answering():
+            return await self._store.summary(key)
+
+    async def purge(self, key: ExecutionKey) -> None:
+        """Remove ``key``'s execution (its retention is over)."""
+        with _answering():
+            await self._store.purge(key)
 
     # The token routes: the token is verified before anything is read.
 
@@ -546,7 +604,7 @@ class DurableService:
             loaded = await self._store.load(_key(arn))
         if loaded is None or loaded.identity.arn != arn_text:
             raise not_found(f"Durable execution not found: {arn_text}")
-        return _view(loaded.identity, loaded.state, DEFAULT_RETENTION_DAYS)
+        return _view(loaded.identity, loaded.state, loaded.state.fields.retention_days)
 
     async def executions(
         self, namespace: str, function: str, query: Sequence[tuple[str, str]]
@@ -667,13 +725,25 @@ async def open_service(
     """
     service = DurableService(None, keys, region=region)
     nc = nats.aio.client.Client()
-    store = DurableStore(nc.jetstream(timeout=_JS_TIMEOUT_SECONDS), durable_settings.load())
+    settings = durable_settings.load()
+    js = nc.jetstream(timeout=_JS_TIMEOUT_SECONDS)
+    store = DurableStore(js, settings)
+    timers = TimerQueue(
+        js,
+        TimerSettings(
+            prefix=settings.prefix,
+            replicas=settings.replicas,
+            ack_wait_seconds=settings.ack_wait_seconds,
+            workers=settings.workers,
+        ),
+    )
     tasks: set[asyncio.Task[None]] = set()
 
     async def set_up() -> None:
         while True:
             try:
                 await store.setup()
+                await timers.setup()
             except (OSError, TimeoutError, nats.errors.Error) as exc:
                 log.warning("durable functions: cannot set up the store (%s); trying again", exc)
                 await asyncio.sleep(_CONNECT_RETRY_SECONDS)
@@ -707,7 +777,7 @@ async def open_service(
                 log.warning("durable functions: cannot reach NATS (%s); trying again", exc)
                 await asyncio.sleep(_CONNECT_RETRY_SECONDS)
         await set_up()
-        service.attach(store)
+        service.attach(store, timers)
         log.info("durable functions: the store is ready on NATS at %s", nc.connected_url)
 
     connecting = asyncio.create_task(connect())

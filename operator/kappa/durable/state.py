@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from kappa.api.function import DURABLE_RETENTION_DAYS_DEFAULT, DURABLE_RETENTION_DAYS_MAX
 from kappa.durable.execution import (
     CachedAnswer,
     Execution,
@@ -67,6 +68,7 @@ def _fields_wire(fields: ExecutionFields) -> dict[str, Any]:
         "reinvokePending": fields.reinvoke_pending,
         "seen": fields.seen,
         "failedInvocations": fields.failed_invocations,
+        "retentionDays": fields.retention_days,
     }
     _put(wire, "deadline", fields.deadline_ms)
     _put(wire, "end", fields.end_ms)
@@ -187,6 +189,11 @@ def _fields(value: object, field: str) -> ExecutionFields:
         seen=_whole(raw.get("seen"), at("seen")),
         failed_invocations=_whole(raw.get("failedInvocations"), at("failedInvocations")),
         last_checkpoint=_cached(raw.get("lastCheckpoint"), at("lastCheckpoint")),
+        # Entries written before retention was kept have none: the default then.
+        retention_days=optional_integer(
+            raw.get("retentionDays"), at("retentionDays"), 1, DURABLE_RETENTION_DAYS_MAX
+        )
+        or DURABLE_RETENTION_DAYS_DEFAULT,
     )
 
 

@@ -24,7 +24,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 import aiohttp
@@ -49,6 +49,13 @@ from kappa.gateway.body import (
 from kappa.gateway.body_budget import BodyBudget
 from kappa.gateway.client_context import check_client_context
 from kappa.gateway.dispatch import CapacityHook, Dispatcher
+from kappa.gateway.durable_invoke import (
+    EXECUTION_ARN_HEADER,
+    EXECUTION_NAME_HEADER,
+    DurableFactory,
+    DurableInvocations,
+)
+from kappa.gateway.durable_invoke import not_configured as durable_not_configured
 from kappa.gateway.event_queue import EventQueue, EventQueueFactory, not_configured
 from kappa.gateway.events import HttpRequest, http_event, http_response
 from kappa.gateway.metrics import GatewayMetrics, Outcome, ThrottleCause
@@ -83,6 +90,9 @@ log = logging.getLogger("kappa.gateway")
 _PARSE_ON_LOOP_BYTES: Final = 64 * 1024
 _INVOCATION_TYPES: Final = frozenset({"RequestResponse", "Event", "DryRun"})
 _STREAM_INVOCATION_TYPES: Final = frozenset({"RequestResponse", "DryRun"})
+# A synchronous Invoke of a durable Function waits for the execution's end: only for
+# executions bounded as a synchronous call is (longer ones: InvocationType Event).
+SYNC_DURABLE_MAX: Final = 900
 _LOG_TYPES: Final = frozenset({"None", "Tail"})
 # The trace headers are the gateway's own (its span as the parent), not the caller's.
 _PASSED_HEADERS: Final = ("X-Amz-Client-Context",)
@@ -124,6 +134,7 @@ class Gateway:
         events: EventQueueFactory | None = None,
         guard: Guard | None = None,
         control: Sequence[RouteSet] = (),
+        durable: DurableFactory | None = None,
     ) -> None:
         """``guard`` None: every caller may do everything (tests, a single-tenant install).
 
@@ -157,6 +168,11 @@ class Gateway:
                 settings.region,
                 self._registry_ready,
             )
+        # Durable executions (kappa.durable, injected likewise): Invoke of a durable
+        # Function starts one; its timers and invocations run in this process.
+        self._durable: DurableInvocations | None = None
+        if durable is not None:
+            self._durable = durable(registry, self.metrics.registry)
         self.ready = False
 
     @property
@@ -229,6 +245,8 @@ class Gateway:
                 link.attach(self._dispatcher.concurrency, self._dispatcher.current)
             if self._async is not None:
                 self._async.start(self._dispatcher)
+            if self._durable is not None:
+                self._durable.start(self._dispatcher)
             if self.tracer.exporter is not None:
                 self.tracer.exporter.start()
             self.ready = True
@@ -238,6 +256,8 @@ class Gateway:
             longest = max((s.timeout_seconds for s in self.registry.functions()), default=3.0)
             if self._async is not None:
                 await self._async.stop(timeout=longest + self.settings.timeout_grace_seconds)
+            if self._durable is not None:
+                await self._durable.stop(timeout=longest + self.settings.timeout_grace_seconds)
             await self._dispatcher.close(timeout=longest + self.settings.timeout_grace_seconds)
             if self.tracer.exporter is not None:
                 await self.tracer.exporter.close()
@@ -268,6 +288,17 @@ class Gateway:
                 dispatcher.check(spec)
                 outcome = Outcome.SUCCESS
                 return web.Response(status=204, headers=ids(request_id))
+            if spec.durable is not None:
+                answer = await self._invoke_durable(spec, payload, invocation_type, headers)
+                outcome = (
+                    Outcome.ACCEPTED
+                    if answer.status == 202  # noqa: PLR2004 - Event
+                    else Outcome.FUNCTION_ERROR
+                    if "X-Amz-Function-Error" in answer.headers
+                    else Outcome.SUCCESS
+                )
+                answer.headers.update(ids(request_id))
+                return answer
             passed = trace_headers(span) | {h: headers[h] for h in _PASSED_HEADERS if h in headers}
             call = Call(payload, request_id, passed)
             if invocation_type == "Event":
@@ -295,6 +326,28 @@ class Gateway:
             self._count(labels, "invoke", outcome, loop.time() - started)
             self._end(span, outcome)
         return _invoke_response(reply, request_id, tail=log_type == "Tail", version=spec.version)
+
+    async def _invoke_durable(
+        self, spec: FunctionSpec, payload: bytes, invocation_type: str, headers: Mapping[str, str]
+    ) -> web.Response:
+        """Invoke of a durable Function: start an execution (Event: 202; else: its end)."""
+        if self._durable is None:
+            raise durable_not_configured()
+        durable = spec.durable
+        assert durable is not None  # noqa: S101 - the caller checked
+        if invocation_type != "Event" and durable.execution_timeout_seconds > SYNC_DURABLE_MAX:
+            raise invalid_parameter(
+                f"A durable execution of {spec.name} may run {durable.execution_timeout_seconds} s "
+                f"(spec.durable.executionTimeoutSeconds), over the {SYNC_DURABLE_MAX} s a "
+                "synchronous call may wait: invoke it with InvocationType Event."
+            )
+        arn = await self._durable.begin(spec, payload, headers.get(EXECUTION_NAME_HEADER))
+        if invocation_type == "Event":
+            return web.Response(status=202, headers={EXECUTION_ARN_HEADER: arn})
+        reply = await self._durable.outcome(arn, durable.execution_timeout_seconds)
+        response = _invoke_response(reply, "", tail=False, version=spec.version)
+        response.headers[EXECUTION_ARN_HEADER] = arn
+        return response
 
     async def invoke_stream(self, request: web.Request) -> web.StreamResponse:
         """``InvokeWithResponseStream``: ``PayloadChunk`` events, then ``InvokeComplete``.

@@ -27,8 +27,11 @@ from kappa.auth.guard import Guard
 from kappa.base import logs
 from kappa.base.env import SettingsError
 from kappa.durable import service as durable
+from kappa.durable.metrics import DurableMetrics
+from kappa.durable.runner import DurableRunner
 from kappa.gateway.app import Gateway, RouteSet
 from kappa.gateway.durable_api import DurableApi
+from kappa.gateway.durable_invoke import DurableFactory
 from kappa.gateway.event_queue import EventQueue, EventQueueFactory
 from kappa.gateway.settings import GatewaySettings, load
 from kappa.invocation.function_labels import FunctionLabels
@@ -66,8 +69,8 @@ async def _durable_api(
     queue: AsyncSettings | None,
     guard: Guard,
     stack: contextlib.AsyncExitStack,
-) -> RouteSet | None:
-    """The durable API's routes, when NATS is configured and the durable key is mounted."""
+) -> tuple[RouteSet, DurableFactory] | None:
+    """The durable API's routes and runner, when NATS is configured and the key is mounted."""
     keys_dir = settings.durable_keys_dir
     if queue is None or not queue.enabled or keys_dir is None:
         return None
@@ -80,7 +83,11 @@ async def _durable_api(
         log.exception("durable functions are off: their key is not usable")
         return None
     stack.push_async_callback(close)
-    return DurableApi(service, guard)
+
+    def runner(registry: Registry, metrics: CollectorRegistry) -> DurableRunner:
+        return DurableRunner(service, registry, DurableMetrics(metrics))
+
+    return DurableApi(service, guard), runner
 
 
 def _drop_client_protocol_errors(record: logging.LogRecord) -> bool:
@@ -221,8 +228,10 @@ async def _serve(  # noqa: PLR0913 - the options are keyword-only
     """Serve until SIGTERM/SIGINT while ``feed()`` keeps ``registry`` current."""
     async with contextlib.AsyncExitStack() as stack:
         guard = guard or Guard(None, region=settings.region)
-        routes = await _durable_api(settings, async_settings, guard, stack)
-        if routes is not None:
+        durable_parts = await _durable_api(settings, async_settings, guard, stack)
+        durable_runner = None
+        if durable_parts is not None:
+            routes, durable_runner = durable_parts
             control = (*control, routes)
         return await _serve_with(
             settings,
@@ -234,6 +243,7 @@ async def _serve(  # noqa: PLR0913 - the options are keyword-only
                 events=_event_queue(async_settings),
                 guard=guard,
                 control=control,
+                durable=durable_runner,
             ),
         )
 

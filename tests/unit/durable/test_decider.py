@@ -30,6 +30,7 @@ from kappa.durable.decider import (
     checkpoint,
     fire,
     invocation_ended,
+    invocation_lease_ms,
     invoke,
     start,
     stop,
@@ -408,12 +409,60 @@ def test_stale_timers_are_a_no_op(generation: int, operation: Operation | None) 
     assert decision == Decision(state)
 
 
+def ended(status: ExecutionStatus) -> tuple[ArmTimer | Ended, ...]:
+    """The actions of an execution's end at NOW: its expire timer (14 days), then Ended."""
+    return (ArmTimer(Timer(TimerKind.EXPIRE, None, NOW + 14 * 86_400_000, 1)), Ended(status))
+
+
 def test_expire_purges_an_ended_execution_only() -> None:
     state = replace(running(), timers={"expire/": 1})
     timer = Timer(TimerKind.EXPIRE, None, NOW, 1)
     assert fire(state, timer, NOW).actions == ()
-    ended = stop(state, None, NOW).commit(3)
-    assert fire(ended, timer, NOW).actions == (Purge(),)
+    stopped = stop(state, None, NOW)
+    armed = [a.timer for a in stopped.actions if isinstance(a, ArmTimer)]
+    # The end arms the expire timer at the retention's end (14 days by default).
+    assert armed == [Timer(TimerKind.EXPIRE, None, NOW + 14 * 86_400_000, 2)]
+    ended = stopped.commit(3)
+    assert fire(ended, armed[0], NOW).actions == (Purge(),)
+    assert fire(ended, timer, NOW).actions == ()  # the older generation is stale
+
+
+def test_the_retention_given_at_start_times_the_expire_timer() -> None:
+    begun = start("ex", "{}", None, NOW, retention_days=3).commit(1)
+    ended = stop(begun, None, NOW + 5)
+    armed = [a.timer.due_ms for a in ended.actions if isinstance(a, ArmTimer)]
+    assert armed == [NOW + 5 + 3 * 86_400_000]
+    assert ended.commit(2).fields.retention_days == 3
+
+
+def test_an_invocation_in_flight_keeps_its_claim_within_its_lease() -> None:
+    claimed = invoke(start("ex", "{}", None, NOW).commit(1), "inv-a", NOW).commit(2)  # type: ignore[union-attr]
+    lease = invocation_lease_ms(10)
+    assert lease == 40_000
+    held = invoke(claimed, "inv-b", NOW + lease - 1, lease)
+    assert held == Decision(claimed)  # nothing appended: inv-a still holds it
+
+
+def test_an_invocation_past_its_lease_is_lost_and_counted_failed() -> None:
+    claimed = invoke(start("ex", "{}", None, NOW).commit(1), "inv-a", NOW).commit(2)  # type: ignore[union-attr]
+    lease = invocation_lease_ms(10)
+    taken = invoke(claimed, "inv-b", NOW + lease, lease)
+    assert isinstance(taken, Decision)
+    state = taken.commit(3)
+    assert state.fields.invocation == "inv-b"
+    assert state.fields.failed_invocations == 1
+    assert taken.actions == ()  # the claim is the invocation the failure asked for
+
+
+def test_an_invocation_lost_for_the_last_allowed_time_fails_the_execution() -> None:
+    claimed = invoke(start("ex", "{}", None, NOW).commit(1), "inv-a", NOW).commit(2)  # type: ignore[union-attr]
+    worn = replace(claimed, fields=replace(claimed.fields, failed_invocations=4))
+    taken = invoke(worn, "inv-b", NOW + 10**9, 1000)
+    assert isinstance(taken, Decision)
+    state = taken.commit(3)
+    assert state.fields.status is ExecutionStatus.FAILED
+    assert state.fields.invocation is None
+    assert any(isinstance(a, Ended) for a in taken.actions)
 
 
 @pytest.mark.parametrize(
@@ -492,7 +541,7 @@ def test_stop_ends_a_running_execution_and_leaves_an_ended_one() -> None:
         BOOM,
         NOW,
     )
-    assert decision.actions == (Ended(ExecutionStatus.STOPPED),)
+    assert decision.actions == ended(ExecutionStatus.STOPPED)
     assert stop(after, None, NOW + 1) == Decision(after)
 
 
@@ -502,11 +551,11 @@ def test_stop_ends_a_running_execution_and_leaves_an_ended_one() -> None:
         pytest.param(
             Succeeded("r"),
             ExecutionStatus.SUCCEEDED,
-            (Ended(ExecutionStatus.SUCCEEDED),),
+            ended(ExecutionStatus.SUCCEEDED),
             id="succeeded",
         ),
         pytest.param(
-            Failed(BOOM), ExecutionStatus.FAILED, (Ended(ExecutionStatus.FAILED),), id="failed"
+            Failed(BOOM), ExecutionStatus.FAILED, ended(ExecutionStatus.FAILED), id="failed"
         ),
         pytest.param(
             FunctionError(BOOM), ExecutionStatus.RUNNING, (Wake(5000),), id="function-error"
@@ -574,7 +623,7 @@ def test_failed_invocations_back_off_then_fail_the_execution_at_the_limit() -> N
         if state.running:
             state = decided(invoke(state, INV, NOW)).commit(sequence + 100)
     assert delays[:-1] == [(Wake(5000),), (Wake(10_000),), (Wake(20_000),), (Wake(40_000),)]
-    assert delays[-1] == (Ended(ExecutionStatus.FAILED),)
+    assert delays[-1] == ended(ExecutionStatus.FAILED)
     assert (state.fields.status, state.fields.error) == (ExecutionStatus.FAILED, BOOM)
 
 
