@@ -68,6 +68,8 @@ def function_manifest(project: Project, archive: bytes, code_url: str | None) ->
         spec["timeoutSeconds"] = project.timeout_seconds
     if project.layers:
         spec["layers"] = [{"name": layer} for layer in project.layers]
+    if project.durable is not None:
+        spec["durable"] = dict(project.durable)
     return _checked(Function, project.name, project.namespace, archive, spec)
 
 

@@ -35,6 +35,9 @@ class Project:
     memory_mb: int | None = None
     timeout_seconds: int | None = None
     layers: tuple[str, ...] = ()
+    # spec.durable as written (executionTimeoutSeconds, retentionPeriodInDays); the
+    # Function's model checks it when the manifest is made.
+    durable: Mapping[str, int] | None = None
 
     @property
     def python_version(self) -> str | None:
@@ -50,7 +53,7 @@ def read_kappa_yaml(document: Any) -> dict[str, Any]:
         raise ProjectError(
             f"{KAPPA_YAML} must be a mapping of settings, e.g. 'runtime: python3.12'"
         )
-    known = (*_TEXT_KEYS, *_NUMBER_KEYS, "layers")
+    known = (*_TEXT_KEYS, *_NUMBER_KEYS, "layers", "durable")
     unknown = sorted(str(key) for key in document if key not in known)
     if unknown:
         msg = f"{KAPPA_YAML}: unknown setting {', '.join(unknown)} (known: {', '.join(known)})"
@@ -69,6 +72,16 @@ def read_kappa_yaml(document: Any) -> dict[str, Any]:
         or not all(isinstance(layer, str) for layer in layers)
     ):
         msg = f"{KAPPA_YAML}: layers must be a list of up to {MAX_LAYERS} Layer names"
+        raise ProjectError(msg)
+    durable = document.get("durable")
+    if durable is not None and (
+        not isinstance(durable, dict)
+        or not all(isinstance(k, str) and type(v) is int for k, v in durable.items())
+    ):
+        msg = (
+            f"{KAPPA_YAML}: durable must be a mapping of whole numbers, e.g. "
+            "'durable: {executionTimeoutSeconds: 3600, retentionPeriodInDays: 7}'"
+        )
         raise ProjectError(msg)
     return dict(document)
 
@@ -125,4 +138,5 @@ def project(
         memory_mb=settings.get("memoryMB"),
         timeout_seconds=settings.get("timeoutSeconds"),
         layers=layers,
+        durable=settings.get("durable"),
     )

@@ -114,3 +114,17 @@ def test_a_layer_in_a_configmap_marked_with_its_sha256() -> None:
     }
     owned = owned_by(configmap, "shared", "uid-2", kind="Layer")
     assert owned["metadata"]["ownerReferences"][0]["kind"] == "Layer"
+
+
+def test_durable_settings_become_spec_durable_checked_by_the_functions_model() -> None:
+    durable = Project(
+        "flow", "team-a", "python3.11", "app.handler", durable={"executionTimeoutSeconds": 600}
+    )
+    function = function_manifest(durable, ZIP, None)
+    assert function["spec"]["durable"] == {"executionTimeoutSeconds": 600}
+    parsed = Function.model_validate(function).spec.durable
+    assert parsed is not None
+    assert parsed.retention_period_in_days == 14
+    wrong = Project("flow", "team-a", "python3.11", "app.handler", durable={"timeout": 600})
+    with pytest.raises(ValueError, match="the Function would be refused"):
+        function_manifest(wrong, ZIP, None)

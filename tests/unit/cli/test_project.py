@@ -156,3 +156,22 @@ def test_bad_layer_flags(flags: list[str], says: str) -> None:
             layer_flags=flags,
         )
     assert says in str(excinfo.value)
+
+
+def test_durable_from_kappa_yaml_goes_to_the_project() -> None:
+    durable = {"executionTimeoutSeconds": 600, "retentionPeriodInDays": 1}
+    assert _project({"runtime": "python3.11", "durable": durable}).durable == durable
+
+
+@pytest.mark.parametrize(
+    "durable",
+    [
+        pytest.param("yes", id="not-a-mapping"),
+        pytest.param({"executionTimeoutSeconds": "600"}, id="not-a-number"),
+        pytest.param({"executionTimeoutSeconds": True}, id="a-boolean"),
+    ],
+)
+def test_bad_durable_in_kappa_yaml(durable: Any) -> None:
+    with pytest.raises(ProjectError) as excinfo:
+        read_kappa_yaml({"durable": durable})
+    assert "durable must be a mapping of whole numbers" in str(excinfo.value)
