@@ -1,11 +1,15 @@
-"""Fixtures of the durable store's tests: a real nats-server of each test's own, stores on it."""
+"""Fixtures of the durable tests: a real nats-server of each test's own, stores on it, and
+(``stack.py``) the whole path: gateway, agents with the real SDK, nats-server."""
 
 from __future__ import annotations
 
 import hashlib
+import secrets
+from pathlib import Path
 from typing import Any
 
 import nats
+import pytest
 
 from kappa.durable.decider import CheckpointCall, Decision, Refusal, checkpoint, invoke, start
 from kappa.durable.execution import Execution
@@ -14,11 +18,28 @@ from kappa.durable.settings import DurableSettings
 from kappa.durable.store import DurableStore, ExecutionKey
 from kappa.durable.summary import Identity
 from tests.integration import nats_harness
+from tests.integration.asyncq.conftest import async_gateway
 from tests.integration.brokers import NatsServer
+from tests.integration.durable.stack import durable_stack, task_root
+from tests.integration.gateway.conftest import lambda_client, start_agent, start_gateway
 
 nats_server = nats_harness.nats_server  # a nats-server of each test's own
+# The fixtures of the whole path (shared with the async queue's and the gateway's tests).
+__all__ = ["async_gateway", "durable_stack", "lambda_client", "start_agent", "start_gateway",
+           "task_root"]  # fmt: skip
 
 T0 = 1_700_000_000_000
+
+
+@pytest.fixture
+def keys_dir(tmp_path: Path) -> Path:
+    """The durable key, as the chart's Secret mounts it (KAPPA_DURABLE_KEYS_DIR)."""
+    directory = tmp_path / "durable-keys"
+    directory.mkdir()
+    (directory / "current").write_bytes(secrets.token_bytes(32))
+    return directory
+
+
 KEY = ExecutionKey("team", "orders", "order-1")
 JS_TIMEOUT = 2.0
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import secrets
 import time
 import urllib.error
 import urllib.request
@@ -76,14 +75,6 @@ class Invoker:
     def close(self) -> None:
         self.run(self.nc.close())
         self.runner.close()
-
-
-@pytest.fixture
-def keys_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "durable-keys"
-    directory.mkdir()
-    (directory / "current").write_bytes(secrets.token_bytes(32))
-    return directory
 
 
 def durable_gateway(

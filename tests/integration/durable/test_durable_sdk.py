@@ -24,14 +24,13 @@ from tests.integration.durable.test_durable_api import (
     Invoker,
     StartDurable,
     invoker,
-    keys_dir,
     start_durable,
 )
 from tests.integration.gateway.conftest import LambdaClient, lambda_client, start_gateway
 
 pytestmark = pytest.mark.integration
 
-__all__ = ["invoker", "keys_dir", "lambda_client", "start_durable", "start_gateway"]
+__all__ = ["invoker", "lambda_client", "start_durable", "start_gateway"]
 
 
 @dataclass

@@ -61,6 +61,7 @@ class Gateway:
     registry_file: Path
     port: int = 0
     functions: list[dict[str, Any]] = field(default_factory=list)
+    killed: bool = False  # SIGKILLed on purpose: its exit status says nothing
 
     @property
     def url(self) -> str:
@@ -109,6 +110,12 @@ class Gateway:
     def sample(self, name: str, **labels: str) -> float:
         """The value of the sample ``name`` with exactly ``labels``; 0 when there is none."""
         return self.samples(name).get(tuple(sorted(labels.items())), 0.0)
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye to NATS, nothing in hand acked or handed back."""
+        self.killed = True
+        self.reader.process.kill()
+        self.reader.process.wait(10)
 
     def stop(self) -> None:
         process = self.reader.process

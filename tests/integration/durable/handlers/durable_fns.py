@@ -1,0 +1,85 @@
+"""Durable handlers on the real SDK (aws-durable-execution-sdk-python 3.0.0), run by awslambdaric.
+
+Each run of a step (and each invocation) leaves one file in ``DURABLE_EFFECTS_DIR``, named
+``<kind>.<random>``: the tests count them to see what ran and how often.
+"""
+
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from aws_durable_execution_sdk_python import DurableContext, StepContext, durable_execution
+from aws_durable_execution_sdk_python.config import Duration, JitterStrategy, StepConfig
+from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
+
+EFFECTS = Path(os.environ["DURABLE_EFFECTS_DIR"])
+FLAKY_ITEM = 7  # the item of ``squares`` whose first attempt fails
+
+
+def record(kind: str) -> None:
+    """One file for one run of ``kind``."""
+    (EFFECTS / f"{kind}.{uuid.uuid4().hex}").touch()
+
+
+def recorded(kind: str, result: str) -> Callable[[StepContext], str]:
+    def run(_step: StepContext) -> str:
+        record(kind)
+        return result
+
+    return run
+
+
+@durable_execution
+def order(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
+    """The issue's handler: three steps, a wait, a callback."""
+    record("invocation")
+    steps = [
+        context.step(recorded("reserve", "reserved"), name="reserve"),
+        context.step(recorded("charge", "charged"), name="charge"),
+        context.step(recorded("ship", "shipped"), name="ship"),
+    ]
+    context.wait(Duration.from_seconds(event["wait"]), name="cool-off")
+    approval = context.wait_for_callback(lambda _id, _ctx: record("submit"), name="approval")
+    return {"order": event["order"], "steps": steps, "approval": approval}
+
+
+def square(context: DurableContext, item: int, _index: int, _items: Sequence[int]) -> int:
+    def run(_step: StepContext) -> int:
+        record(f"item-{item}")
+        failed_once = EFFECTS / "flaky-failed"
+        if item == FLAKY_ITEM and not failed_once.exists():
+            failed_once.touch()
+            raise RuntimeError(f"item {item} fails on its first attempt")
+        return item * item
+
+    retry = create_retry_strategy(
+        RetryStrategyConfig(
+            max_attempts=3,
+            initial_delay=Duration.from_seconds(1),
+            jitter_strategy=JitterStrategy.NONE,
+        )
+    )
+    return context.step(run, name=f"square-{item}", config=StepConfig(retry_strategy=retry))
+
+
+@durable_execution
+def squares(event: dict[str, Any], context: DurableContext) -> list[int]:
+    """``map`` over ``count`` items, one of which fails once and is retried."""
+    record("invocation")
+    return context.map(list(range(event["count"])), square, name="squares").get_results()
+
+
+@durable_execution
+def greet(event: dict[str, Any], context: DurableContext) -> dict[str, str]:
+    """A short execution: one step."""
+    loud = context.step(lambda _step: str(event["name"]).upper(), name="upper")
+    return {"hello": loud}
+
+
+@durable_execution
+def refuse(event: dict[str, Any], context: DurableContext) -> None:
+    """An execution that fails: the handler raises."""
+    del context
+    raise ValueError(f"no order {event['order']}")
