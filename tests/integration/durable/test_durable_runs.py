@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.integration.durable.stack import (
     DurableStack,
@@ -74,3 +75,109 @@ def test_the_issue_scenario_steps_a_wait_and_a_callback_end_succeeded_with_each_
     assert_order_succeeded(stack, client, arn)
     events = [e["EventType"] for e in history(client, arn)]
     assert events.index("WaitSucceeded") < events.index("CallbackStarted")
+
+
+def test_a_map_over_20_items_with_one_retried_item_gives_the_results_in_order(
+    durable_stack: StartStack, lambda_client: LambdaClient
+) -> None:
+    stack = durable_stack({"squares": "durable_fns.squares"})
+    client = durable_client(lambda_client, stack)
+    answer = client.invoke(FunctionName="squares", InvocationType="Event", Payload=b'{"count": 20}')
+    arn = answer["DurableExecutionArn"]
+    ended = wait_for_end(client, arn)
+    assert ended["Status"] == "SUCCEEDED", (ended, history(client, arn))
+    assert json.loads(ended["Result"]) == [item * item for item in range(20)]
+    flaky = 7  # handlers/durable_fns.py's FLAKY_ITEM
+    assert stack.runs(f"item-{flaky}") == 2  # the failed attempt and its retry
+    assert [stack.runs(f"item-{item}") for item in range(20) if item != flaky] == [1] * 19
+    retried = [
+        e for e in history(client, arn)
+        if e["EventType"] == "StepFailed" and e.get("Name") == f"square-{flaky}"
+    ]  # fmt: skip
+    assert len(retried) == 1
+    assert "fails on its first attempt" in str(retried[0])
+
+
+@pytest.mark.parametrize("outage", ["gateway-killed", "nats-restarted"])
+def test_an_execution_outlives_a_killed_gateway_or_a_restarted_nats_during_its_wait(
+    durable_stack: StartStack, lambda_client: LambdaClient, outage: str
+) -> None:
+    stack = durable_stack(ORDER)
+    client = durable_client(lambda_client, stack)
+    arn = start_order(client, f"order-{outage}")
+    wait_for_event(client, arn, "WaitStarted")
+    if outage == "gateway-killed":
+        stack.kill_gateway()  # the wait's timer is in its hand, unacked
+        stack.start_gateway()  # the same NATS: the timer is delivered to the new one
+    else:
+        stack.nats.restart()  # the gateway stays up and reconnects
+    approve(client, arn)
+    assert_order_succeeded(stack, client, arn)
+
+
+def test_a_request_response_invoke_returns_the_result_and_a_name_reused_with_other_input_is_409(
+    durable_stack: StartStack, lambda_client: LambdaClient
+) -> None:
+    stack = durable_stack({"greet": "durable_fns.greet", "refuse": "durable_fns.refuse"})
+    client = durable_client(lambda_client, stack)
+    answer = client.invoke(
+        FunctionName="greet", DurableExecutionName="hello-1", Payload=b'{"name": "ada"}'
+    )
+    assert answer["StatusCode"] == 200
+    assert "FunctionError" not in answer
+    assert json.loads(answer["Payload"].read()) == {"hello": "ADA"}
+    arn = answer["DurableExecutionArn"]
+    assert client.get_durable_execution(DurableExecutionArn=arn)["Status"] == "SUCCEEDED"
+
+    # The same name and input again: the same execution, its result again.
+    again = client.invoke(
+        FunctionName="greet", DurableExecutionName="hello-1", Payload=b'{"name": "ada"}'
+    )
+    assert (again["DurableExecutionArn"], json.loads(again["Payload"].read())) == (
+        arn, {"hello": "ADA"},
+    )  # fmt: skip
+    # The same name, another input: refused, for both invocation types.
+    for invocation_type in ("RequestResponse", "Event"):
+        with pytest.raises(ClientError) as refused:
+            client.invoke(
+                FunctionName="greet",
+                InvocationType=invocation_type,
+                DurableExecutionName="hello-1",
+                Payload=b'{"name": "bob"}',
+            )
+        response = refused.value.response
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 409
+        assert response["Error"]["Code"] == "DurableExecutionAlreadyStartedException"
+
+    failed = client.invoke(FunctionName="refuse", Payload=b'{"order": 9}')
+    assert (failed["StatusCode"], failed["FunctionError"]) == (200, "Unhandled")
+    error = json.loads(failed["Payload"].read())
+    assert error["errorType"] == "ValueError"
+    assert error["errorMessage"] == "no order 9"
+    status = client.get_durable_execution(DurableExecutionArn=failed["DurableExecutionArn"])
+    assert status["Status"] == "FAILED"
+
+
+@pytest.mark.parametrize(
+    ("payload", "name", "says"),
+    [
+        pytest.param(b"\xff\xfe", "fine", "Could not parse request body into json", id="not-json"),
+        pytest.param(b"{}", "no/slashes", "DurableExecutionName", id="slash-in-name"),
+        pytest.param(b"{}", "n" * 65, "DurableExecutionName", id="name-too-long"),
+    ],
+)
+def test_a_hostile_durable_invoke_is_a_4xx_and_the_gateway_keeps_serving(
+    durable_stack: StartStack, lambda_client: LambdaClient, payload: bytes, name: str, says: str
+) -> None:
+    stack = durable_stack({"greet": "durable_fns.greet"})
+    client = durable_client(lambda_client, stack)
+    reply = stack.gateway.request(
+        "POST",
+        "/2015-03-31/functions/greet/invocations",
+        payload,
+        {"X-Amz-Invocation-Type": "Event", "X-Amz-Durable-Execution-Name": name},
+    )
+    assert 400 <= reply.status < 500, reply.body
+    assert says in reply.body.decode()
+    answer = client.invoke(FunctionName="greet", Payload=b'{"name": "ada"}')
+    assert json.loads(answer["Payload"].read()) == {"hello": "ADA"}
