@@ -595,7 +595,8 @@ class DurableService:
     async def get(self, arn_text: str, query: Mapping[str, str]) -> tuple[ExecutionView, bool]:
         """GetDurableExecution: the execution, and whether to include its data."""
         with _answering():
-            include = query_flag(query, "IncludeExecutionData")
+            # The model's documentation: "The default value is set to true".
+            include = query_flag(query, "IncludeExecutionData", default=True)
         return await self._get(arn_text), include
 
     async def _get(self, arn_text: str) -> ExecutionView:
