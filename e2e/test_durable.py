@@ -178,13 +178,18 @@ def answers(call: Callable[[], T]) -> T | None:
 
 
 def start(lam: Any, function: str, payload: dict[str, Any]) -> str:
-    """An execution of ``function`` named ``payload["run"]``, started with Event: its ARN."""
-    answer = lam.invoke(
-        FunctionName=function,
-        InvocationType="Event",
-        Payload=json.dumps(payload),
-        DurableExecutionName=payload["run"],
-    )
+    """An execution of ``function`` named ``payload["run"]``, started with Event: its ARN.
+
+    Tried again while the gateway is not ready: the same name and payload is the same
+    execution, so a start whose answer was lost is not made twice."""
+    answer = Cluster.wait(
+        lambda: answers(lambda: lam.invoke(
+            FunctionName=function, InvocationType="Event", Payload=json.dumps(payload),
+            DurableExecutionName=payload["run"])),
+        f"an execution of {function} started",
+        60,
+        interval=1,
+    )  # fmt: skip
     assert answer["StatusCode"] == 202
     arn = str(answer["DurableExecutionArn"])
     assert f"/durable-execution/{payload['run']}/" in arn, arn
@@ -270,7 +275,12 @@ def the_issues_order(
         during_the_wait()
         started = event_seen(lam, arn, "CallbackStarted", logs, 300)
         callback_id = started["CallbackStartedDetails"]["CallbackId"]
-        assert lam.get_durable_execution(DurableExecutionArn=arn)["Status"] == "RUNNING"
+        waiting = Cluster.wait(
+            lambda: answers(lambda: lam.get_durable_execution(DurableExecutionArn=arn)),
+            "the execution's status",
+            60,
+        )
+        assert waiting["Status"] == "RUNNING", waiting
         # The SDK hands the callback's result to the handler as sent.
         Cluster.wait(
             lambda: answers(lambda: lam.send_durable_execution_callback_success(
