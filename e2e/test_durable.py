@@ -10,7 +10,10 @@
   and the execution still succeeds with each step run once;
 - `context.map` over 20 items, one of which fails its first attempt and is retried by
   its step's retry strategy: the results in the items' order, the item run twice, the
-  others once.
+  others once;
+- the SDK testing package's `DurableFunctionCloudTestRunner` (how the SDK's own tests run
+  against Lambda: a synchronous Invoke, the ARN header, GetDurableExecution, the history
+  read back into operations) runs the map against the gateway.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from aws_durable_execution_sdk_python.execution import InvocationStatus
+from aws_durable_execution_sdk_python.lambda_service import OperationStatus
+from aws_durable_execution_sdk_python_testing.runner import DurableFunctionCloudTestRunner
 from botocore.exceptions import BotoCoreError, ClientError
 from kubernetes import client
 
@@ -373,3 +379,24 @@ def test_a_map_retries_its_failing_item_and_keeps_the_items_order(
     Cluster.wait(lambda: len(runs(logs, f"ITEM {run} ")) == 21, "every item's lines", 60)
     expected = Counter(f"{n} attempt 1" for n in range(20)) + Counter(["7 attempt 2"])
     assert runs(logs, f"ITEM {run} ") == expected, logs.lines(FUNCTION)
+
+
+@pytest.mark.timeout(600)
+def test_the_sdk_testing_packages_cloud_runner_runs_the_map_against_the_gateway(
+    gateway: Gateway, durable_fn: Deployed
+) -> None:
+    # Signs with the environment's access key (the e2e caller's, set by the fixture).
+    runner = DurableFunctionCloudTestRunner(
+        function_name=durable_fn.name, region="us-east-1", lambda_endpoint=gateway.url,
+        poll_interval=2,
+    )  # fmt: skip
+    run = f"cloud-{uuid.uuid4().hex[:12]}"
+    result = runner.run(input={"scenario": "map", "run": run, "failing": 3}, timeout=300)
+    assert result.status is InvocationStatus.SUCCEEDED, result.error
+    # GetDurableExecution without IncludeExecutionData: its data is included by default.
+    assert result.result is not None, "GetDurableExecution left the result out"
+    assert json.loads(result.result) == {"run": run, "squares": [n * n for n in range(20)]}
+    squares = result.get_context("squares")
+    assert squares.status is OperationStatus.SUCCEEDED
+    assert len(squares.child_operations) == 20
+    assert {item.status for item in squares.child_operations} == {OperationStatus.SUCCEEDED}
