@@ -4,7 +4,8 @@ hello-python, hello-nodejs, http-api (HTTP trigger routes), custom-runtime-go (a
 invoke scripts, async-dlq (an Event that fails for good reaches its onFailure Function and
 the dead-letter queue), sqs-mapping (ElasticMQ on the node's address feeding a Function,
 with ReportBatchItemFailures) and scheduled-job (a 6-field cron schedule). All in one
-namespace of this module's own.
+namespace of this module's own, but durable-order: its run.sh, in a namespace where the e2e
+caller may create Functions (its package goes to the code store), ends with SUCCEEDED.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.integration.eventsources.harness import free_port, run_elasticmq
 from e2e.cluster import Cluster
 from e2e.conftest import REPO, _kubectl, own_namespace
 from e2e.pod_logs import PodLogs
+from e2e.test_durable import make_author
 from e2e.test_esm import NODE_ADDRESS, _wait
 from e2e.test_gateway import Gateway
 
@@ -349,3 +351,37 @@ def test_scheduled_job(kubectl: list[str], gateway: Gateway, ns: str) -> None:
     )  # fmt: skip
     assert mapping["status"]["state"] == "Enabled"
     assert mapping["status"]["source"]["state"]["lastFire"]
+
+
+@pytest.mark.timeout(900)
+def test_durable_order(
+    cluster: Cluster, api: client.ApiClient, core: client.CoreV1Api, gateway: Gateway,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """examples/durable-order/run.sh: `kappa deploy` (the SDK vendored), a published version,
+    an execution started with the AWS CLI and approved through its callback; its last line
+    is the execution's final status."""
+    with own_namespace(core, "durable-order") as namespace:
+        make_author(cluster, api, namespace)
+        env = {
+            **os.environ,  # pip's settings, for the vendoring
+            **aws_cli_env(tmp_path, gateway),
+            "HOME": os.environ.get("HOME", str(tmp_path)),
+            "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "KUBECONFIG": str(cluster.kubeconfig),
+            "PYTHONPATH": str(REPO / "operator"),
+            "KAPPA": f"{sys.executable} -m kappa",
+            "KUBECTL": " ".join(_kubectl(cluster)),
+            "GATEWAY_URL": gateway.url,
+        }
+        done = subprocess.run(
+            [str(EXAMPLES / "durable-order/run.sh"), namespace],
+            env=env, capture_output=True, text=True, check=False, timeout=840,
+        )  # fmt: skip
+        said = f"{done.stdout}\n{done.stderr}\ngateway:\n{gateway.logs()}"
+        assert done.returncode == 0, said
+        assert done.stdout.splitlines()[-1] == "SUCCEEDED", said
+        assert "started arn:aws:lambda:" in done.stderr, said
+        result = json.loads(done.stderr.strip().splitlines()[-1])
+        assert result["status"] == "shipped", said
+        assert (result["total"], result["approvedBy"]) == (10, "run.sh"), said

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Final
 
+from kappa.agent import ready_push
 from kappa.agent.credentials import PodCredentials, brings_own
 from kappa.agent.errors import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, LambdaError
 from kappa.agent.http11 import Request, Response
@@ -129,7 +130,10 @@ class Agent:
                     self._sink.log(
                         "INFO", f"ready: {settings.slots} slot(s){calls} in {elapsed_ms:.1f} ms"
                     )
+                    told = self._tell_ready()
                     await self._until_changed()
+                    if told is not None:
+                        told.cancel()
             self._settled.set()
             return await self._shut_down()
         finally:
@@ -138,6 +142,13 @@ class Agent:
                 await server.close()
             if exporter is not None:
                 await exporter.close(timeout=2.0)
+
+    def _tell_ready(self) -> "asyncio.Task[dict[str, int]] | None":
+        """Tell the gateways the operator named that this pod can take calls (in the background)."""
+        target = self._settings.ready_push
+        if target is None:
+            return None
+        return asyncio.ensure_future(ready_push.push(target.addresses, target.push, self._sink.log))
 
     @property
     def settled(self) -> bool:

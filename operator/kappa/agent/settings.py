@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Final
 
 from kappa.agent.report import SYSTEM_LOG_LEVELS
+from kappa.base import ready_push
 from kappa.base.code_paths import MAX_LAYERS, OPT_ROOT
 from kappa.base.env import EnvReader
+from kappa.base.ready_push import ReadyPush
 from kappa.tracing.endpoint import Endpoint, parse_endpoint
 
 
@@ -68,6 +70,35 @@ _OTEL_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 _MAX_PORT: Final = 65535
 FROM_POOL: Final = "KAPPA_FROM_POOL"
 POD_TOKEN_FILE: Final = "KAPPA_POD_TOKEN_FILE"  # noqa: S105 - a variable's name
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyPushTarget:
+    """The gateways to tell the runtimes are ready, and the pod that tells them."""
+
+    addresses: tuple[str, ...]
+    push: ReadyPush
+
+
+def ready_push_target(env: Mapping[str, str]) -> ReadyPushTarget | None:
+    """The push the operator set up (``KAPPA_AGENT_READY_PUSH`` and the pod's identity).
+
+    Anything missing or malformed: no push (the gateways learn of the pod from the kubelet,
+    as before), never a failed start.
+    """
+    addresses = ready_push.addresses(env.get(ready_push.READY_PUSH_VARIABLE, ""))
+    identity = (
+        env.get(ready_push.POD_NAMESPACE_VARIABLE, ""),
+        env.get(ready_push.POD_NAME_VARIABLE, ""),
+        env.get(ready_push.POD_UID_VARIABLE, ""),
+    )
+    if not addresses:
+        return None
+    try:
+        push = ready_push.decode(ready_push.encode(ReadyPush(*identity)))
+    except ValueError:
+        return None
+    return ReadyPushTarget(addresses, push)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +149,9 @@ class AgentSettings:
     # A durable Function's projected ServiceAccount token (KAPPA_POD_TOKEN_FILE): the
     # runtimes get a pod credential made from it (kappa.agent.credentials); None: none.
     pod_token_file: Path | None = None
+    # Whom to tell, and as which pod, that the runtimes are ready (kappa.base.ready_push);
+    # None: nobody (the gateways learn it from the kubelet).
+    ready_push: ReadyPushTarget | None = None
 
     @classmethod
     def from_env(
@@ -214,6 +248,7 @@ class _Parser:
                 slots=slots,
             ),
             pod_token_file=Path(token) if (token := env.get(POD_TOKEN_FILE, "").strip()) else None,
+            ready_push=ready_push_target(env),
         )
         read.done()
         return settings

@@ -113,16 +113,29 @@ class Autoscaler:
 
     # --------------------------------------------------------------- gateway side
 
-    def report(self, gateway: str, functions: Mapping[Key, Sample]) -> None:
-        """A gateway's figures for the last second."""
-        self.board.report(gateway, functions, self.clock())
+    def report(
+        self, gateway: str, functions: Mapping[Key, Sample], address: str | None = None
+    ) -> None:
+        """A gateway's figures for the last second (``address``: where it takes pushes)."""
+        self.board.report(gateway, functions, self.clock(), address)
         self.metrics.reports.labels("stats").inc()
 
-    def poke(self, gateway: str, key: Key, sample: Sample, at: float | None = None) -> None:
+    def ready_addresses(self) -> tuple[str, ...]:
+        """Where the live gateways take agents' readiness pushes (for new pods' agents)."""
+        return self.board.ready_addresses()
+
+    def poke(
+        self,
+        gateway: str,
+        key: Key,
+        sample: Sample,
+        at: float | None = None,
+        address: str | None = None,
+    ) -> None:
         """An invocation of ``key`` waits at ``gateway`` since ``at`` (wall clock): decide now."""
         now = self.clock()
         self.metrics.reports.labels("poke").inc()
-        self.board.poke(gateway, key, sample, now)
+        self.board.poke(gateway, key, sample, now, address)
         self._pokes.setdefault(key, now if at is None else min(at, now))
         if key not in self._facts:
             return  # not reconciled yet: its first pass decides with the poke in

@@ -24,6 +24,7 @@ ledger given (the quotas', kappa.quota.usage); a report with any figure out of
 bounds is refused whole (400), so it neither moves the autoscaler nor the totals.
 """
 
+import ipaddress
 import json
 import logging
 import time
@@ -33,7 +34,13 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kappa.autoscaler.loop import Autoscaler
-from kappa.autoscaler.wire import WireError, parse_poke, parse_stats, parse_usage
+from kappa.autoscaler.wire import (
+    WireError,
+    parse_poke,
+    parse_ready_port,
+    parse_stats,
+    parse_usage,
+)
 from kappa.quota.usage import UsageLedger
 
 log = logging.getLogger("kappa.autoscaler")
@@ -66,9 +73,10 @@ def make_app(
             document = json.loads(await request.read())
             gateway, functions = parse_stats(document)
             started, totals = parse_usage(document)
+            address = ready_address(request.remote, parse_ready_port(document))
         except (WireError, ValueError, RecursionError) as exc:
             return _refuse(autoscaler, exc)
-        autoscaler.report(_filed(who, gateway), functions)
+        autoscaler.report(_filed(who, gateway), functions, address)
         if usage is not None:
             now = time.time()
             usage.record(_filed(who, gateway), started, totals, now)
@@ -79,10 +87,12 @@ def make_app(
         if (who := await caller(request)) is None:
             return _unauthenticated(autoscaler)
         try:
-            gateway, key, sample, at = parse_poke(json.loads(await request.read()))
+            document = json.loads(await request.read())
+            gateway, key, sample, at = parse_poke(document)
+            address = ready_address(request.remote, parse_ready_port(document))
         except (WireError, ValueError, RecursionError) as exc:
             return _refuse(autoscaler, exc)
-        autoscaler.poke(_filed(who, gateway), key, sample, at)
+        autoscaler.poke(_filed(who, gateway), key, sample, at, address)
         return web.Response(status=204)
 
     async def metrics(_request: web.Request) -> web.Response:
@@ -99,6 +109,18 @@ def make_app(
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     return app
+
+
+def ready_address(remote: str | None, port: int | None) -> str | None:
+    """``host:port`` where the reporting gateway takes readiness pushes (its own address).
+
+    The host is the connection's peer (the gateway's pod), never what the body says, so
+    a report cannot send agents' pushes elsewhere.
+    """
+    if port is None or not remote:
+        return None
+    host = ipaddress.ip_address(remote)
+    return f"[{host}]:{port}" if host.version == 6 else f"{host}:{port}"  # noqa: PLR2004
 
 
 def _filed(caller: str, gateway: str) -> str:

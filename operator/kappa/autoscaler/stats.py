@@ -43,6 +43,10 @@ class Sample:
 class _Report:
     at: float
     functions: dict[Key, Sample]
+    address: str | None = None  # where it takes agents' readiness pushes (host:port)
+
+
+MAX_READY_ADDRESSES: Final = 16
 
 
 @dataclass
@@ -52,17 +56,26 @@ class StatsBoard:
     max_age: float = MAX_AGE_SECONDS
     _reports: dict[str, _Report] = field(default_factory=dict)
 
-    def report(self, gateway: str, functions: Mapping[Key, Sample], now: float) -> None:
-        """Replace ``gateway``'s figures with ``functions``."""
-        self._reports[gateway] = _Report(now, dict(functions))
+    def report(
+        self,
+        gateway: str,
+        functions: Mapping[Key, Sample],
+        now: float,
+        address: str | None = None,
+    ) -> None:
+        """Replace ``gateway``'s figures with ``functions`` (and where it takes pushes)."""
+        self._reports[gateway] = _Report(now, dict(functions), address)
 
-    def poke(self, gateway: str, key: Key, sample: Sample, now: float) -> None:
+    def poke(
+        self, gateway: str, key: Key, sample: Sample, now: float, address: str | None = None
+    ) -> None:
         """An invocation of ``key`` waits at ``gateway``.
 
         That gateway's figures for ``key`` are at least ``sample``'s until its next report.
         """
         report = self._reports.setdefault(gateway, _Report(now, {}))
         report.at = max(report.at, now)
+        report.address = address or report.address
         before = report.functions.get(key, Sample())
         report.functions[key] = Sample(
             in_flight=max(before.in_flight, sample.in_flight),
@@ -82,6 +95,11 @@ class StatsBoard:
     def gateways(self) -> int:
         """Gateways heard from within ``max_age`` (after the last ``expire``)."""
         return len(self._reports)
+
+    def ready_addresses(self) -> tuple[str, ...]:
+        """Where the gateways heard from take agents' readiness pushes (sorted, bounded)."""
+        found = sorted({r.address for r in self._reports.values() if r.address})
+        return tuple(found[:MAX_READY_ADDRESSES])
 
     def keys(self) -> set[Key]:
         """Functions some gateway reported."""

@@ -19,6 +19,11 @@ plus a second; a memory of 128 to 10240 MB.
     {"gateway": "<id>", "namespace": "ns", "name": "fn", "at": 1767225600.123,
      "inFlight": 0, "peak": 0, "queued": 1}
 
+Both may carry ``"readyPort": 8000``: the port the gateway takes agents' readiness
+pushes on (``POST /kappa/v1/agent-ready``) at its pod's address, which the autoscaler
+reads off the connection (:func:`parse_ready_port`); new function pods are told every
+such address, so their agents tell each gateway at once when they can take calls.
+
 ``at`` is the gateway's wall clock when the invocation started to wait. A
 gateway id is unique per gateway process. Bad documents raise ``WireError``
 saying what is wrong: every number must be finite and within bounds no real gateway
@@ -63,10 +68,12 @@ def stats_document(
     functions: Mapping[Key, Sample],
     usage: Mapping[Key, Usage] | None = None,
     started: float | None = None,
+    ready_port: int | None = None,
 ) -> dict[str, Any]:
     """A ``/v1/stats`` body; with ``usage``, the running totals since ``started``."""
     document: dict[str, Any] = {
         "gateway": gateway,
+        **({} if ready_port is None else {"readyPort": ready_port}),
         "functions": [
             {"namespace": ns, "name": name, **sample_fields(sample)}
             for (ns, name), sample in functions.items()
@@ -82,10 +89,23 @@ def stats_document(
     return document
 
 
-def poke_document(gateway: str, key: Key, sample: Sample, at: float) -> dict[str, Any]:
+def poke_document(
+    gateway: str, key: Key, sample: Sample, at: float, ready_port: int | None = None
+) -> dict[str, Any]:
     """A ``/v1/poke`` body."""
+    port = {} if ready_port is None else {"readyPort": ready_port}
     return {"gateway": gateway, "namespace": key[0], "name": key[1], "at": at,
-            **sample_fields(sample)}  # fmt: skip
+            **sample_fields(sample), **port}  # fmt: skip
+
+
+def parse_ready_port(document: object) -> int | None:
+    """The ``readyPort`` of a ``/v1/stats`` or ``/v1/poke`` body (None: not given)."""
+    port = _object(document, "the body").get("readyPort")
+    if port is None:
+        return None
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:  # noqa: PLR2004
+        raise WireError("readyPort must be a TCP port number from 1 to 65535")
+    return port
 
 
 def parse_stats(document: object) -> tuple[str, dict[Key, Sample]]:

@@ -7,7 +7,7 @@ Function's code refers to (if any) in, a `DesiredFunction` out.
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,8 +71,15 @@ class DesiredFunction:
         """Name of the ConfigMap Kappa made for inline code, if any."""
         return None if self.code_configmap is None else str(self.code_configmap["metadata"]["name"])
 
-    def pod(self, name: str, *, attempt: int, provisioned: bool = False) -> dict[str, Any]:
-        """The manifest of a new pod named `name`."""
+    def pod(
+        self,
+        name: str,
+        *,
+        attempt: int,
+        provisioned: bool = False,
+        ready_push: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """The manifest of a new pod named `name` (``ready_push``: the gateways it tells)."""
         if self.params is None:
             msg = "no pod can be made for an invalid Function"
             raise ValueError(msg)
@@ -82,6 +89,7 @@ class DesiredFunction:
             revision=self.revision,
             attempt=attempt,
             provisioned=provisioned,
+            ready_push=ready_push,
         )
 
 

@@ -473,10 +473,13 @@ async def _create_pods(
     namespace, name = key
     expected = state.memory.recall(key).expected
     created = 0
+    ready_push = state.scaler.ready_addresses()
     for index in range(pod_plan.create):
         pod_name = f"{name}-{desired.revision[:6]}-{secrets.token_hex(3)}"
         provisioned = index < pod_plan.provisioned
-        manifest = desired.pod(pod_name, attempt=pod_plan.attempt, provisioned=provisioned)
+        manifest = desired.pod(
+            pod_name, attempt=pod_plan.attempt, provisioned=provisioned, ready_push=ready_push
+        )
         try:
             await state.objects.create_pod(manifest)
         except ApiException as exc:

@@ -593,9 +593,9 @@ class DurableService:
         return arn.namespace, arn.function
 
     async def get(self, arn_text: str, query: Mapping[str, str]) -> tuple[ExecutionView, bool]:
-        """GetDurableExecution: the execution, and whether to include its data."""
+        """GetDurableExecution: the execution, and whether to include its data (the model's
+        default: yes)."""
         with _answering():
-            # The model's documentation: "The default value is set to true".
             include = query_flag(query, "IncludeExecutionData", default=True)
         return await self._get(arn_text), include
 

@@ -35,7 +35,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from kappa.api.function import UrlInvokeMode
 from kappa.auth.access import Access, Verb
 from kappa.auth.guard import Guard
-from kappa.base import logs
+from kappa.base import logs, ready_push
 from kappa.base.arn import function_arn
 from kappa.base.clock import epoch_ms
 from kappa.gateway import authn, catalog, event_stream, request_ids, stats_push, traces
@@ -80,7 +80,7 @@ from kappa.invocation.function_name import (
     parse_function_name,
     trigger_target,
 )
-from kappa.invocation.registry import FunctionSpec, Registry
+from kappa.invocation.registry import FunctionSpec, PushOutcome, Registry
 from kappa.invocation.request_id import request_id_for
 from kappa.tracing.span import Span
 from kappa.tracing.tracer import headers as trace_headers
@@ -105,6 +105,12 @@ _HTTP_ERROR_MESSAGES: Final = {
 }
 
 DISPATCHER: Final = web.AppKey("dispatcher", Dispatcher)
+_PUSH_STATUS: Final = {
+    PushOutcome.ACCEPTED: 204,
+    PushOutcome.KNOWN: 204,
+    PushOutcome.UNKNOWN: 404,
+    PushOutcome.REFUSED: 403,
+}
 _OUTCOMES: Final = {
     Fault.THROTTLED: Outcome.THROTTLED,
     Fault.SYSTEM: Outcome.UPSTREAM_ERROR,
@@ -209,6 +215,7 @@ class Gateway:
             app.router.add_get(path, self.account_settings, allow_head=False)
         app.router.add_route("*", "/fn/{namespace}/{name}", self.http_trigger)
         app.router.add_route("*", "/fn/{namespace}/{name}/{path:.*}", self.http_trigger)
+        app.router.add_post(ready_push.PATH, self.agent_ready)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
         app.router.add_get("/readyz/queue", self.queue_readyz)
@@ -232,6 +239,7 @@ class Gateway:
                     session,
                     self.metrics,
                     token_file=self.settings.token_file,
+                    ready_port=self.settings.port or None,
                 )
             self._dispatcher = Dispatcher(
                 self.registry,
@@ -539,6 +547,36 @@ class Gateway:
         response.headers["x-amzn-RequestId"] = request_id
         response.headers[COLD_START_HEADER] = _cold(reply)
         return response
+
+    # ------------------------------------------------------- agents' readiness
+
+    async def agent_ready(self, request: web.Request) -> web.Response:
+        """An agent says its pod can take calls (``kappa.base.ready_push``).
+
+        The pod proves who it is by its uid and by the connection's source address, which
+        is where calls then go; the registry takes the push only for a Function's pod it
+        knows without an address. 204 taken (or nothing to learn), 404 no such pod, 403 a
+        uid that is not the pod's, 400 a malformed body, 413 a body over its bound.
+        """
+        request_id = request_ids.request_id(request)
+        try:
+            body = await read_body(request, ready_push.BODY_MAX_BYTES)
+            push = ready_push.decode(body)
+        except GatewayError as error:
+            self.metrics.ready_pushes.labels("malformed").inc()
+            return error_response(error, request_id)
+        except ValueError as exc:
+            self.metrics.ready_pushes.labels("malformed").inc()
+            return json_response({"message": str(exc)}, request_id, 400)
+        host = request.remote or ""
+        outcome = self.registry.agent_ready(push.namespace, push.pod, push.uid, host)
+        self.metrics.ready_pushes.labels(outcome.value).inc()
+        log.info("%s: readiness push of %s/%s from %s: %s", request_id, push.namespace,
+                 push.pod, host, outcome.value)  # fmt: skip
+        status = _PUSH_STATUS[outcome]
+        if status == 204:  # noqa: PLR2004
+            return web.Response(status=204, headers=ids(request_id))
+        return json_response({"message": f"readiness push {outcome.value}"}, request_id, status)
 
     # ---------------------------------------------------------------- probes
 

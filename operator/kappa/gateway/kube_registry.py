@@ -37,7 +37,7 @@ from kappa.api.function import PLURAL
 from kappa.api.names import GROUP, VERSION
 from kappa.invocation.kube_view import POD_SELECTOR, Applied, KubeView
 from kappa.invocation.qualifier import AliasRoute
-from kappa.invocation.registry import FunctionSpec, Listener
+from kappa.invocation.registry import FunctionSpec, Listener, PushOutcome
 from kappa.invocation.routing import Endpoint, FunctionKey
 
 log = logging.getLogger("kappa.gateway.kube")
@@ -200,6 +200,15 @@ class KubeRegistry:
     def queued_bytes_limit(self, namespace: str) -> int | None:
         """See Registry."""
         return self._view.queued_bytes_limit(namespace)
+
+    def agent_ready(self, namespace: str, pod: str, uid: str, host: str) -> PushOutcome:
+        """An agent's readiness push (``KubeView.agent_ready``); the waiting calls are woken."""
+        outcome = self._view.agent_ready(namespace, pod, uid, host)
+        if outcome is PushOutcome.ACCEPTED:
+            for key in sorted(self._view.changed_by_push(namespace, pod)):
+                for listener in self._listeners:
+                    listener(key)
+        return outcome
 
     def subscribe(self, listener: Listener) -> None:
         """See Registry."""

@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from kappa.invocation.function_gauge import FunctionGauge
 from kappa.invocation.function_labels import FunctionLabels
+from kappa.invocation.registry import PushOutcome
 from kappa.invocation.routing import FunctionKey
 from kappa.quota.usage import Usage
 
@@ -174,6 +175,14 @@ class GatewayMetrics:
         )  # fmt: skip
         for probe_outcome in ProbeOutcome:
             self.readiness_probes.labels(probe_outcome.value)
+        self.ready_pushes = Counter(
+            "kappa_gateway_agent_ready_pushes",
+            "Agents' readiness pushes, by outcome (accepted: routed before the kubelet's IP).",
+            ["outcome"], registry=r,
+        )  # fmt: skip
+        for pushed in PushOutcome:
+            self.ready_pushes.labels(pushed.value)
+        self.ready_pushes.labels("malformed")
         self.capacity_requests = Counter(
             "kappa_gateway_capacity_requests",
             "Requests for more capacity (a call queued for want of a slot).", registry=r,

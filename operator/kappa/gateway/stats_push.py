@@ -35,7 +35,7 @@ _TIMEOUT: Final = aiohttp.ClientTimeout(total=2.0)
 class StatsLink:
     """Pushes stats and pokes to the autoscaler at ``url``."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - collaborators and options, the options keyword-only
         self,
         url: str,
         session: aiohttp.ClientSession,
@@ -43,11 +43,15 @@ class StatsLink:
         *,
         interval: float = INTERVAL_SECONDS,
         token_file: Path | None = None,
+        ready_port: int | None = None,
     ) -> None:
         """Report to ``url``; with ``token_file``, the pod's projected token goes along.
 
-        The autoscaler takes reports from the gateway's ServiceAccount only.
+        The autoscaler takes reports from the gateway's ServiceAccount only. ``ready_port``:
+        the port this gateway takes agents' readiness pushes on, told the autoscaler with
+        each report (it gives new pods the gateways' addresses).
         """
+        self._ready_port = ready_port
         self.url = url.rstrip("/")
         self._token = None if token_file is None else TokenFile(token_file)
         self.gateway = uuid.uuid4().hex
@@ -76,7 +80,9 @@ class StatsLink:
         if function in self._poking:
             return
         at = time.time()  # wall clock: the operator compares it with its own
-        document = poke_document(self.gateway, function, self._current(function), at)
+        document = poke_document(
+            self.gateway, function, self._current(function), at, self._ready_port
+        )
         task = asyncio.ensure_future(self._post("/v1/poke", document, "poke"))
         self._poking[function] = task
         task.add_done_callback(lambda _t: self._poking.pop(function, None))
@@ -92,7 +98,7 @@ class StatsLink:
     def stats(self) -> dict[str, Any]:
         """The ``/v1/stats`` body now: the figures, and the usage since this gateway started."""
         usage = dict(self._metrics.usage)
-        return stats_document(self.gateway, self._snapshot(), usage, self.started)
+        return stats_document(self.gateway, self._snapshot(), usage, self.started, self._ready_port)
 
     def _headers(self) -> dict[str, str]:
         return {} if self._token is None else {"Authorization": f"Bearer {self._token.read()}"}

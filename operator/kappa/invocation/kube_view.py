@@ -45,7 +45,13 @@ from kappa.api.names import FUNCTION_OBJECTS, GROUP, labelled_unit
 from kappa.api.quota import ConcurrencyQuotaSpec
 from kappa.base.arn import function_arn
 from kappa.invocation.qualifier import AliasRoute
-from kappa.invocation.registry import AsyncConfig, Destination, FunctionSpec, RegistryIndex
+from kappa.invocation.registry import (
+    AsyncConfig,
+    Destination,
+    FunctionSpec,
+    PushOutcome,
+    RegistryIndex,
+)
 from kappa.invocation.routing import Endpoint, FunctionKey
 from kappa.quota.limits import effective
 from kappa.resources.pods import AGENT_PORT, MAX_CONCURRENCY_VARIABLE, SLOTS_VARIABLE
@@ -191,10 +197,9 @@ def pod_endpoint(obj: Mapping[str, Any]) -> tuple[FunctionKey, Endpoint] | None:
     if not function or not namespace or not name or not ip or status.get("phase") in _ENDED_PHASES:
         return None
     containers = (obj.get("spec") or {}).get("containers") or ()
-    host = f"[{ip}]" if ":" in ip else ip
     endpoint = Endpoint(
         pod=name,
-        address=f"{host}:{AGENT_PORT}",  # Kappa's, never what the pod declares
+        address=agent_address(ip),  # Kappa's port, never what the pod declares
         slots=_slots(containers),
         ready=any(
             condition.get("type") == "Ready" and condition.get("status") == "True"
@@ -203,6 +208,43 @@ def pod_endpoint(obj: Mapping[str, Any]) -> tuple[FunctionKey, Endpoint] | None:
         terminating=metadata.get("deletionTimestamp") is not None,
     )
     return (namespace, str(function)), endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPod:
+    """A pod of a Function the kubelet has not given an address yet."""
+
+    function: FunctionKey
+    uid: str
+    owner: str | None
+    slots: int
+
+
+def pending_pod(obj: Mapping[str, Any]) -> PendingPod | None:
+    """The pod ``obj`` when it serves a Function and has no IP yet (nor ended, nor going)."""
+    metadata = obj.get("metadata") or {}
+    function = labelled_unit(metadata.get("labels") or {})
+    namespace, name = pod_key(obj)
+    status = obj.get("status") or {}
+    uid = metadata.get("uid")
+    if (
+        not function
+        or not namespace
+        or not name
+        or not isinstance(uid, str)
+        or not uid
+        or status.get("podIP")
+        or status.get("phase") in _ENDED_PHASES
+        or metadata.get("deletionTimestamp") is not None
+    ):
+        return None
+    containers = (obj.get("spec") or {}).get("containers") or ()
+    return PendingPod((namespace, str(function)), uid, pod_owner(obj), _slots(containers))
+
+
+def agent_address(host: str) -> str:
+    """The agent's ``host:port`` on the pod at ``host`` (Kappa's port, never the pod's)."""
+    return f"[{host}]:{AGENT_PORT}" if ":" in host else f"{host}:{AGENT_PORT}"
 
 
 def pod_owner(obj: Mapping[str, Any]) -> str | None:
@@ -264,6 +306,11 @@ class KubeView(RegistryIndex):
         self._by_function: dict[FunctionKey, dict[str, tuple[Endpoint, str | None]]] = {}
         self._owners: dict[FunctionKey, tuple[str, int]] = {}  # the Function's uid, perPod
         self._quotas: dict[QuotaKey, ConcurrencyQuotaSpec] = {}
+        # Pods of Functions without an address yet, and where those that pushed their
+        # readiness said they are (kappa.base.ready_push): routed to before the kubelet
+        # reports the address, which must then be the same.
+        self._pending: dict[PodKey, PendingPod] = {}
+        self._pushed: dict[PodKey, str] = {}
 
     # ------------------------------------------------------------ writes
 
@@ -352,9 +399,54 @@ class KubeView(RegistryIndex):
 
     def pod_event(self, event_type: str, obj: Mapping[str, Any]) -> Applied:
         """Apply a watch event (``ADDED``, ``MODIFIED``, ``DELETED``) of a function pod."""
-        found = None if event_type == "DELETED" else pod_endpoint(obj)
+        key = pod_key(obj)
+        deleted = event_type == "DELETED"
+        found = None if deleted else pod_endpoint(obj)
+        pending = None if deleted else pending_pod(obj)
+        problems: tuple[str, ...] = ()
+        pushed = self._pushed.get(key)
+        if pending is not None:
+            self._pending[key] = pending
+        else:
+            self._pending.pop(key, None)
+        if found is not None and pushed is not None:
+            del self._pushed[key]
+            if found[1].address != agent_address(pushed):
+                problem = (
+                    f"pod {key[0]}/{key[1]}: the kubelet reports {found[1].address}, "
+                    f"its readiness push came from {pushed}; routing to the kubelet's"
+                )
+                problems = (problem,)
+        elif found is None and pushed is not None:
+            if pending is not None:
+                return Applied(frozenset())  # still no IP: the pushed address stands
+            del self._pushed[key]
         owned = None if found is None else (*found, pod_owner(obj))
-        return Applied(self._set_pod(pod_key(obj), owned))
+        return Applied(self._set_pod(key, owned), problems)
+
+    def agent_ready(self, namespace: str, pod: str, uid: str, host: str) -> PushOutcome:
+        """The readiness push of pod ``namespace/pod`` with ``uid`` from ``host``.
+
+        Taken only for a Function's pod this view knows without an address, whose uid it
+        is; the pod is then routed to at ``host`` (the agent's port), not yet Ready
+        (the gateway's probe of its agent confirms it), until the kubelet's address
+        replaces it.
+        """
+        key = (namespace, pod)
+        pending = self._pending.get(key)
+        if pending is None:
+            return PushOutcome.KNOWN if key in self._pods else PushOutcome.UNKNOWN
+        if pending.uid != uid:
+            return PushOutcome.REFUSED
+        self._pushed[key] = host
+        endpoint = Endpoint(pod=pod, address=agent_address(host), slots=pending.slots, ready=False)
+        self._set_pod(key, (pending.function, endpoint, pending.owner))
+        return PushOutcome.ACCEPTED
+
+    def changed_by_push(self, namespace: str, pod: str) -> frozenset[FunctionKey]:
+        """The Function whose endpoints the accepted push of ``namespace/pod`` changed."""
+        found = self._pods.get((namespace, pod))
+        return frozenset() if found is None else frozenset({found[0]})
 
     def resync_functions(self, objs: Iterable[Mapping[str, Any]]) -> Applied:
         """Hold exactly the Functions ``objs`` (a fresh list): what changed since is notified."""
@@ -396,6 +488,9 @@ class KubeView(RegistryIndex):
             changed |= self.pod_event("ADDED", obj).changed
         for key in self._pods.keys() - seen:
             changed |= self._set_pod(key, None)
+        for key in (self._pending.keys() | self._pushed.keys()) - seen:
+            self._pending.pop(key, None)
+            self._pushed.pop(key, None)
         return Applied(frozenset(changed))
 
     def _set_function(

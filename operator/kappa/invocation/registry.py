@@ -29,6 +29,7 @@ file's, ``kube_view`` the API server's objects). A Registry offers:
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -92,6 +93,15 @@ class FunctionSpec:
         return (self.namespace, unit_name(self.name, self.version))
 
 
+class PushOutcome(StrEnum):
+    """What became of an agent's readiness push (kappa.base.ready_push)."""
+
+    ACCEPTED = "accepted"  # the pod is routed to at the push's address from now on
+    KNOWN = "known"  # the kubelet reported the pod's address already: nothing to learn
+    UNKNOWN = "unknown"  # no pod of a Function by that name waits for its address here
+    REFUSED = "refused"  # the uid is not that pod's
+
+
 class Registry(Protocol):
     """What the gateway reads; see the module docstring for the contract."""
 
@@ -139,6 +149,10 @@ class Registry(Protocol):
         """Call ``listener(key)`` after the endpoints or spec of ``key`` change."""
         ...
 
+    def agent_ready(self, namespace: str, pod: str, uid: str, host: str) -> PushOutcome:
+        """The pod ``namespace/pod`` (``uid``) pushed its readiness from ``host``."""
+        ...
+
 
 class RegistryIndex:
     """The reads of a Registry over Functions, endpoints and limits, with their sums kept.
@@ -151,6 +165,10 @@ class RegistryIndex:
     Function. Not thread-safe: the feeds write on the event loop where the
     gateway reads.
     """
+
+    def agent_ready(self, namespace: str, pod: str, uid: str, host: str) -> PushOutcome:  # noqa: ARG002 - a feed without pods learns nothing
+        """A registry that knows no pods before they have an address: ``UNKNOWN``."""
+        return PushOutcome.UNKNOWN
 
     def __init__(self) -> None:
         self._functions: dict[FunctionKey, FunctionSpec] = {}

@@ -19,6 +19,12 @@ from kappa.base.code_paths import (
     layer_archive_dir,
     layer_archive_url,
 )
+from kappa.base.ready_push import (
+    POD_NAME_VARIABLE,
+    POD_NAMESPACE_VARIABLE,
+    POD_UID_VARIABLE,
+    READY_PUSH_VARIABLE,
+)
 from kappa.resources.code_configmap import config_map_key
 from kappa.resources.gateway_token import TOKEN_FILE, token_env, token_mount, token_volume
 from kappa.resources.owner import owner_reference
@@ -380,16 +386,49 @@ def readiness_probe() -> dict[str, Any]:
     }
 
 
-def make_pod(
-    params: PodParams, *, name: str, revision: str, attempt: int = 0, provisioned: bool = False
+def ready_push_env(addresses: Sequence[str]) -> list[dict[str, Any]]:
+    """Where the agent tells it can take calls, and the pod's uid that proves which pod it is.
+
+    The gateways' addresses (``host:port``, as the autoscaler heard them) go to the agent,
+    which posts its readiness to each at once: the gateways route to the pod before the
+    kubelet reports its IP (up to a second later). The uid, from the downward API, is the
+    proof: a gateway takes a push only for a pod it knows, with that uid, from the push's
+    own source address (docs/internals/function-pods.md, "Readiness pushed by the agent").
+    """
+    if not addresses:
+        return []
+
+    def field(path: str) -> dict[str, Any]:
+        return {"fieldRef": {"fieldPath": path}}
+
+    return [
+        {"name": READY_PUSH_VARIABLE, "value": ",".join(addresses)},
+        {"name": POD_NAME_VARIABLE, "valueFrom": field("metadata.name")},
+        {"name": POD_NAMESPACE_VARIABLE, "valueFrom": field("metadata.namespace")},
+        {"name": POD_UID_VARIABLE, "valueFrom": field("metadata.uid")},
+    ]
+
+
+def make_pod(  # noqa: PLR0913 - the pod's parts, keyword-only
+    params: PodParams,
+    *,
+    name: str,
+    revision: str,
+    attempt: int = 0,
+    provisioned: bool = False,
+    ready_push: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The pod manifest for one environment of the Function in `params`."""
+    """The pod manifest for one environment of the Function in `params`.
+
+    ``ready_push``: the gateways the agent tells when it can take calls (:func:`ready_push_env`).
+    """
     init_type = "provisioned-concurrency" if provisioned else "on-demand"
     # The user's variables come last, so `$(VAR)` references in them can use the reserved
     # ones (the CRD refuses reserved names, so none is overridden).
     user_env = [dict(e) for e in params.env]
     token = [token_env()] if params.service_account_name else []
-    env = reserved_env(params, name, init_type) + token + user_env
+    push = ready_push_env(ready_push)
+    env = reserved_env(params, name, init_type) + push + token + user_env
     memory = f"{params.memory_mb}Mi"
     cpu = f"{cpu_millicores(params.memory_mb)}m"
     # No CPU limit, on purpose: the request gives Lambda's share under contention, and a

@@ -174,3 +174,31 @@ def test_an_answer_larger_than_any_agent_gives_is_a_502_and_not_held(
     finally:
         server.shutdown()
         server.server_close()
+
+
+READY = "/kappa/v1/agent-ready"
+PUSH_UID = "fafb9981-7e77-4bd4-9135-8179bd8e1d35"
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        pytest.param(b"{not json", 400, id="not-json"),
+        pytest.param(b'{"namespace":"default","pod":"p"}', 400, id="no-uid"),
+        pytest.param(b'{"namespace":"default","pod":"p","uid":"u","ip":"10.0.0.1"}', 400,
+                     id="an-address-of-its-choosing"),
+        pytest.param(b"x" * 4096, 413, id="too-large"),
+        pytest.param(json.dumps({"namespace": "default", "pod": "echo-abc", "uid": PUSH_UID})
+                     .encode(), 404, id="a-pod-the-gateway-does-not-wait-for"),
+    ],
+)  # fmt: skip
+def test_a_readiness_push_that_proves_nothing_is_refused_and_the_gateway_keeps_serving(
+    gateway: Gateway, body: bytes, status: int
+) -> None:
+    reply = gateway.request("POST", READY, body, {"Content-Type": "application/json"})
+    assert reply.status == status, reply.body[:300]
+    assert reply.headers["x-amzn-requestid"]
+    assert gateway.request("POST", INVOKE.format("echo"), b"{}").status == 200
+    metrics = gateway.request("GET", "/metrics", b"", {}).body.decode()
+    outcome = "unknown" if status == 404 else "malformed"
+    assert f'kappa_gateway_agent_ready_pushes_total{{outcome="{outcome}"}} 1.0' in metrics

@@ -400,3 +400,32 @@ def test_the_pod_token_file_turns_the_pod_credential_on() -> None:
     on = AgentSettings.from_env({**base, "KAPPA_POD_TOKEN_FILE": "/var/run/t/token"})
     assert on.pod_token_file == Path("/var/run/t/token")
     assert "KAPPA_POD_TOKEN_FILE" not in on.runtime_env
+
+
+def test_the_ready_push_is_set_up_from_the_operators_variables() -> None:
+    uid = "fafb9981-7e77-4bd4-9135-8179bd8e1d35"
+    env = {
+        "KAPPA_AGENT_READY_PUSH": "10.0.0.5:8000,bad",
+        "KAPPA_POD_NAME": "echo-abc",
+        "KAPPA_POD_NAMESPACE": "team",
+        "KAPPA_POD_UID": uid,
+    }
+    target = settings(**env).ready_push
+    assert target is not None
+    assert target.addresses == ("10.0.0.5:8000",)
+    assert (target.push.namespace, target.push.pod, target.push.uid) == ("team", "echo-abc", uid)
+    # The runtimes never see them (KAPPA_* is the agent's).
+    assert not {k for k in settings(**env).runtime_env if k.startswith("KAPPA_")}
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        pytest.param({}, id="none"),
+        pytest.param({"KAPPA_AGENT_READY_PUSH": "10.0.0.5:8000"}, id="no-identity"),
+        pytest.param({"KAPPA_AGENT_READY_PUSH": "10.0.0.5:8000", "KAPPA_POD_NAME": "p",
+                      "KAPPA_POD_NAMESPACE": "t", "KAPPA_POD_UID": "x"}, id="bad-uid"),
+    ],
+)  # fmt: skip
+def test_without_a_usable_push_setup_there_is_no_push(env: dict[str, str]) -> None:
+    assert settings(**env).ready_push is None

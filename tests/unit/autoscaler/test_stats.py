@@ -41,3 +41,17 @@ def test_a_poke_raises_the_figures_until_the_next_report() -> None:
     assert board.total(A).now == 5
     board.report("g1", {}, now=1)
     assert board.total(A).queued == 1
+
+
+def test_the_gateways_heard_from_give_their_push_addresses_sorted_and_bounded() -> None:
+    board = StatsBoard(max_age=3.0)
+    board.report("g1", {}, 0.0, "10.0.0.9:8000")
+    board.report("g2", {}, 0.0)
+    board.poke("g3", ("a", "f"), Sample(queued=1), 1.0, "10.0.0.5:8000")
+    board.report("g4", {}, 0.0, "10.0.0.5:8000")
+    assert board.ready_addresses() == ("10.0.0.5:8000", "10.0.0.9:8000")
+    board.expire(3.5)  # g1, g2 and g4 are silent for more than 3 s
+    assert board.ready_addresses() == ("10.0.0.5:8000",)
+    for i in range(40):
+        board.report(f"n{i}", {}, 4.0, f"10.1.0.{i}:8000")
+    assert len(board.ready_addresses()) == 16

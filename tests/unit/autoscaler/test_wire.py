@@ -4,6 +4,7 @@ from kappa.autoscaler.stats import Sample
 from kappa.autoscaler.wire import (
     WireError,
     parse_poke,
+    parse_ready_port,
     parse_stats,
     parse_usage,
     poke_document,
@@ -129,3 +130,15 @@ def test_bad_usage_says_what_is_wrong(document: object, message: str) -> None:
 
 def test_usage_of_nothing_run_is_all_zero_and_accepted() -> None:
     assert parse_usage(_usage(requests=0, billedMs=0, mbMs=0))[1] == {("a", "x"): Usage()}
+
+
+def test_the_ready_port_rides_on_stats_and_pokes() -> None:
+    assert parse_ready_port(stats_document("g1", {}, ready_port=8000)) == 8000
+    assert parse_ready_port(poke_document("g1", KEY, Sample(), 1.0, 8000)) == 8000
+    assert parse_ready_port(stats_document("g1", {})) is None
+
+
+@pytest.mark.parametrize("port", [0, 65536, "8000", True, 80.5])
+def test_a_bad_ready_port_is_refused(port: object) -> None:
+    with pytest.raises(WireError, match="readyPort"):
+        parse_ready_port({"gateway": "g", "functions": [], "readyPort": port})

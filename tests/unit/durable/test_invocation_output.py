@@ -19,7 +19,9 @@ pytestmark = pytest.mark.unit
 @pytest.mark.parametrize(
     ("body", "answer"),
     [
-        pytest.param(b'{"Status":"SUCCEEDED","Result":"[1,2]"}', Succeeded("[1,2]"), id="succeeded"),
+        pytest.param(
+            b'{"Status":"SUCCEEDED","Result":"[1,2]"}', Succeeded("[1,2]"), id="succeeded"
+        ),
         pytest.param(b'{"Status":"SUCCEEDED"}', Succeeded(None), id="succeeded-no-result"),
         pytest.param(
             b'{"Status":"FAILED","Error":{"ErrorType":"ValueError","ErrorMessage":"no"}}',

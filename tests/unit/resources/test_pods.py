@@ -385,3 +385,17 @@ def test_per_runtime_is_max_concurrency_and_rolls_the_pods() -> None:
     assert env["AWS_LAMBDA_MAX_CONCURRENCY"] == "50"
     assert env["KAPPA_SLOTS"] == "1"  # runtime processes, as before
     assert revision_of(concurrent) != revision_of(PARAMS)
+
+
+def test_the_gateways_to_tell_and_the_pods_identity_go_to_the_agent() -> None:
+    pushed = make_pod(PARAMS, name="p", revision="r", ready_push=("10.0.0.5:8000", "10.0.0.6:8000"))
+    env = {e["name"]: e for e in pushed["spec"]["containers"][0]["env"]}
+    assert env["KAPPA_AGENT_READY_PUSH"]["value"] == "10.0.0.5:8000,10.0.0.6:8000"
+    assert env["KAPPA_POD_UID"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.uid"}}
+    assert env["KAPPA_POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["KAPPA_POD_NAMESPACE"]["valueFrom"] == {
+        "fieldRef": {"fieldPath": "metadata.namespace"}
+    }
+    plain = make_pod(PARAMS, name="p", revision="r")
+    names = {e["name"] for e in plain["spec"]["containers"][0]["env"]}
+    assert not names & {"KAPPA_AGENT_READY_PUSH", "KAPPA_POD_UID"}
