@@ -106,8 +106,12 @@ def test_an_execution_outlives_a_killed_gateway_or_a_restarted_nats_during_its_w
     client = durable_client(lambda_client, stack)
     arn = start_order(client, f"order-{outage}")
     wait_for_event(client, arn, "WaitStarted")
+    # The invocation that started the wait has ended (PENDING): the execution only waits.
+    # (A gateway killed in the middle of an invocation is another case: its invocation
+    # holds the execution until its lease ends, the Function's timeout and 30 s.)
+    wait_for_event(client, arn, "InvocationCompleted")
     if outage == "gateway-killed":
-        stack.kill_gateway()  # the wait's timer is in its hand, unacked
+        stack.kill_gateway()  # the wait's timer: on the stream, naked by it until due
         stack.start_gateway()  # the same NATS: the timer is delivered to the new one
     else:
         stack.nats.restart()  # the gateway stays up and reconnects
