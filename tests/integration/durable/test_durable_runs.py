@@ -185,3 +185,25 @@ def test_a_hostile_durable_invoke_is_a_4xx_and_the_gateway_keeps_serving(
     assert says in reply.body.decode()
     answer = client.invoke(FunctionName="greet", Payload=b'{"name": "ada"}')
     assert json.loads(answer["Payload"].read()) == {"hello": "ADA"}
+
+
+def test_parallel_wait_for_condition_and_a_large_child_context_replay_to_success(
+    durable_stack: StartStack, lambda_client: LambdaClient
+) -> None:
+    stack = durable_stack({"primitives": "durable_fns.primitives"})
+    client = durable_client(lambda_client, stack)
+    answer = client.invoke(FunctionName="primitives", InvocationType="Event", Payload=b"{}")
+    arn = answer["DurableExecutionArn"]
+    ended = wait_for_end(client, arn)
+    assert ended["Status"] == "SUCCEEDED", (ended, history(client, arn))
+    assert json.loads(ended["Result"]) == {"branches": [0, 10, 20], "polled": 3, "large": 300_000}
+    assert [stack.runs(f"branch-{n}") for n in range(3)] == [1, 1, 1]
+    assert stack.runs("poll") == 3  # three polls, one a second, each checkpointed
+    # The large context was rebuilt on replay from its children's checkpoints, not rerun.
+    assert stack.runs("large-part") == 1
+    assert stack.runs("invocation") >= 4  # the polls' two delays and the last wait
+    large = [
+        e for e in history(client, arn)
+        if e["EventType"] == "ContextSucceeded" and e.get("Name") == "large"
+    ]  # fmt: skip
+    assert len(large) == 1

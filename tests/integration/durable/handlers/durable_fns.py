@@ -13,6 +13,8 @@ from typing import Any
 from aws_durable_execution_sdk_python import DurableContext, StepContext, durable_execution
 from aws_durable_execution_sdk_python.config import Duration, JitterStrategy, StepConfig
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
+from aws_durable_execution_sdk_python.types import WaitForConditionCheckContext
+from aws_durable_execution_sdk_python.waits import WaitForConditionConfig, WaitForConditionDecision
 
 EFFECTS = Path(os.environ["DURABLE_EFFECTS_DIR"])
 FLAKY_ITEM = 7  # the item of ``squares`` whose first attempt fails
@@ -83,3 +85,48 @@ def refuse(event: dict[str, Any], context: DurableContext) -> None:
     """An execution that fails: the handler raises."""
     del context
     raise ValueError(f"no order {event['order']}")
+
+
+def tenfold(n: int) -> Callable[[DurableContext], int]:
+    def branch(context: DurableContext) -> int:
+        return context.step(recorded_value(f"branch-{n}", n * 10), name=f"branch-{n}")
+
+    return branch
+
+
+def recorded_value(kind: str, value: Any) -> Callable[[StepContext], Any]:
+    def run(_step: StepContext) -> Any:
+        record(kind)
+        return value
+
+    return run
+
+
+def poll(state: int, _context: WaitForConditionCheckContext) -> int:
+    record("poll")
+    return state + 1
+
+
+def until_three(state: int, _attempts: int) -> WaitForConditionDecision:
+    if state >= 3:
+        return WaitForConditionDecision.stop_polling()
+    return WaitForConditionDecision.continue_waiting(Duration.from_seconds(1))
+
+
+def large(context: DurableContext) -> str:
+    # Over the SDK's 256 KiB checkpoint limit for a context's result: the CONTEXT is
+    # checkpointed with ReplayChildren and its children are replayed to rebuild it.
+    return str(context.step(recorded_value("large-part", "x" * 300_000), name="large-part"))
+
+
+@durable_execution
+def primitives(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
+    """``parallel``, ``wait_for_condition`` and a child context with a large result."""
+    del event
+    record("invocation")
+    branches = context.parallel([tenfold(n) for n in range(3)], name="fan").get_results()
+    config = WaitForConditionConfig(wait_strategy=until_three, initial_state=0)
+    polled = context.wait_for_condition(poll, config, name="poll")
+    text = context.run_in_child_context(large, name="large")
+    context.wait(Duration.from_seconds(1), name="then-replay")
+    return {"branches": branches, "polled": polled, "large": len(text)}
