@@ -13,7 +13,10 @@ and agent/test_pod_credentials.py tests that endpoint).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,12 +48,28 @@ class DurableStack:
     port: int
     entries: list[dict[str, Any]]
     launch: Callable[[], Gateway]
+    start_pod: Callable[[str, str], Agent]  # (Function, handler) -> its agent, ready
     gateway: Gateway
     agents: dict[str, Agent] = field(default_factory=dict)
 
     def runs(self, kind: str) -> int:
         """How many times the handlers recorded ``kind`` (a step's run, an invocation)."""
         return len(list(self.effects.glob(f"{kind}.*")))
+
+    def replace_pod(self, name: str) -> Agent:
+        """SIGKILL the Function's agent and its runtimes (a pod lost), start another in its
+        place and give the gateway its address."""
+        old = self.agents[name].process
+        for pid in [*descendants(old.pid), old.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        old.wait(10)
+        entry = next(e for e in self.entries if e["name"] == name)
+        agent = self.start_pod(name, entry["handler"])
+        self.agents[name] = agent
+        entry["endpoints"] = function_entry(name, [agent])["endpoints"]
+        self.gateway.set_functions(self.entries)
+        return agent
 
     def kill_gateway(self) -> None:
         self.gateway.kill()
@@ -95,9 +114,13 @@ def durable_stack(
             "AWS_SECRET_ACCESS_KEY": "kappa-test",  # static keys: see the module's docstring
             "DURABLE_EFFECTS_DIR": str(effects),
         }
+
+        def start_pod(name: str, handler: str) -> Agent:
+            return start_agent(handler, name=name, timeout=FUNCTION_TIMEOUT, env=pod_env)
+
         agents, entries = {}, []
         for name, handler in functions.items():
-            agent = start_agent(handler, name=name, timeout=FUNCTION_TIMEOUT, env=pod_env)
+            agent = start_pod(name, handler)
             agents[name] = agent
             entry = function_entry(name, [agent], handler=handler, timeout=FUNCTION_TIMEOUT)
             entries.append(entry | {"durable": {"executionTimeoutSeconds": execution_timeout}})
@@ -109,9 +132,19 @@ def durable_stack(
             return gateway
 
         gateway = launch()
-        return DurableStack(nats_server, effects, port, entries, launch, gateway, agents)
+        return DurableStack(nats_server, effects, port, entries, launch, start_pod, gateway, agents)
 
     return start
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs (Linux's /proc)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                found += [int(child), *descendants(int(child))]
+    return found
 
 
 def history(client: Any, arn: str) -> list[dict[str, Any]]:
@@ -131,6 +164,13 @@ def wait_for_event(client: Any, arn: str, event_type: str, count: int = 1) -> li
             return found
         assert time.monotonic() < deadline, f"{arn}: no {event_type} in {history(client, arn)}"
         time.sleep(0.2)
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + HANG_GUARD
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
 
 
 def wait_for_end(client: Any, arn: str, timeout: float = HANG_GUARD) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from tests.integration.durable.stack import (
     history,
     wait_for_end,
     wait_for_event,
+    wait_until,
 )
 from tests.integration.gateway.conftest import LambdaClient
 
@@ -207,3 +208,24 @@ def test_parallel_wait_for_condition_and_a_large_child_context_replay_to_success
         if e["EventType"] == "ContextSucceeded" and e.get("Name") == "large"
     ]  # fmt: skip
     assert len(large) == 1
+
+
+def test_a_pod_killed_in_the_middle_of_a_step_runs_that_step_again_and_the_execution_succeeds(
+    durable_stack: StartStack, lambda_client: LambdaClient
+) -> None:
+    stack = durable_stack({"gated": "durable_fns.gated"})
+    client = durable_client(lambda_client, stack)
+    arn = client.invoke(FunctionName="gated", InvocationType="Event", Payload=b"{}")[
+        "DurableExecutionArn"
+    ]
+    wait_until(lambda: stack.runs("held") == 1, "the held step never started")
+    stack.replace_pod("gated")  # the invocation is lost: a failed one, invoked again later
+    (stack.effects / "gate").touch()
+    ended = wait_for_end(client, arn)
+    assert ended["Status"] == "SUCCEEDED", (ended, history(client, arn))
+    assert json.loads(ended["Result"]) == ["done", "released"]
+    # The SDK's at-least-once: the step killed before its result was checkpointed runs
+    # again; the one before it is replayed from its checkpoint.
+    assert (stack.runs("before"), stack.runs("held")) == (1, 2)
+    completed = [e for e in history(client, arn) if e["EventType"] == "InvocationCompleted"]
+    assert [("Error" in e["InvocationCompletedDetails"]) for e in completed] == [True, False]

@@ -5,6 +5,7 @@ Each run of a step (and each invocation) leaves one file in ``DURABLE_EFFECTS_DI
 """
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -130,3 +131,22 @@ def primitives(event: dict[str, Any], context: DurableContext) -> dict[str, Any]
     text = context.run_in_child_context(large, name="large")
     context.wait(Duration.from_seconds(1), name="then-replay")
     return {"branches": branches, "polled": polled, "large": len(text)}
+
+
+def held(_step: StepContext) -> str:
+    """Runs until the test creates ``gate`` (or the pod is killed first)."""
+    record("held")
+    while not (EFFECTS / "gate").exists():
+        time.sleep(0.05)
+    return "released"
+
+
+@durable_execution
+def gated(event: dict[str, Any], context: DurableContext) -> list[str]:
+    """A step, then a step the test holds while it kills the pod."""
+    del event
+    record("invocation")
+    return [
+        context.step(recorded("before", "done"), name="before"),
+        context.step(held, name="held"),
+    ]
