@@ -102,8 +102,13 @@ def durable_stack(
     """Start agents for ``functions`` (name -> handler) and a durable gateway in front of them."""
 
     def start(
-        functions: Mapping[str, str], *, execution_timeout: int = 300, **env: str
+        functions: Mapping[str, str],
+        *,
+        execution_timeout: int = 300,
+        timeout: int = FUNCTION_TIMEOUT,
+        **env: str,
     ) -> DurableStack:
+        """``timeout``: the Functions' (an invocation's lease is that and 30 s)."""
         port = free_port()
         effects = tmp_path / "effects"
         effects.mkdir(exist_ok=True)
@@ -116,13 +121,13 @@ def durable_stack(
         }
 
         def start_pod(name: str, handler: str) -> Agent:
-            return start_agent(handler, name=name, timeout=FUNCTION_TIMEOUT, env=pod_env)
+            return start_agent(handler, name=name, timeout=timeout, env=pod_env)
 
         agents, entries = {}, []
         for name, handler in functions.items():
             agent = start_pod(name, handler)
             agents[name] = agent
-            entry = function_entry(name, [agent], handler=handler, timeout=FUNCTION_TIMEOUT)
+            entry = function_entry(name, [agent], handler=handler, timeout=timeout)
             entries.append(entry | {"durable": {"executionTimeoutSeconds": execution_timeout}})
         settings = {"KAPPA_DURABLE_KEYS_DIR": str(keys_dir), **ACK_WAIT, **env}
 

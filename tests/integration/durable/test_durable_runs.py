@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.integration.durable.stack import (
+    HANG_GUARD,
     DurableStack,
     StartStack,
     durable_client,
@@ -229,3 +230,29 @@ def test_a_pod_killed_in_the_middle_of_a_step_runs_that_step_again_and_the_execu
     assert (stack.runs("before"), stack.runs("held")) == (1, 2)
     completed = [e for e in history(client, arn) if e["EventType"] == "InvocationCompleted"]
     assert [("Error" in e["InvocationCompletedDetails"]) for e in completed] == [True, False]
+
+
+def test_a_gateway_killed_in_the_middle_of_an_invocation_hands_the_execution_on_after_its_lease(
+    durable_stack: StartStack, lambda_client: LambdaClient
+) -> None:
+    timeout = 5  # the invocation's lease: 5 s and 30 s (decider.invocation_lease_ms)
+    stack = durable_stack({"gated": "durable_fns.gated"}, timeout=timeout)
+    client = durable_client(lambda_client, stack)
+    arn = client.invoke(FunctionName="gated", InvocationType="Event", Payload=b"{}")[
+        "DurableExecutionArn"
+    ]
+    wait_until(lambda: stack.runs("held") == 1, "the held step never started")
+    stack.kill_gateway()  # with the wake in its hand and the invocation running
+    # The held step's START checkpoint finds no gateway: the SDK gives the invocation up
+    # (the agent's REPORT line), its answer goes nowhere either.
+    stack.agents["gated"].wait_for("^REPORT RequestId", timeout=HANG_GUARD)
+    stack.start_gateway()
+    (stack.effects / "gate").touch()
+    # The new gateway finds the invocation still holding the execution; once its lease is
+    # over, it counts it lost and invokes again: the held step runs again (at least once).
+    ended = wait_for_end(client, arn, timeout=HANG_GUARD + timeout + 30)
+    assert ended["Status"] == "SUCCEEDED", (ended, history(client, arn))
+    assert json.loads(ended["Result"]) == ["done", "released"]
+    assert (stack.runs("before"), stack.runs("held"), stack.runs("invocation")) == (1, 2, 2)
+    completed = [e for e in history(client, arn) if e["EventType"] == "InvocationCompleted"]
+    assert "Error" not in completed[-1]["InvocationCompletedDetails"]
