@@ -47,7 +47,7 @@ class DurableStack:
     effects: Path
     port: int
     entries: list[dict[str, Any]]
-    launch: Callable[[], Gateway]
+    launch: Callable[[int], Gateway]  # a durable gateway on that port
     start_pod: Callable[[str, str], Agent]  # (Function, handler) -> its agent, ready
     gateway: Gateway
     agents: dict[str, Agent] = field(default_factory=dict)
@@ -76,8 +76,12 @@ class DurableStack:
 
     def start_gateway(self) -> Gateway:
         """Another gateway on the same address (the agents' AWS_ENDPOINT_URL_LAMBDA)."""
-        self.gateway = self.launch()
+        self.gateway = self.launch(self.port)
         return self.gateway
+
+    def replica(self) -> Gateway:
+        """Another gateway replica on the same NATS, at an address of its own."""
+        return self.launch(free_port())
 
 
 @pytest.fixture
@@ -131,12 +135,12 @@ def durable_stack(
             entries.append(entry | {"durable": {"executionTimeoutSeconds": execution_timeout}})
         settings = {"KAPPA_DURABLE_KEYS_DIR": str(keys_dir), **ACK_WAIT, **env}
 
-        def launch() -> Gateway:
-            gateway = async_gateway(entries, env=settings, port=port)
+        def launch(on: int) -> Gateway:
+            gateway = async_gateway(entries, env=settings, port=on)
             gateway.reader.wait_for("durable timers: workers started", timeout=HANG_GUARD)
             return gateway
 
-        gateway = launch()
+        gateway = launch(port)
         return DurableStack(nats_server, effects, port, entries, launch, start_pod, gateway, agents)
 
     return start

@@ -256,3 +256,50 @@ def test_a_gateway_killed_in_the_middle_of_an_invocation_hands_the_execution_on_
     assert (stack.runs("before"), stack.runs("held"), stack.runs("invocation")) == (1, 2, 2)
     completed = [e for e in history(client, arn) if e["EventType"] == "InvocationCompleted"]
     assert "Error" not in completed[-1]["InvocationCompletedDetails"]
+
+
+def test_two_gateway_replicas_share_executions_checkpoints_on_one_callbacks_on_the_other(
+    durable_stack: StartStack, lambda_client: LambdaClient
+) -> None:
+    stack = durable_stack(ORDER)
+    other = lambda_client(stack.replica(), retries=3)
+    client = durable_client(lambda_client, stack)  # the pods' checkpoints go here too
+    arns = [start_order(other if n % 2 else client, f"order-{n}") for n in range(4)]
+    for n, arn in enumerate(arns):
+        approve(client if n % 2 else other, arn)
+    for arn in arns:
+        ended = wait_for_end(client, arn)
+        assert ended["Status"] == "SUCCEEDED", (ended, history(client, arn))
+        assert json.loads(ended["Result"])["approval"] == "approved"
+    assert [stack.runs(step) for step in ("reserve", "charge", "ship", "submit")] == [4] * 4
+
+
+def test_a_stopped_execution_ends_stopped_and_its_synchronous_caller_gets_the_error(
+    durable_stack: StartStack, lambda_client: LambdaClient
+) -> None:
+    stack = durable_stack(ORDER)
+    client = durable_client(lambda_client, stack)
+    arn = start_order(client, "order-stopped")
+    wait_for_event(client, arn, "CallbackStarted")
+    stopped = client.stop_durable_execution(
+        DurableExecutionArn=arn, Error={"ErrorType": "Cancelled", "ErrorMessage": "by the shop"}
+    )
+    assert "StopTimestamp" in stopped
+    ended = wait_for_end(client, arn)
+    assert ended["Status"] == "STOPPED"
+    assert ended["Error"]["ErrorMessage"] == "by the shop"
+    # Its callback is gone with it, and the same name and input answer its end.
+    callback_id = wait_for_event(client, arn, "CallbackStarted")[0]["CallbackStartedDetails"][
+        "CallbackId"
+    ]
+    with pytest.raises(ClientError) as gone:
+        client.send_durable_execution_callback_success(CallbackId=callback_id, Result=b"late")
+    assert gone.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    again = client.invoke(
+        FunctionName="orders",
+        DurableExecutionName="order-stopped",
+        Payload=json.dumps({"order": 7, "wait": WAIT_SECONDS}).encode(),
+    )
+    assert (again["DurableExecutionArn"], again["FunctionError"]) == (arn, "Unhandled")
+    assert json.loads(again["Payload"].read())["errorMessage"] == "by the shop"
+    assert stack.runs("submit") == 1
