@@ -9,6 +9,7 @@ The processes are stack.py's.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -303,3 +304,37 @@ def test_a_stopped_execution_ends_stopped_and_its_synchronous_caller_gets_the_er
     assert (again["DurableExecutionArn"], again["FunctionError"]) == (arn, "Unhandled")
     assert json.loads(again["Payload"].read())["errorMessage"] == "by the shop"
     assert stack.runs("submit") == 1
+
+
+def test_a_callback_times_out_without_heartbeats_and_lives_on_with_them(
+    durable_stack: StartStack, lambda_client: LambdaClient
+) -> None:
+    stack = durable_stack({"deadline": "durable_fns.deadline"})
+    client = durable_client(lambda_client, stack)
+
+    def start(name: str, heartbeat: int) -> str:
+        payload = json.dumps({"timeout": 30, "heartbeat": heartbeat}).encode()
+        answer = client.invoke(
+            FunctionName="deadline", InvocationType="Event", DurableExecutionName=name,
+            Payload=payload,
+        )  # fmt: skip
+        return str(answer["DurableExecutionArn"])
+
+    silent = start("silent", heartbeat=2)
+    ended = wait_for_end(client, silent)
+    assert ended["Status"] == "SUCCEEDED", (ended, history(client, silent))
+    assert "timedOut" in json.loads(ended["Result"])
+    assert wait_for_event(client, silent, "CallbackTimedOut")
+
+    beating = start("beating", heartbeat=5)
+    callback_id = wait_for_event(client, beating, "CallbackStarted")[0]["CallbackStartedDetails"][
+        "CallbackId"
+    ]
+    # Heartbeats past the heartbeat timeout, one a second: the callback stays open.
+    for _ in range(8):
+        client.send_durable_execution_callback_heartbeat(CallbackId=callback_id)
+        time.sleep(1)
+    assert client.get_durable_execution(DurableExecutionArn=beating)["Status"] == "RUNNING"
+    client.send_durable_execution_callback_success(CallbackId=callback_id, Result=b"yes")
+    ended = wait_for_end(client, beating)
+    assert json.loads(ended["Result"]) == {"answer": "yes"}, history(client, beating)

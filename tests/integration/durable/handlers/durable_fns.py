@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext, StepContext, durable_execution
-from aws_durable_execution_sdk_python.config import Duration, JitterStrategy, StepConfig
+from aws_durable_execution_sdk_python.config import (
+    Duration,
+    JitterStrategy,
+    StepConfig,
+    WaitForCallbackConfig,
+)
+from aws_durable_execution_sdk_python.exceptions import CallbackTimeoutError
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
 from aws_durable_execution_sdk_python.types import WaitForConditionCheckContext
 from aws_durable_execution_sdk_python.waits import WaitForConditionConfig, WaitForConditionDecision
@@ -150,3 +156,17 @@ def gated(event: dict[str, Any], context: DurableContext) -> list[str]:
         context.step(recorded("before", "done"), name="before"),
         context.step(held, name="held"),
     ]
+
+
+@durable_execution
+def deadline(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
+    """A callback with a timeout and a heartbeat timeout (seconds, from the event)."""
+    config = WaitForCallbackConfig(
+        timeout=Duration.from_seconds(event["timeout"]),
+        heartbeat_timeout=Duration.from_seconds(event["heartbeat"]),
+    )
+    try:
+        answer = context.wait_for_callback(lambda _id, _ctx: None, name="answer", config=config)
+    except CallbackTimeoutError as error:
+        return {"timedOut": str(error)}
+    return {"answer": answer}
