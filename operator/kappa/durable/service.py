@@ -593,8 +593,7 @@ class DurableService:
         return arn.namespace, arn.function
 
     async def get(self, arn_text: str, query: Mapping[str, str]) -> tuple[ExecutionView, bool]:
-        """GetDurableExecution: the execution, and whether to include its data (the model's
-        default: yes)."""
+        """GetDurableExecution: the execution, and whether to include its data (default: yes)."""
         with _answering():
             include = query_flag(query, "IncludeExecutionData", default=True)
         return await self._get(arn_text), include
