@@ -8,6 +8,7 @@ warm call saying ``false``: here the pod goes as soon as it is idle).
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
@@ -69,3 +70,57 @@ def test_a_call_at_zero_pods_is_routed_by_the_agents_readiness_and_says_cold(
         if probed > 0:
             break
     assert probed > 0, gateway.logs()
+
+
+ACCEPTED_PUSHES = 'kappa_gateway_agent_ready_pushes_total{outcome="accepted"}'
+UNKNOWN_PUSHES = 'kappa_gateway_agent_ready_pushes_total{outcome="unknown"}'
+
+
+def pushed(urls: list[str], name: str) -> float:
+    return sum(metric(url, name) for url in urls)
+
+
+@pytest.mark.timeout(900)
+def test_a_new_pods_agent_tells_every_gateway_it_is_ready_before_the_kubelet_does(
+    gateway: Gateway, api: client.ApiClient, core: client.CoreV1Api, ns: str
+) -> None:
+    """The operator gives a new pod the gateways' addresses; its agent posts its readiness to
+    each, which route to it at once (docs/internals/function-pods.md, "Readiness pushed by
+    the agent"); a push that proves nothing changes nothing."""
+    create(api, gateway, ns, sleeper("told", scaling={"scaleToZeroAfterSeconds": 0}))
+    urls = gateway_pod_urls(api, core)
+    Cluster.wait(lambda: not live_pods(core, ns, "told"), "no pod of told left", 120)
+    before = pushed(urls, ACCEPTED_PUSHES)
+    pod, cold = invoke(gateway, ns, "told")
+    assert cold == "true"
+    env = {
+        e.name: e
+        for e in core.read_namespaced_pod(pod, ns).spec.containers[0].env
+        if e.name.startswith("KAPPA_")
+    }
+    told = env["KAPPA_AGENT_READY_PUSH"].value.split(",")
+    assert len(told) == len(urls)  # every gateway replica
+    assert env["KAPPA_POD_UID"].value_from.field_ref.field_path == "metadata.uid"
+    # Each gateway took the push of this pod (or of the second pod the autoscaler's
+    # headroom may start): at least one per gateway.
+    Cluster.wait(
+        lambda: pushed(urls, ACCEPTED_PUSHES) - before >= len(urls), "every gateway told", 30
+    )
+    logs = core.read_namespaced_pod_log(pod, ns, container="function")
+    line = next(line for line in logs.splitlines() if "readiness told:" in line)
+    assert line.count(" 204") == len(urls), line
+    # From this host (not a pod): a push of a pod no gateway waits for is a 404.
+    unknown = pushed(urls, UNKNOWN_PUSHES)
+    request = urllib.request.Request(
+        f"{gateway.url}/kappa/v1/agent-ready",
+        data=json.dumps(
+            {"namespace": ns, "pod": "told-000000-000000",
+             "uid": "fafb9981-7e77-4bd4-9135-8179bd8e1d35"}
+        ).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 404
+    assert pushed(urls, UNKNOWN_PUSHES) == unknown + 1
