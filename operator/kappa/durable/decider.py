@@ -330,6 +330,13 @@ def invoke(
     if fields.invocation is not None and lease_ms is not None:
         if now < (fields.invocation_start_ms or 0) + lease_ms:
             return Decision(state)
+        # It ran (the runner's request id is its invocation id): the history shows its end.
+        draft.invocation = InvocationRecord(
+            start_ms=fields.invocation_start_ms or now,
+            end_ms=now,
+            request_id=fields.invocation,
+            error=INVOCATION_LOST,
+        )
         _failed(draft, INVOCATION_LOST, now)
         if draft.fields.status is not ExecutionStatus.RUNNING:
             draft.fields = replace(draft.fields, invocation=None, invocation_start_ms=None)

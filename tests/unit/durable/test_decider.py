@@ -7,6 +7,7 @@ import pytest
 from kappa.durable.decider import (
     CALLBACK_TIMEOUT,
     INVALID_PARAMETER,
+    INVOCATION_LOST,
     RESOURCE_NOT_FOUND,
     ArmTimer,
     CallbackFailure,
@@ -35,7 +36,7 @@ from kappa.durable.decider import (
     start,
     stop,
 )
-from kappa.durable.execution import IDEMPOTENCY_MS, Execution, TimerKind
+from kappa.durable.execution import IDEMPOTENCY_MS, Execution, InvocationRecord, TimerKind
 from kappa.durable.model import (
     CallbackDetails,
     CallbackOptions,
@@ -452,6 +453,9 @@ def test_an_invocation_past_its_lease_is_lost_and_counted_failed() -> None:
     assert state.fields.invocation == "inv-b"
     assert state.fields.failed_invocations == 1
     assert taken.actions == ()  # the claim is the invocation the failure asked for
+    # The lost invocation ran: its end is recorded for the history, with the error.
+    assert taken.entry is not None
+    assert taken.entry.invocation == InvocationRecord(NOW, NOW + lease, "inv-a", INVOCATION_LOST)
 
 
 def test_an_invocation_lost_for_the_last_allowed_time_fails_the_execution() -> None:
