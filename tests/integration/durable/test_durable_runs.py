@@ -255,8 +255,13 @@ def test_a_gateway_killed_in_the_middle_of_an_invocation_hands_the_execution_on_
     assert ended["Status"] == "SUCCEEDED", (ended, history(client, arn))
     assert json.loads(ended["Result"]) == ["done", "released"]
     assert (stack.runs("before"), stack.runs("held"), stack.runs("invocation")) == (1, 2, 2)
-    completed = [e for e in history(client, arn) if e["EventType"] == "InvocationCompleted"]
-    assert "Error" not in completed[-1]["InvocationCompletedDetails"]
+    completed = [
+        e["InvocationCompletedDetails"] for e in history(client, arn)
+        if e["EventType"] == "InvocationCompleted"
+    ]  # fmt: skip
+    assert [d.get("Error", {}).get("Payload", {}).get("ErrorType") for d in completed] == [
+        "Kappa.InvocationLost", None,
+    ]  # fmt: skip
 
 
 def test_two_gateway_replicas_share_executions_checkpoints_on_one_callbacks_on_the_other(
