@@ -9,7 +9,9 @@ The processes are stack.py's.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +28,7 @@ from tests.integration.durable.stack import (
     wait_until,
 )
 from tests.integration.gateway.conftest import LambdaClient
+from tests.integration.gateway.test_aws_cli import AWS, cli_environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -343,3 +346,38 @@ def test_a_callback_times_out_without_heartbeats_and_lives_on_with_them(
     client.send_durable_execution_callback_success(CallbackId=callback_id, Result=b"yes")
     ended = wait_for_end(client, beating)
     assert json.loads(ended["Result"]) == {"answer": "yes"}, history(client, beating)
+
+
+def test_the_aws_cli_starts_an_execution_and_completes_its_callback(
+    durable_stack: StartStack, lambda_client: LambdaClient, tmp_path: Path
+) -> None:
+    stack = durable_stack(ORDER)
+    client = durable_client(lambda_client, stack)
+
+    def aws(*args: str) -> dict[str, Any]:
+        result = subprocess.run(
+            [str(AWS), "lambda", *args, "--endpoint-url", stack.gateway.url],
+            capture_output=True, text=True, env=cli_environment(tmp_path), check=False,
+            timeout=HANG_GUARD,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        answer: dict[str, Any] = json.loads(result.stdout or "{}")
+        return answer
+
+    payload = json.dumps({"order": 7, "wait": WAIT_SECONDS})
+    started = aws(
+        "invoke", "--function-name", "orders", "--invocation-type", "Event",
+        "--durable-execution-name", "order-cli", "--payload", payload, str(tmp_path / "out"),
+    )  # fmt: skip
+    assert started["StatusCode"] == 202
+    arn = started["DurableExecutionArn"]
+    wait_for_event(client, arn, "CallbackStarted")
+    events = aws("get-durable-execution-history", "--durable-execution-arn", arn)["Events"]
+    (callback_id,) = [
+        e["CallbackStartedDetails"]["CallbackId"] for e in events
+        if e["EventType"] == "CallbackStarted"
+    ]  # fmt: skip
+    aws("send-durable-execution-callback-success", "--callback-id", callback_id,
+        "--result", "approved")  # fmt: skip
+    assert_order_succeeded(stack, client, arn)
+    assert aws("get-durable-execution", "--durable-execution-arn", arn)["Status"] == "SUCCEEDED"

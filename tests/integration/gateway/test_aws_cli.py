@@ -13,20 +13,25 @@ from tests.integration.gateway.gateway_harness import function_entry
 AWS = Path(sys.executable).with_name("aws")
 
 
+def cli_environment(home: Path) -> dict[str, str]:
+    """The CLI's environment: dummy keys, no configuration files of the machine's."""
+    return {
+        "PATH": str(AWS.parent),
+        "HOME": str(home),
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(home / "no-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
+    }
+
+
 def test_aws_cli_invoke_writes_the_result_file(
     start_agent: StartFunctionAgent, start_gateway: StartGateway, tmp_path: Path
 ) -> None:
     gateway = start_gateway([function_entry("echo", [start_agent()])])
     out = tmp_path / "out.json"
-    env = {
-        "PATH": str(AWS.parent),
-        "HOME": str(tmp_path),
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
-    }
+    env = cli_environment(tmp_path)
     result = subprocess.run(
         [str(AWS), "lambda", "invoke", "--endpoint-url", gateway.url,
          "--function-name", "echo", "--payload", '{"from": "cli"}', "--log-type", "Tail",
