@@ -17,6 +17,9 @@ the installed distributions' metadata), not copied here:
 - ran, expected to fail: the testing package's ``place_order``, which calls other
   Functions with ``context.invoke``: Kappa does not run chained invokes yet (build plan,
   step 10), and answers the CHAINED_INVOKE START FAILED with ``Kappa.ChainedInvokeUnsupported``;
+- the testing package's Quick Start also runs under the package's in-memory service
+  (``DurableFunctionTestRunner``), and both end with the same operations: a differential
+  check of Kappa against the package's reading of the service;
 - not run: the examples of the SDK's repository (``examples/src/...``), which are in
   neither package nor their sdists on PyPI.
 """
@@ -24,15 +27,26 @@ the installed distributions' metadata), not copied here:
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import json
+import os
 import re
+import subprocess
+import sys
+from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 from aws_durable_execution_sdk_python.execution import InvocationStatus
 from aws_durable_execution_sdk_python.serdes import ExtendedTypeSerDes
-from aws_durable_execution_sdk_python_testing.runner import DurableFunctionCloudTestRunner
+from aws_durable_execution_sdk_python_testing.runner import (
+    DurableFunctionCloudTestRunner,
+    Operation,
+)
 
+from tests.integration.agent.agent_harness import SOURCE_ROOT
 from tests.integration.durable.stack import StartStack
 from tests.integration.gateway.gateway_harness import REGION
 
@@ -40,7 +54,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 SDK = "aws-durable-execution-sdk-python"
 TESTING = "aws-durable-execution-sdk-python-testing"
-RUN_TIMEOUT = 60  # the cloud runner's own hang guard
+RUN_TIMEOUT = 60  # the runners' own hang guard
+REPOSITORY = Path(__file__).resolve().parents[3]
 
 
 def readme_example(distribution: str, function: str, *, prelude: str = "") -> str:
@@ -68,6 +83,48 @@ def examples(task_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return task_root
 
 
+def load_module(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def outline(operations: Sequence[Operation]) -> list[tuple[Any, ...]]:
+    """What two services must agree on about operations (not their times)."""
+    return [
+        (op.operation_id, op.operation_type, op.sub_type, op.name, op.status,
+         getattr(op, "result", None), outline(getattr(op, "child_operations", [])))
+        for op in operations
+    ]  # fmt: skip
+
+
+def in_memory(path: Path, handler: str) -> dict[str, Any]:
+    """The handler run by the package's in-memory runner, in a process of its own (the
+    runner leaves its event loop and sockets unclosed): its result and operations' outline."""
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner\n"
+        "from tests.integration.durable.test_sdk_examples import RUN_TIMEOUT, load_module, outline\n"
+        "module = load_module(Path(sys.argv[1]))\n"
+        "with DurableFunctionTestRunner(handler=getattr(module, sys.argv[2])) as local:\n"
+        "    done = local.run(input='input str', execution_timeout=RUN_TIMEOUT)\n"
+        "print(json.dumps({'result': done.result, 'operations': outline(done.operations)},"
+        " default=str))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script, str(path), handler],
+        capture_output=True, text=True, check=False, timeout=RUN_TIMEOUT,
+        env={**os.environ, "PYTHONPATH": f"{REPOSITORY}{os.pathsep}{SOURCE_ROOT}"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    answer: dict[str, Any] = json.loads(result.stdout.splitlines()[-1])
+    return answer
+
+
 def cloud_runner(function: str, endpoint: str) -> DurableFunctionCloudTestRunner:
     return DurableFunctionCloudTestRunner(
         function_name=function, region=REGION, lambda_endpoint=endpoint, poll_interval=0.2
@@ -77,7 +134,6 @@ def cloud_runner(function: str, endpoint: str) -> DurableFunctionCloudTestRunner
 def test_the_sdk_and_testing_package_quick_starts_succeed_under_the_cloud_runner(
     examples: Path, durable_stack: StartStack
 ) -> None:
-    del examples
     stack = durable_stack({
         "sdk-quickstart": "sdk_quickstart.handler",
         "testing-quickstart": "testing_quickstart.function_under_test",
@@ -102,6 +158,14 @@ def test_the_sdk_and_testing_package_quick_starts_succeed_under_the_cloud_runner
     assert testing.get_step("one").result == '"1 2"'
     assert testing.get_context("two").result == '"3 4 4 3"'
     assert testing.get_step("three").result == '"5 6"'
+
+    # The same handler under the package's in-memory service ends with the same operations:
+    # ids, types, subtypes, names, statuses and results, children included.
+    reference = in_memory(examples / "testing_quickstart.py", "function_under_test")
+    assert reference["result"] == testing.result
+    assert reference["operations"] == json.loads(
+        json.dumps(outline(testing.operations), default=str)
+    )
 
 
 def test_the_chained_invoke_example_fails_as_kappa_runs_no_chained_invokes_yet(
