@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import uuid
@@ -244,8 +245,16 @@ def event_seen(lam: Any, arn: str, event_type: str, logs: PodLogs, timeout: floa
 
 
 def runs(logs: PodLogs, prefix: str) -> Counter[str]:
-    """How many times each line after ``prefix`` was logged by the Function's pods."""
-    return Counter(logs.after(FUNCTION, prefix))
+    """How many times each line after ``prefix`` was logged by the Function's pods.
+
+    Found anywhere on a line: the map's items run in threads of one runtime process, and
+    what another thread prints in two writes (``print``'s text, then its newline; the SDK's
+    report of item 7's error is one) can leave its text without its newline just before a
+    marker (seen: ``ValueError: item 7 fails its first attemptITEM … 13 attempt 1``).
+    """
+    return Counter(
+        line[line.index(prefix) + len(prefix) :] for line in logs.lines(FUNCTION) if prefix in line
+    )
 
 
 def explained(gateway: Gateway, deployed: Deployed, arn: str) -> str:
@@ -376,9 +385,11 @@ def test_a_map_retries_its_failing_item_and_keeps_the_items_order(
     assert details["RetryDetails"]["CurrentAttempt"] == 1, details
     succeeded = Counter(e["Name"] for e in of_type(events, "StepSucceeded"))
     assert succeeded == Counter(f"square-{n}" for n in range(20)), events
-    Cluster.wait(lambda: len(runs(logs, f"ITEM {run} ")) == 21, "every item's lines", 60)
+    with contextlib.suppress(TimeoutError):
+        Cluster.wait(lambda: len(runs(logs, f"ITEM {run} ")) >= 21, "every item's lines", 60)
     expected = Counter(f"{n} attempt 1" for n in range(20)) + Counter(["7 attempt 2"])
-    assert runs(logs, f"ITEM {run} ") == expected, logs.lines(FUNCTION)
+    found = runs(logs, f"ITEM {run} ")
+    assert found == expected, (found, logs.errors, logs.lines(FUNCTION)[-60:])
 
 
 @pytest.mark.timeout(600)

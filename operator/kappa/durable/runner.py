@@ -26,6 +26,7 @@ import contextlib
 import json
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Final, Protocol
 
@@ -52,6 +53,8 @@ _ATTACH_POLL_SECONDS: Final = 0.5
 _ARM_ATTEMPTS: Final = 3
 _ARM_RETRY_SECONDS: Final = 0.5
 _THROTTLES_KEPT: Final = 10_000
+_UNARMED_KEPT: Final = 100_000
+_REARM_SECONDS: Final = 1.0
 ALREADY_STARTED: Final = "DurableExecutionAlreadyStartedException"
 
 
@@ -113,6 +116,8 @@ class DurableRunner:
         self._task: asyncio.Task[None] | None = None
         self._ended: dict[str, asyncio.Event] = {}  # ARN -> set when it ends here
         self._throttles: dict[str, int] = {}  # execution token -> throttled invocations in a row
+        self._unarmed: deque[tuple[TimerMessage, str]] = deque()  # NATS refused them
+        self._rearming: asyncio.Task[None] | None = None
         service.act_with(self.act)
 
     # The gateway's side.
@@ -223,19 +228,41 @@ class DurableRunner:
                     log.info("durable execution %s purged: its retention is over", key.token)
 
     async def _arm(self, message: TimerMessage, kind: str) -> None:
-        """Store ``message``; NATS away past a few tries: StoreUnavailable (a 503, a nak)."""
-        for attempt in range(1, _ARM_ATTEMPTS + 1):
-            try:
-                await self._service.timers.arm(message)
-            except StoreUnavailable:
-                raise
-            except Exception as exc:
-                if attempt == _ARM_ATTEMPTS:
-                    raise StoreUnavailable("arming a timer", exc) from exc
-                await asyncio.sleep(_ARM_RETRY_SECONDS)
-            else:
-                self._metrics.timers_armed.labels(kind).inc()
+        """Store ``message``; NATS away past a few tries: kept and tried again every second.
+
+        The transition that asked for it is committed already: failing the caller would
+        not bring the timer back (a timer delivered again finds its transition applied),
+        so this replica keeps it (bounded) until NATS takes it.
+        """
+        for _ in range(_ARM_ATTEMPTS):
+            if await self._store_timer(message, kind):
                 return
+            await asyncio.sleep(_ARM_RETRY_SECONDS)
+        if len(self._unarmed) >= _UNARMED_KEPT:
+            log.error("durable timer %s lost: %d others wait for NATS", message.message_id,
+                      len(self._unarmed))  # fmt: skip
+            return
+        log.warning("durable timer %s kept until NATS takes it", message.message_id)
+        self._unarmed.append((message, kind))
+        if self._rearming is None or self._rearming.done():
+            self._rearming = asyncio.create_task(self._rearm())
+
+    async def _store_timer(self, message: TimerMessage, kind: str) -> bool:
+        try:
+            await self._service.timers.arm(message)
+        except Exception as exc:  # noqa: BLE001 - NATS away, in any of its ways: kept
+            log.debug("arming %s: %r", message.message_id, exc)
+            return False
+        self._metrics.timers_armed.labels(kind).inc()
+        return True
+
+    async def _rearm(self) -> None:
+        """Store the timers NATS refused, oldest first, once a second until none is left."""
+        while self._unarmed:
+            await asyncio.sleep(_REARM_SECONDS)
+            while self._unarmed and await self._store_timer(*self._unarmed[0]):
+                message, _ = self._unarmed.popleft()
+                log.info("durable timer %s stored after all", message.message_id)
 
     # The due timers and wakes.
 
