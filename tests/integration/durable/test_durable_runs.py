@@ -381,3 +381,20 @@ def test_the_aws_cli_starts_an_execution_and_completes_its_callback(
         "--result", "approved")  # fmt: skip
     assert_order_succeeded(stack, client, arn)
     assert aws("get-durable-execution", "--durable-execution-arn", arn)["Status"] == "SUCCEEDED"
+
+
+def test_an_execution_past_its_execution_timeout_ends_timed_out_during_its_wait(
+    durable_stack: StartStack, lambda_client: LambdaClient
+) -> None:
+    stack = durable_stack(ORDER, execution_timeout=3)
+    client = durable_client(lambda_client, stack)
+    answer = client.invoke(
+        FunctionName="orders",
+        DurableExecutionName="too-slow",
+        Payload=json.dumps({"order": 7, "wait": 60}).encode(),
+    )  # RequestResponse: the caller waits for the end, which the timeout brings
+    assert answer["FunctionError"] == "Unhandled"
+    assert json.loads(answer["Payload"].read())["errorType"] == "ExecutionTimedOut"
+    ended = wait_for_end(client, answer["DurableExecutionArn"])
+    assert ended["Status"] == "TIMED_OUT"
+    assert [stack.runs(step) for step in ("reserve", "charge", "ship", "submit")] == [1, 1, 1, 0]
