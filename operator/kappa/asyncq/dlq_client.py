@@ -37,20 +37,22 @@ def run(args: argparse.Namespace) -> int:
             query = {"limit": args.limit, "marker": args.marker}
             if args.function:
                 query["function"] = args.function
-            page = _request(credentials, "GET", f"{base}{path}?{urllib.parse.urlencode(query)}")
+            page = request_json(credentials, "GET", f"{base}{path}?{urllib.parse.urlencode(query)}")
             _print_table(page["deadLetters"])
             if page.get("nextMarker") is not None:
                 print(f"(more: --marker {page['nextMarker']})")
         elif args.dlq_command == "show":
             print(
-                json.dumps(_request(credentials, "GET", f"{base}{path}/{args.sequence}"), indent=2)
+                json.dumps(
+                    request_json(credentials, "GET", f"{base}{path}/{args.sequence}"), indent=2
+                )
             )
         elif args.dlq_command == "delete":
-            _request(credentials, "DELETE", f"{base}{path}/{args.sequence}")
+            request_json(credentials, "DELETE", f"{base}{path}/{args.sequence}")
         else:
             print(
                 json.dumps(
-                    _request(credentials, "POST", f"{base}{path}/redrive", redrive_body(args)),
+                    request_json(credentials, "POST", f"{base}{path}/redrive", redrive_body(args)),
                     indent=2,
                 )
             )
@@ -72,9 +74,13 @@ def redrive_body(args: argparse.Namespace) -> dict[str, Any]:
     return {"all": True}
 
 
-def _request(
+def request_json(
     credentials: Credentials, method: str, url: str, body: dict[str, Any] | None = None
 ) -> Any:
+    """``method`` ``url`` to the gateway as ``credentials``' caller: its JSON answer.
+
+    DlqClientError (the gateway's refusal, or no answer) says why, in one line.
+    """
     data = None if body is None else json.dumps(body).encode()
     headers = credentials.headers(
         method, url, [("Content-Type", "application/json")], data or b"", datetime.now(UTC)

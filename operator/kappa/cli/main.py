@@ -26,6 +26,9 @@ _CRDS_SUMMARY = "print Kappa's CustomResourceDefinitions as YAML"
 _REFERENCE_SUMMARY = "print the API reference (Markdown) rendered from the CRDs in a directory"
 
 
+_EXECUTION_STATUSES: Final = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED")
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kappa",
@@ -74,6 +77,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("version", help="print the version and exit")
     _add_dlq(commands)
+    _add_executions(commands)
     _add_access_key(commands)
     author.add_commands(commands)
     return parser
@@ -110,6 +114,27 @@ def _add_dlq(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     redrive.add_argument("sequences", type=int, nargs="*", help="these events")
     redrive.add_argument("--function", help="every event of this Function")
     redrive.add_argument("--all", action="store_true", help="every event of the namespace")
+
+
+def _add_executions(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """``kappa executions FUNCTION`` (run by kappa.cli.executions, imported on use)."""
+    summary = "list a durable Function's executions: status, current step, next wake-up"
+    parser = commands.add_parser("executions", help=summary, description=summary)
+    parser.add_argument("function", help="the durable Function's name")
+    parser.add_argument("-n", "--namespace", default="default", help="namespace (default)")
+    parser.add_argument("--status", action="append", choices=_EXECUTION_STATUSES, help="only these")
+    parser.add_argument("--limit", type=int, default=100, help="at most this many (1-1000)")
+    parser.add_argument("--marker", default="", help="where the previous page ended")
+    parser.add_argument(
+        "--token",
+        help="a Kubernetes token for audience kappa (default: $KAPPA_TOKEN; else the "
+        "access keys in $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY sign the request)",
+    )
+    parser.add_argument(
+        "--gateway",
+        default=None,
+        help="gateway URL (KAPPA_GATEWAY_URL, else http://127.0.0.1:8000)",
+    )
 
 
 def _add_access_key(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -188,6 +213,12 @@ def _dlq(args: argparse.Namespace) -> int:
     return dlq_client.run(args)
 
 
+def _executions(args: argparse.Namespace) -> int:
+    from kappa.cli import executions  # noqa: PLC0415
+
+    return executions.run(args)
+
+
 def _agent(_: argparse.Namespace) -> int:
     from kappa.agent.process import main as agent_main  # noqa: PLC0415
 
@@ -224,6 +255,7 @@ _COMMANDS: Final[Mapping[str, Callable[[argparse.Namespace], int]]] = {
     "crds": lambda args: _crds(args.out),
     "reference": lambda args: _reference(args.crds, args.out),
     "dlq": _dlq,
+    "executions": _executions,
     "access-key": _access_key,
     "agent": _agent,
     "operator": _operator,

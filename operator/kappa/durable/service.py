@@ -148,6 +148,9 @@ class ExecutionView:
     trace_id: str | None = None
     retention_days: int = DEFAULT_RETENTION_DAYS
     timeout_seconds: int = 0
+    # From the summary (lists only): the last started operation, the earliest live timer.
+    current: str | None = None
+    next_wakeup_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +290,12 @@ def _brief(
 
 
 def _summary_view(summary: Summary) -> ExecutionView:
-    return _brief(summary.arn, summary.version, summary.status, summary.start_ms, summary.end_ms)
+    brief = _brief(summary.arn, summary.version, summary.status, summary.start_ms, summary.end_ms)
+    current = None
+    if summary.current is not None:
+        kind, name, status = summary.current
+        current = f"{kind.value} {name or '-'} {status.value}"
+    return replace(brief, current=current, next_wakeup_ms=summary.next_wakeup_ms)
 
 
 def _view(identity: Identity, state: Execution, retention_days: int) -> ExecutionView:

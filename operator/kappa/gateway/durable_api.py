@@ -31,6 +31,7 @@ from typing import Any, Final, Protocol
 
 from aiohttp import web
 
+from kappa.api.names import validate_dns1123_label
 from kappa.auth import access as rbac
 from kappa.auth.guard import Guard
 from kappa.gateway import authn, control_shapes, durable_shapes
@@ -39,12 +40,14 @@ from kappa.gateway.durable_routes import (
     CALLBACK_ROUTES,
     CHECKPOINT_ROUTE,
     EXECUTION_ROUTE,
+    GLANCE_ROUTE,
     HISTORY_ROUTE,
     LIST_ROUTE,
     STATE_ROUTE,
     STOP_ROUTE,
 )
 from kappa.gateway.lambda_handlers import Handler, answering
+from kappa.invocation.errors import invalid_parameter
 from kappa.invocation.function_name import FunctionRef
 
 CHECKPOINT_BODY_MAX: Final = MAX_BODY
@@ -125,6 +128,7 @@ class DurableApi:
         app.router.add_get(HISTORY_ROUTE, answering(self.history), allow_head=False)
         app.router.add_get(EXECUTION_ROUTE, answering(self.get), allow_head=False)
         app.router.add_get(LIST_ROUTE, answering(self.executions), allow_head=False)
+        app.router.add_get(GLANCE_ROUTE, answering(self.glance), allow_head=False)
         for kind, route in CALLBACK_ROUTES.items():
             app.router.add_post(route, answering(self._callback(kind)))
 
@@ -155,6 +159,22 @@ class DurableApi:
             ref.namespace, ref.name, list(request.query.items())
         )
         return 200, durable_shapes.list_answer(items, marker)
+
+    async def glance(self, request: web.Request, _ref: FunctionRef) -> Any:
+        """Kappa's list of a Function's executions: ``status``, ``limit``, ``marker``."""
+        namespace, name = request.match_info["namespace"], request.match_info["name"]
+        for what, value in (("namespace", namespace), ("Function name", name)):
+            try:
+                validate_dns1123_label(value)
+            except ValueError as exc:
+                raise invalid_parameter(f"The {what}: {exc}") from None
+        query = request.query
+        asked = [("MaxItems", query.get("limit", "100")), ("Marker", query.get("marker", ""))]
+        asked += [("Statuses", status) for status in query.getall("status", [])]
+        items, marker = await self._backend.executions(
+            namespace, name, [(key, value) for key, value in asked if value]
+        )
+        return 200, durable_shapes.glance_answer(items, marker)
 
     async def stop(self, request: web.Request, _ref: FunctionRef) -> Any:
         """StopDurableExecution (the body's ``Error``, optional, is the ErrorObject itself)."""

@@ -9,6 +9,8 @@ Paths are botocore 1.44.8's (``/2025-12-01/``); ``{arn}`` is a durable execution
     GetDurableExecution              GET  durable-executions/{arn}              get
     GetDurableExecutionHistory       GET  durable-executions/{arn}/history      get
     ListDurableExecutionsByFunction  GET  functions/{FunctionName}/durable-executions  list
+    (Kappa's list, with each one's current operation and next wake-up:
+     GET /kappa/v1/namespaces/{namespace}/functions/{name}/durable-executions     list)
     StopDurableExecution             POST durable-executions/{arn}/stop         update
     SendDurableExecutionCallback*    POST durable-execution-callbacks/{callback_id}/
                                           succeed | fail | heartbeat         invoke functions
@@ -35,6 +37,9 @@ STATE_ROUTE: Final = EXECUTION_ROUTE + "/state"
 STOP_ROUTE: Final = EXECUTION_ROUTE + "/stop"
 HISTORY_ROUTE: Final = EXECUTION_ROUTE + "/history"
 LIST_ROUTE: Final = PREFIX + "/functions/{function_name}/durable-executions"
+# Kappa's own list (``kappa executions``): each execution's current operation and next
+# wake-up too; asks what ListDurableExecutionsByFunction asks.
+GLANCE_ROUTE: Final = "/kappa/v1/namespaces/{namespace}/functions/{name}/durable-executions"
 CALLBACK_ROUTES: Final = {
     kind: PREFIX + "/durable-execution-callbacks/{callback_id}/" + kind
     for kind in ("succeed", "fail", "heartbeat")
@@ -81,6 +86,8 @@ def durable_access(
     if verb is not None:
         found = execution_function(match.get("arn", ""))
         return None if found is None else rbac.durable_executions(verb, *found)
+    if (method, route) == ("GET", GLANCE_ROUTE):
+        return rbac.durable_executions(Verb.LIST, match["namespace"], match["name"])
     if (method, route) == ("GET", LIST_ROUTE):
         try:
             ref = parse_function_name(match["function_name"])

@@ -18,6 +18,7 @@ model (``Message`` for the last three).
 """
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from kappa.invocation.errors import GatewayError, not_found
@@ -96,6 +97,16 @@ class ExecutionFacts(Protocol):
         """``DurableConfig.ExecutionTimeout``."""
         ...
 
+    @property
+    def current(self) -> str | None:
+        """The last started operation (``TYPE name STATUS``), as listed; None: none yet."""
+        ...
+
+    @property
+    def next_wakeup_ms(self) -> int | None:
+        """When its earliest live timer is due (epoch ms), as listed; None: none."""
+        ...
+
 
 def _with_marker(answer: dict[str, Any], next_marker: str | None) -> dict[str, Any]:
     if next_marker:
@@ -141,6 +152,35 @@ def execution_item(facts: ExecutionFacts) -> dict[str, Any]:
 def list_answer(items: Sequence[ExecutionFacts], next_marker: str | None = None) -> dict[str, Any]:
     """``ListDurableExecutionsByFunction``'s answer: one page of executions."""
     return _with_marker({"DurableExecutions": [execution_item(i) for i in items]}, next_marker)
+
+
+def _iso(ms: int | None) -> str | None:
+    """Epoch milliseconds as UTC ISO 8601 to the millisecond (None stays None)."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
+
+
+def glance_answer(items: Sequence[ExecutionFacts], next_marker: str | None) -> dict[str, Any]:
+    """Kappa's list of a Function's executions (``kappa executions``): where each one stands.
+
+    As ListDurableExecutionsByFunction's, plus the last started operation and the next
+    wake-up, which Lambda's shapes have no member for.
+    """
+    executions = [
+        {
+            "name": item.name,
+            "arn": item.arn,
+            "status": str(item.status),
+            "version": item.version,
+            "started": _iso(item.start_ms),
+            "ended": _iso(item.end_ms),
+            "current": item.current,
+            "nextWakeUp": _iso(item.next_wakeup_ms),
+        }
+        for item in items
+    ]
+    return {"executions": executions, "nextMarker": next_marker}
 
 
 def execution_answer(facts: ExecutionFacts, *, include_data: bool) -> dict[str, Any]:

@@ -11,10 +11,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -402,3 +406,56 @@ def test_a_gateway_started_before_nats_serves_the_durable_api_once_nats_is_up(
         time.sleep(0.5)
     assert set(statuses) <= {503}  # unavailable until then, never another error
     assert listed["DurableExecutions"] == []
+
+
+def test_kappa_executions_lists_each_ones_current_step_and_next_wake_up(
+    invoker: Invoker, client: Any, gateway: Gateway
+) -> None:
+    """``kappa executions`` (the real CLI, as a process) over Kappa's list route: each
+    execution's status, its last started operation and its earliest live timer."""
+    waiting = invoker.start("order-waits")
+    invoker.start("order-new")
+    event = invoker.run(invoker.service.invoke(waiting)).event
+    client.checkpoint_durable_execution(
+        DurableExecutionArn=waiting,
+        CheckpointToken=event["CheckpointToken"],
+        Updates=[{"Id": "wait-1", "Type": "WAIT", "SubType": "Wait", "Action": "START",
+                  "Name": "cool-off", "WaitOptions": {"WaitSeconds": 600}}],
+    )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "kappa", "executions", FUNCTION, "-n", NAMESPACE,
+         "--gateway", gateway.url],
+        capture_output=True, text=True, check=False, timeout=60,
+        env={**os.environ, "KAPPA_TOKEN": "unchecked-here"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == [
+        "NAME",
+        "STATUS",
+        "VERSION",
+        "STARTED",
+        "CURRENT",
+        "NEXT",
+        "WAKE-UP",
+    ]
+    rows = {line.split()[0]: line.split() for line in lines[1:]}
+    assert rows["order-waits"][1:3] == ["RUNNING", "$LATEST"]
+    assert rows["order-waits"][4:7] == ["WAIT", "cool-off", "STARTED"]
+    wake = rows["order-waits"][7]
+    assert abs(datetime.fromisoformat(wake).timestamp() - (time.time() + 600)) < 60
+    # A new execution: no operation yet, and its next wake-up its execution timeout (1 h).
+    assert rows["order-new"][4] == "-"
+
+    # The route itself: bounded and checked before anything is read.
+    base = f"{gateway.url}/kappa/v1/namespaces/{NAMESPACE}/functions/{FUNCTION}"
+    for query, status in (("?limit=5000", 400), ("?marker=x", 400), ("?status=NOPE", 400)):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{base}/durable-executions{query}", timeout=10)
+        refused.value.close()
+        assert refused.value.code == status, query
+    bad = f"{gateway.url}/kappa/v1/namespaces/Team_A/functions/{FUNCTION}/durable-executions"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(bad, timeout=10)
+    refused.value.close()
+    assert refused.value.code == 400

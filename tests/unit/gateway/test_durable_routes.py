@@ -14,6 +14,7 @@ from kappa.gateway.durable_routes import (
     CALLBACK_ROUTES,
     CHECKPOINT_ROUTE,
     EXECUTION_ROUTE,
+    GLANCE_ROUTE,
     HISTORY_ROUTE,
     LIST_ROUTE,
     STATE_ROUTE,
@@ -46,6 +47,8 @@ def durable(verb: Verb, namespace: str = "team-a", name: str = "orders") -> Acce
         ("POST", STOP_ROUTE, {"arn": ARN}, durable(Verb.UPDATE)),
         ("GET", LIST_ROUTE, {"function_name": "team-a/orders"}, durable(Verb.LIST)),
         ("GET", LIST_ROUTE, {"function_name": "orders"}, durable(Verb.LIST, "default")),
+        # Kappa's list (`kappa executions`) asks what Lambda's list asks.
+        ("GET", GLANCE_ROUTE, {"namespace": "team-a", "name": "orders"}, durable(Verb.LIST)),
         # A name or ARN that does not parse: authenticated is enough, the route answers 400.
         ("GET", EXECUTION_ROUTE, {"arn": "arn:aws:lambda:x"}, None),
         ("POST", STOP_ROUTE, {"arn": "not an arn"}, None),
