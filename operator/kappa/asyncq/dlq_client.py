@@ -75,11 +75,12 @@ def redrive_body(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def request_json(
-    credentials: Credentials, method: str, url: str, body: dict[str, Any] | None = None
+    credentials: Credentials, method: str, url: str, body: object | None = None
 ) -> Any:
     """``method`` ``url`` to the gateway as ``credentials``' caller: its JSON answer.
 
-    DlqClientError (the gateway's refusal, or no answer) says why, in one line.
+    ``body``, when given, is sent as JSON. DlqClientError (the gateway's refusal, or no
+    answer) says why, in one line.
     """
     data = None if body is None else json.dumps(body).encode()
     headers = credentials.headers(

@@ -119,10 +119,21 @@ def _add_dlq(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
 def _add_executions(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """``kappa executions FUNCTION`` (run by kappa.cli.executions, imported on use)."""
     summary = "list a durable Function's executions: status, current step, next wake-up"
-    parser = commands.add_parser("executions", help=summary, description=summary)
-    parser.add_argument("function", help="the durable Function's name")
+    usage = (
+        "kappa executions FUNCTION [-n NS] [--status S] [--qualifier Q]\n"
+        "       kappa executions show ARN | stop ARN\n"
+        "       kappa executions callback CALLBACK_ID --succeed JSON | --fail MSG | --heartbeat"
+    )
+    parser = commands.add_parser("executions", help=summary, description=summary, usage=usage)
+    parser.add_argument("function", help="the durable Function's name, or show, stop, callback")
+    parser.add_argument("target", nargs="?", help="the execution's ARN, or the callback id")
     parser.add_argument("-n", "--namespace", default="default", help="namespace (default)")
     parser.add_argument("--status", action="append", choices=_EXECUTION_STATUSES, help="only these")
+    parser.add_argument("--qualifier", default="", help="only this version ($LATEST, 3...)")
+    answer = parser.add_mutually_exclusive_group()
+    answer.add_argument("--succeed", metavar="JSON", help="callback: succeed with this result")
+    answer.add_argument("--fail", metavar="MSG", help="callback: fail with this error message")
+    answer.add_argument("--heartbeat", action="store_true", help="callback: a heartbeat")
     parser.add_argument("--limit", type=int, default=100, help="at most this many (1-1000)")
     parser.add_argument("--marker", default="", help="where the previous page ended")
     parser.add_argument(

@@ -161,7 +161,7 @@ class DurableApi:
         return 200, durable_shapes.list_answer(items, marker)
 
     async def glance(self, request: web.Request, _ref: FunctionRef) -> Any:
-        """Kappa's list of a Function's executions: ``status``, ``limit``, ``marker``."""
+        """Kappa's list of a Function's executions: status, qualifier, limit, marker."""
         namespace, name = request.match_info["namespace"], request.match_info["name"]
         for what, value in (("namespace", namespace), ("Function name", name)):
             try:
@@ -171,6 +171,7 @@ class DurableApi:
         query = request.query
         asked = [("MaxItems", query.get("limit", "100")), ("Marker", query.get("marker", ""))]
         asked += [("Statuses", status) for status in query.getall("status", [])]
+        asked.append(("Qualifier", query.get("qualifier", "")))
         items, marker = await self._backend.executions(
             namespace, name, [(key, value) for key, value in asked if value]
         )

@@ -408,6 +408,15 @@ def test_a_gateway_started_before_nats_serves_the_durable_api_once_nats_is_up(
     assert listed["DurableExecutions"] == []
 
 
+def kappa_executions(gateway: Gateway, *args: str) -> subprocess.CompletedProcess[str]:
+    """``kappa executions ARGS`` (the real CLI, as a process) against ``gateway``."""
+    return subprocess.run(
+        [sys.executable, "-m", "kappa", "executions", *args, "--gateway", gateway.url],
+        capture_output=True, text=True, check=False, timeout=60,
+        env={**os.environ, "KAPPA_TOKEN": "unchecked-here"},
+    )  # fmt: skip
+
+
 def test_kappa_executions_lists_each_ones_current_step_and_next_wake_up(
     invoker: Invoker, client: Any, gateway: Gateway
 ) -> None:
@@ -422,12 +431,7 @@ def test_kappa_executions_lists_each_ones_current_step_and_next_wake_up(
         Updates=[{"Id": "wait-1", "Type": "WAIT", "SubType": "Wait", "Action": "START",
                   "Name": "cool-off", "WaitOptions": {"WaitSeconds": 600}}],
     )  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, "-m", "kappa", "executions", FUNCTION, "-n", NAMESPACE,
-         "--gateway", gateway.url],
-        capture_output=True, text=True, check=False, timeout=60,
-        env={**os.environ, "KAPPA_TOKEN": "unchecked-here"},
-    )  # fmt: skip
+    done = kappa_executions(gateway, FUNCTION, "-n", NAMESPACE)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].split() == [
@@ -459,3 +463,51 @@ def test_kappa_executions_lists_each_ones_current_step_and_next_wake_up(
         urllib.request.urlopen(bad, timeout=10)
     refused.value.close()
     assert refused.value.code == 400
+
+
+def test_kappa_executions_show_callback_and_stop(
+    invoker: Invoker, client: Any, gateway: Gateway
+) -> None:
+    """``show``, ``callback`` and ``stop`` (the real CLI) on Lambda's routes of the gateway."""
+    arn = invoker.start("order-cli")
+    event = invoker.run(invoker.service.invoke(arn)).event
+    answer = client.checkpoint_durable_execution(
+        DurableExecutionArn=arn,
+        CheckpointToken=event["CheckpointToken"],
+        Updates=[{"Id": "cb-1", "Type": "CALLBACK", "SubType": "Callback", "Action": "START",
+                  "Name": "approval", "CallbackOptions": {"TimeoutSeconds": 600}}],
+    )  # fmt: skip
+    operations = {op["Id"]: op for op in answer["NewExecutionState"]["Operations"]}
+    callback = operations["cb-1"]["CallbackDetails"]["CallbackId"]
+
+    heartbeat = kappa_executions(gateway, "callback", callback, "--heartbeat")
+    assert (heartbeat.returncode, heartbeat.stdout.strip()) == (0, "callback heartbeat sent")
+    bad = kappa_executions(gateway, "callback", callback, "--succeed", "{not json")
+    assert bad.returncode == 1
+    assert "takes JSON" in bad.stderr
+    sent = kappa_executions(gateway, "callback", callback, "--succeed", '{"approved": true}')
+    assert sent.returncode == 0, sent.stderr
+    again = kappa_executions(gateway, "callback", callback, "--fail", "late")
+    assert again.returncode == 1
+    assert "404" in again.stderr
+
+    shown = kappa_executions(gateway, "show", arn)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert "Name:     order-cli" in lines
+    assert "Status:   RUNNING" in lines
+    assert 'Input:    {"order": 1}' in lines
+    history = lines[lines.index("History:") + 1 :]
+    assert any(line.split()[1:] == ["CallbackSucceeded", "cb-1", "approval"] for line in history)
+
+    stopped = kappa_executions(gateway, "stop", arn)
+    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.stdout.startswith("stopped at ")
+    assert client.get_durable_execution(DurableExecutionArn=arn)["Status"] == "STOPPED"
+    listed = kappa_executions(gateway, FUNCTION, "-n", NAMESPACE, "--status", "STOPPED")
+    assert [line.split()[0] for line in listed.stdout.splitlines()[1:]] == ["order-cli"]
+    other = kappa_executions(gateway, FUNCTION, "-n", NAMESPACE, "--qualifier", "3")
+    assert other.stdout.splitlines()[1:] == []  # every execution here is of $LATEST
+    missing = kappa_executions(gateway, "show", arn.replace("order-cli", "order-none"))
+    assert missing.returncode == 1
+    assert "404" in missing.stderr
