@@ -16,7 +16,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from kappa.durable import timer_message
-from kappa.durable.decider import Wake
+from kappa.durable.decider import Timer, Wake
+from kappa.durable.execution import TimerKind
 from kappa.durable.metrics import DurableMetrics
 from kappa.durable.runner import DurableRunner
 from kappa.durable.service import DurableService
@@ -87,3 +88,40 @@ async def _count(js: Any) -> int:
         return await wakes_in(js)
     except (nats.errors.Error, TimeoutError):
         return 0
+
+
+def test_an_ended_execution_is_purged_when_its_expire_timer_fires(
+    nats_server: NatsServer,
+) -> None:
+    """Retention honoured: the end arms ``expire`` (retention days ahead; here fired at
+    once, as a worker would when it is due), and firing it removes the log and the keys."""
+
+    async def scenario() -> None:
+        nc = await nats.connect(nats_server.url)
+        js = nc.jetstream(timeout=2.0)
+        store = DurableStore(js, DurableSettings())
+        await store.setup()
+        queue = TimerQueue(js, TimerSettings(ack_wait_seconds=2.0))
+        await queue.setup()
+        service = DurableService(None, DurableKeys(b"k" * 32), region="us-east-1")
+        service.attach(store, queue)
+        DurableRunner(service, StaticRegistry(), DurableMetrics(CollectorRegistry()))
+        started = await service.start(
+            namespace=KEY.namespace, function=KEY.function, version="$LATEST",
+            name=KEY.name, payload="{}", timeout_seconds=3600, retention_days=1,
+        )  # fmt: skip
+        stopped_at = await service.stop(started.arn, None)
+        loaded = await store.load(KEY)
+        assert loaded is not None
+        expire = loaded.state.timers["expire/"]
+        due = stopped_at + 86_400_000
+        # The stop armed it, a day ahead, on the timer stream (beside the start's timeout
+        # and wake).
+        assert await _count(js) == 3
+        timer = Timer(TimerKind.EXPIRE, None, due, expire)
+        await service.fire(KEY, timer)
+        assert await service.identity(KEY) is None
+        assert await store.load(KEY) is None
+        await nc.close()
+
+    asyncio.run(scenario())
