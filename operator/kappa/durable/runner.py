@@ -114,7 +114,7 @@ class DurableRunner:
         self._invoker: Invoker | None = None
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._ended: dict[str, asyncio.Event] = {}  # ARN -> set when it ends here
+        self._ended: dict[str, asyncio.Event] = {}  # execution token -> set when it ends here
         self._throttles: dict[str, int] = {}  # execution token -> throttled invocations in a row
         self._unarmed: deque[tuple[TimerMessage, str]] = deque()  # NATS refused them
         self._rearming: asyncio.Task[None] | None = None
@@ -179,7 +179,8 @@ class DurableRunner:
 
     async def outcome(self, arn: str, timeout_seconds: float) -> AgentReply:
         """Wait for ``arn`` to end (up to ``timeout_seconds``); its answer as a call's."""
-        ended = self._ended.setdefault(arn, asyncio.Event())
+        token = _key_of(arn).token
+        ended = self._ended.setdefault(token, asyncio.Event())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_seconds
         try:
@@ -196,7 +197,7 @@ class DurableRunner:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(ended.wait(), min(_POLL_SECONDS, left))
         finally:
-            self._ended.pop(arn, None)
+            self._ended.pop(token, None)
 
     # The actions of every committed transition.
 
@@ -219,9 +220,8 @@ class DurableRunner:
                 case Ended(status):
                     self._metrics.ended.labels(status.value).inc()
                     self._throttles.pop(key.token, None)
-                    for arn, event in list(self._ended.items()):
-                        if _key_of(arn) == key:
-                            event.set()
+                    if (waiting := self._ended.get(key.token)) is not None:
+                        waiting.set()
                     log.info("durable execution %s ended %s", key.token, status.value)
                 case Purge():
                     await self._service.purge(key)

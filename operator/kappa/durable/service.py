@@ -482,16 +482,9 @@ class DurableService:
         return committed.decision.actions
 
     async def fire(self, key: ExecutionKey, timer: decider.Timer) -> tuple[Action, ...]:
-        """A due ``timer`` of ``key``'s execution (stale, or the execution gone: nothing)."""
+        """A due ``timer`` of ``key``'s execution (stale: nothing; gone: a 404)."""
         now = self._clock()
-        with _answering():
-            committed = await self._store.transition(
-                key, lambda state: decider.fire(state, timer, now)
-            )
-        if isinstance(committed, Refusal):
-            return ()
-        if committed.decision.actions:
-            await self._on_actions(key, committed.decision.actions)
+        committed = await self._transition(key, lambda state: decider.fire(state, timer, now))
         return committed.decision.actions
 
     async def identity(self, key: ExecutionKey) -> Summary | None:

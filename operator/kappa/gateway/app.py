@@ -569,7 +569,12 @@ class Gateway:
             self.metrics.ready_pushes.labels("malformed").inc()
             return json_response({"message": str(exc)}, request_id, 400)
         host = request.remote or ""
-        outcome = self.registry.agent_ready(push.namespace, push.pod, push.uid, host)
+        # No peer address (a Unix socket): nothing to route to, so nothing is proved.
+        outcome = (
+            self.registry.agent_ready(push.namespace, push.pod, push.uid, host)
+            if host
+            else PushOutcome.REFUSED
+        )
         self.metrics.ready_pushes.labels(outcome.value).inc()
         log.info("%s: readiness push of %s/%s from %s: %s", request_id, push.namespace,
                  push.pod, host, outcome.value)  # fmt: skip
