@@ -47,6 +47,17 @@ class AutoscalerMetrics:
         self.bad_reports = Counter(
             "kappa_autoscaler_bad_reports", "Gateway reports refused as malformed.", registry=r
         )
+        self.usage_totals = Counter(
+            "kappa_autoscaler_usage_totals",
+            "Usage totals read from gateways' stats reports (each carries only the changed ones).",
+            registry=r,
+        )  # fmt: skip
+        self.complete_usage_asked = Counter(
+            "kappa_autoscaler_complete_usage_requests",
+            "Stats reports answered with a request for all of the gateway's usage totals "
+            "(a gateway this replica did not know yet).",
+            registry=r,
+        )  # fmt: skip
         self.unauthenticated_reports = Counter(
             "kappa_autoscaler_unauthenticated_reports",
             "Reports and pokes refused: no gateway's credentials.", registry=r,

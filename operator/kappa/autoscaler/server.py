@@ -22,6 +22,9 @@ that pod's name, so no caller can overwrite another gateway's figures. Without
 A stats report's usage (running totals of what agents ran) goes to the ``usage``
 ledger given (the quotas', kappa.quota.usage); a report with any figure out of
 bounds is refused whole (400), so it neither moves the autoscaler nor the totals.
+A report's usage holds only the totals that changed; when the ledger does not know
+the gateway (this replica has just begun to lead), the answer asks it for all of them
+(200 ``{"wantCompleteUsage": true}``; kappa.autoscaler.wire).
 """
 
 import ipaddress
@@ -35,6 +38,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kappa.autoscaler.loop import Autoscaler
 from kappa.autoscaler.wire import (
+    WANT_COMPLETE_USAGE,
     WireError,
     parse_poke,
     parse_ready_port,
@@ -72,15 +76,25 @@ def make_app(
         try:
             document = json.loads(await request.read())
             gateway, functions = parse_stats(document)
-            started, totals = parse_usage(document)
+            reported = parse_usage(document)
             address = ready_address(request.remote, parse_ready_port(document))
         except (WireError, ValueError, RecursionError) as exc:
             return _refuse(autoscaler, exc)
         autoscaler.report(_filed(who, gateway), functions, address)
         if usage is not None:
             now = time.time()
-            usage.record(_filed(who, gateway), started, totals, now)
+            autoscaler.metrics.usage_totals.inc(len(reported.totals))
+            taken = usage.record(
+                _filed(who, gateway),
+                reported.started,
+                reported.totals,
+                now,
+                complete=reported.complete,
+            )
             usage.expire(now)
+            if not taken:
+                autoscaler.metrics.complete_usage_asked.inc()
+                return web.json_response(WANT_COMPLETE_USAGE)
         return web.Response(status=204)
 
     async def poke(request: web.Request) -> web.Response:

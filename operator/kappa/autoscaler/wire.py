@@ -10,6 +10,10 @@
 ``usage`` (optional) is the gateway's running totals per Function since it
 ``started`` (its wall clock): invocations an agent ran, their billed milliseconds,
 and billed milliseconds times the Function's memory in MB (kappa.quota.usage).
+``"usageComplete": false`` says the list holds only the totals that changed since
+the autoscaler last took them; absent or true, it holds all of them. The answer is
+204, or 200 with ``{"wantCompleteUsage": true}`` when the autoscaler could not take
+a partial list (it does not know the gateway): the next report sends all totals.
 Each total is an integer, and they must agree with one another as real
 invocations would: at least 1 ms billed per request, at most the longest timeout
 plus a second; a memory of 128 to 10240 MB.
@@ -31,9 +35,10 @@ reaches (a gateway holds at most its concurrency limit plus its queue), every na
 bounded string, so a forged or broken report cannot overflow a decision.
 """
 
+import json
 import math
 from collections.abc import Mapping
-from typing import Any, Final, TypeGuard
+from typing import Any, Final, NamedTuple, TypeGuard
 
 from kappa.api.function import MEMORY_MB_MAX, MEMORY_MB_MIN, TIMEOUT_SECONDS_MAX
 from kappa.autoscaler.stats import Key, Sample
@@ -63,14 +68,19 @@ def sample_fields(sample: Sample) -> dict[str, Any]:
     }
 
 
-def stats_document(
+def stats_document(  # noqa: PLR0913 - the body's parts, ``complete`` keyword-only
     gateway: str,
     functions: Mapping[Key, Sample],
     usage: Mapping[Key, Usage] | None = None,
     started: float | None = None,
     ready_port: int | None = None,
+    *,
+    complete: bool = True,
 ) -> dict[str, Any]:
-    """A ``/v1/stats`` body; with ``usage``, the running totals since ``started``."""
+    """A ``/v1/stats`` body; with ``usage``, the running totals since ``started``.
+
+    ``complete``: ``usage`` holds all of the gateway's totals, not only those that changed.
+    """
     document: dict[str, Any] = {
         "gateway": gateway,
         **({} if ready_port is None else {"readyPort": ready_port}),
@@ -81,6 +91,7 @@ def stats_document(
     }
     if usage is not None:
         document["started"] = started
+        document["usageComplete"] = complete
         document["usage"] = [
             {"namespace": ns, "name": name, "requests": figures.requests,
              "billedMs": figures.billed_ms, "mbMs": figures.mb_ms}
@@ -121,12 +132,20 @@ def parse_stats(document: object) -> tuple[str, dict[Key, Sample]]:
     return _gateway(body), functions
 
 
-def parse_usage(document: object) -> tuple[float | None, dict[Key, Usage]]:
-    """(when the gateway started, its running totals per function) of a ``/v1/stats`` body.
+class UsageReport(NamedTuple):
+    """The usage part of a ``/v1/stats`` body."""
 
-    Neither: (None, {}).
-    """
+    started: float | None  # when the gateway started (its wall clock); None: not said
+    totals: dict[Key, Usage]  # running totals per function
+    complete: bool  # all of the gateway's totals, not only those that changed
+
+
+def parse_usage(document: object) -> UsageReport:
+    """The running totals of a ``/v1/stats`` body (none: ``(None, {}, True)``)."""
     body = _object(document, "the body")
+    complete = body.get("usageComplete", True)
+    if not isinstance(complete, bool):
+        raise WireError("usageComplete must be true or false")
     started = body.get("started")
     if started is not None and (
         not isinstance(started, int | float)
@@ -147,7 +166,25 @@ def parse_usage(document: object) -> tuple[float | None, dict[Key, Usage]]:
             raise WireError(f"{where}: namespace and name must be strings of 1 to {_MAX_NAME} "
                             "characters")  # fmt: skip
         usage[namespace, name] = _usage(entry, where)
-    return None if started is None else float(started), usage
+    return UsageReport(None if started is None else float(started), usage, complete)
+
+
+# The answer to a report whose partial usage the autoscaler could not take.
+WANT_COMPLETE_USAGE: Final = {"wantCompleteUsage": True}
+
+
+def wants_complete_usage(answer: bytes) -> bool:
+    """Whether a ``/v1/stats`` answer's body asks for all usage totals next.
+
+    An answer that is not a JSON object asks for them too: sending all is always safe.
+    """
+    if not answer:
+        return False
+    try:
+        document = json.loads(answer)
+    except ValueError:
+        return True
+    return not isinstance(document, dict) or document.get("wantCompleteUsage") is True
 
 
 def _usage(entry: Mapping[str, Any], where: str) -> Usage:

@@ -8,6 +8,14 @@ keeps each gateway's last totals and adds only what grew since, so a report lost
 on the way loses nothing (the next one carries it) and a report sent twice counts
 once.
 
+A gateway sends only the totals that changed since the ledger last took them
+(:func:`changed_totals`), so ten gateways that have each run ten thousand
+Functions cost the ledger what they ran in the last second, not ten thousand
+entries each. Such a report is partial: the ledger takes it only from a gateway it
+already knows. A gateway it does not know (its first report, or the ledger's after
+a new leader or ``reset``) must send all of its totals once (``complete``), which is
+its baseline; :meth:`UsageLedger.record` says when it wants that.
+
 What the ledger counts is usage since ``since`` (when the operator began to
 lead, ``reset``): it lives in the operator's memory. A gateway that started
 before ``since`` is taken at its first report as a baseline (what it ran before
@@ -85,11 +93,24 @@ class UsageLedger:
     _namespaces: dict[str, dict[str, Usage]] = field(default_factory=dict)
 
     def record(
-        self, gateway: str, started: float | None, totals: Mapping[Key, Usage], now: float
-    ) -> None:
-        """``gateway`` (running since ``started``; None: unknown) reports its ``totals``."""
+        self,
+        gateway: str,
+        started: float | None,
+        totals: Mapping[Key, Usage],
+        now: float,
+        *,
+        complete: bool = True,
+    ) -> bool:
+        """``gateway`` (running since ``started``; None: unknown) reports its ``totals``.
+
+        ``complete``: ``totals`` are all of the gateway's; otherwise only those that
+        changed. False: a partial report from a gateway this ledger does not know, not
+        taken; the gateway must send all of its totals.
+        """
         known = self._gateways.get(gateway)
         if known is None:
+            if not complete:
+                return False
             fresh = started is not None and started >= self.since
             known = _Gateway(now, {} if fresh else dict(totals))
             self._gateways[gateway] = known
@@ -100,6 +121,7 @@ class UsageLedger:
             if grown != Usage():
                 functions = self._namespaces.setdefault(key[0], {})
                 functions[key[1]] = functions.get(key[1], Usage()) + grown
+        return True
 
     def reset(self, since: float) -> None:
         """Count from ``since`` again, forgetting every gateway and every total."""
@@ -117,3 +139,14 @@ class UsageLedger:
     def namespace(self, namespace: str) -> dict[str, Usage]:
         """Usage of each Function of ``namespace`` that has some, by name (deleted ones too)."""
         return dict(self._namespaces.get(namespace, {}))
+
+
+def changed_totals(totals: Mapping[Key, Usage], taken: Mapping[Key, Usage]) -> dict[Key, Usage]:
+    """What a report must carry: the ``totals`` not as ``taken`` (the ledger's copy of them).
+
+    A Function taken but no longer in ``totals`` (the gateway forgot it) goes as zeros, so
+    the ledger counts it from zero should it run again.
+    """
+    changed = {key: usage for key, usage in totals.items() if taken.get(key) != usage}
+    changed.update((key, Usage()) for key in taken.keys() - totals.keys())
+    return changed

@@ -43,6 +43,15 @@ class Endpoint:
     url: str
     woken: list[tuple[tuple[str, str], float]] = field(default_factory=list)
     usage: UsageLedger = field(default_factory=lambda: UsageLedger(since=time.time()))
+    loop: asyncio.AbstractEventLoop | None = None  # the endpoint's, in its thread
+
+    def metric(self, name: str) -> float:
+        """A sample of the endpoint's /metrics (0 when absent)."""
+        with urllib.request.urlopen(self.url + "/metrics", timeout=5) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith(name + " "):
+                    return float(line.split()[-1])
+        return 0.0
 
 
 @pytest.fixture
@@ -62,7 +71,7 @@ def endpoint() -> Iterator[Endpoint]:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
-        yield Endpoint(autoscaler, f"http://127.0.0.1:{port}", woken, usage)
+        yield Endpoint(autoscaler, f"http://127.0.0.1:{port}", woken, usage, loop)
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
@@ -137,6 +146,8 @@ def test_a_gateway_that_stops_reporting_ages_out(
         pytest.param("/v1/stats", b'{"functions": []}', "gateway must be", id="no-gateway"),
         pytest.param("/v1/poke", b'{"gateway": "g", "name": "x"}', "namespace and name",
                      id="poke-without-namespace"),
+        pytest.param("/v1/stats", b'{"gateway": "g", "functions": [], "usageComplete": "no"}',
+                     "usageComplete must be true or false", id="usage-complete-not-a-bool"),
     ],
 )  # fmt: skip
 def test_malformed_reports_are_refused_with_the_reason(
@@ -204,6 +215,62 @@ def test_usage_reaches_the_operator_as_the_agent_billed_it(
         what="two more stats reports",
     )
     assert counted() == Usage(100, billed_ms, billed_ms * 512)
+
+
+def test_reports_carry_only_the_totals_that_changed_and_all_of_them_to_a_new_leader(
+    endpoint: Endpoint, start_gateway: StartGateway, start_agent: StartFunctionAgent,
+    lambda_client: LambdaClient,
+) -> None:  # fmt: skip
+    """Ten gateways that ran ten thousand Functions each must not send ten thousand totals a
+    second each: a report carries what changed; a ledger that does not know the gateway (a
+    new leader's) asks once for all of them, and counts on from there."""
+    entries = [function_entry(name, [start_agent(name=name)]) for name in ("cold", "warm")]
+    gateway = start_gateway(entries, autoscaler_url=endpoint.url)
+    client = lambda_client(gateway)
+    totals = "kappa_autoscaler_usage_totals_total"
+
+    def call(name: str, times: int) -> None:
+        for _ in range(times):
+            assert "FunctionError" not in client.invoke(FunctionName=name, Payload=b"{}")
+
+    def requests(name: str) -> int:
+        return endpoint.usage.namespace("default").get(name, Usage()).requests
+
+    def reports() -> float:
+        return gateway.metric('kappa_gateway_autoscaler_reports_total{kind="stats",outcome="ok"}')
+
+    def two_more_reports() -> None:
+        seen = reports()
+        wait_until(lambda: reports() >= seen + 2, what="two more stats reports")
+
+    call("cold", 3)
+    call("warm", 2)
+    wait_until(lambda: (requests("cold"), requests("warm")) == (3, 2), what="the usage counted")
+    two_more_reports()
+    carried = endpoint.metric(totals)
+    two_more_reports()
+    assert endpoint.metric(totals) == carried  # nothing ran: nothing carried
+    call("cold", 1)
+    wait_until(lambda: requests("cold") == 4, what="the fourth call counted")
+    two_more_reports()
+    assert endpoint.metric(totals) == carried + 1  # the one total that changed, once
+    assert endpoint.metric("kappa_autoscaler_complete_usage_requests_total") == 0
+
+    # A new leader: its ledger knows no gateway; the next report's partial totals are not
+    # taken, the gateway is asked for all of them, and they are its baseline.
+    assert endpoint.loop is not None
+    endpoint.loop.call_soon_threadsafe(endpoint.usage.reset, time.time())
+    wait_until(
+        lambda: endpoint.metric("kappa_autoscaler_complete_usage_requests_total") == 1,
+        what="the gateway asked for every total",
+    )
+    two_more_reports()
+    assert endpoint.metric(totals) >= carried + 1 + 2  # both totals, in the complete report
+    assert endpoint.usage.namespace("default") == {}  # a baseline: run before the new leader
+    call("warm", 1)
+    wait_until(lambda: requests("warm") == 1, what="a call after the new leader counted")
+    assert requests("cold") == 0
+    assert endpoint.metric("kappa_autoscaler_complete_usage_requests_total") == 1
 
 
 @pytest.mark.parametrize(

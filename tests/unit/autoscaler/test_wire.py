@@ -1,7 +1,10 @@
+import json
+
 import pytest
 
 from kappa.autoscaler.stats import Sample
 from kappa.autoscaler.wire import (
+    WANT_COMPLETE_USAGE,
     WireError,
     parse_poke,
     parse_ready_port,
@@ -9,6 +12,7 @@ from kappa.autoscaler.wire import (
     parse_usage,
     poke_document,
     stats_document,
+    wants_complete_usage,
 )
 from kappa.quota.usage import Usage
 
@@ -76,13 +80,44 @@ def test_bad_poke_time() -> None:
 def test_usage_round_trip() -> None:
     usage = {KEY: Usage(100, 10_100, 5_171_200), ("team-b", "g"): Usage(1, 1, 10240)}
     document = stats_document("g1", {}, usage, 1767225600.5)
-    assert parse_usage(document) == (1767225600.5, usage)
+    assert parse_usage(document) == (1767225600.5, usage, True)
     # The stats themselves are read as before.
     assert parse_stats(document) == ("g1", {})
 
 
 def test_a_report_without_usage_has_none() -> None:
-    assert parse_usage(stats_document("g1", {KEY: Sample()})) == (None, {})
+    assert parse_usage(stats_document("g1", {KEY: Sample()})) == (None, {}, True)
+
+
+def test_a_report_says_when_its_usage_is_only_what_changed() -> None:
+    usage = {KEY: Usage(1, 5, 640)}
+    partial = parse_usage(stats_document("g1", {}, usage, 1.0, complete=False))
+    assert partial == (1.0, usage, False)
+    # An older gateway's report has no such field: its totals are all of them.
+    assert parse_usage({"gateway": "g", "functions": [], "usage": []}).complete
+
+
+@pytest.mark.parametrize("flag", ["false", 0, None, [True]])
+def test_a_bad_usage_complete_flag_is_refused(flag: object) -> None:
+    with pytest.raises(WireError, match="usageComplete must be true or false"):
+        parse_usage({"gateway": "g", "functions": [], "usageComplete": flag})
+
+
+@pytest.mark.parametrize(
+    ("answer", "wanted"),
+    [
+        pytest.param(b"", False, id="204"),
+        pytest.param(json.dumps(WANT_COMPLETE_USAGE).encode(), True, id="asked"),
+        pytest.param(b'{"wantCompleteUsage": false}', False, id="not-asked"),
+        pytest.param(b"{}", False, id="other-object"),
+        pytest.param(b"<html>", True, id="not-json"),
+        pytest.param(b"[1]", True, id="not-an-object"),
+    ],
+)
+def test_an_answer_that_is_not_plainly_taken_asks_for_every_total(
+    answer: bytes, *, wanted: bool
+) -> None:
+    assert wants_complete_usage(answer) is wanted
 
 
 def _usage(**fields: object) -> dict[str, object]:

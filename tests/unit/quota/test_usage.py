@@ -1,6 +1,6 @@
 import pytest
 
-from kappa.quota.usage import Usage, UsageLedger
+from kappa.quota.usage import Usage, UsageLedger, changed_totals
 
 SINCE = 1_000.0
 A = ("team-a", "thumbs")
@@ -99,3 +99,44 @@ def test_reset_counts_from_the_new_start_and_takes_older_gateways_as_baselines()
     assert ledger.namespace("team-a") == {}  # g1 started before: a baseline
     ledger.record("g1", SINCE + 1, {A: Usage(7, 700, 89_600)}, now=SINCE + 102)
     assert ledger.namespace("team-a") == {"thumbs": Usage(1, 100, 12_800)}
+
+
+def test_a_partial_report_from_a_gateway_not_known_is_not_taken() -> None:
+    ledger = UsageLedger(since=SINCE)
+    # Only what changed, from a gateway older than this ledger: not a baseline to build on.
+    assert not ledger.record(
+        "g1", SINCE - 60, {A: Usage(9, 900, 115_200)}, SINCE + 1, complete=False
+    )
+    assert ledger.namespace("team-a") == {}
+    # All of its totals: the baseline; then partial reports count what grew.
+    all_of_them = {A: Usage(9, 900, 115_200), B: Usage(4, 40, 5_120)}
+    assert ledger.record("g1", SINCE - 60, all_of_them, SINCE + 2, complete=True)
+    assert ledger.record("g1", SINCE - 60, {B: Usage(5, 50, 6_400)}, SINCE + 3, complete=False)
+    assert ledger.namespace("team-a") == {"report": Usage(1, 10, 1_280)}
+    # An empty partial report keeps a known gateway alive.
+    assert ledger.record("g1", SINCE - 60, {}, SINCE + 3000, complete=False)
+    assert ledger.expire(SINCE + 3602) == []
+
+
+def test_after_a_reset_a_known_gateway_must_send_all_again() -> None:
+    ledger = UsageLedger(since=SINCE)
+    assert ledger.record("g1", SINCE + 1, {A: Usage(1, 10, 1_280)}, SINCE + 2)
+    ledger.reset(SINCE + 100)
+    assert not ledger.record("g1", SINCE + 1, {A: Usage(2, 20, 2_560)}, SINCE + 101, complete=False)
+
+
+def test_changed_totals_are_those_not_as_taken() -> None:
+    taken = {A: Usage(1, 10, 1_280), B: Usage(2, 20, 2_560)}
+    now = {A: Usage(1, 10, 1_280), B: Usage(3, 30, 3_840), C: Usage(1, 1, 128)}
+    assert changed_totals(now, taken) == {B: Usage(3, 30, 3_840), C: Usage(1, 1, 128)}
+    assert changed_totals(now, now) == {}
+    # Taken but no longer counted (the gateway forgot it): zeros, once.
+    assert changed_totals({A: Usage(1, 10, 1_280)}, taken) == {B: Usage()}
+
+
+def test_a_function_forgotten_and_run_again_to_the_same_totals_counts_again() -> None:
+    ledger = UsageLedger(since=SINCE)
+    ledger.record("g1", SINCE, {A: Usage(1, 10, 1_280)}, now=SINCE + 1)
+    ledger.record("g1", SINCE, changed_totals({}, {A: Usage(1, 10, 1_280)}), now=SINCE + 2)
+    ledger.record("g1", SINCE, {A: Usage(1, 10, 1_280)}, now=SINCE + 3, complete=False)
+    assert ledger.namespace("team-a") == {"thumbs": Usage(2, 20, 2_560)}
