@@ -36,6 +36,7 @@ import gc
 import os
 import signal
 import ssl
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,7 +52,16 @@ import yaml
 from gateway import free_port, stop_all
 from gateway_latency import wait_ready
 from kubernetes import client, config
-from scale import Readiness, cpu_seconds, make_namespace, report, requests, rss_mb, run_phase
+from scale import (
+    Readiness,
+    change_roll,
+    cpu_seconds,
+    make_namespace,
+    report,
+    requests,
+    rss_mb,
+    run_phase,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 K8S_VERSION = "v1.32.9"  # e2e/local/build-k8s.sh builds this one
@@ -321,6 +331,9 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one straight run
                         "objects by type (gc), and allocations with --trace-frames")  # fmt: skip
     parser.add_argument("--trace-frames", type=int, default=0,
                         help="with --profile: tracemalloc with this many frames (slow)")  # fmt: skip
+    parser.add_argument("--rolls", type=int, default=5,
+                        help="after the last phase, changes of one Function timed to its new "
+                        "pod's creation, with all the Functions present (0: none)")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--operator-env", action="append", default=[], metavar="NAME=VALUE",
                         help="more environment for the operator (repeatable)")  # fmt: skip
@@ -375,6 +388,12 @@ def main() -> int:  # noqa: PLR0912, PLR0915 - one straight run
                 if args.idle and proc.poll() is None:
                     time.sleep(args.settle)
                     at_rest(api, proc.pid, args.idle, sizes[-1])
+                if args.rolls and proc.poll() is None:
+                    rolls = change_roll(api, namespace, "fn-00000", args.rolls, nodes=False)
+                    print(f"\none Function's spec change -> its new pod created, with "
+                          f"{sizes[-1]:,} Functions present: "
+                          f"{', '.join(f'{s:.3f}' for s in rolls)} s "
+                          f"(median {statistics.median(rolls):.3f} s)", flush=True)  # fmt: skip
     finally:
         if args.keep:
             print(f"\nkept {folder}")

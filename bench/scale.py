@@ -346,9 +346,14 @@ def run_phase(
     )
 
 
-def change_roll(api: client.ApiClient, namespace: str, name: str, times: int) -> list[float]:
+def change_roll(
+    api: client.ApiClient, namespace: str, name: str, times: int, *, nodes: bool = True
+) -> list[float]:
     """Seconds from a change of ``name``'s spec to the API server's first pod of the new
-    revision (a pod watch's ADDED), ``times`` changes one after the other."""
+    revision (a pod watch's ADDED), ``times`` changes one after the other.
+
+    With ``nodes``, each change waits for the Function to be Ready before the next; without
+    (pods stay Pending), three seconds."""
     core, functions = client.CoreV1Api(api), client.CustomObjectsApi(api)
     selector = f"kappa.dev/function={name}"
     seconds = []
@@ -368,6 +373,9 @@ def change_roll(api: client.ApiClient, namespace: str, name: str, times: int) ->
                 took = time.monotonic() - began
                 stream.stop()
         seconds.append(took)
+        if not nodes:
+            time.sleep(3)
+            continue
         for _ in range(120):  # settled (Ready for the new generation) before the next change
             if is_ready(functions.get_namespaced_custom_object(
                 GROUP, VERSION, namespace, PLURAL, name)):  # fmt: skip

@@ -23,7 +23,7 @@ from kappa.controller.aliases import register_aliases
 from kappa.controller.claims import Claims
 from kappa.controller.esm import register_esm
 from kappa.controller.handlers import register
-from kappa.controller.kopf_memories import EventOnlyMemories
+from kappa.controller.kopf_memories import EventOnlyDiffBase, EventOnlyMemories
 from kappa.controller.leadership import Leadership, LeadershipLostError
 from kappa.controller.network_policies import register_network_policies
 from kappa.controller.pool_key import PoolKey
@@ -87,6 +87,7 @@ def main() -> int:
         # Events for what users act on; kopf's own chatter stays in the log.
         settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 300
+        settings.persistence.diffbase_storage = EventOnlyDiffBase()
 
     try:
         asyncio.run(_run(state, api, quotas.usage))

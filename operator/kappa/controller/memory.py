@@ -130,10 +130,6 @@ class FunctionMemories:
         record = self._records.get(key)
         return None if record is None else record.body
 
-    def bodies(self) -> Mapping[Key, dict[str, Any]]:
-        """Every Function seen and not deleted, by key."""
-        return {k: r.body for k, r in self._records.items() if r.body is not None}
-
     def holds(self) -> Mapping[Key, str]:
         """The quota holds, by key."""
         return {k: r.quota_hold for k, r in self._records.items() if r.quota_hold is not None}

@@ -2,7 +2,9 @@
 
 import asyncio
 
-from kappa.controller.kopf_memories import EVENT_ONLY_KINDS, EventOnlyMemories
+from kopf import Body
+
+from kappa.controller.kopf_memories import EVENT_ONLY_KINDS, EventOnlyDiffBase, EventOnlyMemories
 
 
 def body(kind: str, uid: str) -> dict:
@@ -34,3 +36,24 @@ def test_kinds_with_change_handlers_or_timers_keep_their_record() -> None:
         assert len(memories) == 2
 
     asyncio.run(scenario())
+
+
+def test_no_essence_is_built_or_read_for_the_event_only_kinds() -> None:
+    storage = EventOnlyDiffBase()
+    stored = '{"spec":{"old":true}}'
+    for kind in ("Pod", "ConfigMap", "Function"):
+        found = Body({**body(kind, kind), "spec": {"x": 1}})
+        assert storage.build(body=found) is None
+        annotated = {"annotations": {"kopf.zalando.org/last-handled-configuration": stored}}
+        with_annotation = Body({**body(kind, kind), "metadata": annotated})
+        assert storage.fetch(body=with_annotation) is None
+
+
+def test_kinds_with_change_handlers_keep_their_essence_and_its_last_copy() -> None:
+    storage = EventOnlyDiffBase()
+    mapping = Body({**body("EventSourceMapping", "m"), "spec": {"batchSize": 10}})
+    assert storage.build(body=mapping)["spec"] == {"batchSize": 10}
+    stored = '{"spec":{"batchSize":5}}'
+    annotated = {"annotations": {"kopf.zalando.org/last-handled-configuration": stored}}
+    last = Body({**body("EventSourceMapping", "m"), "metadata": annotated})
+    assert storage.fetch(body=last) == {"spec": {"batchSize": 5}}

@@ -14,7 +14,7 @@ def test_recall_creates_once_and_forget_drops_everything() -> None:
     assert memory.recall(KEY) is record
     assert memory.forget(KEY) is record
     assert memory.get(KEY) is None
-    assert memory.bodies() == {}
+    assert memory.body(KEY) is None
     assert memory.holds() == {}
     fresh = memory.recall(KEY)
     assert fresh is not record
