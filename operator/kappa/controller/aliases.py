@@ -120,7 +120,9 @@ def register_aliases(kube: client.ApiClient) -> None:
     cluster = AliasCluster(kube)
 
     @kopf.index(GROUP, VERSION, function_alias.PLURAL, id="aliases_by_function")  # type: ignore[arg-type]
-    def aliases_by_function(namespace: str, name: str, spec: kopf.Spec, **_: Any) -> dict[Key, str]:
+    async def aliases_by_function(
+        namespace: str, name: str, spec: kopf.Spec, **_: Any
+    ) -> dict[Key, str]:
         return {(namespace, str(spec.get("function"))): name}
 
     @kopf.on.resume(GROUP, VERSION, function_alias.PLURAL)

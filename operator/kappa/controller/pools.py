@@ -49,7 +49,7 @@ def register_pools(  # noqa: PLR0913 - the registry, and what keeping the pools 
     """
 
     @kopf.on.event("pods", labels=POOL_OBJECTS, id="pool_pod_changed")
-    def pool_pod_changed(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+    async def pool_pod_changed(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
         registry.pod_changed(body, deleted=event.get("type") == "DELETED")
 
     @kopf.on.event(GROUP, VERSION, warm_pool.PLURAL, id="warm_pool_changed")

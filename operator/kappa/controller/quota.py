@@ -252,19 +252,19 @@ def register(functions: HeldFunctions, objects: QuotaObjects, settings: Settings
     operator_settings = settings
 
     @kopf.on.event(GROUP, VERSION, "functions", id="quota_claims")
-    def function_claim(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+    async def function_claim(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
         claim = claim_of(body)
         quotas.set_claim(claim.key, None if event.get("type") == "DELETED" else claim)
 
     # A published version's pods are its own: what its snapshot reserves and provisions
     # counts against the namespace's quota as a Function's does.
     @kopf.on.event(GROUP, VERSION, function_version.PLURAL, id="quota_version_claims")
-    def version_claim(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+    async def version_claim(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
         claim = claim_of(function_version.as_function_body(body))
         quotas.set_claim(claim.key, None if event.get("type") == "DELETED" else claim)
 
     @kopf.on.event(GROUP, VERSION, api.PLURAL)  # type: ignore[arg-type]
-    def quota_changed(
+    async def quota_changed(
         event: kopf.RawEvent, body: kopf.Body, namespace: str, name: str, **_: Any
     ) -> None:
         if event.get("type") == "DELETED":
@@ -281,7 +281,7 @@ def register(functions: HeldFunctions, objects: QuotaObjects, settings: Settings
         quotas.changed.set()
 
     @kopf.on.event("pods", labels=FUNCTION_OBJECTS, id="quota_slots")  # type: ignore[arg-type]
-    def pod_slots(
+    async def pod_slots(
         event: kopf.RawEvent, body: kopf.Body, namespace: str, name: str, **_: Any
     ) -> None:
         found = None if event.get("type") == "DELETED" else pod_endpoint(body)

@@ -1,0 +1,55 @@
+"""Every event and index handler the operator gives kopf is ``async``.
+
+kopf runs a plain function in its thread pool: one thread hop per event of every
+Function, function pod and ConfigMap, and the handler's writes to the operator's maps
+(and its ``asyncio.Event.set``) from a thread other than the event loop's.
+"""
+
+import asyncio
+from collections.abc import Iterator
+
+import kopf
+import pytest
+from kubernetes import client
+
+from kappa.controller.aliases import register_aliases
+from kappa.controller.handlers import register
+from kappa.controller.pool_key import PoolKey
+from kappa.controller.pool_registry import PoolRegistry
+from kappa.controller.pools import register_pools
+from kappa.controller.quota import register as register_quotas
+from kappa.controller.state import State
+from kappa.k8s.objects import Objects
+from kappa.settings import Settings
+
+
+@pytest.fixture
+def registry() -> Iterator[kopf.OperatorRegistry]:
+    before = kopf.get_default_registry()
+    fresh = kopf.OperatorRegistry()
+    kopf.set_default_registry(fresh)
+    try:
+        yield fresh
+    finally:
+        kopf.set_default_registry(before)
+
+
+def test_the_controllers_event_and_index_handlers_run_in_the_event_loop(
+    registry: kopf.OperatorRegistry,
+) -> None:
+    api = client.ApiClient()  # no call is made: registering only
+    objects = Objects(api)
+    settings = Settings()
+    state = State(objects=objects, settings=settings)
+    register(state)
+    quotas = register_quotas(state.memory, objects, settings)
+    register_pools(PoolRegistry(), objects, settings, quotas.headroom, PoolKey(objects, "k"))
+    register_aliases(api)
+    handlers = [
+        *registry._watching.get_all_handlers(),  # noqa: SLF001 - kopf has no public listing
+        *registry._indexing.get_all_handlers(),  # noqa: SLF001
+    ]
+    ids = {handler.id for handler in handlers}
+    assert {"function_pods", "quota_claims", "quota_slots", "pool_pod_changed"} <= ids, ids
+    plain = [handler.id for handler in handlers if not asyncio.iscoroutinefunction(handler.fn)]
+    assert plain == []
