@@ -199,8 +199,14 @@ class Folded:
         self.since_snapshot += 1
 
     def apply(self, entries: list[tuple[int, LogEntry]]) -> None:
-        """Fold ``entries`` (the log after the state) in."""
+        """Fold ``entries`` (the log after the state) in.
+
+        Entries the state already holds are passed over: two readers of one cached state
+        both read the tail after it, and the first to come back folds it in.
+        """
         for sequence, entry in entries:
+            if sequence <= self.state.sequence:
+                continue
             size, changed = self.size_after(entry)
             self.advance(log_state.fold(self.state, [(sequence, entry)]), size, changed)
 

@@ -156,6 +156,30 @@ def test_two_replicas_racing_transitions_land_each_once_in_order(nats_server: Na
     run(scenario())
 
 
+def test_loads_racing_on_one_cached_execution_fold_its_new_entries_once(
+    nats_server: NatsServer,
+) -> None:
+    """Two loads of an execution this replica has cached, while another replica appended:
+    both read the log after the cached state, and the second back finds it folded in by
+    the first (a GET racing the runner's wake failed with "Log sequence 11 is not after
+    11" before)."""
+
+    async def scenario() -> None:
+        nc_a, a = await store_on(nats_server)
+        nc_b, b = await store_on(nats_server)
+        await _created(a)
+        await a.load(KEY)  # cached by a
+        for name in ("one", "two"):
+            assert isinstance(await b.transition(KEY, step_succeeds(name)), Committed)
+        loads = await asyncio.gather(*(a.load(KEY) for _ in range(4)))
+        expected = log_state.fold(None, await a.entries(KEY))
+        assert [loaded.state if loaded else None for loaded in loads] == [expected] * 4
+        await nc_a.close()
+        await nc_b.close()
+
+    run(scenario())
+
+
 def test_an_append_that_meets_another_replicas_is_decided_again(nats_server: NatsServer) -> None:
     async def scenario() -> None:
         nc_a, a = await store_on(nats_server)

@@ -3,6 +3,7 @@
 import pytest
 
 from kappa.durable.decider import start
+from kappa.durable.state import Execution
 from kappa.durable.store import FIELDS_ALLOWANCE, ExecutionKey, Folded, StateCache
 from kappa.durable.summary import Identity
 
@@ -70,3 +71,17 @@ def test_a_cache_of_no_bytes_keeps_nothing() -> None:
     cache = StateCache(limit=0)
     cache.put("a", _folded(1))
     assert cache.get("a") is None
+
+
+def test_a_tail_folded_in_twice_counts_once() -> None:
+    """Two loads of one cached execution each read the log after it, concurrently; the
+    second to come back finds its tail folded in already (seen: "Log sequence 11 is not
+    after 11" from a GET racing the runner's wake)."""
+    begun = start("ex", "{}", None, 0)
+    assert begun.entry is not None
+    folded = Folded(IDENTITY, Execution())
+    folded.measure()
+    folded.apply([(1, begun.entry)])
+    folded.apply([(1, begun.entry)])
+    assert folded.state == begun.commit(1)
+    assert folded.since_snapshot == 1
