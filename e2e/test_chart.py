@@ -31,6 +31,7 @@ RELEASE_OBJECTS = [
     "statefulset/kappa-nats",
     "service/kappa-gateway",
     "service/kappa-operator",
+    "service/kappa-operator-webhook",
     "service/kappa-nats",
     "serviceaccount/kappa-operator",
     "serviceaccount/kappa-gateway",

@@ -32,7 +32,7 @@ from kopf._core.reactor.inventory import ResourceMemories, ResourceMemory
 # The kinds the operator handles with on.event and index handlers only. Not EventSource-
 # Mapping, FunctionAlias (on.create/update) nor WarmPool (a timer): they keep records.
 EVENT_ONLY_KINDS = frozenset(
-    {"Pod", "ConfigMap", "Function", "FunctionVersion", "Layer", "ConcurrencyQuota"}
+    {"Pod", "ConfigMap", "Function", "FunctionVersion", "Layer", "ConcurrencyQuota", "Namespace"}
 )
 
 

@@ -2,7 +2,8 @@
 
 The rules are in ``kappa.controller.lease``. A standby waits in ``acquire``; the leader
 labels its pod ``kappa.dev/operator-leader=true`` (the operator's Service selects it, so
-the webhook calls and the gateways' reports reach the leader only), renews the Lease
+the gateways' reports reach the leader only; the admission webhook has a Service of its
+own that selects every replica, as all serve it), renews the Lease
 every two seconds in ``keep``, and gives it up in ``release`` when it stops, so a
 standby takes over at once instead of after the Lease runs out.
 """

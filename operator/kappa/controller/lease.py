@@ -1,7 +1,8 @@
 """Which operator replica leads: the rules of a coordination.k8s.io Lease (pure).
 
 One replica at a time runs the controller (kopf's handlers, the autoscaler's decisions,
-the quota webhook); the others wait, ready to take over. The Lease names the leader
+the quota loop); the others wait, ready to take over, and meanwhile answer the admission
+webhook. The Lease names the leader
 (``holderIdentity``), when it last renewed (``renewTime``) and how long that holds
 (``leaseDurationSeconds``). As client-go's leader election::
 

@@ -40,6 +40,7 @@ log = logging.getLogger("kappa.controller")
 
 # What kopf logs (kopf/_core/actions/execution.py) when a handler returned.
 KOPF_SUCCESS: Final = re.compile(r"Handler '[^']*' succeeded\.")
+STANDBY_RESTART_SECONDS: Final = 5.0
 
 
 def _api_client(connections: int) -> client.ApiClient:
@@ -67,7 +68,7 @@ def main() -> int:
     register_aliases(api)
     register_network_policies(api, settings)
     # The autoscaler never gives a namespace more slots than its ConcurrencyQuota allows.
-    quotas = quota.register(state.memory, state.objects, state.settings)
+    quotas = quota.register(state.memory, state.objects, state.objects, state.settings)
     state.scaler.namespace_headroom = quotas.headroom
     # Warm pools: generic pods kept ready, taken by a Function's pass before it makes pods.
     pools = PoolRegistry()
@@ -82,19 +83,80 @@ def main() -> int:
         pools_changed=state.wake_namespace,
     )
 
-    @kopf.on.startup()
-    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-        # Events for what users act on; kopf's own chatter stays in the log.
-        settings.posting.level = logging.WARNING
-        settings.watching.server_timeout = 300
-        settings.persistence.diffbase_storage = EventOnlyDiffBase()
-
+    _configure(kopf.get_default_registry())
     try:
         asyncio.run(_run(state, api, quotas.usage))
     except LeadershipLostError as error:
         log.error("no longer leading (%s): stopping so that this replica stands by", error)  # noqa: TRY400 - one line, not a traceback
         return 1
     return 0
+
+
+def _configure(registry: kopf.OperatorRegistry) -> None:
+    """The kopf settings of every kopf this process runs (the leader's, a standby's)."""
+
+    # kopf adds its own logins to its default registry only; a registry of our own (a
+    # standby's) has none unless told, and kopf would then find no credentials.
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        return kopf.login_via_client(**kwargs)
+
+    @kopf.on.startup(registry=registry)
+    async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        # Events for what users act on; kopf's own chatter stays in the log.
+        settings.posting.level = logging.WARNING
+        settings.watching.server_timeout = 300
+        settings.persistence.diffbase_storage = EventOnlyDiffBase()
+
+
+async def _stand_by(state: State, stop: asyncio.Event) -> None:
+    """Serve the admission webhook while another replica leads, until ``stop`` is set.
+
+    A kopf of its own: the claim and quota watches and the validate handlers only, no
+    handler that writes. Started again after a failure, so the webhook comes back. It
+    returns when ``stop`` is set or kopf stopped on a signal (SIGTERM: the pod is ending).
+    kopf is stopped by its flag, never cancelled: a cancelled kopf arms a SIGKILL for the
+    whole process (its ``ultimate_exiting_timeout``), which would end the new leader.
+    """
+    while not stop.is_set():
+        registry = kopf.OperatorRegistry()
+        _configure(registry)
+        quota.register_admission(registry, state.objects, state.settings, manage=False)
+        try:
+            await kopf.operator(
+                registry=registry,
+                clusterwide=True,
+                standalone=True,
+                memories=EventOnlyMemories(),
+                stop_flag=stop,
+            )
+        except Exception:  # the webhook must come back; the Lease is waited for apart
+            log.exception("the standby's admission webhook stopped; starting it again")
+            await asyncio.sleep(STANDBY_RESTART_SECONDS)
+        else:
+            return
+
+
+async def _await_leading(leadership: Leadership, state: State) -> bool:
+    """Wait for the Lease, serving the webhook meanwhile; False: stopped before leading."""
+    if not state.settings.webhook_service:
+        await leadership.acquire()
+        return True
+    stop = asyncio.Event()
+    standby = asyncio.create_task(_stand_by(state, stop), name="webhook-standby")
+    acquiring = asyncio.create_task(leadership.acquire(), name="lease-acquire")
+    try:
+        await asyncio.wait({standby, acquiring}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.set()  # the standby's kopf stops its webhook before the leader's starts one
+        await asyncio.wait({standby})
+    if not acquiring.done():  # kopf stopped on a signal: this replica is ending
+        acquiring.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await acquiring
+        return False
+    acquiring.result()
+    return True
 
 
 def _publisher(api: client.ApiClient) -> Callable[[str, str], Awaitable[tuple[int, bool]]]:
@@ -161,7 +223,8 @@ async def _run(state: State, api: client.ApiClient, usage: UsageLedger) -> None:
     try:
         if leadership is not None:
             await leadership.mark(leading=False)  # a former leader's container, restarted
-            await leadership.acquire()
+            if not await _await_leading(leadership, state):
+                return
             await leadership.mark(leading=True)
             tasks.append(asyncio.create_task(leadership.keep(), name="lease"))
         tasks.append(asyncio.create_task(state.scaler.run(), name="autoscaler"))

@@ -13,10 +13,20 @@ Thin by design; the decisions are ``kappa.quota`` (pure) and ``quota_status``.
   status where it changed.
 - With ``KAPPA_WEBHOOK_SERVICE`` set, a validating admission webhook refuses
   at ``kubectl apply`` a Function that asks for more than its namespace's
-  quota or the cluster leaves (``claims.refusal``). kopf serves it (TLS with a
-  certificate made at start-up, ``certificate.py``, in a private folder of
-  the temporary directory, whence kopf loads it) and keeps the
+  quota or the cluster leaves (``claims.refusal``). kopf serves it (TLS with the
+  certificate every replica shares, ``webhook_tls.py``, written to a private folder of
+  the temporary directory, whence kopf loads it); the leader keeps the
   ValidatingWebhookConfiguration ``kappa.dev`` pointing at the Service.
+
+Every replica serves the webhook, the leader and those standing by, so applies are
+checked while the leader is down or being replaced. ``register_admission`` is what each
+needs: the claims and quotas (the watches above less the pods) and the validate handlers;
+a standby runs it alone in a kopf registry of its own (``controller/main.py``), the
+leader as part of everything else. The claims and quotas are kopf index handlers, so kopf
+runs no other handler before every Function, FunctionVersion and ConcurrencyQuota has been
+listed and taken in; the first event of the operator's own namespace then marks the maps
+``listed``. Until then a replica refuses only what its partial sums already refuse (they
+only grow as the listing goes on) and lets the rest through with a warning.
 
 Usage: the gateways' reports (``kappa.autoscaler.server``) feed ``Quotas.usage``,
 a ledger of requests and GB-seconds per Function since this replica began to lead
@@ -25,12 +35,11 @@ a ledger of requests and GB-seconds per Function since this replica began to lea
 ``status.usage`` where it changed (not on every report, so a busy namespace costs
 one status write a half-minute, not one a second).
 
-Failure policy ``Ignore``: while the operator is down (or restarting), Functions
-are still accepted, so GitOps syncs and fixes never block on it. Nothing is lost
-by that: what the webhook did not refuse, the loop holds once the operator is
-back, and the gateway throttles a namespace at its quota whatever its Functions
-ask for. The webhook answers from the watches' maps, so two Functions applied
-within the same instant may both pass; the later one is then held.
+Failure policy ``Ignore``: while no replica answers, Functions are still accepted, so
+GitOps syncs and fixes never block on it. Nothing is lost by that: what the webhook did
+not refuse, the leader's loop holds, and the gateway throttles a namespace at its quota
+whatever its Functions ask for. The webhook answers from the watches' maps, so two
+Functions applied within the same instant may both pass; the later one is then held.
 """
 
 import asyncio
@@ -48,11 +57,12 @@ from kubernetes.client.exceptions import ApiException
 from kappa.api import function_version
 from kappa.api import quota as api
 from kappa.api.names import FUNCTION_OBJECTS, GROUP, VERSION
-from kappa.controller.certificate import self_signed, service_names
+from kappa.controller.certificate import Certificate
 from kappa.controller.memory import Key
 from kappa.controller.quota_status import quota_status
 from kappa.controller.runtimes import runtime_refusal
 from kappa.controller.subjects import subject_refusal
+from kappa.controller.webhook_tls import TlsObjects, webhook_certificate
 from kappa.invocation.kube_view import pod_endpoint, pod_owner, quota_spec
 from kappa.quota.claims import Claim, Sums, claim_of, held, refusal
 from kappa.quota.headroom import NamespaceUse, namespace_headroom
@@ -65,6 +75,11 @@ log = logging.getLogger(__name__)
 SETTLE_SECONDS: Final = 0.5
 USAGE_SECONDS: Final = 30.0
 WEBHOOK_CONFIGURATION: Final = "kappa.dev"
+NOT_LISTED: Final = (
+    "the concurrency quota was not checked: the operator replica that answered is still "
+    "listing the cluster's Functions and quotas; if this Function does not fit it is held "
+    "(Ready=False, QuotaExceeded)"
+)
 
 
 class HeldFunctions(Protocol):
@@ -162,6 +177,9 @@ class Quotas:
     namespace_sums: dict[str, Sums] = field(default_factory=dict)
     cluster_sums: Sums = field(default_factory=Sums)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set once every Function, FunctionVersion and ConcurrencyQuota has been listed into
+    # the maps above (the admission webhook answers from them in full only then).
+    listed: asyncio.Event = field(default_factory=asyncio.Event)
     # Usage since the operator started (fed by the gateways' reports), and the copy of it
     # the quotas' status shows, taken every USAGE_SECONDS.
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -200,6 +218,12 @@ class Quotas:
             self.claims[key] = claim
         self.changed.set()
 
+    def drop_claim(self, key: Key, uid: str) -> None:
+        """The Function ``key`` of ``uid`` is gone (not one made again under its name)."""
+        held_claim = self.claims.get(key)
+        if held_claim is not None and held_claim.uid == uid:
+            self.set_claim(key, None)
+
     def limits(self, namespace: str) -> NamespaceLimits | None:
         """The namespace's effective limits (the tightest of its quotas)."""
         return effective(
@@ -234,7 +258,11 @@ class Quotas:
         return namespace_headroom(limits, use, reserved=None if claim is None else claim.reserved)
 
     def admission(self, new: Claim, old: Claim | None) -> str | None:
-        """Why the webhook refuses ``new`` (``old``: the Function before an update), or None."""
+        """Why the webhook refuses ``new`` (``old``: the Function before an update), or None.
+
+        Before ``listed`` the sums are partial; they only grow, so what they refuse is
+        refused in full too (the caller warns that the rest was not checked).
+        """
         mine = self.claims.get(new.key)
         return refusal(
             new,
@@ -246,41 +274,14 @@ class Quotas:
         )
 
 
-def register(functions: HeldFunctions, objects: QuotaObjects, settings: Settings) -> Quotas:
-    """Register the quota handlers (and the webhook, when configured) with kopf."""
-    quotas = Quotas(ClusterLimits(settings.concurrency_limit, settings.unreserved_minimum))
-    operator_settings = settings
+def register(
+    functions: HeldFunctions, objects: QuotaObjects, tls: TlsObjects, settings: Settings
+) -> Quotas:
+    """Register the leader's quota handlers (and the webhook, when configured) with kopf."""
+    registry = kopf.get_default_registry()
+    quotas = register_admission(registry, tls, settings, manage=True)
 
-    @kopf.on.event(GROUP, VERSION, "functions", id="quota_claims")
-    async def function_claim(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
-        claim = claim_of(body)
-        quotas.set_claim(claim.key, None if event.get("type") == "DELETED" else claim)
-
-    # A published version's pods are its own: what its snapshot reserves and provisions
-    # counts against the namespace's quota as a Function's does.
-    @kopf.on.event(GROUP, VERSION, function_version.PLURAL, id="quota_version_claims")
-    async def version_claim(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
-        claim = claim_of(function_version.as_function_body(body))
-        quotas.set_claim(claim.key, None if event.get("type") == "DELETED" else claim)
-
-    @kopf.on.event(GROUP, VERSION, api.PLURAL)  # type: ignore[arg-type]
-    async def quota_changed(
-        event: kopf.RawEvent, body: kopf.Body, namespace: str, name: str, **_: Any
-    ) -> None:
-        if event.get("type") == "DELETED":
-            quotas.quotas.pop((namespace, name), None)
-        else:
-            spec = quota_spec(body)
-            if isinstance(spec, str):
-                log.warning("%s", spec)
-            quotas.quotas[namespace, name] = _Quota(
-                generation=int(body["metadata"].get("generation") or 0),
-                spec=None if isinstance(spec, str) else spec,
-                status=dict(body.get("status") or {}),
-            )
-        quotas.changed.set()
-
-    @kopf.on.event("pods", labels=FUNCTION_OBJECTS, id="quota_slots")  # type: ignore[arg-type]
+    @kopf.on.event("pods", labels=FUNCTION_OBJECTS, id="quota_slots", registry=registry)  # type: ignore[arg-type]
     async def pod_slots(
         event: kopf.RawEvent, body: kopf.Body, namespace: str, name: str, **_: Any
     ) -> None:
@@ -296,29 +297,120 @@ def register(functions: HeldFunctions, objects: QuotaObjects, settings: Settings
 
     tasks: set[asyncio.Task[None]] = set()
 
-    @kopf.on.startup(id="quotas")
-    async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
+    @kopf.on.startup(id="quotas", registry=registry)
+    async def start(**_: Any) -> None:
         # kopf starts once this replica leads: what a standby was told counts for nothing.
         quotas.begin_usage(datetime.now(UTC))
         tasks.add(asyncio.create_task(_loop(functions, objects, quotas), name="quotas"))
         tasks.add(asyncio.create_task(_usage_loop(quotas), name="quota-usage"))
-        operator = operator_settings
-        if operator.webhook_service:
-            # Serve the webhook and keep its ValidatingWebhookConfiguration current.
-            settings.admission.server = ServiceWebhookServer(
-                service=operator.webhook_service,
-                namespace=operator.namespace,
-                port=operator.webhook_port,
-                folder=Path(tempfile.gettempdir()) / "kappa-webhook",
-            )
-            settings.admission.managed = WEBHOOK_CONFIGURATION
 
-    if settings.webhook_service:
-        _register_webhook(quotas, settings.runtimes)
     return quotas
 
 
-def _register_webhook(quotas: Quotas, runtimes: tuple[str, ...]) -> None:
+def register_admission(
+    registry: kopf.OperatorRegistry, tls: TlsObjects, settings: Settings, *, manage: bool
+) -> Quotas:
+    """What answering the admission webhook takes, registered with ``registry``.
+
+    The claims and quotas, the ``listed`` mark and, with ``KAPPA_WEBHOOK_SERVICE`` set,
+    the webhook itself; ``manage``: keep its ValidatingWebhookConfiguration too (the
+    leader only: one writer).
+    """
+    quotas = Quotas(ClusterLimits(settings.concurrency_limit, settings.unreserved_minimum))
+
+    @kopf.index(GROUP, VERSION, "functions", id="quota_claims", registry=registry)
+    async def function_claim(body: kopf.Body, **_: Any) -> None:
+        claim = claim_of(body)
+        quotas.set_claim(claim.key, claim)
+
+    # A published version's pods are its own: what its snapshot reserves and provisions
+    # counts against the namespace's quota as a Function's does.
+    @kopf.index(
+        GROUP, VERSION, function_version.PLURAL, id="quota_version_claims", registry=registry
+    )
+    async def version_claim(body: kopf.Body, **_: Any) -> None:
+        claim = claim_of(function_version.as_function_body(body))
+        quotas.set_claim(claim.key, claim)
+
+    # kopf calls no index handler for a deletion: these see them.
+    @kopf.on.event(GROUP, VERSION, "functions", id="quota_claims_gone", registry=registry)
+    async def function_gone(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+        if event.get("type") == "DELETED":
+            claim = claim_of(body)
+            quotas.drop_claim(claim.key, claim.uid)
+
+    @kopf.on.event(
+        GROUP, VERSION, function_version.PLURAL, id="quota_version_claims_gone", registry=registry
+    )
+    async def version_gone(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+        if event.get("type") == "DELETED":
+            claim = claim_of(function_version.as_function_body(body))
+            quotas.drop_claim(claim.key, claim.uid)
+
+    @kopf.index(GROUP, VERSION, api.PLURAL, id="quota_specs", registry=registry)  # type: ignore[arg-type]
+    async def quota_seen(body: kopf.Body, namespace: str, name: str, **_: Any) -> None:
+        spec = quota_spec(body)
+        if isinstance(spec, str):
+            log.warning("%s", spec)
+        quotas.quotas[namespace, name] = _Quota(
+            generation=int(body["metadata"].get("generation") or 0),
+            spec=None if isinstance(spec, str) else spec,
+            status=dict(body.get("status") or {}),
+        )
+        quotas.changed.set()
+
+    @kopf.on.event(GROUP, VERSION, api.PLURAL, id="quota_specs_gone", registry=registry)  # type: ignore[arg-type]
+    async def quota_gone(event: kopf.RawEvent, namespace: str, name: str, **_: Any) -> None:
+        if event.get("type") == "DELETED":
+            quotas.quotas.pop((namespace, name), None)
+            quotas.changed.set()
+
+    # kopf holds every other handler until all index handlers have taken in the first
+    # listing, so this one's first call (the operator's namespace always exists) says the
+    # maps are complete.
+    @kopf.on.event(
+        "namespaces",
+        field="metadata.name",
+        value=settings.namespace,
+        id="quota_listed",
+        registry=registry,
+    )
+    async def listed(**_: Any) -> None:
+        quotas.listed.set()
+
+    if settings.webhook_service:
+        _register_webhook(registry, quotas, tls, settings, manage=manage)
+    return quotas
+
+
+def _register_webhook(
+    registry: kopf.OperatorRegistry,
+    quotas: Quotas,
+    tls: TlsObjects,
+    operator: Settings,
+    *,
+    manage: bool,
+) -> None:
+    runtimes = operator.runtimes
+
+    @kopf.on.startup(id="webhook", registry=registry, backoff=5)
+    async def serve_webhook(settings: kopf.OperatorSettings, **_: Any) -> None:
+        # Serve the webhook with the replicas' shared certificate.
+        certificate = await webhook_certificate(
+            tls, operator.webhook_service, operator.namespace, datetime.now(UTC)
+        )
+        settings.admission.server = ServiceWebhookServer(
+            service=operator.webhook_service,
+            namespace=operator.namespace,
+            port=operator.webhook_port,
+            folder=Path(tempfile.gettempdir()) / "kappa-webhook",
+            certificate=certificate,
+        )
+        if manage:
+            settings.admission.managed = WEBHOOK_CONFIGURATION
+
+    # persistent: kopf leaves them in the configuration when the leader stops, as the
+    # other replicas still answer them.
     @kopf.on.validate(
         GROUP,
         VERSION,
@@ -326,6 +418,8 @@ def _register_webhook(quotas: Quotas, runtimes: tuple[str, ...]) -> None:
         id="runtimes",
         operations=["CREATE", "UPDATE"],
         ignore_failures=True,
+        persistent=True,
+        registry=registry,
     )
     def admit_runtime(body: kopf.Body, **_: Any) -> None:
         why = runtime_refusal(body, runtimes) or subject_refusal(body)
@@ -339,11 +433,15 @@ def _register_webhook(quotas: Quotas, runtimes: tuple[str, ...]) -> None:
         id="quota",
         operations=["CREATE", "UPDATE"],
         ignore_failures=True,
+        persistent=True,
+        registry=registry,
     )
-    def admit(body: kopf.Body, old: kopf.Body | None, **_: Any) -> None:
+    def admit(body: kopf.Body, old: kopf.Body | None, warnings: list[str], **_: Any) -> None:
         why = quotas.admission(claim_of(body), claim_of(old) if old else None)
         if why is not None:
             raise kopf.AdmissionError(why, code=403)
+        if not quotas.listed.is_set():
+            warnings.append(NOT_LISTED)
 
 
 class ServiceWebhookServer(kopf.WebhookServer):
@@ -353,8 +451,9 @@ class ServiceWebhookServer(kopf.WebhookServer):
     ClusterIP), so the configuration stays right when the operator's pod moves.
     """
 
-    def __init__(self, *, service: str, namespace: str, port: int, folder: Path) -> None:
-        certificate = self_signed(service_names(service, namespace), datetime.now(UTC))
+    def __init__(
+        self, *, service: str, namespace: str, port: int, folder: Path, certificate: Certificate
+    ) -> None:
         cert, key = folder / "tls.crt", folder / "tls.key"
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         key.touch(mode=0o600)

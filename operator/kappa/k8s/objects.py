@@ -8,7 +8,7 @@ kubernetes client is synchronous, so calls run in a worker thread.
 import asyncio
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, cast
@@ -44,32 +44,65 @@ class Objects:
         Two replicas making it at once agree: the second's create is 409 and it reads the
         first's.
         """
-        for _ in range(2):
+        data = await self.kept_secret_data(
+            namespace, name, lambda: {field: value}, keep=lambda _: True
+        )
+        if field not in data:
+            msg = f"Secret {namespace}/{name} has no {field}"
+            raise ValueError(msg)
+        return data[field]
+
+    async def kept_secret_data(
+        self,
+        namespace: str,
+        name: str,
+        make: Callable[[], Mapping[str, bytes]],
+        *,
+        keep: Callable[[Mapping[str, bytes]], bool],
+        kind: str = "Opaque",
+    ) -> dict[str, bytes]:
+        """The data of Secret ``name``: as found if ``keep`` says so, else made by ``make``.
+
+        There being none, it is created; one that ``keep`` refuses is replaced (at the
+        resourceVersion read, so two replicas replacing it at once agree: the second's
+        write is 409 and it reads the first's, as for two creates).
+        """
+        for _ in range(3):
             try:
                 found = await asyncio.to_thread(self._core.read_namespaced_secret, name, namespace)
             except ApiException as exc:
                 if exc.status != _NOT_FOUND:
                     raise
-            else:
-                data = (found.data or {}).get(field)
-                if data is None:
-                    msg = f"Secret {namespace}/{name} has no {field}"
-                    raise ValueError(msg)
-                return base64.b64decode(data)
+                found = None
+            if found is not None:
+                data = {k: base64.b64decode(v) for k, v in (found.data or {}).items()}
+                if keep(data):
+                    return data
+            made = dict(make())
+            metadata = {"name": name, "namespace": namespace}
+            if found is not None:
+                metadata["resourceVersion"] = found.metadata.resource_version
             manifest = {
                 "apiVersion": "v1",
                 "kind": "Secret",
-                "metadata": {"name": name, "namespace": namespace},
-                "type": "Opaque",
-                "data": {field: base64.b64encode(value).decode()},
+                "metadata": metadata,
+                "type": kind,
+                "data": {k: base64.b64encode(v).decode() for k, v in made.items()},
             }
             try:
-                await asyncio.to_thread(self._core.create_namespaced_secret, namespace, manifest)
+                if found is None:
+                    await asyncio.to_thread(
+                        self._core.create_namespaced_secret, namespace, manifest
+                    )
+                else:
+                    await asyncio.to_thread(
+                        self._core.replace_namespaced_secret, name, namespace, manifest
+                    )
             except ApiException as exc:
                 if exc.status != _CONFLICT:
                     raise
                 continue
-            return value
+            return made
         msg = f"Secret {namespace}/{name} was neither read nor made"
         raise ValueError(msg)
 

@@ -14,10 +14,12 @@ from kubernetes import client
 
 from kappa.controller.aliases import register_aliases
 from kappa.controller.handlers import register
+from kappa.controller.main import _configure
 from kappa.controller.pool_key import PoolKey
 from kappa.controller.pool_registry import PoolRegistry
 from kappa.controller.pools import register_pools
 from kappa.controller.quota import register as register_quotas
+from kappa.controller.quota import register_admission
 from kappa.controller.state import State
 from kappa.k8s.objects import Objects
 from kappa.settings import Settings
@@ -42,7 +44,7 @@ def test_the_controllers_event_and_index_handlers_run_in_the_event_loop(
     settings = Settings()
     state = State(objects=objects, settings=settings)
     register(state)
-    quotas = register_quotas(state.memory, objects, settings)
+    quotas = register_quotas(state.memory, objects, objects, settings)
     register_pools(PoolRegistry(), objects, settings, quotas.headroom, PoolKey(objects, "k"))
     register_aliases(api)
     handlers = [
@@ -53,3 +55,26 @@ def test_the_controllers_event_and_index_handlers_run_in_the_event_loop(
     assert {"function_pods", "quota_claims", "quota_slots", "pool_pod_changed"} <= ids, ids
     plain = [handler.id for handler in handlers if not asyncio.iscoroutinefunction(handler.fn)]
     assert plain == []
+
+
+def test_a_standbys_handlers_run_in_the_event_loop_and_write_nothing() -> None:
+    standby = kopf.OperatorRegistry()
+    settings = Settings(webhook_service="kappa-operator-webhook")
+    register_admission(standby, Objects(client.ApiClient()), settings, manage=False)
+    handlers = [
+        *standby._watching.get_all_handlers(),  # noqa: SLF001
+        *standby._indexing.get_all_handlers(),  # noqa: SLF001
+    ]
+    assert handlers
+    assert [h.id for h in handlers if not asyncio.iscoroutinefunction(h.fn)] == []
+    # Event, index and validate handlers only: nothing that patches objects or keeps state.
+    assert standby._changing.get_all_handlers() == []  # noqa: SLF001
+    assert standby._spawning.get_all_handlers() == []  # noqa: SLF001
+
+
+def test_every_kopf_the_process_runs_can_log_in() -> None:
+    # kopf adds its logins to its default registry only: a standby's registry needs one.
+    standby = kopf.OperatorRegistry()
+    _configure(standby)
+    activities = standby._activities.get_all_handlers()  # noqa: SLF001
+    assert {str(h.activity.value) for h in activities} >= {"authentication", "startup"}

@@ -6,8 +6,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import kopf
+import pytest
+
 from kappa.api.quota import ConcurrencyQuotaSpec
-from kappa.controller.quota import PodUse, PodUses, Quotas, _Quota, _settle
+from kappa.controller.quota import (
+    NOT_LISTED,
+    PodUse,
+    PodUses,
+    Quotas,
+    _Quota,
+    _settle,
+    register_admission,
+)
 from kappa.controller.state import State
 from kappa.quota.claims import Claim, Sums
 from kappa.quota.limits import ClusterLimits
@@ -166,3 +177,87 @@ def test_beginning_to_lead_starts_the_usage_again() -> None:
     assert (quotas.started, quotas.usage.since) == (later, since + 60)
     assert quotas.usage.namespace("a") == {}
     assert quotas.shown_usage == {}
+
+
+def test_a_deletion_drops_the_claim_of_that_function_not_of_one_made_again() -> None:
+    quotas = quotas_with(Claim("a", "x", reserved=3, uid="old"))
+    # The Function was deleted and made again under its name; the old one's deletion
+    # comes after the new one's creation.
+    quotas.set_claim(("a", "x"), Claim("a", "x", reserved=4, uid="new"))
+    quotas.drop_claim(("a", "x"), "old")
+    assert quotas.claims["a", "x"].uid == "new"
+    assert quotas.namespace_sums["a"].reserved == 4
+    quotas.drop_claim(("a", "x"), "new")
+    assert ("a", "x") not in quotas.claims
+    assert quotas.namespace_sums["a"].reserved == 0
+
+
+def webhook_registry(**settings: Any) -> tuple[kopf.OperatorRegistry, Quotas]:
+    registry = kopf.OperatorRegistry()
+    config = Settings(webhook_service="kappa-operator-webhook", **settings)
+    quotas = register_admission(registry, FakeTls(), config, manage=False)
+    return registry, quotas
+
+
+class FakeTls:
+    async def kept_secret_data(self, *_: Any, **__: Any) -> dict[str, bytes]:
+        raise AssertionError("not called: registering only")
+
+
+def function_body(name: str, reserved: int, uid: str = "u") -> dict[str, Any]:
+    return {
+        "apiVersion": "kappa.dev/v1alpha1",
+        "kind": "Function",
+        "metadata": {"namespace": "a", "name": name, "uid": uid},
+        "spec": {"concurrency": {"reserved": reserved}},
+    }
+
+
+def admit(registry: kopf.OperatorRegistry, body: dict[str, Any]) -> list[str]:
+    """The quota webhook's answer to a CREATE of ``body``: its warnings, or AdmissionError."""
+    handler = next(h for h in registry._webhooks.get_all_handlers() if h.id == "quota")  # noqa: SLF001
+    warnings: list[str] = []
+    handler.fn(body=kopf.Body(body), old=None, warnings=warnings)
+    return warnings
+
+
+def test_the_webhook_answers_from_what_it_listed_and_warns_until_it_has_listed_all() -> None:
+    registry, quotas = webhook_registry()
+    quotas.quotas["a", "q"] = _Quota(
+        1, ConcurrencyQuotaSpec(max_concurrency=10, max_reserved=5), {}
+    )
+    quotas.set_claim(("a", "x"), Claim("a", "x", reserved=3, uid="x"))
+    # Not all listed yet: what the partial sums refuse is refused ...
+    with pytest.raises(kopf.AdmissionError, match="maxReserved 5"):
+        admit(registry, function_body("y", 3))
+    # ... and what they let through is admitted with a warning that kubectl prints.
+    assert admit(registry, function_body("y", 2)) == [NOT_LISTED]
+    quotas.listed.set()
+    assert admit(registry, function_body("y", 2)) == []
+    with pytest.raises(kopf.AdmissionError, match="maxReserved 5"):
+        admit(registry, function_body("y", 3))
+
+
+def test_a_replica_registers_the_claims_the_mark_and_webhooks_kopf_leaves_in_place() -> None:
+    registry, _ = webhook_registry(namespace="kappa-system")
+    webhooks = registry._webhooks.get_all_handlers()  # noqa: SLF001
+    assert {h.id for h in webhooks} == {"quota", "runtimes"}
+    # Left in the configuration when the leader stops: the other replicas still answer.
+    assert all(h.persistent for h in webhooks)
+    indexing = registry._indexing.get_all_handlers()  # noqa: SLF001
+    assert {(h.selector.any_name, h.id) for h in indexing} == {
+        ("functions", "quota_claims"),
+        ("functionversions", "quota_version_claims"),
+        ("concurrencyquotas", "quota_specs"),
+    }
+    watching = registry._watching.get_all_handlers()  # noqa: SLF001
+    # No pods: a standby holds only what the webhook answers from.
+    assert {h.selector.any_name for h in watching} == {
+        "functions", "functionversions", "concurrencyquotas", "namespaces",
+    }  # fmt: skip
+    listed = next(h for h in watching if h.selector.any_name == "namespaces")
+    assert (listed.field, listed.value) == (("metadata", "name"), "kappa-system")
+    # Without a webhook service, no webhook (and no certificate to read).
+    bare = kopf.OperatorRegistry()
+    register_admission(bare, FakeTls(), Settings(), manage=False)
+    assert bare._webhooks.get_all_handlers() == []  # noqa: SLF001
