@@ -15,7 +15,8 @@ generation. Per phase:
   flap to not-ready now and then, so "all Ready at the same instant" may never come on a
   large run; the first-Ready time of every Function does);
 - the operator's CPU seconds and resident memory (peak and at the end), read from
-  /proc of its process on this host (the containers run here);
+  /proc of its process on this host (the containers run here); and those of the
+  replicas standing by (they serve the admission webhook from watches of their own);
 - API requests per Function: the API server's apiserver_request_total before and
   after, by verb and resource, less the benchmark's own creates and lists.
 
@@ -114,13 +115,10 @@ def requests(api: client.ApiClient) -> Counter[tuple[str, str]]:
     return counts
 
 
-def operator_pid(core: client.CoreV1Api) -> int:
-    """The leading operator's process on this host (the container's `python3 -m kappa
-    operator` whose KAPPA_POD_NAME is the pod labelled the leader; a standby does nothing)."""
-    leaders = core.list_namespaced_pod(
-        OPERATOR[0], label_selector="kappa.dev/operator-leader=true"
-    ).items
-    wanted = {f"KAPPA_POD_NAME={pod.metadata.name}".encode() for pod in leaders}
+def operator_processes(core: client.CoreV1Api) -> dict[str, int]:
+    """The operator's processes on this host (the containers' `python3 -m kappa operator`)
+    by their pod's name (KAPPA_POD_NAME; "" for a single replica without one)."""
+    found: dict[str, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -128,14 +126,39 @@ def operator_pid(core: client.CoreV1Api) -> int:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
             if not (b"kappa" in argv and b"operator" in argv and b"-m" in argv):
                 continue
-            environ = set((entry / "environ").read_bytes().split(b"\0"))
+            environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if wanted & environ or not wanted:  # no leader label: a single replica
-            return int(entry.name)
+        names = [e.split(b"=", 1)[1].decode() for e in environ if e.startswith(b"KAPPA_POD_NAME=")]
+        found[names[0] if names else ""] = int(entry.name)
+    return found
+
+
+def live_operator_pods(core: client.CoreV1Api, selector: str) -> set[str]:
+    """The operator's pods matching ``selector`` that are not being deleted (a rolled-out
+    leader keeps its label until it is gone)."""
+    pods = core.list_namespaced_pod(OPERATOR[0], label_selector=selector).items
+    return {pod.metadata.name for pod in pods if pod.metadata.deletion_timestamp is None}
+
+
+def operator_pid(core: client.CoreV1Api) -> int:
+    """The leading operator's process on this host (its KAPPA_POD_NAME is the live pod
+    labelled the leader; with no label, a single replica's)."""
+    processes = operator_processes(core)
+    leaders = live_operator_pods(core, "kappa.dev/operator-leader=true")
+    for name, pid in processes.items():
+        if name in leaders or not leaders:
+            return pid
     sys.exit(
         "no leading operator process on this host: is the operator running on the local cluster?"
     )
+
+
+def standby_pids(core: client.CoreV1Api, leader: int) -> list[int]:
+    """The processes of the operator's other live replicas (standing by: they serve the
+    admission webhook from watches of their own)."""
+    live = live_operator_pods(core, "app.kubernetes.io/component=operator")
+    return [pid for name, pid in operator_processes(core).items() if name in live and pid != leader]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -292,6 +315,9 @@ class Phase:
     rss_end_mb: float
     per_function: dict[tuple[str, str], float]
     not_ready: int
+    # The standing-by replicas' CPU seconds and resident memory at the end (summed).
+    standby_cpu_s: float | None = None
+    standby_rss_end_mb: float | None = None
 
 
 def run_phase(
@@ -301,10 +327,13 @@ def run_phase(
     total: int,
     pid: int,
     timeout: float,
+    standbys: list[int] | None = None,
 ) -> Phase:
     functions = client.CustomObjectsApi(api)
     namespace = readiness.namespace
     before, cpu_before = requests(api), cpu_seconds(pid)
+    standbys = standbys or []
+    standby_before = sum(cpu_seconds(other) for other in standbys)
     own_before = Counter(readiness.calls)
     names = [f"fn-{index:05}" for index in range(start, total)]
     with Sampler(pid) as sampler:
@@ -343,6 +372,10 @@ def run_phase(
         rss_end_mb=rss_mb(pid),
         per_function={key: value / len(names) for key, value in sorted(delta.items()) if value > 0},
         not_ready=not_ready,
+        standby_cpu_s=sum(cpu_seconds(other) for other in standbys) - standby_before
+        if standbys
+        else None,
+        standby_rss_end_mb=sum(rss_mb(other) for other in standbys) if standbys else None,
     )
 
 
@@ -392,6 +425,9 @@ def report(phase: Phase, start: int, goal: str) -> None:
           + (f" ({phase.not_ready} not)" if phase.not_ready else ""))  # fmt: skip
     print(f"  operator: {phase.cpu_s:.1f} CPU s, RSS peak {phase.rss_peak_mb:.0f} MB, "
           f"at the end {phase.rss_end_mb:.0f} MB")  # fmt: skip
+    if phase.standby_cpu_s is not None and phase.standby_rss_end_mb is not None:
+        print(f"  standing by (serving the webhook): {phase.standby_cpu_s:.1f} CPU s, RSS at "
+              f"the end {phase.standby_rss_end_mb:.0f} MB")  # fmt: skip
     if math.isnan(phase.rss_end_mb):
         print("  the measured operator process ended during the phase (killed for memory? "
               "kubectl -n kappa-system get pods -o wide; its lastState says why)")  # fmt: skip
@@ -448,7 +484,15 @@ def run(
     readiness = Readiness(api, namespace, reason)
     phase: Phase | None = None
     for start, total in zip([0, *sizes], sizes, strict=False):
-        phase = run_phase(api, readiness, start, total, pid, args.timeout)
+        phase = run_phase(
+            api,
+            readiness,
+            start,
+            total,
+            pid,
+            args.timeout,
+            standby_pids(client.CoreV1Api(api), pid),
+        )
         report(phase, start, "Ready" if reason is None else f"Ready={reason}")
         if phase.ready_s is None:
             break
