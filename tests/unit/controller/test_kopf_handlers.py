@@ -6,6 +6,7 @@ Function, function pod and ConfigMap, and the handler's writes to the operator's
 """
 
 import asyncio
+import logging
 from collections.abc import Iterator
 
 import kopf
@@ -14,6 +15,7 @@ from kubernetes import client
 
 from kappa.controller.aliases import register_aliases
 from kappa.controller.handlers import register
+from kappa.controller.kopf_memories import EventOnlyDiffBase
 from kappa.controller.main import _configure
 from kappa.controller.pool_key import PoolKey
 from kappa.controller.pool_registry import PoolRegistry
@@ -78,3 +80,14 @@ def test_every_kopf_the_process_runs_can_log_in() -> None:
     _configure(standby)
     activities = standby._activities.get_all_handlers()  # noqa: SLF001
     assert {str(h.activity.value) for h in activities} >= {"authentication", "startup"}
+
+
+def test_every_kopf_the_process_runs_keeps_no_essences_and_posts_warnings_only() -> None:
+    standby = kopf.OperatorRegistry()
+    _configure(standby)
+    activities = standby._activities.get_all_handlers()  # noqa: SLF001
+    configure = next(h for h in activities if h.id.endswith("configure"))
+    settings = kopf.OperatorSettings()
+    asyncio.run(configure.fn(settings=settings))
+    assert isinstance(settings.persistence.diffbase_storage, EventOnlyDiffBase)
+    assert settings.posting.level == logging.WARNING
