@@ -115,7 +115,7 @@ def requests(api: client.ApiClient) -> Counter[tuple[str, str]]:
     return counts
 
 
-def operator_processes(core: client.CoreV1Api) -> dict[str, int]:
+def operator_processes() -> dict[str, int]:
     """The operator's processes on this host (the containers' `python3 -m kappa operator`)
     by their pod's name (KAPPA_POD_NAME; "" for a single replica without one)."""
     found: dict[str, int] = {}
@@ -144,7 +144,7 @@ def live_operator_pods(core: client.CoreV1Api, selector: str) -> set[str]:
 def operator_pid(core: client.CoreV1Api) -> int:
     """The leading operator's process on this host (its KAPPA_POD_NAME is the live pod
     labelled the leader; with no label, a single replica's)."""
-    processes = operator_processes(core)
+    processes = operator_processes()
     leaders = live_operator_pods(core, "kappa.dev/operator-leader=true")
     for name, pid in processes.items():
         if name in leaders or not leaders:
@@ -158,7 +158,7 @@ def standby_pids(core: client.CoreV1Api, leader: int) -> list[int]:
     """The processes of the operator's other live replicas (standing by: they serve the
     admission webhook from watches of their own)."""
     live = live_operator_pods(core, "app.kubernetes.io/component=operator")
-    return [pid for name, pid in operator_processes(core).items() if name in live and pid != leader]
+    return [pid for name, pid in operator_processes().items() if name in live and pid != leader]
 
 
 def cpu_seconds(pid: int) -> float:

@@ -151,10 +151,11 @@ async def _await_leading(leadership: Leadership, state: State) -> bool:
     finally:
         stop.set()  # the standby's kopf stops its webhook before the leader's starts one
         await asyncio.wait({standby})
-    if not acquiring.done():  # kopf stopped on a signal: this replica is ending
-        acquiring.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await acquiring
+        if not acquiring.done():  # kopf stopped on a signal (the pod is ending), or cancelled
+            acquiring.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await acquiring
+    if acquiring.cancelled():
         return False
     acquiring.result()
     return True
