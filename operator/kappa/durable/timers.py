@@ -128,6 +128,7 @@ class TimerWorkers:
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_hand: dict[int, Msg] = {}
+        self._stopping = False
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop``: a fetch loop per namespace with timers; then let those in hand end."""
@@ -138,6 +139,9 @@ class TimerWorkers:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), _LOOK_SECONDS)
         finally:
+            # The flag, not only the cancel, ends the loops: Python 3.11's wait_for (under
+            # nats-py's fetch) loses a cancel that meets a message or its own timeout.
+            self._stopping = True
             beat.cancel()
             for loop in self._loops.values():
                 loop.cancel()
@@ -159,7 +163,7 @@ class TimerWorkers:
     async def _loop(self, namespace: str) -> None:
         subscription: JetStreamContext.PullSubscription | None = None
         try:
-            while True:
+            while not self._stopping:
                 if subscription is None:
                     try:
                         subscription = await self._queue.subscribe(namespace)
