@@ -4,13 +4,15 @@ The rules are in ``kappa.controller.lease``. A standby waits in ``acquire``; the
 labels its pod ``kappa.dev/operator-leader=true`` (the operator's Service selects it, so
 the gateways' reports reach the leader only; the admission webhook has a Service of its
 own that selects every replica, as all serve it), renews the Lease
-every two seconds in ``keep``, and gives it up in ``release`` when it stops, so a
+every two seconds in ``keep`` (from a thread of its own, so a busy event loop cannot
+let it run out), and gives it up in ``release`` when it stops, so a
 standby takes over at once instead of after the Lease runs out.
 """
 
 import asyncio
 import functools
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -85,16 +87,30 @@ class Leadership:
             await asyncio.sleep(RENEW_SECONDS)
 
     async def keep(self) -> None:
-        """Renew the Lease until cancelled; raise LeadershipLostError when it is lost."""
+        """Renew the Lease until cancelled; raise LeadershipLostError when it is lost.
+
+        The renewals and the sleeps between them run in the Lease's own thread, not in the
+        event loop: a new leader's first listing of 10,000 objects keeps the loop busy for
+        seconds at a time, and a renewal waiting on it would let the Lease run out while
+        this replica still leads (a standby would take over, and lose it the same way).
+        """
+        stop = threading.Event()
+        renewing = asyncio.get_running_loop().run_in_executor(self._thread, self._renew, stop)
+        try:
+            await renewing
+        finally:
+            stop.set()  # the thread ends at its next wake-up, within one call's timeout
+
+    def _renew(self, stop: threading.Event) -> None:
+        """The renewals, every RENEW_SECONDS until ``stop`` (in the Lease's thread)."""
         renewed = time.monotonic()
-        while True:
-            await asyncio.sleep(RENEW_SECONDS)
+        while not stop.wait(RENEW_SECONDS):
             try:
-                lease, version = await self._read()
+                lease, version = self._read_blocking()
                 if next_step(lease, self.me, _now()) is not Step.RENEW:
                     holder = None if lease is None else lease.holder
                     raise LeadershipLostError(f"the Lease is held by {holder!r} now")
-                if await self._write(held_spec(lease, self.me, _now()), version):
+                if self._write_blocking(held_spec(lease, self.me, _now()), version):
                     renewed = time.monotonic()
                     continue
             except _UNANSWERED as error:
@@ -119,8 +135,17 @@ class Leadership:
         await self._call(self._core.patch_namespaced_pod, self.me, self.namespace, patch)
 
     async def _read(self) -> tuple[LeaseView | None, str | None]:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._read_blocking)
+
+    async def _write(self, spec: dict[str, Any], version: str | None) -> bool:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._write_blocking, spec, version)
+
+    def _read_blocking(self) -> tuple[LeaseView | None, str | None]:
         try:
-            found = await self._call(self._leases.read_namespaced_lease, LEASE_NAME, self.namespace)
+            found = self._leases.read_namespaced_lease(
+                LEASE_NAME, self.namespace, _request_timeout=_REQUEST_TIMEOUT
+            )
         except ApiException as error:
             if error.status == HTTPStatus.NOT_FOUND:
                 return None, None
@@ -128,18 +153,20 @@ class Leadership:
         spec: dict[str, Any] = self._api.sanitize_for_serialization(found.spec) or {}
         return lease_view(spec), found.metadata.resource_version
 
-    async def _write(self, spec: dict[str, Any], version: str | None) -> bool:
+    def _write_blocking(self, spec: dict[str, Any], version: str | None) -> bool:
         """Create (no version) or replace the Lease; False when another replica wrote first."""
         metadata: dict[str, Any] = {"name": LEASE_NAME, "namespace": self.namespace}
         body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": metadata}
         body["spec"] = spec
         try:
             if version is None:
-                await self._call(self._leases.create_namespaced_lease, self.namespace, body)
+                self._leases.create_namespaced_lease(
+                    self.namespace, body, _request_timeout=_REQUEST_TIMEOUT
+                )
             else:
                 metadata["resourceVersion"] = version
-                await self._call(
-                    self._leases.replace_namespaced_lease, LEASE_NAME, self.namespace, body
+                self._leases.replace_namespaced_lease(
+                    LEASE_NAME, self.namespace, body, _request_timeout=_REQUEST_TIMEOUT
                 )
         except ApiException as error:
             if error.status == HTTPStatus.CONFLICT:
