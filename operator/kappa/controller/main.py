@@ -18,7 +18,7 @@ from kappa.auth.subject import service_account
 from kappa.autoscaler.server import Authenticate, serve
 from kappa.base import logs
 from kappa.base.env import SettingsError
-from kappa.controller import kopf_toggles, quota
+from kappa.controller import kopf_toggles, kopf_watch, quota
 from kappa.controller.aliases import register_aliases
 from kappa.controller.claims import Claims
 from kappa.controller.esm import register_esm
@@ -41,6 +41,8 @@ log = logging.getLogger("kappa.controller")
 # What kopf logs (kopf/_core/actions/execution.py) when a handler returned.
 KOPF_SUCCESS: Final = re.compile(r"Handler '[^']*' succeeded\.")
 STANDBY_RESTART_SECONDS: Final = 5.0
+# Objects in each page of kopf's first listing of a kind (the API server's default is all).
+LIST_PAGE: Final = 500
 
 
 def _api_client(connections: int) -> client.ApiClient:
@@ -57,6 +59,7 @@ def main() -> int:
     """Run the operator until it is stopped; return the exit status."""
     settings = load()
     kopf_toggles.install()  # before kopf builds its index gate: no N² wake-ups at start
+    kopf_watch.install()  # the objects kopf holds at start, without their managedFields
     logs.configure(settings.log_level.value, settings.log_format.value, ("kappa", "kopf"))
     # kopf has no per-handler log level: it logs every handler's success at INFO, for
     # every event of every ConfigMap, pod and Function it watches (and each timer's
@@ -107,6 +110,8 @@ def _configure(registry: kopf.OperatorRegistry) -> None:
         # Events for what users act on; kopf's own chatter stays in the log.
         settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 300
+        # The first listing in pages: one page's JSON parsed at a time, not every pod's.
+        settings.watching.chunk_size = LIST_PAGE
         settings.persistence.diffbase_storage = EventOnlyDiffBase()
 
 

@@ -16,7 +16,7 @@ from kubernetes import client
 from kappa.controller.aliases import register_aliases
 from kappa.controller.handlers import register
 from kappa.controller.kopf_memories import EventOnlyDiffBase
-from kappa.controller.main import _configure
+from kappa.controller.main import LIST_PAGE, _configure
 from kappa.controller.pool_key import PoolKey
 from kappa.controller.pool_registry import PoolRegistry
 from kappa.controller.pools import register_pools
@@ -91,3 +91,4 @@ def test_every_kopf_the_process_runs_keeps_no_essences_and_posts_warnings_only()
     asyncio.run(configure.fn(settings=settings))
     assert isinstance(settings.persistence.diffbase_storage, EventOnlyDiffBase)
     assert settings.posting.level == logging.WARNING
+    assert settings.watching.chunk_size == LIST_PAGE  # a listing parsed a page at a time
