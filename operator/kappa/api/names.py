@@ -29,6 +29,9 @@ FUNCTION_OBJECTS: Final = {COMPONENT_LABEL: FUNCTION_COMPONENT}
 POOL_LABEL: Final = f"{GROUP}/pool"
 POOL_COMPONENT: Final = "pool"
 POOL_OBJECTS: Final = {COMPONENT_LABEL: POOL_COMPONENT}
+# Every pod Kappa makes (a Function's, a version's, a pool's), as a label selector: the only
+# pods the controller watches.
+KAPPA_PODS: Final = f"{COMPONENT_LABEL} in ({FUNCTION_COMPONENT},{POOL_COMPONENT})"
 # On a pod a Function took from a pool: <pool>, for the cold-start path it was.
 CLAIMED_FROM_ANNOTATION: Final = f"{GROUP}/claimed-from"
 CODE_SHA256_ANNOTATION: Final = f"{GROUP}/code-sha256"

@@ -11,6 +11,7 @@ from typing import Any, Final
 import kopf
 from kubernetes import client, config
 
+from kappa.api.names import KAPPA_PODS
 from kappa.auth.guard import Guard
 from kappa.auth.kube_review import KubeReviews
 from kappa.auth.sigv4 import SignedRequest
@@ -112,6 +113,9 @@ def _configure(registry: kopf.OperatorRegistry) -> None:
         settings.watching.server_timeout = 300
         # The first listing in pages: one page's JSON parsed at a time, not every pod's.
         settings.watching.chunk_size = LIST_PAGE
+        # Kappa's pods only, filtered by the API server: kopf's label filters are its own, so
+        # it would list, hold and follow every pod of the cluster, every tenant's.
+        settings.watching.label_selectors["pods"] = KAPPA_PODS
         settings.persistence.diffbase_storage = EventOnlyDiffBase()
 
 

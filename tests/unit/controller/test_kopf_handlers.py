@@ -7,12 +7,14 @@ Function, function pod and ConfigMap, and the handler's writes to the operator's
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import kopf
 import pytest
+from kopf._cogs.structs.references import Resource
 from kubernetes import client
 
+from kappa.api.names import COMPONENT_LABEL, FUNCTION_OBJECTS, KAPPA_PODS, POOL_OBJECTS
 from kappa.controller.aliases import register_aliases
 from kappa.controller.handlers import register
 from kappa.controller.kopf_memories import EventOnlyDiffBase
@@ -25,6 +27,8 @@ from kappa.controller.quota import register_admission
 from kappa.controller.state import State
 from kappa.k8s.objects import Objects
 from kappa.settings import Settings
+
+POD = Resource(group="", version="v1", plural="pods", kind="Pod", namespaced=True)
 
 
 @pytest.fixture
@@ -82,6 +86,43 @@ def test_every_kopf_the_process_runs_can_log_in() -> None:
     assert {str(h.activity.value) for h in activities} >= {"authentication", "startup"}
 
 
+def within(selector: str, labels: Mapping[str, str]) -> bool:
+    """Whether ``labels`` match the set-based selector ``key in (a,b)``, as the API server
+    reads it (the one form KAPPA_PODS has)."""
+    key, _, values = selector.partition(" in ")
+    return labels.get(key.strip()) in values.strip().strip("()").split(",")
+
+
+def test_the_pods_selector_reads_as_the_api_server_does() -> None:
+    assert within(KAPPA_PODS, FUNCTION_OBJECTS)
+    assert within(KAPPA_PODS, POOL_OBJECTS)
+    assert not within(KAPPA_PODS, {"app": "someone-elses"})
+    assert not within(KAPPA_PODS, {COMPONENT_LABEL: "gateway"})
+
+
+def test_every_pod_handler_sees_only_pods_the_api_server_sends(
+    registry: kopf.OperatorRegistry,
+) -> None:
+    # A pod handler whose labels fall outside KAPPA_PODS would never be called.
+    api = client.ApiClient()
+    objects = Objects(api)
+    settings = Settings()
+    state = State(objects=objects, settings=settings)
+    register(state)
+    quotas = register_quotas(state.memory, objects, objects, settings)
+    register_pools(PoolRegistry(), objects, settings, quotas.headroom, PoolKey(objects, "k"))
+    handlers = [
+        *registry._watching.get_all_handlers(),  # noqa: SLF001 - kopf has no public listing
+        *registry._indexing.get_all_handlers(),  # noqa: SLF001
+    ]
+    on_pods = [h for h in handlers if h.selector is not None and h.selector.check(POD)]
+    assert {h.id for h in on_pods} >= {"function_pods", "quota_slots", "pool_pod_changed"}
+    for handler in on_pods:
+        labels = handler.labels or {}
+        assert labels, f"{handler.id} takes every pod: the API server sends Kappa's only"
+        assert within(KAPPA_PODS, {k: str(v) for k, v in labels.items()}), handler.id
+
+
 def test_every_kopf_the_process_runs_keeps_no_essences_and_posts_warnings_only() -> None:
     standby = kopf.OperatorRegistry()
     _configure(standby)
@@ -92,3 +133,5 @@ def test_every_kopf_the_process_runs_keeps_no_essences_and_posts_warnings_only()
     assert isinstance(settings.persistence.diffbase_storage, EventOnlyDiffBase)
     assert settings.posting.level == logging.WARNING
     assert settings.watching.chunk_size == LIST_PAGE  # a listing parsed a page at a time
+    # kopf filters labels itself: the API server is asked for Kappa's pods only.
+    assert list(settings.watching.label_selectors.collect(POD)) == [KAPPA_PODS]
