@@ -8,6 +8,7 @@ Function, function pod and ConfigMap, and the handler's writes to the operator's
 import asyncio
 import logging
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 import kopf
 import pytest
@@ -42,9 +43,8 @@ def registry() -> Iterator[kopf.OperatorRegistry]:
         kopf.set_default_registry(before)
 
 
-def test_the_controllers_event_and_index_handlers_run_in_the_event_loop(
-    registry: kopf.OperatorRegistry,
-) -> None:
+def leaders_watches(registry: kopf.OperatorRegistry) -> list[Any]:
+    """The event and index handlers the leader registers (with ``registry`` as kopf's default)."""
     api = client.ApiClient()  # no call is made: registering only
     objects = Objects(api)
     settings = Settings()
@@ -53,10 +53,16 @@ def test_the_controllers_event_and_index_handlers_run_in_the_event_loop(
     quotas = register_quotas(state.memory, objects, objects, settings)
     register_pools(PoolRegistry(), objects, settings, quotas.headroom, PoolKey(objects, "k"))
     register_aliases(api)
-    handlers = [
+    return [
         *registry._watching.get_all_handlers(),  # noqa: SLF001 - kopf has no public listing
         *registry._indexing.get_all_handlers(),  # noqa: SLF001
     ]
+
+
+def test_the_controllers_event_and_index_handlers_run_in_the_event_loop(
+    registry: kopf.OperatorRegistry,
+) -> None:
+    handlers = leaders_watches(registry)
     ids = {handler.id for handler in handlers}
     assert {"function_pods", "quota_claims", "quota_slots", "pool_pod_changed"} <= ids, ids
     plain = [handler.id for handler in handlers if not asyncio.iscoroutinefunction(handler.fn)]
@@ -104,17 +110,7 @@ def test_every_pod_handler_sees_only_pods_the_api_server_sends(
     registry: kopf.OperatorRegistry,
 ) -> None:
     # A pod handler whose labels fall outside KAPPA_PODS would never be called.
-    api = client.ApiClient()
-    objects = Objects(api)
-    settings = Settings()
-    state = State(objects=objects, settings=settings)
-    register(state)
-    quotas = register_quotas(state.memory, objects, objects, settings)
-    register_pools(PoolRegistry(), objects, settings, quotas.headroom, PoolKey(objects, "k"))
-    handlers = [
-        *registry._watching.get_all_handlers(),  # noqa: SLF001 - kopf has no public listing
-        *registry._indexing.get_all_handlers(),  # noqa: SLF001
-    ]
+    handlers = leaders_watches(registry)
     on_pods = [h for h in handlers if h.selector is not None and h.selector.check(POD)]
     assert {h.id for h in on_pods} >= {"function_pods", "quota_slots", "pool_pod_changed"}
     for handler in on_pods:
