@@ -13,6 +13,7 @@ is dead and before it leads itself.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import socket
 import ssl
@@ -184,30 +185,77 @@ def post_review(ip: str, ca_pem: bytes, path: str, body: dict[str, Any]) -> tupl
             "dryRun": True,
         },
     }
-    payload = json.dumps(review).encode()
+    head, content, presented = post_raw(ip, ca_pem, path, json.dumps(review).encode())
+    assert head.startswith(b"HTTP/1.1 200"), (head, content)
+    return presented, json.loads(content)["response"]
+
+
+def post_raw(ip: str, ca_pem: bytes, path: str, payload: bytes) -> tuple[bytes, bytes, bytes]:
+    """POST ``payload`` to the webhook at ``ip`` over TLS (the Service's name checked): the
+    answer's head, its body and the certificate the replica presented (DER)."""
     context = ssl.create_default_context(cadata=ca_pem.decode())
     with (
         socket.create_connection((ip, 9443), timeout=10) as raw,
         context.wrap_socket(raw, server_hostname=WEBHOOK_NAME) as tls,
     ):
-        tls.sendall(
-            f"POST {path} HTTP/1.1\r\nHost: {WEBHOOK_NAME}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
-            + payload
-        )
         answer = b""
-        while chunk := tls.recv(65536):
-            answer += chunk
+        # A server that answers before reading all of a body too large may close early.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            tls.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: {WEBHOOK_NAME}\r\n"
+                "Content-Type: application/json\r\n"
+                f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
+                + payload
+            )
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := tls.recv(65536):
+                answer += chunk
         presented = tls.getpeercert(binary_form=True)
     head, _, content = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200"), answer
-    return presented or b"", json.loads(content)["response"]
+    return head, content, presented or b""
 
 
 def function(ns: str, name: str, reserved: int) -> dict[str, Any]:
     body = sleeper(name, concurrency={"reserved": reserved})
     body["metadata"]["namespace"] = ns
     return body
+
+
+@pytest.mark.timeout(300)
+def test_a_replica_answers_hostile_reviews_with_a_4xx_and_keeps_serving(
+    api: client.ApiClient, core: client.CoreV1Api, ns: str
+) -> None:
+    """The webhook's port answers whoever reaches it: a body that is not JSON, not an
+    AdmissionReview kopf can read, or over 1 MiB gets a 4xx that says why, and the
+    replica goes on answering reviews."""
+    discovery = client.DiscoveryV1Api(api)
+    served = Cluster.wait(
+        lambda: webhook_endpoints(discovery), "a replica ready behind the webhook's Service", 180
+    )
+    ip = next(iter(served.values()))
+    secret = core.read_namespaced_secret(f"{WEBHOOK_SERVICE}-tls", "kappa-system")
+    cert_pem = base64.b64decode(secret.data["tls.crt"])
+    configuration = client.AdmissionregistrationV1Api(api).read_validating_webhook_configuration(
+        "kappa.dev"
+    )
+    path = next(
+        hook.client_config.service.path
+        for hook in configuration.webhooks
+        if hook.name == "quota.kappa.dev"
+    )
+    no_resource = {"request": {"uid": "u-1", "userInfo": {}, "object": {"metadata": {}}}}
+    hostile = [
+        (b"{not json", b"400", b""),
+        (b"[]", b"400", b"an AdmissionReview must be a JSON object"),
+        (json.dumps(no_resource).encode(), b"400", b"request.resource must name"),
+        (b'{"pad": "' + b"x" * (3 << 19) + b'"}', b"413", b""),  # 1.5 MiB
+    ]
+    for payload, status, said in hostile:
+        head, content, _ = post_raw(ip, cert_pem, path, payload)
+        assert head.split(b" ")[1:2] == [status], (payload[:40], head, content[:200])
+        assert said in content, content[:200]
+    _, answer = post_review(ip, cert_pem, path, function(ns, "after-hostile", 1))
+    assert answer["allowed"] is True, answer
 
 
 @pytest.mark.timeout(600)

@@ -51,12 +51,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
 
+import aiohttp.web
 import kopf
 from kubernetes.client.exceptions import ApiException
 
 from kappa.api import function_version
 from kappa.api import quota as api
 from kappa.api.names import FUNCTION_OBJECTS, GROUP, VERSION
+from kappa.controller.admission_review import review_problem
 from kappa.controller.certificate import Certificate
 from kappa.controller.memory import Key
 from kappa.controller.quota_status import quota_status
@@ -464,8 +466,21 @@ class ServiceWebhookServer(kopf.WebhookServer):
 
     async def __call__(self, fn: Any) -> AsyncIterator[Any]:
         """Kopf's client configs, with the Service in place of the URL."""
-        async for config in super().__call__(fn):
+        async for config in super().__call__(refusing_malformed(fn)):
             yield {"caBundle": config.get("caBundle"), "service": dict(self._service)}
+
+
+def refusing_malformed(fn: Any) -> Any:
+    """The review function kopf serves, behind a 400 for a review kopf cannot read (its 500)."""
+
+    async def checked(request: object, **kwargs: Any) -> Any:
+        problem = review_problem(request)
+        if problem is not None:
+            log.info("admission webhook: a malformed review refused: %s", problem)
+            raise aiohttp.web.HTTPBadRequest(text=f"{problem}\n")
+        return await fn(request, **kwargs)
+
+    return checked
 
 
 async def _loop(functions: HeldFunctions, objects: QuotaObjects, quotas: Quotas) -> None:
