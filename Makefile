@@ -10,7 +10,7 @@ KWOK_NODES ?= 0
         deps-test k8s-binaries images-export first-run \
         cluster-up cluster-down images crds gateway-url bench-cluster bench-coldstart bench-coldstart-phases bench-gateway bench-gateway-ceiling bench-streaming clean \
         bench-eventsources bench-eventsources-brokers bench-autoscaler bench-autoscaler-poke \
-        bench-async bench-auth bench-tracing bench-zygote bench-agent-start bench-node-pool bench-multiconc bench-node-start install uninstall tools lint-chart chart-crds docs bench-scale bench-scale-floor bench-kopf-gate bench-operator-memory bench-stats-reports mutation
+        bench-async bench-auth bench-tracing bench-zygote bench-agent-start bench-node-pool bench-multiconc bench-node-start install uninstall tools lint-chart chart-crds docs bench-scale bench-scale-floor bench-operator-start bench-kopf-gate bench-operator-memory bench-stats-reports mutation
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -214,6 +214,9 @@ bench-scale: venv ## Functions (provisioned 1) in phases on kwok nodes: time to 
 
 bench-scale-floor: venv ## the control plane alone for N Functions on kwok nodes: one pod and one status write each, no operator (a floor for bench-scale; BENCH_FUNCTIONS=10000)
 	$(PY) bench/control_plane_floor.py --functions $${BENCH_FUNCTIONS:-10000}
+
+bench-operator-start: venv ## a replica's start with the cluster's objects present (after bench-scale --keep): peak RSS, CPU until idle (the in-cluster operator scaled to 0 meanwhile; BENCH_ARGS)
+	$(PY) bench/operator_start.py $${BENCH_ARGS:-}
 
 bench-kopf-gate: venv ## kopf's index gate at a replica's start, its toggle set vs ours: CPU per start for N objects listed (no cluster; BENCH_OBJECTS=1000,2000,4000)
 	$(PY) bench/kopf_gate.py --objects $${BENCH_OBJECTS:-1000,2000,4000}
